@@ -1,0 +1,1 @@
+"""Pure points engine (spec docs/carbon-point-rules.md): no database, no Flask, no Kakao."""
