@@ -1,0 +1,161 @@
+"""BotApp: the framework-free core of the skill server.
+
+The HTTP adapter (webhooks/) parses the request into a Turn and calls `BotApp.handle`; this
+module runs the turn in one database transaction through the router and always returns a
+valid v2.0 response dict. Handlers register with decorators, like Slack Bolt listeners."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol
+
+from sqlalchemy import select
+
+from core.clock import utcnow_naive
+from core.models import DialogState
+from core.pii import mask_key, scrub_rrn
+
+from bot.context import Ctx, DialogControl, Services
+
+log = logging.getLogger("cpoint.bot")
+
+Handler = Callable[[Ctx], dict]
+
+
+class Dialog(Protocol):
+    """A multi-step conversation (cf. python-telegram-bot's ConversationHandler).
+
+    `name` is stored in the dialog state; `skill` is the skill that starts it."""
+
+    name: str
+    skill: str
+
+    def start(self, ctx: Ctx) -> dict: ...
+
+    def handle(self, ctx: Ctx) -> dict | None:
+        """Answer a turn while this dialog is active; None hands the turn back to the router."""
+
+    def reprompt(self, ctx: Ctx) -> dict:
+        """Ask the current step's question again (after a refusal or on resume)."""
+
+    def cancel(self, ctx: Ctx) -> None:
+        """Drop whatever the dialog kept (called before the state is ended)."""
+
+
+@dataclass
+class TurnObserver:
+    """Hooks for metrics and audit; each gets (skill, outcome, seconds) or (dialog, event)."""
+
+    on_turn: list[Callable[[str, str, float], None]] = field(default_factory=list)
+    on_dialog: list[Callable[[str, str], None]] = field(default_factory=list)
+
+
+class BotApp:
+    def __init__(self) -> None:
+        self.skills: dict[str, Handler] = {}
+        self.dialogs: dict[str, Dialog] = {}
+        self.observers = TurnObserver()
+        self.error_reply: Callable[[str], dict] | None = None
+        self.router = None  # set by bot.router.install
+
+    # -- registration -------------------------------------------------------
+    def skill(self, name: str) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            self.skills[name] = fn
+            return fn
+
+        return deco
+
+    def add_dialog(self, dialog: Dialog) -> Dialog:
+        self.dialogs[dialog.name] = dialog
+        return dialog
+
+    def dialog_event(self, dialog: str, event: str) -> None:
+        for cb in self.observers.on_dialog:
+            cb(dialog, event)
+
+    @property
+    def skill_names(self) -> Iterable[str]:
+        return self.skills.keys()
+
+    # -- handling -----------------------------------------------------------
+    def handle(self, turn, services: Services, request_id: str) -> dict:
+        """Run one turn. Never raises: any failure becomes a polite error reply."""
+        from bot.kakao.validate import validate_response
+
+        started = time.perf_counter()
+        adapter = logging.LoggerAdapter(
+            log, {"request_id": request_id, "user": mask_key(turn.user_key), "skill": turn.skill}
+        )
+        outcome = "error"
+        try:
+            for attempt in range(2):
+                try:
+                    reply, outcome = self._run(turn, services, request_id, adapter)
+                    break
+                except _StateRace:
+                    if attempt:
+                        raise
+        except Exception:
+            adapter.exception("turn failed")
+            reply, outcome = self._error(request_id), "error"
+        problems = validate_response(reply)
+        if problems:
+            if services.settings.strict_responses:  # tests: a bad reply is a failing test
+                raise AssertionError(f"invalid reply: {problems}")
+            adapter.error("invalid reply replaced: %s", problems[:5])
+            reply, outcome = self._error(request_id), "error"
+        elapsed = time.perf_counter() - started
+        adapter.info(
+            "turn handled", extra={"outcome": outcome, "ms": round(elapsed * 1000, 1),
+                                   "utterance": scrub_rrn(turn.utterance)[:80] if outcome != "refused" else "[refused]"},
+        )
+        for cb in self.observers.on_turn:
+            try:
+                cb(turn.skill, outcome, elapsed)
+            except Exception:  # metrics must never break a reply
+                adapter.exception("observer failed")
+        return reply
+
+    def _error(self, request_id: str) -> dict:
+        from bot.ui import error_reply
+
+        return error_reply(request_id)
+
+    def _run(self, turn, services: Services, request_id: str, adapter) -> tuple[dict, str]:
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with services.db.transaction() as session:
+                ctx = Ctx(turn=turn, session=session, services=services,
+                          request_id=request_id, log=adapter)
+                ctx.dialog = DialogControl(ctx, self._load_state(ctx))
+                reply = self.router.route(ctx)
+                return reply, ctx.outcome
+        except IntegrityError as exc:
+            # Two first turns of the same user raced to create the state row: run again.
+            if "dialog_states" in str(exc.orig):
+                raise _StateRace() from exc
+            raise
+
+    def _load_state(self, ctx: Ctx) -> DialogState:
+        key = ctx.turn.user_key
+        q = select(DialogState).where(DialogState.user_key == key)
+        if ctx.services.db.is_postgres:
+            q = q.with_for_update()  # serialise concurrent turns of one user
+        row = ctx.session.scalars(q).first()
+        now = utcnow_naive(ctx.clock)
+        if row is None:
+            # Transient until a dialog writes to it: stateless turns (help, fallback) write nothing.
+            row = DialogState(user_key=key, slots={}, failures=0, updated_at=now, version=0)
+        elif row.dialog and row.expires_at and row.expires_at < now:
+            expired = row.dialog
+            row.dialog = row.step = None
+            row.slots, row.failures, row.expires_at = {}, 0, None
+            self.dialog_event(expired, "expired")
+        return row
+
+
+class _StateRace(Exception):
+    pass

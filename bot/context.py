@@ -1,0 +1,129 @@
+"""What a handler gets: the turn, a database session in one transaction, the services, and
+the user's dialog state."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, utcnow_naive
+from core.crypto import FieldCipher
+from core.db import Database
+from core.models import DialogState
+
+
+@dataclass
+class BotSettings:
+    """Settings of the conversation layer (filled from the environment by webhooks.config)."""
+
+    dialog_ttl: timedelta = timedelta(hours=24)
+    max_failures: int = 3
+    # Open Builder block id per skill; quick replies use `block` actions when one is known,
+    # `message` actions otherwise (the text then reaches the fallback and keyword routing).
+    block_ids: dict[str, str] = field(default_factory=dict)
+    call_centre: str = "1660-2030"
+    website: str = "https://www.cpoint.or.kr"
+    operator_name: str = "탄소중립포인트 운영센터"
+    public_base_url: str = "http://localhost:5000"
+    strict_responses: bool = False  # tests: raise on an invalid reply instead of replacing it
+
+
+@dataclass
+class Services:
+    """Long-lived collaborators, injected so tests control them."""
+
+    db: Database
+    clock: Clock
+    cipher: FieldCipher
+    settings: BotSettings = field(default_factory=BotSettings)
+    extras: dict[str, Any] = field(default_factory=dict)  # rate limiter, chart cache, ...
+
+
+class DialogControl:
+    """Read and change the user's dialog state inside the turn's transaction."""
+
+    def __init__(self, ctx: "Ctx", row: DialogState) -> None:
+        self._ctx = ctx
+        self.row = row
+
+    @property
+    def name(self) -> str | None:
+        return self.row.dialog
+
+    @property
+    def step(self) -> str | None:
+        return self.row.step
+
+    @property
+    def slots(self) -> dict:
+        return self.row.slots or {}
+
+    @property
+    def active(self) -> bool:
+        return self.row.dialog is not None
+
+    def _touch(self) -> None:
+        if self.row not in self._ctx.session:
+            self._ctx.session.add(self.row)
+        now = utcnow_naive(self._ctx.services.clock)
+        self.row.updated_at = now
+        self.row.expires_at = now + self._ctx.services.settings.dialog_ttl
+        self.row.version = (self.row.version or 0) + 1
+
+    def begin(self, dialog: str, step: str, slots: dict | None = None) -> None:
+        self.row.dialog, self.row.step = dialog, step
+        self.row.slots = dict(slots or {})
+        self.row.failures = 0
+        self._touch()
+
+    def goto(self, step: str, **slots) -> None:
+        self.row.step = step
+        if slots:
+            self.update(**slots)
+        self.row.failures = 0
+        self._touch()
+
+    def update(self, **slots) -> None:
+        merged = dict(self.row.slots or {})
+        merged.update(slots)
+        self.row.slots = merged  # reassign so the JSON column is marked dirty
+        self._touch()
+
+    def fail(self) -> int:
+        """Count one unusable answer at the current step; returns the count."""
+        self.row.failures = (self.row.failures or 0) + 1
+        self._touch()
+        return self.row.failures
+
+    def end(self) -> None:
+        self.row.dialog = self.row.step = None
+        self.row.slots = {}
+        self.row.failures = 0
+        self._touch()
+        self.row.expires_at = None
+
+
+@dataclass
+class Ctx:
+    turn: Any  # bot.kakao.payload.Turn
+    session: Session
+    services: Services
+    request_id: str
+    log: logging.LoggerAdapter
+    dialog: DialogControl = None  # type: ignore[assignment]
+    outcome: str = "ok"  # for metrics: ok | error | refused | unmatched | completed | cancelled
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def settings(self) -> BotSettings:
+        return self.services.settings
+
+    @property
+    def cipher(self) -> FieldCipher:
+        return self.services.cipher

@@ -1,0 +1,25 @@
+"""The welcome block: a greeting and quick replies to the main actions."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.models import Member
+from core.pii import mask_name
+
+from bot import texts, ui
+from bot.app import BotApp
+
+
+def welcome(ctx) -> dict:
+    member = ctx.session.scalars(
+        select(Member).where(Member.bot_user_key == ctx.turn.user_key, Member.status == "active")
+    ).first()
+    if member is not None:
+        text = texts.t("welcome.greeting_member", name=mask_name(member.name) or "회원")
+    else:
+        text = texts.t("welcome.greeting")
+    return ui.menu_reply(ctx, text, member=member is not None)
+
+
+def register(app: BotApp) -> None:
+    app.skill("welcome")(welcome)

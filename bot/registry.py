@@ -1,0 +1,42 @@
+"""Builds the BotApp with every skill and dialog. Modules listed later override earlier
+registrations of the same skill (the placeholders go first)."""
+from __future__ import annotations
+
+import importlib
+
+from bot.app import BotApp
+from bot.router import install
+
+# Each module has `register(app: BotApp)`.
+MODULES = [
+    "bot.dialogs.placeholders",
+    "bot.dialogs.welcome",
+    "bot.dialogs.help",
+    "bot.dialogs.fallback",
+]
+# Optional modules owned by later features; registered when present.
+OPTIONAL = [
+    "bot.dialogs.signup",
+    "bot.dialogs.balance",
+    "bot.dialogs.campaigns",
+    "bot.dialogs.greenlife",
+    "bot.dialogs.myinfo",
+    "bot.dialogs.faq",
+    "bot.dialogs.notice",
+]
+
+
+def build_bot() -> BotApp:
+    app = BotApp()
+    for name in MODULES:
+        importlib.import_module(name).register(app)
+    for name in OPTIONAL:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+    install(app)
+    return app

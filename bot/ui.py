@@ -1,0 +1,90 @@
+"""Replies shared by many skills: the main menu, quick replies that reach a skill, errors.
+
+Quick replies use Open Builder `block` actions when the block id of the target skill is
+configured (KAKAO_BLOCK_IDS), and `message` actions otherwise; either way the `extra` arrives
+as clientExtra and the router does not depend on which path was taken (protocol §4.4)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from bot import texts
+from bot.kakao.parts import Button, QuickReply
+from bot.kakao.response import SimpleText, SkillResponse, TextCard, fit_text
+from bot.kakao import limits
+
+MAIN_MENU = ("signup", "balance", "campaigns", "greenlife", "myinfo", "help")
+
+
+def qr(ctx, label: str, skill: str, extra: Mapping[str, Any] | None = None, text: str | None = None) -> QuickReply:
+    block_id = ctx.settings.block_ids.get(skill) if ctx is not None else None
+    extra = dict(extra or {})
+    if block_id:
+        return QuickReply.block(label, block_id, message_text=text or label, extra=extra or None)
+    return QuickReply.message(label, text or label, extra=extra or None)
+
+
+def menu_quick_replies(ctx, member: bool | None = None) -> list[QuickReply]:
+    out = []
+    for skill in MAIN_MENU:
+        if member is True and skill == "signup":
+            continue
+        if member is False and skill == "myinfo":
+            continue
+        out.append(qr(ctx, texts.t(f"common.menu.{skill}"), skill))
+    return out
+
+
+def home_quick_reply(ctx) -> QuickReply:
+    return QuickReply.message(texts.t("common.menu.home"), texts.t("common.menu.home"), extra={"action": "home"})
+
+
+def cancel_quick_reply(ctx) -> QuickReply:
+    return QuickReply.message(texts.t("common.menu.cancel"), texts.t("common.menu.cancel"), extra={"action": "cancel"})
+
+
+def reply(outputs, quick_replies=None, **kw) -> dict:
+    return SkillResponse(outputs=list(outputs), quick_replies=list(quick_replies or []), **kw).to_dict()
+
+
+def text(ctx, body: str, quick_replies=None) -> dict:
+    """One simpleText (shortened with … if it would break the limit) and quick replies."""
+    return reply([SimpleText(fit_text(body, limits.SIMPLE_TEXT_MAX))], quick_replies)
+
+
+def menu_reply(ctx, body: str, member: bool | None = None) -> dict:
+    return text(ctx, body, menu_quick_replies(ctx, member))
+
+
+def error_reply(request_id: str) -> dict:
+    return reply(
+        [SimpleText(texts.t("common.error", request_id=request_id))],
+        [QuickReply.message(texts.t("common.menu.home"), texts.t("common.menu.home"), extra={"action": "home"}),
+         QuickReply.message(texts.t("common.menu.help"), texts.t("common.menu.help"))],
+    )
+
+
+def prepend_text(response: dict, body: str) -> dict:
+    """Put a short notice before an existing reply (used for refusals before a re-ask)."""
+    outputs = response["template"]["outputs"]
+    first = outputs[0].get("simpleText") if outputs else None
+    if first is not None and len(body) + 1 + len(first["text"]) <= limits.SIMPLE_TEXT_MAX:
+        first["text"] = f"{body}\n{first['text']}"
+    elif len(outputs) < limits.OUTPUTS_MAX:
+        outputs.insert(0, {"simpleText": {"text": fit_text(body, limits.SIMPLE_TEXT_MAX)}})
+    else:
+        outputs[0] = {"simpleText": {"text": fit_text(body, limits.SIMPLE_TEXT_MAX)}}
+    return response
+
+
+def help_reply(ctx) -> dict:
+    s = ctx.settings
+    card = TextCard(
+        title=texts.t("help.title"),
+        description=fit_text(texts.t("help.programme"), limits.TEXT_CARD_DESCRIPTION_MAX),
+        buttons=[Button.phone(texts.t("help.call_label"), s.call_centre),
+                 Button.web_link(texts.t("help.website_label"), s.website)],
+    )
+    return reply(
+        [SimpleText(texts.t("help.body")), card, SimpleText(texts.t("help.call_centre"))],
+        menu_quick_replies(ctx)[:-1] + [qr(ctx, texts.t("help.faq_label"), "help", {"view": "faq"})],
+    )

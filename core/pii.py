@@ -1,0 +1,57 @@
+"""Personal-data patterns and masks (spec §3.4)."""
+from __future__ import annotations
+
+import re
+
+# YYMMDD, optional hyphen, a digit 1-8, six digits, not inside a longer digit run.
+RRN_RE = re.compile(r"(?<!\d)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s*-?\s*[1-8]\d{6}(?!\d)")
+RRN_MASK = "######-#######"
+
+
+def contains_rrn(text: str | None) -> bool:
+    return bool(text) and RRN_RE.search(text) is not None
+
+
+def scrub_rrn(text: str) -> str:
+    return RRN_RE.sub(RRN_MASK, text)
+
+
+def digits_only(value: str) -> str:
+    return re.sub(r"[\s-]", "", value or "")
+
+
+def mask_number(value: str | None, keep: int = 4) -> str:
+    """'0419283746' -> '******3746'."""
+    if not value:
+        return ""
+    v = digits_only(value)
+    if len(v) <= keep:
+        return "*" * len(v)
+    return "*" * (len(v) - keep) + v[-keep:]
+
+
+def mask_name(name: str | None) -> str:
+    """'홍길동' -> '홍*동', '김철' -> '김*', 'Maria Kim' -> 'M*******m'."""
+    if not name:
+        return ""
+    n = name.strip()
+    if len(n) <= 1:
+        return "*"
+    if len(n) == 2:
+        return n[0] + "*"
+    return n[0] + "*" * (len(n) - 2) + n[-1]
+
+
+def mask_mobile(mobile: str | None) -> str:
+    """'01012345678' -> '010-****-5678'."""
+    d = digits_only(mobile or "")
+    if len(d) < 8:
+        return "*" * len(d)
+    return f"{d[:3]}-****-{d[-4:]}"
+
+
+def mask_key(key: str | None) -> str:
+    """botUserKey and other ids in logs: first 6 characters only."""
+    if not key:
+        return ""
+    return key[:6] + "…" if len(key) > 6 else key

@@ -1,0 +1,60 @@
+"""An identified user always gets 200 and a valid Korean reply, whatever breaks."""
+from __future__ import annotations
+
+import logging
+
+from bot.kakao.validate import validate_response
+from conftest import make_payload, reply_texts
+from core.db import Database
+
+
+def test_a_bug_in_a_handler_still_answers_200_with_request_id(app, kakao, caplog):
+    bot = app.extensions["cpoint_bot"]
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    bot.skills["help"] = broken
+    with caplog.at_level(logging.ERROR, logger="cpoint"):
+        resp = kakao.post("help", make_payload(utterance="도움말"), headers={"X-Request-Id": "rid-42"})
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert validate_response(body) == []
+    text = reply_texts(body)
+    assert "rid-42" in text and "다시 시도해 주세요" in text
+    assert any(getattr(r, "request_id", None) == "rid-42" for r in caplog.records)
+
+
+def test_database_down_still_answers_200(clock, config):
+    from webhooks import create_app
+
+    dead = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    app = create_app(config, clock=clock, db=dead)
+    resp = app.test_client().post("/kakao/skills/help", json=make_payload(utterance="도움말"),
+                                  headers={"X-Skill-Secret": "test-skill-secret"})
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert validate_response(body) == []
+    assert "요청번호" in reply_texts(body)
+
+
+def test_healthz_reports_database(client):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json()["status"] == "ok"
+
+
+def test_healthz_503_when_database_is_down(clock, config):
+    from webhooks import create_app
+
+    app = create_app(config, clock=clock, db=Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"))
+    assert app.test_client().get("/healthz").status_code == 503
+
+
+def test_invalid_reply_is_replaced_outside_strict_mode(app, kakao):
+    app.extensions["cpoint"].settings.strict_responses = False
+    bot = app.extensions["cpoint_bot"]
+    bot.skills["help"] = lambda ctx: {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": "x" * 1001}}]}}
+    resp = kakao.post("help", make_payload(utterance="도움말"))
+    assert resp.status_code == 200
+    assert validate_response(resp.get_json()) == []

@@ -1,0 +1,45 @@
+"""Structured logs: one JSON object per line, a request id on every line of a skill call,
+personal data masked (resident registration numbers scrubbed from every message)."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+
+from core.pii import scrub_rrn
+
+_STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": scrub_rrn(record.getMessage()),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STD and not key.startswith("_"):
+                out[key] = scrub_rrn(value) if isinstance(value, str) else value
+        if record.exc_info:
+            out["exc"] = scrub_rrn(self.formatException(record.exc_info))
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub_rrn(super().format(record))
+
+
+def configure(fmt: str = "json", level: str = "INFO") -> None:
+    root = logging.getLogger("cpoint")
+    root.setLevel(level.upper())
+    if any(getattr(h, "_cpoint", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._cpoint = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.addHandler(handler)

@@ -1,0 +1,59 @@
+"""POST /kakao/skills/<skill>: authenticate, parse the payload into a Turn, hand it to the bot."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+
+from flask import Blueprint, current_app, jsonify, request
+
+from bot.kakao.payload import PayloadError, parse_turn
+from webhooks.auth import bot_id_ok, secret_ok
+
+bp = Blueprint("skills", __name__)
+log = logging.getLogger("cpoint.http")
+
+SKILLS = ("welcome", "signup", "balance", "campaigns", "greenlife", "myinfo", "help", "fallback", "notice")
+_REQ_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _error(status: int, code: str, message: str):
+    return jsonify(error=code, message=message), status
+
+
+def request_id() -> str:
+    given = request.headers.get("X-Request-Id", "")
+    return given if _REQ_ID.match(given) else uuid.uuid4().hex
+
+
+@bp.post("/kakao/skills/<skill>")
+def skill(skill: str):
+    cfg = current_app.config["CPOINT"]
+    rid = request_id()
+    if skill not in SKILLS:
+        return _error(404, "unknown_skill", f"no skill '{skill}'; known: {', '.join(SKILLS)}")
+    if (request.content_length or 0) > cfg.max_body_bytes:
+        return _error(413, "body_too_large", f"body over {cfg.max_body_bytes} bytes")
+    if cfg.skill_secret_required and not secret_ok(cfg.skill_secret, request.headers.get(cfg.skill_secret_header)):
+        log.warning("skill secret rejected", extra={"request_id": rid, "skill": skill})
+        return _error(401, "unauthorized", f"missing or wrong {cfg.skill_secret_header} header")
+    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH (chunked bodies)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "bad_json", "body is not JSON")
+    if cfg.bot_id_check:
+        bot_id = payload.get("bot", {}).get("id") if isinstance(payload, dict) and isinstance(payload.get("bot"), dict) else None
+        if not bot_id_ok(cfg.kakao_bot_id, bot_id):
+            log.warning("bot id rejected", extra={"request_id": rid, "skill": skill})
+            return _error(403, "wrong_bot", "bot.id does not match KAKAO_BOT_ID")
+    try:
+        turn = parse_turn(payload, skill)
+    except PayloadError as exc:
+        return _error(400, "bad_payload", str(exc))
+    app = current_app.extensions["cpoint_bot"]
+    reply = app.handle(turn, current_app.extensions["cpoint"], rid)
+    resp = jsonify(reply)
+    resp.headers["X-Request-Id"] = rid
+    return resp
