@@ -1,0 +1,258 @@
+"""Baselines, actuals and reduction rates for one resource (spec §5, §6, §10).
+
+Inputs are plain mappings ``{yyyymm: Decimal}`` of monthly usage for one supply point (or member,
+per ``rules.baseline_history``; the caller chooses which readings to pass). Absent key = no reading.
+
+Exactness. Decisions use exact rational arithmetic; no rounded value ever drives a decision.
+- ``B(m)`` from two years is ``(a + b) / 2``: always a terminating decimal, exact.
+- Missing months are filled with the exact mean ``S / k`` of the ``k`` available ``B(m)`` of the half
+  (``S`` their sum), so ``B_H = S + (6 - k) * S / k = S * 6 / k``. As ``6 / k`` is one of
+  6, 3, 2, 1.5, 1.2, 1, ``B_H`` is always an exact Decimal.
+- The fill value reported per month is ``S / k`` exactly when it terminates; when it does not
+  (only possible for k = 3) it is rounded half-even to ``FILL_DISPLAY_PLACES`` (4) decimals for
+  display. Totals never add up displayed fills: they use the exact value.
+- Reduction rates are Decimals at 28 significant digits (Decimal's default context): exact whenever
+  the rate terminates, otherwise display-only. Band tests cross-multiply (:func:`meets_rate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from core.points import reasons
+from core.points.periods import Half, add_months, check_month
+
+if TYPE_CHECKING:
+    from core.rules import Rules
+
+Readings = Mapping[int, Decimal]
+Number = Decimal | Fraction | int
+
+FILL_DISPLAY_PLACES = 4
+HUNDRED = 100
+
+# Where a month's baseline came from.
+SOURCE_TWO_YEARS = "two_years"
+SOURCE_ONE_YEAR = "one_year"      # one-year fallback (spec §5 rule 1)
+SOURCE_FILLED = "filled"          # mean of the half's available months (rule 3)
+
+
+@dataclass(frozen=True)
+class MonthBaseline:
+    month: int                    # yyyymm in the evaluated half
+    value: Decimal                # B(m); for filled months see FILL_DISPLAY_PLACES
+    source: str                   # SOURCE_*
+    reference_months: tuple[int, int]  # the two earlier months looked at (nearer first)
+
+
+@dataclass(frozen=True)
+class HalfBaseline:
+    half: Half
+    months: tuple[MonthBaseline, ...]   # empty when reason is NO_BASELINE
+    total: Decimal | None               # exact B_H; None when NO_BASELINE
+    reason: str | None                  # None, NO_BASELINE or ZERO_BASELINE
+    fill_exact: Fraction | None = field(default=None, repr=False)  # exact S / k when any filled
+
+    @property
+    def evaluable(self) -> bool:
+        return self.reason is None
+
+    @property
+    def filled_months(self) -> tuple[int, ...]:
+        return tuple(m.month for m in self.months if m.source == SOURCE_FILLED)
+
+    @property
+    def fallback_months(self) -> tuple[int, ...]:
+        return tuple(m.month for m in self.months if m.source == SOURCE_ONE_YEAR)
+
+    def exact_value(self, month: int) -> Fraction:
+        """Exact B(m) for a month of the half (fills not rounded)."""
+        for item in self.months:
+            if item.month == month:
+                if item.source == SOURCE_FILLED:
+                    return self.fill_exact
+                return Fraction(item.value)
+        raise KeyError(month)
+
+
+@dataclass(frozen=True)
+class HalfActual:
+    half: Half
+    total: Decimal | None               # A_H; None when a month is missing
+    missing_months: tuple[int, ...]     # yyyymm, in order
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing_months
+
+
+@dataclass(frozen=True)
+class HalfToDate:
+    """Provisional half-to-date result for monthly results (spec §10)."""
+
+    half: Half
+    through_month: int
+    months_with_data: tuple[int, ...]
+    missing_months: tuple[int, ...]     # months <= through_month without an actual reading
+    baseline: Decimal | None            # Σ B(m) over months_with_data (display precision)
+    actual: Decimal                     # Σ U(m, Y) over months_with_data
+    rate: Decimal | None                # r_td in percent; None when not computable
+    reason: str | None                  # NO_BASELINE | ZERO_BASELINE | None
+    baseline_exact: Fraction | None = field(default=None, repr=False)
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+def usage(value: object, where: str = "usage") -> Decimal:
+    """Check a reading: a non-negative Decimal or int (floats are refused, never rounded)."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise TypeError(f"{where}: expected Decimal or int, got {type(value).__name__}")
+    value = Decimal(value)
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{where}: usage must be a finite non-negative number, got {value}")
+    return value
+
+
+def _reading(readings: Readings, month: int) -> Decimal | None:
+    value = readings.get(month)
+    return None if value is None else usage(value, f"reading {month}")
+
+
+def _terminates(fr: Fraction) -> bool:
+    den = fr.denominator
+    for p in (2, 5):
+        while den % p == 0:
+            den //= p
+    return den == 1
+
+
+def to_decimal(fr: Fraction, places: int = FILL_DISPLAY_PLACES) -> Decimal:
+    """Exact Decimal of a terminating fraction, else rounded half-even to ``places``."""
+    with localcontext() as ctx:
+        ctx.prec = 80
+        value = Decimal(fr.numerator) / Decimal(fr.denominator)
+        if _terminates(fr):
+            return value
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
+# --- baseline (§5) --------------------------------------------------------------------------
+
+def reference_months(month: int, rules: Rules, join_month: int | None = None) -> tuple[int, int]:
+    """The two earlier months whose usage forms B(month), nearer first.
+
+    rolling: the same month one and two years before. fixed_at_join: the two occurrences of the
+    same calendar month within the 24 months before ``join_month`` (same for every half).
+    """
+    check_month(month)
+    if rules.baseline_mode == "rolling":
+        return add_months(month, -12), add_months(month, -24)
+    if join_month is None:
+        raise ValueError("baseline_mode fixed_at_join needs join_month")
+    nearer = add_months(join_month, -1)
+    while nearer % 100 != month % 100:
+        nearer = add_months(nearer, -1)
+    return nearer, add_months(nearer, -12)
+
+
+def monthly_baseline(readings: Readings, month: int, rules: Rules,
+                     join_month: int | None = None) -> tuple[Decimal | None, str | None]:
+    """B(m) and its source: mean of two years, one-year fallback, or (None, None) if missing."""
+    values = [v for m in reference_months(month, rules, join_month)
+              if (v := _reading(readings, m)) is not None]
+    if len(values) == 2:
+        return (values[0] + values[1]) / 2, SOURCE_TWO_YEARS  # /2 always terminates: exact
+    if len(values) == 1:
+        return values[0], SOURCE_ONE_YEAR
+    return None, None
+
+
+def half_baseline(readings: Readings, half: Half, rules: Rules,
+                  join_month: int | None = None) -> HalfBaseline:
+    """B_H per spec §5 with per-month fallback and mean fill; NO_BASELINE / ZERO_BASELINE."""
+    known: dict[int, tuple[Decimal, str]] = {}
+    for month in half.months:
+        value, source = monthly_baseline(readings, month, rules, join_month)
+        if value is not None:
+            known[month] = (value, source)
+    if not known:
+        return HalfBaseline(half, (), None, reasons.NO_BASELINE)
+
+    available_sum = sum((v for v, _ in known.values()), Decimal(0))
+    k = len(known)
+    fill = Fraction(available_sum) / k
+    total = to_decimal(Fraction(available_sum) * 6 / k)  # always terminating: exact
+    months = tuple(
+        MonthBaseline(m, known[m][0], known[m][1], reference_months(m, rules, join_month))
+        if m in known else
+        MonthBaseline(m, to_decimal(fill), SOURCE_FILLED, reference_months(m, rules, join_month))
+        for m in half.months
+    )
+    reason = reasons.ZERO_BASELINE if total == 0 else None
+    return HalfBaseline(half, months, total, reason, fill if k < 6 else None)
+
+
+# --- actual and rate (§6) -------------------------------------------------------------------
+
+def half_actual(readings: Readings, half: Half) -> HalfActual:
+    """A_H, or the missing months (missing_actual = not_evaluated)."""
+    values = {m: _reading(readings, m) for m in half.months}
+    missing = tuple(m for m, v in values.items() if v is None)
+    if missing:
+        return HalfActual(half, None, missing)
+    return HalfActual(half, sum(values.values(), Decimal(0)), ())
+
+
+def reduction_rate(baseline: Number, actual: Number) -> Decimal:
+    """r = (B - A) / B * 100 as a Decimal (28 significant digits; display and reporting only)."""
+    fr = (Fraction(baseline) - Fraction(actual)) * HUNDRED / Fraction(baseline)
+    return Decimal(fr.numerator) / Decimal(fr.denominator)
+
+
+def meets_rate(baseline: Number, actual: Number, min_rate: Number) -> bool:
+    """Exact band test ``r >= min_rate  <=>  100 * (B - A) >= min_rate * B`` (B > 0)."""
+    b, a, k = Fraction(baseline), Fraction(actual), Fraction(min_rate)
+    if b <= 0:
+        raise ValueError("band test needs a positive baseline")
+    return HUNDRED * (b - a) >= k * b
+
+
+def truncate_rate(rate: Decimal) -> Decimal:
+    """Display form: truncated toward zero to 2 decimals (4.9917 -> 4.99, -5.009 -> -5.00)."""
+    return rate.quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+def format_rate(rate: Decimal) -> str:
+    return f"{truncate_rate(rate):.2f}"
+
+
+# --- monthly results (§10) ------------------------------------------------------------------
+
+def half_to_date(readings: Readings, half: Half, rules: Rules, through_month: int | None = None,
+                 join_month: int | None = None) -> HalfToDate:
+    """Half-to-date rate over months of ``half`` up to ``through_month`` having actual data.
+
+    The rate is provisional (예상); only the settled half pays. Missing months are named.
+    """
+    last = half.months[-1] if through_month is None else check_month(through_month)
+    considered = [m for m in half.months if m <= last]
+    with_data = tuple(m for m in considered if _reading(readings, m) is not None)
+    missing = tuple(m for m in considered if m not in with_data)
+    actual = sum((_reading(readings, m) for m in with_data), Decimal(0))
+    base = half_baseline(readings, half, rules, join_month)
+    if not base.evaluable and base.reason == reasons.NO_BASELINE:
+        return HalfToDate(half, last, with_data, missing, None, actual, None, base.reason)
+    exact = sum((base.exact_value(m) for m in with_data), Fraction(0))
+    if exact == 0:
+        return HalfToDate(half, last, with_data, missing, to_decimal(exact), actual, None,
+                          reasons.ZERO_BASELINE, exact)
+    return HalfToDate(half, last, with_data, missing, to_decimal(exact), actual,
+                      reduction_rate(exact, actual), None, exact)
+
+
+def months_named(months: Sequence[int]) -> tuple[int, ...]:
+    """Calendar month numbers (1..12) for texts such as '{month}월'."""
+    return tuple(m % 100 for m in months)
