@@ -24,6 +24,8 @@ def text(field: str, value: object, limit_name: str | None = None, *, required: 
         raise LimitError(f"{field}: must be a string, got {type(value).__name__}")
     if required and not value.strip():
         raise LimitError(f"{field}: required, must not be blank")
+    if not L.is_encodable(value):
+        raise LimitError(f"{field}: not valid Unicode text (lone surrogate)")
     if limit_name is not None:
         n, most = L.text_length(value), limit(limit_name)
         if n > most:
@@ -77,7 +79,7 @@ def json_map(field: str, value: object) -> None:
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise LimitError(f"{field}: must be a dict with string keys")
     try:
-        json.dumps(value, ensure_ascii=False, allow_nan=False)
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise LimitError(f"{field}: not JSON-serialisable ({exc})") from None
 

@@ -99,7 +99,17 @@ def text_length(text: str) -> int:
     Equal to len() for Korean and ASCII; an emoji outside the BMP counts 2. Counting the larger way
     keeps a reply under the limit whichever way Kakao counts.
     """
-    return len(text.encode("utf-16-le")) // 2
+    # surrogatepass: a lone surrogate must be measurable (and then refused), not crash the count
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def is_encodable(text: str) -> bool:
+    """False for lone surrogates, which cannot be sent as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def line_count(text: str) -> int:
