@@ -57,7 +57,7 @@ def integer(field: str, value: object, *, required: bool = True, low: int = 0, h
     if not isinstance(value, int) or isinstance(value, bool):
         raise LimitError(f"{field}: must be an int, got {type(value).__name__}")
     if value < low or (high is not None and value > high):
-        raise LimitError(f"{field}: {value} outside {low}..{high if high is not None else ''}")
+        raise LimitError(f"{field}: {value} must be >= {low}" if high is None else f"{field}: {value} outside {low}..{high}")
 
 
 def boolean(field: str, value: object) -> None:

@@ -90,7 +90,7 @@ class _Checker:
             self.add(path, f"must be an integer, got {_kind(value)}")
             return None
         if value < low or (high is not None and value > high):
-            self.add(path, f"{value} outside {low}..{'' if high is None else high}")
+            self.add(path, f"{value} must be >= {low}" if high is None else f"{value} outside {low}..{high}")
         return value
 
     def boolean(self, path: str, value: Any) -> None:

@@ -169,11 +169,21 @@ def response_of_size(n: int) -> SkillResponse:
 LIMIT_CASES["response bytes"] = ("RESPONSE_MAX_BYTES", response_of_size)
 
 
+def _as_response(built: object) -> dict:
+    if isinstance(built, SkillResponse):
+        return built.to_dict()
+    if isinstance(built, Thumbnail):
+        return reply(BasicCard(built))
+    if isinstance(built, QuickReply):
+        return text_reply("a", [built])
+    return reply(built)
+
+
 @pytest.mark.parametrize("case", sorted(LIMIT_CASES))
 def test_limit_raises_only_beyond(case):
     limit_name, build = LIMIT_CASES[case]
     most = getattr(limits, limit_name)
-    build(most)
+    assert validate_response(_as_response(build(most))) == []
     with pytest.raises(LimitError) as err:
         build(most + 1)
     assert limit_name in str(err.value)
