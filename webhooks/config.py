@@ -41,6 +41,13 @@ SETTINGS: list[Setting] = [
     Setting("KAKAO_REST_API_KEY", None, "REST API key of the Kakao Developers app (Event API).", True),
     Setting("KAKAO_ADMIN_KEY", None, "Primary admin key: authenticates the channel add/block webhook.", True),
     Setting("EMULATOR_ENABLED", "false", "Serve the local chat emulator at /emulator."),
+    Setting("METRICS_ENABLED", "true", "Serve Prometheus metrics at /metrics."),
+    Setting("METRICS_TOKEN", None, "When set, /metrics needs `Authorization: Bearer <token>`.", True),
+    Setting("CHART_URL_TTL_SECONDS", "86400", "How long a usage chart URL works (it is signed, opaque and expires)."),
+    Setting("CHART_CACHE_SECONDS", "3600", "How long a rendered usage chart PNG is reused before it is drawn again."),
+    Setting("CHART_SECRET", None, "Key of the chart URL tokens; derived from FIELD_HASH_KEY when unset.", True),
+    Setting("SECRET_KEY", None, "Flask session key (dashboard login cookie); derived from FIELD_HASH_KEY when unset.", True),
+    Setting("DASHBOARD_SESSION_HOURS", "8", "How long a dashboard login lasts."),
     Setting("LOG_FORMAT", "json", "json or text."),
     Setting("LOG_LEVEL", "INFO", "Python log level."),
 ]
@@ -78,6 +85,13 @@ class Config:
     kakao_rest_api_key: str | None = None
     kakao_admin_key: str | None = None
     emulator_enabled: bool = False
+    metrics_enabled: bool = True
+    metrics_token: str | None = None
+    chart_url_ttl_seconds: int = 86400
+    chart_cache_seconds: int = 3600
+    chart_secret: str | None = None
+    secret_key: str | None = None
+    dashboard_session_hours: float = 8.0
     log_format: str = "json"
     log_level: str = "INFO"
     strict_responses: bool = False
@@ -106,6 +120,13 @@ class Config:
             kakao_rest_api_key=_env("KAKAO_REST_API_KEY") or None,
             kakao_admin_key=_env("KAKAO_ADMIN_KEY") or None,
             emulator_enabled=_bool("EMULATOR_ENABLED"),
+            metrics_enabled=_bool("METRICS_ENABLED"),
+            metrics_token=_env("METRICS_TOKEN") or None,
+            chart_url_ttl_seconds=int(_env("CHART_URL_TTL_SECONDS")),
+            chart_cache_seconds=int(_env("CHART_CACHE_SECONDS")),
+            chart_secret=_env("CHART_SECRET") or None,
+            secret_key=_env("SECRET_KEY") or None,
+            dashboard_session_hours=float(_env("DASHBOARD_SESSION_HOURS")),
             log_format=_env("LOG_FORMAT"),
             log_level=_env("LOG_LEVEL"),
             extra={k: v for k, v in os.environ.items() if k.startswith(("PUSH_", "EVENT_", "SCHEDULE_", "QUIET_", "CHART_", "METRICS_"))},
