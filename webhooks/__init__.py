@@ -48,7 +48,9 @@ def create_app(config=None, *, clock=None, db: Database | None = None) -> Flask:
     cfg = _load_config(app, config)
     logs.configure(cfg.log_format, cfg.log_level)
     app.config["CPOINT"] = cfg
-    app.config["MAX_CONTENT_LENGTH"] = cfg.max_body_bytes
+    # One byte of slack: the skill route reads limit+1 bytes of a chunked body to tell that
+    # it is too large (Werkzeug would silently cut it at exactly the limit).
+    app.config["MAX_CONTENT_LENGTH"] = cfg.max_body_bytes + 1
 
     if not cfg.field_encryption_key or not cfg.field_hash_key:
         raise RuntimeError("FIELD_ENCRYPTION_KEY and FIELD_HASH_KEY must be set "

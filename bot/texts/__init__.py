@@ -26,7 +26,7 @@ def raw(key: str):
     """The value at `area.key[.sub...]`: a string, list or table."""
     area, _, rest = key.partition(".")
     node = _area(area)
-    for part in rest.split("."):
+    for part in filter(None, rest.split(".")):
         node = node[part]
     return node
 

@@ -58,7 +58,7 @@ def start_echo(app, user=USER):
     services = app.extensions["cpoint"]
     from bot.kakao.payload import parse_turn
 
-    turn = parse_turn(make_payload(user, "시작", "help"), "help")
+    turn = parse_turn(make_payload(user, "에코 테스트", "help"), "help")
     original = bot.skills["help"]
     bot.skills["help"] = bot.dialogs["echo"].start
     try:

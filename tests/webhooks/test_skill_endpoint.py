@@ -93,15 +93,32 @@ def test_100_kib_body_is_413_and_writes_nothing(kakao, db):
     assert row_count(db) == 0
 
 
-def test_chunked_body_over_the_limit_is_413(client, db):
-    big = b'{"x": "' + b"a" * (70 * 1024) + b'"}'
+def test_chunked_body_over_the_limit_is_413_on_a_real_server(app, db):
+    """Chunked bodies carry no Content-Length; only a real server hands them over."""
+    import http.client
+    import threading
 
-    def gen():
-        yield big
+    from werkzeug.serving import make_server
 
-    resp = client.post("/kakao/skills/fallback", data=gen(), headers={
-        "X-Skill-Secret": "test-skill-secret", "Content-Type": "application/json", "Transfer-Encoding": "chunked"})
-    assert resp.status_code == 413
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        conn.putrequest("POST", "/kakao/skills/fallback")
+        conn.putheader("X-Skill-Secret", "test-skill-secret")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        chunk = b"a" * 8192
+        for _ in range(10):  # 80 KiB
+            conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        conn.send(b"0\r\n\r\n")
+        resp = conn.getresponse()
+        assert resp.status == 413
+        assert json.loads(resp.read())["error"] == "body_too_large"
+    finally:
+        server.shutdown()
     assert row_count(db) == 0
 
 

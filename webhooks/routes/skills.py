@@ -38,7 +38,10 @@ def skill(skill: str):
     if cfg.skill_secret_required and not secret_ok(cfg.skill_secret, request.headers.get(cfg.skill_secret_header)):
         log.warning("skill secret rejected", extra={"request_id": rid, "skill": skill})
         return _error(401, "unauthorized", f"missing or wrong {cfg.skill_secret_header} header")
-    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH (chunked bodies)
+    # A chunked body has no Content-Length: read at most one byte past the limit to tell.
+    body = request.stream.read(cfg.max_body_bytes + 1)
+    if len(body) > cfg.max_body_bytes:
+        return _error(413, "body_too_large", f"body over {cfg.max_body_bytes} bytes")
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
