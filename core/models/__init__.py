@@ -4,3 +4,9 @@ from core.models.members import LocalGovernment, Member, MemberAddress, Resource
 from core.models.dialogs import DialogState  # noqa: F401
 from core.models.campaigns import Campaign, CampaignPledge  # noqa: F401
 from core.models.outbox import Notification  # noqa: F401
+from core.models.usage import ImportChange, ImportRun, MeterReading  # noqa: F401
+from core.models.points import (  # noqa: F401
+    LedgerEntry, LocalGovernmentRate, PayoutBatch, PayoutLine, PointStatement, SettlementRun,
+    StatementLine, StatementRevision,
+)
+from core.models.greenlife import GreenlifeActivity, GreenlifeAward, GreenlifeConfirmation  # noqa: F401

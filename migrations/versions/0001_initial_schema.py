@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 01:56:26.629100
+Create Date: 2026-11-22 02:04:14.428360
 """
 from alembic import op
 import sqlalchemy as sa
@@ -39,6 +39,34 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('user_key', name=op.f('pk_dialog_states'))
     )
+    op.create_table('greenlife_confirmations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('members', sa.Integer(), nullable=False),
+    sa.Column('total_won', sa.Integer(), nullable=False),
+    sa.Column('confirmed_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_greenlife_confirmations')),
+    sa.UniqueConstraint('month', name=op.f('uq_greenlife_confirmations_month'))
+    )
+    op.create_table('import_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('file_name', sa.String(length=255), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('rows_total', sa.Integer(), nullable=False),
+    sa.Column('rows_rejected', sa.Integer(), nullable=False),
+    sa.Column('rows_inserted', sa.Integer(), nullable=False),
+    sa.Column('rows_changed', sa.Integer(), nullable=False),
+    sa.Column('rows_unchanged', sa.Integer(), nullable=False),
+    sa.Column('rejected_file', sa.String(length=255), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_runs'))
+    )
+    with op.batch_alter_table('import_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_runs_sha256'), ['sha256'], unique=False)
+
     op.create_table('local_governments',
     sa.Column('code', sa.String(length=16), nullable=False),
     sa.Column('sido', sa.String(length=32), nullable=False),
@@ -50,6 +78,65 @@ def upgrade() -> None:
     sa.Column('payout_month_h2', sa.Integer(), nullable=False),
     sa.Column('contact', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_local_governments'))
+    )
+    op.create_table('payout_batches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('half', sa.String(length=6), nullable=False),
+    sa.Column('scope', sa.String(length=16), nullable=False),
+    sa.Column('rows', sa.Integer(), nullable=False),
+    sa.Column('held', sa.Integer(), nullable=False),
+    sa.Column('total_points', sa.Integer(), nullable=False),
+    sa.Column('total_won', sa.Integer(), nullable=False),
+    sa.Column('file_name', sa.String(length=255), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_batches')),
+    sa.UniqueConstraint('half', 'scope', name='uq_payout_batches_half_scope')
+    )
+    op.create_table('settlement_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('half', sa.String(length=6), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('heartbeat_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('members', sa.Integer(), nullable=False),
+    sa.Column('created', sa.Integer(), nullable=False),
+    sa.Column('changed', sa.Integer(), nullable=False),
+    sa.Column('unchanged', sa.Integer(), nullable=False),
+    sa.Column('adjustments', sa.Integer(), nullable=False),
+    sa.Column('points_delta', sa.Integer(), nullable=False),
+    sa.Column('rules_source', sa.String(length=255), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_settlement_runs'))
+    )
+    with op.batch_alter_table('settlement_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_settlement_runs_half'), ['half'], unique=False)
+        batch_op.create_index('uq_settlement_runs_running_half', ['half'], unique=True, sqlite_where=sa.text("status = 'running'"), postgresql_where=sa.text("status = 'running'"))
+
+    op.create_table('import_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('import_run_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('old_value', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('new_value', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('changed_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['import_run_id'], ['import_runs.id'], name=op.f('fk_import_changes_import_run_id_import_runs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_changes'))
+    )
+    with op.batch_alter_table('import_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_changes_import_run_id'), ['import_run_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_changes_key'), ['key'], unique=False)
+
+    op.create_table('local_government_rates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('local_government_code', sa.String(length=16), nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('won_per_point', sa.Numeric(precision=4, scale=2), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['local_government_code'], ['local_governments.code'], name=op.f('fk_local_government_rates_local_government_code_local_governments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_local_government_rates')),
+    sa.UniqueConstraint('local_government_code', 'effective_from', name='uq_local_government_rates_code_from')
     )
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -90,6 +177,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_members_app_user_id'), ['app_user_id'], unique=False)
         batch_op.create_index('uq_members_active_household', ['household_hash'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
 
+    op.create_table('meter_readings',
+    sa.Column('resource', sa.String(length=16), nullable=False),
+    sa.Column('supply_key_hash', sa.String(length=64), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('import_run_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['import_run_id'], ['import_runs.id'], name=op.f('fk_meter_readings_import_run_id_import_runs')),
+    sa.PrimaryKeyConstraint('resource', 'supply_key_hash', 'month', name=op.f('pk_meter_readings'))
+    )
     op.create_table('campaign_pledges',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.String(length=64), nullable=False),
@@ -102,6 +199,48 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('campaign_pledges', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_pledges_member_id'), ['member_id'], unique=False)
+
+    op.create_table('greenlife_activities',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('item', sa.String(length=32), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=12, scale=3), nullable=False),
+    sa.Column('activity_date', sa.Date(), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('partner_ref', sa.String(length=64), nullable=False),
+    sa.Column('import_run_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['import_run_id'], ['import_runs.id'], name=op.f('fk_greenlife_activities_import_run_id_import_runs')),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_greenlife_activities_member_id_members')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_greenlife_activities')),
+    sa.UniqueConstraint('member_id', 'item', 'activity_date', 'partner_ref', name='uq_greenlife_activities_key')
+    )
+    with op.batch_alter_table('greenlife_activities', schema=None) as batch_op:
+        batch_op.create_index('ix_greenlife_activities_month_member', ['month', 'member_id'], unique=False)
+
+    op.create_table('greenlife_awards',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('item_won', sa.JSON(), nullable=False),
+    sa.Column('ignored_items', sa.JSON(), nullable=False),
+    sa.Column('accrued_won', sa.Integer(), nullable=False),
+    sa.Column('bonus_won', sa.Integer(), nullable=False),
+    sa.Column('won', sa.Integer(), nullable=False),
+    sa.Column('counted_toward_cap', sa.Integer(), nullable=False),
+    sa.Column('cut_won', sa.Integer(), nullable=False),
+    sa.Column('confirm_date', sa.Date(), nullable=False),
+    sa.Column('pay_from_date', sa.Date(), nullable=False),
+    sa.Column('confirmation_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['confirmation_id'], ['greenlife_confirmations.id'], name=op.f('fk_greenlife_awards_confirmation_id_greenlife_confirmations')),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_greenlife_awards_member_id_members')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_greenlife_awards')),
+    sa.UniqueConstraint('member_id', 'month', name='uq_greenlife_awards_member_month')
+    )
+    with op.batch_alter_table('greenlife_awards', schema=None) as batch_op:
+        batch_op.create_index('ix_greenlife_awards_member_year', ['member_id', 'year'], unique=False)
 
     op.create_table('member_addresses',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -140,6 +279,55 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notifications_member_id'), ['member_id'], unique=False)
         batch_op.create_index('ix_notifications_state_not_before', ['state', 'not_before'], unique=False)
 
+    op.create_table('point_statements',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('half', sa.String(length=6), nullable=False),
+    sa.Column('member_type', sa.String(length=24), nullable=False),
+    sa.Column('points_table', sa.String(length=16), nullable=False),
+    sa.Column('schedule', sa.String(length=40), nullable=False),
+    sa.Column('local_government_code', sa.String(length=16), nullable=True),
+    sa.Column('rate', sa.Numeric(precision=4, scale=2), nullable=False),
+    sa.Column('points_before_cap', sa.Integer(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('won_before_cap', sa.Integer(), nullable=False),
+    sa.Column('won', sa.Integer(), nullable=False),
+    sa.Column('cap_points_per_half', sa.Integer(), nullable=False),
+    sa.Column('cap_won_per_year', sa.Integer(), nullable=False),
+    sa.Column('payout_month', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('hold_reason', sa.String(length=32), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('result_hash', sa.String(length=64), nullable=False),
+    sa.Column('settlement_run_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_point_statements_member_id_members')),
+    sa.ForeignKeyConstraint(['settlement_run_id'], ['settlement_runs.id'], name=op.f('fk_point_statements_settlement_run_id_settlement_runs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_point_statements')),
+    sa.UniqueConstraint('member_id', 'half', name='uq_point_statements_member_half')
+    )
+    with op.batch_alter_table('point_statements', schema=None) as batch_op:
+        batch_op.create_index('ix_point_statements_half_lg', ['half', 'local_government_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_point_statements_member_id'), ['member_id'], unique=False)
+
+    op.create_table('points_ledger',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('half', sa.String(length=6), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=120), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_points_ledger_member_id_members')),
+    sa.ForeignKeyConstraint(['run_id'], ['settlement_runs.id'], name=op.f('fk_points_ledger_run_id_settlement_runs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_points_ledger')),
+    sa.UniqueConstraint('member_id', 'half', 'kind', 'run_id', name='uq_points_ledger_entry')
+    )
+    with op.batch_alter_table('points_ledger', schema=None) as batch_op:
+        batch_op.create_index('ix_points_ledger_member_half', ['member_id', 'half'], unique=False)
+
     op.create_table('resource_accounts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
@@ -158,17 +346,117 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_resource_accounts_supply_key_hash'), ['supply_key_hash'], unique=False)
         batch_op.create_index('uq_resource_accounts_active_supply', ['resource', 'supply_key_hash'], unique=True, sqlite_where=sa.text('ended_on IS NULL AND supply_key_hash IS NOT NULL'), postgresql_where=sa.text('ended_on IS NULL AND supply_key_hash IS NOT NULL'))
 
+    op.create_table('payout_lines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('half', sa.String(length=6), nullable=False),
+    sa.Column('local_government_code', sa.String(length=16), nullable=True),
+    sa.Column('incentive_type', sa.String(length=24), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('rate', sa.Numeric(precision=4, scale=2), nullable=False),
+    sa.Column('won_before_cap', sa.Integer(), nullable=False),
+    sa.Column('won', sa.Integer(), nullable=False),
+    sa.Column('payout_month', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('hold_reason', sa.String(length=32), nullable=True),
+    sa.Column('bank_name', sa.String(length=40), nullable=True),
+    sa.Column('account_masked', sa.String(length=40), nullable=True),
+    sa.Column('result_reason', sa.String(length=32), nullable=True),
+    sa.Column('result_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['payout_batches.id'], name=op.f('fk_payout_lines_batch_id_payout_batches')),
+    sa.ForeignKeyConstraint(['statement_id'], ['point_statements.id'], name=op.f('fk_payout_lines_statement_id_point_statements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_lines')),
+    sa.UniqueConstraint('statement_id', name=op.f('uq_payout_lines_statement_id'))
+    )
+    with op.batch_alter_table('payout_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payout_lines_batch_id'), ['batch_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payout_lines_member_id'), ['member_id'], unique=False)
+
+    op.create_table('statement_lines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('half', sa.String(length=6), nullable=False),
+    sa.Column('resource', sa.String(length=16), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('evaluated', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.String(length=32), nullable=True),
+    sa.Column('reason_params', sa.JSON(), nullable=True),
+    sa.Column('baseline', sa.Numeric(precision=18, scale=5), nullable=True),
+    sa.Column('actual', sa.Numeric(precision=18, scale=3), nullable=True),
+    sa.Column('rate', sa.Numeric(precision=12, scale=2), nullable=True),
+    sa.Column('band', sa.Numeric(precision=6, scale=2), nullable=True),
+    sa.Column('reduction_points', sa.Integer(), nullable=False),
+    sa.Column('maintenance_points', sa.Integer(), nullable=False),
+    sa.Column('standard_points', sa.Integer(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('standard_usage_qualified', sa.Boolean(), nullable=False),
+    sa.Column('earned_reduction', sa.Boolean(), nullable=False),
+    sa.Column('streak_before', sa.Integer(), nullable=False),
+    sa.Column('streak_after', sa.Integer(), nullable=False),
+    sa.Column('group_level', sa.String(length=12), nullable=True),
+    sa.Column('group_n', sa.Integer(), nullable=True),
+    sa.Column('group_total', sa.Numeric(precision=18, scale=3), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['statement_id'], ['point_statements.id'], name=op.f('fk_statement_lines_statement_id_point_statements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_statement_lines')),
+    sa.UniqueConstraint('member_id', 'half', 'resource', name='uq_statement_lines_member_half_res')
+    )
+    with op.batch_alter_table('statement_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_statement_lines_statement_id'), ['statement_id'], unique=False)
+
+    op.create_table('statement_revisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('snapshot', sa.JSON(), nullable=False),
+    sa.Column('replaced_by_run_id', sa.Integer(), nullable=False),
+    sa.Column('replaced_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['replaced_by_run_id'], ['settlement_runs.id'], name=op.f('fk_statement_revisions_replaced_by_run_id_settlement_runs')),
+    sa.ForeignKeyConstraint(['statement_id'], ['point_statements.id'], name=op.f('fk_statement_revisions_statement_id_point_statements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_statement_revisions')),
+    sa.UniqueConstraint('statement_id', 'version', name='uq_statement_revisions_version')
+    )
+    with op.batch_alter_table('statement_revisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_statement_revisions_statement_id'), ['statement_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('statement_revisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_statement_revisions_statement_id'))
+
+    op.drop_table('statement_revisions')
+    with op.batch_alter_table('statement_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_statement_lines_statement_id'))
+
+    op.drop_table('statement_lines')
+    with op.batch_alter_table('payout_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payout_lines_member_id'))
+        batch_op.drop_index(batch_op.f('ix_payout_lines_batch_id'))
+
+    op.drop_table('payout_lines')
     with op.batch_alter_table('resource_accounts', schema=None) as batch_op:
         batch_op.drop_index('uq_resource_accounts_active_supply', sqlite_where=sa.text('ended_on IS NULL AND supply_key_hash IS NOT NULL'), postgresql_where=sa.text('ended_on IS NULL AND supply_key_hash IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_resource_accounts_supply_key_hash'))
         batch_op.drop_index(batch_op.f('ix_resource_accounts_member_id'))
 
     op.drop_table('resource_accounts')
+    with op.batch_alter_table('points_ledger', schema=None) as batch_op:
+        batch_op.drop_index('ix_points_ledger_member_half')
+
+    op.drop_table('points_ledger')
+    with op.batch_alter_table('point_statements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_point_statements_member_id'))
+        batch_op.drop_index('ix_point_statements_half_lg')
+
+    op.drop_table('point_statements')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_state_not_before')
         batch_op.drop_index(batch_op.f('ix_notifications_member_id'))
@@ -179,16 +467,42 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_member_addresses_member_id'))
 
     op.drop_table('member_addresses')
+    with op.batch_alter_table('greenlife_awards', schema=None) as batch_op:
+        batch_op.drop_index('ix_greenlife_awards_member_year')
+
+    op.drop_table('greenlife_awards')
+    with op.batch_alter_table('greenlife_activities', schema=None) as batch_op:
+        batch_op.drop_index('ix_greenlife_activities_month_member')
+
+    op.drop_table('greenlife_activities')
     with op.batch_alter_table('campaign_pledges', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaign_pledges_member_id'))
 
     op.drop_table('campaign_pledges')
+    op.drop_table('meter_readings')
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_index('uq_members_active_household', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
         batch_op.drop_index(batch_op.f('ix_members_app_user_id'))
 
     op.drop_table('members')
+    op.drop_table('local_government_rates')
+    with op.batch_alter_table('import_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_changes_key'))
+        batch_op.drop_index(batch_op.f('ix_import_changes_import_run_id'))
+
+    op.drop_table('import_changes')
+    with op.batch_alter_table('settlement_runs', schema=None) as batch_op:
+        batch_op.drop_index('uq_settlement_runs_running_half', sqlite_where=sa.text("status = 'running'"), postgresql_where=sa.text("status = 'running'"))
+        batch_op.drop_index(batch_op.f('ix_settlement_runs_half'))
+
+    op.drop_table('settlement_runs')
+    op.drop_table('payout_batches')
     op.drop_table('local_governments')
+    with op.batch_alter_table('import_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_runs_sha256'))
+
+    op.drop_table('import_runs')
+    op.drop_table('greenlife_confirmations')
     op.drop_table('dialog_states')
     op.drop_table('campaigns')
     # ### end Alembic commands ###
