@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -81,7 +82,7 @@ class Statement:
         return MappingProxyType({line.resource: line.streak_after for line in self.lines})
 
     @property
-    def reasons(self) -> tuple[str, ...]:
+    def reason_codes(self) -> tuple[str, ...]:
         return tuple(line.reason for line in self.lines if line.reason)
 
 
@@ -117,6 +118,7 @@ def band_for(baseline: Any, actual: Any, bands: Sequence[Band]) -> Band | None:
 def _reduction_or_maintenance(baseline: Any, actual: Any, resource: str, schedule: Schedule,
                               streak_before: int) -> tuple[Band | None, int, int, str | None, dict]:
     """(band, reduction, maintenance, reason, params) for an evaluated resource."""
+    baseline, actual = Fraction(baseline), Fraction(actual)
     band = band_for(baseline, actual, schedule.bands)
     if band is not None:
         return band, band.points[resource], 0, None, {}
@@ -165,8 +167,8 @@ def award_resource(item: ResourceInput, half: Half, table: PointsTable, schedule
         band, reduction, maintenance, reason, params = _reduction_or_maintenance(
             base, actual, item.resource, schedule, item.streak_before)
 
-    may_test = ev.evaluated or (not rules.standard_usage_requires_evaluation
-                                and ev.actual is not None and actual is not None)
+    # An unevaluated resource may still be tested when the setting allows and A_H is complete.
+    may_test = actual is not None and (ev.evaluated or not rules.standard_usage_requires_evaluation)
     qualified = bool(may_test and table.standard_usage_offered and schedule.standard_usage
                      and item.group is not None and qualifies_standard_usage(actual, item.group))
     standard = schedule.standard_usage[item.resource] if qualified else 0

@@ -243,8 +243,10 @@ def half_to_date(readings: Readings, half: Half, rules: Rules, through_month: in
     missing = tuple(m for m in considered if m not in with_data)
     actual = sum((_reading(readings, m) for m in with_data), Decimal(0))
     base = half_baseline(readings, half, rules, join_month)
-    if not base.evaluable and base.reason == reasons.NO_BASELINE:
+    if base.reason == reasons.NO_BASELINE:
         return HalfToDate(half, last, with_data, missing, None, actual, None, base.reason)
+    if not with_data:  # nothing to compare yet
+        return HalfToDate(half, last, with_data, missing, None, actual, None, None)
     exact = sum((base.exact_value(m) for m in with_data), Fraction(0))
     if exact == 0:
         return HalfToDate(half, last, with_data, missing, to_decimal(exact), actual, None,

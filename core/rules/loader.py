@@ -42,7 +42,7 @@ def merge_overrides(doc: dict, overrides: Mapping[str, Any] | None) -> dict:
         *parents, leaf = str(key).split(".")
         target = merged
         for part in parents:
-            target = target.setdefault(part, {})
+            target = target.setdefault(part, {}) if isinstance(target, dict) else None
             if not isinstance(target, dict):
                 raise RulesError(f"override {key!r}: {part!r} is not a table")
         if isinstance(value, Mapping) and isinstance(target.get(leaf), dict):

@@ -166,7 +166,7 @@ def test_statement_defaults_and_order(rules):
     st = compute_statement("foreigner", Half(2025, 1), items, rules, payout_month=202511)
     assert st.rate == 2 and st.payout_month == 202511
     assert [line.resource for line in st.lines] == ["electricity", "gas"]
-    assert st.reasons == (reasons.RESOURCE_NOT_USED,)
+    assert st.reason_codes == (reasons.RESOURCE_NOT_USED,)
 
 
 def test_evaluation_exposes_actual_for_groups(rules):

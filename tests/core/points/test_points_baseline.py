@@ -142,3 +142,9 @@ def test_half_to_date_uses_exact_fill(rules):
     td = half_to_date(data, H1, rules, through_month=202504)
     assert td.baseline_exact == Fraction(1000, 3)
     assert td.rate == reduction_rate(Fraction(1000, 3), D(300))
+
+
+def test_half_to_date_before_any_data(rules):
+    data = readings("2025H1", 1200, None)
+    td = half_to_date(data, H1, rules, through_month=202412)
+    assert td.months_with_data == () and td.rate is None and td.reason is None

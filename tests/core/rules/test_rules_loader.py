@@ -183,3 +183,8 @@ def test_rules_are_frozen(rules):
         rules.baseline_mode = "fixed_at_join"
     with pytest.raises(TypeError):
         rules.tables["household"] = None
+
+
+def test_override_through_a_non_table_is_rejected():
+    with pytest.raises(RulesError, match="not a table"):
+        load_rules(overrides={"settings.resources.extra": 1})
