@@ -1,0 +1,38 @@
+"""Operator commands of the points engine (`flask --app webhooks cpoint ...`).
+
+Every command is a thin shell over core/: it parses options, calls one function and prints
+counts. Bad input exits with status 2 and every problem by line number on stderr; nothing is
+written then.
+"""
+from __future__ import annotations
+
+import click
+
+from core.usage_import import ImportRejected, import_usage
+from webhooks.commands import cpoint, fail, services
+
+MAX_LISTED = 1000
+
+
+def _rejected(exc: ImportRejected, what: str):
+    lines = [str(e) for e in exc.errors]
+    shown = lines[:MAX_LISTED]
+    if len(lines) > MAX_LISTED:
+        shown.append(f"... and {len(lines) - MAX_LISTED} more")
+    fail("\n".join([f"{what} rejected: {len(lines)} problem(s); nothing was imported", *shown]))
+
+
+@cpoint.command("import-usage")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the good rows; write the rejected ones to FILE.rejected.csv.")
+def import_usage_cmd(file: str, skip_invalid: bool):
+    """Import monthly usage: CSV header resource,customer_number,month,amount."""
+    svc = services()
+    try:
+        result = import_usage(svc.db, svc.cipher, svc.clock, file, skip_invalid=skip_invalid)
+    except ImportRejected as exc:
+        _rejected(exc, file)
+    for err in result.errors:
+        click.echo(f"skipped {err}", err=True)
+    click.echo(f"imported {result.summary()}")
