@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
 from bot.kakao.payload import PayloadError, Turn, origin, parse_turn, sys_param
+from kakao_testdata import FIXTURES, doc_example_requests, load_fixture
 
-FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "kakao"
 NOT_REQUESTS = {"03_callback_post_body_chat-jeju.json", "08_action_detailParams_fragment_official_doc.json"}
 REQUEST_FILES = sorted(
     str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.json") if p.name not in NOT_REQUESTS
@@ -28,7 +27,7 @@ def test_fixture_inventory():
 
 
 @pytest.mark.parametrize("name", REQUEST_FILES)
-def test_every_request_fixture_parses(name, load_fixture):
+def test_every_request_fixture_parses(name):
     payload = load_fixture(name)
     turn = parse_turn(payload, "help")
     user = payload["userRequest"]["user"]
@@ -47,13 +46,13 @@ def test_every_request_fixture_parses(name, load_fixture):
 @pytest.mark.parametrize(
     "name", ["public/03_callback_post_body_chat-jeju.json", "public/08_action_detailParams_fragment_official_doc.json"]
 )
-def test_non_requests_are_refused(name, load_fixture):
+def test_non_requests_are_refused(name):
     with pytest.raises(PayloadError) as err:
         parse_turn(load_fixture(name), "fallback")
     assert "userRequest" in err.value.reason
 
 
-def test_full_fixture_values(load_fixture):
+def test_full_fixture_values():
     turn = parse_turn(load_fixture("signup_billing_mode.json"), "signup")
     assert turn == Turn(
         skill="signup",
@@ -83,7 +82,7 @@ def test_full_fixture_values(load_fixture):
     )
 
 
-def test_legacy_snake_case_gives_same_user_as_camel_case(load_fixture):
+def test_legacy_snake_case_gives_same_user_as_camel_case():
     legacy = load_fixture("legacy_snake_case_keys.json")
     camel = copy.deepcopy(legacy)
     props = camel["userRequest"]["user"]["properties"]
@@ -108,7 +107,7 @@ def test_user_key_precedence():
     assert turn({"botUserKey": "camel"}, user_id=None).user_key == "camel"
 
 
-def test_public_07_minimal_without_type_intent_action(load_fixture):
+def test_public_07_minimal_without_type_intent_action():
     turn = parse_turn(load_fixture("public/07_request_minimal_dubaicrab.json"), "help")
     assert turn.user_key == "unique-user-key"  # properties.botUserKey wins over user.id
     assert turn.user_type is None
@@ -117,14 +116,14 @@ def test_public_07_minimal_without_type_intent_action(load_fixture):
     assert turn.client_extra == {} and turn.params == {} and turn.detail_params == {}
 
 
-def test_minimal_fixture(load_fixture):
+def test_minimal_fixture():
     turn = parse_turn(load_fixture("minimal_missing_optional.json"), "help")
     assert turn.user_key == "47e74ba58772e02d185d1321575c9a5633bfce685b2f6d10e3a"
     assert (turn.bot_id, turn.bot_name, turn.lang, turn.timezone, turn.surface) == (OUR_BOT, None, None, None, None)
     assert turn.is_friend is False and turn.is_dev_channel is False
 
 
-def test_dev_channel_flagged(load_fixture):
+def test_dev_channel_flagged():
     turn = parse_turn(load_fixture("dev_channel_balance.json"), "balance")
     assert turn.is_dev_channel and turn.bot_id == OUR_BOT + "!"
     assert parse_turn(load_fixture("public/01_request_callback_fixture_liam-kor.json"), "x").is_dev_channel
@@ -132,28 +131,28 @@ def test_dev_channel_flagged(load_fixture):
     assert not operating.is_dev_channel and operating.user_key == U2
 
 
-def test_null_client_extra_is_empty_dict(load_fixture):
+def test_null_client_extra_is_empty_dict():
     payload = load_fixture("signup_address.json")
     assert payload["action"]["clientExtra"] is None
     assert parse_turn(payload, "fallback").client_extra == {}
 
 
-def test_welcome_is_friend_absent_and_empty_utterance(load_fixture):
+def test_welcome_is_friend_absent_and_empty_utterance():
     turn = parse_turn(load_fixture("welcome.json"), "welcome")
     assert turn.utterance == "" and turn.is_friend is False and turn.user_key == U1
 
 
-def test_app_user_and_friend(load_fixture):
+def test_app_user_and_friend():
     turn = parse_turn(load_fixture("greenlife_app_user_friend.json"), "greenlife")
     assert turn.app_user_id == "2718281828" and turn.is_friend is True
 
 
-def test_customer_number_stays_a_string(load_fixture):
+def test_customer_number_stays_a_string():
     turn = parse_turn(load_fixture("signup_customer_number_valid.json"), "fallback")
     assert turn.utterance == "0419283746"
 
 
-def test_public_01_legacy_and_camel_together(load_fixture):
+def test_public_01_legacy_and_camel_together():
     turn = parse_turn(load_fixture("public/01_request_callback_fixture_liam-kor.json"), "fallback")
     assert turn.user_key == "226f81aef15e8f5890425bbeaa5978d54dfc98fadcaa076ed1f"
     assert turn.plusfriend_user_key == "aaaaaaaa" and turn.app_user_id == "1234567" and turn.is_friend
@@ -162,20 +161,20 @@ def test_public_01_legacy_and_camel_together(load_fixture):
     assert origin(turn, "intent_code") == "test_intent"
 
 
-def test_public_02_and_04_account_id(load_fixture):
+def test_public_02_and_04_account_id():
     for name in ("public/02_request_with_callbackUrl_chat-jeju.json", "public/04_request_legacy_accountId_chat-jeju.json"):
         turn = parse_turn(load_fixture(name), "fallback")
         assert (turn.user_key, turn.user_type, turn.lang) == ("945412", "accountId", None)
         assert turn.surface is None and turn.client_extra == {}
 
 
-def test_public_05_doc_placeholders(load_fixture):
+def test_public_05_doc_placeholders():
     turn = parse_turn(load_fixture("public/05_request_doc_example_dev-helper.json"), "x")
     assert turn.user_key == "<사용자 botUserKey>"
     assert turn.plusfriend_user_key == "<카카오톡 채널 사용자 id>" and turn.lang == "kr"
 
 
-def test_public_06_knowledge(load_fixture):
+def test_public_06_knowledge():
     turn = parse_turn(load_fixture("public/06_request_knowledge_plus_official_doc.json"), "x")
     assert turn.intent_name == "지식+" and turn.surface == "BuilderBotTest"
     assert len(turn.knowledge) == 1 and turn.knowledge[0]["question"] == "<질문>"
@@ -185,7 +184,7 @@ def _with_action(action: dict) -> dict:
     return {"userRequest": {"user": {"id": "u1", "type": "botUserKey"}}, "action": action}
 
 
-def test_public_08_sys_params(load_fixture):
+def test_public_08_sys_params():
     turn = parse_turn(_with_action(load_fixture("public/08_action_detailParams_fragment_official_doc.json")["action"]), "x")
     assert sys_param(turn, "sys_number") == {"amount": 1, "unit": None}
     assert sys_param(turn, "sys_date")["date"] == "2023-03-31"
@@ -266,15 +265,15 @@ def test_unknown_trigger_and_lang_accepted():
     assert turn.trigger_type == "IMAGE_UPLOAD" and turn.lang == "en-US"
 
 
-def test_turn_dicts_are_copies(load_fixture):
+def test_turn_dicts_are_copies():
     payload = load_fixture("signup_member_type.json")
     turn = parse_turn(payload, "signup")
     turn.client_extra["step"] = "changed"
     assert payload["action"]["clientExtra"]["step"] == "member_type"
 
 
-def test_protocol_doc_example_requests(doc_example_requests):
-    first, partial, campaign, legacy = doc_example_requests
+def test_protocol_doc_example_requests():
+    first, partial, campaign, legacy = doc_example_requests()
     assert parse_turn(first, "fallback").user_key == U1
     with pytest.raises(PayloadError):
         parse_turn(partial, "signup")  # a diff fragment: no user

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -40,8 +39,8 @@ from bot.kakao.response import (
     fit_text,
 )
 from bot.kakao.validate import validate_response
+from kakao_testdata import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "kakao"
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Whole random replies are slow to draw; fewer examples keep the suite quick for everyone.
 HEAVY = settings(SETTINGS, max_examples=80)

@@ -37,6 +37,7 @@ from bot.kakao.response import (
     text_reply,
 )
 from bot.kakao.validate import validate_response
+from kakao_testdata import doc_example_responses
 
 SIGNUP_BLOCK = "66572e2d8a9d914667314829"
 BALANCE_BLOCK = "66c2657154507f0bb6a4b9d9"
@@ -95,9 +96,9 @@ def _rrn_refusal() -> dict:
     )
 
 
-def test_doc_examples_rebuilt_identically(doc_example_responses):
+def test_doc_examples_rebuilt_identically():
     rebuilt = [_billing_mode_question(), _balance_card(), _campaign_carousel(), _rrn_refusal()]
-    for expected, got in zip(doc_example_responses, rebuilt):
+    for expected, got in zip(doc_example_responses(), rebuilt):
         assert got == expected
         assert validate_response(got) == []
         json.dumps(got)  # plain JSON types only

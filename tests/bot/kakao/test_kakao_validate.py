@@ -8,6 +8,7 @@ import pytest
 
 from bot.kakao import limits
 from bot.kakao.validate import validate_response
+from kakao_testdata import doc_example_responses, load_fixture
 
 IMG = "https://example.org/img.png"
 THUMB = {"imageUrl": IMG}
@@ -146,12 +147,12 @@ def test_quick_reply_label_limit_follows_the_setting(monkeypatch):
     assert validate_response(resp(text(), quick_replies=[btn("가나다라마")]))
 
 
-def test_accepts_doc_examples(doc_example_responses):
-    for example in doc_example_responses:
+def test_accepts_doc_examples():
+    for example in doc_example_responses():
         assert validate_response(example) == []
 
 
-def test_public_03_callback_body(load_fixture):
+def test_public_03_callback_body():
     # Choice: `data: null` is read as absent (an unset optional field), so it is not a problem; and
     # `useCallback` is a documented boolean field. The body is otherwise a normal v2.0 reply.
     body = load_fixture("public/03_callback_post_body_chat-jeju.json")
