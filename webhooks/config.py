@@ -45,6 +45,7 @@ SETTINGS: list[Setting] = [
     Setting("METRICS_TOKEN", None, "When set, /metrics needs `Authorization: Bearer <token>`.", True),
     Setting("CHART_URL_TTL_SECONDS", "86400", "How long a usage chart URL works (it is signed, opaque and expires)."),
     Setting("CHART_CACHE_SECONDS", "3600", "How long a rendered usage chart PNG is reused before it is drawn again."),
+    Setting("CHART_CACHE_DIR", None, "Directory of rendered chart PNGs (default instance/charts); may be shared by web processes."),
     Setting("CHART_SECRET", None, "Key of the chart URL tokens; derived from FIELD_HASH_KEY when unset.", True),
     Setting("SECRET_KEY", None, "Flask session key (dashboard login cookie); derived from FIELD_HASH_KEY when unset.", True),
     Setting("DASHBOARD_SESSION_HOURS", "8", "How long a dashboard login lasts."),
@@ -90,6 +91,7 @@ class Config:
     chart_url_ttl_seconds: int = 86400
     chart_cache_seconds: int = 3600
     chart_secret: str | None = None
+    chart_cache_dir: str | None = None
     secret_key: str | None = None
     dashboard_session_hours: float = 8.0
     log_format: str = "json"
@@ -125,6 +127,7 @@ class Config:
             chart_url_ttl_seconds=int(_env("CHART_URL_TTL_SECONDS")),
             chart_cache_seconds=int(_env("CHART_CACHE_SECONDS")),
             chart_secret=_env("CHART_SECRET") or None,
+            chart_cache_dir=_env("CHART_CACHE_DIR") or None,
             secret_key=_env("SECRET_KEY") or None,
             dashboard_session_hours=float(_env("DASHBOARD_SESSION_HOURS")),
             log_format=_env("LOG_FORMAT"),

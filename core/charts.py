@@ -1,0 +1,413 @@
+"""A member's usage chart: the last 12 months against the baseline, per resource, as a PNG.
+
+- `usage_series(session, member_id, today, rules)` reads the member's readings (through the
+  keyed hash of each registered supply point) and the monthly baseline of spec §5 (the same
+  month one and two years before, core.points.baseline.monthly_baseline).
+- `render_usage_png(series)` draws it with matplotlib's Agg backend (no display, no pyplot
+  state), with Korean labels when a Korean font is installed (Debian `fonts-nanum`) and plain
+  English labels otherwise, so a missing font never shows as empty boxes.
+- `ChartLinks` makes the URL: `/charts/<token>.png` where the token is a Fernet token
+  (authenticated encryption with a timestamp) of the member id under a key derived from
+  CHART_SECRET or FIELD_HASH_KEY. It cannot be guessed or forged from a member's identity, it
+  does not reveal the member id, and it stops working after CHART_URL_TTL_SECONDS.
+- `ChartCache` keeps rendered PNGs in memory (LRU) and on disk, keyed by a keyed hash of the
+  member and a fingerprint of the data, so a changed reading draws a new chart at once and an
+  unchanged one is served without drawing.
+
+Other modules call `chart_url(services, member_id)` (the balance card's thumbnail).
+"""
+from __future__ import annotations
+
+import base64
+import calendar
+import hashlib
+import hmac
+import io
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, SystemClock, today_kst
+from core.models.members import Member, ResourceAccount
+from core.models.usage import MeterReading
+from core.points.baseline import monthly_baseline
+from core.points.periods import add_months, month_of
+
+log = logging.getLogger("cpoint.charts")
+
+MONTHS = 12
+RESOURCES = ("electricity", "water", "gas")
+UNITS = {"electricity": "kWh", "water": "m³", "gas": "m³"}
+UNITS_KO = {"electricity": "kWh", "water": "㎥", "gas": "㎥"}  # Korean fonts draw ㎥ better than m³
+NAMES_KO = {"electricity": "전기", "water": "수도", "gas": "가스"}
+NAMES_EN = {"electricity": "Electricity", "water": "Water", "gas": "Gas"}
+KOREAN_FONTS = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum", "Malgun Gothic")
+SIZE_PX = (800, 400)  # 2:1, the ratio of a basicCard / itemCard thumbnail
+RENDER_VERSION = "1"
+UNDER, OVER, BASE = "#3f9b5e", "#e08a3c", "#2b5d9b"  # bump when the drawing changes so cached PNGs are redrawn
+
+
+# --- data ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UsageSeries:
+    resource: str
+    months: tuple[int, ...]                 # yyyymm, oldest first
+    usage: tuple[Decimal | None, ...]        # None: no reading
+    baseline: tuple[Decimal | None, ...]     # B(m) per spec §5; None: no history
+
+    @property
+    def has_data(self) -> bool:
+        return any(v is not None for v in self.usage) or any(v is not None for v in self.baseline)
+
+
+def chart_months(today: date, latest: int | None, count: int = MONTHS) -> tuple[int, ...]:
+    """The `count` months shown: ending at the latest reading, never after last month."""
+    end = add_months(month_of(today), -1)
+    if latest is not None and latest < end:
+        end = latest
+    return tuple(add_months(end, i - count + 1) for i in range(count))
+
+
+def usage_series(session: Session, member_id: int, today: date, rules=None) -> list[UsageSeries]:
+    """One series per resource the member registered with a supply point (readings of the
+    supply point, spec §5 `baseline_history = supply_point`)."""
+    if rules is None:
+        from core.rules import default_rules
+
+        rules = default_rules()
+    member = session.get(Member, member_id)
+    if member is None:
+        return []
+    accounts = session.scalars(
+        select(ResourceAccount).where(
+            ResourceAccount.member_id == member_id, ResourceAccount.ended_on.is_(None),
+            ResourceAccount.supply_key_hash.is_not(None))
+        .order_by(ResourceAccount.id)
+    ).all()
+    by_resource: dict[str, ResourceAccount] = {}
+    for acc in accounts:
+        by_resource.setdefault(acc.resource, acc)
+    if not by_resource:
+        return []
+    first = add_months(month_of(today), -(MONTHS + 24 + 1))
+    hashes = {r: a.supply_key_hash for r, a in by_resource.items()}
+    latest = None
+    # only rows of the member's own supply point of that resource
+    rows_by = session.execute(
+        select(MeterReading.resource, MeterReading.supply_key_hash, MeterReading.month, MeterReading.amount)
+        .where(MeterReading.month >= first, MeterReading.resource.in_(list(by_resource)),
+               MeterReading.supply_key_hash.in_(list(hashes.values())))
+    ).all()
+    readings: dict[str, dict[int, Decimal]] = {r: {} for r in by_resource}
+    for resource, key, month, amount in rows_by:
+        if hashes.get(resource) == key:
+            readings[resource][month] = Decimal(str(amount)).quantize(Decimal("0.001"))
+            if month <= add_months(month_of(today), -1):
+                latest = month if latest is None else max(latest, month)
+    months = chart_months(today, latest)
+    join_month = month_of(member.joined_at.date()) if member.joined_at else None
+    out = []
+    for resource in [r for r in RESOURCES if r in by_resource] + sorted(set(by_resource) - set(RESOURCES)):
+        values = readings[resource]
+        baseline = []
+        for m in months:
+            try:
+                b, _source = monthly_baseline(values, m, rules, join_month)
+            except ValueError:
+                b = None
+            baseline.append(b)
+        out.append(UsageSeries(resource, months, tuple(values.get(m) for m in months), tuple(baseline)))
+    return out
+
+
+def fingerprint(series: Sequence[UsageSeries]) -> str:
+    """A digest of everything the chart shows: same data, same picture."""
+    doc = [[s.resource, list(s.months), [None if v is None else str(v) for v in s.usage],
+            [None if v is None else str(v) for v in s.baseline]] for s in series]
+    raw = json.dumps([RENDER_VERSION, doc], separators=(",", ":")).encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+# --- drawing -------------------------------------------------------------------------------
+
+_font_lock = threading.Lock()
+_korean_font: list[str | None] = []  # cached lookup: [name] or [None]
+_render_lock = threading.Lock()
+
+
+def korean_font() -> str | None:
+    """The family name of an installed Korean font, or None."""
+    with _font_lock:
+        if not _korean_font:
+            from matplotlib import font_manager
+
+            installed = {f.name for f in font_manager.fontManager.ttflist}
+            _korean_font.append(next((name for name in KOREAN_FONTS if name in installed), None))
+        return _korean_font[0]
+
+
+def _labels(korean: bool) -> dict[str, Any]:
+    if korean:
+        return {"names": NAMES_KO, "units": UNITS_KO, "under": "기준 이하", "over": "기준 초과",
+                "usage": "사용량", "baseline": "기준사용량",
+                "title": "최근 12개월 사용량과 기준사용량", "empty": "아직 사용량 자료가 없어요",
+                "month": lambda m: f"{m % 100}월"}
+    return {"names": NAMES_EN, "units": UNITS, "under": "At or under baseline", "over": "Over baseline",
+            "usage": "Usage", "baseline": "Baseline",
+            "title": "Last 12 months: usage vs baseline", "empty": "No usage data yet",
+            "month": lambda m: calendar.month_abbr[m % 100]}
+
+
+def render_usage_png(series: Sequence[UsageSeries], *, font: str | None | bool = True) -> bytes:
+    """Draw the chart. `font=True` picks an installed Korean font (English labels if none);
+    `font=None`/`False` forces English labels; a family name forces that font."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    family = korean_font() if font is True else (font or None)
+    labels = _labels(family is not None)
+    shown = [s for s in series if s.has_data]
+    with _render_lock:  # matplotlib's font and text caches are not made for concurrent use
+        rc = {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
+              "axes.unicode_minus": False, "font.size": 9}
+        with matplotlib.rc_context(rc):
+            dpi = 100
+            fig = Figure(figsize=(SIZE_PX[0] / dpi, SIZE_PX[1] / dpi), dpi=dpi, facecolor="white")
+            FigureCanvasAgg(fig)
+            if not shown:
+                ax = fig.add_subplot(1, 1, 1)
+                ax.axis("off")
+                ax.text(0.5, 0.5, labels["empty"], ha="center", va="center", fontsize=18, color="#555")
+            else:
+                axes = fig.subplots(1, len(shown), squeeze=False)[0]
+                for ax, s in zip(axes, shown):
+                    _panel(ax, s, labels)
+                from matplotlib.lines import Line2D
+                from matplotlib.patches import Patch
+
+                handles = [Patch(color=UNDER, label=labels["under"]), Patch(color=OVER, label=labels["over"]),
+                           Line2D([], [], color=BASE, marker="o", markersize=3, label=labels["baseline"])]
+                fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, fontsize=9)
+            fig.suptitle(labels["title"], fontsize=13, y=0.97)
+            fig.subplots_adjust(left=0.07, right=0.98, top=0.82, bottom=0.17, wspace=0.32)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _panel(ax, s: UsageSeries, labels: dict[str, Any]) -> None:
+    x = list(range(len(s.months)))
+    usage = [float(v) if v is not None else 0.0 for v in s.usage]
+    colors = []
+    for u, b in zip(s.usage, s.baseline):
+        if u is None:
+            colors.append("#dddddd")
+        elif b is not None and u <= b:
+            colors.append(UNDER)  # at or under the baseline: saving
+        else:
+            colors.append(OVER)
+    ax.bar(x, usage, color=colors, width=0.7, label=labels["usage"], zorder=2)
+    bx = [i for i, b in zip(x, s.baseline) if b is not None]
+    by = [float(b) for b in s.baseline if b is not None]
+    if bx:
+        ax.plot(bx, by, color=BASE, marker="o", markersize=3, linewidth=1.6,
+                label=labels["baseline"], zorder=3)
+    ax.set_title(f"{labels['names'].get(s.resource, s.resource)} ({labels['units'].get(s.resource, '')})", fontsize=10)
+    ticks = [i for i in x if i % 2 == (len(x) - 1) % 2]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([labels["month"](s.months[i]) for i in ticks], fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(axis="y", color="#eeeeee", zorder=0)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_ylim(bottom=0)
+
+
+# --- links ---------------------------------------------------------------------------------
+
+class ChartTokenError(ValueError):
+    def __init__(self, reason: str) -> None:  # "invalid" | "expired"
+        super().__init__(reason)
+        self.reason = reason
+
+
+def derive_key(secret: str, purpose: str) -> bytes:
+    """A 32-byte key for `purpose` from a server secret (HMAC-SHA256)."""
+    return hmac.new(secret.encode(), f"cpoint:{purpose}".encode(), hashlib.sha256).digest()
+
+
+class ChartLinks:
+    """Opaque, authenticated, expiring chart tokens and the URLs built on them."""
+
+    def __init__(self, secret: str, base_url: str, ttl_seconds: int, clock: Clock | None = None) -> None:
+        if not secret:
+            raise ValueError("chart secret is empty")
+        if ttl_seconds <= 0:
+            raise ValueError("CHART_URL_TTL_SECONDS must be positive")
+        self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(secret, "chart-token")))
+        self.base_url = base_url.rstrip("/")
+        self.ttl = int(ttl_seconds)
+        self.clock = clock or SystemClock()
+
+    def token(self, member_id: int) -> str:
+        raw = json.dumps({"m": int(member_id)}, separators=(",", ":")).encode()
+        now = int(self.clock.now().timestamp())
+        return self._fernet.encrypt_at_time(raw, now).decode().rstrip("=")
+
+    def read(self, token: str) -> int:
+        """The member id of a token; ChartTokenError("expired" | "invalid") otherwise."""
+        if not isinstance(token, str) or not (40 <= len(token) <= 400):
+            raise ChartTokenError("invalid")
+        padded = token + "=" * (-len(token) % 4)
+        now = int(self.clock.now().timestamp())
+        try:
+            raw = self._fernet.decrypt_at_time(padded.encode(), self.ttl, now)
+        except InvalidToken:
+            try:  # authentic but too old (or from the future): say so
+                self._fernet.decrypt_at_time(padded.encode(), 10 ** 10, now)
+            except InvalidToken:
+                raise ChartTokenError("invalid") from None
+            raise ChartTokenError("expired") from None
+        try:
+            member_id = json.loads(raw)["m"]
+        except (ValueError, KeyError, TypeError):
+            raise ChartTokenError("invalid") from None
+        if not isinstance(member_id, int):
+            raise ChartTokenError("invalid")
+        return member_id
+
+    def url(self, member_id: int) -> str:
+        return f"{self.base_url}/charts/{self.token(member_id)}.png"
+
+
+def links_for(services) -> ChartLinks:
+    """The ChartLinks of a bot.context.Services (made once and kept in services.extras)."""
+    links = services.extras.get("chart_links")
+    if links is None:
+        cfg = services.extras.get("config")
+        secret = getattr(cfg, "chart_secret", None) or services.cipher.keyed_hash("chart-url-tokens", purpose="charts")
+        ttl = getattr(cfg, "chart_url_ttl_seconds", None) or 86400
+        links = ChartLinks(secret, services.settings.public_base_url, ttl, services.clock)
+        services.extras["chart_links"] = links
+    return links
+
+
+def chart_url(services, member_id: int, now=None) -> str:
+    """The public URL of the member's usage chart (https in production: PUBLIC_BASE_URL).
+
+    `services` is the bot's Services (ctx.services). `now` is accepted for symmetry with other
+    calls; the time comes from services.clock."""
+    return links_for(services).url(member_id)
+
+
+# --- cache ---------------------------------------------------------------------------------
+
+class ChartCache:
+    """Rendered PNGs by (member, data fingerprint): an in-memory LRU in front of a directory.
+
+    Entries live `ttl_seconds`; file names are keyed hashes, so the directory reveals no
+    member. Several processes may share the directory (writes are atomic renames)."""
+
+    def __init__(self, directory: str | Path | None, key: bytes, ttl_seconds: int = 3600,
+                 max_items: int = 256, now: Callable[[], float] = time.time) -> None:
+        self.dir = Path(directory) if directory else None
+        if self.dir:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        self._key = key
+        self.ttl = ttl_seconds
+        self.max_items = max_items
+        self._now = now
+        self._mem: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.renders = 0
+        self.hits = 0
+
+    def _name(self, member_id: int, digest: str) -> str:
+        return hmac.new(self._key, f"{member_id}:{digest}".encode(), hashlib.sha256).hexdigest()[:40]
+
+    def get_or_render(self, member_id: int, series: Sequence[UsageSeries],
+                      render: Callable[[Sequence[UsageSeries]], bytes] = render_usage_png) -> tuple[bytes, str]:
+        """(png, etag)."""
+        digest = fingerprint(series)
+        name = self._name(member_id, digest)
+        now = self._now()
+        with self._lock:
+            hit = self._mem.get(name)
+            if hit and now - hit[0] < self.ttl:
+                self._mem.move_to_end(name)
+                self.hits += 1
+                return hit[1], name
+        png = self._read_file(name, now)
+        if png is None:
+            png = render(series)
+            self.renders += 1
+            self._write_file(name, png)
+        else:
+            self.hits += 1
+        with self._lock:
+            self._mem[name] = (now, png)
+            self._mem.move_to_end(name)
+            while len(self._mem) > self.max_items:
+                self._mem.popitem(last=False)
+        return png, name
+
+    def _read_file(self, name: str, now: float) -> bytes | None:
+        if not self.dir:
+            return None
+        path = self.dir / f"{name}.png"
+        try:
+            if now - path.stat().st_mtime >= self.ttl:
+                return None
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    def _write_file(self, name: str, png: bytes) -> None:
+        if not self.dir:
+            return
+        tmp = self.dir / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            tmp.write_bytes(png)
+            os.replace(tmp, self.dir / f"{name}.png")
+            self._prune()
+        except OSError as exc:  # a full or read-only disk costs a redraw, not an error
+            log.warning("chart cache write failed: %s", type(exc).__name__)
+            tmp.unlink(missing_ok=True)
+
+    def _prune(self) -> None:
+        """Drop files past their life (cheap: at most once a minute per process)."""
+        now = self._now()
+        if now - getattr(self, "_pruned", 0) < 60:
+            return
+        self._pruned = now
+        for path in self.dir.glob("*.png"):
+            try:
+                if now - path.stat().st_mtime >= self.ttl:
+                    path.unlink()
+            except OSError:
+                pass
+
+
+def member_chart_png(session: Session, member_id: int, clock: Clock, cache: ChartCache, rules=None) -> tuple[bytes, str] | None:
+    """The PNG of an active member's chart (cached), or None for no such member."""
+    member = session.get(Member, member_id)
+    if member is None or member.status != "active":
+        return None
+    series = usage_series(session, member_id, today_kst(clock), rules)
+    return cache.get_or_render(member_id, series)

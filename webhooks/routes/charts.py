@@ -1,0 +1,53 @@
+"""GET /charts/<token>.png: a member's usage chart, at an unguessable URL that expires.
+
+The token (core.charts.ChartLinks) is the only credential: no cookie, no member id in the
+URL. Expired tokens answer 410, anything else that is not a valid token 404."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, abort, current_app, request
+
+from core.charts import ChartCache, ChartTokenError, derive_key, links_for, member_chart_png
+
+bp = Blueprint("charts", __name__)
+log = logging.getLogger("cpoint.charts")
+
+
+def init_app(app: Flask) -> None:
+    services = app.extensions["cpoint"]
+    cfg = app.config["CPOINT"]
+    secret = cfg.chart_secret or services.cipher.keyed_hash("chart-url-tokens", purpose="charts")
+    directory = Path(cfg.chart_cache_dir) if cfg.chart_cache_dir else Path(app.instance_path) / "charts"
+    # Freshness of cached files is judged by real time (file mtimes), not the business clock.
+    app.extensions["cpoint_charts"] = ChartCache(
+        directory, derive_key(secret, "chart-cache"), ttl_seconds=cfg.chart_cache_seconds)
+    links_for(services)  # build once at start so a bad setting fails early
+
+
+@bp.get("/charts/<token>.png")
+def chart(token: str):
+    services = current_app.extensions["cpoint"]
+    links = links_for(services)
+    try:
+        member_id = links.read(token)
+    except ChartTokenError as exc:
+        if exc.reason == "expired":
+            abort(410, description="this chart link has expired")
+        abort(404)
+    with services.db.session() as s:
+        found = member_chart_png(s, member_id, services.clock, current_app.extensions["cpoint_charts"])
+    if found is None:
+        abort(404)
+    png, etag = found
+    if request.if_none_match and etag in request.if_none_match:
+        resp = Response(status=304)
+    else:
+        resp = Response(png, mimetype="image/png")
+    resp.set_etag(etag)
+    # Private data: shared caches must not keep it longer than a short while.
+    resp.headers["Cache-Control"] = "private, max-age=300"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
