@@ -340,7 +340,7 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             " FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
             " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash)) u"
         )).scalar_one()
-        staging.drop(conn)
+        conn.execute(text("DROP TABLE tmp_usage_import"))
         result.unchanged = len(good) - result.inserted - result.changed
         run.rows_inserted, run.rows_changed = result.inserted, result.changed
         run.rows_unchanged = result.unchanged

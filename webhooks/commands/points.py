@@ -36,3 +36,21 @@ def import_usage_cmd(file: str, skip_invalid: bool):
     for err in result.errors:
         click.echo(f"skipped {err}", err=True)
     click.echo(f"imported {result.summary()}")
+
+
+@cpoint.command("settle")
+@click.option("--half", "half", required=True, help="The half to settle, e.g. 2026H1.")
+@click.option("--verify", default=200, show_default=True,
+              help="Members recomputed with the pure engine as a cross-check (-1 = all, 0 = none).")
+def settle_cmd(half: str, verify: int):
+    """Settle a half: statements, lines and ledger entries for every member (idempotent)."""
+    from core.settlement import SettlementError, settle_half
+
+    svc = services()
+    try:
+        result = settle_half(svc.db, half, svc.clock, verify=verify)
+    except SettlementError as exc:
+        fail(f"settle {half}: {exc}")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(result.summary())

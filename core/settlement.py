@@ -1,0 +1,782 @@
+"""Half-year settlement: `flask --app webhooks cpoint settle --half 2026H1` (spec §5-§8).
+
+For every member and registered resource of a half: baseline, actual, reduction rate, band,
+points and the reason when nothing is paid; one statement per (member, half) with its lines; the
+points written to the append-only ledger (core.ledger).
+
+How it runs (set-based; no ORM object per member):
+
+1. A ``settlement_runs`` row marks the run ``running``; a partial unique index allows one per
+   half, so two processes never settle the same half at once (a crashed run whose heartbeat is
+   older than ``STALE_AFTER`` is marked ``abandoned`` and taken over).
+2. One aggregate query (GROUP BY account over ``meter_readings`` joined on the supply-key hash)
+   fills a temporary table with one compact row per member resource: the six actual months of
+   the half and the same months one and two years before, as integer thousandths (exact on both
+   backends), plus the member type, the 시군구 at the half's end (address history), the account's
+   billing mode/tariff/registration day and the streak stored on the previous half's line.
+3. Pass 1 streams that table and evaluates every resource; the standard-usage groups (n, Σ A_H
+   per 시군구 / 시도 / nation, points table and resource) are summed from exactly those
+   evaluations, so a group can never disagree with the lines.
+4. Pass 2 walks members in chunks (``CHUNK`` members per transaction): awards, caps and won are
+   computed on tuples, compared with the stored statement by a hash of the result, and only new
+   or changed statements are written with bulk inserts. New: statement + lines + a ``settlement``
+   ledger entry. Changed: the old version goes to ``statement_revisions``, statement and lines are
+   replaced, and one ``adjustment`` entry carries the delta. Unchanged: nothing is written, so a
+   second run is a no-op and a crashed run resumes where it stopped.
+
+Exactness and the pure engine. The arithmetic here is integer (readings in thousandths); every
+decision mirrors core.points (evaluation, award) and uses its public helpers for streaks, won
+and rate display. ``verify`` members per run (spread over the members) are recomputed with
+``core.points.award.compute_statement`` from the same readings and any difference aborts the run:
+the pure functions stay the specification; this is their set-based execution.
+Supported settings: baseline_mode ``rolling`` and baseline_history ``supply_point`` (others
+raise SettlementError).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import (
+    BigInteger, Column, Date, DateTime, Integer, MetaData, String, Table, bindparam, select, text,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from core import ledger
+from core.clock import Clock, today_kst, utcnow_naive
+from core.db import Database
+from core.models.members import LocalGovernment
+from core.models.points import (
+    LocalGovernmentRate, PointStatement, SettlementRun, StatementLine, StatementRevision,
+)
+from core.points import reasons
+from core.points.award import next_streak, won_for
+from core.points.baseline import format_rate
+from core.points.periods import Half
+from core.points.standard_usage import GroupStats, pick_standard_usage_group
+from core.rules import Rules, RulesError, default_rules, validate_rate
+
+CHUNK = 5000
+STALE_AFTER = timedelta(minutes=15)
+MILLI = 1000
+ELECTRICITY = "electricity"
+
+
+class SettlementError(RuntimeError):
+    """The half cannot be settled (bad half, unsupported setting, run in progress, mismatch)."""
+
+
+# --- small pieces shared with payouts, monthly results and the read API ------------------
+
+def payout_month_for(half: Half, lg_month: int | None, rules: Rules) -> int:
+    """yyyymm of the payout: the 시군구's month (first such month after the half ends), else the
+    rules' default calendar (spec §8.3)."""
+    if lg_month is None:
+        return half.payout_month(rules)
+    last = half.months[-1]
+    year = last // 100 if lg_month > last % 100 else last // 100 + 1
+    return year * 100 + lg_month
+
+
+@dataclass(frozen=True)
+class LgInfo:
+    code: str
+    sido: str
+    name: str
+    rate: Decimal
+    payout_month: int
+    incentive_types: tuple[str, ...]
+
+
+def local_government_table(conn_or_session, half: Half, rules: Rules) -> dict[str, LgInfo]:
+    """Every 시군구 with the rate in force on the half's last day (effective-dated rates, else
+    LocalGovernment.won_per_point) and its payout month for the half."""
+    lgs = conn_or_session.execute(select(
+        LocalGovernment.code, LocalGovernment.sido, LocalGovernment.name,
+        LocalGovernment.won_per_point, LocalGovernment.payout_month_h1,
+        LocalGovernment.payout_month_h2, LocalGovernment.incentive_types)).all()
+    dated: dict[str, tuple[date, Decimal]] = {}
+    for code, frm, rate in conn_or_session.execute(select(
+            LocalGovernmentRate.local_government_code, LocalGovernmentRate.effective_from,
+            LocalGovernmentRate.won_per_point).where(LocalGovernmentRate.effective_from <= half.end)):
+        if code not in dated or frm > dated[code][0]:
+            dated[code] = (frm, rate)
+    out = {}
+    for code, sido, name, rate, m1, m2, types in lgs:
+        chosen = dated[code][1] if code in dated else (rate if rate is not None else rules.rate.default)
+        try:
+            chosen = validate_rate(Decimal(chosen).quantize(Decimal("0.01")), rules)
+        except RulesError as exc:
+            raise SettlementError(f"local government {code}: {exc}") from None
+        month = m1 if half.number == 1 else m2
+        out[code] = LgInfo(code, sido, name, chosen, payout_month_for(half, month, rules),
+                           tuple(types or ()))
+    return out
+
+
+# --- the compact evaluation (mirrors core.points.evaluation / award) ---------------------------
+
+@dataclass(frozen=True)
+class Row:
+    """One member resource from the staging table. Readings in thousandths (None = missing):
+    a = the half's six months, p = one year before, q = two years before."""
+
+    member_id: int
+    account_id: int
+    resource: str
+    billing_mode: str
+    tariff: str | None
+    registered_on: date | None
+    member_type: str
+    points_table: str
+    lg_code: str | None
+    sido: str | None
+    streak_before: int
+    a: tuple[int | None, ...]
+    p: tuple[int | None, ...]
+    q: tuple[int | None, ...]
+
+
+@dataclass
+class Eval:
+    evaluated: bool
+    reason: str | None
+    params: dict
+    s2: int = 0            # Σ over known months of 2·B(m) (thousandths)
+    k: int = 0             # months with a baseline
+    actual: int | None = None  # A_H in thousandths when all six months are there
+    filled: tuple[int, ...] = ()
+    fallback: tuple[int, ...] = ()
+
+    @property
+    def baseline(self) -> Fraction | None:
+        """B_H in thousandths: (S2 / 2) * 6 / k."""
+        return Fraction(3 * self.s2, self.k) if self.k else None
+
+
+def evaluate(row: Row, half: Half, rules: Rules) -> Eval:
+    """Eligibility, baseline and actual (core.points.evaluation.evaluate_resource)."""
+    if row.billing_mode == "not_used":
+        return Eval(False, reasons.RESOURCE_NOT_USED, {})
+    if row.resource == ELECTRICITY and row.tariff in rules.excluded_electricity_tariffs:
+        return Eval(False, reasons.EXCLUDED_TARIFF, {})
+    if row.registered_on is not None and row.registered_on > half.start:
+        return Eval(False, reasons.NOT_REGISTERED_FOR_HALF, {})
+    s2 = k = 0
+    filled, fallback = [], []
+    months = half.months
+    for i in range(6):
+        pv, qv = row.p[i], row.q[i]
+        if pv is not None and qv is not None:
+            s2 += pv + qv
+        elif pv is not None or qv is not None:
+            s2 += 2 * (pv if pv is not None else qv)
+            fallback.append(months[i])
+        else:
+            filled.append(months[i])
+            continue
+        k += 1
+    missing = tuple(months[i] for i in range(6) if row.a[i] is None)
+    actual = None if missing else sum(row.a)
+    ev = Eval(False, None, {}, s2, k, actual, tuple(filled) if k else (), tuple(fallback))
+    if k == 0:
+        ev.reason = reasons.NO_BASELINE
+    elif s2 == 0:
+        ev.reason = reasons.ZERO_BASELINE
+    elif missing:
+        ev.reason = reasons.ACTUAL_MONTH_MISSING
+        ev.params = {"months": list(missing), "resource": row.resource}
+    else:
+        ev.evaluated = True
+    return ev
+
+
+@dataclass
+class Line:
+    resource: str
+    account_id: int
+    evaluated: bool
+    reason: str | None
+    params: dict
+    baseline: Decimal | None
+    actual: Decimal | None
+    rate_display: str | None
+    band: Decimal | None
+    reduction: int
+    maintenance: int
+    standard: int
+    qualified: bool
+    earned_reduction: bool
+    streak_before: int
+    streak_after: int
+    group: GroupStats | None
+    detail: dict | None
+
+    @property
+    def points(self) -> int:
+        return self.reduction + self.maintenance + self.standard
+
+
+@dataclass(frozen=True)
+class _Band:
+    min_rate: Decimal
+    num: int
+    den: int
+    points: Any
+
+
+def _bands(schedule) -> tuple[_Band, ...]:
+    out = []
+    for band in schedule.bands:
+        fr = Fraction(band.min_rate)
+        out.append(_Band(band.min_rate, fr.numerator, fr.denominator, band.points))
+    return tuple(out)
+
+
+def _milli_decimal(value: int | Fraction, places: int) -> Decimal:
+    fr = Fraction(value) / MILLI
+    return (Decimal(fr.numerator) / Decimal(fr.denominator)).quantize(Decimal(1).scaleb(-places))
+
+
+def award_line(row: Row, ev: Eval, group: GroupStats | None, half: Half, table, schedule,
+               bands: tuple[_Band, ...], rules: Rules) -> Line:
+    """Points of one resource (core.points.award.award_resource)."""
+    band = None
+    reduction = maintenance = standard = 0
+    reason, params = ev.reason, dict(ev.params)
+    rate_display = None
+    if ev.evaluated:
+        base3, k, a = 3 * ev.s2, ev.k, ev.actual
+        diff = base3 - k * a                       # (B - A) * k * 1000
+        for b in bands:                            # 100 (B - A) >= r B, cross-multiplied
+            if 100 * b.den * diff >= b.num * base3:
+                band = b
+        rate = Decimal(100 * diff) / Decimal(base3)  # as core.points.baseline.reduction_rate
+        rate_display = format_rate(rate)
+        if band is not None:
+            reduction = band.points[row.resource]
+        elif diff <= 0:
+            reason = reasons.NO_REDUCTION
+        elif schedule.maintenance and row.streak_before >= schedule.maintenance_min_streak:
+            maintenance = schedule.maintenance[row.resource]
+        else:
+            reason = reasons.BELOW_THRESHOLD
+            params = {"rate": rate_display, "threshold": str(schedule.lowest_band_rate)}
+    # as award_resource: the group test needs an evaluated resource unless the rules say not
+    may_test = ev.evaluated or (not rules.standard_usage_requires_evaluation
+                                and ev.actual is not None)
+    qualified = bool(may_test and table.standard_usage_offered and schedule.standard_usage
+                     and group is not None
+                     and 2 * ev.actual * group.n <= group.total_actual * MILLI)
+    if qualified:
+        standard = schedule.standard_usage[row.resource]
+    earned = band is not None
+    if not rules.stacking_applies(half):
+        best = max(reduction, maintenance, standard)
+        if reduction == best:
+            maintenance = standard = 0
+        elif maintenance == best:
+            reduction = standard = 0
+        else:
+            reduction = maintenance = 0
+        earned = band is not None and not standard
+    detail = {}
+    if ev.filled:
+        detail["filled"] = list(ev.filled)
+    if ev.fallback:
+        detail["fallback"] = list(ev.fallback)
+    return Line(
+        resource=row.resource, account_id=row.account_id, evaluated=ev.evaluated, reason=reason,
+        params=params,
+        baseline=_milli_decimal(ev.baseline, 5) if ev.baseline is not None and ev.k else None,
+        actual=_milli_decimal(ev.actual, 3) if ev.actual is not None else None,
+        rate_display=rate_display, band=band.min_rate if band else None,
+        reduction=reduction, maintenance=maintenance, standard=standard, qualified=qualified,
+        earned_reduction=earned, streak_before=row.streak_before,
+        streak_after=next_streak(row.streak_before, earned, maintenance > 0, rules),
+        group=group if qualified or (group is not None and ev.evaluated) else None,
+        detail=detail or None,
+    )
+
+
+@dataclass
+class Computed:
+    member_id: int
+    member_type: str
+    points_table: str
+    schedule: str
+    lg_code: str | None
+    rate: Decimal
+    lines: list[Line]
+    points_before_cap: int
+    points: int
+    won_before_cap: int
+    won: int
+    cap_points: int
+    cap_won: int
+    payout_month: int
+    won_earlier: int
+    result_hash: str = ""
+
+
+def _hash(c: Computed) -> str:
+    """Fingerprint of everything a statement says. The group's n and sum are left out: one
+    corrected reading moves every group total, and that alone must not rewrite the statements
+    of the whole 시군구 (the qualification itself is in the hash)."""
+    parts: list[Any] = [c.member_type, c.points_table, c.schedule, c.lg_code, str(c.rate),
+                        c.points_before_cap, c.points, c.won_before_cap, c.won, c.payout_month]
+    for ln in c.lines:
+        parts.append([ln.resource, ln.account_id, ln.evaluated, ln.reason,
+                      json.dumps(ln.params, sort_keys=True), str(ln.baseline), str(ln.actual),
+                      ln.rate_display, str(ln.band), ln.reduction, ln.maintenance, ln.standard,
+                      ln.qualified, ln.earned_reduction, ln.streak_before, ln.streak_after,
+                      ln.group.level if ln.group else None,  # not n / Σ: see _hash
+                      ln.detail])
+    return hashlib.blake2b(json.dumps(parts, default=str).encode(), digest_size=20).hexdigest()
+
+
+# --- staging ----------------------------------------------------------------------------
+
+def _staging_table() -> Table:
+    cols = [Column("member_id", Integer), Column("account_id", Integer, primary_key=True),
+            Column("resource", String(16)), Column("billing_mode", String(16)),
+            Column("tariff", String(24)), Column("registered_on", Date),
+            Column("member_type", String(24)), Column("lg_code", String(16)),
+            Column("sido", String(32)), Column("streak_before", Integer)]
+    cols += [Column(f"{p}{i}", BigInteger) for p in "apq" for i in range(1, 7)]
+    return Table("tmp_settle", MetaData(), *cols, prefixes=["TEMPORARY"])
+
+
+def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules) -> None:
+    months = half.months
+    ref = {"a": months, "p": tuple(m - 100 for m in months), "q": tuple(m - 200 for m in months)}
+    every = sorted(m for ms in ref.values() for m in ms)
+    milli = "CAST(ROUND(r.amount * 1000) AS BIGINT)"
+    pivots = ",\n  ".join(
+        f"MAX(CASE WHEN r.month = {m} THEN {milli} END) AS {p}{i + 1}"
+        for p, ms in ref.items() for i, m in enumerate(ms))
+    types = sorted(rules.points_table_by_member_type)
+    type_list = ", ".join(f"'{t}'" for t in types if t.isidentifier())
+    household = rules.maintenance_streak_scope == "household"
+    prev_streak = (
+        "(SELECT MAX(pl.streak_after) FROM statement_lines pl WHERE pl.member_id = ra.member_id"
+        " AND pl.half = :prev)" if household else
+        "(SELECT pl.streak_after FROM statement_lines pl WHERE pl.member_id = ra.member_id"
+        " AND pl.half = :prev AND pl.resource = ra.resource)")
+    active = ("ra.registered_on <= :end AND (ra.ended_on IS NULL OR ra.ended_on > :end)")
+    sql = f"""
+INSERT INTO tmp_settle (member_id, account_id, resource, billing_mode, tariff, registered_on,
+  member_type, lg_code, sido, streak_before, {", ".join(f"{p}{i}" for p in "apq" for i in range(1, 7))})
+SELECT ra.member_id, ra.id, ra.resource, ra.billing_mode, ra.tariff, ra.registered_on,
+  m.member_type, lga.code, lga.sido, COALESCE({prev_streak}, 0),
+  {", ".join(f"agg.{p}{i}" for p in "apq" for i in range(1, 7))}
+FROM (
+  SELECT ra.id AS account_id,
+  {pivots}
+  FROM resource_accounts ra
+  LEFT JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
+    AND r.month IN ({", ".join(str(m) for m in every)})
+  WHERE {active}
+  GROUP BY ra.id
+) agg
+JOIN resource_accounts ra ON ra.id = agg.account_id
+JOIN members m ON m.id = ra.member_id
+LEFT JOIN local_governments lga ON lga.code = COALESCE(
+  (SELECT ma.local_government_code FROM member_addresses ma WHERE ma.member_id = m.id
+    AND ma.valid_from <= :end ORDER BY ma.valid_from DESC, ma.id DESC LIMIT 1),
+  m.local_government_code)
+WHERE (m.status = 'active' OR m.withdrawn_at >= :after_end)
+  AND m.member_type IN ({type_list})
+  AND NOT EXISTS (SELECT 1 FROM resource_accounts ra2 WHERE ra2.member_id = ra.member_id
+    AND ra2.resource = ra.resource AND ra2.id > ra.id AND ra2.registered_on <= :end
+    AND (ra2.ended_on IS NULL OR ra2.ended_on > :end))
+"""
+    stmt = text(sql).bindparams(bindparam("end", type_=Date()),
+                                bindparam("after_end", type_=DateTime()))
+    conn.execute(stmt, {"end": half.end, "prev": str(half.previous()),
+                        "after_end": datetime.combine(half.end + timedelta(days=1), datetime.min.time())})
+    conn.execute(text("CREATE INDEX ix_tmp_settle_member ON tmp_settle (member_id)"))
+
+
+def _rows(conn: Connection, tmp: Table, rules: Rules, where=None, stream=False) -> Iterable[Row]:
+    c = tmp.c
+    q = select(c.member_id, c.account_id, c.resource, c.billing_mode, c.tariff, c.registered_on,
+               c.member_type, c.lg_code, c.sido, c.streak_before,
+               *[c[f"{p}{i}"] for p in "apq" for i in range(1, 7)])
+    if where is not None:
+        q = q.where(where)
+    q = q.order_by(c.member_id, c.account_id)
+    if stream:  # a server-side cursor on PostgreSQL; options on the statement, not the connection
+        q = q.execution_options(stream_results=True, yield_per=10000)
+    result = conn.execute(q)
+    tables = rules.points_table_by_member_type
+    for r in result:
+        yield Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tables[r[6]], r[7], r[8], r[9] or 0,
+                  tuple(r[10:16]), tuple(r[16:22]), tuple(r[22:28]))
+
+
+def group_keys(row: Row) -> dict[str, tuple]:
+    keys = {"national": ("national", row.points_table, row.resource)}
+    if row.lg_code is not None:
+        keys["sigungu"] = ("sigungu", row.lg_code, row.points_table, row.resource)
+    if row.sido is not None:
+        keys["sido"] = ("sido", row.sido, row.points_table, row.resource)
+    return keys
+
+
+def _pick_group(row: Row, sums: dict[tuple, list[int]], rules: Rules) -> GroupStats | None:
+    stats = {}
+    for level, key in group_keys(row).items():
+        n_total = sums.get(key)
+        if n_total and n_total[0] > 0:
+            stats[level] = GroupStats(level, n_total[0], Decimal(n_total[1]) / MILLI)
+    return pick_standard_usage_group(stats, rules) if stats else None
+
+
+# --- the run ----------------------------------------------------------------------------
+
+@dataclass
+class SettleResult:
+    run_id: int
+    half: str
+    members: int = 0
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    adjustments: int = 0
+    points_delta: int = 0
+    points_new: int = 0
+    points_total: int = 0
+    verified: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"settled {self.half}: {self.members} member(s); {self.created} new statement(s) "
+                f"({self.points_new} P), {self.changed} changed, {self.unchanged} unchanged; "
+                f"{self.adjustments} adjustment(s) ({self.points_delta:+d} P); "
+                f"{self.points_total} P in total; {self.verified} checked against core.points; "
+                f"run #{self.run_id}")
+
+
+def _start_run(db: Database, half: Half, clock: Clock, rules: Rules) -> int:
+    now = utcnow_naive(clock)
+    for _ in range(2):
+        try:
+            with db.transaction() as s:
+                run = SettlementRun(half=str(half), status="running", started_at=now,
+                                    heartbeat_at=now, rules_source=rules.source[-255:])
+                s.add(run)
+                s.flush()
+                return run.id
+        except IntegrityError:
+            with db.transaction() as s:
+                other = s.scalars(select(SettlementRun).where(
+                    SettlementRun.half == str(half), SettlementRun.status == "running")).first()
+                if other is None:
+                    continue
+                if now - other.heartbeat_at < STALE_AFTER:
+                    raise SettlementError(
+                        f"another settlement of {half} is running (run #{other.id}, started "
+                        f"{other.started_at:%Y-%m-%d %H:%M} UTC)") from None
+                other.status, other.finished_at = "abandoned", now
+                other.error = "heartbeat stale; taken over"
+    raise SettlementError(f"could not start a settlement run for {half}")
+
+
+def _finish_run(db: Database, run_id: int, clock: Clock, result: SettleResult | None,
+                error: str | None = None) -> None:
+    with db.transaction() as s:
+        run = s.get(SettlementRun, run_id)
+        run.finished_at = utcnow_naive(clock)
+        if result is None:
+            run.status, run.error = "failed", (error or "")[:4000]
+            return
+        run.status = "completed"
+        run.members, run.created, run.changed = result.members, result.created, result.changed
+        run.unchanged, run.adjustments = result.unchanged, result.adjustments
+        run.points_delta = result.points_delta + result.points_new
+
+
+def settle_half(db: Database, half: str | Half, clock: Clock, *, rules: Rules | None = None,
+                chunk: int = CHUNK, verify: int = 200) -> SettleResult:
+    """Settle ``half`` for every member (see the module docstring). Idempotent: unchanged
+    inputs write nothing; changed inputs write one adjustment per member. ``verify``: members
+    recomputed with the pure engine (0 = none, -1 = all)."""
+    rules = rules or default_rules()
+    try:
+        half = Half.parse(half)
+    except ValueError as exc:
+        raise SettlementError(str(exc)) from None
+    if rules.baseline_mode != "rolling" or rules.baseline_history != "supply_point":
+        raise SettlementError("the database settlement supports baseline_mode = rolling and "
+                              "baseline_history = supply_point only")
+    if half.end >= today_kst(clock):
+        raise SettlementError(f"{half} has not ended yet (it ends {half.end})")
+    tables = {}
+    for name, table in rules.tables.items():
+        try:
+            schedule = table.schedule_for(half)
+        except RulesError as exc:
+            raise SettlementError(str(exc)) from None
+        tables[name] = (table, schedule, _bands(schedule))
+
+    run_id = _start_run(db, half, clock, rules)
+    result = SettleResult(run_id, str(half))
+    try:
+        _settle(db, half, clock, rules, tables, run_id, chunk, verify, result)
+    except BaseException as exc:
+        _finish_run(db, run_id, clock, None, f"{type(exc).__name__}: {exc}")
+        raise
+    _finish_run(db, run_id, clock, result)
+    return result
+
+
+def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result) -> None:
+    tmp = _staging_table()
+    with db.engine.connect() as conn:
+        try:
+            with conn.begin():
+                tmp.create(conn)
+                _fill_staging(conn, tmp, half, rules)
+                lgs = local_government_table(conn, half, rules)
+                later = conn.execute(text(
+                    "SELECT COUNT(*) FROM settlement_runs WHERE status = 'completed' AND half > :h"
+                ), {"h": str(half)}).scalar_one()
+            if later:
+                result.warnings.append(
+                    "a later half is already settled: settle it again to carry changed streaks")
+
+            # pass 1: evaluate everything once, sum the standard-usage groups
+            sums: dict[tuple, list[int]] = {}
+            member_ids: list[int] = []
+            with conn.begin():
+                for row in _rows(conn, tmp, rules, stream=True):
+                    if not member_ids or member_ids[-1] != row.member_id:
+                        member_ids.append(row.member_id)
+                    ev = evaluate(row, half, rules)
+                    if ev.evaluated:
+                        for key in group_keys(row).values():
+                            acc = sums.setdefault(key, [0, 0])
+                            acc[0] += 1
+                            acc[1] += ev.actual
+            result.members = len(member_ids)
+            step = max(1, len(member_ids) // verify) if verify > 0 else (1 if verify < 0 else 0)
+
+            # pass 2: per chunk of members, compute and write what changed
+            for start in range(0, len(member_ids), chunk):
+                ids = member_ids[start:start + chunk]
+                with conn.begin():
+                    _settle_chunk(conn, tmp, half, rules, tables, lgs, sums, run_id, ids,
+                                  clock, result, step, start)
+                    conn.execute(update(SettlementRun).where(SettlementRun.id == run_id)
+                                 .values(heartbeat_at=utcnow_naive(clock)))
+        finally:
+            with conn.begin():
+                conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))
+
+
+def _compute_member(rows: list[Row], half, rules, tables, lgs, sums, won_earlier: int) -> tuple[Computed, list]:
+    first = rows[0]
+    table, schedule, bands = tables[first.points_table]
+    order = {r: i for i, r in enumerate(rules.resources)}
+    rows = sorted(rows, key=lambda r: order.get(r.resource, len(order)))
+    lines, groups = [], []
+    for row in rows:
+        ev = evaluate(row, half, rules)
+        group = _pick_group(row, sums, rules)
+        groups.append(group)
+        lines.append(award_line(row, ev, group, half, table, schedule, bands, rules))
+    if rules.maintenance_streak_scope == "household":
+        before = first.streak_before
+        after = next_streak(before, any(ln.earned_reduction for ln in lines),
+                            any(ln.maintenance > 0 for ln in lines), rules)
+        for ln in lines:
+            ln.streak_after = after
+    lg = lgs.get(first.lg_code) if first.lg_code else None
+    rate = lg.rate if lg else validate_rate(rules.rate.default, rules)
+    before_cap = sum(ln.points for ln in lines)
+    points = min(before_cap, schedule.cap_points_per_half)
+    won_before = won_for(points, rate)
+    room = max(0, schedule.cap_won_per_year - won_earlier)
+    c = Computed(first.member_id, first.member_type, table.name, schedule.name,
+                 first.lg_code if lg else None, rate, lines, before_cap, points, won_before,
+                 min(won_before, room), schedule.cap_points_per_half, schedule.cap_won_per_year,
+                 lg.payout_month if lg else half.payout_month(rules), won_earlier)
+    c.result_hash = _hash(c)
+    return c, groups
+
+
+def verify_with_pure_engine(rows: list[Row], c: Computed, groups, half: Half, rules: Rules) -> None:
+    """Recompute one member with core.points.award.compute_statement; raise on any difference."""
+    from core.points.award import compute_statement
+    from core.points.evaluation import ResourceInput
+
+    order = {r: i for i, r in enumerate(rules.resources)}
+    rows = sorted(rows, key=lambda r: order.get(r.resource, len(order)))
+    items = []
+    for row, group in zip(rows, groups):
+        readings = {}
+        for prefix, back in (("a", 0), ("p", 100), ("q", 200)):
+            for i, m in enumerate(half.months):
+                v = getattr(row, prefix)[i]
+                if v is not None:
+                    readings[m - back] = Decimal(v) / MILLI
+        items.append(ResourceInput(row.resource, readings, row.billing_mode, row.registered_on,
+                                   row.tariff, row.streak_before, group))
+    st = compute_statement(c.member_type, half, items, rules, c.rate,
+                           won_paid_earlier_in_year=c.won_earlier, payout_month=c.payout_month)
+    mine = [(ln.resource, ln.evaluated, ln.reason, json.dumps(ln.params, sort_keys=True, default=list),
+             ln.baseline, ln.actual, ln.rate_display, ln.band, ln.reduction, ln.maintenance,
+             ln.standard, ln.qualified, ln.earned_reduction, ln.streak_before, ln.streak_after)
+            for ln in c.lines]
+    pure = [(ln.resource, ln.evaluated, ln.reason,
+             json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in ln.reason_params.items()},
+                        sort_keys=True, default=list),
+             ln.baseline, ln.actual, ln.rate_display, ln.band, ln.reduction_points,
+             ln.maintenance_points, ln.standard_points, ln.standard_usage_qualified,
+             ln.earned_reduction, ln.streak_before, ln.streak_after) for ln in st.lines]
+    totals_mine = (c.points_before_cap, c.points, c.won_before_cap, c.won, c.payout_month)
+    totals_pure = (st.points_before_cap, st.points, st.won_before_cap, st.won, st.payout_month)
+    if mine != pure or totals_mine != totals_pure:
+        raise SettlementError(
+            f"member {c.member_id}: set-based result differs from core.points "
+            f"(set-based {mine} {totals_mine}; pure {pure} {totals_pure})")
+
+
+def _won_earlier(conn: Connection, half: Half, lo: int, hi: int) -> dict[int, int]:
+    if half.number == 1:
+        return {}
+    rows = conn.execute(text(
+        "SELECT s.member_id, CASE WHEN pl.id IS NULL THEN s.won WHEN pl.status = 'skipped' THEN 0"
+        " ELSE pl.won END FROM point_statements s LEFT JOIN payout_lines pl ON pl.statement_id = s.id"
+        " WHERE s.half = :h AND s.member_id BETWEEN :lo AND :hi"),
+        {"h": str(half.sibling()), "lo": lo, "hi": hi}).all()
+    return {m: int(w) for m, w in rows}
+
+
+def _line_row(statement_id: int, member_id: int, half: str, ln: Line) -> dict:
+    return {
+        "statement_id": statement_id, "member_id": member_id, "half": half,
+        "resource": ln.resource, "account_id": ln.account_id, "evaluated": ln.evaluated,
+        "reason": ln.reason, "reason_params": ln.params or None, "baseline": ln.baseline,
+        "actual": ln.actual, "rate": Decimal(ln.rate_display) if ln.rate_display else None,
+        "band": ln.band, "reduction_points": ln.reduction, "maintenance_points": ln.maintenance,
+        "standard_points": ln.standard, "points": ln.points,
+        "standard_usage_qualified": ln.qualified, "earned_reduction": ln.earned_reduction,
+        "streak_before": ln.streak_before, "streak_after": ln.streak_after,
+        "group_level": ln.group.level if ln.group else None,
+        "group_n": ln.group.n if ln.group else None,
+        "group_total": ln.group.total_actual if ln.group else None,
+        "detail": ln.detail,
+    }
+
+
+def _statement_values(c: Computed, half: str, run_id: int, now: datetime) -> dict:
+    return {
+        "member_id": c.member_id, "half": half, "member_type": c.member_type,
+        "points_table": c.points_table, "schedule": c.schedule,
+        "local_government_code": c.lg_code, "rate": c.rate,
+        "points_before_cap": c.points_before_cap, "points": c.points,
+        "won_before_cap": c.won_before_cap, "won": c.won, "cap_points_per_half": c.cap_points,
+        "cap_won_per_year": c.cap_won, "payout_month": c.payout_month,
+        "result_hash": c.result_hash, "settlement_run_id": run_id, "updated_at": now,
+    }
+
+
+def _snapshot(conn: Connection, statement_ids: Sequence[int]) -> dict[int, dict]:
+    """Previous version of statements (statement fields + lines) for statement_revisions."""
+    st = PointStatement.__table__
+    ln = StatementLine.__table__
+    out: dict[int, dict] = {}
+    for row in conn.execute(select(st).where(st.c.id.in_(statement_ids))).mappings():
+        out[row["id"]] = {k: _jsonable(v) for k, v in row.items()} | {"lines": []}
+    for row in conn.execute(select(ln).where(ln.c.statement_id.in_(statement_ids))
+                            .order_by(ln.c.id)).mappings():
+        out[row["statement_id"]]["lines"].append(
+            {k: _jsonable(v) for k, v in row.items() if k not in ("id", "statement_id")})
+    return out
+
+
+def _jsonable(v):
+    if isinstance(v, (Decimal, date, datetime)):
+        return str(v)
+    return v
+
+
+def _settle_chunk(conn, tmp, half, rules, tables, lgs, sums, run_id, ids, clock, result,
+                  verify_step, offset) -> None:
+    lo, hi = ids[0], ids[-1]
+    h = str(half)
+    now = utcnow_naive(clock)
+    by_member: dict[int, list[Row]] = {}
+    for row in _rows(conn, tmp, rules, where=tmp.c.member_id.between(lo, hi)):
+        by_member.setdefault(row.member_id, []).append(row)
+    existing = {m: (sid, rh, pts, ver) for sid, m, rh, pts, ver in conn.execute(text(
+        "SELECT id, member_id, result_hash, points, version FROM point_statements"
+        " WHERE half = :h AND member_id BETWEEN :lo AND :hi"), {"h": h, "lo": lo, "hi": hi})}
+    earlier = _won_earlier(conn, half, lo, hi)
+
+    new: list[Computed] = []
+    changed: list[tuple[Computed, tuple]] = []
+    for i, member_id in enumerate(ids):
+        rows = by_member[member_id]
+        c, groups = _compute_member(rows, half, rules, tables, lgs, sums, earlier.get(member_id, 0))
+        if verify_step and (offset + i) % verify_step == 0:
+            verify_with_pure_engine(rows, c, groups, half, rules)
+            result.verified += 1
+        result.points_total += c.points
+        old = existing.get(member_id)
+        if old is None:
+            new.append(c)
+        elif old[1] != c.result_hash:
+            changed.append((c, old))
+        else:
+            result.unchanged += 1
+
+    st = PointStatement.__table__
+    ln_t = StatementLine.__table__
+    ledger_rows = []
+    if new:
+        conn.execute(st.insert(), [_statement_values(c, h, run_id, now) | {
+            "status": "expected", "version": 1, "created_at": now} for c in new])
+        sid = dict(conn.execute(text(
+            "SELECT member_id, id FROM point_statements WHERE half = :h AND member_id BETWEEN :lo AND :hi"),
+            {"h": h, "lo": lo, "hi": hi}).all())
+        conn.execute(ln_t.insert(), [_line_row(sid[c.member_id], c.member_id, h, ln)
+                                     for c in new for ln in c.lines])
+        ledger_rows += [ledger.entry_rows(c.member_id, h, ledger.SETTLEMENT, c.points, run_id,
+                                          f"statement:{sid[c.member_id]}:v1", now)
+                        for c in new if c.points]
+        result.created += len(new)
+    if changed:
+        old_ids = [old[0] for _, old in changed]
+        snaps = _snapshot(conn, old_ids)
+        conn.execute(StatementRevision.__table__.insert(), [{
+            "statement_id": old[0], "version": old[3], "points": old[2],
+            "snapshot": snaps[old[0]], "replaced_by_run_id": run_id, "replaced_at": now}
+            for _, old in changed])
+        conn.execute(ln_t.delete().where(ln_t.c.statement_id.in_(old_ids)))
+        upd = st.update().where(st.c.id == bindparam("sid")).values(
+            {k: bindparam(k) for k in _statement_values(changed[0][0], h, run_id, now)} |
+            {"version": bindparam("new_version")})
+        conn.execute(upd, [_statement_values(c, h, run_id, now) | {
+            "sid": old[0], "new_version": old[3] + 1} for c, old in changed])
+        conn.execute(ln_t.insert(), [_line_row(old[0], c.member_id, h, ln)
+                                     for c, old in changed for ln in c.lines])
+        for c, old in changed:
+            delta = c.points - old[2]
+            if delta:
+                ledger_rows.append(ledger.entry_rows(c.member_id, h, ledger.ADJUSTMENT, delta, run_id,
+                                                     f"statement:{old[0]}:v{old[3] + 1}", now))
+                result.adjustments += 1
+                result.points_delta += delta
+        result.changed += len(changed)
+    ledger.append_entries(conn, ledger_rows)
+    result.points_new += sum(c.points for c in new)
