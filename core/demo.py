@@ -21,11 +21,345 @@ DEMO_CITIZENS: tuple[DemoCitizen, ...] = (
     DemoCitizen("demo-visitor", "새 방문자", "아직 가입하지 않은 사용자예요"),
     DemoCitizen("demo-citizen-01", "김민지", "수원시 영통구 · 아파트 · 현금"),
     DemoCitizen("demo-citizen-02", "이준호", "수원시 영통구 · 단독주택 · 기부"),
-    DemoCitizen("demo-citizen-03", "박서연", "세종특별자치시 · 아파트 · 상품권"),
-    DemoCitizen("demo-citizen-04", "최도윤", "전주시 완산구 · 상가 · 현금"),
-    DemoCitizen("demo-citizen-05", "정하은", "전주시 완산구 · 아파트 · 현금"),
+    DemoCitizen("demo-citizen-03", "박서연", "세종특별자치시 · 아파트 · 지역화폐"),
+    DemoCitizen("demo-citizen-04", "최도윤", "전주시 완산구 · 상가(사업자) · 현금"),
+    DemoCitizen("demo-citizen-05", "Nguyen Lan", "제주시 · 외국인 · 기부"),
 )
 
 
 def is_demo_user_key(key: object) -> bool:
     return isinstance(key, str) and bool(DEMO_USER_KEY_RE.match(key))
+
+
+# --- the demo data set -----------------------------------------------------------------------
+#
+# `load_demo` builds a small, believable programme through the real core functions: local
+# governments seeded, members created by `core.members.create_member` (each on its join day, so
+# the join rules apply), two years of readings imported by `core.usage_import.import_usage`
+# from a CSV file, the last complete half settled by `core.settlement.settle_half`, an active
+# campaign with pledges, and notifications in the outbox. Deterministic: the same seed and the
+# same day give the same data.
+#
+# It never runs against a database that holds real members: every member must have a demo key
+# (`demo-...`), unless the operator says --force. Withdrawn members have no key left, so a
+# database with one is refused too (safe side).
+
+import csv  # noqa: E402
+import logging  # noqa: E402
+import random  # noqa: E402
+import tempfile  # noqa: E402
+from datetime import date, datetime, time, timedelta, timezone  # noqa: E402
+from decimal import Decimal  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from sqlalchemy import func, or_, select  # noqa: E402
+
+from core.clock import KST, Clock, FixedClock, today_kst, utcnow_naive  # noqa: E402
+
+log = logging.getLogger("cpoint.demo")
+
+DEMO_SEED = 2026
+DEMO_FILE_PREFIX = "cpoint-demo-usage"
+CAMPAIGN_ID = "cmp-demo-one-degree"
+PAST_CAMPAIGN_ID = "cmp-demo-tumbler"
+
+
+class DemoRefused(RuntimeError):
+    """The database holds members that are not demo members."""
+
+
+@dataclass
+class DemoSummary:
+    loaded: bool
+    message: str
+    members: int = 0
+    readings: int = 0
+    half: str | None = None
+    settled: str | None = None
+    notifications: int = 0
+
+
+@dataclass(frozen=True)
+class _Person:
+    key: str
+    name: str
+    member_type: str
+    lg: str  # local government code
+    address: str
+    detail: str
+    incentive: str
+    joined: date
+    resources: tuple  # (resource, billing_mode) ...
+    trend: float  # yearly change of use: -0.1 = 10 % less each year
+    marketing: bool
+    mobile: str
+
+
+# Where demo members live: code -> (address prefix, road names). All outside Seoul.
+_PLACES = {
+    "41117": ("경기도 수원시 영통구", ("광교호수로", "영통로", "매영로", "봉영로", "청명남로")),
+    "36110": ("세종특별자치시", ("한누리대로", "다솜로", "갈매로", "보람로")),
+    "52111": ("전북특별자치도 전주시 완산구", ("팔달로", "효자로", "서원로", "홍산로")),
+    "50110": ("제주특별자치도 제주시", ("연삼로", "노형로", "중앙로", "신대로")),
+}
+_FAMILY = "김이박최정강조윤장임한오서신권황안송류홍"
+_GIVEN = ("민준", "서연", "도윤", "하은", "지호", "수아", "예준", "지우", "시우", "서윤", "주원", "하린",
+          "지민", "유나", "건우", "채원", "현우", "소율", "우진", "다은")
+_ORGS = {"commercial": ("카페 늘봄", "한빛 세탁소", "푸른 마트", "솔 베이커리", "다온 식당"),
+         "public": ("행복복지센터", "시립도서관 분관", "주민자치센터"),
+         "school": ("새빛초등학교", "한솔중학교", "미래고등학교")}
+_FOREIGN = ("Nguyen Van An", "Maria Santos", "Li Wei", "Aigerim Bekova", "John Miller", "Tran Thi Mai")
+_TYPES = (("individual", 22), ("commercial", 6), ("public", 3), ("school", 3), ("foreigner", 4))
+
+
+def _dt(day: date) -> datetime:
+    return datetime.combine(day, time(10, 0), KST)
+
+
+def _last_complete_half(today: date) -> str:
+    return f"{today.year - 1}H2" if today.month <= 6 else f"{today.year}H1"
+
+
+def _half_start(half: str) -> date:
+    return date(int(half[:4]), 1 if half.endswith("1") else 7, 1)
+
+
+def _people(rng: random.Random, today: date) -> list[_Person]:
+    half_start = _half_start(_last_complete_half(today))
+    fixed = [
+        _Person("demo-citizen-01", "김민지", "individual", "41117", "경기도 수원시 영통구 광교호수로 152", "101동 1203호",
+                "cash", half_start - timedelta(days=420), (("electricity", "separate"), ("water", "separate"), ("gas", "separate")),
+                -0.08, True, "010-2841-5521"),
+        _Person("demo-citizen-02", "이준호", "individual", "41117", "경기도 수원시 영통구 영통로 214", "",
+                "donation", half_start - timedelta(days=700), (("electricity", "separate"), ("gas", "separate")),
+                0.03, False, "010-7712-0934"),
+        _Person("demo-citizen-03", "박서연", "individual", "36110", "세종특별자치시 한누리대로 2130", "301동 502호",
+                "local_currency", half_start - timedelta(days=300), (("electricity", "separate"), ("water", "separate")),
+                -0.12, True, "010-3390-1187"),
+        _Person("demo-citizen-04", "최도윤", "commercial", "52111", "전북특별자치도 전주시 완산구 팔달로 100", "1층",
+                "cash", half_start - timedelta(days=500), (("electricity", "separate"), ("gas", "separate")),
+                -0.05, True, "010-5023-7740"),
+        _Person("demo-citizen-05", "Nguyen Lan", "foreigner", "50110", "제주특별자치도 제주시 연삼로 80", "202호",
+                "donation", half_start + timedelta(days=20), (("electricity", "separate"),),
+                -0.02, False, "010-6251-3308"),
+    ]
+    people = list(fixed)
+    types = [t for t, n in _TYPES for _ in range(n)]
+    codes = list(_PLACES)
+    for i, member_type in enumerate(types, start=1):
+        code = codes[i % len(codes)]
+        prefix, roads = _PLACES[code]
+        if member_type in _ORGS:
+            name = rng.choice(_ORGS[member_type])
+        elif member_type == "foreigner":
+            name = rng.choice(_FOREIGN)
+        else:
+            name = rng.choice(_FAMILY) + rng.choice(_GIVEN)
+        household = member_type in ("individual", "foreigner")
+        detail = f"{rng.randint(101, 115)}동 {rng.randint(1, 25)}{rng.randint(1, 4):02d}호" if household and rng.random() < 0.7 else ""
+        address = f"{prefix} {rng.choice(roads)} {100 + i * 7}"
+        resources = [("electricity", "separate")]
+        if rng.random() < 0.7:
+            resources.append(("water", "separate"))
+        if rng.random() < 0.6:
+            resources.append(("gas", "separate"))
+        # joins spread over the last two and a half years, more of them recently
+        joined = today - timedelta(days=int(900 * rng.random() ** 1.6) + 15)
+        incentive = rng.choice(("cash", "donation", "local_currency", "cash"))
+        people.append(_Person(f"demo-member-{i:03d}", name, member_type, code, address, detail, incentive, joined,
+                              tuple(resources), rng.choice((-0.15, -0.1, -0.07, -0.04, -0.02, 0.0, 0.03, 0.06)),
+                              rng.random() < 0.6, f"010-{rng.randint(2000, 9999)}-{rng.randint(1000, 9999)}"))
+    return people
+
+
+def _customer_number(rng: random.Random, resource: str) -> str:
+    if resource == "electricity":
+        return "0" + "".join(str(rng.randint(0, 9)) for _ in range(9))
+    return "".join(str(rng.randint(0, 9)) for _ in range(rng.choice((8, 10, 12))))
+
+
+# monthly profile (Jan..Dec) and base level per resource
+_SEASON = {
+    "electricity": (1.10, 1.02, 0.92, 0.85, 0.86, 0.95, 1.18, 1.30, 1.05, 0.88, 0.92, 1.05),
+    "water": (0.95, 0.93, 0.97, 1.00, 1.02, 1.05, 1.10, 1.12, 1.04, 0.98, 0.95, 0.94),
+    "gas": (1.75, 1.60, 1.25, 0.85, 0.55, 0.40, 0.35, 0.35, 0.45, 0.75, 1.20, 1.60),
+}
+_BASE = {"electricity": (280, 420), "water": (11, 22), "gas": (45, 85)}
+_SCALE = {"commercial": 4.0, "public": 6.0, "school": 9.0}
+
+
+def _readings(rng: random.Random, person: _Person, resource: str, months: list[int], last: int) -> dict[int, Decimal]:
+    lo, hi = _BASE[resource]
+    base = rng.uniform(lo, hi) * _SCALE.get(person.member_type, 1.0)
+    out = {}
+    for m in months:
+        years_back = ((last // 100) * 12 + last % 100 - (m // 100) * 12 - m % 100) / 12
+        level = base * (1 + person.trend) ** (-years_back) * _SEASON[resource][m % 100 - 1]
+        value = level * rng.uniform(0.94, 1.06)
+        places = "1" if resource == "electricity" else "0.1"
+        out[m] = Decimal(str(round(value, 1))).quantize(Decimal(places))
+    return out
+
+
+def demo_state(session) -> tuple[int, int]:
+    """(members that are not demo members, demo members)."""
+    from core.models import Member
+
+    real = session.scalar(select(func.count()).select_from(Member).where(
+        or_(Member.bot_user_key.is_(None), ~Member.bot_user_key.like(DEMO_USER_PREFIX + "%"))))
+    demo = session.scalar(select(func.count()).select_from(Member).where(
+        Member.bot_user_key.like(DEMO_USER_PREFIX + "%")))
+    return int(real or 0), int(demo or 0)
+
+
+def _already_loaded(session) -> bool:
+    from core.models import ImportRun, Member
+
+    has_run = session.scalar(select(func.count()).select_from(ImportRun).where(
+        ImportRun.file_name.like(DEMO_FILE_PREFIX + "%")))
+    has_member = session.scalar(select(func.count()).select_from(Member).where(
+        Member.bot_user_key == DEMO_CITIZENS[1].key))
+    return bool(has_run) and bool(has_member)
+
+
+def load_demo(db, cipher, clock: Clock, *, seed: int = DEMO_SEED, force: bool = False, rules=None,
+              settle: bool = True) -> DemoSummary:
+    """Load the demo data set (see above). Refuses (DemoRefused) when real members exist unless
+    `force`; does nothing when the demo is already there. Each step is idempotent, so a run that
+    stopped half-way is completed by running it again."""
+    from core.local_governments import parse_address, seed_local_governments
+    from core.members import AlreadyMember, ResourceChoice, SignupData, create_member, member_for_user
+    from core.points.periods import add_months, month_of
+    from core.rules import default_rules
+    from core.usage_import import import_usage
+
+    rules = rules or default_rules()
+    with db.session() as s:
+        real, _demo = demo_state(s)
+        if real and not force:
+            raise DemoRefused(
+                f"the database holds {real} member(s) that are not demo members; demo data is only "
+                "loaded into an empty or demo database (use --force to load it anyway)")
+        if _already_loaded(s):
+            return DemoSummary(False, "demo data is already loaded; nothing to do")
+
+    rng = random.Random(seed)
+    today = today_kst(clock)
+    half = _last_complete_half(today)
+    people = _people(rng, today)
+    last = add_months(month_of(today), -1)
+    first = add_months(month_of(_half_start(half)), -24)
+    months = []
+    while first <= last:
+        months.append(first)
+        first = add_months(first, 1)
+
+    # 1. local governments and members, each created on its join day
+    from core.models import LocalGovernment
+
+    with db.transaction() as s:
+        seed_local_governments(s)
+        offered = {lg.code: list(lg.incentive_types or []) for lg in s.scalars(select(LocalGovernment))}
+    numbers: dict[tuple[str, str], str] = {}
+    created = 0
+    for p in people:
+        choices = []
+        for resource, mode in p.resources:
+            number = _customer_number(rng, resource) if mode == "separate" else None
+            numbers[(p.key, resource)] = number
+            choices.append(ResourceChoice(resource, mode, number))
+        incentive = p.incentive if p.incentive in offered.get(p.lg, []) else "donation"
+        parsed = parse_address(p.address, p.detail)
+        if parsed is None:
+            raise RuntimeError(f"demo address does not parse: {p.address}")
+        data = SignupData(
+            member_type=p.member_type, user_key=p.key, name=p.name, mobile=p.mobile, address=parsed,
+            resources=choices, consents={"terms": True, "privacy": True, "third_party": True, "optional": p.marketing},
+            marketing_opt_in=p.marketing, bot_id=None, plusfriend_user_key="pf-" + p.key[-10:], is_friend=True,
+            incentive_type=incentive,
+            bank_name="카카오뱅크" if incentive == "cash" else None,
+            account_number=("3333" + "".join(str(rng.randint(0, 9)) for _ in range(9))) if incentive == "cash" else None,
+            account_holder=p.name if incentive == "cash" else None,
+            head_of_household=p.name if p.member_type in ("individual", "foreigner") else None,
+        )
+        with db.transaction() as s:
+            if member_for_user(s, p.key) is not None:
+                continue
+            try:
+                create_member(s, cipher, FixedClock(_dt(p.joined)), data, rules)
+                created += 1
+            except AlreadyMember:
+                continue
+
+    # 2. readings of every supply point, imported as an operator would
+    rows = []
+    for p in people:
+        for resource, mode in p.resources:
+            number = numbers.get((p.key, resource))
+            if not number:
+                continue
+            for month, amount in _readings(rng, p, resource, months, last).items():
+                rows.append((resource, number, f"{month // 100:04d}-{month % 100:02d}", str(amount)))
+    with tempfile.TemporaryDirectory(prefix="cpoint-demo-") as tmp:
+        path = Path(tmp) / f"{DEMO_FILE_PREFIX}-{seed}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["resource", "customer_number", "month", "amount"])
+            w.writerows(rows)
+        import_usage(db, cipher, clock, path, rules=rules)
+
+    # 3. the last complete half settled with the real settlement
+    settled = None
+    if settle:
+        from core.settlement import settle_half
+
+        settled = settle_half(db, half, clock, rules=rules).summary()
+
+    # 4. campaigns, pledges and the outbox
+    notifications = _campaigns_and_outbox(db, clock, rng, people, today, last, half)
+    return DemoSummary(True, f"demo data loaded: {len(people)} members ({created} new), {len(rows)} readings, "
+                             f"{half} settled, {notifications} notification(s) queued",
+                       members=len(people), readings=len(rows), half=half, settled=settled,
+                       notifications=notifications)
+
+
+def _campaigns_and_outbox(db, clock: Clock, rng: random.Random, people: list[_Person], today: date,
+                          last_month: int, half: str) -> int:
+    from core.campaigns import pledge
+    from core.models import Campaign, Member, PointStatement
+    from core.outbox import enqueue
+
+    now = utcnow_naive(clock)
+    count = 0
+    with db.transaction() as s:
+        if s.get(Campaign, CAMPAIGN_ID) is None:
+            s.add(Campaign(id=CAMPAIGN_ID, title="냉난방 1도 조절하기",
+                           summary="여름엔 냉방 온도를 1도 높이고 겨울엔 난방 온도를 1도 낮춰 에너지를 아껴요.",
+                           image_url=None, detail_url="https://cpoint.or.kr", starts_on=today - timedelta(days=20),
+                           ends_on=today + timedelta(days=70), active=True, created_at=now))
+        if s.get(Campaign, PAST_CAMPAIGN_ID) is None:
+            s.add(Campaign(id=PAST_CAMPAIGN_ID, title="텀블러 사용하기",
+                           summary="카페에서 텀블러를 쓰면 녹색생활 실천 포인트를 받아요.", image_url=None,
+                           detail_url="https://cpoint.or.kr", starts_on=today - timedelta(days=200),
+                           ends_on=today - timedelta(days=30), active=False, created_at=now))
+        s.flush()
+        members = {m.bot_user_key: m for m in s.scalars(
+            select(Member).where(Member.bot_user_key.like(DEMO_USER_PREFIX + "%"), Member.status == "active"))}
+        joiners = [p.key for p in people if p.marketing][:12]
+        for key in joiners:
+            if key in members:
+                pledge(s, clock, members[key], CAMPAIGN_ID)
+        period = f"{last_month // 100:04d}-{last_month % 100:02d}"
+        statements = {st.member_id: st for st in s.scalars(select(PointStatement).where(PointStatement.half == half))}
+        for key, m in sorted(members.items()):
+            if not key.startswith("demo-citizen-"):
+                continue
+            if enqueue(s, member_id=m.id, kind="monthly_result", period=period,
+                       payload={"month": period, "demo": True}, now=now):
+                count += 1
+            st = statements.get(m.id)
+            if st is not None and st.points > 0:
+                if enqueue(s, member_id=m.id, kind="payout_notice", period=half,
+                           payload={"half": half, "points": st.points, "won": st.won, "demo": True}, now=now):
+                    count += 1
+    return count
