@@ -6,21 +6,24 @@ valid v2.0 response dict. Handlers register with decorators, like Slack Bolt lis
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.clock import utcnow_naive
+from core.db import is_write_conflict
 from core.models import DialogState
 from core.pii import mask_key, scrub_rrn
 
-from bot.context import Ctx, DialogControl, Services
+from bot.context import Ctx, DialogControl, Services, StateRecord
 
 log = logging.getLogger("cpoint.bot")
 
 Handler = Callable[[Ctx], dict]
+_ATTEMPTS = 5  # a turn that lost a write race is run again from the start
 
 
 class Dialog(Protocol):
@@ -90,13 +93,15 @@ class BotApp:
         )
         outcome = "error"
         try:
-            for attempt in range(2):
+            for attempt in range(_ATTEMPTS):
                 try:
                     reply, outcome = self._run(turn, services, request_id, adapter)
                     break
                 except _StateRace:
-                    if attempt:
+                    if attempt == _ATTEMPTS - 1:
                         raise
+                    # The other writer holds SQLite's lock for a few ms: back off, then rerun.
+                    time.sleep(0.005 * (3 ** attempt) * (0.5 + random.random()))
         except Exception:
             adapter.exception("turn failed")
             reply, outcome = self._error(request_id), "error"
@@ -124,37 +129,63 @@ class BotApp:
         return error_reply(request_id)
 
     def _run(self, turn, services: Services, request_id: str, adapter) -> tuple[dict, str]:
-        from sqlalchemy.exc import IntegrityError
+        from sqlalchemy.exc import IntegrityError, OperationalError
 
         try:
-            with services.db.transaction() as session:
+            # Deferred on SQLite: most turns only read, and must not queue behind each other.
+            with services.db.transaction(deferred=True) as session:
                 ctx = Ctx(turn=turn, session=session, services=services,
                           request_id=request_id, log=adapter)
                 ctx.dialog = DialogControl(ctx, self._load_state(ctx))
                 reply = self.router.route(ctx)
+                self._save_state(ctx)
                 return reply, ctx.outcome
         except IntegrityError as exc:
             # Two first turns of the same user raced to create the state row: run again.
             if "dialog_states" in str(exc.orig):
                 raise _StateRace() from exc
             raise
+        except OperationalError as exc:
+            # Another turn wrote first (SQLite, deferred transaction): run this one again.
+            if is_write_conflict(exc):
+                raise _StateRace() from exc
+            raise
 
-    def _load_state(self, ctx: Ctx) -> DialogState:
+    def _load_state(self, ctx: Ctx) -> StateRecord:
         key = ctx.turn.user_key
-        q = select(DialogState).where(DialogState.user_key == key)
-        if ctx.services.db.is_postgres:
-            q = q.with_for_update()  # serialise concurrent turns of one user
-        row = ctx.session.scalars(q).first()
-        now = utcnow_naive(ctx.clock)
-        if row is None:
-            # Transient until a dialog writes to it: stateless turns (help, fallback) write nothing.
-            row = DialogState(user_key=key, slots={}, failures=0, updated_at=now, version=0)
-        elif row.dialog and row.expires_at and row.expires_at < now:
-            expired = row.dialog
-            row.dialog = row.step = None
-            row.slots, row.failures, row.expires_at = {}, 0, None
+        # Core, prebuilt statements: this runs on every turn and the ORM would triple its cost.
+        q = _STATE_FOR_UPDATE if ctx.services.db.is_postgres else _STATE
+        found = ctx.session.execute(q, {"key": key}).first()
+        if found is None:
+            return StateRecord(user_key=key)
+        rec = StateRecord(user_key=key, dialog=found.dialog, step=found.step, slots=found.slots or {},
+                          failures=found.failures or 0, expires_at=found.expires_at,
+                          updated_at=found.updated_at, version=found.version or 0, stored=True)
+        if rec.dialog and rec.expires_at and rec.expires_at < utcnow_naive(ctx.clock):
+            expired = rec.dialog
+            rec.dialog = rec.step = rec.expires_at = None
+            rec.slots, rec.failures, rec.dirty = {}, 0, True
             self.dialog_event(expired, "expired")
-        return row
+        return rec
+
+    @staticmethod
+    def _save_state(ctx: Ctx) -> None:
+        rec = ctx.dialog.row
+        if not rec.dirty:
+            return
+        values = dict(dialog=rec.dialog, step=rec.step, slots=rec.slots, failures=rec.failures,
+                      expires_at=rec.expires_at, updated_at=rec.updated_at or utcnow_naive(ctx.clock),
+                      version=rec.version + 1)
+        if rec.stored:
+            ctx.session.execute(_STATE_TABLE.update().where(_STATE_TABLE.c.user_key == rec.user_key), values)
+        else:
+            # Two first turns of one user may race here: the loser's IntegrityError reruns it.
+            ctx.session.execute(_STATE_TABLE.insert(), {"user_key": rec.user_key, **values})
+
+
+_STATE_TABLE = DialogState.__table__
+_STATE = select(_STATE_TABLE).where(_STATE_TABLE.c.user_key == bindparam("key"))
+_STATE_FOR_UPDATE = _STATE.with_for_update()  # serialise concurrent turns of one user (PostgreSQL)
 
 
 class _StateRace(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from core.clock import Clock, utcnow_naive
 from core.crypto import FieldCipher
 from core.db import Database
-from core.models import DialogState
 
 
 @dataclass
@@ -42,10 +41,29 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)  # rate limiter, chart cache, ...
 
 
-class DialogControl:
-    """Read and change the user's dialog state inside the turn's transaction."""
+@dataclass
+class StateRecord:
+    """The user's dialog state as read at the start of the turn (see DialogState)."""
 
-    def __init__(self, ctx: "Ctx", row: DialogState) -> None:
+    user_key: str
+    dialog: str | None = None
+    step: str | None = None
+    slots: dict = field(default_factory=dict)
+    failures: int = 0
+    expires_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int = 0
+    stored: bool = False  # a row exists in dialog_states
+    dirty: bool = False  # changed during this turn: written back before commit
+
+
+class DialogControl:
+    """Read and change the user's dialog state inside the turn's transaction.
+
+    The state is a plain record, read with one Core query and written back once at the end
+    of the turn only if something changed (most turns write nothing)."""
+
+    def __init__(self, ctx: "Ctx", row: StateRecord) -> None:
         self._ctx = ctx
         self.row = row
 
@@ -62,16 +80,18 @@ class DialogControl:
         return self.row.slots or {}
 
     @property
+    def failures(self) -> int:
+        return self.row.failures
+
+    @property
     def active(self) -> bool:
         return self.row.dialog is not None
 
     def _touch(self) -> None:
-        if self.row not in self._ctx.session:
-            self._ctx.session.add(self.row)
         now = utcnow_naive(self._ctx.services.clock)
         self.row.updated_at = now
         self.row.expires_at = now + self._ctx.services.settings.dialog_ttl
-        self.row.version = (self.row.version or 0) + 1
+        self.row.dirty = True
 
     def begin(self, dialog: str, step: str, slots: dict | None = None) -> None:
         self.row.dialog, self.row.step = dialog, step
@@ -89,7 +109,7 @@ class DialogControl:
     def update(self, **slots) -> None:
         merged = dict(self.row.slots or {})
         merged.update(slots)
-        self.row.slots = merged  # reassign so the JSON column is marked dirty
+        self.row.slots = merged
         self._touch()
 
     def fail(self) -> int:

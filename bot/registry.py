@@ -3,9 +3,12 @@ registrations of the same skill (the placeholders go first)."""
 from __future__ import annotations
 
 import importlib
+import logging
 
 from bot.app import BotApp
 from bot.router import install
+
+log = logging.getLogger("cpoint.bot")
 
 # Each module has `register(app: BotApp)`.
 MODULES = [
@@ -37,6 +40,10 @@ def build_bot() -> BotApp:
             if exc.name != name:
                 raise
             continue
-        module.register(app)
+        register = getattr(module, "register", None)
+        if register is None:  # a feature package still being assembled
+            log.warning("%s has no register(app); skipped", name)
+            continue
+        register(app)
     install(app)
     return app

@@ -5,6 +5,7 @@ configured (KAKAO_BLOCK_IDS), and `message` actions otherwise; either way the `e
 as clientExtra and the router does not depend on which path was taken (protocol §4.4)."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping
 
 from bot import texts
@@ -24,14 +25,24 @@ def qr(ctx, label: str, skill: str, extra: Mapping[str, Any] | None = None, text
 
 
 def menu_quick_replies(ctx, member: bool | None = None) -> list[QuickReply]:
+    block_ids = tuple(sorted(ctx.settings.block_ids.items())) if ctx is not None else ()
+    return list(_menu(block_ids, member))
+
+
+@lru_cache(maxsize=64)
+def _menu(block_ids: tuple, member: bool | None) -> tuple[QuickReply, ...]:
+    # Quick replies are immutable and depend only on settings: build them once.
+    ids = dict(block_ids)
     out = []
     for skill in MAIN_MENU:
         if member is True and skill == "signup":
             continue
         if member is False and skill == "myinfo":
             continue
-        out.append(qr(ctx, texts.t(f"common.menu.{skill}"), skill))
-    return out
+        label = texts.t(f"common.menu.{skill}")
+        out.append(QuickReply.block(label, ids[skill], message_text=label) if skill in ids
+                   else QuickReply.message(label, label))
+    return tuple(out)
 
 
 def home_quick_reply(ctx) -> QuickReply:
@@ -67,7 +78,7 @@ def prepend_text(response: dict, body: str) -> dict:
     """Put a short notice before an existing reply (used for refusals before a re-ask)."""
     outputs = response["template"]["outputs"]
     first = outputs[0].get("simpleText") if outputs else None
-    if first is not None and len(body) + 1 + len(first["text"]) <= limits.SIMPLE_TEXT_MAX:
+    if first is not None and limits.text_length(f"{body}\n{first['text']}") <= limits.SIMPLE_TEXT_MAX:
         first["text"] = f"{body}\n{first['text']}"
     elif len(outputs) < limits.OUTPUTS_MAX:
         outputs.insert(0, {"simpleText": {"text": fit_text(body, limits.SIMPLE_TEXT_MAX)}})

@@ -34,11 +34,23 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def _sqlite_begin_immediate(conn) -> None:
-    # pysqlite's implicit BEGIN is deferred; two writers could then both read the same
-    # dialog state before either writes. IMMEDIATE takes the write lock at BEGIN, so
-    # concurrent turns of one user are serialised (SQLite is the single-machine default).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(conn) -> None:
+    # pysqlite's implicit BEGIN is deferred; two writers could then both read the same row
+    # before either writes. IMMEDIATE takes the write lock at BEGIN, so such work is
+    # serialised (SQLite is the single-machine default). Mostly-read work (chat turns) opts
+    # into a deferred BEGIN: in WAL mode a stale read that later writes fails with
+    # SQLITE_BUSY instead of losing an update, and the caller retries (see is_write_conflict).
+    if conn.get_execution_options().get("sqlite_deferred"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """SQLite refused a write because another transaction wrote first (retry the unit)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig or exc).lower()
+    return "database is locked" in text or "database is busy" in text or "busy_snapshot" in text
 
 
 def make_engine(url: str, **kw) -> Engine:
@@ -50,7 +62,7 @@ def make_engine(url: str, **kw) -> Engine:
         def _no_pysqlite_begin(dbapi_conn, _rec):
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
 
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kw.setdefault("pool_pre_ping", True)
     return create_engine(url, **kw)
@@ -61,6 +73,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kw)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self._deferred = sessionmaker(self.engine.execution_options(sqlite_deferred=True), expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -74,9 +87,13 @@ class Database:
         return self.Session()
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on any exception."""
-        with self.Session() as s, s.begin():
+    def transaction(self, *, deferred: bool = False) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls back on any exception.
+
+        On SQLite the write lock is taken at BEGIN unless `deferred` (mostly-read units that
+        retry on `is_write_conflict`). PostgreSQL ignores the flag."""
+        factory = self._deferred if deferred else self.Session
+        with factory() as s, s.begin():
             yield s
 
     def create_all(self) -> None:

@@ -48,6 +48,7 @@ def create_app(config=None, *, clock=None, db: Database | None = None) -> Flask:
     cfg = _load_config(app, config)
     logs.configure(cfg.log_format, cfg.log_level)
     app.config["CPOINT"] = cfg
+    app.json.ensure_ascii = False  # Korean as UTF-8, not \uXXXX: the 30,720-byte limit counts bytes
     # One byte of slack: the skill route reads limit+1 bytes of a chunked body to tell that
     # it is too large (Werkzeug would silently cut it at exactly the limit).
     app.config["MAX_CONTENT_LENGTH"] = cfg.max_body_bytes + 1

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text as sql
 
 from bot import ui
-from conftest import make_payload, quick_reply_labels, reply_texts
+from support import make_payload, quick_reply_labels, reply_texts
 from core.models import DialogState
 
 USER = "u-router-0001"
@@ -167,7 +167,7 @@ def test_state_survives_a_restart(app, db, clock, config, echo):
 
     again = create_app(config, clock=clock, db=db)
     again.extensions["cpoint_bot"].add_dialog(EchoDialog())
-    from conftest import Kakao
+    from support import Kakao
 
     reply = Kakao(again.test_client()).say(USER, "파랑")
     assert "숫자" in reply_texts(reply)
@@ -222,3 +222,49 @@ def test_first_turns_of_a_new_user_racing(app, db, echo):
     assert codes == [200] * 4
     with db.engine.connect() as conn:
         assert conn.execute(sql("SELECT count(*) FROM dialog_states WHERE user_key='u-race-new'")).scalar_one() == 1
+
+
+class CounterDialog:
+    """Counts its turns in a slot: a lost update would show as a smaller count."""
+
+    name = "counter"
+    skill = "help"
+
+    def start(self, ctx):
+        ctx.dialog.begin("counter", "counting", {"n": 0})
+        return ui.text(ctx, "시작")
+
+    def handle(self, ctx):
+        ctx.dialog.update(n=ctx.dialog.slots["n"] + 1)
+        return ui.text(ctx, str(ctx.dialog.slots["n"]))
+
+    def reprompt(self, ctx):
+        return ui.text(ctx, "계속")
+
+    def cancel(self, ctx):
+        pass
+
+
+def test_no_lost_updates_under_concurrent_turns(app, db):
+    bot = app.extensions["cpoint_bot"]
+    dialog = bot.add_dialog(CounterDialog())
+    bot.skills["help"] = dialog.start
+    client = app.test_client()
+    headers = {"X-Skill-Secret": "test-skill-secret"}
+    assert client.post("/kakao/skills/help", json=make_payload("u-count", "세기"), headers=headers).status_code == 200
+    codes = []
+
+    def send():
+        for _ in range(6):
+            codes.append(client.post("/kakao/skills/fallback", json=make_payload("u-count", "하나 더"),
+                                     headers=headers).get_json())
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    answered = [r for r in codes if "요청번호" not in reply_texts(r)]
+    assert len(answered) == 36  # every turn got through (after retries), none failed
+    with db.transaction() as s:
+        assert s.get(DialogState, "u-count").slots["n"] == 36

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from bot.kakao.validate import validate_response
-from conftest import make_payload, reply_texts
+from support import make_payload, reply_texts
 from core.db import Database
 
 

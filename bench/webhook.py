@@ -1,0 +1,153 @@
+"""Throughput and p99 latency of the skill server against a bare Flask endpoint.
+
+Both are served by gunicorn with the same worker settings; wrk (Debian package, installed if
+missing) drives `help` and `fallback` requests from a second process over loopback at a fixed
+number of connections. Prints requests/s and p99 of both and the ratio.
+
+    python bench/webhook.py [--connections 16] [--seconds 15] [--workers 2] [--db sqlite|postgres]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BOT_ID = "660c83a8ad9bb98ef71a0bd6"
+SECRET = "bench-secret"
+UTTERANCES = {"help": "도움말", "fallback": "오늘 미세먼지 어때요?"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if path:
+        return path
+    print("installing wrk (Debian package)...", file=sys.stderr)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return shutil.which("wrk")
+
+
+def payload(skill: str, user: str) -> dict:
+    return {
+        "intent": {"id": f"blk-{skill}", "name": skill},
+        "userRequest": {"timezone": "Asia/Seoul", "params": {"surface": "Kakaotalk.plusfriend"},
+                        "block": {"id": f"blk-{skill}", "name": skill}, "utterance": UTTERANCES[skill], "lang": "ko",
+                        "user": {"id": user, "type": "botUserKey",
+                                 "properties": {"botUserKey": user, "plusfriendUserKey": "pf" + user[-6:], "isFriend": True}}},
+        "bot": {"id": BOT_ID, "name": "bench"},
+        "action": {"id": f"act-{skill}", "name": skill, "params": {}, "detailParams": {}, "clientExtra": None},
+        "contexts": [],
+    }
+
+
+def wrk_script(path: Path, users: int = 200) -> None:
+    reqs = []
+    for i in range(users):
+        for skill in ("help", "fallback"):
+            body = json.dumps(payload(skill, f"bench-user-{i:06d}-{'x' * 30}"), ensure_ascii=False)
+            reqs.append((f"/kakao/skills/{skill}", body))
+    lua = ["local reqs = {}", "local i = 0",
+           'local headers = {["Content-Type"] = "application/json", ["X-Skill-Secret"] = "%s"}' % SECRET,
+           "init = function(args)"]
+    for p, body in reqs:
+        lua.append(f'  table.insert(reqs, wrk.format("POST", "{p}", headers, {json.dumps(body, ensure_ascii=False)}))')
+    lua += ["end", "request = function()", "  i = i + 1", "  return reqs[(i % #reqs) + 1]", "end",
+            "response = function(status, headers, body)",
+            '  if status ~= 200 then io.stderr:write("status " .. status .. "\\n") end', "end"]
+    path.write_text("\n".join(lua), encoding="utf-8")
+
+
+def serve(app_spec: str, port: int, workers: int, env: dict, log: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+           "--worker-class", "gthread", "--threads", "4", "--keep-alive", "5", app_spec]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                time.sleep(0.5)
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{app_spec} did not start; see {log}")
+
+
+def run_wrk(wrk: str, port: int, script: Path, connections: int, seconds: int) -> dict:
+    # Warm-up, then the measured run.
+    subprocess.run([wrk, "-t2", f"-c{connections}", "-d3s", "-s", str(script), f"http://127.0.0.1:{port}"],
+                   capture_output=True, check=True)
+    out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True)
+    text = out.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", text)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non200 = out.stderr.count("status ")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {"rps": rps, "p99_ms": float(p99.group(1)) * scale, "non200": non200 + (int(errors.group(1)) if errors else 0)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    args = ap.parse_args()
+    wrk = ensure_wrk()
+    sys.path.insert(0, str(ROOT))
+    from core.crypto import generate_hash_key, generate_key
+    from migrations import upgrade_to_head
+
+    tmp = Path(tempfile.mkdtemp(prefix="cpoint-bench-"))
+    if args.db == "postgres":
+        url = subprocess.run([str(ROOT / "scripts" / "pg"), "start"], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PGPORT": os.environ.get("PGPORT", "55439"),
+                                  "PGDIR": os.environ.get("PGDIR", "/tmp/pg-bench-webhook")}).stdout.strip()
+    else:
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    upgrade_to_head(url)
+    env = {**os.environ, "DATABASE_URL": url, "SKILL_SECRET": SECRET, "KAKAO_BOT_ID": BOT_ID,
+           "FIELD_ENCRYPTION_KEY": generate_key(), "FIELD_HASH_KEY": generate_hash_key(),
+           "LOG_FORMAT": "json", "LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT)}
+    script = tmp / "requests.lua"
+    wrk_script(script)
+    results = {}
+    for name, spec in (("bare Flask endpoint", "bench.bare_app:create_app()"),
+                       ("cpoint skill server", "webhooks:create_app()")):
+        port = free_port()
+        proc = serve(spec, port, args.workers, env, tmp / f"{port}.log")
+        try:
+            results[name] = run_wrk(wrk, port, script, args.connections, args.seconds)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    bare, real = results["bare Flask endpoint"], results["cpoint skill server"]
+    print(f"\nskill endpoint benchmark: gunicorn gthread x{args.workers} workers x4 threads, "
+          f"wrk {args.connections} connections, {args.seconds}s, help+fallback alternating, db={args.db}")
+    print(f"{'server':<22}{'req/s':>10}{'p99 ms':>10}{'non-200':>10}")
+    for name, r in results.items():
+        print(f"{name:<22}{r['rps']:>10.0f}{r['p99_ms']:>10.1f}{r['non200']:>10}")
+    print(f"throughput ratio (cpoint / bare): {real['rps'] / bare['rps']:.2f}   (target >= 0.60)")
+    print(f"cpoint p99: {real['p99_ms']:.1f} ms   (target < 25 ms)")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Test helpers shared by every test module: constants, a test Config, realistic Kakao
+payloads and a client that talks to the skill endpoints like Open Builder.
+
+Import as `from support import ...` (pytest puts tests/ on sys.path; see pyproject.toml)."""
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime
+from pathlib import Path
+
+from core.clock import KST
+
+FIXTURES = Path(__file__).parent / "fixtures"
+KAKAO = FIXTURES / "kakao"
+BOT_ID = "660c83a8ad9bb98ef71a0bd6"
+SECRET = "test-skill-secret"
+ADMIN_TOKEN = "test-admin-token"
+ENC_KEY = "0FcZ0xqgWRg3n2Oc0dJmXl2zp7x3Rj7gJvdQ4tTnq0k="
+HASH_KEY = "test-hash-key"
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=KST)
+
+
+def make_config(**overrides):
+    from webhooks.config import Config
+
+    cfg = Config(
+        database_url="sqlite://", skill_secret=SECRET, kakao_bot_id=BOT_ID, admin_token=ADMIN_TOKEN,
+        field_encryption_key=ENC_KEY, field_hash_key=HASH_KEY, kakao_admin_key="test-kakao-admin-key",
+        kakao_rest_api_key="test-rest-key", kakao_api_base="http://kakao.test", log_format="json",
+        strict_responses=True,
+    )
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+def load_fixture(name: str) -> dict:
+    return json.loads((KAKAO / name).read_text(encoding="utf-8"))
+
+
+def make_payload(user_key: str = "u-test-0001", utterance: str = "", skill: str = "fallback",
+                 client_extra: dict | None = None, bot_id: str = BOT_ID, trigger: str = "TEXT_INPUT",
+                 app_user_id: str | None = None, is_friend: bool = True) -> dict:
+    """A realistic SkillPayload built like the shared fixtures."""
+    props = {"botUserKey": user_key, "plusfriendUserKey": "pf-" + user_key[-8:]}
+    if is_friend:
+        props["isFriend"] = True
+    if app_user_id:
+        props["appUserId"] = app_user_id
+    return {
+        "intent": {"id": f"blk-{skill}", "name": skill},
+        "userRequest": {
+            "timezone": "Asia/Seoul", "params": {"surface": "Kakaotalk.plusfriend"},
+            "block": {"id": f"blk-{skill}", "name": skill}, "utterance": utterance, "lang": "ko",
+            "user": {"id": user_key, "type": "botUserKey", "properties": props},
+        },
+        "bot": {"id": bot_id, "name": "탄소중립포인트 도우미"},
+        "action": {"id": f"act-{skill}", "name": skill, "params": {}, "detailParams": {},
+                   "clientExtra": client_extra},
+        "contexts": [],
+        "flow": {"trigger": {"type": trigger}},
+    }
+
+
+class Kakao:
+    """Talks to the skill endpoints the way Open Builder does."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def post(self, skill: str, payload, *, secret: str | None = SECRET, headers: dict | None = None,
+             raw: bytes | None = None):
+        h = {"Content-Type": "application/json"}
+        if secret is not None:
+            h["X-Skill-Secret"] = secret
+        h.update(headers or {})
+        data = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
+        return self.client.post(f"/kakao/skills/{skill}", data=data, headers=h)
+
+    def say(self, user_key: str, utterance: str, skill: str = "fallback", **kw) -> dict:
+        """Free text (arrives on the fallback skill unless told otherwise); returns the reply."""
+        resp = self.post(skill, make_payload(user_key, utterance, skill, **kw))
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return resp.get_json()
+
+    def tap(self, user_key: str, skill: str, label: str, extra: dict, **kw) -> dict:
+        """A quick-reply or button tap carrying `extra` as clientExtra."""
+        kw.setdefault("trigger", "QUICKREPLY_BUTTON_BLOCK")
+        resp = self.post(skill, make_payload(user_key, label, skill, client_extra=extra, **kw))
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return resp.get_json()
+
+
+def reply_texts(reply: dict) -> str:
+    """Every text a reply shows, joined, for assertions."""
+    out = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("text", "title", "description", "label", "messageText") and isinstance(v, str):
+                    out.append(v)
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(copy.deepcopy(reply))
+    return "\n".join(out)
+
+
+def quick_reply_labels(reply: dict) -> list[str]:
+    return [q["label"] for q in reply.get("template", {}).get("quickReplies", [])]
