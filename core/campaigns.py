@@ -1,0 +1,116 @@
+"""Campaigns: the active list, a member's pledge (recorded once), the member's campaigns, and
+the audience of campaign broadcasts (advertising: consent given and not withdrawn).
+
+Framework-free; every function works in the caller's transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, today_kst, utcnow_naive
+from core.models import Campaign, CampaignPledge, Member
+
+
+class CampaignError(Exception):
+    code = "campaign_error"
+
+
+class CampaignNotFound(CampaignError):
+    code = "not_found"
+
+
+class CampaignClosed(CampaignError):
+    code = "closed"
+
+    def __init__(self, campaign: Campaign) -> None:
+        super().__init__(campaign.id)
+        self.campaign = campaign
+
+
+@dataclass(frozen=True)
+class PledgeResult:
+    campaign: Campaign
+    pledge: CampaignPledge
+    created: bool  # False: the member had already joined (nothing new recorded)
+
+
+def is_open(campaign: Campaign, today: date) -> bool:
+    return bool(campaign.active) and campaign.starts_on <= today <= campaign.ends_on
+
+
+def active_campaigns(session: Session, today: date, limit: int | None = None) -> list[Campaign]:
+    """Open campaigns, ending soonest first (then by title, for a stable order)."""
+    q = (select(Campaign)
+         .where(Campaign.active.is_(True), Campaign.starts_on <= today, Campaign.ends_on >= today)
+         .order_by(Campaign.ends_on, Campaign.title, Campaign.id))
+    if limit is not None:
+        q = q.limit(limit)
+    return list(session.scalars(q))
+
+
+def count_active_campaigns(session: Session, today: date) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count()).select_from(Campaign).where(
+        Campaign.active.is_(True), Campaign.starts_on <= today, Campaign.ends_on >= today)) or 0
+
+
+def pledge(session: Session, clock: Clock, member: Member, campaign_id: str) -> PledgeResult:
+    """Record that the member joins the campaign, once: a repeated tap, a retried request or a
+    concurrent double tap finds the existing pledge (unique campaign + member)."""
+    campaign = session.get(Campaign, campaign_id) if campaign_id else None
+    if campaign is None:
+        raise CampaignNotFound(campaign_id)
+    existing = _pledge_of(session, member.id, campaign.id)
+    if existing is not None:
+        return PledgeResult(campaign, existing, False)
+    if not is_open(campaign, today_kst(clock)):
+        raise CampaignClosed(campaign)
+    row = CampaignPledge(campaign_id=campaign.id, member_id=member.id, pledged_at=utcnow_naive(clock))
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        existing = _pledge_of(session, member.id, campaign.id)
+        if existing is None:
+            raise
+        return PledgeResult(campaign, existing, False)
+    return PledgeResult(campaign, row, True)
+
+
+def _pledge_of(session: Session, member_id: int, campaign_id: str) -> CampaignPledge | None:
+    return session.scalars(select(CampaignPledge).where(
+        CampaignPledge.member_id == member_id, CampaignPledge.campaign_id == campaign_id)).first()
+
+
+def my_campaigns(session: Session, member: Member) -> list[tuple[Campaign, CampaignPledge]]:
+    """The member's pledges with their campaigns, newest first."""
+    rows = session.execute(
+        select(Campaign, CampaignPledge).join(CampaignPledge, CampaignPledge.campaign_id == Campaign.id)
+        .where(CampaignPledge.member_id == member.id)
+        .order_by(CampaignPledge.pledged_at.desc(), CampaignPledge.id.desc()))
+    return [(c, p) for c, p in rows]
+
+
+def campaign_audience() -> Select:
+    """SELECT of the members a campaign broadcast may reach (정보통신망법 §50): active, gave the
+    optional advertising consent, did not opt out since, reachable in the channel. Broadcast
+    senders must build their recipient list from this, at send time."""
+    return select(Member).where(and_(
+        Member.status == "active",
+        Member.marketing_opt_in.is_(True),
+        Member.campaign_opt_out.is_(False),
+        Member.bot_user_key.is_not(None),
+        Member.blocked_at.is_(None),
+    )).order_by(Member.id)
+
+
+def may_receive_campaigns(member: Member | None) -> bool:
+    return bool(member is not None and member.status == "active" and member.marketing_opt_in
+                and not member.campaign_opt_out and member.bot_user_key and member.blocked_at is None)

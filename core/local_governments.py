@@ -1,0 +1,359 @@
+"""Local governments (시군구) and Korean addresses: parsing, Seoul detection, matching, seeding.
+
+A citizen types an address in the chat ("경기 수원시 영통구 예시로 123 101동 1203호"). This module
+splits it into the base address and the unit, puts the 시/도 in its canonical form (경기 -> 경기도),
+says whether it is in Seoul (spec §3.2 E3: Seoul residents use Eco-mileage), and finds the
+local government whose `address_prefixes` match, longest prefix first.
+
+`seed_local_governments()` loads a small default set (core/data/local_governments.csv) for tests
+and demo data; the same loader reads an operator's full list and rejects bad rows with their
+line numbers before anything is written.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import LocalGovernment, Member, MemberAddress
+
+DEFAULT_FILE = Path(__file__).with_name("data") / "local_governments.csv"
+
+SEOUL = "서울특별시"
+
+# Canonical 시/도 -> the spellings people type. 강원/전북 became 특별자치도 in 2023/2024; the old
+# names are still on many bills and in habits.
+SIDO_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "서울특별시": ("서울특별시", "서울시", "서울"),
+    "부산광역시": ("부산광역시", "부산시", "부산"),
+    "대구광역시": ("대구광역시", "대구시", "대구"),
+    "인천광역시": ("인천광역시", "인천시", "인천"),
+    "광주광역시": ("광주광역시", "광주"),  # not "광주시": that is also 경기도 광주시
+    "대전광역시": ("대전광역시", "대전시", "대전"),
+    "울산광역시": ("울산광역시", "울산시", "울산"),
+    "세종특별자치시": ("세종특별자치시", "세종시", "세종"),
+    "경기도": ("경기도", "경기"),
+    "강원특별자치도": ("강원특별자치도", "강원도", "강원"),
+    "충청북도": ("충청북도", "충북"),
+    "충청남도": ("충청남도", "충남"),
+    "전북특별자치도": ("전북특별자치도", "전라북도", "전북"),
+    "전라남도": ("전라남도", "전남"),
+    "경상북도": ("경상북도", "경북"),
+    "경상남도": ("경상남도", "경남"),
+    "제주특별자치도": ("제주특별자치도", "제주도", "제주"),
+}
+_SIDO_OF: dict[str, str] = {alias: canon for canon, aliases in SIDO_SPELLINGS.items() for alias in aliases}
+SIDOS = tuple(SIDO_SPELLINGS)
+
+_SPACE = re.compile(r"\s+")
+_PARENS = re.compile(r"\([^)]*\)")
+# Road address core: "<road name ending in 로/길> <building number>", e.g. "세종대로 110",
+# "중앙로12번길 34", "예시로 123-4".
+_ROAD = re.compile(r"(?<!\S)(?P<road>[가-힣A-Za-z0-9.·]*[가-힣](?:로|길))\s*(?P<no>\d{1,5}(?:-\d{1,5})?)(?!\d)(?!\s*[동호층])")
+# Lot address core: "<동/리/가> <lot number>", e.g. "영통동 1012-1", "산 12"; the 동/리/가 word must
+# start with Hangul so that a unit such as "101동" is not taken for it.
+_LOT = re.compile(r"(?<!\S)(?P<area>[가-힣][가-힣0-9]*(?:동|리|가))\s+(?P<no>산\s*\d{1,5}(?:-\d{1,5})?|\d{1,5}(?:-\d{1,5})?)(?:\s*번지)?(?!\d)(?!\s*[동호층])")
+_SIGUNGU = re.compile(r"^[가-힣]+(?:시|군|구)$")
+
+
+class LocalGovernmentDataError(ValueError):
+    """Bad rows in a local-government file; `errors` lists 'line N: problem'."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    """A typed address split into its parts. `base` is canonical (시/도 spelled out, single
+    spaces, no reference notes in brackets); `detail` is the unit (동/호/층) or ""."""
+
+    sido: str | None
+    base: str
+    detail: str
+    kind: str  # road | lot
+
+    @property
+    def is_seoul(self) -> bool:
+        return self.sido == SEOUL
+
+    @property
+    def full(self) -> str:
+        return f"{self.base} {self.detail}".strip()
+
+
+def clean(text: str | None) -> str:
+    """NFC, single spaces, no surrounding blanks."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text or "")).strip()
+
+
+def sido_of(text: str | None) -> str | None:
+    """Canonical 시/도 named by the first word of `text` (also "서울특별시중구" glued), else None."""
+    words = clean(text).replace(",", " ").split(" ")
+    first = words[0] if words and words[0] else ""
+    if first in _SIDO_OF:
+        return _SIDO_OF[first]
+    for alias in sorted(_SIDO_OF, key=len, reverse=True):
+        if len(alias) >= 3 and first.startswith(alias):
+            return _SIDO_OF[alias]
+    return None
+
+
+def mentions_seoul(text: str | None) -> bool:
+    """True when the text starts with a Seoul spelling (서울/서울시/서울특별시)."""
+    return sido_of(text) == SEOUL
+
+
+def canonical_sido_text(text: str) -> str:
+    """Replace a short or old 시/도 spelling at the start by the canonical one."""
+    t = clean(text)
+    first, _, rest = t.partition(" ")
+    canon = _SIDO_OF.get(first)
+    if canon is None:
+        for alias in sorted(_SIDO_OF, key=len, reverse=True):
+            if len(alias) >= 3 and first.startswith(alias):
+                canon, rest = _SIDO_OF[alias], f"{first[len(alias):]} {rest}".strip()
+                break
+    if canon is None:
+        return t
+    return f"{canon} {rest}".strip()
+
+
+def parse_address(text: str | None, detail: str | None = None) -> ParsedAddress | None:
+    """Split a typed address into base and unit; None when it does not look like a road or lot
+    address (no road + building number, no 동/리 + lot number).
+
+    The 시/도 may be missing (sido None): callers then try to infer it from a known 시군구.
+    """
+    t = canonical_sido_text(_PARENS.sub(" ", clean(text)))
+    t = clean(t.replace(",", " , "))
+    match = _ROAD.search(t)
+    kind = "road"
+    if match is None:
+        match = _LOT.search(t)
+        kind = "lot"
+    if match is None:
+        return None
+    number = match.group("no").replace(" ", "")
+    head = clean(t[: match.start()].replace(",", " "))
+    core = match.group("road") if kind == "road" else match.group("area")
+    base = clean(f"{head} {core} {number}")
+    rest = clean(t[match.end():].replace(",", " "))
+    unit = clean(detail) if detail is not None else rest
+    return ParsedAddress(sido=sido_of(base), base=base, detail=unit, kind=kind)
+
+
+def normalise_unit(detail: str | None) -> str:
+    """A unit written in the usual ways gives one key: "101동 1203호" = "101-1203" = "101동1203호"."""
+    d = clean(detail).replace("제", "").lower()
+    d = re.sub(r"\s+", "", d)
+    m = re.fullmatch(r"([0-9a-z가-힣]+?)동(?:([0-9a-z]+)층)?([0-9a-z-]+)호?", d)
+    if m and m.group(3):
+        return f"{m.group(1)}-{m.group(3)}"
+    m = re.fullmatch(r"([0-9a-z]+)-([0-9a-z]+)", d)
+    if m:
+        return f"{m.group(1)}-{m.group(2)}"
+    m = re.fullmatch(r"(?:[0-9a-z]+층)?([0-9a-z-]+)호", d)
+    if m:
+        return m.group(1)
+    return d
+
+
+def household_key(parsed: ParsedAddress) -> str:
+    """The text hashed for the one-member-per-household rule (E1)."""
+    return f"{parsed.base}|{normalise_unit(parsed.detail)}"
+
+
+# --- matching ---------------------------------------------------------------------------------
+
+def prefixes_for(sido: str, name: str, extra: Iterable[str] = ()) -> list[str]:
+    """Address prefixes of a 시군구: canonical, then every short spelling of its 시/도."""
+    out: list[str] = []
+    for alias in SIDO_SPELLINGS.get(sido, (sido,)):
+        out.append(alias if name == sido else f"{alias} {name}")
+    for p in extra:
+        p = clean(p)
+        if p and p not in out:
+            out.append(p)
+    return out
+
+
+def _starts_with_words(text: str, prefix: str) -> bool:
+    return text == prefix or text.startswith(prefix + " ")
+
+
+def match_local_government(session: Session, address: str | ParsedAddress) -> LocalGovernment | None:
+    """The local government whose prefix (canonicalised) starts the address, longest first."""
+    base = address.base if isinstance(address, ParsedAddress) else canonical_sido_text(address)
+    best, best_len = None, -1
+    for lg in session.scalars(select(LocalGovernment)):
+        for prefix in lg.address_prefixes or []:
+            p = canonical_sido_text(prefix)
+            if len(p) > best_len and _starts_with_words(base, p):
+                best, best_len = lg, len(p)
+    return best
+
+
+def infer_sido(session: Session, parsed: ParsedAddress) -> ParsedAddress:
+    """An address typed without 시/도 ("수원시 영통구 ...") gets it from the one known 시군구 whose
+    name starts it; ambiguous or unknown names leave it as it was."""
+    if parsed.sido is not None:
+        return parsed
+    found = {
+        lg.sido for lg in session.scalars(select(LocalGovernment))
+        if lg.name != lg.sido and _starts_with_words(parsed.base, lg.name)
+    }
+    if len(found) != 1:
+        return parsed
+    sido = found.pop()
+    return ParsedAddress(sido=sido, base=f"{sido} {parsed.base}", detail=parsed.detail, kind=parsed.kind)
+
+
+def looks_complete(parsed: ParsedAddress) -> bool:
+    """A 시/도, then (except 세종) a 시/군/구 word, then the road or lot core."""
+    if parsed.sido is None:
+        return False
+    words = parsed.base.split(" ")
+    if parsed.sido == "세종특별자치시":
+        return len(words) >= 3
+    return len(words) >= 4 and any(_SIGUNGU.match(w) for w in words[1:-2])
+
+
+# --- seeding ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LocalGovernmentRow:
+    code: str
+    sido: str
+    name: str
+    address_prefixes: list[str] = field(default_factory=list)
+    won_per_point: Decimal = Decimal("2")
+    incentive_types: list[str] = field(default_factory=list)
+    payout_month_h1: int = 12
+    payout_month_h2: int = 6
+    contact: str | None = None
+
+
+_COLUMNS = ("code", "sido", "name", "prefixes", "won_per_point", "incentive_types",
+            "payout_month_h1", "payout_month_h2", "contact")
+
+
+def read_local_governments(text: str, rules=None) -> list[LocalGovernmentRow]:
+    """Parse the CSV text (lines starting with # are comments). Every bad row is reported with
+    its line number in one LocalGovernmentDataError; nothing is returned half-read."""
+    from core.rules import default_rules, validate_rate, RulesError
+
+    rules = rules or default_rules()
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise LocalGovernmentDataError(["no rows"])
+    header_no, header = lines[0]
+    reader = csv.reader(io.StringIO(header))
+    columns = [c.strip() for c in next(reader)]
+    if tuple(columns) != _COLUMNS:
+        raise LocalGovernmentDataError([f"line {header_no}: header must be {','.join(_COLUMNS)}"])
+    rows, errors, seen = [], [], set()
+    for n, line in lines[1:]:
+        values = next(csv.reader(io.StringIO(line)))
+        if len(values) != len(_COLUMNS):
+            errors.append(f"line {n}: {len(values)} fields, expected {len(_COLUMNS)}")
+            continue
+        v = dict(zip(_COLUMNS, (x.strip() for x in values)))
+        problems = []
+        if not re.fullmatch(r"\d{5}", v["code"]):
+            problems.append(f"code {v['code']!r} is not 5 digits")
+        elif v["code"] in seen:
+            problems.append(f"code {v['code']} repeated")
+        if v["sido"] not in SIDO_SPELLINGS:
+            problems.append(f"sido {v['sido']!r} is not a 시/도 name")
+        if not v["name"]:
+            problems.append("name is empty")
+        try:
+            rate = validate_rate(v["won_per_point"] or "2", rules)
+        except (RulesError, InvalidOperation, ValueError) as exc:
+            problems.append(f"won_per_point: {exc}")
+            rate = Decimal("2")
+        types = [t for t in v["incentive_types"].split("|") if t]
+        unknown = [t for t in types if t not in rules.incentive_types]
+        if unknown:
+            problems.append(f"unknown incentive types {unknown}")
+        months = {}
+        for col in ("payout_month_h1", "payout_month_h2"):
+            try:
+                months[col] = int(v[col] or (12 if col.endswith("h1") else 6))
+                if not 1 <= months[col] <= 12:
+                    raise ValueError
+            except ValueError:
+                problems.append(f"{col} {v[col]!r} is not a month 1-12")
+        if problems:
+            errors.extend(f"line {n}: {p}" for p in problems)
+            continue
+        seen.add(v["code"])
+        rows.append(LocalGovernmentRow(
+            code=v["code"], sido=v["sido"], name=v["name"],
+            address_prefixes=prefixes_for(v["sido"], v["name"], v["prefixes"].split("|") if v["prefixes"] else ()),
+            won_per_point=rate, incentive_types=types,
+            payout_month_h1=months["payout_month_h1"], payout_month_h2=months["payout_month_h2"],
+            contact=v["contact"] or None,
+        ))
+    if errors:
+        raise LocalGovernmentDataError(errors)
+    return rows
+
+
+def default_local_governments() -> list[LocalGovernmentRow]:
+    return read_local_governments(DEFAULT_FILE.read_text(encoding="utf-8"))
+
+
+def seed_local_governments(session: Session, rows: Iterable[LocalGovernmentRow] | None = None) -> tuple[int, int]:
+    """Insert or update local governments by code (idempotent); then give members whose
+    address was not matched yet their 시군구. Returns (inserted, updated). Runs in the caller's
+    transaction."""
+    rows = list(default_local_governments() if rows is None else rows)
+    inserted = updated = 0
+    for row in rows:
+        lg = session.get(LocalGovernment, row.code)
+        values = dict(sido=row.sido, name=row.name, address_prefixes=list(row.address_prefixes),
+                      won_per_point=row.won_per_point, incentive_types=list(row.incentive_types),
+                      payout_month_h1=row.payout_month_h1, payout_month_h2=row.payout_month_h2,
+                      contact=row.contact)
+        if lg is None:
+            session.add(LocalGovernment(code=row.code, **values))
+            inserted += 1
+        else:
+            changed = False
+            for key, value in values.items():
+                if getattr(lg, key) != value:
+                    setattr(lg, key, value)
+                    changed = True
+            updated += changed
+    session.flush()
+    assign_missing_local_governments(session)
+    return inserted, updated
+
+
+def assign_missing_local_governments(session: Session) -> int:
+    """Members who joined with an address of a 시군구 not yet known get it once it is loaded."""
+    count = 0
+    pending = session.scalars(select(Member).where(
+        Member.status == "active", Member.local_government_code.is_(None), Member.address.is_not(None)))
+    for member in pending:
+        lg = match_local_government(session, member.address)
+        if lg is not None:
+            member.local_government_code = lg.code
+            current = session.scalars(
+                select(MemberAddress).where(MemberAddress.member_id == member.id)
+                .order_by(MemberAddress.valid_from.desc(), MemberAddress.id.desc())).first()
+            if current is not None and current.local_government_code is None:
+                current.local_government_code = lg.code
+            count += 1
+    return count

@@ -1,0 +1,675 @@
+"""Member operations, framework-free: validate what a citizen typed, create a member in one
+transaction, and the changes of "my info" (incentive type, account, resources, address,
+withdrawal).
+
+Every function works inside the caller's transaction (the bot's turn, a CLI command) and either
+does all of its writes or raises before leaving anything half-written: checks run first, the
+writes go through a savepoint whose unique indexes (one active member per household, one active
+account per customer number) turn a lost race into the same domain error as the check.
+
+Personal data rules (spec §3.4): customer numbers and bank accounts are stored encrypted
+(`FieldCipher.encrypt`) and found by keyed hash; nothing here logs a value.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Iterable, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, today_kst, utcnow_naive
+from core.crypto import FieldCipher
+from core.local_governments import ParsedAddress, household_key, match_local_government
+from core.models import DialogState, LocalGovernment, Member, MemberAddress, ResourceAccount
+from core.pii import digits_only, mask_number
+
+# Member types the chat signs up (spec §3.1); under-14 and complexes are website only.
+CHAT_MEMBER_TYPES = ("individual", "commercial", "public", "school", "foreigner")
+WEB_ONLY_MEMBER_TYPES = ("individual_under14", "complex")
+BILLING_MODES = ("managed_fee", "separate", "not_used")
+HOUSEHOLD_PURPOSE = "household"
+# Offered when the member's 시군구 is not known yet (or lists nothing): cash to an own-name account
+# is offered almost everywhere and donation is the programme default; nothing else can be promised.
+FALLBACK_INCENTIVE_TYPES = ("cash", "donation")
+CASH = "cash"
+
+BANKS: dict[str, tuple[str, ...]] = {
+    "KB국민은행": ("국민", "kb", "kb국민", "국민은행"),
+    "신한은행": ("신한",),
+    "우리은행": ("우리",),
+    "하나은행": ("하나", "keb하나"),
+    "NH농협은행": ("농협", "nh", "nh농협", "농협은행", "지역농협", "단위농협"),
+    "IBK기업은행": ("기업", "ibk", "기업은행"),
+    "카카오뱅크": ("카카오", "카뱅", "카카오뱅크"),
+    "토스뱅크": ("토스",),
+    "케이뱅크": ("케이뱅크", "k뱅크", "케뱅"),
+    "새마을금고": ("새마을", "mg새마을금고", "mg"),
+    "우체국": ("우체국", "우체국예금"),
+    "신협": ("신협", "신용협동조합"),
+    "수협은행": ("수협",),
+    "SC제일은행": ("sc제일", "제일", "sc"),
+    "한국씨티은행": ("씨티", "시티", "citi"),
+    "KDB산업은행": ("산업", "kdb"),
+    "부산은행": ("부산",),
+    "iM뱅크": ("대구은행", "im뱅크", "대구", "dgb"),
+    "광주은행": ("광주",),
+    "전북은행": ("전북",),
+    "경남은행": ("경남",),
+    "제주은행": ("제주",),
+}
+_BANK_OF = {alias.lower(): name for name, aliases in BANKS.items() for alias in (name, *aliases)}
+_BANK_SUFFIX = re.compile(r"^[가-힣A-Za-z]{1,18}(은행|뱅크|금고|신협|농협|수협|우체국|조합)$")
+
+_MOBILE = re.compile(r"^(01[016789])(\d{3,4})(\d{4})$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_HANGUL_NAME = re.compile(r"^[가-힣]{1,5}(?: ?[가-힣]{1,10})?$")
+_LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z .'\-]{0,58}[A-Za-z.]$")
+_ORG_NAME = re.compile(r"^[0-9A-Za-z가-힣][0-9A-Za-z가-힣 .,&()·\-]{0,48}[0-9A-Za-z가-힣.)]$")
+_REFERRER = re.compile(r"^[A-Za-z0-9_.\-]{4,40}$")
+PYEONG_M2 = Decimal("3.305785")
+
+
+class MemberError(Exception):
+    """A rule of the programme stops the operation; `code` names it for the caller's text."""
+
+    code = "member_error"
+
+
+class InvalidValue(MemberError):
+    """What the citizen typed does not fit the field; `field` and `reason` say how."""
+
+    code = "invalid"
+
+    def __init__(self, field_name: str, reason: str = "format") -> None:
+        super().__init__(f"{field_name}: {reason}")
+        self.field = field_name
+        self.reason = reason
+
+
+class AlreadyMember(MemberError):
+    code = "already_member"
+
+    def __init__(self, member: Member) -> None:
+        super().__init__("already a member")
+        self.member = member
+
+
+class SeoulAddress(MemberError):
+    code = "seoul"
+
+
+class HouseholdTaken(MemberError):
+    code = "household_taken"
+
+
+class CustomerNumberTaken(MemberError):
+    code = "customer_number_taken"
+
+    def __init__(self, resource: str) -> None:
+        super().__init__(f"{resource} customer number already registered")
+        self.resource = resource
+
+
+class IncentiveNotOffered(MemberError):
+    code = "incentive_not_offered"
+
+
+class AccountRequired(MemberError):
+    code = "account_required"
+
+
+class NotAMember(MemberError):
+    code = "not_a_member"
+
+
+def _rules(rules=None):
+    if rules is not None:
+        return rules
+    from core.rules import default_rules
+
+    return default_rules()
+
+
+# --- what citizens type ----------------------------------------------------------------------
+
+def normalise_name(text: str, member_type: str = "individual") -> str:
+    """A person's name (Hangul, or Latin letters for foreigners) or, for shops, public bodies
+    and schools, the organisation's name. Digits in a person's name are refused."""
+    t = re.sub(r"\s+", " ", (text or "").strip())
+    if member_type in ("commercial", "public", "school"):
+        if not _ORG_NAME.match(t) or t.isdigit():
+            raise InvalidValue("name")
+        return t
+    if _HANGUL_NAME.match(t) and len(t.replace(" ", "")) >= 2:
+        return t
+    if _LATIN_NAME.match(t) and len(t) >= 2:
+        return t
+    raise InvalidValue("name")
+
+
+def normalise_mobile(text: str) -> str:
+    """'01012345678', '010 1234 5678', '010-1234-5678' -> '010-1234-5678'."""
+    d = digits_only((text or "").replace(".", ""))
+    if d.startswith("+82"):
+        d = "0" + d[3:]
+    elif d.startswith("82") and len(d) in (11, 12):
+        d = "0" + d[2:]
+    m = _MOBILE.match(d)
+    if not m:
+        raise InvalidValue("mobile")
+    return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+
+
+def normalise_customer_number(resource: str, text: str, rules=None) -> str:
+    """Digits only (spaces and hyphens removed), checked against the configured format.
+    Kept as a string: a leading zero is part of the number."""
+    rules = _rules(rules)
+    if resource not in rules.customer_number_formats:
+        raise InvalidValue("customer_number", "resource")
+    number = digits_only(text)
+    if not re.fullmatch(rules.customer_number_formats[resource], number):
+        raise InvalidValue("customer_number")
+    return number
+
+
+def normalise_account_number(text: str) -> str:
+    number = digits_only(text)
+    if not re.fullmatch(r"\d{10,14}", number):
+        raise InvalidValue("account_number")
+    return number
+
+
+def normalise_bank(text: str) -> str:
+    t = re.sub(r"\s+", "", (text or "").strip())
+    if t.lower() in _BANK_OF:
+        return _BANK_OF[t.lower()]
+    if _BANK_SUFFIX.match(t):
+        return t
+    raise InvalidValue("bank")
+
+
+def normalise_email(text: str) -> str:
+    t = (text or "").strip()
+    if len(t) > 120 or not _EMAIL.match(t):
+        raise InvalidValue("email")
+    return t
+
+
+def parse_floor_area(text: str) -> Decimal:
+    """'84.97', '84.97㎡', '84.97 m2' -> 84.9 (one decimal, truncated); '25평' -> 82.6."""
+    t = (text or "").strip().replace(",", "").replace(" ", "")
+    m = re.fullmatch(r"(\d{1,6}(?:\.\d+)?)(㎡|m2|m²|제곱미터|평)?", t, re.I)
+    if not m:
+        raise InvalidValue("floor_area")
+    value = Decimal(m.group(1))
+    if m.group(2) == "평":
+        value *= PYEONG_M2
+    value = value.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    if not Decimal("1") <= value <= Decimal("9999999"):
+        raise InvalidValue("floor_area", "range")
+    return value
+
+
+def parse_move_in_date(text: str, today: date) -> date:
+    """YYYYMMDD, YYYY-MM-DD, YYYY.MM.DD or 'YYYY년 M월 D일'; not in the future."""
+    t = (text or "").strip()
+    m = (re.fullmatch(r"(\d{4})(\d{2})(\d{2})", t)
+         or re.fullmatch(r"(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?", t)
+         or re.fullmatch(r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일?", t))
+    if not m:
+        raise InvalidValue("move_in_date")
+    try:
+        value = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        raise InvalidValue("move_in_date") from None
+    if value > today or value.year < 1900:
+        raise InvalidValue("move_in_date", "range")
+    return value
+
+
+def normalise_referrer(text: str) -> str:
+    t = (text or "").strip()
+    if not _REFERRER.match(t):
+        raise InvalidValue("referrer")
+    return t
+
+
+def normalise_motivation(text: str) -> str:
+    t = re.sub(r"\s+", " ", (text or "").strip())
+    if not t or len(t) > 200:
+        raise InvalidValue("motivation")
+    return t
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+def member_for_user(session: Session, user_key: str | None, app_user_id: str | None = None) -> Member | None:
+    """The active member of a chat user: by botUserKey, else by the Kakao app user id."""
+    if user_key:
+        found = session.scalars(select(Member).where(
+            Member.bot_user_key == user_key, Member.status == "active")).first()
+        if found is not None:
+            return found
+    if app_user_id:
+        return session.scalars(select(Member).where(
+            Member.app_user_id == app_user_id, Member.status == "active").order_by(Member.id)).first()
+    return None
+
+
+def household_hash(cipher: FieldCipher, parsed: ParsedAddress) -> str:
+    return cipher.keyed_hash(household_key(parsed), purpose=HOUSEHOLD_PURPOSE)
+
+
+def household_taken(session: Session, cipher: FieldCipher, parsed: ParsedAddress,
+                    exclude_member_id: int | None = None) -> bool:
+    q = select(Member.id).where(Member.household_hash == household_hash(cipher, parsed),
+                                Member.status == "active")
+    if exclude_member_id is not None:
+        q = q.where(Member.id != exclude_member_id)
+    return session.scalars(q).first() is not None
+
+
+def supply_key_hash(cipher: FieldCipher, resource: str, number: str) -> str:
+    return cipher.keyed_hash(number, purpose=resource)
+
+
+def customer_number_taken(session: Session, cipher: FieldCipher, resource: str, number: str,
+                          exclude_member_id: int | None = None) -> bool:
+    """E2: another active account (not ended) already holds this customer number."""
+    q = select(ResourceAccount.member_id).where(
+        ResourceAccount.resource == resource,
+        ResourceAccount.supply_key_hash == supply_key_hash(cipher, resource, number),
+        ResourceAccount.ended_on.is_(None))
+    if exclude_member_id is not None:
+        q = q.where(ResourceAccount.member_id != exclude_member_id)
+    return session.scalars(q).first() is not None
+
+
+def offered_incentive_types(lg: LocalGovernment | None, rules=None) -> list[str]:
+    """Incentive types the member's 시군구 offers (known codes only, in its order), with the
+    programme default (donation) always available; the fallback when the 시군구 is unknown."""
+    rules = _rules(rules)
+    listed = [t for t in (lg.incentive_types if lg is not None else []) or [] if t in rules.incentive_types]
+    out = listed or [t for t in FALLBACK_INCENTIVE_TYPES if t in rules.incentive_types]
+    if rules.default_incentive_type not in out:
+        out.append(rules.default_incentive_type)
+    return out
+
+
+def active_accounts(member: Member) -> list[ResourceAccount]:
+    return [a for a in member.accounts if a.ended_on is None]
+
+
+def account_for(member: Member, resource: str) -> ResourceAccount | None:
+    for account in active_accounts(member):
+        if account.resource == resource:
+            return account
+    return None
+
+
+def masked_customer_number(cipher: FieldCipher, account: ResourceAccount | None) -> str:
+    if account is None or not account.customer_number_enc:
+        return ""
+    return mask_number(cipher.decrypt(account.customer_number_enc))
+
+
+def masked_account_number(cipher: FieldCipher, member: Member) -> str:
+    if not member.account_number_enc:
+        return ""
+    return mask_number(cipher.decrypt(member.account_number_enc))
+
+
+# --- creating a member -----------------------------------------------------------------------
+
+@dataclass
+class ResourceChoice:
+    resource: str
+    billing_mode: str
+    customer_number: str | None = None  # plain digits; only for `separate`
+    tariff: str | None = None
+
+
+@dataclass
+class SignupData:
+    member_type: str
+    user_key: str
+    name: str
+    mobile: str
+    address: ParsedAddress
+    resources: Sequence[ResourceChoice]
+    consents: dict
+    marketing_opt_in: bool = False
+    bot_id: str | None = None
+    app_user_id: str | None = None
+    plusfriend_user_key: str | None = None
+    is_friend: bool = True
+    head_of_household: str | None = None
+    incentive_type: str | None = None
+    bank_name: str | None = None
+    account_number: str | None = None
+    account_holder: str | None = None
+    motivation: str | None = None
+    floor_area: Decimal | None = None
+    move_in_date: date | None = None
+    email: str | None = None
+    referrer: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def check_resources(choices: Sequence[ResourceChoice], rules=None) -> list[ResourceChoice]:
+    """One choice per known resource, electricity required (not 'not used'), a valid customer
+    number exactly for separate billing. Returns the choices in the rules' resource order."""
+    rules = _rules(rules)
+    by_resource: dict[str, ResourceChoice] = {}
+    for choice in choices:
+        if choice.resource not in rules.resources or choice.resource in by_resource:
+            raise InvalidValue("resources", f"unknown or repeated resource {choice.resource}")
+        if choice.billing_mode not in BILLING_MODES:
+            raise InvalidValue("billing_mode")
+        if choice.resource == "electricity" and choice.billing_mode == "not_used":
+            raise InvalidValue("billing_mode", "electricity_required")
+        if choice.billing_mode == "separate":
+            choice.customer_number = normalise_customer_number(choice.resource, choice.customer_number or "", rules)
+        else:
+            choice.customer_number = None
+        by_resource[choice.resource] = choice
+    if "electricity" not in by_resource:
+        raise InvalidValue("resources", "electricity_required")
+    return [by_resource[r] for r in rules.resources if r in by_resource]
+
+
+def _check_incentive(session: Session, lg_code: str | None, incentive_type: str | None,
+                     account_number: str | None, rules) -> str:
+    lg = session.get(LocalGovernment, lg_code) if lg_code else None
+    chosen = incentive_type or rules.default_incentive_type
+    if chosen not in offered_incentive_types(lg, rules):
+        raise IncentiveNotOffered(chosen)
+    if chosen == CASH and not account_number:
+        raise AccountRequired()
+    return chosen
+
+
+def _new_account(cipher: FieldCipher, member: Member, choice: ResourceChoice, today: date) -> ResourceAccount:
+    number = choice.customer_number
+    return ResourceAccount(
+        member=member, resource=choice.resource, billing_mode=choice.billing_mode,
+        customer_number_enc=cipher.encrypt(number) if number else None,
+        supply_key_hash=supply_key_hash(cipher, choice.resource, number) if number else None,
+        tariff=choice.tariff, registered_on=today,
+    )
+
+
+def _raise_for_conflict(session: Session, cipher: FieldCipher, *, user_key: str | None,
+                        parsed: ParsedAddress | None, choices: Iterable[ResourceChoice],
+                        exclude_member_id: int | None) -> None:
+    """Raise the domain error a unique index would have raised (checked before writing and
+    again after a lost race)."""
+    if user_key is not None:
+        existing = member_for_user(session, user_key)
+        if existing is not None and existing.id != exclude_member_id:
+            raise AlreadyMember(existing)
+    if parsed is not None and household_taken(session, cipher, parsed, exclude_member_id):
+        raise HouseholdTaken()
+    for choice in choices:
+        if choice.customer_number and customer_number_taken(
+                session, cipher, choice.resource, choice.customer_number, exclude_member_id):
+            raise CustomerNumberTaken(choice.resource)
+
+
+def _flush_guarded(session: Session, cipher: FieldCipher, write, **conflict) -> None:
+    """Run `write()` and flush inside a savepoint; a unique-index violation (a concurrent
+    signup won the race) is rolled back to the savepoint and re-raised as the domain error."""
+    try:
+        with session.begin_nested():
+            write()
+            session.flush()
+    except IntegrityError:
+        _raise_for_conflict(session, cipher, **conflict)
+        raise
+
+
+def create_member(session: Session, cipher: FieldCipher, clock: Clock, data: SignupData, rules=None) -> Member:
+    """Create the member, its resource accounts and its first address row, all or nothing.
+
+    Raises AlreadyMember, SeoulAddress, HouseholdTaken, CustomerNumberTaken, IncentiveNotOffered,
+    AccountRequired or InvalidValue before writing anything."""
+    rules = _rules(rules)
+    if data.member_type not in CHAT_MEMBER_TYPES:
+        raise InvalidValue("member_type")
+    if data.address.is_seoul:
+        raise SeoulAddress()
+    name = normalise_name(data.name, data.member_type)
+    mobile = normalise_mobile(data.mobile)
+    choices = check_resources(data.resources, rules)
+    existing = member_for_user(session, data.user_key, data.app_user_id)
+    if existing is not None:
+        raise AlreadyMember(existing)
+    _raise_for_conflict(session, cipher, user_key=None, parsed=data.address, choices=choices,
+                        exclude_member_id=None)
+    lg = match_local_government(session, data.address)
+    account = normalise_account_number(data.account_number) if data.account_number else None
+    incentive = _check_incentive(session, lg.code if lg else None, data.incentive_type, account, rules)
+    if incentive != CASH:
+        account = None
+    today = today_kst(clock)
+    member = Member(
+        status="active", member_type=data.member_type, bot_user_key=data.user_key, bot_id=data.bot_id,
+        app_user_id=data.app_user_id, plusfriend_user_key=data.plusfriend_user_key,
+        name=name, head_of_household=data.head_of_household, mobile=mobile,
+        email=normalise_email(data.email) if data.email else None,
+        local_government_code=lg.code if lg else None,
+        address=data.address.base, address_detail=data.address.detail or None,
+        household_hash=household_hash(cipher, data.address),
+        incentive_type=incentive,
+        bank_name=normalise_bank(data.bank_name) if account and data.bank_name else None,
+        account_number_enc=cipher.encrypt(account) if account else None,
+        account_holder=(data.account_holder or name) if account else None,
+        motivation=normalise_motivation(data.motivation) if data.motivation else None,
+        floor_area=data.floor_area, move_in_date=data.move_in_date,
+        referrer=normalise_referrer(data.referrer) if data.referrer else None,
+        consents=dict(data.consents), marketing_opt_in=bool(data.marketing_opt_in),
+        campaign_opt_out=False, is_friend=data.is_friend, joined_at=utcnow_naive(clock),
+    )
+
+    def write():
+        session.add(member)
+        for choice in choices:
+            session.add(_new_account(cipher, member, choice, today))
+        session.flush()  # member.id for the address row
+        session.add(MemberAddress(member_id=member.id, local_government_code=member.local_government_code,
+                                  valid_from=today))
+
+    _flush_guarded(session, cipher, write, user_key=data.user_key, parsed=data.address, choices=choices,
+                   exclude_member_id=None)
+    return member
+
+
+# --- my info ---------------------------------------------------------------------------------
+
+def _active(member: Member | None) -> Member:
+    if member is None or member.status != "active":
+        raise NotAMember()
+    return member
+
+
+def change_incentive(session: Session, cipher: FieldCipher, member: Member, incentive_type: str, *,
+                     bank_name: str | None = None, account_number: str | None = None,
+                     account_holder: str | None = None, rules=None) -> None:
+    """Change how the member is paid. Cash needs an account (given now or already on file);
+    leaving cash keeps no account."""
+    rules = _rules(rules)
+    member = _active(member)
+    account = normalise_account_number(account_number) if account_number else None
+    has_account = bool(account or member.account_number_enc)
+    _check_incentive(session, member.local_government_code, incentive_type,
+                     "on file" if has_account else None, rules)
+    member.incentive_type = incentive_type
+    if incentive_type != CASH:
+        member.bank_name = member.account_number_enc = member.account_holder = None
+    elif account:
+        member.bank_name = normalise_bank(bank_name) if bank_name else None
+        member.account_number_enc = cipher.encrypt(account)
+        member.account_holder = account_holder or member.name
+    session.flush()
+
+
+def change_account(session: Session, cipher: FieldCipher, member: Member, bank_name: str,
+                   account_number: str, account_holder: str | None = None) -> None:
+    """New own-name account; the incentive type becomes cash (an account is only for cash)."""
+    member = _active(member)
+    account = normalise_account_number(account_number)
+    bank = normalise_bank(bank_name)
+    if member.incentive_type != CASH:
+        _check_incentive(session, member.local_government_code, CASH, account, _rules())
+    member.incentive_type = CASH
+    member.bank_name, member.account_number_enc = bank, cipher.encrypt(account)
+    member.account_holder = account_holder or member.name
+    session.flush()
+
+
+def _replace_accounts(session: Session, cipher: FieldCipher, member: Member, choices: Sequence[ResourceChoice],
+                      today: date) -> list[str]:
+    """End the active account of each resource whose mode or number changes and register the
+    new one from today (new customer numbers are evaluated from the next half, E7)."""
+    changed = []
+    for choice in choices:
+        current = account_for(member, choice.resource)
+        if current is not None and current.billing_mode == choice.billing_mode:
+            same = (not choice.customer_number and not current.customer_number_enc) or (
+                choice.customer_number and current.supply_key_hash
+                == supply_key_hash(cipher, choice.resource, choice.customer_number))
+            if same:
+                continue
+        if current is not None:
+            current.ended_on = today
+        # 'not used' is recorded too: the statement then says why the resource is not evaluated.
+        session.add(_new_account(cipher, member, choice, today))
+        changed.append(choice.resource)
+    return changed
+
+
+def change_resources(session: Session, cipher: FieldCipher, clock: Clock, member: Member,
+                     choices: Sequence[ResourceChoice], rules=None) -> list[str]:
+    """Change billing modes / customer numbers of some resources (same checks as signup).
+    Returns the resources that changed."""
+    rules = _rules(rules)
+    member = _active(member)
+    for choice in choices:
+        if choice.resource not in rules.resources:
+            raise InvalidValue("resources")
+        if choice.resource == "electricity" and choice.billing_mode == "not_used":
+            raise InvalidValue("billing_mode", "electricity_required")
+        if choice.billing_mode not in BILLING_MODES:
+            raise InvalidValue("billing_mode")
+        choice.customer_number = (normalise_customer_number(choice.resource, choice.customer_number or "", rules)
+                                  if choice.billing_mode == "separate" else None)
+    _raise_for_conflict(session, cipher, user_key=None, parsed=None, choices=choices, exclude_member_id=member.id)
+    today = today_kst(clock)
+    changed: list[str] = []
+
+    def write():
+        changed.extend(_replace_accounts(session, cipher, member, choices, today))
+
+    _flush_guarded(session, cipher, write, user_key=None, parsed=None, choices=choices, exclude_member_id=member.id)
+    session.expire(member, ["accounts"])
+    return changed
+
+
+def move_house(session: Session, cipher: FieldCipher, clock: Clock, member: Member, parsed: ParsedAddress,
+               choices: Sequence[ResourceChoice] = (), rules=None) -> LocalGovernment | None:
+    """New address (same rules as signup: not Seoul, household not joined by someone else),
+    its 시군구, an address-history row from today, and the resources of the new home. An
+    incentive type the new 시군구 does not offer falls back to the default (donation).
+    Returns the new local government (None when not known yet)."""
+    rules = _rules(rules)
+    member = _active(member)
+    if parsed.is_seoul:
+        raise SeoulAddress()
+    choices = check_resources(choices, rules) if choices else []
+    _raise_for_conflict(session, cipher, user_key=None, parsed=parsed, choices=choices, exclude_member_id=member.id)
+    lg = match_local_government(session, parsed)
+    today = today_kst(clock)
+
+    def write():
+        member.address, member.address_detail = parsed.base, parsed.detail or None
+        member.household_hash = household_hash(cipher, parsed)
+        member.local_government_code = lg.code if lg else None
+        if member.incentive_type not in offered_incentive_types(lg, rules):
+            member.incentive_type = rules.default_incentive_type
+            member.bank_name = member.account_number_enc = member.account_holder = None
+        session.add(MemberAddress(member_id=member.id, local_government_code=member.local_government_code,
+                                  valid_from=today))
+        if choices:
+            _replace_accounts(session, cipher, member, choices, today)
+
+    _flush_guarded(session, cipher, write, user_key=None, parsed=parsed, choices=choices, exclude_member_id=member.id)
+    session.expire(member, ["accounts"])
+    return lg
+
+
+def set_marketing(session: Session, clock: Clock, member: Member, opt_in: bool) -> None:
+    """Advertising consent (campaign messages): given or withdrawn at once, with its date."""
+    member = _active(member)
+    stamp = utcnow_naive(clock).isoformat(timespec="seconds")
+    consents = dict(member.consents or {})
+    consents["optional"] = bool(opt_in)
+    consents["optional_at"] = stamp
+    member.consents = consents
+    member.marketing_opt_in = bool(opt_in)
+    member.campaign_opt_out = not opt_in
+    session.flush()
+
+
+PERSONAL_COLUMNS = (
+    "name", "head_of_household", "mobile", "email", "address", "address_detail", "household_hash",
+    "bank_name", "account_number_enc", "account_holder", "motivation", "floor_area", "move_in_date",
+    "referrer", "bot_user_key", "app_user_id", "plusfriend_user_key",
+)
+
+
+def withdraw(session: Session, clock: Clock, member: Member) -> None:
+    """Delete the member's personal data and keep the ledger by member id, without identity.
+
+    In the caller's transaction: personal columns cleared, accounts ended and their customer
+    numbers removed, campaign consent withdrawn, pending notifications skipped, the chat
+    user's dialog state cleared. Signing up again afterwards works (nothing unique is left)."""
+    from core.models import Notification
+
+    member = _active(member)
+    now, today = utcnow_naive(clock), today_kst(clock)
+    user_key = member.bot_user_key
+    for column in PERSONAL_COLUMNS:
+        setattr(member, column, None)
+    member.status = "withdrawn"
+    member.withdrawn_at = now
+    member.consents = {"withdrawn_at": now.isoformat(timespec="seconds")}
+    member.marketing_opt_in = False
+    member.campaign_opt_out = True
+    for account in member.accounts:
+        if account.ended_on is None:
+            account.ended_on = today
+        account.customer_number_enc = None
+        account.supply_key_hash = None
+    session.execute(
+        update(Notification).where(Notification.member_id == member.id, Notification.state == "pending")
+        .values(state="skipped", last_error="member withdrawn"))
+    if user_key:
+        state = session.get(DialogState, user_key)
+        if state is not None:
+            state.dialog = state.step = None
+            state.slots, state.failures, state.expires_at = {}, 0, None
+    session.flush()
+
+
+def first_evaluated_half(clock: Clock, rules=None):
+    """The first half a resource registered today is evaluated for (E7, join_cutoff)."""
+    from core.points.periods import Half
+
+    today = today_kst(clock)
+    half = Half.of_date(today)
+    return half if today == half.start else half.next()

@@ -1,0 +1,76 @@
+"""core.local_governments: address parsing, Seoul, matching by prefix, the seed file loader."""
+from __future__ import annotations
+
+import pytest
+
+from core.local_governments import (
+    LocalGovernmentDataError, default_local_governments, household_key, infer_sido, looks_complete,
+    match_local_government, mentions_seoul, normalise_unit, parse_address, read_local_governments,
+    seed_local_governments,
+)
+from core.models import LocalGovernment
+
+
+@pytest.mark.parametrize("typed,base,detail", [
+    ("경기도 수원시 영통구 예시로 123 101동 1203호", "경기도 수원시 영통구 예시로 123", "101동 1203호"),
+    ("경기 수원시 영통구 예시로 123-4, 101동 1203호 (영통동)", "경기도 수원시 영통구 예시로 123-4", "101동 1203호"),
+    ("경기도 수원시 영통구 영통동 1012-1 101-1203", "경기도 수원시 영통구 영통동 1012-1", "101-1203"),
+    ("부산 해운대구 중앙로12번길 34 2층 201호", "부산광역시 해운대구 중앙로12번길 34", "2층 201호"),
+    ("세종 한누리대로 2130", "세종특별자치시 한누리대로 2130", ""),
+    ("강원도 춘천시 중앙로 1", "강원특별자치도 춘천시 중앙로 1", ""),
+])
+def test_addresses_are_split_into_a_canonical_base_and_the_unit(typed, base, detail):
+    parsed = parse_address(typed)
+    assert (parsed.base, parsed.detail) == (base, detail)
+    assert looks_complete(parsed)
+
+
+@pytest.mark.parametrize("typed", ["그냥 우리집이요", "서울 사는데요", "123", ""])
+def test_text_that_is_not_an_address(typed):
+    assert parse_address(typed) is None
+
+
+def test_seoul_spellings():
+    assert all(mentions_seoul(t) for t in ("서울 중구", "서울시 강남구", "서울특별시 중구 세종대로 110", "서울특별시중구"))
+    assert not mentions_seoul("경기도 수원시") and parse_address("서울시 중구 세종대로 110").is_seoul
+
+
+def test_unit_spellings_give_one_household():
+    same = {normalise_unit(u) for u in ("101동 1203호", "101-1203", "101동1203호", "제101동 제1203호")}
+    assert same == {"101-1203"}
+    a = household_key(parse_address("경기도 수원시 영통구 예시로 123 101동 1203호"))
+    b = household_key(parse_address("경기 수원시 영통구 예시로 123, 101-1203"))
+    assert a == b
+
+
+def test_matching_by_longest_prefix_and_inferring_the_sido(db):
+    with db.transaction() as s:
+        inserted, updated = seed_local_governments(s)
+        assert inserted == len(default_local_governments()) and updated == 0
+        assert seed_local_governments(s) == (0, 0)  # idempotent
+        assert match_local_government(s, parse_address("경기 수원시 영통구 예시로 123")).code == "41117"
+        assert match_local_government(s, parse_address("세종시 한누리대로 2130")).code == "36110"
+        assert match_local_government(s, parse_address("경기도 수원시 예시로 123")) is None  # no 구: unknown
+        assert match_local_government(s, parse_address("전라남도 순천시 중앙로 1")) is None
+        partial = parse_address("수원시 영통구 예시로 123")
+        assert partial.sido is None and not looks_complete(partial)
+        full = infer_sido(s, partial)
+        assert full.base == "경기도 수원시 영통구 예시로 123" and looks_complete(full)
+        lg = s.get(LocalGovernment, "50130")
+        assert lg.won_per_point == 1 and "제주 서귀포시" in lg.address_prefixes
+
+
+def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_returned():
+    text = """# comment
+code,sido,name,prefixes,won_per_point,incentive_types,payout_month_h1,payout_month_h2,contact
+41117,경기도,수원시 영통구,,2,cash|donation,12,6,
+4111,경기도,x,,2,cash,12,6,
+41118,경기돈,수원시,,3,cash|lottery,13,6,
+41117,경기도,수원시 영통구,,2,cash,12,6,
+"""
+    with pytest.raises(LocalGovernmentDataError) as err:
+        read_local_governments(text)
+    joined = " | ".join(err.value.errors)
+    assert "line 4: code '4111'" in joined
+    assert "line 5: sido" in joined and "line 5: won_per_point" in joined and "line 5: unknown incentive types" in joined
+    assert "line 5: payout_month_h1" in joined and "line 6: code 41117 repeated" in joined

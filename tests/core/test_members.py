@@ -1,0 +1,313 @@
+"""core.members: checks of what citizens type, member creation in one transaction, my-info
+changes and withdrawal. Real database (SQLite or PostgreSQL per TEST_DATABASE_URL)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from core import members as M
+from core.local_governments import parse_address, seed_local_governments
+from core.models import (
+    Campaign, CampaignPledge, DialogState, LocalGovernment, Member, MemberAddress, Notification, ResourceAccount,
+)
+from core.clock import utcnow_naive
+
+ADDRESS = "경기도 수원시 영통구 예시로 123 101동 1203호"
+
+
+@pytest.fixture
+def lgs(db):
+    with db.transaction() as s:
+        seed_local_governments(s)
+
+
+def data(user="u-member-1", address=ADDRESS, electricity="0419283746", **kw) -> M.SignupData:
+    resources = kw.pop("resources", None) or [
+        M.ResourceChoice("electricity", "separate", electricity),
+        M.ResourceChoice("water", "managed_fee"),
+        M.ResourceChoice("gas", "not_used"),
+    ]
+    base = dict(member_type="individual", user_key=user, name="홍길동", mobile="01012345678",
+                address=parse_address(address), resources=resources,
+                consents={"terms": "2026-11-22T01:00:00", "privacy": "2026-11-22T01:00:00",
+                          "third_party": "2026-11-22T01:00:00", "optional": False})
+    base.update(kw)
+    return M.SignupData(**base)
+
+
+def count(s, model, *where):
+    return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+# --- typed values ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("typed,expected", [
+    ("010-1234-5678", "010-1234-5678"), ("01012345678", "010-1234-5678"), ("010 1234 5678", "010-1234-5678"),
+    ("011-123-4567", "011-123-4567"), ("+82 10-1234-5678", "010-1234-5678"),
+])
+def test_mobile_numbers_are_normalised(typed, expected):
+    assert M.normalise_mobile(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["02-123-4567", "010-12-5678", "0101234567890", "전화번호", ""])
+def test_bad_mobile_numbers_are_refused(typed):
+    with pytest.raises(M.InvalidValue):
+        M.normalise_mobile(typed)
+
+
+def test_customer_numbers_keep_leading_zeros_and_follow_the_rules_formats():
+    assert M.normalise_customer_number("electricity", "04-1928-3746") == "0419283746"
+    assert M.normalise_customer_number("water", "0012 345") == "0012345"
+    for resource, bad in [("electricity", "12345-678"), ("electricity", "04192837461"), ("water", "1234"),
+                          ("gas", "1" * 21), ("gas", "12a45")]:
+        with pytest.raises(M.InvalidValue):
+            M.normalise_customer_number(resource, bad)
+
+
+@pytest.mark.parametrize("typed,kind,ok", [
+    ("홍길동", "individual", True), ("남궁 민수", "individual", True), ("Maria Kim", "foreigner", True),
+    ("홍길동1", "individual", False), ("홍", "individual", False), ("그린마트 영통점", "commercial", True),
+    ("12345", "commercial", False),
+])
+def test_names(typed, kind, ok):
+    if ok:
+        assert M.normalise_name(typed, kind)
+    else:
+        with pytest.raises(M.InvalidValue):
+            M.normalise_name(typed, kind)
+
+
+def test_floor_area_move_in_date_bank_account_email():
+    assert M.parse_floor_area("84.97㎡") == Decimal("84.9")
+    assert M.parse_floor_area("25평") == Decimal("82.6")
+    assert M.parse_move_in_date("2020년 3월 1일", date(2026, 11, 22)) == date(2020, 3, 1)
+    with pytest.raises(M.InvalidValue):
+        M.parse_move_in_date("2027-01-01", date(2026, 11, 22))
+    assert M.normalise_bank("국민") == "KB국민은행" and M.normalise_bank("광주은행") == "광주은행"
+    with pytest.raises(M.InvalidValue):
+        M.normalise_bank("아무거나")
+    assert M.normalise_account_number("123-456-789012") == "123456789012"
+    with pytest.raises(M.InvalidValue):
+        M.normalise_account_number("12345")
+    with pytest.raises(M.InvalidValue):
+        M.normalise_email("name@")
+
+
+def test_offered_incentive_types_come_from_the_local_government_with_donation_always(db, lgs):
+    with db.session() as s:
+        yeongtong = s.get(LocalGovernment, "41117")
+        assert M.offered_incentive_types(yeongtong) == ["cash", "local_currency", "donation"]
+        assert M.offered_incentive_types(None) == ["cash", "donation"]
+        yeongtong.incentive_types = ["cash", "no_such_type"]
+        assert M.offered_incentive_types(yeongtong) == ["cash", "donation"]
+
+
+# --- creating a member ----------------------------------------------------------------------------
+
+def test_create_member_writes_member_accounts_and_address_encrypted(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        member = M.create_member(s, cipher, clock, data(incentive_type="cash", bank_name="국민",
+                                                        account_number="123-456-789012"))
+        member_id = member.id
+    with db.session() as s:
+        m = s.get(Member, member_id)
+        assert (m.name, m.mobile, m.local_government_code) == ("홍길동", "010-1234-5678", "41117")
+        assert m.address == "경기도 수원시 영통구 예시로 123" and m.address_detail == "101동 1203호"
+        assert m.bank_name == "KB국민은행" and cipher.decrypt(m.account_number_enc) == "123456789012"
+        assert m.account_holder == "홍길동" and m.household_hash
+        accounts = {a.resource: a for a in m.accounts}
+        assert set(accounts) == {"electricity", "water", "gas"}
+        assert cipher.decrypt(accounts["electricity"].customer_number_enc) == "0419283746"
+        assert accounts["electricity"].supply_key_hash == cipher.keyed_hash("0419283746", purpose="electricity")
+        assert accounts["water"].customer_number_enc is None and accounts["gas"].billing_mode == "not_used"
+        assert count(s, MemberAddress, MemberAddress.member_id == member_id) == 1
+        row = json.dumps([str(v) for v in s.execute(select(Member.__table__)).one()], ensure_ascii=False)
+        assert "123456789012" not in row and "0419283746" not in json.dumps(
+            [str(v) for r in s.execute(select(ResourceAccount.__table__)) for v in r])
+
+
+def test_signing_up_twice_is_refused_with_the_existing_membership(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        M.create_member(s, cipher, clock, data())
+    with db.transaction() as s, pytest.raises(M.AlreadyMember):
+        M.create_member(s, cipher, clock, data(address="경기도 과천시 별양로 12", electricity="1111111111"))
+
+
+def test_one_member_per_household_whatever_the_unit_spelling(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        M.create_member(s, cipher, clock, data())
+    with db.transaction() as s, pytest.raises(M.HouseholdTaken):
+        M.create_member(s, cipher, clock, data(user="u-member-2", address="경기 수원시 영통구 예시로 123, 101-1203",
+                                               electricity="2222222222"))
+    with db.transaction() as s:  # another unit of the same building is another household
+        M.create_member(s, cipher, clock, data(user="u-member-3", address="경기도 수원시 영통구 예시로 123 101동 1204호",
+                                               electricity="3333333333"))
+
+
+def test_customer_number_of_another_active_member_is_refused(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        M.create_member(s, cipher, clock, data())
+    with db.transaction() as s, pytest.raises(M.CustomerNumberTaken) as err:
+        M.create_member(s, cipher, clock, data(user="u-member-2", address="경기도 과천시 별양로 12"))
+    assert err.value.resource == "electricity"
+    with db.session() as s:
+        assert count(s, Member) == 1 and count(s, ResourceAccount) == 3
+
+
+def test_a_lost_race_on_the_unique_index_is_the_same_domain_error(db, lgs, cipher, clock, monkeypatch):
+    with db.transaction() as s:
+        M.create_member(s, cipher, clock, data())
+    # The checks run before the write; pretend they saw nothing (a concurrent signup committed
+    # in between), so the partial unique index has to catch it.
+    real = M.household_taken
+    calls = []
+
+    def blind_once(*a, **kw):
+        calls.append(1)
+        return False if len(calls) == 1 else real(*a, **kw)
+
+    monkeypatch.setattr(M, "household_taken", blind_once)
+    with db.transaction() as s, pytest.raises(M.HouseholdTaken):
+        M.create_member(s, cipher, clock, data(user="u-member-2", electricity="2222222222"))
+    with db.session() as s:
+        assert count(s, Member) == 1
+
+
+def test_seoul_and_electricity_rules(db, lgs, cipher, clock):
+    with db.transaction() as s, pytest.raises(M.SeoulAddress):
+        M.create_member(s, cipher, clock, data(address="서울특별시 중구 세종대로 110"))
+    with db.transaction() as s, pytest.raises(M.InvalidValue):
+        M.create_member(s, cipher, clock, data(resources=[M.ResourceChoice("electricity", "not_used")]))
+    with db.transaction() as s, pytest.raises(M.IncentiveNotOffered):
+        M.create_member(s, cipher, clock, data(incentive_type="kakao_pay"))
+    with db.transaction() as s, pytest.raises(M.AccountRequired):
+        M.create_member(s, cipher, clock, data(incentive_type="cash"))
+    with db.session() as s:
+        assert count(s, Member) == 0
+
+
+def test_unknown_local_government_is_accepted_and_matched_when_loaded(db, cipher, clock):
+    with db.transaction() as s:
+        m = M.create_member(s, cipher, clock, data(address="전라남도 순천시 중앙로 1"))
+        assert m.local_government_code is None and m.incentive_type == "donation"
+        mid = m.id
+    with db.transaction() as s:
+        from core.local_governments import LocalGovernmentRow, prefixes_for
+
+        seed_local_governments(s, [LocalGovernmentRow("46150", "전라남도", "순천시",
+                                                      prefixes_for("전라남도", "순천시"))])
+    with db.session() as s:
+        assert s.get(Member, mid).local_government_code == "46150"
+        assert s.scalars(select(MemberAddress.local_government_code).where(MemberAddress.member_id == mid)).one() == "46150"
+
+
+# --- my info --------------------------------------------------------------------------------------
+
+def test_change_incentive_account_and_resources(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        mid = M.create_member(s, cipher, clock, data()).id
+    with db.transaction() as s:
+        m = s.get(Member, mid)
+        with pytest.raises(M.AccountRequired):
+            M.change_incentive(s, cipher, m, "cash")
+        M.change_account(s, cipher, m, "신한", "110-123-456789")
+        assert m.incentive_type == "cash" and m.bank_name == "신한은행"
+        M.change_incentive(s, cipher, m, "donation")
+        assert m.account_number_enc is None and m.bank_name is None
+    with db.transaction() as s:
+        m = s.get(Member, mid)
+        changed = M.change_resources(s, cipher, clock, m, [M.ResourceChoice("electricity", "separate", "9999999999"),
+                                                           M.ResourceChoice("water", "managed_fee")])
+        assert changed == ["electricity"]
+    with db.session() as s:
+        rows = s.scalars(select(ResourceAccount).where(ResourceAccount.resource == "electricity")
+                         .order_by(ResourceAccount.id)).all()
+        assert [r.ended_on is None for r in rows] == [False, True]
+        assert cipher.decrypt(rows[1].customer_number_enc) == "9999999999"
+    # The released number can now be registered by someone else.
+    with db.transaction() as s:
+        M.create_member(s, cipher, clock, data(user="u-member-2", address="경기도 과천시 별양로 12"))
+
+
+def test_change_resources_refuses_a_number_held_by_another_member(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        M.create_member(s, cipher, clock, data())
+        other = M.create_member(s, cipher, clock, data(user="u-member-2", address="경기도 과천시 별양로 12",
+                                                       electricity="1111111111"))
+        oid = other.id
+    with db.transaction() as s, pytest.raises(M.CustomerNumberTaken):
+        M.change_resources(s, cipher, clock, s.get(Member, oid), [M.ResourceChoice("electricity", "separate", "0419283746")])
+
+
+def test_moving_house_updates_address_history_and_incentive(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        mid = M.create_member(s, cipher, clock, data(incentive_type="local_currency")).id
+    with db.transaction() as s:
+        m = s.get(Member, mid)
+        with pytest.raises(M.SeoulAddress):
+            M.move_house(s, cipher, clock, m, parse_address("서울 중구 세종대로 110"))
+        lg = M.move_house(s, cipher, clock, m, parse_address("제주특별자치도 서귀포시 중앙로 105"),
+                          [M.ResourceChoice("electricity", "separate", "5555555555")])
+        assert lg.code == "50130" and m.incentive_type == "donation"  # 서귀포 offers no local currency
+    with db.session() as s:
+        history = s.scalars(select(MemberAddress.local_government_code).where(MemberAddress.member_id == mid)
+                            .order_by(MemberAddress.id)).all()
+        assert history == ["41117", "50130"]
+    # the old household is free again
+    with db.transaction() as s:
+        M.create_member(s, cipher, clock, data(user="u-member-2", electricity="2222222222"))
+
+
+def test_withdraw_clears_personal_data_keeps_the_member_row_and_allows_a_new_signup(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        m = M.create_member(s, cipher, clock, data(incentive_type="cash", bank_name="국민", account_number="1234567890",
+                                                   email="hong@example.com"))
+        mid = m.id
+        s.add(Campaign(id="cmp-1", title="캠페인", summary="요약", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31),
+                       created_at=utcnow_naive(clock)))
+        s.flush()
+        s.add(CampaignPledge(campaign_id="cmp-1", member_id=mid, pledged_at=utcnow_naive(clock)))
+        s.add(Notification(member_id=mid, kind="payout_notice", period="2026H1", dedupe_key="k1",
+                           payload={}, state="pending", created_at=utcnow_naive(clock)))
+        s.add(DialogState(user_key="u-member-1", dialog="myinfo", step="withdraw", slots={"x": 1}, failures=0,
+                          updated_at=utcnow_naive(clock), version=1))
+    with db.transaction() as s:
+        M.withdraw(s, clock, s.get(Member, mid))
+    with db.session() as s:
+        m = s.get(Member, mid)
+        assert m.status == "withdrawn" and m.withdrawn_at is not None
+        for column in M.PERSONAL_COLUMNS:
+            assert getattr(m, column) is None, column
+        assert all(a.ended_on and a.customer_number_enc is None and a.supply_key_hash is None for a in m.accounts)
+        assert count(s, CampaignPledge, CampaignPledge.member_id == mid) == 1  # history kept, by id only
+        assert s.scalars(select(Notification.state)).one() == "skipped"
+        assert s.get(DialogState, "u-member-1").dialog is None
+        dump = json.dumps([str(v) for r in s.execute(select(Member.__table__)) for v in r], ensure_ascii=False)
+        assert "홍길동" not in dump and "hong@" not in dump and "5678" not in dump
+    with db.transaction() as s:  # same person, same home, same numbers: a fresh membership
+        again = M.create_member(s, cipher, clock, data())
+        assert again.id != mid
+    with db.transaction() as s, pytest.raises(M.NotAMember):
+        M.withdraw(s, clock, s.get(Member, mid))
+
+
+def test_member_for_user_by_key_or_app_user_id(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        M.create_member(s, cipher, clock, data(app_user_id="2718281828"))
+    with db.session() as s:
+        assert M.member_for_user(s, "u-member-1").name == "홍길동"
+        assert M.member_for_user(s, "another-key", "2718281828").name == "홍길동"
+        assert M.member_for_user(s, "another-key") is None
+
+
+def test_first_evaluated_half(clock):
+    from datetime import datetime
+
+    from core.clock import KST, FixedClock
+
+    assert str(M.first_evaluated_half(clock)) == "2027H1"  # joined 22 Nov 2026
+    assert str(M.first_evaluated_half(FixedClock(datetime(2026, 7, 1, 9, tzinfo=KST)))) == "2026H2"
