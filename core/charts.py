@@ -411,3 +411,110 @@ def member_chart_png(session: Session, member_id: int, clock: Clock, cache: Char
         return None
     series = usage_series(session, member_id, today_kst(clock), rules)
     return cache.get_or_render(member_id, series)
+
+
+# --- operator dashboard charts ---------------------------------------------------------------
+
+TYPE_NAMES_KO = {"individual": "개인", "commercial": "상업", "public": "공공", "school": "학교", "foreigner": "외국인"}
+PALETTE = ("#3f9b5e", "#2b5d9b", "#e08a3c", "#8e5ea2", "#c9473d", "#7f8c8d", "#d4ac0d")
+
+
+def _figure(size=(8, 3.2)):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=100, facecolor="white")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(draw: Callable[[Any, bool], None], size=(8, 3.2)) -> bytes:
+    import matplotlib
+
+    family = korean_font()
+    with _render_lock:
+        rc = {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
+              "axes.unicode_minus": False, "font.size": 9}
+        with matplotlib.rc_context(rc):
+            fig = _figure(size)
+            draw(fig, family is not None)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _style(ax) -> None:
+    ax.grid(axis="y", color="#eeeeee", zorder=0)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def render_members_png(months: Sequence[int], by_type: dict[str, Sequence[int]]) -> bytes:
+    """Stacked area: members at each month's end, per member type."""
+    def draw(fig, korean):
+        ax = fig.add_subplot(1, 1, 1)
+        keys = [k for k in TYPE_NAMES_KO if k in by_type] + sorted(set(by_type) - set(TYPE_NAMES_KO))
+        x = list(range(len(months)))
+        if keys:
+            ax.stackplot(x, [list(by_type[k]) for k in keys], colors=PALETTE[:len(keys)], alpha=0.85,
+                         labels=[TYPE_NAMES_KO.get(k, k) if korean else k for k in keys], zorder=2)
+            ax.legend(loc="upper left", frameon=False, ncol=len(keys), fontsize=8)
+        ticks = [i for i in x if (len(x) - 1 - i) % 3 == 0]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{months[i] // 100 % 100:02d}.{months[i] % 100:02d}" for i in ticks], fontsize=8)
+        ax.set_ylim(bottom=0)
+        _style(ax)
+        fig.subplots_adjust(left=0.06, right=0.99, top=0.95, bottom=0.12)
+    return _png(draw)
+
+
+def render_rates_png(distributions: Sequence[tuple[str, Sequence[tuple[str, int]]]]) -> bytes:
+    """Grouped bars: how many supply points / lines fell in each reduction-rate bucket."""
+    def draw(fig, korean):
+        ax = fig.add_subplot(1, 1, 1)
+        if not distributions:
+            ax.axis("off")
+            ax.text(0.5, 0.5, "자료 없음" if korean else "No data", ha="center", va="center", fontsize=14)
+            return
+        labels = [b for b, _ in distributions[0][1]]
+        width = 0.8 / len(distributions)
+        for j, (name, buckets) in enumerate(distributions):
+            total = sum(n for _, n in buckets) or 1
+            xs = [i + (j - (len(distributions) - 1) / 2) * width for i in range(len(labels))]
+            ax.bar(xs, [100 * n / total for _, n in buckets], width=width * 0.95, color=PALETTE[j + 1],
+                   label=f"{name} (n={sum(n for _, n in buckets)})", zorder=2)
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels if korean else ["increase", "0-5%", "5-10%", "10-15%", "15%+"][:len(labels)])
+        ax.set_ylabel("%")
+        ax.legend(frameon=False, fontsize=8)
+        _style(ax)
+        fig.subplots_adjust(left=0.07, right=0.99, top=0.95, bottom=0.12)
+    return _png(draw)
+
+
+def render_points_png(rows: Sequence[tuple[str, int, int]]) -> bytes:
+    """Horizontal bars per 시군구: points settled (and won to pay in the label)."""
+    def draw(fig, korean):
+        ax = fig.add_subplot(1, 1, 1)
+        if not rows:
+            ax.axis("off")
+            ax.text(0.5, 0.5, "정산 자료 없음" if korean else "No settlement yet", ha="center", va="center", fontsize=14)
+            return
+        names = [r[0] for r in rows][::-1]
+        points = [r[1] for r in rows][::-1]
+        won = [r[2] for r in rows][::-1]
+        bars = ax.barh(range(len(rows)), points, color=PALETTE[0], zorder=2)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels(names if korean else [f"#{i + 1}" for i in range(len(rows))][::-1], fontsize=8)
+        for bar, w in zip(bars, won):
+            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {w:,}{'원' if korean else ' KRW'}",
+                    va="center", fontsize=8)
+        ax.set_xlim(right=max(points or [1]) * 1.3)
+        ax.grid(axis="x", color="#eeeeee", zorder=0)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        fig.subplots_adjust(left=0.22, right=0.98, top=0.95, bottom=0.1)
+    return _png(draw, size=(8, max(2.0, 0.45 * len(rows) + 0.8)))

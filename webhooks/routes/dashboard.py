@@ -1,0 +1,252 @@
+"""The operator dashboard at /admin: the programme at a glance.
+
+Login with ADMIN_TOKEN (constant-time compare) into a signed, HttpOnly, SameSite session
+cookie that lasts DASHBOARD_SESSION_HOURS; every form carries a CSRF token bound to the
+session; logout is a POST. Closed (404) while ADMIN_TOKEN is unset. Repeated wrong tokens from
+one address are slowed down (429). The page shows aggregates only, never personal data; its
+figures come from core.dashboard_queries and its charts are PNGs drawn on the server.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from datetime import timedelta
+from functools import wraps
+
+from flask import (
+    Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, session, url_for,
+)
+
+from core import dashboard_queries as dq
+from core.charts import render_members_png, render_points_png, render_rates_png
+from core.clock import now_kst, today_kst, utcnow_naive
+from core.models.members import MemberAddress  # noqa: F401  (models registered)
+
+bp = Blueprint("dashboard", __name__)
+
+SESSION_KEY = "cpoint_admin"
+MAX_FAILURES = 5
+FAILURE_WINDOW = 300.0  # seconds
+CHARTS = ("members", "rates", "points")
+
+
+def init_app(app: Flask) -> None:
+    cfg = app.config["CPOINT"]
+    services = app.extensions["cpoint"]
+    if not app.secret_key:
+        app.secret_key = cfg.secret_key or services.cipher.keyed_hash("flask-session", purpose="secret_key")
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if cfg.public_base_url.startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg.dashboard_session_hours)
+    app.extensions["cpoint_dashboard"] = _State()
+
+
+class _State:
+    """Per-app login throttle and chart cache (small, in memory)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.failures: dict[str, deque] = {}
+        self.charts: OrderedDict[tuple, bytes] = OrderedDict()
+
+    def too_many(self, who: str, now: float) -> bool:
+        with self.lock:
+            q = self.failures.get(who)
+            while q and now - q[0] > FAILURE_WINDOW:
+                q.popleft()
+            return bool(q) and len(q) >= MAX_FAILURES
+
+    def failed(self, who: str, now: float) -> None:
+        with self.lock:
+            self.failures.setdefault(who, deque()).append(now)
+            if len(self.failures) > 10000:  # bounded memory under a spray of addresses
+                self.failures.pop(next(iter(self.failures)))
+
+    def forget(self, who: str) -> None:
+        with self.lock:
+            self.failures.pop(who, None)
+
+    def chart(self, key: tuple, draw) -> bytes:
+        with self.lock:
+            png = self.charts.get(key)
+            if png is not None:
+                self.charts.move_to_end(key)
+                return png
+        png = draw()
+        with self.lock:
+            self.charts[key] = png
+            while len(self.charts) > 32:
+                self.charts.popitem(last=False)
+        return png
+
+
+def _cfg():
+    return current_app.config["CPOINT"]
+
+
+def _state() -> _State:
+    return current_app.extensions["cpoint_dashboard"]
+
+
+def _token_tag(token: str) -> str:
+    """Changes when ADMIN_TOKEN changes, so rotating the token logs everyone out."""
+    return hmac.new(current_app.secret_key.encode(), f"admin-token:{token}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _logged_in() -> bool:
+    data = session.get(SESSION_KEY)
+    cfg = _cfg()
+    if not isinstance(data, dict) or not cfg.admin_token:
+        return False
+    if not hmac.compare_digest(str(data.get("tag", "")), _token_tag(cfg.admin_token)):
+        return False
+    services = current_app.extensions["cpoint"]
+    issued = data.get("at")
+    now = services.clock.now().timestamp()
+    return isinstance(issued, (int, float)) and 0 <= now - issued <= cfg.dashboard_session_hours * 3600
+
+
+def _csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _csrf_ok() -> bool:
+    given = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not _logged_in():
+            if request.path.endswith(".png"):
+                abort(401)
+            return redirect(url_for("dashboard.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.app_template_filter("kst")
+def _kst(value) -> str:
+    """A naive-UTC DateTime column shown in Korea time."""
+    if value is None:
+        return "—"
+    from datetime import timezone
+
+    from core.clock import KST
+
+    return value.replace(tzinfo=timezone.utc).astimezone(KST).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.before_request
+def _closed_without_token():
+    if not _cfg().admin_token:
+        abort(404)
+
+
+@bp.after_request
+def _headers(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return resp
+
+
+@bp.route("/admin/login", methods=["GET", "POST"])
+def login():
+    error = None
+    status = 200
+    if request.method == "POST":
+        who = request.remote_addr or "?"
+        now = time.monotonic()
+        if _state().too_many(who, now):
+            error, status = "로그인 시도가 너무 많아요. 5분 뒤에 다시 시도해 주세요.", 429
+        elif not _csrf_ok():
+            error, status = "페이지가 만료되었어요. 다시 시도해 주세요.", 400
+        else:
+            given = request.form.get("token", "")
+            expected = _cfg().admin_token
+            if given and hmac.compare_digest(given.encode(), expected.encode()):
+                _state().forget(who)
+                session.clear()  # a fresh session (and CSRF token) after login: no fixation
+                session.permanent = True
+                services = current_app.extensions["cpoint"]
+                session[SESSION_KEY] = {"at": services.clock.now().timestamp(), "tag": _token_tag(expected)}
+                _csrf_token()
+                target = request.args.get("next", "")
+                if not target.startswith("/admin") or target.startswith("//"):
+                    target = url_for("dashboard.index")
+                return redirect(target)
+            _state().failed(who, now)
+            error, status = "토큰이 맞지 않아요.", 401
+    return render_template("admin_login.html", error=error, csrf_token=_csrf_token()), status
+
+
+@bp.post("/admin/logout")
+def logout():
+    if not _csrf_ok():
+        abort(400, description="missing or wrong CSRF token")
+    session.clear()
+    return redirect(url_for("dashboard.login"))
+
+
+def _snapshot():
+    services = current_app.extensions["cpoint"]
+    with services.db.session() as s:
+        return dq.dashboard(s, today_kst(services.clock), utcnow_naive(services.clock))
+
+
+@bp.get("/admin")
+@bp.get("/admin/")
+@login_required
+def index():
+    services = current_app.extensions["cpoint"]
+    data = _snapshot()
+    stamp = hashlib.sha256(repr((data.headline, data.points, [r.counts for r in data.pushes],
+                                 data.month_rates, data.half_rates, data.members_over_time.by_type)).encode()).hexdigest()[:12]
+    return render_template(
+        "admin.html", d=data, csrf_token=_csrf_token(), types=dq.MEMBER_TYPES, push_columns=dq.PUSH_COLUMNS,
+        type_names=TYPE_LABELS, now=now_kst(services.clock), stamp=stamp, hold_labels=HOLD_LABELS,
+    )
+
+
+@bp.get("/admin/charts/<name>.png")
+@login_required
+def chart(name: str):
+    if name not in CHARTS:
+        abort(404)
+    data = _snapshot()
+    if name == "members":
+        mot = data.members_over_time
+        key = (name, tuple(mot.months), tuple(sorted((k, tuple(v)) for k, v in mot.by_type.items())))
+        draw = lambda: render_members_png(mot.months, mot.by_type)  # noqa: E731
+    elif name == "rates":
+        dists = [(d.label, d.buckets) for d in (data.month_rates, data.half_rates) if d is not None]
+        key = (name, repr(dists))
+        draw = lambda: render_rates_png(dists)  # noqa: E731
+    else:
+        latest = data.points[0].half if data.points else None
+        rows = [(r.name, r.points, r.won) for r in data.points if r.half == latest]
+        key = (name, latest, tuple(rows))
+        draw = lambda: render_points_png(rows)  # noqa: E731
+    png = _state().chart(key, draw)
+    return Response(png, mimetype="image/png")
+
+
+TYPE_LABELS = {"individual": "개인", "commercial": "상업", "public": "공공", "school": "학교", "foreigner": "외국인"}
+HOLD_LABELS = {"HOLD_NO_ACCOUNT": "계좌 없음", "HOLD_HOLDER_MISMATCH": "예금주 불일치", "HOLD_NO_ADDRESS": "주소 없음"}
