@@ -72,9 +72,9 @@ def wrk_script(path: Path, users: int = 200) -> None:
     path.write_text("\n".join(lua), encoding="utf-8")
 
 
-def serve(app_spec: str, port: int, workers: int, env: dict, log: Path) -> subprocess.Popen:
+def serve(app_spec: str, port: int, workers: int, threads: int, env: dict, log: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-           "--worker-class", "gthread", "--threads", "4", "--keep-alive", "5", app_spec]
+           "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5", app_spec]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -108,6 +108,7 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     args = ap.parse_args()
     wrk = ensure_wrk()
@@ -132,21 +133,24 @@ def main() -> None:
     for name, spec in (("bare Flask endpoint", "bench.bare_app:create_app()"),
                        ("cpoint skill server", "webhooks:create_app()")):
         port = free_port()
-        proc = serve(spec, port, args.workers, env, tmp / f"{port}.log")
+        proc = serve(spec, port, args.workers, args.threads, env, tmp / f"{port}.log")
         try:
             results[name] = run_wrk(wrk, port, script, args.connections, args.seconds)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+            if os.environ.get("BENCH_KEEP_LOGS"):
+                print(f"server log: {tmp / f'{port}.log'}")
     bare, real = results["bare Flask endpoint"], results["cpoint skill server"]
-    print(f"\nskill endpoint benchmark: gunicorn gthread x{args.workers} workers x4 threads, "
+    print(f"\nskill endpoint benchmark: gunicorn gthread x{args.workers} workers x{args.threads} threads, "
           f"wrk {args.connections} connections, {args.seconds}s, help+fallback alternating, db={args.db}")
     print(f"{'server':<22}{'req/s':>10}{'p99 ms':>10}{'non-200':>10}")
     for name, r in results.items():
         print(f"{name:<22}{r['rps']:>10.0f}{r['p99_ms']:>10.1f}{r['non200']:>10}")
     print(f"throughput ratio (cpoint / bare): {real['rps'] / bare['rps']:.2f}   (target >= 0.60)")
     print(f"cpoint p99: {real['p99_ms']:.1f} ms   (target < 25 ms)")
-    shutil.rmtree(tmp, ignore_errors=True)
+    if not os.environ.get("BENCH_KEEP_LOGS"):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

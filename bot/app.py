@@ -88,9 +88,7 @@ class BotApp:
         from bot.kakao.validate import validate_response
 
         started = time.perf_counter()
-        adapter = logging.LoggerAdapter(
-            log, {"request_id": request_id, "user": mask_key(turn.user_key), "skill": turn.skill}
-        )
+        adapter = TurnLog(log, {"request_id": request_id, "user": mask_key(turn.user_key), "skill": turn.skill})
         outcome = "error"
         try:
             for attempt in range(_ATTEMPTS):
@@ -186,6 +184,14 @@ class BotApp:
 _STATE_TABLE = DialogState.__table__
 _STATE = select(_STATE_TABLE).where(_STATE_TABLE.c.user_key == bindparam("key"))
 _STATE_FOR_UPDATE = _STATE.with_for_update()  # serialise concurrent turns of one user (PostgreSQL)
+
+
+class TurnLog(logging.LoggerAdapter):
+    """Every line of a turn carries its request id; per-call `extra` is merged, not dropped."""
+
+    def process(self, msg, kwargs):
+        kwargs["extra"] = {**self.extra, **(kwargs.get("extra") or {})}
+        return msg, kwargs
 
 
 class _StateRace(Exception):
