@@ -155,7 +155,19 @@ def korean_font() -> str | None:
             from matplotlib import font_manager
 
             installed = {f.name for f in font_manager.fontManager.ttflist}
-            _korean_font.append(next((name for name in KOREAN_FONTS if name in installed), None))
+            found = next((name for name in KOREAN_FONTS if name in installed), None)
+            if found is None:  # installed after matplotlib cached its font list: add the files
+                import glob
+
+                for path in sorted(glob.glob("/usr/share/fonts/**/Nanum*.ttf", recursive=True)
+                                   + glob.glob("/usr/share/fonts/**/NotoSansCJK*.tt[fc]", recursive=True)):
+                    try:
+                        font_manager.fontManager.addfont(path)
+                    except (OSError, RuntimeError, ValueError):
+                        continue
+                installed = {f.name for f in font_manager.fontManager.ttflist}
+                found = next((name for name in KOREAN_FONTS if name in installed), None)
+            _korean_font.append(found)
         return _korean_font[0]
 
 
