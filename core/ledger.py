@@ -32,7 +32,9 @@ def append_entries(conn: Connection, rows: Sequence[dict]) -> int:
     for row in rows:
         if row["kind"] not in KINDS:
             raise ValueError(f"unknown ledger kind {row['kind']!r}")
-    conn.execute(LedgerEntry.__table__.insert(), list(rows))
+    from core.settlement import bulk_insert
+
+    bulk_insert(conn, LedgerEntry.__table__, list(rows))
     return len(rows)
 
 

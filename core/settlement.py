@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -161,6 +162,16 @@ class Eval:
         return Fraction(3 * self.s2, self.k) if self.k else None
 
 
+_MONTHS: dict[Half, tuple[int, ...]] = {}
+
+
+def _months(half: Half) -> tuple[int, ...]:
+    months = _MONTHS.get(half)
+    if months is None:
+        months = _MONTHS[half] = half.months
+    return months
+
+
 def evaluate(row: Row, half: Half, rules: Rules) -> Eval:
     """Eligibility, baseline and actual (core.points.evaluation.evaluate_resource)."""
     if row.billing_mode == "not_used":
@@ -171,9 +182,10 @@ def evaluate(row: Row, half: Half, rules: Rules) -> Eval:
         return Eval(False, reasons.NOT_REGISTERED_FOR_HALF, {})
     s2 = k = 0
     filled, fallback = [], []
-    months = half.months
+    months = _months(half)
+    p, q = row.p, row.q
     for i in range(6):
-        pv, qv = row.p[i], row.q[i]
+        pv, qv = p[i], q[i]
         if pv is not None and qv is not None:
             s2 += pv + qv
         elif pv is not None or qv is not None:
@@ -183,8 +195,9 @@ def evaluate(row: Row, half: Half, rules: Rules) -> Eval:
             filled.append(months[i])
             continue
         k += 1
-    missing = tuple(months[i] for i in range(6) if row.a[i] is None)
-    actual = None if missing else sum(row.a)
+    a = row.a
+    missing = () if None not in a else tuple(months[i] for i in range(6) if a[i] is None)
+    actual = None if missing else sum(a)
     ev = Eval(False, None, {}, s2, k, actual, tuple(filled) if k else (), tuple(fallback))
     if k == 0:
         ev.reason = reasons.NO_BASELINE
@@ -240,9 +253,12 @@ def _bands(schedule) -> tuple[_Band, ...]:
     return tuple(out)
 
 
-def _milli_decimal(value: int | Fraction, places: int) -> Decimal:
-    fr = Fraction(value) / MILLI
-    return (Decimal(fr.numerator) / Decimal(fr.denominator)).quantize(Decimal(1).scaleb(-places))
+_PLACES = {3: Decimal("0.001"), 5: Decimal("0.00001")}
+
+
+def _milli_decimal(numerator: int, places: int, denominator: int = 1) -> Decimal:
+    """numerator / (denominator * 1000) as an exact Decimal (it always terminates here)."""
+    return (Decimal(numerator) / Decimal(denominator * MILLI)).quantize(_PLACES[places])
 
 
 def award_line(row: Row, ev: Eval, group: GroupStats | None, half: Half, table, schedule,
@@ -295,7 +311,7 @@ def award_line(row: Row, ev: Eval, group: GroupStats | None, half: Half, table, 
     return Line(
         resource=row.resource, account_id=row.account_id, evaluated=ev.evaluated, reason=reason,
         params=params,
-        baseline=_milli_decimal(ev.baseline, 5) if ev.baseline is not None and ev.k else None,
+        baseline=_milli_decimal(3 * ev.s2, 5, ev.k) if ev.k else None,
         actual=_milli_decimal(ev.actual, 3) if ev.actual is not None else None,
         rate_display=rate_display, band=band.min_rate if band else None,
         reduction=reduction, maintenance=maintenance, standard=standard, qualified=qualified,
@@ -333,13 +349,12 @@ def _hash(c: Computed) -> str:
     parts: list[Any] = [c.member_type, c.points_table, c.schedule, c.lg_code, str(c.rate),
                         c.points_before_cap, c.points, c.won_before_cap, c.won, c.payout_month]
     for ln in c.lines:
-        parts.append([ln.resource, ln.account_id, ln.evaluated, ln.reason,
-                      json.dumps(ln.params, sort_keys=True), str(ln.baseline), str(ln.actual),
-                      ln.rate_display, str(ln.band), ln.reduction, ln.maintenance, ln.standard,
-                      ln.qualified, ln.earned_reduction, ln.streak_before, ln.streak_after,
-                      ln.group.level if ln.group else None,  # not n / Σ: see _hash
-                      ln.detail])
-    return hashlib.blake2b(json.dumps(parts, default=str).encode(), digest_size=20).hexdigest()
+        parts.append((ln.resource, ln.account_id, ln.evaluated, ln.reason,
+                       sorted(ln.params.items()), str(ln.baseline), str(ln.actual),
+                       ln.rate_display, str(ln.band), ln.reduction, ln.maintenance, ln.standard,
+                       ln.qualified, ln.earned_reduction, ln.streak_before, ln.streak_after,
+                       ln.group.level if ln.group else None, ln.detail))
+    return hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
 
 
 # --- staging ----------------------------------------------------------------------------
@@ -405,21 +420,80 @@ WHERE (m.status = 'active' OR m.withdrawn_at >= :after_end)
     conn.execute(text("CREATE INDEX ix_tmp_settle_member ON tmp_settle (member_id)"))
 
 
-def _rows(conn: Connection, tmp: Table, rules: Rules, where=None, stream=False) -> Iterable[Row]:
-    c = tmp.c
-    q = select(c.member_id, c.account_id, c.resource, c.billing_mode, c.tariff, c.registered_on,
-               c.member_type, c.lg_code, c.sido, c.streak_before,
-               *[c[f"{p}{i}"] for p in "apq" for i in range(1, 7)])
-    if where is not None:
-        q = q.where(where)
-    q = q.order_by(c.member_id, c.account_id)
-    if stream:  # a server-side cursor on PostgreSQL; options on the statement, not the connection
-        q = q.execution_options(stream_results=True, yield_per=10000)
-    result = conn.execute(q)
+_ROW_COLUMNS = ("member_id, account_id, resource, billing_mode, tariff, registered_on, member_type,"
+                " lg_code, sido, streak_before, "
+                + ", ".join(f"{p}{i}" for p in "apq" for i in range(1, 7)))
+
+
+def _rows(conn: Connection, tmp: Table, rules: Rules, lo: int | None = None,
+          hi: int | None = None) -> Iterable[Row]:
+    """Staging rows through the driver cursor (no per-row ORM/Core processing), in member
+    order; a member range when lo/hi are given. Server-side cursor on PostgreSQL."""
+    where = " WHERE member_id BETWEEN %(lo)s AND %(hi)s" if lo is not None else ""
+    sql = f"SELECT {_ROW_COLUMNS} FROM tmp_settle{where} ORDER BY member_id, account_id"
+    raw = conn.connection.driver_connection
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        cur = raw.cursor(name="settle_rows") if lo is None else raw.cursor()
+        cur.execute(sql, {"lo": lo, "hi": hi} if lo is not None else None)
+    else:
+        cur = raw.cursor()
+        cur.execute(sql.replace("%(lo)s", "?").replace("%(hi)s", "?"),
+                    (lo, hi) if lo is not None else ())
     tables = rules.points_table_by_member_type
-    for r in result:
-        yield Row(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tables[r[6]], r[7], r[8], r[9] or 0,
-                  tuple(r[10:16]), tuple(r[16:22]), tuple(r[22:28]))
+    days: dict[Any, date | None] = {None: None}
+    try:
+        while True:
+            batch = cur.fetchmany(10000)
+            if not batch:
+                break
+            for r in batch:
+                day = r[5]
+                if day not in days:
+                    days[day] = day if isinstance(day, date) else date.fromisoformat(day)
+                yield Row(r[0], r[1], r[2], r[3], r[4], days[day], r[6], tables[r[6]], r[7], r[8],
+                          r[9] or 0, r[10:16], r[16:22], r[22:28])
+    finally:
+        cur.close()
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
+    """Insert many rows through the driver: COPY on PostgreSQL, executemany on SQLite. JSON
+    columns are serialised, Decimals and datetimes put in the form SQLAlchemy reads back."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    json_cols = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur:
+            with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([json.dumps(row[c], ensure_ascii=False)
+                                    if c in json_cols and row[c] is not None else row[c]
+                                    for c in cols])
+        return
+
+    def converter(column):
+        kind = column.type.__class__.__name__
+        if column.name in json_cols:
+            return lambda v: json.dumps(v, ensure_ascii=False)
+        if kind == "Numeric":
+            return str
+        if kind == "DateTime":
+            return lambda v: v.strftime("%Y-%m-%d %H:%M:%S.%f")
+        if kind == "Date":
+            return date.isoformat
+        return None
+
+    convs = [(c, converter(table.c[c])) for c in cols]
+    data = [[row[c] if f is None or row[c] is None else f(row[c]) for c, f in convs] for row in rows]
+    sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    cur = raw.cursor()
+    try:
+        cur.executemany(sql, data)
+    finally:
+        cur.close()
 
 
 def group_keys(row: Row) -> dict[str, tuple]:
@@ -431,13 +505,24 @@ def group_keys(row: Row) -> dict[str, tuple]:
     return keys
 
 
-def _pick_group(row: Row, sums: dict[tuple, list[int]], rules: Rules) -> GroupStats | None:
-    stats = {}
-    for level, key in group_keys(row).items():
-        n_total = sums.get(key)
-        if n_total and n_total[0] > 0:
-            stats[level] = GroupStats(level, n_total[0], Decimal(n_total[1]) / MILLI)
-    return pick_standard_usage_group(stats, rules) if stats else None
+class Groups:
+    """Standard-usage groups summed in pass 1: {key: [n, Σ A_H thousandths]}; the pick per
+    (시군구, 시도, table, resource) is cached (a few hundred distinct keys)."""
+
+    def __init__(self, sums: dict[tuple, list[int]], rules: Rules):
+        self.sums, self.rules = sums, rules
+        self._cache: dict[tuple, GroupStats | None] = {}
+
+    def for_row(self, row: Row) -> GroupStats | None:
+        key = (row.lg_code, row.sido, row.points_table, row.resource)
+        if key not in self._cache:
+            stats = {}
+            for level, gkey in group_keys(row).items():
+                n_total = self.sums.get(gkey)
+                if n_total and n_total[0] > 0:
+                    stats[level] = GroupStats(level, n_total[0], Decimal(n_total[1]) / MILLI)
+            self._cache[key] = pick_standard_usage_group(stats, self.rules) if stats else None
+        return self._cache[key]
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -456,6 +541,12 @@ class SettleResult:
     points_total: int = 0
     verified: int = 0
     warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+
+    def tick(self, phase: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[phase] = self.timings.get(phase, 0.0) + now - since
+        return now
 
     def summary(self) -> str:
         return (f"settled {self.half}: {self.members} member(s); {self.created} new statement(s) "
@@ -540,11 +631,13 @@ def settle_half(db: Database, half: str | Half, clock: Clock, *, rules: Rules | 
 
 def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result) -> None:
     tmp = _staging_table()
+    t = time.perf_counter()
     with db.engine.connect() as conn:
         try:
             with conn.begin():
                 tmp.create(conn)
                 _fill_staging(conn, tmp, half, rules)
+                t = result.tick("staging", t)
                 lgs = local_government_table(conn, half, rules)
                 later = conn.execute(text(
                     "SELECT COUNT(*) FROM settlement_runs WHERE status = 'completed' AND half > :h"
@@ -557,7 +650,7 @@ def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result) -> No
             sums: dict[tuple, list[int]] = {}
             member_ids: list[int] = []
             with conn.begin():
-                for row in _rows(conn, tmp, rules, stream=True):
+                for row in _rows(conn, tmp, rules):
                     if not member_ids or member_ids[-1] != row.member_id:
                         member_ids.append(row.member_id)
                     ev = evaluate(row, half, rules)
@@ -567,31 +660,35 @@ def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result) -> No
                             acc[0] += 1
                             acc[1] += ev.actual
             result.members = len(member_ids)
+            groups = Groups(sums, rules)
+            t = result.tick("evaluate_groups", t)
             step = max(1, len(member_ids) // verify) if verify > 0 else (1 if verify < 0 else 0)
 
             # pass 2: per chunk of members, compute and write what changed
             for start in range(0, len(member_ids), chunk):
                 ids = member_ids[start:start + chunk]
                 with conn.begin():
-                    _settle_chunk(conn, tmp, half, rules, tables, lgs, sums, run_id, ids,
+                    _settle_chunk(conn, tmp, half, rules, tables, lgs, groups, run_id, ids,
                                   clock, result, step, start)
                     conn.execute(update(SettlementRun).where(SettlementRun.id == run_id)
                                  .values(heartbeat_at=utcnow_naive(clock)))
+                    t0 = time.perf_counter()
+                result.tick("commit", t0)
         finally:
             with conn.begin():
                 conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))
 
 
-def _compute_member(rows: list[Row], half, rules, tables, lgs, sums, won_earlier: int) -> tuple[Computed, list]:
+def _compute_member(rows: list[Row], half, rules, tables, lgs, groups, won_earlier: int) -> tuple[Computed, list]:
     first = rows[0]
     table, schedule, bands = tables[first.points_table]
     order = {r: i for i, r in enumerate(rules.resources)}
     rows = sorted(rows, key=lambda r: order.get(r.resource, len(order)))
-    lines, groups = [], []
+    lines, picked = [], []
     for row in rows:
         ev = evaluate(row, half, rules)
-        group = _pick_group(row, sums, rules)
-        groups.append(group)
+        group = groups.for_row(row)
+        picked.append(group)
         lines.append(award_line(row, ev, group, half, table, schedule, bands, rules))
     if rules.maintenance_streak_scope == "household":
         before = first.streak_before
@@ -610,7 +707,7 @@ def _compute_member(rows: list[Row], half, rules, tables, lgs, sums, won_earlier
                  min(won_before, room), schedule.cap_points_per_half, schedule.cap_won_per_year,
                  lg.payout_month if lg else half.payout_month(rules), won_earlier)
     c.result_hash = _hash(c)
-    return c, groups
+    return c, picked
 
 
 def verify_with_pure_engine(rows: list[Row], c: Computed, groups, half: Half, rules: Rules) -> None:
@@ -710,26 +807,28 @@ def _jsonable(v):
     return v
 
 
-def _settle_chunk(conn, tmp, half, rules, tables, lgs, sums, run_id, ids, clock, result,
+def _settle_chunk(conn, tmp, half, rules, tables, lgs, groups, run_id, ids, clock, result,
                   verify_step, offset) -> None:
     lo, hi = ids[0], ids[-1]
     h = str(half)
     now = utcnow_naive(clock)
+    t = time.perf_counter()
     by_member: dict[int, list[Row]] = {}
-    for row in _rows(conn, tmp, rules, where=tmp.c.member_id.between(lo, hi)):
+    for row in _rows(conn, tmp, rules, lo, hi):
         by_member.setdefault(row.member_id, []).append(row)
     existing = {m: (sid, rh, pts, ver) for sid, m, rh, pts, ver in conn.execute(text(
         "SELECT id, member_id, result_hash, points, version FROM point_statements"
         " WHERE half = :h AND member_id BETWEEN :lo AND :hi"), {"h": h, "lo": lo, "hi": hi})}
     earlier = _won_earlier(conn, half, lo, hi)
+    t = result.tick("read", t)
 
     new: list[Computed] = []
     changed: list[tuple[Computed, tuple]] = []
     for i, member_id in enumerate(ids):
         rows = by_member[member_id]
-        c, groups = _compute_member(rows, half, rules, tables, lgs, sums, earlier.get(member_id, 0))
+        c, picked = _compute_member(rows, half, rules, tables, lgs, groups, earlier.get(member_id, 0))
         if verify_step and (offset + i) % verify_step == 0:
-            verify_with_pure_engine(rows, c, groups, half, rules)
+            verify_with_pure_engine(rows, c, picked, half, rules)
             result.verified += 1
         result.points_total += c.points
         old = existing.get(member_id)
@@ -740,17 +839,18 @@ def _settle_chunk(conn, tmp, half, rules, tables, lgs, sums, run_id, ids, clock,
         else:
             result.unchanged += 1
 
+    t = result.tick("compute", t)
     st = PointStatement.__table__
     ln_t = StatementLine.__table__
     ledger_rows = []
     if new:
-        conn.execute(st.insert(), [_statement_values(c, h, run_id, now) | {
+        bulk_insert(conn, st, [_statement_values(c, h, run_id, now) | {
             "status": "expected", "version": 1, "created_at": now} for c in new])
         sid = dict(conn.execute(text(
             "SELECT member_id, id FROM point_statements WHERE half = :h AND member_id BETWEEN :lo AND :hi"),
             {"h": h, "lo": lo, "hi": hi}).all())
-        conn.execute(ln_t.insert(), [_line_row(sid[c.member_id], c.member_id, h, ln)
-                                     for c in new for ln in c.lines])
+        bulk_insert(conn, ln_t, [_line_row(sid[c.member_id], c.member_id, h, ln)
+                                 for c in new for ln in c.lines])
         ledger_rows += [ledger.entry_rows(c.member_id, h, ledger.SETTLEMENT, c.points, run_id,
                                           f"statement:{sid[c.member_id]}:v1", now)
                         for c in new if c.points]
@@ -779,4 +879,5 @@ def _settle_chunk(conn, tmp, half, rules, tables, lgs, sums, run_id, ids, clock,
                 result.points_delta += delta
         result.changed += len(changed)
     ledger.append_entries(conn, ledger_rows)
+    result.tick("write", t)
     result.points_new += sum(c.points for c in new)

@@ -74,5 +74,9 @@ class MeterReading(Base):
     import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
+    # SQLite: the primary key is the table (no rowid), so a supply point's months sit together
+    # and the settlement's aggregate reads them with one B-tree walk.
+    __table_args__ = {"sqlite_with_rowid": False}
+
 
 __all__ = ["AMOUNT", "ImportChange", "ImportRun", "MeterReading"]

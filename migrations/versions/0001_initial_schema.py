@@ -185,7 +185,8 @@ def upgrade() -> None:
     sa.Column('import_run_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['import_run_id'], ['import_runs.id'], name=op.f('fk_meter_readings_import_run_id_import_runs')),
-    sa.PrimaryKeyConstraint('resource', 'supply_key_hash', 'month', name=op.f('pk_meter_readings'))
+    sa.PrimaryKeyConstraint('resource', 'supply_key_hash', 'month', name=op.f('pk_meter_readings')),
+    sqlite_with_rowid=False
     )
     op.create_table('campaign_pledges',
     sa.Column('id', sa.Integer(), nullable=False),

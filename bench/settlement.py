@@ -1,0 +1,286 @@
+"""Settlement of one half against a floor measured in the same run.
+
+Generates N households (three resources each, 30 months of readings: Jan 2024 - Jun 2026) in a
+fresh temporary database, then times
+  floor:      one raw SQL aggregate query computing every account's B_H (with the one-year
+              fallback and the missing-month fill), A_H and reduction rate, fetched to Python;
+  settlement: core.settlement.settle_half("2026H1"): statements, lines and ledger written.
+Each measured step runs in a child process so its peak memory (max RSS) is its own. The same is
+done at N/10 to show how cost grows. Prints a table: times, ratio settlement/floor, peak memory.
+
+    python bench/settlement.py [--n 100000] [--db sqlite|postgres|both] [--url URL]
+
+PostgreSQL: without --url a throwaway server is started with scripts/pg on port 55433
+(PGDIR /tmp/pg-points, database cpoint_bench) and left running for reuse.
+Targets (issue 3): settlement within 2x the floor, linear growth, peak memory < 500 MB at 100,000.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HALF = "2026H1"
+FIRST_MONTH, MONTHS = 202401, 30
+RESOURCES = (("electricity", 300, 120), ("water", 15, 6), ("gas", 60, 40))  # mean, spread
+LGS = [(f"{41000 + i * 5}", f"시도{i % 8}", f"시군구{i}") for i in range(60)]
+ENC_KEY = "0FcZ0xqgWRg3n2Oc0dJmXl2zp7x3Rj7gJvdQ4tTnq0k="
+HASH_KEY = "bench-hash-key"
+
+FLOOR_SQL = """
+SELECT account_id, baseline, actual,
+       CASE WHEN baseline > 0 THEN 100 * (baseline - actual) / baseline END AS rate
+FROM (
+  SELECT account_id,
+    3.0 * (COALESCE(b1,0)+COALESCE(b2,0)+COALESCE(b3,0)+COALESCE(b4,0)+COALESCE(b5,0)+COALESCE(b6,0))
+      / NULLIF((b1 IS NOT NULL) + (b2 IS NOT NULL) + (b3 IS NOT NULL) + (b4 IS NOT NULL)
+               + (b5 IS NOT NULL) + (b6 IS NOT NULL), 0) / 1000 AS baseline,
+    (a1 + a2 + a3 + a4 + a5 + a6) / 1000.0 AS actual
+  FROM (
+    SELECT account_id, a1, a2, a3, a4, a5, a6, {bsum}
+    FROM (
+      SELECT ra.id AS account_id, {pivots}
+      FROM resource_accounts ra
+      JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
+        AND r.month IN ({months})
+      GROUP BY ra.id
+    ) pivot
+  ) b
+) x
+"""
+
+
+def floor_sql(postgres: bool) -> str:
+    from core.points.periods import Half
+
+    half = Half.parse(HALF)
+    ref = {"a": half.months, "p": [m - 100 for m in half.months], "q": [m - 200 for m in half.months]}
+    milli = "CAST(ROUND(r.amount * 1000) AS BIGINT)"
+    pivots = ", ".join(f"MAX(CASE WHEN r.month = {m} THEN {milli} END) AS {p}{i + 1}"
+                       for p, ms in ref.items() for i, m in enumerate(ms))
+    bsum = ", ".join(
+        f"CASE WHEN p{i} IS NOT NULL AND q{i} IS NOT NULL THEN p{i} + q{i}"
+        f" WHEN p{i} IS NOT NULL THEN 2 * p{i} WHEN q{i} IS NOT NULL THEN 2 * q{i} END AS b{i}"
+        for i in range(1, 7))
+    months = ", ".join(str(m) for ms in ref.values() for m in ms)
+    sql = FLOOR_SQL.format(pivots=pivots, bsum=bsum, months=months)
+    if postgres:  # booleans do not add up on PostgreSQL
+        for i in range(1, 7):
+            sql = sql.replace(f"(b{i} IS NOT NULL)", f"(b{i} IS NOT NULL)::int")
+    return sql
+
+
+# --- data ---------------------------------------------------------------------------------
+
+def months() -> list[int]:
+    out, m = [], FIRST_MONTH
+    for _ in range(MONTHS):
+        out.append(m)
+        m = m + 1 if m % 100 < 12 else (m // 100 + 1) * 100 + 1
+    return out
+
+
+def generate(url: str, n: int) -> None:
+    from sqlalchemy import text
+
+    import core.models  # noqa: F401
+    from core.crypto import FieldCipher
+    from core.db import Base, Database
+
+    db = Database(url)
+    Base.metadata.drop_all(db.engine)
+    Base.metadata.create_all(db.engine)
+    cipher = FieldCipher(ENC_KEY, HASH_KEY)
+    rnd = random.Random(42)
+    joined = datetime(2023, 6, 1)
+    with db.engine.begin() as conn:
+        conn.execute(core.models.LocalGovernment.__table__.insert(), [
+            {"code": c, "sido": s, "name": nm, "address_prefixes": [], "won_per_point": 2,
+             "incentive_types": ["cash", "donation"], "payout_month_h1": 12, "payout_month_h2": 6}
+            for c, s, nm in LGS])
+        members, accounts, addresses = [], [], []
+        for i in range(1, n + 1):
+            lg = LGS[i % len(LGS)][0]
+            members.append({
+                "id": i, "status": "active", "member_type": "individual" if i % 20 else "commercial",
+                "name": "홍길동", "local_government_code": lg, "address": "경기도 어딘가 1",
+                "incentive_type": "cash", "consents": {}, "marketing_opt_in": False,
+                "campaign_opt_out": False, "is_friend": True, "joined_at": joined})
+            addresses.append({"member_id": i, "local_government_code": lg, "valid_from": date(2023, 6, 1)})
+            for r, (res, _, _) in enumerate(RESOURCES):
+                accounts.append({
+                    "id": (i - 1) * 3 + r + 1, "member_id": i, "resource": res,
+                    "billing_mode": "separate",
+                    "supply_key_hash": cipher.keyed_hash(f"{i:010d}", purpose=res),
+                    "registered_on": date(2023, 6, 1)})
+        for table, rows in ((core.models.Member.__table__, members),
+                            (core.models.MemberAddress.__table__, addresses),
+                            (core.models.ResourceAccount.__table__, accounts)):
+            for start in range(0, len(rows), 20000):
+                conn.execute(table.insert(), rows[start:start + 20000])
+    # readings, in primary-key order (resource, hash, month)
+    ms = months()
+    keys = sorted((a["resource"], a["supply_key_hash"]) for a in accounts)
+    spreads = {res: (mean, spread) for res, mean, spread in RESOURCES}
+    del members, accounts, addresses
+
+    def rows():
+        for res, h in keys:
+            mean, spread = spreads[res]
+            level = mean + rnd.uniform(-spread, spread)
+            trend = rnd.uniform(-0.08, 0.03)
+            for idx, m in enumerate(ms):
+                if rnd.random() < 0.01:  # ~1% months missing: fallback, fill, missing actual
+                    continue
+                value = max(0.0, level * (1 + trend * idx / 12) * rnd.uniform(0.9, 1.1))
+                yield res, h, m, f"{value:.1f}"
+
+    now = datetime(2026, 11, 1)
+    if db.is_postgres:
+        raw = db.engine.raw_connection()
+        try:
+            with raw.cursor() as cur:
+                with cur.copy("COPY meter_readings (resource, supply_key_hash, month, amount, updated_at)"
+                              " FROM STDIN") as copy:
+                    for res, h, m, v in rows():
+                        copy.write_row((res, h, m, v, now))
+            raw.commit()
+        finally:
+            raw.close()
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    else:
+        raw = db.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("BEGIN")
+            batch = []
+            sql = ("INSERT INTO meter_readings (resource, supply_key_hash, month, amount, updated_at)"
+                   " VALUES (?, ?, ?, ?, ?)")
+            stamp = now.isoformat(sep=" ")
+            for res, h, m, v in rows():
+                batch.append((res, h, m, float(v), stamp))
+                if len(batch) >= 100000:
+                    cur.executemany(sql, batch)
+                    batch.clear()
+            cur.executemany(sql, batch)
+            cur.execute("COMMIT")
+            cur.execute("ANALYZE")
+        finally:
+            raw.close()
+    db.dispose()
+
+
+# --- measured steps (each in a child process) -------------------------------------------
+
+def child(step: str, url: str) -> dict:
+    from sqlalchemy import text
+
+    from core.clock import KST, FixedClock
+    from core.db import Database
+
+    db = Database(url)
+    t0 = time.perf_counter()
+    if step == "floor":
+        with db.engine.connect() as conn:
+            rows = conn.execute(text(floor_sql(db.is_postgres))).fetchall()
+        out = {"rows": len(rows)}
+    else:
+        from core.settlement import settle_half
+
+        clock = FixedClock(datetime(2026, 11, 22, 10, 0, tzinfo=KST))
+        res = settle_half(db, HALF, clock)
+        out = {"members": res.members, "created": res.created, "points": res.points_total,
+               "verified": res.verified, "timings": res.timings}
+    out["seconds"] = time.perf_counter() - t0
+    out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    db.dispose()
+    return out
+
+
+def run_child(step: str, url: str) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", step, "--url", url],
+                          capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"{step} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def pg_url() -> str:
+    env = {**os.environ, "PGPORT": "55433", "PGDIR": "/tmp/pg-points", "PGDATABASE_NAME": "cpoint_bench"}
+    out = subprocess.run([str(ROOT / "scripts" / "pg"), "start"], capture_output=True, text=True,
+                         env=env, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def measure(label: str, url: str, n: int) -> dict:
+    t0 = time.perf_counter()
+    generate(url, n)
+    gen = time.perf_counter() - t0
+    floor1 = run_child("floor", url)
+    settle = run_child("settle", url)
+    floor2 = run_child("floor", url)
+    floor = min(floor1["seconds"], floor2["seconds"])
+    return {"db": label, "n": n, "generate_s": gen, "floor_s": floor, "settle_s": settle["seconds"],
+            "ratio": settle["seconds"] / floor, "settle_rss_mb": settle["max_rss_mb"],
+            "floor_rss_mb": floor1["max_rss_mb"], "members": settle["members"],
+            "rows": floor1["rows"], "verified": settle["verified"], "timings": settle["timings"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    ap.add_argument("--url", help="PostgreSQL URL to use (its tables are dropped and recreated)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.url)))
+        return
+
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        targets = []
+        if args.db in ("sqlite", "both"):
+            targets.append(("sqlite", lambda n: f"sqlite:///{tmp}/bench-{n}.db"))
+        if args.db in ("postgres", "both"):
+            url = args.url or pg_url()
+            targets.append(("postgresql", lambda n, url=url: url))
+        for label, url_for in targets:
+            for n in (max(1, args.n // 10), args.n):
+                print(f"{label}: generating {n} households ...", file=sys.stderr, flush=True)
+                results.append(measure(label, url_for(n), n))
+                r = results[-1]
+                phases = " ".join(f"{k} {v:.2f}" for k, v in r["timings"].items())
+                print(f"  floor {r['floor_s']:.2f}s settle {r['settle_s']:.2f}s ({phases})",
+                      file=sys.stderr, flush=True)
+                if label == "sqlite":
+                    Path(url_for(n)[len("sqlite:///"):]).unlink(missing_ok=True)
+
+    print()
+    print(f"{'db':<11} {'households':>10} {'accounts':>9} {'floor s':>8} {'settle s':>9} "
+          f"{'ratio':>6} {'peak MB':>8} {'floor MB':>9} {'gen s':>6}")
+    for r in results:
+        print(f"{r['db']:<11} {r['n']:>10} {r['rows']:>9} {r['floor_s']:>8.2f} {r['settle_s']:>9.2f} "
+              f"{r['ratio']:>6.2f} {r['settle_rss_mb']:>8.0f} {r['floor_rss_mb']:>9.0f} {r['generate_s']:>6.0f}")
+    for label in {r["db"] for r in results}:
+        small, big = [r for r in results if r["db"] == label]
+        growth = big["settle_s"] / small["settle_s"]
+        print(f"{label}: x{big['n'] // small['n']} households -> settlement x{growth:.1f}, "
+              f"floor x{big['floor_s'] / small['floor_s']:.1f}")
+    print("targets: ratio <= 2.0, growth ~ linear, peak memory < 500 MB at 100,000 households")
+
+
+if __name__ == "__main__":
+    main()
