@@ -325,41 +325,94 @@ def load_demo(db, cipher, clock: Clock, *, seed: int = DEMO_SEED, force: bool = 
 
 def _campaigns_and_outbox(db, clock: Clock, rng: random.Random, people: list[_Person], today: date,
                           last_month: int, half: str) -> int:
+    """An active and a past campaign, pledges, and notifications in the outbox: the monthly
+    results of last month (the points engine's writer when installed) and a campaign broadcast
+    (core.broadcasts, which leaves out members without advertising consent)."""
     from core.campaigns import pledge
-    from core.models import Campaign, Member, PointStatement
-    from core.outbox import enqueue
+    from core.models import Campaign, Member
 
     now = utcnow_naive(clock)
-    count = 0
     with db.transaction() as s:
         if s.get(Campaign, CAMPAIGN_ID) is None:
             s.add(Campaign(id=CAMPAIGN_ID, title="냉난방 1도 조절하기",
                            summary="여름엔 냉방 온도를 1도 높이고 겨울엔 난방 온도를 1도 낮춰 에너지를 아껴요.",
-                           image_url=None, detail_url="https://cpoint.or.kr", starts_on=today - timedelta(days=20),
+                           image_url=None, detail_url="https://www.cpoint.or.kr", starts_on=today - timedelta(days=20),
                            ends_on=today + timedelta(days=70), active=True, created_at=now))
         if s.get(Campaign, PAST_CAMPAIGN_ID) is None:
             s.add(Campaign(id=PAST_CAMPAIGN_ID, title="텀블러 사용하기",
                            summary="카페에서 텀블러를 쓰면 녹색생활 실천 포인트를 받아요.", image_url=None,
-                           detail_url="https://cpoint.or.kr", starts_on=today - timedelta(days=200),
+                           detail_url="https://www.cpoint.or.kr", starts_on=today - timedelta(days=200),
                            ends_on=today - timedelta(days=30), active=False, created_at=now))
         s.flush()
         members = {m.bot_user_key: m for m in s.scalars(
             select(Member).where(Member.bot_user_key.like(DEMO_USER_PREFIX + "%"), Member.status == "active"))}
-        joiners = [p.key for p in people if p.marketing][:12]
-        for key in joiners:
+        for key in [p.key for p in people if p.marketing][:12]:
             if key in members:
                 pledge(s, clock, members[key], CAMPAIGN_ID)
-        period = f"{last_month // 100:04d}-{last_month % 100:02d}"
-        statements = {st.member_id: st for st in s.scalars(select(PointStatement).where(PointStatement.half == half))}
-        for key, m in sorted(members.items()):
-            if not key.startswith("demo-citizen-"):
-                continue
-            if enqueue(s, member_id=m.id, kind="monthly_result", period=period,
-                       payload={"month": period, "demo": True}, now=now):
-                count += 1
-            st = statements.get(m.id)
-            if st is not None and st.points > 0:
-                if enqueue(s, member_id=m.id, kind="payout_notice", period=half,
-                           payload={"half": half, "points": st.points, "won": st.won, "demo": True}, now=now):
-                    count += 1
+        citizens = {k: m.id for k, m in members.items() if k.startswith("demo-citizen-")}
+    period = f"{last_month // 100:04d}-{last_month % 100:02d}"
+    count = _monthly_results(db, clock, period, last_month, half, citizens)
+    count += _broadcast(db, clock)
     return count
+
+
+def _monthly_results(db, clock: Clock, period: str, month: int, half: str, citizens: dict[str, int]) -> int:
+    try:
+        from core.outbox import enqueue_many
+    except ImportError:  # the outbox module has not landed: no pushes in the demo
+        log.warning("core.outbox is not installed: demo notifications skipped")
+        return 0
+    try:
+        from core.monthly import queue_monthly_results
+    except ImportError:
+        queue_monthly_results = None
+    if queue_monthly_results is not None:  # the points engine's own writer, for every member
+        written = queue_monthly_results(db, period, clock=clock)
+        return written if isinstance(written, int) else 0
+    # Otherwise the demo citizens get last month's figures in the outbox's documented shape
+    # (bot/push/render.py): usage against B(m), the mean of the same month one and two years before.
+    from core.models import MeterReading, ResourceAccount
+    from core.points.periods import add_months
+
+    rows = []
+    with db.transaction() as s:
+        for member_id in citizens.values():
+            resources = []
+            for acc in s.scalars(select(ResourceAccount).where(
+                    ResourceAccount.member_id == member_id, ResourceAccount.ended_on.is_(None),
+                    ResourceAccount.supply_key_hash.is_not(None)).order_by(ResourceAccount.id)):
+                values = dict(s.execute(select(MeterReading.month, MeterReading.amount).where(
+                    MeterReading.resource == acc.resource, MeterReading.supply_key_hash == acc.supply_key_hash,
+                    MeterReading.month.in_([month, add_months(month, -12), add_months(month, -24)]))).all())
+                usage = values.get(month)
+                before = [Decimal(str(values[m])) for m in (add_months(month, -12), add_months(month, -24)) if m in values]
+                if usage is None or not before:
+                    resources.append({"resource": acc.resource, "missing": True})
+                    continue
+                usage = Decimal(str(usage))
+                baseline = sum(before) / len(before)
+                rate = ((baseline - usage) * 100 / baseline).quantize(Decimal("0.01")) if baseline else None
+                resources.append({"resource": acc.resource, "usage": str(usage.normalize()),
+                                  "baseline": str(baseline.quantize(Decimal("0.1"))),
+                                  "rate": None if rate is None else str(rate)})
+            rows.append({"member_id": member_id, "kind": "monthly_result", "period": period,
+                         "payload": {"month": period, "resources": resources}})
+        return enqueue_many(s, rows, now=utcnow_naive(clock))
+
+
+def _broadcast(db, clock: Clock) -> int:
+    try:
+        from core import broadcasts
+        from core.models import CampaignBroadcast
+    except ImportError:
+        return 0
+    with db.session() as s:
+        if s.scalar(select(func.count()).select_from(CampaignBroadcast).where(
+                CampaignBroadcast.campaign_id == CAMPAIGN_ID)):
+            return 0
+    now = clock.now()
+    b = broadcasts.schedule(db, campaign_id=CAMPAIGN_ID, at=now, now=now, segment="all",
+                            message="이번 주 냉난방 온도를 1도만 조절해 보세요. 가정 전기요금이 줄고 포인트도 쌓여요.",
+                            created_by="demo")
+    result = broadcasts.expand(db, b.id, now=now, quiet=None)
+    return int(result.queued)

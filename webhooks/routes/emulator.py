@@ -170,16 +170,37 @@ def send():
                    request=payload, response=reply)
 
 
+SHOWN_BY_NOTICE = ("in_flight", "sent", "uncertain")
+
+
+def _event_text(n: Notification) -> str | None:
+    """What the push itself says (the event.data text every recipient of the batch shares)."""
+    try:
+        from bot.push.render import event_text
+    except ImportError:
+        return None
+    cfg = _cfg()
+    try:
+        with current_app.extensions["cpoint"].db.session() as s:
+            return event_text(n.kind, n.period, operator=cfg.operator_name, contact=cfg.call_centre, session=s)
+    except Exception:  # an unknown kind or a missing broadcast: fall back to the payload
+        log.warning("no event text for notification %s", n.id)
+        return None
+
+
 def _render_push(n: Notification, user: str) -> dict:
-    """A notification as the member sees it: the event block's notice skill answers for it."""
-    extra = {"notification_id": n.id, "kind": n.kind, "period": n.period}
-    payload = build_payload(user, "notice", "", extra, "EVENT", _bot_id())
-    payload["action"]["params"] = {"notification_id": str(n.id), "kind": n.kind, "period": n.period}
-    status, reply, _ = call_skill("notice", payload)
-    if status != 200 or "template" not in reply:
-        text = (n.payload or {}).get("text") or f"[{n.kind}] {n.period}"
-        reply = {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": str(text)}}]}}
-    return reply
+    """A notification as the member sees it. Sent ones: the event block's notice skill answers
+    for the member (clientExtra notice_id, as the '결과 보기' button sends it). Ones the outbox
+    would still send: the text of the push itself."""
+    if n.state in SHOWN_BY_NOTICE:
+        extra = {"notice_id": n.id, "kind": n.kind, "period": n.period}
+        payload = build_payload(user, "notice", "", extra, "EVENT", _bot_id())
+        payload["action"]["params"] = {"kind": n.kind, "period": n.period}
+        status, reply, _ = call_skill("notice", payload)
+        if status == 200 and "template" in reply:
+            return reply
+    text = _event_text(n) or (n.payload or {}).get("text") or f"[{n.kind}] {n.period}"
+    return {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": str(text)[:1000]}}]}}
 
 
 @bp.get("/emulator/api/pushes")
