@@ -612,6 +612,12 @@ def move_house(session: Session, cipher: FieldCipher, clock: Clock, member: Memb
     return lg
 
 
+def change_mobile(session: Session, member: Member, mobile: str) -> None:
+    member = _active(member)
+    member.mobile = normalise_mobile(mobile)
+    session.flush()
+
+
 def set_marketing(session: Session, clock: Clock, member: Member, opt_in: bool) -> None:
     """Advertising consent (campaign messages): given or withdrawn at once, with its date."""
     member = _active(member)

@@ -1,0 +1,155 @@
+"""Frequently asked questions (spec §14), answered from the rules and settings.
+
+Reached three ways: typed questions routed by keyword (bot/texts/ko/keywords.toml [skills].faq,
+checked before the menu words), the help skill's `자주 묻는 질문` (clientExtra {"view": "faq"}),
+and list items / quick replies carrying {"faq": <intent>}. Inside a dialog the dialog answers a
+matching question itself and repeats its pending question (bot.dialogs.signup.machine).
+
+Figures in answers (caps, payout months, green-life amounts) come from core.rules, never from
+the text files, so a rules change changes the answers.
+"""
+from __future__ import annotations
+
+from bot import texts, ui
+from bot.app import BotApp
+from bot.kakao import limits
+from bot.kakao.parts import Button, ListItem
+from bot.kakao.response import Carousel, ListCard, SimpleText, TextCard, fit_text
+
+INTENTS = (
+    "join_how", "seoul_resident", "household_member", "apartment", "customer_number_where", "under_14",
+    "how_points_work", "why_zero_points", "when_paid_energy", "how_much_max", "point_value", "expected_payout",
+    "check_points", "change_incentive", "change_account", "moving_house", "payment_missing",
+    "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
+)
+# The list view: four cards of at most four questions (carousel listCard limit).
+GROUPS = {
+    "join": ("join_how", "seoul_resident", "household_member", "customer_number_where"),
+    "points": ("why_zero_points", "when_paid_energy", "how_much_max", "point_value"),
+    "change": ("change_incentive", "change_account", "moving_house", "payment_missing"),
+    "other": ("greenlife_what", "greenlife_when_paid", "privacy", "contact"),
+}
+# Where an answer leads: the skill of its quick reply (plus extra), if any.
+ACTIONS = {
+    "join_how": ("signup", None), "household_member": ("signup", None), "apartment": ("signup", None),
+    "customer_number_where": ("signup", None),
+    "how_points_work": ("balance", None), "why_zero_points": ("balance", None), "when_paid_energy": ("balance", None),
+    "how_much_max": ("balance", None), "point_value": ("balance", None), "expected_payout": ("balance", None),
+    "check_points": ("balance", None),
+    "change_incentive": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "incentive"}),
+    "change_account": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "account"}),
+    "moving_house": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "move"}),
+    "payment_missing": ("myinfo", None), "kakao_pay": ("myinfo", None),
+    "greenlife_what": ("greenlife", None), "greenlife_when_paid": ("greenlife", None),
+    "greenlife_not_accruing": ("greenlife", None),
+}
+
+
+def _squash(text: str | None) -> str:
+    return "".join((text or "").split()).lower()
+
+
+def match_intent(text: str | None) -> str | None:
+    """The intent whose phrase (or list question) the text contains; the longest phrase wins.
+    'list' means the FAQ list itself."""
+    typed = _squash(text)
+    if not typed:
+        return None
+    best, best_len = None, 0
+    table = texts.raw("keywords.faq")
+    for intent in INTENTS:
+        if _squash(texts.t(f"faq.{intent}.question")).rstrip("?") == typed.rstrip("?"):
+            return intent
+    for intent, phrases in table.items():
+        for phrase in phrases:
+            p = _squash(phrase)
+            if p and p in typed and len(p) > best_len:
+                best, best_len = intent, len(p)
+    return best
+
+
+def facts(ctx) -> dict:
+    """Placeholders of the answers, from the rules in force and the settings."""
+    from core.clock import today_kst
+    from core.points.periods import Half
+    from core.rules import default_rules
+
+    rules = default_rules()
+    half = Half.of_date(today_kst(ctx.clock))
+    household = rules.schedule_for("individual", half)
+    commercial = rules.schedule_for("commercial", half)
+    gl = rules.greenlife
+    return {
+        "call_centre": ctx.settings.call_centre, "website": ctx.settings.website,
+        "ecomileage": texts.t("signup.address.seoul_url"),
+        "cap_half": f"{household.cap_points_per_half:,}", "cap_year": f"{household.cap_won_per_year:,}",
+        "cap_commercial_year": f"{commercial.cap_won_per_year:,}", "rate_max": f"{rules.rate.max.normalize():f}",
+        "greenlife_cap": f"{gl.cap_won:,}", "greenlife_bonus": f"{gl.bonus_won:,}",
+        "greenlife_confirm_day": gl.confirm_day, "greenlife_pay_from_day": gl.pay_from_day,
+        "payout_h1": rules.payout_month[1].month, "payout_h2": rules.payout_month[2].month,
+    }
+
+
+def answer_text(ctx, intent: str | None) -> str | None:
+    if intent not in INTENTS:
+        return None
+    return texts.t(f"faq.{intent}.answer", **facts(ctx))
+
+
+def _personal_reasons(ctx) -> str | None:
+    """For 'why zero points': the member's own reasons of the last settled half, if any."""
+    try:
+        from bot.dialogs import balance
+    except ImportError:  # pragma: no cover - balance is part of this feature
+        return None
+    return balance.last_half_reasons_text(ctx)
+
+
+def answer_reply(ctx, intent: str) -> dict:
+    body = answer_text(ctx, intent)
+    if intent == "why_zero_points":
+        mine = _personal_reasons(ctx)
+        if mine:
+            body = f"{body}\n\n{mine}"
+    outputs = [SimpleText(fit_text(body, limits.SIMPLE_TEXT_MAX))]
+    if intent == "contact":
+        outputs.append(TextCard(title=texts.t("faq.call_label"), description=ctx.settings.call_centre,
+                                buttons=[Button.phone(texts.t("faq.call_label"), ctx.settings.call_centre)]))
+    qrs = []
+    action = ACTIONS.get(intent)
+    if action:
+        skill, extra = action
+        label = texts.t(f"faq.actions.{skill}")
+        qrs.append(ui.qr(ctx, label, skill, extra, label))
+    qrs.append(ui.qr(ctx, texts.t("faq.more_label"), "help", {"view": "faq"}, texts.t("faq.more_text")))
+    qrs.append(ui.home_quick_reply(ctx))
+    return ui.reply(outputs, qrs)
+
+
+def list_reply(ctx) -> dict:
+    cards = []
+    for group, intents in GROUPS.items():
+        items = [ListItem(texts.t(f"faq.{i}.question"), action="message", message_text=texts.t(f"faq.{i}.question"),
+                          extra={"faq": i}) for i in intents]
+        cards.append(ListCard(texts.t(f"faq.groups.{group}"), items))
+    return ui.reply([SimpleText(texts.t("faq.list_intro")), Carousel(cards)],
+                    [ui.qr(ctx, texts.t("common.menu.help"), "help"), ui.home_quick_reply(ctx)])
+
+
+def faq_skill(ctx) -> dict:
+    """Answer the intent named by a tap ({"faq": intent}) or found in the text; else the list."""
+    extra = ctx.turn.client_extra or {}
+    intent = extra.get("faq") if extra.get("faq") in INTENTS else match_intent(ctx.turn.utterance)
+    if intent in INTENTS:
+        return answer_reply(ctx, intent)
+    return list_reply(ctx)
+
+
+def wants_faq(ctx) -> bool:
+    """The help skill hands these turns to the FAQ: its `자주 묻는 질문` quick reply, a FAQ tap."""
+    extra = ctx.turn.client_extra or {}
+    return extra.get("view") == "faq" or extra.get("faq") in INTENTS or match_intent(ctx.turn.utterance) == "list"
+
+
+def register(app: BotApp) -> None:
+    app.skill("faq")(faq_skill)

@@ -1,0 +1,559 @@
+"""The signup dialog (skill `signup`): member type, terms, identity, address, resources,
+incentive type, optional items, confirmation. The member exists only after `가입하기`.
+
+Steps and what follows each (the table `after()` encodes; `편집` from the confirmation returns to
+it after the edited group):
+
+    member_type -> terms -> name -> mobile -> [householder -> householder_name] -> address
+    -> [address_detail] -> billing_mode/customer_number per resource -> incentive_type
+    -> [bank -> account_number -> account_holder] -> optional -> [motivation -> floor_area
+    -> move_in_date -> email -> referrer] -> confirm -> (member created, dialog ends)
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from core import members as M
+from core.clock import today_kst, utcnow_naive
+from core.pii import mask_mobile, mask_name
+
+from bot import texts, ui
+from bot.dialogs.signup import fields as F
+from bot.dialogs.signup.machine import (
+    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, StepDialog, TextStep, match_option, squash,
+)
+from bot.kakao.parts import Button, Item, ListItem
+from bot.kakao.response import ItemCard, ListCard, SimpleText, TextCard, fit_text
+from bot.kakao import limits
+
+HOUSEHOLD_TYPES = ("individual", "foreigner")
+ORG_TYPES = ("commercial", "public", "school")
+
+
+def member_type_label(code: str) -> str:
+    return texts.t(f"signup.member_type.{code}")
+
+
+class MemberTypeStep(ChoiceStep):
+    name = "member_type"
+    question = "member_type.question"
+    hint = "member_type.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        words = {
+            "individual": ("개인", "일반", "14세 이상", "성인", "가정", "일반 가정"),
+            "commercial": ("상가", "사업장", "가게", "상업시설", "매장", "식당", "사업자"),
+            "public": ("공공", "관공서", "기관"),
+            "school": ("학교",),
+            "foreigner": ("외국인", "foreigner"),
+            "individual_under14": ("14세 미만", "어린이", "초등학생"),
+            "complex": ("단지", "단지 참여", "아파트 단지", "관리사무소"),
+        }
+        return [Option(code, member_type_label(code), words[code]) for code in (*M.CHAT_MEMBER_TYPES, *M.WEB_ONLY_MEMBER_TYPES)]
+
+    def apply(self, c: Conv, value: str):
+        if value in M.WEB_ONLY_MEMBER_TYPES:
+            key = "under14" if value == "individual_under14" else "complex"
+            c.ctx.dialog.end()
+            c.dialog.app.dialog_event(c.dialog.name, f"web_only_{key}")
+            card = TextCard(title=c.t(f"member_type.{key}_title"), description=c.t(f"member_type.{key}_body"),
+                            buttons=[Button.web_link(c.t("member_type.website_label"), c.ctx.settings.website)])
+            return ui.reply([card], ui.menu_quick_replies(c.ctx, member=False))
+        c.set(member_type=value)
+        return c.dialog.after(c, "member_type")
+
+
+CONSENT_KEYS = ("terms", "privacy", "third_party")
+
+
+class TermsStep(ChoiceStep):
+    name = "terms"
+    hint = "terms.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [
+            Option("agree_all", c.t("terms.agree_all"), ("전체 동의", "모두 동의해요", "전부 동의", "모두동의")),
+            Option("agree_required", c.t("terms.agree_required"),
+                   ("필수 동의", "필수만", "동의", "동의해요", "동의합니다", "네", "예")),
+            Option("disagree", c.t("terms.disagree"),
+                   ("동의 안 함", "동의안함", "동의하지 않아요", "동의하지않", "비동의", "거부", "아니요", "싫어요")),
+        ]
+
+    def ask(self, c: Conv) -> Prompt:
+        items = []
+        for key in (*CONSENT_KEYS, "optional"):
+            title = c.t(f"terms.{key}_title")
+            items.append(ListItem(title, c.t(f"terms.{key}_desc"), action="message", message_text=title,
+                                  extra={"dialog": c.dialog.name, "action": "info", "doc": key}))
+        card = ListCard(c.t("terms.header"), items,
+                        buttons=[Button.web_link(c.t("terms.full_text_label"), c.ctx.settings.website)])
+        qrs = [
+            c.qr(c.t("terms.agree_all"), "agree_all", optional=True),
+            c.qr(c.t("terms.agree_required"), "agree_required", optional=False),
+            c.qr(c.t("terms.disagree"), "disagree"),
+        ]
+        return Prompt([SimpleText(c.t("terms.intro")), card], qrs)
+
+    def parse(self, c: Conv, answer: Answer) -> dict:
+        if answer.tapped:
+            extra = answer.extra
+            flags = [extra.get(k) for k in CONSENT_KEYS if k in extra]
+            if flags and all(isinstance(f, bool) for f in flags) and "value" not in extra:
+                required = len(flags) == len(CONSENT_KEYS) and all(flags)
+                return {"required": required, "optional": extra.get("optional") is True}
+        option = match_option(self.options(c), answer)
+        if option is None:
+            raise Invalid(c.t(self.hint))
+        optional = option.value == "agree_all"
+        if answer.tapped and isinstance(answer.extra.get("optional"), bool) and option.value != "disagree":
+            optional = answer.extra["optional"]
+        return {"required": option.value != "disagree", "optional": optional}
+
+    def apply(self, c: Conv, value: dict):
+        if not value["required"]:
+            c.ctx.dialog.end()
+            c.dialog.app.dialog_event(c.dialog.name, "terms_declined")
+            return ui.menu_reply(c.ctx, c.t("terms.declined"), member=False)
+        stamp = utcnow_naive(c.ctx.clock).isoformat(timespec="seconds")
+        consents = {k: stamp for k in CONSENT_KEYS}
+        consents.update(optional=bool(value["optional"]), optional_at=stamp, version=c.t("terms.version"),
+                        channel="kakao")
+        c.set(consents=consents)
+        return c.dialog.after(c, "terms")
+
+
+class NameStep(TextStep):
+    name = "name"
+
+    def question_text(self, c: Conv) -> str:
+        kind = c.slots.get("member_type")
+        key = "org" if kind in ORG_TYPES else ("foreigner" if kind == "foreigner" else "individual")
+        return c.t(f"name.question_{key}")
+
+    def check(self, c: Conv, text: str) -> str:
+        kind = c.slots.get("member_type", "individual")
+        try:
+            return M.normalise_name(text, kind)
+        except M.InvalidValue:
+            raise Invalid(c.t("name.invalid_org" if kind in ORG_TYPES else "name.invalid_person")) from None
+
+    def apply(self, c: Conv, value: str):
+        c.set(name=value)
+        return c.dialog.after(c, "name")
+
+
+class MobileStep(TextStep):
+    name = "mobile"
+
+    def question_text(self, c: Conv) -> str:
+        return c.t("signup.mobile.question_org" if c.slots.get("member_type") in ORG_TYPES else "signup.mobile.question")
+
+    def check(self, c: Conv, text: str) -> str:
+        try:
+            return M.normalise_mobile(text)
+        except M.InvalidValue:
+            raise Invalid(c.t("signup.mobile.invalid")) from None
+
+    def apply(self, c: Conv, value: str):
+        c.set(mobile=value)
+        return c.dialog.after(c, "mobile")
+
+
+class HouseholderStep(ChoiceStep):
+    name = "householder"
+    hint = "householder.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("self", c.t("householder.self"), ("네", "예", "세대주", "본인", "맞아요", "제가 세대주")),
+                Option("other", c.t("householder.other"), ("아니오", "아뇨", "아니에요", "다른 사람", "가족"))]
+
+    def question_text(self, c: Conv) -> str:
+        return c.t("householder.question", name=mask_name(c.slots.get("name")))
+
+    def apply(self, c: Conv, value: str):
+        if value == "other":
+            return Go("householder_name")
+        c.set(householder="self", head_of_household=None)
+        return c.dialog.after(c, "householder")
+
+
+class HouseholderNameStep(TextStep):
+    name = "householder_name"
+    question = "householder.name_question"
+
+    def check(self, c: Conv, text: str) -> str:
+        try:
+            return M.normalise_name(text, "individual")
+        except M.InvalidValue:
+            raise Invalid(c.t("name.invalid_person")) from None
+
+    def apply(self, c: Conv, value: str):
+        c.set(householder="other", head_of_household=value)
+        return c.dialog.after(c, "householder")
+
+
+class OptionalStep(ChoiceStep):
+    name = "optional"
+    question = "optional.question"
+    hint = "optional.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("yes", c.t("optional.yes"), ("네", "예", "입력", "입력할래요")),
+                Option("no", c.t("optional.no"), ("아니요", "아니오", "아뇨", "괜찮아요", "안 할래요", "넘어가기", "패스"))]
+
+    def apply(self, c: Conv, value: str):
+        if value == "yes":
+            return Go("motivation")
+        return c.dialog.after(c, "optional")
+
+
+class MotivationStep(TextStep):
+    name = "motivation"
+    question = "motivation.question"
+    skip_label = "건너뛰기"
+    CHOICES = ("environment", "saving", "incentive", "referral")
+
+    def quick_replies(self, c: Conv) -> list:
+        return [c.qr(c.t(f"motivation.{k}"), k) for k in self.CHOICES] + [c.qr(c.t("skip_label"), "skip")]
+
+    def parse(self, c: Conv, answer: Answer):
+        if answer.tapped and answer.value in self.CHOICES:
+            return c.t(f"motivation.{answer.value}")
+        return super().parse(c, answer)
+
+    def check(self, c: Conv, text: str):
+        try:
+            return M.normalise_motivation(text)
+        except M.InvalidValue:
+            raise Invalid(c.t("motivation.invalid")) from None
+
+    def apply(self, c: Conv, value):
+        c.set(motivation=value)
+        return Go("floor_area")
+
+
+class FloorAreaStep(TextStep):
+    name = "floor_area"
+    question = "floor_area.question"
+    skip_label = "건너뛰기"
+
+    def check(self, c: Conv, text: str):
+        try:
+            return str(M.parse_floor_area(text))
+        except M.InvalidValue:
+            raise Invalid(c.t("floor_area.invalid")) from None
+
+    def apply(self, c: Conv, value):
+        c.set(floor_area=value)
+        return Go("move_in_date")
+
+
+class MoveInDateStep(TextStep):
+    name = "move_in_date"
+    question = "move_in_date.question"
+    skip_label = "건너뛰기"
+
+    def check(self, c: Conv, text: str):
+        try:
+            return M.parse_move_in_date(text, today_kst(c.ctx.clock)).isoformat()
+        except M.InvalidValue:
+            raise Invalid(c.t("move_in_date.invalid")) from None
+
+    def apply(self, c: Conv, value):
+        c.set(move_in_date=value)
+        return Go("email")
+
+
+class EmailStep(TextStep):
+    name = "email"
+    question = "email.question"
+    skip_label = "건너뛰기"
+
+    def check(self, c: Conv, text: str):
+        try:
+            return M.normalise_email(text)
+        except M.InvalidValue:
+            raise Invalid(c.t("email.invalid")) from None
+
+    def apply(self, c: Conv, value):
+        c.set(email=value)
+        return Go("referrer")
+
+
+class ReferrerStep(TextStep):
+    name = "referrer"
+    question = "referrer.question"
+    skip_label = "건너뛰기"
+
+    def check(self, c: Conv, text: str):
+        try:
+            return M.normalise_referrer(text)
+        except M.InvalidValue:
+            raise Invalid(c.t("referrer.invalid")) from None
+
+    def apply(self, c: Conv, value):
+        c.set(referrer=value)
+        return c.dialog.after(c, "optional")
+
+
+def mask_email(email: str | None) -> str:
+    if not email or "@" not in email:
+        return ""
+    local, _, domain = email.partition("@")
+    return f"{local[0]}{'*' * max(1, len(local) - 1)}@{domain}"
+
+
+class ConfirmStep(ChoiceStep):
+    name = "confirm"
+    hint = "confirm.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("join", c.t("confirm.join"), ("가입", "가입할게요", "네", "예", "확인", "좋아요", "가입 신청")),
+                Option("edit", c.t("confirm.edit"), ("수정", "고칠래요", "변경", "다시", "고칠게요"))]
+
+    def card(self, c: Conv) -> ItemCard:
+        s = c.slots
+        kind = s.get("member_type", "individual")
+        rows = [(c.t("confirm.type"), member_type_label(kind)),
+                (c.t("confirm.name"), mask_name(s.get("name"))),
+                (c.t("confirm.mobile"), mask_mobile(s.get("mobile")))]
+        if kind in HOUSEHOLD_TYPES:
+            holder = c.t("confirm.householder_self") if s.get("householder") != "other" else mask_name(s.get("head_of_household"))
+            rows.append((c.t("confirm.householder"), holder))
+        address = s.get("address") or {}
+        rows.append((c.t("confirm.address"), F.mask_address(address.get("base"), address.get("detail"))))
+        for resource in F.rules().resources:
+            rows.append((F.resource_label(resource)[:limits.ITEM_TITLE_MAX], F.resource_summary(c, resource)))
+        rows.append((c.t("confirm.incentive"), F.incentive_summary(c)))
+        rows.append((c.t("confirm.extra"), self.extras(c)))
+        items = [Item(title[:limits.ITEM_TITLE_MAX], fit_text(desc or "-", 60)) for title, desc in rows][:limits.ITEM_CARD_ITEMS_MAX]
+        buttons = [c.button(c.t("confirm.join"), "join"), c.button(c.t("confirm.edit"), "edit"), c.cancel_button()]
+        return ItemCard(item_list=items, head=c.t("confirm.head"), title=c.t("confirm.title"),
+                        description=c.t("confirm.description"), item_list_alignment="left", buttons=buttons,
+                        button_layout="vertical")
+
+    def extras(self, c: Conv) -> str:
+        s = c.slots
+        parts = []
+        if s.get("motivation"):
+            parts.append(c.t("confirm.motivation"))
+        if s.get("floor_area"):
+            parts.append(c.t("confirm.floor_area", value=s["floor_area"]))
+        if s.get("move_in_date"):
+            parts.append(c.t("confirm.move_in", value=s["move_in_date"]))
+        if s.get("email"):
+            parts.append(f"{c.t('confirm.email')} {mask_email(s['email'])}")
+        if s.get("referrer"):
+            parts.append(c.t("confirm.referrer"))
+        marketing = (s.get("consents") or {}).get("optional")
+        first = ", ".join(parts) if parts else c.t("confirm.extra_none")
+        return f"{first}\n{c.t('confirm.marketing_yes' if marketing else 'confirm.marketing_no')}"
+
+    def ask(self, c: Conv) -> Prompt:
+        qrs = [c.qr(c.t("confirm.join"), "join"), c.qr(c.t("confirm.edit"), "edit")]
+        return Prompt([self.card(c)], qrs)
+
+    def apply(self, c: Conv, value: str):
+        if value == "edit":
+            return Go("edit")
+        return c.dialog.create(c)
+
+
+EDIT_TARGETS = {
+    "name": "name", "mobile": "mobile", "householder": "householder", "address": "address",
+    "resources": "billing_mode", "incentive": "incentive_type", "optional": "motivation", "marketing": "marketing",
+}
+
+
+class EditStep(ChoiceStep):
+    name = "edit"
+    question = "edit.question"
+    hint = "edit.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        keys = ["name", "mobile", "householder", "address", "resources", "incentive", "optional", "marketing", "back"]
+        if c.slots.get("member_type") not in HOUSEHOLD_TYPES:
+            keys.remove("householder")
+        words = {"resources": ("전기", "수도", "가스", "고객번호", "자원"), "incentive": ("인센티브", "계좌", "현금", "기부"),
+                 "back": ("돌아가기", "확인", "그대로")}
+        return [Option(k, c.t(f"edit.{k}"), words.get(k, ())) for k in keys]
+
+    def apply(self, c: Conv, value: str):
+        if value == "back":
+            return Go("confirm")
+        c.set(editing=True)
+        if value == "resources":
+            return F.first_resource_step(c)
+        if value == "address":
+            c.set(address_detail_asked=False)
+        return Go(EDIT_TARGETS[value])
+
+
+class MarketingStep(ChoiceStep):
+    name = "marketing"
+    question = "marketing.question"
+    hint = "marketing.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("yes", c.t("marketing.yes"), ("네", "예", "동의", "받을래요")),
+                Option("no", c.t("marketing.no"), ("아니요", "아니오", "아뇨", "거부", "안 받을래요", "수신거부"))]
+
+    def apply(self, c: Conv, value: str):
+        consents = dict(c.slots.get("consents") or {})
+        consents["optional"] = value == "yes"
+        consents["optional_at"] = utcnow_naive(c.ctx.clock).isoformat(timespec="seconds")
+        c.set(consents=consents)
+        return c.dialog.after(c, "marketing")
+
+
+class SignupDialog(StepDialog):
+    name = "signup"
+    skill = "signup"
+    text_area = "signup"
+    first = "member_type"
+    address_question_key = "signup.address.question"
+
+    def __init__(self, app) -> None:
+        steps = [MemberTypeStep(), TermsStep(), NameStep(), MobileStep(), HouseholderStep(), HouseholderNameStep(),
+                 *(cls() for cls in F.SHARED_STEPS), OptionalStep(), MotivationStep(), FloorAreaStep(),
+                 MoveInDateStep(), EmailStep(), ReferrerStep(), ConfirmStep(), EditStep(), MarketingStep()]
+        super().__init__(app, steps)
+
+    # -- what fields.py asks of a dialog ----------------------------------------------------------
+    def member_id(self, c: Conv) -> int | None:
+        return None
+
+    def member_name(self, c: Conv) -> str:
+        return c.slots.get("name") or ""
+
+    def current_local_government(self, c: Conv):
+        return None
+
+    def on_seoul(self, c: Conv) -> dict:
+        c.ctx.dialog.end()
+        self.app.dialog_event(self.name, "seoul")
+        return seoul_reply(c.ctx, member=False)
+
+    def after(self, c: Conv, group: str, notice: str | None = None):
+        """The step after a group of steps; while editing, back to the confirmation."""
+        editing = c.slots.get("editing")
+        kind = c.slots.get("member_type")
+        if editing:
+            if group == "address":
+                lg = F.local_government(c)
+                if c.slots.get("incentive_type") not in M.offered_incentive_types(lg, F.rules()):
+                    c.set(incentive_type=None, bank_name=None, account_enc=None, account_masked=None)
+                    return Go("incentive_type", notice)
+            return self._to_confirm(c, notice)
+        if group == "member_type":
+            return Go("terms", notice)
+        if group == "terms":
+            return Go("name", notice)
+        if group == "name":
+            return Go("mobile", notice)
+        if group == "mobile":
+            return Go("householder" if kind in HOUSEHOLD_TYPES else "address", notice)
+        if group == "householder":
+            return Go("address", notice)
+        if group == "address":
+            return F.first_resource_step(c, notice=notice)
+        if group == "resources":
+            return Go("incentive_type", notice)
+        if group == "incentive":
+            return Go("optional", notice)
+        return self._to_confirm(c, notice)
+
+    def _to_confirm(self, c: Conv, notice: str | None):
+        c.set(editing=False)
+        return Go("confirm", notice)
+
+    # -- entry points ---------------------------------------------------------------------------
+    def skill_handler(self, ctx) -> dict:
+        member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        if member is not None:
+            return existing_reply(ctx, member)
+        if ctx.dialog.active and ctx.dialog.name == self.name:
+            return self.start(ctx)
+        hours = int(ctx.settings.dialog_ttl.total_seconds() // 3600)
+        reply = self.begin(ctx)
+        return ui.prepend_text(reply, texts.t("signup.intro", hours=hours))
+
+    def orphan_tap(self, ctx) -> dict:
+        member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        if member is not None:
+            return existing_reply(ctx, member)
+        if ctx.dialog.active:  # another dialog is running: leave it alone
+            return ui.menu_reply(ctx, texts.t("common.session_expired"), member=False)
+        extra = ctx.turn.client_extra or {}
+        if extra.get("step") == self.first:
+            ctx.dialog.begin(self.name, self.first, {})
+            self.app.dialog_event(self.name, "started")
+            return self.handle(ctx)
+        return ui.prepend_text(self.begin(ctx), texts.t("common.session_expired"))
+
+    def info_text(self, ctx, extra: dict) -> str | None:
+        doc = extra.get("doc")
+        if doc in (*CONSENT_KEYS, "optional"):
+            return texts.t(f"signup.terms.{doc}_summary")
+        return None
+
+    # -- the one write ----------------------------------------------------------------------------
+    def create(self, c: Conv):
+        s = c.slots
+        ctx = c.ctx
+        parsed = F.parsed_from_slots(s)
+        data = M.SignupData(
+            member_type=s["member_type"], user_key=ctx.turn.user_key, name=s["name"], mobile=s["mobile"],
+            address=parsed, resources=F.resource_choices(c), consents=dict(s.get("consents") or {}),
+            marketing_opt_in=bool((s.get("consents") or {}).get("optional")),
+            bot_id=ctx.turn.bot_id, app_user_id=ctx.turn.app_user_id,
+            plusfriend_user_key=ctx.turn.plusfriend_user_key, is_friend=ctx.turn.is_friend,
+            head_of_household=(s.get("head_of_household") if s.get("householder") == "other"
+                               else (s["name"] if s["member_type"] in HOUSEHOLD_TYPES else None)),
+            incentive_type=s.get("incentive_type"), bank_name=s.get("bank_name"),
+            account_number=ctx.cipher.decrypt(s["account_enc"]) if s.get("account_enc") else None,
+            account_holder=s["name"] if s.get("account_enc") else None,
+            motivation=s.get("motivation"), floor_area=Decimal(s["floor_area"]) if s.get("floor_area") else None,
+            move_in_date=date.fromisoformat(s["move_in_date"]) if s.get("move_in_date") else None,
+            email=s.get("email"), referrer=s.get("referrer"),
+        )
+        try:
+            member = M.create_member(ctx.session, ctx.cipher, ctx.clock, data, F.rules())
+        except M.AlreadyMember as exc:
+            ctx.dialog.end()
+            return existing_reply(ctx, exc.member)
+        except M.HouseholdTaken:
+            c.set(editing=True)
+            return Go("address", c.t("address.household_taken", call_centre=ctx.settings.call_centre))
+        except M.CustomerNumberTaken as exc:
+            c.set(editing=True, resource=exc.resource, resource_order=[exc.resource])
+            return Go("customer_number", c.t("customer_number.taken", resource=F.resource_label(exc.resource),
+                                             call_centre=ctx.settings.call_centre))
+        except (M.IncentiveNotOffered, M.AccountRequired):
+            c.set(editing=True)
+            return Go("incentive_type")
+        except M.SeoulAddress:
+            return self.on_seoul(c)
+        ctx.dialog.end()
+        ctx.outcome = "completed"
+        self.app.dialog_event(self.name, "completed")
+        ctx.log.info("member joined", extra={"member_id": member.id, "member_type": member.member_type})
+        half = M.first_evaluated_half(ctx.clock)
+        half_text = texts.t("balance.half_name", year=half.year, half=texts.t(f"balance.half_{half.number}"))
+        lg_note = "" if member.local_government_code else texts.t(
+            "signup.completed_lg_unknown", call_centre=ctx.settings.call_centre)
+        body = texts.t("signup.completed", name=mask_name(member.name), half=half_text, lg_note=lg_note)
+        return ui.menu_reply(ctx, body, member=True)
+
+
+def existing_reply(ctx, member) -> dict:
+    joined = member.joined_at.date().isoformat() if member.joined_at else ""
+    body = texts.t("signup.existing", name=mask_name(member.name), joined=joined)
+    return ui.menu_reply(ctx, body, member=True)
+
+
+def seoul_reply(ctx, member: bool | None) -> dict:
+    card = TextCard(title=texts.t("signup.address.seoul_title"), description=texts.t("signup.address.seoul_body"),
+                    buttons=[Button.web_link(texts.t("signup.address.seoul_link_label"), texts.t("signup.address.seoul_url"))])
+    return ui.reply([card], ui.menu_quick_replies(ctx, member=member))

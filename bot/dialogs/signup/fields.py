@@ -1,0 +1,398 @@
+"""Steps shared by signup and my info: address, resources (billing mode, customer number),
+incentive type, bank account. Each asks, checks and stores the same way in both dialogs; what
+comes after a group of steps is the dialog's business (`dialog.after(c, group)`).
+
+Slots written here:
+  address: {"base", "detail", "sido", "lg_code"}        (the typed address, canonical)
+  resource: the resource being asked (billing_mode / customer_number steps)
+  resources: {resource: {"mode", "enc"?, "masked"?}}    (customer numbers encrypted)
+  incentive_type, bank_name, account_enc, account_masked
+"""
+from __future__ import annotations
+
+import re
+
+from core import members as M
+from core.local_governments import (
+    ParsedAddress, infer_sido, looks_complete, match_local_government, mentions_seoul, parse_address,
+)
+from core.models import LocalGovernment
+from core.pii import mask_name, mask_number
+
+from bot.dialogs.signup.machine import (
+    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, Step, TextStep, match_option, squash,
+)
+from bot.kakao.response import SimpleText
+
+RESOURCE_LABEL_KEYS = {"electricity": "signup.resource.electricity", "water": "signup.resource.water",
+                       "gas": "signup.resource.gas"}
+
+
+def rules():
+    from core.rules import default_rules
+
+    return default_rules()
+
+
+def resource_label(resource: str) -> str:
+    from bot import texts
+
+    return texts.t(RESOURCE_LABEL_KEYS.get(resource, "signup.resource.electricity"))
+
+
+def mask_address(base: str | None, detail: str | None = None) -> str:
+    """Numbers shown by their first digit only: '예시로 123 101동 1203호' -> '예시로 1** 1**동 1***호'."""
+    text = f"{base or ''} {detail or ''}".strip()
+    return re.sub(r"\d+", lambda m: m.group()[0] + "*" * (len(m.group()) - 1), text)
+
+
+def parsed_from_slots(slots: dict) -> ParsedAddress | None:
+    a = slots.get("address")
+    if not a:
+        return None
+    return ParsedAddress(sido=a.get("sido"), base=a["base"], detail=a.get("detail") or "", kind=a.get("kind", "road"))
+
+
+def incentive_label(code: str | None) -> str:
+    labels = rules().incentive_types
+    return labels.get(code or "", labels.get(rules().default_incentive_type, code or ""))
+
+
+def billing_label(mode: str) -> str:
+    from bot import texts
+
+    return texts.t(f"signup.billing.{mode}")
+
+
+# --- address -----------------------------------------------------------------------------------
+
+class AddressStep(TextStep):
+    name = "address"
+    question = "signup.address.question"
+
+    def question_text(self, c: Conv) -> str:
+        return c.t(c.dialog.address_question_key)
+
+    def quick_replies(self, c: Conv) -> list:
+        return [c.action_qr(c.t("signup.address.faq_label"), "faq", intent="seoul_resident",
+                            text=c.t("signup.address.faq_text"))]
+
+    def check(self, c: Conv, text: str):
+        if mentions_seoul(text):
+            return "seoul"
+        parsed = parse_address(text)
+        if parsed is None:
+            raise Invalid(c.t("signup.address.invalid"))
+        parsed = infer_sido(c.ctx.session, parsed)
+        if parsed.is_seoul:
+            return "seoul"
+        if not looks_complete(parsed):
+            raise Invalid(c.t("signup.address.incomplete"))
+        if len(parsed.base) > 200 or len(parsed.detail) > 100:
+            raise Invalid(c.t("signup.address.too_long"))
+        return parsed
+
+    def apply(self, c: Conv, value):
+        if value == "seoul":
+            return c.dialog.on_seoul(c)
+        c.set(address={"base": value.base, "detail": value.detail, "sido": value.sido, "kind": value.kind},
+              address_detail_asked=bool(value.detail))
+        if not value.detail:
+            return Go("address_detail")
+        return finish_address(c)
+
+
+class AddressDetailStep(TextStep):
+    name = "address_detail"
+    question = "signup.address.detail_question"
+
+    def quick_replies(self, c: Conv) -> list:
+        return [c.qr(c.t("signup.address.no_unit_label"), "none")]
+
+    def parse(self, c: Conv, answer: Answer):
+        if answer.value == "none" or squash(answer.text) in {
+                squash(c.t("signup.address.no_unit_label")), "없음", "없어요", "단독주택", "단독", "없습니다"}:
+            return ""
+        if answer.tapped:
+            raise Invalid(c.t("signup.address.detail_invalid"))
+        return self.check(c, answer.text)
+
+    def check(self, c: Conv, text: str):
+        t = text.strip()
+        if not t or len(t) > 40 or not re.search(r"\d|[동호층]", t):
+            raise Invalid(c.t("signup.address.detail_invalid"))
+        return t
+
+    def apply(self, c: Conv, value):
+        address = dict(c.slots.get("address") or {})
+        address["detail"] = value
+        c.set(address=address)
+        return finish_address(c)
+
+
+def finish_address(c: Conv):
+    """Household check (E1) and the 시군구; then whatever the dialog does after an address."""
+    parsed = parsed_from_slots(c.slots)
+    exclude = c.dialog.member_id(c)
+    if M.household_taken(c.ctx.session, c.ctx.cipher, parsed, exclude_member_id=exclude):
+        if c.step != "address":
+            c.ctx.dialog.goto("address")
+        return c.dialog.failed(c.ctx, c.dialog.steps["address"],
+                               c.t("signup.address.household_taken", call_centre=c.ctx.settings.call_centre))
+    lg = match_local_government(c.ctx.session, parsed)
+    address = dict(c.slots["address"])
+    address["lg_code"] = lg.code if lg else None
+    c.set(address=address)
+    notice = None if lg else c.t("signup.address.lg_unknown")
+    return c.dialog.after(c, "address", notice=notice)
+
+
+def local_government(c: Conv) -> LocalGovernment | None:
+    code = (c.slots.get("address") or {}).get("lg_code")
+    if code is None and "address" not in c.slots:
+        return c.dialog.current_local_government(c)
+    return c.ctx.session.get(LocalGovernment, code) if code else None
+
+
+# --- resources -----------------------------------------------------------------------------------
+
+def first_resource_step(c: Conv, resources: list[str] | None = None, notice: str | None = None) -> Go:
+    order = resources or list(rules().resources)
+    c.set(resource=order[0], resource_order=order)
+    return Go("billing_mode", notice)
+
+
+def next_resource(c: Conv, done: str, notice: str | None = None):
+    order = c.slots.get("resource_order") or list(rules().resources)
+    later = order[order.index(done) + 1:] if done in order else []
+    if later:
+        c.set(resource=later[0])
+        return Go("billing_mode", notice)
+    return c.dialog.after(c, "resources", notice=notice)
+
+
+def _store_resource(c: Conv, resource: str, entry: dict) -> None:
+    resources = dict(c.slots.get("resources") or {})
+    resources[resource] = entry
+    c.set(resources=resources)
+
+
+class BillingModeStep(ChoiceStep):
+    name = "billing_mode"
+    hint = "signup.billing.invalid"
+
+    def tap_matches(self, c: Conv, extra: dict) -> bool:
+        return extra.get("step") == self.name and extra.get("resource", c.slots.get("resource")) == c.slots.get("resource")
+
+    def options(self, c: Conv) -> list[Option]:
+        resource = c.slots.get("resource")
+        opts = [
+            Option("managed_fee", c.t("signup.billing.managed_fee"), ("관리비", "관리비포함", "관리자합산", "아파트")),
+            Option("separate", c.t("signup.billing.separate"), ("개별", "따로", "직접", "고지서", "자동이체")),
+        ]
+        if resource != "electricity":
+            opts.append(Option("not_used", c.t("signup.billing.not_used"), ("사용안함", "안써요", "없음", "안 써요", "사용 안해요")))
+        return opts
+
+    def ask(self, c: Conv) -> Prompt:
+        resource = c.slots.get("resource")
+        qrs = [c.qr(o.label, o.value, resource=resource) for o in self.options(c)]
+        text = c.t(f"signup.billing.question_{resource}")
+        return Prompt([SimpleText(text)], qrs)
+
+    def parse(self, c: Conv, answer: Answer) -> str:
+        option = match_option(self.options(c), answer)
+        if option is None:
+            key = "signup.billing.invalid_electricity" if c.slots.get("resource") == "electricity" else self.hint
+            raise Invalid(c.t(key))
+        return option.value
+
+    def apply(self, c: Conv, value: str):
+        resource = c.slots["resource"]
+        if value == "separate":
+            return Go("customer_number")
+        _store_resource(c, resource, {"mode": value})
+        return next_resource(c, resource)
+
+
+class CustomerNumberStep(TextStep):
+    name = "customer_number"
+
+    def tap_matches(self, c: Conv, extra: dict) -> bool:
+        return extra.get("step") == self.name and extra.get("resource", c.slots.get("resource")) == c.slots.get("resource")
+
+    def question_text(self, c: Conv) -> str:
+        return c.t(f"signup.customer_number.question_{c.slots.get('resource')}")
+
+    def quick_replies(self, c: Conv) -> list:
+        resource = c.slots.get("resource")
+        return [c.action_qr(c.t("signup.customer_number.where_label"), "faq", intent="customer_number_where",
+                            text=c.t("signup.customer_number.where_text")),
+                c.qr(c.t("signup.customer_number.back_label"), "back", resource=resource)]
+
+    def parse(self, c: Conv, answer: Answer):
+        if answer.value == "back" or squash(answer.text) in {squash(c.t("signup.customer_number.back_label"))}:
+            return "back"
+        if answer.tapped:
+            raise Invalid(self.question_text(c))
+        return self.check(c, answer.text)
+
+    def check(self, c: Conv, text: str):
+        resource = c.slots.get("resource")
+        try:
+            number = M.normalise_customer_number(resource, text, rules())
+        except M.InvalidValue:
+            raise Invalid(c.t(f"signup.customer_number.invalid_{resource}")) from None
+        if M.customer_number_taken(c.ctx.session, c.ctx.cipher, resource, number,
+                                   exclude_member_id=c.dialog.member_id(c)):
+            raise Invalid(c.t("signup.customer_number.taken", resource=resource_label(resource),
+                              call_centre=c.ctx.settings.call_centre))
+        return number
+
+    def apply(self, c: Conv, value):
+        resource = c.slots["resource"]
+        if value == "back":
+            return Go("billing_mode")
+        masked = mask_number(value)
+        _store_resource(c, resource, {"mode": "separate", "enc": c.ctx.cipher.encrypt(value), "masked": masked})
+        return next_resource(c, resource, notice=c.t("signup.customer_number.accepted",
+                                                     resource=resource_label(resource), masked=masked))
+
+
+def resource_choices(c: Conv, only: list[str] | None = None) -> list[M.ResourceChoice]:
+    """The slots' resources as core choices (customer numbers decrypted for the core call)."""
+    out = []
+    for resource, entry in (c.slots.get("resources") or {}).items():
+        if only is not None and resource not in only:
+            continue
+        number = c.ctx.cipher.decrypt(entry["enc"]) if entry.get("enc") else None
+        out.append(M.ResourceChoice(resource=resource, billing_mode=entry["mode"], customer_number=number))
+    return out
+
+
+def resource_summary(c: Conv, resource: str) -> str:
+    entry = (c.slots.get("resources") or {}).get(resource)
+    if not entry:
+        return c.t("signup.billing.not_used")
+    if entry["mode"] == "separate":
+        return f"{billing_label('separate')} {entry.get('masked', '')}".strip()
+    return billing_label(entry["mode"])
+
+
+# --- incentive type and account ----------------------------------------------------------------
+
+INCENTIVE_WORDS = {
+    "cash": ("현금", "계좌", "계좌이체", "돈", "현금으로"),
+    "kakao_pay": ("카카오페이", "카카오 페이", "카페"),
+    "green_card": ("그린카드", "에코머니", "그린 카드"),
+    "local_currency": ("지역화폐", "지역상품권", "상품권", "지역 화폐", "온누리"),
+    "garbage_bags": ("종량제", "종량제봉투", "쓰레기봉투", "봉투"),
+    "local_tax": ("지방세", "세금"),
+    "transit_card": ("교통카드",),
+    "facility_voucher": ("공공시설", "이용권"),
+    "certificate": ("상품권",),
+    "donation": ("기부", "기부할게요", "기부하기"),
+}
+SHORT_LABEL_KEYS = "signup.incentive.short"
+
+
+class IncentiveStep(ChoiceStep):
+    name = "incentive_type"
+    hint = "signup.incentive.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        from bot import texts
+
+        short = texts.raw(SHORT_LABEL_KEYS)
+        return [Option(code, short.get(code, incentive_label(code))[:14], (incentive_label(code), *INCENTIVE_WORDS.get(code, ())))
+                for code in M.offered_incentive_types(local_government(c), rules())]
+
+    def question_text(self, c: Conv) -> str:
+        lg = local_government(c)
+        lines = [f"• {incentive_label(o.value)}" for o in self.options(c)]
+        where = f"{lg.sido} {lg.name}" if lg and lg.name != lg.sido else (lg.name if lg else c.t("signup.incentive.unknown_lg"))
+        return c.t("signup.incentive.question", where=where, options="\n".join(lines),
+                   default=incentive_label(rules().default_incentive_type))
+
+    def apply(self, c: Conv, value: str):
+        if value == M.CASH:
+            return Go("bank")
+        c.set(incentive_type=value, bank_name=None, account_enc=None, account_masked=None)
+        return c.dialog.after(c, "incentive")
+
+
+class BankStep(ChoiceStep):
+    name = "bank"
+    question = "signup.bank.question"
+    hint = "signup.bank.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        from bot import texts
+
+        return [Option(name, label) for name, label in texts.raw("signup.bank.quick").items()]
+
+    def parse(self, c: Conv, answer: Answer) -> str:
+        option = match_option(self.options(c), answer)
+        if option is not None:
+            return M.normalise_bank(option.value)
+        if answer.tapped:
+            raise Invalid(c.t(self.hint))
+        try:
+            return M.normalise_bank(answer.text)
+        except M.InvalidValue:
+            raise Invalid(c.t(self.hint)) from None
+
+    def apply(self, c: Conv, value: str):
+        c.set(pending_bank=value)
+        return Go("account_number")
+
+
+class AccountNumberStep(TextStep):
+    name = "account_number"
+    question = "signup.account.question"
+
+    def question_text(self, c: Conv) -> str:
+        return c.t(self.question, bank=c.slots.get("pending_bank", ""))
+
+    def check(self, c: Conv, text: str):
+        try:
+            return M.normalise_account_number(text)
+        except M.InvalidValue:
+            raise Invalid(c.t("signup.account.invalid")) from None
+
+    def apply(self, c: Conv, value: str):
+        c.set(pending_account_enc=c.ctx.cipher.encrypt(value), pending_account_masked=mask_number(value))
+        return Go("account_holder")
+
+
+class AccountHolderStep(ChoiceStep):
+    name = "account_holder"
+    hint = "signup.account.holder_invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("yes", c.t("signup.account.holder_yes"), ("네", "예", "본인", "맞아요", "본인이에요", "본인 명의")),
+                Option("no", c.t("signup.account.holder_no"), ("아니요", "아니오", "아뇨", "가족", "다른 사람"))]
+
+    def question_text(self, c: Conv) -> str:
+        return c.t("signup.account.holder_question", name=mask_name(c.dialog.member_name(c)),
+                   bank=c.slots.get("pending_bank", ""), masked=c.slots.get("pending_account_masked", ""))
+
+    def apply(self, c: Conv, value: str):
+        if value == "no":
+            c.set(pending_account_enc=None, pending_account_masked=None)
+            return Go("incentive_type", c.t("signup.account.own_name_only"))
+        c.set(incentive_type=M.CASH, bank_name=c.slots.get("pending_bank"),
+              account_enc=c.slots.get("pending_account_enc"), account_masked=c.slots.get("pending_account_masked"),
+              pending_account_enc=None, pending_account_masked=None, pending_bank=None)
+        return c.dialog.after(c, "incentive")
+
+
+def incentive_summary(c: Conv) -> str:
+    code = c.slots.get("incentive_type") or rules().default_incentive_type
+    if code == M.CASH and c.slots.get("account_masked"):
+        return f"{incentive_label(code)} · {c.slots.get('bank_name') or ''} {c.slots['account_masked']}".strip()
+    return incentive_label(code)
+
+
+SHARED_STEPS = (AddressStep, AddressDetailStep, BillingModeStep, CustomerNumberStep, IncentiveStep, BankStep,
+                AccountNumberStep, AccountHolderStep)

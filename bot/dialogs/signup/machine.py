@@ -1,0 +1,388 @@
+"""Multi-step dialogs as explicit state machines (cf. python-telegram-bot's ConversationHandler).
+
+A dialog is a table of `Step`s. Each step knows how to ask its question (`ask` -> `Prompt`), how
+to read an answer (`parse`: a quick-reply tap carrying {"dialog", "step", "value"} or the same
+answer typed as free text on the fallback skill; raises `Invalid` with a hint), and what comes
+next (`apply` -> `Go(step)` or a finished reply). `StepDialog` runs the table for the router:
+
+- a tap whose step is not the current one (an old button) gets the current question again;
+- a wrong answer is asked again with the step's hint; every third wrong answer in a row offers
+  help (call centre, FAQ, cancel) instead;
+- a free-text question the FAQ knows ("고객번호가 뭐예요?") is answered, then the question repeated;
+- `start` while the dialog is active resumes the same step (the state lives in the database
+  until DIALOG_TTL_HOURS pass).
+
+The state (step, slots, failures) is the user's DialogState row, written in the turn's
+transaction. Slots must never hold a plain customer or account number (encrypt them) and never
+see a resident registration number (the router refuses those before any dialog runs).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from bot import texts, ui
+from bot.context import Ctx
+from bot.kakao import limits
+from bot.kakao.parts import Button, QuickReply
+from bot.kakao.response import SimpleText, TextCard, fit_text
+
+_SPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1)
+def _areas() -> frozenset[str]:
+    return frozenset(texts.areas())
+
+
+def normalise(text: str | None) -> str:
+    return _SPACE.sub(" ", (text or "").strip()).rstrip(".!?~ ")
+
+
+def squash(text: str | None) -> str:
+    """Lower case without spaces, for matching typed choices ("관리비합산" = "관리비 합산")."""
+    return _SPACE.sub("", normalise(text)).lower()
+
+
+class Invalid(Exception):
+    """The answer does not fit the step; `hint` (Korean, 해요체) says what is expected."""
+
+    def __init__(self, hint: str) -> None:
+        super().__init__("invalid answer")
+        self.hint = hint
+
+
+@dataclass
+class Prompt:
+    """A question: up to three outputs (components) and the quick replies that answer it."""
+
+    outputs: list
+    quick_replies: list = field(default_factory=list)
+    cancel: bool = True  # add the dialog's 취소 quick reply
+
+
+@dataclass
+class Go:
+    """Move to `step` (asking its question), optionally with a notice shown before it."""
+
+    step: str
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # normalised utterance
+    extra: dict  # clientExtra of a tap of this dialog and step, else {}
+    tapped: bool
+
+    @property
+    def value(self) -> Any:
+        return self.extra.get("value") if self.tapped else None
+
+
+class Conv:
+    """What a step sees of the turn: the context, its dialog, helpers for quick replies."""
+
+    def __init__(self, dialog: "StepDialog", ctx: Ctx) -> None:
+        self.dialog = dialog
+        self.ctx = ctx
+
+    @property
+    def slots(self) -> dict:
+        return self.ctx.dialog.slots
+
+    @property
+    def step(self) -> str | None:
+        return self.ctx.dialog.step
+
+    def set(self, **slots) -> None:
+        self.ctx.dialog.update(**slots)
+
+    def t(self, key: str, **fmt) -> str:
+        """A text of the dialog's area ('name.invalid_person' -> 'signup.name.invalid_person'),
+        or of another area when the key names one ('common.menu.cancel')."""
+        if key.partition(".")[0] not in _areas():
+            key = f"{self.dialog.text_area}.{key}"
+        return texts.t(key, **fmt)
+
+    def extra(self, step: str | None = None, value: Any = None, **more) -> dict:
+        out = {"dialog": self.dialog.name, "step": step or self.step}
+        if value is not None:
+            out["value"] = value
+        out.update({k: v for k, v in more.items() if v is not None})
+        return out
+
+    def qr(self, label: str, value: Any = None, step: str | None = None, text: str | None = None, **more) -> QuickReply:
+        """A quick reply answering `step` (default: the current step) with `value`."""
+        return ui.qr(self.ctx, label, self.dialog.skill, self.extra(step, value, **more), text)
+
+    def action_qr(self, label: str, action: str, text: str | None = None, **more) -> QuickReply:
+        extra = {"dialog": self.dialog.name, "action": action, **more}
+        return ui.qr(self.ctx, label, self.dialog.skill, extra, text)
+
+    def button(self, label: str, value: Any = None, step: str | None = None, text: str | None = None,
+               **more) -> Button:
+        """A card button answering a step, like `qr` (block action when the block id is known)."""
+        extra = self.extra(step, value, **more)
+        block_id = self.ctx.settings.block_ids.get(self.dialog.skill)
+        if block_id:
+            return Button.block(label, block_id, message_text=text or label, extra=extra)
+        return Button.message(label, text or label, extra=extra)
+
+    def cancel_qr(self) -> QuickReply:
+        label = texts.t("common.menu.cancel")
+        return QuickReply.message(label, label, extra={"dialog": self.dialog.name, "action": "cancel"})
+
+    def cancel_button(self) -> Button:
+        label = texts.t("common.menu.cancel")
+        return Button.message(label, label, extra={"dialog": self.dialog.name, "action": "cancel"})
+
+
+class Step:
+    """One state. Subclasses override `ask`, `parse` and `apply`."""
+
+    name: str = ""
+
+    def ask(self, c: Conv) -> Prompt:
+        raise NotImplementedError
+
+    def parse(self, c: Conv, answer: Answer) -> Any:
+        raise NotImplementedError
+
+    def apply(self, c: Conv, value: Any) -> Go | dict:
+        raise NotImplementedError
+
+    def tap_matches(self, c: Conv, extra: dict) -> bool:
+        """Does a tap carrying `extra` answer this step as it stands now?"""
+        return extra.get("step") == self.name
+
+
+@dataclass
+class Option:
+    value: str
+    label: str  # quick-reply label (<= 14 characters)
+    words: tuple[str, ...] = ()  # typed answers that mean this option (compared without spaces)
+    text: str | None = None  # messageText when it differs from the label
+
+
+def match_option(options: Sequence[Option], answer: Answer) -> Option | None:
+    """The option a tap names, or the one typed: an exact label/word first, then a word the
+    text contains (longest word wins, so '필수만 동의' is not read as '동의')."""
+    if answer.tapped:
+        for option in options:
+            if option.value == answer.value:
+                return option
+        return None
+    typed = squash(answer.text)
+    if not typed:
+        return None
+    for option in options:
+        if typed in {squash(option.label), squash(option.value), *(squash(w) for w in option.words)}:
+            return option
+    best, best_len = None, 0
+    for option in options:
+        for word in (option.label, *option.words):
+            w = squash(word)
+            if len(w) >= 2 and w in typed and len(w) > best_len:
+                best, best_len = option, len(w)
+    return best
+
+
+class ChoiceStep(Step):
+    """A closed question answered by a quick reply (or the same words typed)."""
+
+    question: str = ""  # text key
+    hint: str = ""  # text key of the re-ask hint
+
+    def options(self, c: Conv) -> list[Option]:
+        raise NotImplementedError
+
+    def question_text(self, c: Conv) -> str:
+        return c.t(self.question)
+
+    def extra_outputs(self, c: Conv) -> list:
+        return []
+
+    def ask(self, c: Conv) -> Prompt:
+        qrs = [c.qr(o.label, o.value, text=o.text) for o in self.options(c)]
+        return Prompt([SimpleText(fit_text(self.question_text(c), limits.SIMPLE_TEXT_MAX)), *self.extra_outputs(c)], qrs)
+
+    def parse(self, c: Conv, answer: Answer) -> str:
+        option = match_option(self.options(c), answer)
+        if option is None:
+            raise Invalid(c.t(self.hint or "signup.invalid_choice"))
+        return option.value
+
+
+class TextStep(Step):
+    """A free-text question checked by `check(c, text)` (raises Invalid)."""
+
+    question: str = ""
+    skip_label: str | None = None  # when set, a 건너뛰기 quick reply answers None
+
+    def question_text(self, c: Conv) -> str:
+        return c.t(self.question)
+
+    def quick_replies(self, c: Conv) -> list:
+        return [c.qr(self.skip_label, "skip")] if self.skip_label else []
+
+    def ask(self, c: Conv) -> Prompt:
+        return Prompt([SimpleText(fit_text(self.question_text(c), limits.SIMPLE_TEXT_MAX))], self.quick_replies(c))
+
+    def parse(self, c: Conv, answer: Answer) -> Any:
+        if self.skip_label and (answer.value == "skip" or squash(answer.text) in {
+                squash(self.skip_label), "건너뛰기", "건너뛸게요", "없음", "없어요", "skip", "패스"}):
+            return None
+        if answer.tapped:
+            raise Invalid(c.t(self.question))
+        return self.check(c, answer.text)
+
+    def check(self, c: Conv, text: str) -> Any:
+        raise NotImplementedError
+
+
+class StepDialog:
+    """Runs a table of steps for the router (the `Dialog` protocol of bot.app)."""
+
+    name: str = ""
+    skill: str = ""
+    text_area: str = ""
+    first: str = ""
+
+    def __init__(self, app, steps: Iterable[Step]) -> None:
+        self.app = app
+        self.steps: dict[str, Step] = {s.name: s for s in steps}
+
+    # -- hooks for subclasses ---------------------------------------------------------------
+    def begin(self, ctx: Ctx, step: str | None = None, slots: dict | None = None) -> dict:
+        """Start at `step` with `slots` and ask the first question."""
+        ctx.dialog.begin(self.name, step or self.first, slots or {})
+        self.app.dialog_event(self.name, "started")
+        return self.render(ctx, step or self.first)
+
+    def orphan_tap(self, ctx: Ctx) -> dict:
+        """A button of this dialog tapped while it is not running (expired, finished, old)."""
+        return ui.menu_reply(ctx, texts.t("common.session_expired"))
+
+    def info_text(self, ctx: Ctx, extra: dict) -> str | None:
+        """Text shown for an `info` tap (e.g. a consent's summary) before the question."""
+        return None
+
+    def faq_answer(self, ctx: Ctx, text: str) -> str | None:
+        from bot.dialogs import faq
+
+        intent = faq.match_intent(text)
+        return faq.answer_text(ctx, intent) if intent else None
+
+    # -- Dialog protocol --------------------------------------------------------------------
+    def start(self, ctx: Ctx) -> dict:
+        if ctx.dialog.active and ctx.dialog.name == self.name and ctx.dialog.step in self.steps:
+            return self.render(ctx, ctx.dialog.step, notice=texts.t("signup.common.resumed"))
+        return self.begin(ctx)
+
+    def reprompt(self, ctx: Ctx) -> dict:
+        return self.render(ctx, ctx.dialog.step)
+
+    def cancel(self, ctx: Ctx) -> None:
+        """Nothing is kept outside the dialog state, which the router ends."""
+
+    def handle(self, ctx: Ctx) -> dict | None:
+        extra = ctx.turn.client_extra or {}
+        mine = extra.get("dialog") == self.name
+        running = ctx.dialog.active and ctx.dialog.name == self.name and ctx.dialog.step in self.steps
+        if not running:
+            return self.orphan_tap(ctx) if mine else None
+        c = Conv(self, ctx)
+        step = self.steps[ctx.dialog.step]
+        action = extra.get("action") if mine else None
+        if action in ("retry", "resume"):
+            ctx.dialog.goto(step.name)  # resets the failure count
+            return self.render(ctx, step.name)
+        if action == "info":
+            return self.render(ctx, step.name, notice=self.info_text(ctx, extra))
+        if action == "faq":
+            from bot.dialogs import faq
+
+            intent = extra.get("intent")
+            known = isinstance(intent, str) and intent in faq.INTENTS
+            return self.render(ctx, step.name, notice=faq.answer_text(ctx, intent) if known else None)
+        if extra and not mine and not isinstance(extra.get("faq"), str):
+            # A button of another feature (a campaign card, a menu with its own extra): not an
+            # answer to this dialog; the router routes it by skill or keyword, the dialog waits.
+            return None
+        if not mine and isinstance(extra.get("faq"), str):
+            # A FAQ list item tapped mid-dialog: answer it and repeat the pending question.
+            from bot.dialogs import faq
+
+            return self.render(ctx, step.name, notice=faq.answer_text(ctx, extra["faq"]))
+        if mine and "step" in extra:
+            if not step.tap_matches(c, extra):
+                ctx.log.debug("stale tap", extra={"dialog": self.name, "step": step.name})
+                return self.render(ctx, step.name, notice=texts.t("signup.common.stale_tap"))
+            answer = Answer(normalise(ctx.turn.utterance), dict(extra), True)
+        else:
+            answer = Answer(normalise(ctx.turn.utterance), {}, False)
+        own_skill_text = not answer.tapped and ctx.turn.skill == self.skill
+        try:
+            value = step.parse(c, answer)
+        except Invalid as bad:
+            if own_skill_text:
+                # The dialog's own block reached by typing (e.g. '회원가입' again): resume.
+                return self.render(ctx, step.name, notice=texts.t("signup.common.resumed"))
+            if not answer.tapped:
+                faq = self.faq_answer(ctx, answer.text)
+                if faq:
+                    return self.render(ctx, step.name, notice=faq)
+            return self.failed(ctx, step, bad.hint)
+        outcome = step.apply(c, value)
+        if isinstance(outcome, Go):
+            ctx.dialog.goto(outcome.step)
+            return self.render(ctx, outcome.step, notice=outcome.notice)
+        return outcome
+
+    def failed(self, ctx: Ctx, step: Step, hint: str) -> dict:
+        count = ctx.dialog.fail()
+        self.app.dialog_event(self.name, "invalid_answer")
+        ctx.log.debug("invalid answer", extra={"dialog": self.name, "step": step.name, "failures": count})
+        if count % max(1, ctx.settings.max_failures) == 0:
+            return self.help_offer(ctx)
+        return self.render(ctx, step.name, notice=hint)
+
+    def help_offer(self, ctx: Ctx) -> dict:
+        s = ctx.settings
+        c = Conv(self, ctx)
+        card = TextCard(
+            title=texts.t("signup.common.help_title"),
+            description=texts.t("signup.common.help_body", call_centre=s.call_centre),
+            buttons=[Button.phone(texts.t("signup.common.call_label"), s.call_centre),
+                     Button.web_link(texts.t("signup.common.website_label"), s.website)],
+        )
+        qrs = [c.action_qr(texts.t("signup.common.retry_label"), "retry"),
+               ui.qr(ctx, texts.t("signup.common.faq_label"), "help", {"view": "faq"}, texts.t("signup.common.faq_text")),
+               c.cancel_qr()]
+        self.app.dialog_event(self.name, "help_offered")
+        return ui.reply([card], qrs)
+
+    # -- rendering --------------------------------------------------------------------------
+    def render(self, ctx: Ctx, step_name: str, notice: str | None = None) -> dict:
+        c = Conv(self, ctx)
+        prompt = self.steps[step_name].ask(c)
+        qrs = list(prompt.quick_replies)
+        if prompt.cancel and len(qrs) < limits.QUICK_REPLIES_MAX:
+            qrs.append(c.cancel_qr())
+        outputs = list(prompt.outputs)
+        if notice and not isinstance(outputs[0], SimpleText) and len(outputs) >= limits.OUTPUTS_MAX:
+            outputs = outputs[: limits.OUTPUTS_MAX - 1]
+        response = ui.reply(outputs, qrs[: limits.QUICK_REPLIES_MAX])
+        return ui.prepend_text(response, notice) if notice else response
+
+
+def yes_no_options(c: Conv, yes_label: str, no_label: str, yes_words: Sequence[str] = (),
+                   no_words: Sequence[str] = ()) -> list[Option]:
+    return [
+        Option("yes", yes_label, ("네", "예", "응", "yes", "맞아요", "맞습니다", "좋아요", *yes_words)),
+        Option("no", no_label, ("아니요", "아니오", "아뇨", "no", *no_words)),
+    ]
+

@@ -1,0 +1,87 @@
+"""FAQ: typed questions routed by keyword, the list reached from help, answers from the rules."""
+from __future__ import annotations
+
+import pytest
+
+from bot import texts
+from bot.dialogs import faq
+from scenario_kit import U1, signup_until, state
+
+
+def test_router_phrases_are_exactly_the_faq_table():
+    kw = texts.raw("keywords")
+    union = {p for phrases in kw["faq"].values() for p in phrases}
+    assert set(kw["skills"]["faq"]) == union
+    assert set(kw["faq"]) - {"list"} == set(faq.INTENTS)
+    assert list(kw["skills"])[0] == "faq"  # before the menu words
+
+
+@pytest.mark.parametrize("typed,intent,facts", [
+    ("이번에 왜 0포인트예요?", "why_zero_points", ["5%", "다음 반기부터"]),
+    ("포인트는 언제 들어와요?", "when_paid_energy", ["12월", "6월"]),
+    ("최대 얼마까지 받을 수 있어요?", "how_much_max", ["33,750", "135,000", "400,000", "70,000"]),
+    ("현금으로 바꾸고 싶어요", "change_incentive", ["내 정보", "본인 명의"]),
+    ("계좌 변경하려면요", "change_account", ["본인 명의"]),
+    ("이사했어요", "moving_house", ["다음 반기", "에코마일리지"]),
+    ("서울 사는데 가입돼요?", "seoul_resident", ["https://ecomileage.seoul.go.kr"]),
+    ("고객센터 전화번호 알려주세요", "contact", ["1660-2030"]),
+    ("1포인트에 얼마예요?", "point_value", ["2원"]),
+    ("실천포인트는 언제 줘요?", "greenlife_when_paid", ["16일", "23일"]),
+    ("주민번호 알려드릴까요?", "privacy", ["필요 없어요"]),
+])
+def test_typed_questions_get_grounded_answers(chat, typed, intent, facts):
+    assert faq.match_intent(typed) == intent
+    c = chat("u-faq")
+    c.say(typed)
+    for fact in facts:
+        assert fact in c.text, (fact, c.text)
+    assert "다른 질문" in c.labels and "처음으로" in c.labels
+
+
+@pytest.fixture
+def other_call_centre(config):
+    config.call_centre = "1588-0000"  # CALL_CENTRE, before the app is built
+
+
+def test_answers_follow_the_settings(other_call_centre, chat):
+    c = chat("u-faq")
+    c.say("콜센터 연락처")
+    assert "1588-0000" in c.text and "1660-2030" not in c.text
+
+
+def test_answers_lead_to_the_action(chat):
+    c = chat("u-faq")
+    c.say("이사했어요")
+    assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "move"}
+
+
+def test_the_list_is_reached_from_help_and_its_items_answer(chat):
+    c = chat("u-faq")
+    c.open("help", "도움말")
+    c.tap("자주 묻는 질문")
+    assert "왜 0포인트예요?" in c.labels and "서울 사는데 가입돼요?" in c.labels
+    c.tap("왜 0포인트예요?")
+    assert "감축률이 5%에 못 미쳤고" in c.text
+
+
+def test_the_list_through_the_help_block(blocks, chat):
+    c = chat("u-faq")
+    c.open("help", "도움말")
+    assert c.find("자주 묻는 질문")["action"] == "block"
+    c.tap("자주 묻는 질문")
+    assert "포인트는 언제 들어와요?" in c.labels
+
+
+def test_faq_mid_signup_keeps_the_step(chat, db, lgs):
+    c = signup_until(chat(U1), "mobile")
+    c.open("help", "도움말")
+    c.tap("자주 묻는 질문")
+    c.tap("가족이 가입했는데 저도 돼요?")
+    assert "세대당 한 명" in c.text and "휴대전화 번호를 알려 주세요" in c.text
+    assert state(db, U1).step == "mobile" and state(db, U1).failures == 0
+
+
+def test_unknown_questions_fall_back_politely(chat):
+    c = chat("u-faq")
+    c.say("오늘 미세먼지 어때요?")
+    assert "이해하지 못했어요" in c.text
