@@ -90,6 +90,13 @@ class BotApp:
         started = time.perf_counter()
         adapter = TurnLog(log, {"request_id": request_id, "user": mask_key(turn.user_key), "skill": turn.skill})
         outcome = "error"
+        limiter = services.extras.get("rate_limiter")
+        if limiter is not None and not limiter.allow(turn.user_key):
+            from bot.ui import rate_limited_reply
+
+            adapter.warning("turn rate limited")
+            self._observe(turn.skill, "rate_limited", time.perf_counter() - started, adapter)
+            return rate_limited_reply()
         try:
             for attempt in range(_ATTEMPTS):
                 try:
@@ -114,12 +121,15 @@ class BotApp:
             "turn handled", extra={"outcome": outcome, "ms": round(elapsed * 1000, 1),
                                    "utterance": scrub_rrn(turn.utterance)[:80] if outcome != "refused" else "[refused]"},
         )
+        self._observe(turn.skill, outcome, elapsed, adapter)
+        return reply
+
+    def _observe(self, skill: str, outcome: str, elapsed: float, adapter) -> None:
         for cb in self.observers.on_turn:
             try:
-                cb(turn.skill, outcome, elapsed)
+                cb(skill, outcome, elapsed)
             except Exception:  # metrics must never break a reply
                 adapter.exception("observer failed")
-        return reply
 
     def _error(self, request_id: str) -> dict:
         from bot.ui import error_reply

@@ -74,6 +74,11 @@ def error_reply(request_id: str) -> dict:
     )
 
 
+def rate_limited_reply() -> dict:
+    return reply([SimpleText(texts.t("common.rate_limited"))],
+                 [QuickReply.message(texts.t("common.menu.home"), texts.t("common.menu.home"), extra={"action": "home"})])
+
+
 def prepend_text(response: dict, body: str) -> dict:
     """Put a short notice before an existing reply (used for refusals before a re-ask)."""
     outputs = response["template"]["outputs"]

@@ -28,7 +28,7 @@ def make_config(**overrides):
         database_url="sqlite://", skill_secret=SECRET, kakao_bot_id=BOT_ID, admin_token=ADMIN_TOKEN,
         field_encryption_key=ENC_KEY, field_hash_key=HASH_KEY, kakao_admin_key="test-kakao-admin-key",
         kakao_rest_api_key="test-rest-key", kakao_api_base="http://kakao.test", log_format="json",
-        strict_responses=True,
+        strict_responses=True, user_rate_limit="off",  # scenario tests send turns faster than people
     )
     for k, v in overrides.items():
         setattr(cfg, k, v)

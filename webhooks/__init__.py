@@ -68,6 +68,13 @@ def create_app(config=None, *, clock=None, db: Database | None = None) -> Flask:
         ),
         extras={"config": cfg},
     )
+    if cfg.user_rate_limit and cfg.user_rate_limit.strip().lower() not in ("off", "0", "false"):
+        import time
+
+        from bot.ratelimit import UserRateLimiter, parse_rate
+
+        turns, seconds = parse_rate(cfg.user_rate_limit)
+        services.extras["rate_limiter"] = UserRateLimiter(turns, seconds, now=time.monotonic)
     from bot.registry import build_bot
 
     app.extensions["cpoint"] = services

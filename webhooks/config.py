@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from bot.push.settings import DEFINITIONS as PUSH_DEFINITIONS, PushSettings
+
 TRUE = {"1", "true", "yes", "on"}
 
 
@@ -32,6 +34,7 @@ SETTINGS: list[Setting] = [
     Setting("ADMIN_TOKEN", None, "Bearer token for /admin endpoints and the dashboard login. Admin endpoints are closed while it is unset.", True),
     Setting("FIELD_ENCRYPTION_KEY", None, "Fernet key(s), comma-separated (first encrypts, all decrypt) for customer numbers and accounts. `flask --app webhooks cpoint gen-keys` prints new ones.", True),
     Setting("FIELD_HASH_KEY", None, "Key of the keyed hash used to find customer numbers and households.", True),
+    Setting("USER_RATE_LIMIT", "20/10s", "Turns one user may send per window (e.g. 20/10s, 60/m); 'off' disables. Per web process."),
     Setting("DIALOG_TTL_HOURS", "24", "How long an unfinished dialog (signup) can be resumed."),
     Setting("KAKAO_BLOCK_IDS", "{}", "JSON map skill -> Open Builder block id; quick replies then call blocks directly."),
     Setting("CALL_CENTRE", "1660-2030", "Call centre number in replies."),
@@ -52,6 +55,8 @@ SETTINGS: list[Setting] = [
     Setting("LOG_FORMAT", "json", "json or text."),
     Setting("LOG_LEVEL", "INFO", "Python log level."),
 ]
+# Pushes and the scheduler (bot/push/settings.py holds their defaults, meaning and checks).
+SETTINGS += [Setting(name, default, help_) for name, default, help_, _field in PUSH_DEFINITIONS]
 
 
 def _env(name: str) -> str | None:
@@ -78,6 +83,7 @@ class Config:
     field_encryption_key: str | None = None
     field_hash_key: str | None = None
     dialog_ttl: timedelta = timedelta(hours=24)
+    user_rate_limit: str = "20/10s"
     block_ids: dict = field(default_factory=dict)
     call_centre: str = "1660-2030"
     operator_name: str = "탄소중립포인트 운영센터"
@@ -98,6 +104,7 @@ class Config:
     log_level: str = "INFO"
     strict_responses: bool = False
     extra: dict = field(default_factory=dict)  # settings other modules read by name
+    push: PushSettings = field(default_factory=PushSettings)  # PUSH_*, EVENT_*, QUIET_*, SCHEDULE_*
 
     @classmethod
     def from_env(cls, instance_path: str | Path) -> "Config":
@@ -114,6 +121,7 @@ class Config:
             field_encryption_key=_env("FIELD_ENCRYPTION_KEY") or None,
             field_hash_key=_env("FIELD_HASH_KEY") or None,
             dialog_ttl=timedelta(hours=float(_env("DIALOG_TTL_HOURS"))),
+            user_rate_limit=_env("USER_RATE_LIMIT"),
             block_ids=json.loads(_env("KAKAO_BLOCK_IDS") or "{}"),
             call_centre=_env("CALL_CENTRE"),
             operator_name=_env("OPERATOR_NAME"),
@@ -132,6 +140,7 @@ class Config:
             dashboard_session_hours=float(_env("DASHBOARD_SESSION_HOURS")),
             log_format=_env("LOG_FORMAT"),
             log_level=_env("LOG_LEVEL"),
+            push=PushSettings.from_env(_env),
             extra={k: v for k, v in os.environ.items() if k.startswith(("PUSH_", "EVENT_", "SCHEDULE_", "QUIET_", "CHART_", "METRICS_"))},
         )
 
