@@ -23,7 +23,7 @@ from bot.context import Ctx, DialogControl, Services, StateRecord
 log = logging.getLogger("cpoint.bot")
 
 Handler = Callable[[Ctx], dict]
-_ATTEMPTS = 5  # a turn that lost a write race is run again from the start
+_ATTEMPTS = 4  # a turn that lost a write race is run again from the start
 
 
 class Dialog(Protocol):
@@ -100,13 +100,14 @@ class BotApp:
         try:
             for attempt in range(_ATTEMPTS):
                 try:
-                    reply, outcome = self._run(turn, services, request_id, adapter)
+                    # First try deferred (turns that only read never queue); a turn that lost a
+                    # write race reruns holding the write lock from BEGIN, which waits its turn.
+                    reply, outcome = self._run(turn, services, request_id, adapter, deferred=attempt == 0)
                     break
                 except _StateRace:
                     if attempt == _ATTEMPTS - 1:
                         raise
-                    # The other writer holds SQLite's lock for a few ms: back off, then rerun.
-                    time.sleep(0.005 * (3 ** attempt) * (0.5 + random.random()))
+                    time.sleep(0.002 * (2 ** attempt) * (0.5 + random.random()))
         except Exception:
             adapter.exception("turn failed")
             reply, outcome = self._error(request_id), "error"
@@ -136,12 +137,12 @@ class BotApp:
 
         return error_reply(request_id)
 
-    def _run(self, turn, services: Services, request_id: str, adapter) -> tuple[dict, str]:
+    def _run(self, turn, services: Services, request_id: str, adapter, deferred: bool = True) -> tuple[dict, str]:
         from sqlalchemy.exc import IntegrityError, OperationalError
 
         try:
             # Deferred on SQLite: most turns only read, and must not queue behind each other.
-            with services.db.transaction(deferred=True) as session:
+            with services.db.transaction(deferred=deferred) as session:
                 ctx = Ctx(turn=turn, session=session, services=services,
                           request_id=request_id, log=adapter)
                 ctx.dialog = DialogControl(ctx, self._load_state(ctx))
