@@ -1,0 +1,188 @@
+"""Campaigns (skill `campaigns`): the active ones as a carousel, joining (a pledge recorded
+once), `내 캠페인`, and campaign messages: one tap to stop them (`수신거부`), an explicit consent
+to receive them again. Broadcasts take their recipients from core.campaigns.campaign_audience(),
+so an opt-out here is honoured by the next send.
+
+Taps carry clientExtra {"action": "join", "campaign_id": ...} (card button), {"action": "mine"},
+{"action": "opt_out"}, {"action": "opt_in"} / {"action": "opt_in_confirm"}; the same words typed
+(`내 캠페인`, `수신거부`) work too.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from core import campaigns as C
+from core import members as M
+from core.clock import today_kst
+
+from bot import texts, ui
+from bot.app import BotApp
+from bot.kakao import limits
+from bot.kakao.parts import Button, ListItem, Thumbnail
+from bot.kakao.response import BasicCard, Carousel, ListCard, SimpleText, TextCard, fit_text
+
+SKILL = "campaigns"
+CARDS_MAX = limits.CAROUSEL_ITEMS_MAX
+
+
+def _t(key: str, **fmt) -> str:
+    return texts.t(f"campaigns.{key}", **fmt)
+
+
+def _date(d: date) -> str:
+    return _t("date", year=d.year, month=d.month, day=d.day)
+
+
+def _period(c) -> str:
+    return _t("period", start=c.starts_on.isoformat(), end=c.ends_on.isoformat())
+
+
+def _button(ctx, label: str, extra: dict, text: str | None = None) -> Button:
+    """A card button of this skill. Through a block the shown text may be anything; as a plain
+    message it must be routed by keyword, so it is the fixed `캠페인 참여하기` (a campaign title
+    could contain words of other features)."""
+    block_id = ctx.settings.block_ids.get(SKILL)
+    if block_id:
+        return Button.block(label, block_id, message_text=text or label, extra=extra)
+    return Button.message(label, _t("join_text"), extra=extra)
+
+
+def _quick_replies(ctx, member) -> list:
+    out = []
+    if member is not None:
+        out.append(ui.qr(ctx, _t("mine_label"), SKILL, {"action": "mine"}))
+        if C.may_receive_campaigns(member):
+            out.append(ui.qr(ctx, _t("opt_out_label"), SKILL, {"action": "opt_out"}))
+        else:
+            out.append(ui.qr(ctx, _t("opt_in_label"), SKILL, {"action": "opt_in"}, _t("opt_in_text")))
+    else:
+        out.append(ui.qr(ctx, _t("signup_label"), "signup"))
+    out.append(ui.home_quick_reply(ctx))
+    return out
+
+
+def _member(ctx):
+    return M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+
+
+def list_reply(ctx, member=None, notice: str | None = None) -> dict:
+    today = today_kst(ctx.clock)
+    campaigns = C.active_campaigns(ctx.session, today)
+    if not campaigns:
+        body = _t("none")
+        return ui.text(ctx, f"{notice}\n{body}" if notice else body, _quick_replies(ctx, member))
+    joined = {c.id for c, _ in C.my_campaigns(ctx.session, member)} if member is not None else set()
+    shown = campaigns[:CARDS_MAX]
+    with_images = all(c.image_url for c in shown)
+    cards = []
+    for c in shown:
+        extra = {"action": "join", "campaign_id": c.id}
+        join_label = _t("joined_label") if c.id in joined else _t("join_label")
+        buttons = [_button(ctx, join_label, extra, f"{c.title} {_t('join_label')}")]
+        if c.detail_url:
+            buttons.append(Button.web_link(_t("detail_label"), c.detail_url))
+        if with_images:
+            cards.append(BasicCard(
+                thumbnail=Thumbnail(c.image_url, alt_text=fit_text(c.title, limits.ALT_TEXT_MAX)),
+                title=fit_text(c.title, limits.BASIC_CARD_TITLE_MAX),
+                description=fit_text(f"{c.summary}\n{_period(c)}", limits.BASIC_CARD_DESCRIPTION_MAX),
+                buttons=buttons))
+        else:  # one card type per carousel: without every image, text cards
+            cards.append(TextCard(
+                title=fit_text(c.title, limits.TEXT_CARD_TITLE_MAX),
+                description=fit_text(f"{c.summary}\n{_period(c)}", limits.TEXT_CARD_DESCRIPTION_CAROUSEL_MAX),
+                buttons=buttons))
+    intro = _t("intro")
+    if len(campaigns) > len(shown):
+        intro = f"{intro}\n{_t('more', count=len(campaigns) - len(shown))}"
+    if notice:
+        intro = f"{notice}\n{intro}"
+    return ui.reply([SimpleText(fit_text(intro, limits.SIMPLE_TEXT_MAX)), Carousel(cards)],
+                    _quick_replies(ctx, member))
+
+
+def join(ctx, member, campaign_id) -> dict:
+    if member is None:
+        return ui.text(ctx, _t("members_only"), [ui.qr(ctx, _t("signup_label"), "signup"), ui.home_quick_reply(ctx)])
+    try:
+        result = C.pledge(ctx.session, ctx.clock, member, campaign_id if isinstance(campaign_id, str) else "")
+    except C.CampaignNotFound:
+        return list_reply(ctx, member, notice=_t("not_found"))
+    except C.CampaignClosed as exc:
+        return list_reply(ctx, member, notice=_t("closed", title=exc.campaign.title, period=_period(exc.campaign)))
+    campaign = result.campaign
+    if result.created:
+        ctx.log.info("campaign pledge", extra={"member_id": member.id, "campaign": campaign.id})
+        body = _t("joined", title=campaign.title, period=_period(campaign))
+        if not C.may_receive_campaigns(member):
+            body = f"{body}\n{_t('tip_opt_in')}"
+    else:
+        pledged = result.pledge.pledged_at
+        body = _t("already", title=campaign.title, date=_date(pledged.date()))
+    return ui.text(ctx, body, _quick_replies(ctx, member))
+
+
+def mine(ctx, member) -> dict:
+    if member is None:
+        return ui.text(ctx, _t("members_only"), [ui.qr(ctx, _t("signup_label"), "signup"), ui.home_quick_reply(ctx)])
+    rows = C.my_campaigns(ctx.session, member)
+    qrs = [ui.qr(ctx, _t("list_label"), SKILL, {"action": "list"})] + _quick_replies(ctx, member)[1:]  # "캠페인 보기"
+    if not rows:
+        return ui.text(ctx, _t("mine_none"), qrs)
+    today = today_kst(ctx.clock)
+    most = limits.LIST_CARD_ITEMS_MAX
+    items = [ListItem(fit_text(c.title, 50),
+                      _t("mine_item", date=p.pledged_at.date().isoformat(),
+                         state=_t("state_open") if C.is_open(c, today) else _t("state_closed")))
+             for c, p in rows[:most]]
+    outputs = [ListCard(_t("mine_title"), items)]
+    if len(rows) > most:
+        outputs.append(SimpleText(_t("mine_more", count=len(rows) - most)))
+    return ui.reply(outputs, qrs)
+
+
+def opt_out(ctx, member) -> dict:
+    today = _date(today_kst(ctx.clock))
+    if member is None:
+        return ui.menu_reply(ctx, _t("opt_out_not_member"), member=False)
+    if not C.may_receive_campaigns(member) and member.campaign_opt_out:
+        return ui.text(ctx, _t("already_out", date=today), _quick_replies(ctx, member))
+    M.set_marketing(ctx.session, ctx.clock, member, False)
+    ctx.log.info("campaign opt-out", extra={"member_id": member.id})
+    return ui.text(ctx, _t("opted_out", date=today), _quick_replies(ctx, member))
+
+
+def opt_in(ctx, member, confirmed: bool) -> dict:
+    if member is None:
+        return ui.text(ctx, _t("members_only"), [ui.qr(ctx, _t("signup_label"), "signup"), ui.home_quick_reply(ctx)])
+    if not confirmed:
+        return ui.text(ctx, _t("opt_in_question"), [
+            ui.qr(ctx, _t("opt_in_confirm_label"), SKILL, {"action": "opt_in_confirm"}, _t("opt_in_confirm_text")),
+            ui.home_quick_reply(ctx)])
+    M.set_marketing(ctx.session, ctx.clock, member, True)
+    ctx.log.info("campaign opt-in", extra={"member_id": member.id})
+    return ui.text(ctx, _t("opted_in", date=_date(today_kst(ctx.clock))), _quick_replies(ctx, member))
+
+
+def _squash(text: str | None) -> str:
+    return "".join((text or "").split())
+
+
+def campaigns_skill(ctx) -> dict:
+    extra = ctx.turn.client_extra or {}
+    action = extra.get("action")
+    typed = _squash(ctx.turn.utterance)
+    member = _member(ctx)
+    if action == "join" or (action is None and "campaign_id" in extra):
+        return join(ctx, member, extra.get("campaign_id"))
+    if action == "mine" or (not action and typed == "내캠페인"):
+        return mine(ctx, member)
+    if action == "opt_out" or (not action and "수신거부" in typed):
+        return opt_out(ctx, member)
+    if action in ("opt_in", "opt_in_confirm"):
+        return opt_in(ctx, member, action == "opt_in_confirm")
+    return list_reply(ctx, member)
+
+
+def register(app: BotApp) -> None:
+    app.skill(SKILL)(campaigns_skill)

@@ -1,0 +1,344 @@
+"""My info (skill `myinfo`): masked details and the changes a member makes in the chat.
+
+Flows (one dialog, `flow` slot), each ending in one core call in the turn's transaction:
+    incentive  incentive_type -> [bank -> account_number -> account_holder] -> change_incentive
+    account    bank -> account_number -> account_holder -> change_account
+    resources  pick_resource -> billing_mode -> [customer_number] -> change_resources
+    move       address -> [address_detail] -> billing_mode/customer_number x3 -> move_confirm -> move_house
+    mobile     mobile -> change_mobile
+    withdraw   withdraw_confirm -> withdraw
+The steps are the signup's (bot.dialogs.signup.fields), with the same checks; taps carry
+{"dialog": "myinfo", "step": ..., "value": ...}; a menu tap {"dialog": "myinfo", "action": "open",
+"flow": ...} starts a flow.
+"""
+from __future__ import annotations
+
+from core import members as M
+from core.models import LocalGovernment
+from core.pii import mask_mobile, mask_name
+
+from bot import texts, ui
+from bot.app import BotApp
+from bot.dialogs.signup import fields as F
+from bot.dialogs.signup.dialog import MobileStep, member_type_label, seoul_reply
+from bot.dialogs.signup.machine import ChoiceStep, Conv, Go, Option, Prompt, StepDialog
+from bot.kakao import limits
+from bot.kakao.parts import Button, Item
+from bot.kakao.response import ItemCard, TextCard, fit_text
+
+FLOWS = ("incentive", "account", "resources", "move", "mobile", "withdraw")
+FIRST_STEP = {"incentive": "incentive_type", "account": "bank", "resources": "pick_resource", "move": "address",
+              "mobile": "mobile", "withdraw": "withdraw_confirm"}
+
+
+def _t(key: str, **fmt) -> str:
+    return texts.t(f"myinfo.{key}", **fmt)
+
+
+def current_member(ctx):
+    return M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+
+
+class PickResourceStep(ChoiceStep):
+    name = "pick_resource"
+    question = "myinfo.resources.question"
+    hint = "myinfo.resources.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        words = {"electricity": ("전기", "한전"), "water": ("수도", "상수도"), "gas": ("가스", "도시가스")}
+        return [Option(r, F.resource_label(r), words.get(r, ())) for r in F.rules().resources]
+
+    def apply(self, c: Conv, value: str):
+        return F.first_resource_step(c, [value])
+
+
+class MoveConfirmStep(ChoiceStep):
+    name = "move_confirm"
+    hint = "myinfo.move.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("save", _t("move.save"), ("저장", "네", "예", "확인", "좋아요"))]
+
+    def ask(self, c: Conv) -> Prompt:
+        address = c.slots.get("address") or {}
+        rows = [(_t("rows.address"), F.mask_address(address.get("base"), address.get("detail")))]
+        rows += [(F.resource_label(r), F.resource_summary(c, r)) for r in F.rules().resources]
+        card = ItemCard(
+            item_list=[Item(title[: limits.ITEM_TITLE_MAX], fit_text(desc or "-", 60)) for title, desc in rows],
+            head=_t("move.confirm_head"), title=_t("move.confirm_title"), description=_t("move.confirm_description"),
+            item_list_alignment="left", buttons=[c.button(_t("move.save"), "save"), c.cancel_button()])
+        return Prompt([card], [c.qr(_t("move.save"), "save")])
+
+    def apply(self, c: Conv, value: str):
+        return c.dialog.save_move(c)
+
+
+class WithdrawConfirmStep(ChoiceStep):
+    name = "withdraw_confirm"
+    hint = "myinfo.withdraw.invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("withdraw", _t("withdraw.confirm"), ("탈퇴", "탈퇴할게요", "네")),
+                Option("keep", _t("withdraw.keep"), ("아니요", "아니오", "안 할래요", "그만"))]
+
+    def ask(self, c: Conv) -> Prompt:
+        card = TextCard(title=_t("withdraw.title"), description=_t("withdraw.body"),
+                        buttons=[c.button(_t("withdraw.confirm"), "withdraw"), c.button(_t("withdraw.keep"), "keep")])
+        return Prompt([card], [c.qr(o.label, o.value) for o in self.options(c)], cancel=False)
+
+    def apply(self, c: Conv, value: str):
+        if value == "keep":
+            c.ctx.dialog.end()
+            return overview(c.ctx, c.dialog.member(c), notice=_t("withdraw.kept"))
+        return c.dialog.save_withdraw(c)
+
+
+class MyInfoDialog(StepDialog):
+    name = "myinfo"
+    skill = "myinfo"
+    text_area = "myinfo"
+    first = "incentive_type"
+    address_question_key = "signup.address.question_move"
+
+    def __init__(self, app) -> None:
+        steps = [*(cls() for cls in F.SHARED_STEPS), MobileStep(), PickResourceStep(), MoveConfirmStep(),
+                 WithdrawConfirmStep()]
+        super().__init__(app, steps)
+
+    # -- what fields.py asks of a dialog --------------------------------------------------------
+    def member(self, c: Conv):
+        return current_member(c.ctx)
+
+    def member_id(self, c: Conv) -> int | None:
+        m = self.member(c)
+        return m.id if m else None
+
+    def member_name(self, c: Conv) -> str:
+        m = self.member(c)
+        return (m.name if m else "") or ""
+
+    def current_local_government(self, c: Conv):
+        m = self.member(c)
+        return c.ctx.session.get(LocalGovernment, m.local_government_code) if m and m.local_government_code else None
+
+    def on_seoul(self, c: Conv) -> dict:
+        c.ctx.dialog.end()
+        self.app.dialog_event(self.name, "seoul")
+        card = TextCard(title=_t("move.seoul_title"), description=_t("move.seoul_body"),
+                        buttons=[Button.web_link(texts.t("signup.address.seoul_link_label"),
+                                                 texts.t("signup.address.seoul_url"))])
+        return ui.reply([card], [ui.qr(c.ctx, _t("labels.withdraw"), self.skill,
+                                       {"dialog": self.name, "action": "open", "flow": "withdraw"}),
+                                 ui.home_quick_reply(c.ctx)])
+
+    def after(self, c: Conv, group: str, notice: str | None = None):
+        flow = c.slots.get("flow")
+        if flow == "move":
+            if group == "address":
+                return F.first_resource_step(c, notice=notice)
+            if group == "resources":
+                return Go("move_confirm", notice)
+        if flow in ("incentive", "account") and group == "incentive":
+            return self.save_incentive(c)
+        if flow == "resources" and group == "resources":
+            return self.save_resources(c)
+        if flow == "mobile" and group == "mobile":
+            return self.save_mobile(c)
+        return Go(c.step or FIRST_STEP.get(flow, "incentive_type"), notice)
+
+    # -- entry points ---------------------------------------------------------------------------
+    def open_flow(self, ctx, flow: str) -> dict:
+        member = current_member(ctx)
+        if member is None:
+            return not_member_reply(ctx)
+        notice = _t("move.intro") if flow == "move" else None
+        ctx.dialog.begin(self.name, FIRST_STEP[flow], {"flow": flow})
+        self.app.dialog_event(self.name, f"started_{flow}")
+        return self.render(ctx, FIRST_STEP[flow], notice=notice)
+
+    def skill_handler(self, ctx) -> dict:
+        extra = ctx.turn.client_extra or {}
+        member = current_member(ctx)
+        if member is None:
+            return not_member_reply(ctx)
+        if extra.get("action") == "open" and extra.get("flow") in FLOWS:
+            return self.open_flow(ctx, extra["flow"])
+        if ctx.dialog.active and ctx.dialog.name == self.name:
+            return self.start(ctx)  # resume
+        flow = flow_for_text(ctx.turn.utterance)
+        if flow:
+            return self.open_flow(ctx, flow)
+        return overview(ctx, member)
+
+    def orphan_tap(self, ctx) -> dict:
+        extra = ctx.turn.client_extra or {}
+        if extra.get("action") == "open" and extra.get("flow") in FLOWS:
+            return self.open_flow(ctx, extra["flow"])
+        member = current_member(ctx)
+        if member is None:
+            return not_member_reply(ctx)
+        return overview(ctx, member, notice=texts.t("common.session_expired") if extra.get("step") else None)
+
+    def handle(self, ctx):
+        extra = ctx.turn.client_extra or {}
+        if extra.get("dialog") == self.name and extra.get("action") == "open" and extra.get("flow") in FLOWS:
+            return self.open_flow(ctx, extra["flow"])
+        if ctx.dialog.active and ctx.dialog.name == self.name and current_member(ctx) is None:
+            ctx.dialog.end()  # withdrawn meanwhile (another channel, an operator)
+            return not_member_reply(ctx)
+        return super().handle(ctx)
+
+    # -- the writes -------------------------------------------------------------------------------
+    def _done(self, c: Conv, body: str, event: str) -> dict:
+        c.ctx.dialog.end()
+        c.ctx.outcome = "completed"
+        self.app.dialog_event(self.name, event)
+        c.ctx.log.info("member changed", extra={"change": event})
+        return overview(c.ctx, self.member(c), notice=body)
+
+    def save_incentive(self, c: Conv):
+        ctx, s = c.ctx, c.slots
+        member = self.member(c)
+        code = s.get("incentive_type") or F.rules().default_incentive_type
+        account = ctx.cipher.decrypt(s["account_enc"]) if s.get("account_enc") else None
+        try:
+            if code == M.CASH and account:
+                M.change_account(ctx.session, ctx.cipher, member, s.get("bank_name") or "", account, member.name)
+            else:
+                M.change_incentive(ctx.session, ctx.cipher, member, code, rules=F.rules())
+        except M.AccountRequired:
+            return Go("bank")
+        except M.IncentiveNotOffered:
+            return Go("incentive_type", _t("account.cash_not_offered"))
+        if code == M.CASH and account:
+            body = _t("account.saved", bank=member.bank_name or "", masked=s.get("account_masked", ""))
+        else:
+            body = _t("incentive.saved", label=F.incentive_label(code))
+        return self._done(c, body, f"changed_{s.get('flow')}")
+
+    def save_resources(self, c: Conv):
+        ctx = c.ctx
+        member = self.member(c)
+        only = c.slots.get("resource_order") or []
+        try:
+            changed = M.change_resources(ctx.session, ctx.cipher, ctx.clock, member, F.resource_choices(c, only),
+                                         F.rules())
+        except M.CustomerNumberTaken as exc:
+            c.set(resource=exc.resource)
+            return Go("customer_number", c.t("signup.customer_number.taken", resource=F.resource_label(exc.resource),
+                                             call_centre=ctx.settings.call_centre))
+        label = F.resource_label(only[0]) if only else ""
+        if not changed:
+            return self._done(c, _t("resources.saved_same", resource=label), "resources_unchanged")
+        half = M.first_evaluated_half(ctx.clock)
+        return self._done(c, _t("resources.saved", resource=label, half=half_text(half)), "changed_resources")
+
+    def save_move(self, c: Conv):
+        ctx = c.ctx
+        member = self.member(c)
+        before = member.incentive_type
+        parsed = F.parsed_from_slots(c.slots)
+        try:
+            lg = M.move_house(ctx.session, ctx.cipher, ctx.clock, member, parsed, F.resource_choices(c), F.rules())
+        except M.SeoulAddress:
+            return self.on_seoul(c)
+        except M.HouseholdTaken:
+            c.ctx.dialog.goto("address")
+            return self.failed(ctx, self.steps["address"], c.t("signup.address.household_taken",
+                                                                call_centre=ctx.settings.call_centre))
+        except M.CustomerNumberTaken as exc:
+            c.set(resource=exc.resource, resource_order=[exc.resource])
+            return Go("customer_number", c.t("signup.customer_number.taken", resource=F.resource_label(exc.resource),
+                                             call_centre=ctx.settings.call_centre))
+        notes = [_t("move.saved", half=half_text(M.first_evaluated_half(ctx.clock)))]
+        if member.incentive_type != before:
+            notes.append(_t("move.incentive_reset", label=F.incentive_label(member.incentive_type)))
+        if lg is None:
+            notes.append(_t("move.lg_unknown"))
+        return self._done(c, "\n".join(notes), "moved")
+
+    def save_mobile(self, c: Conv):
+        member = self.member(c)
+        M.change_mobile(c.ctx.session, member, c.slots["mobile"])
+        return self._done(c, _t("mobile.saved", masked=mask_mobile(member.mobile)), "changed_mobile")
+
+    def save_withdraw(self, c: Conv):
+        ctx = c.ctx
+        member = self.member(c)
+        M.withdraw(ctx.session, ctx.clock, member)
+        ctx.dialog.end()
+        ctx.outcome = "completed"
+        self.app.dialog_event(self.name, "withdrawn")
+        ctx.log.info("member withdrew", extra={"member_id": member.id})
+        return ui.menu_reply(ctx, _t("withdraw.done"), member=False)
+
+
+def half_text(half) -> str:
+    return texts.t("balance.half_name", year=half.year, half=texts.t(f"balance.half_{half.number}"))
+
+
+FLOW_WORDS = (
+    ("withdraw", ("탈퇴",)), ("move", ("이사", "주소 변경", "주소변경")),
+    ("account", ("계좌",)), ("incentive", ("받는 방법", "인센티브", "현금으로", "기부로")),
+    ("resources", ("고객번호",)), ("mobile", ("휴대전화", "전화번호 변경", "핸드폰")),
+)
+
+
+def flow_for_text(text: str | None) -> str | None:
+    t = (text or "").strip()
+    for flow, words in FLOW_WORDS:
+        if any(w in t for w in words):
+            return flow
+    return None
+
+
+def not_member_reply(ctx) -> dict:
+    return ui.text(ctx, _t("not_member"), [ui.qr(ctx, texts.t("common.menu.signup"), "signup"),
+                                           ui.home_quick_reply(ctx)])
+
+
+def overview(ctx, member, notice: str | None = None) -> dict:
+    if member is None:
+        return not_member_reply(ctx)
+    cipher = ctx.cipher
+    lg = ctx.session.get(LocalGovernment, member.local_government_code) if member.local_government_code else None
+    address = F.mask_address(member.address, member.address_detail) + ("" if lg else _t("lg_unknown"))
+    rows = [(_t("rows.type"), member_type_label(member.member_type)), (_t("rows.name"), mask_name(member.name)),
+            (_t("rows.mobile"), mask_mobile(member.mobile)), (_t("rows.address"), address)]
+    for resource in F.rules().resources:
+        account = M.account_for(member, resource)
+        if account is None:
+            desc = _t("not_registered")
+        elif account.billing_mode == "separate":
+            desc = f"{F.billing_label('separate')} {M.masked_customer_number(cipher, account)}"
+        else:
+            desc = F.billing_label(account.billing_mode)
+        rows.append((F.resource_label(resource), desc))
+    incentive = F.incentive_label(member.incentive_type)
+    if member.incentive_type == M.CASH and member.account_number_enc:
+        incentive = f"{incentive} · {member.bank_name or ''} {M.masked_account_number(cipher, member)}"
+    rows.append((_t("rows.incentive"), incentive))
+    from core.campaigns import may_receive_campaigns
+
+    rows.append((_t("rows.campaign"), _t("campaign_yes") if may_receive_campaigns(member) else _t("campaign_no")))
+    items = [Item(title[: limits.ITEM_TITLE_MAX], fit_text(desc or "-", 60)) for title, desc in rows]
+    joined = member.joined_at.date().isoformat() if member.joined_at else ""
+    card = ItemCard(item_list=items[: limits.ITEM_CARD_ITEMS_MAX], head=_t("head"), title=_t("title"),
+                    description=_t("description", joined=joined), item_list_alignment="left")
+    qrs = [ui.qr(ctx, _t(f"labels.{flow}"), "myinfo", {"dialog": "myinfo", "action": "open", "flow": flow})
+           for flow in ("incentive", "account", "resources", "move", "mobile", "withdraw")]
+    receiving = may_receive_campaigns(member)
+    if receiving:
+        qrs.append(ui.qr(ctx, texts.t("campaigns.opt_out_label"), "campaigns", {"action": "opt_out"}))
+    else:
+        qrs.append(ui.qr(ctx, texts.t("campaigns.opt_in_label"), "campaigns", {"action": "opt_in"},
+                         texts.t("campaigns.opt_in_text")))
+    qrs.append(ui.home_quick_reply(ctx))
+    response = ui.reply([card], qrs)
+    return ui.prepend_text(response, notice) if notice else response
+
+
+def register(app: BotApp) -> None:
+    dialog = MyInfoDialog(app)
+    app.add_dialog(dialog)
+    app.skill("myinfo")(dialog.skill_handler)

@@ -1,0 +1,158 @@
+"""Campaign conversations: the carousel, joining once, my campaigns, one-tap opt-out honoured by
+the broadcast audience, explicit opt-in."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from core.campaigns import campaign_audience
+from core.models import CampaignPledge, Member
+from scenario_kit import add_campaign, make_member, member_of
+
+U5 = "056c70625cdc9f41f674a5ea812782e0d71114eaeeab280e10f"  # fixture user on the development channel
+CAMPAIGN = "cmp-2025-summer-cooling"
+
+pytestmark = pytest.mark.usefixtures("lgs")
+
+
+@pytest.fixture
+def campaigns(db, clock):
+    add_campaign(db, clock)
+    add_campaign(db, clock, "cmp-2025-tumbler", "텀블러 사용하기", "카페에서 텀블러를 쓰면 녹색생활 실천 포인트 300원.",
+                 ends=date(2027, 2, 28), detail=False)
+    add_campaign(db, clock, "cmp-old", "지난 캠페인", "끝났어요", starts=date(2026, 1, 1), ends=date(2026, 6, 30))
+
+
+def pledges(db) -> int:
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(CampaignPledge))
+
+
+def test_active_campaigns_as_a_carousel(chat, campaigns):
+    c = chat(U5)
+    c.post_fixture("campaign_list.json")
+    carousel = c.last["template"]["outputs"][1]["carousel"]
+    assert carousel["type"] == "basicCard" and len(carousel["items"]) == 2  # the old one is not shown
+    first = carousel["items"][0]
+    assert first["title"] == "여름철 냉방 1도 올리기" and first["thumbnail"]["imageUrl"].startswith("https://")
+    assert [b["label"] for b in first["buttons"]] == ["참여하기", "자세히"]
+    assert first["buttons"][0]["extra"] == {"action": "join", "campaign_id": CAMPAIGN}
+    assert "지난 캠페인" not in c.text
+
+
+def test_joining_twice_records_one_pledge(chat, db, cipher, clock, campaigns):
+    make_member(db, cipher, clock, U5)
+    c = chat(U5, bot_id="660c83a8ad9bb98ef71a0bd6!")
+    c.post_fixture("campaign_join.json")
+    assert "참여했어요" in c.text and pledges(db) == 1
+    c.post_fixture("campaign_join.json")
+    assert "이미" in c.text and "한 번만" in c.text and pledges(db) == 1
+    c.open("campaigns", "캠페인")
+    labels = [b["label"] for b in c.last["template"]["outputs"][1]["carousel"]["items"][0]["buttons"]]
+    assert labels[0] == "참여 중"
+    c.tap("내 캠페인")
+    assert "여름철 냉방 1도 올리기" in c.text and "2026-11-22 참여 · 진행 중" in c.text
+
+
+def test_joining_by_tapping_the_card_button(chat, db, cipher, clock, campaigns):
+    make_member(db, cipher, clock, "u-camp")
+    c = chat("u-camp")
+    c.open("campaigns")
+    c.tap("참여하기")  # message action: the text reaches the fallback, the extra names the campaign
+    assert "참여했어요" in c.text and pledges(db) == 1
+
+
+def test_non_members_are_invited_to_sign_up(chat, db, campaigns):
+    c = chat(U5)
+    c.post_fixture("campaign_join.json")
+    assert "회원만" in c.text and "가입하기" in c.labels and pledges(db) == 0
+
+
+def test_closed_and_unknown_campaigns(chat, db, cipher, clock, campaigns):
+    make_member(db, cipher, clock, "u-camp")
+    c = chat("u-camp")
+    c.send_extra("campaigns", "참여하기", {"action": "join", "campaign_id": "cmp-old"})
+    assert "지금 참여할 수 없어요" in c.text
+    c.send_extra("campaigns", "참여하기", {"action": "join", "campaign_id": "cmp-none"})
+    assert "찾으시는 캠페인이 없어요" in c.text and pledges(db) == 0
+
+
+def test_opt_out_is_one_tap_and_honoured_by_broadcasts(chat, db, cipher, clock, campaigns):
+    make_member(db, cipher, clock, "u-camp", opt_in=True)
+    with db.session() as s:
+        assert [m.bot_user_key for m in s.scalars(campaign_audience())] == ["u-camp"]
+    c = chat("u-camp")
+    c.open("campaigns")
+    c.tap("수신거부")
+    assert "수신을 거부했어요" in c.text and "2026년 11월 22일" in c.text
+    with db.session() as s:
+        assert list(s.scalars(campaign_audience())) == []
+    m = member_of(db, "u-camp")
+    assert m.campaign_opt_out and not m.marketing_opt_in and m.consents["optional"] is False
+    # typed in reply to a broadcast, on the fallback skill
+    c.say("수신거부")
+    assert "받지 않도록 되어 있어요" in c.text
+
+
+def test_opt_in_needs_an_explicit_consent(chat, db, cipher, clock, campaigns):
+    make_member(db, cipher, clock, "u-camp", opt_in=False)
+    c = chat("u-camp")
+    c.open("campaigns")
+    c.tap("소식 받기")
+    assert "동의하시면" in c.text and not member_of(db, "u-camp").marketing_opt_in
+    c.tap("동의하고 받기")
+    assert "동의하셨어요" in c.text
+    m = member_of(db, "u-camp")
+    assert m.marketing_opt_in and not m.campaign_opt_out and m.consents["optional"] is True
+
+
+def test_without_images_a_text_card_carousel(chat, db, clock):
+    add_campaign(db, clock, "cmp-noimg", "이미지 없는 캠페인", "요약", image=False)
+    add_campaign(db, clock, "cmp-img", "이미지 있는 캠페인", "요약")
+    c = chat("u-camp")
+    c.open("campaigns")
+    assert c.last["template"]["outputs"][1]["carousel"]["type"] == "textCard"
+
+
+def test_many_campaigns_fit_the_limits(chat, db, clock):
+    for i in range(13):
+        add_campaign(db, clock, f"cmp-{i:02d}", f"캠페인 {i:02d} " + "가" * 40, "설명 " * 76)
+    c = chat("u-camp")
+    c.open("campaigns")
+    assert len(c.last["template"]["outputs"][1]["carousel"]["items"]) == 10
+    assert "3개 더" in c.text
+
+
+def test_no_active_campaigns(chat):
+    c = chat("u-camp")
+    c.open("campaigns")
+    assert "진행 중인 캠페인이 없어요" in c.text
+
+
+def test_my_campaigns_when_none(chat, db, cipher, clock, campaigns):
+    make_member(db, cipher, clock, "u-camp")
+    c = chat("u-camp")
+    c.say("내 캠페인")
+    assert "아직 참여한 캠페인이 없어요" in c.text
+
+
+def test_a_title_with_words_of_other_features_still_joins(chat, db, cipher, clock):
+    add_campaign(db, clock, "cmp-seoul", "서울 숲 가꾸기 포인트 언제 받나", "요약")
+    make_member(db, cipher, clock, "u-camp")
+    c = chat("u-camp")
+    c.open("campaigns")
+    c.tap("참여하기")
+    assert "참여했어요" in c.text and pledges(db) == 1
+
+
+def test_buttons_through_the_campaign_block(blocks, chat, db, cipher, clock, campaigns):
+    make_member(db, cipher, clock, "u-camp")
+    c = chat("u-camp")
+    c.open("campaigns")
+    button = c.find("참여하기")
+    assert button["action"] == "block" and button["messageText"] == "여름철 냉방 1도 올리기 참여하기"
+    c.tap("참여하기")
+    assert "참여했어요" in c.text and pledges(db) == 1

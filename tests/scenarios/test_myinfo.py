@@ -1,0 +1,182 @@
+"""My info conversations: masked details, changes with the signup's checks, moving house,
+withdrawal (personal data gone, ledger kept, signing up again works)."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from core.models import Member, MemberAddress, ResourceAccount
+from scenario_kit import U1, dump_database, make_member, member_of, signup_until, state
+
+pytestmark = pytest.mark.usefixtures("lgs")
+USER = "u-myinfo"
+
+
+@pytest.fixture
+def member(db, cipher, clock):
+    return make_member(db, cipher, clock, USER, name="김민지", incentive_type="cash", bank_name="신한",
+                       account_number="110-123-456789")
+
+
+def test_not_a_member_is_invited_to_sign_up(chat):
+    c = chat("u-nobody")
+    c.open("myinfo", "내 정보")
+    assert "아직 탄소중립포인트 회원이 아니에요" in c.text and "가입하기" in c.labels
+
+
+def test_details_are_masked(chat, member):
+    c = chat(USER)
+    c.open("myinfo", "내 정보")
+    for shown in ("김*지", "010-****-3333", "******3746", "********6789", "신한은행", "관리비 합산", "2026-11-22 가입"):
+        assert shown in c.text, shown
+    for hidden in ("김민지", "0419283746", "110123456789", "2222-3333", "예시로 123"):
+        assert hidden not in json.dumps(c.last, ensure_ascii=False), hidden
+
+
+def test_change_incentive_type_to_donation_and_back_to_cash(chat, db, cipher, member):
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("받는 방법 변경")
+    assert {"현금(계좌)", "지역화폐·상품권", "기부"} <= set(c.labels)  # 수원시 영통구's list
+    c.tap("기부")
+    assert "'기부'(으)로 바꿨어요" in c.text
+    m = member_of(db, USER)
+    assert m.incentive_type == "donation" and m.account_number_enc is None
+    c.tap("받는 방법 변경")
+    c.say("현금")
+    c.say("농협")
+    c.say("12345")
+    assert "10~14자리" in c.text and state(db, USER).step == "account_number"
+    c.say("302-1234-5678-91")
+    c.tap("네, 본인 명의예요")
+    assert "NH농협은행 *********7891" in c.text
+    m = member_of(db, USER)
+    assert (m.incentive_type, m.bank_name) == ("cash", "NH농협은행") and cipher.decrypt(m.account_number_enc) == "3021234567891"
+
+
+def test_an_account_in_someone_elses_name_is_not_taken(chat, db, cipher, member):
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("계좌 변경")
+    c.tap("우리")
+    c.say("1002-123-456789")
+    c.tap("아니요")
+    assert "본인 명의 계좌로만" in c.text and state(db, USER).step == "incentive_type"
+    c.say("취소")
+    assert cipher.decrypt(member_of(db, USER).account_number_enc) == "110123456789"
+
+
+def test_change_a_customer_number_with_the_signup_checks(chat, db, cipher, clock, member):
+    make_member(db, cipher, clock, "u-neighbour", address="경기도 과천시 별양로 12", electricity="5555555555")
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("고객번호 변경")
+    c.tap("전기")
+    c.tap("개별납부")
+    c.say("123")
+    assert "숫자 10자리" in c.text
+    c.say("55-5555-5555")
+    assert "이미 다른 회원이 등록했어요" in c.text
+    c.say("0419283746")  # my own number again: nothing changes
+    assert "그대로예요" in c.text
+    c.tap("고객번호 변경")
+    c.tap("수도")
+    c.tap("개별납부")
+    c.say("12345678")
+    assert "다음 반기(2027년 상반기)부터" in c.text
+    with db.session() as s:
+        water = s.scalars(select(ResourceAccount).where(ResourceAccount.resource == "water",
+                                                        ResourceAccount.ended_on.is_(None))).all()
+        assert [cipher.decrypt(w.customer_number_enc) for w in water if w.customer_number_enc] == ["12345678"]
+
+
+def test_moving_house(chat, db, cipher, clock):
+    make_member(db, cipher, clock, USER, incentive_type="local_currency")
+    make_member(db, cipher, clock, "u-there", address="제주특별자치도 서귀포시 중앙로 105 3층", electricity="7777777777")
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("이사했어요")
+    assert "새 주소를 알려 주세요" in c.text
+    c.say("서울특별시 중구 세종대로 110")
+    assert "에코마일리지" in c.text and "탈퇴" in c.labels and state(db, USER).dialog is None
+    assert member_of(db, USER).address.startswith("경기도")
+    c.tap("이사했어요") if "이사했어요" in c.labels else c.open("myinfo", "이사했어요")
+    c.say("제주 서귀포시 중앙로 105 3층")
+    assert "이미 가입되어 있어요" in c.text
+    c.say("제주 서귀포시 중앙로 105 4층")
+    c.tap("개별납부")
+    c.say("0419283746")  # my own number: not taken by someone else
+    c.tap("관리비 합산")
+    c.tap("사용 안 함")
+    assert "이사 정보를 확인해 주세요" in c.text
+    c.tap("저장하기")
+    assert "새 주소로 바꿨어요" in c.text and "'기부'(으)로 바꿨어요" in c.text  # 서귀포 offers no local currency
+    m = member_of(db, USER)
+    assert (m.local_government_code, m.address_detail, m.incentive_type) == ("50130", "4층", "donation")
+    with db.session() as s:
+        assert [a.local_government_code for a in s.scalars(
+            select(MemberAddress).where(MemberAddress.member_id == m.id).order_by(MemberAddress.id))] == ["41117", "50130"]
+
+
+def test_withdraw_asks_first_then_deletes_personal_data(chat, db, cipher, clock, member, caplog):
+    caplog.set_level(logging.DEBUG, logger="cpoint")
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("탈퇴")
+    assert "정말 탈퇴하시겠어요?" in c.text
+    c.tap("그만두기")
+    assert "탈퇴하지 않았어요" in c.text and member_of(db, USER) is not None
+    c.say("탈퇴할래요")  # typed: the keyword reaches my info, which asks first
+    assert "정말 탈퇴하시겠어요?" in c.text
+    c.tap("탈퇴하기")
+    assert "탈퇴를 마쳤어요" in c.text and "가입하기" in c.labels
+    with db.session() as s:
+        m = s.get(Member, member)
+        assert m.status == "withdrawn" and m.name is None and m.bot_user_key is None
+    dump = dump_database(db)
+    for personal in ("김민지", "010-2222-3333", "예시로 123"):
+        assert personal not in dump
+    c.open("myinfo")
+    assert "아직 탄소중립포인트 회원이 아니에요" in c.text
+
+
+def test_signing_up_again_after_withdrawing(chat, db):
+    c = signup_until(chat(U1))
+    first = member_of(db, U1).id
+    c.open("myinfo")
+    c.tap("탈퇴")
+    c.tap("탈퇴하기")
+    signup_until(c)
+    again = member_of(db, U1)
+    assert again is not None and again.id != first and again.address == "경기도 수원시 영통구 예시로 123"
+
+
+def test_a_resident_registration_number_in_my_info_is_refused(chat, db, member, caplog):
+    caplog.set_level(logging.DEBUG, logger="cpoint")
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("계좌 변경")
+    c.tap("신한")
+    c.say("900101-1234567")
+    assert "주민등록번호는 채팅으로 받지 않아요" in c.text and "계좌번호를 입력해 주세요" in c.text
+    assert state(db, USER).step == "account_number"
+    assert "1234567" not in dump_database(db) and "1234567" not in caplog.text
+
+
+def test_change_mobile(chat, db, member):
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("휴대전화 변경")
+    c.say("010 9999 8888")
+    assert "010-****-8888" in c.text and member_of(db, USER).mobile == "010-9999-8888"
+
+
+def test_cancel_in_my_info_changes_nothing(chat, db, member):
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("받는 방법 변경")
+    c.tap("취소")
+    assert "취소했어요" in c.text and member_of(db, USER).incentive_type == "cash"
