@@ -38,6 +38,17 @@ class FieldCipher:
         return hmac.new(self._hash_key, msg, hashlib.sha256).hexdigest()
 
 
+class MissingCipher:
+    """Stands in when no keys are configured, so commands like `gen-keys` still start; any
+    attempt to touch personal data fails loudly instead of storing it unprotected."""
+
+    def _fail(self, *_a, **_k):
+        raise RuntimeError("FIELD_ENCRYPTION_KEY and FIELD_HASH_KEY are not set "
+                           "(`flask --app webhooks cpoint gen-keys` prints new ones)")
+
+    encrypt = decrypt = keyed_hash = _fail
+
+
 def generate_key() -> str:
     return Fernet.generate_key().decode()
 

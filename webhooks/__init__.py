@@ -3,6 +3,7 @@ CLI commands, error handlers). No business rule lives here."""
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.context import BotSettings, Services
 from core.clock import SystemClock
-from core.crypto import FieldCipher
+from core.crypto import FieldCipher, MissingCipher
 from core.db import Database
 from webhooks import logs
 from webhooks.config import Config
@@ -53,14 +54,14 @@ def create_app(config=None, *, clock=None, db: Database | None = None) -> Flask:
     # it is too large (Werkzeug would silently cut it at exactly the limit).
     app.config["MAX_CONTENT_LENGTH"] = cfg.max_body_bytes + 1
 
-    if not cfg.field_encryption_key or not cfg.field_hash_key:
-        raise RuntimeError("FIELD_ENCRYPTION_KEY and FIELD_HASH_KEY must be set "
-                           "(`flask --app webhooks cpoint gen-keys` prints new ones)")
+    for problem in cfg.problems():
+        logging.getLogger("cpoint.config").warning("configuration: %s", problem)
     database = db or Database(cfg.database_url)
     services = Services(
         db=database,
         clock=clock or SystemClock(),
-        cipher=FieldCipher(cfg.field_encryption_key, cfg.field_hash_key),
+        cipher=(FieldCipher(cfg.field_encryption_key, cfg.field_hash_key)
+                if cfg.field_encryption_key and cfg.field_hash_key else MissingCipher()),
         settings=BotSettings(
             dialog_ttl=cfg.dialog_ttl, block_ids=dict(cfg.block_ids), call_centre=cfg.call_centre,
             operator_name=cfg.operator_name, public_base_url=cfg.public_base_url,

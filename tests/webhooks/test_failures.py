@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 
 from bot.kakao.validate import validate_response
-from support import make_payload, reply_texts
 from core.db import Database
+from support import make_payload, reply_texts
 
 
 def test_a_bug_in_a_handler_still_answers_200_with_request_id(app, kakao, caplog):
@@ -58,3 +58,16 @@ def test_invalid_reply_is_replaced_outside_strict_mode(app, kakao):
     resp = kakao.post("help", make_payload(utterance="도움말"))
     assert resp.status_code == 200
     assert validate_response(resp.get_json()) == []
+
+
+def test_app_starts_without_keys_and_gen_keys_works(clock):
+    """A fresh machine has no keys yet: the CLI must still start to print them."""
+    from support import make_config
+    from webhooks import create_app
+
+    app = create_app(make_config(field_encryption_key=None, field_hash_key=None, database_url="sqlite://"), clock=clock)
+    result = app.test_cli_runner().invoke(args=["cpoint", "gen-keys"])
+    assert result.exit_code == 0, result.output
+    assert "FIELD_ENCRYPTION_KEY=" in result.output and "FIELD_HASH_KEY=" in result.output
+    check = app.test_cli_runner().invoke(args=["cpoint", "check-config"])
+    assert check.exit_code == 1 and "FIELD_ENCRYPTION_KEY" in check.output

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 
+from core.crypto import MissingCipher
 from core.charts import ChartCache, ChartTokenError, derive_key, links_for, member_chart_png
 
 bp = Blueprint("charts", __name__)
@@ -18,6 +19,8 @@ log = logging.getLogger("cpoint.charts")
 def init_app(app: Flask) -> None:
     services = app.extensions["cpoint"]
     cfg = app.config["CPOINT"]
+    if isinstance(services.cipher, MissingCipher) and not cfg.chart_secret:
+        return  # no keys configured (e.g. `cpoint gen-keys` on a fresh machine): charts stay off
     secret = cfg.chart_secret or services.cipher.keyed_hash("chart-url-tokens", purpose="charts")
     directory = Path(cfg.chart_cache_dir) if cfg.chart_cache_dir else Path(app.instance_path) / "charts"
     # Freshness of cached files is judged by real time (file mtimes), not the business clock.

@@ -17,6 +17,7 @@ from collections import OrderedDict, deque
 from datetime import timedelta
 from functools import wraps
 
+from core.crypto import MissingCipher
 from flask import (
     Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, session, url_for,
 )
@@ -38,7 +39,12 @@ def init_app(app: Flask) -> None:
     cfg = app.config["CPOINT"]
     services = app.extensions["cpoint"]
     if not app.secret_key:
-        app.secret_key = cfg.secret_key or services.cipher.keyed_hash("flask-session", purpose="secret_key")
+        if cfg.secret_key:
+            app.secret_key = cfg.secret_key
+        elif not isinstance(services.cipher, MissingCipher):
+            app.secret_key = services.cipher.keyed_hash("flask-session", purpose="secret_key")
+        else:  # no keys configured: sessions live only as long as this process
+            app.secret_key = secrets.token_hex(32)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if cfg.public_base_url.startswith("https://"):
