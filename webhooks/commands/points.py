@@ -54,3 +54,134 @@ def settle_cmd(half: str, verify: int):
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(result.summary())
+
+
+@cpoint.command("monthly-results")
+@click.option("--month", required=True, help="Usage month, YYYY-MM.")
+def monthly_results_cmd(month: str):
+    """Record each member's monthly result notification (outbox; once per member and month)."""
+    from core.monthly import MonthlyError, monthly_results
+
+    svc = services()
+    try:
+        result = monthly_results(svc.db, month, svc.clock)
+    except MonthlyError as exc:
+        fail(f"monthly-results: {exc}")
+    click.echo(result.summary())
+
+
+@cpoint.command("payouts")
+@click.option("--half", required=True, help="Settled half, e.g. 2026H1.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
+@click.option("--local-government", "scope", default="all", show_default=True,
+              help="A 시군구 code, or all.")
+def payouts_cmd(half: str, out: str, scope: str):
+    """Record the payout batch of a half (once) and write the finance team's CSV."""
+    from core.payouts import PayoutError, create_payouts
+
+    svc = services()
+    try:
+        result = create_payouts(svc.db, svc.cipher, svc.clock, half, out, scope=scope)
+    except PayoutError as exc:
+        fail(f"payouts: {exc}")
+    click.echo(result.summary())
+
+
+@cpoint.command("payout-result")
+@click.argument("file", type=click.Path(dir_okay=False))
+def payout_result_cmd(file: str):
+    """Record the local government's result: CSV member_id,half,status(paid|skipped),reason."""
+    from core.payouts import import_payout_results
+
+    svc = services()
+    try:
+        result = import_payout_results(svc.db, svc.clock, file)
+    except ImportRejected as exc:
+        _rejected(exc, file)
+    click.echo(f"payout results: {result.changed} changed, {result.unchanged} unchanged; "
+               f"import run #{result.run_id}")
+
+
+@cpoint.command("import-activities")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the good rows; write the rejected ones to FILE.rejected.csv.")
+def import_activities_cmd(file: str, skip_invalid: bool):
+    """Import green-life activities: CSV member_ref,item,quantity,date,partner_ref."""
+    from core.greenlife_accrual import import_activities
+
+    svc = services()
+    try:
+        result = import_activities(svc.db, svc.clock, file, skip_invalid=skip_invalid)
+    except ImportRejected as exc:
+        _rejected(exc, file)
+    for err in result.errors:
+        click.echo(f"skipped {err}", err=True)
+    click.echo(f"imported {result.summary()}")
+
+
+@cpoint.command("greenlife-confirm")
+@click.option("--month", required=True, help="Activity month, YYYY-MM.")
+@click.option("--early", is_flag=True, help="Confirm before the 16th of the next month.")
+def greenlife_confirm_cmd(month: str, early: bool):
+    """Award the green-life points of a month (bonus, yearly cap; once per month)."""
+    from core.greenlife_accrual import GreenlifeError, confirm_month
+
+    svc = services()
+    try:
+        result = confirm_month(svc.db, svc.clock, month, early=early)
+    except GreenlifeError as exc:
+        fail(f"greenlife-confirm: {exc}")
+    click.echo(result.summary())
+
+
+@cpoint.command("set-rate")
+@click.option("--local-government", "code", required=True, help="시군구 code.")
+@click.option("--rate", required=True, help="Won per point, 0 < rate <= 2, two decimals.")
+@click.option("--from", "valid_from", required=True, help="First day it applies, YYYY-MM-DD.")
+def set_rate_cmd(code: str, rate: str, valid_from: str):
+    """Record an effective-dated won-per-point rate of a local government."""
+    from datetime import date
+
+    from sqlalchemy.exc import IntegrityError
+
+    from core.clock import utcnow_naive
+    from core.models import LocalGovernment, LocalGovernmentRate
+    from core.rules import RulesError, default_rules, validate_rate
+
+    svc = services()
+    problems = []
+    try:
+        value = validate_rate(rate, default_rules())
+    except RulesError as exc:
+        problems.append(str(exc))
+    try:
+        day = date.fromisoformat(valid_from)
+    except ValueError:
+        problems.append(f"--from must be YYYY-MM-DD: {valid_from!r}")
+    if problems:
+        fail("set-rate: " + "; ".join(problems))
+    try:
+        with svc.db.transaction() as s:
+            if s.get(LocalGovernment, code) is None:
+                fail(f"set-rate: unknown local government {code!r}")
+            s.add(LocalGovernmentRate(local_government_code=code, effective_from=day,
+                                      won_per_point=value, created_at=utcnow_naive(svc.clock)))
+    except IntegrityError:
+        fail(f"set-rate: {code} already has a rate from {day}")
+    click.echo(f"rate of {code} from {day}: {value} won per point")
+
+
+@cpoint.command("ledger-check")
+@click.option("--half", default=None, help="Only this half.")
+def ledger_check_cmd(half: str | None):
+    """Check that every statement's points equal its ledger sum (exit 1 when not)."""
+    from core.ledger import ledger_mismatches
+
+    with services().db.session() as s:
+        bad = ledger_mismatches(s, half)
+    for member_id, h, points, total in bad[:MAX_LISTED]:
+        click.echo(f"member {member_id} {h}: statement {points} P, ledger {total} P", err=True)
+    if bad:
+        raise SystemExit(1)
+    click.echo("ledger matches every statement")

@@ -1,0 +1,281 @@
+"""Green-life practice points (spec §9): activity import and monthly confirmation.
+
+Import: `flask --app webhooks cpoint import-activities FILE.csv`, UTF-8 CSV with the header
+``member_ref,item,quantity,date,partner_ref``:
+
+- member_ref: the member's id (``Member.id``, as the partner mapping sends it; an active member);
+- item: an item code of the rules (``e_receipt``, ``tumbler``, ``cup_return``, ``refill_station``,
+  ``reusable_delivery``, ``zev_rental``, ``eco_product``, ``recyclables``, ``phone_return``, ...);
+  items the rules do not accrue (prizes, unconfirmed ones) are kept and listed, never paid;
+- quantity: a non-negative decimal with at most 3 decimals (receipts, cups, km, kg);
+- date: ``YYYY-MM-DD`` of the action (the return date for car rentals), not in the future;
+- partner_ref: the reporting partner (app or shop id), up to 64 characters.
+
+Same rules as the usage import: the whole file is validated first (a key repeated in the file,
+an unknown member or item, a month already confirmed: every problem by line, nothing written;
+``--skip-invalid`` imports the good rows and writes the rest beside the input). Re-importing a
+key replaces the quantity and audits the change (ImportChange kind ``activity``).
+
+Confirmation: `cpoint greenlife-confirm --month 2026-10` (from the 16th of the next month)
+awards every member with activities that month: Σ quantity x unit per item, the first-action
+bonus once ever, the yearly cap (the award crossing it is cut to the remainder; later ones 0)
+via core.points.greenlife.greenlife_month_award. One award per (member, month) and one
+confirmation per month (unique keys): running it again changes nothing. Months must be
+confirmed in order within a year, so the running yearly total is always complete.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, select, text
+from sqlalchemy.exc import IntegrityError
+
+from core.clock import Clock, today_kst, utcnow_naive
+from core.db import Database
+from core.models.greenlife import GreenlifeAward, GreenlifeConfirmation
+from core.models.usage import ImportRun
+from core.points.greenlife import greenlife_dates, greenlife_month_award
+from core.points.periods import int_to_month, month_of
+from core.rules import Rules, default_rules
+from core.usage_import import (
+    BATCH, CsvRow, ImportRejected, ImportResult, RowError, field_count_error, file_sha256,
+    mark_duplicates, parse_quantity, read_operator_csv, safe_cell, write_rejects, _NOW,
+)
+from core.models.usage import AMOUNT
+
+ACTIVITY_HEADER = ("member_ref", "item", "quantity", "date", "partner_ref")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class GreenlifeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    line: int
+    member_id: int
+    item: str
+    quantity: Decimal
+    day: date
+    partner_ref: str
+
+
+def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: date):
+    bad: dict[int, tuple[CsvRow, list[str]]] = {}
+    good: list[tuple[ActivityRow, CsvRow]] = []
+
+    def problem(row, reason):
+        bad.setdefault(row.line, (row, []))[1].append(reason)
+
+    refs = {r.values["member_ref"] for r in rows if r.values and r.values["member_ref"].isdigit()}
+    with db.session() as s:
+        active = {mid for (mid,) in s.execute(text("SELECT id FROM members WHERE status = 'active'"))
+                  if str(mid) in refs} if refs else set()
+        confirmed = {m for (m,) in s.execute(text("SELECT month FROM greenlife_confirmations"))}
+    for row in rows:
+        if not row.values:
+            problem(row, field_count_error(row, ACTIVITY_HEADER))
+            continue
+        v = row.values
+        ref = v["member_ref"]
+        if not ref.isdigit():
+            problem(row, f"member_ref must be a member id: {safe_cell(ref)!r}")
+        elif int(ref) not in active:
+            problem(row, f"no active member {ref}")
+        item = v["item"].lower()
+        if item not in rules.greenlife.items:
+            problem(row, f"unknown item {safe_cell(v['item'])!r}")
+        quantity, why = parse_quantity(v["quantity"], "quantity")
+        if why:
+            problem(row, why)
+        day = None
+        try:
+            if not DATE_RE.match(v["date"]):
+                raise ValueError
+            day = date.fromisoformat(v["date"])
+        except ValueError:
+            problem(row, f"date must be YYYY-MM-DD: {safe_cell(v['date'])!r}")
+        if day is not None:
+            if day > today:
+                problem(row, f"date {day} is in the future")
+            elif month_of(day) in confirmed:
+                problem(row, f"{int_to_month(month_of(day))} is already confirmed")
+        partner = v["partner_ref"]
+        if not partner or len(partner) > 64:
+            problem(row, "partner_ref must be 1 to 64 characters")
+        if row.line not in bad:
+            good.append((ActivityRow(row.line, int(ref), item, quantity, day, partner), row))
+    dupes = mark_duplicates([((a.member_id, a.item, a.day, a.partner_ref), row) for a, row in good],
+                            lambda k: f"{k[0]} {k[1]} {k[2]} {k[3]}")
+    for a, row in good:
+        if a.line in dupes:
+            problem(row, dupes[a.line])
+    rejects = [(row, "; ".join(r)) for row, r in sorted(bad.values(), key=lambda x: x[0].line)]
+    return [a for a, _ in good if a.line not in bad], rejects
+
+
+def _staging() -> Table:
+    return Table("tmp_activity_import", MetaData(),
+                 Column("member_id", Integer, primary_key=True),
+                 Column("item", String(32), primary_key=True),
+                 Column("activity_date", Date, primary_key=True),
+                 Column("partner_ref", String(64), primary_key=True),
+                 Column("month", Integer), Column("quantity", AMOUNT), prefixes=["TEMPORARY"])
+
+
+def import_activities(db: Database, clock: Clock, path: str | Path, *, skip_invalid: bool = False,
+                      rules: Rules | None = None) -> ImportResult:
+    rules = rules or default_rules()
+    path = Path(path)
+    started = utcnow_naive(clock)
+    rows = read_operator_csv(path, ACTIVITY_HEADER)
+    good, rejects = validate_activities(db, rows, rules, today_kst(clock))
+    if rejects and not skip_invalid:
+        raise ImportRejected([RowError(row.line, reason) for row, reason in rejects])
+    result = ImportResult(None, len(rows), rejected=len(rejects),
+                          errors=[RowError(row.line, reason) for row, reason in rejects])
+    if rejects:
+        result.rejected_file = str(write_rejects(path, ACTIVITY_HEADER, rejects))
+    staging = _staging()
+    now = utcnow_naive(clock)
+    with db.transaction() as s:
+        run = ImportRun(kind="activities", file_name=path.name[:255], sha256=file_sha256(path),
+                        status="partial" if rejects else "succeeded", rows_total=len(rows),
+                        rows_rejected=len(rejects), rejected_file=result.rejected_file,
+                        started_at=started)
+        s.add(run)
+        s.flush()
+        conn = s.connection()
+        staging.create(conn)
+        payload = [{"member_id": a.member_id, "item": a.item, "activity_date": a.day,
+                    "partner_ref": a.partner_ref, "month": month_of(a.day), "quantity": a.quantity}
+                   for a in good]
+        for start in range(0, len(payload), BATCH):
+            conn.execute(staging.insert(), payload[start:start + BATCH])
+        key = ("g.member_id = t.member_id AND g.item = t.item AND g.activity_date = t.activity_date"
+               " AND g.partner_ref = t.partner_ref")
+        params = {"run": run.id, "now": now}
+        result.inserted = conn.execute(text(
+            f"SELECT COUNT(*) FROM tmp_activity_import t WHERE NOT EXISTS (SELECT 1 FROM"
+            f" greenlife_activities g WHERE {key})")).scalar_one()
+        result.changed = conn.execute(text(
+            "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
+            " SELECT :run, 'activity', CAST(t.member_id AS VARCHAR(12)) || ':' || t.item || ':' ||"
+            " CAST(t.activity_date AS VARCHAR(10)) || ':' || t.partner_ref, g.quantity, t.quantity, :now"
+            f" FROM tmp_activity_import t JOIN greenlife_activities g ON {key}"
+            " WHERE g.quantity <> t.quantity").bindparams(_NOW), params).rowcount
+        conn.execute(text(
+            "INSERT INTO greenlife_activities (member_id, item, quantity, activity_date, month,"
+            " partner_ref, import_run_id, updated_at) SELECT t.member_id, t.item, t.quantity,"
+            " t.activity_date, t.month, t.partner_ref, :run, :now FROM tmp_activity_import t WHERE 1 = 1"
+            " ON CONFLICT (member_id, item, activity_date, partner_ref) DO UPDATE SET"
+            " quantity = excluded.quantity, import_run_id = excluded.import_run_id,"
+            " updated_at = excluded.updated_at WHERE greenlife_activities.quantity <> excluded.quantity"
+        ).bindparams(_NOW), params)
+        conn.execute(text("DROP TABLE tmp_activity_import"))
+        result.unchanged = len(good) - result.inserted - result.changed
+        run.rows_inserted, run.rows_changed = result.inserted, result.changed
+        run.rows_unchanged, run.finished_at = result.unchanged, utcnow_naive(clock)
+        result.run_id = run.id
+    return result
+
+
+@dataclass
+class ConfirmResult:
+    month: str
+    members: int = 0
+    total_won: int = 0
+    bonuses: int = 0
+    capped: int = 0
+    already: bool = False
+    confirm_date: date | None = None
+    pay_from_date: date | None = None
+
+    def summary(self) -> str:
+        if self.already:
+            return f"green-life {self.month} was already confirmed: nothing changed"
+        return (f"green-life {self.month} confirmed: {self.members} member(s), {self.total_won} won"
+                f" ({self.bonuses} first-action bonus(es), {self.capped} cut by the yearly cap);"
+                f" paid from {self.pay_from_date}")
+
+
+def confirm_month(db: Database, clock: Clock, month: str, *, rules: Rules | None = None,
+                  early: bool = False) -> ConfirmResult:
+    from core.monthly import parse_month
+
+    rules = rules or default_rules()
+    try:
+        m = parse_month(month)
+    except ValueError as exc:
+        raise GreenlifeError(str(exc)) from None
+    confirm_on, pay_from = greenlife_dates(m, rules)
+    result = ConfirmResult(int_to_month(m), confirm_date=confirm_on, pay_from_date=pay_from)
+    if today_kst(clock) < confirm_on and not early:
+        raise GreenlifeError(f"{result.month} is confirmed on {confirm_on}, not before")
+    year = m // 100
+    now = utcnow_naive(clock)
+    with db.transaction() as s:
+        if s.scalar(select(GreenlifeConfirmation.id).where(GreenlifeConfirmation.month == m)):
+            result.already = True
+            return result
+        pending = s.execute(text(
+            "SELECT DISTINCT a.month FROM greenlife_activities a WHERE a.month >= :first AND a.month < :m"
+            " AND NOT EXISTS (SELECT 1 FROM greenlife_confirmations c WHERE c.month = a.month)"
+            " ORDER BY a.month"), {"first": year * 100 + 1, "m": m}).scalars().all()
+        if pending:
+            raise GreenlifeError("confirm the earlier months of the year first: "
+                                 + ", ".join(int_to_month(x) for x in pending))
+        quantities: dict[int, dict[str, Decimal]] = {}
+        for member_id, item, qty in s.execute(text(
+                "SELECT a.member_id, a.item, SUM(a.quantity) FROM greenlife_activities a"
+                " JOIN members mb ON mb.id = a.member_id WHERE a.month = :m AND mb.status = 'active'"
+                " GROUP BY a.member_id, a.item ORDER BY a.member_id"), {"m": m}):
+            quantities.setdefault(member_id, {})[item] = Decimal(str(qty)).quantize(Decimal("0.001"))
+        if rules.greenlife.excludes_seoul:
+            seoul = {mid for (mid,) in s.execute(text(
+                "SELECT id FROM members WHERE address LIKE '서울%'"))}
+            quantities = {k: v for k, v in quantities.items() if k not in seoul}
+        counted = dict(s.execute(text(
+            "SELECT member_id, SUM(counted_toward_cap) FROM greenlife_awards WHERE year = :y"
+            " AND month < :m GROUP BY member_id"), {"y": year, "m": m}).all())
+        bonus_given = {mid for (mid,) in s.execute(text(
+            "SELECT DISTINCT member_id FROM greenlife_awards WHERE bonus_won > 0"))}
+        item_caps = bool(rules.greenlife.item_caps)
+        conf = GreenlifeConfirmation(month=m, members=0, total_won=0, confirmed_at=now)
+        s.add(conf)
+        try:
+            s.flush()
+        except IntegrityError:
+            raise GreenlifeError(f"{result.month} was just confirmed by another run") from None
+        rows = []
+        for member_id, qty in quantities.items():
+            per_item = None
+            if item_caps:
+                per_item = {}
+                for (item_won,) in s.execute(select(GreenlifeAward.item_won).where(
+                        GreenlifeAward.member_id == member_id, GreenlifeAward.year == year)):
+                    for k, v in item_won.items():
+                        per_item[k] = per_item.get(k, 0) + v
+            award = greenlife_month_award(m, qty, rules, awarded_this_year=int(counted.get(member_id) or 0),
+                                          bonus_already_given=member_id in bonus_given,
+                                          item_awarded_this_year=per_item)
+            rows.append({"member_id": member_id, "month": m, "year": year,
+                         "item_won": dict(award.item_won), "ignored_items": list(award.ignored_items),
+                         "accrued_won": award.accrued_won, "bonus_won": award.bonus_won,
+                         "won": award.won, "counted_toward_cap": award.counted_toward_cap,
+                         "cut_won": award.cut_won, "confirm_date": award.confirm_date,
+                         "pay_from_date": award.pay_from_date, "confirmation_id": conf.id,
+                         "created_at": now})
+            result.bonuses += award.bonus_granted
+            result.capped += award.cut_won > 0
+        for start in range(0, len(rows), BATCH):
+            s.execute(GreenlifeAward.__table__.insert(), rows[start:start + BATCH])
+        result.members = len(rows)
+        result.total_won = sum(r["won"] for r in rows)
+        conf.members, conf.total_won = result.members, result.total_won
+    return result

@@ -1,0 +1,202 @@
+"""Monthly results (spec §10): `flask --app webhooks cpoint monthly-results --month 2026-10`.
+
+For each member with a registered resource: the month's usage U(m, Y), its baseline B(m), the
+half-to-date rate over the months of the half with data, the provisional (예상) band and points
+(core.points.baseline.half_to_date + core.points.award.provisional_award; standard usage is
+only known at settlement), and the missing months. One `monthly_result` notification per
+member and month goes to the outbox (dedupe key ``monthly_result:{member_id}:{YYYY-MM}``,
+INSERT ... ON CONFLICT DO NOTHING): running it again for the same month records nothing new,
+and two processes cannot both record one.
+
+Payload (read by bot/push/render.py)::
+
+    {"month": "2026-10", "half": "2026H2",
+     "resources": [{"resource": "electricity", "usage": "290", "baseline": "310", "rate": "6.45",
+                    "rate_to_date": "3.20", "provisional_band": "5", "provisional_points": 5000,
+                    "months_with_data": ["2026-07", ...], "missing_months": []}
+                   | {"resource": "gas", "missing": true, "missing_months": ["2026-10"], ...}],
+     "half_to_date": {"rate": "3.20", "points": 5000, "won": 10000},   # rate: electricity's
+     "missing_months": ["2026-09"]}
+
+Set-based: the readings come from the settlement's staging aggregate (one GROUP BY query into a
+temporary table); members who already have the month's notification are not computed again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core.clock import Clock, SystemClock, today_kst, utcnow_naive
+from core.db import Database
+from core.models.outbox import Notification
+from core.points import reasons
+from core.points.award import provisional_award, won_for
+from core.points.baseline import format_rate, half_to_date, monthly_baseline
+from core.points.evaluation import is_registered_for_half
+from core.points.periods import Half, int_to_month
+from core.rules import Rules, default_rules
+from core.settlement import MILLI, Row, _fill_staging, _rows, _staging_table, local_government_table
+from core.usage_import import MONTH_RE
+
+KIND = "monthly_result"
+CHUNK = 2000
+
+
+class MonthlyError(ValueError):
+    pass
+
+
+@dataclass
+class MonthlyResult:
+    month: str
+    members: int = 0
+    written: int = 0
+    already: int = 0
+
+    def summary(self) -> str:
+        return (f"monthly results {self.month}: {self.written} notification(s) recorded, "
+                f"{self.already} already recorded, {self.members} member(s) with resources")
+
+
+def parse_month(value: str) -> int:
+    m = MONTH_RE.match(value or "")
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise MonthlyError(f"month must be YYYY-MM: {value!r}")
+    return int(m.group(1)) * 100 + int(m.group(2))
+
+
+def dedupe_key(member_id: int, period: str) -> str:
+    return f"{KIND}:{member_id}:{period}"
+
+
+def _readings(row: Row, half: Half) -> dict[int, Decimal]:
+    out = {}
+    for prefix, back in (("a", 0), ("p", 100), ("q", 200)):
+        values = getattr(row, prefix)
+        for i, m in enumerate(half.months):
+            if values[i] is not None:
+                out[m - back] = Decimal(values[i]) / MILLI
+    return out
+
+
+def _amount(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    text_ = format(value.normalize(), "f")
+    return text_
+
+
+def resource_figures(row: Row, month: int, half: Half, rules: Rules) -> dict:
+    """One resource's monthly figures (pure functions of core.points)."""
+    out: dict = {"resource": row.resource}
+    if row.billing_mode == "not_used":
+        return out | {"reason": reasons.RESOURCE_NOT_USED, "missing": True}
+    readings = _readings(row, half)
+    usage = readings.get(month)
+    base, _ = monthly_baseline(readings, month, rules)
+    td = half_to_date(readings, half, rules, through_month=month)
+    out |= {
+        "usage": _amount(usage), "baseline": _amount(base),
+        "months_with_data": [int_to_month(m) for m in td.months_with_data],
+        "missing_months": [int_to_month(m) for m in td.missing_months],
+    }
+    if usage is None:
+        out["missing"] = True
+    if usage is not None and base:
+        out["rate"] = format_rate((base - usage) * 100 / base)
+    if not is_registered_for_half(row.registered_on, half, rules):
+        return out | {"reason": reasons.NOT_REGISTERED_FOR_HALF, "provisional_points": 0}
+    if row.resource == "electricity" and row.tariff in rules.excluded_electricity_tariffs:
+        return out | {"reason": reasons.EXCLUDED_TARIFF, "provisional_points": 0}
+    if td.rate is None:
+        return out | {"reason": td.reason, "provisional_points": 0}
+    prov = provisional_award(row.member_type, row.resource, td, rules, row.streak_before)
+    return out | {"rate_to_date": format_rate(td.rate),
+                  "provisional_band": str(prov.band) if prov.band is not None else None,
+                  "provisional_points": prov.points}
+
+
+def member_payload(rows: list[Row], month: int, half: Half, rules: Rules, rate: Decimal) -> dict:
+    order = {r: i for i, r in enumerate(rules.resources)}
+    lines = [resource_figures(r, month, half, rules)
+             for r in sorted(rows, key=lambda r: order.get(r.resource, 99))]
+    points = sum(ln.get("provisional_points") or 0 for ln in lines)
+    schedule = rules.schedule_for(rows[0].member_type, half)
+    points = min(points, schedule.cap_points_per_half)
+    missing = sorted({m for ln in lines for m in ln.get("missing_months", [])})
+    elec = next((ln for ln in lines if ln["resource"] == "electricity"), {})
+    htd = {"points": points, "won": won_for(points, rate)}
+    if elec.get("rate_to_date") is not None:
+        htd["rate"] = elec["rate_to_date"]
+    return {"month": int_to_month(month), "half": str(half), "resources": lines,
+            "half_to_date": htd, "missing_months": missing}
+
+
+def _insert(conn, rows: list[dict]) -> int:
+    if not rows:
+        return 0
+    table = Notification.__table__
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    before = conn.execute(text("SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p"),
+                          {"k": KIND, "p": rows[0]["period"]}).scalar_one()
+    conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+    after = conn.execute(text("SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p"),
+                         {"k": KIND, "p": rows[0]["period"]}).scalar_one()
+    return after - before
+
+
+def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None = None) -> MonthlyResult:
+    rules = rules or default_rules()
+    m = parse_month(month)
+    period = int_to_month(m)
+    today = today_kst(clock)
+    if m > today.year * 100 + today.month:
+        raise MonthlyError(f"{period} is in the future")
+    half = Half.of_month(m)
+    result = MonthlyResult(period)
+    tmp = _staging_table()
+    now = utcnow_naive(clock)
+    with db.engine.connect() as conn:
+        try:
+            with conn.begin():
+                tmp.create(conn)
+                _fill_staging(conn, tmp, half, rules)
+                conn.execute(text(
+                    "DELETE FROM tmp_settle WHERE member_id IN (SELECT member_id FROM notifications"
+                    " WHERE kind = :k AND period = :p)"), {"k": KIND, "p": period})
+                lgs = local_government_table(conn, half, rules)
+                result.already = conn.execute(text(
+                    "SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p"),
+                    {"k": KIND, "p": period}).scalar_one()
+                ids = [r[0] for r in conn.execute(text(
+                    "SELECT DISTINCT member_id FROM tmp_settle ORDER BY member_id"))]
+            result.members = len(ids) + result.already
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start:start + CHUNK]
+                with conn.begin():
+                    by_member: dict[int, list[Row]] = {}
+                    for row in _rows(conn, tmp, rules, chunk[0], chunk[-1]):
+                        by_member.setdefault(row.member_id, []).append(row)
+                    out = []
+                    for member_id, rows in by_member.items():
+                        if all(r.billing_mode == "not_used" for r in rows):
+                            continue
+                        lg = lgs.get(rows[0].lg_code) if rows[0].lg_code else None
+                        rate = lg.rate if lg else rules.rate.default
+                        out.append({"member_id": member_id, "kind": KIND, "period": period,
+                                    "dedupe_key": dedupe_key(member_id, period),
+                                    "payload": member_payload(rows, m, half, rules, rate),
+                                    "state": "pending", "attempts": 0, "created_at": now})
+                    result.written += _insert(conn, out)
+        finally:
+            with conn.begin():
+                conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))
+    return result
+
+
+def queue_monthly_results(db: Database, month: str, *, clock: Clock | None = None) -> int:
+    """The scheduler's entry point (SCHEDULE_MONTHLY_SOURCE): notifications written."""
+    return monthly_results(db, month, clock or SystemClock()).written

@@ -1,0 +1,221 @@
+"""Read API of the points engine: what the chat (balance dialog) and the admin API show.
+
+These functions are the contract with the bot; they return plain JSON-ready dicts (numbers as
+ints, decimals as strings, months as "YYYY-MM"), never ORM objects, and never personal data
+beyond the member's own figures. Each takes an open SQLAlchemy session (the caller's transaction).
+
+``statement_view(session, member_id, half) -> dict | None``
+    The settled statement of a half, or None when the half is not settled for the member::
+
+        {"member_id": 7, "half": "2026H1", "status": "expected" | "held" | "paid" | "skipped",
+         "hold_reason": "HOLD_NO_ACCOUNT" | None, "member_type": "individual",
+         "points_table": "household", "schedule": "stacking_2023", "version": 1,
+         "local_government": {"code": "41117", "name": "수원시 영통구"} | None,
+         "rate": "2.00",                      # won per point at the half's end
+         "points": 15000, "points_before_cap": 15000, "cap_points_per_half": 33750,
+         "won": 30000,                        # the payout line's figure once a batch exists
+         "won_before_cap": 30000, "cap_won_per_year": 135000,
+         "payout_month": "2026-12", "payout": {"batch_id": 3, "status": "expected", ...} | None,
+         "resources": [{"resource": "electricity", "evaluated": true, "baseline": "1500",
+                        "actual": "1320", "rate": "12.00", "band": "10", "points": 15000,
+                        "reduction_points": 10000, "maintenance_points": 0,
+                         "standard_points": 5000, "standard_usage": true,
+                        "reason": None | "BELOW_THRESHOLD" | ..., "reason_params": {...},
+                        "streak_before": 0, "streak_after": 1,
+                        "filled_months": [], "fallback_months": []}, ...],
+         "reasons": ["BELOW_THRESHOLD", ...]}
+
+``current_half_view(session, member_id, today) -> dict``
+    The provisional (예상) result of the half containing ``today`` (spec §10): per resource the
+    months with data, use vs baseline so far, half-to-date rate, provisional band and points and
+    the missing months; totals in points and won at the member's current rate. Nothing is paid
+    from it. ``{"half": "2026H2", "provisional": True, "resources": [...], "points": 5000,
+    "won": 10000, "rate": "2.00", "payout_month": "2027-06", "missing_months": [...]}``
+
+``greenlife_year_view(session, member_id, year) -> dict``
+    ``{"year": 2026, "cap": 70000, "awarded": 12000, "remaining": 58000, "bonus_received": True,
+    "months": [{"month": "2026-03", "won": 15000, "bonus_won": 5000, "cut_won": 0,
+    "confirm_date": "2026-04-16", "pay_from_date": "2026-04-23"}],
+    "this_month": {"month": "2026-11", "items": [{"item": "tumbler", "name": "텀블러·다회용컵",
+    "quantity": "3", "won": 900}], "accrued_won": 900, "confirmed": False}}``
+    (this month's won is an estimate before the cap and bonus; ``this_month`` is only filled for
+    the current year.)
+
+``last_settled_half(session, member_id) -> str | None``
+    The latest half with a statement for the member, e.g. "2026H1".
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from core.models.greenlife import GreenlifeActivity, GreenlifeAward
+from core.models.members import LocalGovernment, Member, ResourceAccount
+from core.models.points import PayoutLine, PointStatement, StatementLine
+from core.models.usage import MeterReading
+from core.points.award import provisional_award, won_for
+from core.points.baseline import format_rate, half_to_date
+from core.points.evaluation import is_registered_for_half
+from core.points.periods import Half, int_to_month, month_of
+from core.rules import Rules, default_rules
+
+
+def _num(value) -> str | None:
+    if value is None:
+        return None
+    d = Decimal(value)
+    if d == d.to_integral_value():
+        return str(d.quantize(Decimal(1)))
+    return format(d.normalize(), "f")
+
+
+def _month(yyyymm: int | None) -> str | None:
+    return int_to_month(yyyymm) if yyyymm else None
+
+
+def statement_view(session: Session, member_id: int, half: str | Half) -> dict | None:
+    half = str(Half.parse(half))
+    st = session.scalars(select(PointStatement).where(PointStatement.member_id == member_id,
+                                                      PointStatement.half == half)).first()
+    if st is None:
+        return None
+    rules = default_rules()
+    order = {r: i for i, r in enumerate(rules.resources)}
+    lines = sorted(session.scalars(select(StatementLine).where(StatementLine.statement_id == st.id)),
+                   key=lambda ln: order.get(ln.resource, 99))
+    lg = session.get(LocalGovernment, st.local_government_code) if st.local_government_code else None
+    payout = session.scalars(select(PayoutLine).where(PayoutLine.statement_id == st.id)).first()
+    resources = []
+    for ln in lines:
+        detail = ln.detail or {}
+        params = dict(ln.reason_params or {})
+        if "months" in params:
+            params["months"] = [_month(m) for m in params["months"]]
+        resources.append({
+            "resource": ln.resource, "evaluated": ln.evaluated, "baseline": _num(ln.baseline),
+            "actual": _num(ln.actual), "rate": f"{ln.rate:.2f}" if ln.rate is not None else None,
+            "band": _num(ln.band), "points": ln.points, "reduction_points": ln.reduction_points,
+            "maintenance_points": ln.maintenance_points, "standard_points": ln.standard_points,
+            "standard_usage": ln.standard_usage_qualified, "reason": ln.reason,
+            "reason_params": params, "streak_before": ln.streak_before,
+            "streak_after": ln.streak_after,
+            "filled_months": [_month(m) for m in detail.get("filled", [])],
+            "fallback_months": [_month(m) for m in detail.get("fallback", [])],
+        })
+    return {
+        "member_id": member_id, "half": half, "status": st.status, "hold_reason": st.hold_reason,
+        "member_type": st.member_type, "points_table": st.points_table, "schedule": st.schedule,
+        "version": st.version,
+        "local_government": {"code": lg.code, "name": lg.name} if lg else None,
+        "rate": f"{st.rate:.2f}", "points": st.points, "points_before_cap": st.points_before_cap,
+        "cap_points_per_half": st.cap_points_per_half,
+        "won": payout.won if payout else st.won, "won_before_cap": st.won_before_cap,
+        "cap_won_per_year": st.cap_won_per_year, "payout_month": _month(st.payout_month),
+        "payout": None if payout is None else {
+            "batch_id": payout.batch_id, "status": payout.status, "hold_reason": payout.hold_reason,
+            "won": payout.won, "incentive_type": payout.incentive_type,
+            "result_reason": payout.result_reason},
+        "resources": resources,
+        "reasons": [r["reason"] for r in resources if r["reason"]],
+    }
+
+
+def last_settled_half(session: Session, member_id: int) -> str | None:
+    halves = session.scalars(select(PointStatement.half).where(PointStatement.member_id == member_id)).all()
+    return str(max(Half.parse(h) for h in halves)) if halves else None
+
+
+def _rate_for(session: Session, member: Member, half: Half, rules: Rules):
+    from core.settlement import local_government_table
+
+    lg = local_government_table(session, half, rules).get(member.local_government_code or "")
+    return (lg.rate, lg.payout_month) if lg else (rules.rate.default, half.payout_month(rules))
+
+
+def current_half_view(session: Session, member_id: int, today: date, rules: Rules | None = None) -> dict:
+    rules = rules or default_rules()
+    half = Half.of_date(today)
+    through = month_of(today)
+    member = session.get(Member, member_id)
+    if member is None:
+        raise LookupError(f"no member {member_id}")
+    accounts = [a for a in session.scalars(select(ResourceAccount).where(
+        ResourceAccount.member_id == member_id, ResourceAccount.ended_on.is_(None)))]
+    prev = {ln.resource: ln.streak_after for ln in session.scalars(select(StatementLine).where(
+        StatementLine.member_id == member_id, StatementLine.half == str(half.previous())))}
+    months = [m - back for m in half.months for back in (0, 100, 200)]
+    order = {r: i for i, r in enumerate(rules.resources)}
+    resources, points, missing_all = [], 0, set()
+    for acc in sorted(accounts, key=lambda a: order.get(a.resource, 99)):
+        item: dict = {"resource": acc.resource}
+        if acc.billing_mode == "not_used" or not acc.supply_key_hash:
+            resources.append(item | {"reason": "RESOURCE_NOT_USED"})
+            continue
+        readings = {r.month: r.amount for r in session.scalars(select(MeterReading).where(
+            MeterReading.resource == acc.resource, MeterReading.supply_key_hash == acc.supply_key_hash,
+            MeterReading.month.in_(months)))}
+        readings = {m: Decimal(v).quantize(Decimal("0.001")) for m, v in readings.items()}
+        td = half_to_date(readings, half, rules, through_month=through)
+        item |= {"months_with_data": [_month(m) for m in td.months_with_data],
+                 "missing_months": [_month(m) for m in td.missing_months],
+                 "usage": _num(td.actual), "baseline": _num(td.baseline),
+                 "rate": format_rate(td.rate) if td.rate is not None else None,
+                 "provisional_band": None, "provisional_points": 0, "reason": td.reason}
+        missing_all.update(item["missing_months"])
+        if not is_registered_for_half(acc.registered_on, half, rules):
+            item["reason"] = "NOT_REGISTERED_FOR_HALF"
+        elif td.rate is not None:
+            prov = provisional_award(member.member_type, acc.resource, td, rules, prev.get(acc.resource, 0))
+            item["provisional_band"] = _num(prov.band)
+            item["provisional_points"] = prov.points
+            points += prov.points
+        resources.append(item)
+    try:
+        points = min(points, rules.schedule_for(member.member_type, half).cap_points_per_half)
+    except ValueError:
+        points = 0
+    rate, payout_month = _rate_for(session, member, half, rules)
+    return {"half": str(half), "through_month": _month(through), "provisional": True,
+            "resources": resources, "points": points, "won": won_for(points, Decimal(rate)),
+            "rate": f"{Decimal(rate):.2f}", "payout_month": _month(payout_month),
+            "missing_months": sorted(missing_all)}
+
+
+def greenlife_year_view(session: Session, member_id: int, year: int, today: date | None = None,
+                        rules: Rules | None = None) -> dict:
+    rules = rules or default_rules()
+    awards = session.scalars(select(GreenlifeAward).where(
+        GreenlifeAward.member_id == member_id, GreenlifeAward.year == year)
+        .order_by(GreenlifeAward.month)).all()
+    counted = sum(a.counted_toward_cap for a in awards)
+    bonus_ever = session.execute(text(
+        "SELECT COUNT(*) FROM greenlife_awards WHERE member_id = :m AND bonus_won > 0"),
+        {"m": member_id}).scalar_one() > 0
+    view = {
+        "year": year, "cap": rules.greenlife.cap_won, "awarded": sum(a.won for a in awards),
+        "remaining": max(0, rules.greenlife.cap_won - counted), "bonus_received": bonus_ever,
+        "months": [{"month": _month(a.month), "won": a.won, "accrued_won": a.accrued_won,
+                    "bonus_won": a.bonus_won, "cut_won": a.cut_won,
+                    "confirm_date": a.confirm_date.isoformat(),
+                    "pay_from_date": a.pay_from_date.isoformat()} for a in awards],
+        "this_month": None,
+    }
+    if today is not None and today.year == year:
+        m = month_of(today)
+        items = {}
+        for act in session.scalars(select(GreenlifeActivity).where(
+                GreenlifeActivity.member_id == member_id, GreenlifeActivity.month == m)):
+            items[act.item] = items.get(act.item, Decimal(0)) + Decimal(act.quantity)
+        listed = []
+        for code, qty in sorted(items.items()):
+            item = rules.greenlife.items.get(code)
+            won = int(qty * item.won_per_unit) if item and item.enabled and item.won_per_unit else 0
+            listed.append({"item": code, "name": item.name if item else code, "quantity": _num(qty),
+                           "won": won})
+        view["this_month"] = {"month": _month(m), "items": listed,
+                              "accrued_won": sum(i["won"] for i in listed),
+                              "confirmed": any(a.month == m for a in awards)}
+    return view

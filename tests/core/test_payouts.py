@@ -1,0 +1,123 @@
+"""Payouts: won at the local rate, holds, the finance CSV, one batch per (half, scope), results."""
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from core.models import PayoutLine, PointStatement
+from engine_helpers import add_lg, add_member, cli, half_rows, snapshot, write_usage_csv
+
+E = "electricity"
+
+
+def setup_half(app, db, cipher, tmp_path):
+    with db.transaction() as s:
+        add_lg(s)
+        add_lg(s, code="48250", sido="경상남도", name="김해시", rate="1.5")
+        ok = add_member(s, cipher, accounts=[(E, "4000000001")], name="김철수").id
+        no_acc = add_member(s, cipher, accounts=[(E, "4000000002")], account_number=None).id
+        other = add_member(s, cipher, accounts=[(E, "4000000003")], holder="박영희").id
+        no_addr = add_member(s, cipher, accounts=[(E, "4000000004")], address=None).id
+        donor = add_member(s, cipher, lg="48250", accounts=[(E, "4000000005")], incentive="donation",
+                           account_number=None).id
+        zero = add_member(s, cipher, accounts=[(E, "4000000006")]).id
+    rows = []
+    for i in range(1, 6):
+        rows += half_rows(E, f"400000000{i}", "2025H1", 2000, 1700)  # 15% -> 15,000 P
+    rows += half_rows(E, "4000000006", "2025H1", 2000, 2000)
+    assert cli(app, "import-usage", write_usage_csv(tmp_path / "u.csv", rows)).exit_code == 0
+    assert cli(app, "settle", "--half", "2025H1").exit_code == 0
+    return {"ok": ok, "no_acc": no_acc, "other": other, "no_addr": no_addr, "donor": donor, "zero": zero}
+
+
+def read(path):
+    with open(path, encoding="utf-8-sig") as fh:
+        return {int(r["member_id"]): r for r in csv.DictReader(fh)}
+
+
+def test_payout_file_rates_holds_and_masking(app, db, cipher, tmp_path):
+    ids = setup_half(app, db, cipher, tmp_path)
+    out = tmp_path / "payouts.csv"
+    res = cli(app, "payouts", "--half", "2025H1", "--out", out)
+    assert res.exit_code == 0, res.stderr
+    assert "5 member(s), 75000 P" in res.stdout
+    rows = read(out)
+    assert ids["zero"] not in rows  # nothing to pay
+    ok = rows[ids["ok"]]
+    assert (ok["name"], ok["won"], ok["rate"], ok["payout_month"], ok["status"]) == (
+        "김*수", "30000", "2.00", "2025-12", "expected")
+    assert ok["account"] == "*********6789" and ok["bank"] == "우리은행"
+    assert rows[ids["no_acc"]]["hold_reason"] == "HOLD_NO_ACCOUNT"
+    assert rows[ids["other"]]["hold_reason"] == "HOLD_HOLDER_MISMATCH"
+    assert rows[ids["no_addr"]]["hold_reason"] == "HOLD_NO_ADDRESS"
+    donor = rows[ids["donor"]]
+    assert (donor["won"], donor["incentive_type"], donor["account"], donor["hold_reason"]) == (
+        "22500", "donation", "", "")
+    assert "1002-123-456789" not in out.read_text(encoding="utf-8-sig")
+    with db.session() as s:
+        held = s.scalars(select(PointStatement).where(PointStatement.status == "held")).all()
+        assert sorted(st.member_id for st in held) == sorted([ids["no_acc"], ids["other"], ids["no_addr"]])
+
+
+def test_payout_batch_is_recorded_once(app, db, cipher, tmp_path):
+    setup_half(app, db, cipher, tmp_path)
+    first = tmp_path / "a.csv"
+    assert cli(app, "payouts", "--half", "2025H1", "--out", first).exit_code == 0
+    before = snapshot(db)
+    second = tmp_path / "b.csv"
+    res = cli(app, "payouts", "--half", "2025H1", "--out", second)
+    assert res.exit_code == 0 and "already recorded" in res.stdout
+    assert snapshot(db) == before
+    assert first.read_text(encoding="utf-8-sig") == second.read_text(encoding="utf-8-sig")
+    # a per-시군구 batch afterwards finds nothing left to pay
+    res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "c.csv", "--local-government", "41117")
+    assert res.exit_code == 0 and "0 member(s)" in res.stdout
+
+
+def test_payouts_need_a_settled_half(app, db, tmp_path):
+    res = cli(app, "payouts", "--half", "2024H2", "--out", tmp_path / "x.csv")
+    assert res.exit_code == 2 and "has not been settled" in res.stderr
+
+
+def test_payout_results_mark_paid_and_skipped(app, db, cipher, tmp_path):
+    ids = setup_half(app, db, cipher, tmp_path)
+    assert cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "p.csv").exit_code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"member_id,half,status,reason\n{ids['ok']},2025H1,lost,\n{ids['zero']},2025H1,paid,\n",
+                   encoding="utf-8")
+    before = snapshot(db)
+    res = cli(app, "payout-result", bad)
+    assert res.exit_code == 2 and "line 2: status must be paid or skipped" in res.stderr
+    assert f"line 3: no payout line for member {ids['zero']}" in res.stderr
+    assert snapshot(db) == before
+    good = tmp_path / "good.csv"
+    good.write_text(f"member_id,half,status,reason\n{ids['ok']},2025H1,paid,\n{ids['donor']},2025H1,skipped,\n",
+                    encoding="utf-8")
+    res = cli(app, "payout-result", good)
+    assert res.exit_code == 0 and "2 changed" in res.stdout
+    with db.session() as s:
+        st = {x.member_id: x for x in s.scalars(select(PointStatement))}
+        assert st[ids["ok"]].status == "paid"
+        assert (st[ids["donor"]].status, st[ids["donor"]].hold_reason) == ("skipped", "SKIPPED_MISMATCH")
+    assert "0 changed, 2 unchanged" in cli(app, "payout-result", good).stdout
+
+
+def test_yearly_won_cap_over_both_halves(app, db, cipher, tmp_path):
+    """A changed table could pay more than the yearly cap: H2 is cut to what is left."""
+    from core.models import PointStatement as PS
+
+    ids = setup_half(app, db, cipher, tmp_path)
+    assert cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "h1.csv").exit_code == 0
+    rows = half_rows(E, "4000000001", "2025H2", 2000, 1700)
+    assert cli(app, "import-usage", write_usage_csv(tmp_path / "h2.csv", rows)).exit_code == 0
+    assert cli(app, "settle", "--half", "2025H2").exit_code == 0
+    with db.transaction() as s:  # simulate a lower yearly cap on the H2 statement
+        st = s.scalars(select(PS).where(PS.member_id == ids["ok"], PS.half == "2025H2")).one()
+        st.cap_won_per_year = 40000
+    assert cli(app, "payouts", "--half", "2025H2", "--out", tmp_path / "h2p.csv").exit_code == 0
+    with db.session() as s:
+        line = s.scalars(select(PayoutLine).where(PayoutLine.member_id == ids["ok"],
+                                                  PayoutLine.half == "2025H2")).one()
+    assert (line.won_before_cap, line.won, line.payout_month) == (30000, 10000, 202606)
