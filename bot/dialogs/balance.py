@@ -1,0 +1,246 @@
+"""Points and payout (skill `balance`), read from the points engine's read API (core.statements).
+
+A member sees three bubbles: the current half so far (provisional, per resource: use against
+the baseline over the months with data, rate, provisional band and points), the last settled
+half (points, won at the local rate, payout month, status, the reason of a held payment, and what
+each resource's reason code means), and green-life points this year against the cap.
+Nothing provisional is shown without saying so.
+"""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from core import members as M
+from core.clock import today_kst
+from core.models import Member
+from core.points.periods import Half
+
+from bot import texts, ui
+from bot.app import BotApp
+from bot.kakao import limits
+from bot.kakao.parts import ImageTitle, Item, ItemListSummary
+from bot.kakao.response import ItemCard, SimpleText, fit_text
+
+NOT_EVALUATED_SHORT = ("NOT_REGISTERED_FOR_HALF", "RESOURCE_NOT_USED", "NO_BASELINE", "ZERO_BASELINE",
+                       "EXCLUDED_TARIFF")
+
+
+def _t(key: str, **fmt) -> str:
+    return texts.t(f"balance.{key}", **fmt)
+
+
+def half_label(half: str | Half) -> str:
+    h = Half.parse(half)
+    return _t("half_name", year=h.year, half=_t(f"half_{h.number}"))
+
+
+def _won(value: int) -> str:
+    return f"{int(value):,}"
+
+
+def _num(value: str | None) -> str:
+    """'1320' -> '1,320'; '1320.5' -> '1,320.5' (display only)."""
+    if value is None:
+        return "-"
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        return str(value)
+    if d == d.to_integral_value():
+        return f"{int(d):,}"
+    whole, _, frac = f"{d:f}".partition(".")
+    return f"{int(whole):,}.{frac[:2]}"
+
+
+def months_text(months: list[str]) -> str:
+    """['2026-07', '2026-08', '2026-09'] -> '7~9월'; ['2026-05'] -> '5월'; gaps -> '5·7월'."""
+    nums = [int(m[-2:]) for m in months]
+    if not nums:
+        return ""
+    if len(nums) == 1:
+        return _t("months_one", month=nums[0])
+    if nums == list(range(nums[0], nums[0] + len(nums))):
+        return _t("months_range", first=nums[0], last=nums[-1])
+    return "·".join(str(n) for n in nums) + "월"
+
+
+def resource_name(resource: str) -> str:
+    return _t(f"resource.{resource}")
+
+
+def reason_text(code: str, resource: str, params: dict | None) -> str:
+    params = params or {}
+    months = params.get("months") or []
+    return _t(f"reasons.{code}", resource=resource_name(resource), months=months_text(list(months)),
+              rate=params.get("rate", ""))
+
+
+def _short_reason(code: str, params: dict | None) -> str:
+    params = params or {}
+    return _t(f"short.{code}", months=months_text(list(params.get("months") or [])), rate=params.get("rate", ""))
+
+
+# --- the current half (provisional) -------------------------------------------------------------
+
+def _gaps(item: dict) -> list[str]:
+    """Missing months before the latest month with data: real gaps, not 'not read yet'."""
+    have = item.get("months_with_data") or []
+    if not have:
+        return []
+    last = max(have)
+    return [m for m in item.get("missing_months") or [] if m < last]
+
+
+def current_card(view: dict) -> ItemCard:
+    items, months = [], set()
+    for r in view["resources"]:
+        resource, reason = r["resource"], r.get("reason")
+        months.update(r.get("months_with_data") or [])
+        if reason in NOT_EVALUATED_SHORT:
+            desc = _short_reason(reason, None)
+        elif r.get("rate") is None:
+            desc = _t("short.collecting")
+        else:
+            rate = Decimal(r["rate"])
+            first = (_t("rate_line_provisional", rate=r["rate"], points=_won(r.get("provisional_points") or 0))
+                     if rate >= 0 else _t("rate_line_up", rate=f"{-rate:.2f}"))
+            gaps = _gaps(r)
+            second = (_short_reason("ACTUAL_MONTH_MISSING", {"months": gaps}) if gaps else
+                      _t("usage_line", actual=_num(r.get("usage")), baseline=_num(r.get("baseline")),
+                         unit=_t(f"units.{resource}")))
+            desc = f"{first}\n{second}"
+        items.append(Item(resource_name(resource)[: limits.ITEM_TITLE_MAX], desc))
+    if not items:
+        items.append(Item(resource_name("electricity"), _t("short.collecting")))
+    based = _t("current_based_on", months=months_text(sorted(months))) if months else _t("current_no_data")
+    return ItemCard(
+        item_list=items[: limits.ITEM_CARD_ITEMS_MAX],
+        image_title=ImageTitle(_t("current_title", half=half_label(view["half"])), based),
+        item_list_alignment="right",
+        item_list_summary=ItemListSummary(_t("current_summary"), f"{_won(view.get('won') or 0)}원"),
+        title=fit_text(_t("current_note"), 100),
+    )
+
+
+# --- the last settled half ---------------------------------------------------------------------
+
+def settled_card(ctx, view: dict) -> ItemCard:
+    items = []
+    for r in view["resources"]:
+        reason = r.get("reason")
+        if not r.get("evaluated") and reason:
+            desc = _short_reason(reason, r.get("reason_params"))
+        elif reason in ("BELOW_THRESHOLD", "NO_REDUCTION"):
+            desc = _short_reason(reason, r.get("reason_params"))
+        else:
+            desc = _t("rate_line", rate=r.get("rate") or "0.00", points=_won(r.get("points") or 0))
+        items.append(Item(resource_name(r["resource"])[: limits.ITEM_TITLE_MAX], desc))
+    if not items:
+        items.append(Item(resource_name("electricity"), "-"))
+    status = view.get("status") or "expected"
+    if status == "expected" and not (view.get("won") or 0):
+        status = "none"  # nothing to pay: "지급 예정 0원" would promise something
+    payout_month = view.get("payout_month") or ""
+    when = (_t("settled_payout_month", year=int(payout_month[:4]), month=int(payout_month[5:7]))
+            if payout_month else "")
+    lg = (view.get("local_government") or {}).get("name")
+    rate = _num(view.get("rate"))
+    rate_text = _t("settled_rate", lg=lg, rate=rate) if lg else _t("settled_rate_default", rate=rate)
+    description = f"{_t(f'status.{status}')} · {when}\n{_t('summary_points', points=_won(view.get('points') or 0))} · {rate_text}"
+    return ItemCard(
+        item_list=items[: limits.ITEM_CARD_ITEMS_MAX],
+        image_title=ImageTitle(_t("settled_title", half=half_label(view["half"])), fit_text(when or "-", 30)),
+        item_list_alignment="right",
+        item_list_summary=ItemListSummary(_t(f"status.{status}")[:limits.ITEM_SUMMARY_TITLE_MAX],
+                                          f"{_won(view.get('won') or 0)}원"),
+        title=fit_text(half_label(view["half"]), 50),
+        description=fit_text(description, 140),
+    )
+
+
+def settled_notes(ctx, view: dict, member: Member) -> list[str]:
+    notes = []
+    hold = view.get("hold_reason") or ((view.get("payout") or {}).get("hold_reason"))
+    if view.get("status") in ("held", "skipped") or hold:
+        key = hold if hold in texts.raw("balance.hold") else ("SKIPPED_MISMATCH" if view.get("status") == "skipped" else "other")
+        notes.append(_t(f"hold.{key}", call_centre=ctx.settings.call_centre))
+    for r in view["resources"]:
+        if r.get("reason") and r["reason"] in texts.raw("balance.reasons"):
+            notes.append(reason_text(r["reason"], r["resource"], r.get("reason_params")))
+    if member.incentive_type == "donation" and (view.get("won") or 0) > 0:
+        notes.append(_t("donation_note"))
+    return notes
+
+
+def last_half_reasons_text(ctx) -> str | None:
+    """The member's own reasons of the last settled half (used by the FAQ 'why zero points')."""
+    from core import statements
+
+    member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+    if member is None:
+        return None
+    half = statements.last_settled_half(ctx.session, member.id)
+    view = statements.statement_view(ctx.session, member.id, half) if half else None
+    if view is None:
+        return None
+    notes = settled_notes(ctx, view, member)
+    if not notes:
+        return None
+    return texts.t("faq.your_reasons", half=half_label(half)) + "\n" + "\n".join(f"• {n}" for n in notes)
+
+
+# --- green-life line ----------------------------------------------------------------------------------
+
+def greenlife_line(view: dict) -> str:
+    if not view.get("awarded") and not view.get("months"):
+        return _t("greenlife_none", year=view["year"], cap=_won(view["cap"]))
+    return _t("greenlife_line", year=view["year"], awarded=_won(view["awarded"]), cap=_won(view["cap"]),
+              remaining=_won(view["remaining"]))
+
+
+def first_half_of(member: Member, today) -> Half:
+    """The first half the member's resources are evaluated for (E7: registered on its first day)."""
+    joined = member.joined_at.date() if member.joined_at else today
+    half = Half.of_date(joined)
+    return half if joined == half.start else half.next()
+
+
+# --- the skill -------------------------------------------------------------------------------------
+
+def balance_skill(ctx) -> dict:
+    from core import statements
+
+    member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+    if member is None:
+        return ui.text(ctx, _t("not_member"), [ui.qr(ctx, _t("signup_label"), "signup"),
+                                               ui.qr(ctx, texts.t("faq.how_points_work.question"), "help",
+                                                     {"faq": "how_points_work"}),
+                                               ui.home_quick_reply(ctx)])
+    today = today_kst(ctx.clock)
+    current = statements.current_half_view(ctx.session, member.id, today)
+    last = statements.last_settled_half(ctx.session, member.id)
+    settled = statements.statement_view(ctx.session, member.id, last) if last else None
+    green = statements.greenlife_year_view(ctx.session, member.id, today.year, today)
+
+    outputs = [current_card(current)]
+    lines = []
+    if settled is not None:
+        outputs.append(settled_card(ctx, settled))
+        lines.extend(settled_notes(ctx, settled, member))
+    else:
+        lines.append(_t("none_settled", half=half_label(first_half_of(member, today))))
+    lines.append(greenlife_line(green))
+    outputs.append(SimpleText(fit_text("\n".join(lines), limits.SIMPLE_TEXT_MAX)))
+
+    qrs = []
+    if settled is not None and not (settled.get("points") or 0):
+        qrs.append(ui.qr(ctx, _t("why_label"), "help", {"faq": "why_zero_points"},
+                         texts.t("faq.why_zero_points.question")))
+    qrs += [ui.qr(ctx, _t("greenlife_label"), "greenlife"), ui.qr(ctx, _t("myinfo_label"), "myinfo"),
+            ui.home_quick_reply(ctx)]
+    ctx.log.debug("balance shown", extra={"member_id": member.id, "settled": last})
+    return ui.reply(outputs, qrs)
+
+
+def register(app: BotApp) -> None:
+    app.skill("balance")(balance_skill)

@@ -1,0 +1,209 @@
+"""Points and payout, and green-life, through the skills: before and after the settlement, held
+payments, zero points with their reasons, green-life against the cap."""
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import update
+
+from core.clock import KST, FixedClock
+from core.models import PointStatement
+from core.settlement import settle_half
+from core.usage_import import import_usage
+from scenario_kit import make_member
+
+pytestmark = pytest.mark.usefixtures("lgs")
+
+U2 = "a1b31d3ae2abcb27a9cec0a44417c85fde01456c1a3bbb78c9a"  # balance_lookup.json
+U3 = "d8bbb2f87827ad0c378a9651d2d65e9a5e800cfa31f8bf0f818"  # legacy_snake_case_keys.json
+ELEC, WATER = "0419283746", "2345678"
+
+
+def joined_long_ago(db, cipher, user_key, electricity=ELEC, water=WATER, **kw) -> int:
+    """A member who registered before 2025: every half since is evaluated."""
+    then = FixedClock(datetime(2024, 12, 1, 9, tzinfo=KST))
+    from core import members as M
+
+    return make_member(db, cipher, then, user_key, electricity=electricity, resources=[
+        M.ResourceChoice("electricity", "separate", electricity), M.ResourceChoice("water", "separate", water),
+        M.ResourceChoice("gas", "not_used")], **kw)
+
+
+def import_readings(db, cipher, clock, tmp_path, rows) -> None:
+    path = tmp_path / f"usage-{len(rows)}-{rows[0][2]}.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["resource", "customer_number", "month", "amount"])
+        w.writerows(rows)
+    import_usage(db, cipher, clock, path)
+
+
+def history(resource, number, first_half_month, baseline, actual, actual_months=6, years=(1, 2)):
+    """Rows: the six months of a half in the two earlier years at `baseline`, and
+    `actual_months` months of the half itself at `actual`."""
+    year, month = divmod(first_half_month, 100)
+    rows = []
+    for i in range(6):
+        m = month + i
+        for back in years:
+            rows.append((resource, number, f"{year - back}-{m:02d}", baseline))
+        if i < actual_months:
+            rows.append((resource, number, f"{year}-{m:02d}", actual))
+    return rows
+
+
+@pytest.fixture
+def usage(db, cipher, clock, tmp_path):
+    def load(number=ELEC, water=WATER, h1_actual=270, h2_actual=285, water_h1=95):
+        rows = history("electricity", number, 202601, 300, h1_actual)
+        rows += history("electricity", number, 202607, 300, h2_actual, actual_months=4)
+        rows += history("water", water, 202601, 100, water_h1)
+        rows += history("water", water, 202607, 100, 100, actual_months=3)  # October not read yet
+        import_readings(db, cipher, clock, tmp_path, rows)
+
+    return load
+
+
+def test_not_a_member_is_invited_to_sign_up(chat):
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    assert "회원만" in c.text and "가입하기" in c.labels
+
+
+def test_before_settlement_the_current_half_is_provisional(chat, db, cipher, usage):
+    joined_long_ago(db, cipher, U2)
+    usage()
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    card = c.last["template"]["outputs"][0]["itemCard"]
+    assert card["imageTitle"]["title"] == "2026년 하반기 (예상)"
+    assert card["imageTitle"]["description"] == "7~10월 사용량 기준"
+    rows = {i["title"]: i["description"] for i in card["itemList"]}
+    assert rows["전기"].startswith("감축 5.00% · 예상 5,000P") and "1,140 / 기준 1,200kWh" in rows["전기"]
+    assert rows["수도"].startswith("감축 0.00%") and rows["가스"] == "사용 안 함"
+    assert card["itemListSummary"] == {"title": "예상", "description": "10,000원"}
+    assert "확정돼요" in c.text  # says it is provisional
+    assert "아직 정산된 반기가 없어요" in c.text
+    assert "녹색생활 실천 포인트 (2026년)" in c.text
+
+
+def test_after_settlement_the_last_half_with_payout(chat, db, cipher, clock, usage):
+    joined_long_ago(db, cipher, U2)
+    usage()
+    settle_half(db, "2026H1", clock)
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    settled = c.last["template"]["outputs"][1]["itemCard"]
+    rows = {i["title"]: i["description"] for i in settled["itemList"]}
+    assert rows["전기"] == "감축 10.00% · 10,000P" and rows["수도"] == "감축 5.00% · 750P"
+    assert settled["itemListSummary"] == {"title": "지급 예정", "description": "21,500원"}
+    assert "2026년 12월 지급" in c.text and "10,750P" in c.text and "수원시 영통구 1포인트 2원" in c.text
+    assert "왜 0포인트예요?" not in c.labels
+
+
+def test_zero_points_explained_with_the_statement_reasons(chat, db, cipher, clock, usage):
+    joined_long_ago(db, cipher, U2)
+    usage(h1_actual=290, water_h1=110)
+    settle_half(db, "2026H1", clock)
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    assert "전기: 감축률이 3.33%로 5%에 못 미쳤어요." in c.text
+    assert "수도: 사용량이 기준보다 줄지 않았어요." in c.text
+    assert "가스: '사용 안 함'으로 등록한 자원이라 평가하지 않아요." in c.text
+    settled = c.last["template"]["outputs"][1]["itemCard"]
+    assert settled["itemListSummary"] == {"title": "지급 없음", "description": "0원"}
+    c.tap("왜 0포인트예요?")
+    assert "지난 반기(2026년 상반기) 회원님의 결과" in c.text and "3.33%" in c.text
+
+
+def test_a_held_payment_says_why_and_what_to_do(chat, db, cipher, clock, usage):
+    joined_long_ago(db, cipher, U2)
+    usage()
+    settle_half(db, "2026H1", clock)
+    with db.transaction() as s:
+        s.execute(update(PointStatement).values(status="held", hold_reason="HOLD_NO_ACCOUNT"))
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    assert "지급 보류" in c.text and "계좌를 등록해 주세요" in c.text
+
+
+def test_donation_members_are_told_where_the_money_goes(chat, db, cipher, clock, usage):
+    joined_long_ago(db, cipher, U2, incentive_type="donation")
+    usage()
+    settle_half(db, "2026H1", clock)
+    c = chat(U2)
+    c.open("balance", "포인트 조회")
+    assert "기부돼요" in c.text
+
+
+def test_a_member_who_joined_this_half(chat, db, cipher):
+    make_member(db, cipher, FixedClock(datetime(2026, 9, 10, 9, tzinfo=KST)), U2)
+    c = chat(U2)
+    c.open("balance")
+    rows = {i["title"]: i["description"] for i in c.last["template"]["outputs"][0]["itemCard"]["itemList"]}
+    assert rows["전기"] == "다음 반기부터 평가"
+    assert "첫 결과는 2027년 상반기가 끝난 뒤" in c.text
+
+
+def test_legacy_and_development_channel_payloads(chat, db, cipher, usage):
+    joined_long_ago(db, cipher, U3)
+    usage()
+    c = chat(U3)
+    c.post_fixture("legacy_snake_case_keys.json")
+    assert "2026년 하반기 (예상)" in c.text
+    c.post_fixture("dev_channel_balance.json")
+    assert "2026년 하반기 (예상)" in c.text
+
+
+# --- green-life -------------------------------------------------------------------------------
+
+def greenlife_user() -> str:
+    from support import load_fixture
+
+    return load_fixture("greenlife_app_user_friend.json")["userRequest"]["user"]["properties"]["botUserKey"]
+
+
+def test_greenlife_items_for_everyone(chat):
+    c = chat("u-green-visitor")
+    c.open("greenlife", "녹색생활 실천")
+    assert "전자영수증 100원/건" in c.text and "텀블러·다회용컵 300원/잔" in c.text and "70,000원" in c.text
+    assert "공유자전거" not in c.text  # disabled until confirmed
+    assert "녹색생활 실천 가입" in c.labels
+
+
+def test_greenlife_this_month_and_year_against_the_cap(chat, db, cipher, clock, tmp_path):
+    from core.greenlife_accrual import confirm_month, import_activities
+
+    user = greenlife_user()
+    member_id = joined_long_ago(db, cipher, user, app_user_id="2718281828")
+    path = tmp_path / "activities.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["member_ref", "item", "quantity", "date", "partner_ref"])
+        w.writerow([member_id, "e_receipt", "20", "2026-10-05", "shop-1"])
+        w.writerow([member_id, "tumbler", "10", "2026-10-06", "cafe-1"])
+        w.writerow([member_id, "tumbler", "3", "2026-11-02", "cafe-1"])
+    import_activities(db, clock, path)
+    confirm_month(db, clock, "2026-10")
+    c = chat(user)
+    c.post_fixture("greenlife_app_user_friend.json")
+    card = c.last["template"]["outputs"][1]["itemCard"]
+    rows = {i["title"]: i["description"] for i in card["itemList"]}
+    assert rows["받은 금액"] == "10,000원" and rows["남은 한도"] == "60,000원" and rows["실천다짐금"] == "받았어요"
+    assert rows["이번 달"].startswith("900원") and rows["10월"] == "10,000원 · 11/23부터"
+    assert card["itemListSummary"] == {"title": "올해 합계", "description": "10,000원"}
+    assert "이번 달 활동: 텀블러·다회용컵 3잔 900원" in c.text
+    c.open("balance")
+    assert "녹색생활 실천 포인트 (2026년): 10,000원 받음" in c.text and "60,000원 남았어요" in c.text
+
+
+def test_every_reply_stays_within_limits_with_long_names(chat, db, cipher, usage):
+    joined_long_ago(db, cipher, U2, name="Maria Josephina Alexandra Konstantinopoulou", member_type="foreigner")
+    usage()
+    c = chat(U2)
+    c.open("balance")
+    c.open("greenlife")
+    assert all(json.dumps(r) for r in c.history)  # every reply passed the validator in Chat._post
