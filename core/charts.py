@@ -55,7 +55,7 @@ NAMES_KO = {"electricity": "전기", "water": "수도", "gas": "가스"}
 NAMES_EN = {"electricity": "Electricity", "water": "Water", "gas": "Gas"}
 KOREAN_FONTS = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum", "Malgun Gothic")
 SIZE_PX = (800, 400)  # 2:1, the ratio of a basicCard / itemCard thumbnail
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 UNDER, OVER, BASE = "#3f9b5e", "#e08a3c", "#2b5d9b"  # bump when the drawing changes so cached PNGs are redrawn
 
 
@@ -205,7 +205,7 @@ def render_usage_png(series: Sequence[UsageSeries], *, font: str | None | bool =
             if not shown:
                 ax = fig.add_subplot(1, 1, 1)
                 ax.axis("off")
-                ax.text(0.5, 0.5, labels["empty"], ha="center", va="center", fontsize=18, color="#555")
+                ax.text(0.5, 0.5, labels["empty"], ha="center", va="center", fontsize=24, color="#555")
             else:
                 axes = fig.subplots(1, len(shown), squeeze=False)[0]
                 for ax, s in zip(axes, shown):
@@ -214,13 +214,20 @@ def render_usage_png(series: Sequence[UsageSeries], *, font: str | None | bool =
                 from matplotlib.patches import Patch
 
                 handles = [Patch(color=UNDER, label=labels["under"]), Patch(color=OVER, label=labels["over"]),
-                           Line2D([], [], color=BASE, marker="o", markersize=3, label=labels["baseline"])]
-                fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, fontsize=9)
-            fig.suptitle(labels["title"], fontsize=13, y=0.97)
-            fig.subplots_adjust(left=0.07, right=0.98, top=0.82, bottom=0.17, wspace=0.32)
+                           Line2D([], [], color=BASE, marker="o", markersize=5, linewidth=2.6, label=labels["baseline"])]
+                fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, fontsize=15)
+            fig.suptitle(labels["title"], fontsize=21, y=0.975)
+            # large type: the chart is mostly seen shrunk to a card thumbnail in KakaoTalk
+            fig.subplots_adjust(left=0.075, right=0.985, top=0.78, bottom=0.2, wspace=0.42)
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
+
+
+def _max_ticks(n: int):
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=n, integer=True)
 
 
 def _panel(ax, s: UsageSeries, labels: dict[str, Any]) -> None:
@@ -238,13 +245,14 @@ def _panel(ax, s: UsageSeries, labels: dict[str, Any]) -> None:
     bx = [i for i, b in zip(x, s.baseline) if b is not None]
     by = [float(b) for b in s.baseline if b is not None]
     if bx:
-        ax.plot(bx, by, color=BASE, marker="o", markersize=3, linewidth=1.6,
+        ax.plot(bx, by, color=BASE, marker="o", markersize=5, linewidth=2.6,
                 label=labels["baseline"], zorder=3)
-    ax.set_title(f"{labels['names'].get(s.resource, s.resource)} ({labels['units'].get(s.resource, '')})", fontsize=10)
-    ticks = [i for i in x if i % 2 == (len(x) - 1) % 2]
+    ax.set_title(f"{labels['names'].get(s.resource, s.resource)} ({labels['units'].get(s.resource, '')})", fontsize=17)
+    ticks = [i for i in x if (len(x) - 1 - i) % 4 == 0]
     ax.set_xticks(ticks)
-    ax.set_xticklabels([labels["month"](s.months[i]) for i in ticks], fontsize=8)
-    ax.tick_params(axis="y", labelsize=8)
+    ax.set_xticklabels([labels["month"](s.months[i]) for i in ticks], fontsize=13)
+    ax.tick_params(axis="y", labelsize=12)
+    ax.yaxis.set_major_locator(_max_ticks(4))
     ax.grid(axis="y", color="#eeeeee", zorder=0)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)

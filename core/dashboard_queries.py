@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select
+from sqlalchemy import Integer, and_, case, cast, extract, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from core.models import (
@@ -108,7 +108,7 @@ def members_over_time(session: Session, today: date, months: int = 24) -> Member
     axis = [add_months(first, i) for i in range(months)]
     joined = _ym(Member.joined_at)
     left = _ym(Member.withdrawn_at)
-    lg_name = func.coalesce(LocalGovernment.name, literal("미지정"))
+    lg_name = func.coalesce(LocalGovernment.name, literal_column("'미지정'"))
 
     def series(key):
         base = select(key, joined, left, func.count()).select_from(Member).outerjoin(
@@ -143,8 +143,8 @@ def _bucket_case(rate):
             cond.append(rate >= lo)
         if hi is not None:
             cond.append(rate < hi)
-        whens.append((and_(*cond), label))
-    return case(*whens, else_=literal("?"))
+        whens.append((and_(*cond), literal_column(f"'{label}'")))  # our own constants, inlined
+    return case(*whens, else_=literal_column("'?'"))
 
 
 def _ordered(counts: dict[str, int]) -> list[tuple[str, int]]:
@@ -239,11 +239,12 @@ def points_by_half_and_lg(session: Session, limit_halves: int = 4) -> list[Point
 
 def holds_by_reason(session: Session) -> list[tuple[str, str, int, int]]:
     """(half, reason, statements, won) of payouts on hold."""
+    # constants inlined (not bound) so SELECT and GROUP BY are the same expression on PostgreSQL
+    reason = func.coalesce(PointStatement.hold_reason, literal_column("'UNKNOWN'"))
     rows = session.execute(
-        select(PointStatement.half, func.coalesce(PointStatement.hold_reason, literal("UNKNOWN")), func.count(),
-               func.sum(PointStatement.won))
+        select(PointStatement.half, reason, func.count(), func.sum(PointStatement.won))
         .where(PointStatement.status == "held")
-        .group_by(PointStatement.half, func.coalesce(PointStatement.hold_reason, literal("UNKNOWN")))
+        .group_by(PointStatement.half, reason)
         .order_by(PointStatement.half.desc(), func.count().desc())
     ).all()
     return [(h, r, int(n), int(w or 0)) for h, r, n, w in rows]
@@ -265,7 +266,7 @@ def push_delivery(session: Session) -> list[PushRow]:
     """Notifications per kind: sent, failed (waiting for a retry after an error), dead,
     pending (not tried yet), in flight, uncertain, skipped."""
     state = case(
-        (and_(Notification.state == "pending", Notification.attempts > 0), literal("failed")),
+        (and_(Notification.state == literal_column("'pending'"), Notification.attempts > 0), literal_column("'failed'")),
         else_=Notification.state,
     )
     rows = session.execute(
