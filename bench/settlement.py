@@ -193,7 +193,10 @@ def child(step: str, url: str) -> dict:
     db = Database(url)
     t0 = time.perf_counter()
     if step == "floor":
+        from core.settlement import tune_connection
+
         with db.engine.connect() as conn:
+            tune_connection(conn)  # the same session settings the settlement uses
             rows = conn.execute(text(floor_sql(db.is_postgres))).fetchall()
         out = {"rows": len(rows)}
     else:

@@ -38,7 +38,10 @@ from core.points.baseline import format_rate, half_to_date, monthly_baseline
 from core.points.evaluation import is_registered_for_half
 from core.points.periods import Half, int_to_month
 from core.rules import Rules, default_rules
-from core.settlement import MILLI, Row, _fill_staging, _rows, _staging_table, local_government_table
+from core.settlement import (
+    MILLI, Row, _fill_staging, _reset_connection, _rows, _staging_table, local_government_table,
+    tune_connection,
+)
 from core.usage_import import MONTH_RE
 
 KIND = "monthly_result"
@@ -161,6 +164,7 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
     now = utcnow_naive(clock)
     with db.engine.connect() as conn:
         try:
+            tune_connection(conn)
             with conn.begin():
                 tmp.create(conn)
                 _fill_staging(conn, tmp, half, rules)
@@ -194,6 +198,7 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
         finally:
             with conn.begin():
                 conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))
+            _reset_connection(conn)
     return result
 
 

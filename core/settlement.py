@@ -629,11 +629,40 @@ def settle_half(db: Database, half: str | Half, clock: Clock, *, rules: Rules | 
     return result
 
 
+SQLITE_CACHE_KB = 131072  # 128 MB page cache for the batch connection (default is 2 MB)
+PG_WORK_MEM = "128MB"     # hash aggregates of the staging query stay in memory
+
+
+def tune_connection(conn: Connection) -> None:
+    """Session settings for one batch connection (settlement, monthly results, the bench's
+    floor): a larger page cache and in-memory temporary tables on SQLite, work_mem on
+    PostgreSQL. They end with the connection (it is not returned to the pool changed: the
+    SQLite settings only size caches; PostgreSQL's are RESET)."""
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection  # outside any transaction (pysqlite autocommit)
+        raw.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+        raw.execute("PRAGMA temp_store = MEMORY")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET work_mem = '{PG_WORK_MEM}'")
+        conn.commit()
+
+
+def _reset_connection(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        raw.execute("PRAGMA cache_size = -2000")
+        raw.execute("PRAGMA temp_store = DEFAULT")
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("RESET work_mem")
+        conn.commit()
+
+
 def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result) -> None:
     tmp = _staging_table()
     t = time.perf_counter()
     with db.engine.connect() as conn:
         try:
+            tune_connection(conn)
             with conn.begin():
                 tmp.create(conn)
                 _fill_staging(conn, tmp, half, rules)
@@ -677,6 +706,7 @@ def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result) -> No
         finally:
             with conn.begin():
                 conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))
+            _reset_connection(conn)
 
 
 def _compute_member(rows: list[Row], half, rules, tables, lgs, groups, won_earlier: int) -> tuple[Computed, list]:
