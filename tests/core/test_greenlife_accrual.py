@@ -25,11 +25,7 @@ def member(db, cipher):
         return add_member(s, cipher, accounts=[("electricity", "6000000001")]).id
 
 
-def test_example_15_first_month_with_bonus(app, db, cipher, tmp_path, clock):
-    from datetime import datetime
-
-    from core.clock import KST
-
+def test_example_15_first_month_with_bonus(app, db, cipher, tmp_path):
     mid = member(db, cipher)
     f = write(tmp_path / "a.csv", [(mid, "e_receipt", 20, "2026-03-05", "shop-1"),
                                    (mid, "tumbler", 10, "2026-03-06", "cafe-9"),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-from decimal import Decimal
 
 from sqlalchemy import select
 
