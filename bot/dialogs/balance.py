@@ -18,9 +18,12 @@ from core.points.periods import Half
 from bot import texts, ui
 from bot.app import BotApp
 from bot.kakao import limits
-from bot.kakao.parts import ImageTitle, Item, ItemListSummary
+from bot.kakao.parts import ImageTitle, Item, ItemListSummary, ItemThumbnail
 from bot.kakao.response import ItemCard, SimpleText, fit_text
 
+# A managed-fee resource without the provider's unit key has no readings: the engine reports it
+# as not used (current half) or without baseline (settled half).
+UNLINKED = ("RESOURCE_NOT_USED", "NO_BASELINE")
 NOT_EVALUATED_SHORT = ("NOT_REGISTERED_FOR_HALF", "RESOURCE_NOT_USED", "NO_BASELINE", "ZERO_BASELINE",
                        "EXCLUDED_TARIFF")
 
@@ -91,12 +94,32 @@ def _gaps(item: dict) -> list[str]:
     return [m for m in item.get("missing_months") or [] if m < last]
 
 
-def current_card(view: dict) -> ItemCard:
+def managed_fee_resources(member: Member) -> set[str]:
+    """Resources billed in the management fee: without the provider's unit key they show as
+    'not used' in the engine's views; say what they are instead."""
+    return {a.resource for a in M.active_accounts(member) if a.billing_mode == "managed_fee"}
+
+
+def chart_thumbnail(ctx, member: Member) -> ItemThumbnail | None:
+    """The member's usage chart (12 months against the baseline, 800x400) as the card's image;
+    the URL is an expiring opaque token (core.charts). No chart is better than no answer."""
+    try:
+        from core.charts import SIZE_PX, chart_url
+
+        return ItemThumbnail(chart_url(ctx.services, member.id), width=SIZE_PX[0], height=SIZE_PX[1])
+    except Exception:  # pragma: no cover - charts are optional decoration
+        ctx.log.warning("usage chart unavailable", exc_info=True)
+        return None
+
+
+def current_card(view: dict, managed: set[str] = frozenset(), thumbnail: ItemThumbnail | None = None) -> ItemCard:
     items, months = [], set()
     for r in view["resources"]:
         resource, reason = r["resource"], r.get("reason")
         months.update(r.get("months_with_data") or [])
-        if reason in NOT_EVALUATED_SHORT:
+        if reason in UNLINKED and resource in managed:
+            desc = _t("short.managed_fee")
+        elif reason in NOT_EVALUATED_SHORT:
             desc = _short_reason(reason, None)
         elif r.get("rate") is None:
             desc = _t("short.collecting")
@@ -115,6 +138,7 @@ def current_card(view: dict) -> ItemCard:
     based = _t("current_based_on", months=months_text(sorted(months))) if months else _t("current_no_data")
     return ItemCard(
         item_list=items[: limits.ITEM_CARD_ITEMS_MAX],
+        thumbnail=thumbnail,
         image_title=ImageTitle(_t("current_title", half=half_label(view["half"])), based),
         item_list_alignment="right",
         item_list_summary=ItemListSummary(_t("current_summary"), f"{_won(view.get('won') or 0)}원"),
@@ -124,11 +148,13 @@ def current_card(view: dict) -> ItemCard:
 
 # --- the last settled half ---------------------------------------------------------------------
 
-def settled_card(ctx, view: dict) -> ItemCard:
+def settled_card(ctx, view: dict, managed: set[str] = frozenset()) -> ItemCard:
     items = []
     for r in view["resources"]:
         reason = r.get("reason")
-        if not r.get("evaluated") and reason:
+        if reason in UNLINKED and r["resource"] in managed:
+            desc = _t("short.managed_fee")
+        elif not r.get("evaluated") and reason:
             desc = _short_reason(reason, r.get("reason_params"))
         elif reason in ("BELOW_THRESHOLD", "NO_REDUCTION"):
             desc = _short_reason(reason, r.get("reason_params"))
@@ -164,8 +190,11 @@ def settled_notes(ctx, view: dict, member: Member) -> list[str]:
     if view.get("status") in ("held", "skipped") or hold:
         key = hold if hold in texts.raw("balance.hold") else ("SKIPPED_MISMATCH" if view.get("status") == "skipped" else "other")
         notes.append(_t(f"hold.{key}", call_centre=ctx.settings.call_centre))
+    managed = managed_fee_resources(member)
     for r in view["resources"]:
-        if r.get("reason") and r["reason"] in texts.raw("balance.reasons"):
+        if r.get("reason") in UNLINKED and r["resource"] in managed:
+            notes.append(_t("reasons.MANAGED_FEE", resource=resource_name(r["resource"])))
+        elif r.get("reason") and r["reason"] in texts.raw("balance.reasons"):
             notes.append(reason_text(r["reason"], r["resource"], r.get("reason_params")))
     if member.incentive_type == "donation" and (view.get("won") or 0) > 0:
         notes.append(_t("donation_note"))
@@ -222,10 +251,11 @@ def balance_skill(ctx) -> dict:
     settled = statements.statement_view(ctx.session, member.id, last) if last else None
     green = statements.greenlife_year_view(ctx.session, member.id, today.year, today)
 
-    outputs = [current_card(current)]
+    managed = managed_fee_resources(member)
+    outputs = [current_card(current, managed, chart_thumbnail(ctx, member))]
     lines = []
     if settled is not None:
-        outputs.append(settled_card(ctx, settled))
+        outputs.append(settled_card(ctx, settled, managed))
         lines.extend(settled_notes(ctx, settled, member))
     else:
         lines.append(_t("none_settled", half=half_label(first_half_of(member, today))))

@@ -79,6 +79,9 @@ def test_before_settlement_the_current_half_is_provisional(chat, db, cipher, usa
     c = chat(U2)
     c.post_fixture("balance_lookup.json")
     card = c.last["template"]["outputs"][0]["itemCard"]
+    assert "/charts/" in card["thumbnail"]["imageUrl"] and (card["thumbnail"]["width"], card["thumbnail"]["height"]) == (800, 400)
+    png = c.kakao.client.get("/charts/" + card["thumbnail"]["imageUrl"].split("/charts/", 1)[1])
+    assert png.status_code == 200 and png.mimetype == "image/png"  # the chart of this member, drawn
     assert card["imageTitle"]["title"] == "2026년 하반기 (예상)"
     assert card["imageTitle"]["description"] == "7~10월 사용량 기준"
     rows = {i["title"]: i["description"] for i in card["itemList"]}
@@ -207,3 +210,18 @@ def test_every_reply_stays_within_limits_with_long_names(chat, db, cipher, usage
     c.open("balance")
     c.open("greenlife")
     assert all(json.dumps(r) for r in c.history)  # every reply passed the validator in Chat._post
+
+
+def test_managed_fee_resources_are_not_called_unused(chat, db, cipher, clock, usage):
+    from core import members as M
+
+    make_member(db, cipher, FixedClock(datetime(2024, 12, 1, 9, tzinfo=KST)), U2, resources=[
+        M.ResourceChoice("electricity", "separate", ELEC), M.ResourceChoice("water", "managed_fee"),
+        M.ResourceChoice("gas", "not_used")])
+    usage()
+    settle_half(db, "2026H1", clock)
+    c = chat(U2)
+    c.open("balance")
+    current = {i["title"]: i["description"] for i in c.last["template"]["outputs"][0]["itemCard"]["itemList"]}
+    assert current["수도"].startswith("관리비 합산") and current["가스"] == "사용 안 함"
+    assert "수도: 관리비 합산으로 등록한 자원은" in c.text and "수도: '사용 안 함'" not in c.text
