@@ -628,7 +628,26 @@ def set_marketing(session: Session, clock: Clock, member: Member, opt_in: bool) 
     member.consents = consents
     member.marketing_opt_in = bool(opt_in)
     member.campaign_opt_out = not opt_in
+    if not opt_in:
+        # Honoured at once: campaign messages already queued for this member are not sent.
+        from core.models import Notification
+
+        session.execute(
+            update(Notification).where(Notification.member_id == member.id, Notification.kind == "campaign",
+                                       Notification.state == "pending")
+            .values(state="skipped", last_error="campaign opt-out"))
     session.flush()
+
+
+def purge_expired_dialogs(session: Session, clock: Clock) -> int:
+    """Forget unfinished dialogs (a signup's name, mobile, address) once DIALOG_TTL has passed,
+    instead of when the user next writes. Returns the number of states cleared; safe to run
+    from a scheduler at any interval."""
+    now = utcnow_naive(clock)
+    result = session.execute(
+        update(DialogState).where(DialogState.dialog.is_not(None), DialogState.expires_at < now)
+        .values(dialog=None, step=None, slots={}, failures=0, expires_at=None))
+    return result.rowcount or 0
 
 
 PERSONAL_COLUMNS = (

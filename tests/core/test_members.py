@@ -311,3 +311,32 @@ def test_first_evaluated_half(clock):
 
     assert str(M.first_evaluated_half(clock)) == "2027H1"  # joined 22 Nov 2026
     assert str(M.first_evaluated_half(FixedClock(datetime(2026, 7, 1, 9, tzinfo=KST)))) == "2026H2"
+
+
+def test_opting_out_skips_campaign_messages_already_queued(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        m = M.create_member(s, cipher, clock, data(marketing_opt_in=True))
+        for kind, key in (("campaign", "c1"), ("payout_notice", "p1")):
+            s.add(Notification(member_id=m.id, kind=kind, period="x", dedupe_key=key, payload={},
+                               state="pending", created_at=utcnow_naive(clock)))
+    with db.transaction() as s:
+        M.set_marketing(s, clock, s.scalars(select(Member)).one(), False)
+    with db.session() as s:
+        states = dict(s.execute(select(Notification.kind, Notification.state)).all())
+        assert states == {"campaign": "skipped", "payout_notice": "pending"}  # informational ones still go
+
+
+def test_expired_dialogs_are_purged(db, clock):
+    from datetime import timedelta
+
+    now = utcnow_naive(clock)
+    with db.transaction() as s:
+        s.add(DialogState(user_key="old", dialog="signup", step="mobile", slots={"name": "홍길동"}, failures=1,
+                          expires_at=now - timedelta(minutes=1), updated_at=now, version=1))
+        s.add(DialogState(user_key="live", dialog="signup", step="mobile", slots={"name": "김민지"}, failures=0,
+                          expires_at=now + timedelta(hours=1), updated_at=now, version=1))
+    with db.transaction() as s:
+        assert M.purge_expired_dialogs(s, clock) == 1
+    with db.session() as s:
+        assert s.get(DialogState, "old").slots == {} and s.get(DialogState, "old").dialog is None
+        assert s.get(DialogState, "live").slots == {"name": "김민지"}
