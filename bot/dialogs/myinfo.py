@@ -99,6 +99,7 @@ class MyInfoDialog(StepDialog):
     text_area = "myinfo"
     first = "incentive_type"
     address_question_key = "signup.address.question_move"
+    resumed_key = "myinfo.resumed"
 
     def __init__(self, app) -> None:
         steps = [*(cls() for cls in F.SHARED_STEPS), MobileStep(), PickResourceStep(), MoveConfirmStep(),

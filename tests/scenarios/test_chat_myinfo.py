@@ -180,3 +180,12 @@ def test_cancel_in_my_info_changes_nothing(chat, db, member):
     c.tap("받는 방법 변경")
     c.tap("취소")
     assert "취소했어요" in c.text and member_of(db, USER).incentive_type == "cash"
+
+
+def test_an_unfinished_change_is_resumed_with_its_own_words(chat, db, member):
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("계좌 변경")
+    c.open("myinfo", "내 정보")
+    assert "하던 정보 변경을 이어서 할게요" in c.text and "은행을 골라 주세요" in c.text
+    assert state(db, USER).step == "bank"

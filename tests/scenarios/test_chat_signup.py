@@ -468,3 +468,26 @@ def test_other_features_answer_mid_signup_and_the_signup_waits(chat, db, clock):
     assert c.has("회원만") and state(db, U1).step == "name" and state(db, U1).failures == 0
     c.say("홍길동")
     assert state(db, U1).step == "mobile"
+
+
+def test_bad_answers_off_the_main_path(chat, db):
+    """The steps the standard path skips: the householder's name, the edit menu, the consent change."""
+    c = signup_until(chat(U1), "householder")
+    c.tap("아니요")
+    assert state(db, U1).step == "householder_name"
+    c.say("세대주123")
+    assert "한글 또는 영문" in c.text and state(db, U1).failures == 1
+    c.say("홍아버지")
+    assert state(db, U1).step == "address"
+    for name, how in SIGNUP_PATH[SIGNUP_STEPS.index("address"):SIGNUP_STEPS.index("confirm")]:
+        answer(c, how)
+    c.tap("고치기")
+    c.say("아무거나")
+    assert "고칠 항목을" in c.text and state(db, U1).step == "edit"
+    c.tap("광고 수신")
+    c.say("글쎄")
+    assert "소식을 받으실지" in c.text and state(db, U1).step == "marketing"
+    c.tap("받지 않을게요")
+    assert state(db, U1).step == "confirm" and "홍**지" in c.text and "광고 수신 미동의" in c.text
+    c.tap("가입하기")
+    assert member_of(db, U1).head_of_household == "홍아버지"

@@ -347,7 +347,7 @@ class ConfirmStep(ChoiceStep):
         if s.get("referrer"):
             parts.append(c.t("confirm.referrer"))
         marketing = (s.get("consents") or {}).get("optional")
-        first = ", ".join(parts) if parts else c.t("confirm.extra_none")
+        first = fit_text(", ".join(parts), 40) if parts else c.t("confirm.extra_none")
         return f"{first}\n{c.t('confirm.marketing_yes' if marketing else 'confirm.marketing_no')}"
 
     def ask(self, c: Conv) -> Prompt:

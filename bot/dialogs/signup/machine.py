@@ -250,6 +250,7 @@ class StepDialog:
     skill: str = ""
     text_area: str = ""
     first: str = ""
+    resumed_key: str = "signup.common.resumed"  # the notice shown when the dialog is resumed
 
     def __init__(self, app, steps: Iterable[Step]) -> None:
         self.app = app
@@ -279,7 +280,7 @@ class StepDialog:
     # -- Dialog protocol --------------------------------------------------------------------
     def start(self, ctx: Ctx) -> dict:
         if ctx.dialog.active and ctx.dialog.name == self.name and ctx.dialog.step in self.steps:
-            return self.render(ctx, ctx.dialog.step, notice=texts.t("signup.common.resumed"))
+            return self.render(ctx, ctx.dialog.step, notice=texts.t(self.resumed_key))
         return self.begin(ctx)
 
     def reprompt(self, ctx: Ctx) -> dict:
@@ -330,7 +331,7 @@ class StepDialog:
         except Invalid as bad:
             if own_skill_text:
                 # The dialog's own block reached by typing (e.g. '회원가입' again): resume.
-                return self.render(ctx, step.name, notice=texts.t("signup.common.resumed"))
+                return self.render(ctx, step.name, notice=texts.t(self.resumed_key))
             if not answer.tapped:
                 faq = self.faq_answer(ctx, answer.text)
                 if faq:
