@@ -38,6 +38,7 @@ SETTINGS: list[Setting] = [
     Setting("DIALOG_TTL_HOURS", "24", "How long an unfinished dialog (signup) can be resumed."),
     Setting("KAKAO_BLOCK_IDS", "{}", "JSON map skill -> Open Builder block id; quick replies then call blocks directly."),
     Setting("CALL_CENTRE", "1660-2030", "Call centre number in replies."),
+    Setting("TERMS_URL", "https://www.cpoint.or.kr", "Where the full terms of use and privacy notice are published (the signup's consent step links to it)."),
     Setting("OPERATOR_NAME", "탄소중립포인트 운영센터", "Sender name in campaign (advertising) messages."),
     Setting("PUBLIC_BASE_URL", "http://localhost:5000", "Public https base URL of this server (chart images, links)."),
     Setting("KAKAO_API_BASE", "https://bot-api.kakao.com", "Event API host; point it at a stand-in for tests or staging."),
@@ -86,6 +87,7 @@ class Config:
     user_rate_limit: str = "20/10s"
     block_ids: dict = field(default_factory=dict)
     call_centre: str = "1660-2030"
+    terms_url: str = "https://www.cpoint.or.kr"
     operator_name: str = "탄소중립포인트 운영센터"
     public_base_url: str = "http://localhost:5000"
     kakao_api_base: str = "https://bot-api.kakao.com"
@@ -124,6 +126,7 @@ class Config:
             user_rate_limit=_env("USER_RATE_LIMIT"),
             block_ids=json.loads(_env("KAKAO_BLOCK_IDS") or "{}"),
             call_centre=_env("CALL_CENTRE"),
+            terms_url=_env("TERMS_URL"),
             operator_name=_env("OPERATOR_NAME"),
             public_base_url=_env("PUBLIC_BASE_URL").rstrip("/"),
             kakao_api_base=_env("KAKAO_API_BASE").rstrip("/"),

@@ -491,3 +491,13 @@ def test_bad_answers_off_the_main_path(chat, db):
     assert state(db, U1).step == "confirm" and "홍**지" in c.text and "광고 수신 미동의" in c.text
     c.tap("가입하기")
     assert member_of(db, U1).head_of_household == "홍아버지"
+
+
+@pytest.fixture
+def terms_url(config):
+    config.terms_url = "https://example.go.kr/terms"  # TERMS_URL, before the app is built
+
+
+def test_the_consent_step_links_to_the_published_terms(terms_url, chat):
+    c = signup_until(chat(U1), "terms")
+    assert c.find("약관 전문 보기")["webLinkUrl"] == "https://example.go.kr/terms"
