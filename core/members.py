@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
 from typing import Iterable, Sequence
 
 from sqlalchemy import select, update

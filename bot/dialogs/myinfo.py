@@ -20,7 +20,7 @@ from core.pii import mask_mobile, mask_name
 from bot import texts, ui
 from bot.app import BotApp
 from bot.dialogs.signup import fields as F
-from bot.dialogs.signup.dialog import MobileStep, member_type_label, seoul_reply
+from bot.dialogs.signup.dialog import MobileStep, member_type_label
 from bot.dialogs.signup.machine import ChoiceStep, Conv, Go, Option, Prompt, StepDialog
 from bot.kakao import limits
 from bot.kakao.parts import Button, Item

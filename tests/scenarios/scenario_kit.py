@@ -20,7 +20,7 @@ from bot.kakao.validate import validate_response
 from core import members as M
 from core.clock import utcnow_naive
 from core.db import Base
-from core.local_governments import parse_address, seed_local_governments
+from core.local_governments import parse_address
 from core.models import Campaign, DialogState, Member
 from support import KAKAO, make_payload, reply_texts
 

@@ -10,7 +10,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from core.models import DialogState, Member, MemberAddress, ResourceAccount
+from core.models import MemberAddress, ResourceAccount
 from scenario_kit import (
     ADDRESS, SIGNUP_PATH, SIGNUP_STEPS, U1, answer, count_members, dump_database, make_member, member_of,
     signup_until, state,

@@ -21,7 +21,7 @@ from core.pii import mask_mobile, mask_name
 from bot import texts, ui
 from bot.dialogs.signup import fields as F
 from bot.dialogs.signup.machine import (
-    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, StepDialog, TextStep, match_option, squash,
+    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, StepDialog, TextStep, match_option,
 )
 from bot.kakao.parts import Button, Item, ListItem
 from bot.kakao.response import ItemCard, ListCard, SimpleText, TextCard, fit_text

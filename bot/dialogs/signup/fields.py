@@ -20,7 +20,7 @@ from core.models import LocalGovernment
 from core.pii import mask_name, mask_number
 
 from bot.dialogs.signup.machine import (
-    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, Step, TextStep, match_option, squash,
+    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, TextStep, match_option, squash,
 )
 from bot.kakao.response import SimpleText
 
