@@ -189,3 +189,11 @@ def test_an_unfinished_change_is_resumed_with_its_own_words(chat, db, member):
     c.open("myinfo", "내 정보")
     assert "하던 정보 변경을 이어서 할게요" in c.text and "은행을 골라 주세요" in c.text
     assert state(db, USER).step == "bank"
+
+
+@pytest.mark.parametrize("typed,question", [("전화번호 변경할래요", "휴대전화 번호를 알려 주세요"),
+                                            ("고객번호 변경", "어떤 자원을 바꿀까요?")])
+def test_typed_requests_open_the_change(chat, db, member, typed, question):
+    c = chat(USER)
+    c.say(typed)
+    assert question in c.text
