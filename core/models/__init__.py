@@ -10,3 +10,4 @@ from core.models.points import (  # noqa: F401
     StatementLine, StatementRevision,
 )
 from core.models.greenlife import GreenlifeActivity, GreenlifeAward, GreenlifeConfirmation  # noqa: F401
+from core.models.push import CampaignBroadcast, ChannelEvent, EventBatch, JobLease, JobRun, PushSender  # noqa: F401

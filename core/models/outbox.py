@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -32,5 +32,21 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set by the push sender when it claims the row (core.outbox.claim_batch):
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    bot_id: Mapped[str | None] = mapped_column(String(64))  # Event API path, '!' = dev channel
+    recipient_type: Mapped[str | None] = mapped_column(String(16))  # bot_user_key | app_user_id
+    recipient_id: Mapped[str | None] = mapped_column(String(80))
+    # Task result (bot.push.reconcile): delivered | failed, None while unknown.
+    delivery: Mapped[str | None] = mapped_column(String(16))
+    delivery_error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_notifications_state_not_before", "state", "not_before"),)
+    __table_args__ = (
+        Index("ix_notifications_state_not_before", "state", "not_before"),
+        # The claim scans pending rows only, oldest first, per (kind, period).
+        Index("ix_notifications_pending", "kind", "period", "id",
+              sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
+        Index("ix_notifications_pending_id", "id",
+              sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
+        Index("ix_notifications_member_kind", "member_id", "kind"),
+    )

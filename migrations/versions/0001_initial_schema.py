@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:04:14.428360
+Create Date: 2026-11-22 02:44:50.145982
 """
 from alembic import op
 import sqlalchemy as sa
@@ -28,6 +28,21 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns'))
     )
+    op.create_table('channel_events',
+    sa.Column('resource_id', sa.String(length=128), nullable=False),
+    sa.Column('event', sa.String(length=16), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('id_type', sa.String(length=16), nullable=False),
+    sa.Column('channel_public_id', sa.String(length=64), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('applied', sa.String(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('resource_id', name=op.f('pk_channel_events'))
+    )
+    with op.batch_alter_table('channel_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_channel_events_user_id'), ['user_id'], unique=False)
+
     op.create_table('dialog_states',
     sa.Column('user_key', sa.String(length=80), nullable=False),
     sa.Column('dialog', sa.String(length=32), nullable=True),
@@ -39,6 +54,34 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('user_key', name=op.f('pk_dialog_states'))
     )
+    op.create_table('event_batches',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('sender_id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('period', sa.String(length=24), nullable=False),
+    sa.Column('bot_id', sa.String(length=64), nullable=False),
+    sa.Column('user_count', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(), nullable=False),
+    sa.Column('answered_at', sa.DateTime(), nullable=True),
+    sa.Column('http_status', sa.Integer(), nullable=True),
+    sa.Column('task_id', sa.String(length=64), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('task_state', sa.String(length=16), nullable=True),
+    sa.Column('task_next_check_at', sa.DateTime(), nullable=True),
+    sa.Column('task_checks', sa.Integer(), nullable=False),
+    sa.Column('task_checked_at', sa.DateTime(), nullable=True),
+    sa.Column('success_count', sa.Integer(), nullable=True),
+    sa.Column('fail_count', sa.Integer(), nullable=True),
+    sa.Column('task_result', sa.JSON(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_event_batches'))
+    )
+    with op.batch_alter_table('event_batches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_event_batches_sender_id'), ['sender_id'], unique=False)
+        batch_op.create_index('ix_event_batches_state', ['state'], unique=False)
+        batch_op.create_index('ix_event_batches_task_due', ['task_state', 'task_next_check_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_batches_task_id'), ['task_id'], unique=False)
+
     op.create_table('greenlife_confirmations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Integer(), nullable=False),
@@ -67,6 +110,28 @@ def upgrade() -> None:
     with op.batch_alter_table('import_runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_runs_sha256'), ['sha256'], unique=False)
 
+    op.create_table('job_leases',
+    sa.Column('name', sa.String(length=48), nullable=False),
+    sa.Column('holder', sa.String(length=64), nullable=False),
+    sa.Column('acquired_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_job_leases'))
+    )
+    op.create_table('job_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sa.String(length=48), nullable=False),
+    sa.Column('period', sa.String(length=32), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('holder', sa.String(length=64), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('heartbeat_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs')),
+    sa.UniqueConstraint('job', 'period', name='uq_job_runs_job_period')
+    )
     op.create_table('local_governments',
     sa.Column('code', sa.String(length=16), nullable=False),
     sa.Column('sido', sa.String(length=32), nullable=False),
@@ -92,6 +157,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_batches')),
     sa.UniqueConstraint('half', 'scope', name='uq_payout_batches_half_scope')
     )
+    op.create_table('push_senders',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('host', sa.String(length=128), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('heartbeat_at', sa.DateTime(), nullable=False),
+    sa.Column('stopped_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_push_senders'))
+    )
     op.create_table('settlement_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('half', sa.String(length=6), nullable=False),
@@ -112,6 +186,27 @@ def upgrade() -> None:
     with op.batch_alter_table('settlement_runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_settlement_runs_half'), ['half'], unique=False)
         batch_op.create_index('uq_settlement_runs_running_half', ['half'], unique=True, sqlite_where=sa.text("status = 'running'"), postgresql_where=sa.text("status = 'running'"))
+
+    op.create_table('campaign_broadcasts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.String(length=64), nullable=False),
+    sa.Column('segment', sa.String(length=16), nullable=False),
+    sa.Column('segment_value', sa.String(length=64), nullable=True),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('scheduled_at', sa.DateTime(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('queued_at', sa.DateTime(), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
+    sa.Column('queued', sa.Integer(), nullable=False),
+    sa.Column('skipped', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_campaign_broadcasts_campaign_id_campaigns')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_broadcasts'))
+    )
+    with op.batch_alter_table('campaign_broadcasts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_campaign_broadcasts_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index('ix_campaign_broadcasts_due', ['state', 'scheduled_at'], unique=False)
 
     op.create_table('import_changes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -271,6 +366,12 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('claimed_at', sa.DateTime(), nullable=True),
+    sa.Column('bot_id', sa.String(length=64), nullable=True),
+    sa.Column('recipient_type', sa.String(length=16), nullable=True),
+    sa.Column('recipient_id', sa.String(length=80), nullable=True),
+    sa.Column('delivery', sa.String(length=16), nullable=True),
+    sa.Column('delivery_error', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_notifications_member_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_notifications_dedupe_key'))
@@ -278,6 +379,9 @@ def upgrade() -> None:
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notifications_batch_id'), ['batch_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notifications_member_id'), ['member_id'], unique=False)
+        batch_op.create_index('ix_notifications_member_kind', ['member_id', 'kind'], unique=False)
+        batch_op.create_index('ix_notifications_pending', ['kind', 'period', 'id'], unique=False, sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
+        batch_op.create_index('ix_notifications_pending_id', ['id'], unique=False, sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
         batch_op.create_index('ix_notifications_state_not_before', ['state', 'not_before'], unique=False)
 
     op.create_table('point_statements',
@@ -460,6 +564,9 @@ def downgrade() -> None:
     op.drop_table('point_statements')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_state_not_before')
+        batch_op.drop_index('ix_notifications_pending_id', sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
+        batch_op.drop_index('ix_notifications_pending', sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
+        batch_op.drop_index('ix_notifications_member_kind')
         batch_op.drop_index(batch_op.f('ix_notifications_member_id'))
         batch_op.drop_index(batch_op.f('ix_notifications_batch_id'))
 
@@ -492,18 +599,37 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_import_changes_import_run_id'))
 
     op.drop_table('import_changes')
+    with op.batch_alter_table('campaign_broadcasts', schema=None) as batch_op:
+        batch_op.drop_index('ix_campaign_broadcasts_due')
+        batch_op.drop_index(batch_op.f('ix_campaign_broadcasts_campaign_id'))
+
+    op.drop_table('campaign_broadcasts')
     with op.batch_alter_table('settlement_runs', schema=None) as batch_op:
         batch_op.drop_index('uq_settlement_runs_running_half', sqlite_where=sa.text("status = 'running'"), postgresql_where=sa.text("status = 'running'"))
         batch_op.drop_index(batch_op.f('ix_settlement_runs_half'))
 
     op.drop_table('settlement_runs')
+    op.drop_table('push_senders')
     op.drop_table('payout_batches')
     op.drop_table('local_governments')
+    op.drop_table('job_runs')
+    op.drop_table('job_leases')
     with op.batch_alter_table('import_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_import_runs_sha256'))
 
     op.drop_table('import_runs')
     op.drop_table('greenlife_confirmations')
+    with op.batch_alter_table('event_batches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_batches_task_id'))
+        batch_op.drop_index('ix_event_batches_task_due')
+        batch_op.drop_index('ix_event_batches_state')
+        batch_op.drop_index(batch_op.f('ix_event_batches_sender_id'))
+
+    op.drop_table('event_batches')
     op.drop_table('dialog_states')
+    with op.batch_alter_table('channel_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_channel_events_user_id'))
+
+    op.drop_table('channel_events')
     op.drop_table('campaigns')
     # ### end Alembic commands ###

@@ -1,0 +1,282 @@
+"""What a push says.
+
+Two parts (protocol doc §5, "Per-user content"): one Event API call carries one `event.data` for
+all its users, so
+
+- `event_data(kind, period)` is what a batch shares: the kind, the period and a ready Korean
+  `text` ("10월 사용량 결과가 나왔어요 ..."). Campaign texts are advertising and carry the label.
+- `notice_reply(ctx, member, notification)` is what each member sees of their own figures, through
+  the `notice` skill connected to the event blocks (and the '결과 보기' quick reply).
+
+Notification payloads this module reads (missing keys are left out, never guessed):
+
+    monthly_result  {"month": "2026-10", "half": "2026H2",
+                     "resources": [{"resource": "electricity", "usage": "290", "baseline": "310",
+                                    "rate": "6.45"} | {"resource": "gas", "missing": true}],
+                     "half_to_date": {"rate": "3.20", "points": 5000, "won": 10000},
+                     "missing_months": ["2026-09"]}
+    payout_notice   {"half": "2026H1", "points": 5000, "won": 10000, "payout_month": 202612,
+                     "status": "expected" | "held", "hold_reason": "HOLD_NO_ACCOUNT" | null}
+    payout_reminder {"half": "2026H1", "won": 10000, "payout_month": 202612, "hold_reason": "..."}
+    campaign        {"broadcast_id": 17, "campaign_id": "cmp-2025-summer-cooling"}
+"""
+from __future__ import annotations
+
+import logging
+import re
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
+from bot import texts, ui
+from bot.kakao import limits
+from bot.kakao.response import ImageTitle, Item, ItemCard, ItemListSummary, LimitError, SimpleText, fit_text
+from core.db import Database
+from core.models.push import CampaignBroadcast
+
+log = logging.getLogger("cpoint.push")
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_HALF = re.compile(r"^(\d{4})H([12])$")
+_BROADCAST = re.compile(r"^b(\d+)$")
+
+
+def month_parts(period: str) -> tuple[int, int]:
+    m = _MONTH.match(period or "")
+    if not m:
+        raise ValueError(f"not a month period: {period!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def half_parts(period: str) -> tuple[int, str]:
+    m = _HALF.match(period or "")
+    if not m:
+        raise ValueError(f"not a half period: {period!r}")
+    return int(m.group(1)), texts.t(f"push.half.{m.group(2)}")
+
+
+def ad_text(message: str, *, operator: str, contact: str) -> str:
+    """An advertising message: '(광고)' first, the sender, the message, the free opt-out."""
+    text = texts.t("push.campaign", operator=operator, contact=contact, message=message.strip())
+    if len(text) > limits.SIMPLE_TEXT_MAX:
+        raise ValueError(f"campaign text of {len(text)} characters does not fit one bubble")
+    return text
+
+
+def broadcast_message(session, period: str) -> str:
+    m = _BROADCAST.match(period or "")
+    if not m:
+        raise ValueError(f"not a broadcast period: {period!r}")
+    message = session.scalar(select(CampaignBroadcast.message).where(CampaignBroadcast.id == int(m.group(1))))
+    if message is None:
+        raise ValueError(f"no broadcast {period}")
+    return message
+
+
+def event_text(kind: str, period: str, *, operator: str, contact: str, session=None) -> str:
+    if kind == "monthly_result":
+        _year, month = month_parts(period)
+        return texts.t("push.monthly_result", month=month)
+    if kind in ("payout_notice", "payout_reminder"):
+        year, half = half_parts(period)
+        return texts.t(f"push.{kind}", year=year, half=half)
+    if kind == "campaign":
+        return ad_text(broadcast_message(session, period), operator=operator, contact=contact)
+    raise ValueError(f"unknown notification kind {kind!r}")
+
+
+class EventData:
+    """`event.data` per (kind, period), cached for the life of a sender."""
+
+    def __init__(self, db: Database, *, operator: str, contact: str) -> None:
+        self.db, self.operator, self.contact = db, operator, contact
+        self._cache: dict[tuple[str, str], dict] = {}
+
+    def __call__(self, kind: str, period: str) -> dict:
+        key = (kind, period)
+        if key not in self._cache:
+            with self.db.session() as s:
+                text = event_text(kind, period, operator=self.operator, contact=self.contact, session=s)
+            self._cache[key] = {"kind": kind, "period": period, "text": text}
+        return self._cache[key]
+
+
+# -- the notice skill -------------------------------------------------------------------------
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        d = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return d if d.is_finite() else None
+
+
+def fmt_amount(value: Any) -> str | None:
+    """1234.5 -> '1,234.5'; 1200 -> '1,200'."""
+    d = _dec(value)
+    if d is None:
+        return None
+    if d == d.to_integral_value():
+        return f"{int(d):,}"
+    return f"{d.normalize():,f}"
+
+
+def fmt_rate(value: Any) -> str | None:
+    """Percent truncated to two decimals, without sign (the words say up or down)."""
+    d = _dec(value)
+    if d is None:
+        return None
+    return str(abs(d).quantize(Decimal("0.01"), rounding=ROUND_DOWN))
+
+
+def fmt_won(value: Any) -> str | None:
+    d = _dec(value)
+    return f"{int(d):,}원" if d is not None else None
+
+
+def _rate_words(rate: Any) -> str | None:
+    d = _dec(rate)
+    if d is None:
+        return None
+    if d > 0:
+        return texts.t("notice.monthly.reduced", rate=fmt_rate(d))
+    if d < 0:
+        return texts.t("notice.monthly.increased", rate=fmt_rate(d))
+    return texts.t("notice.monthly.same")
+
+
+def _month_label(value: Any) -> str | None:
+    try:
+        return f"{month_parts(str(value))[1]}월"
+    except ValueError:
+        return None
+
+
+def _base_quick_replies(ctx, *, myinfo: bool = False) -> list:
+    out = [ui.qr(ctx, texts.t("notice.balance_label"), "balance")]
+    if myinfo:
+        out.append(ui.qr(ctx, texts.t("notice.myinfo_label"), "myinfo"))
+    out.append(ui.home_quick_reply(ctx))
+    return out
+
+
+def render_monthly(ctx, payload: dict, period: str) -> dict:
+    month_key = payload.get("month") or period
+    year, month = month_parts(str(month_key))
+    half = payload.get("half") or f"{year}H{1 if month <= 6 else 2}"
+    hyear, hname = half_parts(str(half))
+    items = []
+    for line in payload.get("resources") or []:
+        if not isinstance(line, dict) or line.get("resource") not in ("electricity", "water", "gas"):
+            continue
+        res = line["resource"]
+        name, unit = texts.t(f"notice.resources.{res}"), texts.t(f"notice.units.{res}")
+        if line.get("missing") or fmt_amount(line.get("usage")) is None:
+            items.append(Item(name, texts.t("notice.monthly.missing", month=month)))
+            continue
+        usage, baseline = fmt_amount(line.get("usage")), fmt_amount(line.get("baseline"))
+        first = (texts.t("notice.monthly.usage", usage=usage, baseline=baseline, unit=unit) if baseline
+                 else texts.t("notice.monthly.usage_no_baseline", usage=usage, unit=unit))
+        words = _rate_words(line.get("rate"))
+        items.append(Item(name, f"{first}\n{words}" if words else first))
+    outputs = []
+    htd = payload.get("half_to_date") if isinstance(payload.get("half_to_date"), dict) else {}
+    won = fmt_won(htd.get("won"))
+    if items:
+        outputs.append(ItemCard(
+            item_list=items[:limits.ITEM_CARD_ITEMS_MAX],
+            image_title=ImageTitle(texts.t("notice.monthly.title", month=month),
+                                   texts.t("notice.monthly.subtitle", year=hyear, half=hname)),
+            item_list_alignment="right",
+            item_list_summary=ItemListSummary(texts.t("notice.monthly.summary_title"), won) if won else None,
+        ))
+    rate = fmt_rate(htd.get("rate"))
+    note = texts.t("notice.monthly.note", rate=rate) if rate and (_dec(htd.get("rate")) or 0) >= 0 \
+        else texts.t("notice.monthly.note_no_rate")
+    missing = [m for m in (_month_label(x) for x in payload.get("missing_months") or []) if m]
+    if missing:
+        note += "\n" + texts.t("notice.monthly.missing_months", months=", ".join(missing))
+    if not outputs:
+        outputs.append(SimpleText(fit_text(texts.t("push.monthly_result", month=month), limits.SIMPLE_TEXT_MAX)))
+    outputs.append(SimpleText(fit_text(note, limits.SIMPLE_TEXT_MAX)))
+    return ui.reply(outputs, _base_quick_replies(ctx))
+
+
+def _hold_text(reason: Any) -> str | None:
+    if not isinstance(reason, str):
+        return None
+    try:
+        return texts.t(f"notice.hold.{reason}")
+    except KeyError:
+        return None
+
+
+def render_payout(ctx, payload: dict, period: str) -> dict:
+    year, hname = half_parts(str(payload.get("half") or period))
+    items = []
+    points = fmt_amount(payload.get("points"))
+    if points is not None:
+        items.append(Item(texts.t("notice.payout.points"), f"{points}P"))
+    won = fmt_won(payload.get("won"))
+    if won:
+        items.append(Item(texts.t("notice.payout.won"), won))
+    pm = payload.get("payout_month")
+    if isinstance(pm, int) and 1 <= pm % 100 <= 12:
+        items.append(Item(texts.t("notice.payout.month"),
+                          texts.t("notice.payout.month_value", year=pm // 100, month=pm % 100)))
+    outputs = []
+    title = texts.t("notice.payout.title", year=year, half=hname)
+    if items:
+        outputs.append(ItemCard(item_list=items, image_title=ImageTitle(title), item_list_alignment="right",
+                                item_list_summary=ItemListSummary(texts.t("notice.payout.summary_title"), won)
+                                if won else None))
+    else:
+        outputs.append(SimpleText(title))
+    hold = _hold_text(payload.get("hold_reason"))
+    if hold:
+        outputs.append(SimpleText(texts.t("notice.payout.held", reason=hold)))
+    outputs.append(SimpleText(texts.t("notice.payout.note", call_centre=ctx.settings.call_centre)))
+    return ui.reply(outputs[:limits.OUTPUTS_MAX], _base_quick_replies(ctx, myinfo=bool(hold)))
+
+
+def render_reminder(ctx, payload: dict, period: str) -> dict:
+    year, hname = half_parts(str(payload.get("half") or period))
+    hold = _hold_text(payload.get("hold_reason"))
+    body = texts.t("notice.reminder.body", reason=hold) if hold else texts.t("notice.reminder.body_generic")
+    return ui.reply([SimpleText(texts.t("notice.reminder.title", year=year, half=hname)), SimpleText(body)],
+                    _base_quick_replies(ctx, myinfo=True))
+
+
+def render_campaign(ctx, payload: dict, period: str) -> dict:
+    message = broadcast_message(ctx.session, period)
+    text = ad_text(message, operator=ctx.settings.operator_name, contact=ctx.settings.call_centre)
+    return ui.reply([SimpleText(text)], [
+        ui.qr(ctx, texts.t("notice.campaigns_label"), "campaigns"),
+        # The opt-out is the campaigns skill's (it records the withdrawal of consent).
+        ui.qr(ctx, texts.t("notice.opt_out_label"), "campaigns", {"action": "opt_out"}),
+        ui.home_quick_reply(ctx),
+    ])
+
+
+RENDERERS = {
+    "monthly_result": render_monthly,
+    "payout_notice": render_payout,
+    "payout_reminder": render_reminder,
+    "campaign": render_campaign,
+}
+
+
+def notice_reply(ctx, notification) -> dict:
+    """The member's own notice; anything unreadable in the payload falls back to a polite
+    generic text (the payload is written by other parts of the system)."""
+    render = RENDERERS.get(notification.kind)
+    payload = notification.payload if isinstance(notification.payload, dict) else {}
+    if render is not None:
+        try:
+            return render(ctx, payload, notification.period)
+        except (ValueError, LimitError, KeyError, TypeError) as exc:
+            ctx.log.warning("notice %s could not be rendered: %s", notification.id, type(exc).__name__)
+    return ui.reply([SimpleText(texts.t("notice.generic"))], _base_quick_replies(ctx))

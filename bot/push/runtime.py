@@ -1,0 +1,67 @@
+"""Builds the push machinery from the app's services and settings (one place, so the CLI, the
+scheduler, the benchmark and the tests wire it the same way). Every collaborator can be
+injected: HTTP session, rate limiter, clock, sleep."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import requests
+
+from bot.context import Services
+from bot.push.client import EventApiClient
+from bot.push.ratelimit import TokenBucket
+from bot.push.reconcile import ReconcileReport, reconcile
+from bot.push.render import EventData
+from bot.push.sender import Sender
+from bot.push.settings import PushSettings
+
+
+def push_settings(services: Services) -> PushSettings:
+    cfg = services.extras.get("config")
+    return getattr(cfg, "push", None) or PushSettings()
+
+
+def make_limiter(settings: PushSettings, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> TokenBucket:
+    """Messages per second; room for two batches, so a slow batch is caught up without ever
+    exceeding the rate over the run (the bucket starts empty)."""
+    return TokenBucket(settings.rate_per_sec, capacity=2 * settings.batch_size, clock=clock, sleep=sleep)
+
+
+@dataclass
+class Push:
+    services: Services
+    settings: PushSettings
+    client: EventApiClient
+    limiter: TokenBucket
+
+    def sender(self, **kw) -> Sender:
+        cfg = self.services.extras.get("config")
+        return Sender(self.services.db, self.client, self.limiter, self.settings, clock=self.services.clock,
+                      default_bot_id=getattr(cfg, "kakao_bot_id", None) or "",
+                      event_data=EventData(self.services.db, operator=self.services.settings.operator_name,
+                                           contact=self.services.settings.call_centre), **kw)
+
+    def reconcile(self, limit: int = 200) -> ReconcileReport:
+        return reconcile(self.services.db, self.client, clock=self.services.clock, settings=self.settings, limit=limit)
+
+
+def build_push(services: Services, *, session: requests.Session | None = None, limiter: TokenBucket | None = None,
+               settings: PushSettings | None = None) -> Push:
+    cfg = services.extras.get("config")
+    ps = settings or push_settings(services)
+    client = EventApiClient(
+        getattr(cfg, "kakao_api_base", "https://bot-api.kakao.com"), getattr(cfg, "kakao_rest_api_key", None),
+        session=session, connect_timeout=ps.connect_timeout_sec, read_timeout=ps.read_timeout_sec,
+        task_path=ps.event_task_path, app_user_type=ps.event_app_user_type)
+    return Push(services, ps, client, limiter or make_limiter(ps))
+
+
+def build_scheduler(services: Services, *, session: requests.Session | None = None):
+    from bot.scheduler.clock import SchedulerClock
+
+    push = build_push(services, session=session)
+    return SchedulerClock(services.db, services.clock, push.settings, make_sender=push.sender,
+                          reconcile=push.reconcile)

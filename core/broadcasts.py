@@ -1,0 +1,187 @@
+"""Campaign broadcasts: an operator's message to a segment of members, at a time.
+
+`schedule` validates and records the broadcast; at its time the scheduler calls `expand`, which
+writes one `campaign` notification per member of the segment (dedupe key member + broadcast,
+so a re-run writes nothing twice). Members who must not get advertising (blocked, no consent,
+opted out, withdrawn) get a `skipped` row with the reason, so the operator sees who was left out.
+Inside the quiet hours the notifications wait (not_before) until they end.
+
+The advertising label, sender and opt-out text are added when the message is rendered
+(bot/push/render.py); this module keeps the operator's words.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select, update
+
+from core.db import Database
+from core.models.campaigns import Campaign, CampaignPledge
+from core.models.members import LocalGovernment, Member
+from core.models.outbox import Notification
+from core.models.push import CampaignBroadcast
+from core.campaigns import campaign_audience
+from core.outbox import QuietHours, enqueue_many, skip_reason
+
+SEGMENTS = ("all", "region", "member_type", "participants")
+MEMBER_TYPES = ("individual", "individual_under14", "commercial", "public", "school", "foreigner", "complex")
+MESSAGE_MAX = 700  # leaves room for the (광고) header and the opt-out line in a 1,000-char bubble
+KIND = "campaign"
+SKIP_NOT_IN_AUDIENCE = "not_in_campaign_audience"
+
+
+class BroadcastError(ValueError):
+    """Operator input that cannot be scheduled; nothing was written."""
+
+
+def _naive_utc(at: datetime) -> datetime:
+    return at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at
+
+
+def period_of(broadcast_id: int) -> str:
+    """Notification.period of a broadcast's notifications."""
+    return f"b{broadcast_id}"
+
+
+def schedule(db: Database, *, campaign_id: str, at: datetime, now: datetime, segment: str = "all",
+             segment_value: str | None = None, message: str | None = None,
+             created_by: str | None = None) -> CampaignBroadcast:
+    """Record a broadcast. `at` must be timezone-aware; a time in the past means "now"."""
+    if at.tzinfo is None:
+        raise BroadcastError("the send time needs a time zone (KST is assumed by the CLI)")
+    if segment not in SEGMENTS:
+        raise BroadcastError(f"segment must be one of {', '.join(SEGMENTS)}, got {segment!r}")
+    value = (segment_value or "").strip() or None
+    if segment in ("region", "member_type") and not value:
+        raise BroadcastError(f"segment {segment} needs a value (e.g. region:41117 or member_type:individual)")
+    if segment == "member_type" and value not in MEMBER_TYPES:
+        raise BroadcastError(f"unknown member type {value!r}; one of {', '.join(MEMBER_TYPES)}")
+    if segment in ("all", "participants") and value:
+        raise BroadcastError(f"segment {segment} takes no value")
+    with db.transaction() as s:
+        campaign = s.get(Campaign, campaign_id)
+        if campaign is None:
+            raise BroadcastError(f"no campaign {campaign_id!r}")
+        if not campaign.active:
+            raise BroadcastError(f"campaign {campaign_id!r} is not active")
+        if segment == "region":
+            known = s.execute(select(func.count()).select_from(LocalGovernment).where(
+                (LocalGovernment.code == value) | (LocalGovernment.sido == value))).scalar_one()
+            if not known:
+                raise BroadcastError(f"unknown region {value!r}: a 시군구 code or a 시도 name")
+        body = (message if message is not None else f"{campaign.title}\n{campaign.summary}").strip()
+        if not body:
+            raise BroadcastError("the message is empty")
+        if len(body) > MESSAGE_MAX:
+            raise BroadcastError(f"the message has {len(body)} characters; at most {MESSAGE_MAX}")
+        row = CampaignBroadcast(campaign_id=campaign_id, segment=segment, segment_value=value, message=body,
+                                scheduled_at=_naive_utc(at), state="scheduled", created_by=created_by,
+                                created_at=_naive_utc(now), queued=0, skipped=0)
+        s.add(row)
+        s.flush()
+        s.expunge(row)
+    return row
+
+
+def cancel(db: Database, broadcast_id: int, *, now: datetime) -> bool:
+    """Cancel a broadcast that has not been queued yet; once queued, its pending notifications
+    are skipped instead. Returns False when there was nothing to cancel."""
+    with db.transaction() as s:
+        row = s.get(CampaignBroadcast, broadcast_id, with_for_update=True)
+        if row is None or row.state == "cancelled":
+            return False
+        row.state, row.cancelled_at = "cancelled", _naive_utc(now)
+        N = Notification
+        s.execute(update(N).where(N.kind == KIND, N.period == period_of(broadcast_id), N.state == "pending")
+                  .values(state="skipped", last_error="broadcast cancelled")
+                  .execution_options(synchronize_session=False))
+    return True
+
+
+def due(db: Database, *, now: datetime) -> list[int]:
+    with db.transaction() as s:
+        return list(s.scalars(select(CampaignBroadcast.id).where(
+            CampaignBroadcast.state == "scheduled", CampaignBroadcast.scheduled_at <= _naive_utc(now))
+            .order_by(CampaignBroadcast.scheduled_at, CampaignBroadcast.id)))
+
+
+def _segment_query(b: CampaignBroadcast):
+    M = Member
+    audience = campaign_audience().with_only_columns(M.id).order_by(None)
+    q = select(M.id, M.status, M.blocked_at, M.is_friend, M.bot_user_key, M.app_user_id,
+               M.campaign_opt_out, M.marketing_opt_in, M.id.in_(audience).label("in_audience")
+               ).where(M.status == "active")
+    if b.segment == "region":
+        q = q.where(M.local_government_code.in_(select(LocalGovernment.code).where(
+            (LocalGovernment.code == b.segment_value) | (LocalGovernment.sido == b.segment_value))))
+    elif b.segment == "member_type":
+        q = q.where(M.member_type == b.segment_value)
+    elif b.segment == "participants":
+        q = q.where(M.id.in_(select(CampaignPledge.member_id).where(CampaignPledge.campaign_id == b.campaign_id)))
+    return q
+
+
+@dataclass
+class Expansion:
+    broadcast_id: int
+    queued: int
+    skipped: dict[str, int]
+    held_until: datetime | None
+    state: str
+
+
+def expand(db: Database, broadcast_id: int, *, now: datetime, quiet: QuietHours | None,
+           chunk: int = 1000) -> Expansion:
+    """Write the broadcast's notifications (idempotent: safe to run again after a crash)."""
+    now = _naive_utc(now)
+    with db.transaction() as s:
+        b = s.get(CampaignBroadcast, broadcast_id)
+        if b is None:
+            raise BroadcastError(f"no broadcast {broadcast_id}")
+        s.expunge(b)
+    if b.state == "cancelled":
+        return Expansion(broadcast_id, 0, {}, None, "cancelled")
+    hold = quiet.hold_until(now.replace(tzinfo=timezone.utc)) if quiet is not None else None
+    period = period_of(broadcast_id)
+    base = _segment_query(b).order_by(Member.id)
+    after = 0
+    while True:
+        with db.transaction() as s:
+            if s.scalar(select(CampaignBroadcast.state).where(CampaignBroadcast.id == broadcast_id)) == "cancelled":
+                break
+            members = s.execute(base.where(Member.id > after).limit(chunk)).all()
+            if not members:
+                break
+            rows = []
+            for m in members:
+                # The campaigns module defines who may get advertising (campaign_audience); the
+                # reason names why someone may not (and catches members not reachable now).
+                reason = skip_reason(KIND, status=m.status, blocked_at=m.blocked_at, is_friend=m.is_friend,
+                                     bot_user_key=m.bot_user_key, app_user_id=m.app_user_id,
+                                     campaign_opt_out=m.campaign_opt_out, marketing_opt_in=m.marketing_opt_in)
+                if reason is None and not m.in_audience:
+                    reason = SKIP_NOT_IN_AUDIENCE
+                rows.append({"member_id": m.id, "kind": KIND, "period": period,
+                             "payload": {"broadcast_id": broadcast_id, "campaign_id": b.campaign_id},
+                             "state": "skipped" if reason else "pending", "last_error": reason,
+                             "not_before": None if reason else hold})
+            enqueue_many(s, rows, now=now)
+            after = members[-1].id
+    N = Notification
+    with db.transaction() as s:
+        if s.scalar(select(CampaignBroadcast.state).where(CampaignBroadcast.id == broadcast_id)) == "cancelled":
+            s.execute(update(N).where(N.kind == KIND, N.period == period, N.state == "pending")
+                      .values(state="skipped", last_error="broadcast cancelled")
+                      .execution_options(synchronize_session=False))
+            return Expansion(broadcast_id, 0, {}, None, "cancelled")
+        counts = dict(s.execute(select(N.state, func.count()).where(N.kind == KIND, N.period == period)
+                                .group_by(N.state)).all())
+        reasons = dict(s.execute(select(N.last_error, func.count()).where(
+            N.kind == KIND, N.period == period, N.state == "skipped").group_by(N.last_error)).all())
+        skipped = sum(reasons.values())
+        queued = sum(counts.values()) - skipped
+        s.execute(update(CampaignBroadcast).where(CampaignBroadcast.id == broadcast_id,
+                                                  CampaignBroadcast.state == "scheduled")
+                  .values(state="queued", queued_at=now, queued=queued, skipped=skipped))
+    return Expansion(broadcast_id, queued, {k or "": v for k, v in reasons.items()}, hold, "queued")

@@ -1,0 +1,161 @@
+"""The notice skill: each member sees their own latest notice as a valid v2.0 reply."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from bot.kakao.validate import validate_response
+from core import broadcasts
+from core.models import Campaign, Member, Notification
+from pushkit import add_members, add_notifications, all_text, post_skill, skill_payload
+
+MONTHLY = {"month": "2026-10", "half": "2026H2",
+           "resources": [{"resource": "electricity", "usage": "290", "baseline": "310.5", "rate": "6.449"},
+                         {"resource": "water", "usage": "12.5", "baseline": "12", "rate": "-4.1"},
+                         {"resource": "gas", "missing": True}],
+           "half_to_date": {"rate": "3.2", "points": 5000, "won": 10000},
+           "missing_months": ["2026-09"]}
+
+
+def sent(db, **where):
+    with db.transaction() as s:
+        q = update(Notification).values(state="sent", sent_at=datetime(2026, 11, 20, 1, 0))
+        for k, v in where.items():
+            q = q.where(getattr(Notification, k) == v)
+        s.execute(q)
+
+
+def ask(client, user="user-000001", **kw):
+    reply = post_skill(client, skill_payload(user, **kw))
+    assert validate_response(reply) == []
+    assert reply["version"] == "2.0"
+    return reply
+
+
+def test_monthly_result_shows_the_members_own_figures(client, db, clock):
+    add_members(db, 2)
+    add_notifications(db, [1], clock=clock, payload=MONTHLY)
+    add_notifications(db, [2], clock=clock, payload={**MONTHLY, "resources": [
+        {"resource": "electricity", "usage": "999", "baseline": "1000", "rate": "0.1"}]})
+    sent(db)
+    reply = ask(client)
+    text = all_text(reply)
+    assert "10월 사용량 결과" in text and "2026년 하반기 기준" in text
+    assert "290kWh · 기준 310.5kWh\n6.44% 감축" in text  # truncated, never rounded up
+    assert "4.10% 증가" in text and "10월 자료가 아직 없어요" in text
+    assert "10,000원" in text and "반기 누적 감축률은 3.20%예요" in text and "9월 자료가 아직" in text
+    assert "999" not in text  # member 2's figures are not shown to member 1
+    assert [q["label"] for q in reply["template"]["quickReplies"]] == ["포인트 조회", "처음으로"]
+
+
+def test_latest_pushed_notice_wins_and_pending_ones_are_not_shown(client, db, clock):
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock, payload=MONTHLY)
+    add_notifications(db, [1], kind="payout_notice", period="2026H1", clock=clock,
+                      payload={"half": "2026H1", "points": 5000, "won": 10000, "payout_month": 202612})
+    sent(db, kind="monthly_result")
+    assert "10월 사용량 결과" in all_text(ask(client))
+    sent(db, kind="payout_notice")
+    with db.transaction() as s:
+        s.execute(update(Notification).where(Notification.kind == "payout_notice")
+                  .values(sent_at=datetime(2026, 11, 21, 1, 0)))
+    text = all_text(ask(client))
+    assert "2026년 상반기 포인트 지급 안내" in text and "5,000P" in text and "2026년 12월" in text
+
+
+def test_a_button_can_name_the_notice(client, db, clock):
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock, payload=MONTHLY)
+    add_notifications(db, [1], kind="payout_notice", period="2026H1", clock=clock, payload={"won": 3000})
+    sent(db)
+    text = all_text(ask(client, extra={"kind": "monthly_result", "period": "2026-10"}))
+    assert "10월 사용량 결과" in text
+    text = all_text(ask(client, params={"kind": "payout_notice"}))
+    assert "3,000원" in text
+
+
+def test_payout_hold_asks_to_fix_my_info(client, db, clock):
+    add_members(db, 1)
+    add_notifications(db, [1], kind="payout_notice", period="2026H1", clock=clock,
+                      payload={"half": "2026H1", "points": 5000, "won": 10000, "payout_month": 202612,
+                               "status": "held", "hold_reason": "HOLD_NO_ACCOUNT"})
+    sent(db)
+    reply = ask(client)
+    assert "계좌 정보가 없어요" in all_text(reply)
+    assert "내 정보 수정" in [q["label"] for q in reply["template"]["quickReplies"]]
+
+
+def test_payout_reminder(client, db, clock):
+    add_members(db, 1)
+    add_notifications(db, [1], kind="payout_reminder", period="2026H1", clock=clock,
+                      payload={"half": "2026H1", "won": 10000, "hold_reason": "HOLD_HOLDER_MISMATCH"})
+    sent(db)
+    text = all_text(ask(client))
+    assert "2026년 상반기 포인트 지급 전에 확인해 주세요" in text and "예금주 이름이 회원 이름과 달라요" in text
+
+
+def test_campaign_notice_is_labelled_advertising_with_the_opt_out(client, db, clock):
+    with db.transaction() as s:
+        s.add(Campaign(id="cmp-1", title="냉방 1도 올리기", summary="여름철 냉방 온도를 1도 높여요.",
+                       starts_on=clock.now().date(), ends_on=clock.now().date() + timedelta(days=9), active=True,
+                       created_at=datetime(2026, 1, 1)))
+    add_members(db, 1)
+    b = broadcasts.schedule(db, campaign_id="cmp-1", at=clock.now(), now=clock.now(), message="이번 주 캠페인에 참여해 보세요.")
+    broadcasts.expand(db, b.id, now=clock.now(), quiet=None)
+    sent(db)
+    reply = ask(client)
+    first = reply["template"]["outputs"][0]["simpleText"]["text"]
+    assert first.startswith("(광고) 탄소중립포인트 운영센터 1660-2030\n이번 주 캠페인에 참여해 보세요.")
+    assert first.endswith("수신거부: '수신거부'라고 보내 주세요(무료)")
+    opt_out = [q for q in reply["template"]["quickReplies"] if q["label"] == "수신거부"]
+    assert opt_out and opt_out[0]["extra"] == {"action": "opt_out"}
+
+
+def test_own_points_notices_are_not_advertising(client, db, clock):
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock, payload=MONTHLY)
+    sent(db)
+    assert "(광고)" not in all_text(ask(client))
+
+
+def test_non_member_and_nothing_to_show_get_a_polite_menu(client, db, clock):
+    reply = ask(client, user="stranger-0001")
+    assert "아직 탄소중립포인트에 가입하지 않으셨어요" in all_text(reply)
+    assert "가입하기" in [q["label"] for q in reply["template"]["quickReplies"]]
+    add_members(db, 1)
+    reply = ask(client)
+    assert "지금은 새로 온 알림이 없어요" in all_text(reply)
+
+
+@pytest.mark.parametrize("payload", [
+    {"resources": "nonsense"}, {"month": "October"}, {"resources": [{"resource": "electricity", "usage": "x"}]},
+    {"half_to_date": {"won": "lots"}}, None,
+])
+def test_unreadable_payloads_still_get_a_valid_reply(client, db, clock, payload):
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock, payload=payload)
+    sent(db)
+    reply = ask(client)
+    assert reply["template"]["outputs"]
+
+
+def test_withdrawn_member_sees_nothing_of_theirs(client, db, clock):
+    add_members(db, 1, status="withdrawn")
+    add_notifications(db, [1], clock=clock, payload=MONTHLY)
+    sent(db)
+    assert "10월" not in all_text(ask(client))
+
+
+def test_is_friend_in_payloads_updates_reachability(client, db, clock):
+    add_members(db, 1)
+    ask(client, is_friend=False)
+    with db.session() as s:
+        assert s.get(Member, 1).is_friend is False
+    ask(client, is_friend=True)
+    with db.session() as s:
+        assert s.get(Member, 1).is_friend is True
+    ask(client, is_friend=False, surface="BuilderBotTest")  # the console test sends no isFriend
+    with db.session() as s:
+        assert s.get(Member, 1).is_friend is True
