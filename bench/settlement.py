@@ -207,9 +207,21 @@ def child(step: str, url: str) -> dict:
         out = {"members": res.members, "created": res.created, "points": res.points_total,
                "verified": res.verified, "timings": res.timings}
     out["seconds"] = time.perf_counter() - t0
-    out["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["max_rss_mb"] = peak_rss_mb()
     db.dispose()
     return out
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM (not ru_maxrss, which Linux carries over
+    from the parent across exec and would report the generator's peak)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_child(step: str, url: str) -> dict:

@@ -32,9 +32,12 @@ def append_entries(conn: Connection, rows: Sequence[dict]) -> int:
     for row in rows:
         if row["kind"] not in KINDS:
             raise ValueError(f"unknown ledger kind {row['kind']!r}")
-    from core.settlement import bulk_insert
+    from core.settlement import bulk_insert, db_time
 
-    bulk_insert(conn, LedgerEntry.__table__, list(rows))
+    cols = ("member_id", "half", "kind", "points", "run_id", "reference", "created_at")
+    bulk_insert(conn, LedgerEntry.__table__,
+                [(r["member_id"], r["half"], r["kind"], r["points"], r["run_id"], r["reference"],
+                  db_time(conn, r["created_at"])) for r in rows], cols, ready=True)
     return len(rows)
 
 

@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from sqlalchemy import (
     BigInteger, Column, Date, DateTime, Integer, MetaData, String, Table, bindparam, select, text,
@@ -63,6 +65,10 @@ from core.points.baseline import format_rate
 from core.points.periods import Half
 from core.points.standard_usage import GroupStats, pick_standard_usage_group
 from core.rules import Rules, RulesError, default_rules, validate_rate
+
+# pysqlite cannot bind Decimal; the bulk writers below hand it Decimals directly (SQLAlchemy
+# itself converts before binding, so this changes nothing for it). Text keeps them exact.
+sqlite3.register_adapter(Decimal, str)
 
 CHUNK = 5000
 STALE_AFTER = timedelta(minutes=15)
@@ -124,8 +130,7 @@ def local_government_table(conn_or_session, half: Half, rules: Rules) -> dict[st
 
 # --- the compact evaluation (mirrors core.points.evaluation / award) ---------------------------
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One member resource from the staging table. Readings in thousandths (None = missing):
     a = the half's six months, p = one year before, q = two years before."""
 
@@ -145,7 +150,7 @@ class Row:
     q: tuple[int | None, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class Eval:
     evaluated: bool
     reason: str | None
@@ -211,7 +216,7 @@ def evaluate(row: Row, half: Half, rules: Rules) -> Eval:
     return ev
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     resource: str
     account_id: int
@@ -339,22 +344,35 @@ class Computed:
     cap_won: int
     payout_month: int
     won_earlier: int
+    rows: list = field(default_factory=list)  # the staging rows, in line order
     result_hash: str = ""
 
 
-def _hash(c: Computed) -> str:
-    """Fingerprint of everything a statement says. The group's n and sum are left out: one
-    corrected reading moves every group total, and that alone must not rewrite the statements
-    of the whole 시군구 (the qualification itself is in the hash)."""
-    parts: list[Any] = [c.member_type, c.points_table, c.schedule, c.lg_code, str(c.rate),
-                        c.points_before_cap, c.points, c.won_before_cap, c.won, c.payout_month]
-    for ln in c.lines:
-        parts.append((ln.resource, ln.account_id, ln.evaluated, ln.reason,
-                       sorted(ln.params.items()), str(ln.baseline), str(ln.actual),
-                       ln.rate_display, str(ln.band), ln.reduction, ln.maintenance, ln.standard,
-                       ln.qualified, ln.earned_reduction, ln.streak_before, ln.streak_after,
-                       ln.group.level if ln.group else None, ln.detail))
-    return hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
+_RULES_KEYS: dict[int, str] = {}
+
+
+def _rules_key(rules: Rules) -> str:
+    key = _RULES_KEYS.get(id(rules))
+    if key is None:
+        key = _RULES_KEYS[id(rules)] = hashlib.blake2b(repr(rules).encode(), digest_size=16).hexdigest()
+    return key
+
+
+def _hash(c: Computed, rules: Rules) -> str:
+    """Fingerprint of everything the statement is computed from: the rules, the member's
+    staging rows (readings, registration, streak), the rate, payout month, won already counted
+    in the year, and per line the group level and whether it qualified. Equal inputs give equal
+    statements, so an equal fingerprint means nothing to write. The group's n and sum are left
+    out on purpose: one corrected reading moves every group total, and that alone must not
+    rewrite the statements of the whole 시군구 (the qualification itself is in)."""
+    parts = (_rules_key(rules), c.member_type, c.lg_code, str(c.rate), c.won_earlier,
+             c.payout_month,
+             tuple((r[1:5], r.registered_on.toordinal() if r.registered_on else None,
+                    r.streak_before, r.a, r.p, r.q, ln.qualified,
+                    ln.group.level if ln.group else None)
+                   for r, ln in zip(c.rows, c.lines)))
+    # pickle protocol 4 of ints, strings, None and tuples: compact, fast and stable
+    return hashlib.blake2b(pickle.dumps(parts, protocol=4), digest_size=20).hexdigest()
 
 
 # --- staging ----------------------------------------------------------------------------
@@ -417,7 +435,7 @@ WHERE (m.status = 'active' OR m.withdrawn_at >= :after_end)
                                 bindparam("after_end", type_=DateTime()))
     conn.execute(stmt, {"end": half.end, "prev": str(half.previous()),
                         "after_end": datetime.combine(half.end + timedelta(days=1), datetime.min.time())})
-    conn.execute(text("CREATE INDEX ix_tmp_settle_member ON tmp_settle (member_id)"))
+    conn.execute(text("CREATE INDEX ix_tmp_settle_member ON tmp_settle (member_id, account_id)"))
 
 
 _ROW_COLUMNS = ("member_id, account_id, resource, billing_mode, tariff, registered_on, member_type,"
@@ -457,27 +475,41 @@ def _rows(conn: Connection, tmp: Table, rules: Rules, lo: int | None = None,
         cur.close()
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
-    """Insert many rows through the driver: COPY on PostgreSQL, executemany on SQLite. JSON
-    columns are serialised, Decimals and datetimes put in the form SQLAlchemy reads back."""
+def bulk_insert(conn: Connection, table: Table, rows: Sequence, columns: Sequence[str] | None = None,
+                *, ready: bool = False) -> None:
+    """Insert many rows through the driver: COPY on PostgreSQL, executemany on SQLite. Rows are
+    dicts, or tuples in the order of ``columns``. JSON columns are serialised; on SQLite,
+    dates and datetimes are written in the form SQLAlchemy reads back. ``ready``: the tuples
+    are already in driver form (JSON as text, datetimes as :func:`db_time` gives them)."""
     if not rows:
         return
-    cols = list(rows[0])
-    json_cols = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
+    if ready:
+        _driver_insert(conn, table, rows, columns)
+        return
+    if columns is None:
+        cols = list(rows[0])
+        rows = [tuple(r[c] for c in cols) for r in rows]
+    else:
+        cols = list(columns)
+    json_idx = [i for i, c in enumerate(cols) if table.c[c].type.__class__.__name__ == "JSON"]
+    if json_idx:
+        def dump(row):
+            row = list(row)
+            for i in json_idx:
+                if row[i] is not None:
+                    row[i] = json.dumps(row[i], ensure_ascii=False)
+            return row
+        rows = [dump(r) for r in rows]
     raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         with raw.cursor() as cur:
             with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row([json.dumps(row[c], ensure_ascii=False)
-                                    if c in json_cols and row[c] is not None else row[c]
-                                    for c in cols])
+                    copy.write_row(row)
         return
 
     def converter(column):
         kind = column.type.__class__.__name__
-        if column.name in json_cols:
-            return lambda v: json.dumps(v, ensure_ascii=False)
         if kind == "Numeric":
             return str
         if kind == "DateTime":
@@ -486,14 +518,37 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
             return date.isoformat
         return None
 
-    convs = [(c, converter(table.c[c])) for c in cols]
-    data = [[row[c] if f is None or row[c] is None else f(row[c]) for c, f in convs] for row in rows]
+    convs = [(i, f) for i, c in enumerate(cols) if (f := converter(table.c[c])) is not None]
+    if convs:
+        def convert(row):
+            row = list(row)
+            for i, f in convs:
+                if row[i] is not None:
+                    row[i] = f(row[i])
+            return row
+        rows = [convert(r) for r in rows]
+    _driver_insert(conn, table, rows, cols)
+
+
+def _driver_insert(conn: Connection, table: Table, rows: Sequence, cols: Sequence[str]) -> None:
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur:
+            with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
     sql = f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     cur = raw.cursor()
     try:
-        cur.executemany(sql, data)
+        cur.executemany(sql, rows)
     finally:
         cur.close()
+
+
+def db_time(conn: Connection, value: datetime):
+    """A naive UTC datetime as the driver should receive it for a DateTime column."""
+    return value if conn.dialect.name == "postgresql" else value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def group_keys(row: Row) -> dict[str, tuple]:
@@ -503,6 +558,55 @@ def group_keys(row: Row) -> dict[str, tuple]:
     if row.sido is not None:
         keys["sido"] = ("sido", row.sido, row.points_table, row.resource)
     return keys
+
+
+def _evaluated_sql(rules: Rules) -> str:
+    """SQL twin of :func:`evaluate` (evaluated = no reason): checked against it on every run."""
+    excluded = ", ".join(f"'{t}'" for t in sorted(rules.excluded_electricity_tariffs)
+                         if t.replace("_", "").isalnum()) or "''"
+    actual = " AND ".join(f"a{i} IS NOT NULL" for i in range(1, 7))
+    any_base = " OR ".join(f"{p}{i} IS NOT NULL" for p in "pq" for i in range(1, 7))
+    base_sum = " + ".join(f"COALESCE({p}{i}, 0)" for p in "pq" for i in range(1, 7))
+    return (f"billing_mode <> 'not_used'"
+            f" AND NOT (resource = 'electricity' AND COALESCE(tariff, '') IN ({excluded}))"
+            f" AND (registered_on IS NULL OR registered_on <= :start)"
+            f" AND {actual} AND ({any_base}) AND ({base_sum}) > 0")
+
+
+def group_sums(conn: Connection, half: Half, rules: Rules) -> dict[tuple, list[int]]:
+    """n and Σ A_H (thousandths) of evaluated resources per 시군구 / 시도 / nation, points table
+    and resource (spec §7.1), from the staging table."""
+    table_case = "CASE member_type " + " ".join(
+        f"WHEN '{t}' THEN '{name}'" for t, name in sorted(rules.points_table_by_member_type.items())
+        if t.isidentifier()) + " END"
+    actual = " + ".join(f"a{i}" for i in range(1, 7))
+    where = _evaluated_sql(rules)
+    sql = (f"SELECT lg_code, sido, {table_case} AS pt, resource, COUNT(*), SUM({actual})"
+           f" FROM tmp_settle WHERE {where} GROUP BY lg_code, sido, pt, resource")
+    stmt = text(sql).bindparams(bindparam("start", type_=Date()))
+    base = {tuple(r[:4]): [int(r[4]), int(r[5])] for r in conn.execute(stmt, {"start": half.start})}
+    sums = _expand_groups(base)
+    return sums
+
+
+def _expand_groups(base: dict[tuple, list[int]]) -> dict[tuple, list[int]]:
+    """(시군구, 시도, table, resource) sums -> the level keys of group_keys()."""
+    out: dict[tuple, list[int]] = {}
+    for (lg, sido, table, resource), (n, total) in base.items():
+        keys = [("national", table, resource)]
+        if lg is not None:
+            keys.append(("sigungu", lg, table, resource))
+        if sido is not None:
+            keys.append(("sido", sido, table, resource))
+        for key in keys:
+            acc = out.setdefault(key, [0, 0])
+            acc[0] += n
+            acc[1] += total
+    return out
+
+
+def row_actual(row: Row) -> int:
+    return sum(row.a)
 
 
 class Groups:
@@ -675,21 +779,14 @@ def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result) -> No
                 result.warnings.append(
                     "a later half is already settled: settle it again to carry changed streaks")
 
-            # pass 1: evaluate everything once, sum the standard-usage groups
-            sums: dict[tuple, list[int]] = {}
-            member_ids: list[int] = []
+            # pass 1 (SQL): the standard-usage groups over the evaluated resources
             with conn.begin():
-                for row in _rows(conn, tmp, rules):
-                    if not member_ids or member_ids[-1] != row.member_id:
-                        member_ids.append(row.member_id)
-                    ev = evaluate(row, half, rules)
-                    if ev.evaluated:
-                        for key in group_keys(row).values():
-                            acc = sums.setdefault(key, [0, 0])
-                            acc[0] += 1
-                            acc[1] += ev.actual
+                sums = group_sums(conn, half, rules)
+                member_ids = [m for (m,) in conn.execute(text(
+                    "SELECT DISTINCT member_id FROM tmp_settle ORDER BY member_id"))]
             result.members = len(member_ids)
             groups = Groups(sums, rules)
+            seen_groups: dict[tuple, list[int]] = {}
             t = result.tick("evaluate_groups", t)
             step = max(1, len(member_ids) // verify) if verify > 0 else (1 if verify < 0 else 0)
 
@@ -698,11 +795,14 @@ def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result) -> No
                 ids = member_ids[start:start + chunk]
                 with conn.begin():
                     _settle_chunk(conn, tmp, half, rules, tables, lgs, groups, run_id, ids,
-                                  clock, result, step, start)
+                                  clock, result, step, start, seen_groups)
                     conn.execute(update(SettlementRun).where(SettlementRun.id == run_id)
                                  .values(heartbeat_at=utcnow_naive(clock)))
                     t0 = time.perf_counter()
                 result.tick("commit", t0)
+            if _expand_groups(seen_groups) != {k: v for k, v in sums.items() if v[0]}:
+                raise SettlementError("standard-usage groups summed in SQL differ from the "
+                                      "evaluations of the lines (a bug: the run is marked failed)")
         finally:
             with conn.begin():
                 conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))
@@ -735,8 +835,8 @@ def _compute_member(rows: list[Row], half, rules, tables, lgs, groups, won_earli
     c = Computed(first.member_id, first.member_type, table.name, schedule.name,
                  first.lg_code if lg else None, rate, lines, before_cap, points, won_before,
                  min(won_before, room), schedule.cap_points_per_half, schedule.cap_won_per_year,
-                 lg.payout_month if lg else half.payout_month(rules), won_earlier)
-    c.result_hash = _hash(c)
+                 lg.payout_month if lg else half.payout_month(rules), won_earlier, rows)
+    c.result_hash = _hash(c, rules)
     return c, picked
 
 
@@ -788,21 +888,35 @@ def _won_earlier(conn: Connection, half: Half, lo: int, hi: int) -> dict[int, in
     return {m: int(w) for m, w in rows}
 
 
-def _line_row(statement_id: int, member_id: int, half: str, ln: Line) -> dict:
-    return {
-        "statement_id": statement_id, "member_id": member_id, "half": half,
-        "resource": ln.resource, "account_id": ln.account_id, "evaluated": ln.evaluated,
-        "reason": ln.reason, "reason_params": ln.params or None, "baseline": ln.baseline,
-        "actual": ln.actual, "rate": Decimal(ln.rate_display) if ln.rate_display else None,
-        "band": ln.band, "reduction_points": ln.reduction, "maintenance_points": ln.maintenance,
-        "standard_points": ln.standard, "points": ln.points,
-        "standard_usage_qualified": ln.qualified, "earned_reduction": ln.earned_reduction,
-        "streak_before": ln.streak_before, "streak_after": ln.streak_after,
-        "group_level": ln.group.level if ln.group else None,
-        "group_n": ln.group.n if ln.group else None,
-        "group_total": ln.group.total_actual if ln.group else None,
-        "detail": ln.detail,
-    }
+LINE_COLUMNS = (
+    "statement_id", "member_id", "half", "resource", "account_id", "evaluated", "reason",
+    "reason_params", "baseline", "actual", "rate", "band", "reduction_points",
+    "maintenance_points", "standard_points", "points", "standard_usage_qualified",
+    "earned_reduction", "streak_before", "streak_after", "group_level", "group_n", "group_total",
+    "detail")
+_RATES: dict[str, Decimal] = {}
+
+
+def _line_row(statement_id: int, member_id: int, half: str, ln: Line) -> tuple:
+    g = ln.group
+    rate = None
+    if ln.rate_display is not None:
+        rate = _RATES.get(ln.rate_display)
+        if rate is None:
+            rate = _RATES[ln.rate_display] = Decimal(ln.rate_display)
+    return (statement_id, member_id, half, ln.resource, ln.account_id, ln.evaluated, ln.reason,
+            json.dumps(ln.params) if ln.params else None, ln.baseline, ln.actual, rate, ln.band, ln.reduction,
+            ln.maintenance, ln.standard, ln.reduction + ln.maintenance + ln.standard,
+            ln.qualified, ln.earned_reduction, ln.streak_before, ln.streak_after,
+            g.level if g else None, g.n if g else None, g.total_actual if g else None,
+            json.dumps(ln.detail) if ln.detail else None)
+
+
+STATEMENT_COLUMNS = (
+    "member_id", "half", "member_type", "points_table", "schedule", "local_government_code",
+    "rate", "points_before_cap", "points", "won_before_cap", "won", "cap_points_per_half",
+    "cap_won_per_year", "payout_month", "result_hash", "settlement_run_id", "updated_at",
+    "status", "version", "created_at")
 
 
 def _statement_values(c: Computed, half: str, run_id: int, now: datetime) -> dict:
@@ -817,14 +931,15 @@ def _statement_values(c: Computed, half: str, run_id: int, now: datetime) -> dic
     }
 
 
-def _snapshot(conn: Connection, statement_ids: Sequence[int]) -> dict[int, dict]:
+def _snapshot(conn: Connection, statement_ids: Sequence[int], member_ids: Sequence[int],
+              half: str) -> dict[int, dict]:
     """Previous version of statements (statement fields + lines) for statement_revisions."""
     st = PointStatement.__table__
     ln = StatementLine.__table__
     out: dict[int, dict] = {}
     for row in conn.execute(select(st).where(st.c.id.in_(statement_ids))).mappings():
         out[row["id"]] = {k: _jsonable(v) for k, v in row.items()} | {"lines": []}
-    for row in conn.execute(select(ln).where(ln.c.statement_id.in_(statement_ids))
+    for row in conn.execute(select(ln).where(ln.c.member_id.in_(member_ids), ln.c.half == half)
                             .order_by(ln.c.id)).mappings():
         out[row["statement_id"]]["lines"].append(
             {k: _jsonable(v) for k, v in row.items() if k not in ("id", "statement_id")})
@@ -838,7 +953,7 @@ def _jsonable(v):
 
 
 def _settle_chunk(conn, tmp, half, rules, tables, lgs, groups, run_id, ids, clock, result,
-                  verify_step, offset) -> None:
+                  verify_step, offset, seen_groups) -> None:
     lo, hi = ids[0], ids[-1]
     h = str(half)
     now = utcnow_naive(clock)
@@ -857,6 +972,13 @@ def _settle_chunk(conn, tmp, half, rules, tables, lgs, groups, run_id, ids, cloc
     for i, member_id in enumerate(ids):
         rows = by_member[member_id]
         c, picked = _compute_member(rows, half, rules, tables, lgs, groups, earlier.get(member_id, 0))
+        for row, ln in zip(c.rows, c.lines):
+            if ln.evaluated:
+                acc = seen_groups.get((row.lg_code, row.sido, row.points_table, row.resource))
+                if acc is None:
+                    acc = seen_groups[(row.lg_code, row.sido, row.points_table, row.resource)] = [0, 0]
+                acc[0] += 1
+                acc[1] += row_actual(row)
         if verify_step and (offset + i) % verify_step == 0:
             verify_with_pure_engine(rows, c, picked, half, rules)
             result.verified += 1
@@ -874,32 +996,37 @@ def _settle_chunk(conn, tmp, half, rules, tables, lgs, groups, run_id, ids, cloc
     ln_t = StatementLine.__table__
     ledger_rows = []
     if new:
-        bulk_insert(conn, st, [_statement_values(c, h, run_id, now) | {
-            "status": "expected", "version": 1, "created_at": now} for c in new])
+        stamp = db_time(conn, now)
+        bulk_insert(conn, st, [(
+            c.member_id, h, c.member_type, c.points_table, c.schedule, c.lg_code, c.rate,
+            c.points_before_cap, c.points, c.won_before_cap, c.won, c.cap_points, c.cap_won,
+            c.payout_month, c.result_hash, run_id, stamp, "expected", 1, stamp) for c in new],
+            STATEMENT_COLUMNS, ready=True)
         sid = dict(conn.execute(text(
             "SELECT member_id, id FROM point_statements WHERE half = :h AND member_id BETWEEN :lo AND :hi"),
             {"h": h, "lo": lo, "hi": hi}).all())
         bulk_insert(conn, ln_t, [_line_row(sid[c.member_id], c.member_id, h, ln)
-                                 for c in new for ln in c.lines])
+                                 for c in new for ln in c.lines], LINE_COLUMNS, ready=True)
         ledger_rows += [ledger.entry_rows(c.member_id, h, ledger.SETTLEMENT, c.points, run_id,
                                           f"statement:{sid[c.member_id]}:v1", now)
                         for c in new if c.points]
         result.created += len(new)
     if changed:
         old_ids = [old[0] for _, old in changed]
-        snaps = _snapshot(conn, old_ids)
+        snaps = _snapshot(conn, old_ids, [c.member_id for c, _ in changed], h)
         conn.execute(StatementRevision.__table__.insert(), [{
             "statement_id": old[0], "version": old[3], "points": old[2],
             "snapshot": snaps[old[0]], "replaced_by_run_id": run_id, "replaced_at": now}
             for _, old in changed])
-        conn.execute(ln_t.delete().where(ln_t.c.statement_id.in_(old_ids)))
+        conn.execute(ln_t.delete().where(ln_t.c.member_id.in_([c.member_id for c, _ in changed]),
+                                         ln_t.c.half == h))
         upd = st.update().where(st.c.id == bindparam("sid")).values(
             {k: bindparam(k) for k in _statement_values(changed[0][0], h, run_id, now)} |
             {"version": bindparam("new_version")})
         conn.execute(upd, [_statement_values(c, h, run_id, now) | {
             "sid": old[0], "new_version": old[3] + 1} for c, old in changed])
-        conn.execute(ln_t.insert(), [_line_row(old[0], c.member_id, h, ln)
-                                     for c, old in changed for ln in c.lines])
+        bulk_insert(conn, ln_t, [_line_row(old[0], c.member_id, h, ln)
+                                 for c, old in changed for ln in c.lines], LINE_COLUMNS, ready=True)
         for c, old in changed:
             delta = c.points - old[2]
             if delta:

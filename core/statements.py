@@ -84,7 +84,8 @@ def statement_view(session: Session, member_id: int, half: str | Half) -> dict |
         return None
     rules = default_rules()
     order = {r: i for i, r in enumerate(rules.resources)}
-    lines = sorted(session.scalars(select(StatementLine).where(StatementLine.statement_id == st.id)),
+    lines = sorted(session.scalars(select(StatementLine).where(StatementLine.member_id == member_id,
+                                                               StatementLine.half == half)),
                    key=lambda ln: order.get(ln.resource, 99))
     lg = session.get(LocalGovernment, st.local_government_code) if st.local_government_code else None
     payout = session.scalars(select(PayoutLine).where(PayoutLine.statement_id == st.id)).first()

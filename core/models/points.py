@@ -82,7 +82,7 @@ class PointStatement(Base):
     __tablename__ = "point_statements"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))  # indexed by the unique key
     half: Mapped[str] = mapped_column(String(6))
     member_type: Mapped[str] = mapped_column(String(24))
     points_table: Mapped[str] = mapped_column(String(16))
@@ -116,7 +116,8 @@ class StatementLine(Base):
     __tablename__ = "statement_lines"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    statement_id: Mapped[int] = mapped_column(ForeignKey("point_statements.id"), index=True)
+    # found by (member_id, half): the unique key is the only index (bulk inserts stay cheap)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("point_statements.id"))
     member_id: Mapped[int] = mapped_column(Integer)
     half: Mapped[str] = mapped_column(String(6))
     resource: Mapped[str] = mapped_column(String(16))
@@ -180,8 +181,8 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (
+        # also the index of (member, half) sums
         UniqueConstraint("member_id", "half", "kind", "run_id", name="uq_points_ledger_entry"),
-        Index("ix_points_ledger_member_half", "member_id", "half"),
     )
 
 

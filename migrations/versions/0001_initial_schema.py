@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:44:50.145982
+Create Date: 2026-11-22 02:45:48.243618
 """
 from alembic import op
 import sqlalchemy as sa
@@ -414,7 +414,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('point_statements', schema=None) as batch_op:
         batch_op.create_index('ix_point_statements_half_lg', ['half', 'local_government_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_point_statements_member_id'), ['member_id'], unique=False)
 
     op.create_table('points_ledger',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -430,9 +429,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_points_ledger')),
     sa.UniqueConstraint('member_id', 'half', 'kind', 'run_id', name='uq_points_ledger_entry')
     )
-    with op.batch_alter_table('points_ledger', schema=None) as batch_op:
-        batch_op.create_index('ix_points_ledger_member_half', ['member_id', 'half'], unique=False)
-
     op.create_table('resource_accounts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
@@ -510,9 +506,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_statement_lines')),
     sa.UniqueConstraint('member_id', 'half', 'resource', name='uq_statement_lines_member_half_res')
     )
-    with op.batch_alter_table('statement_lines', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_statement_lines_statement_id'), ['statement_id'], unique=False)
-
     op.create_table('statement_revisions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('statement_id', sa.Integer(), nullable=False),
@@ -538,9 +531,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_statement_revisions_statement_id'))
 
     op.drop_table('statement_revisions')
-    with op.batch_alter_table('statement_lines', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_statement_lines_statement_id'))
-
     op.drop_table('statement_lines')
     with op.batch_alter_table('payout_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payout_lines_member_id'))
@@ -553,12 +543,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_resource_accounts_member_id'))
 
     op.drop_table('resource_accounts')
-    with op.batch_alter_table('points_ledger', schema=None) as batch_op:
-        batch_op.drop_index('ix_points_ledger_member_half')
-
     op.drop_table('points_ledger')
     with op.batch_alter_table('point_statements', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_point_statements_member_id'))
         batch_op.drop_index('ix_point_statements_half_lg')
 
     op.drop_table('point_statements')

@@ -36,7 +36,7 @@ def statement(db, member_id, half):
         st = s.scalars(select(PointStatement).where(PointStatement.member_id == member_id,
                                                     PointStatement.half == half)).one()
         lines = {ln.resource: ln for ln in s.scalars(
-            select(StatementLine).where(StatementLine.statement_id == st.id))}
+            select(StatementLine).where(StatementLine.member_id == member_id, StatementLine.half == half))}
         ledger = s.scalars(select(LedgerEntry).where(LedgerEntry.member_id == member_id,
                                                      LedgerEntry.half == half)
                            .order_by(LedgerEntry.id)).all()

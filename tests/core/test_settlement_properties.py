@@ -57,7 +57,7 @@ def test_set_based_result_equals_pure_engine(data, scope, requires_eval):
         "settings.maintenance_streak_scope": scope,
         "settings.standard_usage_requires_evaluation": requires_eval})
     if scope == "household":
-        rows = [r.__class__(**{**r.__dict__, "streak_before": rows[0].streak_before}) for r in rows]
+        rows = [r._replace(streak_before=rows[0].streak_before) for r in rows]
     tables = {name: (t, t.schedule_for(half), _bands(t.schedule_for(half))) for name, t in rules.tables.items()}
     lgs = {"41117": LgInfo("41117", "경기도", "수원시 영통구", Decimal(rate), 202612, ())}
     sums = {}
