@@ -29,8 +29,13 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """One readable line, with the structured fields appended as key=value."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return scrub_rrn(super().format(record))
+        line = super().format(record)
+        fields = " ".join(f"{k}={v}" for k, v in record.__dict__.items()
+                          if k not in _STD and not k.startswith("_"))
+        return scrub_rrn(f"{line} {fields}" if fields else line)
 
 
 def configure(fmt: str = "json", level: str = "INFO") -> None:
