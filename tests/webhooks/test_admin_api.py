@@ -6,11 +6,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
-from conftest import ADMIN_TOKEN  # noqa: E402
 from engine_helpers import add_lg, add_member, cli, half_rows, write_usage_csv  # noqa: E402
 
 E, W = "electricity", "water"
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+AUTH = {"Authorization": "Bearer test-admin-token"}  # tests/conftest.py ADMIN_TOKEN
 
 
 def settled(app, db, cipher, tmp_path):
