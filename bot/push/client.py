@@ -186,6 +186,10 @@ class EventApiClient:
         self.task_path = task_path
         self.user_types = dict(USER_TYPES, app_user_id=app_user_type)
 
+    @property
+    def configured(self) -> bool:
+        return bool(self._key)
+
     def _headers(self) -> dict[str, str]:
         if not self._key:
             raise RuntimeError("KAKAO_REST_API_KEY is not set: the Event API cannot be called")
@@ -219,9 +223,9 @@ class EventApiClient:
         """Post one call. Invalid input (over 100 users, duplicates) raises ValueError before
         anything is sent; everything that happens on the wire comes back as a SendResult."""
         payload = json.dumps(self.body(event_name, data, users), ensure_ascii=False, separators=(",", ":")).encode()
-        url = self.talk_url(bot_id)
+        url, headers = self.talk_url(bot_id), self._headers()  # configuration errors raise here, before the wire
         try:
-            resp = self.session.post(url, data=payload, headers=self._headers(), timeout=self.timeout)
+            resp = self.session.post(url, data=payload, headers=headers, timeout=self.timeout)
         except requests.exceptions.ReadTimeout:
             return SendResult("uncertain", error=f"no answer within {self.timeout[1]}s (read timeout)")
         except requests.exceptions.ConnectionError as exc:

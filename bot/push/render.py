@@ -148,6 +148,11 @@ def _rate_words(rate: Any) -> str | None:
     return texts.t("notice.monthly.same")
 
 
+def _points_words(points: Any) -> str | None:
+    d = _dec(points)
+    return texts.t("notice.monthly.provisional", points=fmt_amount(d)) if d is not None and d > 0 else None
+
+
 def _month_label(value: Any) -> str | None:
     try:
         return f"{month_parts(str(value))[1]}월"
@@ -180,8 +185,8 @@ def render_monthly(ctx, payload: dict, period: str) -> dict:
         usage, baseline = fmt_amount(line.get("usage")), fmt_amount(line.get("baseline"))
         first = (texts.t("notice.monthly.usage", usage=usage, baseline=baseline, unit=unit) if baseline
                  else texts.t("notice.monthly.usage_no_baseline", usage=usage, unit=unit))
-        words = _rate_words(line.get("rate"))
-        items.append(Item(name, f"{first}\n{words}" if words else first))
+        second = " · ".join(x for x in (_rate_words(line.get("rate")), _points_words(line.get("provisional_points"))) if x)
+        items.append(Item(name, f"{first}\n{second}" if second else first))
     outputs = []
     htd = payload.get("half_to_date") if isinstance(payload.get("half_to_date"), dict) else {}
     won = fmt_won(htd.get("won"))
@@ -193,9 +198,11 @@ def render_monthly(ctx, payload: dict, period: str) -> dict:
             item_list_alignment="right",
             item_list_summary=ItemListSummary(texts.t("notice.monthly.summary_title"), won) if won else None,
         ))
-    rate = fmt_rate(htd.get("rate"))
-    note = texts.t("notice.monthly.note", rate=rate) if rate and (_dec(htd.get("rate")) or 0) >= 0 \
-        else texts.t("notice.monthly.note_no_rate")
+    rate, signed = fmt_rate(htd.get("rate")), _dec(htd.get("rate"))
+    if rate is None:
+        note = texts.t("notice.monthly.note_no_rate")
+    else:
+        note = texts.t("notice.monthly.note" if signed >= 0 else "notice.monthly.note_up", rate=rate)
     missing = [m for m in (_month_label(x) for x in payload.get("missing_months") or []) if m]
     if missing:
         note += "\n" + texts.t("notice.monthly.missing_months", months=", ".join(missing))

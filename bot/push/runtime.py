@@ -64,4 +64,4 @@ def build_scheduler(services: Services, *, session: requests.Session | None = No
 
     push = build_push(services, session=session)
     return SchedulerClock(services.db, services.clock, push.settings, make_sender=push.sender,
-                          reconcile=push.reconcile)
+                          reconcile=push.reconcile if push.client.configured else None)

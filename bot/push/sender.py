@@ -78,6 +78,8 @@ class Sender:
                  kinds: Iterable[str] | None = None) -> None:
         if not default_bot_id:
             raise ValueError("KAKAO_BOT_ID is not set: the Event API path needs the bot id")
+        if not client.configured:
+            raise ValueError("KAKAO_REST_API_KEY is not set: the Event API cannot be called")
         self.db, self.client, self.limiter, self.settings = db, client, limiter, settings
         self.clock, self.default_bot_id, self.event_data = clock, default_bot_id, event_data
         self.sleep, self.monotonic = sleep, monotonic
@@ -202,6 +204,10 @@ class Sender:
         t0 = self.monotonic()
         try:
             result = self.client.send(batch.bot_id, name, data, users)
+        except (ValueError, RuntimeError) as exc:  # raised before the request was made: nothing left
+            report.released += outbox.release_batch(self.db, batch.id, error=f"not sent: {exc}", now=self.clock.now())
+            report.error = f"cannot call the Event API: {exc}"
+            return "progress"
         except Exception as exc:  # a bug between us and the wire: we cannot know whether it left
             result = SendResult("uncertain", error=f"send failed: {type(exc).__name__}: {exc}")
         report.requests += 1

@@ -119,6 +119,7 @@ class SchedulerClock:
         self._sender = None
         self._scheduler: BackgroundScheduler | None = None
         self._catch_up_lock = threading.Lock()
+        self._warned = False
 
     # -- leadership -----------------------------------------------------------------------
     def renew(self) -> bool:
@@ -170,7 +171,13 @@ class SchedulerClock:
         if not self.leading or self.make_sender is None:
             return None
         if self._sender is None:
-            self._sender = self.make_sender()
+            try:
+                self._sender = self.make_sender()
+            except ValueError as exc:  # not configured (e.g. no KAKAO_REST_API_KEY on a laptop)
+                if not self._warned:
+                    log.warning("pushes are off: %s; notifications stay pending", exc)
+                    self._warned = True
+                return None
         report = self._sender.run(until_empty=True, stop=lambda: not self.leading)
         if report.batches or report.recovered or report.error or report.skipped:
             log.info("outbox drained", extra={"report": report.as_dict()})

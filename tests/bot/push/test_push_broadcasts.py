@@ -120,3 +120,14 @@ def test_bad_operator_input_writes_nothing(db, clock, campaign, kw, message):
 def test_naive_time_is_refused(db, clock, campaign):
     with pytest.raises(broadcasts.BroadcastError, match="time zone"):
         broadcasts.schedule(db, campaign_id=campaign, at=datetime(2026, 11, 23, 9, 0), now=clock.now())
+
+
+def test_audience_is_the_campaigns_modules(db, clock, campaign):
+    """Recipients are core.campaigns.campaign_audience(): members the chat cannot reach by
+    botUserKey are left out with a reason, whatever else they agreed to."""
+    add_members(db, 1)
+    add_members(db, 1, start=2, bot_user_key=None, app_user_id="2718281828")
+    add_members(db, 1, start=3, is_friend=False)
+    b = broadcasts.schedule(db, campaign_id=campaign, at=clock.now(), now=clock.now())
+    e = broadcasts.expand(db, b.id, now=clock.now(), quiet=QUIET)
+    assert e.queued == 1 and e.skipped == {"not_in_campaign_audience": 1, "not_friend": 1}

@@ -59,6 +59,15 @@ def test_push_without_a_bot_id_says_so(app, db, cli):
     assert result.exit_code == 2 and "KAKAO_BOT_ID" in result.output
 
 
+def test_push_without_a_rest_key_spends_nothing(app, db, clock, cli):
+    app.config["CPOINT"].kakao_rest_api_key = None
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock)
+    result = cli("push")
+    assert result.exit_code == 2 and "KAKAO_REST_API_KEY" in result.output
+    assert states(db) == {"pending": 1}
+
+
 def test_broadcast_schedules_and_previews_the_advertising_text(app, db, clock, cli, campaign):
     result = cli("broadcast", "--campaign", "cmp-1", "--at", "2026-11-23 09:30", "--segment", "all",
                  "--message", "이번 주 캠페인에 참여해 보세요.")

@@ -12,9 +12,11 @@ from core.models import Campaign, Member, Notification
 from pushkit import add_members, add_notifications, all_text, post_skill, skill_payload
 
 MONTHLY = {"month": "2026-10", "half": "2026H2",
-           "resources": [{"resource": "electricity", "usage": "290", "baseline": "310.5", "rate": "6.449"},
+           "resources": [{"resource": "electricity", "usage": "290", "baseline": "310.5", "rate": "6.449",
+                          "rate_to_date": "3.20", "provisional_band": None, "provisional_points": 0},
                          {"resource": "water", "usage": "12.5", "baseline": "12", "rate": "-4.1"},
-                         {"resource": "gas", "missing": True}],
+                         {"resource": "gas", "missing": True, "missing_months": ["2026-10"]},
+                         {"resource": "heat", "usage": "1"}],
            "half_to_date": {"rate": "3.2", "points": 5000, "won": 10000},
            "missing_months": ["2026-09"]}
 
@@ -45,9 +47,19 @@ def test_monthly_result_shows_the_members_own_figures(client, db, clock):
     assert "10월 사용량 결과" in text and "2026년 하반기 기준" in text
     assert "290kWh · 기준 310.5kWh\n6.44% 감축" in text  # truncated, never rounded up
     assert "4.10% 증가" in text and "10월 자료가 아직 없어요" in text
-    assert "10,000원" in text and "반기 누적 감축률은 3.20%예요" in text and "9월 자료가 아직" in text
+    assert "10,000원" in text and "전기 사용량은 기준보다 3.20% 줄었어요" in text and "9월 자료가 아직" in text
     assert "999" not in text  # member 2's figures are not shown to member 1
     assert [q["label"] for q in reply["template"]["quickReplies"]] == ["포인트 조회", "처음으로"]
+
+
+def test_provisional_points_and_a_rise_are_said_plainly(client, db, clock):
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock, payload={
+        "month": "2026-10", "half": "2026H2", "half_to_date": {"rate": "-2.5", "points": 3000, "won": 6000},
+        "resources": [{"resource": "water", "usage": "10", "baseline": "11", "rate": "9.09", "provisional_points": 3000}]})
+    sent(db)
+    text = all_text(ask(client))
+    assert "9.09% 감축 · 예상 3,000P" in text and "기준보다 2.50% 늘었어요" in text
 
 
 def test_latest_pushed_notice_wins_and_pending_ones_are_not_shown(client, db, clock):

@@ -311,3 +311,18 @@ def test_outbox_tick_only_on_the_leader(db):
     assert made[0]["stop"]() is False  # runs until the outbox is empty or leadership is lost
     a.stop()
     assert made[0]["stop"]() is True
+
+
+def test_without_a_rest_key_pushes_are_off_with_one_warning(db, caplog):
+    clock = FixedClock(at(2026, 11, 20, 9, 0))
+
+    def refuse():
+        raise ValueError("KAKAO_REST_API_KEY is not set")
+
+    a = SchedulerClock(db, clock, SETTINGS, make_sender=refuse, holder="a")
+    a.renew()
+    with caplog.at_level("WARNING", logger="cpoint.scheduler"):
+        assert a.outbox_tick() is None
+        assert a.outbox_tick() is None
+    assert [r.getMessage() for r in caplog.records].count(
+        "pushes are off: KAKAO_REST_API_KEY is not set; notifications stay pending") == 1
