@@ -34,7 +34,6 @@ from bot.scheduler.runs import RunOutcome, run_once
 log = logging.getLogger("cpoint.scheduler")
 
 PAYABLE = ("expected", "held")
-HOLD_NO_ACCOUNT, HOLD_HOLDER_MISMATCH, HOLD_NO_ADDRESS = "HOLD_NO_ACCOUNT", "HOLD_HOLDER_MISMATCH", "HOLD_NO_ADDRESS"
 
 
 class JobUnavailable(RuntimeError):
@@ -113,15 +112,12 @@ def run_monthly(ctx: JobContext, period: str) -> dict:
 # -- payouts ----------------------------------------------------------------------------------
 
 def would_hold(member: Member) -> str | None:
-    """Why a payment to this member would be held (spec §8.4), from what we know now."""
-    if member.incentive_type == "cash":
-        if not member.account_number_enc:
-            return HOLD_NO_ACCOUNT
-        if member.account_holder and member.name and member.account_holder.strip() != member.name.strip():
-            return HOLD_HOLDER_MISMATCH
-    if not (member.address or "").strip():
-        return HOLD_NO_ADDRESS
-    return None
+    """Why a payment to this member would be held (spec §8.4), from what we know now: the same
+    rule the payout file applies (core.payouts.hold_reason)."""
+    from core.payouts import hold_reason
+
+    return hold_reason(member.incentive_type, member.name, member.address, member.local_government_code,
+                       member.account_number_enc, member.account_holder)
 
 
 def _statements(session, payout_month: int, after_id: int, chunk: int):
@@ -145,7 +141,7 @@ def run_payout_notices(ctx: JobContext, period: str, *, chunk: int = 1000) -> di
                 break
             batch = []
             for st, member in rows:
-                hold = st.hold_reason or (would_hold(member) if st.status != "paid" else None)
+                hold = st.hold_reason or would_hold(member)
                 batch.append({"member_id": st.member_id, "kind": "payout_notice", "period": st.half,
                               "payload": {"half": st.half, "points": st.points, "won": st.won,
                                           "payout_month": st.payout_month, "status": st.status,

@@ -6,7 +6,7 @@ import pytest
 
 def talk(client, users, *, key="KakaoAK local", name="monthly_result"):
     headers = {"Authorization": key} if key else {}
-    return client.post(f"/dev/kakao/v2/bots/660c83a8ad9bb98ef71a0bd6/talk", headers=headers,
+    return client.post("/dev/kakao/v2/bots/660c83a8ad9bb98ef71a0bd6/talk", headers=headers,
                        json={"event": {"name": name, "data": {"text": "x"}},
                              "user": [{"type": "botUserKey", "id": u} for u in users]})
 

@@ -20,7 +20,7 @@ from bot.scheduler.clock import SchedulerClock, due_periods, periodic_jobs
 from bot.scheduler.leader import Lease
 from bot.scheduler.runs import run_once
 from core.clock import KST, FixedClock
-from core.models import Campaign, JobRun, Member, Notification, PointStatement, SettlementRun
+from core.models import Campaign, JobRun, LocalGovernment, Member, Notification, PointStatement, SettlementRun
 
 SETTINGS = PushSettings(monthly_source="scheduler_probe:record")
 
@@ -217,7 +217,9 @@ def _statement(s, run_id, member_id, *, half="2026H1", points=5000, won=10000, s
 
 @pytest.fixture
 def statements(db):
-    add_members(db, 5)
+    with db.transaction() as s:
+        s.add(LocalGovernment(code="41117", sido="경기도", name="수원시 영통구", address_prefixes=[], incentive_types=[]))
+    add_members(db, 5, local_government_code="41117")
     with db.transaction() as s:
         s.get(Member, 2).incentive_type = "cash"  # cash without an account: would be held
         s.get(Member, 3).incentive_type = "cash"
