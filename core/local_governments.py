@@ -57,7 +57,7 @@ _SPACE = re.compile(r"\s+")
 _PARENS = re.compile(r"\([^)]*\)")
 # Road address core: "<road name ending in 로/길> <building number>", e.g. "세종대로 110",
 # "중앙로12번길 34", "예시로 123-4".
-_ROAD = re.compile(r"(?<!\S)(?P<road>[가-힣A-Za-z0-9.·]*[가-힣](?:로|길))\s*(?P<no>\d{1,5}(?:-\d{1,5})?)(?!\d)(?!\s*[동호층])")
+_ROAD = re.compile(r"(?<!\S)(?P<road>[가-힣A-Za-z0-9.·]*[가-힣0-9](?:로|길))\s*(?P<no>\d{1,5}(?:-\d{1,5})?)(?!\d)(?!\s*[동호층])")
 # Lot address core: "<동/리/가> <lot number>", e.g. "영통동 1012-1", "산 12"; the 동/리/가 word must
 # start with Hangul so that a unit such as "101동" is not taken for it.
 _LOT = re.compile(r"(?<!\S)(?P<area>[가-힣][가-힣0-9]*(?:동|리|가))\s+(?P<no>산\s*\d{1,5}(?:-\d{1,5})?|\d{1,5}(?:-\d{1,5})?)(?:\s*번지)?(?!\d)(?!\s*[동호층])")

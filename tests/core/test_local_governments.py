@@ -18,6 +18,9 @@ from core.models import LocalGovernment
     ("부산 해운대구 중앙로12번길 34 2층 201호", "부산광역시 해운대구 중앙로12번길 34", "2층 201호"),
     ("세종 한누리대로 2130", "세종특별자치시 한누리대로 2130", ""),
     ("강원도 춘천시 중앙로 1", "강원특별자치도 춘천시 중앙로 1", ""),
+    # Road names that end in a digit before 로/길 are real (세종 도움3로, 제주 1100로).
+    ("세종특별자치시 도움3로 105-1 101동 1203호", "세종특별자치시 도움3로 105-1", "101동 1203호"),
+    ("제주특별자치도 제주시 1100로 3190", "제주특별자치도 제주시 1100로 3190", ""),
 ])
 def test_addresses_are_split_into_a_canonical_base_and_the_unit(typed, base, detail):
     parsed = parse_address(typed)
