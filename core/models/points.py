@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
+    JSON, Boolean, Date, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer, Numeric, String, Text,
     UniqueConstraint, event, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -116,8 +116,9 @@ class StatementLine(Base):
     __tablename__ = "statement_lines"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # found by (member_id, half): the unique key is the only index (bulk inserts stay cheap)
-    statement_id: Mapped[int] = mapped_column(ForeignKey("point_statements.id"))
+    # Found by (member_id, half), which is also the foreign key to the statement: the unique
+    # key below is the only index, and serves both lookups and the key's checks.
+    statement_id: Mapped[int] = mapped_column(Integer)
     member_id: Mapped[int] = mapped_column(Integer)
     half: Mapped[str] = mapped_column(String(6))
     resource: Mapped[str] = mapped_column(String(16))
@@ -144,6 +145,7 @@ class StatementLine(Base):
 
     __table_args__ = (
         UniqueConstraint("member_id", "half", "resource", name="uq_statement_lines_member_half_res"),
+        ForeignKeyConstraint(["member_id", "half"], ["point_statements.member_id", "point_statements.half"]),
     )
 
 

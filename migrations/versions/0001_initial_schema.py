@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:45:48.243618
+Create Date: 2026-11-22 03:07:23.660031
 """
 from alembic import op
 import sqlalchemy as sa
@@ -502,7 +502,7 @@ def upgrade() -> None:
     sa.Column('group_n', sa.Integer(), nullable=True),
     sa.Column('group_total', sa.Numeric(precision=18, scale=3), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
-    sa.ForeignKeyConstraint(['statement_id'], ['point_statements.id'], name=op.f('fk_statement_lines_statement_id_point_statements')),
+    sa.ForeignKeyConstraint(['member_id', 'half'], ['point_statements.member_id', 'point_statements.half'], name=op.f('fk_statement_lines_member_id_point_statements')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_statement_lines')),
     sa.UniqueConstraint('member_id', 'half', 'resource', name='uq_statement_lines_member_half_res')
     )
