@@ -109,6 +109,10 @@ def create_payouts(db: Database, cipher: FieldCipher, clock: Clock, half: str, o
                             {"h": half}).scalar_one()
         if not settled:
             raise PayoutError(f"{half} has not been settled (run `cpoint settle --half {half}` first)")
+        running = s.execute(text("SELECT COUNT(*) FROM settlement_runs WHERE half = :h AND status = 'running'"),
+                            {"h": half}).scalar_one()
+        if running:
+            raise PayoutError(f"a settlement of {half} is running; try again when it has finished")
         if scope != "all" and s.execute(text("SELECT COUNT(*) FROM local_governments WHERE code = :c"),
                                         {"c": scope}).scalar_one() == 0:
             raise PayoutError(f"unknown local government {scope!r}")

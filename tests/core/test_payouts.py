@@ -120,3 +120,14 @@ def test_yearly_won_cap_over_both_halves(app, db, cipher, tmp_path):
         line = s.scalars(select(PayoutLine).where(PayoutLine.member_id == ids["ok"],
                                                   PayoutLine.half == "2025H2")).one()
     assert (line.won_before_cap, line.won, line.payout_month) == (30000, 10000, 202606)
+
+
+def test_no_payouts_while_the_half_is_being_settled(app, db, cipher, clock, tmp_path):
+    from core.models import SettlementRun
+
+    setup_half(app, db, cipher, tmp_path)
+    with db.transaction() as s:
+        now = clock.now().replace(tzinfo=None)
+        s.add(SettlementRun(half="2025H1", status="running", started_at=now, heartbeat_at=now))
+    res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "p.csv")
+    assert res.exit_code == 2 and "is running" in res.stderr
