@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from core.clock import Clock, today_kst, utcnow_naive
 from core.db import Database
 from core.models.greenlife import GreenlifeAward, GreenlifeConfirmation
+from core.models.members import Member
 from core.models.usage import ImportRun
 from core.points.greenlife import greenlife_dates, greenlife_month_award
 from core.points.periods import int_to_month, month_of
@@ -72,10 +73,13 @@ def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: d
     def problem(row, reason):
         bad.setdefault(row.line, (row, []))[1].append(reason)
 
-    refs = {r.values["member_ref"] for r in rows if r.values and r.values["member_ref"].isdigit()}
+    refs = sorted({int(r.values["member_ref"]) for r in rows
+                   if r.values and r.values["member_ref"].isdigit() and len(r.values["member_ref"]) < 12})
+    active: set[int] = set()
     with db.session() as s:
-        active = {mid for (mid,) in s.execute(text("SELECT id FROM members WHERE status = 'active'"))
-                  if str(mid) in refs} if refs else set()
+        for start in range(0, len(refs), 1000):
+            active.update(s.scalars(select(Member.id).where(
+                Member.id.in_(refs[start:start + 1000]), Member.status == "active")))
         confirmed = {m for (m,) in s.execute(text("SELECT month FROM greenlife_confirmations"))}
     for row in rows:
         if not row.values:
@@ -83,7 +87,7 @@ def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: d
             continue
         v = row.values
         ref = v["member_ref"]
-        if not ref.isdigit():
+        if not ref.isdigit() or len(ref) >= 12:
             problem(row, f"member_ref must be a member id: {safe_cell(ref)!r}")
         elif int(ref) not in active:
             problem(row, f"no active member {ref}")

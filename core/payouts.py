@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select, text
@@ -195,7 +196,7 @@ def _write_csv(s, cipher: FieldCipher, batch_id: int, out: Path) -> None:
         for (mid, name, code, lg_name, itype, bank, acc, points, rate, won, month, status,
              hold) in rows:
             w.writerow([mid, mask_name(name), code or "", lg_name or "", itype, bank or "",
-                        acc or "", points, f"{float(rate):.2f}", won,
+                        acc or "", points, Decimal(str(rate)).quantize(Decimal("0.01")), won,
                         f"{month // 100:04d}-{month % 100:02d}", status, hold or ""])
     tmp.replace(out)
 

@@ -46,6 +46,7 @@ USAGE_HEADER = ("resource", "customer_number", "month", "amount")
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 AMOUNT_RE = re.compile(r"^\d{1,11}(\.\d{1,3})?$")
 MAX_KEY_LEN = 40
+KEY_RE = re.compile(r"^[0-9A-Za-z]+$")
 _NOW = bindparam("now", type_=DateTime())
 BATCH = 5000
 
@@ -250,7 +251,7 @@ def validate_usage(rows: list[CsvRow], rules: Rules, today: date
             problem(row, "customer_number is empty")
         elif contains_rrn(v["customer_number"]):
             problem(row, "customer_number looks like a resident registration number; never send one")
-        elif len(number) > MAX_KEY_LEN or not number.isalnum():
+        elif len(number) > MAX_KEY_LEN or not KEY_RE.match(number):
             problem(row, f"customer_number {mask_number(number)} must be letters and digits "
                          f"(at most {MAX_KEY_LEN})")
         month, why = parse_month(v["month"], today)
