@@ -60,6 +60,9 @@ class BotApp:
         self.dialogs: dict[str, Dialog] = {}
         self.observers = TurnObserver()
         self.error_reply: Callable[[str], dict] | None = None
+        # Run at the end of every turn inside its transaction (e.g. channel reachability from
+        # isFriend); a failing hook is logged and never costs the citizen the reply.
+        self.after_turn: list[Callable[[Ctx], None]] = []
         self.router = None  # set by bot.router.install
 
     # -- registration -------------------------------------------------------
@@ -148,6 +151,7 @@ class BotApp:
                 ctx.dialog = DialogControl(ctx, self._load_state(ctx))
                 reply = self.router.route(ctx)
                 self._save_state(ctx)
+                self._after_turn(ctx)
                 return reply, ctx.outcome
         except IntegrityError as exc:
             # Two first turns of the same user raced to create the state row: run again.
@@ -176,6 +180,16 @@ class BotApp:
             rec.slots, rec.failures, rec.dirty = {}, 0, True
             self.dialog_event(expired, "expired")
         return rec
+
+    def _after_turn(self, ctx: Ctx) -> None:
+        for hook in self.after_turn:
+            try:
+                with ctx.session.begin_nested():
+                    hook(ctx)
+            except Exception as exc:
+                if is_write_conflict(exc):
+                    raise  # lost a SQLite write race: the whole turn reruns
+                ctx.log.exception("after-turn hook %s failed", getattr(hook, "__name__", hook))
 
     @staticmethod
     def _save_state(ctx: Ctx) -> None:

@@ -45,5 +45,8 @@ def build_bot() -> BotApp:
             log.warning("%s has no register(app); skipped", name)
             continue
         register(app)
+    from bot.push.reachability import after_turn as note_reachability
+
+    app.after_turn.append(note_reachability)
     install(app)
     return app

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock, utcnow_naive
@@ -28,14 +28,13 @@ EVENTS = ("added", "blocked")
 ID_TYPES = ("app_user_id", "open_id")
 
 
-def note_turn(db: Database, turn, clock: Clock) -> int:
-    """Record what a skill payload says about the channel friendship: a cheap read (no write
-    lock), and a write only when it changed. Returns the rows changed."""
+def note_turn(session, turn) -> int:
+    """Record what a skill payload says about the channel friendship, inside the turn's own
+    transaction: a cheap read, and a write only when it changed. Returns the rows changed."""
     if getattr(turn, "surface", None) != CHANNEL_SURFACE or not getattr(turn, "user_key", None):
         return 0
     M = Member
-    with db.transaction(deferred=True) as s:
-        row = s.execute(select(M.id, M.is_friend, M.blocked_at).where(M.bot_user_key == turn.user_key)).first()
+    row = session.execute(_FRIENDSHIP, {"key": turn.user_key}).first()
     if row is None:
         return 0
     if turn.is_friend and (row.is_friend is False or row.blocked_at is not None):
@@ -44,9 +43,16 @@ def note_turn(db: Database, turn, clock: Clock) -> int:
         values, guard = {"is_friend": False}, M.is_friend.is_not(False)
     else:
         return 0
-    with db.transaction() as s:
-        return s.execute(update(M).where(M.id == row.id, guard).values(**values)
-                         .execution_options(synchronize_session=False)).rowcount or 0
+    return session.execute(update(M).where(M.id == row.id, guard).values(**values)
+                           .execution_options(synchronize_session=False)).rowcount or 0
+
+
+def after_turn(ctx) -> None:
+    """BotApp hook: runs at the end of every turn (see BotApp.after_turn)."""
+    note_turn(ctx.session, ctx.turn)
+
+
+_FRIENDSHIP = select(Member.id, Member.is_friend, Member.blocked_at).where(Member.bot_user_key == bindparam("key"))
 
 
 class ChannelEventError(ValueError):

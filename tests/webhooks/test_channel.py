@@ -147,3 +147,28 @@ def test_blocked_member_gets_no_push(client, db, app):
     outbox.register_sender(db, "s", host="h", pid=1, now=datetime(2026, 11, 20))
     r = outbox.claim_batch(db, sender_id="s", now=datetime(2026, 11, 20), limit=100, default_bot_id="bot")
     assert r.batch is None and r.skipped == {"blocked": 1}
+
+
+def test_skill_payloads_update_friendship_within_the_turn(db, kakao):
+    """isFriend present -> reachable; absent on the channel surface -> not reachable."""
+    from support import make_payload
+
+    add_member(db)
+    kakao.post("help", make_payload("user-1", "도움말", "help", is_friend=False))
+    assert member(db).is_friend is False
+    kakao.post("help", make_payload("user-1", "도움말", "help", is_friend=True))
+    assert member(db).is_friend is True
+
+
+def test_a_failing_after_turn_hook_never_costs_the_reply(app, db, kakao):
+    from bot.kakao.validate import validate_response
+    from support import make_payload, reply_texts
+
+    def broken(ctx):
+        raise RuntimeError("hook bug")
+
+    app.extensions["cpoint_bot"].after_turn.insert(0, broken)
+    add_member(db)
+    reply = kakao.post("help", make_payload("user-1", "도움말", "help", is_friend=False)).get_json()
+    assert validate_response(reply) == [] and "요청번호" not in reply_texts(reply)
+    assert member(db).is_friend is False  # the next hook still ran

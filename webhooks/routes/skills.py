@@ -27,18 +27,6 @@ def request_id() -> str:
     return given if _REQ_ID.match(given) else uuid.uuid4().hex
 
 
-def _note_reachability(turn, rid: str) -> None:
-    """isFriend of the payload -> the member's reachability for pushes (bot/push/reachability.py).
-    Never fails the reply."""
-    try:
-        from bot.push.reachability import note_turn
-
-        services = current_app.extensions["cpoint"]
-        note_turn(services.db, turn, services.clock)
-    except Exception:
-        log.exception("reachability not recorded", extra={"request_id": rid})
-
-
 @bp.post("/kakao/skills/<skill>")
 def skill(skill: str):
     cfg = current_app.config["CPOINT"]
@@ -69,7 +57,6 @@ def skill(skill: str):
         return _error(400, "bad_payload", str(exc))
     app = current_app.extensions["cpoint_bot"]
     reply = app.handle(turn, current_app.extensions["cpoint"], rid)
-    _note_reachability(turn, rid)
     resp = jsonify(reply)
     resp.headers["X-Request-Id"] = rid
     return resp
