@@ -5,6 +5,7 @@ configured (KAKAO_BLOCK_IDS), and `message` actions otherwise; either way the `e
 as clientExtra and the router does not depend on which path was taken (protocol §4.4)."""
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -94,13 +95,23 @@ def prepend_text(response: dict, body: str) -> dict:
 
 def help_reply(ctx) -> dict:
     s = ctx.settings
+    # The same for every user under one configuration: built once, handed out as a copy.
+    return copy.deepcopy(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items()))))
+
+
+@lru_cache(maxsize=8)
+def _help(call_centre: str, website: str, block_ids: tuple) -> dict:
+    ids = dict(block_ids)
     card = TextCard(
         title=texts.t("help.title"),
         description=fit_text(texts.t("help.programme"), limits.TEXT_CARD_DESCRIPTION_MAX),
-        buttons=[Button.phone(texts.t("help.call_label"), s.call_centre),
-                 Button.web_link(texts.t("help.website_label"), s.website)],
+        buttons=[Button.phone(texts.t("help.call_label"), call_centre),
+                 Button.web_link(texts.t("help.website_label"), website)],
     )
+    faq_label = texts.t("help.faq_label")
+    faq = (QuickReply.block(faq_label, ids["help"], message_text=faq_label, extra={"view": "faq"}) if "help" in ids
+           else QuickReply.message(faq_label, faq_label, extra={"view": "faq"}))
     return reply(
         [SimpleText(texts.t("help.body")), card, SimpleText(texts.t("help.call_centre"))],
-        menu_quick_replies(ctx)[:-1] + [qr(ctx, texts.t("help.faq_label"), "help", {"view": "faq"})],
+        list(_menu(block_ids, None))[:-1] + [faq],
     )

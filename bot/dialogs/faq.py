@@ -10,6 +10,8 @@ the text files, so a rules change changes the answers.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from bot import texts, ui
 from bot.app import BotApp
 from bot.kakao import limits
@@ -49,23 +51,30 @@ def _squash(text: str | None) -> str:
     return "".join((text or "").split()).lower()
 
 
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """Squashed list questions and phrases, built once (texts are read-only at run time);
+    phrases longest first so the first hit is the longest."""
+    questions = {_squash(texts.t(f"faq.{intent}.question")).rstrip("?"): intent for intent in INTENTS}
+    phrases = [(_squash(p), intent) for intent, ps in texts.raw("keywords.faq").items() for p in ps]
+    phrases.sort(key=lambda pi: -len(pi[0]))
+    return questions, tuple((p, i) for p, i in phrases if p)
+
+
 def match_intent(text: str | None) -> str | None:
     """The intent whose phrase (or list question) the text contains; the longest phrase wins.
     'list' means the FAQ list itself."""
     typed = _squash(text)
     if not typed:
         return None
-    best, best_len = None, 0
-    table = texts.raw("keywords.faq")
-    for intent in INTENTS:
-        if _squash(texts.t(f"faq.{intent}.question")).rstrip("?") == typed.rstrip("?"):
+    questions, phrases = _tables()
+    exact = questions.get(typed.rstrip("?"))
+    if exact is not None:
+        return exact
+    for phrase, intent in phrases:
+        if phrase in typed:
             return intent
-    for intent, phrases in table.items():
-        for phrase in phrases:
-            p = _squash(phrase)
-            if p and p in typed and len(p) > best_len:
-                best, best_len = intent, len(p)
-    return best
+    return None
 
 
 def facts(ctx) -> dict:

@@ -43,8 +43,9 @@ def note_turn(session, turn) -> int:
         values, guard = {"is_friend": False}, M.is_friend.is_not(False)
     else:
         return 0
-    return session.execute(update(M).where(M.id == row.id, guard).values(**values)
-                           .execution_options(synchronize_session=False)).rowcount or 0
+    with session.begin_nested():  # a failed write must not spoil the turn's transaction
+        return session.execute(update(M).where(M.id == row.id, guard).values(**values)
+                               .execution_options(synchronize_session=False)).rowcount or 0
 
 
 def after_turn(ctx) -> None:
