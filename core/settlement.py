@@ -258,12 +258,7 @@ def _bands(schedule) -> tuple[_Band, ...]:
     return tuple(out)
 
 
-_PLACES = {3: Decimal("0.001"), 5: Decimal("0.00001")}
-
-
-def _milli_decimal(numerator: int, places: int, denominator: int = 1) -> Decimal:
-    """numerator / (denominator * 1000) as an exact Decimal (it always terminates here)."""
-    return (Decimal(numerator) / Decimal(denominator * MILLI)).quantize(_PLACES[places])
+_K = {k: Decimal(k) for k in range(1, 7)}  # months with a baseline; 3·S2/k is exact for each
 
 
 def award_line(row: Row, ev: Eval, group: GroupStats | None, half: Half, table, schedule,
@@ -271,7 +266,7 @@ def award_line(row: Row, ev: Eval, group: GroupStats | None, half: Half, table, 
     """Points of one resource (core.points.award.award_resource)."""
     band = None
     reduction = maintenance = standard = 0
-    reason, params = ev.reason, dict(ev.params)
+    reason, params = ev.reason, ev.params
     rate_display = None
     if ev.evaluated:
         base3, k, a = 3 * ev.s2, ev.k, ev.actual
@@ -316,8 +311,8 @@ def award_line(row: Row, ev: Eval, group: GroupStats | None, half: Half, table, 
     return Line(
         resource=row.resource, account_id=row.account_id, evaluated=ev.evaluated, reason=reason,
         params=params,
-        baseline=_milli_decimal(3 * ev.s2, 5, ev.k) if ev.k else None,
-        actual=_milli_decimal(ev.actual, 3) if ev.actual is not None else None,
+        baseline=(Decimal(3 * ev.s2) / _K[ev.k]).scaleb(-3) if ev.k else None,  # exact: k | 6
+        actual=Decimal(ev.actual).scaleb(-3) if ev.actual is not None else None,
         rate_display=rate_display, band=band.min_rate if band else None,
         reduction=reduction, maintenance=maintenance, standard=standard, qualified=qualified,
         earned_reduction=earned, streak_before=row.streak_before,
@@ -348,14 +343,17 @@ class Computed:
     result_hash: str = ""
 
 
-_RULES_KEYS: dict[int, str] = {}
+_RULES_KEYS: dict[int, tuple[Rules, str]] = {}
 
 
 def _rules_key(rules: Rules) -> str:
-    key = _RULES_KEYS.get(id(rules))
-    if key is None:
-        key = _RULES_KEYS[id(rules)] = hashlib.blake2b(repr(rules).encode(), digest_size=16).hexdigest()
-    return key
+    """Fingerprint of the rules (cached per object; the cache holds the object, so its id
+    cannot be reused by another rules object while the entry exists)."""
+    cached = _RULES_KEYS.get(id(rules))
+    if cached is None or cached[0] is not rules:
+        cached = _RULES_KEYS[id(rules)] = (
+            rules, hashlib.blake2b(repr(rules).encode(), digest_size=16).hexdigest())
+    return cached[1]
 
 
 def _hash(c: Computed, rules: Rules) -> str:
@@ -812,8 +810,9 @@ def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result) -> No
 def _compute_member(rows: list[Row], half, rules, tables, lgs, groups, won_earlier: int) -> tuple[Computed, list]:
     first = rows[0]
     table, schedule, bands = tables[first.points_table]
-    order = {r: i for i, r in enumerate(rules.resources)}
-    rows = sorted(rows, key=lambda r: order.get(r.resource, len(order)))
+    if len(rows) > 1:
+        order = {r: i for i, r in enumerate(rules.resources)}
+        rows = sorted(rows, key=lambda r: order.get(r.resource, len(order)))
     lines, picked = [], []
     for row in rows:
         ev = evaluate(row, half, rules)
