@@ -5,7 +5,7 @@ configured (KAKAO_BLOCK_IDS), and `message` actions otherwise; either way the `e
 as clientExtra and the router does not depend on which path was taken (protocol §4.4)."""
 from __future__ import annotations
 
-import copy
+import json
 from functools import lru_cache
 from typing import Any, Mapping
 
@@ -95,12 +95,13 @@ def prepend_text(response: dict, body: str) -> dict:
 
 def help_reply(ctx) -> dict:
     s = ctx.settings
-    # The same for every user under one configuration: built once, handed out as a copy.
-    return copy.deepcopy(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items()))))
+    # The same for every user under one configuration: built once, handed out as a fresh copy
+    # (parsing the cached JSON is cheaper than deepcopy).
+    return json.loads(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items()))))
 
 
 @lru_cache(maxsize=8)
-def _help(call_centre: str, website: str, block_ids: tuple) -> dict:
+def _help(call_centre: str, website: str, block_ids: tuple) -> str:
     ids = dict(block_ids)
     card = TextCard(
         title=texts.t("help.title"),
@@ -111,7 +112,7 @@ def _help(call_centre: str, website: str, block_ids: tuple) -> dict:
     faq_label = texts.t("help.faq_label")
     faq = (QuickReply.block(faq_label, ids["help"], message_text=faq_label, extra={"view": "faq"}) if "help" in ids
            else QuickReply.message(faq_label, faq_label, extra={"view": "faq"}))
-    return reply(
+    return json.dumps(reply(
         [SimpleText(texts.t("help.body")), card, SimpleText(texts.t("help.call_centre"))],
         list(_menu(block_ids, None))[:-1] + [faq],
-    )
+    ), ensure_ascii=False)
