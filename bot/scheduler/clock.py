@@ -190,6 +190,9 @@ class SchedulerClock:
             return None
         return self.reconcile()
 
+    def housekeeping_tick(self):
+        return jobs.run_housekeeping(self.context) if self.leading else None
+
     # -- the process ------------------------------------------------------------------------
     def build(self) -> BackgroundScheduler:
         s = self.settings
@@ -209,7 +212,9 @@ class SchedulerClock:
                       misfire_grace_time=max(1, int(s.interval_sec)))
         sched.add_job(self.reconcile_tick, IntervalTrigger(seconds=60, timezone=KST), id="reconcile", name="reconcile",
                       misfire_grace_time=60)
-        logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips({"outbox", "reconcile", "catch_up"}))
+        sched.add_job(self.housekeeping_tick, IntervalTrigger(minutes=15, timezone=KST), id="housekeeping",
+                      name="housekeeping", misfire_grace_time=900)
+        logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips({"outbox", "reconcile", "catch_up", "housekeeping"}))
         self._scheduler = sched
         return sched
 

@@ -188,3 +188,15 @@ def run_broadcasts(ctx: JobContext) -> list[RunOutcome]:
         out.append(run_once(ctx.db, "campaign_broadcast", str(bid), work, holder=ctx.holder, clock=ctx.clock,
                             stale=timedelta(minutes=30)))
     return out
+
+
+def run_housekeeping(ctx: JobContext) -> dict:
+    """Forget unfinished dialogs past their TTL (a half-done signup holds a name, a mobile and
+    an address): personal data should not wait for the user to write again. Idempotent."""
+    from core.members import purge_expired_dialogs
+
+    with ctx.db.transaction() as s:
+        purged = purge_expired_dialogs(s, ctx.clock)
+    if purged:
+        log.info("expired dialogs purged", extra={"count": purged})
+    return {"dialogs_purged": purged}

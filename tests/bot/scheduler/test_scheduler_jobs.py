@@ -328,3 +328,21 @@ def test_without_a_rest_key_pushes_are_off_with_one_warning(db, caplog):
         assert a.outbox_tick() is None
     assert [r.getMessage() for r in caplog.records].count(
         "pushes are off: KAKAO_REST_API_KEY is not set; notifications stay pending") == 1
+
+
+def test_housekeeping_forgets_expired_dialogs_only(db):
+    from core.models import DialogState
+
+    clock = FixedClock(at(2026, 11, 22, 10))
+    now = datetime(2026, 11, 22, 1, 0)  # naive UTC, as stored
+    with db.transaction() as s:
+        s.add(DialogState(user_key="old", dialog="signup", step="address", slots={"name": "홍길동"},
+                          failures=0, expires_at=now - timedelta(minutes=1), updated_at=now, version=1))
+        s.add(DialogState(user_key="fresh", dialog="signup", step="address", slots={"name": "김철수"},
+                          failures=0, expires_at=now + timedelta(hours=1), updated_at=now, version=1))
+    ctx = jobs.JobContext(db, clock, SETTINGS, "test")
+    assert jobs.run_housekeeping(ctx) == {"dialogs_purged": 1}
+    assert jobs.run_housekeeping(ctx) == {"dialogs_purged": 0}
+    with db.transaction() as s:
+        assert s.get(DialogState, "old").slots == {} and s.get(DialogState, "old").dialog is None
+        assert s.get(DialogState, "fresh").slots == {"name": "김철수"}
