@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import text
 
 from core.clock import FixedClock
 from core.crypto import FieldCipher
 from core.db import Base, Database
 from support import (  # noqa: F401  (re-exported)
     ADMIN_TOKEN, BOT_ID, ENC_KEY, FIXTURES, HASH_KEY, KAKAO, SECRET, T0, Kakao, load_fixture,
-    make_config, make_payload, quick_reply_labels, reply_texts,
+    make_config, make_payload, quick_reply_labels, reply_texts, wipe,
 )
 
 
@@ -41,23 +40,12 @@ def database(tmp_path_factory) -> Database:
     db.dispose()
 
 
-def _wipe(db: Database) -> None:
-    tables = list(reversed(Base.metadata.sorted_tables))
-    with db.engine.begin() as conn:
-        if db.is_postgres:
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(t.delete())
-
-
 @pytest.fixture
 def db(database) -> Database:
     """The test database, emptied after the test."""
-    _wipe(database)
+    wipe(database)
     yield database
-    _wipe(database)
+    wipe(database)
 
 
 @pytest.fixture

@@ -113,3 +113,19 @@ def reply_texts(reply: dict) -> str:
 
 def quick_reply_labels(reply: dict) -> list[str]:
     return [q["label"] for q in reply.get("template", {}).get("quickReplies", [])]
+
+
+def wipe(db) -> None:
+    """Empty every table (the `db` fixture does this around each test)."""
+    from sqlalchemy import text
+
+    from core.db import Base
+
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if db.is_postgres:
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(t.delete())

@@ -130,8 +130,9 @@ def _statements(session, payout_month: int, after_id: int, chunk: int):
     ).all()
 
 
-def run_payout_notices(ctx: JobContext, period: str, *, chunk: int = 1000) -> dict:
-    """One payout notice per statement paid in this month (points > 0, not skipped)."""
+def _notify_from_statements(ctx: JobContext, period: str, chunk: int, notification) -> dict:
+    """Walk the statements paid in `period`'s month in id order, a chunk per transaction, and
+    enqueue what `notification(statement, member)` returns (None: nothing for this member)."""
     payout_month, written, seen, after = _month_int(period), 0, 0, 0
     now = utcnow_naive(ctx.clock)
     while True:
@@ -139,39 +140,37 @@ def run_payout_notices(ctx: JobContext, period: str, *, chunk: int = 1000) -> di
             rows = _statements(s, payout_month, after, chunk)
             if not rows:
                 break
-            batch = []
-            for st, member in rows:
-                hold = st.hold_reason or would_hold(member)
-                batch.append({"member_id": st.member_id, "kind": "payout_notice", "period": st.half,
-                              "payload": {"half": st.half, "points": st.points, "won": st.won,
-                                          "payout_month": st.payout_month, "status": st.status,
-                                          "hold_reason": hold}})
+            batch = [n for n in (notification(st, member) for st, member in rows) if n is not None]
             written += outbox.enqueue_many(s, batch, now=now)
             seen += len(rows)
             after = rows[-1][0].id
     return {"payout_month": period, "statements": seen, "notifications": written}
+
+
+def run_payout_notices(ctx: JobContext, period: str, *, chunk: int = 1000) -> dict:
+    """One payout notice per statement paid in this month (points > 0, not skipped)."""
+
+    def notice(st, member):
+        return {"member_id": st.member_id, "kind": "payout_notice", "period": st.half,
+                "payload": {"half": st.half, "points": st.points, "won": st.won,
+                            "payout_month": st.payout_month, "status": st.status,
+                            "hold_reason": st.hold_reason or would_hold(member)}}
+
+    return _notify_from_statements(ctx, period, chunk, notice)
 
 
 def run_payout_reminders(ctx: JobContext, period: str, *, chunk: int = 1000) -> dict:
     """A reminder to check account details, for members whose payment this month would be held."""
-    payout_month, written, seen, after = _month_int(period), 0, 0, 0
-    now = utcnow_naive(ctx.clock)
-    while True:
-        with ctx.db.transaction() as s:
-            rows = _statements(s, payout_month, after, chunk)
-            if not rows:
-                break
-            batch = []
-            for st, member in rows:
-                hold = st.hold_reason or would_hold(member)
-                if hold:
-                    batch.append({"member_id": st.member_id, "kind": "payout_reminder", "period": st.half,
-                                  "payload": {"half": st.half, "won": st.won, "payout_month": st.payout_month,
-                                              "hold_reason": hold}})
-            written += outbox.enqueue_many(s, batch, now=now)
-            seen += len(rows)
-            after = rows[-1][0].id
-    return {"payout_month": period, "statements": seen, "notifications": written}
+
+    def reminder(st, member):
+        hold = st.hold_reason or would_hold(member)
+        if not hold:
+            return None
+        return {"member_id": st.member_id, "kind": "payout_reminder", "period": st.half,
+                "payload": {"half": st.half, "won": st.won, "payout_month": st.payout_month,
+                            "hold_reason": hold}}
+
+    return _notify_from_statements(ctx, period, chunk, reminder)
 
 
 # -- broadcasts -------------------------------------------------------------------------------

@@ -16,20 +16,6 @@ from core.usage_import import supply_key_hash
 CSV_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "csv"
 
 
-def wipe(db) -> None:
-    """Empty every table (as the `db` fixture does; for tests that drive `database` directly)."""
-    from sqlalchemy import text
-
-    tables = list(reversed(Base.metadata.sorted_tables))
-    with db.engine.begin() as conn:
-        if db.is_postgres:
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(t.delete())
-
-
 def snapshot(db) -> dict[str, int]:
     """Row count of every table: a change anywhere shows."""
     with db.session() as s:

@@ -18,7 +18,8 @@ from core.models import LedgerEntry, PointStatement
 from core.points.periods import Half
 from core.rules import default_rules, load_rules
 from core.settlement import Groups, LgInfo, Row, _bands, _compute_member, settle_half, verify_with_pure_engine
-from engine_helpers import add_lg, add_member, snapshot, wipe as _wipe
+from engine_helpers import add_lg, add_member, snapshot
+from support import wipe as _wipe
 from core.usage_import import supply_key_hash
 
 RULES = default_rules()

@@ -1,6 +1,8 @@
 """Helpers of the push tests: members, notifications, a fake monotonic clock, a wired Push."""
 from __future__ import annotations
 
+from support import reply_texts
+
 import json
 from dataclasses import replace
 from datetime import datetime
@@ -112,19 +114,4 @@ def post_skill(client, payload: dict, skill: str = "notice"):
     return resp.get_json()
 
 
-def all_text(reply: dict) -> str:
-    out = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if isinstance(v, str) and k in ("text", "title", "description", "label", "messageText"):
-                    out.append(v)
-                else:
-                    walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(reply)
-    return "\n".join(out)
+all_text = reply_texts  # the one reply walker, tests/support.py
