@@ -145,13 +145,17 @@ class BotApp:
 
         try:
             # Deferred on SQLite: most turns only read, and must not queue behind each other.
-            with services.db.transaction(deferred=deferred) as session:
-                ctx = Ctx(turn=turn, session=session, services=services,
-                          request_id=request_id, log=adapter)
-                ctx.dialog = DialogControl(ctx, self._load_state(ctx))
-                reply = self.router.route(ctx)
-                self._save_state(ctx)
-                self._after_turn(ctx)
+            with services.db.connect(deferred=deferred) as conn:
+                ctx = Ctx(turn=turn, conn=conn, services=services, request_id=request_id, log=adapter)
+                try:
+                    ctx.dialog = DialogControl(ctx, self._load_state(ctx))
+                    reply = self.router.route(ctx)
+                    ctx.finish_session()  # flush what handlers wrote before the state and hooks
+                    self._save_state(ctx)
+                    self._after_turn(ctx)
+                finally:
+                    if ctx._session is not None:
+                        ctx._session.close()
                 return reply, ctx.outcome
         except IntegrityError as exc:
             # Two first turns of the same user raced to create the state row: run again.
@@ -168,7 +172,7 @@ class BotApp:
         key = ctx.turn.user_key
         # Core, prebuilt statements: this runs on every turn and the ORM would triple its cost.
         q = _STATE_FOR_UPDATE if ctx.services.db.is_postgres else _STATE
-        found = ctx.session.execute(q, {"key": key}).first()
+        found = ctx.conn.execute(q, {"key": key}).first()
         if found is None:
             return StateRecord(user_key=key)
         rec = StateRecord(user_key=key, dialog=found.dialog, step=found.step, slots=found.slots or {},
@@ -200,11 +204,12 @@ class BotApp:
         values = dict(dialog=rec.dialog, step=rec.step, slots=rec.slots, failures=rec.failures,
                       expires_at=rec.expires_at, updated_at=rec.updated_at or utcnow_naive(ctx.clock),
                       version=rec.version + 1)
+        conn = ctx.conn
         if rec.stored:
-            ctx.session.execute(_STATE_TABLE.update().where(_STATE_TABLE.c.user_key == rec.user_key), values)
+            conn.execute(_STATE_TABLE.update().where(_STATE_TABLE.c.user_key == rec.user_key), values)
         else:
             # Two first turns of one user may race here: the loser's IntegrityError reruns it.
-            ctx.session.execute(_STATE_TABLE.insert(), {"user_key": rec.user_key, **values})
+            conn.execute(_STATE_TABLE.insert(), {"user_key": rec.user_key, **values})
 
 
 _STATE_TABLE = DialogState.__table__

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core.clock import Clock, utcnow_naive
@@ -129,12 +130,28 @@ class DialogControl:
 @dataclass
 class Ctx:
     turn: Any  # bot.kakao.payload.Turn
-    session: Session
+    conn: Connection  # the turn's one transaction
     services: Services
     request_id: str
     log: logging.LoggerAdapter
     dialog: DialogControl = None  # type: ignore[assignment]
     outcome: str = "ok"  # for metrics: ok | error | refused | unmatched | completed | cancelled
+    _session: Session | None = field(default=None, repr=False)
+
+    @property
+    def session(self) -> Session:
+        """An ORM session inside the turn's transaction, made on first use (most turns never
+        need one). It never commits on its own: the turn commits once at the end."""
+        if self._session is None:
+            # Joins the open transaction ("rollback_only"): a handler's commit() never ends it.
+            self._session = Session(bind=self.conn, expire_on_commit=False)
+        return self._session
+
+    def finish_session(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+            self._session.close()
+            self._session = None
 
     @property
     def clock(self) -> Clock:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -73,7 +73,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kw)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
-        self._deferred = sessionmaker(self.engine.execution_options(sqlite_deferred=True), expire_on_commit=False)
+        self._deferred_engine = self.engine.execution_options(sqlite_deferred=True)
+        self._deferred = sessionmaker(self._deferred_engine, expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -95,6 +96,13 @@ class Database:
         factory = self._deferred if deferred else self.Session
         with factory() as s, s.begin():
             yield s
+
+    @contextmanager
+    def connect(self, *, deferred: bool = False) -> Iterator[Connection]:
+        """A Core connection in one transaction (commit on success), for hot paths that would
+        pay more for the ORM session than for their queries; see `transaction` for `deferred`."""
+        with (self._deferred_engine if deferred else self.engine).begin() as conn:
+            yield conn
 
     def create_all(self) -> None:
         import core.models  # noqa: F401  (registers every table)

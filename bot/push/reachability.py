@@ -28,13 +28,14 @@ EVENTS = ("added", "blocked")
 ID_TYPES = ("app_user_id", "open_id")
 
 
-def note_turn(session, turn) -> int:
-    """Record what a skill payload says about the channel friendship, inside the turn's own
-    transaction: a cheap read, and a write only when it changed. Returns the rows changed."""
+def note_turn(conn, turn) -> int:
+    """Record what a skill payload says about the channel friendship, on the turn's own
+    connection and transaction: a cheap read, and a write only when it changed. Returns the
+    rows changed."""
     if getattr(turn, "surface", None) != CHANNEL_SURFACE or not getattr(turn, "user_key", None):
         return 0
     M = Member
-    row = session.execute(_FRIENDSHIP, {"key": turn.user_key}).first()
+    row = conn.execute(_FRIENDSHIP, {"key": turn.user_key}).first()
     if row is None:
         return 0
     if turn.is_friend and (row.is_friend is False or row.blocked_at is not None):
@@ -43,14 +44,13 @@ def note_turn(session, turn) -> int:
         values, guard = {"is_friend": False}, M.is_friend.is_not(False)
     else:
         return 0
-    with session.begin_nested():  # a failed write must not spoil the turn's transaction
-        return session.execute(update(M).where(M.id == row.id, guard).values(**values)
-                               .execution_options(synchronize_session=False)).rowcount or 0
+    with conn.begin_nested():  # a failed write must not spoil the turn's transaction
+        return conn.execute(update(M).where(M.id == row.id, guard).values(**values)).rowcount or 0
 
 
 def after_turn(ctx) -> None:
     """BotApp hook: runs at the end of every turn (see BotApp.after_turn)."""
-    note_turn(ctx.session, ctx.turn)
+    note_turn(ctx.conn, ctx.turn)
 
 
 _FRIENDSHIP = select(Member.id, Member.is_friend, Member.blocked_at).where(Member.bot_user_key == bindparam("key"))
