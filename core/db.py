@@ -40,10 +40,10 @@ def _sqlite_begin(conn) -> None:
     # serialised (SQLite is the single-machine default). Mostly-read work (chat turns) opts
     # into a deferred BEGIN: in WAL mode a stale read that later writes fails with
     # SQLITE_BUSY instead of losing an update, and the caller retries (see is_write_conflict).
-    if conn.get_execution_options().get("sqlite_deferred"):
-        conn.exec_driver_sql("BEGIN")
-    else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Straight to the driver: this runs on every transaction, and the statement needs none of
+    # SQLAlchemy's execution machinery.
+    raw = conn.connection.driver_connection
+    raw.execute("BEGIN" if conn.get_execution_options().get("sqlite_deferred") else "BEGIN IMMEDIATE")
 
 
 def is_write_conflict(exc: BaseException) -> bool:
