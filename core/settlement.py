@@ -498,12 +498,8 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence, columns: Sequenc
                     row[i] = json.dumps(row[i], ensure_ascii=False)
             return row
         rows = [dump(r) for r in rows]
-    raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur:
-            with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        _driver_insert(conn, table, rows, cols)  # COPY takes Python values as they are
         return
 
     def converter(column):
