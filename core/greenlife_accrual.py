@@ -43,8 +43,8 @@ from core.points.greenlife import greenlife_dates, greenlife_month_award
 from core.points.periods import int_to_month, month_of
 from core.rules import Rules, default_rules
 from core.usage_import import (
-    BATCH, CsvRow, ImportRejected, ImportResult, RowError, field_count_error, file_sha256,
-    mark_duplicates, parse_quantity, read_operator_csv, safe_cell, write_rejects, _NOW,
+    BATCH, CsvRow, ImportResult, field_count_error, file_sha256, mark_duplicates, parse_quantity,
+    safe_cell, screen_file, _NOW,
 )
 from core.models.usage import AMOUNT
 
@@ -137,19 +137,13 @@ def import_activities(db: Database, clock: Clock, path: str | Path, *, skip_inva
     rules = rules or default_rules()
     path = Path(path)
     started = utcnow_naive(clock)
-    rows = read_operator_csv(path, ACTIVITY_HEADER)
-    good, rejects = validate_activities(db, rows, rules, today_kst(clock))
-    if rejects and not skip_invalid:
-        raise ImportRejected([RowError(row.line, reason) for row, reason in rejects])
-    result = ImportResult(None, len(rows), rejected=len(rejects),
-                          errors=[RowError(row.line, reason) for row, reason in rejects])
-    if rejects:
-        result.rejected_file = str(write_rejects(path, ACTIVITY_HEADER, rejects))
+    good, rejects, result = screen_file(
+        path, ACTIVITY_HEADER, lambda rows: validate_activities(db, rows, rules, today_kst(clock)), skip_invalid)
     staging = _staging()
     now = utcnow_naive(clock)
     with db.transaction() as s:
         run = ImportRun(kind="activities", file_name=path.name[:255], sha256=file_sha256(path),
-                        status="partial" if rejects else "succeeded", rows_total=len(rows),
+                        status="partial" if rejects else "succeeded", rows_total=result.rows_total,
                         rows_rejected=len(rejects), rejected_file=result.rejected_file,
                         started_at=started)
         s.add(run)

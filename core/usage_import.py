@@ -285,6 +285,22 @@ def _staging_table() -> Table:
     )
 
 
+def screen_file(path: Path, header, validate, skip_invalid: bool):
+    """Read an operator CSV and validate every row before anything is written: any problem
+    raises ImportRejected listing them all by line, unless `skip_invalid`, in which case the
+    rejected rows are written beside the input with their reasons. Returns
+    (good rows, rejects, an ImportResult to fill)."""
+    rows = read_operator_csv(path, header)
+    good, rejects = validate(rows)
+    errors = [RowError(row.line, reason) for row, reason in rejects]
+    if rejects and not skip_invalid:
+        raise ImportRejected(errors)
+    result = ImportResult(None, len(rows), rejected=len(rejects), errors=errors)
+    if rejects:
+        result.rejected_file = str(write_rejects(path, header, rejects))
+    return good, rejects, result
+
+
 def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
                  skip_invalid: bool = False, rules: Rules | None = None) -> ImportResult:
     """Validate and import a usage CSV. Raises ImportRejected (nothing written) when the file or
@@ -292,20 +308,14 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     rules = rules or default_rules()
     path = Path(path)
     started = utcnow_naive(clock)
-    rows = read_operator_csv(path, USAGE_HEADER)
-    good, rejects = validate_usage(rows, rules, today_kst(clock))
-    if rejects and not skip_invalid:
-        raise ImportRejected([RowError(row.line, reason) for row, reason in rejects])
-    result = ImportResult(None, len(rows), rejected=len(rejects),
-                          errors=[RowError(row.line, reason) for row, reason in rejects])
-    if rejects:
-        result.rejected_file = str(write_rejects(path, USAGE_HEADER, rejects))
+    good, rejects, result = screen_file(
+        path, USAGE_HEADER, lambda rows: validate_usage(rows, rules, today_kst(clock)), skip_invalid)
 
     staging = _staging_table()
     now = utcnow_naive(clock)
     with db.transaction() as session:
         run = ImportRun(kind="usage", file_name=path.name[:255], sha256=file_sha256(path),
-                        status="partial" if rejects else "succeeded", rows_total=len(rows),
+                        status="partial" if rejects else "succeeded", rows_total=result.rows_total,
                         rows_rejected=len(rejects), rejected_file=result.rejected_file,
                         started_at=started)
         session.add(run)
