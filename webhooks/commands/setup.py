@@ -6,7 +6,7 @@ from flask import current_app
 
 from core.crypto import generate_hash_key, generate_key
 from migrations import upgrade_to_head
-from webhooks.commands import cpoint, services
+from webhooks.commands import cpoint, fail, services
 
 
 @cpoint.command("init-db")
@@ -33,3 +33,27 @@ def check_config():
     if problems:
         raise SystemExit(1)
     click.echo("configuration ok")
+
+
+@cpoint.command("load-local-governments")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True))
+def load_local_governments(file: str | None):
+    """Insert or update 시군구 (rate, incentive types, payout months, address prefixes) from a
+    CSV in the format of core/data/local_governments.csv; without FILE, that built-in list.
+    Every bad row is reported by line number and nothing is written."""
+    from pathlib import Path
+
+    from core.local_governments import (
+        LocalGovernmentDataError, default_local_governments, read_local_governments, seed_local_governments,
+    )
+
+    try:
+        rows = (read_local_governments(Path(file).read_text(encoding="utf-8-sig")) if file
+                else default_local_governments())
+    except LocalGovernmentDataError as exc:
+        fail("local governments rejected; nothing was written:\n" + "\n".join(exc.errors))
+    except UnicodeDecodeError:
+        fail("the file is not UTF-8 text; nothing was written")
+    with services().db.transaction() as s:
+        inserted, updated = seed_local_governments(s, rows)
+    click.echo(f"local governments: {inserted} new, {updated} updated, {len(rows) - inserted - updated} unchanged")
