@@ -54,6 +54,9 @@ def is_write_conflict(exc: BaseException) -> bool:
 
 
 def make_engine(url: str, **kw) -> Engine:
+    # Statement parameters carry names and mobiles: keep them out of exception messages and
+    # therefore out of logged tracebacks.
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kw)
         event.listen(engine, "connect", _sqlite_pragmas)

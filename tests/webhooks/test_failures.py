@@ -71,3 +71,22 @@ def test_app_starts_without_keys_and_gen_keys_works(clock):
     assert "FIELD_ENCRYPTION_KEY=" in result.output and "FIELD_HASH_KEY=" in result.output
     check = app.test_cli_runner().invoke(args=["cpoint", "check-config"])
     assert check.exit_code == 1 and "FIELD_ENCRYPTION_KEY" in check.output
+
+
+def test_database_errors_do_not_carry_statement_parameters(db):
+    """A failed statement's parameters (names, mobiles) must not reach a logged traceback."""
+    from sqlalchemy.exc import IntegrityError
+
+    from core.models import DialogState
+
+    row = dict(user_key="u-dup", slots={"name": "홍길동", "mobile": "01012345678"}, failures=0,
+               updated_at=__import__("datetime").datetime(2026, 1, 1), version=0)
+    with db.transaction() as s:
+        s.add(DialogState(**row))
+    try:
+        with db.transaction() as s:
+            s.add(DialogState(**row))
+    except IntegrityError as exc:
+        assert "01012345678" not in str(exc) and "홍길동" not in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("duplicate key was accepted")
