@@ -1,6 +1,8 @@
-"""Regenerate the initial migration from the models (only while nothing has shipped).
+"""Regenerate the initial migration from the models. Only for a project that has never been
+deployed: revision 0001 has landed, so schema changes now get a new revision
+(`python -m migrations.new "..."`). Kept for the record of how 0001 was made.
 
-    python -m migrations.regen
+    python -m migrations.regen --i-know-0001-has-not-shipped
 """
 from __future__ import annotations
 
@@ -24,4 +26,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    import sys
+
+    if "--i-know-0001-has-not-shipped" not in sys.argv:
+        raise SystemExit("0001 has shipped: write a new revision with `python -m migrations.new \"...\"`")
     main()
