@@ -38,13 +38,12 @@ from core.clock import Clock, today_kst, utcnow_naive
 from core.db import Database
 from core.models.greenlife import GreenlifeAward, GreenlifeConfirmation
 from core.models.members import Member
-from core.models.usage import ImportRun
 from core.points.greenlife import greenlife_dates, greenlife_month_award
 from core.points.periods import int_to_month, month_of
 from core.rules import Rules, default_rules
 from core.usage_import import (
-    BATCH, CsvRow, ImportResult, field_count_error, file_sha256, mark_duplicates, parse_quantity,
-    safe_cell, screen_file, _NOW,
+    BATCH, CsvRow, ImportResult, close_run, field_count_error, mark_duplicates, open_run,
+    parse_quantity, safe_cell, screen_file, stage_rows, _NOW,
 )
 from core.models.usage import AMOUNT
 
@@ -142,19 +141,11 @@ def import_activities(db: Database, clock: Clock, path: str | Path, *, skip_inva
     staging = _staging()
     now = utcnow_naive(clock)
     with db.transaction() as s:
-        run = ImportRun(kind="activities", file_name=path.name[:255], sha256=file_sha256(path),
-                        status="partial" if rejects else "succeeded", rows_total=result.rows_total,
-                        rows_rejected=len(rejects), rejected_file=result.rejected_file,
-                        started_at=started)
-        s.add(run)
-        s.flush()
+        run = open_run(s, "activities", path, result, started)
         conn = s.connection()
-        staging.create(conn)
-        payload = [{"member_id": a.member_id, "item": a.item, "activity_date": a.day,
-                    "partner_ref": a.partner_ref, "month": month_of(a.day), "quantity": a.quantity}
-                   for a in good]
-        for start in range(0, len(payload), BATCH):
-            conn.execute(staging.insert(), payload[start:start + BATCH])
+        stage_rows(conn, staging, [{"member_id": a.member_id, "item": a.item, "activity_date": a.day,
+                                    "partner_ref": a.partner_ref, "month": month_of(a.day),
+                                    "quantity": a.quantity} for a in good])
         key = ("g.member_id = t.member_id AND g.item = t.item AND g.activity_date = t.activity_date"
                " AND g.partner_ref = t.partner_ref")
         params = {"run": run.id, "now": now}
@@ -176,10 +167,7 @@ def import_activities(db: Database, clock: Clock, path: str | Path, *, skip_inva
             " updated_at = excluded.updated_at WHERE greenlife_activities.quantity <> excluded.quantity"
         ).bindparams(_NOW), params)
         conn.execute(text("DROP TABLE tmp_activity_import"))
-        result.unchanged = len(good) - result.inserted - result.changed
-        run.rows_inserted, run.rows_changed = result.inserted, result.changed
-        run.rows_unchanged, run.finished_at = result.unchanged, utcnow_naive(clock)
-        result.run_id = run.id
+        close_run(run, result, len(good), clock)
     return result
 
 

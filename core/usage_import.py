@@ -301,6 +301,31 @@ def screen_file(path: Path, header, validate, skip_invalid: bool):
     return good, rejects, result
 
 
+def open_run(session, kind: str, path: Path, result: ImportResult, started) -> ImportRun:
+    """The import's ImportRun row, written in the import's own transaction."""
+    run = ImportRun(kind=kind, file_name=path.name[:255], sha256=file_sha256(path),
+                    status="partial" if result.rejected else "succeeded", rows_total=result.rows_total,
+                    rows_rejected=result.rejected, rejected_file=result.rejected_file, started_at=started)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def close_run(run: ImportRun, result: ImportResult, good_rows: int, clock: Clock) -> None:
+    """Counts of an import that went through: what was not new or changed was unchanged."""
+    result.unchanged = good_rows - result.inserted - result.changed
+    run.rows_inserted, run.rows_changed = result.inserted, result.changed
+    run.rows_unchanged, run.finished_at = result.unchanged, utcnow_naive(clock)
+    result.run_id = run.id
+
+
+def stage_rows(conn, staging: Table, payload: list[dict]) -> None:
+    """Create the temporary staging table and fill it in batches."""
+    staging.create(conn)  # a rollback removes it too (transactional DDL)
+    for start in range(0, len(payload), BATCH):
+        conn.execute(staging.insert(), payload[start:start + BATCH])
+
+
 def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
                  skip_invalid: bool = False, rules: Rules | None = None) -> ImportResult:
     """Validate and import a usage CSV. Raises ImportRejected (nothing written) when the file or
@@ -314,19 +339,11 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     staging = _staging_table()
     now = utcnow_naive(clock)
     with db.transaction() as session:
-        run = ImportRun(kind="usage", file_name=path.name[:255], sha256=file_sha256(path),
-                        status="partial" if rejects else "succeeded", rows_total=result.rows_total,
-                        rows_rejected=len(rejects), rejected_file=result.rejected_file,
-                        started_at=started)
-        session.add(run)
-        session.flush()
+        run = open_run(session, "usage", path, result, started)
         conn = session.connection()
-        staging.create(conn)  # dropped below; a rollback removes it too (transactional DDL)
-        payload = [{"resource": u.resource,
-                    "supply_key_hash": supply_key_hash(cipher, u.resource, u.customer_number),
-                    "month": u.month, "amount": u.amount} for u in good]
-        for start in range(0, len(payload), BATCH):
-            conn.execute(staging.insert(), payload[start:start + BATCH])
+        stage_rows(conn, staging, [{"resource": u.resource,
+                                    "supply_key_hash": supply_key_hash(cipher, u.resource, u.customer_number),
+                                    "month": u.month, "amount": u.amount} for u in good])  # dropped below
         params = {"run": run.id, "now": now}
         result.inserted = conn.execute(text(
             "SELECT COUNT(*) FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
@@ -352,10 +369,6 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash)) u"
         )).scalar_one()
         conn.execute(text("DROP TABLE tmp_usage_import"))
-        result.unchanged = len(good) - result.inserted - result.changed
-        run.rows_inserted, run.rows_changed = result.inserted, result.changed
-        run.rows_unchanged = result.unchanged
-        run.finished_at = utcnow_naive(clock)
-        result.run_id = run.id
+        close_run(run, result, len(good), clock)
     result.extra["supply points nobody has registered yet"] = unregistered
     return result
