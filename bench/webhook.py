@@ -72,9 +72,10 @@ def wrk_script(path: Path, users: int = 200) -> None:
     path.write_text("\n".join(lua), encoding="utf-8")
 
 
-def serve(app_spec: str, port: int, workers: int, threads: int, env: dict, log: Path) -> subprocess.Popen:
+def serve(app_spec: str, port: int, workers: int, threads: int, env: dict, log: Path,
+          worker_class: str = "gthread") -> subprocess.Popen:
     cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-           "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5", app_spec]
+           "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "5", app_spec]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -109,6 +110,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    ap.add_argument("--worker-class", default="gthread", help="gunicorn worker class (sync, gthread)")
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     args = ap.parse_args()
     wrk = ensure_wrk()
@@ -133,7 +135,7 @@ def main() -> None:
     for name, spec in (("bare Flask endpoint", "bench.bare_app:create_app()"),
                        ("cpoint skill server", "webhooks:create_app()")):
         port = free_port()
-        proc = serve(spec, port, args.workers, args.threads, env, tmp / f"{port}.log")
+        proc = serve(spec, port, args.workers, args.threads, env, tmp / f"{port}.log", args.worker_class)
         try:
             results[name] = run_wrk(wrk, port, script, args.connections, args.seconds)
         finally:

@@ -5,16 +5,16 @@ module runs the turn in one database transaction through the router and always r
 valid v2.0 response dict. Handlers register with decorators, like Slack Bolt listeners."""
 from __future__ import annotations
 
+import json
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol
 
-from sqlalchemy import bindparam, select
-
 from core.clock import utcnow_naive
-from core.db import is_write_conflict
+from core.db import driver_datetime, driver_fetchone, driver_json, is_write_conflict
 from core.models import DialogState
 from core.pii import mask_key, scrub_rrn
 
@@ -87,9 +87,12 @@ class BotApp:
 
     # -- handling -----------------------------------------------------------
     def handle(self, turn, services: Services, request_id: str) -> dict:
-        """Run one turn. Never raises: any failure becomes a polite error reply."""
-        from bot.kakao.validate import validate_response
+        """Run one turn and return the reply as a dict (see `respond`)."""
+        return json.loads(self.respond(turn, services, request_id))
 
+    def respond(self, turn, services: Services, request_id: str) -> bytes:
+        """Run one turn and return the reply as compact UTF-8 JSON, the body the skill
+        endpoint sends. Never raises: any failure becomes a polite error reply."""
         started = time.perf_counter()
         adapter = TurnLog(log, {"request_id": request_id, "user": mask_key(turn.user_key), "skill": turn.skill})
         outcome = "error"
@@ -99,7 +102,7 @@ class BotApp:
 
             adapter.warning("turn rate limited")
             self._observe(turn.skill, "rate_limited", time.perf_counter() - started, adapter)
-            return rate_limited_reply()
+            return encode_reply(rate_limited_reply())
         try:
             for attempt in range(_ATTEMPTS):
                 try:
@@ -114,19 +117,23 @@ class BotApp:
         except Exception:
             adapter.exception("turn failed")
             reply, outcome = self._error(request_id), "error"
-        problems = validate_response(reply)
+        try:
+            body = encode_reply(reply)
+            problems = reply_problems(body, reply)
+        except (TypeError, ValueError, RecursionError) as exc:
+            body, problems = b"", [f"response: not serialisable as JSON ({exc.__class__.__name__})"]
         if problems:
             if services.settings.strict_responses:  # tests: a bad reply is a failing test
                 raise AssertionError(f"invalid reply: {problems}")
             adapter.error("invalid reply replaced: %s", problems[:5])
-            reply, outcome = self._error(request_id), "error"
+            body, outcome = encode_reply(self._error(request_id)), "error"
         elapsed = time.perf_counter() - started
         adapter.info(
             "turn handled", extra={"outcome": outcome, "ms": round(elapsed * 1000, 1),
                                    "utterance": scrub_rrn(turn.utterance)[:80] if outcome != "refused" else "[refused]"},
         )
         self._observe(turn.skill, outcome, elapsed, adapter)
-        return reply
+        return body
 
     def _observe(self, skill: str, outcome: str, elapsed: float, adapter) -> None:
         for cb in self.observers.on_turn:
@@ -170,14 +177,16 @@ class BotApp:
 
     def _load_state(self, ctx: Ctx) -> StateRecord:
         key = ctx.turn.user_key
-        # Core, prebuilt statements: this runs on every turn and the ORM would triple its cost.
+        # Straight on the driver: this runs on every turn, and SQLAlchemy's execution
+        # machinery would cost several times the indexed lookup (bench/webhook.py).
         q = _STATE_FOR_UPDATE if ctx.services.db.is_postgres else _STATE
-        found = ctx.conn.execute(q, {"key": key}).first()
+        found = driver_fetchone(ctx.conn, q, (key,))
         if found is None:
             return StateRecord(user_key=key)
-        rec = StateRecord(user_key=key, dialog=found.dialog, step=found.step, slots=found.slots or {},
-                          failures=found.failures or 0, expires_at=found.expires_at,
-                          updated_at=found.updated_at, version=found.version or 0, stored=True)
+        dialog, step, slots, failures, expires_at, updated_at, version = found
+        rec = StateRecord(user_key=key, dialog=dialog, step=step, slots=driver_json(slots) or {},
+                          failures=failures or 0, expires_at=driver_datetime(expires_at),
+                          updated_at=driver_datetime(updated_at), version=version or 0, stored=True)
         if rec.dialog and rec.expires_at and rec.expires_at < utcnow_naive(ctx.clock):
             expired = rec.dialog
             rec.dialog = rec.step = rec.expires_at = None
@@ -213,8 +222,34 @@ class BotApp:
 
 
 _STATE_TABLE = DialogState.__table__
-_STATE = select(_STATE_TABLE).where(_STATE_TABLE.c.user_key == bindparam("key"))
-_STATE_FOR_UPDATE = _STATE.with_for_update()  # serialise concurrent turns of one user (PostgreSQL)
+_STATE = ("SELECT dialog, step, slots, failures, expires_at, updated_at, version"
+          " FROM dialog_states WHERE user_key = ?")
+_STATE_FOR_UPDATE = _STATE + " FOR UPDATE"  # serialise concurrent turns of one user (PostgreSQL)
+
+
+def encode_reply(reply: dict) -> bytes:
+    """A reply as compact UTF-8 JSON (the size Kakao's limit is measured on)."""
+    return json.dumps(reply, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+_VALIDATED: dict[bytes, list[str]] = {}
+_VALIDATED_MAX = 512
+_VALIDATED_LOCK = threading.Lock()
+
+
+def reply_problems(body: bytes, reply: dict) -> list[str]:
+    """`validate_response` of a reply, remembered by its encoded body: most turns send one of
+    a few static replies (menus, help, FAQ answers), and equal bodies have equal problems."""
+    found = _VALIDATED.get(body)
+    if found is None:
+        from bot.kakao.validate import validate_response
+
+        found = validate_response(reply)
+        with _VALIDATED_LOCK:
+            if len(_VALIDATED) >= _VALIDATED_MAX:
+                _VALIDATED.clear()  # personalised replies are not worth an LRU's bookkeeping
+            _VALIDATED[body] = found
+    return list(found)
 
 
 class TurnLog(logging.LoggerAdapter):

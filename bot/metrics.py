@@ -132,6 +132,7 @@ class BotMetrics:
         self.skill_latency = Histogram(
             "cpoint_skill_request_seconds", "Time to answer a skill turn, by skill and outcome.",
             ["skill", "outcome"], buckets=LATENCY_BUCKETS, registry=reg)
+        self._turn_children: dict[tuple[str, str], tuple] = {}
         self.dialog_events = Counter(
             "cpoint_dialog_events", "Dialog events (started, completed, cancelled, expired, ...).",
             ["dialog", "event"], registry=reg)
@@ -146,9 +147,13 @@ class BotMetrics:
 
     # -- observers ------------------------------------------------------------
     def on_turn(self, skill: str, outcome: str, seconds: float) -> None:
-        skill, outcome = skill or "unknown", outcome or "unknown"
-        self.skill_requests.labels(skill, outcome).inc()
-        self.skill_latency.labels(skill, outcome).observe(max(0.0, seconds))
+        key = (skill or "unknown", outcome or "unknown")
+        children = self._turn_children.get(key)
+        if children is None:  # labels() takes a lock and builds a key on every call
+            children = self._turn_children[key] = (
+                self.skill_requests.labels(*key), self.skill_latency.labels(*key))
+        children[0].inc()
+        children[1].observe(max(0.0, seconds))
 
     def on_dialog(self, dialog: str, event: str) -> None:
         dialog, event = dialog or "unknown", event or "unknown"

@@ -64,7 +64,15 @@ def text(ctx, body: str, quick_replies=None) -> dict:
 
 
 def menu_reply(ctx, body: str, member: bool | None = None) -> dict:
-    return text(ctx, body, menu_quick_replies(ctx, member))
+    # Most of these bodies are fixed texts (fallback, goodbyes): built once per body and
+    # handed out as a fresh copy, like help_reply.
+    block_ids = tuple(sorted(ctx.settings.block_ids.items())) if ctx is not None else ()
+    return json.loads(_menu_reply(body, block_ids, member))
+
+
+@lru_cache(maxsize=256)
+def _menu_reply(body: str, block_ids: tuple, member: bool | None) -> str:
+    return json.dumps(text(None, body, list(_menu(block_ids, member))), ensure_ascii=False)
 
 
 def error_reply(request_id: str) -> dict:

@@ -5,11 +5,14 @@ Knows nothing of Flask. The web app, the CLI, the scheduler and the tests each b
 """
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Iterator
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -51,6 +54,39 @@ def is_write_conflict(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     text = str(orig or exc).lower()
     return "database is locked" in text or "database is busy" in text or "busy_snapshot" in text
+
+
+def driver_fetchone(conn: Connection, sql: str, params: tuple) -> tuple | None:
+    """One short read straight on the driver, inside ``conn``'s transaction: for the few
+    statements that run on every chat turn, where SQLAlchemy's per-statement execution
+    machinery costs more than the indexed lookup itself. ``sql`` uses ``?`` placeholders;
+    values come back as the driver gives them (see ``driver_datetime``). Driver errors are
+    wrapped as SQLAlchemy's, without parameters, like every other statement's."""
+    dialect = conn.dialect
+    raw = conn.connection.driver_connection
+    if dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    cur = raw.cursor()
+    try:
+        cur.execute(sql, params)
+        return cur.fetchone()
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error,
+                                  hide_parameters=True, dialect=dialect) from exc
+    finally:
+        cur.close()
+
+
+def driver_datetime(value) -> datetime | None:
+    """A DateTime column as the driver returns it: SQLite stores ISO text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def driver_json(value):
+    """A JSON column as the driver returns it: SQLite stores text, psycopg parses it."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def make_engine(url: str, **kw) -> Engine:

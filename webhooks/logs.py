@@ -39,6 +39,12 @@ class TextFormatter(logging.Formatter):
 
 
 def configure(fmt: str = "json", level: str = "INFO") -> None:
+    # Neither format prints the caller's file/line, thread or process, and every chat turn
+    # logs a line: skip collecting them (the logging HOWTO's "Optimization" settings).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger("cpoint")
     root.setLevel(level.upper())
     if any(getattr(h, "_cpoint", False) for h in root.handlers):

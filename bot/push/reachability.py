@@ -13,11 +13,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock, utcnow_naive
-from core.db import Database
+from core.db import Database, driver_fetchone
 from core.models.members import Member
 from core.models.push import ChannelEvent
 
@@ -35,17 +35,20 @@ def note_turn(conn, turn) -> int:
     if getattr(turn, "surface", None) != CHANNEL_SURFACE or not getattr(turn, "user_key", None):
         return 0
     M = Member
-    row = conn.execute(_FRIENDSHIP, {"key": turn.user_key}).first()
+    # straight on the driver: this read runs on every turn (see core.db.driver_fetchone)
+    row = driver_fetchone(conn, _FRIENDSHIP, (turn.user_key,))
     if row is None:
         return 0
-    if turn.is_friend and (row.is_friend is False or row.blocked_at is not None):
+    member_id, is_friend, blocked_at = row
+    is_friend = None if is_friend is None else bool(is_friend)  # SQLite stores 0/1
+    if turn.is_friend and (is_friend is False or blocked_at is not None):
         values, guard = {"is_friend": True, "blocked_at": None}, or_(M.is_friend.is_(False), M.blocked_at.is_not(None))
-    elif not turn.is_friend and row.is_friend is not False:
+    elif not turn.is_friend and is_friend is not False:
         values, guard = {"is_friend": False}, M.is_friend.is_not(False)
     else:
         return 0
     with conn.begin_nested():  # a failed write must not spoil the turn's transaction
-        return conn.execute(update(M).where(M.id == row.id, guard).values(**values)).rowcount or 0
+        return conn.execute(update(M).where(M.id == member_id, guard).values(**values)).rowcount or 0
 
 
 def after_turn(ctx) -> None:
@@ -53,7 +56,7 @@ def after_turn(ctx) -> None:
     note_turn(ctx.conn, ctx.turn)
 
 
-_FRIENDSHIP = select(Member.id, Member.is_friend, Member.blocked_at).where(Member.bot_user_key == bindparam("key"))
+_FRIENDSHIP = "SELECT id, is_friend, blocked_at FROM members WHERE bot_user_key = ?"
 
 
 class ChannelEventError(ValueError):

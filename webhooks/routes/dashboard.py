@@ -21,6 +21,7 @@ from core.crypto import MissingCipher
 from flask import (
     Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, session, url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 
 from core import dashboard_queries as dq
 from core.charts import render_members_png, render_points_png, render_rates_png
@@ -50,7 +51,20 @@ def init_app(app: Flask) -> None:
     if cfg.public_base_url.startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg.dashboard_session_hours)
+    app.session_interface = _CookieSessionWhenSent()
     app.extensions["cpoint_dashboard"] = _State()
+
+
+class _CookieSessionWhenSent(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, but a request that carries no session cookie (every
+    skill call from Kakao) gets an empty session without building the signing serializer,
+    which Flask otherwise does on every request. Writing to it signs as usual."""
+
+    def open_session(self, app, request):
+        # the raw header first: parsing cookies costs more than the check
+        if "HTTP_COOKIE" not in request.environ or self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 class _State:

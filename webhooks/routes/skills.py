@@ -56,7 +56,5 @@ def skill(skill: str):
     except PayloadError as exc:
         return _error(400, "bad_payload", str(exc))
     app = current_app.extensions["cpoint_bot"]
-    reply = app.handle(turn, current_app.extensions["cpoint"], rid)
-    resp = jsonify(reply)
-    resp.headers["X-Request-Id"] = rid
-    return resp
+    body = app.respond(turn, current_app.extensions["cpoint"], rid)
+    return current_app.response_class(body, mimetype="application/json", headers={"X-Request-Id": rid})
