@@ -4,7 +4,7 @@ Both are served by gunicorn with the same worker settings; wrk (Debian package, 
 missing) drives `help` and `fallback` requests from a second process over loopback at a fixed
 number of connections. Prints requests/s and p99 of both and the ratio.
 
-    python bench/webhook.py [--connections 16] [--seconds 15] [--workers 2] [--db sqlite|postgres]
+    python bench/webhook.py [--connections 16] [--seconds 15] [--rounds 3] [--workers 2] [--db sqlite|postgres]
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,7 +56,7 @@ def payload(skill: str, user: str) -> dict:
     }
 
 
-def wrk_script(path: Path, users: int = 200) -> None:
+def wrk_script(path: Path, users: int = 1000) -> None:
     reqs = []
     for i in range(users):
         for skill in ("help", "fallback"):
@@ -110,6 +111,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating runs of each server (median)")
     ap.add_argument("--worker-class", default="gthread", help="gunicorn worker class (sync, gthread)")
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     args = ap.parse_args()
@@ -131,24 +133,33 @@ def main() -> None:
            "LOG_FORMAT": "json", "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"), "PYTHONPATH": str(ROOT)}
     script = tmp / "requests.lua"
     wrk_script(script)
-    results = {}
-    for name, spec in (("bare Flask endpoint", "bench.bare_app:create_app()"),
-                       ("cpoint skill server", "webhooks:create_app()")):
-        port = free_port()
-        proc = serve(spec, port, args.workers, args.threads, env, tmp / f"{port}.log", args.worker_class)
-        try:
-            results[name] = run_wrk(wrk, port, script, args.connections, args.seconds)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-            if os.environ.get("BENCH_KEEP_LOGS"):
-                print(f"server log: {tmp / f'{port}.log'}")
+    apps = (("bare Flask endpoint", "bench.bare_app:create_app()"),
+            ("cpoint skill server", "webhooks:create_app()"))
+    runs: dict[str, list[dict]] = {name: [] for name, _ in apps}
+    # Rounds alternate the two servers so that a slow spell of the machine hits both; each
+    # figure is the median over the rounds.
+    for _ in range(args.rounds):
+        for name, spec in apps:
+            port = free_port()
+            proc = serve(spec, port, args.workers, args.threads, env, tmp / f"{port}.log", args.worker_class)
+            try:
+                runs[name].append(run_wrk(wrk, port, script, args.connections, args.seconds))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+                if os.environ.get("BENCH_KEEP_LOGS"):
+                    print(f"server log: {tmp / f'{port}.log'}")
+    results = {name: {"rps": statistics.median(r["rps"] for r in rs),
+                      "p99_ms": statistics.median(r["p99_ms"] for r in rs),
+                      "non200": sum(r["non200"] for r in rs),
+                      "all_rps": [round(r["rps"]) for r in rs]} for name, rs in runs.items()}
     bare, real = results["bare Flask endpoint"], results["cpoint skill server"]
     print(f"\nskill endpoint benchmark: gunicorn gthread x{args.workers} workers x{args.threads} threads, "
-          f"wrk {args.connections} connections, {args.seconds}s, help+fallback alternating, db={args.db}")
-    print(f"{'server':<22}{'req/s':>10}{'p99 ms':>10}{'non-200':>10}")
+          f"wrk {args.connections} connections, {args.seconds}s x {args.rounds} rounds (median), "
+          f"help+fallback alternating, db={args.db}")
+    print(f"{'server':<22}{'req/s':>10}{'p99 ms':>10}{'non-200':>10}  rounds req/s")
     for name, r in results.items():
-        print(f"{name:<22}{r['rps']:>10.0f}{r['p99_ms']:>10.1f}{r['non200']:>10}")
+        print(f"{name:<22}{r['rps']:>10.0f}{r['p99_ms']:>10.1f}{r['non200']:>10}  {r['all_rps']}")
     print(f"throughput ratio (cpoint / bare): {real['rps'] / bare['rps']:.2f}   (target >= 0.60)")
     print(f"cpoint p99: {real['p99_ms']:.1f} ms   (target < 25 ms)")
     if not os.environ.get("BENCH_KEEP_LOGS"):

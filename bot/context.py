@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock, utcnow_naive
 from core.crypto import FieldCipher
-from core.db import Database
+from core.db import Database, LazyTransaction
 
 
 @dataclass
@@ -130,13 +130,18 @@ class DialogControl:
 @dataclass
 class Ctx:
     turn: Any  # bot.kakao.payload.Turn
-    conn: Connection  # the turn's one transaction
+    tx: LazyTransaction  # the turn's one transaction, opened on first use of `conn`
     services: Services
     request_id: str
     log: logging.LoggerAdapter
     dialog: DialogControl = None  # type: ignore[assignment]
     outcome: str = "ok"  # for metrics: ok | error | refused | unmatched | completed | cancelled
     _session: Session | None = field(default=None, repr=False)
+
+    @property
+    def conn(self) -> Connection:
+        """The turn's Core connection in its one transaction (opened on first use)."""
+        return self.tx.conn
 
     @property
     def session(self) -> Session:

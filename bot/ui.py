@@ -5,9 +5,10 @@ configured (KAKAO_BLOCK_IDS), and `message` actions otherwise; either way the `e
 as clientExtra and the router does not depend on which path was taken (protocol §4.4)."""
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any, Mapping
+
+import orjson
 
 from bot import texts
 from bot.kakao.parts import Button, QuickReply
@@ -67,12 +68,12 @@ def menu_reply(ctx, body: str, member: bool | None = None) -> dict:
     # Most of these bodies are fixed texts (fallback, goodbyes): built once per body and
     # handed out as a fresh copy, like help_reply.
     block_ids = tuple(sorted(ctx.settings.block_ids.items())) if ctx is not None else ()
-    return json.loads(_menu_reply(body, block_ids, member))
+    return orjson.loads(_menu_reply(body, block_ids, member))
 
 
 @lru_cache(maxsize=256)
-def _menu_reply(body: str, block_ids: tuple, member: bool | None) -> str:
-    return json.dumps(text(None, body, list(_menu(block_ids, member))), ensure_ascii=False)
+def _menu_reply(body: str, block_ids: tuple, member: bool | None) -> bytes:
+    return orjson.dumps(text(None, body, list(_menu(block_ids, member))))
 
 
 def error_reply(request_id: str) -> dict:
@@ -105,11 +106,11 @@ def help_reply(ctx) -> dict:
     s = ctx.settings
     # The same for every user under one configuration: built once, handed out as a fresh copy
     # (parsing the cached JSON is cheaper than deepcopy).
-    return json.loads(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items()))))
+    return orjson.loads(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items()))))
 
 
 @lru_cache(maxsize=8)
-def _help(call_centre: str, website: str, block_ids: tuple) -> str:
+def _help(call_centre: str, website: str, block_ids: tuple) -> bytes:
     ids = dict(block_ids)
     card = TextCard(
         title=texts.t("help.title"),
@@ -120,7 +121,7 @@ def _help(call_centre: str, website: str, block_ids: tuple) -> str:
     faq_label = texts.t("help.faq_label")
     faq = (QuickReply.block(faq_label, ids["help"], message_text=faq_label, extra={"view": "faq"}) if "help" in ids
            else QuickReply.message(faq_label, faq_label, extra={"view": "faq"}))
-    return json.dumps(reply(
+    return orjson.dumps(reply(
         [SimpleText(texts.t("help.body")), card, SimpleText(texts.t("help.call_centre"))],
         list(_menu(block_ids, None))[:-1] + [faq],
-    ), ensure_ascii=False)
+    ))

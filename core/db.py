@@ -62,8 +62,10 @@ def driver_fetchone(conn: Connection, sql: str, params: tuple) -> tuple | None:
     machinery costs more than the indexed lookup itself. ``sql`` uses ``?`` placeholders;
     values come back as the driver gives them (see ``driver_datetime``). Driver errors are
     wrapped as SQLAlchemy's, without parameters, like every other statement's."""
-    dialect = conn.dialect
-    raw = conn.connection.driver_connection
+    return _fetchone(conn.connection.driver_connection, conn.dialect, sql, params)
+
+
+def _fetchone(raw, dialect, sql: str, params: tuple) -> tuple | None:
     if dialect.name == "postgresql":
         sql = sql.replace("?", "%s")
     cur = raw.cursor()
@@ -75,6 +77,63 @@ def driver_fetchone(conn: Connection, sql: str, params: tuple) -> tuple | None:
                                   hide_parameters=True, dialect=dialect) from exc
     finally:
         cur.close()
+
+
+class LazyTransaction:
+    """A unit of work that opens its transaction only when it needs one.
+
+    `fetchone` before that runs on a pooled driver connection outside any transaction (each
+    read sees the latest committed data); the first use of `conn` opens the real one, a Core
+    connection as `Database.connect` gives it, and runs the `on_open` callbacks in it (for
+    instance to check that what was read before is still so). Chat turns that only answer from
+    static content then never pay for BEGIN/COMMIT and the pool round trip. Use as a context
+    manager: commits on success, rolls back on an exception."""
+
+    def __init__(self, db: "Database", *, deferred: bool = False) -> None:
+        self._db, self._deferred = db, deferred
+        self._raw = None     # pooled DBAPI connection for reads before the transaction
+        self._cm = None      # Database.connect() context once opened
+        self._conn: Connection | None = None
+        self.on_open: list = []
+
+    @property
+    def opened(self) -> bool:
+        return self._conn is not None
+
+    def fetchone(self, sql: str, params: tuple) -> tuple | None:
+        if self._conn is not None:
+            return driver_fetchone(self._conn, sql, params)
+        if self._raw is None:
+            self._raw = self._db.engine.raw_connection()
+        return _fetchone(self._raw.driver_connection, self._db.engine.dialect, sql, params)
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            self._release_raw()
+            cm = self._db.connect(deferred=self._deferred)
+            conn = cm.__enter__()
+            self._cm, self._conn = cm, conn
+            for callback in self.on_open:
+                callback(conn)
+        return self._conn
+
+    def _release_raw(self) -> None:
+        if self._raw is not None:
+            raw, self._raw = self._raw, None
+            raw.close()  # back to the pool, which rolls back whatever the driver began
+
+    def __enter__(self) -> "LazyTransaction":
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        try:
+            self._release_raw()
+        finally:
+            if self._cm is not None:
+                cm, self._cm, self._conn = self._cm, None, None
+                return bool(cm.__exit__(*exc))
+        return False
 
 
 def driver_datetime(value) -> datetime | None:
@@ -142,6 +201,10 @@ class Database:
         pay more for the ORM session than for their queries; see `transaction` for `deferred`."""
         with (self._deferred_engine if deferred else self.engine).begin() as conn:
             yield conn
+
+    def lazy(self, *, deferred: bool = False) -> LazyTransaction:
+        """A unit of work whose transaction opens on first need (see LazyTransaction)."""
+        return LazyTransaction(self, deferred=deferred)
 
     def create_all(self) -> None:
         import core.models  # noqa: F401  (registers every table)

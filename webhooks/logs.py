@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import datetime, timezone
 
+import orjson
+
 from core.pii import scrub_rrn
 
 _STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -25,7 +27,10 @@ class JsonFormatter(logging.Formatter):
                 out[key] = scrub_rrn(value) if isinstance(value, str) else value
         if record.exc_info:
             out["exc"] = scrub_rrn(self.formatException(record.exc_info))
-        return json.dumps(out, ensure_ascii=False, default=str)
+        try:  # orjson: one line per chat turn, several times faster than the standard library
+            return orjson.dumps(out, default=str).decode()
+        except TypeError:  # keys that are not strings, integers beyond 64 bits
+            return json.dumps(out, ensure_ascii=False, default=str)
 
 
 class TextFormatter(logging.Formatter):

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock, utcnow_naive
-from core.db import Database, driver_fetchone
+from core.db import Database
 from core.models.members import Member
 from core.models.push import ChannelEvent
 
@@ -28,15 +28,15 @@ EVENTS = ("added", "blocked")
 ID_TYPES = ("app_user_id", "open_id")
 
 
-def note_turn(conn, turn) -> int:
-    """Record what a skill payload says about the channel friendship, on the turn's own
-    connection and transaction: a cheap read, and a write only when it changed. Returns the
-    rows changed."""
+def note_turn(tx, turn) -> int:
+    """Record what a skill payload says about the channel friendship in the turn's own unit
+    of work (a core.db.LazyTransaction): a cheap read, and a write only when it changed, in
+    the turn's transaction. Returns the rows changed."""
     if getattr(turn, "surface", None) != CHANNEL_SURFACE or not getattr(turn, "user_key", None):
         return 0
     M = Member
-    # straight on the driver: this read runs on every turn (see core.db.driver_fetchone)
-    row = driver_fetchone(conn, _FRIENDSHIP, (turn.user_key,))
+    # straight on the driver: this read runs on every turn (see core.db.LazyTransaction)
+    row = tx.fetchone(_FRIENDSHIP, (turn.user_key,))
     if row is None:
         return 0
     member_id, is_friend, blocked_at = row
@@ -47,13 +47,14 @@ def note_turn(conn, turn) -> int:
         values, guard = {"is_friend": False}, M.is_friend.is_not(False)
     else:
         return 0
+    conn = tx.conn
     with conn.begin_nested():  # a failed write must not spoil the turn's transaction
         return conn.execute(update(M).where(M.id == member_id, guard).values(**values)).rowcount or 0
 
 
 def after_turn(ctx) -> None:
     """BotApp hook: runs at the end of every turn (see BotApp.after_turn)."""
-    note_turn(ctx.conn, ctx.turn)
+    note_turn(ctx.tx, ctx.turn)
 
 
 _FRIENDSHIP = "SELECT id, is_friend, blocked_at FROM members WHERE bot_user_key = ?"

@@ -6,6 +6,8 @@ import logging
 import re
 import uuid
 
+import orjson
+
 from flask import Blueprint, current_app, jsonify, request
 
 from bot.kakao.payload import PayloadError, parse_turn
@@ -16,6 +18,18 @@ log = logging.getLogger("cpoint.http")
 
 SKILLS = ("welcome", "signup", "balance", "campaigns", "greenlife", "myinfo", "help", "fallback", "notice")
 _REQ_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+_NOT_JSON = object()
+
+
+def _strict_json_fallback(body: bytes):
+    """What orjson refuses but is still JSON to the standard library (integers beyond 64
+    bits, say): parse it the slow way rather than turn the citizen away."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _NOT_JSON
 
 
 def _error(status: int, code: str, message: str):
@@ -43,9 +57,11 @@ def skill(skill: str):
     if len(body) > cfg.max_body_bytes:
         return _error(413, "body_too_large", f"body over {cfg.max_body_bytes} bytes")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "bad_json", "body is not JSON")
+        payload = orjson.loads(body)
+    except ValueError:
+        payload = _strict_json_fallback(body)
+        if payload is _NOT_JSON:
+            return _error(400, "bad_json", "body is not JSON")
     if cfg.bot_id_check:
         bot_id = payload.get("bot", {}).get("id") if isinstance(payload, dict) and isinstance(payload.get("bot"), dict) else None
         if not bot_id_ok(cfg.kakao_bot_id, bot_id):
