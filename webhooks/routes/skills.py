@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-import uuid
+import secrets
 
 import orjson
 
@@ -36,24 +36,28 @@ def _error(status: int, code: str, message: str):
     return jsonify(error=code, message=message), status
 
 
-def request_id() -> str:
-    given = request.headers.get("X-Request-Id", "")
-    return given if _REQ_ID.match(given) else uuid.uuid4().hex
+def request_id(req=None) -> str:
+    given = (req or request).headers.get("X-Request-Id", "")
+    return given if _REQ_ID.match(given) else secrets.token_hex(16)
 
 
 @bp.post("/kakao/skills/<skill>")
 def skill(skill: str):
-    cfg = current_app.config["CPOINT"]
-    rid = request_id()
+    # Resolve Flask's context proxies once: each access through them has a cost, and this
+    # runs on every chat turn.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    cfg = app.config["CPOINT"]
+    rid = request_id(req)
     if skill not in SKILLS:
         return _error(404, "unknown_skill", f"no skill '{skill}'; known: {', '.join(SKILLS)}")
-    if (request.content_length or 0) > cfg.max_body_bytes:
+    if (req.content_length or 0) > cfg.max_body_bytes:
         return _error(413, "body_too_large", f"body over {cfg.max_body_bytes} bytes")
-    if cfg.skill_secret_required and not secret_ok(cfg.skill_secret, request.headers.get(cfg.skill_secret_header)):
+    if cfg.skill_secret_required and not secret_ok(cfg.skill_secret, req.headers.get(cfg.skill_secret_header)):
         log.warning("skill secret rejected", extra={"request_id": rid, "skill": skill})
         return _error(401, "unauthorized", f"missing or wrong {cfg.skill_secret_header} header")
     # A chunked body has no Content-Length: read at most one byte past the limit to tell.
-    body = request.stream.read(cfg.max_body_bytes + 1)
+    body = req.stream.read(cfg.max_body_bytes + 1)
     if len(body) > cfg.max_body_bytes:
         return _error(413, "body_too_large", f"body over {cfg.max_body_bytes} bytes")
     try:
@@ -71,6 +75,5 @@ def skill(skill: str):
         turn = parse_turn(payload, skill)
     except PayloadError as exc:
         return _error(400, "bad_payload", str(exc))
-    app = current_app.extensions["cpoint_bot"]
-    body = app.respond(turn, current_app.extensions["cpoint"], rid)
-    return current_app.response_class(body, mimetype="application/json", headers={"X-Request-Id": rid})
+    body = app.extensions["cpoint_bot"].respond(turn, app.extensions["cpoint"], rid)
+    return app.response_class(body, mimetype="application/json", headers={"X-Request-Id": rid})
