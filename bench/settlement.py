@@ -5,7 +5,8 @@ fresh temporary database, then times
   floor:      one raw SQL aggregate query computing every account's B_H (with the one-year
               fallback and the missing-month fill), A_H and reduction rate, fetched to Python;
   settlement: core.settlement.settle_half("2026H1"): statements, lines and ledger written.
-Each measured step runs in a child process so its peak memory (max RSS) is its own. The same is
+Each measured step runs in a child process so its peak memory (max RSS) is its own (with the
+settlement's forked workers added). The same is
 done at N/10 to show how cost grows. Prints a table: times, ratio settlement/floor, peak memory.
 
     python bench/settlement.py [--n 100000] [--db sqlite|postgres|both] [--url URL]
@@ -205,7 +206,11 @@ def child(step: str, url: str) -> dict:
         clock = FixedClock(datetime(2026, 11, 22, 10, 0, tzinfo=KST))
         res = settle_half(db, HALF, clock)
         out = {"members": res.members, "created": res.created, "points": res.points_total,
-               "verified": res.verified, "timings": res.timings}
+               "verified": res.verified, "timings": res.timings, "workers": res.workers,
+               # forked workers: the largest one's peak (which counts the pages it shares with
+               # this process), once per worker; an upper bound of their sum
+               "workers_rss_mb": res.workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+               if res.workers > 1 else 0.0}
     out["seconds"] = time.perf_counter() - t0
     out["max_rss_mb"] = peak_rss_mb()
     db.dispose()
@@ -248,7 +253,8 @@ def measure(label: str, url: str, n: int) -> dict:
     floor2 = run_child("floor", url)
     floor = min(floor1["seconds"], floor2["seconds"])
     return {"db": label, "n": n, "generate_s": gen, "floor_s": floor, "settle_s": settle["seconds"],
-            "ratio": settle["seconds"] / floor, "settle_rss_mb": settle["max_rss_mb"],
+            "ratio": settle["seconds"] / floor,
+            "settle_rss_mb": settle["max_rss_mb"] + settle["workers_rss_mb"], "workers": settle["workers"],
             "floor_rss_mb": floor1["max_rss_mb"], "members": settle["members"],
             "rows": floor1["rows"], "verified": settle["verified"], "timings": settle["timings"]}
 
@@ -285,10 +291,13 @@ def main() -> None:
 
     print()
     print(f"{'db':<11} {'households':>10} {'accounts':>9} {'floor s':>8} {'settle s':>9} "
-          f"{'ratio':>6} {'peak MB':>8} {'floor MB':>9} {'gen s':>6}")
+          f"{'ratio':>6} {'workers':>7} {'peak MB':>8} {'floor MB':>9} {'gen s':>6}")
     for r in results:
         print(f"{r['db']:<11} {r['n']:>10} {r['rows']:>9} {r['floor_s']:>8.2f} {r['settle_s']:>9.2f} "
-              f"{r['ratio']:>6.2f} {r['settle_rss_mb']:>8.0f} {r['floor_rss_mb']:>9.0f} {r['generate_s']:>6.0f}")
+              f"{r['ratio']:>6.2f} {r['workers']:>7} {r['settle_rss_mb']:>8.0f} {r['floor_rss_mb']:>9.0f} "
+              f"{r['generate_s']:>6.0f}")
+    print("peak MB of a settlement with workers: its own peak plus, per worker, the largest "
+          "worker's peak (an upper bound)")
     for label in {r["db"] for r in results}:
         small, big = [r for r in results if r["db"] == label]
         growth = big["settle_s"] / small["settle_s"]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import sqlite3
 import time
@@ -385,7 +386,8 @@ def _staging_table() -> Table:
     return Table("tmp_settle", MetaData(), *cols, prefixes=["TEMPORARY"])
 
 
-def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules) -> None:
+def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
+                  lo: int | None = None, hi: int | None = None) -> None:
     months = half.months
     ref = {"a": months, "p": tuple(m - 100 for m in months), "q": tuple(m - 200 for m in months)}
     every = sorted(m for ms in ref.values() for m in ms)
@@ -402,6 +404,8 @@ def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules) -> Non
         "(SELECT pl.streak_after FROM statement_lines pl WHERE pl.member_id = ra.member_id"
         " AND pl.half = :prev AND pl.resource = ra.resource)")
     active = ("ra.registered_on <= :end AND (ra.ended_on IS NULL OR ra.ended_on > :end)")
+    if lo is not None:  # one worker's share of the members
+        active += f" AND ra.member_id BETWEEN {int(lo)} AND {int(hi)}"
     sql = f"""
 INSERT INTO tmp_settle (member_id, account_id, resource, billing_mode, tariff, registered_on,
   member_type, lg_code, sido, streak_before, {", ".join(f"{p}{i}" for p in "apq" for i in range(1, 7))})
@@ -638,6 +642,7 @@ class SettleResult:
     points_new: int = 0
     points_total: int = 0
     verified: int = 0
+    workers: int = 1  # processes that settled member ranges side by side
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
@@ -694,10 +699,12 @@ def _finish_run(db: Database, run_id: int, clock: Clock, result: SettleResult | 
 
 
 def settle_half(db: Database, half: str | Half, clock: Clock, *, rules: Rules | None = None,
-                chunk: int = CHUNK, verify: int = 200) -> SettleResult:
+                chunk: int = CHUNK, verify: int = 200, workers: int | None = None) -> SettleResult:
     """Settle ``half`` for every member (see the module docstring). Idempotent: unchanged
     inputs write nothing; changed inputs write one adjustment per member. ``verify``: members
-    recomputed with the pure engine (0 = none, -1 = all)."""
+    recomputed with the pure engine (0 = none, -1 = all). ``workers``: processes that settle
+    member ranges side by side (default: one per CPU core, at most 4; one process below
+    PARALLEL_FROM members)."""
     rules = rules or default_rules()
     try:
         half = Half.parse(half)
@@ -719,7 +726,9 @@ def settle_half(db: Database, half: str | Half, clock: Clock, *, rules: Rules | 
     run_id = _start_run(db, half, clock, rules)
     result = SettleResult(run_id, str(half))
     try:
-        _settle(db, half, clock, rules, tables, run_id, chunk, verify, result)
+        if workers is None:
+            workers = min(4, os.cpu_count() or 1)
+        _settle(db, half, clock, rules, tables, run_id, chunk, verify, result, workers)
     except BaseException as exc:
         _finish_run(db, run_id, clock, None, f"{type(exc).__name__}: {exc}")
         raise
@@ -755,52 +764,217 @@ def _reset_connection(conn: Connection) -> None:
         conn.commit()
 
 
-def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result) -> None:
-    tmp = _staging_table()
-    t = time.perf_counter()
-    with db.engine.connect() as conn:
+PARALLEL_FROM = 5_000  # members; below this one process is as quick as starting workers
+
+
+def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result, workers) -> None:
+    ranges = _member_ranges(db, workers)
+    if len(ranges) == 1:
+        part = _RangeSettler(db, half, clock, rules, tables, run_id, chunk, *ranges[0])
         try:
-            tune_connection(conn)
-            with conn.begin():
-                tmp.create(conn)
-                _fill_staging(conn, tmp, half, rules)
-                t = result.tick("staging", t)
-                lgs = local_government_table(conn, half, rules)
-                later = conn.execute(text(
-                    "SELECT COUNT(*) FROM settlement_runs WHERE status = 'completed' AND half > :h"
-                ), {"h": str(half)}).scalar_one()
-            if later:
-                result.warnings.append(
-                    "a later half is already settled: settle it again to carry changed streaks")
-
-            # pass 1 (SQL): the standard-usage groups over the evaluated resources
-            with conn.begin():
-                sums = group_sums(conn, half, rules)
-                member_ids = [m for (m,) in conn.execute(text(
-                    "SELECT DISTINCT member_id FROM tmp_settle ORDER BY member_id"))]
-            result.members = len(member_ids)
-            groups = Groups(sums, rules)
-            seen_groups: dict[tuple, list[int]] = {}
-            t = result.tick("evaluate_groups", t)
-            step = max(1, len(member_ids) // verify) if verify > 0 else (1 if verify < 0 else 0)
-
-            # pass 2: per chunk of members, compute and write what changed
-            for start in range(0, len(member_ids), chunk):
-                ids = member_ids[start:start + chunk]
-                with conn.begin():
-                    _settle_chunk(conn, tmp, half, rules, tables, lgs, groups, run_id, ids,
-                                  clock, result, step, start, seen_groups)
-                    conn.execute(update(SettlementRun).where(SettlementRun.id == run_id)
-                                 .values(heartbeat_at=utcnow_naive(clock)))
-                    t0 = time.perf_counter()
-                result.tick("commit", t0)
-            if _expand_groups(seen_groups) != {k: v for k, v in sums.items() if v[0]}:
-                raise SettlementError("standard-usage groups summed in SQL differ from the "
-                                      "evaluations of the lines (a bug: the run is marked failed)")
+            sums, count, warnings = part.stage()
+            step = _verify_step(count, verify)
+            seen = part.settle(sums, step, 0)
         finally:
-            with conn.begin():
-                conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))
-            _reset_connection(conn)
+            part.close()
+        parts = [(part.result, seen, warnings)]
+    else:
+        sums, parts = _settle_in_workers(db, half, clock, rules, tables, run_id, chunk, verify, ranges)
+        result.workers = len(ranges)
+    seen_groups: dict[tuple, list[int]] = {}
+    for part_result, seen, warnings in parts:
+        _merge_result(result, part_result)
+        for w in warnings:
+            if w not in result.warnings:
+                result.warnings.append(w)
+        for key, (n, total) in seen.items():
+            acc = seen_groups.setdefault(key, [0, 0])
+            acc[0] += n
+            acc[1] += total
+    if _expand_groups(seen_groups) != {k: v for k, v in sums.items() if v[0]}:
+        raise SettlementError("standard-usage groups summed in SQL differ from the "
+                              "evaluations of the lines (a bug: the run is marked failed)")
+
+
+def _verify_step(members: int, verify: int) -> int:
+    return max(1, members // verify) if verify > 0 else (1 if verify < 0 else 0)
+
+
+def _member_ranges(db: Database, workers: int) -> list[tuple[int | None, int | None]]:
+    """Contiguous member-id ranges of about equal size, one per worker process."""
+    if workers <= 1:
+        return [(None, None)]
+    with db.engine.connect() as conn:
+        ids = [m for (m,) in conn.execute(text("SELECT id FROM members ORDER BY id"))]
+    if len(ids) < PARALLEL_FROM or db.url.startswith("sqlite") and ":memory:" in db.url or db.url == "sqlite://":
+        return [(None, None)]
+    size = -(-len(ids) // workers)
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def _merge_result(into: SettleResult, part: SettleResult) -> None:
+    for name in ("members", "created", "changed", "unchanged", "adjustments", "points_delta",
+                 "points_new", "points_total", "verified"):
+        setattr(into, name, getattr(into, name) + getattr(part, name))
+    for phase, seconds in part.timings.items():  # workers run side by side: the slowest counts
+        into.timings[phase] = max(into.timings.get(phase, 0.0), seconds)
+
+
+def _settle_in_workers(db, half, clock, rules, tables, run_id, chunk, verify, ranges):
+    """Stage and settle each member range in its own process (each with its own database
+    connections), in two phases: every worker stages its range and sums its standard-usage
+    groups; the parent adds the sums up (a group spans the ranges) and hands the totals back;
+    then every worker computes and writes its range. Workers are forked, so the rules and the
+    clock come along; the parent's pool is emptied first so no connection is shared."""
+    import multiprocessing
+
+    db.engine.dispose()
+    ctx = multiprocessing.get_context("fork")
+    procs, pipes = [], []
+    try:
+        for lo, hi in ranges:
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_worker, daemon=True, args=(
+                db.url, half, clock, rules, tables, run_id, chunk, lo, hi, theirs))
+            proc.start()
+            theirs.close()
+            procs.append(proc)
+            pipes.append(mine)
+        staged = [_receive(pipe, "staged") for pipe in pipes]
+        sums: dict[tuple, list[int]] = {}
+        for part_sums, _count, _warnings in staged:
+            for key, (n, total) in part_sums.items():
+                acc = sums.setdefault(key, [0, 0])
+                acc[0] += n
+                acc[1] += total
+        step = _verify_step(sum(count for _, count, _ in staged), verify)
+        offset = 0
+        for pipe, (_, count, _) in zip(pipes, staged):
+            pipe.send(("settle", sums, step, offset))
+            offset += count
+        done = [_receive(pipe, "settled") for pipe in pipes]
+        for proc in procs:
+            proc.join(timeout=60)
+        return sums, [(res, seen, warnings) for (res, seen), (_, _, warnings) in zip(done, staged)]
+    finally:
+        for pipe in pipes:
+            try:
+                pipe.send(("stop",))
+            except (OSError, ValueError):
+                pass
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+
+
+def _receive(pipe, expected: str):
+    try:
+        message = pipe.recv()
+    except EOFError:
+        raise SettlementError("a settlement worker ended without an answer") from None
+    if message[0] == "error":
+        raise SettlementError(f"settlement worker failed: {message[1]}")
+    if message[0] != expected:
+        raise SettlementError(f"settlement worker said {message[0]!r}, expected {expected!r}")
+    return message[1:] if len(message) > 2 else message[1]
+
+
+def _worker(url, half, clock, rules, tables, run_id, chunk, lo, hi, pipe) -> None:
+    """One forked worker: stage, report the group sums, settle when told (see above)."""
+    import traceback
+
+    db = Database(url)
+    part = None
+    try:
+        part = _RangeSettler(db, half, clock, rules, tables, run_id, chunk, lo, hi)
+        sums, count, warnings = part.stage()
+        pipe.send(("staged", sums, count, warnings))
+        message = pipe.recv()
+        if message[0] != "settle":
+            return
+        _, all_sums, step, offset = message
+        seen = part.settle(all_sums, step, offset)
+        pipe.send(("settled", part.result, seen))
+    except BaseException as exc:  # the parent marks the run failed with this text
+        try:
+            pipe.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
+        except (OSError, ValueError):
+            pass
+    finally:
+        if part is not None:
+            part.close()
+        db.dispose()
+        pipe.close()
+
+
+class _RangeSettler:
+    """Stages and settles the members in [lo, hi] (all members when None) on two connections
+    of its own: a reader that holds the staging table and reads in deferred transactions, and a
+    writer whose transactions hold only the writes of one chunk, so on SQLite (one writer at a
+    time) the computing never holds the write lock."""
+
+    def __init__(self, db, half, clock, rules, tables, run_id, chunk, lo, hi) -> None:
+        self.db, self.half, self.clock, self.rules, self.tables = db, half, clock, rules, tables
+        self.run_id, self.chunk, self.lo, self.hi = run_id, chunk, lo, hi
+        self.result = SettleResult(run_id, str(half))
+        self.tmp = _staging_table()
+        self.reader = db.engine.execution_options(sqlite_deferred=True).connect()
+        tune_connection(self.reader)
+        self.writer = db.engine.connect()
+        self.member_ids: list[int] = []
+        self.lgs: dict[str, LgInfo] = {}
+
+    def stage(self) -> tuple[dict, int, list[str]]:
+        """Fill the staging table; the standard-usage group sums and member count of the range."""
+        t = time.perf_counter()
+        conn, half, rules = self.reader, self.half, self.rules
+        warnings = []
+        with conn.begin():
+            self.tmp.create(conn)
+            _fill_staging(conn, self.tmp, half, rules, self.lo, self.hi)
+        t = self.result.tick("staging", t)
+        with conn.begin():
+            self.lgs = local_government_table(conn, half, rules)
+            later = conn.execute(text(
+                "SELECT COUNT(*) FROM settlement_runs WHERE status = 'completed' AND half > :h"
+            ), {"h": str(half)}).scalar_one()
+            sums = group_sums(conn, half, rules)
+            self.member_ids = [m for (m,) in conn.execute(text(
+                "SELECT DISTINCT member_id FROM tmp_settle ORDER BY member_id"))]
+        if later:
+            warnings.append("a later half is already settled: settle it again to carry changed streaks")
+        self.result.members = len(self.member_ids)
+        self.result.tick("evaluate_groups", t)
+        return sums, len(self.member_ids), warnings
+
+    def settle(self, sums: dict, verify_step: int, offset: int) -> dict[tuple, list[int]]:
+        """Compute and write every chunk; returns the evaluations summed per group (checked
+        against the SQL sums by the caller)."""
+        groups = Groups(sums, self.rules)
+        seen: dict[tuple, list[int]] = {}
+        ids_all = self.member_ids
+        for start in range(0, len(ids_all), self.chunk):
+            ids = ids_all[start:start + self.chunk]
+            with self.reader.begin():
+                work = _read_and_compute(self.reader, self.half, self.rules, self.tables, self.lgs,
+                                         groups, ids, self.result, verify_step, offset + start, seen)
+            with self.writer.begin():
+                _write_chunk(self.writer, self.half, self.run_id, ids, self.clock, self.result, *work)
+                self.writer.execute(update(SettlementRun).where(SettlementRun.id == self.run_id)
+                                    .values(heartbeat_at=utcnow_naive(self.clock)))
+                t0 = time.perf_counter()
+            self.result.tick("commit", t0)
+        return seen
+
+    def close(self) -> None:
+        try:
+            with self.reader.begin():
+                self.reader.execute(text("DROP TABLE IF EXISTS tmp_settle"))
+            _reset_connection(self.reader)
+        finally:
+            self.reader.close()
+            self.writer.close()
 
 
 def _compute_member(rows: list[Row], half, rules, tables, lgs, groups, won_earlier: int) -> tuple[Computed, list]:
@@ -947,14 +1121,15 @@ def _jsonable(v):
     return v
 
 
-def _settle_chunk(conn, tmp, half, rules, tables, lgs, groups, run_id, ids, clock, result,
-                  verify_step, offset, seen_groups) -> None:
+def _read_and_compute(conn, half, rules, tables, lgs, groups, ids, result, verify_step, offset,
+                      seen_groups) -> tuple[list, list]:
+    """Read one chunk of members (staging rows, existing statements, won counted earlier in
+    the year) and compute them: (new statements, changed statements with their old version)."""
     lo, hi = ids[0], ids[-1]
     h = str(half)
-    now = utcnow_naive(clock)
     t = time.perf_counter()
     by_member: dict[int, list[Row]] = {}
-    for row in _rows(conn, tmp, rules, lo, hi):
+    for row in _rows(conn, None, rules, lo, hi):
         by_member.setdefault(row.member_id, []).append(row)
     existing = {m: (sid, rh, pts, ver) for sid, m, rh, pts, ver in conn.execute(text(
         "SELECT id, member_id, result_hash, points, version FROM point_statements"
@@ -985,8 +1160,17 @@ def _settle_chunk(conn, tmp, half, rules, tables, lgs, groups, run_id, ids, cloc
             changed.append((c, old))
         else:
             result.unchanged += 1
+    result.tick("compute", t)
+    return new, changed
 
-    t = result.tick("compute", t)
+
+def _write_chunk(conn, half, run_id, ids, clock, result, new, changed) -> None:
+    """Write one computed chunk: new statements with lines and ledger entries; changed ones
+    with a revision, replaced lines and an adjustment entry."""
+    lo, hi = ids[0], ids[-1]
+    h = str(half)
+    now = utcnow_naive(clock)
+    t = time.perf_counter()
     st = PointStatement.__table__
     ln_t = StatementLine.__table__
     ledger_rows = []

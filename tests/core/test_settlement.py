@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.ledger import ledger_mismatches
 from core.models import (
@@ -340,3 +340,59 @@ def test_member_registered_mid_half_and_excluded_tariff(app, db, cipher, tmp_pat
     assert lines[E].reason == reasons.NOT_REGISTERED_FOR_HALF
     # registered on 20 Mar 2025 for both (the helper uses the join day): water too
     assert lines[W].reason == reasons.NOT_REGISTERED_FOR_HALF and st.points == 0
+
+
+def _many_members(app, db, cipher, tmp_path, n=24):
+    rows = []
+    for i in range(n):
+        e, w = f"20000000{i:02d}", f"2{i:04d}"
+        member(db, cipher, [(E, e), (W, w)], lg_code="41117" if i % 3 else "41135",
+               lg="41117" if i % 3 else "41135", lg_name="수원시 영통구" if i % 3 else "성남시 분당구")
+        rows += half_rows(E, e, "2025H1", 2000, 2000 - 40 * i) + half_rows(W, w, "2025H1", 90, 80 + i % 7)
+    load(app, tmp_path, rows)
+
+
+def test_settling_in_worker_processes_matches_the_pure_engine_and_is_idempotent(
+        app, db, cipher, tmp_path, clock, monkeypatch):
+    """Two forked workers settle a member range each; the standard-usage groups span both
+    ranges. Every member is recomputed with core.points inside the workers (verify=-1)."""
+    import core.settlement as settlement
+
+    _many_members(app, db, cipher, tmp_path)
+    monkeypatch.setattr(settlement, "PARALLEL_FROM", 1)
+    res = settle_half(db, "2025H1", clock, workers=2, verify=-1)
+    assert (res.members, res.created, res.verified) == (24, 24, 24)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(PointStatement)) == 24
+        assert s.scalar(select(func.sum(LedgerEntry.points))) == res.points_total
+        assert ledger_mismatches(s) == []
+        groups = set(s.execute(select(StatementLine.resource, StatementLine.group_level, StatementLine.group_n)
+                               .where(StatementLine.group_n.is_not(None))).all())
+        evaluated = dict(s.execute(select(StatementLine.resource, func.count())
+                                   .where(StatementLine.evaluated.is_(True)).group_by(StatementLine.resource)).all())
+    # each line's group counts the members of both ranges, not only its worker's
+    national = {(r, n) for r, level, n in groups if level == "national"}
+    assert national and all(n == evaluated[r] for r, n in national)
+    before = snapshot(db)
+    again = settle_half(db, "2025H1", clock, workers=2)
+    assert (again.created, again.changed, again.unchanged) == (0, 0, 24)
+    after = snapshot(db)
+    before.pop("settlement_runs"), after.pop("settlement_runs")
+    assert after == before
+
+
+def test_a_failing_worker_fails_the_run_and_writes_nothing_more(app, db, cipher, tmp_path, clock, monkeypatch):
+    import core.settlement as settlement
+
+    _many_members(app, db, cipher, tmp_path, n=8)
+    monkeypatch.setattr(settlement, "PARALLEL_FROM", 1)
+
+    def broken(*a, **kw):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(settlement, "verify_with_pure_engine", broken)
+    with pytest.raises(SettlementError, match="boom"):
+        settle_half(db, "2025H1", clock, workers=2, verify=-1)
+    with db.session() as s:
+        assert [r.status for r in s.scalars(select(SettlementRun))] == ["failed"]
+        assert s.scalar(select(func.count()).select_from(PointStatement)) == 0

@@ -42,13 +42,15 @@ def import_usage_cmd(file: str, skip_invalid: bool):
 @click.option("--half", "half", required=True, help="The half to settle, e.g. 2026H1.")
 @click.option("--verify", default=200, show_default=True,
               help="Members recomputed with the pure engine as a cross-check (-1 = all, 0 = none).")
-def settle_cmd(half: str, verify: int):
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes settling member ranges side by side (default: one per CPU core, at most 4).")
+def settle_cmd(half: str, verify: int, workers: int | None):
     """Settle a half: statements, lines and ledger entries for every member (idempotent)."""
     from core.settlement import SettlementError, settle_half
 
     svc = services()
     try:
-        result = settle_half(svc.db, half, svc.clock, verify=verify)
+        result = settle_half(svc.db, half, svc.clock, verify=verify, workers=workers)
     except SettlementError as exc:
         fail(f"settle {half}: {exc}")
     for warning in result.warnings:
