@@ -386,8 +386,9 @@ def _staging_table() -> Table:
     return Table("tmp_settle", MetaData(), *cols, prefixes=["TEMPORARY"])
 
 
-def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
-                  lo: int | None = None, hi: int | None = None) -> None:
+def _staging_query(half: Half, rules: Rules, lo: int | None = None, hi: int | None = None):
+    """The aggregate that stages one compact row per member resource (the members in [lo, hi]
+    when given): a SELECT with its bound parameters."""
     months = half.months
     ref = {"a": months, "p": tuple(m - 100 for m in months), "q": tuple(m - 200 for m in months)}
     every = sorted(m for ms in ref.values() for m in ms)
@@ -407,10 +408,8 @@ def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
     if lo is not None:  # one worker's share of the members
         active += f" AND ra.member_id BETWEEN {int(lo)} AND {int(hi)}"
     sql = f"""
-INSERT INTO tmp_settle (member_id, account_id, resource, billing_mode, tariff, registered_on,
-  member_type, lg_code, sido, streak_before, {", ".join(f"{p}{i}" for p in "apq" for i in range(1, 7))})
-SELECT ra.member_id, ra.id, ra.resource, ra.billing_mode, ra.tariff, ra.registered_on,
-  m.member_type, lga.code, lga.sido, COALESCE({prev_streak}, 0),
+SELECT ra.member_id, ra.id AS account_id, ra.resource, ra.billing_mode, ra.tariff, ra.registered_on,
+  m.member_type, lga.code AS lg_code, lga.sido, COALESCE({prev_streak}, 0) AS streak_before,
   {", ".join(f"agg.{p}{i}" for p in "apq" for i in range(1, 7))}
 FROM (
   SELECT ra.id AS account_id,
@@ -435,9 +434,17 @@ WHERE (m.status = 'active' OR m.withdrawn_at >= :after_end)
 """
     stmt = text(sql).bindparams(bindparam("end", type_=Date()),
                                 bindparam("after_end", type_=DateTime()))
-    conn.execute(stmt, {"end": half.end, "prev": str(half.previous()),
-                        "after_end": datetime.combine(half.end + timedelta(days=1), datetime.min.time())})
-    conn.execute(text("CREATE INDEX ix_tmp_settle_member ON tmp_settle (member_id, account_id)"))
+    return stmt, {"end": half.end, "prev": str(half.previous()),
+                  "after_end": datetime.combine(half.end + timedelta(days=1), datetime.min.time())}
+
+
+def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
+                  lo: int | None = None, hi: int | None = None) -> None:
+    select_stmt, params = _staging_query(half, rules, lo, hi)
+    columns = ", ".join(c.name for c in tmp.columns)
+    conn.execute(text(f"INSERT INTO {tmp.name} ({columns}) " + select_stmt.text)
+                 .bindparams(*select_stmt._bindparams.values()), params)
+    conn.execute(text(f"CREATE INDEX ix_{tmp.name}_member ON {tmp.name} (member_id, account_id)"))
 
 
 _ROW_COLUMNS = ("member_id, account_id, resource, billing_mode, tariff, registered_on, member_type,"
