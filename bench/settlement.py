@@ -5,8 +5,8 @@ fresh temporary database, then times
   floor:      one raw SQL aggregate query computing every account's B_H (with the one-year
               fallback and the missing-month fill), A_H and reduction rate, fetched to Python;
   settlement: core.settlement.settle_half("2026H1"): statements, lines and ledger written.
-Each measured step runs in a child process so its peak memory (max RSS) is its own (with the
-settlement's forked workers added). The same is
+Each measured step runs in a child process so its peak memory (max RSS) is its own; with
+forked workers, the peak summed Pss of the whole process tree counts when it is larger. The same is
 done at N/10 to show how cost grows. Prints a table: times, ratio settlement/floor, peak memory.
 
     python bench/settlement.py [--n 100000] [--db sqlite|postgres|both] [--url URL]
@@ -192,6 +192,7 @@ def child(step: str, url: str) -> dict:
     from core.db import Database
 
     db = Database(url)
+    sampler = TreeMemory()
     t0 = time.perf_counter()
     if step == "floor":
         from core.settlement import tune_connection
@@ -206,15 +207,52 @@ def child(step: str, url: str) -> dict:
         clock = FixedClock(datetime(2026, 11, 22, 10, 0, tzinfo=KST))
         res = settle_half(db, HALF, clock)
         out = {"members": res.members, "created": res.created, "points": res.points_total,
-               "verified": res.verified, "timings": res.timings, "workers": res.workers,
-               # forked workers: the largest one's peak (which counts the pages it shares with
-               # this process), once per worker; an upper bound of their sum
-               "workers_rss_mb": res.workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-               if res.workers > 1 else 0.0}
+               "verified": res.verified, "timings": res.timings, "workers": res.workers}
     out["seconds"] = time.perf_counter() - t0
     out["max_rss_mb"] = peak_rss_mb()
+    out["tree_pss_mb"] = sampler.stop()
     db.dispose()
     return out
+
+
+class TreeMemory:
+    """Peak memory of this process and its children (the settlement's forked workers),
+    sampled every 50 ms as the sum of their proportional set sizes (Pss: a page shared by
+    the forked processes counts once in all)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, tree_pss_mb(os.getpid()))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def tree_pss_mb(pid: int) -> float:
+    total = 0.0
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) / 1024
+                    break
+            for task in Path(f"/proc/{p}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def peak_rss_mb() -> float:
@@ -254,7 +292,7 @@ def measure(label: str, url: str, n: int) -> dict:
     floor = min(floor1["seconds"], floor2["seconds"])
     return {"db": label, "n": n, "generate_s": gen, "floor_s": floor, "settle_s": settle["seconds"],
             "ratio": settle["seconds"] / floor,
-            "settle_rss_mb": settle["max_rss_mb"] + settle["workers_rss_mb"], "workers": settle["workers"],
+            "settle_rss_mb": max(settle["max_rss_mb"], settle["tree_pss_mb"]), "workers": settle["workers"],
             "floor_rss_mb": floor1["max_rss_mb"], "members": settle["members"],
             "rows": floor1["rows"], "verified": settle["verified"], "timings": settle["timings"]}
 
@@ -296,8 +334,8 @@ def main() -> None:
         print(f"{r['db']:<11} {r['n']:>10} {r['rows']:>9} {r['floor_s']:>8.2f} {r['settle_s']:>9.2f} "
               f"{r['ratio']:>6.2f} {r['workers']:>7} {r['settle_rss_mb']:>8.0f} {r['floor_rss_mb']:>9.0f} "
               f"{r['generate_s']:>6.0f}")
-    print("peak MB of a settlement with workers: its own peak plus, per worker, the largest "
-          "worker's peak (an upper bound)")
+    print("peak MB: the settlement's own peak RSS or, when larger, the peak of its process tree "
+          "(itself and its workers) sampled every 50 ms as summed Pss")
     for label in {r["db"] for r in results}:
         small, big = [r for r in results if r["db"] == label]
         growth = big["settle_s"] / small["settle_s"]

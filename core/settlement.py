@@ -747,14 +747,15 @@ SQLITE_CACHE_KB = 131072  # 128 MB page cache for the batch connection (default 
 PG_WORK_MEM = "128MB"     # hash aggregates of the staging query stay in memory
 
 
-def tune_connection(conn: Connection) -> None:
+def tune_connection(conn: Connection, share: int = 1) -> None:
     """Session settings for one batch connection (settlement, monthly results, the bench's
     floor): a larger page cache and in-memory temporary tables on SQLite, work_mem on
     PostgreSQL. They end with the connection (it is not returned to the pool changed: the
     SQLite settings only size caches; PostgreSQL's are RESET)."""
     if conn.dialect.name == "sqlite":
         raw = conn.connection.driver_connection  # outside any transaction (pysqlite autocommit)
-        raw.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+        # ``share``: processes working side by side split the page cache between them
+        raw.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB // max(1, share)}")
         raw.execute("PRAGMA temp_store = MEMORY")
     elif conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SET work_mem = '{PG_WORK_MEM}'")
@@ -842,7 +843,7 @@ def _settle_in_workers(db, half, clock, rules, tables, run_id, chunk, verify, ra
         for lo, hi in ranges:
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(target=_worker, daemon=True, args=(
-                db.url, half, clock, rules, tables, run_id, chunk, lo, hi, theirs))
+                db.url, half, clock, rules, tables, run_id, chunk, lo, hi, theirs, len(ranges)))
             proc.start()
             theirs.close()
             procs.append(proc)
@@ -887,14 +888,14 @@ def _receive(pipe, expected: str):
     return message[1:] if len(message) > 2 else message[1]
 
 
-def _worker(url, half, clock, rules, tables, run_id, chunk, lo, hi, pipe) -> None:
+def _worker(url, half, clock, rules, tables, run_id, chunk, lo, hi, pipe, share) -> None:
     """One forked worker: stage, report the group sums, settle when told (see above)."""
     import traceback
 
     db = Database(url)
     part = None
     try:
-        part = _RangeSettler(db, half, clock, rules, tables, run_id, chunk, lo, hi)
+        part = _RangeSettler(db, half, clock, rules, tables, run_id, chunk, lo, hi, share)
         sums, count, warnings = part.stage()
         pipe.send(("staged", sums, count, warnings))
         message = pipe.recv()
@@ -921,13 +922,13 @@ class _RangeSettler:
     writer whose transactions hold only the writes of one chunk, so on SQLite (one writer at a
     time) the computing never holds the write lock."""
 
-    def __init__(self, db, half, clock, rules, tables, run_id, chunk, lo, hi) -> None:
+    def __init__(self, db, half, clock, rules, tables, run_id, chunk, lo, hi, share: int = 1) -> None:
         self.db, self.half, self.clock, self.rules, self.tables = db, half, clock, rules, tables
         self.run_id, self.chunk, self.lo, self.hi = run_id, chunk, lo, hi
         self.result = SettleResult(run_id, str(half))
         self.tmp = _staging_table()
         self.reader = db.engine.execution_options(sqlite_deferred=True).connect()
-        tune_connection(self.reader)
+        tune_connection(self.reader, share)
         self.writer = db.engine.connect()
         self.member_ids: list[int] = []
         self.lgs: dict[str, LgInfo] = {}
