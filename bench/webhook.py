@@ -154,14 +154,15 @@ def main() -> None:
     results = {name: {"rps": statistics.median(r["rps"] for r in rs),
                       "p99_ms": statistics.median(r["p99_ms"] for r in rs),
                       "non200": sum(r["non200"] for r in rs),
-                      "all_rps": [round(r["rps"]) for r in rs]} for name, rs in runs.items()}
+                      "all_rps": [round(r["rps"]) for r in rs],
+                      "all_p99": [round(r["p99_ms"], 1) for r in rs]} for name, rs in runs.items()}
     bare, real = results["bare Flask endpoint"], results["cpoint skill server"]
     print(f"\nskill endpoint benchmark: gunicorn gthread x{args.workers} workers x{args.threads} threads, "
           f"wrk {args.connections} connections, {args.seconds}s x {args.rounds} rounds (median), "
           f"help+fallback alternating, db={args.db}")
-    print(f"{'server':<22}{'req/s':>10}{'p99 ms':>10}{'non-200':>10}  rounds req/s")
+    print(f"{'server':<22}{'req/s':>10}{'p99 ms':>10}{'non-200':>10}  rounds: req/s, p99 ms")
     for name, r in results.items():
-        print(f"{name:<22}{r['rps']:>10.0f}{r['p99_ms']:>10.1f}{r['non200']:>10}  {r['all_rps']}")
+        print(f"{name:<22}{r['rps']:>10.0f}{r['p99_ms']:>10.1f}{r['non200']:>10}  {r['all_rps']}, {r['all_p99']}")
     print(f"throughput ratio (cpoint / bare): {real['rps'] / bare['rps']:.2f}   (target >= 0.60)")
     print(f"cpoint p99: {real['p99_ms']:.1f} ms   (target < 25 ms)")
     if not os.environ.get("BENCH_KEEP_LOGS"):
