@@ -1,8 +1,9 @@
 """BotApp: the framework-free core of the skill server.
 
-The HTTP adapter (webhooks/) parses the request into a Turn and calls `BotApp.handle`; this
-module runs the turn in one database transaction through the router and always returns a
-valid v2.0 response dict. Handlers register with decorators, like Slack Bolt listeners."""
+The HTTP adapter (webhooks/) parses the request into a Turn and calls `BotApp.respond`; this
+module runs the turn through the router in at most one database transaction (opened when the
+turn first needs it) and always returns a valid v2.0 response, encoded once as UTF-8 JSON
+(`handle` gives it as a dict). Handlers register with decorators, like Slack Bolt listeners."""
 from __future__ import annotations
 
 import logging

@@ -61,8 +61,9 @@ class StateRecord:
 class DialogControl:
     """Read and change the user's dialog state inside the turn's transaction.
 
-    The state is a plain record, read with one Core query and written back once at the end
-    of the turn only if something changed (most turns write nothing)."""
+    The state is a plain record, read with one driver query (before the turn's transaction
+    opens, and checked again when it does) and written back once at the end of the turn only
+    if something changed (most turns write nothing)."""
 
     def __init__(self, ctx: "Ctx", row: StateRecord) -> None:
         self._ctx = ctx
