@@ -188,7 +188,7 @@ class BotApp:
         # runs on every turn, and SQLAlchemy's execution machinery would cost several times
         # the indexed lookup (bench/webhook.py). `_recheck_state` makes it safe.
         locked = ctx.tx.opened and ctx.services.db.is_postgres
-        found = ctx.tx.fetchone(_STATE + " FOR UPDATE" if locked else _STATE, (key,))
+        found = ctx.tx.fetchone(_STATE_FOR_UPDATE if locked else _STATE, (key,))
         if found is None:
             return StateRecord(user_key=key)
         dialog, step, slots, failures, expires_at, updated_at, version = found
@@ -243,6 +243,7 @@ class BotApp:
 _STATE_TABLE = DialogState.__table__
 _STATE = ("SELECT dialog, step, slots, failures, expires_at, updated_at, version"
           " FROM dialog_states WHERE user_key = ?")
+_STATE_FOR_UPDATE = _STATE + " FOR UPDATE"  # a rerun that holds its transaction from the start
 _VERSION = "SELECT version FROM dialog_states WHERE user_key = ?"
 _VERSION_FOR_UPDATE = _VERSION + " FOR UPDATE"  # serialise concurrent turns of one user (PostgreSQL)
 

@@ -127,13 +127,11 @@ class LazyTransaction:
         return self
 
     def __exit__(self, *exc) -> bool:
-        try:
-            self._release_raw()
-        finally:
-            if self._cm is not None:
-                cm, self._cm, self._conn = self._cm, None, None
-                return bool(cm.__exit__(*exc))
-        return False
+        self._release_raw()  # held only before the transaction opens
+        if self._cm is None:
+            return False
+        cm, self._cm, self._conn = self._cm, None, None
+        return bool(cm.__exit__(*exc))
 
 
 def driver_datetime(value) -> datetime | None:

@@ -182,7 +182,7 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
                 chunk = ids[start:start + CHUNK]
                 with conn.begin():
                     by_member: dict[int, list[Row]] = {}
-                    for row in _rows(conn, tmp, rules, chunk[0], chunk[-1]):
+                    for row in _rows(conn, rules, chunk[0], chunk[-1]):
                         by_member.setdefault(row.member_id, []).append(row)
                     out = []
                     for member_id, rows in by_member.items():

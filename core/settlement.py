@@ -386,9 +386,10 @@ def _staging_table() -> Table:
     return Table("tmp_settle", MetaData(), *cols, prefixes=["TEMPORARY"])
 
 
-def _staging_query(half: Half, rules: Rules, lo: int | None = None, hi: int | None = None):
-    """The aggregate that stages one compact row per member resource (the members in [lo, hi]
-    when given): a SELECT with its bound parameters."""
+def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
+                  lo: int | None = None, hi: int | None = None) -> None:
+    """One compact row per member resource into the staging table (the members in [lo, hi]
+    when given)."""
     months = half.months
     ref = {"a": months, "p": tuple(m - 100 for m in months), "q": tuple(m - 200 for m in months)}
     every = sorted(m for ms in ref.values() for m in ms)
@@ -408,8 +409,10 @@ def _staging_query(half: Half, rules: Rules, lo: int | None = None, hi: int | No
     if lo is not None:  # one worker's share of the members
         active += f" AND ra.member_id BETWEEN {int(lo)} AND {int(hi)}"
     sql = f"""
-SELECT ra.member_id, ra.id AS account_id, ra.resource, ra.billing_mode, ra.tariff, ra.registered_on,
-  m.member_type, lga.code AS lg_code, lga.sido, COALESCE({prev_streak}, 0) AS streak_before,
+INSERT INTO tmp_settle (member_id, account_id, resource, billing_mode, tariff, registered_on,
+  member_type, lg_code, sido, streak_before, {", ".join(f"{p}{i}" for p in "apq" for i in range(1, 7))})
+SELECT ra.member_id, ra.id, ra.resource, ra.billing_mode, ra.tariff, ra.registered_on,
+  m.member_type, lga.code, lga.sido, COALESCE({prev_streak}, 0),
   {", ".join(f"agg.{p}{i}" for p in "apq" for i in range(1, 7))}
 FROM (
   SELECT ra.id AS account_id,
@@ -434,17 +437,9 @@ WHERE (m.status = 'active' OR m.withdrawn_at >= :after_end)
 """
     stmt = text(sql).bindparams(bindparam("end", type_=Date()),
                                 bindparam("after_end", type_=DateTime()))
-    return stmt, {"end": half.end, "prev": str(half.previous()),
-                  "after_end": datetime.combine(half.end + timedelta(days=1), datetime.min.time())}
-
-
-def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
-                  lo: int | None = None, hi: int | None = None) -> None:
-    select_stmt, params = _staging_query(half, rules, lo, hi)
-    columns = ", ".join(c.name for c in tmp.columns)
-    conn.execute(text(f"INSERT INTO {tmp.name} ({columns}) " + select_stmt.text)
-                 .bindparams(*select_stmt._bindparams.values()), params)
-    conn.execute(text(f"CREATE INDEX ix_{tmp.name}_member ON {tmp.name} (member_id, account_id)"))
+    conn.execute(stmt, {"end": half.end, "prev": str(half.previous()),
+                        "after_end": datetime.combine(half.end + timedelta(days=1), datetime.min.time())})
+    conn.execute(text("CREATE INDEX ix_tmp_settle_member ON tmp_settle (member_id, account_id)"))
 
 
 _ROW_COLUMNS = ("member_id, account_id, resource, billing_mode, tariff, registered_on, member_type,"
@@ -452,7 +447,7 @@ _ROW_COLUMNS = ("member_id, account_id, resource, billing_mode, tariff, register
                 + ", ".join(f"{p}{i}" for p in "apq" for i in range(1, 7)))
 
 
-def _rows(conn: Connection, tmp: Table, rules: Rules, lo: int | None = None,
+def _rows(conn: Connection, rules: Rules, lo: int | None = None,
           hi: int | None = None) -> Iterable[Row]:
     """Staging rows through the driver cursor (no per-row ORM/Core processing), in member
     order; a member range when lo/hi are given. Server-side cursor on PostgreSQL."""
@@ -608,6 +603,14 @@ def _expand_groups(base: dict[tuple, list[int]]) -> dict[tuple, list[int]]:
             acc[0] += n
             acc[1] += total
     return out
+
+
+def _add_sums(into: dict[tuple, list[int]], part: dict[tuple, list[int]]) -> None:
+    """Add group sums ({key: [n, Σ A_H]}) of one part to a running total."""
+    for key, (n, total) in part.items():
+        acc = into.setdefault(key, [0, 0])
+        acc[0] += n
+        acc[1] += total
 
 
 def row_actual(row: Row) -> int:
@@ -795,10 +798,7 @@ def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result, worke
         for w in warnings:
             if w not in result.warnings:
                 result.warnings.append(w)
-        for key, (n, total) in seen.items():
-            acc = seen_groups.setdefault(key, [0, 0])
-            acc[0] += n
-            acc[1] += total
+        _add_sums(seen_groups, seen)
     if _expand_groups(seen_groups) != {k: v for k, v in sums.items() if v[0]}:
         raise SettlementError("standard-usage groups summed in SQL differ from the "
                               "evaluations of the lines (a bug: the run is marked failed)")
@@ -814,7 +814,8 @@ def _member_ranges(db: Database, workers: int) -> list[tuple[int | None, int | N
         return [(None, None)]
     with db.engine.connect() as conn:
         ids = [m for (m,) in conn.execute(text("SELECT id FROM members ORDER BY id"))]
-    if len(ids) < PARALLEL_FROM or db.url.startswith("sqlite") and ":memory:" in db.url or db.url == "sqlite://":
+    in_memory = db.url == "sqlite://" or (db.url.startswith("sqlite") and ":memory:" in db.url)
+    if len(ids) < PARALLEL_FROM or in_memory:  # an in-memory database is one process's own
         return [(None, None)]
     size = -(-len(ids) // workers)
     return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
@@ -851,10 +852,7 @@ def _settle_in_workers(db, half, clock, rules, tables, run_id, chunk, verify, ra
         staged = [_receive(pipe, "staged") for pipe in pipes]
         sums: dict[tuple, list[int]] = {}
         for part_sums, _count, _warnings in staged:
-            for key, (n, total) in part_sums.items():
-                acc = sums.setdefault(key, [0, 0])
-                acc[0] += n
-                acc[1] += total
+            _add_sums(sums, part_sums)
         step = _verify_step(sum(count for _, count, _ in staged), verify)
         offset = 0
         for pipe, (_, count, _) in zip(pipes, staged):
@@ -1137,7 +1135,7 @@ def _read_and_compute(conn, half, rules, tables, lgs, groups, ids, result, verif
     h = str(half)
     t = time.perf_counter()
     by_member: dict[int, list[Row]] = {}
-    for row in _rows(conn, None, rules, lo, hi):
+    for row in _rows(conn, rules, lo, hi):
         by_member.setdefault(row.member_id, []).append(row)
     existing = {m: (sid, rh, pts, ver) for sid, m, rh, pts, ver in conn.execute(text(
         "SELECT id, member_id, result_hash, points, version FROM point_statements"

@@ -36,8 +36,8 @@ def _error(status: int, code: str, message: str):
     return jsonify(error=code, message=message), status
 
 
-def request_id(req=None) -> str:
-    given = (req or request).headers.get("X-Request-Id", "")
+def request_id(req) -> str:
+    given = req.headers.get("X-Request-Id", "")
     return given if _REQ_ID.match(given) else secrets.token_hex(16)
 
 
