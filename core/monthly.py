@@ -166,7 +166,6 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
         try:
             tune_connection(conn)
             with conn.begin():
-                tmp.create(conn)
                 _fill_staging(conn, tmp, half, rules)
                 conn.execute(text(
                     "DELETE FROM tmp_settle WHERE member_id IN (SELECT member_id FROM notifications"

@@ -388,8 +388,8 @@ def _staging_table() -> Table:
 
 def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
                   lo: int | None = None, hi: int | None = None) -> None:
-    """One compact row per member resource into the staging table (the members in [lo, hi]
-    when given)."""
+    """Create the staging table with one compact row per member resource (the members in
+    [lo, hi] when given)."""
     months = half.months
     ref = {"a": months, "p": tuple(m - 100 for m in months), "q": tuple(m - 200 for m in months)}
     every = sorted(m for ms in ref.values() for m in ms)
@@ -400,46 +400,63 @@ def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
     types = sorted(rules.points_table_by_member_type)
     type_list = ", ".join(f"'{t}'" for t in types if t.isidentifier())
     household = rules.maintenance_streak_scope == "household"
-    prev_streak = (
-        "(SELECT MAX(pl.streak_after) FROM statement_lines pl WHERE pl.member_id = ra.member_id"
-        " AND pl.half = :prev)" if household else
-        "(SELECT pl.streak_after FROM statement_lines pl WHERE pl.member_id = ra.member_id"
-        " AND pl.half = :prev AND pl.resource = ra.resource)")
     active = ("ra.registered_on <= :end AND (ra.ended_on IS NULL OR ra.ended_on > :end)")
+    members = ""
     if lo is not None:  # one worker's share of the members
-        active += f" AND ra.member_id BETWEEN {int(lo)} AND {int(hi)}"
-    sql = f"""
-INSERT INTO tmp_settle (member_id, account_id, resource, billing_mode, tariff, registered_on,
-  member_type, lg_code, sido, streak_before, {", ".join(f"{p}{i}" for p in "apq" for i in range(1, 7))})
-SELECT ra.member_id, ra.id, ra.resource, ra.billing_mode, ra.tariff, ra.registered_on,
-  m.member_type, lga.code, lga.sido, COALESCE({prev_streak}, 0),
-  {", ".join(f"agg.{p}{i}" for p in "apq" for i in range(1, 7))}
-FROM (
+        members = f" AND {{col}} BETWEEN {int(lo)} AND {int(hi)}"
+        active += members.format(col="ra.member_id")
+    # Joins rather than correlated subqueries: the planner hashes them once instead of
+    # looking up every member's address and previous line one by one.
+    prev_streak = (
+        "SELECT member_id, NULL AS resource, MAX(streak_after) AS streak FROM statement_lines"
+        f" WHERE half = :prev{members.format(col='member_id')} GROUP BY member_id" if household else
+        "SELECT member_id, resource, streak_after AS streak FROM statement_lines"
+        f" WHERE half = :prev{members.format(col='member_id')}")
+    prev_on = "pl.member_id = ra.member_id" + ("" if household else " AND pl.resource = ra.resource")
+    query = f"""
+SELECT ra.member_id AS member_id, ra.id AS account_id, ra.resource AS resource,
+  ra.billing_mode AS billing_mode, ra.tariff AS tariff, ra.registered_on AS registered_on,
+  m.member_type AS member_type, lga.code AS lg_code, lga.sido AS sido,
+  COALESCE(pl.streak, 0) AS streak_before,
+  {", ".join(f"agg.{p}{i} AS {p}{i}" for p in "apq" for i in range(1, 7))}
+FROM resource_accounts ra
+LEFT JOIN (
   SELECT ra.id AS account_id,
   {pivots}
   FROM resource_accounts ra
-  LEFT JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
+  JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
     AND r.month IN ({", ".join(str(m) for m in every)})
   WHERE {active}
   GROUP BY ra.id
-) agg
-JOIN resource_accounts ra ON ra.id = agg.account_id
+) agg ON agg.account_id = ra.id
 JOIN members m ON m.id = ra.member_id
-LEFT JOIN local_governments lga ON lga.code = COALESCE(
-  (SELECT ma.local_government_code FROM member_addresses ma WHERE ma.member_id = m.id
-    AND ma.valid_from <= :end ORDER BY ma.valid_from DESC, ma.id DESC LIMIT 1),
-  m.local_government_code)
-WHERE (m.status = 'active' OR m.withdrawn_at >= :after_end)
+LEFT JOIN (
+  SELECT member_id, local_government_code,
+    ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY valid_from DESC, id DESC) AS pick
+  FROM member_addresses WHERE valid_from <= :end{members.format(col='member_id')}
+) ma ON ma.member_id = m.id AND ma.pick = 1
+LEFT JOIN local_governments lga ON lga.code = COALESCE(ma.local_government_code, m.local_government_code)
+LEFT JOIN ({prev_streak}) pl ON {prev_on}
+WHERE {active}
+  AND (m.status = 'active' OR m.withdrawn_at >= :after_end)
   AND m.member_type IN ({type_list})
   AND NOT EXISTS (SELECT 1 FROM resource_accounts ra2 WHERE ra2.member_id = ra.member_id
     AND ra2.resource = ra.resource AND ra2.id > ra.id AND ra2.registered_on <= :end
     AND (ra2.ended_on IS NULL OR ra2.ended_on > :end))
 """
+    if conn.dialect.name == "postgresql":
+        # CREATE TABLE AS runs the aggregate as a parallel plan; INSERT ... SELECT never does.
+        sql = f"CREATE TEMPORARY TABLE {tmp.name} AS {query}"
+    else:
+        tmp.create(conn)
+        sql = f"INSERT INTO {tmp.name} ({', '.join(c.name for c in tmp.columns)}) {query}"
     stmt = text(sql).bindparams(bindparam("end", type_=Date()),
                                 bindparam("after_end", type_=DateTime()))
     conn.execute(stmt, {"end": half.end, "prev": str(half.previous()),
                         "after_end": datetime.combine(half.end + timedelta(days=1), datetime.min.time())})
-    conn.execute(text("CREATE INDEX ix_tmp_settle_member ON tmp_settle (member_id, account_id)"))
+    conn.execute(text(f"CREATE INDEX ix_tmp_settle_member ON {tmp.name} (member_id, account_id)"))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {tmp.name}"))  # temporary tables are never auto-analysed
 
 
 _ROW_COLUMNS = ("member_id, account_id, resource, billing_mode, tariff, registered_on, member_type,"
@@ -937,7 +954,6 @@ class _RangeSettler:
         conn, half, rules = self.reader, self.half, self.rules
         warnings = []
         with conn.begin():
-            self.tmp.create(conn)
             _fill_staging(conn, self.tmp, half, rules, self.lo, self.hi)
         t = self.result.tick("staging", t)
         with conn.begin():
