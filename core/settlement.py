@@ -9,11 +9,14 @@ How it runs (set-based; no ORM object per member):
 1. A ``settlement_runs`` row marks the run ``running``; a partial unique index allows one per
    half, so two processes never settle the same half at once (a crashed run whose heartbeat is
    older than ``STALE_AFTER`` is marked ``abandoned`` and taken over).
-2. One aggregate query (GROUP BY account over ``meter_readings`` joined on the supply-key hash)
-   fills a temporary table with one compact row per member resource: the six actual months of
-   the half and the same months one and two years before, as integer thousandths (exact on both
-   backends), plus the member type, the 시군구 at the half's end (address history), the account's
-   billing mode/tariff/registration day and the streak stored on the previous half's line.
+2. One aggregate query (GROUP BY account over ``meter_readings`` joined on the supply-key hash,
+   an inner join left-joined back to the accounts, so PostgreSQL hashes the accounts rather than
+   the readings; ``CREATE TEMPORARY TABLE ... AS`` there, which may run in parallel where an
+   ``INSERT ... SELECT`` never does) fills a temporary table with one compact row per member
+   resource: the six actual months of the half and the same months one and two years before,
+   as integer thousandths (exact on both backends), plus the member type, the 시군구 at the
+   half's end (address history), the account's billing mode/tariff/registration day and the
+   streak stored on the previous half's line (both joined, not looked up row by row).
 3. Pass 1 streams that table and evaluates every resource; the standard-usage groups (n, Σ A_H
    per 시군구 / 시도 / nation, points table and resource) are summed from exactly those
    evaluations, so a group can never disagree with the lines.
