@@ -396,3 +396,21 @@ def test_a_failing_worker_fails_the_run_and_writes_nothing_more(app, db, cipher,
     with db.session() as s:
         assert [r.status for r in s.scalars(select(SettlementRun))] == ["failed"]
         assert s.scalar(select(func.count()).select_from(PointStatement)) == 0
+
+
+@pytest.mark.parametrize("scope, water_streak", [("resource", 0), ("household", 1)])
+def test_previous_streak_is_read_per_resource_or_per_household(app, db, cipher, tmp_path, clock,
+                                                               scope, water_streak):
+    from core.rules import load_rules
+
+    rules = load_rules(overrides={"settings.maintenance_streak_scope": scope})
+    mid = member(db, cipher, [(E, "1000000031"), (W, "1000000032")])
+    # 2024H2: electricity reduced 11 % (a reduction half), water not at all
+    load(app, tmp_path, half_rows(E, "1000000031", "2024H2", 2000, 1780)
+         + half_rows(W, "1000000032", "2024H2", 30, 30)
+         + half_rows(E, "1000000031", "2025H1", 2000, 2000)
+         + half_rows(W, "1000000032", "2025H1", 30, 30))
+    settle_half(db, "2024H2", clock, rules=rules, verify=-1)
+    settle_half(db, "2025H1", clock, rules=rules, verify=-1)
+    _, lines, _ = statement(db, mid, "2025H1")
+    assert (lines[E].streak_before, lines[W].streak_before) == (1, water_streak)
