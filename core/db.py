@@ -6,6 +6,8 @@ Knows nothing of Flask. The web app, the CLI, the scheduler and the tests each b
 from __future__ import annotations
 
 import json
+import os
+import threading
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator
@@ -68,22 +70,24 @@ def driver_fetchone(conn: Connection, sql: str, params: tuple) -> tuple | None:
 def _fetchone(raw, dialect, sql: str, params: tuple) -> tuple | None:
     if dialect.name == "postgresql":
         sql = sql.replace("?", "%s")
-    cur = raw.cursor()
+    cur = None
     try:
+        cur = raw.cursor()
         cur.execute(sql, params)
         return cur.fetchone()
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error,
                                   hide_parameters=True, dialect=dialect) from exc
     finally:
-        cur.close()
+        if cur is not None:
+            cur.close()
 
 
 class LazyTransaction:
     """A unit of work that opens its transaction only when it needs one.
 
-    `fetchone` before that runs on a pooled driver connection outside any transaction (each
-    read sees the latest committed data); the first use of `conn` opens the real one, a Core
+    `fetchone` before that runs on the thread's read connection outside any transaction (each
+    read sees the latest committed data; see `Database.read_fetchone`); the first use of `conn` opens the real one, a Core
     connection as `Database.connect` gives it, and runs the `on_open` callbacks in it (for
     instance to check that what was read before is still so). Chat turns that only answer from
     static content then never pay for BEGIN/COMMIT and the pool round trip. Use as a context
@@ -91,7 +95,6 @@ class LazyTransaction:
 
     def __init__(self, db: "Database", *, deferred: bool = False) -> None:
         self._db, self._deferred = db, deferred
-        self._raw = None     # pooled DBAPI connection for reads before the transaction
         self._cm = None      # Database.connect() context once opened
         self._conn: Connection | None = None
         self.on_open: list = []
@@ -103,14 +106,11 @@ class LazyTransaction:
     def fetchone(self, sql: str, params: tuple) -> tuple | None:
         if self._conn is not None:
             return driver_fetchone(self._conn, sql, params)
-        if self._raw is None:
-            self._raw = self._db.engine.raw_connection()
-        return _fetchone(self._raw.driver_connection, self._db.engine.dialect, sql, params)
+        return self._db.read_fetchone(sql, params)
 
     @property
     def conn(self) -> Connection:
         if self._conn is None:
-            self._release_raw()
             cm = self._db.connect(deferred=self._deferred)
             conn = cm.__enter__()
             self._cm, self._conn = cm, conn
@@ -118,16 +118,10 @@ class LazyTransaction:
                 callback(conn)
         return self._conn
 
-    def _release_raw(self) -> None:
-        if self._raw is not None:
-            raw, self._raw = self._raw, None
-            raw.close()  # back to the pool, which rolls back whatever the driver began
-
     def __enter__(self) -> "LazyTransaction":
         return self
 
     def __exit__(self, *exc) -> bool:
-        self._release_raw()  # held only before the transaction opens
         if self._cm is None:
             return False
         cm, self._cm, self._conn = self._cm, None, None
@@ -171,6 +165,7 @@ class Database:
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._deferred_engine = self.engine.execution_options(sqlite_deferred=True)
         self._deferred = sessionmaker(self._deferred_engine, expire_on_commit=False)
+        self._reads = threading.local()  # .conn, .pid: this thread's read connection
 
     @property
     def is_postgres(self) -> bool:
@@ -200,6 +195,41 @@ class Database:
         with (self._deferred_engine if deferred else self.engine).begin() as conn:
             yield conn
 
+    def read_fetchone(self, sql: str, params: tuple) -> tuple | None:
+        """One short read outside any transaction, on a driver connection this thread keeps
+        (autocommit, detached from the pool): the reads that start every chat turn then cost
+        neither a pool checkout and checkin nor a rollback. A failed read drops the connection
+        and is tried once more on a new one (what the pool's pre-ping did for a dead one)."""
+        for attempt in (1, 2):
+            raw = self._read_connection()
+            try:
+                return _fetchone(raw, self.engine.dialect, sql, params)
+            except DBAPIError:
+                self._drop_read_connection()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _read_connection(self):
+        reads = self._reads
+        conn = getattr(reads, "conn", None)
+        if conn is None or reads.pid != os.getpid():  # never a connection a forked parent opened
+            pooled = self.engine.raw_connection()
+            conn = pooled.driver_connection
+            pooled.detach()  # ours until the thread ends: the pool never hands it to others
+            if self.is_postgres:
+                conn.autocommit = True
+            reads.conn, reads.pid = conn, os.getpid()
+        return conn
+
+    def _drop_read_connection(self) -> None:
+        conn, self._reads.conn = getattr(self._reads, "conn", None), None
+        if conn is not None and self._reads.pid == os.getpid():
+            try:
+                conn.close()
+            except Exception:  # a dead connection may fail to close; it is gone either way
+                pass
+
     def lazy(self, *, deferred: bool = False) -> LazyTransaction:
         """A unit of work whose transaction opens on first need (see LazyTransaction)."""
         return LazyTransaction(self, deferred=deferred)
@@ -210,4 +240,5 @@ class Database:
         Base.metadata.create_all(self.engine)
 
     def dispose(self) -> None:
+        self._drop_read_connection()
         self.engine.dispose()

@@ -11,7 +11,7 @@ import orjson
 
 from core.pii import scrub_rrn
 
-_STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_STD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,9 +22,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": scrub_rrn(record.getMessage()),
         }
-        for key, value in record.__dict__.items():
-            if key not in _STD and not key.startswith("_"):
-                out[key] = scrub_rrn(value) if isinstance(value, str) else value
+        fields = record.__dict__
+        for key in [k for k in fields if k not in _STD and k[0] != "_"]:
+            value = fields[key]
+            out[key] = scrub_rrn(value) if isinstance(value, str) else value
         if record.exc_info:
             out["exc"] = scrub_rrn(self.formatException(record.exc_info))
         try:  # orjson: one line per chat turn, several times faster than the standard library
