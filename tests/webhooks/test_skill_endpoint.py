@@ -122,6 +122,47 @@ def test_chunked_body_over_the_limit_is_413_on_a_real_server(app, db):
     assert row_count(db) == 0
 
 
+def _real_server(app):
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_chunked_and_sized_bodies_are_read_whole_on_a_real_server(app, db):
+    """A chunked body (no Content-Length) is answered; sized bodies are read to their length
+    and no further, so two requests in a row on one kept-alive connection both work."""
+    import http.client
+
+    body = json.dumps(make_payload(utterance="도움말"), ensure_ascii=False).encode()
+    server = _real_server(app)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        conn.putrequest("POST", "/kakao/skills/help")
+        conn.putheader("X-Skill-Secret", "test-skill-secret")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        conn.send(f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+        resp = conn.getresponse()
+        assert resp.status == 200 and json.loads(resp.read())["version"] == "2.0"
+        assert resp.getheader("Content-Type") == "application/json"
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        for _ in range(2):
+            conn.request("POST", "/kakao/skills/help", body=body, headers={
+                "X-Skill-Secret": "test-skill-secret", "Content-Type": "application/json",
+                "Connection": "keep-alive"})
+            resp = conn.getresponse()
+            assert resp.status == 200 and json.loads(resp.read())["version"] == "2.0"
+            assert resp.getheader("X-Request-Id")
+    finally:
+        server.shutdown()
+
+
 @pytest.mark.parametrize("raw", [b"not json", b"", b"{", "\ud55c".encode("utf-8")[:2], b"[1,2]", b"null"])
 def test_not_json_or_not_an_object_is_400(app, kakao, db, raw):
     app.config["CPOINT"].bot_id_check = False

@@ -37,27 +37,44 @@ def _error(status: int, code: str, message: str):
 
 
 def request_id(req) -> str:
-    given = req.headers.get("X-Request-Id", "")
+    given = req.environ.get("HTTP_X_REQUEST_ID", "")
     return given if _REQ_ID.match(given) else secrets.token_hex(16)
+
+
+def _environ_key(header: str) -> str:
+    """Where a request header sits in the WSGI environ (X-Skill-Secret -> HTTP_X_SKILL_SECRET)."""
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+def _read_body(req, length: int | None, limit: int) -> bytes:
+    """The request body, at most ``limit`` + 1 bytes. With a Content-Length, exactly that many
+    straight from the server's input (WSGI lets an application read that far); a chunked body
+    has none, and is read through werkzeug's terminated stream."""
+    if length is not None:
+        return req.environ["wsgi.input"].read(length) if length else b""
+    return req.stream.read(limit + 1)
 
 
 @bp.post("/kakao/skills/<skill>")
 def skill(skill: str):
-    # Resolve Flask's context proxies once: each access through them has a cost, and this
-    # runs on every chat turn.
+    # Resolve Flask's context proxies once and read headers straight from the WSGI environ:
+    # each access through werkzeug's wrappers has a cost, and this runs on every chat turn.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     req = request._get_current_object()  # type: ignore[attr-defined]
+    environ = req.environ
     cfg = app.config["CPOINT"]
     rid = request_id(req)
     if skill not in SKILLS:
         return _error(404, "unknown_skill", f"no skill '{skill}'; known: {', '.join(SKILLS)}")
-    if (req.content_length or 0) > cfg.max_body_bytes:
+    length = req.content_length  # None when absent or malformed
+    if (length or 0) > cfg.max_body_bytes:
         return _error(413, "body_too_large", f"body over {cfg.max_body_bytes} bytes")
-    if cfg.skill_secret_required and not secret_ok(cfg.skill_secret, req.headers.get(cfg.skill_secret_header)):
+    if cfg.skill_secret_required and not secret_ok(
+            cfg.skill_secret, environ.get(_environ_key(cfg.skill_secret_header))):
         log.warning("skill secret rejected", extra={"request_id": rid, "skill": skill})
         return _error(401, "unauthorized", f"missing or wrong {cfg.skill_secret_header} header")
     # A chunked body has no Content-Length: read at most one byte past the limit to tell.
-    body = req.stream.read(cfg.max_body_bytes + 1)
+    body = _read_body(req, length, cfg.max_body_bytes)
     if len(body) > cfg.max_body_bytes:
         return _error(413, "body_too_large", f"body over {cfg.max_body_bytes} bytes")
     try:
@@ -76,4 +93,5 @@ def skill(skill: str):
     except PayloadError as exc:
         return _error(400, "bad_payload", str(exc))
     body = app.extensions["cpoint_bot"].respond(turn, app.extensions["cpoint"], rid)
-    return app.response_class(body, mimetype="application/json", headers={"X-Request-Id": rid})
+    return app.response_class(body, headers=[("Content-Type", "application/json"),
+                                             ("X-Request-Id", rid)])
