@@ -130,8 +130,13 @@ class BotApp:
             adapter.error("invalid reply replaced: %s", problems[:5])
             body, outcome = encode_reply(self._error(request_id)), "error"
         elapsed = time.perf_counter() - started
-        adapter.line("turn handled", {"outcome": outcome, "ms": round(elapsed * 1000, 1),
-                                      "utterance": scrub_rrn(turn.utterance)[:80] if outcome != "refused" else "[refused]"})
+        fields = {"outcome": outcome, "ms": round(elapsed * 1000, 1),
+                  "utterance": scrub_rrn(turn.utterance)[:80] if outcome != "refused" else "[refused]"}
+        line = services.extras.get("turn_line")
+        if line is not None:  # the edge's writer for this one line (webhooks.logs.TurnLine)
+            line(adapter, "turn handled", fields)
+        else:
+            adapter.line("turn handled", fields)
         self._observe(turn.skill, outcome, elapsed, adapter)
         return body
 

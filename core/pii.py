@@ -13,6 +13,8 @@ def contains_rrn(text: str | None) -> bool:
 
 
 def scrub_rrn(text: str) -> str:
+    if len(text) < 13:  # an RRN is 13 digits at the least: nothing to look for
+        return text
     return RRN_RE.sub(RRN_MASK, text)
 
 

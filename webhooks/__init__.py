@@ -67,7 +67,7 @@ def create_app(config=None, *, clock=None, db: Database | None = None) -> Flask:
             operator_name=cfg.operator_name, public_base_url=cfg.public_base_url,
             strict_responses=cfg.strict_responses,
         ),
-        extras={"config": cfg},
+        extras={"config": cfg, "turn_line": logs.TurnLine()},
     )
     if cfg.user_rate_limit and cfg.user_rate_limit.strip().lower() not in ("off", "0", "false"):
         import time

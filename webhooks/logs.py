@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from datetime import datetime, timezone
 
 import orjson
@@ -14,10 +15,23 @@ from core.pii import scrub_rrn
 _STD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
+_SECOND: tuple[int, str] = (-1, "")
+
+
+def _ts(created: float) -> str:
+    """UTC ISO time to the millisecond; the text of the second is reused (many lines a second)."""
+    global _SECOND
+    second = int(created)
+    cached = _SECOND
+    if cached[0] != second:
+        cached = _SECOND = (second, datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{int((created - second) * 1000):03d}+00:00"
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": _ts(record.created),
             "level": record.levelname,
             "logger": record.name,
             "msg": scrub_rrn(record.getMessage()),
@@ -32,6 +46,56 @@ class JsonFormatter(logging.Formatter):
             return orjson.dumps(out, default=str).decode()
         except TypeError:  # keys that are not strings, integers beyond 64 bits
             return json.dumps(out, ensure_ascii=False, default=str)
+
+
+class TurnLine:
+    """Writes the INFO line every chat turn ends with (bot.app.BotApp.respond). When the
+    configured JSON handler is the only one listening, the line is formatted as JsonFormatter
+    would and written straight to its stream: the record, filter and handler path of the
+    logging module costs more than the line itself. Otherwise (text format, another handler
+    anywhere up to the root, such as pytest's caplog, a filter) it is an ordinary log call."""
+
+    def __init__(self, name: str = "cpoint.bot") -> None:
+        self.logger = logging.getLogger(name)
+
+    def _direct_handler(self) -> logging.Handler | None:
+        logger = self.logger
+        if logger.handlers or logger.filters or logger.disabled or not logger.isEnabledFor(logging.INFO):
+            return None
+        parent = logger.parent
+        if parent is None or len(parent.handlers) != 1 or parent.filters:
+            return None
+        handler = parent.handlers[0]
+        if (not getattr(handler, "_cpoint", False) or handler.filters or handler.level > logging.INFO
+                or type(handler.formatter) is not JsonFormatter):
+            return None
+        node = parent
+        while node.propagate and node.parent is not None:  # nothing else on the way to the root
+            node = node.parent
+            if node.handlers:
+                return None
+        return handler
+
+    def __call__(self, adapter: logging.LoggerAdapter, msg: str, fields: dict) -> None:
+        handler = self._direct_handler()
+        if handler is None:
+            adapter.info(msg, extra=fields)
+            return
+        out = {"ts": _ts(time.time()), "level": "INFO", "logger": self.logger.name,
+               "msg": scrub_rrn(msg)}
+        for key, value in (*adapter.extra.items(), *fields.items()):
+            out[key] = scrub_rrn(value) if isinstance(value, str) else value
+        try:
+            line = orjson.dumps(out, default=str).decode()
+        except TypeError:
+            adapter.info(msg, extra=fields)
+            return
+        with handler.lock:
+            try:
+                handler.stream.write(line + handler.terminator)
+                handler.stream.flush()
+            except Exception:  # as StreamHandler.emit: a broken log stream never breaks a reply
+                pass
 
 
 class TextFormatter(logging.Formatter):
