@@ -191,7 +191,12 @@ class BotApp:
         # runs on every turn, and SQLAlchemy's execution machinery would cost several times
         # the indexed lookup (bench/webhook.py). `_recheck_state` makes it safe.
         locked = ctx.tx.opened and ctx.services.db.is_postgres
-        found = ctx.tx.fetchone(_STATE_FOR_UPDATE if locked else _STATE, (key,))
+        if locked:  # a row lock cannot reach through the outer joins below
+            found = ctx.tx.fetchone(_STATE_FOR_UPDATE, (key,))
+        else:  # the member's channel friendship comes along (bot.push.reachability)
+            row = ctx.tx.fetchone(_STATE_AND_REACH, (key,))
+            ctx.member_reach = () if row[8] is None else tuple(row[8:])
+            found = row[:7] if row[7] is not None else None
         if found is None:
             return StateRecord(user_key=key)
         dialog, step, slots, failures, expires_at, updated_at, version = found
@@ -247,6 +252,11 @@ _STATE_TABLE = DialogState.__table__
 _STATE = ("SELECT dialog, step, slots, failures, expires_at, updated_at, version"
           " FROM dialog_states WHERE user_key = ?")
 _STATE_FOR_UPDATE = _STATE + " FOR UPDATE"  # a rerun that holds its transaction from the start
+# One read for the two rows every turn looks at: always one row, NULLs where either is missing.
+_STATE_AND_REACH = (
+    "SELECT d.dialog, d.step, d.slots, d.failures, d.expires_at, d.updated_at, d.version,"
+    " d.user_key, m.id, m.is_friend, m.blocked_at FROM (SELECT CAST(? AS VARCHAR) AS k) q"
+    " LEFT JOIN dialog_states d ON d.user_key = q.k LEFT JOIN members m ON m.bot_user_key = q.k")
 _VERSION = "SELECT version FROM dialog_states WHERE user_key = ?"
 _VERSION_FOR_UPDATE = _VERSION + " FOR UPDATE"  # serialise concurrent turns of one user (PostgreSQL)
 

@@ -171,3 +171,25 @@ def test_is_friend_in_payloads_updates_reachability(client, db, clock):
     ask(client, is_friend=False, surface="BuilderBotTest")  # the console test sends no isFriend
     with db.session() as s:
         assert s.get(Member, 1).is_friend is True
+
+
+def test_the_friendship_read_with_the_state_is_used_only_while_nothing_was_written():
+    from types import SimpleNamespace
+
+    from bot.push.reachability import CHANNEL_SURFACE, after_turn
+
+    class Tx:
+        def __init__(self, opened):
+            self.opened, self.reads = opened, []
+
+        def fetchone(self, sql, params):
+            self.reads.append(sql)
+            return None  # no member: nothing to write
+
+    turn = SimpleNamespace(surface=CHANNEL_SURFACE, user_key="u-1", is_friend=True)
+    quiet = Tx(opened=False)
+    after_turn(SimpleNamespace(tx=quiet, turn=turn, member_reach=()))
+    assert quiet.reads == []  # the turn's first read already said: no member
+    written = Tx(opened=True)  # the turn wrote (a signup may have created the member)
+    after_turn(SimpleNamespace(tx=written, turn=turn, member_reach=()))
+    assert len(written.reads) == 1
