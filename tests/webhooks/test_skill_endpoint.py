@@ -93,35 +93,6 @@ def test_100_kib_body_is_413_and_writes_nothing(kakao, db):
     assert row_count(db) == 0
 
 
-def test_chunked_body_over_the_limit_is_413_on_a_real_server(app, db):
-    """Chunked bodies carry no Content-Length; only a real server hands them over."""
-    import http.client
-    import threading
-
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
-        conn.putrequest("POST", "/kakao/skills/fallback")
-        conn.putheader("X-Skill-Secret", "test-skill-secret")
-        conn.putheader("Content-Type", "application/json")
-        conn.putheader("Transfer-Encoding", "chunked")
-        conn.endheaders()
-        chunk = b"a" * 8192
-        for _ in range(10):  # 80 KiB
-            conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-        conn.send(b"0\r\n\r\n")
-        resp = conn.getresponse()
-        assert resp.status == 413
-        assert json.loads(resp.read())["error"] == "body_too_large"
-    finally:
-        server.shutdown()
-    assert row_count(db) == 0
-
-
 def _real_server(app):
     import threading
 
@@ -132,6 +103,34 @@ def _real_server(app):
     return server
 
 
+def _post_chunked(port: int, skill: str, chunks):
+    """POST with Transfer-Encoding: chunked (no Content-Length); the response."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.putrequest("POST", f"/kakao/skills/{skill}")
+    conn.putheader("X-Skill-Secret", "test-skill-secret")
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    for chunk in chunks:
+        conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+    conn.send(b"0\r\n\r\n")
+    return conn.getresponse()
+
+
+def test_chunked_body_over_the_limit_is_413_on_a_real_server(app, db):
+    """Chunked bodies carry no Content-Length; only a real server hands them over."""
+    server = _real_server(app)
+    try:
+        resp = _post_chunked(server.server_port, "fallback", [b"a" * 8192] * 10)  # 80 KiB
+        assert resp.status == 413
+        assert json.loads(resp.read())["error"] == "body_too_large"
+    finally:
+        server.shutdown()
+    assert row_count(db) == 0
+
+
 def test_chunked_and_sized_bodies_are_read_whole_on_a_real_server(app, db):
     """A chunked body (no Content-Length) is answered; sized bodies are read to their length
     and no further, so two requests in a row on one kept-alive connection both work."""
@@ -140,17 +139,9 @@ def test_chunked_and_sized_bodies_are_read_whole_on_a_real_server(app, db):
     body = json.dumps(make_payload(utterance="도움말"), ensure_ascii=False).encode()
     server = _real_server(app)
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
-        conn.putrequest("POST", "/kakao/skills/help")
-        conn.putheader("X-Skill-Secret", "test-skill-secret")
-        conn.putheader("Content-Type", "application/json")
-        conn.putheader("Transfer-Encoding", "chunked")
-        conn.endheaders()
-        conn.send(f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
-        resp = conn.getresponse()
+        resp = _post_chunked(server.server_port, "help", [body])
         assert resp.status == 200 and json.loads(resp.read())["version"] == "2.0"
         assert resp.getheader("Content-Type") == "application/json"
-        conn.close()
         conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
         for _ in range(2):
             conn.request("POST", "/kakao/skills/help", body=body, headers={
