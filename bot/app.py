@@ -136,7 +136,7 @@ class BotApp:
         if line is not None:  # the edge's writer for this one line (webhooks.logs.TurnLine)
             line(adapter, "turn handled", fields)
         else:
-            adapter.line("turn handled", fields)
+            adapter.info("turn handled", extra=fields)
         self._observe(turn.skill, outcome, elapsed, adapter)
         return body
 
@@ -293,15 +293,6 @@ class TurnLog(logging.LoggerAdapter):
     def process(self, msg, kwargs):
         kwargs["extra"] = {**self.extra, **(kwargs.get("extra") or {})}
         return msg, kwargs
-
-    def line(self, msg: str, fields: dict) -> None:
-        """The INFO line every turn ends with: the record `info` would make, handed straight to
-        the logger's handlers (the adapter's and the logger's generic call path cost more than
-        the line itself)."""
-        logger = self.logger
-        if logger.isEnabledFor(logging.INFO):
-            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, msg, (), None,
-                                            extra={**self.extra, **fields}))
 
 
 class _StateRace(Exception):

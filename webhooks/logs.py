@@ -28,24 +28,25 @@ def _ts(created: float) -> str:
     return f"{cached[1]}.{int((created - second) * 1000):03d}+00:00"
 
 
+def _json_line(created: float, level: str, logger: str, msg: str, fields, exc: str | None = None) -> str:
+    """One log line as JSON: time, level, logger, message, then the fields, every text
+    scrubbed of resident registration numbers."""
+    out = {"ts": _ts(created), "level": level, "logger": logger, "msg": scrub_rrn(msg)}
+    for key, value in fields:
+        out[key] = scrub_rrn(value) if isinstance(value, str) else value
+    if exc is not None:
+        out["exc"] = scrub_rrn(exc)
+    try:  # orjson: one line per chat turn, several times faster than the standard library
+        return orjson.dumps(out, default=str).decode()
+    except TypeError:  # keys that are not strings, integers beyond 64 bits
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        out = {
-            "ts": _ts(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": scrub_rrn(record.getMessage()),
-        }
-        fields = record.__dict__
-        for key in [k for k in fields if k not in _STD and k[0] != "_"]:
-            value = fields[key]
-            out[key] = scrub_rrn(value) if isinstance(value, str) else value
-        if record.exc_info:
-            out["exc"] = scrub_rrn(self.formatException(record.exc_info))
-        try:  # orjson: one line per chat turn, several times faster than the standard library
-            return orjson.dumps(out, default=str).decode()
-        except TypeError:  # keys that are not strings, integers beyond 64 bits
-            return json.dumps(out, ensure_ascii=False, default=str)
+        fields = ((k, v) for k, v in record.__dict__.items() if k not in _STD and not k.startswith("_"))
+        exc = self.formatException(record.exc_info) if record.exc_info else None
+        return _json_line(record.created, record.levelname, record.name, record.getMessage(), fields, exc)
 
 
 class TurnLine:
@@ -81,15 +82,8 @@ class TurnLine:
         if handler is None:
             adapter.info(msg, extra=fields)
             return
-        out = {"ts": _ts(time.time()), "level": "INFO", "logger": self.logger.name,
-               "msg": scrub_rrn(msg)}
-        for key, value in (*adapter.extra.items(), *fields.items()):
-            out[key] = scrub_rrn(value) if isinstance(value, str) else value
-        try:
-            line = orjson.dumps(out, default=str).decode()
-        except TypeError:
-            adapter.info(msg, extra=fields)
-            return
+        line = _json_line(time.time(), "INFO", self.logger.name, msg,
+                          (*adapter.extra.items(), *fields.items()))
         with handler.lock:
             try:
                 handler.stream.write(line + handler.terminator)
