@@ -86,9 +86,9 @@ def _fetchone(raw, dialect, sql: str, params: tuple) -> tuple | None:
 class LazyTransaction:
     """A unit of work that opens its transaction only when it needs one.
 
-    `fetchone` before that runs on the thread's read connection outside any transaction (each
-    read sees the latest committed data; see `Database.read_fetchone`); the first use of `conn` opens the real one, a Core
-    connection as `Database.connect` gives it, and runs the `on_open` callbacks in it (for
+    `fetchone` before that runs on the thread's read connection outside any transaction
+    (`Database.read_fetchone`: each read sees the latest committed data); the first use of
+    `conn` opens the real one, a Core connection as `Database.connect` gives it, and runs the `on_open` callbacks in it (for
     instance to check that what was read before is still so). Chat turns that only answer from
     static content then never pay for BEGIN/COMMIT and the pool round trip. Use as a context
     manager: commits on success, rolls back on an exception."""

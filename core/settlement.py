@@ -403,18 +403,19 @@ def _fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
     types = sorted(rules.points_table_by_member_type)
     type_list = ", ".join(f"'{t}'" for t in types if t.isidentifier())
     household = rules.maintenance_streak_scope == "household"
-    active = ("ra.registered_on <= :end AND (ra.ended_on IS NULL OR ra.ended_on > :end)")
-    members = ""
-    if lo is not None:  # one worker's share of the members
-        members = f" AND {{col}} BETWEEN {int(lo)} AND {int(hi)}"
-        active += members.format(col="ra.member_id")
+
+    def in_range(column: str) -> str:  # one worker's share of the members, when given
+        return f" AND {column} BETWEEN {int(lo)} AND {int(hi)}" if lo is not None else ""
+
+    active = ("ra.registered_on <= :end AND (ra.ended_on IS NULL OR ra.ended_on > :end)"
+              + in_range("ra.member_id"))
     # Joins rather than correlated subqueries: the planner hashes them once instead of
     # looking up every member's address and previous line one by one.
     prev_streak = (
         "SELECT member_id, NULL AS resource, MAX(streak_after) AS streak FROM statement_lines"
-        f" WHERE half = :prev{members.format(col='member_id')} GROUP BY member_id" if household else
+        f" WHERE half = :prev{in_range('member_id')} GROUP BY member_id" if household else
         "SELECT member_id, resource, streak_after AS streak FROM statement_lines"
-        f" WHERE half = :prev{members.format(col='member_id')}")
+        f" WHERE half = :prev{in_range('member_id')}")
     prev_on = "pl.member_id = ra.member_id" + ("" if household else " AND pl.resource = ra.resource")
     query = f"""
 SELECT ra.member_id AS member_id, ra.id AS account_id, ra.resource AS resource,
@@ -436,7 +437,7 @@ JOIN members m ON m.id = ra.member_id
 LEFT JOIN (
   SELECT member_id, local_government_code,
     ROW_NUMBER() OVER (PARTITION BY member_id ORDER BY valid_from DESC, id DESC) AS pick
-  FROM member_addresses WHERE valid_from <= :end{members.format(col='member_id')}
+  FROM member_addresses WHERE valid_from <= :end{in_range('member_id')}
 ) ma ON ma.member_id = m.id AND ma.pick = 1
 LEFT JOIN local_governments lga ON lga.code = COALESCE(ma.local_government_code, m.local_government_code)
 LEFT JOIN ({prev_streak}) pl ON {prev_on}
