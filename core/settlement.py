@@ -155,72 +155,6 @@ class Row(NamedTuple):
 
 
 @dataclass(slots=True)
-class Eval:
-    evaluated: bool
-    reason: str | None
-    params: dict
-    s2: int = 0            # Σ over known months of 2·B(m) (thousandths)
-    k: int = 0             # months with a baseline
-    actual: int | None = None  # A_H in thousandths when all six months are there
-    filled: tuple[int, ...] = ()
-    fallback: tuple[int, ...] = ()
-
-    @property
-    def baseline(self) -> Fraction | None:
-        """B_H in thousandths: (S2 / 2) * 6 / k."""
-        return Fraction(3 * self.s2, self.k) if self.k else None
-
-
-_MONTHS: dict[Half, tuple[int, ...]] = {}
-
-
-def _months(half: Half) -> tuple[int, ...]:
-    months = _MONTHS.get(half)
-    if months is None:
-        months = _MONTHS[half] = half.months
-    return months
-
-
-def evaluate(row: Row, half: Half, rules: Rules) -> Eval:
-    """Eligibility, baseline and actual (core.points.evaluation.evaluate_resource)."""
-    if row.billing_mode == "not_used":
-        return Eval(False, reasons.RESOURCE_NOT_USED, {})
-    if row.resource == ELECTRICITY and row.tariff in rules.excluded_electricity_tariffs:
-        return Eval(False, reasons.EXCLUDED_TARIFF, {})
-    if row.registered_on is not None and row.registered_on > half.start:
-        return Eval(False, reasons.NOT_REGISTERED_FOR_HALF, {})
-    s2 = k = 0
-    filled, fallback = [], []
-    months = _months(half)
-    p, q = row.p, row.q
-    for i in range(6):
-        pv, qv = p[i], q[i]
-        if pv is not None and qv is not None:
-            s2 += pv + qv
-        elif pv is not None or qv is not None:
-            s2 += 2 * (pv if pv is not None else qv)
-            fallback.append(months[i])
-        else:
-            filled.append(months[i])
-            continue
-        k += 1
-    a = row.a
-    missing = () if None not in a else tuple(months[i] for i in range(6) if a[i] is None)
-    actual = None if missing else sum(a)
-    ev = Eval(False, None, {}, s2, k, actual, tuple(filled) if k else (), tuple(fallback))
-    if k == 0:
-        ev.reason = reasons.NO_BASELINE
-    elif s2 == 0:
-        ev.reason = reasons.ZERO_BASELINE
-    elif missing:
-        ev.reason = reasons.ACTUAL_MONTH_MISSING
-        ev.params = {"months": list(missing), "resource": row.resource}
-    else:
-        ev.evaluated = True
-    return ev
-
-
-@dataclass(slots=True)
 class Line:
     resource: str
     account_id: int
@@ -240,6 +174,7 @@ class Line:
     streak_after: int
     group: GroupStats | None
     detail: dict | None
+    actual_milli: int | None = None  # A_H in thousandths (the standard-usage group sums)
 
     @property
     def points(self) -> int:
@@ -247,58 +182,147 @@ class Line:
 
 
 @dataclass(frozen=True)
-class _Band:
-    min_rate: Decimal
-    num: int
-    den: int
-    points: Any
+class Plan:
+    """Everything the line arithmetic needs of one points table in one half, looked up once per
+    run rather than once per line: the schedule's bands as exact fractions (num/den), its
+    incentives, and the half-wide settings."""
+
+    table: Any
+    schedule: Any
+    bands: tuple[tuple[int, int, Decimal, Any], ...]  # (num, den, min_rate, points) ascending
+    maintenance: Any
+    maintenance_min_streak: int
+    standard: Any                   # points by resource, or None when not offered
+    threshold: str                  # lowest band rate (reason params)
+    start: date
+    months: tuple[int, ...]
+    excluded_tariffs: frozenset
+    stacking: bool
+    standard_needs_evaluation: bool
+    keeps_streak: bool
+    order: dict                     # resource -> position in rules.resources
 
 
-def _bands(schedule) -> tuple[_Band, ...]:
-    out = []
-    for band in schedule.bands:
-        fr = Fraction(band.min_rate)
-        out.append(_Band(band.min_rate, fr.numerator, fr.denominator, band.points))
-    return tuple(out)
+def plans_for(rules: Rules, half: Half) -> dict[str, Plan]:
+    """A Plan per points table for ``half`` (RulesError when a table has no schedule)."""
+    out = {}
+    for name, table in rules.tables.items():
+        schedule = table.schedule_for(half)
+        bands = []
+        for band in schedule.bands:
+            fr = Fraction(band.min_rate)
+            bands.append((fr.numerator, fr.denominator, band.min_rate, band.points))
+        out[name] = Plan(
+            table=table, schedule=schedule, bands=tuple(bands),
+            maintenance=schedule.maintenance or None,
+            maintenance_min_streak=schedule.maintenance_min_streak,
+            standard=(schedule.standard_usage or None) if table.standard_usage_offered else None,
+            threshold=str(schedule.lowest_band_rate), start=half.start, months=half.months,
+            excluded_tariffs=frozenset(rules.excluded_electricity_tariffs),
+            stacking=rules.stacking_applies(half),
+            standard_needs_evaluation=rules.standard_usage_requires_evaluation,
+            keeps_streak=rules.maintenance_keeps_streak,
+            order={r: i for i, r in enumerate(rules.resources)})
+    return out
+
+
+def rate_display(diff: int, base3: int) -> str:
+    """``format_rate(100 * diff / base3)`` in integers: percent truncated toward zero to two
+    places, "-0.00" for a rise under 0.01 % (as Decimal prints it). Exact: the quotient of
+    integers this size is never within Decimal's rounding of a hundredth."""
+    n = 10000 * diff
+    if n >= 0:
+        q = n // base3
+        return f"{q // 100}.{q % 100:02d}"
+    q = -n // base3
+    return f"-{q // 100}.{q % 100:02d}"
 
 
 _K = {k: Decimal(k) for k in range(1, 7)}  # months with a baseline; 3·S2/k is exact for each
 
 
-def award_line(row: Row, ev: Eval, group: GroupStats | None, half: Half, table, schedule,
-               bands: tuple[_Band, ...], rules: Rules) -> Line:
-    """Points of one resource (core.points.award.award_resource)."""
+def line_for(row: Row, group: GroupStats | None, plan: Plan) -> Line:
+    """One resource: eligibility, baseline, actual (core.points.evaluation.evaluate_resource)
+    and points (core.points.award.award_resource), in integer thousandths. The pure functions
+    are the specification; every run checks a sample of members against them."""
+    resource, before = row.resource, row.streak_before
+    reason = None
+    if row.billing_mode == "not_used":
+        reason = reasons.RESOURCE_NOT_USED
+    elif resource == ELECTRICITY and row.tariff in plan.excluded_tariffs:
+        reason = reasons.EXCLUDED_TARIFF
+    elif row.registered_on is not None and row.registered_on > plan.start:
+        reason = reasons.NOT_REGISTERED_FOR_HALF
+    if reason is not None:  # not eligible: nothing evaluated, nothing earned, streak ends
+        return Line(resource, row.account_id, False, reason, {}, None, None, None, None, 0, 0, 0,
+                    False, False, before, 0, None, None)
+    s2 = k = 0
+    filled = fallback = None
+    months = plan.months
+    p, q = row.p, row.q
+    for i in range(6):
+        pv, qv = p[i], q[i]
+        if pv is not None:
+            if qv is not None:
+                s2 += pv + qv
+            else:
+                s2 += 2 * pv
+                fallback = (fallback or []) + [months[i]]
+        elif qv is not None:
+            s2 += 2 * qv
+            fallback = (fallback or []) + [months[i]]
+        else:
+            filled = (filled or []) + [months[i]]
+            continue
+        k += 1
+    a = row.a
+    if None in a:
+        actual = None
+        missing = [months[i] for i in range(6) if a[i] is None]
+    else:
+        actual = a[0] + a[1] + a[2] + a[3] + a[4] + a[5]
+        missing = None
+    params = {}
+    evaluated = False
+    if k == 0:
+        reason = reasons.NO_BASELINE
+    elif s2 == 0:
+        reason = reasons.ZERO_BASELINE
+    elif missing:
+        reason = reasons.ACTUAL_MONTH_MISSING
+        params = {"months": missing, "resource": resource}
+    else:
+        evaluated = True
+
     band = None
     reduction = maintenance = standard = 0
-    reason, params = ev.reason, ev.params
-    rate_display = None
-    if ev.evaluated:
-        base3, k, a = 3 * ev.s2, ev.k, ev.actual
-        diff = base3 - k * a                       # (B - A) * k * 1000
-        for b in bands:                            # 100 (B - A) >= r B, cross-multiplied
-            if 100 * b.den * diff >= b.num * base3:
+    shown = None
+    if evaluated:
+        base3 = 3 * s2
+        diff = base3 - k * actual                  # (B - A) * k * 1000
+        for b in plan.bands:                       # 100 (B - A) >= r B, cross-multiplied
+            if 100 * b[1] * diff >= b[0] * base3:
                 band = b
-        rate = Decimal(100 * diff) / Decimal(base3)  # as core.points.baseline.reduction_rate
-        rate_display = format_rate(rate)
+            else:
+                break                              # ascending: no higher band can hold
+        shown = rate_display(diff, base3)
         if band is not None:
-            reduction = band.points[row.resource]
+            reduction = band[3][resource]
         elif diff <= 0:
             reason = reasons.NO_REDUCTION
-        elif schedule.maintenance and row.streak_before >= schedule.maintenance_min_streak:
-            maintenance = schedule.maintenance[row.resource]
+        elif plan.maintenance and before >= plan.maintenance_min_streak:
+            maintenance = plan.maintenance[resource]
         else:
             reason = reasons.BELOW_THRESHOLD
-            params = {"rate": rate_display, "threshold": str(schedule.lowest_band_rate)}
+            params = {"rate": shown, "threshold": plan.threshold}
     # as award_resource: the group test needs an evaluated resource unless the rules say not
-    may_test = ev.evaluated or (not rules.standard_usage_requires_evaluation
-                                and ev.actual is not None)
-    qualified = bool(may_test and table.standard_usage_offered and schedule.standard_usage
-                     and group is not None
-                     and 2 * ev.actual * group.n <= group.total_actual * MILLI)
+    qualified = bool(plan.standard and group is not None
+                     and (evaluated or (not plan.standard_needs_evaluation and actual is not None))
+                     and 2 * actual * group.n <= group.total_actual * MILLI)
     if qualified:
-        standard = schedule.standard_usage[row.resource]
+        standard = plan.standard[resource]
     earned = band is not None
-    if not rules.stacking_applies(half):
+    if not plan.stacking:
         best = max(reduction, maintenance, standard)
         if reduction == best:
             maintenance = standard = 0
@@ -307,23 +331,24 @@ def award_line(row: Row, ev: Eval, group: GroupStats | None, half: Half, table, 
         else:
             reduction = maintenance = 0
         earned = band is not None and not standard
-    detail = {}
-    if ev.filled:
-        detail["filled"] = list(ev.filled)
-    if ev.fallback:
-        detail["fallback"] = list(ev.fallback)
+    detail = None
+    if k and filled:
+        detail = {"filled": filled}
+    if fallback:
+        detail = (detail or {}) | {"fallback": fallback}
+    if earned:
+        after = before + 1
+    elif maintenance > 0 and plan.keeps_streak:
+        after = before
+    else:
+        after = 0
     return Line(
-        resource=row.resource, account_id=row.account_id, evaluated=ev.evaluated, reason=reason,
-        params=params,
-        baseline=(Decimal(3 * ev.s2) / _K[ev.k]).scaleb(-3) if ev.k else None,  # exact: k | 6
-        actual=Decimal(ev.actual).scaleb(-3) if ev.actual is not None else None,
-        rate_display=rate_display, band=band.min_rate if band else None,
-        reduction=reduction, maintenance=maintenance, standard=standard, qualified=qualified,
-        earned_reduction=earned, streak_before=row.streak_before,
-        streak_after=next_streak(row.streak_before, earned, maintenance > 0, rules),
-        group=group if qualified or (group is not None and ev.evaluated) else None,
-        detail=detail or None,
-    )
+        resource, row.account_id, evaluated, reason, params,
+        (Decimal(3 * s2) / _K[k]).scaleb(-3) if k else None,  # exact: k divides 6
+        Decimal(actual).scaleb(-3) if actual is not None else None,
+        shown, band[2] if band else None, reduction, maintenance, standard, qualified, earned,
+        before, after, group if qualified or (group is not None and evaluated) else None,
+        detail, actual)
 
 
 @dataclass
@@ -582,7 +607,7 @@ def group_keys(row: Row) -> dict[str, tuple]:
 
 
 def _evaluated_sql(rules: Rules) -> str:
-    """SQL twin of :func:`evaluate` (evaluated = no reason): checked against it on every run."""
+    """SQL twin of the eligibility and evaluation of :func:`line_for` (evaluated = no reason): checked against it on every run."""
     excluded = ", ".join(f"'{t}'" for t in sorted(rules.excluded_electricity_tariffs)
                          if t.replace("_", "").isalnum()) or "''"
     actual = " AND ".join(f"a{i} IS NOT NULL" for i in range(1, 7))
@@ -632,10 +657,6 @@ def _add_sums(into: dict[tuple, list[int]], part: dict[tuple, list[int]]) -> Non
         acc = into.setdefault(key, [0, 0])
         acc[0] += n
         acc[1] += total
-
-
-def row_actual(row: Row) -> int:
-    return sum(row.a)
 
 
 class Groups:
@@ -746,13 +767,10 @@ def settle_half(db: Database, half: str | Half, clock: Clock, *, rules: Rules | 
                               "baseline_history = supply_point only")
     if half.end >= today_kst(clock):
         raise SettlementError(f"{half} has not ended yet (it ends {half.end})")
-    tables = {}
-    for name, table in rules.tables.items():
-        try:
-            schedule = table.schedule_for(half)
-        except RulesError as exc:
-            raise SettlementError(str(exc)) from None
-        tables[name] = (table, schedule, _bands(schedule))
+    try:
+        tables = plans_for(rules, half)
+    except RulesError as exc:
+        raise SettlementError(str(exc)) from None
 
     run_id = _start_run(db, half, clock, rules)
     result = SettleResult(run_id, str(half))
@@ -1003,18 +1021,16 @@ class _RangeSettler:
             self.writer.close()
 
 
-def _compute_member(rows: list[Row], half, rules, tables, lgs, groups, won_earlier: int) -> tuple[Computed, list]:
+def _compute_member(rows: list[Row], half, rules, tables: dict[str, Plan], lgs, groups,
+                    won_earlier: int) -> tuple[Computed, list]:
     first = rows[0]
-    table, schedule, bands = tables[first.points_table]
+    plan = tables[first.points_table]
+    table, schedule = plan.table, plan.schedule
     if len(rows) > 1:
-        order = {r: i for i, r in enumerate(rules.resources)}
-        rows = sorted(rows, key=lambda r: order.get(r.resource, len(order)))
-    lines, picked = [], []
-    for row in rows:
-        ev = evaluate(row, half, rules)
-        group = groups.for_row(row)
-        picked.append(group)
-        lines.append(award_line(row, ev, group, half, table, schedule, bands, rules))
+        order, last = plan.order, len(plan.order)
+        rows = sorted(rows, key=lambda r: order.get(r.resource, last))
+    picked = [groups.for_row(row) for row in rows]
+    lines = [line_for(row, group, plan) for row, group in zip(rows, picked)]
     if rules.maintenance_streak_scope == "household":
         before = first.streak_before
         after = next_streak(before, any(ln.earned_reduction for ln in lines),
@@ -1174,7 +1190,7 @@ def _read_and_compute(conn, half, rules, tables, lgs, groups, ids, result, verif
                 if acc is None:
                     acc = seen_groups[(row.lg_code, row.sido, row.points_table, row.resource)] = [0, 0]
                 acc[0] += 1
-                acc[1] += row_actual(row)
+                acc[1] += ln.actual_milli
         if verify_step and (offset + i) % verify_step == 0:
             verify_with_pure_engine(rows, c, picked, half, rules)
             result.verified += 1

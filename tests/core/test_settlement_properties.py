@@ -17,7 +17,9 @@ from core.ledger import ledger_mismatches
 from core.models import LedgerEntry, PointStatement
 from core.points.periods import Half
 from core.rules import default_rules, load_rules
-from core.settlement import Groups, LgInfo, Row, _bands, _compute_member, settle_half, verify_with_pure_engine
+from core.settlement import (
+    Groups, LgInfo, Row, _compute_member, plans_for, settle_half, verify_with_pure_engine,
+)
 from engine_helpers import add_lg, add_member, snapshot
 from support import wipe as _wipe
 from core.usage_import import supply_key_hash
@@ -58,7 +60,7 @@ def test_set_based_result_equals_pure_engine(data, scope, requires_eval):
         "settings.standard_usage_requires_evaluation": requires_eval})
     if scope == "household":
         rows = [r._replace(streak_before=rows[0].streak_before) for r in rows]
-    tables = {name: (t, t.schedule_for(half), _bands(t.schedule_for(half))) for name, t in rules.tables.items()}
+    tables = plans_for(rules, half)
     lgs = {"41117": LgInfo("41117", "경기도", "수원시 영통구", Decimal(rate), 202612, ())}
     sums = {}
     for r in rows:
