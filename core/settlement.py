@@ -40,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -385,21 +384,35 @@ def _rules_key(rules: Rules) -> str:
     return cached[1]
 
 
+def fingerprint_head(rules: Rules, member_type: str, lg_code: str | None, rate: Decimal,
+                     won_earlier: int, payout_month: int) -> str:
+    return f"{_rules_key(rules)}|{member_type}|{lg_code or ''}|{rate}|{won_earlier}|{payout_month}"
+
+
+def fingerprint_line(row: Row, qualified: bool, level: str | None) -> str:
+    """The inputs of one line as text: core.settlement_sql builds the same text in SQL."""
+    day = (row.registered_on - EPOCH).days if row.registered_on is not None else None
+    numbers = "|".join("" if v is None else str(v) for v in (
+        row.account_id, row.streak_before, day, *row.a, *row.p, *row.q, 1 if qualified else 0))
+    return f"{row.resource}|{row.billing_mode}|{row.tariff or ''}|{numbers}|{level or ''}"
+
+
+EPOCH = date(1970, 1, 1)
+
+
 def _hash(c: Computed, rules: Rules) -> str:
     """Fingerprint of everything the statement is computed from: the rules, the member's
     staging rows (readings, registration, streak), the rate, payout month, won already counted
     in the year, and per line the group level and whether it qualified. Equal inputs give equal
     statements, so an equal fingerprint means nothing to write. The group's n and sum are left
     out on purpose: one corrected reading moves every group total, and that alone must not
-    rewrite the statements of the whole 시군구 (the qualification itself is in)."""
-    parts = (_rules_key(rules), c.member_type, c.lg_code, str(c.rate), c.won_earlier,
-             c.payout_month,
-             tuple((r[1:5], r.registered_on.toordinal() if r.registered_on else None,
-                    r.streak_before, r.a, r.p, r.q, ln.qualified,
-                    ln.group.level if ln.group else None)
-                   for r, ln in zip(c.rows, c.lines)))
-    # pickle protocol 4 of ints, strings, None and tuples: compact, fast and stable
-    return hashlib.blake2b(pickle.dumps(parts, protocol=4), digest_size=20).hexdigest()
+    rewrite the statements of the whole 시군구 (the qualification itself is in). An MD5 of
+    canonical text, so the SQL engine computes the same value (not a security function)."""
+    text_ = ";".join([fingerprint_head(rules, c.member_type, c.lg_code, c.rate,
+                                       c.won_earlier, c.payout_month)]
+                     + [fingerprint_line(r, ln.qualified, ln.group.level if ln.group else None)
+                        for r, ln in zip(c.rows, c.lines)])
+    return hashlib.md5(text_.encode(), usedforsecurity=False).hexdigest()
 
 
 # --- staging ----------------------------------------------------------------------------
@@ -494,16 +507,19 @@ _ROW_COLUMNS = ("member_id, account_id, resource, billing_mode, tariff, register
 
 
 def _rows(conn: Connection, rules: Rules, lo: int | None = None,
-          hi: int | None = None) -> Iterable[Row]:
+          hi: int | None = None, ids: Sequence[int] | None = None) -> Iterable[Row]:
     """Staging rows through the driver cursor (no per-row ORM/Core processing), in member
-    order; a member range when lo/hi are given. Server-side cursor on PostgreSQL."""
+    order; a member range when lo/hi are given, some members when ids are (PostgreSQL).
+    Server-side cursor on PostgreSQL for the whole table."""
     where = " WHERE member_id BETWEEN %(lo)s AND %(hi)s" if lo is not None else ""
+    if ids is not None:
+        where = " WHERE member_id = ANY(%(ids)s)"
     sql = f"SELECT {_ROW_COLUMNS} FROM tmp_settle{where} ORDER BY member_id, account_id"
     raw = conn.connection.driver_connection
     postgres = conn.dialect.name == "postgresql"
     if postgres:
-        cur = raw.cursor(name="settle_rows") if lo is None else raw.cursor()
-        cur.execute(sql, {"lo": lo, "hi": hi} if lo is not None else None)
+        cur = raw.cursor(name="settle_rows") if not where else raw.cursor()
+        cur.execute(sql, {"lo": lo, "hi": hi, "ids": list(ids or ())} if where else None)
     else:
         cur = raw.cursor()
         cur.execute(sql.replace("%(lo)s", "?").replace("%(hi)s", "?"),
@@ -597,12 +613,13 @@ def db_time(conn: Connection, value: datetime):
     return value if conn.dialect.name == "postgresql" else value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def group_keys(row: Row) -> dict[str, tuple]:
-    keys = {"national": ("national", row.points_table, row.resource)}
-    if row.lg_code is not None:
-        keys["sigungu"] = ("sigungu", row.lg_code, row.points_table, row.resource)
-    if row.sido is not None:
-        keys["sido"] = ("sido", row.sido, row.points_table, row.resource)
+def group_keys_of(lg_code: str | None, sido: str | None, points_table: str,
+                  resource: str) -> dict[str, tuple]:
+    keys = {"national": ("national", points_table, resource)}
+    if lg_code is not None:
+        keys["sigungu"] = ("sigungu", lg_code, points_table, resource)
+    if sido is not None:
+        keys["sido"] = ("sido", sido, points_table, resource)
     return keys
 
 
@@ -636,7 +653,7 @@ def group_sums(conn: Connection, half: Half, rules: Rules) -> dict[tuple, list[i
 
 
 def _expand_groups(base: dict[tuple, list[int]]) -> dict[tuple, list[int]]:
-    """(시군구, 시도, table, resource) sums -> the level keys of group_keys()."""
+    """(시군구, 시도, table, resource) sums -> the level keys of group_keys_of()."""
     out: dict[tuple, list[int]] = {}
     for (lg, sido, table, resource), (n, total) in base.items():
         keys = [("national", table, resource)]
@@ -668,10 +685,14 @@ class Groups:
         self._cache: dict[tuple, GroupStats | None] = {}
 
     def for_row(self, row: Row) -> GroupStats | None:
-        key = (row.lg_code, row.sido, row.points_table, row.resource)
+        return self.for_key(row.lg_code, row.sido, row.points_table, row.resource)
+
+    def for_key(self, lg_code: str | None, sido: str | None, points_table: str,
+                resource: str) -> GroupStats | None:
+        key = (lg_code, sido, points_table, resource)
         if key not in self._cache:
             stats = {}
-            for level, gkey in group_keys(row).items():
+            for level, gkey in group_keys_of(lg_code, sido, points_table, resource).items():
                 n_total = self.sums.get(gkey)
                 if n_total and n_total[0] > 0:
                     stats[level] = GroupStats(level, n_total[0], Decimal(n_total[1]) / MILLI)
@@ -996,6 +1017,8 @@ class _RangeSettler:
         """Compute and write every chunk; returns the evaluations summed per group (checked
         against the SQL sums by the caller)."""
         groups = Groups(sums, self.rules)
+        if self.reader.dialect.name == "postgresql":
+            return self._settle_in_sql(groups, verify_step, offset)
         seen: dict[tuple, list[int]] = {}
         ids_all = self.member_ids
         for start in range(0, len(ids_all), self.chunk):
@@ -1011,9 +1034,87 @@ class _RangeSettler:
             self.result.tick("commit", t0)
         return seen
 
+    def _settle_in_sql(self, groups: Groups, verify_step: int, offset: int) -> dict[tuple, list[int]]:
+        """PostgreSQL: lines and statements computed in the database (core.settlement_sql);
+        per chunk, new statements are inserted set-based, changed ones go through the Python
+        path (revision, replaced lines, adjustment), and sampled members are checked against
+        line_for and core.points."""
+        from core import settlement_sql
+
+        conn, half, rules, h = self.reader, self.half, self.rules, str(self.half)
+        t = time.perf_counter()
+        with conn.begin():
+            settlement_sql.stage_results(conn, half, rules, self.tables, self.lgs, groups,
+                                         _rules_key(rules))
+            seen = settlement_sql.evaluated_sums(conn)
+        self.result.tick("compute", t)
+        ids_all = self.member_ids
+        for start in range(0, len(ids_all), self.chunk):
+            ids = ids_all[start:start + self.chunk]
+            lo, hi = ids[0], ids[-1]
+            t = time.perf_counter()
+            with conn.begin():
+                sample = [m for i, m in enumerate(ids)
+                          if verify_step and (offset + start + i) % verify_step == 0]
+                old = {r[0]: r for r in settlement_sql.existing(conn, h, lo, hi)}
+                changed_ids = [m for m, r in old.items() if r[2] != r[5]]
+                python = self._python_results(sorted(set(sample) | set(changed_ids)), groups, lo, hi)
+                self._check_sample(sample, python)
+                self.result.unchanged += len(old) - len(changed_ids)
+                created, points = settlement_sql.insert_new(conn, h, self.run_id, lo, hi,
+                                                           utcnow_naive(self.clock))
+                self.result.created += created
+                self.result.points_new += points
+                self.result.points_total += settlement_sql.totals(conn, lo, hi)
+                changed = []
+                for m in changed_ids:
+                    c = python[m][0]
+                    if c.result_hash != old[m][5]:
+                        raise SettlementError(f"member {m}: the SQL and Python fingerprints differ")
+                    changed.append((c, old[m][1:5]))
+                t = self.result.tick("write", t)
+                if changed:
+                    _write_chunk(conn, half, self.run_id, ids, self.clock, self.result, [], changed)
+                conn.execute(update(SettlementRun).where(SettlementRun.id == self.run_id)
+                             .values(heartbeat_at=utcnow_naive(self.clock)))
+        return seen
+
+    def _python_results(self, member_ids: list[int], groups: Groups, lo: int,
+                        hi: int) -> dict[int, tuple[Computed, list, list[Row]]]:
+        """Some members computed by line_for (sampled for the check, or changed)."""
+        if not member_ids:
+            return {}
+        by_member: dict[int, list[Row]] = {}
+        for row in _rows(self.reader, self.rules, ids=member_ids):
+            by_member.setdefault(row.member_id, []).append(row)
+        earlier = _won_earlier(self.reader, self.half, lo, hi)
+        out = {}
+        for m, rows in by_member.items():
+            c, picked = _compute_member(rows, self.half, self.rules, self.tables, self.lgs, groups,
+                                        earlier.get(m, 0))
+            out[m] = (c, picked, rows)
+        return out
+
+    def _check_sample(self, sample: list[int], python: dict) -> None:
+        """The SQL results of sampled members equal line_for's, fingerprint included, and
+        core.points' (verify_with_pure_engine)."""
+        from core import settlement_sql
+
+        for m, (statement, lines) in settlement_sql.read_back(self.reader, sample).items():
+            c, picked, rows = python[m]
+            mine = settlement_sql.as_computed(statement, lines, c.rows, picked)
+            if _comparable(mine) != _comparable(c):
+                raise SettlementError(f"member {m}: SQL result differs from line_for "
+                                      f"(SQL {_comparable(mine)}; Python {_comparable(c)})")
+            verify_with_pure_engine(rows, mine, picked, self.half, self.rules)
+            self.result.verified += 1
+
     def close(self) -> None:
         try:
             with self.reader.begin():
+                if self.reader.dialect.name == "postgresql":
+                    from core.settlement_sql import drop_results
+                    drop_results(self.reader)
                 self.reader.execute(text("DROP TABLE IF EXISTS tmp_settle"))
             _reset_connection(self.reader)
         finally:
@@ -1049,6 +1150,20 @@ def _compute_member(rows: list[Row], half, rules, tables: dict[str, Plan], lgs, 
                  lg.payout_month if lg else half.payout_month(rules), won_earlier, rows)
     c.result_hash = _hash(c, rules)
     return c, picked
+
+
+def _comparable(c: Computed) -> tuple:
+    """Everything a statement and its lines store, as plain values (engines compared)."""
+    lines = tuple((ln.resource, ln.account_id, ln.evaluated, ln.reason,
+                   json.dumps(ln.params or {}, sort_keys=True), ln.baseline, ln.actual,
+                   ln.rate_display, ln.band, ln.reduction, ln.maintenance, ln.standard,
+                   ln.qualified, ln.earned_reduction, ln.streak_before, ln.streak_after,
+                   ln.group.level if ln.group else None,
+                   json.dumps(ln.detail, sort_keys=True) if ln.detail else None)
+                  for ln in c.lines)
+    return (c.member_id, c.member_type, c.points_table, c.schedule, c.lg_code, c.rate,
+            c.points_before_cap, c.points, c.won_before_cap, c.won, c.cap_points, c.cap_won,
+            c.payout_month, c.won_earlier, c.result_hash, lines)
 
 
 def verify_with_pure_engine(rows: list[Row], c: Computed, groups, half: Half, rules: Rules) -> None:
