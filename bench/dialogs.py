@@ -88,7 +88,7 @@ def main() -> None:
 
     from core.clock import KST, FixedClock
     from core.crypto import generate_hash_key, generate_key
-    from core.db import Base, Database
+    from core.db import Database
     from core import members as M
     from core.local_governments import parse_address, seed_local_governments
     from core.models import Campaign
@@ -102,8 +102,7 @@ def main() -> None:
     db = Database(url)
     import core.models  # noqa: F401
 
-    Base.metadata.drop_all(db.engine)
-    Base.metadata.create_all(db.engine)
+    db.recreate_all()
     clock = FixedClock(datetime(2026, 11, 22, 10, tzinfo=KST))
     cfg = Config(database_url=url, skill_secret=SECRET, kakao_bot_id=BOT_ID, field_encryption_key=generate_key(),
                  field_hash_key=generate_hash_key(), log_level="WARNING",

@@ -37,7 +37,7 @@ from bot.push.ratelimit import TokenBucket  # noqa: E402
 from bot.push.sender import Sender  # noqa: E402
 from bot.push.settings import PushSettings  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
-from core.db import Base, Database  # noqa: E402
+from core.db import Database  # noqa: E402
 from core.models import Member, Notification  # noqa: E402
 
 BOT = "660c83a8ad9bb98ef71a0bd6"
@@ -96,8 +96,7 @@ def make_database(kind: str, url: str | None) -> tuple[Database, callable]:
 
 
 def load(db: Database, n: int) -> None:
-    Base.metadata.drop_all(db.engine)
-    Base.metadata.create_all(db.engine)
+    db.recreate_all()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     chunk = 5000
     with db.engine.begin() as conn:

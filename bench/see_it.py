@@ -57,10 +57,8 @@ def main() -> None:
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
     db = Database(url)
     import core.models  # noqa: F401
-    from core.db import Base
 
-    Base.metadata.drop_all(db.engine)
-    Base.metadata.create_all(db.engine)
+    db.recreate_all()
     clock = FixedClock(datetime(2026, 11, 22, 10, tzinfo=KST))
     app = create_app(make_config(database_url=url, emulator_enabled=True, log_level="WARNING",
                                  chart_cache_dir=str(tmp / "charts"), strict_responses=False), clock=clock, db=db)

@@ -97,11 +97,10 @@ def generate(url: str, n: int) -> None:
 
     import core.models  # noqa: F401
     from core.crypto import FieldCipher
-    from core.db import Base, Database
+    from core.db import Database
 
     db = Database(url)
-    Base.metadata.drop_all(db.engine)
-    Base.metadata.create_all(db.engine)
+    db.recreate_all()
     cipher = FieldCipher(ENC_KEY, HASH_KEY)
     rnd = random.Random(42)
     joined = datetime(2023, 6, 1)

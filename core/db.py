@@ -239,6 +239,22 @@ class Database:
 
         Base.metadata.create_all(self.engine)
 
+    def recreate_all(self) -> None:
+        """Drop everything and create the schema afresh (tests, benchmarks, never production).
+        On PostgreSQL the whole public schema goes, so whatever an older schema left (keys,
+        triggers, functions) cannot stand in the way."""
+        import core.models  # noqa: F401
+
+        if self.is_postgres:
+            from sqlalchemy import text
+
+            with self.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        else:
+            Base.metadata.drop_all(self.engine)
+        Base.metadata.create_all(self.engine)
+
     def dispose(self) -> None:
         self._drop_read_connection()
         self.engine.dispose()

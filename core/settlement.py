@@ -64,7 +64,6 @@ from core.models.points import (
 )
 from core.points import reasons
 from core.points.award import next_streak, won_for
-from core.points.baseline import format_rate
 from core.points.periods import Half
 from core.points.standard_usage import GroupStats, pick_standard_usage_group
 from core.rules import Rules, RulesError, default_rules, validate_rate
@@ -73,7 +72,8 @@ from core.rules import Rules, RulesError, default_rules, validate_rate
 # itself converts before binding, so this changes nothing for it). Text keeps them exact.
 sqlite3.register_adapter(Decimal, str)
 
-CHUNK = 5000
+CHUNK = 5000       # members per transaction, Python path
+SQL_CHUNK = 25000  # members per transaction, SQL path (one set-based insert each)
 STALE_AFTER = timedelta(minutes=15)
 MILLI = 1000
 ELECTRICITY = "electricity"
@@ -772,7 +772,7 @@ def _finish_run(db: Database, run_id: int, clock: Clock, result: SettleResult | 
 
 
 def settle_half(db: Database, half: str | Half, clock: Clock, *, rules: Rules | None = None,
-                chunk: int = CHUNK, verify: int = 200, workers: int | None = None) -> SettleResult:
+                chunk: int | None = None, verify: int = 200, workers: int | None = None) -> SettleResult:
     """Settle ``half`` for every member (see the module docstring). Idempotent: unchanged
     inputs write nothing; changed inputs write one adjustment per member. ``verify``: members
     recomputed with the pure engine (0 = none, -1 = all). ``workers``: processes that settle
@@ -982,7 +982,8 @@ class _RangeSettler:
 
     def __init__(self, db, half, clock, rules, tables, run_id, chunk, lo, hi, share: int = 1) -> None:
         self.db, self.half, self.clock, self.rules, self.tables = db, half, clock, rules, tables
-        self.run_id, self.chunk, self.lo, self.hi = run_id, chunk, lo, hi
+        self.run_id, self.lo, self.hi = run_id, lo, hi
+        self.chunk = chunk or (SQL_CHUNK if db.is_postgres else CHUNK)
         self.result = SettleResult(run_id, str(half))
         self.tmp = _staging_table()
         self.reader = db.engine.execution_options(sqlite_deferred=True).connect()
@@ -1058,8 +1059,10 @@ class _RangeSettler:
                           if verify_step and (offset + start + i) % verify_step == 0]
                 old = {r[0]: r for r in settlement_sql.existing(conn, h, lo, hi)}
                 changed_ids = [m for m, r in old.items() if r[2] != r[5]]
+                t = self.result.tick("classify", t)
                 python = self._python_results(sorted(set(sample) | set(changed_ids)), groups, lo, hi)
                 self._check_sample(sample, python)
+                t = self.result.tick("check", t)
                 self.result.unchanged += len(old) - len(changed_ids)
                 created, points = settlement_sql.insert_new(conn, h, self.run_id, lo, hi,
                                                            utcnow_naive(self.clock))
@@ -1077,6 +1080,8 @@ class _RangeSettler:
                     _write_chunk(conn, half, self.run_id, ids, self.clock, self.result, [], changed)
                 conn.execute(update(SettlementRun).where(SettlementRun.id == self.run_id)
                              .values(heartbeat_at=utcnow_naive(self.clock)))
+                t0 = time.perf_counter()
+            self.result.tick("commit", t0)
         return seen
 
     def _python_results(self, member_ids: list[int], groups: Groups, lo: int,

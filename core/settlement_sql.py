@@ -315,7 +315,8 @@ WITH ins AS (
     t.cap_won_per_year, t.payout_month, t.result_hash, :run, :now, 'expected', 1, :now
   FROM tmp_settle_statements t
   WHERE t.member_id BETWEEN :lo AND :hi AND NOT EXISTS (
-    SELECT 1 FROM point_statements p WHERE p.member_id = t.member_id AND p.half = {h})
+    SELECT 1 FROM point_statements p WHERE p.member_id = t.member_id AND p.half = {h}
+      AND p.member_id BETWEEN :lo AND :hi)
   ORDER BY t.member_id
   RETURNING id, member_id, points
 ), lines AS (
@@ -338,7 +339,8 @@ def existing(conn: Connection, half: str, lo: int, hi: int) -> list[tuple]:
     return conn.execute(text(
         "SELECT t.member_id, p.id, p.result_hash, p.points, p.version, t.result_hash"
         " FROM tmp_settle_statements t JOIN point_statements p ON p.member_id = t.member_id"
-        " AND p.half = :half WHERE t.member_id BETWEEN :lo AND :hi"),
+        " AND p.half = :half AND p.member_id BETWEEN :lo AND :hi"
+        " WHERE t.member_id BETWEEN :lo AND :hi"),
         {"half": half, "lo": lo, "hi": hi}).all()
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from core.clock import FixedClock
 from core.crypto import FieldCipher
-from core.db import Base, Database
+from core.db import Database
 from support import (  # noqa: F401  (re-exported)
     ADMIN_TOKEN, BOT_ID, ENC_KEY, FIXTURES, HASH_KEY, KAKAO, SECRET, T0, Kakao, load_fixture,
     make_config, make_payload, quick_reply_labels, reply_texts, wipe,
@@ -34,8 +34,7 @@ def database(tmp_path_factory) -> Database:
     db = Database(url)
     import core.models  # noqa: F401
 
-    Base.metadata.drop_all(db.engine)
-    Base.metadata.create_all(db.engine)
+    db.recreate_all()
     yield db
     db.dispose()
 

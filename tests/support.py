@@ -121,7 +121,13 @@ def wipe(db) -> None:
 
     from core.db import Base
 
-    tables = list(reversed(Base.metadata.sorted_tables))
+    from sqlalchemy.schema import sort_tables
+
+    from core.models.references import table_dependencies
+
+    # children before parents, counting the references that triggers check (no foreign key)
+    tables = list(reversed(sort_tables(Base.metadata.tables.values(),
+                                       extra_dependencies=table_dependencies(Base.metadata.tables))))
     with db.engine.begin() as conn:
         if db.is_postgres:
             names = ", ".join(f'"{t.name}"' for t in tables)

@@ -11,3 +11,13 @@ from core.models.points import (  # noqa: F401
 )
 from core.models.greenlife import GreenlifeActivity, GreenlifeAward, GreenlifeConfirmation  # noqa: F401
 from core.models.push import CampaignBroadcast, ChannelEvent, EventBatch, JobLease, JobRun, PushSender  # noqa: F401
+
+from sqlalchemy import event as _event  # noqa: E402
+
+from core.models import references as _references  # noqa: E402
+
+
+@_event.listens_for(Base.metadata, "after_create")
+def _install_references(_metadata, conn, **_kw) -> None:
+    """create_all builds the reference triggers too (migration 0002 does for upgrades)."""
+    _references.install(conn)

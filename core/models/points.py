@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer, Numeric, String, Text,
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
     UniqueConstraint, event, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -82,7 +82,8 @@ class PointStatement(Base):
     __tablename__ = "point_statements"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))  # indexed by the unique key
+    # References checked by triggers, per statement (core.models.references), not by keys.
+    member_id: Mapped[int] = mapped_column(Integer)  # indexed by the unique key
     half: Mapped[str] = mapped_column(String(6))
     member_type: Mapped[str] = mapped_column(String(24))
     points_table: Mapped[str] = mapped_column(String(16))
@@ -100,7 +101,7 @@ class PointStatement(Base):
     hold_reason: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)
     result_hash: Mapped[str] = mapped_column(String(64))
-    settlement_run_id: Mapped[int] = mapped_column(ForeignKey("settlement_runs.id"))
+    settlement_run_id: Mapped[int] = mapped_column(Integer)  # settlement_runs (reference)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -116,8 +117,8 @@ class StatementLine(Base):
     __tablename__ = "statement_lines"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # Found by (member_id, half), which is also the foreign key to the statement: the unique
-    # key below is the only index, and serves both lookups and the key's checks.
+    # Found by (member_id, half), which is also the reference to the statement (checked by
+    # triggers, core.models.references): the unique key below serves lookups and the checks.
     statement_id: Mapped[int] = mapped_column(Integer)
     member_id: Mapped[int] = mapped_column(Integer)
     half: Mapped[str] = mapped_column(String(6))
@@ -145,7 +146,6 @@ class StatementLine(Base):
 
     __table_args__ = (
         UniqueConstraint("member_id", "half", "resource", name="uq_statement_lines_member_half_res"),
-        ForeignKeyConstraint(["member_id", "half"], ["point_statements.member_id", "point_statements.half"]),
     )
 
 
@@ -174,11 +174,11 @@ class LedgerEntry(Base):
     __tablename__ = "points_ledger"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    member_id: Mapped[int] = mapped_column(Integer)  # members (reference, core.models.references)
     half: Mapped[str] = mapped_column(String(6))
     kind: Mapped[str] = mapped_column(String(16))  # settlement | adjustment
     points: Mapped[int] = mapped_column(Integer)
-    run_id: Mapped[int] = mapped_column(ForeignKey("settlement_runs.id"))
+    run_id: Mapped[int] = mapped_column(Integer)  # settlement_runs (reference)
     reference: Mapped[str] = mapped_column(String(120))  # statement:<id>:v<version>
     created_at: Mapped[datetime] = mapped_column(DateTime)
 

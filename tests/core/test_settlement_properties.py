@@ -17,8 +17,10 @@ from core.ledger import ledger_mismatches
 from core.models import LedgerEntry, PointStatement
 from core.points.periods import Half
 from core.rules import default_rules, load_rules
+from core.points.baseline import format_rate
 from core.settlement import (
-    Groups, LgInfo, Row, _compute_member, plans_for, settle_half, verify_with_pure_engine,
+    Groups, LgInfo, Row, _compute_member, plans_for, rate_display, settle_half,
+    verify_with_pure_engine,
 )
 from engine_helpers import add_lg, add_member, snapshot
 from support import wipe as _wipe
@@ -69,6 +71,11 @@ def test_set_based_result_equals_pure_engine(data, scope, requires_eval):
             sums[key] = [n, total]
     c, picked = _compute_member(rows, half, rules, tables, lgs, Groups(sums, rules), earlier)
     verify_with_pure_engine(rows, c, picked, half, rules)  # raises on any difference
+
+
+@given(st.integers(-10**12, 10**12), st.integers(1, 10**12))
+def test_integer_rate_display_equals_the_decimal_one(diff, base3):
+    assert rate_display(diff, base3) == format_rate(Decimal(100 * diff) / Decimal(base3))
 
 
 # --- through the database ---------------------------------------------------------------------
