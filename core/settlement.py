@@ -498,7 +498,17 @@ WHERE {active}
                         "after_end": datetime.combine(half.end + timedelta(days=1), datetime.min.time())})
     conn.execute(text(f"CREATE INDEX ix_tmp_settle_member ON {tmp.name} (member_id, account_id)"))
     if conn.dialect.name == "postgresql":
-        conn.execute(text(f"ANALYZE {tmp.name}"))  # temporary tables are never auto-analysed
+        analyze_temporary(conn, tmp.name)
+
+
+def analyze_temporary(conn: Connection, *names: str) -> None:
+    """Statistics for temporary tables, which autovacuum never analyses. A small sample is
+    enough for the few plans they take part in (the default one costs a quarter second on a
+    wide table of 150,000 rows)."""
+    conn.execute(text("SET LOCAL default_statistics_target = 10"))
+    for name in names:
+        conn.execute(text(f"ANALYZE {name}"))
+    conn.execute(text("SET LOCAL default_statistics_target = DEFAULT"))
 
 
 _ROW_COLUMNS = ("member_id, account_id, resource, billing_mode, tariff, registered_on, member_type,"

@@ -245,6 +245,8 @@ def stage_results(conn: Connection, half: Half, rules: Rules, plans: dict[str, P
                   lgs: dict[str, LgInfo], groups: Groups, rules_key: str) -> None:
     """Compute tmp_settle_lines and tmp_settle_statements from tmp_settle (one connection:
     temporary tables are the session's)."""
+    from core.settlement import analyze_temporary
+
     conn.execute(text("CREATE TEMPORARY TABLE tmp_settle_lg (code text PRIMARY KEY,"
                       " rate numeric, rate_text text, payout_month int)"))
     if lgs:
@@ -269,15 +271,14 @@ def stage_results(conn: Connection, half: Half, rules: Rules, plans: dict[str, P
     if rows:
         conn.execute(text("INSERT INTO tmp_settle_groups VALUES (:lg, :sido, :pt, :res, :level,"
                           " :n, :total)"), rows)
-    conn.execute(text("ANALYZE tmp_settle_groups"))  # a few hundred rows: hashed, not sorted
+    analyze_temporary(conn, "tmp_settle_groups")  # a few hundred rows: hashed, not sorted
     conn.execute(text("CREATE TEMPORARY TABLE tmp_settle_lines AS " + line_sql(plans, rules, half)))
     conn.execute(text("CREATE INDEX ix_tmp_settle_lines ON tmp_settle_lines (member_id, pos)"))
     conn.execute(text("CREATE TEMPORARY TABLE tmp_settle_statements AS "
                       + statement_sql(plans, rules, half, rules_key)))
     conn.execute(text("CREATE UNIQUE INDEX ix_tmp_settle_statements"
                       " ON tmp_settle_statements (member_id)"))
-    conn.execute(text("ANALYZE tmp_settle_lines"))
-    conn.execute(text("ANALYZE tmp_settle_statements"))
+    analyze_temporary(conn, "tmp_settle_lines", "tmp_settle_statements")
 
 
 def drop_results(conn: Connection) -> None:

@@ -3,12 +3,19 @@
 A foreign key on PostgreSQL checks every inserted row on its own (one lookup and one row lock
 per row, per key). A settlement inserts hundreds of thousands of statements, lines and ledger
 entries in a handful of statements, and those per-row checks were a third of its write cost.
-Here each reference is checked once per statement over the statement's transition table: the
-parents are locked ``FOR KEY SHARE`` (as a foreign key does, so a concurrent delete waits) and
-any row without a parent fails the statement with SQLSTATE 23503, the foreign key violation.
-Deleting or re-keying a parent that is still referenced fails the same way. SQLite has no
-statement-level triggers; there the same rules are row triggers (its foreign keys are as
-cheap, but one mechanism on both backends keeps the schemas alike).
+Here each reference is checked once per statement over the statement's transition table, and a
+row without a parent fails the statement with SQLSTATE 23503, the foreign key violation.
+Deleting or re-keying a parent that is still referenced fails the same way.
+
+Concurrency without row locks: instead of locking every parent a child points at (what a
+foreign key does), the rare side locks. A delete or re-key of a parent takes a SHARE lock on
+the child table before it looks for children, so it waits for transactions inserting children
+to end and then sees their rows; and an insert into the child table waits for such a parent
+change to end, then looks for its parents afresh. This holds in READ COMMITTED, where every
+query of the check takes a new snapshot (the application's isolation level).
+
+SQLite has no statement-level triggers and one writer at a time; there the same rules are row
+triggers (one mechanism on both backends keeps the schemas alike).
 
 Not covered, as with any trigger: TRUNCATE of a parent alone (use CASCADE, or truncate the
 children in the same command, as tests do).
@@ -58,9 +65,6 @@ DECLARE
   p_cols text := cpoint_ref_cols('p.', TG_ARGV[2]);
   orphan boolean;
 BEGIN
-  -- lock the parents as a foreign key would, then look for rows without one
-  EXECUTE format('SELECT 1 FROM %I p WHERE (%s) IN (SELECT %s FROM new_rows n)'
-                 ' FOR KEY SHARE OF p', TG_ARGV[0], p_cols, n_cols);
   EXECUTE format('SELECT EXISTS (SELECT 1 FROM new_rows n WHERE ROW(%s) IS NOT NULL'
                  ' AND NOT EXISTS (SELECT 1 FROM %I p WHERE (%s) = (%s)))',
                  n_cols, TG_ARGV[0], p_cols, n_cols) INTO orphan;
@@ -73,12 +77,12 @@ END $f$""",
     """
 CREATE OR REPLACE FUNCTION cpoint_ref_rekeyed() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE
-  found int;
+  found boolean;
 BEGIN
-  EXECUTE format('SELECT 1 FROM %I p WHERE (%s) = (%s) FOR KEY SHARE OF p', TG_ARGV[0],
-                 cpoint_ref_cols('p.', TG_ARGV[2]), cpoint_ref_cols('($1).', TG_ARGV[1])) USING NEW;
-  GET DIAGNOSTICS found = ROW_COUNT;
-  IF found = 0 THEN
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I p WHERE (%s) = (%s))', TG_ARGV[0],
+                 cpoint_ref_cols('p.', TG_ARGV[2]), cpoint_ref_cols('($1).', TG_ARGV[1]))
+    USING NEW INTO found;
+  IF NOT found THEN
     RAISE EXCEPTION 'update on table "%" violates reference (%) to "%"',
       TG_TABLE_NAME, TG_ARGV[1], TG_ARGV[0] USING ERRCODE = 'foreign_key_violation';
   END IF;
@@ -89,6 +93,7 @@ CREATE OR REPLACE FUNCTION cpoint_ref_parent_deleted() RETURNS trigger LANGUAGE 
 DECLARE
   referenced boolean;
 BEGIN
+  EXECUTE format('LOCK TABLE %I IN SHARE MODE', TG_ARGV[0]);  -- inserters first (see above)
   EXECUTE format('SELECT EXISTS (SELECT 1 FROM old_rows o JOIN %I c ON (%s) = (%s))', TG_ARGV[0],
                  cpoint_ref_cols('c.', TG_ARGV[1]), cpoint_ref_cols('o.', TG_ARGV[2])) INTO referenced;
   IF referenced THEN
@@ -102,6 +107,7 @@ CREATE OR REPLACE FUNCTION cpoint_ref_parent_rekeyed() RETURNS trigger LANGUAGE 
 DECLARE
   referenced boolean;
 BEGIN
+  EXECUTE format('LOCK TABLE %I IN SHARE MODE', TG_ARGV[0]);
   EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I c WHERE (%s) = (%s))', TG_ARGV[0],
                  cpoint_ref_cols('c.', TG_ARGV[1]), cpoint_ref_cols('($1).', TG_ARGV[2]))
     USING OLD INTO referenced;

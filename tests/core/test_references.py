@@ -125,3 +125,71 @@ def test_a_child_cannot_be_moved_to_a_missing_parent(db, parents):
                          {"m": p["member"]})
     with db.engine.begin() as conn:  # other columns change freely
         conn.execute(text("UPDATE statement_lines SET points = 3 WHERE member_id = :m"), {"m": p["member"]})
+
+
+def test_a_parent_delete_waits_for_an_inserting_transaction_and_then_fails(db, parents):
+    """No row locks on parents: the delete locks the child table, so it sees the new child."""
+    import threading
+
+    if not db.is_postgres:
+        pytest.skip("SQLite has one writer at a time: the two cannot overlap")
+    p = parents
+    outcome = {}
+    inserter = db.engine.connect()
+    try:
+        tx = inserter.begin()
+        _statement(inserter, p["bare_member"], p["run"])  # not committed yet
+
+        def delete_member():
+            try:
+                with db.engine.begin() as conn:
+                    conn.execute(text("DELETE FROM member_addresses WHERE member_id = :m"),
+                                 {"m": p["bare_member"]})
+                    conn.execute(text("DELETE FROM members WHERE id = :m"), {"m": p["bare_member"]})
+                outcome["result"] = "deleted"
+            except IntegrityError:
+                outcome["result"] = "refused"
+
+        deleter = threading.Thread(target=delete_member)
+        deleter.start()
+        deleter.join(timeout=1.0)
+        assert deleter.is_alive(), "the delete must wait for the inserting transaction"
+        tx.commit()
+        deleter.join(timeout=10)
+    finally:
+        inserter.close()
+    assert outcome == {"result": "refused"}
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(PointStatement)) == 2
+
+
+def test_an_insert_waits_for_a_parent_delete_and_then_fails(db, parents):
+    import threading
+
+    if not db.is_postgres:
+        pytest.skip("SQLite has one writer at a time: the two cannot overlap")
+    p = parents
+    outcome = {}
+    deleter = db.engine.connect()
+    try:
+        tx = deleter.begin()
+        deleter.execute(text("DELETE FROM member_addresses WHERE member_id = :m"), {"m": p["bare_member"]})
+        deleter.execute(text("DELETE FROM members WHERE id = :m"), {"m": p["bare_member"]})
+
+        def insert_statement():
+            try:
+                with db.engine.begin() as conn:
+                    _statement(conn, p["bare_member"], p["run"])
+                outcome["result"] = "inserted"
+            except IntegrityError:
+                outcome["result"] = "refused"
+
+        inserter = threading.Thread(target=insert_statement)
+        inserter.start()
+        inserter.join(timeout=1.0)
+        assert inserter.is_alive(), "the insert must wait for the deleting transaction"
+        tx.commit()
+        inserter.join(timeout=10)
+    finally:
+        deleter.close()
+    assert outcome == {"result": "refused"}
