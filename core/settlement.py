@@ -17,19 +17,25 @@ How it runs (set-based; no ORM object per member):
    as integer thousandths (exact on both backends), plus the member type, the 시군구 at the
    half's end (address history), the account's billing mode/tariff/registration day and the
    streak stored on the previous half's line (both joined, not looked up row by row).
-3. Pass 1 streams that table and evaluates every resource; the standard-usage groups (n, Σ A_H
-   per 시군구 / 시도 / nation, points table and resource) are summed from exactly those
-   evaluations, so a group can never disagree with the lines.
-4. Pass 2 walks members in chunks (``CHUNK`` members per transaction): awards, caps and won are
-   computed on tuples, compared with the stored statement by a hash of the result, and only new
-   or changed statements are written with bulk inserts. New: statement + lines + a ``settlement``
-   ledger entry. Changed: the old version goes to ``statement_revisions``, statement and lines are
-   replaced, and one ``adjustment`` entry carries the delta. Unchanged: nothing is written, so a
-   second run is a no-op and a crashed run resumes where it stopped.
+3. The standard-usage groups (n, Σ A_H per 시군구 / 시도 / nation, points table and resource)
+   are summed from that table in SQL, and checked at the end against the evaluations of the
+   lines, so a group can never disagree with the lines.
+4. The statements, in member chunks (one transaction each), by one of two executions:
+   - SQLite: members are read in chunks of ``CHUNK``; awards, caps and won are computed on
+     tuples (:func:`line_for`), compared with the stored statement by a fingerprint of the
+     inputs, and only new or changed statements are written with bulk inserts.
+   - PostgreSQL: core.settlement_sql computes every line and statement of the range in SQL
+     from the staging table, and inserts new statements, lines and ledger entries with one
+     ``INSERT ... SELECT`` per chunk of ``SQL_CHUNK``; nothing travels through Python. Sampled
+     members are read back and must equal line_for's result and fingerprint.
+   New: statement + lines + a ``settlement`` ledger entry. Changed (both executions, in
+   Python): the old version goes to ``statement_revisions``, statement and lines are replaced,
+   and one ``adjustment`` entry carries the delta. Unchanged: nothing is written, so a second
+   run is a no-op and a crashed run resumes where it stopped.
 
 Exactness and the pure engine. The arithmetic here is integer (readings in thousandths); every
-decision mirrors core.points (evaluation, award) and uses its public helpers for streaks, won
-and rate display. ``verify`` members per run (spread over the members) are recomputed with
+decision mirrors core.points (evaluation, award) and uses its public helpers for streaks and
+won; the rate display is an integer twin of format_rate (property-tested against it). ``verify`` members per run (spread over the members) are recomputed with
 ``core.points.award.compute_statement`` from the same readings and any difference aborts the run:
 the pure functions stay the specification; this is their set-based execution.
 Supported settings: baseline_mode ``rolling`` and baseline_history ``supply_point`` (others
@@ -687,8 +693,8 @@ def _add_sums(into: dict[tuple, list[int]], part: dict[tuple, list[int]]) -> Non
 
 
 class Groups:
-    """Standard-usage groups summed in pass 1: {key: [n, Σ A_H thousandths]}; the pick per
-    (시군구, 시도, table, resource) is cached (a few hundred distinct keys)."""
+    """Standard-usage groups as summed from the staging table: {key: [n, Σ A_H thousandths]};
+    the pick per (시군구, 시도, table, resource) is cached (a few hundred distinct keys)."""
 
     def __init__(self, sums: dict[tuple, list[int]], rules: Rules):
         self.sums, self.rules = sums, rules
@@ -985,10 +991,11 @@ def _worker(url, half, clock, rules, tables, run_id, chunk, lo, hi, pipe, share)
 
 
 class _RangeSettler:
-    """Stages and settles the members in [lo, hi] (all members when None) on two connections
-    of its own: a reader that holds the staging table and reads in deferred transactions, and a
-    writer whose transactions hold only the writes of one chunk, so on SQLite (one writer at a
-    time) the computing never holds the write lock."""
+    """Stages and settles the members in [lo, hi] (all members when None) on connections of
+    its own: a reader that holds the staging table and reads in deferred transactions, and, on
+    SQLite, a writer whose transactions hold only the writes of one chunk, so (one writer at a
+    time) the computing never holds the write lock. On PostgreSQL everything runs on the reader,
+    whose session also holds the SQL results (temporary tables are the session's)."""
 
     def __init__(self, db, half, clock, rules, tables, run_id, chunk, lo, hi, share: int = 1) -> None:
         self.db, self.half, self.clock, self.rules, self.tables = db, half, clock, rules, tables
@@ -998,7 +1005,7 @@ class _RangeSettler:
         self.tmp = _staging_table()
         self.reader = db.engine.execution_options(sqlite_deferred=True).connect()
         tune_connection(self.reader, share)
-        self.writer = db.engine.connect()
+        self.writer = None if db.is_postgres else db.engine.connect()
         self.member_ids: list[int] = []
         self.lgs: dict[str, LgInfo] = {}
 
@@ -1134,7 +1141,8 @@ class _RangeSettler:
             _reset_connection(self.reader)
         finally:
             self.reader.close()
-            self.writer.close()
+            if self.writer is not None:
+                self.writer.close()
 
 
 def _compute_member(rows: list[Row], half, rules, tables: dict[str, Plan], lgs, groups,

@@ -398,6 +398,40 @@ def test_a_failing_worker_fails_the_run_and_writes_nothing_more(app, db, cipher,
         assert s.scalar(select(func.count()).select_from(PointStatement)) == 0
 
 
+def test_a_run_that_crashes_between_chunks_resumes_without_paying_twice(app, db, cipher, tmp_path,
+                                                                        clock, monkeypatch):
+    """Chunks commit on their own: after a crash the next run inserts only what is missing."""
+    import core.settlement as settlement
+    import core.settlement_sql as settlement_sql
+
+    _many_members(app, db, cipher, tmp_path, n=10)
+    # the per-chunk writer of whichever path this backend takes fails on its second chunk
+    module, name = (settlement_sql, "insert_new") if db.is_postgres else (settlement, "_write_chunk")
+    real, calls = getattr(module, name), []
+
+    def crash_on_second(*a, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("power cut")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(module, name, crash_on_second)
+    with pytest.raises(RuntimeError, match="power cut"):
+        settle_half(db, "2025H1", clock, chunk=4, workers=1)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(PointStatement)) == 4
+        assert ledger_mismatches(s) == []
+    monkeypatch.setattr(module, name, real)
+    res = settle_half(db, "2025H1", clock, chunk=4, workers=1, verify=-1)
+    assert (res.created, res.unchanged, res.changed, res.adjustments) == (6, 4, 0, 0)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(PointStatement)) == 10
+        assert s.scalar(select(func.sum(LedgerEntry.points))) == res.points_total
+        assert ledger_mismatches(s) == []
+        runs = [r.status for r in s.scalars(select(SettlementRun).order_by(SettlementRun.id))]
+    assert runs == ["failed", "completed"]
+
+
 @pytest.mark.parametrize("scope, water_streak", [("resource", 0), ("household", 1)])
 def test_previous_streak_is_read_per_resource_or_per_household(app, db, cipher, tmp_path, clock,
                                                                scope, water_streak):
