@@ -236,11 +236,12 @@ def rate_display(diff: int, base3: int) -> str:
     places, "-0.00" for a rise under 0.01 % (as Decimal prints it). Exact: the quotient of
     integers this size is never within Decimal's rounding of a hundredth."""
     n = 10000 * diff
-    if n >= 0:
-        q = n // base3
-        return f"{q // 100}.{q % 100:02d}"
-    q = -n // base3
-    return f"-{q // 100}.{q % 100:02d}"
+    return hundredths_text(n // base3 if n >= 0 else -(-n // base3), diff < 0)
+
+
+def hundredths_text(q: int, negative: bool) -> str:
+    """A rate of ``q`` hundredths of a percent as displayed, the sign given apart (-0.00)."""
+    return f"{'-' if negative else ''}{abs(q) // 100}.{abs(q) % 100:02d}"
 
 
 _K = {k: Decimal(k) for k in range(1, 7)}  # months with a baseline; 3·S2/k is exact for each
@@ -1124,7 +1125,7 @@ class _RangeSettler:
 
         for m, (statement, lines) in settlement_sql.read_back(self.reader, sample).items():
             c, picked, rows = python[m]
-            mine = settlement_sql.as_computed(statement, lines, c.rows, picked)
+            mine = settlement_sql.as_computed(statement, lines, c.rows)
             if _comparable(mine) != _comparable(c):
                 raise SettlementError(f"member {m}: SQL result differs from line_for "
                                       f"(SQL {_comparable(mine)}; Python {_comparable(c)})")
@@ -1181,7 +1182,7 @@ def _comparable(c: Computed) -> tuple:
                    json.dumps(ln.params or {}, sort_keys=True), ln.baseline, ln.actual,
                    ln.rate_display, ln.band, ln.reduction, ln.maintenance, ln.standard,
                    ln.qualified, ln.earned_reduction, ln.streak_before, ln.streak_after,
-                   ln.group.level if ln.group else None,
+                   (ln.group.level, ln.group.n, ln.group.total_actual) if ln.group else None,
                    json.dumps(ln.detail, sort_keys=True) if ln.detail else None)
                   for ln in c.lines)
     return (c.member_id, c.member_type, c.points_table, c.schedule, c.lg_code, c.rate,

@@ -28,13 +28,15 @@ from sqlalchemy.engine import Connection
 
 from core import ledger
 from core.points import reasons
+from core.points.standard_usage import GroupStats
 from core.rules import Rules, validate_rate
+from core.settlement import (  # core.settlement imports this module only when it runs
+    ELECTRICITY, Computed, Line, analyze_temporary, hundredths_text,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.points.periods import Half
     from core.settlement import Groups, LgInfo, Plan
-
-ELECTRICITY = "electricity"
 
 
 def lit(value: str) -> str:
@@ -58,7 +60,7 @@ def line_sql(plans: dict[str, Plan], rules: Rules, half: Half) -> str:
     statement id) plus the fingerprint text of the line, its position and points table."""
     months = half.months
     resources = tuple(rules.resources)
-    any_plan = next(iter(plans.values()))
+    any_plan = next(iter(plans.values()))  # the half-wide settings are in every plan
     table_of = sorted(rules.points_table_by_member_type.items())
     pt = _case("member_type", [(t, lit(name)) for t, name in table_of])
     pos = _case("resource", [(r, str(i)) for i, r in enumerate(resources)], str(len(resources)))
@@ -245,8 +247,6 @@ def stage_results(conn: Connection, half: Half, rules: Rules, plans: dict[str, P
                   lgs: dict[str, LgInfo], groups: Groups, rules_key: str) -> None:
     """Compute tmp_settle_lines and tmp_settle_statements from tmp_settle (one connection:
     temporary tables are the session's)."""
-    from core.settlement import analyze_temporary
-
     conn.execute(text("CREATE TEMPORARY TABLE tmp_settle_lg (code text PRIMARY KEY,"
                       " rate numeric, rate_text text, payout_month int)"))
     if lgs:
@@ -365,32 +365,24 @@ def read_back(conn: Connection, member_ids: list[int]) -> dict[int, tuple[dict, 
     return out
 
 
-def _display(rq: int | None, diff: int | None) -> str | None:
-    """The rate's display text from the truncated hundredths (rate_display's "-0.00" too)."""
-    if rq is None:
-        return None
-    sign = "-" if diff < 0 else ""
-    return f"{sign}{abs(rq) // 100}.{abs(rq) % 100:02d}"
-
-
-def as_computed(statement: dict, lines: list[dict], rows, groups_picked):
-    """A core.settlement.Computed from read-back SQL results, for the pure-engine check."""
-    from core.settlement import Computed, Line
-
+def as_computed(statement: dict, lines: list[dict], rows) -> Computed:
+    """A core.settlement.Computed from read-back SQL results, for the checks."""
     out_lines = []
-    for ln, group in zip(lines, groups_picked):
+    for ln in lines:
         params = ln["reason_params"]
         if isinstance(params, str):
             params = json.loads(params)
         out_lines.append(Line(
             resource=ln["resource"], account_id=ln["account_id"], evaluated=ln["evaluated"],
             reason=ln["reason"], params=params or {}, baseline=ln["baseline"],
-            actual=ln["actual"], rate_display=_display(ln["rq"], ln["diff"]), band=ln["band"],
+            actual=ln["actual"], band=ln["band"],
+            rate_display=hundredths_text(ln["rq"], ln["diff"] < 0) if ln["rq"] is not None else None,
             reduction=ln["reduction_points"], maintenance=ln["maintenance_points"],
             standard=ln["standard_points"], qualified=ln["standard_usage_qualified"],
             earned_reduction=ln["earned_reduction"], streak_before=ln["streak_before"],
             streak_after=ln["streak_after"],
-            group=group if ln["group_level"] is not None else None,
+            group=(GroupStats(ln["group_level"], ln["group_n"], ln["group_total"])
+                   if ln["group_level"] is not None else None),
             detail=ln["detail"], actual_milli=ln["act_e"]))
     s = statement
     return Computed(s["member_id"], s["member_type"], s["points_table"], s["schedule"],
