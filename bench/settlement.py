@@ -8,8 +8,7 @@ fresh temporary database, then times
 Floor and settlement run twice each, alternating (the results are emptied between the two
 settlements); the best time of each counts. Each measured step runs in a child process so its
 peak memory (max RSS) is its own; with forked workers, the peak summed Pss of the whole process
-tree counts when it is larger. The same is
-done at N/10 to show how cost grows. Prints a table: times, ratio settlement/floor, peak memory.
+tree counts when it is larger. The same is done at N/10 to show how cost grows. Prints a table: times, ratio settlement/floor, peak memory.
 
     python bench/settlement.py [--n 100000] [--db sqlite|postgres|both] [--url URL]
 
