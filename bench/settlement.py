@@ -293,7 +293,7 @@ def clear_results(url: str) -> None:
               "settlement_runs")
     with db.engine.begin() as conn:
         if db.is_postgres:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)}"))
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))  # payout_lines, empty here
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))

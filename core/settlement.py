@@ -79,6 +79,8 @@ from core.rules import Rules, RulesError, default_rules, validate_rate
 sqlite3.register_adapter(Decimal, str)
 
 CHUNK = 5000       # members per transaction, Python path
+CHUNKS_PER_WORKER = 4  # at least, so one worker's writes overlap another's computing (SQLite
+MIN_CHUNK = 1000       # has one writer): with one chunk each, both would compute, then queue
 SQL_CHUNK = 25000  # members per transaction, SQL path (one set-based insert each)
 STALE_AFTER = timedelta(minutes=15)
 MILLI = 1000
@@ -1002,6 +1004,7 @@ class _RangeSettler:
         self.db, self.half, self.clock, self.rules, self.tables = db, half, clock, rules, tables
         self.run_id, self.lo, self.hi = run_id, lo, hi
         self.chunk = chunk or (SQL_CHUNK if db.is_postgres else CHUNK)
+        self.fixed_chunk, self.share = chunk is not None, share
         self.result = SettleResult(run_id, str(half))
         self.tmp = _staging_table()
         self.reader = db.engine.execution_options(sqlite_deferred=True).connect()
@@ -1040,8 +1043,11 @@ class _RangeSettler:
             return self._settle_in_sql(groups, verify_step, offset)
         seen: dict[tuple, list[int]] = {}
         ids_all = self.member_ids
-        for start in range(0, len(ids_all), self.chunk):
-            ids = ids_all[start:start + self.chunk]
+        chunk = self.chunk
+        if self.share > 1 and not self.fixed_chunk:
+            chunk = min(chunk, max(MIN_CHUNK, -(-len(ids_all) // CHUNKS_PER_WORKER)))
+        for start in range(0, len(ids_all), chunk):
+            ids = ids_all[start:start + chunk]
             with self.reader.begin():
                 work = _read_and_compute(self.reader, self.half, self.rules, self.tables, self.lgs,
                                          groups, ids, self.result, verify_step, offset + start, seen)
