@@ -191,19 +191,18 @@ def child(step: str, url: str) -> dict:
     from core.clock import KST, FixedClock
     from core.db import Database
 
+    # imported before the clock starts: neither the floor nor the settlement pays for imports
+    from core.settlement import settle_half, tune_connection
+
     db = Database(url)
     sampler = TreeMemory()
     t0 = time.perf_counter()
     if step == "floor":
-        from core.settlement import tune_connection
-
         with db.engine.connect() as conn:
             tune_connection(conn)  # the same session settings the settlement uses
             rows = conn.execute(text(floor_sql(db.is_postgres))).fetchall()
         out = {"rows": len(rows)}
     else:
-        from core.settlement import settle_half
-
         clock = FixedClock(datetime(2026, 11, 22, 10, 0, tzinfo=KST))
         res = settle_half(db, HALF, clock)
         out = {"members": res.members, "created": res.created, "points": res.points_total,
