@@ -58,16 +58,29 @@ CREATE OR REPLACE FUNCTION cpoint_ref_cols(prefix text, cols text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $f$
   SELECT string_agg(prefix || quote_ident(c), ', ') FROM unnest(string_to_array(cols, ',')) c
 $f$""",
+    # The lookup condition of a reference: "=" on the first column only, IS NOT DISTINCT FROM
+    # (same result here: rows with a NULL key are never looked up) on the others, which no
+    # index can serve. So the lookup always walks an index led by the first column (the key's
+    # unique index), never one led by a later column: with the statistics of earlier halves,
+    # the planner reckons a new half holds one statement and would look every line up through
+    # ix_point_statements_half_lg, reading the whole half for each line.
+    """
+CREATE OR REPLACE FUNCTION cpoint_ref_match(a text, a_cols text, b text, b_cols text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $f$
+  SELECT string_agg(a || quote_ident(x.c) || CASE WHEN x.i = 1 THEN ' = ' ELSE
+                    ' IS NOT DISTINCT FROM ' END || b || quote_ident(y.c), ' AND ' ORDER BY x.i)
+  FROM unnest(string_to_array(a_cols, ',')) WITH ORDINALITY x(c, i)
+  JOIN unnest(string_to_array(b_cols, ',')) WITH ORDINALITY y(c, i) USING (i)
+$f$""",
     """
 CREATE OR REPLACE FUNCTION cpoint_ref_inserted() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE
   n_cols text := cpoint_ref_cols('n.', TG_ARGV[1]);
-  p_cols text := cpoint_ref_cols('p.', TG_ARGV[2]);
   orphan boolean;
 BEGIN
   EXECUTE format('SELECT EXISTS (SELECT 1 FROM new_rows n WHERE ROW(%s) IS NOT NULL'
-                 ' AND NOT EXISTS (SELECT 1 FROM %I p WHERE (%s) = (%s)))',
-                 n_cols, TG_ARGV[0], p_cols, n_cols) INTO orphan;
+                 ' AND NOT EXISTS (SELECT 1 FROM %I p WHERE %s))', n_cols, TG_ARGV[0],
+                 cpoint_ref_match('p.', TG_ARGV[2], 'n.', TG_ARGV[1])) INTO orphan;
   IF orphan THEN
     RAISE EXCEPTION 'insert on table "%" violates reference (%) to "%"',
       TG_TABLE_NAME, TG_ARGV[1], TG_ARGV[0] USING ERRCODE = 'foreign_key_violation';
@@ -79,8 +92,8 @@ CREATE OR REPLACE FUNCTION cpoint_ref_rekeyed() RETURNS trigger LANGUAGE plpgsql
 DECLARE
   found boolean;
 BEGIN
-  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I p WHERE (%s) = (%s))', TG_ARGV[0],
-                 cpoint_ref_cols('p.', TG_ARGV[2]), cpoint_ref_cols('($1).', TG_ARGV[1]))
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I p WHERE %s)', TG_ARGV[0],
+                 cpoint_ref_match('p.', TG_ARGV[2], '($1).', TG_ARGV[1]))
     USING NEW INTO found;
   IF NOT found THEN
     RAISE EXCEPTION 'update on table "%" violates reference (%) to "%"',
@@ -94,8 +107,8 @@ DECLARE
   referenced boolean;
 BEGIN
   EXECUTE format('LOCK TABLE %I IN SHARE MODE', TG_ARGV[0]);  -- inserters first (see above)
-  EXECUTE format('SELECT EXISTS (SELECT 1 FROM old_rows o JOIN %I c ON (%s) = (%s))', TG_ARGV[0],
-                 cpoint_ref_cols('c.', TG_ARGV[1]), cpoint_ref_cols('o.', TG_ARGV[2])) INTO referenced;
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM old_rows o JOIN %I c ON %s)', TG_ARGV[0],
+                 cpoint_ref_match('c.', TG_ARGV[1], 'o.', TG_ARGV[2])) INTO referenced;
   IF referenced THEN
     RAISE EXCEPTION 'delete on table "%" violates reference (%) from "%"',
       TG_TABLE_NAME, TG_ARGV[1], TG_ARGV[0] USING ERRCODE = 'foreign_key_violation';
@@ -108,8 +121,8 @@ DECLARE
   referenced boolean;
 BEGIN
   EXECUTE format('LOCK TABLE %I IN SHARE MODE', TG_ARGV[0]);
-  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I c WHERE (%s) = (%s))', TG_ARGV[0],
-                 cpoint_ref_cols('c.', TG_ARGV[1]), cpoint_ref_cols('($1).', TG_ARGV[2]))
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I c WHERE %s)', TG_ARGV[0],
+                 cpoint_ref_match('c.', TG_ARGV[1], '($1).', TG_ARGV[2]))
     USING OLD INTO referenced;
   IF referenced THEN
     RAISE EXCEPTION 'update on table "%" violates reference (%) from "%"',
@@ -191,6 +204,7 @@ def uninstall(conn: Connection) -> None:
                      "cpoint_ref_parent_rekeyed"):
             conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS cpoint_ref_cols(text, text)")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS cpoint_ref_match(text, text, text, text)")
 
 
 def table_dependencies(tables: dict) -> list[tuple]:
