@@ -8,7 +8,8 @@ fresh temporary database, then times
 Floor and settlement run twice each, alternating (the results are emptied between the two
 settlements); the best time of each counts. Each measured step runs in a child process so its
 peak memory (max RSS) is its own; with forked workers, the peak summed Pss of the whole process
-tree counts when it is larger. The same is done at N/10 to show how cost grows. Prints a table: times, ratio settlement/floor, peak memory.
+tree counts when it is larger. The same is done at N/10 to show how cost grows. Prints a table:
+times, ratio settlement/floor, peak memory.
 
     python bench/settlement.py [--n 100000] [--db sqlite|postgres|both] [--url URL]
 
@@ -347,8 +348,9 @@ def main() -> None:
                 results.append(measure(label, url_for(n), n))
                 r = results[-1]
                 phases = " ".join(f"{k} {v:.2f}" for k, v in r["timings"].items())
-                runs = lambda xs: " / ".join(f"{x:.2f}" for x in xs)  # noqa: E731
-                print(f"  floor {runs(r['floor_runs'])} s, settle {runs(r['settle_runs'])} s "
+                floors, settles = (" / ".join(f"{x:.2f}" for x in r[k])
+                                   for k in ("floor_runs", "settle_runs"))
+                print(f"  floor {floors} s, settle {settles} s "
                       f"(best: {phases})", file=sys.stderr, flush=True)
                 if label == "sqlite":
                     Path(url_for(n)[len("sqlite:///"):]).unlink(missing_ok=True)

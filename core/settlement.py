@@ -79,8 +79,11 @@ from core.rules import Rules, RulesError, default_rules, validate_rate
 sqlite3.register_adapter(Decimal, str)
 
 CHUNK = 5000       # members per transaction, Python path
-CHUNKS_PER_WORKER = 4  # at least, so one worker's writes overlap another's computing (SQLite
-MIN_CHUNK = 1000       # has one writer): with one chunk each, both would compute, then queue
+# Side by side, each worker gets at least CHUNKS_PER_WORKER chunks (of MIN_CHUNK members or
+# more), so one worker's writes overlap another's computing: SQLite has one writer, and with one
+# chunk each both workers would compute, then queue to write.
+CHUNKS_PER_WORKER = 4
+MIN_CHUNK = 1000
 SQL_CHUNK = 25000  # members per transaction, SQL path (one set-based insert each)
 STALE_AFTER = timedelta(minutes=15)
 MILLI = 1000
@@ -237,8 +240,7 @@ def rate_display(diff: int, base3: int) -> str:
     """``format_rate(100 * diff / base3)`` in integers: percent truncated toward zero to two
     places, "-0.00" for a rise under 0.01 % (as Decimal prints it). Exact: the quotient of
     integers this size is never within Decimal's rounding of a hundredth."""
-    n = 10000 * diff
-    return hundredths_text(n // base3 if n >= 0 else -(-n // base3), diff < 0)
+    return hundredths_text(10000 * abs(diff) // base3, diff < 0)
 
 
 def hundredths_text(q: int, negative: bool) -> str:
@@ -887,6 +889,14 @@ def _verify_step(members: int, verify: int) -> int:
     return max(1, members // verify) if verify > 0 else (1 if verify < 0 else 0)
 
 
+def _python_chunk(members: int, share: int) -> int:
+    """Members per chunk on the Python path for a range of ``members`` settled by one of
+    ``share`` workers side by side (see CHUNKS_PER_WORKER)."""
+    if share <= 1:
+        return CHUNK
+    return min(CHUNK, max(MIN_CHUNK, -(-members // CHUNKS_PER_WORKER)))
+
+
 def _member_ranges(db: Database, workers: int) -> list[tuple[int | None, int | None]]:
     """Contiguous member-id ranges of about equal size, one per worker process."""
     if workers <= 1:
@@ -1003,8 +1013,7 @@ class _RangeSettler:
     def __init__(self, db, half, clock, rules, tables, run_id, chunk, lo, hi, share: int = 1) -> None:
         self.db, self.half, self.clock, self.rules, self.tables = db, half, clock, rules, tables
         self.run_id, self.lo, self.hi = run_id, lo, hi
-        self.chunk = chunk or (SQL_CHUNK if db.is_postgres else CHUNK)
-        self.fixed_chunk, self.share = chunk is not None, share
+        self.chunk, self.share = chunk, share  # chunk None: the path's default
         self.result = SettleResult(run_id, str(half))
         self.tmp = _staging_table()
         self.reader = db.engine.execution_options(sqlite_deferred=True).connect()
@@ -1043,9 +1052,7 @@ class _RangeSettler:
             return self._settle_in_sql(groups, verify_step, offset)
         seen: dict[tuple, list[int]] = {}
         ids_all = self.member_ids
-        chunk = self.chunk
-        if self.share > 1 and not self.fixed_chunk:
-            chunk = min(chunk, max(MIN_CHUNK, -(-len(ids_all) // CHUNKS_PER_WORKER)))
+        chunk = self.chunk or _python_chunk(len(ids_all), self.share)
         for start in range(0, len(ids_all), chunk):
             ids = ids_all[start:start + chunk]
             with self.reader.begin():
@@ -1074,8 +1081,9 @@ class _RangeSettler:
             seen = settlement_sql.evaluated_sums(conn)
         self.result.tick("compute", t)
         ids_all = self.member_ids
-        for start in range(0, len(ids_all), self.chunk):
-            ids = ids_all[start:start + self.chunk]
+        chunk = self.chunk or SQL_CHUNK
+        for start in range(0, len(ids_all), chunk):
+            ids = ids_all[start:start + chunk]
             lo, hi = ids[0], ids[-1]
             t = time.perf_counter()
             with conn.begin():

@@ -61,8 +61,9 @@ $f$""",
     # The lookup condition of a reference: "=" on the first column only, IS NOT DISTINCT FROM
     # (same result here: rows with a NULL key are never looked up) on the others, which no
     # index can serve. So the lookup always walks an index led by the first column (the key's
-    # unique index), never one led by a later column: with the statistics of earlier halves,
-    # the planner reckons a new half holds one statement and would look every line up through
+    # unique index), never one led by a later column: while point_statements has no statistics
+    # (a new database, or statements just written in the same run), the planner reckons
+    # "half = n.half" finds one row and may look every line up through
     # ix_point_statements_half_lg, reading the whole half for each line.
     """
 CREATE OR REPLACE FUNCTION cpoint_ref_match(a text, a_cols text, b text, b_cols text) RETURNS text

@@ -2,8 +2,8 @@
 
 The trigger functions of core.models.references are replaced: a lookup compares the first key
 column with "=" and the others with IS NOT DISTINCT FROM, so it always walks the key's unique
-index. Before, with no statistics for a new half, the planner could look every statement line
-up through ix_point_statements_half_lg and read the whole half for each line.
+index. Before, while point_statements had no statistics, the planner could look every statement
+line up through ix_point_statements_half_lg and read the whole half for each line.
 
 Revision ID: 0003
 Revises: 0002

@@ -196,7 +196,7 @@ def test_an_insert_waits_for_a_parent_delete_and_then_fails(db, parents):
 
 
 def test_a_lookup_walks_the_keys_unique_index_whatever_the_statistics(db, parents):
-    """With no statistics for a new half, "half = n.half" looked one row cheap through
+    """While point_statements had no statistics, "half = n.half" looked one row cheap through
     ix_point_statements_half_lg, and a settlement's line check then read the whole half for
     every line. The lookup compares only the key's first column with "="."""
     if not db.is_postgres:
