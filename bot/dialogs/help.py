@@ -3,14 +3,11 @@ from __future__ import annotations
 
 from bot import texts, ui
 from bot.app import BotApp
+from bot.dialogs import faq
 
 
 def help_skill(ctx) -> dict:
-    try:
-        from bot.dialogs import faq
-    except ImportError:  # pragma: no cover - the FAQ ships with the citizen dialogs
-        faq = None
-    if faq is not None and faq.wants_faq(ctx):
+    if faq.wants_faq(ctx):
         return faq.faq_skill(ctx)
     return ui.help_reply(ctx)
 
