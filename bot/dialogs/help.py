@@ -1,7 +1,7 @@
 """What the bot can do, the programme in brief, the call centre; the FAQ list from here."""
 from __future__ import annotations
 
-from bot import texts, ui
+from bot import ui
 from bot.app import BotApp
 from bot.dialogs import faq
 
