@@ -7,5 +7,5 @@
 - render.py      the shared event.data of a batch, and each member's own notice (notice skill)
 - reachability.py  channel add/block and isFriend from skill payloads
 - runtime.py     builds the above from the settings
-- standin.py     a loopback stand-in of the Event API (tests, benchmarks, local runs)
+- standin.py     the one stand-in of the Event API: loopback server (tests, benchmarks) and /dev/kakao
 """
