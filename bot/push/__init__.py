@@ -1,8 +1,8 @@
 """Pushes: the bot speaks first through the Kakao Event API.
 
 - client.py      Event API client (POST /v2/bots/{botId}/talk, GET task results), explicit timeouts
-- ratelimit.py   token bucket (messages per second), injected clock and sleep
-- sender.py      drains the outbox: claim a batch, post it, record the answer (exactly once)
+- sender.py      drains the outbox: claim a batch, post it, record the answer (exactly once),
+                 paced by a bot.ratelimit.TokenBucket (messages per second)
 - reconcile.py   looks task results up later; per-user failures, unreachable members
 - render.py      the shared event.data of a batch, and each member's own notice (notice skill)
 - reachability.py  channel add/block and isFriend from skill payloads
