@@ -11,7 +11,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Protocol
 
 import orjson
 
@@ -82,10 +82,6 @@ class BotApp:
     def dialog_event(self, dialog: str, event: str) -> None:
         for cb in self.observers.on_dialog:
             cb(dialog, event)
-
-    @property
-    def skill_names(self) -> Iterable[str]:
-        return self.skills.keys()
 
     # -- handling -----------------------------------------------------------
     def handle(self, turn, services: Services, request_id: str) -> dict:

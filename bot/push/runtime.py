@@ -11,11 +11,11 @@ import requests
 
 from bot.context import Services
 from bot.push.client import EventApiClient
-from bot.push.ratelimit import TokenBucket
 from bot.push.reconcile import ReconcileReport, reconcile
 from bot.push.render import EventData
 from bot.push.sender import Sender
 from bot.push.settings import PushSettings
+from bot.ratelimit import TokenBucket
 
 
 def push_settings(services: Services) -> PushSettings:

@@ -21,6 +21,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from sqlalchemy import select
 
+from bot.push.render import event_text
 from core.demo import DEMO_CITIZENS, is_demo_user_key
 from core.models import Member, Notification
 
@@ -175,10 +176,6 @@ SHOWN_BY_NOTICE = ("in_flight", "sent", "uncertain")
 
 def _event_text(n: Notification) -> str | None:
     """What the push itself says (the event.data text every recipient of the batch shares)."""
-    try:
-        from bot.push.render import event_text
-    except ImportError:
-        return None
     cfg = _cfg()
     try:
         with current_app.extensions["cpoint"].db.session() as s:
