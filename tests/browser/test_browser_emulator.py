@@ -98,7 +98,7 @@ def test_signup_by_tapping_and_typing_then_the_balance_card_with_its_chart(serve
     if card.locator("img[src*='/charts/']").count() == 0:
         page.screenshot(path=str(artifacts / "emulator-balance.png"), full_page=False)
         pytest.xfail("the balance card has no usage chart yet: bot/dialogs/balance.py is to set its thumbnail "
-                     "to core.charts.chart_url(ctx.services, member.id) (800x400)")
+                     "to ctx.services.chart_link(member.id) (800x400)")
     img = card.locator("img[src*='/charts/']").first
     page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
     assert img.evaluate("el => [el.naturalWidth, el.naturalHeight]") == [800, 400]
