@@ -146,7 +146,7 @@ def test_parse_rate(text, expected):
 
 def test_burst_from_one_user_is_limited_politely(app, kakao):
     t = FakeTime()
-    app.extensions["cpoint"].extras["rate_limiter"] = UserRateLimiter(5, 10, now=t.monotonic)
+    app.extensions["cpoint"].rate_limiter = UserRateLimiter(5, 10, now=t.monotonic)
     replies = [kakao.post("help", make_payload("u-burst", "도움말")).get_json() for _ in range(7)]
     limited = [r for r in replies if "너무 빨리" in reply_texts(r)]
     assert len(limited) == 2

@@ -22,10 +22,10 @@ def standin():
 
 
 def real_push(app, standin, **settings):
-    cfg = app.config["CPOINT"]
-    cfg.kakao_api_base = standin.url
-    cfg.kakao_rest_api_key = REST_KEY
-    cfg.push = replace(cfg.push, **settings)
+    cfg, services = app.config["CPOINT"], app.extensions["cpoint"]
+    cfg.event_api.api_base = standin.url
+    cfg.event_api.rest_api_key = REST_KEY
+    services.push = replace(services.push, **settings)
     return build_push(app.extensions["cpoint"])
 
 

@@ -41,17 +41,17 @@ def init_app(app: Flask) -> None:
     cfg = app.config["CPOINT"]
     services = app.extensions["cpoint"]
     if not app.secret_key:
-        if cfg.secret_key:
-            app.secret_key = cfg.secret_key
+        if cfg.dashboard.secret_key:
+            app.secret_key = cfg.dashboard.secret_key
         elif not isinstance(services.cipher, MissingCipher):
             app.secret_key = services.cipher.keyed_hash("flask-session", purpose="secret_key")
         else:  # no keys configured: sessions live only as long as this process
             app.secret_key = secrets.token_hex(32)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if cfg.public_base_url.startswith("https://"):
+    if cfg.bot.public_base_url.startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg.dashboard_session_hours)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg.dashboard.session_hours)
     app.session_interface = _CookieSessionWhenSent()
     app.extensions["cpoint_dashboard"] = _State()
 
@@ -115,7 +115,7 @@ def _logged_in() -> bool:
     services = current_app.extensions["cpoint"]
     issued = data.get("at")
     now = services.clock.now().timestamp()
-    return isinstance(issued, (int, float)) and 0 <= now - issued <= cfg.dashboard_session_hours * 3600
+    return isinstance(issued, (int, float)) and 0 <= now - issued <= cfg.dashboard.session_hours * 3600
 
 
 def _csrf_token() -> str:
