@@ -39,10 +39,10 @@ from core.clock import Clock, today_kst, utcnow_naive
 from core.db import Database
 from core.models.greenlife import GreenlifeAward, GreenlifeConfirmation
 from core.models.members import Member
-from core.models.table import table_of
 from core.points.greenlife import greenlife_dates, greenlife_month_award
 from core.points.periods import int_to_month, month_of
 from core.rules import Rules, default_rules
+from core.sqla import table_of
 from core.usage_import import (
     BATCH, CsvRow, ImportResult, close_run, field_count_error, mark_duplicates, open_run,
     parse_quantity, safe_cell, screen_file, stage_rows, _NOW,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.db_bulk import bulk_insert, db_time
 from core.models.points import LedgerEntry
-from core.models.table import table_of
+from core.sqla import table_of
 
 SETTLEMENT = "settlement"
 ADJUSTMENT = "adjustment"

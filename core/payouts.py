@@ -31,13 +31,13 @@ from core.local_government_rates import local_government_table
 from core.models.points import (
     HOLD_HOLDER_MISMATCH, HOLD_NO_ACCOUNT, HOLD_NO_ADDRESS, PayoutBatch, PayoutLine,
 )
-from core.models.table import table_of
 from core.models.usage import ImportRun
 from core.pii import mask_name, mask_number
 from core.points import reasons
 from core.points.award import won_for
 from core.points.periods import Half
 from core.rules import Rules, default_rules
+from core.sqla import table_of
 from core.usage_import import (
     CsvRow, ImportRejected, ImportResult, RowError, field_count_error, file_sha256,
     read_operator_csv,

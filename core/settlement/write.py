@@ -19,8 +19,8 @@ from core import ledger
 from core.clock import utcnow_naive
 from core.db_bulk import bulk_insert, db_time
 from core.models.points import PointStatement, StatementLine, StatementRevision
-from core.models.table import table_of
 from core.settlement.python_engine import Computed, Line
+from core.sqla import table_of
 
 
 LINE_COLUMNS = (
