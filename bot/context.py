@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.clock import Clock, utcnow_naive
 from core.crypto import FieldCipher
 from core.db import Database, LazyTransaction
+from core.dialog_store import StateRecord
 
 
 @dataclass
@@ -40,22 +41,6 @@ class Services:
     cipher: FieldCipher
     settings: BotSettings = field(default_factory=BotSettings)
     extras: dict[str, Any] = field(default_factory=dict)  # rate limiter, chart cache, ...
-
-
-@dataclass
-class StateRecord:
-    """The user's dialog state as read at the start of the turn (see DialogState)."""
-
-    user_key: str
-    dialog: str | None = None
-    step: str | None = None
-    slots: dict = field(default_factory=dict)
-    failures: int = 0
-    expires_at: datetime | None = None
-    updated_at: datetime | None = None
-    version: int = 0
-    stored: bool = False  # a row exists in dialog_states
-    dirty: bool = False  # changed during this turn: written back before commit
 
 
 class DialogControl:
