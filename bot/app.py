@@ -20,6 +20,7 @@ from core.dialog_store import DialogStore
 from core.pii import mask_key, scrub_rrn
 
 from bot.context import Ctx, DialogControl, Services
+from bot.ratelimit import turn_allowed
 
 log = logging.getLogger("cpoint.bot")
 
@@ -98,8 +99,7 @@ class BotApp:
         started = time.perf_counter()
         adapter = TurnLog(log, {"request_id": request_id, "user": mask_key(turn.user_key), "skill": turn.skill})
         outcome = "error"
-        limiter = services.extras.get("rate_limiter")
-        if limiter is not None and not limiter.allow(turn.user_key):
+        if not turn_allowed(services, turn.user_key):
             from bot.ui import rate_limited_reply
 
             adapter.warning("turn rate limited")

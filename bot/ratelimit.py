@@ -52,3 +52,15 @@ def parse_rate(text: str) -> tuple[int, float]:
         number = window[:-1] or "1"
         return int(count), float(number) * units[window[-1]]
     return int(count), float(window)
+
+
+def limiter_of(services) -> UserRateLimiter | None:
+    """The process's limiter, None when the limit is off. The one place that knows where
+    the services keep it (webhooks.create_app puts it there)."""
+    return services.extras.get("rate_limiter")
+
+
+def turn_allowed(services, user_key: str) -> bool:
+    """May this user's turn run now? Always, when no limit is configured."""
+    limiter = limiter_of(services)
+    return limiter is None or limiter.allow(user_key)
