@@ -54,13 +54,8 @@ def parse_rate(text: str) -> tuple[int, float]:
     return int(count), float(window)
 
 
-def limiter_of(services) -> UserRateLimiter | None:
-    """The process's limiter, None when the limit is off. The one place that knows where
-    the services keep it (webhooks.create_app puts it there)."""
-    return services.extras.get("rate_limiter")
-
-
 def turn_allowed(services, user_key: str) -> bool:
-    """May this user's turn run now? Always, when no limit is configured."""
-    limiter = limiter_of(services)
+    """May this user's turn run now? Always, when no limit is configured. The one place that
+    knows where the services keep the limiter (webhooks.create_app puts it there)."""
+    limiter = services.extras.get("rate_limiter")
     return limiter is None or limiter.allow(user_key)
