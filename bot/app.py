@@ -15,12 +15,12 @@ from typing import Callable, Protocol
 
 import orjson
 
-from core.clock import utcnow_naive
-from core.db import driver_datetime, driver_fetchone, driver_json, is_write_conflict
-from core.models import DialogState
+from core.db import is_write_conflict
+from core.dialog_store import DialogStore
 from core.pii import mask_key, scrub_rrn
 
-from bot.context import Ctx, DialogControl, Services, StateRecord
+from bot.context import Ctx, DialogControl, Services
+from bot.ratelimit import turn_allowed
 
 log = logging.getLogger("cpoint.bot")
 
@@ -66,6 +66,7 @@ class BotApp:
         # isFriend); a failing hook is logged and never costs the citizen the reply.
         self.after_turn: list[Callable[[Ctx], None]] = []
         self.router = None  # set by bot.router.install
+        self._store: DialogStore | None = None  # for the last Database seen (one per process)
 
     # -- registration -------------------------------------------------------
     def skill(self, name: str) -> Callable[[Handler], Handler]:
@@ -94,8 +95,7 @@ class BotApp:
         started = time.perf_counter()
         adapter = TurnLog(log, {"request_id": request_id, "user": mask_key(turn.user_key), "skill": turn.skill})
         outcome = "error"
-        limiter = services.rate_limiter
-        if limiter is not None and not limiter.allow(turn.user_key):
+        if not turn_allowed(services, turn.user_key):
             from bot.ui import rate_limited_reply
 
             adapter.warning("turn rate limited")
@@ -160,11 +160,15 @@ class BotApp:
                 try:
                     if not deferred:
                         tx.conn  # noqa: B018  (a rerun holds the write lock before it reads)
-                    ctx.dialog = DialogControl(ctx, self._load_state(ctx))
-                    tx.on_open.append(lambda conn: self._recheck_state(ctx, conn))
+                    store = self._store_for(services.db)
+                    rec, ctx.member_reach = store.load(tx, turn.user_key, services.clock)
+                    if rec.expired:
+                        self.dialog_event(rec.expired, "expired")
+                    ctx.dialog = DialogControl(ctx, rec)
+                    tx.on_open.append(lambda conn: self._recheck_state(store, ctx, conn))
                     reply = self.router.route(ctx)
                     ctx.finish_session()  # flush what handlers wrote before the state and hooks
-                    self._save_state(ctx)
+                    store.save(tx, ctx.dialog.row, services.clock)
                     self._after_turn(ctx)
                 finally:
                     if ctx._session is not None:
@@ -181,40 +185,18 @@ class BotApp:
                 raise _StateRace() from exc
             raise
 
-    def _load_state(self, ctx: Ctx) -> StateRecord:
-        key = ctx.turn.user_key
-        # Straight on the driver and, until the turn needs its transaction, outside one: this
-        # runs on every turn, and SQLAlchemy's execution machinery would cost several times
-        # the indexed lookup (bench/webhook.py). `_recheck_state` makes it safe.
-        locked = ctx.tx.opened and ctx.services.db.is_postgres
-        if locked:  # a row lock cannot reach through the outer joins below
-            found = ctx.tx.fetchone(_STATE_FOR_UPDATE, (key,))
-        else:  # the member's channel friendship comes along (bot.push.reachability)
-            row = ctx.tx.fetchone(_STATE_AND_REACH, (key,))
-            ctx.member_reach = () if row[8] is None else tuple(row[8:])
-            found = row[:7] if row[7] is not None else None
-        if found is None:
-            return StateRecord(user_key=key)
-        dialog, step, slots, failures, expires_at, updated_at, version = found
-        rec = StateRecord(user_key=key, dialog=dialog, step=step, slots=driver_json(slots) or {},
-                          failures=failures or 0, expires_at=driver_datetime(expires_at),
-                          updated_at=driver_datetime(updated_at), version=version or 0, stored=True)
-        if rec.dialog and rec.expires_at and rec.expires_at < utcnow_naive(ctx.clock):
-            expired = rec.dialog
-            rec.dialog = rec.step = rec.expires_at = None
-            rec.slots, rec.failures, rec.dirty = {}, 0, True
-            self.dialog_event(expired, "expired")
-        return rec
+    def _store_for(self, db) -> DialogStore:
+        store = self._store
+        if store is None or store.db is not db:
+            store = self._store = DialogStore(db)
+        return store
 
     @staticmethod
-    def _recheck_state(ctx: Ctx, conn) -> None:
+    def _recheck_state(store: DialogStore, ctx: Ctx, conn) -> None:
         """Run when the turn opens its transaction: the state it read before must still be
         the stored one, else another turn of the user changed it meanwhile and this turn runs
         again from the start. On PostgreSQL the row lock then serialises the user's turns."""
-        rec = ctx.dialog.row
-        q = _VERSION_FOR_UPDATE if ctx.services.db.is_postgres else _VERSION
-        now = driver_fetchone(conn, q, (rec.user_key,))
-        if (now is not None) != rec.stored or (now is not None and (now[0] or 0) != rec.version):
+        if not store.is_current(conn, ctx.dialog.row):
             raise _StateRace()
 
     def _after_turn(self, ctx: Ctx) -> None:
@@ -227,34 +209,6 @@ class BotApp:
                 if is_write_conflict(exc):
                     raise  # lost a SQLite write race: the whole turn reruns
                 ctx.log.exception("after-turn hook %s failed", getattr(hook, "__name__", hook))
-
-    @staticmethod
-    def _save_state(ctx: Ctx) -> None:
-        rec = ctx.dialog.row
-        if not rec.dirty:
-            return
-        values = dict(dialog=rec.dialog, step=rec.step, slots=rec.slots, failures=rec.failures,
-                      expires_at=rec.expires_at, updated_at=rec.updated_at or utcnow_naive(ctx.clock),
-                      version=rec.version + 1)
-        conn = ctx.conn
-        if rec.stored:
-            conn.execute(_STATE_TABLE.update().where(_STATE_TABLE.c.user_key == rec.user_key), values)
-        else:
-            # Two first turns of one user may race here: the loser's IntegrityError reruns it.
-            conn.execute(_STATE_TABLE.insert(), {"user_key": rec.user_key, **values})
-
-
-_STATE_TABLE = DialogState.__table__
-_STATE = ("SELECT dialog, step, slots, failures, expires_at, updated_at, version"
-          " FROM dialog_states WHERE user_key = ?")
-_STATE_FOR_UPDATE = _STATE + " FOR UPDATE"  # a rerun that holds its transaction from the start
-# One read for the two rows every turn looks at: always one row, NULLs where either is missing.
-_STATE_AND_REACH = (
-    "SELECT d.dialog, d.step, d.slots, d.failures, d.expires_at, d.updated_at, d.version,"
-    " d.user_key, m.id, m.is_friend, m.blocked_at FROM (SELECT CAST(? AS VARCHAR) AS k) q"
-    " LEFT JOIN dialog_states d ON d.user_key = q.k LEFT JOIN members m ON m.bot_user_key = q.k")
-_VERSION = "SELECT version FROM dialog_states WHERE user_key = ?"
-_VERSION_FOR_UPDATE = _VERSION + " FOR UPDATE"  # serialise concurrent turns of one user (PostgreSQL)
 
 
 def encode_reply(reply: dict) -> bytes:

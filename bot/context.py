@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -16,6 +16,7 @@ from bot.push.settings import EventApiSettings, PushSettings
 from core.clock import Clock, utcnow_naive
 from core.crypto import FieldCipher
 from core.db import Database, LazyTransaction
+from core.dialog_store import StateRecord
 from core.settings import setting
 
 _URL = r"^https?://\S+$"
@@ -84,22 +85,6 @@ class Services:
     rate_limiter: TurnLimiter | None = None  # per-user turn limit; None: off
     turn_line: TurnLineWriter | None = None  # None: a plain log line
     chart_link: ChartLink | None = None  # None: charts are off (no keys)
-
-
-@dataclass
-class StateRecord:
-    """The user's dialog state as read at the start of the turn (see DialogState)."""
-
-    user_key: str
-    dialog: str | None = None
-    step: str | None = None
-    slots: dict = field(default_factory=dict)
-    failures: int = 0
-    expires_at: datetime | None = None
-    updated_at: datetime | None = None
-    version: int = 0
-    stored: bool = False  # a row exists in dialog_states
-    dirty: bool = False  # changed during this turn: written back before commit
 
 
 class DialogControl:

@@ -142,3 +142,10 @@ def parse_rate(text: str) -> tuple[int, float]:
         number = window[:-1] or "1"
         return int(count), float(number) * units[window[-1]]
     return int(count), float(window)
+
+
+def turn_allowed(services, user_key: str) -> bool:
+    """May this user's turn run now? Always, when no limit is configured. The one place that
+    knows where the services keep the limiter (webhooks.create_app puts it there)."""
+    limiter = services.rate_limiter
+    return limiter is None or limiter.allow(user_key)

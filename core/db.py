@@ -61,15 +61,15 @@ def is_write_conflict(exc: BaseException) -> bool:
 def driver_fetchone(conn: Connection, sql: str, params: tuple) -> tuple | None:
     """One short read straight on the driver, inside ``conn``'s transaction: for the few
     statements that run on every chat turn, where SQLAlchemy's per-statement execution
-    machinery costs more than the indexed lookup itself. ``sql`` uses ``?`` placeholders;
-    values come back as the driver gives them (see ``driver_datetime``). Driver errors are
-    wrapped as SQLAlchemy's, without parameters, like every other statement's."""
+    machinery costs more than the indexed lookup itself. ``sql`` is in the driver's own
+    paramstyle (``?`` for sqlite3, ``%s`` for psycopg; core.dialog_store keeps one statement
+    per database); values come back as the driver gives them (see ``driver_datetime``).
+    Driver errors are wrapped as SQLAlchemy's, without parameters, like every other
+    statement's."""
     return _fetchone(conn.connection.driver_connection, conn.dialect, sql, params)
 
 
 def _fetchone(raw, dialect, sql: str, params: tuple) -> tuple | None:
-    if dialect.name == "postgresql":
-        sql = sql.replace("?", "%s")
     cur = None
     try:
         cur = raw.cursor()
@@ -86,7 +86,7 @@ def _fetchone(raw, dialect, sql: str, params: tuple) -> tuple | None:
 class LazyTransaction:
     """A unit of work that opens its transaction only when it needs one.
 
-    `fetchone` before that runs on the thread's read connection outside any transaction
+    `read` before that runs on the thread's read connection outside any transaction
     (`Database.read_fetchone`: each read sees the latest committed data); the first use of
     `conn` opens the real one, a Core connection as `Database.connect` gives it, and runs the `on_open` callbacks in it (for
     instance to check that what was read before is still so). Chat turns that only answer from
@@ -103,10 +103,19 @@ class LazyTransaction:
     def opened(self) -> bool:
         return self._conn is not None
 
-    def fetchone(self, sql: str, params: tuple) -> tuple | None:
+    def read(self, sql: str, params: tuple) -> tuple | None:
+        """One row; ``sql`` in the driver's own paramstyle (see `driver_fetchone`)."""
         if self._conn is not None:
             return driver_fetchone(self._conn, sql, params)
         return self._db.read_fetchone(sql, params)
+
+    def fetchone(self, sql: str, params: tuple) -> tuple | None:
+        """`read` for a statement written with ``?`` placeholders on either database. Kept for
+        bot.push.reachability's friendship read (outside this change); new per-turn reads
+        belong in core.dialog_store, one statement per database, and use `read`."""
+        if self._db.is_postgres:
+            sql = sql.replace("?", "%s")
+        return self.read(sql, params)
 
     @property
     def conn(self) -> Connection:
@@ -194,8 +203,9 @@ class Database:
     def read_fetchone(self, sql: str, params: tuple) -> tuple | None:
         """One short read outside any transaction, on a driver connection this thread keeps
         (autocommit, detached from the pool): the reads that start every chat turn then cost
-        neither a pool checkout and checkin nor a rollback. A failed read drops the connection
-        and is tried once more on a new one (what the pool's pre-ping did for a dead one)."""
+        neither a pool checkout and checkin nor a rollback. ``sql`` is in the driver's own
+        paramstyle (see `driver_fetchone`). A failed read drops the connection and is tried
+        once more on a new one (what the pool's pre-ping did for a dead one)."""
         for attempt in (1, 2):
             raw = self._read_connection()
             try:

@@ -154,3 +154,22 @@ def test_burst_from_one_user_is_limited_politely(app, kakao):
     assert "너무 빨리" not in reply_texts(kakao.post("help", make_payload("u-other", "도움말")).get_json())
     t.now += 10
     assert "너무 빨리" not in reply_texts(kakao.post("help", make_payload("u-burst", "도움말")).get_json())
+
+
+def test_turn_allowed_without_a_limiter():
+    from types import SimpleNamespace
+
+    from bot.ratelimit import turn_allowed
+
+    services = SimpleNamespace(rate_limiter=None)
+    assert all(turn_allowed(services, "u-free") for _ in range(100))
+
+
+def test_turn_allowed_asks_the_limiter():
+    from types import SimpleNamespace
+
+    from bot.ratelimit import turn_allowed
+
+    services = SimpleNamespace(rate_limiter=UserRateLimiter(2, 10, now=FakeTime().monotonic))
+    assert [turn_allowed(services, "u-fast") for _ in range(3)] == [True, True, False]
+    assert turn_allowed(services, "u-slow")

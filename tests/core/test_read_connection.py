@@ -12,7 +12,8 @@ from core.db import Database
 
 
 def _state(db: Database, key: str):
-    return db.read_fetchone("SELECT step FROM dialog_states WHERE user_key = ?", (key,))
+    p = "%s" if db.is_postgres else "?"  # the driver's own paramstyle
+    return db.read_fetchone(f"SELECT step FROM dialog_states WHERE user_key = {p}", (key,))
 
 
 def _insert_state(db: Database, key: str, step: str) -> None:
