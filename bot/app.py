@@ -160,7 +160,7 @@ class BotApp:
                 try:
                     if not deferred:
                         tx.conn  # noqa: B018  (a rerun holds the write lock before it reads)
-                    store = self._store_for(services.db)
+                    store = ctx.store = self._store_for(services.db)
                     rec, ctx.member_reach = store.load(tx, turn.user_key, services.clock)
                     if rec.expired:
                         self.dialog_event(rec.expired, "expired")

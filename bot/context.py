@@ -16,7 +16,7 @@ from bot.push.settings import EventApiSettings, PushSettings
 from core.clock import Clock, utcnow_naive
 from core.crypto import FieldCipher
 from core.db import Database, LazyTransaction
-from core.dialog_store import StateRecord
+from core.dialog_store import DialogStore, StateRecord
 from core.settings import setting
 
 _URL = r"^https?://\S+$"
@@ -169,6 +169,7 @@ class Ctx:
     # (member id, is_friend, blocked_at) of the member with this botUserKey, read with the
     # dialog state at the start of the turn; () when there is none, None when not read
     member_reach: tuple | None = None
+    store: DialogStore | None = None  # the dialog-state store the turn reads and writes through
     _session: Session | None = field(default=None, repr=False)
 
     @property

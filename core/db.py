@@ -109,14 +109,6 @@ class LazyTransaction:
             return driver_fetchone(self._conn, sql, params)
         return self._db.read_fetchone(sql, params)
 
-    def fetchone(self, sql: str, params: tuple) -> tuple | None:
-        """`read` for a statement written with ``?`` placeholders on either database. Kept for
-        bot.push.reachability's friendship read (outside this change); new per-turn reads
-        belong in core.dialog_store, one statement per database, and use `read`."""
-        if self._db.is_postgres:
-            sql = sql.replace("?", "%s")
-        return self.read(sql, params)
-
     @property
     def conn(self) -> Connection:
         if self._conn is None:

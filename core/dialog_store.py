@@ -60,6 +60,8 @@ def _statements(p: str) -> dict[str, str]:
         "state_locked": state + " FOR UPDATE",
         "version": version,
         "version_locked": version + " FOR UPDATE",  # serialises concurrent turns of one user
+        # The member's channel friendship alone, when the turn's first read is stale.
+        "reach": f"SELECT id, is_friend, blocked_at FROM members WHERE bot_user_key = {p}",
     }
 
 
@@ -77,6 +79,7 @@ class DialogStore:
         sql = _POSTGRES if self.is_postgres else _SQLITE
         self._state_and_reach = sql["state_and_reach"]
         self._state_locked = sql["state_locked"]
+        self._reach = sql["reach"]
         # SQLite serialises writers itself (the deferred transaction fails on a stale read).
         self._version = sql["version_locked"] if self.is_postgres else sql["version"]
 
@@ -103,6 +106,10 @@ class DialogStore:
             rec.dialog = rec.step = rec.expires_at = None
             rec.slots, rec.failures, rec.dirty = {}, 0, True
         return rec, reach
+
+    def reach(self, tx: LazyTransaction, user_key: str) -> tuple | None:
+        """(member id, is_friend, blocked_at) of the member with this key, or None."""
+        return tx.read(self._reach, (user_key,))
 
     def is_current(self, conn: Connection, rec: StateRecord) -> bool:
         """Inside the turn's transaction: is ``rec`` still what is stored? If not, another turn

@@ -28,16 +28,16 @@ EVENTS = ("added", "blocked")
 ID_TYPES = ("app_user_id", "open_id")
 
 
-def note_turn(tx, turn, known: tuple | None = None) -> int:
+def note_turn(tx, turn, known: tuple | None, read_reach) -> int:
     """Record what a skill payload says about the channel friendship in the turn's own unit
     of work (a core.db.LazyTransaction): a cheap read, and a write only when it changed, in
     the turn's transaction. ``known``: (member id, is_friend, blocked_at), or () for no member,
-    as read earlier in the turn when nothing was written since. Returns the rows changed."""
+    as read earlier in the turn when nothing was written since; otherwise ``read_reach(tx,
+    user_key)`` reads it (core.dialog_store.DialogStore.reach). Returns the rows changed."""
     if getattr(turn, "surface", None) != CHANNEL_SURFACE or not getattr(turn, "user_key", None):
         return 0
     M = Member
-    # straight on the driver: this read runs on every turn (see core.db.LazyTransaction)
-    row = known if known is not None else tx.fetchone(_FRIENDSHIP, (turn.user_key,))
+    row = known if known is not None else read_reach(tx, turn.user_key)
     if not row:
         return 0
     member_id, is_friend, blocked_at = row
@@ -57,10 +57,7 @@ def after_turn(ctx) -> None:
     """BotApp hook: runs at the end of every turn (see BotApp.after_turn). What the turn read
     at its start still holds unless the turn opened its transaction (it may have written the
     member: a signup creates it)."""
-    note_turn(ctx.tx, ctx.turn, None if ctx.tx.opened else ctx.member_reach)
-
-
-_FRIENDSHIP = "SELECT id, is_friend, blocked_at FROM members WHERE bot_user_key = ?"
+    note_turn(ctx.tx, ctx.turn, None if ctx.tx.opened else ctx.member_reach, ctx.store.reach)
 
 
 class ChannelEventError(ValueError):

@@ -103,7 +103,8 @@ def test_driver_errors_arrive_as_sqlalchemy_errors_without_parameters(db):
 
     with db.lazy(deferred=True) as tx:
         with pytest.raises(DBAPIError) as err:
-            tx.fetchone("SELECT no_such_column FROM dialog_states WHERE user_key = ?", ("900101-1234567",))
+            p = "%s" if db.is_postgres else "?"
+            tx.read(f"SELECT no_such_column FROM dialog_states WHERE user_key = {p}", ("900101-1234567",))
     assert "900101" not in str(err.value)
 
 

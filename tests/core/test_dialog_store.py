@@ -146,3 +146,14 @@ def test_postgres_is_current_locks_the_users_row(store, db, clock):
             with pytest.raises(OperationalError):
                 other.execute(text("UPDATE dialog_states SET step = 'x' WHERE user_key = 'u-lock'"))
             other.rollback()
+
+
+def test_reach_alone_reads_the_members_friendship_in_and_outside_a_transaction(store, db):
+    with db.transaction() as s:
+        s.add(Member(member_type="individual", bot_user_key="u-reach", is_friend=True, joined_at=NOW))
+    with db.lazy(deferred=True) as tx:
+        member_id, is_friend, blocked_at = store.reach(tx, "u-reach")
+        assert bool(is_friend) and blocked_at is None
+        assert store.reach(tx, "u-nobody") is None
+        tx.conn  # noqa: B018  (open the transaction: the same read now runs inside it)
+        assert store.reach(tx, "u-reach")[0] == member_id

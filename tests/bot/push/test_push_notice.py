@@ -182,14 +182,16 @@ def test_the_friendship_read_with_the_state_is_used_only_while_nothing_was_writt
         def __init__(self, opened):
             self.opened, self.reads = opened, []
 
-        def fetchone(self, sql, params):
-            self.reads.append(sql)
+    class Store:
+        @staticmethod
+        def reach(tx, user_key):
+            tx.reads.append(user_key)
             return None  # no member: nothing to write
 
     turn = SimpleNamespace(surface=CHANNEL_SURFACE, user_key="u-1", is_friend=True)
     quiet = Tx(opened=False)
-    after_turn(SimpleNamespace(tx=quiet, turn=turn, member_reach=()))
+    after_turn(SimpleNamespace(tx=quiet, turn=turn, member_reach=(), store=Store))
     assert quiet.reads == []  # the turn's first read already said: no member
     written = Tx(opened=True)  # the turn wrote (a signup may have created the member)
-    after_turn(SimpleNamespace(tx=written, turn=turn, member_reach=()))
-    assert len(written.reads) == 1
+    after_turn(SimpleNamespace(tx=written, turn=turn, member_reach=(), store=Store))
+    assert written.reads == ["u-1"]
