@@ -168,6 +168,39 @@ def normalise_unit(detail: str | None) -> str:
     return d
 
 
+_UNIT_NO = r"[a-z]?\d{1,5}[a-z]?"
+_UNIT_FORMS = (
+    # (pattern on the unit without spaces, lower case, '제' dropped; canonical form)
+    (re.compile(rf"(?P<b>[0-9a-z가-힣]{{1,8}}?)동(?:(?P<f>b?\d{{1,3}})층)?(?P<n>{_UNIT_NO})호?"), "{b}동 {f}{n}호"),
+    (re.compile(rf"(?P<b>{_UNIT_NO})-(?P<n>{_UNIT_NO})호?"), "{b}동 {n}호"),
+    (re.compile(rf"(?:(?P<f>b?\d{{1,3}})층)?(?P<n>{_UNIT_NO})호?"), "{f}{n}호"),
+    (re.compile(r"(?P<b>[0-9a-z가-힣]{1,8}?)동(?:(?P<f>b?\d{1,3})층)?"), "{b}동 {f}"),
+    (re.compile(r"(?P<f>b?\d{1,3})층"), "{f}"),
+)
+_UNIT_ENDING = re.compile(r"(?:이에요|예요|입니다|이요|요)$")
+
+
+def parse_unit(text: str | None) -> str | None:
+    """A unit typed on its own, in the usual forms, in one spelling: "1203" and "1203호" ->
+    "1203호"; "101-1203", "101동1203호", "제101동 1203" -> "101동 1203호"; "2층 201호" as is.
+    None when it is not a unit (no number, other words)."""
+    d = clean(unicodedata.normalize("NFKC", text or "")).lower()
+    d = _UNIT_ENDING.sub("", re.sub(r"\s+", "", d.replace("제", "")))
+    if not d or len(d) > 30:
+        return None
+    for pattern, form in _UNIT_FORMS:
+        m = pattern.fullmatch(d)
+        if m and re.search(r"\d", d):
+            g = {k: (v or "") for k, v in m.groupdict().items()}
+            if g.get("f"):
+                g["f"] = f"{g['f'].upper()}층" + (" " if g.get("n") else "")
+            for key in ("b", "n"):
+                if key in g:
+                    g[key] = g[key].upper()
+            return form.format(**g).strip()
+    return None
+
+
 def household_key(parsed: ParsedAddress) -> str:
     """The text hashed for the one-member-per-household rule (E1)."""
     return f"{parsed.base}|{normalise_unit(parsed.detail)}"

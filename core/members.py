@@ -13,10 +13,14 @@ Personal data rules (spec §3.4): customer numbers and bank accounts are stored 
 from __future__ import annotations
 
 import re
+import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
-from typing import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, NamedTuple, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +30,7 @@ from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
 from core.local_governments import ParsedAddress, household_key, match_local_government
 from core.models import DialogState, LocalGovernment, Member, MemberAddress, ResourceAccount
-from core.pii import digits_only, mask_number
+from core.pii import contains_rrn, digits_only, mask_number
 from core.sqla import rowcount
 
 # Member types the chat signs up (spec §3.1); under-14 and complexes are website only.
@@ -39,33 +43,12 @@ HOUSEHOLD_PURPOSE = "household"
 FALLBACK_INCENTIVE_TYPES = ("cash", "donation")
 CASH = "cash"
 
-BANKS: dict[str, tuple[str, ...]] = {
-    "KB국민은행": ("국민", "kb", "kb국민", "국민은행"),
-    "신한은행": ("신한",),
-    "우리은행": ("우리",),
-    "하나은행": ("하나", "keb하나"),
-    "NH농협은행": ("농협", "nh", "nh농협", "농협은행", "지역농협", "단위농협"),
-    "IBK기업은행": ("기업", "ibk", "기업은행"),
-    "카카오뱅크": ("카카오", "카뱅", "카카오뱅크"),
-    "토스뱅크": ("토스",),
-    "케이뱅크": ("케이뱅크", "k뱅크", "케뱅"),
-    "새마을금고": ("새마을", "mg새마을금고", "mg"),
-    "우체국": ("우체국", "우체국예금"),
-    "신협": ("신협", "신용협동조합"),
-    "수협은행": ("수협",),
-    "SC제일은행": ("sc제일", "제일", "sc"),
-    "한국씨티은행": ("씨티", "시티", "citi"),
-    "KDB산업은행": ("산업", "kdb"),
-    "부산은행": ("부산",),
-    "iM뱅크": ("대구은행", "im뱅크", "대구", "dgb"),
-    "광주은행": ("광주",),
-    "전북은행": ("전북",),
-    "경남은행": ("경남",),
-    "제주은행": ("제주",),
-}
-_BANK_OF = {alias.lower(): name for name, aliases in BANKS.items() for alias in (name, *aliases)}
-_BANK_SUFFIX = re.compile(r"^[가-힣A-Za-z]{1,18}(은행|뱅크|금고|신협|농협|수협|우체국|조합)$")
+BANKS_FILE = Path(__file__).with_name("data") / "banks.toml"
 
+_NOT_JAMO = re.compile(r"[^\u3131-\u318e]+")
+_DASHES = re.compile(r"[.\u2010-\u2015\u2212\ufe63\uff0d]")
+# Digits with single spaces, hyphens or dots between them: one typed account number.
+_NUMBER_RUN = re.compile(r"\d(?:(?: ?[.\-] ?| )?\d)*")
 _MOBILE = re.compile(r"^(01[016789])(\d{3,4})(\d{4})$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _HANGUL_NAME = re.compile(r"^[가-힣]{1,5}(?: ?[가-힣]{1,10})?$")
@@ -153,11 +136,26 @@ def normalise_name(text: str, member_type: str = "individual") -> str:
     raise InvalidValue("name")
 
 
+def fold(text: str | None) -> str:
+    """What people type, made comparable: NFKC (full-width digits and letters, ideographic spaces)
+    and single spaces. Hangul compatibility jamo (typed shorthand such as a yes of two ieung)
+    are kept as typed: NFKC would turn them into conjoining jamo."""
+    t = _NOT_JAMO.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text or "")
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def looks_like_rrn(text: str | None) -> bool:
+    """A resident registration number in any typed form: full-width, or its two parts joined by a
+    dot or a dash-like character instead of a hyphen ('900101.1234567')."""
+    t = _DASHES.sub("-", fold(text))
+    return contains_rrn(t) or contains_rrn(text)
+
+
 def normalise_mobile(text: str) -> str:
-    """'01012345678', '010 1234 5678', '010-1234-5678' -> '010-1234-5678'."""
-    d = digits_only((text or "").replace(".", ""))
+    """'01012345678', '010 1234 5678', '010.1234.5678', '+82 10-1234-5678' -> '010-1234-5678'."""
+    d = re.sub(r"[\s.()\-]", "", fold(text))
     if d.startswith("+82"):
-        d = "0" + d[3:]
+        d = "0" + d[3:].removeprefix("0")
     elif d.startswith("82") and len(d) in (11, 12):
         d = "0" + d[2:]
     m = _MOBILE.match(d)
@@ -172,26 +170,102 @@ def normalise_customer_number(resource: str, text: str, rules=None) -> str:
     rules = _rules(rules)
     if resource not in rules.customer_number_formats:
         raise InvalidValue("customer_number", "resource")
-    number = digits_only(text)
+    if looks_like_rrn(text):
+        raise InvalidValue("customer_number", "rrn")
+    number = digits_only(fold(text))
     if not re.fullmatch(rules.customer_number_formats[resource], number):
         raise InvalidValue("customer_number")
     return number
 
 
-def normalise_account_number(text: str) -> str:
-    number = digits_only(text)
-    if not re.fullmatch(r"\d{10,14}", number):
-        raise InvalidValue("account_number")
-    return number
+@dataclass(frozen=True)
+class BankList:
+    """The bank list of core/data/banks.toml: canonical name by lower-case alias, the suffixes
+    that make an unlisted name a bank's, the filler words typed around an account number."""
+
+    aliases: dict[str, tuple[str, ...]]
+    by_alias: dict[str, str]
+    suffixes: tuple[str, ...]
+    fillers: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def banks() -> BankList:
+    """The bank list, read once."""
+    with BANKS_FILE.open("rb") as fh:
+        doc = tomllib.load(fh)
+    aliases = {name: tuple(words) for name, words in doc["aliases"].items()}
+    by_alias = {_squash(alias).lower(): name for name, words in aliases.items() for alias in (name, *words)}
+    return BankList(aliases, by_alias, tuple(doc.get("suffixes", ())),
+                    tuple(sorted(doc.get("fillers", ()), key=len, reverse=True)))
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", fold(text))
+
+
+def _bank_or_none(word: str) -> str | None:
+    b = banks()
+    t = _squash(word).strip(".,:;()[]~!?'\"")
+    if not t:
+        return None
+    candidates = [t] + [t[: -len(f)] for f in b.fillers if t.endswith(f) and len(t) > len(f)]
+    for c in candidates:
+        if c.lower() in b.by_alias:
+            return b.by_alias[c.lower()]
+    for c in candidates:
+        if 2 <= len(c) <= 20 and re.fullmatch(r"\w+", c) and not re.search(r"\d", c) \
+                and any(c.endswith(s) and len(c) > len(s) for s in b.suffixes):
+            return c
+    return None
 
 
 def normalise_bank(text: str) -> str:
-    t = re.sub(r"\s+", "", (text or "").strip())
-    if t.lower() in _BANK_OF:
-        return _BANK_OF[t.lower()]
-    if _BANK_SUFFIX.match(t):
-        return t
-    raise InvalidValue("bank")
+    """A bank by any listed spelling ('국민', 'KB', 'ｋｂ국민') -> its canonical name; an unlisted
+    name ending in a bank word ('광주은행') as typed."""
+    bank = _bank_or_none(text or "")
+    if bank is None:
+        raise InvalidValue("bank")
+    return bank
+
+
+class BankAccount(NamedTuple):
+    bank: str | None  # canonical bank name when the answer named one
+    number: str  # digits only
+
+
+def parse_account(text: str) -> BankAccount:
+    """An account number as typed, with its bank name before or after it or none:
+    '신한은행 110-482-309517', '110 482 309517 신한', '국민 123456.01.234567' (spaces, hyphens
+    and dots between the digits). The number is 10-14 digits; a resident registration number is
+    refused whatever its form, and so is anything else around the number."""
+    t = fold(text)
+    if looks_like_rrn(t):
+        raise InvalidValue("account_number", "rrn")
+    runs = list(_NUMBER_RUN.finditer(t))
+    if len(runs) != 1:
+        raise InvalidValue("account_number")
+    run = runs[0]
+    number = re.sub(r"\D", "", run.group())
+    if not re.fullmatch(r"\d{10,14}", number):
+        raise InvalidValue("account_number")
+    rest = f"{t[: run.start()]} {t[run.end():]}"
+    words = [w for w in re.split(r"[\s,:()\[\]]+", rest) if w]
+    bank = None
+    fillers = set(banks().fillers)
+    for word in words:
+        if word in fillers:
+            continue
+        found = _bank_or_none(word)
+        if found is None or (bank is not None and found != bank):
+            raise InvalidValue("account_number", "words")
+        bank = found
+    return BankAccount(bank, number)
+
+
+def normalise_account_number(text: str) -> str:
+    """The digits of an account number (see parse_account; a bank name around it is allowed)."""
+    return parse_account(text).number
 
 
 def normalise_email(text: str) -> str:

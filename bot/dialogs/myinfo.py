@@ -19,6 +19,7 @@ from core.pii import mask_mobile, mask_name
 
 from bot import texts, ui
 from bot.app import BotApp
+from bot.dialogs import answers
 from bot.dialogs.signup import fields as F
 from bot.dialogs.signup.dialog import MobileStep, member_type_label
 from bot.dialogs.signup.machine import ChoiceStep, Conv, Go, Option, Prompt, StepDialog
@@ -45,8 +46,7 @@ class PickResourceStep(ChoiceStep):
     hint = "myinfo.resources.invalid"
 
     def options(self, c: Conv) -> list[Option]:
-        words = {"electricity": ("전기", "한전"), "water": ("수도", "상수도"), "gas": ("가스", "도시가스")}
-        return [Option(r, F.resource_label(r), words.get(r, ())) for r in F.rules().resources]
+        return [Option(r, F.resource_label(r), answers.words(f"pick_resource.{r}")) for r in F.rules().resources]
 
     def apply(self, c: Conv, value: str):
         return F.first_resource_step(c, [value])
@@ -55,9 +55,10 @@ class PickResourceStep(ChoiceStep):
 class MoveConfirmStep(ChoiceStep):
     name = "move_confirm"
     hint = "myinfo.move.invalid"
+    yes = "save"
 
     def options(self, c: Conv) -> list[Option]:
-        return [Option("save", _t("move.save"), ("저장", "네", "예", "확인", "좋아요"))]
+        return [Option("save", _t("move.save"), answers.words("move_confirm.save"))]
 
     def ask(self, c: Conv) -> Prompt:
         address = c.slots.get("address") or {}
@@ -76,10 +77,11 @@ class MoveConfirmStep(ChoiceStep):
 class WithdrawConfirmStep(ChoiceStep):
     name = "withdraw_confirm"
     hint = "myinfo.withdraw.invalid"
+    yes, no = "withdraw", "keep"
 
     def options(self, c: Conv) -> list[Option]:
-        return [Option("withdraw", _t("withdraw.confirm"), ("탈퇴", "탈퇴할게요", "네")),
-                Option("keep", _t("withdraw.keep"), ("아니요", "아니오", "안 할래요", "그만"))]
+        return [Option("withdraw", _t("withdraw.confirm"), answers.words("withdraw.withdraw")),
+                Option("keep", _t("withdraw.keep"), answers.words("withdraw.keep"))]
 
     def ask(self, c: Conv) -> Prompt:
         card = TextCard(title=_t("withdraw.title"), description=_t("withdraw.body"),
@@ -278,19 +280,10 @@ def half_text(half) -> str:
     return texts.t("balance.half_name", year=half.year, half=texts.t(f"balance.half_{half.number}"))
 
 
-FLOW_WORDS = (
-    ("withdraw", ("탈퇴",)), ("move", ("이사", "주소 변경", "주소변경")),
-    ("account", ("계좌",)), ("incentive", ("받는 방법", "인센티브", "현금으로", "기부로")),
-    ("resources", ("고객번호",)), ("mobile", ("휴대전화", "전화번호 변경", "핸드폰")),
-)
-
-
 def flow_for_text(text: str | None) -> str | None:
-    t = (text or "").strip()
-    for flow, words in FLOW_WORDS:
-        if any(w in t for w in words):
-            return flow
-    return None
+    """The change a typed request names (answers.toml [flows], first match wins)."""
+    flow = answers.first_listed(text, "flows")
+    return flow if flow in FLOWS else None
 
 
 def not_member_reply(ctx) -> dict:

@@ -5,7 +5,7 @@ import pytest
 
 from core.local_governments import (
     LocalGovernmentDataError, default_local_governments, household_key, infer_sido, looks_complete,
-    match_local_government, mentions_seoul, normalise_unit, parse_address, read_local_governments,
+    match_local_government, mentions_seoul, normalise_unit, parse_address, parse_unit, read_local_governments,
     seed_local_governments,
 )
 from core.models import LocalGovernment
@@ -44,6 +44,23 @@ def test_unit_spellings_give_one_household():
     a = household_key(parse_address("경기도 수원시 영통구 예시로 123 101동 1203호"))
     b = household_key(parse_address("경기 수원시 영통구 예시로 123, 101-1203"))
     assert a == b
+
+
+@pytest.mark.parametrize("typed,unit", [
+    ("1203호", "1203호"), ("1203", "1203호"), ("101-1203", "101동 1203호"), ("101동 1203호", "101동 1203호"),
+    ("101동1203호", "101동 1203호"), ("101 동 1203 호", "101동 1203호"), ("제101동 제1203호", "101동 1203호"),
+    ("2층 201호", "2층 201호"), ("101동 2층 201호", "101동 2층 201호"), ("\uff11\uff12\uff10\uff13호", "1203호"),
+    ("A동 101호", "A동 101호"), ("101동", "101동"), ("B1층", "B1층"), ("1203호요", "1203호"),
+    ("101동 1203호입니다", "101동 1203호"),
+])
+def test_units_typed_on_their_own_take_one_spelling(typed, unit):
+    assert parse_unit(typed) == unit
+    assert normalise_unit(parse_unit(typed)) == normalise_unit(unit)
+
+
+@pytest.mark.parametrize("typed", ["모르겠어요", "우리집", "", "동", "900101-1234567", "101동 1203호 옆집"])
+def test_text_that_is_not_a_unit(typed):
+    assert parse_unit(typed) is None
 
 
 def test_matching_by_longest_prefix_and_inferring_the_sido(db):

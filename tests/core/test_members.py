@@ -106,6 +106,70 @@ def test_offered_incentive_types_come_from_the_local_government_with_donation_al
         assert M.offered_incentive_types(yeongtong) == ["cash", "donation"]
 
 
+@pytest.mark.parametrize("typed", [
+    "010 1234 5678", "010.1234.5678", "+82 10-1234-5678", "+821012345678", "+82 010 1234 5678",
+    "\uff10\uff11\uff10-\uff11\uff12\uff13\uff14-\uff15\uff16\uff17\uff18", "  010-1234-5678  ", "(010) 1234-5678",
+])
+def test_mobile_numbers_as_people_type_them(typed):
+    assert M.normalise_mobile(typed) == "010-1234-5678"
+
+
+@pytest.mark.parametrize("typed,bank,number", [
+    ("신한은행 110-482-309517", "신한은행", "110482309517"),
+    ("신한 110 482 309517", "신한은행", "110482309517"),
+    ("110-482-309517 신한", "신한은행", "110482309517"),
+    ("국민은행 123456-01-234567", "KB국민은행", "12345601234567"),
+    ("신한 은행 110.482.309517", "신한은행", "110482309517"),
+    ("신한은행 계좌 110-482-309517입니다", "신한은행", "110482309517"),
+    ("110-482-309517 신한은행으로", "신한은행", "110482309517"),
+    ("\uff2b\uff22 123-456-789012", "KB국민은행", "123456789012"),
+    ("광주은행 1234567890", "광주은행", "1234567890"),
+    ("110 - 482 - 309517", None, "110482309517"),
+    ("\uff11\uff11\uff10\uff0d\uff14\uff18\uff12\uff0d\uff13\uff10\uff19\uff15\uff11\uff17", None, "110482309517"),
+    ("301-0123-4567-81", None, "3010123456781"),
+])
+def test_accounts_with_their_bank_before_or_after(typed, bank, number):
+    assert M.parse_account(typed) == (bank, number)
+    assert M.normalise_account_number(typed) == number
+
+
+@pytest.mark.parametrize("typed,reason", [
+    ("12345", "format"), ("123456789012345", "format"), ("신한 110-482 309517 국민", "words"),
+    ("우리집 110-482-309517", "words"), ("신한 110-482-309517 국민", "words"), ("신한은행", "format"),
+    ("110-482 그리고 309517", "format"),
+    ("900101-1234567", "rrn"), ("900101 1234567", "rrn"), ("900101.1234567", "rrn"), ("9001011234567", "rrn"),
+    ("신한 \uff19\uff10\uff10\uff11\uff10\uff11\uff0d\uff11\uff12\uff13\uff14\uff15\uff16\uff17", "rrn"),
+])
+def test_accounts_refused(typed, reason):
+    with pytest.raises(M.InvalidValue) as exc:
+        M.parse_account(typed)
+    assert exc.value.reason == reason
+
+
+def test_banks_come_from_the_data_file_and_take_any_spelling():
+    assert M.banks().aliases["신한은행"] == ("신한",)
+    for typed, bank in [("국민", "KB국민은행"), ("kb 국민", "KB국민은행"), ("\uff2b\uff22", "KB국민은행"),
+                        ("신한은행이요", "신한은행"), ("카뱅", "카카오뱅크"), ("대한은행", "대한은행")]:
+        assert M.normalise_bank(typed) == bank
+    for bad in ("은행", "아무거나", "110-482-309517", ""):
+        with pytest.raises(M.InvalidValue):
+            M.normalise_bank(bad)
+
+
+def test_resident_registration_numbers_in_any_form():
+    for typed in ("900101-1234567", "900101.1234567", "\uff19\uff10\uff10\uff11\uff10\uff11\uff0d\uff11\uff12\uff13\uff14\uff15\uff16\uff17",
+                  "900101\u20131234567"):
+        assert M.looks_like_rrn(typed)
+        with pytest.raises(M.InvalidValue):
+            M.normalise_customer_number("water", typed)
+    assert not M.looks_like_rrn("301-0123-4567-81") and not M.looks_like_rrn("010.1234.5678")
+
+
+def test_fold_keeps_typed_jamo_and_widens_nothing_else():
+    assert M.fold("  \uff21\uff22\u3000\uff11\uff12  ") == "AB 12"
+    assert M.fold("\u3147\u3147") == "\u3147\u3147"  # not NFKC's conjoining jamo
+
+
 # --- creating a member ----------------------------------------------------------------------------
 
 def test_create_member_writes_member_accounts_and_address_encrypted(db, lgs, cipher, clock):

@@ -19,6 +19,7 @@ from core.clock import today_kst, utcnow_naive
 from core.pii import mask_mobile, mask_name
 
 from bot import texts, ui
+from bot.dialogs import answers
 from bot.dialogs.signup import fields as F
 from bot.dialogs.signup.machine import (
     Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, StepDialog, TextStep, match_option,
@@ -41,16 +42,8 @@ class MemberTypeStep(ChoiceStep):
     hint = "member_type.invalid"
 
     def options(self, c: Conv) -> list[Option]:
-        words = {
-            "individual": ("개인", "일반", "14세 이상", "성인", "가정", "일반 가정"),
-            "commercial": ("상가", "사업장", "가게", "상업시설", "매장", "식당", "사업자"),
-            "public": ("공공", "관공서", "기관"),
-            "school": ("학교",),
-            "foreigner": ("외국인", "foreigner"),
-            "individual_under14": ("14세 미만", "어린이", "초등학생"),
-            "complex": ("단지", "단지 참여", "아파트 단지", "관리사무소"),
-        }
-        return [Option(code, member_type_label(code), words[code]) for code in (*M.CHAT_MEMBER_TYPES, *M.WEB_ONLY_MEMBER_TYPES)]
+        return [Option(code, member_type_label(code), answers.words(f"member_type.{code}"))
+                for code in (*M.CHAT_MEMBER_TYPES, *M.WEB_ONLY_MEMBER_TYPES)]
 
     def apply(self, c: Conv, value: str):
         if value in M.WEB_ONLY_MEMBER_TYPES:
@@ -70,15 +63,11 @@ CONSENT_KEYS = ("terms", "privacy", "third_party")
 class TermsStep(ChoiceStep):
     name = "terms"
     hint = "terms.invalid"
+    yes, no = "agree_required", "disagree"
 
     def options(self, c: Conv) -> list[Option]:
-        return [
-            Option("agree_all", c.t("terms.agree_all"), ("전체 동의", "모두 동의해요", "전부 동의", "모두동의")),
-            Option("agree_required", c.t("terms.agree_required"),
-                   ("필수 동의", "필수만", "동의", "동의해요", "동의합니다", "네", "예")),
-            Option("disagree", c.t("terms.disagree"),
-                   ("동의 안 함", "동의안함", "동의하지 않아요", "동의하지않", "비동의", "거부", "아니요", "싫어요")),
-        ]
+        return [Option(key, c.t(f"terms.{key}"), answers.words(f"terms.{key}"))
+                for key in ("agree_all", "agree_required", "disagree")]
 
     def ask(self, c: Conv) -> Prompt:
         items = []
@@ -102,7 +91,7 @@ class TermsStep(ChoiceStep):
             if flags and all(isinstance(f, bool) for f in flags) and "value" not in extra:
                 required = len(flags) == len(CONSENT_KEYS) and all(flags)
                 return {"required": required, "optional": extra.get("optional") is True}
-        option = match_option(self.options(c), answer)
+        option = match_option(self.options(c), answer, self.yes, self.no)
         if option is None:
             raise Invalid(c.t(self.hint))
         optional = option.value == "agree_all"
@@ -163,10 +152,10 @@ class MobileStep(TextStep):
 class HouseholderStep(ChoiceStep):
     name = "householder"
     hint = "householder.invalid"
+    yes, no = "self", "other"
 
     def options(self, c: Conv) -> list[Option]:
-        return [Option("self", c.t("householder.self"), ("네", "예", "세대주", "본인", "맞아요", "제가 세대주")),
-                Option("other", c.t("householder.other"), ("아니오", "아뇨", "아니에요", "다른 사람", "가족"))]
+        return [Option(key, c.t(f"householder.{key}"), answers.words(f"householder.{key}")) for key in ("self", "other")]
 
     def question_text(self, c: Conv) -> str:
         return c.t("householder.question", name=mask_name(c.slots.get("name")))
@@ -197,10 +186,10 @@ class OptionalStep(ChoiceStep):
     name = "optional"
     question = "optional.question"
     hint = "optional.invalid"
+    yes, no = "yes", "no"
 
     def options(self, c: Conv) -> list[Option]:
-        return [Option("yes", c.t("optional.yes"), ("네", "예", "입력", "입력할래요")),
-                Option("no", c.t("optional.no"), ("아니요", "아니오", "아뇨", "괜찮아요", "안 할래요", "넘어가기", "패스"))]
+        return [Option(key, c.t(f"optional.{key}"), answers.words(f"optional.{key}")) for key in ("yes", "no")]
 
     def apply(self, c: Conv, value: str):
         if value == "yes":
@@ -211,7 +200,7 @@ class OptionalStep(ChoiceStep):
 class MotivationStep(TextStep):
     name = "motivation"
     question = "motivation.question"
-    skip_label = "건너뛰기"
+    skip_label = "signup.skip_label"
     CHOICES = ("environment", "saving", "incentive", "referral")
 
     def quick_replies(self, c: Conv) -> list:
@@ -236,7 +225,7 @@ class MotivationStep(TextStep):
 class FloorAreaStep(TextStep):
     name = "floor_area"
     question = "floor_area.question"
-    skip_label = "건너뛰기"
+    skip_label = "signup.skip_label"
 
     def check(self, c: Conv, text: str):
         try:
@@ -252,7 +241,7 @@ class FloorAreaStep(TextStep):
 class MoveInDateStep(TextStep):
     name = "move_in_date"
     question = "move_in_date.question"
-    skip_label = "건너뛰기"
+    skip_label = "signup.skip_label"
 
     def check(self, c: Conv, text: str):
         try:
@@ -268,7 +257,7 @@ class MoveInDateStep(TextStep):
 class EmailStep(TextStep):
     name = "email"
     question = "email.question"
-    skip_label = "건너뛰기"
+    skip_label = "signup.skip_label"
 
     def check(self, c: Conv, text: str):
         try:
@@ -284,7 +273,7 @@ class EmailStep(TextStep):
 class ReferrerStep(TextStep):
     name = "referrer"
     question = "referrer.question"
-    skip_label = "건너뛰기"
+    skip_label = "signup.skip_label"
 
     def check(self, c: Conv, text: str):
         try:
@@ -307,10 +296,10 @@ def mask_email(email: str | None) -> str:
 class ConfirmStep(ChoiceStep):
     name = "confirm"
     hint = "confirm.invalid"
+    yes, no = "join", "edit"  # a no to "is this right?" asks what to change
 
     def options(self, c: Conv) -> list[Option]:
-        return [Option("join", c.t("confirm.join"), ("가입", "가입할게요", "네", "예", "확인", "좋아요", "가입 신청")),
-                Option("edit", c.t("confirm.edit"), ("수정", "고칠래요", "변경", "다시", "고칠게요"))]
+        return [Option(key, c.t(f"confirm.{key}"), answers.words(f"confirm.{key}")) for key in ("join", "edit")]
 
     def card(self, c: Conv) -> ItemCard:
         s = c.slots
@@ -375,9 +364,7 @@ class EditStep(ChoiceStep):
         keys = ["name", "mobile", "householder", "address", "resources", "incentive", "optional", "marketing", "back"]
         if c.slots.get("member_type") not in HOUSEHOLD_TYPES:
             keys.remove("householder")
-        words = {"resources": ("전기", "수도", "가스", "고객번호", "자원"), "incentive": ("인센티브", "계좌", "현금", "기부"),
-                 "back": ("돌아가기", "확인", "그대로")}
-        return [Option(k, c.t(f"edit.{k}"), words.get(k, ())) for k in keys]
+        return [Option(k, c.t(f"edit.{k}"), answers.words(f"edit.{k}")) for k in keys]
 
     def apply(self, c: Conv, value: str):
         if value == "back":
@@ -394,10 +381,10 @@ class MarketingStep(ChoiceStep):
     name = "marketing"
     question = "marketing.question"
     hint = "marketing.invalid"
+    yes, no = "yes", "no"
 
     def options(self, c: Conv) -> list[Option]:
-        return [Option("yes", c.t("marketing.yes"), ("네", "예", "동의", "받을래요")),
-                Option("no", c.t("marketing.no"), ("아니요", "아니오", "아뇨", "거부", "안 받을래요", "수신거부"))]
+        return [Option(key, c.t(f"marketing.{key}"), answers.words(f"marketing.{key}")) for key in ("yes", "no")]
 
     def apply(self, c: Conv, value: str):
         consents = dict(c.slots.get("consents") or {})

@@ -7,6 +7,9 @@ Slots written here:
   resource: the resource being asked (billing_mode / customer_number steps)
   resources: {resource: {"mode", "enc"?, "masked"?}}    (customer numbers encrypted)
   incentive_type, bank_name, account_enc, account_masked
+  pending_bank, pending_account_enc, pending_account_masked   (until the holder is confirmed)
+Typed answers are read by core's parsers (an address with its unit, a unit alone, an account
+with its bank before or after it) and the word lists of bot/texts/ko/answers.toml.
 """
 from __future__ import annotations
 
@@ -14,11 +17,12 @@ import re
 
 from core import members as M
 from core.local_governments import (
-    ParsedAddress, infer_sido, looks_complete, match_local_government, mentions_seoul, parse_address,
+    ParsedAddress, infer_sido, looks_complete, match_local_government, mentions_seoul, parse_address, parse_unit,
 )
 from core.models import LocalGovernment
 from core.pii import mask_name, mask_number
 
+from bot.dialogs import answers
 from bot.dialogs.signup.machine import (
     Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, TextStep, match_option, squash,
 )
@@ -90,6 +94,9 @@ class AddressStep(TextStep):
             raise Invalid(c.t("signup.address.incomplete"))
         if len(parsed.base) > 200 or len(parsed.detail) > 100:
             raise Invalid(c.t("signup.address.too_long"))
+        unit = parse_unit(parsed.detail) if parsed.detail else None
+        if unit:  # the unit typed on the same line, in the one spelling the unit step gives
+            parsed = ParsedAddress(sido=parsed.sido, base=parsed.base, detail=unit, kind=parsed.kind)
         return parsed
 
     def apply(self, c: Conv, value):
@@ -110,18 +117,18 @@ class AddressDetailStep(TextStep):
         return [c.qr(c.t("signup.address.no_unit_label"), "none")]
 
     def parse(self, c: Conv, answer: Answer):
-        if answer.value == "none" or squash(answer.text) in {
-                squash(c.t("signup.address.no_unit_label")), "없음", "없어요", "단독주택", "단독", "없습니다"}:
+        if (answer.value == "none" or squash(answer.text) == squash(c.t("signup.address.no_unit_label"))
+                or answers.in_words(answer.text, "no_unit") or answers.yes_no(answer.text) is False):
             return ""
         if answer.tapped:
             raise Invalid(c.t("signup.address.detail_invalid"))
         return self.check(c, answer.text)
 
     def check(self, c: Conv, text: str):
-        t = text.strip()
-        if not t or len(t) > 40 or not re.search(r"\d|[동호층]", t):
+        unit = parse_unit(text)
+        if unit is None:
             raise Invalid(c.t("signup.address.detail_invalid"))
-        return t
+        return unit
 
     def apply(self, c: Conv, value):
         address = dict(c.slots.get("address") or {})
@@ -186,13 +193,8 @@ class BillingModeStep(ChoiceStep):
 
     def options(self, c: Conv) -> list[Option]:
         resource = c.slots.get("resource")
-        opts = [
-            Option("managed_fee", c.t("signup.billing.managed_fee"), ("관리비", "관리비포함", "관리자합산", "아파트")),
-            Option("separate", c.t("signup.billing.separate"), ("개별", "따로", "직접", "고지서", "자동이체")),
-        ]
-        if resource != "electricity":
-            opts.append(Option("not_used", c.t("signup.billing.not_used"), ("사용안함", "안써요", "없음", "안 써요", "사용 안해요")))
-        return opts
+        modes = ("managed_fee", "separate") if resource == "electricity" else ("managed_fee", "separate", "not_used")
+        return [Option(mode, c.t(f"signup.billing.{mode}"), answers.words(f"billing.{mode}")) for mode in modes]
 
     def ask(self, c: Conv) -> Prompt:
         resource = c.slots.get("resource")
@@ -281,18 +283,6 @@ def resource_summary(c: Conv, resource: str) -> str:
 
 # --- incentive type and account ----------------------------------------------------------------
 
-INCENTIVE_WORDS = {
-    "cash": ("현금", "계좌", "계좌이체", "돈", "현금으로"),
-    "kakao_pay": ("카카오페이", "카카오 페이", "카페"),
-    "green_card": ("그린카드", "에코머니", "그린 카드"),
-    "local_currency": ("지역화폐", "지역상품권", "상품권", "지역 화폐", "온누리"),
-    "garbage_bags": ("종량제", "종량제봉투", "쓰레기봉투", "봉투"),
-    "local_tax": ("지방세", "세금"),
-    "transit_card": ("교통카드",),
-    "facility_voucher": ("공공시설", "이용권"),
-    "certificate": ("상품권",),
-    "donation": ("기부", "기부할게요", "기부하기"),
-}
 SHORT_LABEL_KEYS = "signup.incentive.short"
 
 
@@ -304,8 +294,20 @@ class IncentiveStep(ChoiceStep):
         from bot import texts
 
         short = texts.raw(SHORT_LABEL_KEYS)
-        return [Option(code, short.get(code, incentive_label(code))[:14], (incentive_label(code), *INCENTIVE_WORDS.get(code, ())))
+        return [Option(code, short.get(code, incentive_label(code))[:14],
+                       (incentive_label(code), *answers.words(f"incentive.{code}")))
                 for code in M.offered_incentive_types(local_government(c), rules())]
+
+    def parse(self, c: Conv, answer: Answer):
+        options = self.options(c)
+        if not answer.tapped and any(o.value == M.CASH for o in options):
+            account = typed_account(answer.text)
+            if account is not None and account.bank:  # a bank and its account number: cash to it
+                return account
+        option = match_option(options, answer)
+        if option is None:
+            raise Invalid(c.t(self.hint))
+        return option.value
 
     def question_text(self, c: Conv) -> str:
         lg = local_government(c)
@@ -314,7 +316,9 @@ class IncentiveStep(ChoiceStep):
         return c.t("signup.incentive.question", where=where, options="\n".join(lines),
                    default=incentive_label(rules().default_incentive_type))
 
-    def apply(self, c: Conv, value: str):
+    def apply(self, c: Conv, value):
+        if isinstance(value, M.BankAccount):
+            return store_pending_account(c, value.bank, value.number)
         if value == M.CASH:
             return Go("bank")
         c.set(incentive_type=value, bank_name=None, account_enc=None, account_masked=None)
@@ -331,7 +335,12 @@ class BankStep(ChoiceStep):
 
         return [Option(name, label) for name, label in texts.raw("signup.bank.quick").items()]
 
-    def parse(self, c: Conv, answer: Answer) -> str:
+    def parse(self, c: Conv, answer: Answer):
+        account = None if answer.tapped else typed_account(answer.text)
+        if account is not None:  # the bank and its account number in one message
+            if account.bank is None:
+                raise Invalid(c.t("signup.bank.number_only"))
+            return account
         option = match_option(self.options(c), answer)
         if option is not None:
             return M.normalise_bank(option.value)
@@ -342,9 +351,28 @@ class BankStep(ChoiceStep):
         except M.InvalidValue:
             raise Invalid(c.t(self.hint)) from None
 
-    def apply(self, c: Conv, value: str):
+    def apply(self, c: Conv, value):
+        if isinstance(value, M.BankAccount):
+            return store_pending_account(c, value.bank, value.number)
         c.set(pending_bank=value)
         return Go("account_number")
+
+
+def typed_account(text: str) -> M.BankAccount | None:
+    """An account number (with or without its bank) when the text holds one, else None."""
+    if not any(ch.isdigit() for ch in text or ""):
+        return None
+    try:
+        return M.parse_account(text)
+    except M.InvalidValue:
+        return None
+
+
+def store_pending_account(c: Conv, bank: str | None, number: str) -> Go:
+    """The account waits, encrypted, for the holder question."""
+    c.set(pending_bank=bank or c.slots.get("pending_bank"), pending_account_enc=c.ctx.cipher.encrypt(number),
+          pending_account_masked=mask_number(number))
+    return Go("account_holder")
 
 
 class AccountNumberStep(TextStep):
@@ -354,24 +382,39 @@ class AccountNumberStep(TextStep):
     def question_text(self, c: Conv) -> str:
         return c.t(self.question, bank=c.slots.get("pending_bank", ""))
 
-    def check(self, c: Conv, text: str):
+    def quick_replies(self, c: Conv) -> list:
+        return [c.qr(c.t("signup.account.other_bank_label"), "back")]
+
+    def parse(self, c: Conv, answer: Answer):
+        if answer.value == "back" or squash(answer.text) == squash(c.t("signup.account.other_bank_label")):
+            return "back"
+        return super().parse(c, answer)
+
+    def check(self, c: Conv, text: str) -> M.BankAccount:
         try:
-            return M.normalise_account_number(text)
+            account = M.parse_account(text)
         except M.InvalidValue:
             raise Invalid(c.t("signup.account.invalid")) from None
+        chosen = c.slots.get("pending_bank")
+        if account.bank and chosen and account.bank != chosen:
+            raise Invalid(c.t("signup.account.bank_mismatch", chosen=chosen, typed=account.bank))
+        return account
 
-    def apply(self, c: Conv, value: str):
-        c.set(pending_account_enc=c.ctx.cipher.encrypt(value), pending_account_masked=mask_number(value))
-        return Go("account_holder")
+    def apply(self, c: Conv, value):
+        if value == "back":
+            c.set(pending_bank=None)
+            return Go("bank")
+        return store_pending_account(c, value.bank, value.number)
 
 
 class AccountHolderStep(ChoiceStep):
     name = "account_holder"
     hint = "signup.account.holder_invalid"
+    yes, no = "yes", "no"
 
     def options(self, c: Conv) -> list[Option]:
-        return [Option("yes", c.t("signup.account.holder_yes"), ("네", "예", "본인", "맞아요", "본인이에요", "본인 명의")),
-                Option("no", c.t("signup.account.holder_no"), ("아니요", "아니오", "아뇨", "가족", "다른 사람"))]
+        return [Option("yes", c.t("signup.account.holder_yes"), answers.words("account_holder.yes")),
+                Option("no", c.t("signup.account.holder_no"), answers.words("account_holder.no"))]
 
     def question_text(self, c: Conv) -> str:
         return c.t("signup.account.holder_question", name=mask_name(c.dialog.member_name(c)),

@@ -18,18 +18,16 @@ see a resident registration number (the router refuses those before any dialog r
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from bot import texts, ui
 from bot.context import Ctx
+from bot.dialogs import answers
 from bot.kakao import limits
 from bot.kakao.parts import Button, QuickReply
 from bot.kakao.response import SimpleText, TextCard, fit_text
-
-_SPACE = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=1)
@@ -37,13 +35,8 @@ def _areas() -> frozenset[str]:
     return frozenset(texts.areas())
 
 
-def normalise(text: str | None) -> str:
-    return _SPACE.sub(" ", (text or "").strip()).rstrip(".!?~ ")
-
-
-def squash(text: str | None) -> str:
-    """Lower case without spaces, for matching typed choices ("관리비합산" = "관리비 합산")."""
-    return _SPACE.sub("", normalise(text)).lower()
+normalise = answers.normalise  # what every step sees of a typed answer (NFKC, single spaces)
+squash = answers.squash
 
 
 class Invalid(Exception):
@@ -167,9 +160,11 @@ class Option:
     text: str | None = None  # messageText when it differs from the label
 
 
-def match_option(options: Sequence[Option], answer: Answer) -> Option | None:
-    """The option a tap names, or the one typed: an exact label/word first, then a word the
-    text contains (longest word wins, so '필수만 동의' is not read as '동의')."""
+def match_option(options: Sequence[Option], answer: Answer, yes: str | None = None,
+                 no: str | None = None) -> Option | None:
+    """The option a tap names, or the one typed: an exact label/word first, then yes or no in
+    their common forms (answers.yes_no) as the options `yes` and `no` when given, then a word
+    the text contains (longest word wins, so '필수만 동의' is not read as '동의')."""
     if answer.tapped:
         for option in options:
             if option.value == answer.value:
@@ -181,6 +176,12 @@ def match_option(options: Sequence[Option], answer: Answer) -> Option | None:
     for option in options:
         if typed in {squash(option.label), squash(option.value), *(squash(w) for w in option.words)}:
             return option
+    polarity = answers.yes_no(answer.text) if (yes or no) else None
+    wanted = yes if polarity is True else (no if polarity is False else None)
+    if wanted is not None:
+        for option in options:
+            if option.value == wanted:
+                return option
     best, best_len = None, 0
     for option in options:
         for word in (option.label, *option.words):
@@ -195,6 +196,8 @@ class ChoiceStep(Step):
 
     question: str = ""  # text key
     hint: str = ""  # text key of the re-ask hint
+    yes: str | None = None  # the option a typed yes ('네', 'ㅇㅇ', '넵') chooses
+    no: str | None = None  # the option a typed no ('아니요', 'ㄴㄴ') chooses
 
     def options(self, c: Conv) -> list[Option]:
         raise NotImplementedError
@@ -210,7 +213,7 @@ class ChoiceStep(Step):
         return Prompt([SimpleText(fit_text(self.question_text(c), limits.SIMPLE_TEXT_MAX)), *self.extra_outputs(c)], qrs)
 
     def parse(self, c: Conv, answer: Answer) -> str:
-        option = match_option(self.options(c), answer)
+        option = match_option(self.options(c), answer, self.yes, self.no)
         if option is None:
             raise Invalid(c.t(self.hint or "signup.invalid_choice"))
         return option.value
@@ -220,20 +223,20 @@ class TextStep(Step):
     """A free-text question checked by `check(c, text)` (raises Invalid)."""
 
     question: str = ""
-    skip_label: str | None = None  # when set, a 건너뛰기 quick reply answers None
+    skip_label: str | None = None  # text key; when set, a skip quick reply (or a typed skip or no) answers None
 
     def question_text(self, c: Conv) -> str:
         return c.t(self.question)
 
     def quick_replies(self, c: Conv) -> list:
-        return [c.qr(self.skip_label, "skip")] if self.skip_label else []
+        return [c.qr(c.t(self.skip_label), "skip")] if self.skip_label else []
 
     def ask(self, c: Conv) -> Prompt:
         return Prompt([SimpleText(fit_text(self.question_text(c), limits.SIMPLE_TEXT_MAX))], self.quick_replies(c))
 
     def parse(self, c: Conv, answer: Answer) -> Any:
-        if self.skip_label and (answer.value == "skip" or squash(answer.text) in {
-                squash(self.skip_label), "건너뛰기", "건너뛸게요", "없음", "없어요", "skip", "패스"}):
+        if self.skip_label and (answer.value == "skip" or squash(answer.text) == squash(c.t(self.skip_label))
+                                or answers.in_words(answer.text, "skip") or answers.yes_no(answer.text) is False):
             return None
         if answer.tapped:
             raise Invalid(c.t(self.question))
@@ -325,6 +328,11 @@ class StepDialog:
             answer = Answer(normalise(ctx.turn.utterance), dict(extra), True)
         else:
             answer = Answer(normalise(ctx.turn.utterance), {}, False)
+        if not answer.tapped and answers.looks_like_rrn(answer.text):
+            # A resident registration number the router's check did not see (full-width, dotted):
+            # refused the same way, nothing of it kept, not counted as a failure.
+            ctx.log.info("rrn refused in a dialog answer", extra={"dialog": self.name, "step": step.name})
+            return self.render(ctx, step.name, notice=texts.t("common.rrn_refused"))
         own_skill_text = not answer.tapped and ctx.turn.skill == self.skill
         try:
             value = step.parse(c, answer)

@@ -1,0 +1,97 @@
+"""Answers to dialog questions as people type them: pure functions, no context, no database.
+
+`normalise` folds what was typed (NFKC for full-width digits and letters, single spaces, no
+trailing punctuation; typed jamo such as a yes of two ieung kept); `squash` drops the spaces
+for comparing with a word list; `yes_no` reads yes or no in their common forms; `words` gives a
+word list of bot/texts/ko/answers.toml. The parsers of values (mobile, account and bank, unit,
+address) are core's (core.members, core.local_governments); these read the words around them.
+"""
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from core.members import fold, looks_like_rrn  # noqa: F401  (looks_like_rrn re-exported for the machine)
+
+from bot import texts
+
+_SPACE = re.compile(r"\s+")
+_TRAILING_PUNCT = ".!?~ "
+_PUNCT = re.compile(r"[,.!?~]")
+
+
+def normalise(text: str | None) -> str:
+    """Folded (NFKC but typed jamo), single spaces, no trailing '.!?~'."""
+    return fold(text).rstrip(_TRAILING_PUNCT)
+
+
+def squash(text: str | None) -> str:
+    """Lower case without spaces, for matching typed choices ('관리비합산' = '관리비 합산')."""
+    return _SPACE.sub("", normalise(text)).lower()
+
+
+@cache
+def words(key: str) -> tuple[str, ...]:
+    """The word list at `key` of answers.toml ('yes', 'incentive.cash'); () when absent."""
+    try:
+        value = texts.raw(f"answers.{key}")
+    except (KeyError, TypeError):
+        return ()
+    return tuple(value) if isinstance(value, list) else ()
+
+
+@cache
+def _squashed(key: str) -> frozenset[str]:
+    return frozenset(squash(w) for w in words(key))
+
+
+def _strip_trailing(t: str) -> str:
+    trailing = "".join(words("trailing"))
+    return t.rstrip(trailing) if trailing else t
+
+
+def in_words(text: str | None, key: str) -> bool:
+    """Is the whole answer one of the words at `key` (a polite ending after it allowed)?"""
+    t = _strip_trailing(squash(text))
+    if not t:
+        return False
+    listed = _squashed(key)
+    return t in listed or any(t.endswith(e) and t[: -len(e)] in listed for e in _squashed("endings"))
+
+
+def yes_no(text: str | None) -> bool | None:
+    """True for yes, False for no, None for anything else. The answer is read as a run of
+    yes words or of no words ('네', '넵', 'ㅇㅇ', '네 맞아요'; '아니요', 'ㄴㄴ', '아니 안 할래요'),
+    longest word first; a word of the other kind or any other word makes it None. Laughter or
+    an emoticon after it ('네ㅎㅎ') does not count."""
+    t = _PUNCT.sub("", squash(text))
+    for candidate in dict.fromkeys((t, _strip_trailing(t))):
+        found = _one_polarity(candidate)
+        if found is not None:
+            return found
+    return None
+
+
+def _one_polarity(t: str) -> bool | None:
+    yes, no = _squashed("yes"), _squashed("no")
+    seen: set[bool] = set()
+    while t:
+        best = max((w for w in yes | no if t.startswith(w)), key=len, default=None)
+        if best is None:
+            return None
+        seen.add(best in yes)
+        t = t[len(best):]
+    return seen.pop() if len(seen) == 1 else None
+
+
+def first_listed(text: str | None, table: str) -> str | None:
+    """The first key of the table `table` of answers.toml with a word the text contains."""
+    t = squash(text)
+    try:
+        entries = texts.raw(f"answers.{table}")
+    except KeyError:
+        return None
+    for key, listed in entries.items():
+        if any(squash(w) in t for w in listed if squash(w)):
+            return key
+    return None

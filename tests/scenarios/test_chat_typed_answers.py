@@ -1,0 +1,244 @@
+"""Answers typed the way people type them, at the step where each belongs (issue 14): accounts
+with their bank, mobiles with spaces, dots or +82, units in every spelling, an address with its
+unit on one line, yes and no in their common forms, full-width digits and letters."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from scenario_kit import (
+    SIGNUP_PATH, SIGNUP_STEPS, U1, answer, dump_database, make_member, member_of, signup_until, state,
+)
+
+pytestmark = pytest.mark.usefixtures("lgs")
+
+FW = str.maketrans("0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz ",
+                   "０１２３４５６７８９－ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ\u3000")
+
+
+def full_width(text: str) -> str:
+    return text.translate(FW)
+
+
+def finish(c, after: str) -> None:
+    """Answer the standard path from the step after `after` to the end."""
+    for name, how in SIGNUP_PATH[SIGNUP_STEPS.index(after) + 1:]:
+        answer(c, how)
+
+
+# --- accounts ----------------------------------------------------------------------------------------
+
+def test_the_issue_an_account_typed_with_its_bank_at_the_account_step(chat, db, cipher):
+    c = signup_until(chat(U1), "bank")
+    c.tap("신한")
+    c.say("신한은행 110-482-309517")
+    assert state(db, U1).step == "account_holder" and c.has("신한은행 ********9517", "예금주")
+    assert "110482309517" not in json.dumps(state(db, U1).slots)
+    c.tap("네, 본인 명의예요")
+    finish(c, "account_holder")
+    m = member_of(db, U1)
+    assert (m.bank_name, cipher.decrypt(m.account_number_enc)) == ("신한은행", "110482309517")
+
+
+@pytest.mark.parametrize("typed", ["신한 110 482 309517", "110-482-309517 신한", "110.482.309517", "신한 은행 110-482-309517",
+                                   full_width("110-482-309517")])
+def test_account_forms_at_the_account_step(chat, db, cipher, typed):
+    c = signup_until(chat(U1), "bank")
+    c.tap("신한")
+    c.say(typed)
+    assert state(db, U1).step == "account_holder", c.text
+    assert cipher.decrypt(state(db, U1).slots["pending_account_enc"]) == "110482309517"
+    assert state(db, U1).slots["pending_bank"] == "신한은행"
+
+
+def test_another_bank_named_at_the_account_step_is_asked_about(chat, db):
+    c = signup_until(chat(U1), "account_number")  # KB국민 tapped
+    c.say("신한은행 110-482-309517")
+    assert c.has("KB국민은행", "신한은행", "다른 은행 고르기") and state(db, U1).step == "account_number"
+    c.tap("다른 은행 고르기")
+    assert state(db, U1).step == "bank"
+    c.say("신한은행 110-482-309517")  # both at the bank step
+    assert state(db, U1).step == "account_holder" and state(db, U1).slots["pending_bank"] == "신한은행"
+
+
+@pytest.mark.parametrize("typed,bank,number", [("국민은행 123456-01-234567", "KB국민은행", "12345601234567"),
+                                               ("110-482-309517 신한", "신한은행", "110482309517")])
+def test_bank_and_account_in_one_message_skip_the_account_question(chat, db, cipher, typed, bank, number):
+    c = signup_until(chat(U1), "bank")
+    c.say(typed)
+    assert state(db, U1).step == "account_holder"
+    c.say("네")
+    finish(c, "account_holder")
+    m = member_of(db, U1)
+    assert (m.incentive_type, m.bank_name, cipher.decrypt(m.account_number_enc)) == ("cash", bank, number)
+
+
+def test_a_number_without_its_bank_at_the_bank_step_asks_for_the_bank(chat, db):
+    c = signup_until(chat(U1), "bank")
+    c.say("110-482-309517")
+    assert c.has("은행을 먼저 골라") and state(db, U1).step == "bank" and state(db, U1).slots.get("pending_account_enc") is None
+
+
+def test_bank_and_account_typed_at_the_incentive_question_mean_cash(chat, db):
+    c = signup_until(chat(U1), "incentive_type")
+    c.say("신한은행 110-482-309517")
+    assert state(db, U1).step == "account_holder" and state(db, U1).slots["pending_bank"] == "신한은행"
+
+
+@pytest.mark.parametrize("typed", ["900101.1234567", "900101\uff0d1234567", full_width("900101-1234567"), "신한 900101 1234567"])
+def test_a_resident_registration_number_is_never_taken_for_an_account(chat, db, caplog, typed):
+    caplog.set_level(logging.DEBUG, logger="cpoint")
+    c = signup_until(chat(U1), "account_number")
+    c.say(typed)
+    assert c.has("주민등록번호는 채팅으로 받지 않아요") and state(db, U1).step == "account_number"
+    assert state(db, U1).slots.get("pending_account_enc") is None and state(db, U1).failures == 0
+    for fragment in ("1234567", "900101", "１２３４５６７"):
+        assert fragment not in dump_database(db) and fragment not in caplog.text
+
+
+# --- mobiles, units, addresses -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("typed", ["010 1234 5678", "010.1234.5678", "+82 10-1234-5678", "+821012345678",
+                                   full_width("010-1234-5678"), "  010   1234  5678 "])
+def test_mobile_forms(chat, db, typed):
+    c = signup_until(chat(U1), "mobile")
+    c.say(typed)
+    assert state(db, U1).step == "householder" and state(db, U1).slots["mobile"] == "010-1234-5678"
+
+
+@pytest.mark.parametrize("typed,unit", [("1203호", "1203호"), ("1203", "1203호"), ("101-1203", "101동 1203호"),
+                                        ("101동 1203호", "101동 1203호"), ("101동1203호", "101동 1203호"),
+                                        (full_width("101-1203"), "101동 1203호")])
+def test_unit_forms(chat, db, typed, unit):
+    c = signup_until(chat(U1), "address_detail")
+    c.say(typed)
+    assert state(db, U1).step == "billing_mode" and state(db, U1).slots["address"]["detail"] == unit
+
+
+@pytest.mark.parametrize("typed", ["없어요", "아니요", "단독주택이에요"])
+def test_no_unit_in_words(chat, db, typed):
+    c = signup_until(chat(U1), "address_detail")
+    c.say(typed)
+    assert state(db, U1).step == "billing_mode" and state(db, U1).slots["address"]["detail"] == ""
+
+
+@pytest.mark.parametrize("typed,detail", [("세종시 한누리대로 2130 101동 1203호", "101동 1203호"),
+                                          ("세종시 한누리대로 2130 101동1203호", "101동 1203호"),
+                                          ("세종시   한누리대로 2130, 101-1203", "101동 1203호"),
+                                          (full_width("세종시 한누리대로 2130 101-1203"), "101동 1203호")])
+def test_an_address_with_its_unit_on_one_line_is_not_asked_the_unit_again(chat, db, typed, detail):
+    c = signup_until(chat(U1), "address")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "billing_mode" and not c.has("동·호수를 알려 주세요")
+    assert (st.slots["address"]["base"], st.slots["address"]["detail"]) == ("세종특별자치시 한누리대로 2130", detail)
+    assert st.slots["address"]["lg_code"] == "36110"
+
+
+def test_full_width_customer_number_and_email(chat, db, cipher):
+    c = signup_until(chat(U1), "customer_number")
+    c.say(full_width("04-1928-3746"))
+    assert state(db, U1).step == "billing_mode" and state(db, U1).slots["resource"] == "water"
+    c = signup_until(chat("u-fw-email"), "email")
+    c.say(full_width("hong") + "＠example.com")
+    assert state(db, "u-fw-email").slots["email"] == "hong@example.com"
+
+
+# --- yes and no ----------------------------------------------------------------------------------------
+
+YES = ["응", "어", "네", "넵", "예", "ㅇㅇ", "ㅇㅋ", "맞아요", "그래요", "좋아요", "네 맞아요"]
+NO = ["아니", "아뇨", "아니요", "ㄴㄴ", "싫어요", "안 할래요"]
+
+
+@pytest.mark.parametrize("typed", YES)
+def test_yes_at_the_householder_step(chat, db, typed):
+    c = signup_until(chat(U1), "householder")
+    c.say(typed)
+    assert state(db, U1).step == "address" and state(db, U1).slots["householder"] == "self"
+
+
+@pytest.mark.parametrize("typed", NO)
+def test_no_at_the_householder_step(chat, db, typed):
+    c = signup_until(chat(U1), "householder")
+    c.say(typed)
+    assert state(db, U1).step == "householder_name"
+
+
+@pytest.mark.parametrize("step,typed,next_step", [
+    ("terms", "ㅇㅇ", "name"), ("terms", "ㄴㄴ", None),
+    ("account_holder", "넵", "optional"), ("account_holder", "아뇨", "incentive_type"),
+    ("optional", "응", "motivation"), ("optional", "안 할래요", "confirm"),
+    ("motivation", "아니요", "floor_area"), ("email", "ㄴㄴ", "referrer"),
+    ("confirm", "ㅇㅋ", None), ("confirm", "아니요", "edit"),
+])
+def test_yes_and_no_at_every_yes_no_step(chat, db, step, typed, next_step):
+    c = signup_until(chat(U1), step)
+    c.say(typed)
+    st = state(db, U1)
+    if next_step is None:  # the dialog ended: declined terms, or joined
+        assert st.dialog is None
+        assert (member_of(db, U1) is not None) == (step == "confirm")
+    else:
+        assert st.step == next_step and st.failures == 0, c.text
+
+
+@pytest.mark.parametrize("typed,opt_in", [("좋아요", True), ("싫어요", False)])
+def test_yes_and_no_at_the_marketing_step(chat, db, typed, opt_in):
+    c = signup_until(chat(U1), "confirm")
+    c.tap("고치기")
+    c.tap("광고 수신")
+    c.say(typed)
+    assert state(db, U1).step == "confirm" and state(db, U1).slots["consents"]["optional"] is opt_in
+
+
+def test_something_else_at_a_yes_no_step_is_asked_again(chat, db):
+    c = signup_until(chat(U1), "householder")
+    c.say("어떻게 해요")
+    assert c.has("세대주이신지") and state(db, U1).failures == 1
+
+
+# --- my info -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def member(db, cipher, clock):
+    return make_member(db, cipher, clock, "u-typed", incentive_type="cash", bank_name="신한은행",
+                       account_number="110-123-456789")
+
+
+def test_my_info_account_change_in_one_message(chat, db, cipher, member):
+    c = chat("u-typed")
+    c.open("myinfo")
+    c.tap("계좌 변경")
+    c.say("국민은행 123456-01-234567")
+    assert state(db, "u-typed").step == "account_holder"
+    c.say("ㅇㅇ")
+    m = member_of(db, "u-typed")
+    assert (m.bank_name, cipher.decrypt(m.account_number_enc)) == ("KB국민은행", "12345601234567")
+
+
+def test_my_info_mobile_with_plus_82(chat, db, member):
+    c = chat("u-typed")
+    c.open("myinfo")
+    c.tap("휴대전화 변경")
+    c.say("+82 10 9876 5432")
+    assert member_of(db, "u-typed").mobile == "010-9876-5432"
+
+
+def test_my_info_move_with_the_unit_on_one_line(chat, db, member):
+    c = chat("u-typed")
+    c.open("myinfo")
+    c.tap("이사했어요")
+    c.say("세종시 한누리대로 2130 102동1501호")
+    assert state(db, "u-typed").step == "billing_mode"
+    assert state(db, "u-typed").slots["address"]["detail"] == "102동 1501호"
+
+
+@pytest.mark.parametrize("typed,withdrawn", [("넵", True), ("아니요", False)])
+def test_my_info_withdraw_yes_and_no(chat, db, member, typed, withdrawn):
+    c = chat("u-typed")
+    c.open("myinfo")
+    c.tap("탈퇴")
+    c.say(typed)
+    assert (member_of(db, "u-typed") is None) == withdrawn
