@@ -15,7 +15,7 @@ prefixes) live in `core/data/<name>.toml` and are read with `data(name)`.
 from __future__ import annotations
 
 import tomllib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ DEFAULT_LANGUAGE = "ko"
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_toml(path: Path) -> dict:
     """A TOML file, parsed once per process (callers must not change what they get)."""
     if not path.exists():
