@@ -23,28 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import samples  # noqa: E402
+
 BOT_ID = "660c83a8ad9bb98ef71a0bd6"
 SECRET = "bench-secret"
-SIGNUP = [
-    ("tap", "만 14세 이상 개인", {"step": "member_type", "value": "individual"}),
-    ("tap", "필수만 동의", {"step": "terms", "value": "agree_required", "optional": False}),
-    ("say", "홍길동", None), ("say", "010-1234-5678", None),
-    ("tap", "네, 세대주예요", {"step": "householder", "value": "self"}),
-    ("say", "경기도 수원시 영통구 예시로 {n} 101동 1203호", None),
-    ("tap", "개별납부", {"step": "billing_mode", "resource": "electricity", "value": "separate"}),
-    ("say", "{elec}", None),
-    ("tap", "관리비 합산", {"step": "billing_mode", "resource": "water", "value": "managed_fee"}),
-    ("tap", "사용 안 함", {"step": "billing_mode", "resource": "gas", "value": "not_used"}),
-    ("tap", "현금(계좌)", {"step": "incentive_type", "value": "cash"}),
-    ("tap", "KB국민", {"step": "bank", "value": "KB국민은행"}),
-    ("say", "123-456-789012", None),
-    ("tap", "네, 본인 명의예요", {"step": "account_holder", "value": "yes"}),
-    ("tap", "입력할게요", {"step": "optional", "value": "yes"}),
-    ("tap", "환경 보호", {"step": "motivation", "value": "environment"}),
-    ("say", "84.9", None), ("say", "2020-03-01", None), ("say", "hong@example.com", None),
-    ("say", "green123", None),
-    ("tap", "가입하기", {"step": "confirm", "value": "join"}),
-]
+SAMPLES = samples("dialogs")
+SIGNUP = [(step["kind"], step["text"], step.get("extra")) for step in SAMPLES["signup"]]
 
 
 def payload(user: str, text: str, skill: str, extra: dict | None) -> dict:
@@ -69,7 +53,7 @@ class Timer:
         resp = self.client.post(f"/kakao/skills/{skill}", data=data,
                                 headers={"Content-Type": "application/json", "X-Skill-Secret": SECRET})
         elapsed = (time.perf_counter() - started) * 1000
-        if resp.status_code != 200 or "죄송해요" in resp.get_data(as_text=True):
+        if resp.status_code != 200 or SAMPLES["error_marker"] in resp.get_data(as_text=True):
             raise SystemExit(f"{skill}: unexpected reply {resp.status_code} {resp.get_data(as_text=True)[:300]}")
         return elapsed
 
@@ -114,7 +98,7 @@ def main() -> None:
 
     with db.transaction() as s:
         seed_local_governments(s)
-        s.add(Campaign(id="cmp-bench", title="여름철 냉방 1도 올리기", summary="냉방 온도를 1도 높여요.",
+        s.add(Campaign(id="cmp-bench", title=SAMPLES["campaign"]["title"], summary=SAMPLES["campaign"]["summary"],
                        image_url="https://example.org/c.png", detail_url="https://example.org/c",
                        starts_on=date(2026, 11, 1), ends_on=date(2026, 12, 31), active=True,
                        created_at=datetime(2026, 11, 1)))
@@ -122,8 +106,8 @@ def main() -> None:
     then = FixedClock(datetime(2024, 12, 1, 9, tzinfo=KST))
     with db.transaction() as s:
         M.create_member(s, services.cipher, then, M.SignupData(
-            member_type="individual", user_key="bench-member", name="김민지", mobile="010-2222-3333",
-            address=parse_address("경기도 과천시 별양로 12"),
+            member_type="individual", user_key="bench-member", name=SAMPLES["member"]["name"], mobile="010-2222-3333",
+            address=parse_address(SAMPLES["member"]["address"]),
             resources=[M.ResourceChoice("electricity", "separate", "0419283746"),
                        M.ResourceChoice("water", "separate", "2345678"), M.ResourceChoice("gas", "not_used")],
             consents={"terms": "t", "privacy": "t", "third_party": "t", "optional": True}, marketing_opt_in=True))
@@ -143,12 +127,12 @@ def main() -> None:
             timer.post(skill, payload(user, text, skill, {}))
         return [timer.post(skill, payload(user, text, skill, {})) for _ in range(args.repeat)]
 
-    floor = measure("help", "bench-visitor", "도움말")
+    floor = measure("help", "bench-visitor", SAMPLES["help"])
     signup_turns: list[float] = []
     joins: list[float] = []
     for n in range(args.signups):
         user = f"bench-signup-{n:05d}"
-        timer.post("signup", payload(user, "회원가입", "signup", {}))
+        timer.post("signup", payload(user, SAMPLES["signup_start"], "signup", {}))
         for kind, text, extra in SIGNUP:
             text = text.format(n=100 + n, elec=f"{1000000000 + n:010d}")
             if kind == "tap":
@@ -162,8 +146,8 @@ def main() -> None:
         from core.models import Member
 
         assert s.scalar(select(func.count()).select_from(Member)) == args.signups + 1, "signups did not complete"
-    balance = measure("balance", "bench-member", "포인트 조회")
-    campaigns = measure("campaigns", "bench-member", "캠페인")
+    balance = measure("balance", "bench-member", SAMPLES["balance"])
+    campaigns = measure("campaigns", "bench-member", SAMPLES["campaigns"])
 
     base = statistics.median(floor)
     print(f"\ndialog benchmark: {'PostgreSQL' if db.is_postgres else 'SQLite'}, in-process Flask client, "

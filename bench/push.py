@@ -39,6 +39,7 @@ from bot.push.settings import PushSettings  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.models import Member, Notification  # noqa: E402
+from bench import samples  # noqa: E402
 
 BOT = "660c83a8ad9bb98ef71a0bd6"
 KEY = "bench-rest-key"
@@ -114,7 +115,7 @@ def load(db: Database, n: int) -> None:
 def floor(url: str, messages: int) -> float:
     """CPU seconds of a bare client posting `messages` users in 100-user calls (no DB, no limiter)."""
     client = EventApiClient(url, KEY)
-    data = {"kind": "monthly_result", "period": "2026-10", "text": "10월 사용량 결과가 나왔어요."}
+    data = {"kind": "monthly_result", "period": "2026-10", "text": samples("push")["text"]}
     calls = messages // 100
     start = time.process_time()
     for c in range(calls):
@@ -144,7 +145,7 @@ def main() -> None:
         limiter = TokenBucket(settings.rate_per_sec, capacity=2 * settings.batch_size)
         client = EventApiClient(url, KEY, connect_timeout=settings.connect_timeout_sec,
                                 read_timeout=settings.read_timeout_sec)
-        data = {"kind": "monthly_result", "period": "2026-10", "text": "10월 사용량 결과가 나왔어요."}
+        data = {"kind": "monthly_result", "period": "2026-10", "text": samples("push")["text"]}
         sender = Sender(db, client, limiter, settings, clock=SystemClock(), default_bot_id=BOT,
                         event_data=lambda kind, period: data, rng=random.Random(1))
         cpu0, wall0 = time.process_time(), time.monotonic()

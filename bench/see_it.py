@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from bench import samples  # noqa: E402
+
 
 def median_ms(fn, repeat: int) -> float:
     fn()  # warm
@@ -90,7 +92,7 @@ def main() -> None:
         ("GET chart (drawn)", cold_chart),
         ("GET /admin", lambda: ok(c.get("/admin"))),
         ("POST /emulator/api/send", lambda: ok(c.post("/emulator/api/send", json={
-            "user": "demo-visitor", "source": "text", "text": "오늘 날씨 어때요?"}))),
+            "user": "demo-visitor", "source": "text", "text": samples("see_it")["utterance"]}))),
     ]
     print(f"database: {db.engine.dialect.name}; demo data: {summary.members} members, {summary.readings} readings "
           f"loaded in {demo_s:.1f} s; median of {args.repeat} runs")

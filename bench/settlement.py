@@ -34,10 +34,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import samples  # noqa: E402
+
 HALF = "2026H1"
 FIRST_MONTH, MONTHS = 202401, 30
 RESOURCES = (("electricity", 300, 120), ("water", 15, 6), ("gas", 60, 40))  # mean, spread
-LGS = [(f"{41000 + i * 5}", f"시도{i % 8}", f"시군구{i}") for i in range(60)]
+LGS = [(f"{41000 + i * 5}", samples("settlement")["sido"].format(i=i % 8), samples("settlement")["sigungu"].format(i=i))
+       for i in range(60)]
 ENC_KEY = "0FcZ0xqgWRg3n2Oc0dJmXl2zp7x3Rj7gJvdQ4tTnq0k="
 HASH_KEY = "bench-hash-key"
 
@@ -116,7 +119,7 @@ def generate(url: str, n: int) -> None:
             lg = LGS[i % len(LGS)][0]
             members.append({
                 "id": i, "status": "active", "member_type": "individual" if i % 20 else "commercial",
-                "name": "홍길동", "local_government_code": lg, "address": "경기도 어딘가 1",
+                "name": samples("settlement")["name"], "local_government_code": lg, "address": samples("settlement")["address"],
                 "incentive_type": "cash", "consents": {}, "marketing_opt_in": False,
                 "campaign_opt_out": False, "is_friend": True, "joined_at": joined})
             addresses.append({"member_id": i, "local_government_code": lg, "valid_from": date(2023, 6, 1)})

@@ -24,7 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BOT_ID = "660c83a8ad9bb98ef71a0bd6"
 SECRET = "bench-secret"
-UTTERANCES = {"help": "도움말", "fallback": "오늘 미세먼지 어때요?"}
+sys.path.insert(0, str(ROOT))
+from bench import samples  # noqa: E402
+
+UTTERANCES = samples("webhook")
 
 
 def free_port() -> int:

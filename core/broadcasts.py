@@ -69,7 +69,7 @@ def schedule(db: Database, *, campaign_id: str, at: datetime, now: datetime, seg
             known = s.execute(select(func.count()).select_from(LocalGovernment).where(
                 (LocalGovernment.code == value) | (LocalGovernment.sido == value))).scalar_one()
             if not known:
-                raise BroadcastError(f"unknown region {value!r}: a 시군구 code or a 시도 name")
+                raise BroadcastError(f"unknown region {value!r}: a local government code or a province (sido) name")
         body = (message if message is not None else f"{campaign.title}\n{campaign.summary}").strip()
         if not body:
             raise BroadcastError("the message is empty")

@@ -38,6 +38,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import texts
 from core.clock import Clock, SystemClock, today_kst
 from core.models.members import Member, ResourceAccount
 from core.models.usage import MeterReading
@@ -48,10 +49,8 @@ log = logging.getLogger("cpoint.charts")
 
 MONTHS = 12
 RESOURCES = ("electricity", "water", "gas")
-UNITS = {"electricity": "kWh", "water": "m³", "gas": "m³"}
-UNITS_KO = {"electricity": "kWh", "water": "㎥", "gas": "㎥"}  # Korean fonts draw ㎥ better than m³
-NAMES_KO = {"electricity": "전기", "water": "수도", "gas": "가스"}
-NAMES_EN = {"electricity": "Electricity", "water": "Water", "gas": "Gas"}
+# Labels, units and titles drawn into the charts: core/texts/<lang>/charts.toml (Korean with a
+# Korean font, English without one).
 KOREAN_FONTS = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum", "Malgun Gothic")
 SIZE_PX = (800, 400)  # 2:1, the ratio of a basicCard / itemCard thumbnail
 RENDER_VERSION = "2"
@@ -171,15 +170,12 @@ def korean_font() -> str | None:
 
 
 def _labels(korean: bool) -> dict[str, Any]:
-    if korean:
-        return {"names": NAMES_KO, "units": UNITS_KO, "under": "기준 이하", "over": "기준 초과",
-                "usage": "사용량", "baseline": "기준사용량",
-                "title": "최근 12개월 사용량과 기준사용량", "empty": "아직 사용량 자료가 없어요",
-                "month": lambda m: f"{m % 100}월"}
-    return {"names": NAMES_EN, "units": UNITS, "under": "At or under baseline", "over": "Over baseline",
-            "usage": "Usage", "baseline": "Baseline",
-            "title": "Last 12 months: usage vs baseline", "empty": "No usage data yet",
-            "month": lambda m: calendar.month_abbr[m % 100]}
+    lang = "ko" if korean else "en"
+    words = {key: texts.t(f"charts.{key}", lang=lang)
+             for key in ("under", "over", "usage", "baseline", "title", "empty")}
+    return {"names": texts.raw("charts.resources", lang=lang), "units": texts.raw("charts.units", lang=lang),
+            **words,
+            "month": lambda m: texts.t("charts.month", lang=lang, month=m % 100, abbr=calendar.month_abbr[m % 100])}
 
 
 def render_usage_png(series: Sequence[UsageSeries], *, font: str | None | bool = True) -> bytes:
@@ -410,7 +406,7 @@ def member_chart_png(session: Session, member_id: int, clock: Clock, cache: Char
 
 # --- operator dashboard charts ---------------------------------------------------------------
 
-TYPE_NAMES_KO = {"individual": "개인", "commercial": "상업", "public": "공공", "school": "학교", "foreigner": "외국인"}
+TYPE_NAMES_KO = texts.raw("dashboard.member_types")
 PALETTE = ("#3f9b5e", "#2b5d9b", "#e08a3c", "#8e5ea2", "#c9473d", "#7f8c8d", "#d4ac0d")
 
 
@@ -472,7 +468,7 @@ def render_rates_png(distributions: Sequence[tuple[str, Sequence[tuple[str, int]
         ax = fig.add_subplot(1, 1, 1)
         if not distributions:
             ax.axis("off")
-            ax.text(0.5, 0.5, "자료 없음" if korean else "No data", ha="center", va="center", fontsize=14)
+            ax.text(0.5, 0.5, texts.t("charts.no_data", lang="ko" if korean else "en"), ha="center", va="center", fontsize=14)
             return
         labels = [b for b, _ in distributions[0][1]]
         width = 0.8 / len(distributions)
@@ -482,7 +478,7 @@ def render_rates_png(distributions: Sequence[tuple[str, Sequence[tuple[str, int]
             ax.bar(xs, [100 * n / total for _, n in buckets], width=width * 0.95, color=PALETTE[j + 1],
                    label=f"{name} (n={sum(n for _, n in buckets)})", zorder=2)
         ax.set_xticks(range(len(labels)))
-        ax.set_xticklabels(labels if korean else ["increase", "0-5%", "5-10%", "10-15%", "15%+"][:len(labels)])
+        ax.set_xticklabels(labels if korean else texts.raw("dashboard.rate_buckets", lang="en")[:len(labels)])
         ax.set_ylabel("%")
         ax.legend(frameon=False, fontsize=8)
         _style(ax)
@@ -496,7 +492,7 @@ def render_points_png(rows: Sequence[tuple[str, int, int]]) -> bytes:
         ax = fig.add_subplot(1, 1, 1)
         if not rows:
             ax.axis("off")
-            ax.text(0.5, 0.5, "정산 자료 없음" if korean else "No settlement yet", ha="center", va="center", fontsize=14)
+            ax.text(0.5, 0.5, texts.t("charts.no_settlement", lang="ko" if korean else "en"), ha="center", va="center", fontsize=14)
             return
         names = [r[0] for r in rows][::-1]
         points = [r[1] for r in rows][::-1]
@@ -505,7 +501,7 @@ def render_points_png(rows: Sequence[tuple[str, int, int]]) -> bytes:
         ax.set_yticks(range(len(rows)))
         ax.set_yticklabels(names if korean else [f"#{i + 1}" for i in range(len(rows))][::-1], fontsize=8)
         for bar, w in zip(bars, won):
-            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {w:,}{'원' if korean else ' KRW'}",
+            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, texts.t("charts.won", lang="ko" if korean else "en", won=f"{w:,}"),
                     va="center", fontsize=8)
         ax.set_xlim(right=max(points or [1]) * 1.3)
         ax.grid(axis="x", color="#eeeeee", zorder=0)

@@ -18,18 +18,28 @@ from core.models import (
     Campaign, CampaignPledge, ImportRun, LocalGovernment, Member, MeterReading, Notification, PointStatement,
     ResourceAccount, SettlementRun, StatementLine,
 )
+from core import texts
 from core.points.periods import add_months, month_of
 
 MEMBER_TYPES = ("individual", "commercial", "public", "school", "foreigner")
-# Reduction-rate buckets (percent): label, lower bound (inclusive), upper bound (exclusive).
-RATE_BUCKETS = (
-    ("증가", None, Decimal("0")),
-    ("0~5%", Decimal("0"), Decimal("5")),
-    ("5~10%", Decimal("5"), Decimal("10")),
-    ("10~15%", Decimal("10"), Decimal("15")),
-    ("15% 이상", Decimal("15"), None),
+# Reduction-rate buckets (percent): lower bound (inclusive), upper bound (exclusive); their
+# labels are core/texts/<lang>/dashboard.toml `rate_buckets`, in the same order.
+RATE_BOUNDS = (
+    (None, Decimal("0")),
+    (Decimal("0"), Decimal("5")),
+    (Decimal("5"), Decimal("10")),
+    (Decimal("10"), Decimal("15")),
+    (Decimal("15"), None),
 )
+RATE_BUCKETS = tuple((label, lo, hi) for label, (lo, hi) in zip(texts.raw("dashboard.rate_buckets"), RATE_BOUNDS,
+                                                                 strict=True))
+UNSET = texts.t("dashboard.unset")  # the name of a local government that is not known
 PUSH_COLUMNS = ("sent", "failed", "dead", "pending", "in_flight", "uncertain", "skipped")
+
+
+def _sql_text(value: str):
+    """A text constant of ours inlined into SQL (not bound), quoted."""
+    return literal_column("'" + value.replace("'", "''") + "'")
 
 
 def _ym(column):
@@ -85,7 +95,7 @@ def members_by_lg_and_type(session: Session) -> list[MembersByLg]:
     ).all()
     out: dict[str | None, MembersByLg] = {}
     for code, sido, name, member_type, n in rows:
-        label = f"{sido} {name}" if name and sido and sido != name else (name or "미지정")
+        label = f"{sido} {name}" if name and sido and sido != name else (name or UNSET)
         item = out.setdefault(code, MembersByLg(code, label, {}))
         item.by_type[member_type] = item.by_type.get(member_type, 0) + int(n)
     return sorted(out.values(), key=lambda r: (-r.total, r.name))
@@ -109,7 +119,7 @@ def members_over_time(session: Session, today: date, months: int = 24) -> Member
     axis = [add_months(first, i) for i in range(months)]
     joined = _ym(Member.joined_at)
     left = _ym(Member.withdrawn_at)
-    lg_name = func.coalesce(LocalGovernment.name, literal_column("'미지정'"))
+    lg_name = func.coalesce(LocalGovernment.name, _sql_text(UNSET))
 
     def series(key):
         base = select(key, joined, left, func.count()).select_from(Member).outerjoin(
@@ -117,7 +127,7 @@ def members_over_time(session: Session, today: date, months: int = 24) -> Member
         ).group_by(key, joined, left)
         out: dict[str, list[int]] = {}
         for k, j, w, n in session.execute(base).all():
-            row = out.setdefault(k or "미지정", [0] * months)
+            row = out.setdefault(k or UNSET, [0] * months)
             for i, m in enumerate(axis):
                 if j is not None and j <= m and (w is None or w > m):
                     row[i] += int(n)
@@ -144,7 +154,7 @@ def _bucket_case(rate):
             cond.append(rate >= lo)
         if hi is not None:
             cond.append(rate < hi)
-        whens.append((and_(*cond), literal_column(f"'{label}'")))  # our own constants, inlined
+        whens.append((and_(*cond), _sql_text(label)))  # our own constants, inlined
     return case(*whens, else_=literal_column("'?'"))
 
 
@@ -234,7 +244,7 @@ def points_by_half_and_lg(session: Session, limit_halves: int = 4) -> list[Point
         .group_by(PointStatement.half, PointStatement.local_government_code, LocalGovernment.name)
         .order_by(PointStatement.half.desc(), func.sum(PointStatement.points).desc())
     ).all()
-    return [PointsRow(h, c, n or (c or "미지정"), int(k), int(p or 0), int(w or 0), int(hw or 0), int(pw or 0))
+    return [PointsRow(h, c, n or (c or UNSET), int(k), int(p or 0), int(w or 0), int(hw or 0), int(pw or 0))
             for h, c, n, k, p, w, hw, pw in rows]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core import texts
+
 # Every chat user the emulator may act as has a key with this prefix; real botUserKeys are
 # 70-character hex strings, so the emulator can never speak as a real citizen.
 DEMO_USER_PREFIX = "demo-"
@@ -17,14 +19,13 @@ class DemoCitizen:
     about: str  # one line shown in the emulator's user switcher
 
 
-DEMO_CITIZENS: tuple[DemoCitizen, ...] = (
-    DemoCitizen("demo-visitor", "새 방문자", "아직 가입하지 않은 사용자예요"),
-    DemoCitizen("demo-citizen-01", "김민지", "수원시 영통구 · 아파트 · 현금"),
-    DemoCitizen("demo-citizen-02", "이준호", "수원시 영통구 · 단독주택 · 기부"),
-    DemoCitizen("demo-citizen-03", "박서연", "세종특별자치시 · 아파트 · 지역화폐"),
-    DemoCitizen("demo-citizen-04", "최도윤", "전주시 완산구 · 상가(사업자) · 현금"),
-    DemoCitizen("demo-citizen-05", "Nguyen Lan", "제주시 · 외국인 · 기부"),
-)
+def _demo_data(key: str):
+    """A value of core/data/demo.toml: the demo's names, addresses and campaign words."""
+    return texts.data("demo", key)
+
+
+DEMO_CITIZENS: tuple[DemoCitizen, ...] = tuple(
+    DemoCitizen(c["key"], c["name"], c["about"]) for c in _demo_data("citizens"))
 
 
 def is_demo_user_key(key: object) -> bool:
@@ -97,19 +98,11 @@ class _Person:
 
 
 # Where demo members live: code -> (address prefix, road names). All outside Seoul.
-_PLACES = {
-    "41117": ("경기도 수원시 영통구", ("광교호수로", "영통로", "매영로", "봉영로", "청명남로")),
-    "36110": ("세종특별자치시", ("한누리대로", "다솜로", "갈매로", "보람로")),
-    "52111": ("전북특별자치도 전주시 완산구", ("팔달로", "효자로", "서원로", "홍산로")),
-    "50110": ("제주특별자치도 제주시", ("연삼로", "노형로", "중앙로", "신대로")),
-}
-_FAMILY = "김이박최정강조윤장임한오서신권황안송류홍"
-_GIVEN = ("민준", "서연", "도윤", "하은", "지호", "수아", "예준", "지우", "시우", "서윤", "주원", "하린",
-          "지민", "유나", "건우", "채원", "현우", "소율", "우진", "다은")
-_ORGS = {"commercial": ("카페 늘봄", "한빛 세탁소", "푸른 마트", "솔 베이커리", "다온 식당"),
-         "public": ("행복복지센터", "시립도서관 분관", "주민자치센터"),
-         "school": ("새빛초등학교", "한솔중학교", "미래고등학교")}
-_FOREIGN = ("Nguyen Van An", "Maria Santos", "Li Wei", "Aigerim Bekova", "John Miller", "Tran Thi Mai")
+_PLACES = {code: (p["prefix"], tuple(p["roads"])) for code, p in _demo_data("places").items()}
+_FAMILY = _demo_data("names.family")
+_GIVEN = tuple(_demo_data("names.given"))
+_ORGS = {kind: tuple(names) for kind, names in _demo_data("names.orgs").items()}
+_FOREIGN = tuple(_demo_data("names.foreign"))
 _TYPES = (("individual", 22), ("commercial", 6), ("public", 3), ("school", 3), ("foreigner", 4))
 
 
@@ -128,21 +121,10 @@ def _half_start(half: str) -> date:
 def _people(rng: random.Random, today: date) -> list[_Person]:
     half_start = _half_start(_last_complete_half(today))
     fixed = [
-        _Person("demo-citizen-01", "김민지", "individual", "41117", "경기도 수원시 영통구 광교호수로 152", "101동 1203호",
-                "cash", half_start - timedelta(days=420), (("electricity", "separate"), ("water", "separate"), ("gas", "separate")),
-                -0.08, True, "010-2841-5521"),
-        _Person("demo-citizen-02", "이준호", "individual", "41117", "경기도 수원시 영통구 영통로 214", "",
-                "donation", half_start - timedelta(days=700), (("electricity", "separate"), ("gas", "separate")),
-                0.03, False, "010-7712-0934"),
-        _Person("demo-citizen-03", "박서연", "individual", "36110", "세종특별자치시 한누리대로 2130", "301동 502호",
-                "local_currency", half_start - timedelta(days=300), (("electricity", "separate"), ("water", "separate")),
-                -0.12, True, "010-3390-1187"),
-        _Person("demo-citizen-04", "최도윤", "commercial", "52111", "전북특별자치도 전주시 완산구 팔달로 100", "1층",
-                "cash", half_start - timedelta(days=500), (("electricity", "separate"), ("gas", "separate")),
-                -0.05, True, "010-5023-7740"),
-        _Person("demo-citizen-05", "Nguyen Lan", "foreigner", "50110", "제주특별자치도 제주시 연삼로 80", "202호",
-                "donation", half_start + timedelta(days=20), (("electricity", "separate"),),
-                -0.02, False, "010-6251-3308"),
+        _Person(p["key"], p["name"], p["member_type"], p["lg"], p["address"], p["detail"], p["incentive"],
+                half_start + timedelta(days=p["joined"]), tuple(tuple(r) for r in p["resources"]), p["trend"],
+                p["marketing"], p["mobile"])
+        for p in _demo_data("people")
     ]
     people = list(fixed)
     types = [t for t, n in _TYPES for _ in range(n)]
@@ -157,7 +139,10 @@ def _people(rng: random.Random, today: date) -> list[_Person]:
         else:
             name = rng.choice(_FAMILY) + rng.choice(_GIVEN)
         household = member_type in ("individual", "foreigner")
-        detail = f"{rng.randint(101, 115)}동 {rng.randint(1, 25)}{rng.randint(1, 4):02d}호" if household and rng.random() < 0.7 else ""
+        detail = ""
+        if household and rng.random() < 0.7:
+            dong, floor, unit = rng.randint(101, 115), rng.randint(1, 25), rng.randint(1, 4)
+            detail = _demo_data("address.detail").format(dong=dong, floor=floor, unit=unit)
         address = f"{prefix} {rng.choice(roads)} {100 + i * 7}"
         resources = [("electricity", "separate")]
         if rng.random() < 0.7:
@@ -278,7 +263,7 @@ def load_demo(db, cipher, clock: Clock, *, seed: int = DEMO_SEED, force: bool = 
             resources=choices, consents={"terms": True, "privacy": True, "third_party": True, "optional": p.marketing},
             marketing_opt_in=p.marketing, bot_id=None, plusfriend_user_key="pf-" + p.key[-10:], is_friend=True,
             incentive_type=incentive,
-            bank_name="카카오뱅크" if incentive == "cash" else None,
+            bank_name=_demo_data("payout.bank") if incentive == "cash" else None,
             account_number=("3333" + "".join(str(rng.randint(0, 9)) for _ in range(9))) if incentive == "cash" else None,
             account_holder=p.name if incentive == "cash" else None,
             head_of_household=p.name if p.member_type in ("individual", "foreigner") else None,
@@ -333,13 +318,13 @@ def _campaigns_and_outbox(db, clock: Clock, rng: random.Random, people: list[_Pe
     now = utcnow_naive(clock)
     with db.transaction() as s:
         if s.get(Campaign, CAMPAIGN_ID) is None:
-            s.add(Campaign(id=CAMPAIGN_ID, title="냉난방 1도 조절하기",
-                           summary="여름엔 냉방 온도를 1도 높이고 겨울엔 난방 온도를 1도 낮춰 에너지를 아껴요.",
+            active = _demo_data("campaigns.active")
+            s.add(Campaign(id=CAMPAIGN_ID, title=active["title"], summary=active["summary"],
                            image_url=None, detail_url="https://www.cpoint.or.kr", starts_on=today - timedelta(days=20),
                            ends_on=today + timedelta(days=70), active=True, created_at=now))
         if s.get(Campaign, PAST_CAMPAIGN_ID) is None:
-            s.add(Campaign(id=PAST_CAMPAIGN_ID, title="텀블러 사용하기",
-                           summary="카페에서 텀블러를 쓰면 녹색생활 실천 포인트를 받아요.", image_url=None,
+            past = _demo_data("campaigns.past")
+            s.add(Campaign(id=PAST_CAMPAIGN_ID, title=past["title"], summary=past["summary"], image_url=None,
                            detail_url="https://www.cpoint.or.kr", starts_on=today - timedelta(days=200),
                            ends_on=today - timedelta(days=30), active=False, created_at=now))
         s.flush()
@@ -361,7 +346,7 @@ def _broadcast(db, clock: Clock) -> int:
             return 0
     now = clock.now()
     b = broadcasts.schedule(db, campaign_id=CAMPAIGN_ID, at=now, now=now, segment="all",
-                            message="이번 주 냉난방 온도를 1도만 조절해 보세요. 가정 전기요금이 줄고 포인트도 쌓여요.",
+                            message=_demo_data("broadcast.message"),
                             created_by="demo")
     result = broadcasts.expand(db, b.id, now=now, quiet=None)
     return int(result.queued)

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Column, Date, Integer, MetaData, String, Table, select, text
 from sqlalchemy.exc import IntegrityError
 
+from core import texts
 from core.clock import Clock, today_kst, utcnow_naive
 from core.db import Database
 from core.models.greenlife import GreenlifeAward, GreenlifeConfirmation
@@ -227,7 +228,8 @@ def confirm_month(db: Database, clock: Clock, month: str, *, rules: Rules | None
             quantities.setdefault(member_id, {})[item] = Decimal(str(qty)).quantize(Decimal("0.001"))
         if rules.greenlife.excludes_seoul:
             seoul = {mid for (mid,) in s.execute(text(
-                "SELECT id FROM members WHERE address LIKE '서울%'"))}
+                "SELECT id FROM members WHERE address LIKE :seoul"),
+                {"seoul": texts.data("addresses", "seoul_prefix") + "%"})}
             quantities = {k: v for k, v in quantities.items() if k not in seoul}
         counted = {mid: n for mid, n in s.execute(text(
             "SELECT member_id, SUM(counted_toward_cap) FROM greenlife_awards WHERE year = :y"

@@ -64,7 +64,7 @@ def months_text(months: list[str]) -> str:
         return _t("months_one", month=nums[0])
     if nums == list(range(nums[0], nums[0] + len(nums))):
         return _t("months_range", first=nums[0], last=nums[-1])
-    return "·".join(str(n) for n in nums) + "월"
+    return _t("months_list", months="·".join(str(n) for n in nums))
 
 
 def resource_name(resource: str) -> str:
@@ -144,7 +144,7 @@ def current_card(view: dict, managed: set[str] = frozenset(), thumbnail: ItemThu
         thumbnail=thumbnail,
         image_title=ImageTitle(_t("current_title", half=half_label(view["half"])), based),
         item_list_alignment="right",
-        item_list_summary=ItemListSummary(_t("current_summary"), f"{_won(view.get('won') or 0)}원"),
+        item_list_summary=ItemListSummary(_t("current_summary"), texts.t("units.won", amount=_won(view.get('won') or 0))),
         title=fit_text(_t("current_note"), 100),
     )
 
@@ -181,7 +181,7 @@ def settled_card(ctx, view: dict, managed: set[str] = frozenset()) -> ItemCard:
         image_title=ImageTitle(_t("settled_title", half=half_label(view["half"])), fit_text(when or "-", 30)),
         item_list_alignment="right",
         item_list_summary=ItemListSummary(_t(f"status.{status}")[:limits.ITEM_SUMMARY_TITLE_MAX],
-                                          f"{_won(view.get('won') or 0)}원"),
+                                          texts.t("units.won", amount=_won(view.get('won') or 0))),
         title=fit_text(half_label(view["half"]), 50),
         description=fit_text(description, 140),
     )

@@ -175,9 +175,9 @@ def campaigns_skill(ctx) -> dict:
     member = _member(ctx)
     if action == "join" or (action is None and "campaign_id" in extra):
         return join(ctx, member, extra.get("campaign_id"))
-    if action == "mine" or (not action and typed == "내캠페인"):
+    if action == "mine" or (not action and typed == texts.t("campaigns.words.mine")):
         return mine(ctx, member)
-    if action == "opt_out" or (not action and "수신거부" in typed):
+    if action == "opt_out" or (not action and texts.t("campaigns.words.opt_out") in typed):
         return opt_out(ctx, member)
     if action in ("opt_in", "opt_in_confirm"):
         return opt_in(ctx, member, action == "opt_in_confirm")

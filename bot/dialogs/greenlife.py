@@ -43,7 +43,8 @@ def year_card(view: dict, today: date) -> ItemCard:
     from core.rules import default_rules
 
     gl = default_rules().greenlife
-    rows = [(_t("received"), f"{_won(view['awarded'])}원"), (_t("remaining"), f"{_won(view['remaining'])}원"),
+    rows = [(_t("received"), texts.t("units.won", amount=_won(view["awarded"]))),
+            (_t("remaining"), texts.t("units.won", amount=_won(view["remaining"]))),
             (_t("bonus"), _t("bonus_yes") if view.get("bonus_received") else _t("bonus_no", bonus=_won(gl.bonus_won)))]
     this = view.get("this_month")
     if this is not None:
@@ -60,12 +61,12 @@ def year_card(view: dict, today: date) -> ItemCard:
         pay = date.fromisoformat(m["pay_from_date"])
         value = (_t("month_row_cut", won=_won(m["won"]), cut=_won(m["cut_won"])) if m.get("cut_won")
                  else _t("month_row", won=_won(m["won"]), pay=f"{pay.month}/{pay.day}"))
-        rows.append((f"{int(m['month'][5:7])}월", value))
+        rows.append((texts.t("units.month", month=int(m['month'][5:7])), value))
     return ItemCard(
         item_list=[Item(title[: limits.ITEM_TITLE_MAX], fit_text(desc, 40)) for title, desc in rows],
         image_title=ImageTitle(_t("year_title", year=view["year"]), _t("year_description", cap=_won(view["cap"]))),
         item_list_alignment="right",
-        item_list_summary=ItemListSummary(_t("summary_title"), f"{_won(view['awarded'])}원"),
+        item_list_summary=ItemListSummary(_t("summary_title"), texts.t("units.won", amount=_won(view['awarded']))),
     )
 
 

@@ -15,7 +15,7 @@ def welcome(ctx) -> dict:
         select(Member).where(Member.bot_user_key == ctx.turn.user_key, Member.status == "active")
     ).first()
     if member is not None:
-        text = texts.t("welcome.greeting_member", name=mask_name(member.name) or "회원")
+        text = texts.t("welcome.greeting_member", name=mask_name(member.name) or texts.t("welcome.member_name"))
     else:
         text = texts.t("welcome.greeting")
     return ui.menu_reply(ctx, text, member=member is not None)

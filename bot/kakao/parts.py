@@ -193,7 +193,7 @@ class ItemListSummary:
         if not L.item_summary_pattern().match(self.description):
             raise LimitError(
                 "itemCard.itemListSummary.description: only a currency symbol, digits, comma and point "
-                f"(<= {L.ITEM_SUMMARY_DECIMALS_MAX} decimals), e.g. '10,000원'"
+                f"(<= {L.ITEM_SUMMARY_DECIMALS_MAX} decimals), e.g. '10,000{L.ITEM_SUMMARY_CURRENCY_SYMBOLS[0]}'"
             )
 
     def to_dict(self) -> dict[str, Any]:

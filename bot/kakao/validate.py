@@ -385,7 +385,7 @@ class _Checker:
                          required=True)
         if desc is not None and not L.item_summary_pattern().match(desc):
             self.add(f"{path}.description", "only a currency symbol, digits, comma and point "
-                                            f"(<= {L.ITEM_SUMMARY_DECIMALS_MAX} decimals), e.g. '10,000원'")
+                                            f"(<= {L.ITEM_SUMMARY_DECIMALS_MAX} decimals), e.g. '10,000{L.ITEM_SUMMARY_CURRENCY_SYMBOLS[0]}'")
 
     def item_card_text(self, path: str, card: dict, in_carousel: bool) -> None:
         title = self.text(f"{path}.title", card.get("title"))

@@ -134,7 +134,7 @@ def fmt_rate(value: Any) -> str | None:
 
 def fmt_won(value: Any) -> str | None:
     d = _dec(value)
-    return f"{int(d):,}원" if d is not None else None
+    return texts.t("units.won", amount=f"{int(d):,}") if d is not None else None
 
 
 def _rate_words(rate: Any) -> str | None:
@@ -155,7 +155,7 @@ def _points_words(points: Any) -> str | None:
 
 def _month_label(value: Any) -> str | None:
     try:
-        return f"{month_parts(str(value))[1]}월"
+        return texts.t("units.month", month=month_parts(str(value))[1])
     except ValueError:
         return None
 

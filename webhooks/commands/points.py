@@ -76,7 +76,7 @@ def monthly_results_cmd(month: str):
 @click.option("--half", required=True, help="Settled half, e.g. 2026H1.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
 @click.option("--local-government", "scope", default="all", show_default=True,
-              help="A 시군구 code, or all.")
+              help="A local government code, or all.")
 def payouts_cmd(half: str, out: str, scope: str):
     """Record the payout batch of a half (once) and write the finance team's CSV."""
     from core.payouts import PayoutError, create_payouts
@@ -138,7 +138,7 @@ def greenlife_confirm_cmd(month: str, early: bool):
 
 
 @cpoint.command("set-rate")
-@click.option("--local-government", "code", required=True, help="시군구 code.")
+@click.option("--local-government", "code", required=True, help="Local government code.")
 @click.option("--rate", required=True, help="Won per point, 0 < rate <= 2, two decimals.")
 @click.option("--from", "valid_from", required=True, help="First day it applies, YYYY-MM-DD.")
 def set_rate_cmd(code: str, rate: str, valid_from: str):

@@ -25,9 +25,11 @@ from flask.sessions import SecureCookieSessionInterface
 
 from bot.ratelimit import UserRateLimiter
 from core import dashboard_queries as dq
+from core import texts as core_texts
 from core.charts import render_members_png, render_points_png, render_rates_png
 from core.clock import now_kst, today_kst, utcnow_naive
 from core.models.members import MemberAddress  # noqa: F401  (models registered)
+from webhooks import texts
 
 bp = Blueprint("dashboard", __name__)
 
@@ -180,9 +182,9 @@ def login():
     if request.method == "POST":
         who = request.remote_addr or "?"
         if _state().failures.exhausted(who):
-            error, status = "로그인 시도가 너무 많아요. 5분 뒤에 다시 시도해 주세요.", 429
+            error, status = texts.t("admin.login_too_many"), 429
         elif not _csrf_ok():
-            error, status = "페이지가 만료되었어요. 다시 시도해 주세요.", 400
+            error, status = texts.t("admin.login_expired"), 400
         else:
             given = request.form.get("token", "")
             expected = _cfg().admin_token
@@ -198,7 +200,7 @@ def login():
                     target = url_for("dashboard.index")
                 return redirect(target)
             _state().failures.allow(who)  # spends one of the address's tries
-            error, status = "토큰이 맞지 않아요.", 401
+            error, status = texts.t("admin.login_wrong_token"), 401
     return render_template("admin_login.html", error=error, csrf_token=_csrf_token()), status
 
 
@@ -253,5 +255,5 @@ def chart(name: str):
     return Response(png, mimetype="image/png")
 
 
-TYPE_LABELS = {"individual": "개인", "commercial": "상업", "public": "공공", "school": "학교", "foreigner": "외국인"}
-HOLD_LABELS = {"HOLD_NO_ACCOUNT": "계좌 없음", "HOLD_HOLDER_MISMATCH": "예금주 불일치", "HOLD_NO_ADDRESS": "주소 없음"}
+TYPE_LABELS = core_texts.raw("dashboard.member_types")
+HOLD_LABELS = core_texts.raw("dashboard.hold_reasons")

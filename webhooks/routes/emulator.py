@@ -24,12 +24,13 @@ from sqlalchemy import select
 from bot.push.render import event_text
 from core.demo import DEMO_CITIZENS, is_demo_user_key
 from core.models import Member, Notification
+from webhooks import texts
 
 bp = Blueprint("emulator", __name__)
 log = logging.getLogger("cpoint.emulator")
 
 DEFAULT_BOT_ID = "emulator-bot"
-BOT_NAME = "탄소중립포인트 도우미"
+BOT_NAME = texts.t("emulator.bot_name")
 # Notifications shown in the conversation: the ones sent and the ones the outbox would send.
 PUSH_STATES = ("pending", "in_flight", "sent", "uncertain")
 TRIGGERS = {
