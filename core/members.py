@@ -13,13 +13,11 @@ Personal data rules (spec §3.4): customer numbers and bank accounts are stored 
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
-from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
 from sqlalchemy import select, update
@@ -27,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import Clock, today_kst, utcnow_naive
+from core import texts
 from core.crypto import FieldCipher
 from core.local_governments import ParsedAddress, household_key, match_local_government
 from core.models import DialogState, LocalGovernment, Member, MemberAddress, ResourceAccount
@@ -43,7 +42,6 @@ HOUSEHOLD_PURPOSE = "household"
 FALLBACK_INCENTIVE_TYPES = ("cash", "donation")
 CASH = "cash"
 
-BANKS_FILE = Path(__file__).with_name("data") / "banks.toml"
 
 _NOT_JAMO = re.compile(r"[^\u3131-\u318e]+")
 _DASHES = re.compile(r"[.\u2010-\u2015\u2212\ufe63\uff0d]")
@@ -192,8 +190,7 @@ class BankList:
 @lru_cache(maxsize=1)
 def banks() -> BankList:
     """The bank list, read once."""
-    with BANKS_FILE.open("rb") as fh:
-        doc = tomllib.load(fh)
+    doc = texts.data("banks")
     aliases = {name: tuple(words) for name, words in doc["aliases"].items()}
     by_alias = {_squash(alias).lower(): name for name, words in aliases.items() for alias in (name, *words)}
     return BankList(aliases, by_alias, tuple(doc.get("suffixes", ())),

@@ -17,10 +17,6 @@ SCANNED = ("bench", "bot", "core", "webhooks", "migrations", "scripts")
 
 STILL_HOLDING_TEXTS = {
     "bot/context.py",
-    "bot/dialogs/myinfo.py",
-    "bot/dialogs/signup/dialog.py",
-    "bot/dialogs/signup/fields.py",
-    "bot/dialogs/signup/machine.py",
     "core/local_governments.py",
     "core/members.py",
 }
