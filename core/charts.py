@@ -193,7 +193,7 @@ def render_usage_png(series: Sequence[UsageSeries], *, font: str | None | bool =
     with _render_lock:  # matplotlib's font and text caches are not made for concurrent use
         rc = {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
               "axes.unicode_minus": False, "font.size": 9}
-        with matplotlib.rc_context(rc):
+        with matplotlib.rc_context(rc):  # type: ignore[arg-type]  # stubs want literal rc keys
             dpi = 100
             fig = Figure(figsize=(SIZE_PX[0] / dpi, SIZE_PX[1] / dpi), dpi=dpi, facecolor="white")
             FigureCanvasAgg(fig)
@@ -387,6 +387,8 @@ class ChartCache:
         if now - getattr(self, "_pruned", 0) < 60:
             return
         self._pruned = now
+        if self.dir is None:
+            return
         for path in self.dir.glob("*.png"):
             try:
                 if now - path.stat().st_mtime >= self.ttl:
@@ -429,7 +431,7 @@ def _png(draw: Callable[[Any, bool], None], size=(8, 3.2)) -> bytes:
     with _render_lock:
         rc = {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
               "axes.unicode_minus": False, "font.size": 9}
-        with matplotlib.rc_context(rc):
+        with matplotlib.rc_context(rc):  # type: ignore[arg-type]  # stubs want literal rc keys
             fig = _figure(size)
             draw(fig, family is not None)
             buf = io.BytesIO()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Iterator
 
@@ -95,7 +95,7 @@ class LazyTransaction:
 
     def __init__(self, db: "Database", *, deferred: bool = False) -> None:
         self._db, self._deferred = db, deferred
-        self._cm = None      # Database.connect() context once opened
+        self._cm: AbstractContextManager[Connection] | None = None  # Database.connect() context once opened
         self._conn: Connection | None = None
         self.on_open: list = []
 
@@ -215,6 +215,8 @@ class Database:
             pooled = self.engine.raw_connection()
             conn = pooled.driver_connection
             pooled.detach()  # ours until the thread ends: the pool never hands it to others
+            if conn is None:
+                raise RuntimeError("the pool handed out a closed connection")
             if self.is_postgres:
                 conn.autocommit = True
             reads.conn, reads.pid = conn, os.getpid()

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 
 def setting(env: str, default: Any, help: str, *, secret: bool = False, shown: str | None = None,
             **constraints: Any) -> Any:
     """A field read from the environment variable `env`. README's table lists `help` and the
     default (or `shown`, when the default is worked out at start)."""
-    extra = {"env": env, "secret": secret, "shown": shown}
+    extra: dict[str, JsonValue] = {"env": env, "secret": secret, "shown": shown}
     if callable(default) and not isinstance(default, (str, int, float)):
         return Field(default_factory=default, description=help, json_schema_extra=extra, **constraints)
     return Field(default, description=help, json_schema_extra=extra, **constraints)
