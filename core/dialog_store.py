@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from core.clock import Clock, utcnow_naive
 from core.db import Database, LazyTransaction, driver_datetime, driver_fetchone, driver_json
 from core.models import DialogState
+from core.sqla import table_of
 
 
 @dataclass
@@ -67,7 +68,7 @@ def _statements(p: str) -> dict[str, str]:
 
 _SQLITE = _statements("?")
 _POSTGRES = _statements("%s")
-_TABLE = DialogState.__table__
+_TABLE = table_of(DialogState)
 
 
 class DialogStore:
@@ -93,6 +94,8 @@ class DialogStore:
             found = tx.read(self._state_locked, (user_key,))
         else:
             row = tx.read(self._state_and_reach, (user_key,))
+            if row is None:  # selected from a one-row subquery: never empty
+                raise RuntimeError("the state-and-reach read returned no row")
             reach = () if row[8] is None else tuple(row[8:])
             found = row[:7] if row[7] is not None else None
         if found is None:
