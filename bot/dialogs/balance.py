@@ -8,6 +8,7 @@ Nothing provisional is shown without saying so.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 
 from core import members as M
@@ -19,7 +20,7 @@ from bot import texts, ui
 from bot.app import BotApp
 from bot.kakao import limits
 from bot.kakao.parts import ImageTitle, Item, ItemListSummary, ItemThumbnail
-from bot.kakao.response import ItemCard, SimpleText, fit_text
+from bot.kakao.response import Component, ItemCard, SimpleText, fit_text
 
 # A managed-fee resource without the provider's unit key has no readings: the engine reports it
 # as not used (current half) or without baseline (settled half).
@@ -115,8 +116,10 @@ def chart_thumbnail(ctx, member: Member) -> ItemThumbnail | None:
         return None
 
 
-def current_card(view: dict, managed: set[str] = frozenset(), thumbnail: ItemThumbnail | None = None) -> ItemCard:
-    items, months = [], set()
+def current_card(view: dict, managed: Collection[str] = frozenset(),
+                 thumbnail: ItemThumbnail | None = None) -> ItemCard:
+    items: list[Item] = []
+    months: set[str] = set()
     for r in view["resources"]:
         resource, reason = r["resource"], r.get("reason")
         months.update(r.get("months_with_data") or [])
@@ -151,7 +154,7 @@ def current_card(view: dict, managed: set[str] = frozenset(), thumbnail: ItemThu
 
 # --- the last settled half ---------------------------------------------------------------------
 
-def settled_card(ctx, view: dict, managed: set[str] = frozenset()) -> ItemCard:
+def settled_card(ctx, view: dict, managed: Collection[str] = frozenset()) -> ItemCard:
     items = []
     for r in view["resources"]:
         reason = r.get("reason")
@@ -212,7 +215,9 @@ def last_half_reasons_text(ctx) -> str | None:
     if member is None:
         return None
     half = statements.last_settled_half(ctx.session, member.id)
-    view = statements.statement_view(ctx.session, member.id, half) if half else None
+    if not half:
+        return None
+    view = statements.statement_view(ctx.session, member.id, half)
     if view is None:
         return None
     notes = settled_notes(ctx, view, member)
@@ -255,7 +260,7 @@ def balance_skill(ctx) -> dict:
     green = statements.greenlife_year_view(ctx.session, member.id, today.year, today)
 
     managed = managed_fee_resources(member)
-    outputs = [current_card(current, managed, chart_thumbnail(ctx, member))]
+    outputs: list[Component] = [current_card(current, managed, chart_thumbnail(ctx, member))]
     lines = []
     if settled is not None:
         outputs.append(settled_card(ctx, settled, managed))

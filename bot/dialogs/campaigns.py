@@ -19,7 +19,7 @@ from bot import texts, ui
 from bot.app import BotApp
 from bot.kakao import limits
 from bot.kakao.parts import Button, ListItem, Thumbnail
-from bot.kakao.response import BasicCard, Carousel, ListCard, SimpleText, TextCard, fit_text
+from bot.kakao.response import BasicCard, Card, Carousel, Component, ListCard, SimpleText, TextCard, fit_text
 
 SKILL = "campaigns"
 CARDS_MAX = limits.CAROUSEL_ITEMS_MAX
@@ -74,14 +74,14 @@ def list_reply(ctx, member=None, notice: str | None = None) -> dict:
     joined = {c.id for c, _ in C.my_campaigns(ctx.session, member)} if member is not None else set()
     shown = campaigns[:CARDS_MAX]
     with_images = all(c.image_url for c in shown)
-    cards = []
+    cards: list[Card] = []
     for c in shown:
         extra = {"action": "join", "campaign_id": c.id}
         join_label = _t("joined_label") if c.id in joined else _t("join_label")
         buttons = [_button(ctx, join_label, extra, f"{c.title} {_t('join_label')}")]
         if c.detail_url:
             buttons.append(Button.web_link(_t("detail_label"), c.detail_url))
-        if with_images:
+        if with_images and c.image_url:
             cards.append(BasicCard(
                 thumbnail=Thumbnail(c.image_url, alt_text=fit_text(c.title, limits.ALT_TEXT_MAX)),
                 title=fit_text(c.title, limits.BASIC_CARD_TITLE_MAX),
@@ -135,7 +135,7 @@ def mine(ctx, member) -> dict:
                       _t("mine_item", date=p.pledged_at.date().isoformat(),
                          state=_t("state_open") if C.is_open(c, today) else _t("state_closed")))
              for c, p in rows[:most]]
-    outputs = [ListCard(_t("mine_title"), items)]
+    outputs: list[Component] = [ListCard(_t("mine_title"), items)]
     if len(rows) > most:
         outputs.append(SimpleText(_t("mine_more", count=len(rows) - most)))
     return ui.reply(outputs, qrs)

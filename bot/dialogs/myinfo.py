@@ -22,7 +22,7 @@ from bot.app import BotApp
 from bot.dialogs import answers
 from bot.dialogs.signup import fields as F
 from bot.dialogs.signup.dialog import MobileStep, member_type_label
-from bot.dialogs.signup.machine import ChoiceStep, Conv, Go, Option, Prompt, StepDialog
+from bot.dialogs.signup.machine import ChoiceStep, Conv, Go, Option, Prompt
 from bot.kakao import limits
 from bot.kakao.parts import Button, Item
 from bot.kakao.response import ItemCard, TextCard, fit_text
@@ -71,7 +71,7 @@ class MoveConfirmStep(ChoiceStep):
         return Prompt([card], [c.qr(_t("move.save"), "save")])
 
     def apply(self, c: Conv, value: str):
-        return c.dialog.save_move(c)
+        return myinfo_dialog(c).save_move(c)
 
 
 class WithdrawConfirmStep(ChoiceStep):
@@ -91,11 +91,11 @@ class WithdrawConfirmStep(ChoiceStep):
     def apply(self, c: Conv, value: str):
         if value == "keep":
             c.ctx.dialog.end()
-            return overview(c.ctx, c.dialog.member(c), notice=_t("withdraw.kept"))
-        return c.dialog.save_withdraw(c)
+            return overview(c.ctx, myinfo_dialog(c).member(c), notice=_t("withdraw.kept"))
+        return myinfo_dialog(c).save_withdraw(c)
 
 
-class MyInfoDialog(StepDialog):
+class MyInfoDialog(F.FieldsDialog):
     name = "myinfo"
     skill = "myinfo"
     text_area = "myinfo"
@@ -120,7 +120,7 @@ class MyInfoDialog(StepDialog):
         m = self.member(c)
         return (m.name if m else "") or ""
 
-    def current_local_government(self, c: Conv):
+    def current_local_government(self, c: Conv) -> LocalGovernment | None:
         m = self.member(c)
         return c.ctx.session.get(LocalGovernment, m.local_government_code) if m and m.local_government_code else None
 
@@ -134,8 +134,8 @@ class MyInfoDialog(StepDialog):
                                        {"dialog": self.name, "action": "open", "flow": "withdraw"}),
                                  ui.home_quick_reply(c.ctx)])
 
-    def after(self, c: Conv, group: str, notice: str | None = None):
-        flow = c.slots.get("flow")
+    def after(self, c: Conv, group: str, notice: str | None = None) -> Go | dict:
+        flow: str = c.slots.get("flow") or ""
         if flow == "move":
             if group == "address":
                 return F.first_resource_step(c, notice=notice)
@@ -241,6 +241,8 @@ class MyInfoDialog(StepDialog):
         member = self.member(c)
         before = member.incentive_type
         parsed = F.parsed_from_slots(c.slots)
+        if parsed is None:  # the move flow asks the address first
+            return Go("address")
         try:
             lg = M.move_house(ctx.session, ctx.cipher, ctx.clock, member, parsed, F.resource_choices(c), F.rules())
         except M.SeoulAddress:
@@ -274,6 +276,13 @@ class MyInfoDialog(StepDialog):
         self.app.dialog_event(self.name, "withdrawn")
         ctx.log.info("member withdrew", extra={"member_id": member.id})
         return ui.menu_reply(ctx, _t("withdraw.done"), member=False)
+
+
+def myinfo_dialog(c: Conv) -> MyInfoDialog:
+    """The dialog running a my-info step."""
+    if not isinstance(c.dialog, MyInfoDialog):
+        raise TypeError(f"{type(c.dialog).__name__} runs a my-info step but is not the MyInfoDialog")
+    return c.dialog
 
 
 def half_text(half) -> str:

@@ -12,7 +12,14 @@ from bot.kakao.limits import LimitError
 
 def limit(name: str) -> int:
     # Read at call time so a setting that overrides a constant takes effect.
-    return getattr(L, name)
+    value: int = getattr(L, name)
+    return value
+
+
+def ratios(name: str) -> frozenset[tuple[int, int]]:
+    """A set of allowed width:height ratios, read at call time like :func:`limit`."""
+    value: frozenset[tuple[int, int]] = getattr(L, name)
+    return value
 
 
 def text(field: str, value: object, limit_name: str | None = None, *, required: bool = True) -> None:
@@ -45,7 +52,7 @@ def lines(field: str, value: str | None, limit_name: str) -> None:
 
 def url(field: str, value: object, *, required: bool = True) -> None:
     text(field, value, required=required)
-    if value is not None and not L.URL_PATTERN.match(value):  # type: ignore[arg-type]
+    if isinstance(value, str) and not L.URL_PATTERN.match(value):
         raise LimitError(f"{field}: must be an absolute http(s) URL")
 
 

@@ -112,7 +112,7 @@ class ItemThumbnail:
         return _ratio(self.width, self.height)
 
     def check_ratio(self, where: str, allowed_name: str) -> None:
-        allowed = C.limit(allowed_name)
+        allowed = C.ratios(allowed_name)
         if self.ratio is not None and self.ratio not in allowed:
             shown = ", ".join(f"{w}:{h}" for w, h in sorted(allowed))
             raise LimitError(f"{where}: ratio {self.ratio[0]}:{self.ratio[1]} not allowed ({shown}; {allowed_name})")
@@ -333,7 +333,7 @@ class Button:
         })
 
 
-def check_buttons(where: str, buttons: tuple[Button, ...], layout: str | None, fixed_ratio: bool | None) -> None:
+def check_buttons(where: str, buttons: Sequence[Button], layout: str | None, fixed_ratio: bool | None) -> None:
     """Count and label rules that depend on the layout; `buttonLayout` wins over `fixedRatio`."""
     C.instances(f"{where}.buttons", buttons, Button)
     C.one_of(f"{where}.buttonLayout", layout, L.BUTTON_LAYOUTS, required=False)

@@ -161,7 +161,7 @@ def parse_turn(payload: object, skill: str) -> Turn:
         lang=_text(request.get("lang")),
         timezone=_text(request.get("timezone")),
         surface=_text(_dict(request.get("params")).get("surface")),
-        is_dev_channel=bool(bot_id) and bot_id.endswith(DEV_CHANNEL_SUFFIX),
+        is_dev_channel=bool(bot_id and bot_id.endswith(DEV_CHANNEL_SUFFIX)),
         knowledge=_knowledge(intent),
         raw=payload,
     )

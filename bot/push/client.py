@@ -109,7 +109,8 @@ def _never_connected(exc: BaseException) -> bool:
 
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
-    seen, todo = set(), [exc]
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
     while todo:
         e = todo.pop()
         if id(e) in seen or e is None:
@@ -138,9 +139,11 @@ def parse_task(body: Any, http_status: int | None = 200) -> TaskResult:
     """A task lookup answer, camelCase or snake_case (§9), fail items with userId or userID."""
     if not isinstance(body, dict):
         return TaskResult(final=False, http_status=http_status, error="task answer is not a JSON object")
-    status = body.get("status") if isinstance(body.get("status"), str) else None
-    fail = body.get("fail") if isinstance(body.get("fail"), dict) else {}
-    items = fail.get("list") if isinstance(fail.get("list"), list) else []
+    raw_status, raw_fail = body.get("status"), body.get("fail")
+    status = raw_status if isinstance(raw_status, str) else None
+    fail: dict[str, Any] = raw_fail if isinstance(raw_fail, dict) else {}
+    raw_items = fail.get("list")
+    items: list[Any] = raw_items if isinstance(raw_items, list) else []
     failures = []
     for item in items:
         if not isinstance(item, dict):
@@ -156,10 +159,11 @@ def parse_task(body: Any, http_status: int | None = 200) -> TaskResult:
             error_type=str(etype) if etype is not None else None,
             message=_short(msg.get("msg") or msg.get("message"), 200) or None,
         ))
-    final = bool(status) and (status.strip().upper() == "ALL SUCCESS" or bool(_FAIL_STATUS.match(status)))
+    fail_match = _FAIL_STATUS.match(status) if status else None
+    final = bool(status and (status.strip().upper() == "ALL SUCCESS" or fail_match is not None))
     fail_count = _int(fail, "count")
-    if fail_count is None and status and _FAIL_STATUS.match(status):
-        fail_count = int(_FAIL_STATUS.match(status).group(1))
+    if fail_count is None and fail_match is not None:
+        fail_count = int(fail_match.group(1))
     if status and status.strip().upper() == "ALL SUCCESS" and fail_count is None:
         fail_count = 0
     return TaskResult(

@@ -17,6 +17,7 @@ from core.db import Database
 from core.models.members import Member
 from core.models.outbox import Notification
 from core.models.push import EventBatch
+from core.sqla import rowcount
 
 from bot.push.client import EventApiClient, TaskResult
 from bot.push.settings import PushSettings
@@ -97,11 +98,13 @@ def apply_task_result(db: Database, batch_id: str, result: TaskResult, *, now, s
         complete = fail_count == 0 or len(result.failures) >= fail_count
         delivered = 0
         if complete:
-            delivered = s.execute(update(N).where(N.batch_id == batch_id, N.state == "sent", N.delivery.is_(None))
-                                  .values(delivery="delivered").execution_options(synchronize_session=False)).rowcount
+            delivered = rowcount(s.execute(
+                update(N).where(N.batch_id == batch_id, N.state == "sent", N.delivery.is_(None))
+                .values(delivery="delivered").execution_options(synchronize_session=False)))
         if unreachable:
-            report.unreachable += s.execute(update(Member).where(Member.id.in_(unreachable), Member.is_friend.is_(True))
-                                            .values(is_friend=False).execution_options(synchronize_session=False)).rowcount
+            report.unreachable += rowcount(s.execute(
+                update(Member).where(Member.id.in_(unreachable), Member.is_friend.is_(True))
+                .values(is_friend=False).execution_options(synchronize_session=False)))
         summary = {"status": result.status, "allRequestCount": result.all_count, "successCount": result.success_count,
                    "userKeyResolvingFailCount": result.resolving_fail_count, "failCount": result.fail_count,
                    "failuresMatched": len(failed_ids), "complete": complete}

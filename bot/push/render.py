@@ -31,7 +31,16 @@ from sqlalchemy import select
 
 from bot import texts, ui
 from bot.kakao import limits
-from bot.kakao.response import ImageTitle, Item, ItemCard, ItemListSummary, LimitError, SimpleText, fit_text
+from bot.kakao.response import (
+    Component,
+    ImageTitle,
+    Item,
+    ItemCard,
+    ItemListSummary,
+    LimitError,
+    SimpleText,
+    fit_text,
+)
 from core.db import Database
 from core.models.push import CampaignBroadcast
 
@@ -187,8 +196,9 @@ def render_monthly(ctx, payload: dict, period: str) -> dict:
                  else texts.t("notice.monthly.usage_no_baseline", usage=usage, unit=unit))
         second = " · ".join(x for x in (_rate_words(line.get("rate")), _points_words(line.get("provisional_points"))) if x)
         items.append(Item(name, f"{first}\n{second}" if second else first))
-    outputs = []
-    htd = payload.get("half_to_date") if isinstance(payload.get("half_to_date"), dict) else {}
+    outputs: list[Component] = []
+    raw_htd = payload.get("half_to_date")
+    htd: dict[str, Any] = raw_htd if isinstance(raw_htd, dict) else {}
     won = fmt_won(htd.get("won"))
     if items:
         outputs.append(ItemCard(
@@ -199,7 +209,7 @@ def render_monthly(ctx, payload: dict, period: str) -> dict:
             item_list_summary=ItemListSummary(texts.t("notice.monthly.summary_title"), won) if won else None,
         ))
     rate, signed = fmt_rate(htd.get("rate")), _dec(htd.get("rate"))
-    if rate is None:
+    if rate is None or signed is None:
         note = texts.t("notice.monthly.note_no_rate")
     else:
         note = texts.t("notice.monthly.note" if signed >= 0 else "notice.monthly.note_up", rate=rate)
@@ -234,7 +244,7 @@ def render_payout(ctx, payload: dict, period: str) -> dict:
     if isinstance(pm, int) and 1 <= pm % 100 <= 12:
         items.append(Item(texts.t("notice.payout.month"),
                           texts.t("notice.payout.month_value", year=pm // 100, month=pm % 100)))
-    outputs = []
+    outputs: list[Component] = []
     title = texts.t("notice.payout.title", year=year, half=hname)
     if items:
         outputs.append(ItemCard(item_list=items, image_title=ImageTitle(title), item_list_alignment="right",

@@ -24,6 +24,7 @@ import time
 import uuid
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
 
 _TALK = re.compile(r"^/v2/bots/([^/]+)/talk$")
 _TASK = re.compile(r"^/v[12]/tasks/([^/]+)$")
@@ -42,10 +43,11 @@ class StandIn:
         self.lock = threading.Lock()
         self.requests = 0
         # (bot id, user id, event name, event data) -> times received: the same message to the
-        # same user twice is a duplicate; different messages to one user are not.
-        self.users = Counter()
+        # same user twice is a duplicate; different messages to one user are not. User ids and
+        # event names are kept as the caller sent them (JSON values), the data as its JSON text.
+        self.users: Counter[tuple[str, Any, Any, str]] = Counter()
         self.calls: list[dict] = []  # bot, event, data, users (when keep_bodies)
-        self.tasks: dict[str, list[str]] = {}
+        self.tasks: dict[str, list[Any]] = {}
         self.statuses: list[int] = []
         self.unreachable: set[str] = set()
         self.hang_on: int | None = None
@@ -60,7 +62,8 @@ class StandIn:
         if self.server is None:
             raise RuntimeError("the stand-in is not serving: call start() first")
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        # typeshed types server_address for every address family; an AF_INET server's host is a str
+        return f"http://{cast(str, host)}:{port}"
 
     def start(self) -> "StandIn":
         handler = type("Handler", (_Handler,), {"standin": self})
@@ -90,10 +93,10 @@ class StandIn:
                     "duplicates": sum(n - 1 for n in self.users.values() if n > 1), "max_users": self.max_users,
                     "bad_requests": self.bad_requests}
 
-    def received(self) -> Counter:
+    def received(self) -> Counter[Any]:
         """user id -> messages received (all bots and events)."""
         with self.lock:
-            out = Counter()
+            out: Counter[Any] = Counter()
             for (_bot, uid, _event, _data), n in self.users.items():
                 out[uid] += n
             return out

@@ -26,7 +26,8 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -40,6 +41,9 @@ from bot.push.settings import PushSettings
 from bot.scheduler import jobs
 from bot.scheduler.leader import Lease
 from bot.scheduler.runs import RunOutcome, run_once
+
+if TYPE_CHECKING:
+    from bot.push.sender import SendReport
 
 log = logging.getLogger("cpoint.scheduler")
 
@@ -70,7 +74,8 @@ def periodic_jobs(settings: PushSettings) -> list[PeriodicJob]:
 
 def fire_times(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime]:
     """The trigger's fire times in (start, end]."""
-    out, t = [], trigger.get_next_fire_time(None, start + timedelta(microseconds=1))
+    out: list[datetime] = []
+    t = trigger.get_next_fire_time(None, start + timedelta(microseconds=1))
     while t is not None and t <= end and len(out) < 10000:
         out.append(t)
         t = trigger.get_next_fire_time(t, t + timedelta(microseconds=1))
@@ -97,9 +102,18 @@ class _QuietSkips(logging.Filter):
         self.names = names
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if "maximum number of running instances" in str(record.msg) and record.args:
-            return not any(str(record.args[0]).startswith(f"{n} ") for n in self.names)
+        args = record.args  # a tuple, or a mapping when the only argument was one
+        if "maximum number of running instances" in str(record.msg) and isinstance(args, tuple) and args:
+            return not any(str(args[0]).startswith(f"{n} ") for n in self.names)
         return True
+
+
+class OutboxDrain(Protocol):
+    """What the clock uses of bot.push.sender.Sender."""
+
+    def run(self, *, until_empty: bool = ..., stop: Callable[[], bool] | None = ...) -> SendReport: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -107,7 +121,7 @@ class SchedulerClock:
     db: Database
     clock: Clock
     settings: PushSettings
-    make_sender: Callable[[], object] | None = None  # -> bot.push.sender.Sender
+    make_sender: Callable[[], OutboxDrain] | None = None  # -> bot.push.sender.Sender
     reconcile: Callable[[], object] | None = None
     holder: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
 
@@ -116,7 +130,7 @@ class SchedulerClock:
         self.jobs = periodic_jobs(self.settings)
         self.context = jobs.JobContext(self.db, self.clock, self.settings, self.holder)
         self._stopping = threading.Event()
-        self._sender = None
+        self._sender: OutboxDrain | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._catch_up_lock = threading.Lock()
         self._warned = False
@@ -146,9 +160,9 @@ class SchedulerClock:
         """A cron firing of `job`: run every period due within its grace that has not run."""
         if not self.leading:
             return []
-        out = []
+        out: list[RunOutcome] = []
         for period in due_periods(job, self.clock.now(), self.settings):
-            out.append(run_once(self.db, job.name, period, lambda p=period: job.work(self.context, p),
+            out.append(run_once(self.db, job.name, period, partial(job.work, self.context, period),
                                 holder=self.holder, clock=self.clock, stale=job.stale))
         return out
 

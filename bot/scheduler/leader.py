@@ -8,7 +8,7 @@ database was unreachable), so two schedulers never both believe they lead. JobRu
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -25,7 +25,7 @@ class Lease:
         if ttl <= timedelta(0):
             raise ValueError("a lease needs a positive length")
         self.db, self.name, self.holder, self.ttl, self.clock = db, name, holder, ttl, clock
-        self._until = None  # naive UTC: when our own belief in the lease ends
+        self._until: datetime | None = None  # naive UTC: when our own belief in the lease ends
 
     @property
     def held(self) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from core.clock import Clock, utcnow_naive
 from core.db import Database
 from core.models.push import JobRun
+from core.sqla import rowcount
 
 log = logging.getLogger("cpoint.scheduler")
 
@@ -43,14 +44,14 @@ def claim_run(db: Database, job: str, period: str, *, holder: str, clock: Clock,
     except IntegrityError:
         pass
     with db.transaction() as s:
-        taken = s.execute(
+        taken = rowcount(s.execute(
             update(JobRun).where(
                 JobRun.job == job, JobRun.period == period,
                 or_(JobRun.state == "failed", and_(JobRun.state == "running", JobRun.heartbeat_at < now - stale)))
             .values(state="running", holder=holder, attempts=JobRun.attempts + 1, started_at=now, heartbeat_at=now,
                     finished_at=None, error=None)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
     return taken == 1
 
 

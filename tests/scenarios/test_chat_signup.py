@@ -10,7 +10,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from core.models import MemberAddress, ResourceAccount
+from core.models import DialogState, MemberAddress, ResourceAccount
 from scenario_kit import (
     ADDRESS, SIGNUP_PATH, SIGNUP_STEPS, U1, answer, count_members, dump_database, make_member, member_of,
     signup_until, state,
@@ -499,3 +499,14 @@ def terms_url(config):
 def test_the_consent_step_links_to_the_published_terms(terms_url, chat):
     c = signup_until(chat(U1), "terms")
     assert c.find("약관 전문 보기")["webLinkUrl"] == "https://example.go.kr/terms"
+
+
+def test_a_refused_number_at_a_step_that_no_longer_exists_starts_the_signup_again(chat, db):
+    """A dialog state saved before a step was renamed: the refusal asks the first question
+    (it used to fail looking up the unknown step)."""
+    c = signup_until(chat(U1), "name")
+    with db.transaction() as s:
+        s.get(DialogState, U1).step = "renamed_step"
+    c.say("9001011234567")
+    assert c.has("주민등록번호는 채팅으로 받지 않아요", "어떤 유형으로 가입")
+    assert state(db, U1).step == "member_type"

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import TypedDict
 
 from core import members as M
 from core.clock import today_kst, utcnow_naive
+from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
 
 from bot import texts, ui
 from bot.dialogs import answers
 from bot.dialogs.signup import fields as F
 from bot.dialogs.signup.machine import (
-    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, StepDialog, TextStep, match_option,
+    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, Step, TextStep, match_option,
 )
 from bot.kakao.parts import Button, Item, ListItem
 from bot.kakao.response import ItemCard, ListCard, SimpleText, TextCard, fit_text
@@ -54,13 +56,20 @@ class MemberTypeStep(ChoiceStep):
                             buttons=[Button.web_link(c.t("member_type.website_label"), c.ctx.settings.website)])
             return ui.reply([card], ui.menu_quick_replies(c.ctx, member=False))
         c.set(member_type=value)
-        return c.dialog.after(c, "member_type")
+        return F.host(c).after(c, "member_type")
 
 
 CONSENT_KEYS = ("terms", "privacy", "third_party")
 
 
-class TermsStep(ChoiceStep):
+class Consent(TypedDict):
+    required: bool  # terms, privacy and third party, all three
+    optional: bool  # the optional (marketing) consent
+
+
+class TermsStep(Step):
+    """Answered by a quick reply like a ChoiceStep, but read as the consents it gives."""
+
     name = "terms"
     hint = "terms.invalid"
     yes, no = "agree_required", "disagree"
@@ -84,7 +93,7 @@ class TermsStep(ChoiceStep):
         ]
         return Prompt([SimpleText(c.t("terms.intro")), card], qrs)
 
-    def parse(self, c: Conv, answer: Answer) -> dict:
+    def parse(self, c: Conv, answer: Answer) -> Consent:
         if answer.tapped:
             extra = answer.extra
             flags = [extra.get(k) for k in CONSENT_KEYS if k in extra]
@@ -99,17 +108,17 @@ class TermsStep(ChoiceStep):
             optional = answer.extra["optional"]
         return {"required": option.value != "disagree", "optional": optional}
 
-    def apply(self, c: Conv, value: dict):
+    def apply(self, c: Conv, value: Consent):
         if not value["required"]:
             c.ctx.dialog.end()
             c.dialog.app.dialog_event(c.dialog.name, "terms_declined")
             return ui.menu_reply(c.ctx, c.t("terms.declined"), member=False)
         stamp = utcnow_naive(c.ctx.clock).isoformat(timespec="seconds")
-        consents = {k: stamp for k in CONSENT_KEYS}
+        consents: dict[str, str | bool] = {k: stamp for k in CONSENT_KEYS}
         consents.update(optional=bool(value["optional"]), optional_at=stamp, version=c.t("terms.version"),
                         channel="kakao")
         c.set(consents=consents)
-        return c.dialog.after(c, "terms")
+        return F.host(c).after(c, "terms")
 
 
 class NameStep(TextStep):
@@ -129,7 +138,7 @@ class NameStep(TextStep):
 
     def apply(self, c: Conv, value: str):
         c.set(name=value)
-        return c.dialog.after(c, "name")
+        return F.host(c).after(c, "name")
 
 
 class MobileStep(TextStep):
@@ -146,7 +155,7 @@ class MobileStep(TextStep):
 
     def apply(self, c: Conv, value: str):
         c.set(mobile=value)
-        return c.dialog.after(c, "mobile")
+        return F.host(c).after(c, "mobile")
 
 
 class HouseholderStep(ChoiceStep):
@@ -164,7 +173,7 @@ class HouseholderStep(ChoiceStep):
         if value == "other":
             return Go("householder_name")
         c.set(householder="self", head_of_household=None)
-        return c.dialog.after(c, "householder")
+        return F.host(c).after(c, "householder")
 
 
 class HouseholderNameStep(TextStep):
@@ -179,7 +188,7 @@ class HouseholderNameStep(TextStep):
 
     def apply(self, c: Conv, value: str):
         c.set(householder="other", head_of_household=value)
-        return c.dialog.after(c, "householder")
+        return F.host(c).after(c, "householder")
 
 
 class OptionalStep(ChoiceStep):
@@ -194,7 +203,7 @@ class OptionalStep(ChoiceStep):
     def apply(self, c: Conv, value: str):
         if value == "yes":
             return Go("motivation")
-        return c.dialog.after(c, "optional")
+        return F.host(c).after(c, "optional")
 
 
 class MotivationStep(TextStep):
@@ -283,7 +292,7 @@ class ReferrerStep(TextStep):
 
     def apply(self, c: Conv, value):
         c.set(referrer=value)
-        return c.dialog.after(c, "optional")
+        return F.host(c).after(c, "optional")
 
 
 def mask_email(email: str | None) -> str:
@@ -346,7 +355,7 @@ class ConfirmStep(ChoiceStep):
     def apply(self, c: Conv, value: str):
         if value == "edit":
             return Go("edit")
-        return c.dialog.create(c)
+        return signup_dialog(c).create(c)
 
 
 EDIT_TARGETS = {
@@ -391,10 +400,10 @@ class MarketingStep(ChoiceStep):
         consents["optional"] = value == "yes"
         consents["optional_at"] = utcnow_naive(c.ctx.clock).isoformat(timespec="seconds")
         c.set(consents=consents)
-        return c.dialog.after(c, "marketing")
+        return F.host(c).after(c, "marketing")
 
 
-class SignupDialog(StepDialog):
+class SignupDialog(F.FieldsDialog):
     name = "signup"
     skill = "signup"
     text_area = "signup"
@@ -414,7 +423,7 @@ class SignupDialog(StepDialog):
     def member_name(self, c: Conv) -> str:
         return c.slots.get("name") or ""
 
-    def current_local_government(self, c: Conv):
+    def current_local_government(self, c: Conv) -> LocalGovernment | None:
         return None
 
     def on_seoul(self, c: Conv) -> dict:
@@ -422,7 +431,7 @@ class SignupDialog(StepDialog):
         self.app.dialog_event(self.name, "seoul")
         return seoul_reply(c.ctx, member=False)
 
-    def after(self, c: Conv, group: str, notice: str | None = None):
+    def after(self, c: Conv, group: str, notice: str | None = None) -> Go | dict:
         """The step after a group of steps; while editing, back to the confirmation."""
         editing = c.slots.get("editing")
         kind = c.slots.get("member_type")
@@ -451,7 +460,7 @@ class SignupDialog(StepDialog):
             return Go("optional", notice)
         return self._to_confirm(c, notice)
 
-    def _to_confirm(self, c: Conv, notice: str | None):
+    def _to_confirm(self, c: Conv, notice: str | None) -> Go:
         c.set(editing=False)
         return Go("confirm", notice)
 
@@ -476,7 +485,9 @@ class SignupDialog(StepDialog):
         if extra.get("step") == self.first:
             ctx.dialog.begin(self.name, self.first, {})
             self.app.dialog_event(self.name, "started")
-            return self.handle(ctx)
+            reply = self.handle(ctx)
+            # handle answers every tap of its own running dialog; were it not to, ask the question
+            return reply if reply is not None else self.render(ctx, self.first)
         return ui.prepend_text(self.begin(ctx), texts.t("common.session_expired"))
 
     def info_text(self, ctx, extra: dict) -> str | None:
@@ -490,6 +501,9 @@ class SignupDialog(StepDialog):
         s = c.slots
         ctx = c.ctx
         parsed = F.parsed_from_slots(s)
+        if parsed is None:  # the address steps come before the confirmation
+            c.set(editing=True)
+            return Go("address")
         data = M.SignupData(
             member_type=s["member_type"], user_key=ctx.turn.user_key, name=s["name"], mobile=s["mobile"],
             address=parsed, resources=F.resource_choices(c), consents=dict(s.get("consents") or {}),
@@ -532,6 +546,13 @@ class SignupDialog(StepDialog):
             "signup.completed_lg_unknown", call_centre=ctx.settings.call_centre)
         body = texts.t("signup.completed", name=mask_name(member.name), half=half_text, lg_note=lg_note)
         return ui.menu_reply(ctx, body, member=True)
+
+
+def signup_dialog(c: Conv) -> SignupDialog:
+    """The dialog running a signup step."""
+    if not isinstance(c.dialog, SignupDialog):
+        raise TypeError(f"{type(c.dialog).__name__} runs a signup step but is not the SignupDialog")
+    return c.dialog
 
 
 def existing_reply(ctx, member) -> dict:

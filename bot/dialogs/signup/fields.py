@@ -24,7 +24,7 @@ from core.pii import mask_name, mask_number
 
 from bot.dialogs import answers
 from bot.dialogs.signup.machine import (
-    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, TextStep, match_option, squash,
+    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, StepDialog, TextStep, match_option, squash,
 )
 from bot.kakao.response import SimpleText
 
@@ -68,6 +68,39 @@ def billing_label(mode: str) -> str:
     return texts.t(f"signup.billing.{mode}")
 
 
+class FieldsDialog(StepDialog):
+    """A dialog whose table holds the shared steps: the hooks those steps call on it."""
+
+    address_question_key: str  # text key of the address question
+
+    def member_id(self, c: Conv) -> int | None:
+        """The member whose own household and customer numbers do not count as taken."""
+        raise NotImplementedError
+
+    def member_name(self, c: Conv) -> str:
+        """The name an account must be held in."""
+        raise NotImplementedError
+
+    def current_local_government(self, c: Conv) -> LocalGovernment | None:
+        """The local government when no address was given in this dialog."""
+        raise NotImplementedError
+
+    def on_seoul(self, c: Conv) -> dict:
+        """The reply to a Seoul address (the programme does not cover Seoul)."""
+        raise NotImplementedError
+
+    def after(self, c: Conv, group: str, notice: str | None = None) -> Go | dict:
+        """What follows a group of steps ("address", "resources", "incentive", ...)."""
+        raise NotImplementedError
+
+
+def host(c: Conv) -> FieldsDialog:
+    """The dialog running a shared step."""
+    if not isinstance(c.dialog, FieldsDialog):
+        raise TypeError(f"{type(c.dialog).__name__} runs the shared field steps but is not a FieldsDialog")
+    return c.dialog
+
+
 # --- address -----------------------------------------------------------------------------------
 
 class AddressStep(TextStep):
@@ -75,7 +108,7 @@ class AddressStep(TextStep):
     question = "signup.address.question"
 
     def question_text(self, c: Conv) -> str:
-        return c.t(c.dialog.address_question_key)
+        return c.t(host(c).address_question_key)
 
     def quick_replies(self, c: Conv) -> list:
         return [c.action_qr(c.t("signup.address.faq_label"), "faq", intent="seoul_resident",
@@ -101,7 +134,7 @@ class AddressStep(TextStep):
 
     def apply(self, c: Conv, value):
         if value == "seoul":
-            return c.dialog.on_seoul(c)
+            return host(c).on_seoul(c)
         c.set(address={"base": value.base, "detail": value.detail, "sido": value.sido, "kind": value.kind},
               address_detail_asked=bool(value.detail))
         if not value.detail:
@@ -140,7 +173,9 @@ class AddressDetailStep(TextStep):
 def finish_address(c: Conv):
     """Household check (E1) and the 시군구; then whatever the dialog does after an address."""
     parsed = parsed_from_slots(c.slots)
-    exclude = c.dialog.member_id(c)
+    if parsed is None:  # the address steps store one before coming here
+        return Go("address")
+    exclude = host(c).member_id(c)
     if M.household_taken(c.ctx.session, c.ctx.cipher, parsed, exclude_member_id=exclude):
         if c.step != "address":
             c.ctx.dialog.goto("address")
@@ -151,13 +186,13 @@ def finish_address(c: Conv):
     address["lg_code"] = lg.code if lg else None
     c.set(address=address)
     notice = None if lg else c.t("signup.address.lg_unknown")
-    return c.dialog.after(c, "address", notice=notice)
+    return host(c).after(c, "address", notice=notice)
 
 
 def local_government(c: Conv) -> LocalGovernment | None:
     code = (c.slots.get("address") or {}).get("lg_code")
     if code is None and "address" not in c.slots:
-        return c.dialog.current_local_government(c)
+        return host(c).current_local_government(c)
     return c.ctx.session.get(LocalGovernment, code) if code else None
 
 
@@ -175,7 +210,7 @@ def next_resource(c: Conv, done: str, notice: str | None = None):
     if later:
         c.set(resource=later[0])
         return Go("billing_mode", notice)
-    return c.dialog.after(c, "resources", notice=notice)
+    return host(c).after(c, "resources", notice=notice)
 
 
 def _store_resource(c: Conv, resource: str, entry: dict) -> None:
@@ -240,13 +275,13 @@ class CustomerNumberStep(TextStep):
         return self.check(c, answer.text)
 
     def check(self, c: Conv, text: str):
-        resource = c.slots.get("resource")
+        resource = c.slots["resource"]  # set with the billing mode step that leads here
         try:
             number = M.normalise_customer_number(resource, text, rules())
         except M.InvalidValue:
             raise Invalid(c.t(f"signup.customer_number.invalid_{resource}")) from None
         if M.customer_number_taken(c.ctx.session, c.ctx.cipher, resource, number,
-                                   exclude_member_id=c.dialog.member_id(c)):
+                                   exclude_member_id=host(c).member_id(c)):
             raise Invalid(c.t("signup.customer_number.taken", resource=resource_label(resource),
                               call_centre=c.ctx.settings.call_centre))
         return number
@@ -322,7 +357,7 @@ class IncentiveStep(ChoiceStep):
         if value == M.CASH:
             return Go("bank")
         c.set(incentive_type=value, bank_name=None, account_enc=None, account_masked=None)
-        return c.dialog.after(c, "incentive")
+        return host(c).after(c, "incentive")
 
 
 class BankStep(ChoiceStep):
@@ -417,7 +452,7 @@ class AccountHolderStep(ChoiceStep):
                 Option("no", c.t("signup.account.holder_no"), answers.words("account_holder.no"))]
 
     def question_text(self, c: Conv) -> str:
-        return c.t("signup.account.holder_question", name=mask_name(c.dialog.member_name(c)),
+        return c.t("signup.account.holder_question", name=mask_name(host(c).member_name(c)),
                    bank=c.slots.get("pending_bank", ""), masked=c.slots.get("pending_account_masked", ""))
 
     def apply(self, c: Conv, value: str):
@@ -427,7 +462,7 @@ class AccountHolderStep(ChoiceStep):
         c.set(incentive_type=M.CASH, bank_name=c.slots.get("pending_bank"),
               account_enc=c.slots.get("pending_account_enc"), account_masked=c.slots.get("pending_account_masked"),
               pending_account_enc=None, pending_account_masked=None, pending_bank=None)
-        return c.dialog.after(c, "incentive")
+        return host(c).after(c, "incentive")
 
 
 def incentive_summary(c: Conv) -> str:

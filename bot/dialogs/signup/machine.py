@@ -287,7 +287,10 @@ class StepDialog:
         return self.begin(ctx)
 
     def reprompt(self, ctx: Ctx) -> dict:
-        return self.render(ctx, ctx.dialog.step)
+        step = ctx.dialog.step
+        if step is None or step not in self.steps:  # a state saved before a step was renamed
+            return self.begin(ctx)
+        return self.render(ctx, step)
 
     def cancel(self, ctx: Ctx) -> None:
         """Nothing is kept outside the dialog state, which the router ends."""

@@ -2,6 +2,7 @@
 lease, JobRun once-only, payout notices and reminders from statements, broadcasts."""
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from bot.push.settings import PushSettings
 from bot.scheduler import jobs
-from bot.scheduler.clock import SchedulerClock, due_periods, periodic_jobs
+from bot.scheduler.clock import SchedulerClock, _QuietSkips, due_periods, periodic_jobs
 from bot.scheduler.leader import Lease
 from bot.scheduler.runs import run_once
 from core.clock import KST, FixedClock
@@ -343,3 +344,16 @@ def test_housekeeping_forgets_expired_dialogs_only(db):
     with db.transaction() as s:
         assert s.get(DialogState, "old").slots == {} and s.get(DialogState, "old").dialog is None
         assert s.get(DialogState, "fresh").slots == {"name": "김철수"}
+
+
+def test_quiet_skips_hides_only_the_named_jobs_skipped_ticks():
+    quiet = _QuietSkips({"outbox"})
+
+    def record(msg, args):
+        return logging.LogRecord("apscheduler.scheduler", logging.WARNING, __file__, 1, msg, args, None)
+
+    skipped = "Execution of job %s skipped: maximum number of running instances reached (%d)"
+    assert not quiet.filter(record(skipped, ("outbox (trigger: interval[0:00:05])", 1)))
+    assert quiet.filter(record(skipped, ("reconcile (trigger: interval[0:01:00])", 1)))
+    # One mapping argument becomes record.args itself: kept, not a KeyError out of the filter.
+    assert quiet.filter(record("maximum number of running instances: %(job)s", ({"job": "outbox"},)))
