@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))  # run as a script: the project root, for core/bot/webhooks/tests
 
 from bench import samples  # noqa: E402
 
@@ -51,7 +51,7 @@ def main() -> None:
     from core.demo import load_demo
     from core.models import Member
     from sqlalchemy import select
-    from support import ADMIN_TOKEN, make_config
+    from tests.auxil.support import ADMIN_TOKEN, make_config
     from webhooks import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-see-"))

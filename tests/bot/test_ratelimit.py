@@ -10,8 +10,8 @@ import pytest
 
 from bot.kakao.validate import validate_response
 from bot.ratelimit import TokenBucket, UserRateLimiter, parse_rate
-from pushkit import FakeTime
-from support import make_payload, reply_texts
+from tests.auxil.push import FakeTime
+from tests.auxil.support import make_payload, reply_texts
 
 
 # -- the bucket -----------------------------------------------------------------------------

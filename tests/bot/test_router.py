@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text as sql
 
 from bot import ui
-from support import make_payload, quick_reply_labels, reply_texts
+from tests.auxil.support import make_payload, quick_reply_labels, reply_texts
 from core.models import DialogState
 
 USER = "u-router-0001"
@@ -167,7 +167,7 @@ def test_state_survives_a_restart(app, db, clock, config, echo):
 
     again = create_app(config, clock=clock, db=db)
     again.extensions["cpoint_bot"].add_dialog(EchoDialog())
-    from support import Kakao
+    from tests.auxil.support import Kakao
 
     reply = Kakao(again.test_client()).say(USER, "파랑")
     assert "숫자" in reply_texts(reply)

@@ -8,7 +8,7 @@ from sqlalchemy import event, text as sql
 from bot import app as bot_app
 from bot import ui
 from core.models import DialogState
-from support import make_payload, reply_texts
+from tests.auxil.support import make_payload, reply_texts
 
 HEADERS = {"X-Skill-Secret": "test-skill-secret"}
 

@@ -13,7 +13,7 @@ import pytest
 
 from core.clock import FixedClock
 from core.db import Database
-from support import T0, make_config
+from tests.auxil.support import T0, make_config
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import text
 
 from core.demo import load_demo
-from support import ADMIN_TOKEN
+from tests.auxil.support import ADMIN_TOKEN
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import csv
 import pytest
 from sqlalchemy import select
 
-from citizen import ANSWERS, next_action
+from tests.auxil.citizen import ANSWERS, next_action
 from core.local_governments import seed_local_governments
 from core.models import Member
 from core.points.periods import add_months

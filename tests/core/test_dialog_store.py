@@ -10,7 +10,7 @@ from sqlalchemy import text
 from core.clock import FixedClock, utcnow_naive
 from core.dialog_store import DialogStore, StateRecord
 from core.models import Member
-from support import T0
+from tests.auxil.support import T0
 
 NOW = utcnow_naive(FixedClock(T0))  # the `clock` fixture's now, as stored
 

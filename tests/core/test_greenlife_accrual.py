@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.models import GreenlifeAward
 from core.statements import greenlife_year_view
-from engine_helpers import add_lg, add_member, cli, snapshot
+from tests.auxil.engine import add_lg, add_member, cli, snapshot
 
 
 def write(path, rows):

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from core.models import Notification
 from core.monthly import queue_monthly_results
-from engine_helpers import add_lg, add_member, cli, half_rows, snapshot, write_usage_csv
+from tests.auxil.engine import add_lg, add_member, cli, half_rows, snapshot, write_usage_csv
 
 E, G = "electricity", "gas"
 

@@ -6,7 +6,7 @@ import csv
 from sqlalchemy import select
 
 from core.models import PayoutLine, PointStatement
-from engine_helpers import add_lg, add_member, cli, half_rows, snapshot, write_usage_csv
+from tests.auxil.engine import add_lg, add_member, cli, half_rows, snapshot, write_usage_csv
 
 E = "electricity"
 

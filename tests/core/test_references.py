@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from core.models import LedgerEntry, PointStatement, StatementLine
-from engine_helpers import add_lg, add_member
+from tests.auxil.engine import add_lg, add_member
 
 NOW = datetime(2026, 7, 1)
 

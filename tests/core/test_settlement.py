@@ -14,7 +14,7 @@ from core.models import (
 )
 from core.points import reasons
 from core.settlement import SettlementError, settle_half
-from engine_helpers import add_lg, add_member, cli, half_rows, snapshot, write_usage_csv
+from tests.auxil.engine import add_lg, add_member, cli, half_rows, snapshot, write_usage_csv
 
 E, W, G = "electricity", "water", "gas"
 

@@ -22,8 +22,8 @@ from core.local_government_rates import LgInfo
 from core.settlement import settle_half
 from core.settlement.python_engine import Groups, Row, compute_member, plans_for, rate_display
 from core.settlement.verification import verify_with_pure_engine
-from engine_helpers import add_lg, add_member, snapshot
-from support import wipe as _wipe
+from tests.auxil.engine import add_lg, add_member, snapshot
+from tests.auxil.support import wipe as _wipe
 from core.usage_import import supply_key_hash
 
 RULES = default_rules()

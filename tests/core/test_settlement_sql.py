@@ -19,8 +19,8 @@ from core.points.periods import Half
 from core.rules import default_rules, load_rules
 from core.settlement import settle_half
 from core.usage_import import supply_key_hash
-from engine_helpers import add_lg, add_member
-from support import wipe
+from tests.auxil.engine import add_lg, add_member
+from tests.auxil.support import wipe
 
 RESOURCES = ("electricity", "water", "gas")
 amount = st.one_of(st.none(), st.integers(0, 900), st.integers(100, 140))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from core.statements import current_half_view, last_settled_half, statement_view
-from engine_helpers import add_lg, add_member, cli, half_rows, write_usage_csv
+from tests.auxil.engine import add_lg, add_member, cli, half_rows, write_usage_csv
 
 E = "electricity"
 

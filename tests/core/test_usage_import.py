@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.models import ImportChange, ImportRun, MeterReading
 from core.usage_import import supply_key_hash
-from engine_helpers import CSV_FIXTURES, add_lg, add_member, cli, snapshot, write_usage_csv
+from tests.auxil.engine import CSV_FIXTURES, add_lg, add_member, cli, snapshot, write_usage_csv
 
 
 def readings(db):

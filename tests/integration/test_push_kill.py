@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.push.standin import StandIn
 from core.models import EventBatch
-from pushkit import add_members, add_notifications
-from pushproc import REST_KEY, cpoint, env_for, last_json_line, notification_states, wait_for
+from tests.auxil.push import add_members, add_notifications
+from tests.auxil.pushproc import REST_KEY, cpoint, env_for, last_json_line, notification_states, wait_for
 
 N = 2500  # 25 batches of 100
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from bot.push.standin import StandIn
 from core.clock import KST
 from core.models import Campaign, CampaignBroadcast, JobLease, JobRun, Notification
-from pushkit import add_members, add_notifications
-from pushproc import REST_KEY, cpoint, env_for, wait_for
+from tests.auxil.push import add_members, add_notifications
+from tests.auxil.pushproc import REST_KEY, cpoint, env_for, wait_for
 
 N = 600
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from bot.push.runtime import build_push
 from bot.push.standin import StandIn
 from core.models import EventBatch, Member
-from pushkit import add_members, add_notifications, rows
-from pushproc import BOT, REST_KEY, cpoint, env_for, last_json_line, notification_states
+from tests.auxil.push import add_members, add_notifications, rows
+from tests.auxil.pushproc import BOT, REST_KEY, cpoint, env_for, last_json_line, notification_states
 
 
 @pytest.fixture

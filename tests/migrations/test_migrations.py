@@ -57,7 +57,7 @@ def test_upgrade_is_repeatable(empty_url):
 
 
 def test_init_db_command(tmp_path, monkeypatch):
-    from support import make_config
+    from tests.auxil.support import make_config
     from webhooks import create_app
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"

@@ -1,11 +1,11 @@
 """Fixtures of the scenario tests: a `chat(user_key)` factory driving whole conversations
-through the skill endpoints (see scenario_kit.py) and the default local governments."""
+through the skill endpoints (see tests/auxil/scenarios.py) and the default local governments."""
 from __future__ import annotations
 
 import pytest
 
 from core.local_governments import seed_local_governments
-from scenario_kit import BLOCK_IDS, Chat
+from tests.auxil.scenarios import BLOCK_IDS, Chat
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from core.clock import KST, FixedClock
 from core.models import PointStatement
 from core.settlement import settle_half
 from core.usage_import import import_usage
-from scenario_kit import make_member
+from tests.auxil.scenarios import make_member
 
 pytestmark = pytest.mark.usefixtures("lgs")
 
@@ -164,7 +164,7 @@ def test_legacy_and_development_channel_payloads(chat, db, cipher, usage):
 # --- green-life -------------------------------------------------------------------------------
 
 def greenlife_user() -> str:
-    from support import load_fixture
+    from tests.auxil.support import load_fixture
 
     return load_fixture("greenlife_app_user_friend.json")["userRequest"]["user"]["properties"]["botUserKey"]
 

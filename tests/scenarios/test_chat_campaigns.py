@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.campaigns import campaign_audience
 from core.models import CampaignPledge
-from scenario_kit import add_campaign, make_member, member_of
+from tests.auxil.scenarios import add_campaign, make_member, member_of
 
 U5 = "056c70625cdc9f41f674a5ea812782e0d71114eaeeab280e10f"  # fixture user on the development channel
 CAMPAIGN = "cmp-2025-summer-cooling"

@@ -5,7 +5,7 @@ import pytest
 
 from bot import texts
 from bot.dialogs import faq
-from scenario_kit import U1, signup_until, state
+from tests.auxil.scenarios import U1, signup_until, state
 
 
 def test_router_phrases_are_exactly_the_faq_table():

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.models import Member, MemberAddress, ResourceAccount
-from scenario_kit import U1, dump_database, make_member, member_of, signup_until, state
+from tests.auxil.scenarios import U1, dump_database, make_member, member_of, signup_until, state
 
 pytestmark = pytest.mark.usefixtures("lgs")
 USER = "u-myinfo"

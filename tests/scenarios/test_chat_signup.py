@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from core.models import DialogState, MemberAddress, ResourceAccount
-from scenario_kit import (
+from tests.auxil.scenarios import (
     ADDRESS, SIGNUP_PATH, SIGNUP_STEPS, U1, answer, count_members, dump_database, make_member, member_of,
     signup_until, state,
 )
-from support import make_payload
+from tests.auxil.support import make_payload
 
 pytestmark = pytest.mark.usefixtures("lgs")
 
@@ -457,7 +457,7 @@ def test_a_question_mid_signup_is_answered_and_the_step_repeated(chat, db):
 
 
 def test_other_features_answer_mid_signup_and_the_signup_waits(chat, db, clock):
-    from scenario_kit import add_campaign
+    from tests.auxil.scenarios import add_campaign
 
     add_campaign(db, clock)
     c = signup_until(chat(U1), "name")

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from scenario_kit import (
+from tests.auxil.scenarios import (
     SIGNUP_PATH, SIGNUP_STEPS, U1, answer, dump_database, make_member, member_of, signup_until, state,
 )
 

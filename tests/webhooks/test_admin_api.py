@@ -1,12 +1,7 @@
 """GET /admin/api/statements: bearer ADMIN_TOKEN, the statement as JSON (over real HTTP too)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-
-from engine_helpers import add_lg, add_member, cli, half_rows, write_usage_csv  # noqa: E402
+from tests.auxil.engine import add_lg, add_member, cli, half_rows, write_usage_csv
 
 E, W = "electricity", "water"
 AUTH = {"Authorization": "Bearer test-admin-token"}  # tests/conftest.py ADMIN_TOKEN

@@ -151,7 +151,7 @@ def test_blocked_member_gets_no_push(client, db, app):
 
 def test_skill_payloads_update_friendship_within_the_turn(db, kakao):
     """isFriend present -> reachable; absent on the channel surface -> not reachable."""
-    from support import make_payload
+    from tests.auxil.support import make_payload
 
     add_member(db)
     kakao.post("help", make_payload("user-1", "도움말", "help", is_friend=False))
@@ -162,7 +162,7 @@ def test_skill_payloads_update_friendship_within_the_turn(db, kakao):
 
 def test_a_failing_after_turn_hook_never_costs_the_reply(app, db, kakao):
     from bot.kakao.validate import validate_response
-    from support import make_payload, reply_texts
+    from tests.auxil.support import make_payload, reply_texts
 
     def broken(ctx):
         raise RuntimeError("hook bug")

@@ -14,7 +14,7 @@ from core.clock import utcnow_naive
 from core.models import Member, MeterReading, ResourceAccount
 from core.points.periods import add_months
 from core.usage_import import supply_key_hash
-from support import make_config
+from tests.auxil.support import make_config
 
 ELEC_NO = "0412345678"
 WATER_NO = "W-778-1234"

@@ -14,7 +14,7 @@ from core.models import (
     LocalGovernment, Member, MeterReading, Notification, PointStatement, ResourceAccount, SettlementRun,
     StatementLine,
 )
-from support import ADMIN_TOKEN, make_config
+from tests.auxil.support import ADMIN_TOKEN, make_config
 
 
 def csrf(html: str) -> str:

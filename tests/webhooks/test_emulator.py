@@ -6,7 +6,7 @@ import pytest
 from bot.kakao.validate import validate_response
 from core.clock import utcnow_naive
 from core.models import Member, Notification
-from support import SECRET, make_config
+from tests.auxil.support import SECRET, make_config
 
 
 @pytest.fixture

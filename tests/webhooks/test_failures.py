@@ -5,7 +5,7 @@ import logging
 
 from bot.kakao.validate import validate_response
 from core.db import Database
-from support import make_payload, reply_texts
+from tests.auxil.support import make_payload, reply_texts
 
 
 def test_a_bug_in_a_handler_still_answers_200_with_request_id(app, kakao, caplog):

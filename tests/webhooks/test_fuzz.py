@@ -7,7 +7,7 @@ import json
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.kakao.validate import validate_response
-from support import KAKAO, load_fixture
+from tests.auxil.support import KAKAO, load_fixture
 
 SKILLS = ["welcome", "signup", "balance", "campaigns", "greenlife", "myinfo", "help", "fallback", "notice"]
 BASES = [load_fixture(p.name) for p in sorted(KAKAO.glob("*.json"))]

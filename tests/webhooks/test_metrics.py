@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.clock import utcnow_naive
 from core.models import Member, Notification
-from support import make_config, make_payload
+from tests.auxil.support import make_config, make_payload
 
 
 def scrape(client, headers=None) -> dict[str, dict[tuple, float]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask.cli import FlaskGroup
 
-from support import TEST_ENV, make_config
+from tests.auxil.support import TEST_ENV, make_config
 from webhooks.config import Settings, SettingsError, fields_of, render_readme, rows
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from support import BOT_ID, SECRET, make_config, make_payload
+from tests.auxil.support import BOT_ID, SECRET, make_config, make_payload
 from webhooks import skill_checks as check
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.kakao.validate import validate_response
-from support import BOT_ID, KAKAO, load_fixture, make_payload
+from tests.auxil.support import BOT_ID, KAKAO, load_fixture, make_payload
 from core.db import Base
 
 OWN = sorted(p.name for p in KAKAO.glob("*.json"))

@@ -10,7 +10,7 @@ from core import broadcasts
 from core.clock import KST
 from core.models import Campaign, CampaignBroadcast, CampaignPledge, LocalGovernment
 from core.outbox import QuietHours
-from pushkit import add_members, rows, states
+from tests.auxil.push import add_members, rows, states
 
 QUIET = QuietHours.parse("21:00-08:00", 10)
 

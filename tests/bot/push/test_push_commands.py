@@ -9,7 +9,7 @@ import responses
 from sqlalchemy import select
 
 from core.models import Campaign, CampaignBroadcast
-from pushkit import BOT, add_members, add_notifications, states
+from tests.auxil.push import BOT, add_members, add_notifications, states
 
 TALK = f"http://kakao.test/v2/bots/{BOT}/talk"
 

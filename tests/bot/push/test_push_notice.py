@@ -9,7 +9,7 @@ from sqlalchemy import update
 from bot.kakao.validate import validate_response
 from core import broadcasts
 from core.models import Campaign, Member, Notification
-from pushkit import add_members, add_notifications, all_text, post_skill, skill_payload
+from tests.auxil.push import add_members, add_notifications, all_text, post_skill, skill_payload
 
 MONTHLY = {"month": "2026-10", "half": "2026H2",
            "resources": [{"resource": "electricity", "usage": "290", "baseline": "310.5", "rate": "6.449",

@@ -11,7 +11,7 @@ from core import outbox
 from core.clock import KST
 from core.models import EventBatch, Member
 from core.outbox import QuietHours
-from pushkit import BOT, add_members, add_notifications, rows, states
+from tests.auxil.push import BOT, add_members, add_notifications, rows, states
 
 NOW = datetime(2026, 11, 22, 1, 0)  # 10:00 KST, naive UTC
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.clock import utcnow_naive
 from core.models import EventBatch, Member
-from pushkit import BOT, add_members, add_notifications, rows, sender, wired
+from tests.auxil.push import BOT, add_members, add_notifications, rows, sender, wired
 
 TALK = f"http://kakao.test/v2/bots/{BOT}/talk"
 

@@ -18,7 +18,7 @@ from bot.scheduler.runs import run_once
 from core.clock import KST, FixedClock
 from core.models import Campaign, JobRun, LocalGovernment, Member, Notification, PointStatement, SettlementRun
 import scheduler_probe
-from pushkit import add_members
+from tests.auxil.push import add_members
 
 SETTINGS = PushSettings(monthly_source="scheduler_probe:record")
 

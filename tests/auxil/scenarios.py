@@ -22,7 +22,7 @@ from core.clock import utcnow_naive
 from core.db import Base
 from core.local_governments import parse_address
 from core.models import Campaign, DialogState, Member
-from support import KAKAO, make_payload, reply_texts
+from tests.auxil.support import KAKAO, make_payload, reply_texts
 
 BLOCK_IDS = {"signup": "blk-signup", "balance": "blk-balance", "campaigns": "blk-campaigns",
              "greenlife": "blk-greenlife", "myinfo": "blk-myinfo", "help": "blk-help"}

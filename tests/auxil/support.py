@@ -1,7 +1,7 @@
 """Test helpers shared by every test module: constants, test Settings, realistic Kakao
 payloads and a client that talks to the skill endpoints like Open Builder.
 
-Import as `from support import ...` (pytest puts tests/ on sys.path; see pyproject.toml)."""
+Import as `from tests.auxil.support import ...`."""
 from __future__ import annotations
 
 import copy
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core.clock import KST
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 KAKAO = FIXTURES / "kakao"
 BOT_ID = "660c83a8ad9bb98ef71a0bd6"
 SECRET = "test-skill-secret"

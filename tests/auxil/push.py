@@ -1,7 +1,7 @@
 """Helpers of the push tests: members, notifications, a fake monotonic clock, a wired Push."""
 from __future__ import annotations
 
-from support import reply_texts
+from tests.auxil.support import reply_texts
 
 import json
 from dataclasses import replace
