@@ -303,6 +303,19 @@ def check_customer_number(resource: str, value: str, rules: Rules
                      pattern=pattern)
 
 
+def resource_of(value: str, rules: Rules) -> str | None:
+    """The rules' resource code a resource cell names: the code (any case) or a Korean name of
+    core/data/imports.toml."""
+    code = value.strip().lower()
+    if code in rules.resources:
+        return code
+    squashed = re.sub(r"\s+", "", value)
+    for resource, names in texts.data("imports", "resource_aliases").items():
+        if resource in rules.resources and squashed in names:
+            return resource
+    return None
+
+
 # --- duplicates ------------------------------------------------------------------------------
 
 @dataclass

@@ -5,7 +5,8 @@ with ``encoding="cp949"``, CP949/EUC-KR as Korean utilities and Excel export it.
 ASCII digits only (full-width digits are refused). Screening shared with the other operator
 imports: :mod:`core.csv_screening`.
 
-- resource: one of the rules' resources (electricity, water, gas);
+- resource: one of the rules' resources (electricity, water, gas), or its Korean name
+  (core/data/imports.toml: the names utilities' sheets use);
 - customer_number: the customer number, checked against the rules' format of the resource
   (a number short of its leading zero, as Excel leaves it, is refused with that explanation), or
   the data provider's unit key for managed-fee billing (letters and digits); spaces and hyphens
@@ -49,7 +50,7 @@ from core.db import Database
 from core.csv_screening import (  # noqa: F401 - re-exported for the other imports
     MAX_KEY_LEN, CsvRow, Duplicates, ImportRejected, ImportSettings, RowError, ascii_digits_problem,
     check_customer_number, exact_duplicate_notice, field_count_error, find_duplicates, msg,
-    parse_quantity, read_csv_file, read_operator_csv,
+    parse_quantity, read_csv_file, read_operator_csv, resource_of,
 )
 from core.models.usage import AMOUNT, ImportChange, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
@@ -214,7 +215,7 @@ def validate_usage(rows: list[CsvRow], rules: Rules, today: date, *,
             problems.add(row, field_count_error(row, USAGE_HEADER))
             continue
         v = row.values
-        resource = v["resource"].lower()
+        resource = resource_of(v["resource"], rules) or v["resource"].lower()
         if resource not in rules.resources:
             problems.add(row, msg("usage.unknown_resource", value=safe_cell(v["resource"]),
                                   expected="|".join(rules.resources)))
