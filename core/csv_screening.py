@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Hashable, Sequence
 
@@ -221,6 +222,8 @@ def field_count_error(row: CsvRow, header: Sequence[str]) -> str:
 def non_ascii_digits(value: str) -> str:
     """The digits in `value` that are not 0-9 (full-width, Arabic-Indic, ...), as shown to an
     operator: '１' (U+FF11 FULLWIDTH DIGIT ONE)."""
+    if value.isascii():
+        return ""
     seen: list[str] = []
     for ch in value:
         if unicodedata.category(ch) == "Nd" and not "0" <= ch <= "9" and ch not in seen:
@@ -265,6 +268,11 @@ def _expected_digits(pattern: str) -> str | None:
     return msg("customer_number.expected_range", low=low, high=high)
 
 
+@lru_cache(maxsize=64)
+def _ascii_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.ASCII)
+
+
 def check_customer_number(resource: str, value: str, rules: Rules
                           ) -> tuple[str | None, str | None]:
     """(the number, None) or (None, reason). Spaces and hyphens are removed; a number in ASCII
@@ -287,7 +295,7 @@ def check_customer_number(resource: str, value: str, rules: Rules
     pattern = rules.customer_number_formats.get(resource)
     if pattern is None or not number.isdigit():
         return number, None  # unknown resource (reported by the caller) or a unit key
-    fmt = re.compile(pattern, re.ASCII)
+    fmt = _ascii_pattern(pattern)
     if fmt.fullmatch(number):
         return number, None
     for zeros in range(1, 4):
