@@ -1,7 +1,8 @@
 """Green-life practice points (spec §9): activity import and monthly confirmation.
 
-Import: `flask --app webhooks cpoint import-activities FILE.csv`, UTF-8 CSV with the header
-``member_ref,item,quantity,date,partner_ref``:
+Import: `flask --app webhooks cpoint import-activities FILE.csv [--encoding cp949]`, UTF-8 (or
+CP949/EUC-KR) CSV with the header ``member_ref,item,quantity,date,partner_ref``, numbers in ASCII
+digits (screening shared with the usage import: core.csv_screening):
 
 - member_ref: the member's id (``Member.id``, as the partner mapping sends it; an active member);
 - item: an item code of the rules (``e_receipt``, ``tumbler``, ``cup_return``, ``refill_station``,
@@ -11,8 +12,9 @@ Import: `flask --app webhooks cpoint import-activities FILE.csv`, UTF-8 CSV with
 - date: ``YYYY-MM-DD`` of the action (the return date for car rentals), not in the future;
 - partner_ref: the reporting partner (app or shop id), up to 64 characters.
 
-Same rules as the usage import: the whole file is validated first (a key repeated in the file,
-an unknown member or item, a month already confirmed: every problem by line, nothing written;
+Same rules as the usage import: the whole file is validated first (a key repeated in the file
+with another quantity, an unknown member or item, a month already confirmed: every problem by
+line, nothing written; a row repeated exactly counts once;
 ``--skip-invalid`` imports the good rows and writes the rest beside the input). Re-importing a
 key replaces the quantity and audits the change (ImportChange kind ``activity``).
 
@@ -44,14 +46,16 @@ from core.points.greenlife import greenlife_dates, greenlife_month_award
 from core.points.periods import int_to_month, month_of
 from core.rules import Rules, default_rules
 from core.sqla import table_of
+from core.csv_screening import ascii_digits_problem, find_duplicates, msg
 from core.usage_import import (
-    BATCH, CsvRow, ImportResult, close_run, field_count_error, mark_duplicates, open_run,
-    parse_quantity, safe_cell, screen_file, stage_rows, _NOW,
+    BATCH, CsvRow, ImportResult, Problems, Screened, close_run, field_count_error, open_run,
+    parse_quantity, safe_cell, screen_file, settle_duplicates, stage_rows, _NOW,
 )
 from core.models.usage import AMOUNT
 
 ACTIVITY_HEADER = ("member_ref", "item", "quantity", "date", "partner_ref")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+MEMBER_REF_RE = re.compile(r"^[0-9]{1,11}$")
 
 
 class GreenlifeError(ValueError):
@@ -68,15 +72,12 @@ class ActivityRow:
     partner_ref: str
 
 
-def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: date):
-    bad: dict[int, tuple[CsvRow, list[str]]] = {}
+def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: date) -> Screened:
+    problems = Problems()
     good: list[tuple[ActivityRow, CsvRow]] = []
 
-    def problem(row, reason):
-        bad.setdefault(row.line, (row, []))[1].append(reason)
-
     refs = sorted({int(r.values["member_ref"]) for r in rows
-                   if r.values and r.values["member_ref"].isdigit() and len(r.values["member_ref"]) < 12})
+                   if r.values and MEMBER_REF_RE.match(r.values["member_ref"])})
     active: set[int] = set()
     with db.session() as s:
         for start in range(0, len(refs), 1000):
@@ -85,45 +86,45 @@ def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: d
         confirmed = {m for (m,) in s.execute(text("SELECT month FROM greenlife_confirmations"))}
     for row in rows:
         if not row.values:
-            problem(row, field_count_error(row, ACTIVITY_HEADER))
+            problems.add(row, field_count_error(row, ACTIVITY_HEADER))
             continue
         v = row.values
         ref = v["member_ref"]
-        if not ref.isdigit() or len(ref) >= 12:
-            problem(row, f"member_ref must be a member id: {safe_cell(ref)!r}")
+        if ascii_digits_problem("member_ref", ref):
+            problems.add(row, ascii_digits_problem("member_ref", ref))
+        elif not MEMBER_REF_RE.match(ref):
+            problems.add(row, msg("activities.member_ref", value=safe_cell(ref)))
         elif int(ref) not in active:
-            problem(row, f"no active member {ref}")
+            problems.add(row, msg("activities.no_member", ref=ref))
         item = v["item"].lower()
         if item not in rules.greenlife.items:
-            problem(row, f"unknown item {safe_cell(v['item'])!r}")
+            problems.add(row, msg("activities.unknown_item", value=safe_cell(v["item"])))
         quantity, why = parse_quantity(v["quantity"], "quantity")
-        if why:
-            problem(row, why)
+        problems.add(row, why)
         day = None
-        try:
-            if not DATE_RE.match(v["date"]):
-                raise ValueError
-            day = date.fromisoformat(v["date"])
-        except ValueError:
-            problem(row, f"date must be YYYY-MM-DD: {safe_cell(v['date'])!r}")
+        if ascii_digits_problem("date", v["date"]):
+            problems.add(row, ascii_digits_problem("date", v["date"]))
+        else:
+            try:
+                if not DATE_RE.match(v["date"]):
+                    raise ValueError
+                day = date.fromisoformat(v["date"])
+            except ValueError:
+                problems.add(row, msg("activities.date", value=safe_cell(v["date"])))
         if day is not None:
             if day > today:
-                problem(row, f"date {day} is in the future")
+                problems.add(row, msg("activities.future", day=day))
             elif month_of(day) in confirmed:
-                problem(row, f"{int_to_month(month_of(day))} is already confirmed")
+                problems.add(row, msg("activities.confirmed", month=int_to_month(month_of(day))))
         partner = v["partner_ref"]
         if not partner or len(partner) > 64:
-            problem(row, "partner_ref must be 1 to 64 characters")
-        if row.line not in bad:
-            assert quantity is not None and day is not None  # else problem() marked the row bad
+            problems.add(row, msg("activities.partner_ref"))
+        if row.line not in problems:
+            assert quantity is not None and day is not None  # else a problem marked the row bad
             good.append((ActivityRow(row.line, int(ref), item, quantity, day, partner), row))
-    dupes = mark_duplicates([((a.member_id, a.item, a.day, a.partner_ref), row) for a, row in good],
+    dupes = find_duplicates([((a.member_id, a.item, a.day, a.partner_ref), a.quantity, row) for a, row in good],
                             lambda k: f"{k[0]} {k[1]} {k[2]} {k[3]}")
-    for a, row in good:
-        if a.line in dupes:
-            problem(row, dupes[a.line])
-    rejects = [(row, "; ".join(r)) for row, r in sorted(bad.values(), key=lambda x: x[0].line)]
-    return [a for a, _ in good if a.line not in bad], rejects
+    return settle_duplicates(good, problems, dupes)
 
 
 def _staging() -> Table:
@@ -136,12 +137,13 @@ def _staging() -> Table:
 
 
 def import_activities(db: Database, clock: Clock, path: str | Path, *, skip_invalid: bool = False,
-                      rules: Rules | None = None) -> ImportResult:
+                      rules: Rules | None = None, encoding: str = "utf-8") -> ImportResult:
     rules = rules or default_rules()
     path = Path(path)
     started = utcnow_naive(clock)
     good, rejects, result = screen_file(
-        path, ACTIVITY_HEADER, lambda rows: validate_activities(db, rows, rules, today_kst(clock)), skip_invalid)
+        path, ACTIVITY_HEADER, lambda rows: validate_activities(db, rows, rules, today_kst(clock)), skip_invalid,
+        encoding)
     staging = _staging()
     now = utcnow_naive(clock)
     with db.transaction() as s:

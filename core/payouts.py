@@ -222,7 +222,7 @@ def import_payout_results(db: Database, clock: Clock, path: str | Path) -> Impor
                 continue
             v = row.values
             problems = []
-            if not v["member_id"].isdigit():
+            if not (v["member_id"].isascii() and v["member_id"].isdigit()):  # never full-width digits
                 problems.append(f"member_id must be a number: {v['member_id']!r}")
             try:
                 half = str(Half.parse(v["half"]))

@@ -1,18 +1,29 @@
 """Usage import: `flask --app webhooks cpoint import-usage FILE.csv` (spec §4, §5; issue 3).
 
-File: UTF-8 CSV (a BOM is accepted) with the header ``resource,customer_number,month,amount``.
+File: CSV with the header ``resource,customer_number,month,amount``, UTF-8 (a BOM is accepted) or,
+with ``encoding="cp949"``, CP949/EUC-KR as Korean utilities and Excel export it. Numbers are in
+ASCII digits only (full-width digits are refused). Screening shared with the other operator
+imports: :mod:`core.csv_screening`.
 
-- resource: one of the rules' resources (electricity, water, gas);
-- customer_number: the customer number, or the data provider's unit key for managed-fee billing;
-  spaces and hyphens are removed; stored only as the keyed hash ``supply_key_hash`` (an
-  RRN-shaped value is refused and never echoed);
+- resource: one of the rules' resources (electricity, water, gas), or its Korean name
+  (core/data/imports.toml: the names utilities' sheets use);
+- customer_number: the customer number, checked against the rules' format of the resource
+  (a number short of its leading zero, as Excel leaves it, is refused with that explanation), or
+  the data provider's unit key for managed-fee billing (letters and digits); spaces and hyphens
+  are removed; stored only as the keyed hash ``supply_key_hash`` (an RRN-shaped value is refused
+  and never echoed);
 - month: ``YYYY-MM``, not after the current month (Asia/Seoul);
-- amount: a non-negative decimal in kWh or m3 with at most 3 decimals (``1234``, ``12.5``).
+- amount: a non-negative decimal in kWh or m3 with at most 3 decimals (``1234``, ``12.5``), at
+  most the resource's plausible monthly use (ImportSettings, ``IMPORT_MAX_*``); above it the row
+  is refused, or with ``allow_outliers`` imported and flagged: an ``import_changes`` row of kind
+  ``outlier`` (key as for a reading, old_value = the bound, new_value = the amount).
 
-The whole file is validated first. Any bad row (also a key repeated inside the file) rejects the
-file with every problem listed by line number and nothing is written (:class:`ImportRejected`).
-With ``skip_invalid`` the good rows are imported and the rejected ones written beside the input
-as ``<name>.rejected.csv`` with the reason. Re-importing a month replaces its value and records
+The whole file is validated first. Any bad row rejects the file with every problem listed by line
+number (the line a record starts on) and nothing is written (:class:`ImportRejected`). A row
+repeated exactly is one row (a notice); rows with the same key and different amounts are all
+refused, each naming the others. With ``skip_invalid`` the good rows are imported and the
+rejected ones written beside the input as ``<name>.rejected.csv`` with the reason (a CSV syntax
+error still rejects the whole file). Re-importing a month replaces its value and records
 the old and new value in ``import_changes``; unchanged values are not touched. Readings for
 customer numbers nobody has registered are kept (the member who registers later has history).
 
@@ -24,57 +35,38 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, bindparam, text
 
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
 from core.db import Database
-from core.models.usage import AMOUNT, ImportRun
+from core.csv_screening import (  # noqa: F401 - re-exported for the other imports
+    MAX_KEY_LEN, CsvRow, Duplicates, ImportRejected, ImportSettings, RowError, ascii_digits_problem,
+    check_customer_number, exact_duplicate_notice, field_count_error, find_duplicates, msg,
+    parse_quantity, read_csv_file, read_operator_csv, resource_of,
+)
+from core.models.usage import AMOUNT, ImportChange, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
 from core.rules import Rules, default_rules
 
 USAGE_HEADER = ("resource", "customer_number", "month", "amount")
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-AMOUNT_RE = re.compile(r"^\d{1,11}(\.\d{1,3})?$")
-MAX_KEY_LEN = 40
-KEY_RE = re.compile(r"^[0-9A-Za-z]+$")
+MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+OUTLIER_KIND = "outlier"  # import_changes.kind of a reading imported above its plausibility bound
 _NOW = bindparam("now", type_=DateTime())
 BATCH = 5000
 
 
 # --- shared CSV machinery (also used by the activities and payout-result imports) ------------
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
-class ImportRejected(Exception):
-    """The file was not imported; ``errors`` lists every problem by line number."""
-
-    def __init__(self, errors: Sequence[RowError]):
-        self.errors = list(errors)
-        super().__init__(f"{len(self.errors)} problem(s)")
-
-
-@dataclass
-class CsvRow:
-    line: int
-    values: dict[str, str]
-    raw: list[str]
+# Reading, syntax, encodings, numbers and duplicates live in core.csv_screening (re-exported
+# here for the imports that name them from this module).
 
 
 @dataclass
@@ -87,6 +79,7 @@ class ImportResult:
     rejected: int = 0
     rejected_file: str | None = None
     errors: list[RowError] = field(default_factory=list)
+    notices: list[RowError] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -109,62 +102,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_operator_csv(path: Path, header: Sequence[str]) -> list[CsvRow]:
-    """Rows of an operator CSV as dicts, with their line numbers. Raises ImportRejected for
-    problems of the file as a whole (encoding, header); blank lines are skipped; a row with the
-    wrong number of fields is a row error collected by the caller (values = {})."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImportRejected([RowError(0, f"cannot read {path}: {exc.strerror or exc}")]) from None
-    try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ImportRejected([RowError(line, "the file is not UTF-8 text")]) from None
-    reader = csv.reader(io.StringIO(content, newline=""))
-    try:
-        first = next(reader, None)
-    except csv.Error as exc:
-        raise ImportRejected([RowError(1, f"unreadable CSV: {exc}")]) from None
-    if first is None:
-        raise ImportRejected([RowError(1, "the file is empty")])
-    got = [h.strip().lower() for h in first]
-    if got != list(header):
-        raise ImportRejected([RowError(1, f"header must be {','.join(header)} (got {','.join(first)})")])
-    rows: list[CsvRow] = []
-    try:
-        for raw in reader:
-            line = reader.line_num
-            if not raw or all(not v.strip() for v in raw):
-                continue
-            if len(raw) != len(header):
-                rows.append(CsvRow(line, {}, raw))
-                continue
-            rows.append(CsvRow(line, {h: v.strip() for h, v in zip(header, raw)}, raw))
-    except csv.Error as exc:
-        raise ImportRejected([RowError(reader.line_num, f"unreadable CSV: {exc}")]) from None
-    return rows
-
-
-def field_count_error(row: CsvRow, header: Sequence[str]) -> str:
-    return f"expected {len(header)} fields ({','.join(header)}), got {len(row.raw)}"
-
-
-def parse_quantity(value: str, what: str = "amount") -> tuple[Decimal | None, str | None]:
-    """A non-negative plain decimal with at most 3 decimals, else (None, reason)."""
-    if value == "":
-        return None, f"{what} is empty"
-    if value.startswith("-"):
-        return None, f"{what} must not be negative: {value!r}"
-    if not AMOUNT_RE.match(value):
-        return None, f"{what} must be a non-negative decimal with at most 3 decimals: {value!r}"
-    try:
-        return Decimal(value), None
-    except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
-        return None, f"{what} is not a number: {value!r}"
-
-
 def safe_cell(value: str) -> str:
     """A cell as it may appear in reports: never an RRN."""
     return RRN_MASK if contains_rrn(value) else value
@@ -182,20 +119,43 @@ def write_rejects(path: Path, header: Sequence[str], rejects: Iterable[tuple[Csv
     return out
 
 
-def mark_duplicates(keyed: list[tuple[tuple, CsvRow]], describe: Callable[[tuple], str]
-                    ) -> dict[int, str]:
-    """Rows whose key repeats inside the file: {line: reason} for every occurrence."""
-    seen: dict[tuple, list[int]] = {}
-    for key, row in keyed:
-        seen.setdefault(key, []).append(row.line)
-    problems: dict[int, str] = {}
-    for key, lines in seen.items():
-        if len(lines) < 2:
-            continue
-        for line in lines:
-            others = ", ".join(str(x) for x in lines if x != line)
-            problems[line] = f"duplicate key {describe(key)} (also on line {others})"
-    return problems
+@dataclass
+class Screened:
+    """What a validator found: good rows (one per key), (row, reason) for every bad one in file
+    order, and notices that are not errors (an exact duplicate row counted once)."""
+
+    good: list
+    rejects: list[tuple[CsvRow, str]]
+    notices: list[RowError] = field(default_factory=list)
+
+
+class Problems:
+    """Reasons collected per row line."""
+
+    def __init__(self) -> None:
+        self.bad: dict[int, tuple[CsvRow, list[str]]] = {}
+
+    def add(self, row: CsvRow, reason: str | None) -> None:
+        if reason:
+            self.bad.setdefault(row.line, (row, []))[1].append(reason)
+
+    def __contains__(self, line: int) -> bool:
+        return line in self.bad
+
+    def rejects(self) -> list[tuple[CsvRow, str]]:
+        return [(row, "; ".join(reasons)) for row, reasons in
+                sorted(self.bad.values(), key=lambda item: item[0].line)]
+
+
+def settle_duplicates(good: list[tuple[Any, CsvRow]], problems: Problems, dupes: Duplicates) -> Screened:
+    """Conflicting duplicates become problems; exact copies after the first are dropped with a
+    notice."""
+    for _, row in good:
+        if row.line in dupes.conflicts:
+            problems.add(row, dupes.conflicts[row.line])
+    kept = [item for item, row in good if row.line not in problems and row.line not in dupes.exact]
+    notices = [exact_duplicate_notice(line, first) for line, first in sorted(dupes.exact.items())]
+    return Screened(kept, problems.rejects(), notices)
 
 
 # --- usage --------------------------------------------------------------------------------
@@ -209,6 +169,11 @@ def supply_key_hash(cipher: FieldCipher, resource: str, customer_number: str) ->
     return cipher.keyed_hash(normalise_customer_number(customer_number), purpose=resource)
 
 
+def reading_key(resource: str, key_hash: str, month: int) -> str:
+    """import_changes.key of a reading (the SQL audit builds the same string)."""
+    return f"{resource}:{key_hash}:{month}"
+
+
 @dataclass(frozen=True)
 class UsageRow:
     line: int
@@ -216,63 +181,63 @@ class UsageRow:
     customer_number: str
     month: int
     amount: Decimal
+    outlier_bound: Decimal | None = None  # set when imported above the plausibility bound
 
 
 def parse_month(value: str, today: date) -> tuple[int | None, str | None]:
+    bad = ascii_digits_problem("month", value)
+    if bad:
+        return None, bad
     m = MONTH_RE.match(value)
     if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1990:
-        return None, f"month must be YYYY-MM: {value!r}"
+        return None, msg("usage.month", value=value)
     month = int(m.group(1)) * 100 + int(m.group(2))
     if month > month_of(today):
-        return None, f"month {value} is in the future"
+        return None, msg("usage.future", value=value)
     return month, None
 
 
-def validate_usage(rows: list[CsvRow], rules: Rules, today: date
-                   ) -> tuple[list[UsageRow], list[tuple[CsvRow, str]]]:
-    """Good rows and (row, reason) for every bad one, in file order."""
+def _month_text(month: int) -> str:
+    return f"{month // 100:04d}-{month % 100:02d}"
+
+
+def validate_usage(rows: list[CsvRow], rules: Rules, today: date, *,
+                   bounds: Mapping[str, tuple[Decimal, str]] | None = None,
+                   allow_outliers: bool = False) -> Screened:
+    """Good rows (one per key) and (row, reason) for every bad one, in file order. `bounds`:
+    resource -> (largest plausible monthly amount, its setting); a row above it is refused, or
+    kept with `outlier_bound` set when `allow_outliers`."""
+    bounds = bounds if bounds is not None else ImportSettings().monthly_bounds()
     good: list[tuple[UsageRow, CsvRow]] = []
-    bad: dict[int, tuple[CsvRow, list[str]]] = {}
-
-    def problem(row: CsvRow, reason: str) -> None:
-        bad.setdefault(row.line, (row, []))[1].append(reason)
-
+    problems = Problems()
     for row in rows:
         if not row.values:
-            problem(row, field_count_error(row, USAGE_HEADER))
+            problems.add(row, field_count_error(row, USAGE_HEADER))
             continue
         v = row.values
-        resource = v["resource"].lower()
+        resource = resource_of(v["resource"], rules) or v["resource"].lower()
         if resource not in rules.resources:
-            problem(row, f"unknown resource {safe_cell(v['resource'])!r} "
-                         f"(expected {'|'.join(rules.resources)})")
-        number = normalise_customer_number(v["customer_number"])
-        if not number:
-            problem(row, "customer_number is empty")
-        elif contains_rrn(v["customer_number"]):
-            problem(row, "customer_number looks like a resident registration number; never send one")
-        elif len(number) > MAX_KEY_LEN or not KEY_RE.match(number):
-            problem(row, f"customer_number {mask_number(number)} must be letters and digits "
-                         f"(at most {MAX_KEY_LEN})")
+            problems.add(row, msg("usage.unknown_resource", value=safe_cell(v["resource"]),
+                                  expected="|".join(rules.resources)))
+        number, why = check_customer_number(resource, v["customer_number"], rules)
+        problems.add(row, why)
         month, why = parse_month(v["month"], today)
-        if why:
-            problem(row, why)
+        problems.add(row, why)
         amount, why = parse_quantity(v["amount"])
-        if why:
-            problem(row, why)
-        if row.line not in bad:
-            assert month is not None and amount is not None  # else problem() marked the row bad
-            good.append((UsageRow(row.line, resource, number, month, amount), row))
-
-    dupes = mark_duplicates(
-        [((u.resource, u.customer_number, u.month), row) for u, row in good],
-        lambda k: f"{k[0]} {mask_number(k[1])} {k[2] // 100:04d}-{k[2] % 100:02d}")
-    for u, row in good:
-        if u.line in dupes:
-            problem(row, dupes[u.line])
-    rejects = [(row, "; ".join(reasons)) for row, reasons in
-               sorted(bad.values(), key=lambda item: item[0].line)]
-    return [u for u, _ in good if u.line not in bad], rejects
+        problems.add(row, why)
+        bound = None
+        if amount is not None and resource in bounds and amount > bounds[resource][0]:
+            bound, env = bounds[resource]
+            if not allow_outliers:
+                problems.add(row, msg("usage.outlier", amount=amount, resource=resource, bound=bound,
+                                      env=env, unit=msg(f"usage.units.{resource}")))
+        if row.line not in problems:
+            assert number is not None and month is not None and amount is not None
+            good.append((UsageRow(row.line, resource, number, month, amount, bound), row))
+    dupes = find_duplicates(
+        [((u.resource, u.customer_number, u.month), u.amount, row) for u, row in good],
+        lambda k: f"{k[0]} {mask_number(k[1])} {_month_text(k[2])}")
+    return settle_duplicates(good, problems, dupes)
 
 
 def _staging_table() -> Table:
@@ -286,20 +251,28 @@ def _staging_table() -> Table:
     )
 
 
-def screen_file(path: Path, header, validate, skip_invalid: bool):
+def screen_file(path: Path, header, validate: Callable[[list[CsvRow]], Screened], skip_invalid: bool,
+                encoding: str = "utf-8"):
     """Read an operator CSV and validate every row before anything is written: any problem
     raises ImportRejected listing them all by line, unless `skip_invalid`, in which case the
-    rejected rows are written beside the input with their reasons. Returns
-    (good rows, rejects, an ImportResult to fill)."""
-    rows = read_operator_csv(path, header)
-    good, rejects = validate(rows)
-    errors = [RowError(row.line, reason) for row, reason in rejects]
-    if rejects and not skip_invalid:
+    rejected rows are written beside the input with their reasons. A CSV syntax error rejects
+    the file even then (the rows around it cannot be told apart). Returns (good rows, rejects,
+    an ImportResult to fill)."""
+    parsed = read_csv_file(path, header, encoding)
+    screened = validate(parsed.rows)
+    errors = [RowError(row.line, reason) for row, reason in screened.rejects]
+    if parsed.syntax_errors:
+        extra = [RowError(0, msg("csv.syntax_not_skippable"))] if skip_invalid else []
+        raise ImportRejected([*parsed.syntax_errors, *errors, *extra])
+    if errors and not skip_invalid:
         raise ImportRejected(errors)
-    result = ImportResult(None, len(rows), rejected=len(rejects), errors=errors)
-    if rejects:
-        result.rejected_file = str(write_rejects(path, header, rejects))
-    return good, rejects, result
+    result = ImportResult(None, len(parsed.rows), rejected=len(errors), errors=errors,
+                          notices=screened.notices)
+    if screened.rejects:
+        result.rejected_file = str(write_rejects(path, header, screened.rejects))
+    if screened.notices:
+        result.extra["duplicate rows counted once"] = len(screened.notices)
+    return screened.good, screened.rejects, result
 
 
 def open_run(session, kind: str, path: Path, result: ImportResult, started) -> ImportRun:
@@ -328,14 +301,18 @@ def stage_rows(conn, staging: Table, payload: list[dict]) -> None:
 
 
 def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
-                 skip_invalid: bool = False, rules: Rules | None = None) -> ImportResult:
+                 skip_invalid: bool = False, rules: Rules | None = None, encoding: str = "utf-8",
+                 allow_outliers: bool = False, settings: ImportSettings | None = None) -> ImportResult:
     """Validate and import a usage CSV. Raises ImportRejected (nothing written) when the file or
-    any row is bad and ``skip_invalid`` is off."""
+    any row is bad and ``skip_invalid`` is off. `settings` holds the plausibility bounds."""
     rules = rules or default_rules()
     path = Path(path)
     started = utcnow_naive(clock)
+    bounds = (settings or ImportSettings()).monthly_bounds()
     good, rejects, result = screen_file(
-        path, USAGE_HEADER, lambda rows: validate_usage(rows, rules, today_kst(clock)), skip_invalid)
+        path, USAGE_HEADER,
+        lambda rows: validate_usage(rows, rules, today_kst(clock), bounds=bounds, allow_outliers=allow_outliers),
+        skip_invalid, encoding)
 
     staging = _staging_table()
     now = utcnow_naive(clock)
@@ -370,6 +347,14 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash)) u"
         )).scalar_one()
         conn.execute(text("DROP TABLE tmp_usage_import"))
+        flags = [{"import_run_id": run.id, "kind": OUTLIER_KIND,
+                  "key": reading_key(u.resource, supply_key_hash(cipher, u.resource, u.customer_number), u.month),
+                  "old_value": u.outlier_bound, "new_value": u.amount, "changed_at": now}
+                 for u in good if u.outlier_bound is not None]
+        if flags:
+            conn.execute(ImportChange.__table__.insert(), flags)
         close_run(run, result, len(good), clock)
     result.extra["supply points nobody has registered yet"] = unregistered
+    if flags:
+        result.extra[f"flagged as outliers (import_changes kind '{OUTLIER_KIND}')"] = len(flags)
     return result

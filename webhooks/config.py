@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.context import BotSettings
 from bot.push.settings import EventApiSettings, PushSettings
+from core.csv_screening import ImportSettings
 from core.settings import env_name, fields_of, setting
 
 _GROUP = ConfigDict(validate_assignment=True, str_strip_whitespace=True)
@@ -151,6 +152,8 @@ class Settings(BaseSettings):
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     push: PushSettings = Field(default_factory=PushSettings)
+    # Operator imports (core.csv_screening): plausibility bounds
+    imports: ImportSettings = Field(default_factory=ImportSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

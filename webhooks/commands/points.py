@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import click
 
-from core.usage_import import ImportRejected, import_usage
+from flask import current_app
+
+from core.csv_screening import ENCODING_CHOICES
+from core.usage_import import ImportRejected, ImportResult, import_usage
 from webhooks.commands import cpoint, fail, services
 
 MAX_LISTED = 1000
+
+encoding_option = click.option(
+    "--encoding", type=click.Choice(ENCODING_CHOICES, case_sensitive=False), default="utf-8",
+    show_default=True, help="Text encoding of FILE: utf-8 (a BOM is fine) or cp949 / euc-kr "
+                            "(Korean Excel and the utilities' exports).")
 
 
 def _rejected(exc: ImportRejected, what: str):
@@ -22,20 +30,32 @@ def _rejected(exc: ImportRejected, what: str):
     fail("\n".join([f"{what} rejected: {len(lines)} problem(s); nothing was imported", *shown]))
 
 
+def _report(result: ImportResult) -> None:
+    for err in result.errors:
+        click.echo(f"skipped {err}", err=True)
+    for note in result.notices:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"imported {result.summary()}")
+
+
 @cpoint.command("import-usage")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--skip-invalid", is_flag=True,
               help="Import the good rows; write the rejected ones to FILE.rejected.csv.")
-def import_usage_cmd(file: str, skip_invalid: bool):
+@encoding_option
+@click.option("--allow-outliers", is_flag=True,
+              help="Import amounts above the IMPORT_MAX_* plausibility bounds, flagged in "
+                   "import_changes (kind outlier), instead of refusing them.")
+def import_usage_cmd(file: str, skip_invalid: bool, encoding: str, allow_outliers: bool):
     """Import monthly usage: CSV header resource,customer_number,month,amount."""
     svc = services()
     try:
-        result = import_usage(svc.db, svc.cipher, svc.clock, file, skip_invalid=skip_invalid)
+        result = import_usage(svc.db, svc.cipher, svc.clock, file, skip_invalid=skip_invalid,
+                              encoding=encoding, allow_outliers=allow_outliers,
+                              settings=current_app.config["CPOINT"].imports)
     except ImportRejected as exc:
         _rejected(exc, file)
-    for err in result.errors:
-        click.echo(f"skipped {err}", err=True)
-    click.echo(f"imported {result.summary()}")
+    _report(result)
 
 
 @cpoint.command("settle")
@@ -108,18 +128,17 @@ def payout_result_cmd(file: str):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--skip-invalid", is_flag=True,
               help="Import the good rows; write the rejected ones to FILE.rejected.csv.")
-def import_activities_cmd(file: str, skip_invalid: bool):
+@encoding_option
+def import_activities_cmd(file: str, skip_invalid: bool, encoding: str):
     """Import green-life activities: CSV member_ref,item,quantity,date,partner_ref."""
     from core.greenlife_accrual import import_activities
 
     svc = services()
     try:
-        result = import_activities(svc.db, svc.clock, file, skip_invalid=skip_invalid)
+        result = import_activities(svc.db, svc.clock, file, skip_invalid=skip_invalid, encoding=encoding)
     except ImportRejected as exc:
         _rejected(exc, file)
-    for err in result.errors:
-        click.echo(f"skipped {err}", err=True)
-    click.echo(f"imported {result.summary()}")
+    _report(result)
 
 
 @cpoint.command("greenlife-confirm")

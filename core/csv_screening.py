@@ -1,0 +1,360 @@
+"""Screening every operator CSV import shares (usage, activities, payout results, and the
+member and complex imports to come): reading the bytes in the operator's encoding, CSV syntax
+reported on the line a record starts, numbers in ASCII digits only, quantities bounded by what
+the database stores, customer numbers checked against the rules' per-resource formats (a lost
+leading zero explained), and duplicate rows told apart from conflicting ones.
+
+Every message is operator-facing text in ``core/texts/en/imports.toml`` (``msg``); a message
+about a row is shown as ``line N: <message>``. Customer numbers appear masked, never in full.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Hashable, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from core import texts
+from core.pii import contains_rrn, digits_only, mask_number
+from core.rules import Rules
+from core.settings import env_name, fields_of, setting
+
+OPERATOR_LANG = "en"
+MAX_INTEGER_DIGITS = 11  # AMOUNT = Numeric(14, 3)
+MAX_DECIMALS = 3
+MAX_QUANTITY = Decimal("99999999999.999")
+MAX_KEY_LEN = 40
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Names an operator may give to --encoding, by the codec that reads them (EUC-KR is a subset
+# of CP949, Excel's "Korean" CSV).
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8",
+             "cp949": "cp949", "ms949": "cp949", "uhc": "cp949", "euc-kr": "cp949", "euckr": "cp949"}
+ENCODING_CHOICES = ("utf-8", "cp949", "euc-kr")
+
+_NUMBER_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+_SEPARATED_RE = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
+_SCIENTIFIC_RE = re.compile(r"^[0-9](\.[0-9]+)?[eE]\+?[0-9]+$")
+_KEY_RE = re.compile(r"^[0-9A-Za-z]+$")
+_DIGITS_RANGE_RE = re.compile(r"^\^?\\d\{(\d+)(?:,(\d+))?\}\$?$")
+
+
+def msg(key: str, /, **fmt) -> str:
+    """An operator message of core/texts/en/imports.toml (formatted here: TextSet.t's own
+    `key` argument would clash with a {key} placeholder)."""
+    value = texts.raw(f"imports.{key}", lang=OPERATOR_LANG)
+    if not isinstance(value, str):
+        raise KeyError(f"imports.{key} is not a text")
+    return value.format(**fmt)
+
+
+# --- settings --------------------------------------------------------------------------------
+
+class ImportSettings(BaseModel):
+    """Plausibility bounds of the operator imports (composed into webhooks.config.Settings)."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    max_electricity_kwh: int = setting("IMPORT_MAX_ELECTRICITY_KWH", 1_000_000, "Largest plausible monthly electricity use (kWh) of one supply point: `import-usage` refuses a larger amount, or imports it flagged (`import_changes` kind `outlier`) with `--allow-outliers`.", ge=1, le=99_999_999_999)
+    max_water_m3: int = setting("IMPORT_MAX_WATER_M3", 100_000, "Largest plausible monthly water use (m³) of one supply point; as above.", ge=1, le=99_999_999_999)
+    max_gas_m3: int = setting("IMPORT_MAX_GAS_M3", 500_000, "Largest plausible monthly city-gas use (m³) of one supply point; as above.", ge=1, le=99_999_999_999)
+
+    def monthly_bounds(self) -> dict[str, tuple[Decimal, str]]:
+        """resource -> (largest plausible monthly amount, the environment variable setting it)."""
+        out = {}
+        for name, info in fields_of(type(self)).items():
+            resource = name.removeprefix("max_").rsplit("_", 1)[0]
+            out[resource] = (Decimal(getattr(self, name)), env_name(info) or name)
+        return out
+
+
+# --- rows and errors -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    message: str
+
+    def __str__(self) -> str:  # line 0: the file as a whole
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+class ImportRejected(Exception):
+    """The file was not imported; ``errors`` lists every problem by line number."""
+
+    def __init__(self, errors: Sequence[RowError]):
+        self.errors = sorted(errors, key=lambda e: e.line)
+        super().__init__(f"{len(self.errors)} problem(s)")
+
+
+@dataclass
+class CsvRow:
+    line: int  # the line the record starts on
+    values: dict[str, str]
+    raw: list[str]
+
+
+@dataclass
+class CsvFile:
+    rows: list[CsvRow]
+    syntax_errors: list[RowError]
+
+
+# --- bytes to text ---------------------------------------------------------------------------
+
+def codec_of(encoding: str) -> str:
+    codec = ENCODINGS.get((encoding or "").strip().lower())
+    if codec is None:
+        raise ImportRejected([RowError(0, msg("file.unknown_encoding", encoding=encoding))])
+    return codec
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    try:
+        data.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data[:offset].count(b"\n") + 1
+
+
+def decode_operator_bytes(data: bytes, encoding: str = "utf-8") -> str:
+    """The text of an operator file. A UTF-8 BOM means UTF-8 whatever was asked; a file that
+    does not decode is refused, with a hint to the other encoding when it decodes as that."""
+    codec = codec_of(encoding)
+    if data.startswith(UTF8_BOM):
+        data, codec = data[len(UTF8_BOM):], "utf-8"
+    elif data.startswith(UTF16_BOMS):
+        raise ImportRejected([RowError(1, msg("file.utf16"))])
+    try:
+        content = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line, byte = _line_of(data, exc.start), data[exc.start]
+        if codec == "utf-8":
+            key = "file.not_utf8_try_cp949" if _decodes(data, "cp949") else "file.not_utf8"
+        else:
+            key = "file.not_cp949_try_utf8" if _decodes(data, "utf-8") else "file.not_cp949"
+        raise ImportRejected([RowError(line, msg(key, byte=byte))]) from None
+    if codec == "cp949" and not data.isascii() and _decodes(data, "utf-8"):
+        first = next(i for i, b in enumerate(data) if b >= 0x80)
+        raise ImportRejected([RowError(_line_of(data, first), msg("file.utf8_not_cp949"))])
+    return content
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+def _syntax_message(exc: csv.Error) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return msg("csv.unterminated_quote")
+    if "expected after" in text:
+        return msg("csv.quote_inside_field")
+    return msg("csv.unreadable", error=text)
+
+
+def read_csv_file(path: Path, header: Sequence[str], encoding: str = "utf-8") -> CsvFile:
+    """Rows of an operator CSV as dicts with the line each starts on, and its CSV syntax
+    errors, each on the line where the broken record starts. Raises ImportRejected for problems
+    of the file as a whole (unreadable, encoding, header). Blank lines are skipped; a row with the
+    wrong number of fields has values = {} (the caller reports it)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportRejected([RowError(0, msg("file.cannot_read", path=path, error=exc.strerror or exc))]) from None
+    content = decode_operator_bytes(data, encoding)
+    reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+    try:
+        first = next(reader, None)
+    except csv.Error as exc:
+        raise ImportRejected([RowError(1, _syntax_message(exc))]) from None
+    if first is None:
+        raise ImportRejected([RowError(1, msg("file.empty"))])
+    got = [h.strip().lower() for h in first]
+    if got != list(header):
+        raise ImportRejected([RowError(1, msg("file.header", expected=",".join(header), got=",".join(first)))])
+    rows: list[CsvRow] = []
+    syntax: list[RowError] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            syntax.append(RowError(start, _syntax_message(exc)))
+            continue
+        if reader.line_num > start and any("\n" in v or "\r" in v for v in raw):
+            syntax.append(RowError(start, msg("csv.spans_lines", last=reader.line_num)))
+            continue
+        if not raw or all(not v.strip() for v in raw):
+            continue
+        if len(raw) != len(header):
+            rows.append(CsvRow(start, {}, raw))
+            continue
+        rows.append(CsvRow(start, {h: v.strip() for h, v in zip(header, raw)}, raw))
+    return CsvFile(rows, syntax)
+
+
+def read_operator_csv(path: Path, header: Sequence[str], encoding: str = "utf-8") -> list[CsvRow]:
+    """As read_csv_file, for imports that take all or nothing: a syntax error rejects the file."""
+    parsed = read_csv_file(path, header, encoding)
+    if parsed.syntax_errors:
+        raise ImportRejected(parsed.syntax_errors)
+    return parsed.rows
+
+
+def field_count_error(row: CsvRow, header: Sequence[str]) -> str:
+    return msg("row.field_count", count=len(header), header=",".join(header), got=len(row.raw))
+
+
+# --- values ----------------------------------------------------------------------------------
+
+def non_ascii_digits(value: str) -> str:
+    """The digits in `value` that are not 0-9 (full-width, Arabic-Indic, ...), as shown to an
+    operator: '１' (U+FF11 FULLWIDTH DIGIT ONE)."""
+    if value.isascii():
+        return ""
+    seen: list[str] = []
+    for ch in value:
+        if unicodedata.category(ch) == "Nd" and not "0" <= ch <= "9" and ch not in seen:
+            seen.append(ch)
+    return ", ".join(f"{ch!r} (U+{ord(ch):04X} {unicodedata.name(ch, '?')})" for ch in seen)
+
+
+def ascii_digits_problem(field_name: str, value: str) -> str | None:
+    bad = non_ascii_digits(value)
+    return msg("row.non_ascii_digit", field=field_name, chars=bad) if bad else None
+
+
+def parse_quantity(value: str, what: str = "amount") -> tuple[Decimal | None, str | None]:
+    """A non-negative plain decimal in ASCII digits, at most 11 integer digits and 3 decimals
+    (what AMOUNT stores), else (None, reason)."""
+    if value == "":
+        return None, msg("quantity.empty", what=what)
+    bad = ascii_digits_problem(what, value)
+    if bad:
+        return None, bad
+    if value.startswith("-"):
+        return None, msg("quantity.negative", what=what, value=value)
+    if _SEPARATED_RE.match(value):
+        return None, msg("quantity.separators", what=what, value=value)
+    if not _NUMBER_RE.match(value):
+        return None, msg("quantity.not_number", what=what, value=value, decimals=MAX_DECIMALS)
+    integer, _, decimals = value.partition(".")
+    if len(integer.lstrip("0")) > MAX_INTEGER_DIGITS:
+        return None, msg("quantity.too_large", what=what, value=value, max=f"{MAX_QUANTITY:,}")
+    if len(decimals) > MAX_DECIMALS:
+        return None, msg("quantity.decimals", what=what, value=value, decimals=MAX_DECIMALS)
+    return Decimal(value), None
+
+
+def _expected_digits(pattern: str) -> str | None:
+    m = _DIGITS_RANGE_RE.match(pattern)
+    if not m:
+        return None
+    low, high = m.group(1), m.group(2)
+    if high is None:
+        return msg("customer_number.expected_exact", n=low)
+    return msg("customer_number.expected_range", low=low, high=high)
+
+
+@lru_cache(maxsize=64)
+def _ascii_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.ASCII)
+
+
+def check_customer_number(resource: str, value: str, rules: Rules
+                          ) -> tuple[str | None, str | None]:
+    """(the number, None) or (None, reason). Spaces and hyphens are removed; a number in ASCII
+    digits must match the rules' format of `resource` (checked with ASCII-only classes); a
+    number that would match with its leading zero(s) back is explained as Excel's doing. A key
+    with letters is the data provider's unit key of managed-fee billing (letters and digits,
+    at most MAX_KEY_LEN). Never echoes the value in full."""
+    number = digits_only(value)
+    if not number:
+        return None, msg("customer_number.empty")
+    if contains_rrn(value):
+        return None, msg("customer_number.rrn")
+    bad = ascii_digits_problem("customer_number", number)
+    if bad:
+        return None, bad
+    if _SCIENTIFIC_RE.match(number):
+        return None, msg("customer_number.scientific", resource=resource, value=value)
+    if len(number) > MAX_KEY_LEN or not _KEY_RE.match(number):
+        return None, msg("customer_number.key", masked=mask_number(number), max=MAX_KEY_LEN)
+    pattern = rules.customer_number_formats.get(resource)
+    if pattern is None or not number.isdigit():
+        return number, None  # unknown resource (reported by the caller) or a unit key
+    fmt = _ascii_pattern(pattern)
+    if fmt.fullmatch(number):
+        return number, None
+    for zeros in range(1, 4):
+        if fmt.fullmatch("0" * zeros + number):
+            return None, msg("customer_number.leading_zero", resource=resource, digits=len(number),
+                             zeros="0" * zeros, masked=mask_number(number),
+                             zero_word=msg("customer_number.zero_one" if zeros == 1 else "customer_number.zero_many"))
+    expected = _expected_digits(pattern)
+    if expected:
+        return None, msg("customer_number.format", resource=resource, masked=mask_number(number),
+                         digits=len(number), expected=expected)
+    return None, msg("customer_number.format_any", resource=resource, masked=mask_number(number),
+                     pattern=pattern)
+
+
+def resource_of(value: str, rules: Rules) -> str | None:
+    """The rules' resource code a resource cell names: the code (any case) or a Korean name of
+    core/data/imports.toml."""
+    code = value.strip().lower()
+    if code in rules.resources:
+        return code
+    squashed = re.sub(r"\s+", "", value)
+    for resource, names in texts.data("imports", "resource_aliases").items():
+        if resource in rules.resources and squashed in names:
+            return resource
+    return None
+
+
+# --- duplicates ------------------------------------------------------------------------------
+
+@dataclass
+class Duplicates:
+    exact: dict[int, int]        # line of a repeated identical row -> line of its first copy
+    conflicts: dict[int, str]    # line -> reason, for every row of a key with differing values
+
+
+def find_duplicates(keyed: Sequence[tuple[Hashable, Hashable, CsvRow]],
+                    describe: Callable[[Hashable], str],
+                    show: Callable[[Hashable], str] = str) -> Duplicates:
+    """Rows sharing a key: identical values are one row (later copies listed in `exact`); any
+    difference refuses every row of the key, naming each line and its value."""
+    groups: dict[Hashable, list[tuple[Hashable, CsvRow]]] = {}
+    for key, value, row in keyed:
+        groups.setdefault(key, []).append((value, row))
+    result = Duplicates({}, {})
+    for key, items in groups.items():
+        if len(items) < 2:
+            continue
+        if len({value for value, _ in items}) == 1:
+            first = items[0][1].line
+            for _, row in items[1:]:
+                result.exact[row.line] = first
+            continue
+        listing = ", ".join(f"{show(value)} on line {row.line}" for value, row in items)
+        reason = msg("row.conflicting_duplicate", key=describe(key), listing=listing)
+        for _, row in items:
+            result.conflicts[row.line] = reason
+    return result
+
+
+def exact_duplicate_notice(line: int, first: int) -> RowError:
+    return RowError(line, msg("row.exact_duplicate", first=first))
