@@ -49,7 +49,8 @@ def main() -> None:
     from core.demo import load_demo
     from core.models import Member
     from sqlalchemy import select
-    from support import ADMIN_TOKEN, make_config
+    from operators_support import PASSWORD, code_for, make_operator
+    from support import make_config
     from webhooks import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-see-"))
@@ -71,7 +72,9 @@ def main() -> None:
     path = services.chart_link(member_id).split("5000", 1)[1]
     page = c.get("/admin/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert c.post("/admin/login", data={"token": ADMIN_TOKEN, "csrf_token": token}).status_code == 302
+    secret = make_operator(db, services.cipher, clock)
+    assert c.post("/admin/login", data={"name": "admin", "password": PASSWORD, "code": code_for(secret, clock),
+                                        "csrf_token": token}).status_code == 302
     cache = app.extensions["cpoint_charts"]
 
     def cold_chart():
