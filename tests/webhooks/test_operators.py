@@ -381,3 +381,23 @@ def test_withdrawn_members_are_purged_after_the_setting_and_the_ledger_stays(app
         assert s.scalar(select(CampaignPledge.id)) is None
     assert "purged: 0" in cli(app, "purge-withdrawn").output
     assert [a for _, a, _, _ in _entries(db)] == ["member.purge"]
+
+
+def test_the_schedulers_retention_purges_members_and_old_audit_entries(app, db, cipher, clock):
+    from core.members import withdraw
+    from webhooks.commands.operators import retention_for
+
+    _some_entries(app, db)  # three audit entries, now
+    with db.transaction() as s:
+        m = add_member(s, cipher, bot_user_key="bk-gone")
+        s.flush()
+        withdraw(s, clock, m)
+    with app.app_context():
+        work = retention_for(app.extensions["cpoint"])
+    assert work() == {"withdrawn_purged": 0, "audit_purged": 0}
+    clock.advance(days=731)
+    assert work() == {"withdrawn_purged": 1, "audit_purged": 3}
+    assert work() == {"withdrawn_purged": 0, "audit_purged": 0}
+    with db.session() as s:
+        assert [e.action for e in audit.entries(s)] == ["member.purge", "audit.purge"]
+    assert cli(app, "audit", "verify").exit_code == 0

@@ -219,3 +219,15 @@ def purge_withdrawn_cmd(days: int | None):
         if not result.members:
             break
     click.echo(f"withdrawn members purged: {total}")
+
+
+def retention_for(svc):
+    """The scheduler's retention work with this app's settings (core.retention)."""
+    from flask import current_app
+
+    from core.retention import run_retention
+
+    cfg = current_app.config["CPOINT"].operators
+    key = audit.audit_key(svc.cipher)
+    return lambda: run_retention(svc.db, svc.clock, key, withdrawn_days=cfg.withdrawn_purge_days,
+                                 audit_days=cfg.audit_retention_days)
