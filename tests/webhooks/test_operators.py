@@ -401,3 +401,23 @@ def test_the_schedulers_retention_purges_members_and_old_audit_entries(app, db, 
     with db.session() as s:
         assert [e.action for e in audit.entries(s)] == ["member.purge", "audit.purge"]
     assert cli(app, "audit", "verify").exit_code == 0
+
+
+def test_a_member_is_offered_the_campaigns_meant_for_them(db, cipher, clock):
+    from core.campaigns import active_campaigns
+
+    now = utcnow_naive(clock)
+    with db.transaction() as s:
+        add_lg(s, SUWON)
+        add_lg(s, SEONGNAM, name="성남시 분당구")
+        m = add_member(s, cipher, lg=SUWON)
+        period = dict(starts_on=date(2026, 11, 1), ends_on=date(2026, 12, 31), active=True, created_at=now)
+        s.add_all([Campaign(id="national", title="n", summary="s", **period),
+                   Campaign(id="suwon", title="s", summary="s", local_government_code=SUWON, segment="region",
+                            segment_value=SUWON, **period),
+                   Campaign(id="seongnam", title="g", summary="s", local_government_code=SEONGNAM, **period),
+                   Campaign(id="schools", title="c", summary="s", segment="member_type", segment_value="school", **period)])
+        s.flush()
+        today = date(2026, 11, 22)
+        assert sorted(c.id for c in active_campaigns(s, today, member=m)) == ["national", "suwon"]
+        assert len(active_campaigns(s, today)) == 4  # without a member: all (as before)
