@@ -171,7 +171,7 @@ def add_operator(session: Session, now: datetime, name: str, role: str, codes: l
         raise OperatorError(f"role must be one of {', '.join(ROLES)}")
     codes = sorted({c.strip() for c in codes if c.strip()})
     if role == "lg_operator" and not codes:
-        raise OperatorError("a 시군구 operator needs at least one --lg CODE")
+        raise OperatorError("a local government operator needs at least one --lg CODE")
     if role == "admin" and codes:
         raise OperatorError("an admin is national: give no --lg")
     if known_codes is not None and (unknown := [c for c in codes if c not in known_codes]):

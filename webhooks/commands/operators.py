@@ -59,7 +59,7 @@ def operator_group():
 @operator_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ops.ROLES), required=True)
-@click.option("--lg", "codes", multiple=True, help="시군구 code the operator may see (repeat for several).")
+@click.option("--lg", "codes", multiple=True, help="Local government code the operator may see (repeat for several).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="At least 12 characters (asked for when not given).")
 def operator_add(name: str, role: str, codes: tuple[str, ...], password: str):
