@@ -421,3 +421,10 @@ def test_a_member_is_offered_the_campaigns_meant_for_them(db, cipher, clock):
         today = date(2026, 11, 22)
         assert sorted(c.id for c in active_campaigns(s, today, member=m)) == ["national", "suwon"]
         assert len(active_campaigns(s, today)) == 4  # without a member: all (as before)
+
+
+def test_the_payout_file_export_is_audited(app, db, two_lgs, tmp_path):
+    out = tmp_path / "payouts.csv"
+    assert cli(app, "payouts", "--half", "2025H1", "--out", out, "--local-government", SUWON).exit_code == 0
+    (who, action, subject, scope), = _entries(db, "export.payouts")
+    assert who.startswith("cli") and (action, subject, scope) == ("export.payouts", "half:2025H1", SUWON)

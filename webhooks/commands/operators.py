@@ -44,6 +44,12 @@ def _record(s, action: str, subject: str | None = None, detail: dict | None = No
     audit.record(s, _key(), _now(), _who(), action, subject=subject, scope="all", detail=detail)
 
 
+def audit_export(action: str, subject: str, scope: str, detail: dict) -> None:
+    """Audit an export made on the command line (payout files hold masked names and accounts)."""
+    with services().db.transaction() as s:
+        audit.record(s, _key(), _now(), _who(), action, subject=subject, scope=scope, detail=detail)
+
+
 def _operator(s, name: str) -> Operator:
     op = ops.by_name(s, name)
     if op is None:
