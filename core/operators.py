@@ -224,7 +224,7 @@ def needs_totp(op: Operator) -> bool:
 @dataclass(frozen=True)
 class LoginResult:
     operator: Operator | None
-    outcome: str  # ok | wrong | locked | ip_blocked | totp_required | totp_not_enrolled | disabled
+    outcome: str  # ok | wrong | locked | ip_blocked | totp_not_enrolled | disabled
     retry_after: int = 0
 
 
@@ -247,8 +247,7 @@ def login(session: Session, cipher, now: datetime, name: str, password: str, cod
     if ok and op is not None and needs_totp(op):
         if op.totp_secret_enc is None:
             return LoginResult(None, "totp_not_enrolled")
-        if not code:
-            return LoginResult(None, "totp_required")
+        # A missing code counts like a wrong one: the answer never says the password was right.
         step = totp_match(cipher.decrypt(op.totp_secret_enc), code, now, after_step=op.last_totp_step)
         ok = step is not None
     if op is None or not ok:

@@ -177,7 +177,7 @@ def login():
                 if not target.startswith("/admin") or target.startswith("//"):
                     target = url_for("dashboard.index")
                 return redirect(target)
-            status = {"locked": 429, "ip_blocked": 429, "totp_required": 401}.get(result.outcome, 401)
+            status = {"locked": 429, "ip_blocked": 429}.get(result.outcome, 401)
             error = ot(f"login.{result.outcome}", seconds=result.retry_after)
     return render_template("admin_login.html", error=error, csrf_token=_csrf_token()), status
 
