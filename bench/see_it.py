@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script: the project root, for core/bot/webhooks/tests
+sys.path.insert(0, str(ROOT))  # run as a script: the project root (core, bot, webhooks, tests)
 
 from bench import samples  # noqa: E402
 
@@ -51,7 +51,8 @@ def main() -> None:
     from core.demo import load_demo
     from core.models import Member
     from sqlalchemy import select
-    from tests.auxil.support import ADMIN_TOKEN, make_config
+    from tests.auxil.operators import PASSWORD, code_for, make_operator
+    from tests.auxil.support import make_config
     from webhooks import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-see-"))
@@ -73,7 +74,9 @@ def main() -> None:
     path = services.chart_link(member_id).split("5000", 1)[1]
     page = c.get("/admin/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert c.post("/admin/login", data={"token": ADMIN_TOKEN, "csrf_token": token}).status_code == 302
+    secret = make_operator(db, services.cipher, clock)
+    assert c.post("/admin/login", data={"name": "admin", "password": PASSWORD, "code": code_for(secret, clock),
+                                        "csrf_token": token}).status_code == 302
     cache = app.extensions["cpoint_charts"]
 
     def cold_chart():

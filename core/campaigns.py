@@ -43,11 +43,18 @@ def is_open(campaign: Campaign, today: date) -> bool:
     return bool(campaign.active) and campaign.starts_on <= today <= campaign.ends_on
 
 
-def active_campaigns(session: Session, today: date, limit: int | None = None) -> list[Campaign]:
-    """Open campaigns, ending soonest first (then by title, for a stable order)."""
+def active_campaigns(session: Session, today: date, limit: int | None = None,
+                     member: Member | None = None) -> list[Campaign]:
+    """Open campaigns, ending soonest first (then by title, for a stable order). With a
+    member: only those meant for them (national or of their 시군구, and of their segment)."""
     q = (select(Campaign)
          .where(Campaign.active.is_(True), Campaign.starts_on <= today, Campaign.ends_on >= today)
          .order_by(Campaign.ends_on, Campaign.title, Campaign.id))
+    if member is not None:
+        lg = member.local_government_code
+        q = q.where(Campaign.local_government_code.is_(None) | (Campaign.local_government_code == lg),
+                    (Campaign.segment != "member_type") | (Campaign.segment_value == member.member_type),
+                    (Campaign.segment != "region") | (Campaign.segment_value == lg))
     if limit is not None:
         q = q.limit(limit)
     return list(session.scalars(q))

@@ -21,6 +21,14 @@ from core.models import (
 from core import texts
 from core.points.periods import add_months, month_of
 
+# Every query takes an optional `scope` (core.operators.Scope): the 시군구 an operator may see.
+# None or a national scope: everything.
+
+
+def _within(q, column, scope):
+    clause = scope.where(column) if scope is not None else None
+    return q if clause is None else q.where(clause)
+
 MEMBER_TYPES = ("individual", "commercial", "public", "school", "foreigner")
 # Reduction-rate buckets (percent): lower bound (inclusive), upper bound (exclusive); their
 # labels are core/texts/<lang>/dashboard.toml `rate_buckets`, in the same order.
@@ -60,14 +68,17 @@ class Headline:
     latest_settled_half: str | None
 
 
-def headline(session: Session) -> Headline:
-    active = session.scalar(select(func.count()).select_from(Member).where(Member.status == "active")) or 0
-    withdrawn = session.scalar(select(func.count()).select_from(Member).where(Member.status == "withdrawn")) or 0
-    lgs = session.scalar(select(func.count(func.distinct(Member.local_government_code)))
-                         .where(Member.status == "active")) or 0
+def headline(session: Session, scope=None) -> Headline:
+    lg = Member.local_government_code
+    active = session.scalar(_within(select(func.count()).select_from(Member).where(Member.status == "active"), lg, scope)) or 0
+    withdrawn = session.scalar(_within(select(func.count()).select_from(Member).where(Member.status == "withdrawn"), lg, scope)) or 0
+    lgs = session.scalar(_within(select(func.count(func.distinct(Member.local_government_code)))
+                                 .where(Member.status == "active"), lg, scope)) or 0
     readings, latest = session.execute(select(func.count(), func.max(MeterReading.month))).one()
-    pending = session.scalar(select(func.count()).select_from(Notification)
-                             .where(Notification.state == "pending")) or 0
+    pending_q = select(func.count()).select_from(Notification).where(Notification.state == "pending")
+    if scope is not None and not scope.national:
+        pending_q = pending_q.join(Member, Member.id == Notification.member_id)
+    pending = session.scalar(_within(pending_q, lg, scope)) or 0
     half = session.scalar(select(func.max(SettlementRun.half)).where(SettlementRun.status == "completed"))
     return Headline(int(active), int(withdrawn), int(lgs), int(readings or 0), latest, int(pending), half)
 
@@ -85,14 +96,14 @@ class MembersByLg:
         return sum(self.by_type.values())
 
 
-def members_by_lg_and_type(session: Session) -> list[MembersByLg]:
+def members_by_lg_and_type(session: Session, scope=None) -> list[MembersByLg]:
     """Active members now, per 시군구 and member type."""
-    rows = session.execute(
+    rows = session.execute(_within(
         select(Member.local_government_code, LocalGovernment.sido, LocalGovernment.name, Member.member_type, func.count())
         .select_from(Member).outerjoin(LocalGovernment, LocalGovernment.code == Member.local_government_code)
         .where(Member.status == "active")
-        .group_by(Member.local_government_code, LocalGovernment.sido, LocalGovernment.name, Member.member_type)
-    ).all()
+        .group_by(Member.local_government_code, LocalGovernment.sido, LocalGovernment.name, Member.member_type),
+        Member.local_government_code, scope)).all()
     out: dict[str | None, MembersByLg] = {}
     for code, sido, name, member_type, n in rows:
         label = f"{sido} {name}" if name and sido and sido != name else (name or UNSET)
@@ -111,7 +122,7 @@ class MembersOverTime:
         return [sum(v[i] for v in self.by_type.values()) for i in range(len(self.months))]
 
 
-def members_over_time(session: Session, today: date, months: int = 24) -> MembersOverTime:
+def members_over_time(session: Session, today: date, months: int = 24, scope=None) -> MembersOverTime:
     """Members at the end of each of the last `months` months (joined by then, not yet
     withdrawn), per member type and per 시군구. Two GROUP BY queries, cumulated here."""
     last = month_of(today)
@@ -125,6 +136,7 @@ def members_over_time(session: Session, today: date, months: int = 24) -> Member
         base = select(key, joined, left, func.count()).select_from(Member).outerjoin(
             LocalGovernment, LocalGovernment.code == Member.local_government_code
         ).group_by(key, joined, left)
+        base = _within(base, Member.local_government_code, scope)
         out: dict[str, list[int]] = {}
         for k, j, w, n in session.execute(base).all():
             row = out.setdefault(k or UNSET, [0] * months)
@@ -162,23 +174,24 @@ def _ordered(counts: dict[str, int]) -> list[tuple[str, int]]:
     return [(label, int(counts.get(label, 0))) for label, _lo, _hi in RATE_BUCKETS]
 
 
-def half_rate_distribution(session: Session, half: str | None = None) -> RateDistribution | None:
+def half_rate_distribution(session: Session, half: str | None = None, scope=None) -> RateDistribution | None:
     """Reduction rates of the evaluated statement lines of a settled half (default: the latest)."""
     if half is None:
         half = session.scalar(select(func.max(StatementLine.half)))
     if half is None:
         return None
     bucket = _bucket_case(StatementLine.rate)
-    rows = session.execute(
-        select(bucket, func.count()).where(StatementLine.half == half, StatementLine.evaluated.is_(True),
-                                           StatementLine.rate.is_not(None))
-        .group_by(bucket)
-    ).all()
+    q = (select(bucket, func.count()).where(StatementLine.half == half, StatementLine.evaluated.is_(True),
+                                            StatementLine.rate.is_not(None)).group_by(bucket))
+    if scope is not None and not scope.national:
+        q = _within(q.join(PointStatement, PointStatement.id == StatementLine.statement_id),
+                    PointStatement.local_government_code, scope)
+    rows = session.execute(q).all()
     counts = {label: n for label, n in rows}
     return RateDistribution(half, _ordered(counts), sum(int(n) for n in counts.values()))
 
 
-def month_rate_distribution(session: Session, month: int | None = None) -> RateDistribution | None:
+def month_rate_distribution(session: Session, month: int | None = None, scope=None) -> RateDistribution | None:
     """Reduction rate of one month per registered supply point of an active member: usage of
     the month against B(m) (mean of the same month one and two years before, or the one there
     is; spec §5). Default month: the latest with readings. All in one SQL statement."""
@@ -196,16 +209,15 @@ def month_rate_distribution(session: Session, month: int | None = None) -> RateD
         (and_(y1.amount.is_not(None), y2.amount.is_not(None)), (y1.amount + y2.amount) / 2),
         else_=func.coalesce(y1.amount, y2.amount),
     )
-    sub = (
+    sub = _within(
         select(((baseline - now_r.amount) * 100 / baseline).label("rate"))
         .select_from(ResourceAccount)
         .join(Member, and_(Member.id == ResourceAccount.member_id, Member.status == "active"))
         .join(now_r, same(now_r, month))
         .outerjoin(y1, same(y1, add_months(month, -12)))
         .outerjoin(y2, same(y2, add_months(month, -24)))
-        .where(ResourceAccount.ended_on.is_(None), ResourceAccount.supply_key_hash.is_not(None), baseline > 0)
-        .subquery()
-    )
+        .where(ResourceAccount.ended_on.is_(None), ResourceAccount.supply_key_hash.is_not(None), baseline > 0),
+        Member.local_government_code, scope).subquery()
     bucket = _bucket_case(sub.c.rate)
     rows = session.execute(select(bucket, func.count()).select_from(sub).group_by(bucket)).all()
     counts = {label: n for label, n in rows}
@@ -226,7 +238,7 @@ class PointsRow:
     won_paid: int
 
 
-def points_by_half_and_lg(session: Session, limit_halves: int = 4) -> list[PointsRow]:
+def points_by_half_and_lg(session: Session, limit_halves: int = 4, scope=None) -> list[PointsRow]:
     """Settled points and won per half and 시군구 (the 시군구 at the half's end)."""
     halves = session.scalars(select(PointStatement.half).distinct().order_by(PointStatement.half.desc())
                              .limit(limit_halves)).all()
@@ -235,29 +247,29 @@ def points_by_half_and_lg(session: Session, limit_halves: int = 4) -> list[Point
     to_pay = case((PointStatement.status.in_(("expected", "held")), PointStatement.won), else_=0)
     held = case((PointStatement.status == "held", PointStatement.won), else_=0)
     paid = case((PointStatement.status == "paid", PointStatement.won), else_=0)
-    rows = session.execute(
+    rows = session.execute(_within(
         select(PointStatement.half, PointStatement.local_government_code, LocalGovernment.name, func.count(),
                func.sum(PointStatement.points), func.sum(to_pay), func.sum(held), func.sum(paid))
         .select_from(PointStatement)
         .outerjoin(LocalGovernment, LocalGovernment.code == PointStatement.local_government_code)
         .where(PointStatement.half.in_(halves))
         .group_by(PointStatement.half, PointStatement.local_government_code, LocalGovernment.name)
-        .order_by(PointStatement.half.desc(), func.sum(PointStatement.points).desc())
-    ).all()
+        .order_by(PointStatement.half.desc(), func.sum(PointStatement.points).desc()),
+        PointStatement.local_government_code, scope)).all()
     return [PointsRow(h, c, n or (c or UNSET), int(k), int(p or 0), int(w or 0), int(hw or 0), int(pw or 0))
             for h, c, n, k, p, w, hw, pw in rows]
 
 
-def holds_by_reason(session: Session) -> list[tuple[str, str, int, int]]:
+def holds_by_reason(session: Session, scope=None) -> list[tuple[str, str, int, int]]:
     """(half, reason, statements, won) of payouts on hold."""
     # constants inlined (not bound) so SELECT and GROUP BY are the same expression on PostgreSQL
     reason = func.coalesce(PointStatement.hold_reason, literal_column("'UNKNOWN'"))
-    rows = session.execute(
+    rows = session.execute(_within(
         select(PointStatement.half, reason, func.count(), func.sum(PointStatement.won))
         .where(PointStatement.status == "held")
         .group_by(PointStatement.half, reason)
-        .order_by(PointStatement.half.desc(), func.count().desc())
-    ).all()
+        .order_by(PointStatement.half.desc(), func.count().desc()),
+        PointStatement.local_government_code, scope)).all()
     return [(h, r, int(n), int(w or 0)) for h, r, n, w in rows]
 
 
@@ -273,16 +285,17 @@ class PushRow:
         return sum(self.counts.values())
 
 
-def push_delivery(session: Session) -> list[PushRow]:
+def push_delivery(session: Session, scope=None) -> list[PushRow]:
     """Notifications per kind: sent, failed (waiting for a retry after an error), dead,
     pending (not tried yet), in flight, uncertain, skipped."""
     state = case(
         (and_(Notification.state == literal_column("'pending'"), Notification.attempts > 0), literal_column("'failed'")),
         else_=Notification.state,
     )
-    rows = session.execute(
-        select(Notification.kind, state, func.count()).group_by(Notification.kind, state)
-    ).all()
+    q = select(Notification.kind, state, func.count()).group_by(Notification.kind, state)
+    if scope is not None and not scope.national:
+        q = _within(q.join(Member, Member.id == Notification.member_id), Member.local_government_code, scope)
+    rows = session.execute(q).all()
     out: dict[str, PushRow] = {}
     for kind, st, n in rows:
         out.setdefault(kind, PushRow(kind, {c: 0 for c in PUSH_COLUMNS})).counts[st] = int(n)
@@ -302,7 +315,7 @@ class CampaignReach:
     messages_pending: int
 
 
-def campaign_reach(session: Session) -> list[CampaignReach]:
+def campaign_reach(session: Session, scope=None) -> list[CampaignReach]:
     """Per campaign: pledges, and the campaign messages sent / skipped / waiting (when the
     broadcasts table is there: core.models.CampaignBroadcast)."""
     import core.models as models
@@ -326,7 +339,10 @@ def campaign_reach(session: Session) -> list[CampaignReach]:
                 c = by_period[p]
                 sent.setdefault(c, {})[st] = sent.setdefault(c, {}).get(st, 0) + int(n)
     out = []
-    for c in session.scalars(select(Campaign).order_by(Campaign.active.desc(), Campaign.starts_on.desc())).all():
+    campaigns = select(Campaign).order_by(Campaign.active.desc(), Campaign.starts_on.desc())
+    if scope is not None and not scope.national:  # their own and the national ones
+        campaigns = campaigns.where(Campaign.local_government_code.is_(None) | scope.where(Campaign.local_government_code))
+    for c in session.scalars(campaigns).all():
         counts = sent.get(c.id, {})
         out.append(CampaignReach(c.id, c.title, bool(c.active), c.starts_on, c.ends_on, int(pledges.get(c.id, 0)),
                                  counts.get("sent", 0), counts.get("skipped", 0),
@@ -360,13 +376,17 @@ class Dashboard:
     settlements: list[SettlementRun]
 
 
-def dashboard(session: Session, today: date, now: datetime) -> Dashboard:
+def dashboard(session: Session, today: date, now: datetime, scope=None) -> Dashboard:
     """Everything the page shows, read in one session (one consistent snapshot on PostgreSQL
     when the caller opens a REPEATABLE READ transaction; close enough otherwise)."""
     return Dashboard(
-        generated_at=now, headline=headline(session), members_by_lg=members_by_lg_and_type(session),
-        members_over_time=members_over_time(session, today), month_rates=month_rate_distribution(session),
-        half_rates=half_rate_distribution(session), points=points_by_half_and_lg(session),
-        holds=holds_by_reason(session), pushes=push_delivery(session), campaigns=campaign_reach(session),
-        imports=import_runs(session), settlements=settlement_runs(session),
+        generated_at=now, headline=headline(session, scope), members_by_lg=members_by_lg_and_type(session, scope),
+        members_over_time=members_over_time(session, today, scope=scope),
+        month_rates=month_rate_distribution(session, scope=scope),
+        half_rates=half_rate_distribution(session, scope=scope), points=points_by_half_and_lg(session, scope=scope),
+        holds=holds_by_reason(session, scope), pushes=push_delivery(session, scope),
+        campaigns=campaign_reach(session, scope),
+        # runs are national work; a 시군구 operator sees none
+        imports=import_runs(session) if scope is None or scope.national else [],
+        settlements=settlement_runs(session) if scope is None or scope.national else [],
     )

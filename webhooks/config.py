@@ -28,6 +28,7 @@ from bot.context import BotSettings
 from bot.push.settings import EventApiSettings, PushSettings
 from core.csv_screening import ImportSettings
 from core.settings import env_name, fields_of, setting
+from webhooks.operator_settings import OperatorSettings
 
 _GROUP = ConfigDict(validate_assignment=True, str_strip_whitespace=True)
 
@@ -140,7 +141,7 @@ class Settings(BaseSettings):
     field_encryption_key: str | None = setting("FIELD_ENCRYPTION_KEY", None, "Fernet key(s), comma-separated (first encrypts, all decrypt: rotation) for customer numbers and bank accounts. `flask --app webhooks cpoint gen-keys` prints new ones. Required.", secret=True)
     field_hash_key: str | None = setting("FIELD_HASH_KEY", None, "Key of the keyed hash that finds customer numbers and households. Required.", secret=True)
     # Operators and Kakao
-    admin_token: str | None = setting("ADMIN_TOKEN", None, "Bearer token for /admin endpoints and the dashboard login; admin is closed while unset.", secret=True)
+    admin_token: str | None = setting("ADMIN_TOKEN", None, "Bootstrap only: while no operator exists, `POST /admin/api/bootstrap` with this bearer token creates the first national admin. Operators then log in by name and use their own API tokens (`cpoint operator ...`).", secret=True)
     kakao_admin_key: str | None = setting("KAKAO_ADMIN_KEY", None, "Primary admin key: authenticates the channel add/block webhook.", secret=True)
     emulator_enabled: bool = setting("EMULATOR_ENABLED", False, "Serve the local chat emulator at /emulator (`scripts/run` turns it on).")
     metrics_enabled: bool = setting("METRICS_ENABLED", True, "Serve Prometheus metrics at /metrics.")
@@ -151,6 +152,7 @@ class Settings(BaseSettings):
     charts: ChartSettings = Field(default_factory=ChartSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    operators: OperatorSettings = Field(default_factory=OperatorSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     # Operator imports (core.csv_screening): plausibility bounds
     imports: ImportSettings = Field(default_factory=ImportSettings)

@@ -123,6 +123,7 @@ class SchedulerClock:
     settings: PushSettings
     make_sender: Callable[[], OutboxDrain] | None = None  # -> bot.push.sender.Sender
     reconcile: Callable[[], object] | None = None
+    retention: Callable[[], object] | None = None  # core.retention, bound by the edge's settings
     holder: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
 
     def __post_init__(self) -> None:
@@ -205,7 +206,12 @@ class SchedulerClock:
         return self.reconcile()
 
     def housekeeping_tick(self):
-        return jobs.run_housekeeping(self.context) if self.leading else None
+        if not self.leading:
+            return None
+        report = jobs.run_housekeeping(self.context)
+        if self.retention is not None:
+            report = {**report, **(self.retention() or {})}
+        return report
 
     # -- the process ------------------------------------------------------------------------
     def build(self) -> BackgroundScheduler:

@@ -21,6 +21,14 @@ class Campaign(Base):
     ends_on: Mapped[date] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Operated campaigns (core.campaign_admin): whose 시군구 it is (None: national), whom it is
+    # for (the broadcast segments: all | region | member_type), who changed it last.
+    local_government_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    segment: Mapped[str] = mapped_column(String(16), default="all", server_default="all")
+    segment_value: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class CampaignPledge(Base):

@@ -67,6 +67,9 @@ class Member(Base):
     blocked_at: Mapped[datetime | None] = mapped_column(DateTime)
     joined_at: Mapped[datetime] = mapped_column(DateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When what withdrawal left (identifiers in notifications, payout lines, pledges) was
+    # removed too (core.withdrawn_purge); the ledger stays under the bare member id.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     accounts: Mapped[list["ResourceAccount"]] = relationship(back_populates="member", lazy="selectin")
     local_government: Mapped[LocalGovernment | None] = relationship(lazy="joined")

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import text
 
 from core.demo import load_demo
-from tests.auxil.support import ADMIN_TOKEN
+from tests.auxil.operators import PASSWORD, code_for, make_operator
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +28,14 @@ def test_dashboard_after_login_shows_what_the_database_holds(demo_server, page, 
     db = demo_server.db
     page.goto(demo_server.url + "/admin")
     assert "/admin/login" in page.url  # not logged in: the login form
-    page.fill("#token", "wrong-token")
+    secret = make_operator(db, demo_server.services.cipher, demo_server.services.clock)
+    page.fill("#name", "admin")
+    page.fill("#password", "wrong-password-here")
     page.click("button[type=submit]")
-    assert page.get_by_role("alert").inner_text().strip() == "토큰이 맞지 않아요."
-    page.fill("#token", ADMIN_TOKEN)
+    assert page.get_by_role("alert").inner_text().strip() == "이름, 비밀번호 또는 인증 코드가 맞지 않아요."
+    page.fill("#name", "admin")
+    page.fill("#password", PASSWORD)
+    page.fill("#code", code_for(secret, demo_server.services.clock))
     page.click("button[type=submit]")
     page.wait_for_selector("[data-testid=active-members]")
 

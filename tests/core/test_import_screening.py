@@ -17,7 +17,7 @@ from core.csv_screening import (
 from core.models import ImportChange, ImportRun, MeterReading
 from core.rules import default_rules
 from core.usage_import import supply_key_hash
-from engine_helpers import CSV_FIXTURES, add_lg, add_member, cli, snapshot, write_usage_csv
+from tests.auxil.engine import CSV_FIXTURES, add_lg, add_member, cli, snapshot, write_usage_csv
 
 E = "0123456789"
 

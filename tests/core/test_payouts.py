@@ -68,7 +68,9 @@ def test_payout_batch_is_recorded_once(app, db, cipher, tmp_path):
     second = tmp_path / "b.csv"
     res = cli(app, "payouts", "--half", "2025H1", "--out", second)
     assert res.exit_code == 0 and "already recorded" in res.stdout
-    assert snapshot(db) == before
+    after = snapshot(db)
+    assert after.pop("audit_entries") == before.pop("audit_entries") + 1  # each export is audited
+    assert after == before
     assert first.read_text(encoding="utf-8-sig") == second.read_text(encoding="utf-8-sig")
     # a per-시군구 batch afterwards finds nothing left to pay
     res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "c.csv", "--local-government", "41117")

@@ -1,10 +1,19 @@
-"""GET /admin/api/statements: bearer ADMIN_TOKEN, the statement as JSON (over real HTTP too)."""
+"""GET /admin/api/statements: an operator's bearer token, the statement as JSON (over real HTTP too)."""
 from __future__ import annotations
 
+import pytest
+
 from tests.auxil.engine import add_lg, add_member, cli, half_rows, write_usage_csv
+from tests.auxil.operators import make_operator, token_for
 
 E, W = "electricity", "water"
-AUTH = {"Authorization": "Bearer test-admin-token"}  # tests/conftest.py ADMIN_TOKEN
+
+
+@pytest.fixture
+def AUTH(db, cipher, clock):
+    """A national admin's API token (per-operator tokens replaced the shared ADMIN_TOKEN)."""
+    make_operator(db, cipher, clock)
+    return {"Authorization": f"Bearer {token_for(db, clock, 'admin')}"}
 
 
 def settled(app, db, cipher, tmp_path):
@@ -16,7 +25,7 @@ def settled(app, db, cipher, tmp_path):
     assert cli(app, "settle", "--half", "2025H1").exit_code == 0
 
 
-def test_statement_json(app, client, db, cipher, tmp_path):
+def test_statement_json(app, client, db, cipher, tmp_path, AUTH):
     settled(app, db, cipher, tmp_path)
     resp = client.get("/admin/api/statements?bot_user_key=bk-admin-1&half=2025H1", headers=AUTH)
     assert resp.status_code == 200
@@ -32,7 +41,7 @@ def test_statement_json(app, client, db, cipher, tmp_path):
     assert body["local_government"] == {"code": "41117", "name": "수원시 영통구"}
 
 
-def test_auth_and_errors(app, client, db, cipher, tmp_path):
+def test_auth_and_errors(app, client, db, cipher, tmp_path, AUTH):
     assert client.get("/admin/api/statements?bot_user_key=x&half=2025H1").status_code == 401
     assert client.get("/admin/api/statements?bot_user_key=x&half=2025H1",
                       headers={"Authorization": "Bearer nope"}).status_code == 401
@@ -46,16 +55,13 @@ def test_auth_and_errors(app, client, db, cipher, tmp_path):
     assert runs[0]["kind"] == "usage" and runs[0]["rows_inserted"] == 36
 
 
-def test_closed_while_no_token_is_configured(db, clock, config):
-    from webhooks import create_app
-
-    config.admin_token = None
-    app = create_app(config, clock=clock, db=db)
-    resp = app.test_client().get("/admin/api/statements?bot_user_key=x&half=2025H1", headers=AUTH)
+def test_the_admin_token_is_not_an_api_token(client, AUTH):
+    resp = client.get("/admin/api/statements?bot_user_key=x&half=2025H1",
+                      headers={"Authorization": "Bearer test-admin-token"})
     assert resp.status_code == 401
 
 
-def test_over_real_http(app, db, cipher, tmp_path):
+def test_over_real_http(app, db, cipher, tmp_path, AUTH):
     """The same endpoint served by a real WSGI server on loopback."""
     import threading
 

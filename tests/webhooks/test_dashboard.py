@@ -1,7 +1,6 @@
-"""The operator dashboard: login with ADMIN_TOKEN, session cookie, CSRF, and aggregated figures."""
+"""The operator dashboard: operator login (name, password, TOTP), session cookie, CSRF, and aggregated figures."""
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -14,20 +13,26 @@ from core.models import (
     LocalGovernment, Member, MeterReading, Notification, PointStatement, ResourceAccount, SettlementRun,
     StatementLine,
 )
-from tests.auxil.support import ADMIN_TOKEN, make_config
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def login(client, token=ADMIN_TOKEN):
-    page = client.get("/admin/login")
-    return client.post("/admin/login", data={"token": token, "csrf_token": csrf(page.get_data(as_text=True))})
+from tests.auxil.operators import PASSWORD, code_for, csrf, make_operator
+from tests.auxil.operators import login as operator_login
+from tests.auxil.support import ADMIN_TOKEN
 
 
 @pytest.fixture
-def admin(client):
+def totp(db, cipher, clock):
+    return make_operator(db, cipher, clock)
+
+
+def login(client, password=PASSWORD, *, code=None):
+    app = client.application
+    secret = app.config.get("TEST_TOTP")
+    return operator_login(client, "admin", password, code if code is not None else
+                          (code_for(secret, app.extensions["cpoint"].clock) if secret else ""))
+
+
+@pytest.fixture
+def admin(client, totp):
+    client.application.config["TEST_TOTP"] = totp
     resp = login(client)
     assert resp.status_code == 302
     return client
@@ -39,17 +44,19 @@ def test_dashboard_needs_a_login(client):
     assert client.get("/admin/charts/members.png").status_code == 401
 
 
-def test_wrong_token_and_missing_csrf_are_refused(client):
-    assert login(client, "nope").status_code == 401
-    assert client.post("/admin/login", data={"token": ADMIN_TOKEN}).status_code == 400
+def test_wrong_password_and_missing_csrf_are_refused(client, totp):
+    client.application.config["TEST_TOTP"] = totp
+    assert login(client, "nope-nope-nope").status_code == 401
+    assert client.post("/admin/login", data={"name": "admin", "password": PASSWORD}).status_code == 400
     assert client.get("/admin").status_code == 302
 
 
-def test_login_sets_a_safe_cookie_and_logout_needs_csrf(client):
+def test_login_sets_a_safe_cookie_and_logout_needs_csrf(client, totp):
+    client.application.config["TEST_TOTP"] = totp
     resp = login(client)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/admin/")
     cookie = resp.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and ADMIN_TOKEN not in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and PASSWORD not in cookie
     page = client.get("/admin")
     assert page.status_code == 200
     assert page.headers["Cache-Control"] == "no-store" and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
@@ -65,29 +72,19 @@ def test_session_expires(admin, clock):
     assert admin.get("/admin").status_code == 302
 
 
-def test_rotating_the_admin_token_logs_everyone_out(admin, app):
-    assert admin.get("/admin").status_code == 200
-    app.config["CPOINT"].admin_token = "a-new-token"
-    assert admin.get("/admin").status_code == 302
-
-
-def test_repeated_wrong_tokens_are_slowed_down(client):
-    for _ in range(5):
-        assert login(client, "guess").status_code == 401
-    assert login(client).status_code == 429  # even the right token waits
-
-
-def test_closed_while_no_admin_token(db, clock):
-    from webhooks import create_app
-
-    app = create_app(make_config(database_url=db.url, admin_token=None), clock=clock, db=db)
-    c = app.test_client()
-    assert c.get("/admin").status_code == 404 and c.get("/admin/login").status_code == 404
-
-
-def test_open_redirects_are_not_followed(client):
+def test_the_admin_token_no_longer_logs_in(client):
     page = client.get("/admin/login")
-    resp = client.post("/admin/login?next=//evil.example/x", data={"token": ADMIN_TOKEN, "csrf_token": csrf(page.get_data(as_text=True))})
+    resp = client.post("/admin/login", data={"name": "admin", "password": ADMIN_TOKEN,
+                                             "csrf_token": csrf(page.get_data(as_text=True))})
+    assert resp.status_code == 401 and client.get("/admin").status_code == 302
+
+
+def test_open_redirects_are_not_followed(client, totp):
+    client.application.config["TEST_TOTP"] = totp
+    page = client.get("/admin/login")
+    resp = client.post("/admin/login?next=//evil.example/x", data={
+        "name": "admin", "password": PASSWORD, "code": code_for(totp, client.application.extensions["cpoint"].clock),
+        "csrf_token": csrf(page.get_data(as_text=True))})
     assert resp.headers["Location"].endswith("/admin/")
 
 

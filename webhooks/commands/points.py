@@ -106,6 +106,9 @@ def payouts_cmd(half: str, out: str, scope: str):
         result = create_payouts(svc.db, svc.cipher, svc.clock, half, out, scope=scope)
     except PayoutError as exc:
         fail(f"payouts: {exc}")
+    from webhooks.commands.operators import audit_export
+
+    audit_export("export.payouts", f"half:{half}", scope, {"file": str(out)})
     click.echo(result.summary())
 
 

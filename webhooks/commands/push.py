@@ -143,8 +143,11 @@ def broadcast_command(campaign_id, at_text, segment, message, list_, cancel_id):
 def scheduler_command():
     """Run the clock: monthly results, payout notices, broadcasts, outbox, task results."""
     from bot.push.runtime import build_scheduler
+    from webhooks.commands.operators import retention_for
 
-    build_scheduler(services()).run_forever()
+    clock = build_scheduler(services())
+    clock.retention = retention_for(services())
+    clock.run_forever()
 
 
 _BATCH = re.compile(r"^[0-9a-f]{32}$")

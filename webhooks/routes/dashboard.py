@@ -1,10 +1,13 @@
 """The operator dashboard at /admin: the programme at a glance.
 
-Login with ADMIN_TOKEN (constant-time compare) into a signed, HttpOnly, SameSite session
-cookie that lasts DASHBOARD_SESSION_HOURS; every form carries a CSRF token bound to the
-session; logout is a POST. Closed (404) while ADMIN_TOKEN is unset. Repeated wrong tokens from
-one address are slowed down (429). The page shows aggregates only, never personal data; its
-figures come from core.dashboard_queries and its charts are PNGs drawn on the server.
+Operators log in by name, password and (admins always) a TOTP code (core.operators) into a
+server-side session that lasts DASHBOARD_SESSION_HOURS; the signed, HttpOnly, SameSite cookie
+carries only its random id (webhooks.operator_auth). Logout and disabling the operator end it at
+once. Every form carries a CSRF token bound to the session; logout is a POST. Failed logins are
+counted in the database per account (backoff) and per address (429). The page shows aggregates
+of the operator's 시군구 only, never personal data; its figures come from core.dashboard_queries
+and its charts are PNGs drawn on the server. Member lookup, exports and campaigns:
+webhooks/routes/operator_pages.py.
 """
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ import hashlib
 import hmac
 import secrets
 import threading
-import time
 from collections import OrderedDict
 from datetime import timedelta
 from functools import wraps
@@ -23,19 +25,17 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 
-from bot.ratelimit import UserRateLimiter
 from core import dashboard_queries as dq
+from core import operators as ops
 from core import texts as core_texts
 from core.charts import render_members_png, render_points_png, render_rates_png
 from core.clock import now_kst, today_kst, utcnow_naive
 from core.models.members import MemberAddress  # noqa: F401  (models registered)
-from webhooks import texts
+from webhooks import operator_auth as oa
+from webhooks.texts import operator_text as ot
 
 bp = Blueprint("dashboard", __name__)
 
-SESSION_KEY = "cpoint_admin"
-MAX_FAILURES = 5
-FAILURE_WINDOW = 300.0  # seconds
 CHARTS = ("members", "rates", "points")
 
 
@@ -71,13 +71,10 @@ class _CookieSessionWhenSent(SecureCookieSessionInterface):
 
 
 class _State:
-    """Per-app login throttle and chart cache (small, in memory)."""
+    """Per-app chart cache (small, in memory)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        # Each wrong token spends one of MAX_FAILURES per address, given back over FAILURE_WINDOW;
-        # at most 10,000 addresses are remembered (bounded memory under a spray of addresses).
-        self.failures = UserRateLimiter(MAX_FAILURES, FAILURE_WINDOW, now=time.monotonic, max_users=10_000)
         self.charts: OrderedDict[tuple, bytes] = OrderedDict()
 
     def chart(self, key: tuple, draw) -> bytes:
@@ -102,22 +99,8 @@ def _state() -> _State:
     return current_app.extensions["cpoint_dashboard"]
 
 
-def _token_tag(token: str) -> str:
-    """Changes when ADMIN_TOKEN changes, so rotating the token logs everyone out."""
-    return hmac.new(current_app.secret_key.encode(), f"admin-token:{token}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def _logged_in() -> bool:
-    data = session.get(SESSION_KEY)
-    cfg = _cfg()
-    if not isinstance(data, dict) or not cfg.admin_token:
-        return False
-    if not hmac.compare_digest(str(data.get("tag", "")), _token_tag(cfg.admin_token)):
-        return False
-    services = current_app.extensions["cpoint"]
-    issued = data.get("at")
-    now = services.clock.now().timestamp()
-    return isinstance(issued, (int, float)) and 0 <= now - issued <= cfg.dashboard.session_hours * 3600
+    return oa.current_operator() is not None
 
 
 def _csrf_token() -> str:
@@ -157,12 +140,6 @@ def _kst(value) -> str:
     return value.replace(tzinfo=timezone.utc).astimezone(KST).strftime("%Y-%m-%d %H:%M")
 
 
-@bp.before_request
-def _closed_without_token():
-    if not _cfg().admin_token:
-        abort(404)
-
-
 @bp.after_request
 def _headers(resp: Response) -> Response:
     resp.headers["Cache-Control"] = "no-store"
@@ -180,27 +157,29 @@ def login():
     error = None
     status = 200
     if request.method == "POST":
-        who = request.remote_addr or "?"
-        if _state().failures.exhausted(who):
-            error, status = texts.t("admin.login_too_many"), 429
-        elif not _csrf_ok():
-            error, status = texts.t("admin.login_expired"), 400
+        if not _csrf_ok():
+            error, status = ot("login.expired"), 400
         else:
-            given = request.form.get("token", "")
-            expected = _cfg().admin_token
-            if given and hmac.compare_digest(given.encode(), expected.encode()):
-                _state().failures.forget(who)
+            services = current_app.extensions["cpoint"]
+            with services.db.transaction() as s:  # failures are counted (committed) too
+                result = ops.login(s, services.cipher, oa.now(), request.form.get("name", ""),
+                                   request.form.get("password", ""), request.form.get("code", ""),
+                                   request.remote_addr or "?")
+                raw = None
+                if result.operator is not None:
+                    raw = ops.open_session(s, result.operator, oa.now(), _cfg().dashboard.session_hours)
+                    oa.record(s, "operator.login", subject=result.operator.name, op=result.operator)
+            if raw is not None:
                 session.clear()  # a fresh session (and CSRF token) after login: no fixation
                 session.permanent = True
-                services = current_app.extensions["cpoint"]
-                session[SESSION_KEY] = {"at": services.clock.now().timestamp(), "tag": _token_tag(expected)}
+                session[oa.SESSION_KEY] = raw
                 _csrf_token()
                 target = request.args.get("next", "")
                 if not target.startswith("/admin") or target.startswith("//"):
                     target = url_for("dashboard.index")
                 return redirect(target)
-            _state().failures.allow(who)  # spends one of the address's tries
-            error, status = texts.t("admin.login_wrong_token"), 401
+            status = {"locked": 429, "ip_blocked": 429}.get(result.outcome, 401)
+            error = ot(f"login.{result.outcome}", seconds=result.retry_after)
     return render_template("admin_login.html", error=error, csrf_token=_csrf_token()), status
 
 
@@ -208,6 +187,9 @@ def login():
 def logout():
     if not _csrf_ok():
         abort(400, description="missing or wrong CSRF token")
+    services = current_app.extensions["cpoint"]
+    with services.db.transaction() as s:
+        ops.close_session(s, session.get(oa.SESSION_KEY), oa.now())
     session.clear()
     return redirect(url_for("dashboard.login"))
 
@@ -215,7 +197,7 @@ def logout():
 def _snapshot():
     services = current_app.extensions["cpoint"]
     with services.db.session() as s:
-        return dq.dashboard(s, today_kst(services.clock), utcnow_naive(services.clock))
+        return dq.dashboard(s, today_kst(services.clock), utcnow_naive(services.clock), scope=oa.current_scope())
 
 
 @bp.get("/admin")
@@ -229,6 +211,7 @@ def index():
     return render_template(
         "admin.html", d=data, csrf_token=_csrf_token(), types=dq.MEMBER_TYPES, push_columns=dq.PUSH_COLUMNS,
         type_names=TYPE_LABELS, now=now_kst(services.clock), stamp=stamp, hold_labels=HOLD_LABELS,
+        operator=oa.current_operator(),
     )
 
 

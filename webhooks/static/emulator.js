@@ -64,6 +64,7 @@
   // ---- actions ---------------------------------------------------------------------------
   function act(source, action) {
     var kind = action && action.action;
+    if (state.preview && kind !== "webLink") { toast("미리보기예요: 누르면 " + (action.label || "") + " 동작이 실행돼요."); return; }
     if (kind === "webLink") {
       var url = safeUrl(action.webLinkUrl);
       if (url) window.open(url, "_blank", "noopener");
@@ -361,6 +362,14 @@
     try { sessionStorage.setItem("cpoint-emulator:user", key); } catch (e) { /* ignore */ }
     if (!h.length) send({ source: "welcome" });   // the welcome block, as when a chat is opened
     else pollPushes();
+  }
+
+  // ---- preview: the dashboard's campaign preview draws one reply and sends nothing --------
+  var previewData = document.getElementById("kakao-preview");
+  if (previewData) {
+    state.preview = true;
+    addBot(JSON.parse(previewData.textContent), null, false);
+    return;
   }
 
   // ---- wiring ----------------------------------------------------------------------------

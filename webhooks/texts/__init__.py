@@ -10,3 +10,12 @@ TEXTS = TextSet(Path(__file__).resolve().parent)
 raw = TEXTS.raw
 t = TEXTS.t
 areas = TEXTS.areas
+
+
+def operator_text(key: str, **fmt) -> str:
+    """A text of the operator pages (login, member lookup, campaigns): `operators.toml`."""
+    return t(f"operators.{key}", **fmt)
+
+
+def operator_table(key: str) -> dict:
+    return raw(f"operators.{key}")

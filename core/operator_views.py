@@ -1,0 +1,83 @@
+"""What operators read about members, always within their scope (core.operators.Scope): one
+member's record (masked) and the statements export of a half. The callers audit each read
+(core.audit); nothing here writes."""
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.members import masked_account_number, masked_customer_number
+from core.models import LocalGovernment, Member, PointStatement
+from core.pii import mask_mobile, mask_name
+
+
+class OutOfScope(LookupError):
+    """No such member within the operator's scope (the same answer as no such member, so a
+    시군구 operator cannot tell that a member of another 시군구 exists)."""
+
+
+def find_member(session: Session, scope, *, member_id: int | None = None, bot_user_key: str | None = None) -> Member:
+    if member_id is not None:
+        member = session.get(Member, member_id)
+    elif bot_user_key:
+        member = session.scalar(select(Member).where(Member.bot_user_key == bot_user_key))
+    else:
+        member = None
+    if member is None or not scope.allows(member.local_government_code):
+        raise OutOfScope(member_id or bot_user_key)
+    return member
+
+
+def member_record(session: Session, cipher, member: Member) -> dict:
+    """A member's details as an operator sees them: masked, with the settled halves."""
+    lg = member.local_government
+    statements = session.scalars(select(PointStatement).where(PointStatement.member_id == member.id)
+                                 .order_by(PointStatement.half.desc())).all()
+    return {
+        "id": member.id, "status": member.status, "member_type": member.member_type,
+        "name": mask_name(member.name) if member.name else "",
+        "mobile": mask_mobile(member.mobile) if member.mobile else "",
+        "local_government": {"code": lg.code, "name": lg.name} if lg else None,
+        "address": member.address or "", "incentive_type": member.incentive_type,
+        "bank_name": member.bank_name or "", "account": masked_account_number(cipher, member),
+        "accounts": [{"resource": a.resource, "billing_mode": a.billing_mode,
+                      "customer_number": masked_customer_number(cipher, a),
+                      "registered_on": a.registered_on.isoformat(),
+                      "ended_on": a.ended_on.isoformat() if a.ended_on else None} for a in member.accounts],
+        "joined_at": member.joined_at.isoformat(timespec="seconds"),
+        "withdrawn_at": member.withdrawn_at.isoformat(timespec="seconds") if member.withdrawn_at else None,
+        "statements": [{"half": st.half, "points": st.points, "won": st.won, "status": st.status,
+                        "hold_reason": st.hold_reason} for st in statements],
+    }
+
+
+EXPORT_COLUMNS = ("member_id", "half", "local_government_code", "member_type", "points", "won", "status",
+                  "hold_reason")
+
+
+def statements_export(session: Session, scope, half: str) -> tuple[str, int]:
+    """CSV of a half's statements within the scope (pseudonymous: member ids, no names);
+    returns the text and the number of rows."""
+    q = (select(PointStatement.member_id, PointStatement.half, PointStatement.local_government_code,
+                Member.member_type, PointStatement.points, PointStatement.won, PointStatement.status,
+                PointStatement.hold_reason)
+         .join(Member, Member.id == PointStatement.member_id)
+         .where(PointStatement.half == half).order_by(PointStatement.member_id))
+    clause = scope.where(PointStatement.local_government_code)
+    if clause is not None:
+        q = q.where(clause)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    n = 0
+    for row in session.execute(q):
+        writer.writerow(["" if v is None else v for v in row])
+        n += 1
+    return out.getvalue(), n
+
+
+def local_government_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(LocalGovernment.code)))

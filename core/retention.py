@@ -1,0 +1,29 @@
+"""Retention work the scheduler's housekeeping runs (and the CLI can): members withdrawn more
+than `withdrawn_days` ago lose what withdrawal left (core.withdrawn_purge), audit entries older
+than `audit_days` go behind an anchor (core.audit.purge). Both idempotent; each purge of
+members is itself audited as "system"."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core import audit
+from core.clock import Clock, utcnow_naive
+from core.db import Database
+from core.withdrawn_purge import purge_withdrawn
+
+
+def run_retention(db: Database, clock: Clock, audit_key: bytes, *, withdrawn_days: int, audit_days: int) -> dict:
+    now = utcnow_naive(clock)
+    members = 0
+    while True:
+        with db.transaction() as s:
+            result = purge_withdrawn(s, now, withdrawn_days)
+            if result.members:
+                audit.record(s, audit_key, now, "system", "member.purge", scope="all",
+                             detail={"member_ids": result.members})
+        members += len(result.members)
+        if not result.members:
+            break
+    with db.transaction() as s:
+        entries = audit.purge(s, audit_key, now, now - timedelta(days=audit_days))
+    return {"withdrawn_purged": members, "audit_purged": entries}

@@ -1,0 +1,213 @@
+"""Operator pages behind the dashboard login, each within the operator's 시군구 and audited:
+
+- ``/admin/members``: one member by id or bot user key (masked); another 시군구's member is
+  answered exactly like a member that does not exist (404). Read-only accounts: 403.
+- ``/admin/exports/statements.csv?half=2026H1``: the half's statements of the scope.
+- ``/admin/campaigns``: list, create, edit, schedule (a later start), close; a preview drawn as
+  KakaoTalk by the emulator's renderer (webhooks/static/emulator.js).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request, url_for, redirect
+
+from core import campaign_admin as ca
+from core import operator_views as ov
+from core.clock import today_kst
+from core.models import Campaign, LocalGovernment
+from core.points.periods import Half
+from sqlalchemy import select
+from webhooks import operator_auth as oa
+from webhooks.campaign_preview import preview_reply
+from webhooks.texts import operator_text as ot
+from webhooks.texts import operator_table as otable
+from webhooks.routes.dashboard import _csrf_ok, _csrf_token, login_required
+
+bp = Blueprint("operator_pages", __name__)
+
+
+@bp.app_context_processor
+def _labels():
+    def role_label(role):
+        return otable("roles").get(role, role)
+
+    def scope_label(op):
+        return ot("scope.national") if op.role == "admin" else ", ".join(op.local_government_codes or [])
+
+    return {"role_label": role_label, "scope_label": scope_label}
+
+
+@bp.after_request
+def _headers(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    # scripts only from this server (the preview's renderer); its data is inert JSON
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return resp
+
+
+def _page(template: str, status: int = 200, **kw):
+    return render_template(template, operator=oa.current_operator(), csrf_token=_csrf_token(), **kw), status
+
+
+# --- members --------------------------------------------------------------------------------
+
+@bp.get("/admin/members")
+@login_required
+def members():
+    scope = oa.current_scope()
+    member_id = request.args.get("id", "").strip()
+    key = request.args.get("key", "").strip()
+    if not member_id and not key:
+        return _page("operator_member.html", record=None, error=None)
+    if not scope.personal_data:
+        return _page("operator_member.html", 403, record=None, error=ot("members.no_personal_data"))
+    services = oa.services()
+    with services.db.transaction() as s:
+        try:
+            member = ov.find_member(s, scope, member_id=int(member_id) if member_id.isdigit() else None,
+                                    bot_user_key=key or None)
+        except ov.OutOfScope:
+            oa.record(s, "member.view_refused", subject=f"id={member_id}" if member_id else "key")
+            record = None
+        else:
+            record = ov.member_record(s, services.cipher, member)
+            oa.record(s, "member.view", subject=f"member:{member.id}",
+                      detail={"local_government_code": member.local_government_code})
+    if record is None:
+        return _page("operator_member.html", 404, record=None, error=ot("members.not_found"))
+    return _page("operator_member.html", record=record, error=None)
+
+
+# --- exports --------------------------------------------------------------------------------
+
+def export_response(half_text: str, channel: str):
+    """The scoped statements CSV of a half, audited (shared with the admin API)."""
+    scope = oa.current_scope()
+    if not scope.personal_data:
+        abort(403, description="read-only accounts cannot export")
+    try:
+        half = str(Half.parse(half_text))
+    except ValueError as exc:
+        abort(400, description=str(exc))
+    with oa.services().db.transaction() as s:
+        body, n = ov.statements_export(s, scope, half)
+        oa.record(s, "export.statements", subject=f"half:{half}", detail={"rows": n, "via": channel})
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="statements-{half}-{scope.label().replace(",", "_")}.csv"'})
+
+
+@bp.get("/admin/exports/statements.csv")
+@login_required
+def export_statements():
+    return export_response(request.args.get("half", ""), "dashboard")
+
+
+# --- campaigns ------------------------------------------------------------------------------
+
+def _lgs(s, scope) -> list[LocalGovernment]:
+    q = select(LocalGovernment).order_by(LocalGovernment.code)
+    clause = scope.where(LocalGovernment.code)
+    return list(s.scalars(q if clause is None else q.where(clause)))
+
+
+@bp.get("/admin/campaigns")
+@login_required
+def campaigns():
+    scope = oa.current_scope()
+    services = oa.services()
+    today = today_kst(services.clock)
+    with services.db.session() as s:
+        rows = [(c, ca.status(c, today), ca.may_edit(scope, c)) for c in ca.visible(s, scope)]
+    return _page("operator_campaigns.html", rows=rows, status_label=otable("campaigns.status"),
+                 may_create=scope.may_change, notice=request.args.get("notice"))
+
+
+def _form_of(c: Campaign | None) -> dict:
+    if c is None:
+        return {"segment": "all"}
+    return {"title": c.title, "summary": c.summary, "starts_on": c.starts_on.isoformat(),
+            "ends_on": c.ends_on.isoformat(), "image_url": c.image_url or "", "detail_url": c.detail_url or "",
+            "local_government_code": c.local_government_code or "", "segment": c.segment or "all",
+            "segment_value": c.segment_value or ""}
+
+
+@bp.route("/admin/campaigns/new", methods=["GET", "POST"])
+@bp.route("/admin/campaigns/<campaign_id>/edit", methods=["GET", "POST"])
+@login_required
+def campaign_form(campaign_id: str | None = None):
+    scope = oa.current_scope()
+    if not scope.may_change:
+        abort(403)
+    services = oa.services()
+    with services.db.session() as s:
+        existing = s.get(Campaign, campaign_id) if campaign_id else None
+        if campaign_id and (existing is None or not ca.may_edit(scope, existing)):
+            abort(404)
+        lgs = [(lg.code, lg.name) for lg in _lgs(s, scope)]
+        form = _form_of(existing)
+    problems: dict[str, str] = {}
+    preview = None
+    status = 200
+    if request.method == "POST":
+        if not _csrf_ok():
+            abort(400, description="missing or wrong CSRF token")
+        form = {k: request.form.get(k, "") for k in ("title", "summary", "starts_on", "ends_on", "image_url",
+                                                      "detail_url", "local_government_code", "segment",
+                                                      "segment_value")}
+        try:
+            data = ca.parse_input(form, scope)
+        except ca.CampaignInputError as exc:
+            problems = {k: ot(f"campaigns.problems.{v}") for k, v in exc.problems.items()}
+            status = 400
+        else:
+            if request.form.get("action") == "preview":
+                preview = preview_reply(data.title, data.summary, data.starts_on, data.ends_on, data.image_url,
+                                        data.detail_url)
+            else:
+                with services.db.transaction() as s:
+                    try:
+                        if campaign_id:
+                            c, changed = ca.edit(s, scope, oa.current_operator().name, oa.now(), campaign_id, data)
+                        else:
+                            c, changed = ca.create(s, scope, oa.current_operator().name, oa.now(), data)
+                    except ca.CampaignForbidden:
+                        abort(403)
+                    oa.record(s, "campaign.update" if campaign_id else "campaign.create", subject=f"campaign:{c.id}",
+                              detail={"changed": changed, "local_government_code": c.local_government_code})
+                return redirect(url_for("operator_pages.campaigns", notice="saved"))
+    return _page("operator_campaign_form.html", status, form=form, problems=problems, lgs=lgs,
+                 campaign_id=campaign_id, preview=preview, national=scope.national,
+                 member_types=ca.MEMBER_TYPES)
+
+
+@bp.get("/admin/campaigns/<campaign_id>/preview")
+@login_required
+def campaign_preview(campaign_id: str):
+    scope = oa.current_scope()
+    with oa.services().db.session() as s:
+        c = s.get(Campaign, campaign_id)
+        if c is None or not (c.local_government_code is None or scope.allows(c.local_government_code)):
+            abort(404)
+        preview = preview_reply(c.title, c.summary, c.starts_on, c.ends_on, c.image_url, c.detail_url)
+        title = c.title
+    return _page("operator_campaign_preview.html", preview=preview, title=title)
+
+
+@bp.post("/admin/campaigns/<campaign_id>/close")
+@login_required
+def campaign_close(campaign_id: str):
+    if not _csrf_ok():
+        abort(400, description="missing or wrong CSRF token")
+    scope = oa.current_scope()
+    with oa.services().db.transaction() as s:
+        try:
+            c = ca.close(s, scope, oa.current_operator().name, oa.now(), campaign_id)
+        except ca.CampaignForbidden:
+            abort(404)
+        oa.record(s, "campaign.close", subject=f"campaign:{c.id}",
+                  detail={"local_government_code": c.local_government_code})
+    return redirect(url_for("operator_pages.campaigns", notice="closed"))
