@@ -1,0 +1,124 @@
+"""Understanding what citizens type: normalisation, Korean morphology (kiwipiepy), an intent
+classifier over the example bank (bot/texts/<lang>/intents.toml) and the confidence decision.
+
+    from bot import understanding
+    u = understanding.understand("포인트 언제 들어와요")
+    u.outcome  # "confident" | "close" | "none";  u.intent, u.choices
+
+The classifier is built once per process on first use (thread-safe); `warm_in_background()`
+starts that early."""
+from __future__ import annotations
+
+import threading
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bot.understanding.classifier import Classifier, Options, Result
+from bot.understanding.normalise import normalise
+
+_TEXTS = Path(__file__).resolve().parent.parent / "texts"
+_HERE = Path(__file__).resolve().parent
+LANGS = ("ko", "en")
+
+_lock = threading.Lock()
+_classifier: Classifier | None = None
+
+
+@lru_cache(maxsize=None)
+def bank(lang: str = "ko") -> dict:
+    """The intents table of one language: {intent: {"label": ..., "examples": [...]}}."""
+    path = _TEXTS / lang / "intents.toml"
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def intents() -> tuple[str, ...]:
+    return tuple(bank("ko"))
+
+
+def label(intent: str) -> str:
+    return bank("ko")[intent]["label"]
+
+
+def examples(langs=LANGS) -> list[tuple[str, str]]:
+    out = []
+    for lang in langs:
+        for intent, table in bank(lang).items():
+            out.extend((u, intent) for u in table.get("examples", ()))
+    return out
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Two-stage fallback (cf. Rasa): `confident` and a clear `margin` over the runner-up ->
+    answer; else at least `close` -> offer the top choices; else not understood."""
+
+    confident: float = 0.6
+    margin: float = 0.1
+    close: float = 0.42
+    choices: int = 3
+    dialog: float = 0.75  # stricter, for questions typed in the middle of a dialog
+
+
+@lru_cache(maxsize=1)
+def thresholds() -> Thresholds:
+    with (_HERE / "thresholds.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    return Thresholds(**data["thresholds"])
+
+
+@lru_cache(maxsize=1)
+def options() -> Options:
+    with (_HERE / "thresholds.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    opts = dict(data.get("classifier", {}))
+    if "char_sizes" in opts:
+        opts["char_sizes"] = tuple(opts["char_sizes"])
+    return Options(**opts)
+
+
+def classifier() -> Classifier:
+    global _classifier
+    if _classifier is None:
+        with _lock:
+            if _classifier is None:
+                _classifier = Classifier(examples(), options())
+    return _classifier
+
+
+def warm_in_background() -> None:
+    """Build the classifier (and load the analyser) in a daemon thread."""
+    if _classifier is None:
+        threading.Thread(target=classifier, name="understanding-load", daemon=True).start()
+
+
+@dataclass(frozen=True)
+class Understood:
+    outcome: str  # "confident" | "close" | "none"
+    intent: str | None  # the best intent (for "confident"; the first choice otherwise)
+    choices: tuple[str, ...]  # the intents offered for "close"
+    result: Result
+
+
+def decide(result: Result, limits: Thresholds | None = None) -> Understood:
+    limits = limits or thresholds()
+    top = result.top
+    if top is None or top.score < limits.close:
+        return Understood("none", None, (), result)
+    alone = len(result.ranked) < 2 or result.ranked[1].score < limits.close
+    if alone or (top.score >= limits.confident and result.margin >= limits.margin):
+        return Understood("confident", top.intent, (top.intent,), result)
+    choices = tuple(s.intent for s in result.ranked[:limits.choices] if s.score >= limits.close)
+    return Understood("close", top.intent, choices, result)
+
+
+def understand(utterance: str | None) -> Understood:
+    return decide(classifier().classify(utterance))
+
+
+__all__ = ["Understood", "understand", "decide", "classifier", "intents", "label", "examples", "bank",
+           "thresholds", "normalise", "warm_in_background", "Thresholds"]
