@@ -95,7 +95,7 @@ def main() -> None:
     from core.settlement import settle_half
     from core.usage_import import import_usage
     from webhooks import create_app
-    from webhooks.config import Config
+    from webhooks.config import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="cpoint-bench-dialogs-"))
     url = args.db_url or f"sqlite:///{tmp / 'bench.db'}"
@@ -104,9 +104,10 @@ def main() -> None:
 
     db.recreate_all()
     clock = FixedClock(datetime(2026, 11, 22, 10, tzinfo=KST))
-    cfg = Config(database_url=url, skill_secret=SECRET, kakao_bot_id=BOT_ID, field_encryption_key=generate_key(),
-                 field_hash_key=generate_hash_key(), log_level="WARNING",
-                 user_rate_limit="off")  # a benchmark sends turns faster than people
+    cfg = Settings.from_env({"DATABASE_URL": url, "SKILL_SECRET": SECRET, "KAKAO_BOT_ID": BOT_ID,
+                             "FIELD_ENCRYPTION_KEY": generate_key(), "FIELD_HASH_KEY": generate_hash_key(),
+                             "LOG_LEVEL": "WARNING",
+                             "USER_RATE_LIMIT": "off"})  # a benchmark sends turns faster than people
     app = create_app(cfg, clock=clock, db=db)
     services = app.extensions["cpoint"]
     timer = Timer(app.test_client())

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
 from bot.push.client import EventApiClient, Recipient  # noqa: E402
-from bot.push.ratelimit import TokenBucket  # noqa: E402
+from bot.ratelimit import TokenBucket  # noqa: E402
 from bot.push.sender import Sender  # noqa: E402
 from bot.push.settings import PushSettings  # noqa: E402
 from core.clock import SystemClock  # noqa: E402

@@ -44,7 +44,6 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=30)
     args = ap.parse_args()
 
-    from core.charts import chart_url
     from core.clock import KST, FixedClock
     from core.db import Database
     from core.demo import load_demo
@@ -69,7 +68,7 @@ def main() -> None:
     c = app.test_client()
     with db.session() as s:
         member_id = s.scalars(select(Member.id).where(Member.bot_user_key == "demo-citizen-01")).one()
-    path = chart_url(services, member_id).split("5000", 1)[1]
+    path = services.chart_link(member_id).split("5000", 1)[1]
     page = c.get("/admin/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert c.post("/admin/login", data={"token": ADMIN_TOKEN, "csrf_token": token}).status_code == 302

@@ -193,7 +193,8 @@ def child(step: str, url: str) -> dict:
     from core.db import Database
 
     # imported before the clock starts: neither the floor nor the settlement pays for imports
-    from core.settlement import settle_half, tune_connection
+    from core.db_bulk import tune_connection
+    from core.settlement import settle_half
 
     db = Database(url)
     sampler = TreeMemory()

@@ -11,7 +11,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Protocol
 
 import orjson
 
@@ -83,10 +83,6 @@ class BotApp:
         for cb in self.observers.on_dialog:
             cb(dialog, event)
 
-    @property
-    def skill_names(self) -> Iterable[str]:
-        return self.skills.keys()
-
     # -- handling -----------------------------------------------------------
     def handle(self, turn, services: Services, request_id: str) -> dict:
         """Run one turn and return the reply as a dict (see `respond`)."""
@@ -98,7 +94,7 @@ class BotApp:
         started = time.perf_counter()
         adapter = TurnLog(log, {"request_id": request_id, "user": mask_key(turn.user_key), "skill": turn.skill})
         outcome = "error"
-        limiter = services.extras.get("rate_limiter")
+        limiter = services.rate_limiter
         if limiter is not None and not limiter.allow(turn.user_key):
             from bot.ui import rate_limited_reply
 
@@ -132,7 +128,7 @@ class BotApp:
         elapsed = time.perf_counter() - started
         fields = {"outcome": outcome, "ms": round(elapsed * 1000, 1),
                   "utterance": scrub_rrn(turn.utterance)[:80] if outcome != "refused" else "[refused]"}
-        line = services.extras.get("turn_line")
+        line = services.turn_line
         if line is not None:  # the edge's writer for this one line (webhooks.logs.TurnLine)
             line(adapter, "turn handled", fields)
         else:

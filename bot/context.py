@@ -2,33 +2,73 @@
 the user's dialog state."""
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from bot.push.settings import EventApiSettings, PushSettings
 from core.clock import Clock, utcnow_naive
 from core.crypto import FieldCipher
 from core.db import Database, LazyTransaction
+from core.settings import setting
+
+_URL = r"^https?://\S+$"
+# The programme's public website: the help card links to it, and by default the full terms too.
+PROGRAMME_SITE = "https://www.cpoint.or.kr"
 
 
-@dataclass
-class BotSettings:
-    """Settings of the conversation layer (filled from the environment by webhooks.config)."""
+class BotSettings(BaseModel):
+    """Settings of the conversation layer (webhooks.config reads them from the environment)."""
 
-    dialog_ttl: timedelta = timedelta(hours=24)
-    max_failures: int = 3
+    model_config = ConfigDict(validate_assignment=True, str_strip_whitespace=True)
+
+    dialog_ttl_hours: float = setting("DIALOG_TTL_HOURS", 24.0, "How long an unfinished dialog (signup) can be resumed.", gt=0, le=24 * 90)
     # Open Builder block id per skill; quick replies use `block` actions when one is known,
     # `message` actions otherwise (the text then reaches the fallback and keyword routing).
-    block_ids: dict[str, str] = field(default_factory=dict)
-    call_centre: str = "1660-2030"
-    website: str = "https://www.cpoint.or.kr"
-    operator_name: str = "탄소중립포인트 운영센터"
-    public_base_url: str = "http://localhost:5000"
+    block_ids: dict[str, str] = setting("KAKAO_BLOCK_IDS", dict, "JSON map skill -> Open Builder block id; quick replies then call blocks directly.")
+    call_centre: str = setting("CALL_CENTRE", "1660-2030", "Call centre number in replies.", min_length=1)
+    terms_url: str = setting("TERMS_URL", PROGRAMME_SITE, "Where the full terms of use and privacy notice are published (the signup's consent step links to it).", pattern=_URL)
+    operator_name: str = setting("OPERATOR_NAME", "탄소중립포인트 운영센터", "Sender name in campaign (advertising) messages.", min_length=1)
+    public_base_url: str = setting("PUBLIC_BASE_URL", "http://localhost:5000", "Public https base URL of this server (chart images, links).", pattern=_URL)
+    website: str = PROGRAMME_SITE  # not a setting: the programme's site, named in texts
+    max_failures: int = 3
     strict_responses: bool = False  # tests: raise on an invalid reply instead of replacing it
+
+    @field_validator("block_ids", mode="before")
+    @classmethod
+    def _json(cls, value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def dialog_ttl(self) -> timedelta:
+        return timedelta(hours=self.dialog_ttl_hours)
+
+
+class TurnLimiter(Protocol):
+    def allow(self, user_key: str) -> bool: ...
+
+
+class TurnLineWriter(Protocol):
+    """Writes the one "turn handled" log line (the edge decides its format)."""
+
+    def __call__(self, log: logging.LoggerAdapter, message: str, fields: dict) -> None: ...
+
+
+class ChartLink(Protocol):
+    """The public URL of a member's usage chart (the edge knows its route and host)."""
+
+    def __call__(self, member_id: int) -> str: ...
 
 
 @dataclass
@@ -39,7 +79,11 @@ class Services:
     clock: Clock
     cipher: FieldCipher
     settings: BotSettings = field(default_factory=BotSettings)
-    extras: dict[str, Any] = field(default_factory=dict)  # rate limiter, chart cache, ...
+    push: PushSettings = field(default_factory=PushSettings)
+    event_api: EventApiSettings = field(default_factory=EventApiSettings)
+    rate_limiter: TurnLimiter | None = None  # per-user turn limit; None: off
+    turn_line: TurnLineWriter | None = None  # None: a plain log line
+    chart_link: ChartLink | None = None  # None: charts are off (no keys)
 
 
 @dataclass

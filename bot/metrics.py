@@ -32,10 +32,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
 
 # Dialog events that mean the citizen finished, and those that mean they gave up (or were
-# given up on). Other events (started, resumed, step names...) are counted only in the
-# generic events counter.
-COMPLETED_EVENTS = frozenset({"completed", "done", "finished"})
-ABANDONED_EVENTS = frozenset({"cancelled", "canceled", "expired", "abandoned", "failed", "gave_up", "too_many_failures"})
+# given up on): the names the dialogs, the router and BotApp emit. Other events (started,
+# step names...) are counted only in the generic events counter.
+COMPLETED_EVENTS = frozenset({"completed"})
+ABANDONED_EVENTS = frozenset({"cancelled", "expired"})
 
 # Outbox states that count as "pushes failed" for the counter read from the database.
 FAILED_STATES = ("dead", "uncertain")

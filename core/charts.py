@@ -6,15 +6,14 @@
 - `render_usage_png(series)` draws it with matplotlib's Agg backend (no display, no pyplot
   state), with Korean labels when a Korean font is installed (Debian `fonts-nanum`) and plain
   English labels otherwise, so a missing font never shows as empty boxes.
-- `ChartLinks` makes the URL: `/charts/<token>.png` where the token is a Fernet token
+- `ChartLinks` makes the token of a chart URL (the edge owns the route and the host and gives
+  the bot a link maker, Services.chart_link): a Fernet token
   (authenticated encryption with a timestamp) of the member id under a key derived from
   CHART_SECRET or FIELD_HASH_KEY. It cannot be guessed or forged from a member's identity, it
   does not reveal the member id, and it stops working after CHART_URL_TTL_SECONDS.
 - `ChartCache` keeps rendered PNGs in memory (LRU) and on disk, keyed by a keyed hash of the
   member and a fingerprint of the data, so a changed reading draws a new chart at once and an
   unchanged one is served without drawing.
-
-Other modules call `chart_url(services, member_id)` (the balance card's thumbnail).
 """
 from __future__ import annotations
 
@@ -273,15 +272,14 @@ def derive_key(secret: str, purpose: str) -> bytes:
 
 
 class ChartLinks:
-    """Opaque, authenticated, expiring chart tokens and the URLs built on them."""
+    """Opaque, authenticated, expiring chart tokens."""
 
-    def __init__(self, secret: str, base_url: str, ttl_seconds: int, clock: Clock | None = None) -> None:
+    def __init__(self, secret: str, ttl_seconds: int, clock: Clock | None = None) -> None:
         if not secret:
             raise ValueError("chart secret is empty")
         if ttl_seconds <= 0:
             raise ValueError("CHART_URL_TTL_SECONDS must be positive")
         self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(secret, "chart-token")))
-        self.base_url = base_url.rstrip("/")
         self.ttl = int(ttl_seconds)
         self.clock = clock or SystemClock()
 
@@ -311,29 +309,6 @@ class ChartLinks:
         if not isinstance(member_id, int):
             raise ChartTokenError("invalid")
         return member_id
-
-    def url(self, member_id: int) -> str:
-        return f"{self.base_url}/charts/{self.token(member_id)}.png"
-
-
-def links_for(services) -> ChartLinks:
-    """The ChartLinks of a bot.context.Services (made once and kept in services.extras)."""
-    links = services.extras.get("chart_links")
-    if links is None:
-        cfg = services.extras.get("config")
-        secret = getattr(cfg, "chart_secret", None) or services.cipher.keyed_hash("chart-url-tokens", purpose="charts")
-        ttl = getattr(cfg, "chart_url_ttl_seconds", None) or 86400
-        links = ChartLinks(secret, services.settings.public_base_url, ttl, services.clock)
-        services.extras["chart_links"] = links
-    return links
-
-
-def chart_url(services, member_id: int, now=None) -> str:
-    """The public URL of the member's usage chart (https in production: PUBLIC_BASE_URL).
-
-    `services` is the bot's Services (ctx.services). `now` is accepted for symmetry with other
-    calls; the time comes from services.clock."""
-    return links_for(services).url(member_id)
 
 
 # --- cache ---------------------------------------------------------------------------------

@@ -45,18 +45,19 @@ def is_demo_user_key(key: object) -> bool:
 # database with one is refused too (safe side).
 
 import csv  # noqa: E402
-import logging  # noqa: E402
 import random  # noqa: E402
 import tempfile  # noqa: E402
-from datetime import date, datetime, time, timedelta, timezone  # noqa: E402
+from datetime import date, datetime, time, timedelta  # noqa: E402
 from decimal import Decimal  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from sqlalchemy import func, or_, select  # noqa: E402
 
+from core import broadcasts  # noqa: E402
 from core.clock import KST, Clock, FixedClock, today_kst, utcnow_naive  # noqa: E402
-
-log = logging.getLogger("cpoint.demo")
+from core.models import CampaignBroadcast  # noqa: E402
+from core.monthly import queue_monthly_results  # noqa: E402
+from core.settlement import settle_half  # noqa: E402
 
 DEMO_SEED = 2026
 DEMO_FILE_PREFIX = "cpoint-demo-usage"
@@ -311,12 +312,10 @@ def load_demo(db, cipher, clock: Clock, *, seed: int = DEMO_SEED, force: bool = 
     # 3. the last complete half settled with the real settlement
     settled = None
     if settle:
-        from core.settlement import settle_half
-
         settled = settle_half(db, half, clock, rules=rules).summary()
 
     # 4. campaigns, pledges and the outbox
-    notifications = _campaigns_and_outbox(db, clock, rng, people, today, last, half)
+    notifications = _campaigns_and_outbox(db, clock, rng, people, today, last)
     return DemoSummary(True, f"demo data loaded: {len(people)} members ({created} new), {len(rows)} readings, "
                              f"{half} settled, {notifications} notification(s) queued",
                        members=len(people), readings=len(rows), half=half, settled=settled,
@@ -324,9 +323,9 @@ def load_demo(db, cipher, clock: Clock, *, seed: int = DEMO_SEED, force: bool = 
 
 
 def _campaigns_and_outbox(db, clock: Clock, rng: random.Random, people: list[_Person], today: date,
-                          last_month: int, half: str) -> int:
+                          last_month: int) -> int:
     """An active and a past campaign, pledges, and notifications in the outbox: the monthly
-    results of last month (the points engine's writer when installed) and a campaign broadcast
+    results of last month (core.monthly, every figure from core.points) and a campaign broadcast
     (core.broadcasts, which leaves out members without advertising consent)."""
     from core.campaigns import pledge
     from core.models import Campaign, Member
@@ -349,63 +348,13 @@ def _campaigns_and_outbox(db, clock: Clock, rng: random.Random, people: list[_Pe
         for key in [p.key for p in people if p.marketing][:12]:
             if key in members:
                 pledge(s, clock, members[key], CAMPAIGN_ID)
-        citizens = {k: m.id for k, m in members.items() if k.startswith("demo-citizen-")}
     period = f"{last_month // 100:04d}-{last_month % 100:02d}"
-    count = _monthly_results(db, clock, period, last_month, half, citizens)
+    count = queue_monthly_results(db, period, clock=clock)
     count += _broadcast(db, clock)
     return count
 
 
-def _monthly_results(db, clock: Clock, period: str, month: int, half: str, citizens: dict[str, int]) -> int:
-    try:
-        from core.outbox import enqueue_many
-    except ImportError:  # the outbox module has not landed: no pushes in the demo
-        log.warning("core.outbox is not installed: demo notifications skipped")
-        return 0
-    try:
-        from core.monthly import queue_monthly_results
-    except ImportError:
-        queue_monthly_results = None
-    if queue_monthly_results is not None:  # the points engine's own writer, for every member
-        written = queue_monthly_results(db, period, clock=clock)
-        return written if isinstance(written, int) else 0
-    # Otherwise the demo citizens get last month's figures in the outbox's documented shape
-    # (bot/push/render.py): usage against B(m), the mean of the same month one and two years before.
-    from core.models import MeterReading, ResourceAccount
-    from core.points.periods import add_months
-
-    rows = []
-    with db.transaction() as s:
-        for member_id in citizens.values():
-            resources = []
-            for acc in s.scalars(select(ResourceAccount).where(
-                    ResourceAccount.member_id == member_id, ResourceAccount.ended_on.is_(None),
-                    ResourceAccount.supply_key_hash.is_not(None)).order_by(ResourceAccount.id)):
-                values = dict(s.execute(select(MeterReading.month, MeterReading.amount).where(
-                    MeterReading.resource == acc.resource, MeterReading.supply_key_hash == acc.supply_key_hash,
-                    MeterReading.month.in_([month, add_months(month, -12), add_months(month, -24)]))).all())
-                usage = values.get(month)
-                before = [Decimal(str(values[m])) for m in (add_months(month, -12), add_months(month, -24)) if m in values]
-                if usage is None or not before:
-                    resources.append({"resource": acc.resource, "missing": True})
-                    continue
-                usage = Decimal(str(usage))
-                baseline = sum(before) / len(before)
-                rate = ((baseline - usage) * 100 / baseline).quantize(Decimal("0.01")) if baseline else None
-                resources.append({"resource": acc.resource, "usage": str(usage.normalize()),
-                                  "baseline": str(baseline.quantize(Decimal("0.1"))),
-                                  "rate": None if rate is None else str(rate)})
-            rows.append({"member_id": member_id, "kind": "monthly_result", "period": period,
-                         "payload": {"month": period, "resources": resources}})
-        return enqueue_many(s, rows, now=utcnow_naive(clock))
-
-
 def _broadcast(db, clock: Clock) -> int:
-    try:
-        from core import broadcasts
-        from core.models import CampaignBroadcast
-    except ImportError:
-        return 0
     with db.session() as s:
         if s.scalar(select(func.count()).select_from(CampaignBroadcast).where(
                 CampaignBroadcast.campaign_id == CAMPAIGN_ID)):

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from core.db_bulk import bulk_insert, db_time
 from core.models.points import LedgerEntry
 
 SETTLEMENT = "settlement"
@@ -32,8 +33,6 @@ def append_entries(conn: Connection, rows: Sequence[dict]) -> int:
     for row in rows:
         if row["kind"] not in KINDS:
             raise ValueError(f"unknown ledger kind {row['kind']!r}")
-    from core.settlement import bulk_insert, db_time
-
     cols = ("member_id", "half", "kind", "points", "run_id", "reference", "created_at")
     bulk_insert(conn, LedgerEntry.__table__,
                 [(r["member_id"], r["half"], r["kind"], r["points"], r["run_id"], r["reference"],

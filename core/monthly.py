@@ -37,11 +37,11 @@ from core.points.award import provisional_award, won_for
 from core.points.baseline import format_rate, half_to_date, monthly_baseline
 from core.points.evaluation import is_registered_for_half
 from core.points.periods import Half, int_to_month
+from core.db_bulk import reset_connection, tune_connection
+from core.local_government_rates import local_government_table
 from core.rules import Rules, default_rules
-from core.settlement import (
-    MILLI, Row, _fill_staging, _reset_connection, _rows, _staging_table, local_government_table,
-    tune_connection,
-)
+from core.settlement.python_engine import MILLI, Row
+from core.settlement.staging import fill_staging, read_rows, staging_table
 from core.usage_import import MONTH_RE
 
 KIND = "monthly_result"
@@ -160,13 +160,13 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
         raise MonthlyError(f"{period} is in the future")
     half = Half.of_month(m)
     result = MonthlyResult(period)
-    tmp = _staging_table()
+    tmp = staging_table()
     now = utcnow_naive(clock)
     with db.engine.connect() as conn:
         try:
             tune_connection(conn)
             with conn.begin():
-                _fill_staging(conn, tmp, half, rules)
+                fill_staging(conn, tmp, half, rules)
                 conn.execute(text(
                     "DELETE FROM tmp_settle WHERE member_id IN (SELECT member_id FROM notifications"
                     " WHERE kind = :k AND period = :p)"), {"k": KIND, "p": period})
@@ -181,7 +181,7 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
                 chunk = ids[start:start + CHUNK]
                 with conn.begin():
                     by_member: dict[int, list[Row]] = {}
-                    for row in _rows(conn, rules, chunk[0], chunk[-1]):
+                    for row in read_rows(conn, rules, chunk[0], chunk[-1]):
                         by_member.setdefault(row.member_id, []).append(row)
                     out = []
                     for member_id, rows in by_member.items():
@@ -197,7 +197,7 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
         finally:
             with conn.begin():
                 conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))
-            _reset_connection(conn)
+            reset_connection(conn)
     return result
 
 

@@ -141,12 +141,6 @@ def skip_reason(kind: str, *, status: str | None, blocked_at, is_friend: bool | 
     return None
 
 
-def member_skip_reason(member: Member, kind: str) -> str | None:
-    return skip_reason(kind, status=member.status, blocked_at=member.blocked_at, is_friend=member.is_friend,
-                       bot_user_key=member.bot_user_key, app_user_id=member.app_user_id,
-                       campaign_opt_out=member.campaign_opt_out, marketing_opt_in=member.marketing_opt_in)
-
-
 def recipient_of(bot_user_key: str | None, app_user_id: str | None) -> tuple[str, str] | None:
     """The id the Event API reaches the member by: the botUserKey when we have it (bot-scoped,
     what the chat gave us), else the appUserId."""
@@ -655,15 +649,6 @@ def settle_uncertain(db: Database, *, batch_id: str, now: datetime) -> int:
         return s.execute(update(N).where(N.batch_id == batch_id, N.state == "uncertain")
                          .values(state="sent", sent_at=_naive_utc(now), last_error="confirmed sent by operator")
                          .execution_options(synchronize_session=False)).rowcount
-
-
-def skip_pending(session: Session, *, member_id: int, kinds: Iterable[str], reason: str, now: datetime) -> int:
-    """Drop a member's pending notifications of `kinds` (e.g. after an opt-out), in the caller's
-    transaction."""
-    N = Notification
-    return session.execute(update(N).where(N.member_id == member_id, N.state == "pending", N.kind.in_(list(kinds)))
-                           .values(state="skipped", last_error=reason, claimed_at=_naive_utc(now))
-                           .execution_options(synchronize_session=False)).rowcount or 0
 
 
 # -- reporting ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 `flask --app webhooks cpoint payouts --half 2026H1 --out payouts.csv [--local-government CODE]`
 
 - won = floor(points x rate), the rate of the member's 시군구 in force on the half's last day
-  (address history, effective-dated rates; core.settlement.local_government_table), then the
+  (address history, effective-dated rates; core.local_government_rates), then the
   yearly won cap over H1 + H2 (the other half's payout, or its expected won before it is paid).
 - Holds: HOLD_NO_ADDRESS (no address / 시군구), HOLD_NO_ACCOUNT (cash without an account),
   HOLD_HOLDER_MISMATCH (account holder differs from the member's name). Held lines are listed
@@ -26,6 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from core.clock import Clock, utcnow_naive
 from core.crypto import FieldCipher
 from core.db import Database
+from core.db_bulk import bulk_insert
+from core.local_government_rates import local_government_table
 from core.models.points import (
     HOLD_HOLDER_MISMATCH, HOLD_NO_ACCOUNT, HOLD_NO_ADDRESS, PayoutBatch, PayoutLine,
 )
@@ -35,7 +37,6 @@ from core.points import reasons
 from core.points.award import won_for
 from core.points.periods import Half
 from core.rules import Rules, default_rules
-from core.settlement import bulk_insert, local_government_table
 from core.usage_import import (
     CsvRow, ImportRejected, ImportResult, RowError, field_count_error, file_sha256,
     read_operator_csv,

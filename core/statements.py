@@ -52,6 +52,7 @@ from decimal import Decimal
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from core.local_government_rates import local_government_table
 from core.models.greenlife import GreenlifeActivity, GreenlifeAward
 from core.models.members import LocalGovernment, Member, ResourceAccount
 from core.models.points import PayoutLine, PointStatement, StatementLine
@@ -130,8 +131,6 @@ def last_settled_half(session: Session, member_id: int) -> str | None:
 
 
 def _rate_for(session: Session, member: Member, half: Half, rules: Rules):
-    from core.settlement import local_government_table
-
     lg = local_government_table(session, half, rules).get(member.local_government_code or "")
     return (lg.rate, lg.payout_month) if lg else (rules.rate.default, half.payout_month(rules))
 

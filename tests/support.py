@@ -1,4 +1,4 @@
-"""Test helpers shared by every test module: constants, a test Config, realistic Kakao
+"""Test helpers shared by every test module: constants, test Settings, realistic Kakao
 payloads and a client that talks to the skill endpoints like Open Builder.
 
 Import as `from support import ...` (pytest puts tests/ on sys.path; see pyproject.toml)."""
@@ -21,17 +21,34 @@ HASH_KEY = "test-hash-key"
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=KST)
 
 
-def make_config(**overrides):
-    from webhooks.config import Config
+TEST_ENV = {
+    "DATABASE_URL": "sqlite://", "SKILL_SECRET": SECRET, "KAKAO_BOT_ID": BOT_ID, "ADMIN_TOKEN": ADMIN_TOKEN,
+    "FIELD_ENCRYPTION_KEY": ENC_KEY, "FIELD_HASH_KEY": HASH_KEY, "KAKAO_ADMIN_KEY": "test-kakao-admin-key",
+    "KAKAO_REST_API_KEY": "test-rest-key", "KAKAO_API_BASE": "http://kakao.test", "LOG_FORMAT": "json",
+    "USER_RATE_LIMIT": "off",  # scenario tests send turns faster than people
+}
 
-    cfg = Config(
-        database_url="sqlite://", skill_secret=SECRET, kakao_bot_id=BOT_ID, admin_token=ADMIN_TOKEN,
-        field_encryption_key=ENC_KEY, field_hash_key=HASH_KEY, kakao_admin_key="test-kakao-admin-key",
-        kakao_rest_api_key="test-rest-key", kakao_api_base="http://kakao.test", log_format="json",
-        strict_responses=True, user_rate_limit="off",  # scenario tests send turns faster than people
-    )
+
+def make_config(**overrides):
+    """Test Settings, read like production from an environment: TEST_ENV with `overrides`
+    (by environment name in any case, e.g. chart_secret="x"; None unsets one). The process
+    environment is not read."""
+    from webhooks.config import Settings, rows
+
+    known = {name for name, _default, _meaning in rows()}
+    env = dict(TEST_ENV)
     for k, v in overrides.items():
-        setattr(cfg, k, v)
+        name = k.upper()
+        if name not in known:
+            raise KeyError(f"no setting is named {name}")
+        if v is None:
+            env.pop(name, None)
+        elif isinstance(v, bool):
+            env[name] = "true" if v else "false"
+        else:
+            env[name] = json.dumps(v) if isinstance(v, dict) else str(v)
+    cfg = Settings.from_env(env)
+    cfg.bot.strict_responses = True  # a bad reply fails the test instead of being replaced
     return cfg
 
 

@@ -10,23 +10,33 @@ from pathlib import Path
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from bot.context import BotSettings, Services
+import click
+
+from bot.context import Services
 from core.clock import SystemClock
 from core.crypto import FieldCipher, MissingCipher
 from core.db import Database
 from webhooks import logs
-from webhooks.config import Config
 
 
-def _load_config(app: Flask, config) -> Config:
-    if isinstance(config, Config):
+def _load_settings(config):
+    from webhooks.config import Settings
+
+    if isinstance(config, Settings):
         return config
-    cfg = Config.from_env(app.instance_path)
+    cfg = Settings.from_env()
     for key, value in (config or {}).items():
         if not hasattr(cfg, key):
             raise KeyError(f"unknown setting {key}")
         setattr(cfg, key, value)
     return cfg
+
+
+def _serving() -> bool:
+    """False while the `flask` CLI loads the app for a command other than `run` (gen-keys and
+    check-config must work on a machine without keys); True under gunicorn and `flask run`."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is None or ctx.command.name == "run"
 
 
 def _submodules(package: str):
@@ -36,8 +46,9 @@ def _submodules(package: str):
 
 
 def create_app(config=None, *, clock=None, db: Database | None = None) -> Flask:
-    """Application factory. `config` is a Config or a dict of Config fields overriding the
-    environment; `clock` and `db` may be injected (tests, benchmarks)."""
+    """Application factory. `config` is a Settings or a dict of Settings fields overriding
+    the environment; `clock` and `db` may be injected (tests, benchmarks). Refuses to serve,
+    naming each setting, when one that citizens need is missing or invalid."""
     try:
         from dotenv import load_dotenv
 
@@ -46,36 +57,39 @@ def create_app(config=None, *, clock=None, db: Database | None = None) -> Flask:
         pass
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    cfg = _load_config(app, config)
-    logs.configure(cfg.log_format, cfg.log_level)
+    from webhooks.config import SettingsError
+
+    cfg = _load_settings(config)
+    problems = cfg.problems()
+    if problems and _serving():
+        raise SettingsError("cpoint-bot will not serve citizens until these settings are fixed:\n"
+                            + "\n".join(f"- {p}" for p in problems))
+    logs.configure(cfg.log.format, cfg.log.level)
     app.config["CPOINT"] = cfg
     app.json.ensure_ascii = False  # Korean as UTF-8, not \uXXXX: the 30,720-byte limit counts bytes
     # One byte of slack: the skill route reads limit+1 bytes of a chunked body to tell that
     # it is too large (Werkzeug would silently cut it at exactly the limit).
     app.config["MAX_CONTENT_LENGTH"] = cfg.max_body_bytes + 1
 
-    for problem in cfg.problems():
+    for problem in problems:  # only reached by CLI commands
         logging.getLogger("cpoint.config").warning("configuration: %s", problem)
-    database = db or Database(cfg.database_url)
+    database = db or Database(cfg.database_url or "sqlite:///" + str(Path(app.instance_path) / "cpoint.db"))
     services = Services(
         db=database,
         clock=clock or SystemClock(),
         cipher=(FieldCipher(cfg.field_encryption_key, cfg.field_hash_key)
                 if cfg.field_encryption_key and cfg.field_hash_key else MissingCipher()),
-        settings=BotSettings(
-            dialog_ttl=cfg.dialog_ttl, block_ids=dict(cfg.block_ids), call_centre=cfg.call_centre,
-            operator_name=cfg.operator_name, public_base_url=cfg.public_base_url,
-            strict_responses=cfg.strict_responses,
-        ),
-        extras={"config": cfg, "turn_line": logs.TurnLine()},
+        # The groups are shared, not copied: a change to app.config["CPOINT"].bot is seen here.
+        settings=cfg.bot, push=cfg.push, event_api=cfg.event_api,
+        turn_line=logs.TurnLine(),
     )
-    if cfg.user_rate_limit and cfg.user_rate_limit.strip().lower() not in ("off", "0", "false"):
+    if cfg.user_rate_limit.lower() not in ("off", "0", "false"):
         import time
 
         from bot.ratelimit import UserRateLimiter, parse_rate
 
         turns, seconds = parse_rate(cfg.user_rate_limit)
-        services.extras["rate_limiter"] = UserRateLimiter(turns, seconds, now=time.monotonic)
+        services.rate_limiter = UserRateLimiter(turns, seconds, now=time.monotonic)
     from bot.registry import build_bot
 
     app.extensions["cpoint"] = services
@@ -101,6 +115,3 @@ def create_app(config=None, *, clock=None, db: Database | None = None) -> Flask:
 
     return app
 
-
-def services_of(app: Flask) -> Services:
-    return app.extensions["cpoint"]

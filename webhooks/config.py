@@ -1,159 +1,290 @@
-"""Configuration from environment variables (a `.env` file may supply them).
+"""The settings: one typed object read from environment variables (a `.env` file may supply
+them) and validated at start.
 
-Every setting, its default and meaning is listed in README.md; `SETTINGS` below is the
-single source of that table."""
+Each layer declares the group it uses, next to its code: the conversation
+(bot.context.BotSettings), the Event API and the pushes (bot.push.settings); the edge's own
+settings are declared here. `Settings` composes them. Every field names its environment
+variable, so operators' `.env` files keep working whatever the shape of the model.
+
+README.md's settings tables are generated from the model:
+
+    python -m webhooks.config --markdown     print them
+    python -m webhooks.config --readme       rewrite them in README.md (a test fails when stale)
+"""
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
-from datetime import timedelta
+import re
+import sys
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any, Literal, Mapping
 
-from bot.push.settings import DEFINITIONS as PUSH_DEFINITIONS, PushSettings
+import click
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-TRUE = {"1", "true", "yes", "on"}
+from bot.context import BotSettings
+from bot.push.settings import EventApiSettings, PushSettings
+from core.settings import env_name, fields_of, setting
 
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: str | None
-    help: str
-    secret: bool = False
-
-
-SETTINGS: list[Setting] = [
-    Setting("DATABASE_URL", None, "SQLAlchemy URL. Default: SQLite at instance/cpoint.db. PostgreSQL: postgresql+psycopg://user:pw@host/db"),
-    Setting("SKILL_SECRET", None, "Shared secret Open Builder sends in the skill header (헤더값 입력). Required while SKILL_SECRET_REQUIRED is on.", True),
-    Setting("SKILL_SECRET_HEADER", "X-Skill-Secret", "Name of that header."),
-    Setting("SKILL_SECRET_REQUIRED", "true", "Check the skill header (401 when missing or wrong)."),
-    Setting("KAKAO_BOT_ID", None, "Operating bot id; `{id}!` (development channel) is accepted too. Required while BOT_ID_CHECK is on."),
-    Setting("BOT_ID_CHECK", "true", "Refuse skill requests of another bot (403)."),
-    Setting("MAX_BODY_BYTES", "65536", "Largest skill request body accepted (413 above)."),
-    Setting("ADMIN_TOKEN", None, "Bearer token for /admin endpoints and the dashboard login. Admin endpoints are closed while it is unset.", True),
-    Setting("FIELD_ENCRYPTION_KEY", None, "Fernet key(s), comma-separated (first encrypts, all decrypt) for customer numbers and accounts. `flask --app webhooks cpoint gen-keys` prints new ones.", True),
-    Setting("FIELD_HASH_KEY", None, "Key of the keyed hash used to find customer numbers and households.", True),
-    Setting("USER_RATE_LIMIT", "20/10s", "Turns one user may send per window (e.g. 20/10s, 60/m); 'off' disables. Per web process."),
-    Setting("DIALOG_TTL_HOURS", "24", "How long an unfinished dialog (signup) can be resumed."),
-    Setting("KAKAO_BLOCK_IDS", "{}", "JSON map skill -> Open Builder block id; quick replies then call blocks directly."),
-    Setting("CALL_CENTRE", "1660-2030", "Call centre number in replies."),
-    Setting("TERMS_URL", "https://www.cpoint.or.kr", "Where the full terms of use and privacy notice are published (the signup's consent step links to it)."),
-    Setting("OPERATOR_NAME", "탄소중립포인트 운영센터", "Sender name in campaign (advertising) messages."),
-    Setting("PUBLIC_BASE_URL", "http://localhost:5000", "Public https base URL of this server (chart images, links)."),
-    Setting("KAKAO_API_BASE", "https://bot-api.kakao.com", "Event API host; point it at a stand-in for tests or staging."),
-    Setting("KAKAO_REST_API_KEY", None, "REST API key of the Kakao Developers app (Event API).", True),
-    Setting("KAKAO_ADMIN_KEY", None, "Primary admin key: authenticates the channel add/block webhook.", True),
-    Setting("EMULATOR_ENABLED", "false", "Serve the local chat emulator at /emulator."),
-    Setting("METRICS_ENABLED", "true", "Serve Prometheus metrics at /metrics."),
-    Setting("METRICS_TOKEN", None, "When set, /metrics needs `Authorization: Bearer <token>`.", True),
-    Setting("CHART_URL_TTL_SECONDS", "86400", "How long a usage chart URL works (it is signed, opaque and expires)."),
-    Setting("CHART_CACHE_SECONDS", "3600", "How long a rendered usage chart PNG is reused before it is drawn again."),
-    Setting("CHART_CACHE_DIR", None, "Directory of rendered chart PNGs (default instance/charts); may be shared by web processes."),
-    Setting("CHART_SECRET", None, "Key of the chart URL tokens; derived from FIELD_HASH_KEY when unset.", True),
-    Setting("SECRET_KEY", None, "Flask session key (dashboard login cookie); derived from FIELD_HASH_KEY when unset.", True),
-    Setting("DASHBOARD_SESSION_HOURS", "8", "How long a dashboard login lasts."),
-    Setting("LOG_FORMAT", "json", "json or text."),
-    Setting("LOG_LEVEL", "INFO", "Python log level."),
-]
-# Pushes and the scheduler (bot/push/settings.py holds their defaults, meaning and checks).
-SETTINGS += [Setting(name, default, help_) for name, default, help_, _field in PUSH_DEFINITIONS]
+_GROUP = ConfigDict(validate_assignment=True, str_strip_whitespace=True)
 
 
-def _env(name: str) -> str | None:
-    for s in SETTINGS:
-        if s.name == name:
-            return os.environ.get(name, s.default)
-    return os.environ.get(name)
+class ChartSettings(BaseModel):
+    model_config = _GROUP
+
+    url_ttl_seconds: int = setting("CHART_URL_TTL_SECONDS", 86400, "How long a usage chart URL works (it is signed, opaque and expires).", ge=60, le=90 * 86400)
+    cache_seconds: int = setting("CHART_CACHE_SECONDS", 3600, "How long a rendered usage chart PNG is reused before it is drawn again.", ge=0, le=90 * 86400)
+    cache_dir: str | None = setting("CHART_CACHE_DIR", None, "Directory of rendered chart PNGs; may be shared by web processes.", shown="`instance/charts`")
+    secret: str | None = setting("CHART_SECRET", None, "Key of the chart URL tokens.", secret=True, shown="derived from `FIELD_HASH_KEY`")
 
 
-def _bool(name: str) -> bool:
-    return (_env(name) or "").strip().lower() in TRUE
+class DashboardSettings(BaseModel):
+    model_config = _GROUP
+
+    secret_key: str | None = setting("SECRET_KEY", None, "Flask session key (dashboard login cookie).", secret=True, shown="derived from `FIELD_HASH_KEY`")
+    session_hours: float = setting("DASHBOARD_SESSION_HOURS", 8.0, "How long a dashboard login lasts.", gt=0, le=24 * 30)
 
 
-@dataclass
-class Config:
-    database_url: str
-    skill_secret: str | None = None
-    skill_secret_header: str = "X-Skill-Secret"
-    skill_secret_required: bool = True
-    kakao_bot_id: str | None = None
-    bot_id_check: bool = True
-    max_body_bytes: int = 65536
-    admin_token: str | None = None
-    field_encryption_key: str | None = None
-    field_hash_key: str | None = None
-    dialog_ttl: timedelta = timedelta(hours=24)
-    user_rate_limit: str = "20/10s"
-    block_ids: dict = field(default_factory=dict)
-    call_centre: str = "1660-2030"
-    terms_url: str = "https://www.cpoint.or.kr"
-    operator_name: str = "탄소중립포인트 운영센터"
-    public_base_url: str = "http://localhost:5000"
-    kakao_api_base: str = "https://bot-api.kakao.com"
-    kakao_rest_api_key: str | None = None
-    kakao_admin_key: str | None = None
-    emulator_enabled: bool = False
-    metrics_enabled: bool = True
-    metrics_token: str | None = None
-    chart_url_ttl_seconds: int = 86400
-    chart_cache_seconds: int = 3600
-    chart_secret: str | None = None
-    chart_cache_dir: str | None = None
-    secret_key: str | None = None
-    dashboard_session_hours: float = 8.0
-    log_format: str = "json"
-    log_level: str = "INFO"
-    strict_responses: bool = False
-    extra: dict = field(default_factory=dict)  # settings other modules read by name
-    push: PushSettings = field(default_factory=PushSettings)  # PUSH_*, EVENT_*, QUIET_*, SCHEDULE_*
+class LogSettings(BaseModel):
+    model_config = _GROUP
+
+    format: Literal["json", "text"] = setting("LOG_FORMAT", "json", "json (one object per line, a request id per skill call) or text.")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = setting("LOG_LEVEL", "INFO", "Python log level.")
+
+    @field_validator("format", "level", mode="before")
+    @classmethod
+    def _case(cls, value, info):
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "level" else value.strip().lower()
+
+
+class SettingsError(click.ClickException, ValueError):
+    """Settings that are missing or invalid; the message names each environment variable.
+    (A ClickException, so the `flask` CLI prints it without a traceback.)"""
+
+
+def _collect(model: type, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Environment values by field, nested like the model; empty values count as unset."""
+    out: dict[str, Any] = {}
+    for name, info in fields_of(model).items():
+        env = env_name(info)
+        if env is not None:
+            raw = environ.get(env)
+            if raw is not None and raw.strip() != "":
+                out[name] = raw.strip()
+        elif fields_of(info.annotation):
+            sub = _collect(info.annotation, environ)
+            if sub:
+                out[name] = sub
+    return out
+
+
+# The environment Settings.from_env was given (tests pass a dict; None: os.environ).
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("cpoint_environ", default=None)
+
+
+class _NamedEnv(PydanticBaseSettingsSource):
+    """Reads each field from the environment variable it names (nested groups included)."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - __call__ does the work
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        environ = _ENVIRON.get()
+        return _collect(self.settings_cls, os.environ if environ is None else environ)
+
+
+def _env_of(loc: tuple) -> str:
+    """`('push', 'batch_size')` -> 'PUSH_BATCH_SIZE' (a check across a group: the group)."""
+    model: type = Settings
+    for part in loc:
+        info = fields_of(model).get(part) if isinstance(part, str) else None
+        if info is None:
+            break
+        env = env_name(info)
+        if env is not None:
+            return env
+        model = info.annotation
+    return ".".join(str(p) for p in loc) or "settings"
+
+
+def _explain(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        msg = err["msg"].removeprefix("Value error, ")
+        shown = err.get("input")
+        got = f" (got {shown!r})" if isinstance(shown, (str, int, float)) else ""
+        lines.append(f"{_env_of(err['loc'])}: {msg}{got}")
+    return lines
+
+
+class Settings(BaseSettings):
+    """Everything the processes read from the environment. The edge's own settings are
+    fields here; the groups belong to the layers that use them."""
+
+    model_config = SettingsConfigDict(validate_assignment=True, str_strip_whitespace=True, extra="forbid")
+
+    database_url: str | None = setting("DATABASE_URL", None, "SQLAlchemy URL; PostgreSQL: `postgresql+psycopg://user:pw@host/db`.", shown="`sqlite:///instance/cpoint.db`")
+    # The skill endpoint (webhooks/routes/skills.py)
+    skill_secret: str | None = setting("SKILL_SECRET", None, "Shared secret Open Builder sends in the skill header (헤더값 입력). Required while SKILL_SECRET_REQUIRED is on.", secret=True)
+    skill_secret_header: str = setting("SKILL_SECRET_HEADER", "X-Skill-Secret", "Name of that header.", pattern=r"^[A-Za-z0-9-]+$")
+    skill_secret_required: bool = setting("SKILL_SECRET_REQUIRED", True, "Check the skill header (401 when missing or wrong).")
+    bot_id_check: bool = setting("BOT_ID_CHECK", True, "Refuse skill requests of another bot (403).")
+    max_body_bytes: int = setting("MAX_BODY_BYTES", 65536, "Largest skill request body accepted (413 above).", ge=1024, le=16 * 1024 * 1024)
+    user_rate_limit: str = setting("USER_RATE_LIMIT", "20/10s", "Turns one user may send per window (e.g. 20/10s, 60/m); `off` disables. Counted per web process.")
+    # Personal data
+    field_encryption_key: str | None = setting("FIELD_ENCRYPTION_KEY", None, "Fernet key(s), comma-separated (first encrypts, all decrypt: rotation) for customer numbers and bank accounts. `flask --app webhooks cpoint gen-keys` prints new ones. Required.", secret=True)
+    field_hash_key: str | None = setting("FIELD_HASH_KEY", None, "Key of the keyed hash that finds customer numbers and households. Required.", secret=True)
+    # Operators and Kakao
+    admin_token: str | None = setting("ADMIN_TOKEN", None, "Bearer token for /admin endpoints and the dashboard login; admin is closed while unset.", secret=True)
+    kakao_admin_key: str | None = setting("KAKAO_ADMIN_KEY", None, "Primary admin key: authenticates the channel add/block webhook.", secret=True)
+    emulator_enabled: bool = setting("EMULATOR_ENABLED", False, "Serve the local chat emulator at /emulator (`scripts/run` turns it on).")
+    metrics_enabled: bool = setting("METRICS_ENABLED", True, "Serve Prometheus metrics at /metrics.")
+    metrics_token: str | None = setting("METRICS_TOKEN", None, "When set, /metrics needs `Authorization: Bearer <token>`.", secret=True)
+
+    bot: BotSettings = Field(default_factory=BotSettings)
+    event_api: EventApiSettings = Field(default_factory=EventApiSettings)
+    charts: ChartSettings = Field(default_factory=ChartSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    push: PushSettings = Field(default_factory=PushSettings)
 
     @classmethod
-    def from_env(cls, instance_path: str | Path) -> "Config":
-        default_db = "sqlite:///" + str(Path(instance_path) / "cpoint.db")
-        return cls(
-            database_url=os.environ.get("DATABASE_URL") or default_db,
-            skill_secret=_env("SKILL_SECRET") or None,
-            skill_secret_header=_env("SKILL_SECRET_HEADER"),
-            skill_secret_required=_bool("SKILL_SECRET_REQUIRED"),
-            kakao_bot_id=_env("KAKAO_BOT_ID") or None,
-            bot_id_check=_bool("BOT_ID_CHECK"),
-            max_body_bytes=int(_env("MAX_BODY_BYTES")),
-            admin_token=_env("ADMIN_TOKEN") or None,
-            field_encryption_key=_env("FIELD_ENCRYPTION_KEY") or None,
-            field_hash_key=_env("FIELD_HASH_KEY") or None,
-            dialog_ttl=timedelta(hours=float(_env("DIALOG_TTL_HOURS"))),
-            user_rate_limit=_env("USER_RATE_LIMIT"),
-            block_ids=json.loads(_env("KAKAO_BLOCK_IDS") or "{}"),
-            call_centre=_env("CALL_CENTRE"),
-            terms_url=_env("TERMS_URL"),
-            operator_name=_env("OPERATOR_NAME"),
-            public_base_url=_env("PUBLIC_BASE_URL").rstrip("/"),
-            kakao_api_base=_env("KAKAO_API_BASE").rstrip("/"),
-            kakao_rest_api_key=_env("KAKAO_REST_API_KEY") or None,
-            kakao_admin_key=_env("KAKAO_ADMIN_KEY") or None,
-            emulator_enabled=_bool("EMULATOR_ENABLED"),
-            metrics_enabled=_bool("METRICS_ENABLED"),
-            metrics_token=_env("METRICS_TOKEN") or None,
-            chart_url_ttl_seconds=int(_env("CHART_URL_TTL_SECONDS")),
-            chart_cache_seconds=int(_env("CHART_CACHE_SECONDS")),
-            chart_secret=_env("CHART_SECRET") or None,
-            chart_cache_dir=_env("CHART_CACHE_DIR") or None,
-            secret_key=_env("SECRET_KEY") or None,
-            dashboard_session_hours=float(_env("DASHBOARD_SESSION_HOURS")),
-            log_format=_env("LOG_FORMAT"),
-            log_level=_env("LOG_LEVEL"),
-            push=PushSettings.from_env(_env),
-            extra={k: v for k, v in os.environ.items() if k.startswith(("PUSH_", "EVENT_", "SCHEDULE_", "QUIET_", "CHART_", "METRICS_"))},
-        )
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return init_settings, _NamedEnv(settings_cls)
+
+    @field_validator("user_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value.lower() in ("off", "0", "false"):
+            return value
+        from bot.ratelimit import parse_rate
+
+        try:
+            turns, seconds = parse_rate(value)
+        except (ValueError, IndexError):
+            turns = seconds = 0
+        if turns < 1 or not seconds > 0:
+            raise ValueError("must look like 20/10s, 60/m or off")
+        return value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read and check every setting (os.environ by default); SettingsError names each
+        bad one."""
+        token = _ENVIRON.set(environ)
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise SettingsError("invalid settings:\n" + "\n".join(f"- {line}" for line in _explain(exc))) from None
+        finally:
+            _ENVIRON.reset(token)
+
+    # The skill check reads the bot id here; it is the Event API group's (pushes need it too).
+    @property
+    def kakao_bot_id(self) -> str | None:
+        return self.event_api.bot_id
+
+    @kakao_bot_id.setter
+    def kakao_bot_id(self, value: str | None) -> None:
+        self.event_api.bot_id = value
 
     def problems(self) -> list[str]:
-        """Settings that make the server unsafe to start."""
+        """Settings without which citizens cannot be served (create_app refuses to serve)."""
         out = []
         if self.skill_secret_required and not self.skill_secret:
             out.append("SKILL_SECRET is not set (or set SKILL_SECRET_REQUIRED=false for a closed test setup)")
         if self.bot_id_check and not self.kakao_bot_id:
             out.append("KAKAO_BOT_ID is not set (or set BOT_ID_CHECK=false)")
-        if not self.field_encryption_key or not self.field_hash_key:
-            out.append("FIELD_ENCRYPTION_KEY and FIELD_HASH_KEY must be set (flask --app webhooks cpoint gen-keys)")
+        missing = [n for n, v in (("FIELD_ENCRYPTION_KEY", self.field_encryption_key),
+                                  ("FIELD_HASH_KEY", self.field_hash_key)) if not v]
+        if missing:
+            out.append(f"{' and '.join(missing)} must be set (flask --app webhooks cpoint gen-keys prints new keys)")
+        else:
+            from core.crypto import FieldCipher
+
+            try:
+                FieldCipher(self.field_encryption_key, self.field_hash_key).encrypt("check")
+            except Exception:  # noqa: BLE001 - any failure means the key is unusable
+                out.append("FIELD_ENCRYPTION_KEY is not a valid Fernet key (flask --app webhooks cpoint gen-keys)")
         return out
+
+
+# -- README tables ---------------------------------------------------------------------------
+
+def rows(model: type = Settings, *, only: str | None = None, skip: str | None = None) -> list[tuple[str, str, str]]:
+    """(env name, default as shown, meaning) of every setting, in declaration order; `only` /
+    `skip` name a top-level group."""
+    out = []
+    for name, info in fields_of(model).items():
+        if model is Settings and ((only and name != only) or (skip and name == skip)):
+            continue
+        env = env_name(info)
+        if env is None:
+            if fields_of(info.annotation):
+                out += rows(info.annotation)
+            continue
+        shown = info.json_schema_extra.get("shown")
+        default = info.get_default(call_default_factory=True)
+        if shown is None:
+            if default is None:
+                shown = "—"
+            elif isinstance(default, bool):
+                shown = "true" if default else "false"
+            elif isinstance(default, float) and default.is_integer():
+                shown = str(int(default))
+            elif isinstance(default, dict):
+                shown = "{}" if not default else str(default)
+            else:
+                shown = str(default)
+            shown = shown if shown == "—" else f"`{shown}`"
+        out.append((env, shown, info.description or ""))
+    return out
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown(table_rows: list[tuple[str, str, str]]) -> str:
+    lines = ["| Setting | Default | Meaning |", "|---|---|---|"]
+    lines += [f"| `{env}` | {shown} | {_cell(meaning)} |" for env, shown, meaning in table_rows]
+    return "\n".join(lines) + "\n"
+
+
+# README.md holds each table between these markers.
+TABLES = {"settings": dict(skip="push"), "push-settings": dict(only="push")}
+
+
+def readme_tables() -> dict[str, str]:
+    return {name: markdown(rows(**kw)) for name, kw in TABLES.items()}
+
+
+def render_readme(text: str) -> str:
+    for name, table in readme_tables().items():
+        pattern = re.compile(rf"(<!-- {name}:begin .*?-->\n).*?(<!-- {name}:end -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"README.md has no <!-- {name}:begin --> marker")
+        text = pattern.sub(lambda m: m.group(1) + table + m.group(2), text)
+    return text
+
+
+def main(argv: list[str]) -> int:
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if argv == ["--markdown"]:
+        for name, table in readme_tables().items():
+            print(f"<!-- {name} -->\n{table}")
+        return 0
+    if argv == ["--readme"]:
+        readme.write_text(render_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
+        return 0
+    print("usage: python -m webhooks.config --markdown | --readme", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

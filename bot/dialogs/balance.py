@@ -103,10 +103,13 @@ def managed_fee_resources(member: Member) -> set[str]:
 def chart_thumbnail(ctx, member: Member) -> ItemThumbnail | None:
     """The member's usage chart (12 months against the baseline, 800x400) as the card's image;
     the URL is an expiring opaque token (core.charts). No chart is better than no answer."""
+    link = ctx.services.chart_link
+    if link is None:  # charts are off
+        return None
     try:
-        from core.charts import SIZE_PX, chart_url
+        from core.charts import SIZE_PX
 
-        return ItemThumbnail(chart_url(ctx.services, member.id), width=SIZE_PX[0], height=SIZE_PX[1])
+        return ItemThumbnail(link(member.id), width=SIZE_PX[0], height=SIZE_PX[1])
     except Exception:  # pragma: no cover - charts are optional decoration
         ctx.log.warning("usage chart unavailable", exc_info=True)
         return None

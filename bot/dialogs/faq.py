@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from bot import texts, ui
 from bot.app import BotApp
+from bot.dialogs import balance
 from bot.kakao import limits
 from bot.kakao.parts import Button, ListItem
 from bot.kakao.response import Carousel, ListCard, SimpleText, TextCard, fit_text
@@ -124,10 +125,6 @@ def answer_text(ctx, intent: str | None) -> str | None:
 
 def _personal_reasons(ctx) -> str | None:
     """For 'why zero points': the member's own reasons of the last settled half, if any."""
-    try:
-        from bot.dialogs import balance
-    except ImportError:  # pragma: no cover - balance is part of this feature
-        return None
     return balance.last_half_reasons_text(ctx)
 
 

@@ -1,16 +1,13 @@
 """What the bot can do, the programme in brief, the call centre; the FAQ list from here."""
 from __future__ import annotations
 
-from bot import texts, ui
+from bot import ui
 from bot.app import BotApp
+from bot.dialogs import faq
 
 
 def help_skill(ctx) -> dict:
-    try:
-        from bot.dialogs import faq
-    except ImportError:  # pragma: no cover - the FAQ ships with the citizen dialogs
-        faq = None
-    if faq is not None and faq.wants_faq(ctx):
+    if faq.wants_faq(ctx):
         return faq.faq_skill(ctx)
     return ui.help_reply(ctx)
 

@@ -11,16 +11,15 @@ import requests
 
 from bot.context import Services
 from bot.push.client import EventApiClient
-from bot.push.ratelimit import TokenBucket
 from bot.push.reconcile import ReconcileReport, reconcile
 from bot.push.render import EventData
 from bot.push.sender import Sender
 from bot.push.settings import PushSettings
+from bot.ratelimit import TokenBucket
 
 
 def push_settings(services: Services) -> PushSettings:
-    cfg = services.extras.get("config")
-    return getattr(cfg, "push", None) or PushSettings()
+    return services.push
 
 
 def make_limiter(settings: PushSettings, *, clock: Callable[[], float] = time.monotonic,
@@ -38,9 +37,8 @@ class Push:
     limiter: TokenBucket
 
     def sender(self, **kw) -> Sender:
-        cfg = self.services.extras.get("config")
         return Sender(self.services.db, self.client, self.limiter, self.settings, clock=self.services.clock,
-                      default_bot_id=getattr(cfg, "kakao_bot_id", None) or "",
+                      default_bot_id=self.services.event_api.bot_id or "",
                       event_data=EventData(self.services.db, operator=self.services.settings.operator_name,
                                            contact=self.services.settings.call_centre), **kw)
 
@@ -50,10 +48,10 @@ class Push:
 
 def build_push(services: Services, *, session: requests.Session | None = None, limiter: TokenBucket | None = None,
                settings: PushSettings | None = None) -> Push:
-    cfg = services.extras.get("config")
-    ps = settings or push_settings(services)
+    ps = settings or services.push
+    api = services.event_api
     client = EventApiClient(
-        getattr(cfg, "kakao_api_base", "https://bot-api.kakao.com"), getattr(cfg, "kakao_rest_api_key", None),
+        api.api_base, api.rest_api_key,
         session=session, connect_timeout=ps.connect_timeout_sec, read_timeout=ps.read_timeout_sec,
         task_path=ps.event_task_path, app_user_type=ps.event_app_user_type)
     return Push(services, ps, client, limiter or make_limiter(ps))

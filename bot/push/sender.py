@@ -28,8 +28,8 @@ from core.clock import Clock
 from core.db import Database
 
 from bot.push.client import EventApiClient, SendResult
-from bot.push.ratelimit import TokenBucket
 from bot.push.settings import PushSettings
+from bot.ratelimit import TokenBucket
 
 log = logging.getLogger("cpoint.push")
 

@@ -9,6 +9,9 @@ GET /_standin/stats, GET /_standin/users, POST /_standin/control
 ({"hang_on": n} holds the n-th talk request after recording it, {"release": true} lets it go,
 {"statuses": [500, 429]} answers the next requests with these codes, {"unreachable": ["id"]} makes
 task results report these users as failed).
+
+The same class answers the web app's /dev/kakao routes (webhooks/routes/devkakao.py) without a
+server of its own: `StandIn(record=False)` checks what Kakao checks and keeps nothing.
 """
 from __future__ import annotations
 
@@ -27,9 +30,15 @@ _TASK = re.compile(r"^/v[12]/tasks/([^/]+)$")
 
 
 class StandIn:
+    """The Event API's answers and a record of what it received; `start()` serves it on loopback.
+    `key=None` accepts any `KakaoAK` key. With `record=False` nothing is kept and every task
+    reports all users reached: behind several web processes a task may be looked up in another
+    process than the one that accepted it."""
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, key: str | None = None, latency: float = 0.0,
-                 keep_bodies: bool = True) -> None:
-        self.key, self.latency, self.keep_bodies = key, latency, keep_bodies
+                 keep_bodies: bool = True, record: bool = True) -> None:
+        self.host, self.port = host, port
+        self.key, self.latency, self.keep_bodies, self.record = key, latency, keep_bodies, record
         self.lock = threading.Lock()
         self.requests = 0
         # (bot id, user id, event name, event data) -> times received: the same message to the
@@ -44,25 +53,27 @@ class StandIn:
         self._release = threading.Event()
         self.max_users = 0
         self.bad_requests = 0
-        handler = type("Handler", (_Handler,), {"standin": self})
-        self.server = ThreadingHTTPServer((host, port), handler)
-        self.server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self.server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
+        if self.server is None:
+            raise RuntimeError("the stand-in is not serving: call start() first")
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
     def start(self) -> "StandIn":
-        self._thread = threading.Thread(target=self.server.serve_forever, name="standin", daemon=True)
-        self._thread.start()
+        handler = type("Handler", (_Handler,), {"standin": self})
+        self.server = ThreadingHTTPServer((self.host, self.port), handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, name="standin", daemon=True).start()
         return self
 
     def stop(self) -> None:
         self._release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
 
     def __enter__(self) -> "StandIn":
         return self.start()
@@ -88,6 +99,13 @@ class StandIn:
             return out
 
     # -- behaviour ----------------------------------------------------------------------------
+    def refusal(self, authorization: str | None) -> tuple[int, dict] | None:
+        """The 401 for a missing or wrong `Authorization: KakaoAK <REST API key>`, else None."""
+        given = authorization or ""
+        if not given.startswith("KakaoAK ") or (self.key is not None and given != f"KakaoAK {self.key}"):
+            return 401, {"status": "FAIL", "message": "Authorization: KakaoAK <REST API key> is required"}
+        return None
+
     def talk(self, bot_id: str, body: dict) -> tuple[int, dict, bool]:
         """Returns (status, answer, hang)."""
         event = body.get("event") if isinstance(body, dict) else None
@@ -108,6 +126,8 @@ class StandIn:
                 code = self.statuses.pop(0)
                 return code, {"status": "ERROR", "message": f"stand-in answered {code}"}, False
             task = uuid.uuid4().hex
+            if not self.record:
+                return 200, {"taskId": task, "status": "SUCCESS", "timestamp": int(time.time() * 1000)}, False
             message = (event.get("name"), json.dumps(event.get("data"), sort_keys=True, ensure_ascii=False))
             for _t, uid in ids:
                 self.users[(bot_id, uid, *message)] += 1
@@ -122,6 +142,9 @@ class StandIn:
         return 200, {"taskId": task, "status": "SUCCESS", "timestamp": int(time.time() * 1000)}, hang
 
     def task(self, task_id: str) -> tuple[int, dict]:
+        if not self.record:
+            return 200, {"taskId": task_id, "status": "ALL SUCCESS", "allRequestCount": None, "successCount": None,
+                         "userKeyResolvingFailCount": 0, "fail": {"count": 0, "list": []}}
         with self.lock:
             users = self.tasks.get(task_id)
             if users is None:
@@ -164,10 +187,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _authorised(self) -> bool:
-        key = self.standin.key
-        return key is None or self.headers.get("Authorization") == f"KakaoAK {key}"
-
     def _body(self):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
@@ -186,8 +205,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"status": "FAIL", "message": "not found"})
             return
         body = self._body()
-        if not self._authorised():
-            self._send(401, {"status": "FAIL", "message": "bad KakaoAK key"})
+        refused = s.refusal(self.headers.get("Authorization"))
+        if refused:
+            self._send(*refused)
             return
         if s.latency:
             time.sleep(s.latency)
@@ -208,8 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not m:
             self._send(404, {"status": "FAIL", "message": "not found"})
             return
-        if not self._authorised():
-            self._send(401, {"status": "FAIL", "message": "bad KakaoAK key"})
+        refused = s.refusal(self.headers.get("Authorization"))
+        if refused:
+            self._send(*refused)
             return
         code, answer = s.task(m.group(1))
         self._send(code, answer)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.clock import Clock, utcnow_naive
@@ -74,9 +74,3 @@ class Lease:
             if row is None or row.expires_at <= utcnow_naive(self.clock):
                 return None
             return row.holder
-
-
-def expire_now(db: Database, name: str) -> None:
-    """Operator/test helper: end a lease at once (the next scheduler to try takes it)."""
-    with db.transaction() as s:
-        s.execute(update(JobLease).where(JobLease.name == name).values(expires_at=JobLease.acquired_at))

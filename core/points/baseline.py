@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping
 
 from core.points import reasons
 from core.points.periods import Half, add_months, check_month
@@ -253,8 +253,3 @@ def half_to_date(readings: Readings, half: Half, rules: Rules, through_month: in
                           reasons.ZERO_BASELINE, exact)
     return HalfToDate(half, last, with_data, missing, to_decimal(exact), actual,
                       reduction_rate(exact, actual), None, exact)
-
-
-def months_named(months: Sequence[int]) -> tuple[int, ...]:
-    """Calendar month numbers (1..12) for texts such as '{month}월'."""
-    return tuple(m % 100 for m in months)

@@ -356,10 +356,10 @@ def test_settling_in_worker_processes_matches_the_pure_engine_and_is_idempotent(
         app, db, cipher, tmp_path, clock, monkeypatch):
     """Two forked workers settle a member range each; the standard-usage groups span both
     ranges. Every member is recomputed with core.points inside the workers (verify=-1)."""
-    import core.settlement as settlement
+    from core.settlement import workers
 
     _many_members(app, db, cipher, tmp_path)
-    monkeypatch.setattr(settlement, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
     res = settle_half(db, "2025H1", clock, workers=2, verify=-1)
     assert (res.members, res.created, res.verified) == (24, 24, 24)
     with db.session() as s:
@@ -382,15 +382,15 @@ def test_settling_in_worker_processes_matches_the_pure_engine_and_is_idempotent(
 
 
 def test_a_failing_worker_fails_the_run_and_writes_nothing_more(app, db, cipher, tmp_path, clock, monkeypatch):
-    import core.settlement as settlement
+    from core.settlement import workers
 
     _many_members(app, db, cipher, tmp_path, n=8)
-    monkeypatch.setattr(settlement, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
 
     def broken(*a, **kw):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(settlement, "verify_with_pure_engine", broken)
+    monkeypatch.setattr(workers, "verify_with_pure_engine", broken)
     with pytest.raises(SettlementError, match="boom"):
         settle_half(db, "2025H1", clock, workers=2, verify=-1)
     with db.session() as s:
@@ -401,12 +401,11 @@ def test_a_failing_worker_fails_the_run_and_writes_nothing_more(app, db, cipher,
 def test_a_run_that_crashes_between_chunks_resumes_without_paying_twice(app, db, cipher, tmp_path,
                                                                         clock, monkeypatch):
     """Chunks commit on their own: after a crash the next run inserts only what is missing."""
-    import core.settlement as settlement
-    import core.settlement_sql as settlement_sql
+    from core.settlement import sql_engine, workers
 
     _many_members(app, db, cipher, tmp_path, n=10)
     # the per-chunk writer of whichever path this backend takes fails on its second chunk
-    module, name = (settlement_sql, "insert_new") if db.is_postgres else (settlement, "_write_chunk")
+    module, name = (sql_engine, "insert_new") if db.is_postgres else (workers, "write_chunk")
     real, calls = getattr(module, name), []
 
     def crash_on_second(*a, **kw):

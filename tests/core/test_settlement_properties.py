@@ -18,10 +18,10 @@ from core.models import LedgerEntry, PointStatement
 from core.points.periods import Half
 from core.rules import default_rules, load_rules
 from core.points.baseline import format_rate
-from core.settlement import (
-    Groups, LgInfo, Row, _compute_member, plans_for, rate_display, settle_half,
-    verify_with_pure_engine,
-)
+from core.local_government_rates import LgInfo
+from core.settlement import settle_half
+from core.settlement.python_engine import Groups, Row, compute_member, plans_for, rate_display
+from core.settlement.verification import verify_with_pure_engine
 from engine_helpers import add_lg, add_member, snapshot
 from support import wipe as _wipe
 from core.usage_import import supply_key_hash
@@ -69,7 +69,7 @@ def test_set_based_result_equals_pure_engine(data, scope, requires_eval):
         for key in (("sigungu", "41117", r.points_table, r.resource), ("sido", "경기도", r.points_table, r.resource),
                     ("national", r.points_table, r.resource)):
             sums[key] = [n, total]
-    c, picked = _compute_member(rows, half, rules, tables, lgs, Groups(sums, rules), earlier)
+    c, picked = compute_member(rows, half, rules, tables, lgs, Groups(sums, rules), earlier)
     verify_with_pure_engine(rows, c, picked, half, rules)  # raises on any difference
 
 

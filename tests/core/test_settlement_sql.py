@@ -1,5 +1,5 @@
 """The settlement's two executions agree: on PostgreSQL the lines and statements are computed in
-SQL (core.settlement_sql) and every member is compared with line_for and core.points
+SQL (core.settlement.sql_engine) and every member is compared with line_for and core.points
 (``verify=-1``); on SQLite the same data runs the Python path against core.points.
 
 Hypothesis varies what the SQL branches on: billing mode, tariff, registration, member type,

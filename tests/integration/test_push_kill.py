@@ -5,18 +5,14 @@ batch per killed sender. Checked on the loopback stand-in's record of every user
 from __future__ import annotations
 
 import signal
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.push.standin import StandIn
 from core.models import EventBatch
+from pushkit import add_members, add_notifications
 from pushproc import REST_KEY, cpoint, env_for, last_json_line, notification_states, wait_for
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bot" / "push"))
-from pushkit import add_members, add_notifications  # noqa: E402  (shared push test helpers)
 
 N = 2500  # 25 batches of 100
 

@@ -5,9 +5,7 @@ on the stand-in's record of every message)."""
 from __future__ import annotations
 
 import signal
-import sys
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,10 +13,8 @@ from sqlalchemy import select
 from bot.push.standin import StandIn
 from core.clock import KST
 from core.models import Campaign, CampaignBroadcast, JobLease, JobRun, Notification
+from pushkit import add_members, add_notifications
 from pushproc import REST_KEY, cpoint, env_for, wait_for
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bot" / "push"))
-from pushkit import add_members, add_notifications  # noqa: E402  (shared push test helpers)
 
 N = 600
 

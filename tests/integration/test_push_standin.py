@@ -1,11 +1,9 @@
 """A real sender (real HTTP, real database) against the loopback stand-in of the Event API."""
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -13,10 +11,8 @@ from sqlalchemy import select
 from bot.push.runtime import build_push
 from bot.push.standin import StandIn
 from core.models import EventBatch, Member
+from pushkit import add_members, add_notifications, rows
 from pushproc import BOT, REST_KEY, cpoint, env_for, last_json_line, notification_states
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bot" / "push"))
-from pushkit import add_members, add_notifications, rows  # noqa: E402  (shared push test helpers)
 
 
 @pytest.fixture
@@ -26,10 +22,10 @@ def standin():
 
 
 def real_push(app, standin, **settings):
-    cfg = app.config["CPOINT"]
-    cfg.kakao_api_base = standin.url
-    cfg.kakao_rest_api_key = REST_KEY
-    cfg.push = replace(cfg.push, **settings)
+    cfg, services = app.config["CPOINT"], app.extensions["cpoint"]
+    cfg.event_api.api_base = standin.url
+    cfg.event_api.rest_api_key = REST_KEY
+    services.push = replace(services.push, **settings)
     return build_push(app.extensions["cpoint"])
 
 

@@ -39,7 +39,7 @@ def test_upgrade_head_matches_models(empty_url):
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             diff = compare_metadata(ctx, Base.metadata)
-        assert diff == [], f"models and migrations differ; run `python -m migrations.regen`: {diff}"
+        assert diff == [], f"models and migrations differ; add a revision (python -m migrations.new '...'): {diff}"
     finally:
         engine.dispose()
 

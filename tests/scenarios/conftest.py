@@ -27,5 +27,5 @@ def lgs(db):
 @pytest.fixture
 def blocks(config):
     """Open Builder block ids configured: quick replies then call blocks (`block` actions)."""
-    config.block_ids = dict(BLOCK_IDS)
-    return config.block_ids
+    config.bot.block_ids = dict(BLOCK_IDS)
+    return config.bot.block_ids

@@ -45,7 +45,7 @@ def test_typed_questions_get_grounded_answers(chat, typed, intent, facts):
 
 @pytest.fixture
 def other_call_centre(config):
-    config.call_centre = "1588-0000"  # CALL_CENTRE, before the app is built
+    config.bot.call_centre = "1588-0000"  # CALL_CENTRE, before the app is built
 
 
 def test_answers_follow_the_settings(other_call_centre, chat):

@@ -255,9 +255,7 @@ def test_after_the_session_expires_the_signup_starts_again(chat, db, clock):
 
 @pytest.fixture
 def one_hour_ttl(config):
-    from datetime import timedelta
-
-    config.dialog_ttl = timedelta(hours=1)  # DIALOG_TTL_HOURS=1, before the app is built
+    config.bot.dialog_ttl_hours = 1  # DIALOG_TTL_HOURS=1, before the app is built
 
 
 def test_ttl_is_a_setting(one_hour_ttl, chat, db, clock):
@@ -495,7 +493,7 @@ def test_bad_answers_off_the_main_path(chat, db):
 
 @pytest.fixture
 def terms_url(config):
-    config.terms_url = "https://example.go.kr/terms"  # TERMS_URL, before the app is built
+    config.bot.terms_url = "https://example.go.kr/terms"  # TERMS_URL, before the app is built
 
 
 def test_the_consent_step_links_to_the_published_terms(terms_url, chat):

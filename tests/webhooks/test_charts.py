@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.charts import ChartLinks, ChartTokenError, UsageSeries, chart_url, render_usage_png, usage_series
+from core.charts import ChartLinks, ChartTokenError, UsageSeries, render_usage_png, usage_series
 from core.clock import utcnow_naive
 from core.models import Member, MeterReading, ResourceAccount
 from core.points.periods import add_months
@@ -100,21 +100,21 @@ def test_render_is_a_2_to_1_png_with_or_without_a_korean_font(font):
 def test_chart_url_cannot_be_guessed_and_hides_the_member(app, db, cipher, clock):
     member_id = add_member(db, cipher, clock)
     services = app.extensions["cpoint"]
-    a, b = chart_url(services, member_id), chart_url(services, member_id)
+    a, b = services.chart_link(member_id), services.chart_link(member_id)
     assert a.startswith("http://localhost:5000/charts/") and a.endswith(".png")
     assert a != b  # fresh randomness every time
     token = a.rsplit("/", 1)[1][:-4]
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     assert b'"m"' not in raw and b"u-chart-1" not in raw and len(token) >= 80  # encrypted, not just signed
     # a key that does not know the server secret makes tokens the server refuses
-    forged = ChartLinks("not-the-secret", "http://x", 3600, clock).token(member_id)
+    forged = ChartLinks("not-the-secret", 3600, clock).token(member_id)
     with pytest.raises(ChartTokenError):
-        services.extras["chart_links"].read(forged)
+        app.extensions["cpoint_chart_links"].read(forged)
 
 
 def test_chart_is_served_cached_and_expires(app, client, db, cipher, clock):
     member_id = add_member(db, cipher, clock)
-    url = chart_url(app.extensions["cpoint"], member_id)
+    url = app.extensions["cpoint"].chart_link(member_id)
     path = url.replace("http://localhost:5000", "")
     resp = client.get(path)
     assert resp.status_code == 200 and resp.mimetype == "image/png"
@@ -132,13 +132,13 @@ def test_chart_is_served_cached_and_expires(app, client, db, cipher, clock):
                            month=202611, amount=Decimal(1), updated_at=utcnow_naive(clock)))
     clock.advance(days=40)  # a month later the chart shows 2026-11 too...
     assert client.get(path).status_code == 410  # ...but a day-old link has expired
-    fresh = chart_url(app.extensions["cpoint"], member_id).replace("http://localhost:5000", "")
+    fresh = app.extensions["cpoint"].chart_link(member_id).replace("http://localhost:5000", "")
     assert client.get(fresh).status_code == 200 and cache.renders == 2
 
 
 def test_link_works_until_its_ttl_and_not_after(app, client, db, cipher, clock):
     member_id = add_member(db, cipher, clock)
-    path = chart_url(app.extensions["cpoint"], member_id).replace("http://localhost:5000", "")
+    path = app.extensions["cpoint"].chart_link(member_id).replace("http://localhost:5000", "")
     clock.advance(seconds=86400 - 5)
     assert client.get(path).status_code == 200
     clock.advance(seconds=10)
@@ -152,7 +152,7 @@ def test_garbage_tokens_are_not_found(client, token):
 
 def test_tampered_token_is_refused(app, client, db, cipher, clock):
     member_id = add_member(db, cipher, clock)
-    path = chart_url(app.extensions["cpoint"], member_id).replace("http://localhost:5000", "")
+    path = app.extensions["cpoint"].chart_link(member_id).replace("http://localhost:5000", "")
     i = len("/charts/") + 30
     tampered = path[:i] + ("A" if path[i] != "A" else "B") + path[i + 1:]
     assert client.get(tampered).status_code == 404
@@ -160,7 +160,7 @@ def test_tampered_token_is_refused(app, client, db, cipher, clock):
 
 def test_withdrawn_member_has_no_chart(app, client, db, cipher, clock):
     member_id = add_member(db, cipher, clock, status="withdrawn")
-    path = chart_url(app.extensions["cpoint"], member_id).replace("http://localhost:5000", "")
+    path = app.extensions["cpoint"].chart_link(member_id).replace("http://localhost:5000", "")
     assert client.get(path).status_code == 404
 
 
@@ -170,14 +170,14 @@ def test_links_from_another_server_secret_are_refused(db, cipher, clock):
     member_id = add_member(db, cipher, clock)
     one = create_app(make_config(database_url=db.url, chart_secret="secret-one"), clock=clock, db=db)
     two = create_app(make_config(database_url=db.url, chart_secret="secret-two"), clock=clock, db=db)
-    path = chart_url(one.extensions["cpoint"], member_id).replace("http://localhost:5000", "")
+    path = one.extensions["cpoint"].chart_link(member_id).replace("http://localhost:5000", "")
     assert one.test_client().get(path).status_code == 200
     assert two.test_client().get(path).status_code == 404
 
 
 def test_cache_directory_names_reveal_no_member(app, client, db, cipher, clock):
     member_id = add_member(db, cipher, clock)
-    client.get(chart_url(app.extensions["cpoint"], member_id).replace("http://localhost:5000", ""))
+    client.get(app.extensions["cpoint"].chart_link(member_id).replace("http://localhost:5000", ""))
     cache = app.extensions["cpoint_charts"]
     names = [p.name for p in cache.dir.glob("*.png")]
     assert names and all(re.fullmatch(r"[0-9a-f]{40}\.png", n) for n in names)  # keyed hashes only

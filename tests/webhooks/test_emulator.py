@@ -14,7 +14,7 @@ def emu(db, clock):
     from webhooks import create_app
 
     cfg = make_config(database_url=db.url, emulator_enabled=True,
-                      block_ids={"signup": "blk-signup-1", "help": "blk-help-1"})
+                      kakao_block_ids={"signup": "blk-signup-1", "help": "blk-help-1"})
     app = create_app(cfg, clock=clock, db=db)
     app.config["TESTING"] = True
     return app.test_client()

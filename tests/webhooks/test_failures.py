@@ -60,19 +60,6 @@ def test_invalid_reply_is_replaced_outside_strict_mode(app, kakao):
     assert validate_response(resp.get_json()) == []
 
 
-def test_app_starts_without_keys_and_gen_keys_works(clock):
-    """A fresh machine has no keys yet: the CLI must still start to print them."""
-    from support import make_config
-    from webhooks import create_app
-
-    app = create_app(make_config(field_encryption_key=None, field_hash_key=None, database_url="sqlite://"), clock=clock)
-    result = app.test_cli_runner().invoke(args=["cpoint", "gen-keys"])
-    assert result.exit_code == 0, result.output
-    assert "FIELD_ENCRYPTION_KEY=" in result.output and "FIELD_HASH_KEY=" in result.output
-    check = app.test_cli_runner().invoke(args=["cpoint", "check-config"])
-    assert check.exit_code == 1 and "FIELD_ENCRYPTION_KEY" in check.output
-
-
 def test_database_errors_do_not_carry_statement_parameters(db):
     """A failed statement's parameters (names, mobiles) must not reach a logged traceback."""
     from sqlalchemy.exc import IntegrityError

@@ -10,29 +10,43 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, abort, current_app, request
 
 from core.crypto import MissingCipher
-from core.charts import ChartCache, ChartTokenError, derive_key, links_for, member_chart_png
+from bot.context import BotSettings
+from core.charts import ChartCache, ChartLinks, ChartTokenError, derive_key, member_chart_png
 
 bp = Blueprint("charts", __name__)
 log = logging.getLogger("cpoint.charts")
 
 
+class ChartLink:
+    """The bot's link maker (Services.chart_link): this route on the public host."""
+
+    def __init__(self, links: ChartLinks, settings: BotSettings) -> None:
+        self.links, self.settings = links, settings
+
+    def __call__(self, member_id: int) -> str:
+        return f"{self.settings.public_base_url}/charts/{self.links.token(member_id)}.png"
+
+
 def init_app(app: Flask) -> None:
     services = app.extensions["cpoint"]
-    cfg = app.config["CPOINT"]
-    if isinstance(services.cipher, MissingCipher) and not cfg.chart_secret:
+    charts = app.config["CPOINT"].charts
+    if isinstance(services.cipher, MissingCipher) and not charts.secret:
         return  # no keys configured (e.g. `cpoint gen-keys` on a fresh machine): charts stay off
-    secret = cfg.chart_secret or services.cipher.keyed_hash("chart-url-tokens", purpose="charts")
-    directory = Path(cfg.chart_cache_dir) if cfg.chart_cache_dir else Path(app.instance_path) / "charts"
+    secret = charts.secret or services.cipher.keyed_hash("chart-url-tokens", purpose="charts")
+    directory = Path(charts.cache_dir) if charts.cache_dir else Path(app.instance_path) / "charts"
     # Freshness of cached files is judged by real time (file mtimes), not the business clock.
     app.extensions["cpoint_charts"] = ChartCache(
-        directory, derive_key(secret, "chart-cache"), ttl_seconds=cfg.chart_cache_seconds)
-    links_for(services)  # build once at start so a bad setting fails early
+        directory, derive_key(secret, "chart-cache"), ttl_seconds=charts.cache_seconds)
+    app.extensions["cpoint_chart_links"] = links = ChartLinks(secret, charts.url_ttl_seconds, services.clock)
+    services.chart_link = ChartLink(links, services.settings)
 
 
 @bp.get("/charts/<token>.png")
 def chart(token: str):
     services = current_app.extensions["cpoint"]
-    links = links_for(services)
+    links = current_app.extensions.get("cpoint_chart_links")
+    if links is None:
+        abort(404)
     try:
         member_id = links.read(token)
     except ChartTokenError as exc:

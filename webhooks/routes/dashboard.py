@@ -13,7 +13,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from datetime import timedelta
 from functools import wraps
 
@@ -23,6 +23,7 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 
+from bot.ratelimit import UserRateLimiter
 from core import dashboard_queries as dq
 from core.charts import render_members_png, render_points_png, render_rates_png
 from core.clock import now_kst, today_kst, utcnow_naive
@@ -40,17 +41,17 @@ def init_app(app: Flask) -> None:
     cfg = app.config["CPOINT"]
     services = app.extensions["cpoint"]
     if not app.secret_key:
-        if cfg.secret_key:
-            app.secret_key = cfg.secret_key
+        if cfg.dashboard.secret_key:
+            app.secret_key = cfg.dashboard.secret_key
         elif not isinstance(services.cipher, MissingCipher):
             app.secret_key = services.cipher.keyed_hash("flask-session", purpose="secret_key")
         else:  # no keys configured: sessions live only as long as this process
             app.secret_key = secrets.token_hex(32)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    if cfg.public_base_url.startswith("https://"):
+    if cfg.bot.public_base_url.startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg.dashboard_session_hours)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=cfg.dashboard.session_hours)
     app.session_interface = _CookieSessionWhenSent()
     app.extensions["cpoint_dashboard"] = _State()
 
@@ -72,25 +73,10 @@ class _State:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.failures: dict[str, deque] = {}
+        # Each wrong token spends one of MAX_FAILURES per address, given back over FAILURE_WINDOW;
+        # at most 10,000 addresses are remembered (bounded memory under a spray of addresses).
+        self.failures = UserRateLimiter(MAX_FAILURES, FAILURE_WINDOW, now=time.monotonic, max_users=10_000)
         self.charts: OrderedDict[tuple, bytes] = OrderedDict()
-
-    def too_many(self, who: str, now: float) -> bool:
-        with self.lock:
-            q = self.failures.get(who)
-            while q and now - q[0] > FAILURE_WINDOW:
-                q.popleft()
-            return bool(q) and len(q) >= MAX_FAILURES
-
-    def failed(self, who: str, now: float) -> None:
-        with self.lock:
-            self.failures.setdefault(who, deque()).append(now)
-            if len(self.failures) > 10000:  # bounded memory under a spray of addresses
-                self.failures.pop(next(iter(self.failures)))
-
-    def forget(self, who: str) -> None:
-        with self.lock:
-            self.failures.pop(who, None)
 
     def chart(self, key: tuple, draw) -> bytes:
         with self.lock:
@@ -129,7 +115,7 @@ def _logged_in() -> bool:
     services = current_app.extensions["cpoint"]
     issued = data.get("at")
     now = services.clock.now().timestamp()
-    return isinstance(issued, (int, float)) and 0 <= now - issued <= cfg.dashboard_session_hours * 3600
+    return isinstance(issued, (int, float)) and 0 <= now - issued <= cfg.dashboard.session_hours * 3600
 
 
 def _csrf_token() -> str:
@@ -193,8 +179,7 @@ def login():
     status = 200
     if request.method == "POST":
         who = request.remote_addr or "?"
-        now = time.monotonic()
-        if _state().too_many(who, now):
+        if _state().failures.exhausted(who):
             error, status = "로그인 시도가 너무 많아요. 5분 뒤에 다시 시도해 주세요.", 429
         elif not _csrf_ok():
             error, status = "페이지가 만료되었어요. 다시 시도해 주세요.", 400
@@ -202,7 +187,7 @@ def login():
             given = request.form.get("token", "")
             expected = _cfg().admin_token
             if given and hmac.compare_digest(given.encode(), expected.encode()):
-                _state().forget(who)
+                _state().failures.forget(who)
                 session.clear()  # a fresh session (and CSRF token) after login: no fixation
                 session.permanent = True
                 services = current_app.extensions["cpoint"]
@@ -212,7 +197,7 @@ def login():
                 if not target.startswith("/admin") or target.startswith("//"):
                     target = url_for("dashboard.index")
                 return redirect(target)
-            _state().failed(who, now)
+            _state().failures.allow(who)  # spends one of the address's tries
             error, status = "토큰이 맞지 않아요.", 401
     return render_template("admin_login.html", error=error, csrf_token=_csrf_token()), status
 

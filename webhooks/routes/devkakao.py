@@ -1,41 +1,35 @@
-"""A local stand-in of Kakao's Event API inside the web app, for `scripts/run` (its .env points
-KAKAO_API_BASE at http://127.0.0.1:5000/dev/kakao): the scheduler's pushes are accepted here and
-the chat emulator shows them from the outbox. Served only while EMULATOR_ENABLED is on (never in
-production); it checks what Kakao checks (<= 100 distinct users, an event name) and keeps
-nothing. Tests and benchmarks use the recording stand-in of bot/push/standin.py instead."""
+"""The Event API stand-in (bot/push/standin.py) inside the web app, for `scripts/run` (its .env
+points KAKAO_API_BASE at http://127.0.0.1:5000/dev/kakao): the scheduler's pushes are accepted
+here and the chat emulator shows them from the outbox. Served only while EMULATOR_ENABLED is on
+(never in production); it checks what Kakao checks and keeps nothing."""
 from __future__ import annotations
 
-import time
-import uuid
+from flask import Blueprint, Flask, abort, current_app, jsonify, request
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from bot.push.standin import StandIn
 
 bp = Blueprint("devkakao", __name__)
 
 
-def _enabled() -> None:
+def init_app(app: Flask) -> None:
+    app.extensions["cpoint_devkakao"] = StandIn(record=False)
+
+
+def _standin() -> StandIn:
     if not current_app.config["CPOINT"].emulator_enabled:
         abort(404)
+    return current_app.extensions["cpoint_devkakao"]
 
 
 @bp.post("/dev/kakao/v2/bots/<bot_id>/talk")
 def talk(bot_id: str):
-    _enabled()
-    if not (request.headers.get("Authorization") or "").startswith("KakaoAK "):
-        return jsonify(status="FAIL", message="Authorization: KakaoAK <REST API key> is required"), 401
-    body = request.get_json(silent=True) or {}
-    event = body.get("event") if isinstance(body, dict) else None
-    users = body.get("user") if isinstance(body, dict) else None
-    if not isinstance(event, dict) or not event.get("name") or not isinstance(users, list) or not users:
-        return jsonify(status="FAIL", message="event.name and user are required"), 400
-    ids = [(u.get("type"), u.get("id")) for u in users if isinstance(u, dict)]
-    if len(ids) != len(users) or len(ids) > 100 or len(set(ids)) != len(ids):
-        return jsonify(status="FAIL", message="at most 100 distinct users"), 400
-    return jsonify(taskId=uuid.uuid4().hex, status="SUCCESS", timestamp=int(time.time() * 1000))
+    standin = _standin()
+    refused = standin.refusal(request.headers.get("Authorization"))
+    code, answer = refused or standin.talk(bot_id, request.get_json(silent=True))[:2]
+    return jsonify(answer), code
 
 
 @bp.get("/dev/kakao/v1/tasks/<task_id>")
 def task(task_id: str):
-    _enabled()
-    return jsonify(taskId=task_id, status="ALL SUCCESS", allRequestCount=None, successCount=None,
-                   userKeyResolvingFailCount=0, fail={"count": 0, "list": []})
+    code, answer = _standin().task(task_id)  # unauthenticated, as it always was here: it reveals nothing
+    return jsonify(answer), code

@@ -21,6 +21,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from sqlalchemy import select
 
+from bot.push.render import event_text
 from core.demo import DEMO_CITIZENS, is_demo_user_key
 from core.models import Member, Notification
 
@@ -59,7 +60,7 @@ def _bad(message: str, status: int = 400):
 
 def _block_skills() -> dict[str, str]:
     """Open Builder block id -> skill name (the inverse of KAKAO_BLOCK_IDS)."""
-    return {block: skill for skill, block in (_cfg().block_ids or {}).items()}
+    return {block: skill for skill, block in (_cfg().bot.block_ids or {}).items()}
 
 
 def _bot_id() -> str:
@@ -134,7 +135,7 @@ def call_skill(skill: str, payload: dict) -> tuple[int, dict, str]:
 @bp.get("/emulator")
 def page():
     return render_template("emulator.html", citizens=DEMO_CITIZENS, bot_name=BOT_NAME,
-                           public_base_url=_cfg().public_base_url)
+                           public_base_url=_cfg().bot.public_base_url)
 
 
 @bp.get("/emulator/api/users")
@@ -175,14 +176,10 @@ SHOWN_BY_NOTICE = ("in_flight", "sent", "uncertain")
 
 def _event_text(n: Notification) -> str | None:
     """What the push itself says (the event.data text every recipient of the batch shares)."""
-    try:
-        from bot.push.render import event_text
-    except ImportError:
-        return None
     cfg = _cfg()
     try:
         with current_app.extensions["cpoint"].db.session() as s:
-            return event_text(n.kind, n.period, operator=cfg.operator_name, contact=cfg.call_centre, session=s)
+            return event_text(n.kind, n.period, operator=cfg.bot.operator_name, contact=cfg.bot.call_centre, session=s)
     except Exception:  # an unknown kind or a missing broadcast: fall back to the payload
         log.warning("no event text for notification %s", n.id)
         return None

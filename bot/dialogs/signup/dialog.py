@@ -86,8 +86,7 @@ class TermsStep(ChoiceStep):
             title = c.t(f"terms.{key}_title")
             items.append(ListItem(title, c.t(f"terms.{key}_desc"), action="message", message_text=title,
                                   extra={"dialog": c.dialog.name, "action": "info", "doc": key}))
-        config = c.ctx.services.extras.get("config")
-        terms_url = getattr(config, "terms_url", None) or c.ctx.settings.website  # TERMS_URL
+        terms_url = c.ctx.settings.terms_url
         card = ListCard(c.t("terms.header"), items, buttons=[Button.web_link(c.t("terms.full_text_label"), terms_url)])
         qrs = [
             c.qr(c.t("terms.agree_all"), "agree_all", optional=True),

@@ -378,12 +378,3 @@ class StepDialog:
             outputs = outputs[: limits.OUTPUTS_MAX - 1]
         response = ui.reply(outputs, qrs[: limits.QUICK_REPLIES_MAX])
         return ui.prepend_text(response, notice) if notice else response
-
-
-def yes_no_options(c: Conv, yes_label: str, no_label: str, yes_words: Sequence[str] = (),
-                   no_words: Sequence[str] = ()) -> list[Option]:
-    return [
-        Option("yes", yes_label, ("네", "예", "응", "yes", "맞아요", "맞습니다", "좋아요", *yes_words)),
-        Option("no", no_label, ("아니요", "아니오", "아뇨", "no", *no_words)),
-    ]
-

@@ -28,7 +28,7 @@ def campaign(db):
 
 
 def test_push_sends_what_is_due_and_reports(app, db, clock, cli):
-    app.config["CPOINT"].push = app.config["CPOINT"].push.__class__(rate_per_sec=10000)
+    app.extensions["cpoint"].push = app.extensions["cpoint"].push.__class__(rate_per_sec=10000)
     add_members(db, 130)
     add_members(db, 2, start=131, blocked_at=datetime(2026, 11, 1))
     add_notifications(db, range(1, 133), clock=clock)
@@ -60,7 +60,7 @@ def test_push_without_a_bot_id_says_so(app, db, cli):
 
 
 def test_push_without_a_rest_key_spends_nothing(app, db, clock, cli):
-    app.config["CPOINT"].kakao_rest_api_key = None
+    app.config["CPOINT"].event_api.rest_api_key = None
     add_members(db, 1)
     add_notifications(db, [1], clock=clock)
     result = cli("push")

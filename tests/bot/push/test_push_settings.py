@@ -1,38 +1,35 @@
-"""Push settings: one table of names and defaults, checked at start."""
+"""Push settings: declared once (bot.push.settings), read from the environment by name and
+checked at start."""
 from __future__ import annotations
 
 import pytest
 
-from bot.push.settings import DEFINITIONS, PushSettings, defaults_match
-from webhooks.config import SETTINGS, Config
+from bot.push.settings import PushSettings
+from webhooks.config import Settings, rows
 
 
-def test_defaults_of_the_table_equal_the_dataclass():
-    assert defaults_match() == []
-
-
-def test_every_push_setting_is_listed_for_the_readme():
-    names = {s.name for s in SETTINGS}
-    assert {name for name, *_ in DEFINITIONS} <= names
-
-
-def test_readme_lists_every_push_setting():
+def test_every_push_setting_is_in_the_readme_table():
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    missing = [name for name, *_ in DEFINITIONS if f"`{name}`" not in readme]
-    assert missing == []
+    missing = [env for env, *_ in rows(only="push") if f"`{env}`" not in readme]
+    assert missing == [] and len(rows(only="push")) == 26
 
 
-def test_from_env_reads_values(monkeypatch, tmp_path):
-    monkeypatch.setenv("PUSH_RATE_PER_SEC", "250")
-    monkeypatch.setenv("UNCERTAIN_POLICY", "resend")
-    monkeypatch.setenv("QUIET_HOURS", "20:30-09:00")
-    monkeypatch.setenv("EVENT_NAME_CAMPAIGN", "campaign_v2")
-    cfg = Config.from_env(tmp_path)
+def test_from_env_reads_values():
+    cfg = Settings.from_env({"PUSH_RATE_PER_SEC": "250", "UNCERTAIN_POLICY": "Resend ",
+                             "QUIET_HOURS": "20:30-09:00", "EVENT_NAME_CAMPAIGN": "campaign_v2"})
     assert cfg.push.rate_per_sec == 250 and cfg.push.uncertain_policy == "resend"
     assert str(cfg.push.quiet()) == "20:30-09:00" and cfg.push.event_name("campaign") == "campaign_v2"
     assert cfg.push.event_name("payout_reminder") == cfg.push.event_name("payout_notice")
+
+
+def test_from_env_reads_the_process_environment(monkeypatch):
+    monkeypatch.setenv("PUSH_BATCH_SIZE", "50")
+    monkeypatch.setenv("SCHEDULE_MONTHLY_SOURCE", "scheduler_probe:record")
+    cfg = Settings.from_env()
+    assert cfg.push.batch_size == 50 and cfg.push.monthly_source == "scheduler_probe:record"
+    assert Settings().push.batch_size == 50  # pydantic-settings' own entry reads the same names
 
 
 @pytest.mark.parametrize("name,value,message", [
@@ -44,11 +41,11 @@ def test_from_env_reads_values(monkeypatch, tmp_path):
     ("SCHEDULE_MONTHLY_DAY", "31", "SCHEDULE_MONTHLY_DAY"),
     ("PUSH_SENDER_LEASE_SEC", "5", "PUSH_SENDER_LEASE_SEC"),
     ("EVENT_TASK_PATH", "/v1/tasks/", "EVENT_TASK_PATH"),
+    ("SCHEDULE_MONTHLY_SOURCE", "core.monthly", "SCHEDULE_MONTHLY_SOURCE"),
 ])
-def test_bad_values_stop_the_process_naming_the_setting(monkeypatch, tmp_path, name, value, message):
-    monkeypatch.setenv(name, value)
+def test_bad_values_stop_the_process_naming_the_setting(name, value, message):
     with pytest.raises(ValueError, match=message):
-        Config.from_env(tmp_path)
+        Settings.from_env({name: value})
 
 
 def test_dataclass_checks_too():

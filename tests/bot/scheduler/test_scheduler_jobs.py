@@ -2,7 +2,6 @@
 lease, JobRun once-only, payout notices and reminders from statements, broadcasts."""
 from __future__ import annotations
 
-import sys
 import threading
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -10,10 +9,6 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-import scheduler_probe
-
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "push"))
-from pushkit import add_members  # noqa: E402  (shared push test helpers)
 from bot.push.settings import PushSettings
 from bot.scheduler import jobs
 from bot.scheduler.clock import SchedulerClock, due_periods, periodic_jobs
@@ -21,6 +16,8 @@ from bot.scheduler.leader import Lease
 from bot.scheduler.runs import run_once
 from core.clock import KST, FixedClock
 from core.models import Campaign, JobRun, LocalGovernment, Member, Notification, PointStatement, SettlementRun
+import scheduler_probe
+from pushkit import add_members
 
 SETTINGS = PushSettings(monthly_source="scheduler_probe:record")
 

@@ -74,10 +74,9 @@ def wired(app, *, session=None, fake: FakeTime | None = None, **settings):
     from bot.push.runtime import build_push, make_limiter
 
     services = app.extensions["cpoint"]
-    cfg = services.extras["config"]
-    cfg.push = replace(cfg.push, **settings) if settings else cfg.push
+    services.push = replace(services.push, **settings) if settings else services.push
     fake = fake or FakeTime()
-    limiter = make_limiter(cfg.push, clock=fake.monotonic, sleep=fake.sleep)
+    limiter = make_limiter(services.push, clock=fake.monotonic, sleep=fake.sleep)
     return build_push(services, session=session, limiter=limiter), fake
 
 

@@ -1,18 +1,22 @@
-"""The settlement's arithmetic as SQL, for PostgreSQL: lines, statements and fingerprints are
-computed from the staging table inside the database and new statements are written with
+"""The settlement's SQL engine, for PostgreSQL: lines, statements and fingerprints are computed
+from the staging table inside the database and new statements are written with
 ``INSERT ... SELECT``, so no member travels to Python and back.
 
 Why: on PostgreSQL the cost of a settlement after staging was reading every staging row into
 Python, computing it there and sending every line back through COPY; the same arithmetic in
 SQL over integer thousandths takes a fraction of that (bench/settlement.py).
 
-The SQL is generated from the same data as core.settlement.line_for (the per-table
-:class:`~core.settlement.Plan`: bands, incentives, half-wide settings), and it mirrors that
-function branch for branch. Trust comes from checks on every run, not from reading: a sample of
-members (``verify``) is read back and compared with core.points (the pure engine) and with
-core.settlement's own line arithmetic and fingerprint; any difference fails the run. Statements
-whose inputs changed since the last run are rare (corrected readings) and go through
-core.settlement's Python path, which keeps their revision and adjustment logic in one place.
+The SQL is generated from the same data as core.settlement.python_engine.line_for (the
+per-table :class:`~core.settlement.python_engine.Plan`: bands, incentives, half-wide settings),
+and it mirrors that function branch for branch. Trust comes from checks on every run, not from
+reading: a sample of members (``verify``) is read back and compared with core.points (the pure
+engine) and with the Python engine's line arithmetic and fingerprint; any difference fails the
+run. Statements whose inputs changed since the last run are rare (corrected readings) and go
+through the Python path (core.settlement.write), which keeps their revision and adjustment
+logic in one place.
+
+:func:`evaluated_sql` (which resources are evaluated) also serves SQLite: the standard-usage
+group sums of the staging table (core.settlement.staging.group_sums).
 
 Layers are subqueries fenced with ``OFFSET 0``: PostgreSQL would otherwise pull them up and
 evaluate every intermediate expression (S2, the difference, the band) once per use.
@@ -21,22 +25,21 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from core import ledger
+from core.db_bulk import analyze_temporary
+from core.local_government_rates import LgInfo
 from core.points import reasons
+from core.points.periods import Half
 from core.points.standard_usage import GroupStats
 from core.rules import Rules, validate_rate
-from core.settlement import (  # core.settlement imports this module only when it runs
-    ELECTRICITY, Computed, Line, analyze_temporary, hundredths_text,
+from core.settlement.python_engine import (
+    ELECTRICITY, Computed, Groups, Line, Plan, hundredths_text,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from core.points.periods import Half
-    from core.settlement import Groups, LgInfo, Plan
 
 
 def lit(value: str) -> str:
@@ -53,6 +56,21 @@ def _per_resource(points, resources: tuple[str, ...]) -> str:
     """Points by resource as a CASE on the line's resource (a missing resource is NULL, so the
     insert fails rather than paying 0 silently)."""
     return _case("resource", [(r, str(int(points[r]))) for r in resources if r in points])
+
+
+def evaluated_sql(rules: Rules) -> str:
+    """SQL twin of the eligibility and evaluation of :func:`~core.settlement.python_engine.line_for`
+    (evaluated = no reason), for the standard-usage group sums on both backends. Checked on
+    every run: the sums must equal the evaluated lines (core.settlement.run)."""
+    excluded = ", ".join(f"'{t}'" for t in sorted(rules.excluded_electricity_tariffs)
+                         if t.replace("_", "").isalnum()) or "''"
+    actual = " AND ".join(f"a{i} IS NOT NULL" for i in range(1, 7))
+    any_base = " OR ".join(f"{p}{i} IS NOT NULL" for p in "pq" for i in range(1, 7))
+    base_sum = " + ".join(f"COALESCE({p}{i}, 0)" for p in "pq" for i in range(1, 7))
+    return (f"billing_mode <> 'not_used'"
+            f" AND NOT (resource = 'electricity' AND COALESCE(tariff, '') IN ({excluded}))"
+            f" AND (registered_on IS NULL OR registered_on <= :start)"
+            f" AND {actual} AND ({any_base}) AND ({base_sum}) > 0")
 
 
 def line_sql(plans: dict[str, Plan], rules: Rules, half: Half) -> str:
@@ -201,7 +219,7 @@ FROM (
 
 def statement_sql(plans: dict[str, Plan], rules: Rules, half: Half, rules_key: str) -> str:
     """SELECT of one row per member over tmp_settle_lines: every column of point_statements
-    that settlement computes, and the fingerprint (core.settlement._hash, in SQL)."""
+    that settlement computes, and the fingerprint (python_engine.fingerprint, in SQL)."""
     sched = _case("pt", [(n, lit(p.schedule.name)) for n, p in plans.items()])
     cap_p = _case("pt", [(n, str(int(p.schedule.cap_points_per_half))) for n, p in plans.items()])
     cap_w = _case("pt", [(n, str(int(p.schedule.cap_won_per_year))) for n, p in plans.items()])
@@ -366,7 +384,7 @@ def read_back(conn: Connection, member_ids: list[int]) -> dict[int, tuple[dict, 
 
 
 def as_computed(statement: dict, lines: list[dict], rows) -> Computed:
-    """A core.settlement.Computed from read-back SQL results, for the checks."""
+    """A python_engine.Computed from read-back SQL results, for the checks."""
     out_lines = []
     for ln in lines:
         params = ln["reason_params"]
