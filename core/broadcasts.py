@@ -175,10 +175,12 @@ def expand(db: Database, broadcast_id: int, *, now: datetime, quiet: QuietHours 
                       .values(state="skipped", last_error="broadcast cancelled")
                       .execution_options(synchronize_session=False))
             return Expansion(broadcast_id, 0, {}, None, "cancelled")
-        counts = dict(s.execute(select(N.state, func.count()).where(N.kind == KIND, N.period == period)
-                                .group_by(N.state)).all())
-        reasons = dict(s.execute(select(N.last_error, func.count()).where(
-            N.kind == KIND, N.period == period, N.state == "skipped").group_by(N.last_error)).all())
+        counts: dict[str, int] = {state: n for state, n in s.execute(
+            select(N.state, func.count()).where(N.kind == KIND, N.period == period)
+            .group_by(N.state)).all()}
+        reasons: dict[str | None, int] = {reason: n for reason, n in s.execute(
+            select(N.last_error, func.count()).where(
+                N.kind == KIND, N.period == period, N.state == "skipped").group_by(N.last_error)).all()}
         skipped = sum(reasons.values())
         queued = sum(counts.values()) - skipped
         s.execute(update(CampaignBroadcast).where(CampaignBroadcast.id == broadcast_id,

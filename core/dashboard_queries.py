@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import Integer, and_, case, cast, extract, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import ColumnElement
 
 from core.models import (
     Campaign, CampaignPledge, ImportRun, LocalGovernment, Member, MeterReading, Notification, PointStatement,
@@ -136,7 +137,7 @@ class RateDistribution:
 
 
 def _bucket_case(rate):
-    whens = []
+    whens: list[tuple[ColumnElement[bool], ColumnElement[str]]] = []
     for label, lo, hi in RATE_BUCKETS:
         cond = []
         if lo is not None:
@@ -296,8 +297,8 @@ def campaign_reach(session: Session) -> list[CampaignReach]:
     broadcasts table is there: core.models.CampaignBroadcast)."""
     import core.models as models
 
-    pledges = dict(session.execute(
-        select(CampaignPledge.campaign_id, func.count()).group_by(CampaignPledge.campaign_id)).all())
+    pledges: dict[str, int] = {cid: n for cid, n in session.execute(
+        select(CampaignPledge.campaign_id, func.count()).group_by(CampaignPledge.campaign_id)).all()}
     sent: dict[str, dict[str, int]] = {}
     broadcast = getattr(models, "CampaignBroadcast", None)
     if broadcast is not None:

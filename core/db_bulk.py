@@ -14,7 +14,7 @@ import json
 import sqlite3
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection
@@ -36,6 +36,8 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence, columns: Sequenc
     if not rows:
         return
     if ready:
+        if columns is None:
+            raise ValueError("ready rows are tuples: name their columns")
         _driver_insert(conn, table, rows, columns)
         return
     if columns is None:
@@ -78,8 +80,18 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence, columns: Sequenc
     _driver_insert(conn, table, rows, cols)
 
 
-def _driver_insert(conn: Connection, table: Table, rows: Sequence, cols: Sequence[str]) -> None:
+def driver_connection(conn: Connection) -> Any:
+    """The DBAPI connection under ``conn`` (sqlite3 or psycopg), for work that bypasses
+    SQLAlchemy. SQLAlchemy types it as optional: it is None only once the pooled connection
+    was invalidated, which a connection in use must not be."""
     raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the connection was invalidated: no driver connection")
+    return raw
+
+
+def _driver_insert(conn: Connection, table: Table, rows: Sequence, cols: Sequence[str]) -> None:
+    raw = driver_connection(conn)
     if conn.dialect.name == "postgresql":
         with raw.cursor() as cur:
             with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
@@ -105,7 +117,7 @@ def tune_connection(conn: Connection, share: int = 1) -> None:
     PostgreSQL. They end with the connection (it is not returned to the pool changed: the
     SQLite settings only size caches; PostgreSQL's are RESET by :func:`reset_connection`)."""
     if conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection  # outside any transaction (pysqlite autocommit)
+        raw = driver_connection(conn)  # outside any transaction (pysqlite autocommit)
         # ``share``: processes working side by side split the page cache between them
         raw.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB // max(1, share)}")
         raw.execute("PRAGMA temp_store = MEMORY")
@@ -117,7 +129,7 @@ def tune_connection(conn: Connection, share: int = 1) -> None:
 def reset_connection(conn: Connection) -> None:
     """Undo :func:`tune_connection` before the connection goes back to the pool."""
     if conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection
+        raw = driver_connection(conn)
         raw.execute("PRAGMA cache_size = -2000")
         raw.execute("PRAGMA temp_store = DEFAULT")
     elif conn.dialect.name == "postgresql":

@@ -261,7 +261,7 @@ def load_demo(db, cipher, clock: Clock, *, seed: int = DEMO_SEED, force: bool = 
     with db.transaction() as s:
         seed_local_governments(s)
         offered = {lg.code: list(lg.incentive_types or []) for lg in s.scalars(select(LocalGovernment))}
-    numbers: dict[tuple[str, str], str] = {}
+    numbers: dict[tuple[str, str], str | None] = {}
     created = 0
     for p in people:
         choices = []

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, Date, Integer, MetaData, String, Table, select, text
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,7 @@ from core.models.members import Member
 from core.points.greenlife import greenlife_dates, greenlife_month_award
 from core.points.periods import int_to_month, month_of
 from core.rules import Rules, default_rules
+from core.sqla import table_of
 from core.usage_import import (
     BATCH, CsvRow, ImportResult, close_run, field_count_error, mark_duplicates, open_run,
     parse_quantity, safe_cell, screen_file, stage_rows, _NOW,
@@ -112,6 +114,7 @@ def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: d
         if not partner or len(partner) > 64:
             problem(row, "partner_ref must be 1 to 64 characters")
         if row.line not in bad:
+            assert quantity is not None and day is not None  # else problem() marked the row bad
             good.append((ActivityRow(row.line, int(ref), item, quantity, day, partner), row))
     dupes = mark_duplicates([((a.member_id, a.item, a.day, a.partner_ref), row) for a, row in good],
                             lambda k: f"{k[0]} {k[1]} {k[2]} {k[3]}")
@@ -226,9 +229,9 @@ def confirm_month(db: Database, clock: Clock, month: str, *, rules: Rules | None
             seoul = {mid for (mid,) in s.execute(text(
                 "SELECT id FROM members WHERE address LIKE '서울%'"))}
             quantities = {k: v for k, v in quantities.items() if k not in seoul}
-        counted = dict(s.execute(text(
+        counted = {mid: n for mid, n in s.execute(text(
             "SELECT member_id, SUM(counted_toward_cap) FROM greenlife_awards WHERE year = :y"
-            " AND month < :m GROUP BY member_id"), {"y": year, "m": m}).all())
+            " AND month < :m GROUP BY member_id"), {"y": year, "m": m}).all()}
         bonus_given = {mid for (mid,) in s.execute(text(
             "SELECT DISTINCT member_id FROM greenlife_awards WHERE bonus_won > 0"))}
         item_caps = bool(rules.greenlife.item_caps)
@@ -238,9 +241,9 @@ def confirm_month(db: Database, clock: Clock, month: str, *, rules: Rules | None
             s.flush()
         except IntegrityError:
             raise GreenlifeError(f"{result.month} was just confirmed by another run") from None
-        rows = []
+        rows: list[dict[str, Any]] = []
         for member_id, qty in quantities.items():
-            per_item = None
+            per_item: dict[str, int] | None = None
             if item_caps:
                 per_item = {}
                 for (item_won,) in s.execute(select(GreenlifeAward.item_won).where(
@@ -260,7 +263,7 @@ def confirm_month(db: Database, clock: Clock, month: str, *, rules: Rules | None
             result.bonuses += award.bonus_granted
             result.capped += award.cut_won > 0
         for start in range(0, len(rows), BATCH):
-            s.execute(GreenlifeAward.__table__.insert(), rows[start:start + BATCH])
+            s.execute(table_of(GreenlifeAward).insert(), rows[start:start + BATCH])
         result.members = len(rows)
         result.total_won = sum(r["won"] for r in rows)
         conf.members, conf.total_won = result.members, result.total_won

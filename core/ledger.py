@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.db_bulk import bulk_insert, db_time
 from core.models.points import LedgerEntry
+from core.sqla import table_of
 
 SETTLEMENT = "settlement"
 ADJUSTMENT = "adjustment"
@@ -34,7 +35,7 @@ def append_entries(conn: Connection, rows: Sequence[dict]) -> int:
         if row["kind"] not in KINDS:
             raise ValueError(f"unknown ledger kind {row['kind']!r}")
     cols = ("member_id", "half", "kind", "points", "run_id", "reference", "created_at")
-    bulk_insert(conn, LedgerEntry.__table__,
+    bulk_insert(conn, table_of(LedgerEntry),
                 [(r["member_id"], r["half"], r["kind"], r["points"], r["run_id"], r["reference"],
                   db_time(conn, r["created_at"])) for r in rows], cols, ready=True)
     return len(rows)

@@ -347,6 +347,7 @@ def assign_missing_local_governments(session: Session) -> int:
     pending = session.scalars(select(Member).where(
         Member.status == "active", Member.local_government_code.is_(None), Member.address.is_not(None)))
     for member in pending:
+        assert member.address is not None  # selected for having one
         lg = match_local_government(session, member.address)
         if lg is not None:
             member.local_government_code = lg.code

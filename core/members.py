@@ -27,6 +27,7 @@ from core.crypto import FieldCipher
 from core.local_governments import ParsedAddress, household_key, match_local_government
 from core.models import DialogState, LocalGovernment, Member, MemberAddress, ResourceAccount
 from core.pii import digits_only, mask_number
+from core.sqla import rowcount
 
 # Member types the chat signs up (spec §3.1); under-14 and complexes are website only.
 CHAT_MEMBER_TYPES = ("individual", "commercial", "public", "school", "foreigner")
@@ -647,7 +648,7 @@ def purge_expired_dialogs(session: Session, clock: Clock) -> int:
     result = session.execute(
         update(DialogState).where(DialogState.dialog.is_not(None), DialogState.expires_at < now)
         .values(dialog=None, step=None, slots={}, failures=0, expires_at=None))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 PERSONAL_COLUMNS = (

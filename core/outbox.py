@@ -30,13 +30,16 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import DateTime, and_, bindparam, delete, func, literal_column, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnClause
 
 from core.clock import KST
 from core.db import Database
 from core.models.members import Member
 from core.models.outbox import Notification
 from core.models.push import EventBatch, PushSender
+from core.sqla import rowcount, table_of
 
 KINDS = ("monthly_result", "payout_notice", "payout_reminder", "campaign")
 # Advertising (정보통신망법 §50): consent needed, never in quiet hours, labelled (광고).
@@ -153,15 +156,13 @@ def recipient_of(bot_user_key: str | None, app_user_id: str | None) -> tuple[str
 
 # -- writing notifications ------------------------------------------------------------------
 
-def _insert(session: Session):
+def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
     name = session.get_bind().dialect.name
     if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the project runs on SQLite and PostgreSQL only
-        raise RuntimeError(f"unsupported database {name}")
-    return insert(Notification.__table__)
+        return postgresql.insert(table_of(Notification))
+    if name == "sqlite":
+        return sqlite.insert(table_of(Notification))
+    raise RuntimeError(f"unsupported database {name}")  # pragma: no cover - SQLite and PostgreSQL only
 
 
 def enqueue_many(session: Session, rows: Sequence[dict], *, now: datetime) -> int:
@@ -270,7 +271,7 @@ class ClaimResult:
 
 
 # A literal, not a bound parameter: the planners then use the partial indexes on pending rows.
-_PENDING = literal_column("'pending'")
+_PENDING: ColumnClause[str] = literal_column("'pending'")
 
 
 def _due(now: datetime):
@@ -284,11 +285,11 @@ def hold_advertising(session: Session, quiet: QuietHours | None, now: datetime) 
     if until is None:
         return 0
     N = Notification
-    return session.execute(
+    return rowcount(session.execute(
         update(N).where(N.state == "pending", N.kind.in_(AD_KINDS),
                         or_(N.not_before.is_(None), N.not_before < until))
         .values(not_before=until).execution_options(synchronize_session=False)
-    ).rowcount or 0
+    )) or 0
 
 
 def hold_quiet(db: Database, quiet: QuietHours | None, *, now: datetime) -> int:
@@ -357,14 +358,14 @@ def _head_select(quiet_now: bool, with_kinds: bool):
 
 @lru_cache(maxsize=None)
 def _batch_statements():
-    return (EventBatch.__table__.insert(),
-            PushSender.__table__.update().where(PushSender.__table__.c.id == bindparam("sid"))
+    return (table_of(EventBatch).insert(),
+            table_of(PushSender).update().where(PushSender.__table__.c.id == bindparam("sid"))
             .values(heartbeat_at=bindparam("hb")))
 
 
 @lru_cache(maxsize=None)
 def _skip_statement():
-    N = Notification.__table__
+    N = table_of(Notification)
     return (N.update().where(N.c.id.in_(bindparam("ids", expanding=True)), N.c.state == "pending")
             .values(state="skipped", last_error=bindparam("reason"), claimed_at=bindparam("at")))
 
@@ -430,6 +431,7 @@ def claim_batch(db: Database, *, sender_id: str, now: datetime, limit: int, defa
                     skipped.setdefault(reason, []).append(r.id)
                     continue
                 who = recipient_of(r.bot_user_key, r.app_user_id)
+                assert who is not None  # skip_reason skips members without a user key
                 if who in users:
                     result.more = True
                     continue  # the same user twice: stays pending for a later batch
@@ -472,12 +474,12 @@ def record_accepted(db: Database, batch_id: str, *, task_id: str | None, now: da
     """Kakao accepted the batch: its notifications are sent (also those another sender had
     already given up as uncertain: now we know). Returns the number of notifications."""
     now = _naive_utc(now)
-    N, B = Notification.__table__, EventBatch.__table__
+    N, B = table_of(Notification), table_of(EventBatch)
     with db.transaction() as s:
         conn = s.connection()
-        n = conn.execute(N.update().where(N.c.batch_id == bindparam("b"), N.c.state.in_(("in_flight", "uncertain")))
-                         .values(state="sent", task_id=bindparam("t"), sent_at=bindparam("at"), last_error=None),
-                         {"b": batch_id, "t": task_id, "at": now}).rowcount
+        n = rowcount(conn.execute(N.update().where(N.c.batch_id == bindparam("b"), N.c.state.in_(("in_flight", "uncertain")))
+                                  .values(state="sent", task_id=bindparam("t"), sent_at=bindparam("at"), last_error=None),
+                                  {"b": batch_id, "t": task_id, "at": now}))
         conn.execute(B.update().where(B.c.id == bindparam("b")).values(
             state="accepted", task_id=bindparam("t"), answered_at=bindparam("at"), http_status=bindparam("code"),
             error=None, task_state=bindparam("ts"), task_next_check_at=bindparam("check")),
@@ -502,16 +504,16 @@ def record_retry(db: Database, batch_id: str, *, error: str, now: datetime, max_
             by_attempts.setdefault(r.attempts or 0, []).append(r.id)
         for attempts, ids in sorted(by_attempts.items()):
             if attempts >= max_attempts:
-                dead += s.execute(update(N).where(N.id.in_(ids)).values(
+                dead += rowcount(s.execute(update(N).where(N.id.in_(ids)).values(
                     state="dead", claimed_by=None, last_error=f"gave up after {attempts} attempts: {error}"[:2000])
-                    .execution_options(synchronize_session=False)).rowcount
+                    .execution_options(synchronize_session=False)))
             else:
                 at = now + timedelta(seconds=max(0.0, delay(attempts)))
                 if floor and floor > at:
                     at = floor
-                retried += s.execute(update(N).where(N.id.in_(ids)).values(
+                retried += rowcount(s.execute(update(N).where(N.id.in_(ids)).values(
                     state="pending", claimed_by=None, batch_id=None, not_before=at, last_error=error[:2000])
-                    .execution_options(synchronize_session=False)).rowcount
+                    .execution_options(synchronize_session=False)))
         s.execute(update(EventBatch).where(EventBatch.id == batch_id).values(
             **_batch_values(state=batch_state, answered_at=now, http_status=http_status, error=error[:2000])))
     return retried, dead
@@ -522,9 +524,9 @@ def record_dead(db: Database, batch_id: str, *, error: str, now: datetime, http_
     now = _naive_utc(now)
     N = Notification
     with db.transaction() as s:
-        n = s.execute(update(N).where(N.batch_id == batch_id, N.state == "in_flight")
-                      .values(state="dead", claimed_by=None, last_error=error[:2000])
-                      .execution_options(synchronize_session=False)).rowcount
+        n = rowcount(s.execute(update(N).where(N.batch_id == batch_id, N.state == "in_flight")
+                               .values(state="dead", claimed_by=None, last_error=error[:2000])
+                               .execution_options(synchronize_session=False)))
         s.execute(update(EventBatch).where(EventBatch.id == batch_id).values(
             **_batch_values(state="dead", answered_at=now, http_status=http_status, error=error[:2000])))
     return n
@@ -536,10 +538,10 @@ def release_batch(db: Database, batch_id: str, *, error: str, now: datetime, htt
     now = _naive_utc(now)
     N = Notification
     with db.transaction() as s:
-        n = s.execute(update(N).where(N.batch_id == batch_id, N.state == "in_flight")
-                      .values(state="pending", claimed_by=None, batch_id=None, attempts=N.attempts - 1,
-                              last_error=error[:2000])
-                      .execution_options(synchronize_session=False)).rowcount
+        n = rowcount(s.execute(update(N).where(N.batch_id == batch_id, N.state == "in_flight")
+                               .values(state="pending", claimed_by=None, batch_id=None, attempts=N.attempts - 1,
+                                       last_error=error[:2000])
+                               .execution_options(synchronize_session=False)))
         s.execute(update(EventBatch).where(EventBatch.id == batch_id).values(
             **_batch_values(state="released", answered_at=now, http_status=http_status, error=error[:2000])))
     return n
@@ -558,17 +560,17 @@ def record_uncertain(db: Database, batch_id: str, *, reason: str, now: datetime,
     N = Notification
     with db.transaction() as s:
         if policy == "skip":
-            n = s.execute(update(N).where(N.batch_id == batch_id, N.state == "in_flight")
-                          .values(state="uncertain", last_error=reason[:2000])
-                          .execution_options(synchronize_session=False)).rowcount
+            n = rowcount(s.execute(update(N).where(N.batch_id == batch_id, N.state == "in_flight")
+                                   .values(state="uncertain", last_error=reason[:2000])
+                                   .execution_options(synchronize_session=False)))
         else:
-            n = s.execute(update(N).where(N.batch_id == batch_id, N.state == "in_flight", N.attempts < max_attempts)
-                          .values(state="pending", claimed_by=None, batch_id=None, not_before=now,
-                                  last_error=f"re-sent: {reason}"[:2000])
-                          .execution_options(synchronize_session=False)).rowcount
-            n += s.execute(update(N).where(N.batch_id == batch_id, N.state == "in_flight")
-                           .values(state="dead", last_error=f"uncertain and out of attempts: {reason}"[:2000])
-                           .execution_options(synchronize_session=False)).rowcount
+            n = rowcount(s.execute(update(N).where(N.batch_id == batch_id, N.state == "in_flight", N.attempts < max_attempts)
+                                   .values(state="pending", claimed_by=None, batch_id=None, not_before=now,
+                                           last_error=f"re-sent: {reason}"[:2000])
+                                   .execution_options(synchronize_session=False)))
+            n += rowcount(s.execute(update(N).where(N.batch_id == batch_id, N.state == "in_flight")
+                                    .values(state="dead", last_error=f"uncertain and out of attempts: {reason}"[:2000])
+                                    .execution_options(synchronize_session=False)))
         s.execute(update(EventBatch).where(EventBatch.id == batch_id, EventBatch.state == "in_flight").values(
             state="uncertain", answered_at=now, error=f"{reason} (policy {policy})"[:2000]))
     return n
@@ -637,18 +639,18 @@ def requeue(db: Database, *, now: datetime, batch_id: str | None = None, state: 
     if kind:
         q = q.where(N.kind == kind)
     with db.transaction() as s:
-        return s.execute(q.values(state="pending", attempts=0, claimed_by=None, batch_id=None,
-                                  not_before=_naive_utc(now), last_error=f"requeued from {state}")
-                         .execution_options(synchronize_session=False)).rowcount
+        return rowcount(s.execute(q.values(state="pending", attempts=0, claimed_by=None, batch_id=None,
+                                           not_before=_naive_utc(now), last_error=f"requeued from {state}")
+                                  .execution_options(synchronize_session=False)))
 
 
 def settle_uncertain(db: Database, *, batch_id: str, now: datetime) -> int:
     """The operator confirmed (e.g. in Kakao's console) that an uncertain batch was delivered."""
     N = Notification
     with db.transaction() as s:
-        return s.execute(update(N).where(N.batch_id == batch_id, N.state == "uncertain")
-                         .values(state="sent", sent_at=_naive_utc(now), last_error="confirmed sent by operator")
-                         .execution_options(synchronize_session=False)).rowcount
+        return rowcount(s.execute(update(N).where(N.batch_id == batch_id, N.state == "uncertain")
+                                  .values(state="sent", sent_at=_naive_utc(now), last_error="confirmed sent by operator")
+                                  .execution_options(synchronize_session=False)))
 
 
 # -- reporting ------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from core.points import reasons
 from core.points.award import won_for
 from core.points.periods import Half
 from core.rules import Rules, default_rules
+from core.sqla import table_of
 from core.usage_import import (
     CsvRow, ImportRejected, ImportResult, RowError, field_count_error, file_sha256,
     read_operator_csv,
@@ -141,7 +142,8 @@ def create_payouts(db: Database, cipher: FieldCipher, clock: Clock, half: str, o
             s.flush()
         except IntegrityError:
             raise PayoutError(f"a payout batch for {half} {scope} was just recorded by another run") from None
-        lines, held_ids, holds = [], [], {}
+        lines, held_ids = [], []
+        holds: dict[str, int] = {}
         for sid, mid, points, cap_won, lg_code, itype, name, address, acc, holder, bank in rows:
             lg = lgs.get(lg_code) if lg_code else None
             rate = lg.rate if lg else rules.rate.default
@@ -160,7 +162,7 @@ def create_payouts(db: Database, cipher: FieldCipher, clock: Clock, half: str, o
                 "status": "held" if reason else "expected", "hold_reason": reason,
                 "bank_name": bank if itype == "cash" else None,
                 "account_masked": masked if itype == "cash" else None, "created_at": now})
-        bulk_insert(s.connection(), PayoutLine.__table__, lines)
+        bulk_insert(s.connection(), table_of(PayoutLine), lines)
         for start in range(0, len(held_ids), 1000):
             s.execute(text("UPDATE point_statements SET status = 'held', hold_reason = :r WHERE id = :i"),
                       [{"i": i, "r": r} for i, r in held_ids[start:start + 1000]])
@@ -232,6 +234,7 @@ def import_payout_results(db: Database, clock: Clock, path: str | Path) -> Impor
                 problems.append(f"status must be paid or skipped: {v['status']!r}")
             reason = v["reason"] or (reasons.SKIPPED_MISMATCH if status == "skipped" else None)
             if not problems:
+                assert half is not None  # an unreadable half is one of the problems
                 line_id = s.execute(text("SELECT id FROM payout_lines WHERE member_id = :m AND half = :h"),
                                     {"m": int(v["member_id"]), "h": half}).scalar()
                 if line_id is None:
@@ -253,6 +256,8 @@ def import_payout_results(db: Database, clock: Clock, path: str | Path) -> Impor
         s.flush()
         for row, line_id, half, status, reason in good:
             current = s.get(PayoutLine, line_id)
+            if current is None:  # read in the checking session above; deleted since
+                raise PayoutError(f"payout line {line_id} disappeared during the import")
             if current.status == status and current.result_reason == reason:
                 result.unchanged += 1
                 continue

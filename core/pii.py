@@ -9,7 +9,9 @@ RRN_MASK = "######-#######"
 
 
 def contains_rrn(text: str | None) -> bool:
-    return bool(text) and RRN_RE.search(text) is not None
+    if not text:
+        return False
+    return RRN_RE.search(text) is not None
 
 
 def scrub_rrn(text: str) -> str:

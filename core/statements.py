@@ -205,7 +205,7 @@ def greenlife_year_view(session: Session, member_id: int, year: int, today: date
     }
     if today is not None and today.year == year:
         m = month_of(today)
-        items = {}
+        items: dict[str, Decimal] = {}
         for act in session.scalars(select(GreenlifeActivity).where(
                 GreenlifeActivity.member_id == member_id, GreenlifeActivity.month == m)):
             items[act.item] = items.get(act.item, Decimal(0)) + Decimal(act.quantity)

@@ -261,6 +261,7 @@ def validate_usage(rows: list[CsvRow], rules: Rules, today: date
         if why:
             problem(row, why)
         if row.line not in bad:
+            assert month is not None and amount is not None  # else problem() marked the row bad
             good.append((UsageRow(row.line, resource, number, month, amount), row))
 
     dupes = mark_duplicates(

@@ -163,13 +163,15 @@ def award_resource(item: ResourceInput, half: Half, table: PointsTable, schedule
     band, reduction, maintenance, reason, params = None, 0, 0, ev.reason, dict(ev.reason_params)
     rate = None
     if ev.evaluated:
+        assert base is not None and actual is not None  # evaluated: B_H and A_H are known
         rate = reduction_rate(base, actual)
         band, reduction, maintenance, reason, params = _reduction_or_maintenance(
             base, actual, item.resource, schedule, item.streak_before)
 
     # An unevaluated resource may still be tested when the setting allows and A_H is complete.
-    may_test = actual is not None and (ev.evaluated or not rules.standard_usage_requires_evaluation)
-    qualified = bool(may_test and table.standard_usage_offered and schedule.standard_usage
+    may_test = ev.evaluated or not rules.standard_usage_requires_evaluation
+    qualified = bool(actual is not None and may_test and table.standard_usage_offered
+                     and schedule.standard_usage
                      and item.group is not None and qualifies_standard_usage(actual, item.group))
     standard = schedule.standard_usage[item.resource] if qualified else 0
 

@@ -73,6 +73,8 @@ class HalfBaseline:
         for item in self.months:
             if item.month == month:
                 if item.source == SOURCE_FILLED:
+                    if self.fill_exact is None:  # half_baseline sets it whenever it fills a month
+                        raise ValueError(f"{month} is filled but the baseline has no exact fill")
                     return self.fill_exact
                 return Fraction(item.value)
         raise KeyError(month)
@@ -177,6 +179,7 @@ def half_baseline(readings: Readings, half: Half, rules: Rules,
     for month in half.months:
         value, source = monthly_baseline(readings, month, rules, join_month)
         if value is not None:
+            assert source is not None  # monthly_baseline names the source of every value
             known[month] = (value, source)
     if not known:
         return HalfBaseline(half, (), None, reasons.NO_BASELINE)
@@ -203,7 +206,7 @@ def half_actual(readings: Readings, half: Half) -> HalfActual:
     missing = tuple(m for m, v in values.items() if v is None)
     if missing:
         return HalfActual(half, None, missing)
-    return HalfActual(half, sum(values.values(), Decimal(0)), ())
+    return HalfActual(half, sum((v for v in values.values() if v is not None), Decimal(0)), ())
 
 
 def reduction_rate(baseline: Number, actual: Number) -> Decimal:
@@ -239,9 +242,10 @@ def half_to_date(readings: Readings, half: Half, rules: Rules, through_month: in
     """
     last = half.months[-1] if through_month is None else check_month(through_month)
     considered = [m for m in half.months if m <= last]
-    with_data = tuple(m for m in considered if _reading(readings, m) is not None)
-    missing = tuple(m for m in considered if m not in with_data)
-    actual = sum((_reading(readings, m) for m in with_data), Decimal(0))
+    read = {m: v for m in considered if (v := _reading(readings, m)) is not None}
+    with_data = tuple(read)
+    missing = tuple(m for m in considered if m not in read)
+    actual = sum(read.values(), Decimal(0))
     base = half_baseline(readings, half, rules, join_month)
     if base.reason == reasons.NO_BASELINE:
         return HalfToDate(half, last, with_data, missing, None, actual, None, base.reason)

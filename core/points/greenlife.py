@@ -76,6 +76,8 @@ def greenlife_month_award(activity_month: int, quantities: Mapping[str, Decimal 
         if not (item.enabled and item.accrued):
             ignored.append(code)
             continue
+        if item.won_per_unit is None:  # the loader refuses such an item; Rules built in code may not
+            raise ValueError(f"green-life item {code!r} is accrued but has no won_per_unit")
         acted = acted or quantity > 0
         won = int((quantity * item.won_per_unit).to_integral_value(rounding=ROUND_FLOOR))
         if code in gl.item_caps:

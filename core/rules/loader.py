@@ -6,6 +6,7 @@ silently falls back to a default.
 
 from __future__ import annotations
 
+import builtins  # _Section's str/bool/int methods hide the built-in names in its annotations
 import copy
 import re
 from decimal import Decimal, InvalidOperation
@@ -58,7 +59,8 @@ class _Section:
     def __init__(self, data: Any, path: str):
         if not isinstance(data, Mapping):
             raise RulesError(f"{path}: expected a table")
-        self.data, self.path, self.used = data, path, set()
+        self.data, self.path = data, path
+        self.used: set[str] = set()
 
     def _get(self, key: str, default: Any = ...) -> Any:
         self.used.add(key)
@@ -79,13 +81,13 @@ class _Section:
             raise RulesError(f"{self.path}.{key}: {value!r} not one of {sorted(choices)}")
         return value
 
-    def bool(self, key: str, default: Any = ...) -> bool:
+    def bool(self, key: builtins.str, default: Any = ...) -> bool:
         value = self._get(key, default)
         if not isinstance(value, bool):
             raise RulesError(f"{self.path}.{key}: expected true or false")
         return value
 
-    def int(self, key: str, low: int = 0, high: int | None = None, default: Any = ...) -> int:
+    def int(self, key: builtins.str, low: int = 0, high: int | None = None, default: Any = ...) -> int:
         value = self._get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise RulesError(f"{self.path}.{key}: expected an integer")
@@ -93,16 +95,16 @@ class _Section:
             raise RulesError(f"{self.path}.{key}: {value} outside {low}..{high}")
         return value
 
-    def decimal(self, key: str) -> Decimal:
+    def decimal(self, key: builtins.str) -> Decimal:
         return to_decimal(self._get(key), f"{self.path}.{key}")
 
-    def half(self, key: str) -> Half:
+    def half(self, key: builtins.str) -> Half:
         try:
             return Half.parse(self._get(key))
         except ValueError as exc:
             raise RulesError(f"{self.path}.{key}: {exc}") from None
 
-    def str_list(self, key: str) -> tuple[str, ...]:
+    def str_list(self, key: builtins.str) -> tuple[builtins.str, ...]:
         value = self._get(key)
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise RulesError(f"{self.path}.{key}: expected a list of strings")
@@ -110,7 +112,7 @@ class _Section:
             raise RulesError(f"{self.path}.{key}: duplicates")
         return tuple(value)
 
-    def keys(self) -> list[str]:
+    def keys(self) -> list[builtins.str]:
         self.used.update(self.data)
         return list(self.data)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from core.local_government_rates import LgInfo
 from core.points import reasons
@@ -182,11 +182,13 @@ def line_for(row: Row, group: GroupStats | None, plan: Plan) -> Line:
             continue
         k += 1
     a = row.a
+    actual: int | None
     if None in a:
         actual = None
         missing = [months[i] for i in range(6) if a[i] is None]
     else:
-        actual = a[0] + a[1] + a[2] + a[3] + a[4] + a[5]
+        full = cast("tuple[int, int, int, int, int, int]", a)  # no month is missing
+        actual = full[0] + full[1] + full[2] + full[3] + full[4] + full[5]
         missing = None
     params = {}
     evaluated = False
@@ -204,6 +206,7 @@ def line_for(row: Row, group: GroupStats | None, plan: Plan) -> Line:
     reduction = maintenance = standard = 0
     shown = None
     if evaluated:
+        assert actual is not None  # evaluated: no month is missing
         base3 = 3 * s2
         diff = base3 - k * actual                  # (B - A) * k * 1000
         for b in plan.bands:                       # 100 (B - A) >= r B, cross-multiplied
@@ -222,8 +225,8 @@ def line_for(row: Row, group: GroupStats | None, plan: Plan) -> Line:
             reason = reasons.BELOW_THRESHOLD
             params = {"rate": shown, "threshold": plan.threshold}
     # as award_resource: the group test needs an evaluated resource unless the rules say not
-    qualified = bool(plan.standard and group is not None
-                     and (evaluated or (not plan.standard_needs_evaluation and actual is not None))
+    qualified = bool(plan.standard and group is not None and actual is not None
+                     and (evaluated or not plan.standard_needs_evaluation)
                      and 2 * actual * group.n <= group.total_actual * MILLI)
     if qualified:
         standard = plan.standard[resource]
@@ -323,7 +326,7 @@ def fingerprint(c: Computed, rules: Rules) -> str:
 
 def group_keys_of(lg_code: str | None, sido: str | None, points_table: str,
                   resource: str) -> dict[str, tuple]:
-    keys = {"national": ("national", points_table, resource)}
+    keys: dict[str, tuple] = {"national": ("national", points_table, resource)}
     if lg_code is not None:
         keys["sigungu"] = ("sigungu", lg_code, points_table, resource)
     if sido is not None:
@@ -335,7 +338,7 @@ def expand_groups(base: dict[tuple, list[int]]) -> dict[tuple, list[int]]:
     """(시군구, 시도, table, resource) sums -> the level keys of group_keys_of()."""
     out: dict[tuple, list[int]] = {}
     for (lg, sido, table, resource), (n, total) in base.items():
-        keys = [("national", table, resource)]
+        keys: list[tuple] = [("national", table, resource)]
         if lg is not None:
             keys.append(("sigungu", lg, table, resource))
         if sido is not None:

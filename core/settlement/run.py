@@ -86,6 +86,8 @@ def _finish_run(db: Database, run_id: int, clock: Clock, result: SettleResult | 
                 error: str | None = None) -> None:
     with db.transaction() as s:
         run = s.get(SettlementRun, run_id)
+        if run is None:  # _start_run committed it; nothing deletes runs
+            raise SettlementError(f"settlement run #{run_id} has disappeared")
         run.finished_at = utcnow_naive(clock)
         if result is None:
             run.status, run.error = "failed", (error or "")[:4000]

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from core import ledger
 from core.db_bulk import analyze_temporary
@@ -352,7 +352,7 @@ SELECT COUNT(*), COALESCE(SUM(points), 0) FROM ins"""),
     return int(row[0]), int(row[1])
 
 
-def existing(conn: Connection, half: str, lo: int, hi: int) -> list[tuple]:
+def existing(conn: Connection, half: str, lo: int, hi: int) -> Sequence[Row[Any]]:
     """(member_id, stored id, stored hash, points, version, new hash) of members in [lo, hi]
     that already have a statement for the half."""
     return conn.execute(text(

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from core.db_bulk import analyze_temporary
+from core.db_bulk import analyze_temporary, driver_connection
 from core.points.periods import Half
 from core.rules import Rules
 from core.settlement.python_engine import Row, expand_groups
@@ -29,7 +29,7 @@ from core.settlement.sql_engine import evaluated_sql
 
 
 def staging_table() -> Table:
-    cols = [Column("member_id", Integer), Column("account_id", Integer, primary_key=True),
+    cols: list[Column[Any]] = [Column("member_id", Integer), Column("account_id", Integer, primary_key=True),
             Column("resource", String(16)), Column("billing_mode", String(16)),
             Column("tariff", String(24)), Column("registered_on", Date),
             Column("member_type", String(24)), Column("lg_code", String(16)),
@@ -54,7 +54,11 @@ def fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
     household = rules.maintenance_streak_scope == "household"
 
     def in_range(column: str) -> str:  # one worker's share of the members, when given
-        return f" AND {column} BETWEEN {int(lo)} AND {int(hi)}" if lo is not None else ""
+        if lo is None:
+            return ""
+        if hi is None:
+            raise ValueError("a member range needs both lo and hi")
+        return f" AND {column} BETWEEN {int(lo)} AND {int(hi)}"
 
     active = ("ra.registered_on <= :end AND (ra.ended_on IS NULL OR ra.ended_on > :end)"
               + in_range("ra.member_id"))
@@ -126,7 +130,7 @@ def read_rows(conn: Connection, rules: Rules, lo: int | None = None,
     if ids is not None:
         where = " WHERE member_id = ANY(%(ids)s)"
     sql = f"SELECT {ROW_COLUMNS} FROM tmp_settle{where} ORDER BY member_id, account_id"
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         cur = raw.cursor(name="settle_rows") if not where else raw.cursor()

@@ -198,6 +198,9 @@ class RangeSettler:
         groups = Groups(sums, self.rules)
         if self.reader.dialect.name == "postgresql":
             return self._settle_in_sql(groups, verify_step, offset)
+        writer = self.writer  # SQLite always has its own writer connection (see __init__)
+        if writer is None:
+            raise RuntimeError("the SQLite path needs the writer connection")
         seen: dict[tuple, list[int]] = {}
         ids_all = self.member_ids
         chunk = self.chunk or _python_chunk(len(ids_all), self.share)
@@ -206,9 +209,9 @@ class RangeSettler:
             with self.reader.begin():
                 work = _read_and_compute(self.reader, self.half, self.rules, self.tables, self.lgs,
                                          groups, ids, self.result, verify_step, offset + start, seen)
-            with self.writer.begin():
-                write_chunk(self.writer, self.half, self.run_id, ids, self.clock, self.result, *work)
-                self.writer.execute(update(SettlementRun).where(SettlementRun.id == self.run_id)
+            with writer.begin():
+                write_chunk(writer, self.half, self.run_id, ids, self.clock, self.result, *work)
+                writer.execute(update(SettlementRun).where(SettlementRun.id == self.run_id)
                                     .values(heartbeat_at=utcnow_naive(self.clock)))
                 t0 = time.perf_counter()
             self.result.tick("commit", t0)

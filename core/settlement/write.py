@@ -20,6 +20,7 @@ from core.clock import utcnow_naive
 from core.db_bulk import bulk_insert, db_time
 from core.models.points import PointStatement, StatementLine, StatementRevision
 from core.settlement.python_engine import Computed, Line
+from core.sqla import table_of
 
 
 LINE_COLUMNS = (
@@ -68,8 +69,8 @@ def _statement_values(c: Computed, half: str, run_id: int, now: datetime) -> dic
 def _snapshot(conn: Connection, statement_ids: Sequence[int], member_ids: Sequence[int],
               half: str) -> dict[int, dict]:
     """Previous version of statements (statement fields + lines) for statement_revisions."""
-    st = PointStatement.__table__
-    ln = StatementLine.__table__
+    st = table_of(PointStatement)
+    ln = table_of(StatementLine)
     out: dict[int, dict] = {}
     for row in conn.execute(select(st).where(st.c.id.in_(statement_ids))).mappings():
         out[row["id"]] = {k: _jsonable(v) for k, v in row.items()} | {"lines": []}
@@ -93,8 +94,8 @@ def write_chunk(conn, half, run_id, ids, clock, result, new, changed) -> None:
     h = str(half)
     now = utcnow_naive(clock)
     t = time.perf_counter()
-    st = PointStatement.__table__
-    ln_t = StatementLine.__table__
+    st = table_of(PointStatement)
+    ln_t = table_of(StatementLine)
     ledger_rows = []
     if new:
         stamp = db_time(conn, now)
@@ -115,7 +116,7 @@ def write_chunk(conn, half, run_id, ids, clock, result, new, changed) -> None:
     if changed:
         old_ids = [old[0] for _, old in changed]
         snaps = _snapshot(conn, old_ids, [c.member_id for c, _ in changed], h)
-        conn.execute(StatementRevision.__table__.insert(), [{
+        conn.execute(table_of(StatementRevision).insert(), [{
             "statement_id": old[0], "version": old[3], "points": old[2],
             "snapshot": snaps[old[0]], "replaced_by_run_id": run_id, "replaced_at": now}
             for _, old in changed])
