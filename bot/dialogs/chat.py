@@ -30,20 +30,34 @@ def person_quick_reply(ctx) -> QuickReply:
 
 
 def not_understood_reply(ctx) -> dict:
+    """The menu and a person: '상담원 연결' among the quick replies and, when the channel's 1:1
+    chat is configured (CHANNEL_CHAT_URL), a card with its link and the call centre."""
     ctx.outcome = "unmatched"
-    reply = ui.menu_reply(ctx, texts.t("understanding.not_understood", call_centre=ctx.settings.call_centre))
-    reply["template"]["quickReplies"].append(person_quick_reply(ctx).to_dict())
-    return reply
+    s = ctx.settings
+    if not s.channel_chat_url:
+        reply = ui.menu_reply(ctx, texts.t("understanding.not_understood", call_centre=s.call_centre))
+        reply["template"]["quickReplies"].append(person_quick_reply(ctx).to_dict())
+        return reply
+    card = TextCard(description=fit_text(texts.t("understanding.not_understood_chat", call_centre=s.call_centre),
+                                         limits.TEXT_CARD_DESCRIPTION_MAX), buttons=person_buttons(ctx))
+    return ui.reply([card], [*ui.menu_quick_replies(ctx), person_quick_reply(ctx)])
+
+
+def person_buttons(ctx) -> list[Button]:
+    """The 1:1 chat link (when configured) and the call centre."""
+    s = ctx.settings
+    buttons = []
+    if s.channel_chat_url:
+        buttons.append(Button.web_link(texts.t("understanding.chat_label"), s.channel_chat_url))
+    buttons.append(Button.phone(texts.t("understanding.call_label"), s.call_centre))
+    return buttons
 
 
 def human_reply(ctx) -> dict:
     s = ctx.settings
-    buttons = [Button.phone(texts.t("understanding.call_label"), s.call_centre)]
-    chat_url = getattr(s, "channel_chat_url", None)  # the channel's 1:1 chat, when configured
-    if chat_url:
-        buttons.append(Button.web_link(texts.t("understanding.chat_label"), chat_url))
-    card = TextCard(description=fit_text(texts.t("understanding.human", call_centre=s.call_centre),
-                                         limits.TEXT_CARD_DESCRIPTION_MAX), buttons=buttons)
+    key = "understanding.human_chat" if s.channel_chat_url else "understanding.human"
+    card = TextCard(description=fit_text(texts.t(key, call_centre=s.call_centre), limits.TEXT_CARD_DESCRIPTION_MAX),
+                    buttons=person_buttons(ctx))
     return ui.reply([card], ui.menu_quick_replies(ctx))
 
 

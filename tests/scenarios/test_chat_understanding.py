@@ -64,3 +64,22 @@ def test_english_question_is_understood(chat):
     c = chat("u-understand")
     c.say("How much is one point worth in won?")
     assert "2원" in c.text or "혹시 이걸 물으신 건가요?" in c.text
+
+
+def test_the_channel_chat_is_offered_when_configured(chat, config):
+    config.bot.channel_chat_url = "http://pf.kakao.com/_xcpoint/chat"
+    c = chat("u-understand")
+    c.say("zxqv")
+    assert "이해하지 못했어요" in c.text and "1:1 채팅" in c.text
+    link = c.find("1:1 채팅")
+    assert link["action"] == "webLink" and link["webLinkUrl"] == "http://pf.kakao.com/_xcpoint/chat"
+    assert "포인트 조회" in c.labels and "상담원 연결" in c.labels
+    c.tap("상담원 연결")
+    assert c.find("1:1 채팅")["webLinkUrl"] == "http://pf.kakao.com/_xcpoint/chat"
+    assert "1660-2030" in c.text
+
+
+def test_without_a_channel_chat_only_the_call_centre(chat):
+    c = chat("u-understand")
+    c.say("상담원 연결해 주세요")
+    assert "1660-2030" in c.text and "1:1 채팅" not in c.labels and "1:1 채팅" not in c.text
