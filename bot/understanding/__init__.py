@@ -21,6 +21,9 @@ from bot.understanding.normalise import normalise
 _TEXTS = Path(__file__).resolve().parent.parent / "texts"
 _HERE = Path(__file__).resolve().parent
 LANGS = ("ko", "en")
+# The bank's intent for what is not about the programme (weather, news, small talk): it lets
+# such text score high somewhere harmless instead of near a real intent, and means "nothing".
+OUT_OF_SCOPE = "out_of_scope"
 
 _lock = threading.Lock()
 _classifier: Classifier | None = None
@@ -37,7 +40,8 @@ def bank(lang: str = "ko") -> dict:
 
 
 def intents() -> tuple[str, ...]:
-    return tuple(bank("ko"))
+    """The intents a citizen can mean (the bank's, less out-of-scope)."""
+    return tuple(i for i in bank("ko") if i != OUT_OF_SCOPE)
 
 
 def label(intent: str) -> str:
@@ -57,9 +61,9 @@ class Thresholds:
     """Two-stage fallback (cf. Rasa): `confident` and a clear `margin` over the runner-up ->
     answer; else at least `close` -> offer the top choices; else not understood."""
 
-    confident: float = 0.6
-    margin: float = 0.1
-    close: float = 0.42
+    confident: float = 0.45
+    margin: float = 0.15
+    close: float = 0.3
     choices: int = 3
     dialog: float = 0.75  # stricter, for questions typed in the middle of a dialog
 
@@ -107,12 +111,13 @@ class Understood:
 def decide(result: Result, limits: Thresholds | None = None) -> Understood:
     limits = limits or thresholds()
     top = result.top
-    if top is None or top.score < limits.close:
+    if top is None or top.score < limits.close or top.intent == OUT_OF_SCOPE:
         return Understood("none", None, (), result)
     alone = len(result.ranked) < 2 or result.ranked[1].score < limits.close
     if alone or (top.score >= limits.confident and result.margin >= limits.margin):
         return Understood("confident", top.intent, (top.intent,), result)
-    choices = tuple(s.intent for s in result.ranked[:limits.choices] if s.score >= limits.close)
+    choices = tuple(s.intent for s in result.ranked[:limits.choices + 1]
+                    if s.score >= limits.close and s.intent != OUT_OF_SCOPE)[:limits.choices]
     return Understood("close", top.intent, choices, result)
 
 
@@ -120,5 +125,5 @@ def understand(utterance: str | None) -> Understood:
     return decide(classifier().classify(utterance))
 
 
-__all__ = ["Understood", "understand", "decide", "classifier", "intents", "label", "examples", "bank",
+__all__ = ["OUT_OF_SCOPE", "Understood", "understand", "decide", "classifier", "intents", "label", "examples", "bank",
            "thresholds", "normalise", "warm_in_background", "Thresholds"]

@@ -67,11 +67,30 @@ def test_thresholds_decide_three_outcomes():
 
 
 @pytest.mark.parametrize("typed,intent", [
+    ("포인트 언제 들어와요", "when_paid_energy"),
+    ("녹색생활 실천포인트는 뭐예요", "greenlife_what"),
     ("포인트 1점에 몇원이에요?", "point_value"),
     ("통장 바꿨어요", "change_account"),
     ("가게 하는데 사업장도 참여돼요?", "business"),
     ("주소 옮겼는데 변경해야 하나요", "moving_house"),
-    ("when do I get my money", "when_paid_energy"),
 ])
-def test_issue_sentences_rank_first(typed, intent):
-    assert understanding.classifier().classify(typed).top.intent == intent
+def test_issue_sentences_are_understood_with_confidence(typed, intent):
+    u = understanding.understand(typed)
+    assert (u.outcome, u.intent) == ("confident", intent), u.result.ranked[:3]
+
+
+def test_english_ranks_first():
+    assert understanding.classifier().classify("when do I get my money").top.intent == "when_paid_energy"
+
+
+@pytest.mark.parametrize("typed", ["오늘 미세먼지 어때요?", "내일 날씨 알려줘", "zxqv"])
+def test_out_of_scope_chat_is_not_understood(typed):
+    assert understanding.understand(typed).outcome == "none"
+    assert understanding.OUT_OF_SCOPE not in understanding.intents()
+
+
+def test_synonyms_fold_into_one_morpheme():
+    from bot.understanding import analyser
+
+    assert analyser.morphemes(normalise("통장 바꿨어요")) == ["계좌", "변경"]
+    assert "사업장" in analyser.morphemes(normalise("가게 하는데"))
