@@ -9,6 +9,7 @@ The classifier is built once per process on first use (thread-safe); `warm_in_ba
 starts that early."""
 from __future__ import annotations
 
+import os
 import threading
 import tomllib
 from dataclasses import dataclass
@@ -27,6 +28,14 @@ OUT_OF_SCOPE = "out_of_scope"
 
 _lock = threading.Lock()
 _classifier: Classifier | None = None
+
+
+def _new_lock_after_fork() -> None:
+    global _lock  # see analyser._new_lock_after_fork
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 @lru_cache(maxsize=None)
@@ -121,9 +130,20 @@ def decide(result: Result, limits: Thresholds | None = None) -> Understood:
     return Understood("close", top.intent, choices, result)
 
 
+# Citizens repeat the same phrasings ('포인트 조회', '가입할래요'): what a normalised text means is
+# kept for the process's life, for the CACHE_SIZE most recently typed texts (each entry is a
+# few hundred bytes). Thread-safe (functools.lru_cache).
+CACHE_SIZE = 4096
+
+
 def understand(utterance: str | None) -> Understood:
-    return decide(classifier().classify(utterance))
+    return understand_normalised(normalise(utterance))
 
 
-__all__ = ["OUT_OF_SCOPE", "Understood", "understand", "decide", "classifier", "intents", "label", "examples", "bank",
+@lru_cache(maxsize=CACHE_SIZE)
+def understand_normalised(text: str) -> Understood:
+    return decide(classifier().classify_normalised(text))
+
+
+__all__ = ["OUT_OF_SCOPE", "CACHE_SIZE", "Understood", "understand", "understand_normalised", "decide", "classifier", "intents", "label", "examples", "bank",
            "thresholds", "normalise", "warm_in_background", "Thresholds"]

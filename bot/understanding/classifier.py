@@ -25,6 +25,9 @@ from bot.understanding import analyser
 from bot.understanding.normalise import normalise, squash
 
 
+_PAD = np.array([-1.0])
+
+
 @dataclass(frozen=True)
 class Options:
     morpheme_weight: float = 1.0
@@ -61,11 +64,10 @@ class Result:
 
 
 def _grams(flat: str, sizes, weight: float, prefix: str, feats: Counter) -> None:
-    for n in sizes:
-        for i in range(len(flat) - n + 1):
-            feats[prefix + flat[i:i + n]] += weight
-        if len(flat) < n and flat:
-            feats[prefix + flat] += weight
+    grams = [prefix + flat[i:i + n] for n in sizes for i in range(len(flat) - n + 1)]
+    grams += [prefix + flat for n in sizes if 0 < len(flat) < n]
+    for gram, count in Counter(grams).items():
+        feats[gram] += count * weight
 
 
 def features(text: str, options: Options, morphemes: list[str] | None = None) -> Counter:
@@ -74,8 +76,8 @@ def features(text: str, options: Options, morphemes: list[str] | None = None) ->
     the whole text."""
     feats: Counter = Counter()
     ms = analyser.morphemes(text) if morphemes is None else morphemes
-    for m in ms:
-        feats["m:" + m] += options.morpheme_weight
+    for m, count in Counter(ms).items():
+        feats["m:" + m] += count * options.morpheme_weight
     if options.bigram_weight:
         for a, b in zip(ms, ms[1:]):
             feats[f"b:{a}_{b}"] += options.bigram_weight
@@ -96,7 +98,7 @@ class Classifier:
 
     examples: list[tuple[str, str]]
     options: Options = field(default_factory=Options)
-    ranked_max: int = 8  # intents kept in a Result (the decision looks at the first few)
+    ranked_max: int = 5  # intents kept in a Result (the decision looks at the first few)
 
     def __post_init__(self) -> None:
         texts = [normalise(u) for u, _ in self.examples]
@@ -142,7 +144,8 @@ class Classifier:
         self._centroid_norm = np.sqrt(np.maximum(centroid_sq, 1e-12))
 
     def _vector(self, bag: Counter) -> dict[str, float]:
-        vec = {f: (1.0 + math.log(c) if c >= 1 else c) * self.idf[f] for f, c in bag.items() if f in self.idf}
+        idf = self.idf
+        vec = {f: (1.0 + math.log(c) if c >= 1 else c) * idf[f] for f, c in bag.items() if f in idf}
         norm = math.sqrt(sum(w * w for w in vec.values()))
         return {f: w / norm for f, w in vec.items()} if norm else {}
 
@@ -167,13 +170,13 @@ class Classifier:
     def intent_scores(self, scores: np.ndarray) -> np.ndarray:
         """Each intent's score from its examples' cosines (in self.intents order)."""
         o = self.options
-        padded = np.append(scores, -1.0)[self._table]
+        padded = np.concatenate((scores, _PAD))[self._table]
         k = max(1, min(o.top_k, padded.shape[1]))
         top = -np.partition(-padded, k - 1, axis=1)[:, :k] if k > 1 else padded.max(axis=1, keepdims=True)
         best = top.max(axis=1)
         out = best
         if k > 1 and o.top_k_blend:
-            mean = np.maximum(top, 0.0).mean(axis=1)
+            mean = np.maximum(top, 0.0).sum(axis=1) / k
             out = out + o.top_k_blend * (mean - best)
         if o.centroid_blend:
             centroid = np.add.reduceat(scores, self._starts) / self._centroid_norm
