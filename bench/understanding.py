@@ -127,7 +127,10 @@ def tune(understanding, Classifier, Options) -> None:
         print(f"best thresholds (LOO confident-wrong <= 2%): {found[1]} -> {dict(found[2])}")
 
 
-def bot_turn_cost(turns: int, blocks: int) -> tuple[float, float]:
+def bot_turn_cost(turns: int, blocks: int) -> dict[str, tuple[float, float, float]]:
+    """µs per fallback turn through the skill server: answered through understanding, through
+    understanding but always with the not-understood reply, and without understanding; for the
+    fixed bench sentence (a cache hit but the first time) and for the realistic mix."""
     import turn_cost
     import webhook as bench_webhook
     from core.crypto import generate_hash_key, generate_key
@@ -138,11 +141,8 @@ def bot_turn_cost(turns: int, blocks: int) -> tuple[float, float]:
     os.environ.update({"DATABASE_URL": url, "SKILL_SECRET": bench_webhook.SECRET,
                        "KAKAO_BOT_ID": bench_webhook.BOT_ID, "FIELD_ENCRYPTION_KEY": generate_key(),
                        "FIELD_HASH_KEY": generate_hash_key(), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"})
-    bodies = [("fallback", json.dumps(bench_webhook.payload("fallback", f"bench-user-{i:06d}-{'x' * 30}"),
-                                      ensure_ascii=False).encode()) for i in range(500)]
     from webhooks import create_app
 
-    from bot import understanding
     from bot.dialogs import chat
 
     app = create_app()
@@ -151,14 +151,52 @@ def bot_turn_cost(turns: int, blocks: int) -> tuple[float, float]:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(devnull)
     router = app.extensions["cpoint_bot"].router
-    with_us = turn_cost.measure(app, bodies, bench_webhook.SECRET, turns, blocks)
-    original = router.understand
-    router.understand = chat.not_understood_reply  # the same reply, without understanding
-    try:
-        without_us = turn_cost.measure(app, bodies, bench_webhook.SECRET, turns, blocks)
-    finally:
-        router.understand = original
-    return with_us, without_us
+    out = {}
+    for mix in ("fixed", "eval"):
+        bodies = [b for b in turn_cost.make_bodies(bench_webhook, mix, turns * (blocks + 2)) if b[0] == "fallback"]
+        with_us = turn_cost.measure(app, bodies, bench_webhook.SECRET, turns, blocks)
+        original = router.understand, router.run_intent, chat.choices_reply
+        # understanding, but every outcome answered with the not-understood reply: the cost
+        # of understanding alone (the answers of understood questions cost what they cost)
+        router.run_intent = lambda ctx, intent: chat.not_understood_reply(ctx)
+        chat.choices_reply = lambda ctx, choices: chat.not_understood_reply(ctx)
+        try:
+            alone_us = turn_cost.measure(app, bodies, bench_webhook.SECRET, turns, blocks)
+            router.understand = chat.not_understood_reply  # the same reply, without understanding
+            without_us = turn_cost.measure(app, bodies, bench_webhook.SECRET, turns, blocks)
+        finally:
+            router.understand, router.run_intent, chat.choices_reply = original
+        out[mix] = (with_us, alone_us, without_us)
+    return out
+
+
+def classify_costs(understanding, clf, utterances: list[str], blocks: int) -> dict[str, float]:
+    """µs per utterance: the classifier with no word analysed yet (cold), with the words known
+    but the sentence new, and understand() on a sentence-cache hit."""
+    from bot.understanding import analyser
+
+    texts = [understanding.normalise(u) for u in utterances]
+
+    def best_of(run, before=lambda: None) -> float:
+        best = float("inf")
+        for _ in range(blocks):
+            before()
+            t = time.perf_counter()
+            run()
+            best = min(best, (time.perf_counter() - t) / len(texts))
+        return best * 1e6
+
+    def classify_all():
+        for t in texts:
+            understanding.decide(clf.classify_normalised(t))
+
+    cold = best_of(classify_all, analyser._words.clear)
+    classify_all()
+    words_known = best_of(classify_all)
+    for u in utterances:
+        understanding.understand(u)
+    hit = best_of(lambda: [understanding.understand(u) for u in utterances])
+    return {"cold": cold, "words known": words_known, "hit": hit}
 
 
 def main() -> None:
@@ -209,16 +247,15 @@ def main() -> None:
         report("example bank, leave-one-out", loo, understanding.decide)
 
     utterances = [u for u, _ in rows]
-    best = float("inf")
-    for _ in range(args.blocks):
-        t = time.perf_counter()
-        for u in utterances:
-            understanding.decide(clf.classify(u))
-        best = min(best, (time.perf_counter() - t) / len(utterances))
-    print(f"\ncost: classify one utterance {best * 1e6:.0f} us (best of {args.blocks} passes over the eval set)")
-    with_us, without_us = bot_turn_cost(args.turns, args.blocks)
-    print(f"cost: fallback turn through the skill server {with_us:.0f} us with understanding, "
-          f"{without_us:.0f} us without (+{with_us - without_us:.0f} us, x{with_us / without_us:.2f})")
+    costs = classify_costs(understanding, clf, utterances, args.blocks)
+    print(f"\ncost per utterance (best of {args.blocks} passes over the eval set): classify, no word seen "
+          f"{costs['cold']:.0f} us; classify, words known {costs['words known']:.0f} us; "
+          f"understand, sentence cached {costs['hit']:.1f} us")
+    for mix, (with_us, alone_us, without_us) in bot_turn_cost(args.turns, args.blocks).items():
+        what = ("one fixed out-of-scope sentence, cached" if mix == "fixed"
+                else "eval sentences, every second one new: half sentence-cache misses")
+        print(f"cost: fallback turn ({what}): {without_us:.0f} us without understanding, {alone_us:.0f} us "
+              f"understanding it (+{alone_us - without_us:.0f} us), {with_us:.0f} us answering what was understood")
     print(f"memory at the end: RSS {rss_mb():.0f} MB")
     print(f"\nSUMMARY top-1 {acc:.1%}")
 
