@@ -170,6 +170,35 @@ def bot_turn_cost(turns: int, blocks: int) -> dict[str, tuple[float, float, floa
     return out
 
 
+def smaps() -> dict[str, float]:
+    """MB of this process's memory: Rss, Pss, shared and private pages."""
+    out = {}
+    with open("/proc/self/smaps_rollup") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1]) / 1024
+    return out
+
+
+def fork_memory(understanding, utterances: list[str]) -> None:
+    """What gunicorn --preload would give: the model loaded in the parent, a forked worker
+    understanding texts. Prints the child's memory: how much stays shared with the parent
+    (copy-on-write) and how much became its own."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for u in utterances:
+                understanding.understand(u + " 새말")  # new sentences and a word never seen
+            m = smaps()
+            print(f"memory of a forked worker after {len(utterances)} turns: RSS {m['Rss']:.0f} MB, of which "
+                  f"shared with the parent {m['Shared_Clean'] + m['Shared_Dirty']:.0f} MB and its own "
+                  f"{m['Private_Clean'] + m['Private_Dirty']:.0f} MB (PSS {m['Pss']:.0f} MB)", flush=True)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def classify_costs(understanding, clf, utterances: list[str], blocks: int) -> dict[str, float]:
     """µs per utterance: the classifier with no word analysed yet (cold), with the words known
     but the sentence new, and understand() on a sentence-cache hit."""
@@ -247,6 +276,7 @@ def main() -> None:
         report("example bank, leave-one-out", loo, understanding.decide)
 
     utterances = [u for u, _ in rows]
+    fork_memory(understanding, utterances)
     costs = classify_costs(understanding, clf, utterances, args.blocks)
     print(f"\ncost per utterance (best of {args.blocks} passes over the eval set): classify, no word seen "
           f"{costs['cold']:.0f} us; classify, words known {costs['words known']:.0f} us; "

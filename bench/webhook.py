@@ -115,6 +115,27 @@ def serve(app_spec: str, port: int, workers: int, threads: int, env: dict, log: 
     raise RuntimeError(f"{app_spec} did not start; see {log}")
 
 
+def wait_until_warm(port: int, workers: int, threads: int) -> None:
+    """Fallback turns from several connections at once until each has been answered: every
+    worker then has its model loaded (a worker answers its first fallback turn once the model
+    it loads in the background is ready), so the measured run does not time the loading."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = json.dumps(payload("fallback", "bench-warm-user-" + "x" * 30), ensure_ascii=False).encode()
+
+    def post(_):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/kakao/skills/fallback", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "X-Skill-Secret": SECRET})
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            resp.read()
+
+    n = 4 * workers * threads
+    with ThreadPoolExecutor(n) as pool:
+        for _ in range(3):
+            list(pool.map(post, range(n)))
+
+
 def run_wrk(wrk: str, port: int, script: Path, connections: int, seconds: int) -> dict:
     # Warm-up, then the measured run.
     subprocess.run([wrk, "-t2", f"-c{connections}", "-d3s", "-s", str(script), f"http://127.0.0.1:{port}"],
@@ -172,6 +193,7 @@ def main() -> None:
             port = free_port()
             proc = serve(spec, port, args.workers, args.threads, env, tmp / f"{port}.log", args.worker_class)
             try:
+                wait_until_warm(port, args.workers, args.threads)
                 runs[name].append(run_wrk(wrk, port, script, args.connections, args.seconds))
             finally:
                 proc.terminate()

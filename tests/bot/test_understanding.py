@@ -94,3 +94,19 @@ def test_synonyms_fold_into_one_morpheme():
 
     assert analyser.morphemes(normalise("통장 바꿨어요")) == ["계좌", "변경"]
     assert "사업장" in analyser.morphemes(normalise("가게 하는데"))
+
+
+def test_a_sentence_typed_again_is_not_classified_again():
+    understanding.understand("포인트 언제 들어와요 ㅎㅎ")
+    before = understanding.understand_normalised.cache_info()
+    again = understanding.understand("포인트   언제 들어와요 ㅎㅎㅎ")  # the same once normalised
+    after = understanding.understand_normalised.cache_info()
+    assert after.hits == before.hits + 1 and again.intent == "when_paid_energy"
+
+
+def test_words_seen_before_are_not_analysed_again(monkeypatch):
+    from bot.understanding import analyser
+
+    analyser.morphemes("통장 바꿨어요")
+    monkeypatch.setattr(analyser, "kiwi", lambda: pytest.fail("analysed again"))
+    assert analyser.morphemes("바꿨어요 통장") == ["변경", "계좌"]
