@@ -201,7 +201,8 @@ def fork_memory(understanding, utterances: list[str]) -> None:
 
 def classify_costs(understanding, clf, utterances: list[str], blocks: int) -> dict[str, float]:
     """µs per utterance: the classifier with no word analysed yet (cold), with the words known
-    but the sentence new, and understand() on a sentence-cache hit."""
+    but the sentence new, understand() on the same text again, and on a text that normalises
+    to one understood before."""
     from bot.understanding import analyser
 
     texts = [understanding.normalise(u) for u in utterances]
@@ -225,7 +226,9 @@ def classify_costs(understanding, clf, utterances: list[str], blocks: int) -> di
     for u in utterances:
         understanding.understand(u)
     hit = best_of(lambda: [understanding.understand(u) for u in utterances])
-    return {"cold": cold, "words known": words_known, "hit": hit}
+    normalised_hit = best_of(lambda: [understanding.understand_normalised(understanding.normalise(u))
+                                      for u in utterances])
+    return {"cold": cold, "words known": words_known, "hit": hit, "normalised hit": normalised_hit}
 
 
 def main() -> None:
@@ -280,7 +283,7 @@ def main() -> None:
     costs = classify_costs(understanding, clf, utterances, args.blocks)
     print(f"\ncost per utterance (best of {args.blocks} passes over the eval set): classify, no word seen "
           f"{costs['cold']:.0f} us; classify, words known {costs['words known']:.0f} us; "
-          f"understand, sentence cached {costs['hit']:.1f} us")
+          f"understand, same text again {costs['hit']:.2f} us, same once normalised {costs['normalised hit']:.1f} us")
     for mix, (with_us, alone_us, without_us) in bot_turn_cost(args.turns, args.blocks).items():
         what = ("one fixed out-of-scope sentence, cached" if mix == "fixed"
                 else "eval sentences, every second one new: half sentence-cache misses")

@@ -137,6 +137,12 @@ CACHE_SIZE = 4096
 
 
 def understand(utterance: str | None) -> Understood:
+    return _understand_typed(utterance or "")
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _understand_typed(utterance: str) -> Understood:
+    # The text exactly as typed, before normalisation (tapped buttons, the same phrasing).
     return understand_normalised(normalise(utterance))
 
 

@@ -98,6 +98,7 @@ def test_synonyms_fold_into_one_morpheme():
 
 def test_a_sentence_typed_again_is_not_classified_again():
     understanding.understand("포인트 언제 들어와요 ㅎㅎ")
+    assert understanding.understand("포인트 언제 들어와요 ㅎㅎ") is understanding.understand("포인트 언제 들어와요 ㅎㅎ")
     before = understanding.understand_normalised.cache_info()
     again = understanding.understand("포인트   언제 들어와요 ㅎㅎㅎ")  # the same once normalised
     after = understanding.understand_normalised.cache_info()
