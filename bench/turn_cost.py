@@ -5,7 +5,10 @@ else runs (wrk shares the cores). This calls both WSGI apps directly with the sa
 fallback payloads (no server, no sockets) and prints microseconds per turn, best of several
 blocks, and the ratio: a steadier figure to compare changes by.
 
-    python bench/turn_cost.py [--turns 2000] [--blocks 5] [--profile]
+    python bench/turn_cost.py [--turns 2000] [--blocks 5] [--profile] [--mix fixed|eval]
+
+--mix eval: the fallback turns carry the evaluation set's sentences, every second one new (a
+sentence-cache miss), instead of one fixed out-of-scope sentence (all cache hits but the first).
 
 The log line goes to /dev/null, as it would go to a file under gunicorn.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import logging
 import os
@@ -40,9 +44,11 @@ def measure(app, bodies, secret: str, turns: int, blocks: int) -> float:
         if not status.startswith("200"):
             raise SystemExit(f"unexpected {status}")
 
+    turns_left = itertools.cycle(bodies)  # one pass through the bodies across all blocks
+
     def run(n: int) -> None:
-        for k in range(n):
-            skill, body = bodies[k % len(bodies)]
+        for _ in range(n):
+            skill, body = next(turns_left)
             out = app(environ(skill, body, secret), start_response)
             b"".join(out)
             getattr(out, "close", lambda: None)()
@@ -56,11 +62,27 @@ def measure(app, bodies, secret: str, turns: int, blocks: int) -> float:
     return best * 1e6
 
 
+def make_bodies(bench_webhook, mix: str, pairs: int) -> list[tuple[str, bytes]]:
+    """help and fallback turns in turn; with mix "eval" `pairs` of them, so that every new
+    sentence is new once in the whole run."""
+    if mix == "fixed":
+        pairs = 1000
+        typed = [None] * pairs
+    else:
+        typed = [t.replace(bench_webhook.UNIQUE, f"{k}x") for k, t in enumerate(bench_webhook.fallback_mix(pairs))]
+    return [(skill, json.dumps(bench_webhook.payload(skill, f"bench-user-{i % 1000:06d}-{'x' * 30}",
+                                                     typed[i] if skill == "fallback" else None),
+                               ensure_ascii=False).encode())
+            for i in range(pairs) for skill in ("help", "fallback")]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--turns", type=int, default=2000)
     ap.add_argument("--blocks", type=int, default=5)
     ap.add_argument("--profile", action="store_true", help="cProfile the skill server's turns")
+    ap.add_argument("--mix", choices=["fixed", "eval"], default="fixed",
+                    help="fallback texts: one fixed sentence, or the eval set with half new sentences")
     args = ap.parse_args()
 
     import webhook as bench_webhook
@@ -72,10 +94,7 @@ def main() -> None:
     os.environ.update({"DATABASE_URL": url, "SKILL_SECRET": bench_webhook.SECRET,
                        "KAKAO_BOT_ID": bench_webhook.BOT_ID, "FIELD_ENCRYPTION_KEY": generate_key(),
                        "FIELD_HASH_KEY": generate_hash_key(), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"})
-    bodies = [(skill, json.dumps(bench_webhook.payload(skill, f"bench-user-{i:06d}-{'x' * 30}"),
-                                 ensure_ascii=False).encode())
-              for i in range(1000) for skill in ("help", "fallback")]
-
+    bodies = make_bodies(bench_webhook, args.mix, args.turns * (args.blocks + 2) // 2)
     from bare_app import create_app as bare_app
     from webhooks import create_app
 

@@ -5,6 +5,10 @@ missing) drives `help` and `fallback` requests from a second process over loopba
 number of connections. Prints requests/s and p99 of both and the ratio.
 
     python bench/webhook.py [--connections 16] [--seconds 15] [--rounds 3] [--workers 2] [--db sqlite|postgres]
+                            [--mix fixed|eval]
+
+--mix eval: the fallback requests carry the evaluation set's sentences, every second one made
+new (a sentence-cache miss) instead of one fixed out-of-scope sentence (all cache hits).
 """
 from __future__ import annotations
 
@@ -28,6 +32,20 @@ sys.path.insert(0, str(ROOT))
 from bench import samples  # noqa: E402
 
 UTTERANCES = samples("webhook")
+EVAL = ROOT / "tests" / "fixtures" / "understanding" / "eval.tsv"
+UNIQUE = "__N__"  # replaced by a request counter: a sentence typed for the first time
+
+
+def fallback_mix(n: int, unique_share: float = 0.5) -> list[str]:
+    """A realistic stream of typed fallback texts, NOT all cache hits: the evaluation set's
+    sentences in turn, and every 1/unique_share-th of them made new with a number no one typed
+    before (a sentence-cache miss, whose words are mostly known; the number is a new word)."""
+    import csv
+
+    with EVAL.open(encoding="utf-8") as fh:
+        sentences = [row[0] for row in list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]]
+    every = round(1 / unique_share) if unique_share else 0
+    return [sentences[k % len(sentences)] + (f" {UNIQUE}" if every and k % every == 0 else "") for k in range(n)]
 
 
 def free_port() -> int:
@@ -46,11 +64,11 @@ def ensure_wrk() -> str:
     return shutil.which("wrk")
 
 
-def payload(skill: str, user: str) -> dict:
+def payload(skill: str, user: str, utterance: str | None = None) -> dict:
     return {
         "intent": {"id": f"blk-{skill}", "name": skill},
         "userRequest": {"timezone": "Asia/Seoul", "params": {"surface": "Kakaotalk.plusfriend"},
-                        "block": {"id": f"blk-{skill}", "name": skill}, "utterance": UTTERANCES[skill], "lang": "ko",
+                        "block": {"id": f"blk-{skill}", "name": skill}, "utterance": utterance or UTTERANCES[skill], "lang": "ko",
                         "user": {"id": user, "type": "botUserKey",
                                  "properties": {"botUserKey": user, "plusfriendUserKey": "pf" + user[-6:], "isFriend": True}}},
         "bot": {"id": BOT_ID, "name": "bench"},
@@ -59,18 +77,25 @@ def payload(skill: str, user: str) -> dict:
     }
 
 
-def wrk_script(path: Path, users: int = 1000) -> None:
+def wrk_script(path: Path, users: int = 1000, mix: str = "fixed") -> None:
     reqs = []
+    typed = fallback_mix(users) if mix == "eval" else [None] * users
     for i in range(users):
         for skill in ("help", "fallback"):
-            body = json.dumps(payload(skill, f"bench-user-{i:06d}-{'x' * 30}"), ensure_ascii=False)
+            body = json.dumps(payload(skill, f"bench-user-{i:06d}-{'x' * 30}", typed[i] if skill == "fallback" else None),
+                              ensure_ascii=False)
             reqs.append((f"/kakao/skills/{skill}", body))
-    lua = ["local reqs = {}", "local i = 0",
+    lua = ["local reqs = {}", "local fresh = {}", "local i = 0",
            'local headers = {["Content-Type"] = "application/json", ["X-Skill-Secret"] = "%s"}' % SECRET,
            "init = function(args)"]
-    for p, body in reqs:
+    for k, (p, body) in enumerate(reqs):
         lua.append(f'  table.insert(reqs, wrk.format("POST", "{p}", headers, {json.dumps(body, ensure_ascii=False)}))')
-    lua += ["end", "request = function()", "  i = i + 1", "  return reqs[(i % #reqs) + 1]", "end",
+        if UNIQUE in body:  # formatted per request: a new sentence each time round
+            lua.append(f'  fresh[{k + 1}] = {{"{p}", {json.dumps(body, ensure_ascii=False)}}}')
+    lua += ["end", "request = function()", "  i = i + 1", "  local k = (i % #reqs) + 1", "  local f = fresh[k]",
+            f'  if f then return wrk.format("POST", f[1], headers, (f[2]:gsub("{UNIQUE}", (id or "0") .. "x" .. i))) end',
+            "  return reqs[k]", "end",
+            "setup = function(thread) thread:set('id', tostring(math.random(1, 1000000000))) end",
             "response = function(status, headers, body)",
             '  if status ~= 200 then io.stderr:write("status " .. status .. "\\n") end', "end"]
     path.write_text("\n".join(lua), encoding="utf-8")
@@ -91,6 +116,27 @@ def serve(app_spec: str, port: int, workers: int, threads: int, env: dict, log: 
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"{app_spec} did not start; see {log}")
+
+
+def wait_until_warm(port: int, workers: int, threads: int) -> None:
+    """Fallback turns from several connections at once until each has been answered: every
+    worker then has its model loaded (a worker answers its first fallback turn once the model
+    it loads in the background is ready), so the measured run does not time the loading."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = json.dumps(payload("fallback", "bench-warm-user-" + "x" * 30), ensure_ascii=False).encode()
+
+    def post(_):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/kakao/skills/fallback", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "X-Skill-Secret": SECRET})
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            resp.read()
+
+    n = 4 * workers * threads
+    with ThreadPoolExecutor(n) as pool:
+        for _ in range(3):
+            list(pool.map(post, range(n)))
 
 
 def run_wrk(wrk: str, port: int, script: Path, connections: int, seconds: int) -> dict:
@@ -119,6 +165,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs of each server (median)")
     ap.add_argument("--worker-class", default="gthread", help="gunicorn worker class (sync, gthread)")
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--mix", choices=["fixed", "eval"], default="fixed",
+                    help="fallback texts: one fixed sentence, or the eval set with half new sentences")
     args = ap.parse_args()
     wrk = ensure_wrk()
     sys.path.insert(0, str(ROOT))
@@ -137,7 +185,7 @@ def main() -> None:
            "FIELD_ENCRYPTION_KEY": generate_key(), "FIELD_HASH_KEY": generate_hash_key(),
            "LOG_FORMAT": "json", "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"), "PYTHONPATH": str(ROOT)}
     script = tmp / "requests.lua"
-    wrk_script(script)
+    wrk_script(script, mix=args.mix)
     apps = (("bare Flask endpoint", "bench.bare_app:create_app()"),
             ("cpoint skill server", "webhooks:create_app()"))
     runs: dict[str, list[dict]] = {name: [] for name, _ in apps}
@@ -148,6 +196,7 @@ def main() -> None:
             port = free_port()
             proc = serve(spec, port, args.workers, args.threads, env, tmp / f"{port}.log", args.worker_class)
             try:
+                wait_until_warm(port, args.workers, args.threads)
                 runs[name].append(run_wrk(wrk, port, script, args.connections, args.seconds))
             finally:
                 proc.terminate()
@@ -162,7 +211,7 @@ def main() -> None:
     bare, real = results["bare Flask endpoint"], results["cpoint skill server"]
     print(f"\nskill endpoint benchmark: gunicorn gthread x{args.workers} workers x{args.threads} threads, "
           f"wrk {args.connections} connections, {args.seconds}s x {args.rounds} rounds (median), "
-          f"help+fallback alternating, db={args.db}")
+          f"help+fallback alternating, db={args.db}, fallback texts={args.mix}")
     print(f"{'server':<22}{'req/s':>10}{'p99 ms':>10}{'non-200':>10}  rounds: req/s, p99 ms")
     for name, r in results.items():
         print(f"{name:<22}{r['rps']:>10.0f}{r['p99_ms']:>10.1f}{r['non200']:>10}  {r['all_rps']}, {r['all_p99']}")

@@ -34,6 +34,7 @@ class BotSettings(BaseModel):
     # `message` actions otherwise (the text then reaches the fallback and keyword routing).
     block_ids: dict[str, str] = setting("KAKAO_BLOCK_IDS", dict, "JSON map skill -> Open Builder block id; quick replies then call blocks directly.")
     call_centre: str = setting("CALL_CENTRE", "1660-2030", "Call centre number in replies.", min_length=1)
+    channel_chat_url: str = setting("CHANNEL_CHAT_URL", "", "The channel's 1:1 chat link (e.g. http://pf.kakao.com/_xxxx/chat), offered with the call centre when the bot does not understand or a citizen asks for a person; empty: the call centre only.", pattern=r"^(https?://\S+)?$")
     terms_url: str = setting("TERMS_URL", PROGRAMME_SITE, "Where the full terms of use and privacy notice are published (the signup's consent step links to it).", pattern=_URL)
     operator_name: str = setting("OPERATOR_NAME", "탄소중립포인트 운영센터", "Sender name in campaign (advertising) messages.", min_length=1)
     public_base_url: str = setting("PUBLIC_BASE_URL", "http://localhost:5000", "Public https base URL of this server (chart images, links).", pattern=_URL)

@@ -1,17 +1,23 @@
 """The dispatcher: every turn of every skill URL goes through `Router.route`.
 
 Order: words that always work (취소, 처음으로), refusal of resident registration numbers,
-the dialog a tapped button belongs to, the user's active dialog, the skill of the URL,
-keywords in the utterance, and finally the fallback answer."""
+the dialog a tapped button belongs to, the user's active dialog, a tapped choice that names an
+intent, the skill of the URL, and finally free text through understanding (bot/understanding):
+a confident intent is answered (FAQ answer, skill, small talk), a close call offers the top
+choices, and nothing understood gets the menu and a way to reach a person."""
 from __future__ import annotations
 
 import re
 
 from core.pii import contains_rrn
 
-from bot import texts, ui
+from bot import texts, ui, understanding
 from bot.app import BotApp
 from bot.context import Ctx
+from bot.dialogs import chat, faq
+
+# Intents that run a skill of the same name; FAQ intents are answered by the faq skill.
+SKILL_INTENTS = ("signup", "balance", "campaigns", "greenlife", "myinfo", "help")
 
 _SPACE = re.compile(r"\s+")
 
@@ -26,19 +32,58 @@ class Router:
         kw = texts.raw("keywords")
         self.cancel_words = set(kw["cancel"])
         self.home_words = set(kw["home"])
-        self.keywords: list[tuple[str, str]] = [
-            (word, skill) for skill, words in kw["skills"].items() for word in words
-        ]
+        self.intents = frozenset(understanding.intents())
 
     # -- helpers ------------------------------------------------------------
-    def keyword_skill(self, utterance: str) -> str | None:
-        text = normalise(utterance)
-        if not text:
-            return None
-        for word, skill in self.keywords:
-            if word in text and skill in self.app.skills:
-                return skill
-        return None
+    def skill_of(self, intent: str) -> str:
+        """The skill whose block an intent's quick reply uses."""
+        if intent in SKILL_INTENTS:
+            return intent
+        if intent == "greeting":
+            return "welcome"
+        if intent == "withdraw":
+            return "myinfo"
+        if intent in faq.INTENTS or intent == "faq_list":
+            return "faq"
+        return "help"
+
+    def run_intent(self, ctx: Ctx, intent: str) -> dict:
+        """The answer to an understood intent."""
+        if intent in faq.INTENTS:
+            return faq.answer_reply(ctx, intent)
+        if intent == "faq_list":
+            return faq.list_reply(ctx)
+        if intent in SKILL_INTENTS and intent in self.app.skills:
+            return self.app.skills[intent](ctx)
+        if intent == "greeting" and "welcome" in self.app.skills:
+            return self.app.skills["welcome"](ctx)
+        if intent == "withdraw" and "myinfo" in self.app.dialogs:
+            from bot.dialogs import myinfo
+
+            if myinfo.current_member(ctx) is None:
+                return myinfo.not_member_reply(ctx)
+            return self.app.dialogs["myinfo"].open_flow(ctx, "withdraw")
+        if intent == "human":
+            return chat.human_reply(ctx)
+        if intent == "thanks":
+            return chat.thanks_reply(ctx)
+        if intent == "insult":
+            return chat.insult_reply(ctx)
+        return chat.not_understood_reply(ctx)
+
+    def understand(self, ctx: Ctx) -> dict:
+        """Free text no dialog or skill claimed."""
+        if not (ctx.turn.utterance or "").strip():
+            return self.app.skills["fallback"](ctx)
+        u = understanding.understand(ctx.turn.utterance)
+        ctx.log.debug("understood", extra={"outcome": u.outcome, "intent": u.intent,
+                                           "choices": list(u.choices)})
+        if u.outcome == "confident":
+            return self.run_intent(ctx, u.intent)
+        if u.outcome == "close":
+            ctx.outcome = "close_call"
+            return chat.choices_reply(ctx, [(i, self.skill_of(i)) for i in u.choices])
+        return chat.not_understood_reply(ctx)
 
     def _command(self, ctx: Ctx) -> str | None:
         extra = ctx.turn.client_extra
@@ -67,15 +112,14 @@ class Router:
             if reply is not None:
                 return reply
 
+        tapped = turn.client_extra.get("intent")
+        if isinstance(tapped, str) and tapped in self.intents:
+            return self.run_intent(ctx, tapped)
+
         if turn.skill != "fallback" and turn.skill in self.app.skills:
             return self.app.skills[turn.skill](ctx)
 
-        skill = self.keyword_skill(turn.utterance)
-        if skill and skill != "fallback":
-            return self.app.skills[skill](ctx)
-
-        ctx.outcome = "unmatched"
-        return self.app.skills["fallback"](ctx)
+        return self.understand(ctx)
 
     def _dialog_for(self, ctx: Ctx):
         """The dialog this turn belongs to: a button that names it, or the active dialog
@@ -115,4 +159,5 @@ class Router:
 
 def install(app: BotApp) -> Router:
     app.router = Router(app)
+    understanding.warm_in_background()  # the model loads once per process, before the first citizen
     return app.router

@@ -1,9 +1,10 @@
 """Frequently asked questions (spec §14), answered from the rules and settings.
 
-Reached three ways: typed questions routed by keyword (bot/texts/ko/keywords.toml [skills].faq,
-checked before the menu words), the help skill's `자주 묻는 질문` (clientExtra {"view": "faq"}),
-and list items / quick replies carrying {"faq": <intent>}. Inside a dialog the dialog answers a
-matching question itself and repeats its pending question (bot.dialogs.signup.machine).
+Reached three ways: typed questions understood by bot/understanding (the router answers a
+confident FAQ intent here), the help skill's `자주 묻는 질문` (clientExtra {"view": "faq"}),
+and list items / quick replies carrying {"faq": <intent>} or {"intent": <intent>}. Inside a
+dialog the dialog answers a question it confidently understands itself and repeats its pending
+question (bot.dialogs.signup.machine).
 
 Figures in answers (caps, payout months, green-life amounts) come from core.rules, never from
 the text files, so a rules change changes the answers.
@@ -24,6 +25,7 @@ INTENTS = (
     "how_points_work", "why_zero_points", "when_paid_energy", "how_much_max", "point_value", "expected_payout",
     "check_points", "change_incentive", "change_account", "moving_house", "payment_missing",
     "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
+    "business", "foreigner",
 )
 # The list view: four cards of at most four questions (carousel listCard limit).
 GROUPS = {
@@ -35,7 +37,7 @@ GROUPS = {
 # Where an answer leads: the skill of its quick reply (plus extra), if any.
 ACTIONS = {
     "join_how": ("signup", None), "household_member": ("signup", None), "apartment": ("signup", None),
-    "customer_number_where": ("signup", None),
+    "customer_number_where": ("signup", None), "business": ("signup", None), "foreigner": ("signup", None),
     "how_points_work": ("balance", None), "why_zero_points": ("balance", None), "when_paid_energy": ("balance", None),
     "how_much_max": ("balance", None), "point_value": ("balance", None), "expected_payout": ("balance", None),
     "check_points": ("balance", None),
@@ -53,29 +55,42 @@ def _squash(text: str | None) -> str:
 
 
 @lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
-    """Squashed list questions and phrases, built once (texts are read-only at run time);
-    phrases longest first so the first hit is the longest."""
+def _tables() -> tuple[dict[str, str], frozenset[str]]:
+    """Squashed list questions, and the squashed examples of the FAQ list intent, built once
+    (texts are read-only at run time)."""
+    from bot import understanding
+
     questions = {_squash(texts.t(f"faq.{intent}.question")).rstrip("?"): intent for intent in INTENTS}
-    phrases = [(_squash(p), intent) for intent, ps in texts.raw("keywords.faq").items() for p in ps]
-    phrases.sort(key=lambda pi: -len(pi[0]))
-    return questions, tuple((p, i) for p, i in phrases if p)
+    list_words = frozenset(_squash(u) for lang in understanding.LANGS
+                           for u in understanding.bank(lang).get("faq_list", {}).get("examples", ()))
+    return questions, list_words
 
 
 def match_intent(text: str | None) -> str | None:
-    """The intent whose phrase (or list question) the text contains; the longest phrase wins.
-    'list' means the FAQ list itself."""
+    """The FAQ intent the text asks, when understood with confidence (a list question exactly,
+    else bot/understanding); 'list' means the FAQ list itself."""
     typed = _squash(text)
     if not typed:
         return None
-    questions, phrases = _tables()
+    questions, list_words = _tables()
     exact = questions.get(typed.rstrip("?"))
     if exact is not None:
         return exact
-    for phrase, intent in phrases:
-        if phrase in typed:
-            return intent
-    return None
+    if typed in list_words:
+        return "list"
+    from bot import understanding
+
+    u = understanding.understand(text)
+    if u.outcome != "confident" or u.result.top.score < understanding.thresholds().dialog:
+        return None
+    if u.intent == "faq_list":
+        return "list"
+    return u.intent if u.intent in INTENTS else None
+
+
+def _is_list(text: str | None) -> bool:
+    """Cheap check for the help skill: the text is one of the FAQ list intent's examples."""
+    return _squash(text) in _tables()[1]
 
 
 def facts(ctx) -> dict:
@@ -93,7 +108,9 @@ def facts(ctx) -> dict:
         "call_centre": ctx.settings.call_centre, "website": ctx.settings.website,
         "ecomileage": texts.t("signup.address.seoul_url"),
         "cap_half": f"{household.cap_points_per_half:,}", "cap_year": f"{household.cap_won_per_year:,}",
-        "cap_commercial_year": f"{commercial.cap_won_per_year:,}", "rate_max": f"{rules.rate.max.normalize():f}",
+        "cap_commercial_year": f"{commercial.cap_won_per_year:,}",
+        "cap_commercial_half": f"{commercial.cap_points_per_half:,}",
+        "commercial_streak": commercial.maintenance_min_streak, "rate_max": f"{rules.rate.max.normalize():f}",
         "greenlife_cap": f"{gl.cap_won:,}", "greenlife_bonus": f"{gl.bonus_won:,}",
         "greenlife_confirm_day": gl.confirm_day, "greenlife_pay_from_day": gl.pay_from_day,
         "payout_h1": rules.payout_month[1].month, "payout_h2": rules.payout_month[2].month,
@@ -145,7 +162,8 @@ def list_reply(ctx) -> dict:
 def faq_skill(ctx) -> dict:
     """Answer the intent named by a tap ({"faq": intent}) or found in the text; else the list."""
     extra = ctx.turn.client_extra or {}
-    intent = extra.get("faq") if extra.get("faq") in INTENTS else match_intent(ctx.turn.utterance)
+    named = extra.get("faq") or extra.get("intent")
+    intent = named if named in INTENTS else match_intent(ctx.turn.utterance)
     if intent in INTENTS:
         return answer_reply(ctx, intent)
     return list_reply(ctx)
@@ -154,7 +172,7 @@ def faq_skill(ctx) -> dict:
 def wants_faq(ctx) -> bool:
     """The help skill hands these turns to the FAQ: its `자주 묻는 질문` quick reply, a FAQ tap."""
     extra = ctx.turn.client_extra or {}
-    return extra.get("view") == "faq" or extra.get("faq") in INTENTS or match_intent(ctx.turn.utterance) == "list"
+    return extra.get("view") == "faq" or extra.get("faq") in INTENTS or _is_list(ctx.turn.utterance)
 
 
 def register(app: BotApp) -> None:
