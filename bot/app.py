@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -66,6 +67,12 @@ class BotApp:
         # isFriend); a failing hook is logged and never costs the citizen the reply.
         self.after_turn: list[Callable[[Ctx], None]] = []
         self.router = None  # set by bot.router.install
+        # What the "turn handled" line may keep of an utterance (see `said`): whether an
+        # answer at (dialog, step) may be personal data (bot.dialogs.privacy; until set, any
+        # step of any dialog is), and the menu words that are logged as they are.
+        self.personal_step: Callable[[str | None, str | None], bool] = lambda dialog, step: dialog is not None
+        self.menu_words: frozenset[str] = frozenset()
+        self.static_skills: frozenset[str] = frozenset()
         self._store: DialogStore | None = None  # for the last Database seen (one per process)
 
     # -- registration -------------------------------------------------------
@@ -95,6 +102,7 @@ class BotApp:
         started = time.perf_counter()
         adapter = TurnLog(log, {"request_id": request_id, "user": mask_key(turn.user_key), "skill": turn.skill})
         outcome = "error"
+        started_in: list = []  # (dialog, step) the user was in when the turn began, once read
         if not turn_allowed(services, turn.user_key):
             from bot.ui import rate_limited_reply
 
@@ -106,7 +114,8 @@ class BotApp:
                 try:
                     # First try deferred (turns that only read never queue); a turn that lost a
                     # write race reruns holding the write lock from BEGIN, which waits its turn.
-                    reply, outcome = self._run(turn, services, request_id, adapter, deferred=attempt == 0)
+                    reply, outcome = self._run(turn, services, request_id, adapter, deferred=attempt == 0,
+                                               started_in=started_in)
                     break
                 except _StateRace:
                     if attempt == _ATTEMPTS - 1:
@@ -127,7 +136,7 @@ class BotApp:
             body, outcome = encode_reply(self._error(request_id)), "error"
         elapsed = time.perf_counter() - started
         fields = {"outcome": outcome, "ms": round(elapsed * 1000, 1),
-                  "utterance": scrub_rrn(turn.utterance)[:80] if outcome != "refused" else "[refused]"}
+                  **self.said(turn, started_in[-1] if started_in else None, outcome)}
         line = services.turn_line
         if line is not None:  # the edge's writer for this one line (webhooks.logs.TurnLine)
             line(adapter, "turn handled", fields)
@@ -135,6 +144,26 @@ class BotApp:
             adapter.info("turn handled", extra=fields)
         self._observe(turn.skill, outcome, elapsed, adapter)
         return body
+
+    def said(self, turn, state: tuple | None, outcome: str) -> dict:
+        """What the turn line keeps of the utterance. Nothing while the user was at a step
+        that takes personal data (or when the step is unknown: the turn failed before the
+        dialog state was read); the text of a tapped button, a menu word or a turn of a
+        static skill; otherwise a redacted form: the keyword intent, the length and the text
+        with runs of digits and e-mail addresses masked."""
+        utterance = turn.utterance or ""
+        if outcome == "refused":
+            return {"said": "refused"}
+        if state is None:
+            return {"said": "unknown_step", "chars": len(utterance)}
+        dialog, step = state
+        if self.personal_step(dialog, step):
+            return {"said": "personal", "dialog": dialog, "step": step}
+        text = _SPACES.sub(" ", utterance.strip())
+        if turn.client_extra or text in self.menu_words or turn.skill in self.static_skills:
+            return {"said": "menu", "utterance": scrub_rrn(text)[:80]}
+        intent = self.router.keyword_skill(text) if self.router is not None else None
+        return {"said": "typed", "intent": intent, "chars": len(utterance), "utterance": redact(text)[:80]}
 
     def _observe(self, skill: str, outcome: str, elapsed: float, adapter) -> None:
         for cb in self.observers.on_turn:
@@ -148,7 +177,8 @@ class BotApp:
 
         return error_reply(request_id)
 
-    def _run(self, turn, services: Services, request_id: str, adapter, deferred: bool = True) -> tuple[dict, str]:
+    def _run(self, turn, services: Services, request_id: str, adapter, deferred: bool = True,
+             started_in: list | None = None) -> tuple[dict, str]:
         from sqlalchemy.exc import IntegrityError, OperationalError
 
         try:
@@ -162,6 +192,9 @@ class BotApp:
                         tx.conn  # noqa: B018  (a rerun holds the write lock before it reads)
                     store = ctx.store = self._store_for(services.db)
                     rec, ctx.member_reach = store.load(tx, turn.user_key, services.clock)
+                    if started_in is not None:
+                        # a dialog past its TTL counts as still running: its step is unknown
+                        started_in.append((rec.dialog, rec.step) if not rec.expired else (rec.expired, None))
                     if rec.expired:
                         self.dialog_event(rec.expired, "expired")
                     ctx.dialog = DialogControl(ctx, rec)
@@ -209,6 +242,17 @@ class BotApp:
                 if is_write_conflict(exc):
                     raise  # lost a SQLite write race: the whole turn reruns
                 ctx.log.exception("after-turn hook %s failed", getattr(hook, "__name__", hook))
+
+
+_SPACES = re.compile(r"\s+")
+_DIGITS = re.compile(r"\d+")
+_EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
+
+
+def redact(text: str) -> str:
+    """Free text as the turn line keeps it: e-mail addresses and runs of digits masked
+    (mobiles, accounts, customer numbers, house numbers, dates)."""
+    return _DIGITS.sub("#", _EMAIL.sub("<email>", text))
 
 
 def encode_reply(reply: dict) -> bytes:

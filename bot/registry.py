@@ -1,7 +1,9 @@
 """Builds the BotApp with every skill and dialog."""
 from __future__ import annotations
 
+from bot import texts
 from bot.app import BotApp
+from bot.dialogs import privacy
 from bot.dialogs import balance, campaigns, fallback, faq, greenlife, help, myinfo, notice, signup, welcome
 from bot.push.reachability import after_turn as note_reachability
 from bot.router import install
@@ -16,4 +18,16 @@ def build_bot() -> BotApp:
         module.register(app)
     app.after_turn.append(note_reachability)
     install(app)
+    app.personal_step = privacy.is_personal
+    app.menu_words = menu_words()
+    app.static_skills = frozenset({"welcome", "help"})
     return app
+
+
+def menu_words() -> frozenset[str]:
+    """The programme's own words a citizen taps or types to move around: the menu labels and
+    the routing keywords (logged as they are; other typed text is redacted)."""
+    kw = texts.raw("keywords")
+    words = {*kw["cancel"], *kw["home"], *(w for ws in kw["skills"].values() for w in ws)}
+    words |= {v for v in texts.raw("common")["menu"].values() if isinstance(v, str)}
+    return frozenset(words)
