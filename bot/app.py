@@ -27,6 +27,7 @@ log = logging.getLogger("cpoint.bot")
 
 Handler = Callable[[Ctx], dict]
 _ATTEMPTS = 4  # a turn that lost a write race is run again from the start
+_RETRY_WINDOW = 1.0  # seconds: no new attempt after this (the database hangs; see respond)
 
 
 class Dialog(Protocol):
@@ -118,7 +119,10 @@ class BotApp:
                                                started_in=started_in)
                     break
                 except _StateRace:
-                    if attempt == _ATTEMPTS - 1:
+                    # A race between two turns resolves in milliseconds; a turn that already
+                    # waited this long met a database that does not answer (a lock held, the
+                    # busy timeout spent): trying again would pass Kakao's 5 seconds.
+                    if attempt == _ATTEMPTS - 1 or time.perf_counter() - started > _RETRY_WINDOW:
                         raise
                     time.sleep(0.002 * (2 ** attempt) * (0.5 + random.random()))
         except Exception:

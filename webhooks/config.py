@@ -47,6 +47,30 @@ class DashboardSettings(BaseModel):
     session_hours: float = setting("DASHBOARD_SESSION_HOURS", 8.0, "How long a dashboard login lasts.", gt=0, le=24 * 30)
 
 
+class DatabaseSettings(BaseModel):
+    """How long the database may keep a process waiting. A web process answers Kakao within
+    5 seconds, so its limits stay below that; the scheduler and operator commands (settlement,
+    imports) take the batch ones."""
+
+    model_config = _GROUP
+
+    connect_timeout_sec: float = setting("DB_CONNECT_TIMEOUT_SEC", 2.0, "PostgreSQL connect timeout (whole seconds, at least 2).", ge=1, le=4.5)
+    statement_timeout_sec: float = setting("DB_STATEMENT_TIMEOUT_SEC", 2.5, "Web processes: PostgreSQL statement_timeout (lock waits included).", gt=0, le=4.5)
+    pool_timeout_sec: float = setting("DB_POOL_TIMEOUT_SEC", 1.0, "Web processes: wait at most this long for a pooled connection.", gt=0, le=4.5)
+    sqlite_busy_timeout_sec: float = setting("SQLITE_BUSY_TIMEOUT_SEC", 2.5, "Web processes: SQLite waits this long for a lock.", gt=0, le=4.5)
+    batch_statement_timeout_sec: float = setting("DB_BATCH_STATEMENT_TIMEOUT_SEC", 0.0, "Scheduler and `cpoint` commands: PostgreSQL statement_timeout; 0: none (settlement statements run long).", ge=0, le=86400)
+    batch_busy_timeout_sec: float = setting("DB_BATCH_BUSY_TIMEOUT_SEC", 30.0, "Scheduler and `cpoint` commands: SQLite waits this long for a lock.", gt=0, le=3600)
+
+    def deadlines(self, *, web: bool):
+        from core.db import Deadlines
+
+        if web:
+            return Deadlines(connect=self.connect_timeout_sec, statement=self.statement_timeout_sec,
+                             pool=self.pool_timeout_sec, busy=self.sqlite_busy_timeout_sec)
+        return Deadlines(connect=max(self.connect_timeout_sec, 10.0), statement=self.batch_statement_timeout_sec or None,
+                         pool=30.0, busy=self.batch_busy_timeout_sec)
+
+
 class LogSettings(BaseModel):
     model_config = _GROUP
 
@@ -149,6 +173,7 @@ class Settings(BaseSettings):
     event_api: EventApiSettings = Field(default_factory=EventApiSettings)
     charts: ChartSettings = Field(default_factory=ChartSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     push: PushSettings = Field(default_factory=PushSettings)
 
