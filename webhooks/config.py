@@ -239,6 +239,37 @@ class Settings(BaseSettings):
         return out
 
 
+    def production_review(self) -> tuple[list[str], list[str]]:
+        """(unsafe, doubtful) for a public server: `check-config` fails on the first, warns on
+        the second."""
+        unsafe, doubtful = [], []
+        if self.emulator_enabled:
+            unsafe.append("EMULATOR_ENABLED is on: /emulator and /dev/kakao answer anyone (local use only)")
+        if self.metrics_enabled and not self.metrics_token:
+            unsafe.append("/metrics is open: set METRICS_TOKEN (or METRICS_ENABLED=false)")
+        if not self.bot.public_base_url.startswith("https://"):
+            unsafe.append(f"PUBLIC_BASE_URL is not https ({self.bot.public_base_url})")
+        if not self.kakao_admin_key:
+            unsafe.append("KAKAO_ADMIN_KEY is not set: the channel webhook cannot authenticate Kakao")
+        if not self.skill_secret_required:
+            unsafe.append("SKILL_SECRET_REQUIRED is off: anyone can call the skills")
+        if not self.bot_id_check:
+            doubtful.append("BOT_ID_CHECK is off: requests of any bot are answered")
+        for env, value in (("SKILL_SECRET", self.skill_secret), ("ADMIN_TOKEN", self.admin_token),
+                           ("METRICS_TOKEN", self.metrics_token)):
+            if value and len(value) < 16:
+                doubtful.append(f"{env} is shorter than 16 characters")
+        if not self.admin_token:
+            doubtful.append("ADMIN_TOKEN is not set: the admin API and dashboard are closed")
+        if not self.event_api.rest_api_key:
+            doubtful.append("KAKAO_REST_API_KEY is not set: pushes stay pending")
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            doubtful.append("DATABASE_URL is SQLite: one machine only (PostgreSQL for several web processes)")
+        if self.log.level == "DEBUG":
+            doubtful.append("LOG_LEVEL is DEBUG")
+        return unsafe, doubtful
+
+
 # -- README tables ---------------------------------------------------------------------------
 
 def rows(model: type = Settings, *, only: str | None = None, skip: str | None = None) -> list[tuple[str, str, str]]:
