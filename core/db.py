@@ -165,12 +165,34 @@ def driver_json(value):
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
+def _owner_only(url: str) -> None:
+    """A SQLite database file holds names, mobiles and addresses: create it readable by its
+    owner only, and take group and other permissions off an existing one (SQLite gives its
+    -wal and -shm files the database file's permissions)."""
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+        for name in (path, path + "-wal", path + "-shm"):
+            if os.path.exists(name):
+                mode = os.stat(name).st_mode & 0o777
+                if mode & 0o077:
+                    os.chmod(name, mode & 0o700)
+    except OSError:  # a read-only or foreign file: SQLite reports what matters when it opens it
+        pass
+
+
 def make_engine(url: str, deadlines: Deadlines | None = None, **kw) -> Engine:
     # Statement parameters carry names and mobiles: keep them out of exception messages and
     # therefore out of logged tracebacks.
     kw.setdefault("hide_parameters", True)
     limits = deadlines or Deadlines()
     if url.startswith("sqlite"):
+        _owner_only(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": limits.busy}, **kw)
         event.listen(engine, "connect", lambda conn, rec: _sqlite_pragmas(conn, rec, limits.busy))
 
