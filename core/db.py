@@ -285,6 +285,29 @@ class Database:
             except Exception:  # a dead connection may fail to close; it is gone either way
                 pass
 
+    def write_problem(self, conn: Connection) -> str | None:
+        """Why this database cannot take writes now, or None; reads only (a health check must
+        not write on every call). PostgreSQL: a standby, or sessions read-only by default;
+        SQLite: query_only, or a file or directory the process may not write."""
+        from sqlalchemy import text
+
+        if self.is_postgres:
+            recovery, read_only = conn.execute(text(
+                "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')")).one()
+            if recovery:
+                return "the server is a standby (in recovery)"
+            return "transactions are read-only" if read_only == "on" else None
+        if conn.execute(text("PRAGMA query_only")).scalar():
+            return "the connection is query-only"
+        from sqlalchemy.engine import make_url
+
+        path = make_url(self.url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):
+                return "the database file or its directory is not writable"
+        return None
+
     def lazy(self, *, deferred: bool = False) -> LazyTransaction:
         """A unit of work whose transaction opens on first need (see LazyTransaction)."""
         return LazyTransaction(self, deferred=deferred)
