@@ -1,14 +1,22 @@
 """Throughput and p99 latency of the skill server against a bare Flask endpoint.
 
-Both are served by gunicorn with the same worker settings; wrk (Debian package, installed if
+Both are served the same way (the Procfile's granian by default, or gunicorn); wrk (Debian package, installed if
 missing) drives `help` and `fallback` requests from a second process over loopback at a fixed
 number of connections. Prints requests/s and p99 of both and the ratio.
 
     python bench/webhook.py [--connections 16] [--seconds 15] [--rounds 3] [--workers 2] [--db sqlite|postgres]
                             [--mix fixed|eval]
+    python bench/webhook.py --stacks [--seconds 10] [--rounds 3]
 
---mix eval: the fallback requests carry the evaluation set's sentences, every second one made
+`--mix eval`: the fallback requests carry the evaluation set's sentences, every second one made
 new (a sentence-cache miss) instead of one fixed out-of-scope sentence (all cache hits).
+
+`--stacks` compares serving stacks of the real app with each other instead, on `help` turns,
+by absolute requests/s and p99 in one run (rounds alternate the stacks): today's gthread
+Procfile line, two plain sync workers without the access log (the figure to beat), gunicorn's
+gevent worker, granian (Rust HTTP server, WSGI), nginx buffering in front of sync workers, and
+the Procfile's current `web` line itself (`procfile`: scripts/web, nginx in front of granian;
+also with two threads per process).
 """
 from __future__ import annotations
 
@@ -77,11 +85,12 @@ def payload(skill: str, user: str, utterance: str | None = None) -> dict:
     }
 
 
-def wrk_script(path: Path, users: int = 1000, mix: str = "fixed") -> None:
+def wrk_script(path: Path, users: int = 1000, skills: tuple[str, ...] = ("help", "fallback"),
+               mix: str = "fixed") -> None:
     reqs = []
     typed = fallback_mix(users) if mix == "eval" else [None] * users
     for i in range(users):
-        for skill in ("help", "fallback"):
+        for skill in skills:
             body = json.dumps(payload(skill, f"bench-user-{i:06d}-{'x' * 30}", typed[i] if skill == "fallback" else None),
                               ensure_ascii=False)
             reqs.append((f"/kakao/skills/{skill}", body))
@@ -102,9 +111,17 @@ def wrk_script(path: Path, users: int = 1000, mix: str = "fixed") -> None:
 
 
 def serve(app_spec: str, port: int, workers: int, threads: int, env: dict, log: Path,
-          worker_class: str = "gthread") -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-           "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "5", app_spec]
+          worker_class: str = "gthread", server: str = "granian") -> subprocess.Popen:
+    if server == "web":  # the Procfile's scripts/web: nginx in front of granian
+        env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers),
+               "WEB_THREADS": str(threads), "WEB_APP": app_spec.removesuffix("()"),
+               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
+        cmd = ["bash", str(ROOT / "scripts" / "web")]
+    elif server == "granian":
+        cmd = granian_cmd(app_spec, port, workers, threads)
+    else:
+        cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+               "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "5", app_spec]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -116,6 +133,124 @@ def serve(app_spec: str, port: int, workers: int, threads: int, env: dict, log: 
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"{app_spec} did not start; see {log}")
+
+
+def wait_port(port: int, procs: list, log: Path, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                time.sleep(0.5)
+                return
+        except OSError:
+            if any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.1)
+    stop(procs)
+    raise RuntimeError(f"server did not start; see {log}")
+
+
+def stop(procs: list) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def procfile_web() -> str:
+    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    return line.split(":", 1)[1].strip()
+
+
+NGINX_CONF = """{user}daemon off; worker_processes 1; pid {tmp}/nginx-{port}.pid; error_log {tmp}/nginx-{port}.err warn;
+events {{ worker_connections 1024; }}
+http {{ access_log off; client_body_temp_path {tmp}/body-{port}; proxy_temp_path {tmp}/proxy-{port};
+  fastcgi_temp_path {tmp}/f-{port}; uwsgi_temp_path {tmp}/u-{port}; scgi_temp_path {tmp}/s-{port};
+  client_header_timeout 5s; client_body_timeout 5s; keepalive_timeout 5s;
+  upstream app {{ server unix:{sock}; keepalive 8; }}
+  server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://app; proxy_http_version 1.1;
+    proxy_set_header Connection ""; proxy_set_header Host $host; proxy_buffering on; proxy_request_buffering on; }} }} }}
+"""
+
+
+def start_stack(name: str, port: int, workers: int, env: dict, tmp: Path) -> list:
+    """The real app served by one candidate stack on 127.0.0.1:port; returns the processes."""
+    log = tmp / f"{name}-{port}.log"
+    out = log.open("w")
+    gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--keep-alive", "5"]
+    app = "webhooks:create_app()"
+    if name == "gthread (access log)":
+        cmds = [gunicorn + ["--worker-class", "gthread", "--threads", "2", "--access-logfile", "-",
+                            "--bind", f"127.0.0.1:{port}", app]]
+    elif name == "sync":
+        cmds = [gunicorn + ["--worker-class", "sync", "--bind", f"127.0.0.1:{port}", app]]
+    elif name == "gevent":
+        cmds = [gunicorn + ["--worker-class", "gevent", "--bind", f"127.0.0.1:{port}", app]]
+    elif name in ("granian", "granian 2 threads"):
+        cmds = [granian_cmd("webhooks:create_app()", port, workers, 1 if name == "granian" else 2)]
+    elif name == "nginx+sync":
+        sock = tmp / f"app-{port}.sock"
+        conf = tmp / f"nginx-{port}.conf"
+        user = "user root;\n" if os.geteuid() == 0 else ""  # workers must reach the socket
+        conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, sock=sock, user=user))
+        cmds = [gunicorn + ["--worker-class", "sync", "--bind", f"unix:{sock}", app],
+                [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-e", str(tmp / f"nginx-{port}.err")]]
+    elif name in ("procfile", "procfile 2 threads"):
+        env = {**env, "HOST": "127.0.0.1", "WEB_THREADS": "1" if name == "procfile" else "2",
+               "WEB_CONCURRENCY": str(workers), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
+        cmds = [["bash", "-c", "exec " + procfile_web()]]
+    else:
+        raise ValueError(name)
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env={**env, "PORT": str(port)}, stdout=out, stderr=subprocess.STDOUT)
+             for cmd in cmds]
+    wait_port(port, procs, log)
+    return procs
+
+
+STACKS = ("gthread (access log)", "sync", "gevent", "granian", "granian 2 threads", "nginx+sync", "procfile",
+          "procfile 2 threads")
+
+
+def granian_cmd(app_spec: str, port: int, workers: int, threads: int) -> list[str]:
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", str(workers),
+            "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+            app_spec.removesuffix("()")]
+
+
+def compare_stacks(args, wrk: str, env: dict, tmp: Path) -> None:
+    script = tmp / "help.lua"
+    wrk_script(script, skills=("help",))
+    names = [n for n in STACKS if n in args.only] if args.only else list(STACKS)
+    if not shutil.which("nginx") and not Path("/usr/sbin/nginx").exists():
+        names = [n for n in names if n != "nginx+sync"]  # apt-get install nginx-light
+    try:
+        import gevent  # noqa: F401  (not a dependency: pip install gevent to compare it)
+    except ImportError:
+        names = [n for n in names if n != "gevent"]
+    runs: dict[str, list[dict]] = {n: [] for n in names}
+    for rnd in range(args.rounds):
+        order = names if rnd % 2 == 0 else names[::-1]
+        for name in order:
+            port = free_port()
+            procs = start_stack(name, port, args.workers, env, tmp)
+            try:
+                runs[name].append(run_wrk(wrk, port, script, args.connections, args.seconds))
+            finally:
+                stop(procs)
+    print(f"\nserving stacks, help turns: {args.workers} workers, wrk {args.connections} connections, "
+          f"{args.seconds}s x {args.rounds} rounds (median), db={args.db}")
+    print(f"{'stack':<22}{'req/s':>10}{'p99 ms':>10}{'non-200':>10}{'vs sync':>9}  rounds: req/s, p99 ms")
+    sync = statistics.median(r["rps"] for r in runs["sync"]) if runs.get("sync") else None
+    for name, rs in runs.items():
+        rps = statistics.median(r["rps"] for r in rs)
+        p99 = statistics.median(r["p99_ms"] for r in rs)
+        ratio = f"{rps / sync:.2f}" if sync else "-"
+        print(f"{name:<22}{rps:>10.0f}{p99:>10.1f}{sum(r['non200'] for r in rs):>10}{ratio:>9}  "
+              f"{[round(r['rps']) for r in rs]}, {[round(r['p99_ms'], 1) for r in rs]}")
 
 
 def wait_until_warm(port: int, workers: int, threads: int) -> None:
@@ -159,14 +294,17 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--workers", type=int, default=2)
-    # The Procfile's settings: two threads per worker keep the tail shorter than four on a
-    # two-core machine (fewer threads waiting for the GIL), for both servers alike.
-    ap.add_argument("--threads", type=int, default=2, help="gthread threads per worker")
+    # The Procfile's settings (granian, one blocking thread per worker), for both servers alike.
+    ap.add_argument("--server", choices=["web", "granian", "gunicorn"], default="web",
+                    help="web: the Procfile's scripts/web (nginx, granian); gunicorn: --worker-class below")
+    ap.add_argument("--threads", type=int, default=1, help="threads per worker (granian blocking threads, gthread threads)")
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs of each server (median)")
     ap.add_argument("--worker-class", default="gthread", help="gunicorn worker class (sync, gthread)")
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     ap.add_argument("--mix", choices=["fixed", "eval"], default="fixed",
                     help="fallback texts: one fixed sentence, or the eval set with half new sentences")
+    ap.add_argument("--stacks", action="store_true", help="compare serving stacks (help turns) instead")
+    ap.add_argument("--only", nargs="*", help=f"with --stacks: a subset of {', '.join(STACKS)}")
     args = ap.parse_args()
     wrk = ensure_wrk()
     sys.path.insert(0, str(ROOT))
@@ -184,6 +322,13 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": url, "SKILL_SECRET": SECRET, "KAKAO_BOT_ID": BOT_ID,
            "FIELD_ENCRYPTION_KEY": generate_key(), "FIELD_HASH_KEY": generate_hash_key(),
            "LOG_FORMAT": "json", "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"), "PYTHONPATH": str(ROOT)}
+    if args.stacks:
+        try:
+            compare_stacks(args, wrk, env, tmp)
+        finally:
+            if not os.environ.get("BENCH_KEEP_LOGS"):
+                shutil.rmtree(tmp, ignore_errors=True)
+        return
     script = tmp / "requests.lua"
     wrk_script(script, mix=args.mix)
     apps = (("bare Flask endpoint", "bench.bare_app:create_app()"),
@@ -194,7 +339,8 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, spec in apps:
             port = free_port()
-            proc = serve(spec, port, args.workers, args.threads, env, tmp / f"{port}.log", args.worker_class)
+            proc = serve(spec, port, args.workers, args.threads, env, tmp / f"{port}.log", args.worker_class,
+                         args.server)
             try:
                 wait_until_warm(port, args.workers, args.threads)
                 runs[name].append(run_wrk(wrk, port, script, args.connections, args.seconds))
@@ -209,7 +355,8 @@ def main() -> None:
                       "all_rps": [round(r["rps"]) for r in rs],
                       "all_p99": [round(r["p99_ms"], 1) for r in rs]} for name, rs in runs.items()}
     bare, real = results["bare Flask endpoint"], results["cpoint skill server"]
-    print(f"\nskill endpoint benchmark: gunicorn gthread x{args.workers} workers x{args.threads} threads, "
+    kind = {"web": "scripts/web (nginx + granian)", "granian": "granian"}.get(args.server, f"gunicorn {args.worker_class}")
+    print(f"\nskill endpoint benchmark: {kind} x{args.workers} workers x{args.threads} threads, "
           f"wrk {args.connections} connections, {args.seconds}s x {args.rounds} rounds (median), "
           f"help+fallback alternating, db={args.db}, fallback texts={args.mix}")
     print(f"{'server':<22}{'req/s':>10}{'p99 ms':>10}{'non-200':>10}  rounds: req/s, p99 ms")

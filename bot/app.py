@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,17 +16,17 @@ from typing import Callable, Protocol
 
 import orjson
 
+from bot.context import Ctx, DialogControl, Services
+from bot.ratelimit import turn_allowed
 from core.db import is_write_conflict
 from core.dialog_store import DialogStore
 from core.pii import mask_key, scrub_rrn
-
-from bot.context import Ctx, DialogControl, Services
-from bot.ratelimit import turn_allowed
 
 log = logging.getLogger("cpoint.bot")
 
 Handler = Callable[[Ctx], dict]
 _ATTEMPTS = 4  # a turn that lost a write race is run again from the start
+_RETRY_WINDOW = 1.0  # seconds: no new attempt after this (the database hangs; see respond)
 
 
 class Dialog(Protocol):
@@ -66,6 +67,12 @@ class BotApp:
         # isFriend); a failing hook is logged and never costs the citizen the reply.
         self.after_turn: list[Callable[[Ctx], None]] = []
         self.router = None  # set by bot.router.install
+        # What the "turn handled" line may keep of an utterance (see `said`): whether an
+        # answer at (dialog, step) may be personal data (bot.dialogs.privacy; until set, any
+        # step of any dialog is), and the menu words that are logged as they are.
+        self.personal_step: Callable[[str | None, str | None], bool] = lambda dialog, step: dialog is not None
+        self.menu_words: frozenset[str] = frozenset()
+        self.static_skills: frozenset[str] = frozenset()
         self._store: DialogStore | None = None  # for the last Database seen (one per process)
 
     # -- registration -------------------------------------------------------
@@ -95,6 +102,9 @@ class BotApp:
         started = time.perf_counter()
         adapter = TurnLog(log, {"request_id": request_id, "user": mask_key(turn.user_key), "skill": turn.skill})
         outcome = "error"
+        # what the turn line may tell: "state", the (dialog, step) the user was in when the turn
+        # began, once read; "intent", what understanding made of typed text
+        notes: dict = {}
         if not turn_allowed(services, turn.user_key):
             from bot.ui import rate_limited_reply
 
@@ -106,10 +116,14 @@ class BotApp:
                 try:
                     # First try deferred (turns that only read never queue); a turn that lost a
                     # write race reruns holding the write lock from BEGIN, which waits its turn.
-                    reply, outcome = self._run(turn, services, request_id, adapter, deferred=attempt == 0)
+                    reply, outcome = self._run(turn, services, request_id, adapter, deferred=attempt == 0,
+                                               notes=notes)
                     break
                 except _StateRace:
-                    if attempt == _ATTEMPTS - 1:
+                    # A race between two turns resolves in milliseconds; a turn that already
+                    # waited this long met a database that does not answer (a lock held, the
+                    # busy timeout spent): trying again would pass Kakao's 5 seconds.
+                    if attempt == _ATTEMPTS - 1 or time.perf_counter() - started > _RETRY_WINDOW:
                         raise
                     time.sleep(0.002 * (2 ** attempt) * (0.5 + random.random()))
         except Exception:
@@ -127,7 +141,7 @@ class BotApp:
             body, outcome = encode_reply(self._error(request_id)), "error"
         elapsed = time.perf_counter() - started
         fields = {"outcome": outcome, "ms": round(elapsed * 1000, 1),
-                  "utterance": scrub_rrn(turn.utterance)[:80] if outcome != "refused" else "[refused]"}
+                  **self.said(turn, notes.get("state"), outcome, notes.get("intent"))}
         line = services.turn_line
         if line is not None:  # the edge's writer for this one line (webhooks.logs.TurnLine)
             line(adapter, "turn handled", fields)
@@ -135,6 +149,25 @@ class BotApp:
             adapter.info("turn handled", extra=fields)
         self._observe(turn.skill, outcome, elapsed, adapter)
         return body
+
+    def said(self, turn, state: tuple | None, outcome: str, intent: str | None = None) -> dict:
+        """What the turn line keeps of the utterance. Nothing while the user was at a step
+        that takes personal data (or when the step is unknown: the turn failed before the
+        dialog state was read); the text of a tapped button, a menu word or a turn of a
+        static skill; otherwise a redacted form: the understood intent, the length and the text
+        with runs of digits and e-mail addresses masked."""
+        utterance = turn.utterance or ""
+        if outcome == "refused":
+            return {"said": "refused"}
+        if state is None:
+            return {"said": "unknown_step", "chars": len(utterance)}
+        dialog, step = state
+        if self.personal_step(dialog, step):
+            return {"said": "personal", "dialog": dialog, "step": step}
+        text = _SPACES.sub(" ", utterance.strip())
+        if turn.client_extra or text in self.menu_words or turn.skill in self.static_skills:
+            return {"said": "menu", "utterance": scrub_rrn(text)[:80]}
+        return {"said": "typed", "intent": intent, "chars": len(utterance), "utterance": redact(text)[:80]}
 
     def _observe(self, skill: str, outcome: str, elapsed: float, adapter) -> None:
         for cb in self.observers.on_turn:
@@ -148,7 +181,8 @@ class BotApp:
 
         return error_reply(request_id)
 
-    def _run(self, turn, services: Services, request_id: str, adapter, deferred: bool = True) -> tuple[dict, str]:
+    def _run(self, turn, services: Services, request_id: str, adapter, deferred: bool = True,
+             notes: dict | None = None) -> tuple[dict, str]:
         from sqlalchemy.exc import IntegrityError, OperationalError
 
         try:
@@ -162,11 +196,16 @@ class BotApp:
                         tx.conn  # noqa: B018  (a rerun holds the write lock before it reads)
                     store = ctx.store = self._store_for(services.db)
                     rec, ctx.member_reach = store.load(tx, turn.user_key, services.clock)
+                    if notes is not None:
+                        # a dialog past its TTL counts as still running: its step is unknown
+                        notes["state"] = (rec.dialog, rec.step) if not rec.expired else (rec.expired, None)
                     if rec.expired:
                         self.dialog_event(rec.expired, "expired")
                     ctx.dialog = DialogControl(ctx, rec)
                     tx.on_open.append(lambda conn: self._recheck_state(store, ctx, conn))
                     reply = self.router.route(ctx)
+                    if notes is not None:
+                        notes["intent"] = ctx.intent
                     ctx.finish_session()  # flush what handlers wrote before the state and hooks
                     store.save(tx, ctx.dialog.row, services.clock)
                     self._after_turn(ctx)
@@ -209,6 +248,17 @@ class BotApp:
                 if is_write_conflict(exc):
                     raise  # lost a SQLite write race: the whole turn reruns
                 ctx.log.exception("after-turn hook %s failed", getattr(hook, "__name__", hook))
+
+
+_SPACES = re.compile(r"\s+")
+_DIGITS = re.compile(r"\d+")
+_EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
+
+
+def redact(text: str) -> str:
+    """Free text as the turn line keeps it: e-mail addresses and runs of digits masked
+    (mobiles, accounts, customer numbers, house numbers, dates)."""
+    return _DIGITS.sub("#", _EMAIL.sub("<email>", text))
 
 
 def encode_reply(reply: dict) -> bytes:

@@ -170,6 +170,7 @@ class Ctx:
     # (member id, is_friend, blocked_at) of the member with this botUserKey, read with the
     # dialog state at the start of the turn; () when there is none, None when not read
     member_reach: tuple | None = None
+    intent: str | None = None  # what understanding made of typed text (for the turn line)
     store: DialogStore | None = None  # the dialog-state store the turn reads and writes through
     _session: Session | None = field(default=None, repr=False)
 

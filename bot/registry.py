@@ -1,8 +1,21 @@
 """Builds the BotApp with every skill and dialog."""
 from __future__ import annotations
 
+from bot import texts, understanding
 from bot.app import BotApp
-from bot.dialogs import balance, campaigns, fallback, faq, greenlife, help, myinfo, notice, signup, welcome
+from bot.dialogs import (
+    balance,
+    campaigns,
+    fallback,
+    faq,
+    greenlife,
+    help,
+    myinfo,
+    notice,
+    privacy,
+    signup,
+    welcome,
+)
 from bot.push.reachability import after_turn as note_reachability
 from bot.router import install
 
@@ -16,4 +29,16 @@ def build_bot() -> BotApp:
         module.register(app)
     app.after_turn.append(note_reachability)
     install(app)
+    app.personal_step = privacy.is_personal
+    app.menu_words = menu_words()
+    app.static_skills = frozenset({"welcome", "help"})
     return app
+
+
+def menu_words() -> frozenset[str]:
+    """The programme's own words a citizen taps or types to move around: the menu labels and
+    the quick-reply labels of the intents (logged as they are; other typed text is redacted)."""
+    kw = texts.raw("keywords")
+    words = {*kw["cancel"], *kw["home"], *(understanding.label(i) for i in understanding.intents())}
+    words |= {v for v in texts.raw("common")["menu"].values() if isinstance(v, str)}
+    return frozenset(words)

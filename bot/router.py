@@ -76,6 +76,7 @@ class Router:
         if not (ctx.turn.utterance or "").strip():
             return self.app.skills["fallback"](ctx)
         u = understanding.understand(ctx.turn.utterance)
+        ctx.intent = u.intent if u.outcome == "confident" else u.outcome
         ctx.log.debug("understood", extra={"outcome": u.outcome, "intent": u.intent,
                                            "choices": list(u.choices)})
         if u.outcome == "confident":

@@ -6,9 +6,11 @@ Knows nothing of Flask. The web app, the CLI, the scheduler and the tests each b
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator
 
@@ -31,11 +33,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+@dataclass(frozen=True)
+class Deadlines:
+    """How long the database may keep a caller waiting, in seconds (None: no limit).
+
+    A web process keeps them all under Kakao's 5 seconds, so a citizen gets our apology and
+    not Kakao's error when the database hangs; the scheduler and operator commands use longer
+    ones (settlement statements run long). `statement` is PostgreSQL's statement_timeout
+    (lock waits included); on SQLite a statement waits for a lock at most `busy`."""
+
+    connect: float | None = None
+    statement: float | None = None
+    pool: float | None = None
+    busy: float = 10.0
+
+
+def _sqlite_pragmas(dbapi_conn, _record, busy: float = 10.0) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
     cur.close()
 
 
@@ -49,6 +66,13 @@ def _sqlite_begin(conn) -> None:
     # SQLAlchemy's execution machinery.
     raw = conn.connection.driver_connection
     raw.execute("BEGIN" if conn.get_execution_options().get("sqlite_deferred") else "BEGIN IMMEDIATE")
+
+
+def is_deadline(exc: BaseException) -> bool:
+    """The database did not answer in time: a lock held too long (SQLite busy, PostgreSQL
+    lock_timeout) or a statement cancelled by statement_timeout."""
+    orig = getattr(exc, "orig", None)
+    return is_write_conflict(exc) or getattr(orig, "sqlstate", None) in ("57014", "55P03")
 
 
 def is_write_conflict(exc: BaseException) -> bool:
@@ -141,13 +165,36 @@ def driver_json(value):
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def make_engine(url: str, **kw) -> Engine:
+def _owner_only(url: str) -> None:
+    """A SQLite database file holds names, mobiles and addresses: create it readable by its
+    owner only, and take group and other permissions off an existing one (SQLite gives its
+    -wal and -shm files the database file's permissions)."""
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+        for name in (path, path + "-wal", path + "-shm"):
+            if os.path.exists(name):
+                mode = os.stat(name).st_mode & 0o777
+                if mode & 0o077:
+                    os.chmod(name, mode & 0o700)
+    except OSError:  # a read-only or foreign file: SQLite reports what matters when it opens it
+        pass
+
+
+def make_engine(url: str, deadlines: Deadlines | None = None, **kw) -> Engine:
     # Statement parameters carry names and mobiles: keep them out of exception messages and
     # therefore out of logged tracebacks.
     kw.setdefault("hide_parameters", True)
+    limits = deadlines or Deadlines()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kw)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        _owner_only(url)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": limits.busy}, **kw)
+        event.listen(engine, "connect", lambda conn, rec: _sqlite_pragmas(conn, rec, limits.busy))
 
         @event.listens_for(engine, "connect")
         def _no_pysqlite_begin(dbapi_conn, _rec):
@@ -156,13 +203,22 @@ def make_engine(url: str, **kw) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     kw.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kw)
+    if limits.pool is not None:
+        kw.setdefault("pool_timeout", limits.pool)
+    connect_args = dict(kw.pop("connect_args", {}))
+    if limits.connect is not None:  # libpq counts whole seconds, at least 2
+        connect_args.setdefault("connect_timeout", max(2, math.ceil(limits.connect)))
+    if limits.statement is not None:
+        ms = max(1, int(limits.statement * 1000))
+        connect_args["options"] = f"{connect_args.get('options', '')} -c statement_timeout={ms}".strip()
+    return create_engine(url, connect_args=connect_args, **kw)
 
 
 class Database:
-    def __init__(self, url: str, **engine_kw) -> None:
+    def __init__(self, url: str, *, deadlines: Deadlines | None = None, **engine_kw) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kw)
+        self.deadlines = deadlines or Deadlines()
+        self.engine = make_engine(url, self.deadlines, **engine_kw)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self._deferred_engine = self.engine.execution_options(sqlite_deferred=True)
         self._deferred = sessionmaker(self._deferred_engine, expire_on_commit=False)
@@ -197,14 +253,15 @@ class Database:
         (autocommit, detached from the pool): the reads that start every chat turn then cost
         neither a pool checkout and checkin nor a rollback. ``sql`` is in the driver's own
         paramstyle (see `driver_fetchone`). A failed read drops the connection and is tried
-        once more on a new one (what the pool's pre-ping did for a dead one)."""
+        once more on a new one (what the pool's pre-ping did for a dead one), unless it failed
+        by a deadline (a lock or statement timeout: trying again would only wait as long)."""
         for attempt in (1, 2):
             raw = self._read_connection()
             try:
                 return _fetchone(raw, self.engine.dialect, sql, params)
-            except DBAPIError:
+            except DBAPIError as exc:
                 self._drop_read_connection()
-                if attempt == 2:
+                if attempt == 2 or is_deadline(exc):
                     raise
         raise AssertionError("unreachable")
 
@@ -229,6 +286,29 @@ class Database:
                 conn.close()
             except Exception:  # a dead connection may fail to close; it is gone either way
                 pass
+
+    def write_problem(self, conn: Connection) -> str | None:
+        """Why this database cannot take writes now, or None; reads only (a health check must
+        not write on every call). PostgreSQL: a standby, or sessions read-only by default;
+        SQLite: query_only, or a file or directory the process may not write."""
+        from sqlalchemy import text
+
+        if self.is_postgres:
+            recovery, read_only = conn.execute(text(
+                "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')")).one()
+            if recovery:
+                return "the server is a standby (in recovery)"
+            return "transactions are read-only" if read_only == "on" else None
+        if conn.execute(text("PRAGMA query_only")).scalar():
+            return "the connection is query-only"
+        from sqlalchemy.engine import make_url
+
+        path = make_url(self.url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.access(path, os.W_OK) or not os.access(folder, os.W_OK):
+                return "the database file or its directory is not writable"
+        return None
 
     def lazy(self, *, deferred: bool = False) -> LazyTransaction:
         """A unit of work whose transaction opens on first need (see LazyTransaction)."""

@@ -73,7 +73,9 @@ def create_app(config=None, *, clock=None, db: Database | None = None) -> Flask:
 
     for problem in problems:  # only reached by CLI commands
         logging.getLogger("cpoint.config").warning("configuration: %s", problem)
-    database = db or Database(cfg.database_url or "sqlite:///" + str(Path(app.instance_path) / "cpoint.db"))
+    # Web processes answer Kakao within 5 s; the scheduler and commands may wait longer.
+    database = db or Database(cfg.database_url or "sqlite:///" + str(Path(app.instance_path) / "cpoint.db"),
+                              deadlines=cfg.database.deadlines(web=_serving()))
     services = Services(
         db=database,
         clock=clock or SystemClock(),

@@ -49,6 +49,30 @@ class DashboardSettings(BaseModel):
     session_hours: float = setting("DASHBOARD_SESSION_HOURS", 8.0, "How long a dashboard login lasts.", gt=0, le=24 * 30)
 
 
+class DatabaseSettings(BaseModel):
+    """How long the database may keep a process waiting. A web process answers Kakao within
+    5 seconds, so its limits stay below that; the scheduler and operator commands (settlement,
+    imports) take the batch ones."""
+
+    model_config = _GROUP
+
+    connect_timeout_sec: float = setting("DB_CONNECT_TIMEOUT_SEC", 2.0, "PostgreSQL connect timeout (whole seconds, at least 2).", ge=1, le=4.5)
+    statement_timeout_sec: float = setting("DB_STATEMENT_TIMEOUT_SEC", 2.5, "Web processes: PostgreSQL statement_timeout (lock waits included).", gt=0, le=4.5)
+    pool_timeout_sec: float = setting("DB_POOL_TIMEOUT_SEC", 1.0, "Web processes: wait at most this long for a pooled connection.", gt=0, le=4.5)
+    sqlite_busy_timeout_sec: float = setting("SQLITE_BUSY_TIMEOUT_SEC", 2.5, "Web processes: SQLite waits this long for a lock.", gt=0, le=4.5)
+    batch_statement_timeout_sec: float = setting("DB_BATCH_STATEMENT_TIMEOUT_SEC", 0.0, "Scheduler and `cpoint` commands: PostgreSQL statement_timeout; 0: none (settlement statements run long).", ge=0, le=86400)
+    batch_busy_timeout_sec: float = setting("DB_BATCH_BUSY_TIMEOUT_SEC", 30.0, "Scheduler and `cpoint` commands: SQLite waits this long for a lock.", gt=0, le=3600)
+
+    def deadlines(self, *, web: bool):
+        from core.db import Deadlines
+
+        if web:
+            return Deadlines(connect=self.connect_timeout_sec, statement=self.statement_timeout_sec,
+                             pool=self.pool_timeout_sec, busy=self.sqlite_busy_timeout_sec)
+        return Deadlines(connect=max(self.connect_timeout_sec, 10.0), statement=self.batch_statement_timeout_sec or None,
+                         pool=30.0, busy=self.batch_busy_timeout_sec)
+
+
 class LogSettings(BaseModel):
     model_config = _GROUP
 
@@ -151,6 +175,7 @@ class Settings(BaseSettings):
     event_api: EventApiSettings = Field(default_factory=EventApiSettings)
     charts: ChartSettings = Field(default_factory=ChartSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     operators: OperatorSettings = Field(default_factory=OperatorSettings)
     push: PushSettings = Field(default_factory=PushSettings)
@@ -217,6 +242,37 @@ class Settings(BaseSettings):
             except Exception:  # noqa: BLE001 - any failure means the key is unusable
                 out.append("FIELD_ENCRYPTION_KEY is not a valid Fernet key (flask --app webhooks cpoint gen-keys)")
         return out
+
+
+    def production_review(self) -> tuple[list[str], list[str]]:
+        """(unsafe, doubtful) for a public server: `check-config` fails on the first, warns on
+        the second."""
+        unsafe, doubtful = [], []
+        if self.emulator_enabled:
+            unsafe.append("EMULATOR_ENABLED is on: /emulator and /dev/kakao answer anyone (local use only)")
+        if self.metrics_enabled and not self.metrics_token:
+            unsafe.append("/metrics is open: set METRICS_TOKEN (or METRICS_ENABLED=false)")
+        if not self.bot.public_base_url.startswith("https://"):
+            unsafe.append(f"PUBLIC_BASE_URL is not https ({self.bot.public_base_url})")
+        if not self.kakao_admin_key:
+            unsafe.append("KAKAO_ADMIN_KEY is not set: the channel webhook cannot authenticate Kakao")
+        if not self.skill_secret_required:
+            unsafe.append("SKILL_SECRET_REQUIRED is off: anyone can call the skills")
+        if not self.bot_id_check:
+            doubtful.append("BOT_ID_CHECK is off: requests of any bot are answered")
+        for env, value in (("SKILL_SECRET", self.skill_secret), ("ADMIN_TOKEN", self.admin_token),
+                           ("METRICS_TOKEN", self.metrics_token)):
+            if value and len(value) < 16:
+                doubtful.append(f"{env} is shorter than 16 characters")
+        if not self.admin_token:
+            doubtful.append("ADMIN_TOKEN is not set: the admin API and dashboard are closed")
+        if not self.event_api.rest_api_key:
+            doubtful.append("KAKAO_REST_API_KEY is not set: pushes stay pending")
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            doubtful.append("DATABASE_URL is SQLite: one machine only (PostgreSQL for several web processes)")
+        if self.log.level == "DEBUG":
+            doubtful.append("LOG_LEVEL is DEBUG")
+        return unsafe, doubtful
 
 
 # -- README tables ---------------------------------------------------------------------------

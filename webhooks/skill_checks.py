@@ -21,6 +21,8 @@ from bot.kakao.payload import PayloadError, parse_turn
 from webhooks.auth import bot_id_ok, secret_ok
 
 SKILLS = ("welcome", "signup", "balance", "campaigns", "greenlife", "myinfo", "help", "fallback", "notice")
+# Kakao's botUserKey is some 70 characters; a key is a database key and a rate-limit key.
+USER_KEY_MAX = 128
 _REQ_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -109,6 +111,11 @@ def bot_id(cfg, payload) -> None:
 def turn_of(payload, skill: str):
     """The payload as a bot.kakao.payload.Turn."""
     try:
-        return parse_turn(payload, skill)
+        turn = parse_turn(payload, skill)
     except PayloadError as exc:
         raise Refused(400, "bad_payload", str(exc)) from None
+    except RecursionError:  # e.g. action.params nested a thousand deep
+        raise Refused(400, "bad_payload", "payload nested too deep") from None
+    if len(turn.user_key) > USER_KEY_MAX:
+        raise Refused(400, "bad_payload", f"user key longer than {USER_KEY_MAX} characters")
+    return turn

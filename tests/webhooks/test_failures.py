@@ -51,6 +51,31 @@ def test_healthz_503_when_database_is_down(clock, config):
     assert app.test_client().get("/healthz").status_code == 503
 
 
+def test_healthz_503_with_a_reason_when_the_database_is_read_only(db, clock, config):
+    from sqlalchemy import event
+
+    from webhooks import create_app
+
+    read_only = Database(db.url)
+
+    @event.listens_for(read_only.engine, "connect")
+    def _read_only(dbapi_conn, _rec):
+        cur = dbapi_conn.cursor()
+        cur.execute("SET default_transaction_read_only = on" if read_only.is_postgres else "PRAGMA query_only = ON")
+        cur.close()
+        if read_only.is_postgres:
+            dbapi_conn.commit()
+
+    try:
+        app = create_app(config, clock=clock, db=read_only)
+        resp = app.test_client().get("/healthz")
+        assert resp.status_code == 503
+        body = resp.get_json()
+        assert body["database"] == "read_only" and "read-only" in body["reason"] or "query-only" in body["reason"]
+    finally:
+        read_only.dispose()
+
+
 def test_invalid_reply_is_replaced_outside_strict_mode(app, kakao):
     app.extensions["cpoint"].settings.strict_responses = False
     bot = app.extensions["cpoint_bot"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import logging
 from datetime import datetime, timezone
 
@@ -66,3 +67,24 @@ def test_timestamps_are_utc_to_the_millisecond():
     for created in (1764812243.7941, 1764812243.0, 1764812244.9999):
         expected = datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds")
         assert _ts(created) == expected
+
+
+def test_gunicorn_error_log_still_formats_the_process_id(monkeypatch):
+    """configure() stops collecting process ids (speed); gunicorn's own formats print
+    %(process)d, so its loggers get the id filled in."""
+    from webhooks import logs
+
+    monkeypatch.setattr(logging, "logProcesses", logging.logProcesses)
+    cpoint = logging.getLogger("cpoint")
+    monkeypatch.setattr(cpoint, "handlers", list(cpoint.handlers))
+    logs.configure("json", "INFO")
+    assert logging.logProcesses is False
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] [%(levelname)s] %(message)s"))
+    error_log = logging.getLogger("gunicorn.error")
+    monkeypatch.setattr(error_log, "handlers", [handler])
+    monkeypatch.setattr(error_log, "propagate", False)
+    monkeypatch.setattr(logging, "raiseExceptions", True)
+    error_log.error("Worker (pid:%s) was sent SIGKILL!", 1234)
+    assert f"[{os.getpid()}] [ERROR] Worker (pid:1234)" in stream.getvalue()

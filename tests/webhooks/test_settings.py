@@ -102,3 +102,43 @@ def test_flask_run_refuses_without_keys(clock):
 def test_make_config_reads_no_process_environment(monkeypatch):
     monkeypatch.setenv("CALL_CENTRE", "000")
     assert make_config().bot.call_centre == "1660-2030" and TEST_ENV["USER_RATE_LIMIT"] == "off"
+
+
+def _check_config(cfg, clock):
+    from click.testing import CliRunner
+
+    return CliRunner().invoke(_flask_cli(cfg, clock), ["cpoint", "check-config"])
+
+
+SAFE = dict(emulator_enabled=False, metrics_token="m" * 24, public_base_url="https://cpoint.example.kr",
+            kakao_admin_key="k" * 32, skill_secret="s" * 24, admin_token="a" * 24,
+            database_url="postgresql+psycopg://cpoint@db/cpoint")
+
+
+def test_check_config_passes_a_safe_production_setup(clock):
+    check = _check_config(make_config(**SAFE), clock)
+    assert check.exit_code == 0, check.output
+    assert check.output.strip() == "configuration ok"
+
+
+@pytest.mark.parametrize("change, says", [
+    (dict(emulator_enabled=True), "EMULATOR_ENABLED"),
+    (dict(metrics_token=None), "/metrics is open"),
+    (dict(public_base_url="http://cpoint.example.kr"), "PUBLIC_BASE_URL is not https"),
+    (dict(kakao_admin_key=None), "KAKAO_ADMIN_KEY"),
+    (dict(skill_secret_required=False), "SKILL_SECRET_REQUIRED"),
+])
+def test_check_config_fails_on_unsafe_production_settings(clock, change, says):
+    check = _check_config(make_config(**{**SAFE, **change}), clock)
+    assert check.exit_code == 1 and f"- {says}" in check.output, check.output
+
+
+@pytest.mark.parametrize("change, says", [
+    (dict(database_url=None), "DATABASE_URL is SQLite"),
+    (dict(admin_token="short"), "ADMIN_TOKEN is shorter"),
+    (dict(log_level="DEBUG"), "LOG_LEVEL is DEBUG"),
+    (dict(bot_id_check=False), "BOT_ID_CHECK is off"),
+])
+def test_check_config_warns_on_doubtful_settings(clock, change, says):
+    check = _check_config(make_config(**{**SAFE, **change}), clock)
+    assert check.exit_code == 0 and f"warning: {says}" in check.output, check.output

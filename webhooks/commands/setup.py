@@ -26,13 +26,18 @@ def gen_keys():
 
 @cpoint.command("check-config")
 def check_config():
-    """Say what is missing before the server goes live."""
-    problems = current_app.config["CPOINT"].problems()
-    for p in problems:
+    """Say what is missing or unsafe before the server goes live (exit status 1), and what is
+    doubtful (warnings)."""
+    cfg = current_app.config["CPOINT"]
+    problems = cfg.problems()
+    unsafe, doubtful = cfg.production_review()
+    for p in problems + unsafe:
         click.echo(f"- {p}")
-    if problems:
+    for p in doubtful:
+        click.echo(f"warning: {p}")
+    if problems or unsafe:
         raise SystemExit(1)
-    click.echo("configuration ok")
+    click.echo("configuration ok" + (f" ({len(doubtful)} warnings)" if doubtful else ""))
 
 
 @cpoint.command("load-local-governments")

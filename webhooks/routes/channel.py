@@ -22,6 +22,10 @@ MAX_BODY = 8192  # a notification is a few hundred bytes
 _RESOURCE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,120}$")
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def _error(status: int, code: str, message: str):
     return jsonify(error=code, message=message), status
 
@@ -38,11 +42,15 @@ def channel():
     if len(body) > MAX_BODY:
         return _error(413, "body_too_large", f"body over {MAX_BODY} bytes")
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_no_constant)  # NaN and Infinity are not JSON
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
+        return _error(400, "bad_request", "body is not JSON")
+    try:
         notice = parse_channel_event(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        message = str(exc) if isinstance(exc, ChannelEventError) else "body is not JSON"
-        return _error(400, "bad_request", message)
+    except ChannelEventError as exc:
+        return _error(400, "bad_request", str(exc))
+    except (ValueError, OverflowError, OSError, RecursionError):  # a timestamp no clock can show
+        return _error(400, "bad_request", "a field is out of range")
     given = (request.headers.get("X-Kakao-Resource-ID") or "").strip()
     # Kakao always sends one; without it, an identical body delivered again is still one event.
     resource_id = given if _RESOURCE_ID.match(given) else "body:" + hashlib.sha256(body).hexdigest()[:40]

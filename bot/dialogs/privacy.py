@@ -1,0 +1,36 @@
+"""Which dialog steps take personal data: the "turn handled" log line keeps nothing of an
+utterance typed (or tapped) while one of these steps is the active one (bot.app.BotApp.respond).
+
+Every step of every step dialog is declared here, personal or not; a test fails on a step
+that is in neither set (a new step must be classified), and a step the log meets that is not
+declared counts as personal."""
+from __future__ import annotations
+
+# The steps that ask for a name, mobile, address, unit, customer number, bank, account,
+# holder, e-mail, dates or free text about the person.
+PERSONAL_STEPS: dict[str, frozenset[str]] = {
+    "signup": frozenset({
+        "name", "mobile", "householder_name", "address", "address_detail", "customer_number", "bank",
+        "account_number", "account_holder", "motivation", "floor_area", "move_in_date", "email", "referrer",
+    }),
+    "myinfo": frozenset({
+        "mobile", "address", "address_detail", "customer_number", "bank", "account_number", "account_holder",
+    }),
+}
+
+# Closed questions answered with a tap (or the same words typed): menus of the programme's
+# own words.
+OTHER_STEPS: dict[str, frozenset[str]] = {
+    "signup": frozenset({
+        "member_type", "terms", "householder", "billing_mode", "incentive_type", "optional", "confirm", "edit",
+        "marketing",
+    }),
+    "myinfo": frozenset({"billing_mode", "incentive_type", "pick_resource", "move_confirm", "withdraw_confirm"}),
+}
+
+
+def is_personal(dialog: str | None, step: str | None) -> bool:
+    """True when an answer at this step may hold personal data (unknown steps included)."""
+    if dialog is None:
+        return False
+    return step not in OTHER_STEPS.get(dialog, ())
