@@ -70,10 +70,10 @@ def main() -> None:
     ap.add_argument("--db-url", default=None)
     args = ap.parse_args()
 
+    from core import members as M
     from core.clock import KST, FixedClock
     from core.crypto import generate_hash_key, generate_key
     from core.db import Database
-    from core import members as M
     from core.local_governments import parse_address, seed_local_governments
     from core.models import Campaign
     from core.settlement import settle_half

@@ -24,7 +24,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,14 +32,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
+from bench import samples  # noqa: E402
 from bot.push.client import EventApiClient, Recipient  # noqa: E402
-from bot.ratelimit import TokenBucket  # noqa: E402
 from bot.push.sender import Sender  # noqa: E402
 from bot.push.settings import PushSettings  # noqa: E402
+from bot.ratelimit import TokenBucket  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.models import Member, Notification  # noqa: E402
-from bench import samples  # noqa: E402
 
 BOT = "660c83a8ad9bb98ef71a0bd6"
 KEY = "bench-rest-key"
@@ -98,7 +98,7 @@ def make_database(kind: str, url: str | None) -> tuple[Database, callable]:
 
 def load(db: Database, n: int) -> None:
     db.recreate_all()
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     chunk = 5000
     with db.engine.begin() as conn:
         for start in range(1, n + 1, chunk):

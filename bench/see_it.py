@@ -46,11 +46,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=30)
     args = ap.parse_args()
 
+    from sqlalchemy import select
+
     from core.clock import KST, FixedClock
     from core.db import Database
     from core.demo import load_demo
     from core.models import Member
-    from sqlalchemy import select
     from tests.auxil.operators import PASSWORD, code_for, make_operator
     from tests.auxil.support import make_config
     from webhooks import create_app

@@ -86,6 +86,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import webhook as bench_webhook
+
     from core.crypto import generate_hash_key, generate_key
     from migrations import upgrade_to_head
 
@@ -96,6 +97,7 @@ def main() -> None:
                        "FIELD_HASH_KEY": generate_hash_key(), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"})
     bodies = make_bodies(bench_webhook, args.mix, args.turns * (args.blocks + 2) // 2)
     from bare_app import create_app as bare_app
+
     from webhooks import create_app
 
     real = create_app()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
-import json
 import logging
 import os
 import sys
@@ -94,7 +93,6 @@ def tune(understanding, Classifier, Options) -> None:
     """Grid search on the bank by leave-one-out: options by top-1, then thresholds that keep
     confident-wrong at most 2% while answering as many as possible confidently."""
     from dataclasses import replace
-
     from functools import lru_cache
 
     from bot.understanding import analyser
@@ -120,7 +118,7 @@ def tune(understanding, Classifier, Options) -> None:
     for conf, margin, close in itertools.product((0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6),
                                                  (0.0, 0.03, 0.05, 0.08, 0.1, 0.15), (0.15, 0.2, 0.25)):
         limits = replace(base, confident=conf, margin=margin, close=close)
-        c = outcomes(pairs, lambda r: understanding.decide(r, limits))
+        c = outcomes(pairs, lambda r, limits=limits: understanding.decide(r, limits))
         wrong = c["confident_wrong"] / len(pairs)
         if wrong <= 0.02 and (found is None or c["confident_right"] > found[0]):
             found = (c["confident_right"], limits, c)
@@ -142,9 +140,8 @@ def bot_turn_cost(turns: int, blocks: int) -> dict[str, tuple[float, float, floa
     os.environ.update({"DATABASE_URL": url, "SKILL_SECRET": bench_webhook.SECRET,
                        "KAKAO_BOT_ID": bench_webhook.BOT_ID, "FIELD_ENCRYPTION_KEY": generate_key(),
                        "FIELD_HASH_KEY": generate_hash_key(), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"})
-    from webhooks import create_app
-
     from bot.dialogs import chat
+    from webhooks import create_app
 
     app = create_app()
     devnull = open(os.devnull, "w")

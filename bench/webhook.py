@@ -95,7 +95,7 @@ def wrk_script(path: Path, users: int = 1000, skills: tuple[str, ...] = ("help",
                               ensure_ascii=False)
             reqs.append((f"/kakao/skills/{skill}", body))
     lua = ["local reqs = {}", "local fresh = {}", "local i = 0",
-           'local headers = {["Content-Type"] = "application/json", ["X-Skill-Secret"] = "%s"}' % SECRET,
+           'local headers = {["Content-Type"] = "application/json", ["X-Skill-Secret"] = "' + SECRET + '"}',
            "init = function(args)"]
     for k, (p, body) in enumerate(reqs):
         lua.append(f'  table.insert(reqs, wrk.format("POST", "{p}", headers, {json.dumps(body, ensure_ascii=False)}))')

@@ -95,7 +95,7 @@ class DialogControl:
     opens, and checked again when it does) and written back once at the end of the turn only
     if something changed (most turns write nothing)."""
 
-    def __init__(self, ctx: "Ctx", row: StateRecord) -> None:
+    def __init__(self, ctx: Ctx, row: StateRecord) -> None:
         self._ctx = ctx
         self.row = row
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -97,7 +98,6 @@ class OutboxCollector(Collector):
         yield from (depth, sent, failed, attempts, oldest, up)
 
     def _read(self):
-        from datetime import timezone
 
         with self.db.session() as s:
             rows = s.execute(
@@ -108,7 +108,7 @@ class OutboxCollector(Collector):
             first = s.execute(
                 select(func.min(Notification.created_at)).where(Notification.state == "pending")
             ).scalar()
-        oldest = first.replace(tzinfo=timezone.utc).timestamp() if first is not None else None
+        oldest = first.replace(tzinfo=UTC).timestamp() if first is not None else None
         return rows, oldest
 
 
@@ -163,7 +163,7 @@ class BotMetrics:
         elif event in ABANDONED_EVENTS:
             self.dialog_abandonments.labels(dialog, event).inc()
 
-    def observe(self, bot_app) -> "BotMetrics":
+    def observe(self, bot_app) -> BotMetrics:
         """Attach to a BotApp (idempotent)."""
         if self.on_turn not in bot_app.observers.on_turn:
             bot_app.observers.on_turn.append(self.on_turn)

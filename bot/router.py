@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 
-from core.pii import contains_rrn
-
 from bot import texts, ui, understanding
 from bot.app import BotApp
 from bot.context import Ctx
 from bot.dialogs import chat, faq
+from core.pii import contains_rrn
 
 # Intents that run a skill of the same name; FAQ intents are answered by the faq skill.
 SKILL_INTENTS = ("signup", "balance", "campaigns", "greenlife", "myinfo", "help")

@@ -5,15 +5,16 @@ configured (KAKAO_BLOCK_IDS), and `message` actions otherwise; either way the `e
 as clientExtra and the router does not depend on which path was taken (protocol §4.4)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
 from bot import texts
+from bot.kakao import limits
 from bot.kakao.parts import Button, QuickReply
 from bot.kakao.response import SimpleText, SkillResponse, TextCard, fit_text
-from bot.kakao import limits
 
 MAIN_MENU = ("signup", "balance", "campaigns", "greenlife", "myinfo", "help")
 

@@ -12,16 +12,16 @@ The advertising label, sender and opt-out text are added when the message is ren
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 
+from core.campaigns import campaign_audience
 from core.db import Database
 from core.models.campaigns import Campaign, CampaignPledge
 from core.models.members import LocalGovernment, Member
 from core.models.outbox import Notification
 from core.models.push import CampaignBroadcast
-from core.campaigns import campaign_audience
 from core.outbox import QuietHours, enqueue_many, skip_reason
 
 SEGMENTS = ("all", "region", "member_type", "participants")
@@ -36,7 +36,7 @@ class BroadcastError(ValueError):
 
 
 def _naive_utc(at: datetime) -> datetime:
-    return at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
 def period_of(broadcast_id: int) -> str:
@@ -142,7 +142,7 @@ def expand(db: Database, broadcast_id: int, *, now: datetime, quiet: QuietHours 
         s.expunge(b)
     if b.state == "cancelled":
         return Expansion(broadcast_id, 0, {}, None, "cancelled")
-    hold = quiet.hold_until(now.replace(tzinfo=timezone.utc)) if quiet is not None else None
+    hold = quiet.hold_until(now.replace(tzinfo=UTC)) if quiet is not None else None
     period = period_of(broadcast_id)
     base = _segment_query(b).order_by(Member.id)
     after = 0

@@ -1,7 +1,7 @@
 """Injected clock: logic asks a Clock for the time so tests can fix it."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -24,13 +24,13 @@ class FixedClock:
     def __init__(self, at: datetime) -> None:
         if at.tzinfo is None:
             raise ValueError("FixedClock needs an aware datetime")
-        self._at = at.astimezone(timezone.utc)
+        self._at = at.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._at
 
     def set(self, at: datetime) -> None:
-        self._at = at.astimezone(timezone.utc)
+        self._at = at.astimezone(UTC)
 
     def advance(self, **delta) -> None:
         self._at += timedelta(**delta)
@@ -46,4 +46,4 @@ def today_kst(clock: Clock) -> date:
 
 def utcnow_naive(clock: Clock) -> datetime:
     """UTC without tzinfo, the form stored in DateTime columns (portable across SQLite/PG)."""
-    return clock.now().astimezone(timezone.utc).replace(tzinfo=None)
+    return clock.now().astimezone(UTC).replace(tzinfo=None)

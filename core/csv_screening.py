@@ -13,11 +13,11 @@ import csv
 import io
 import re
 import unicodedata
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Hashable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 

@@ -14,11 +14,20 @@ from sqlalchemy import Integer, and_, case, cast, extract, func, literal_column,
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import ColumnElement
 
-from core.models import (
-    Campaign, CampaignPledge, ImportRun, LocalGovernment, Member, MeterReading, Notification, PointStatement,
-    ResourceAccount, SettlementRun, StatementLine,
-)
 from core import texts
+from core.models import (
+    Campaign,
+    CampaignPledge,
+    ImportRun,
+    LocalGovernment,
+    Member,
+    MeterReading,
+    Notification,
+    PointStatement,
+    ResourceAccount,
+    SettlementRun,
+    StatementLine,
+)
 from core.points.periods import add_months, month_of
 
 # Every query takes an optional `scope` (core.operators.Scope): the 시군구 an operator may see.

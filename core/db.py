@@ -9,10 +9,10 @@ import json
 import math
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
@@ -117,7 +117,7 @@ class LazyTransaction:
     static content then never pay for BEGIN/COMMIT and the pool round trip. Use as a context
     manager: commits on success, rolls back on an exception."""
 
-    def __init__(self, db: "Database", *, deferred: bool = False) -> None:
+    def __init__(self, db: Database, *, deferred: bool = False) -> None:
         self._db, self._deferred = db, deferred
         self._cm: AbstractContextManager[Connection] | None = None  # Database.connect() context once opened
         self._conn: Connection | None = None
@@ -143,7 +143,7 @@ class LazyTransaction:
                 callback(conn)
         return self._conn
 
-    def __enter__(self) -> "LazyTransaction":
+    def __enter__(self) -> LazyTransaction:
         return self
 
     def __exit__(self, *exc) -> bool:

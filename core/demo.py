@@ -280,7 +280,7 @@ def load_demo(db, cipher, clock: Clock, *, seed: int = DEMO_SEED, force: bool = 
     # 2. readings of every supply point, imported as an operator would
     rows = []
     for p in people:
-        for resource, mode in p.resources:
+        for resource, _mode in p.resources:
             number = numbers.get((p.key, resource))
             if not number:
                 continue

@@ -39,19 +39,31 @@ from sqlalchemy.exc import IntegrityError
 
 from core import texts
 from core.clock import Clock, today_kst, utcnow_naive
+from core.csv_screening import ascii_digits_problem, find_duplicates, msg
 from core.db import Database
 from core.models.greenlife import GreenlifeAward, GreenlifeConfirmation
 from core.models.members import Member
+from core.models.usage import AMOUNT
 from core.points.greenlife import greenlife_dates, greenlife_month_award
 from core.points.periods import int_to_month, month_of
 from core.rules import Rules, default_rules
 from core.sqla import table_of
-from core.csv_screening import ascii_digits_problem, find_duplicates, msg
 from core.usage_import import (
-    BATCH, CsvRow, ImportResult, Problems, Screened, close_run, field_count_error, open_run,
-    parse_quantity, safe_cell, screen_file, settle_duplicates, stage_rows, _NOW,
+    _NOW,
+    BATCH,
+    CsvRow,
+    ImportResult,
+    Problems,
+    Screened,
+    close_run,
+    field_count_error,
+    open_run,
+    parse_quantity,
+    safe_cell,
+    screen_file,
+    settle_duplicates,
+    stage_rows,
 )
-from core.models.usage import AMOUNT
 
 ACTIVITY_HEADER = ("member_ref", "item", "quantity", "date", "partner_ref")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")

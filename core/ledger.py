@@ -11,8 +11,8 @@ Invariant: for every statement, ``statement.points == Σ ledger points (member, 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Iterable, Sequence
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection

@@ -15,10 +15,10 @@ import csv
 import io
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -283,7 +283,7 @@ _COLUMNS = ("code", "sido", "name", "prefixes", "won_per_point", "incentive_type
 def read_local_governments(text: str, rules=None) -> list[LocalGovernmentRow]:
     """Parse the CSV text (lines starting with # are comments). Every bad row is reported with
     its line number in one LocalGovernmentDataError; nothing is returned half-read."""
-    from core.rules import default_rules, validate_rate, RulesError
+    from core.rules import RulesError, default_rules, validate_rate
 
     rules = rules or default_rules()
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]

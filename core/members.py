@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.clock import Clock, today_kst, utcnow_naive
 from core import texts
+from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
 from core.local_governments import ParsedAddress, household_key, match_local_government
 from core.models import DialogState, LocalGovernment, Member, MemberAddress, ResourceAccount

@@ -31,14 +31,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.clock import Clock, SystemClock, today_kst, utcnow_naive
 from core.db import Database
+from core.db_bulk import reset_connection, tune_connection
+from core.local_government_rates import local_government_table
 from core.models.outbox import Notification
 from core.points import reasons
 from core.points.award import provisional_award, won_for
 from core.points.baseline import format_rate, half_to_date, monthly_baseline
 from core.points.evaluation import is_registered_for_half
 from core.points.periods import Half, int_to_month
-from core.db_bulk import reset_connection, tune_connection
-from core.local_government_rates import local_government_table
 from core.rules import Rules, default_rules
 from core.settlement.python_engine import MILLI, Row
 from core.settlement.staging import fill_staging, read_rows, staging_table

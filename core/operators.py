@@ -25,7 +25,7 @@ import hmac
 import secrets
 import struct
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from sqlalchemy import select, update
@@ -133,9 +133,8 @@ def totp_code(secret: str, step: int) -> str:
 
 
 def totp_step(at: datetime) -> int:
-    from datetime import timezone
 
-    when = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    when = at if at.tzinfo else at.replace(tzinfo=UTC)
     return int(when.timestamp()) // TOTP_STEP
 
 

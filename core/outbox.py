@@ -24,10 +24,10 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
-from typing import Callable, Iterable, Sequence
+from datetime import UTC, datetime, time, timedelta
+from functools import cache, lru_cache
 
 from sqlalchemy import DateTime, and_, bindparam, delete, func, literal_column, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -61,11 +61,11 @@ def dedupe_key(kind: str, member_id: int, period: str) -> str:
 
 
 def _naive_utc(at: datetime) -> datetime:
-    return at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
 def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 # -- quiet hours ------------------------------------------------------------------------------
@@ -83,7 +83,7 @@ class QuietHours:
     margin: timedelta = timedelta(0)
 
     @classmethod
-    def parse(cls, text: str, margin_minutes: int = 0) -> "QuietHours":
+    def parse(cls, text: str, margin_minutes: int = 0) -> QuietHours:
         m = _HHMM.match(text or "")
         if not m:
             raise ValueError(f"quiet hours must look like 21:00-08:00, got {text!r}")
@@ -342,7 +342,7 @@ def _head_query(dialect: str, quiet_now: bool, kinds: list[str] | None, now: dat
     return _head_select(quiet_now, bool(kinds)), params
 
 
-@lru_cache(maxsize=None)
+@cache
 def _head_select(quiet_now: bool, with_kinds: bool):
     N, M = Notification.__table__.c, Member.__table__.c
     nt = Notification.__table__
@@ -356,14 +356,14 @@ def _head_select(quiet_now: bool, with_kinds: bool):
     return q.order_by(N.id).limit(1).with_for_update(skip_locked=True, of=nt)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _batch_statements():
     return (table_of(EventBatch).insert(),
             table_of(PushSender).update().where(PushSender.__table__.c.id == bindparam("sid"))
             .values(heartbeat_at=bindparam("hb")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _skip_statement():
     N = table_of(Notification)
     return (N.update().where(N.c.id.in_(bindparam("ids", expanding=True)), N.c.state == "pending")

@@ -29,7 +29,11 @@ from core.db import Database
 from core.db_bulk import bulk_insert
 from core.local_government_rates import local_government_table
 from core.models.points import (
-    HOLD_HOLDER_MISMATCH, HOLD_NO_ACCOUNT, HOLD_NO_ADDRESS, PayoutBatch, PayoutLine,
+    HOLD_HOLDER_MISMATCH,
+    HOLD_NO_ACCOUNT,
+    HOLD_NO_ADDRESS,
+    PayoutBatch,
+    PayoutLine,
 )
 from core.models.usage import ImportRun
 from core.pii import mask_name, mask_number
@@ -39,7 +43,12 @@ from core.points.periods import Half
 from core.rules import Rules, default_rules
 from core.sqla import table_of
 from core.usage_import import (
-    CsvRow, ImportRejected, ImportResult, RowError, field_count_error, file_sha256,
+    CsvRow,
+    ImportRejected,
+    ImportResult,
+    RowError,
+    field_count_error,
+    file_sha256,
     read_operator_csv,
 )
 
@@ -254,7 +263,7 @@ def import_payout_results(db: Database, clock: Clock, path: str | Path) -> Impor
                         status="succeeded", rows_total=len(rows), started_at=started)
         s.add(run)
         s.flush()
-        for row, line_id, half, status, reason in good:
+        for _row, line_id, _half, status, reason in good:
             current = s.get(PayoutLine, line_id)
             if current is None:  # read in the checking session above; deleted since
                 raise PayoutError(f"payout line {line_id} disappeared during the import")

@@ -36,22 +36,36 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, bindparam, text
 
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
-from core.db import Database
 from core.csv_screening import (  # noqa: F401 - re-exported for the other imports
-    MAX_KEY_LEN, CsvRow, Duplicates, ImportRejected, ImportSettings, RowError, ascii_digits_problem,
-    check_customer_number, exact_duplicate_notice, field_count_error, find_duplicates, msg,
-    parse_quantity, read_csv_file, read_operator_csv, resource_of,
+    MAX_KEY_LEN,
+    CsvRow,
+    Duplicates,
+    ImportRejected,
+    ImportSettings,
+    RowError,
+    ascii_digits_problem,
+    check_customer_number,
+    exact_duplicate_notice,
+    field_count_error,
+    find_duplicates,
+    msg,
+    parse_quantity,
+    read_csv_file,
+    read_operator_csv,
+    resource_of,
 )
+from core.db import Database
 from core.models.usage import AMOUNT, ImportChange, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of

@@ -14,8 +14,21 @@ from core.clock import FixedClock
 from core.crypto import FieldCipher
 from core.db import Database
 from tests.auxil.support import (  # noqa: F401  (re-exported)
-    ADMIN_TOKEN, BOT_ID, ENC_KEY, FIXTURES, HASH_KEY, KAKAO, SECRET, T0, Kakao, load_fixture,
-    make_config, make_payload, quick_reply_labels, reply_texts, wipe,
+    ADMIN_TOKEN,
+    BOT_ID,
+    ENC_KEY,
+    FIXTURES,
+    HASH_KEY,
+    KAKAO,
+    SECRET,
+    T0,
+    Kakao,
+    load_fixture,
+    make_config,
+    make_payload,
+    quick_reply_labels,
+    reply_texts,
+    wipe,
 )
 
 

@@ -7,10 +7,9 @@ import logging
 import pkgutil
 from pathlib import Path
 
+import click
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
-
-import click
 
 from bot.context import Services
 from core.clock import SystemClock

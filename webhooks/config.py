@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -203,7 +204,7 @@ class Settings(BaseSettings):
         return value
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and check every setting (os.environ by default); SettingsError names each
         bad one."""
         token = _ENVIRON.set(environ)
@@ -330,7 +331,7 @@ def render_readme(text: str) -> str:
         pattern = re.compile(rf"(<!-- {name}:begin .*?-->\n).*?(<!-- {name}:end -->)", re.S)
         if not pattern.search(text):
             raise ValueError(f"README.md has no <!-- {name}:begin --> marker")
-        text = pattern.sub(lambda m: m.group(1) + table + m.group(2), text)
+        text = pattern.sub(lambda m, table=table: m.group(1) + table + m.group(2), text)
     return text
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from core.members import fold, looks_like_rrn  # noqa: F401  (looks_like_rrn re-exported for the machine)
-
 from bot import texts
+from core.members import fold, looks_like_rrn  # noqa: F401  (looks_like_rrn re-exported for the machine)
 
 _SPACE = re.compile(r"\s+")
 _TRAILING_PUNCT = ".!?~ "

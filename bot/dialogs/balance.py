@@ -11,16 +11,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 
-from core import members as M
-from core.clock import today_kst
-from core.models import Member
-from core.points.periods import Half
-
 from bot import texts, ui
 from bot.app import BotApp
 from bot.kakao import limits
 from bot.kakao.parts import ImageTitle, Item, ItemListSummary, ItemThumbnail
 from bot.kakao.response import Component, ItemCard, SimpleText, fit_text
+from core import members as M
+from core.clock import today_kst
+from core.models import Member
+from core.points.periods import Half
 
 # A managed-fee resource without the provider's unit key has no readings: the engine reports it
 # as not used (current half) or without baseline (settled half).

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from core import campaigns as C
-from core import members as M
-from core.clock import today_kst
-
 from bot import texts, ui
 from bot.app import BotApp
 from bot.kakao import limits
 from bot.kakao.parts import Button, ListItem, Thumbnail
 from bot.kakao.response import BasicCard, Card, Carousel, Component, ListCard, SimpleText, TextCard, fit_text
+from core import campaigns as C
+from core import members as M
+from core.clock import today_kst
 
 SKILL = "campaigns"
 CARDS_MAX = limits.CAROUSEL_ITEMS_MAX

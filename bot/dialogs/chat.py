@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import texts, ui
 from bot.kakao import limits
 from bot.kakao.parts import Button, QuickReply
-from bot.kakao.response import SimpleText, TextCard, fit_text
+from bot.kakao.response import TextCard, fit_text
 
 
 def intent_quick_reply(ctx, intent: str, skill: str) -> QuickReply:

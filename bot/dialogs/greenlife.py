@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from core import members as M
-from core.clock import today_kst
-
 from bot import texts, ui
 from bot.app import BotApp
 from bot.kakao import limits
 from bot.kakao.parts import Button, ImageTitle, Item, ItemListSummary
 from bot.kakao.response import ItemCard, SimpleText, TextCard, fit_text
+from core import members as M
+from core.clock import today_kst
 
 
 def _t(key: str, **fmt) -> str:

@@ -13,10 +13,6 @@ The steps are the signup's (bot.dialogs.signup.fields), with the same checks; ta
 """
 from __future__ import annotations
 
-from core import members as M
-from core.models import LocalGovernment
-from core.pii import mask_mobile, mask_name
-
 from bot import texts, ui
 from bot.app import BotApp
 from bot.dialogs import answers
@@ -26,6 +22,9 @@ from bot.dialogs.signup.machine import ChoiceStep, Conv, Go, Option, Prompt
 from bot.kakao import limits
 from bot.kakao.parts import Button, Item
 from bot.kakao.response import ItemCard, TextCard, fit_text
+from core import members as M
+from core.models import LocalGovernment
+from core.pii import mask_mobile, mask_name
 
 FLOWS = ("incentive", "account", "resources", "move", "mobile", "withdraw")
 FIRST_STEP = {"incentive": "incentive_type", "account": "bank", "resources": "pick_resource", "move": "address",

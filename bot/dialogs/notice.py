@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core import outbox
-from core.models import Member
-from core.models.outbox import Notification
-
 from bot import texts, ui
 from bot.app import BotApp
 from bot.push import render
+from core import outbox
+from core.models import Member
+from core.models.outbox import Notification
 
 SHOWN_STATES = ("in_flight", "sent", "uncertain")
 

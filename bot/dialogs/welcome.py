@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.models import Member
-from core.pii import mask_name
-
 from bot import texts, ui
 from bot.app import BotApp
+from core.models import Member
+from core.pii import mask_name
 
 
 def welcome(ctx) -> dict:

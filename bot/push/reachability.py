@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -82,8 +82,8 @@ def _parse_time(value) -> datetime | None:
     except ValueError:
         return None
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc).replace(tzinfo=None)
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).replace(tzinfo=None)
 
 
 def parse_channel_event(body) -> ChannelNotice:
@@ -104,7 +104,7 @@ def parse_channel_event(body) -> ChannelNotice:
     updated = _parse_time(body.get("updated_at"))
     if updated is None and isinstance(body.get("timestamp"), (int, float)) and not isinstance(body.get("timestamp"), bool):
         ts = body["timestamp"] / (1000 if body["timestamp"] > 10**11 else 1)  # deprecated field, ms or s
-        updated = datetime.fromtimestamp(ts, timezone.utc).replace(tzinfo=None)
+        updated = datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
     return ChannelNotice(event, user_id.strip(), id_type, channel if isinstance(channel, str) else None, updated)
 
 

@@ -12,15 +12,14 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from bot.push.client import EventApiClient, TaskResult
+from bot.push.settings import PushSettings
 from core.clock import Clock, utcnow_naive
 from core.db import Database
 from core.models.members import Member
 from core.models.outbox import Notification
 from core.models.push import EventBatch
 from core.sqla import rowcount
-
-from bot.push.client import EventApiClient, TaskResult
-from bot.push.settings import PushSettings
 
 log = logging.getLogger("cpoint.push")
 

@@ -4,8 +4,8 @@ injected: HTTP session, rate limiter, clock, sleep."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import requests
 

@@ -19,17 +19,16 @@ import random
 import socket
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable, Iterable
-
-from core import outbox
-from core.clock import Clock
-from core.db import Database
 
 from bot.push.client import EventApiClient, SendResult
 from bot.push.settings import PushSettings
 from bot.ratelimit import TokenBucket
+from core import outbox
+from core.clock import Clock
+from core.db import Database
 
 log = logging.getLogger("cpoint.push")
 

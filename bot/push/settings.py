@@ -55,7 +55,7 @@ class PushSettings:
         return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _together(self) -> "PushSettings":
+    def _together(self) -> PushSettings:
         if self.sender_lease_sec <= self.connect_timeout_sec + self.read_timeout_sec:
             raise ValueError("PUSH_SENDER_LEASE_SEC must exceed PUSH_CONNECT_TIMEOUT_SEC + PUSH_READ_TIMEOUT_SEC, "
                              "or a slow but live sender would be taken for dead")

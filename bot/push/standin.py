@@ -65,7 +65,7 @@ class StandIn:
         # typeshed types server_address for every address family; an AF_INET server's host is a str
         return f"http://{cast(str, host)}:{port}"
 
-    def start(self) -> "StandIn":
+    def start(self) -> StandIn:
         handler = type("Handler", (_Handler,), {"standin": self})
         self.server = ThreadingHTTPServer((self.host, self.port), handler)
         self.server.daemon_threads = True
@@ -78,7 +78,7 @@ class StandIn:
             self.server.shutdown()
             self.server.server_close()
 
-    def __enter__(self) -> "StandIn":
+    def __enter__(self) -> StandIn:
         return self.start()
 
     def __exit__(self, *exc) -> None:

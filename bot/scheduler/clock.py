@@ -24,23 +24,23 @@ import signal
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from core.clock import KST, Clock
-from core.db import Database
-
 from bot.push.settings import PushSettings
 from bot.scheduler import jobs
 from bot.scheduler.leader import Lease
 from bot.scheduler.runs import RunOutcome, run_once
+from core.clock import KST, Clock
+from core.db import Database
 
 if TYPE_CHECKING:
     from bot.push.sender import SendReport

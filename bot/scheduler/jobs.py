@@ -16,20 +16,19 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import select
 
+from bot.push.settings import PushSettings
+from bot.scheduler.runs import RunOutcome, run_once
 from core import broadcasts, outbox
 from core.clock import KST, Clock, utcnow_naive
 from core.db import Database
 from core.models.members import Member
 from core.models.points import PointStatement
-
-from bot.push.settings import PushSettings
-from bot.scheduler.runs import RunOutcome, run_once
 
 log = logging.getLogger("cpoint.scheduler")
 

@@ -17,7 +17,7 @@ import os
 import threading
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from bot.understanding.classifier import Classifier, Options, Result
@@ -42,7 +42,7 @@ def _new_lock_after_fork() -> None:
 os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
-@lru_cache(maxsize=None)
+@cache
 def bank(lang: str = "ko") -> dict:
     """The intents table of one language: {intent: {"label": ..., "examples": [...]}}."""
     path = _TEXTS / lang / "intents.toml"

@@ -24,7 +24,6 @@ import numpy as np
 from bot.understanding import analyser
 from bot.understanding.normalise import normalise, squash
 
-
 _PAD = np.array([-1.0])
 
 

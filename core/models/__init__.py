@@ -1,21 +1,26 @@
 """Every table of the project. Importing this package registers them all on Base.metadata."""
-from core.db import Base  # noqa: F401
-from core.models.members import LocalGovernment, Member, MemberAddress, ResourceAccount  # noqa: F401
-from core.models.dialogs import DialogState  # noqa: F401
-from core.models.campaigns import Campaign, CampaignPledge  # noqa: F401
-from core.models.outbox import Notification  # noqa: F401
-from core.models.usage import ImportChange, ImportRun, MeterReading  # noqa: F401
-from core.models.points import (  # noqa: F401
-    LedgerEntry, LocalGovernmentRate, PayoutBatch, PayoutLine, PointStatement, SettlementRun,
-    StatementLine, StatementRevision,
-)
-from core.models.greenlife import GreenlifeActivity, GreenlifeAward, GreenlifeConfirmation  # noqa: F401
-from core.models.push import CampaignBroadcast, ChannelEvent, EventBatch, JobLease, JobRun, PushSender  # noqa: F401
-from core.models.operators import AuditEntry, AuthCounter, Operator, OperatorSession, OperatorToken  # noqa: F401
-
 from sqlalchemy import event as _event  # noqa: E402
 
+from core.db import Base  # noqa: F401
 from core.models import references as _references  # noqa: E402
+from core.models.campaigns import Campaign, CampaignPledge  # noqa: F401
+from core.models.dialogs import DialogState  # noqa: F401
+from core.models.greenlife import GreenlifeActivity, GreenlifeAward, GreenlifeConfirmation  # noqa: F401
+from core.models.members import LocalGovernment, Member, MemberAddress, ResourceAccount  # noqa: F401
+from core.models.operators import AuditEntry, AuthCounter, Operator, OperatorSession, OperatorToken  # noqa: F401
+from core.models.outbox import Notification  # noqa: F401
+from core.models.points import (  # noqa: F401
+    LedgerEntry,
+    LocalGovernmentRate,
+    PayoutBatch,
+    PayoutLine,
+    PointStatement,
+    SettlementRun,
+    StatementLine,
+    StatementRevision,
+)
+from core.models.push import CampaignBroadcast, ChannelEvent, EventBatch, JobLease, JobRun, PushSender  # noqa: F401
+from core.models.usage import ImportChange, ImportRun, MeterReading  # noqa: F401
 
 
 @_event.listens_for(Base.metadata, "after_create")

@@ -5,7 +5,17 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, text,
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -71,7 +81,7 @@ class Member(Base):
     # removed too (core.withdrawn_purge); the ledger stays under the bare member id.
     purged_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    accounts: Mapped[list["ResourceAccount"]] = relationship(back_populates="member", lazy="selectin")
+    accounts: Mapped[list[ResourceAccount]] = relationship(back_populates="member", lazy="selectin")
     local_government: Mapped[LocalGovernment | None] = relationship(lazy="joined")
 
     __table_args__ = (

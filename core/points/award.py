@@ -6,11 +6,12 @@ Table-driven: every amount, band, streak minimum, cap and switch comes from ``ru
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from core.points import reasons
 from core.points.baseline import HalfBaseline, HalfToDate, format_rate, meets_rate, reduction_rate

@@ -17,10 +17,11 @@ Exactness. Decisions use exact rational arithmetic; no rounded value ever drives
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from core.points import reasons
 from core.points.periods import Half, add_months, check_month

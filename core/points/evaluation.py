@@ -7,11 +7,12 @@ standard-usage groups from the evaluated actuals (:mod:`core.points.standard_usa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from core.points import reasons
 from core.points.baseline import HalfActual, HalfBaseline, half_actual, half_baseline

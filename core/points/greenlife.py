@@ -8,11 +8,12 @@ decimal); item caps, when configured, apply per item and activity year before th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from core.points.baseline import usage
 from core.points.periods import add_months, check_month

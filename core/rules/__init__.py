@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from core.rules.loader import build_rules, check_rate, merge_overrides
 from core.rules.model import (
-    Band, GreenlifeItem, GreenlifeRules, NoScheduleError, PayoutRule, PointsTable, RateRules,
-    Rules, RulesError, Schedule,
+    Band,
+    GreenlifeItem,
+    GreenlifeRules,
+    NoScheduleError,
+    PayoutRule,
+    PointsTable,
+    RateRules,
+    Rules,
+    RulesError,
+    Schedule,
 )
 
 ENV_VAR = "CPOINT_RULES_FILE"

@@ -9,13 +9,21 @@ from __future__ import annotations
 import builtins  # _Section's str/bool/int methods hide the built-in names in its annotations
 import copy
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from core.points.periods import Half
 from core.rules.model import (
-    Band, GreenlifeItem, GreenlifeRules, PayoutRule, PointsTable, RateRules, Rules, RulesError,
+    Band,
+    GreenlifeItem,
+    GreenlifeRules,
+    PayoutRule,
+    PointsTable,
+    RateRules,
+    Rules,
+    RulesError,
     Schedule,
 )
 

@@ -24,8 +24,9 @@ evaluate every intermediate expression (S2, the difference, the band) once per u
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Row
@@ -38,7 +39,12 @@ from core.points.periods import Half
 from core.points.standard_usage import GroupStats
 from core.rules import Rules, validate_rate
 from core.settlement.python_engine import (
-    ELECTRICITY, Computed, Groups, Line, Plan, hundredths_text,
+    ELECTRICITY,
+    Computed,
+    Groups,
+    Line,
+    Plan,
+    hundredths_text,
 )
 
 

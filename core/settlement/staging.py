@@ -13,11 +13,21 @@ Read by both engines and by core.monthly (monthly results use the same readings)
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import (
-    BigInteger, Column, Date, DateTime, Integer, MetaData, String, Table, bindparam, text,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    text,
 )
 from sqlalchemy.engine import Connection
 

@@ -24,7 +24,13 @@ from core.local_government_rates import LgInfo, LocalGovernmentRateError, local_
 from core.models.points import SettlementRun
 from core.settlement import sql_engine
 from core.settlement.python_engine import (
-    Computed, Groups, Row, SettlementError, add_sums, compute_member, rules_key,
+    Computed,
+    Groups,
+    Row,
+    SettlementError,
+    add_sums,
+    compute_member,
+    rules_key,
 )
 from core.settlement.staging import fill_staging, group_sums, read_rows, staging_table, won_earlier
 from core.settlement.verification import comparable, verify_with_pure_engine

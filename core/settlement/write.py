@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Sequence
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Connection
@@ -21,7 +21,6 @@ from core.db_bulk import bulk_insert, db_time
 from core.models.points import PointStatement, StatementLine, StatementRevision
 from core.settlement.python_engine import Computed, Line
 from core.sqla import table_of
-
 
 LINE_COLUMNS = (
     "statement_id", "member_id", "half", "resource", "account_id", "evaluated", "reason",

@@ -1,8 +1,6 @@
 """Helpers of the push tests: members, notifications, a fake monotonic clock, a wired Push."""
 from __future__ import annotations
 
-from tests.auxil.support import reply_texts
-
 import json
 from dataclasses import replace
 from datetime import datetime
@@ -12,6 +10,7 @@ from sqlalchemy import select
 from core import outbox
 from core.clock import utcnow_naive
 from core.models import Member, Notification
+from tests.auxil.support import reply_texts
 
 BOT = "660c83a8ad9bb98ef71a0bd6"
 

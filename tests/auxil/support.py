@@ -135,11 +135,9 @@ def quick_reply_labels(reply: dict) -> list[str]:
 def wipe(db) -> None:
     """Empty every table (the `db` fixture does this around each test)."""
     from sqlalchemy import text
-
-    from core.db import Base
-
     from sqlalchemy.schema import sort_tables
 
+    from core.db import Base
     from core.models.references import table_dependencies
 
     # children before parents, counting the references that triggers check (no foreign key)

@@ -6,11 +6,11 @@ import logging
 import threading
 
 import pytest
-from sqlalchemy import select, text as sql
+from sqlalchemy import text as sql
 
 from bot import ui
-from tests.auxil.support import make_payload, quick_reply_labels, reply_texts
 from core.models import DialogState
+from tests.auxil.support import make_payload, quick_reply_labels, reply_texts
 
 USER = "u-router-0001"
 

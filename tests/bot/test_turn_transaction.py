@@ -3,7 +3,8 @@ transaction is checked again when it opens; replies are encoded once and validat
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, text as sql
+from sqlalchemy import event
+from sqlalchemy import text as sql
 
 from bot import app as bot_app
 from bot import ui
@@ -80,7 +81,7 @@ def test_state_changed_between_read_and_transaction_reruns_the_turn(app, client,
             with db.engine.begin() as conn:
                 conn.execute(sql("UPDATE dialog_states SET version = 2, slots = :s WHERE user_key = 'u-lazy-3'"),
                              {"s": '{"n": 2}'})
-        ctx.conn  # this turn now needs its transaction
+        ctx.conn  # noqa: B018  (this turn now needs its transaction)
         ctx.dialog.update(n=ctx.dialog.slots["n"] + 10)
         return ui.text(ctx, str(ctx.dialog.slots["n"]))
 

@@ -7,11 +7,11 @@ import csv
 import pytest
 from sqlalchemy import select
 
-from tests.auxil.citizen import ANSWERS, next_action
 from core.local_governments import seed_local_governments
 from core.models import Member
 from core.points.periods import add_months
 from core.usage_import import import_usage
+from tests.auxil.citizen import ANSWERS, next_action
 
 USER = "demo-visitor"
 

@@ -7,7 +7,14 @@ from sqlalchemy import func, select
 from core.clock import utcnow_naive
 from core.demo import DEMO_CITIZENS, DemoRefused, load_demo
 from core.models import (
-    Campaign, CampaignPledge, ImportRun, LocalGovernment, Member, MeterReading, Notification, PointStatement,
+    Campaign,
+    CampaignPledge,
+    ImportRun,
+    LocalGovernment,
+    Member,
+    MeterReading,
+    Notification,
+    PointStatement,
     SettlementRun,
 )
 

@@ -12,7 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from core.csv_screening import (
-    ImportRejected, ImportSettings, check_customer_number, decode_operator_bytes,
+    ImportRejected,
+    ImportSettings,
+    check_customer_number,
+    decode_operator_bytes,
 )
 from core.models import ImportChange, ImportRun, MeterReading
 from core.rules import default_rules

@@ -4,8 +4,17 @@ from __future__ import annotations
 import pytest
 
 from core.local_governments import (
-    LocalGovernmentDataError, default_local_governments, household_key, infer_sido, looks_complete,
-    match_local_government, mentions_seoul, normalise_unit, parse_address, parse_unit, read_local_governments,
+    LocalGovernmentDataError,
+    default_local_governments,
+    household_key,
+    infer_sido,
+    looks_complete,
+    match_local_government,
+    mentions_seoul,
+    normalise_unit,
+    parse_address,
+    parse_unit,
+    read_local_governments,
     seed_local_governments,
 )
 from core.models import LocalGovernment

@@ -10,11 +10,18 @@ import pytest
 from sqlalchemy import func, select
 
 from core import members as M
+from core.clock import utcnow_naive
 from core.local_governments import parse_address, seed_local_governments
 from core.models import (
-    Campaign, CampaignPledge, DialogState, LocalGovernment, Member, MemberAddress, Notification, ResourceAccount,
+    Campaign,
+    CampaignPledge,
+    DialogState,
+    LocalGovernment,
+    Member,
+    MemberAddress,
+    Notification,
+    ResourceAccount,
 )
-from core.clock import utcnow_naive
 
 ADDRESS = "경기도 수원시 영통구 예시로 123 101동 1203호"
 

@@ -10,7 +10,12 @@ from sqlalchemy import func, select
 
 from core.ledger import ledger_mismatches
 from core.models import (
-    LedgerEntry, LocalGovernmentRate, PointStatement, SettlementRun, StatementLine, StatementRevision,
+    LedgerEntry,
+    LocalGovernmentRate,
+    PointStatement,
+    SettlementRun,
+    StatementLine,
+    StatementRevision,
 )
 from core.points import reasons
 from core.settlement import SettlementError, settle_half

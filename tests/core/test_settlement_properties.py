@@ -10,21 +10,22 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from core.ledger import ledger_mismatches
+from core.local_government_rates import LgInfo
 from core.models import LedgerEntry, PointStatement
+from core.points.baseline import format_rate
 from core.points.periods import Half
 from core.rules import default_rules, load_rules
-from core.points.baseline import format_rate
-from core.local_government_rates import LgInfo
 from core.settlement import settle_half
 from core.settlement.python_engine import Groups, Row, compute_member, plans_for, rate_display
 from core.settlement.verification import verify_with_pure_engine
+from core.usage_import import supply_key_hash
 from tests.auxil.engine import add_lg, add_member, snapshot
 from tests.auxil.support import wipe as _wipe
-from core.usage_import import supply_key_hash
 
 RULES = default_rules()
 RESOURCES = ("electricity", "water", "gas")

@@ -85,7 +85,7 @@ def test_sigkill_at_a_random_moment_then_again(db, config, clock, standin, tmp_p
     for round_, threshold in enumerate((after_requests, after_requests + 6)):
         proc = cpoint("push", "--json", env=env, log_path=tmp_path / f"push{round_}.log")
         try:
-            wait_for(lambda: standin.stats()["requests"] >= threshold or proc.poll() is not None, 25,
+            wait_for(lambda threshold=threshold, proc=proc: standin.stats()["requests"] >= threshold or proc.poll() is not None, 25,
                      f"{threshold} requests")
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)

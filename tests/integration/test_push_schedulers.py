@@ -5,7 +5,7 @@ on the stand-in's record of every message)."""
 from __future__ import annotations
 
 import signal
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -39,7 +39,7 @@ def quiet_hours_away_from(now: datetime) -> str:
 def leader_pid(db) -> int | None:
     with db.session() as s:
         row = s.get(JobLease, "scheduler")
-        if row is None or row.expires_at <= datetime.now(timezone.utc).replace(tzinfo=None):
+        if row is None or row.expires_at <= datetime.now(UTC).replace(tzinfo=None):
             return None
         return int(row.holder.split(":")[1])
 
@@ -54,7 +54,7 @@ def test_two_schedulers_each_job_once_and_a_takeover(db, config, tmp_path):
         s.add(Campaign(id="cmp-1", title="냉방 1도 올리기", summary="여름철 냉방 온도를 1도 높여요.",
                        starts_on=date(2000, 1, 1), ends_on=date(2100, 1, 1), active=True, created_at=datetime(2026, 1, 1)))
         s.add(CampaignBroadcast(campaign_id="cmp-1", segment="all", message="이번 주 캠페인에 참여해 보세요.",
-                                scheduled_at=datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=1),
+                                scheduled_at=datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1),
                                 state="scheduled", created_at=datetime(2026, 1, 1), queued=0, skipped=0))
     with StandIn(key=REST_KEY, latency=0.01, keep_bodies=False) as standin:
         env = env_for(db, config, standin.url, SCHEDULE_LEASE_SEC=2, PUSH_INTERVAL_SEC=1, PUSH_RATE_PER_SEC=250,

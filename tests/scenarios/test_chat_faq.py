@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot import texts
 from bot.dialogs import faq
 from tests.auxil.scenarios import U1, signup_until, state
 

@@ -12,8 +12,17 @@ from sqlalchemy import select
 
 from core.models import DialogState, MemberAddress, ResourceAccount
 from tests.auxil.scenarios import (
-    ADDRESS, SIGNUP_PATH, SIGNUP_STEPS, U1, answer, count_members, dump_database, make_member, member_of,
-    signup_until, state,
+    ADDRESS,
+    SIGNUP_PATH,
+    SIGNUP_STEPS,
+    U1,
+    answer,
+    count_members,
+    dump_database,
+    make_member,
+    member_of,
+    signup_until,
+    state,
 )
 from tests.auxil.support import make_payload
 
@@ -342,7 +351,7 @@ def test_a_resident_registration_number_at_any_step_is_refused_and_found_nowhere
     c.say("9001011234567")  # without the hyphen, even where digits are expected
     assert c.has("주민등록번호는 채팅으로 받지 않아요")
     signup_from = SIGNUP_STEPS.index(step)
-    for name, how in SIGNUP_PATH[signup_from:]:
+    for _name, how in SIGNUP_PATH[signup_from:]:
         answer(c, how)
     assert member_of(db, U1) is not None
     dump = dump_database(db)
@@ -432,7 +441,7 @@ def test_an_address_outside_the_known_local_governments_is_accepted_with_a_note(
 
 
 def test_kakao_app_user_id_is_kept_and_finds_the_member(chat, db):
-    c = signup_until(chat("u-app-1", app_user_id="2718281828"))
+    signup_until(chat("u-app-1", app_user_id="2718281828"))
     assert member_of(db, "u-app-1").app_user_id == "2718281828"
     other_key = chat("u-app-1-other-bot", app_user_id="2718281828")
     other_key.open("signup")
@@ -477,7 +486,7 @@ def test_bad_answers_off_the_main_path(chat, db):
     assert "한글 또는 영문" in c.text and state(db, U1).failures == 1
     c.say("홍아버지")
     assert state(db, U1).step == "address"
-    for name, how in SIGNUP_PATH[SIGNUP_STEPS.index("address"):SIGNUP_STEPS.index("confirm")]:
+    for _name, how in SIGNUP_PATH[SIGNUP_STEPS.index("address"):SIGNUP_STEPS.index("confirm")]:
         answer(c, how)
     c.tap("고치기")
     c.say("아무거나")

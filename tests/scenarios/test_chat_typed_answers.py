@@ -9,7 +9,15 @@ import logging
 import pytest
 
 from tests.auxil.scenarios import (
-    SIGNUP_PATH, SIGNUP_STEPS, U1, answer, dump_database, make_member, member_of, signup_until, state,
+    SIGNUP_PATH,
+    SIGNUP_STEPS,
+    U1,
+    answer,
+    dump_database,
+    make_member,
+    member_of,
+    signup_until,
+    state,
 )
 
 pytestmark = pytest.mark.usefixtures("lgs")
@@ -24,7 +32,7 @@ def full_width(text: str) -> str:
 
 def finish(c, after: str) -> None:
     """Answer the standard path from the step after `after` to the end."""
-    for name, how in SIGNUP_PATH[SIGNUP_STEPS.index(after) + 1:]:
+    for _name, how in SIGNUP_PATH[SIGNUP_STEPS.index(after) + 1:]:
         answer(c, how)
 
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.auxil.scenarios import U1
-
 
 @pytest.mark.parametrize("typed,facts", [
     ("포인트 언제 들어와요", ["12월", "6월"]),

@@ -5,12 +5,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
 
 from core import dashboard_queries as dq
 from core.clock import utcnow_naive
 from core.models import (
-    LocalGovernment, Member, MeterReading, Notification, PointStatement, ResourceAccount, SettlementRun,
+    LocalGovernment,
+    Member,
+    MeterReading,
+    Notification,
+    PointStatement,
+    ResourceAccount,
+    SettlementRun,
     StatementLine,
 )
 from tests.auxil.operators import PASSWORD, code_for, csrf, make_operator

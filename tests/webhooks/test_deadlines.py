@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import text
 
 from core.db import Database
 from tests.auxil.support import Kakao, make_config, make_payload

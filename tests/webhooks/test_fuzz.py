@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import copy
-import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.kakao.validate import validate_response
 from tests.auxil.support import KAKAO, load_fixture

@@ -18,7 +18,7 @@ def _channel(client, raw: bytes):
 
 @pytest.mark.parametrize("timestamp", ["NaN", "Infinity", "-Infinity", "1e308", "-1e308", "99999999999999999999"])
 def test_a_non_finite_or_absurd_channel_timestamp_is_400(client, db, timestamp):
-    raw = ('{"event": "blocked", "id": "2718281828", "id_type": "app_user_id", "timestamp": %s}' % timestamp).encode()
+    raw = ('{"event": "blocked", "id": "2718281828", "id_type": "app_user_id", "timestamp": ' + timestamp + "}").encode()
     resp = _channel(client, raw)
     assert resp.status_code == 400, resp.get_data(as_text=True)
     assert resp.get_json()["error"] == "bad_request"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import logging
-from datetime import datetime, timezone
+import os
+from datetime import UTC, datetime
 
 from bot.app import TurnLog
 from webhooks.logs import JsonFormatter, TurnLine, _ts
@@ -65,7 +65,7 @@ def test_text_logs_and_filters_take_the_ordinary_path(monkeypatch):
 
 def test_timestamps_are_utc_to_the_millisecond():
     for created in (1764812243.7941, 1764812243.0, 1764812244.9999):
-        expected = datetime.fromtimestamp(created, timezone.utc).isoformat(timespec="milliseconds")
+        expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
         assert _ts(created) == expected
 
 

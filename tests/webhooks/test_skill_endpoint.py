@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.kakao.validate import validate_response
-from tests.auxil.support import BOT_ID, KAKAO, load_fixture, make_payload
 from core.db import Base
+from tests.auxil.support import KAKAO, load_fixture, make_payload
 
 OWN = sorted(p.name for p in KAKAO.glob("*.json"))
 PUBLIC_REQUESTS = ["01_request_callback_fixture_liam-kor.json", "02_request_with_callbackUrl_chat-jeju.json",

@@ -7,7 +7,6 @@ written then.
 from __future__ import annotations
 
 import click
-
 from flask import current_app
 
 from core.csv_screening import ENCODING_CHOICES

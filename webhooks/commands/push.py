@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 from sqlalchemy import select
@@ -109,7 +109,7 @@ def broadcast_command(campaign_id, at_text, segment, message, list_, cancel_id):
         with svc.db.session() as s:
             rows = s.scalars(select(CampaignBroadcast).order_by(CampaignBroadcast.id)).all()
         for b in rows:
-            at = b.scheduled_at.replace(tzinfo=timezone.utc).astimezone(KST)
+            at = b.scheduled_at.replace(tzinfo=UTC).astimezone(KST)
             seg = b.segment + (f":{b.segment_value}" if b.segment_value else "")
             click.echo(f"{b.id}\t{b.state}\t{at:%Y-%m-%d %H:%M} KST\t{b.campaign_id}\t{seg}\tqueued {b.queued}, skipped {b.skipped}")
         if not rows:

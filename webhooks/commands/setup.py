@@ -49,7 +49,10 @@ def load_local_governments(file: str | None):
     from pathlib import Path
 
     from core.local_governments import (
-        LocalGovernmentDataError, default_local_governments, read_local_governments, seed_local_governments,
+        LocalGovernmentDataError,
+        default_local_governments,
+        read_local_governments,
+        seed_local_governments,
     )
 
     try:

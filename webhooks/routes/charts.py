@@ -9,9 +9,9 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 
-from core.crypto import MissingCipher
 from bot.context import BotSettings
 from core.charts import ChartCache, ChartLinks, ChartTokenError, derive_key, member_chart_png
+from core.crypto import MissingCipher
 
 bp = Blueprint("charts", __name__)
 log = logging.getLogger("cpoint.charts")

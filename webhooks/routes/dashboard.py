@@ -16,12 +16,20 @@ import hmac
 import secrets
 import threading
 from collections import OrderedDict
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import wraps
 
-from core.crypto import MissingCipher
 from flask import (
-    Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, session, url_for,
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
 
@@ -30,6 +38,7 @@ from core import operators as ops
 from core import texts as core_texts
 from core.charts import render_members_png, render_points_png, render_rates_png
 from core.clock import now_kst, today_kst, utcnow_naive
+from core.crypto import MissingCipher
 from core.models.members import MemberAddress  # noqa: F401  (models registered)
 from webhooks import operator_auth as oa
 from webhooks.texts import operator_text as ot
@@ -133,11 +142,10 @@ def _kst(value) -> str:
     """A naive-UTC DateTime column shown in Korea time."""
     if value is None:
         return "—"
-    from datetime import timezone
 
     from core.clock import KST
 
-    return value.replace(tzinfo=timezone.utc).astimezone(KST).strftime("%Y-%m-%d %H:%M")
+    return value.replace(tzinfo=UTC).astimezone(KST).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.after_request

@@ -8,19 +8,19 @@
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, url_for, redirect
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from core import campaign_admin as ca
 from core import operator_views as ov
 from core.clock import today_kst
 from core.models import Campaign, LocalGovernment
 from core.points.periods import Half
-from sqlalchemy import select
 from webhooks import operator_auth as oa
 from webhooks.campaign_preview import preview_reply
-from webhooks.texts import operator_text as ot
-from webhooks.texts import operator_table as otable
 from webhooks.routes.dashboard import _csrf_ok, _csrf_token, login_required
+from webhooks.texts import operator_table as otable
+from webhooks.texts import operator_text as ot
 
 bp = Blueprint("operator_pages", __name__)
 

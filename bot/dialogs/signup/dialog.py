@@ -15,20 +15,28 @@ from datetime import date
 from decimal import Decimal
 from typing import TypedDict
 
-from core import members as M
-from core.clock import today_kst, utcnow_naive
-from core.models import LocalGovernment
-from core.pii import mask_mobile, mask_name
-
 from bot import texts, ui
 from bot.dialogs import answers
 from bot.dialogs.signup import fields as F
 from bot.dialogs.signup.machine import (
-    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, Step, TextStep, match_option,
+    Answer,
+    ChoiceStep,
+    Conv,
+    Go,
+    Invalid,
+    Option,
+    Prompt,
+    Step,
+    TextStep,
+    match_option,
 )
+from bot.kakao import limits
 from bot.kakao.parts import Button, Item, ListItem
 from bot.kakao.response import ItemCard, ListCard, SimpleText, TextCard, fit_text
-from bot.kakao import limits
+from core import members as M
+from core.clock import today_kst, utcnow_naive
+from core.models import LocalGovernment
+from core.pii import mask_mobile, mask_name
 
 HOUSEHOLD_TYPES = ("individual", "foreigner")
 ORG_TYPES = ("commercial", "public", "school")

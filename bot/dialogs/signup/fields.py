@@ -15,18 +15,33 @@ from __future__ import annotations
 
 import re
 
+from bot.dialogs import answers
+from bot.dialogs.signup.machine import (
+    Answer,
+    ChoiceStep,
+    Conv,
+    Go,
+    Invalid,
+    Option,
+    Prompt,
+    StepDialog,
+    TextStep,
+    match_option,
+    squash,
+)
+from bot.kakao.response import SimpleText
 from core import members as M
 from core.local_governments import (
-    ParsedAddress, infer_sido, looks_complete, match_local_government, mentions_seoul, parse_address, parse_unit,
+    ParsedAddress,
+    infer_sido,
+    looks_complete,
+    match_local_government,
+    mentions_seoul,
+    parse_address,
+    parse_unit,
 )
 from core.models import LocalGovernment
 from core.pii import mask_name, mask_number
-
-from bot.dialogs import answers
-from bot.dialogs.signup.machine import (
-    Answer, ChoiceStep, Conv, Go, Invalid, Option, Prompt, StepDialog, TextStep, match_option, squash,
-)
-from bot.kakao.response import SimpleText
 
 RESOURCE_LABEL_KEYS = {"electricity": "signup.resource.electricity", "water": "signup.resource.water",
                        "gas": "signup.resource.gas"}

@@ -18,9 +18,10 @@ see a resident registration number (the router refuses those before any dialog r
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from functools import lru_cache
+from typing import Any
 
 from bot import texts, ui
 from bot.context import Ctx
@@ -78,7 +79,7 @@ class Answer:
 class Conv:
     """What a step sees of the turn: the context, its dialog, helpers for quick replies."""
 
-    def __init__(self, dialog: "StepDialog", ctx: Ctx) -> None:
+    def __init__(self, dialog: StepDialog, ctx: Ctx) -> None:
         self.dialog = dialog
         self.ctx = ctx
 

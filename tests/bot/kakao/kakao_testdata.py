@@ -6,7 +6,6 @@ and a second conftest module here would shadow it.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from pathlib import Path

@@ -6,9 +6,9 @@ import copy
 import json
 
 import pytest
+from kakao_testdata import FIXTURES, doc_example_requests, load_fixture
 
 from bot.kakao.payload import PayloadError, Turn, origin, parse_turn, sys_param
-from kakao_testdata import FIXTURES, doc_example_requests, load_fixture
 
 NOT_REQUESTS = {"03_callback_post_body_chat-jeju.json", "08_action_detailParams_fragment_official_doc.json"}
 REQUEST_FILES = sorted(

@@ -8,6 +8,7 @@ import json
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from kakao_testdata import FIXTURES
 
 from bot.kakao import limits as L
 from bot.kakao.payload import PayloadError, parse_turn
@@ -39,7 +40,6 @@ from bot.kakao.response import (
     fit_text,
 )
 from bot.kakao.validate import validate_response
-from kakao_testdata import FIXTURES
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Whole random replies are slow to draw; fewer examples keep the suite quick for everyone.

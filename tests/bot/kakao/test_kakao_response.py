@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from kakao_testdata import doc_example_responses
 
 from bot.kakao import limits
 from bot.kakao.response import (
@@ -37,7 +38,6 @@ from bot.kakao.response import (
     text_reply,
 )
 from bot.kakao.validate import validate_response
-from kakao_testdata import doc_example_responses
 
 SIGNUP_BLOCK = "66572e2d8a9d914667314829"
 BALANCE_BLOCK = "66c2657154507f0bb6a4b9d9"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from kakao_testdata import doc_example_responses, load_fixture
 
 from bot.kakao import limits
 from bot.kakao.validate import validate_response
-from kakao_testdata import doc_example_responses, load_fixture
 
 IMG = "https://example.org/img.png"
 THUMB = {"imageUrl": IMG}

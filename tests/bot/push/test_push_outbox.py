@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -173,13 +173,13 @@ def test_campaigns_wait_out_the_quiet_hours_but_own_notices_do_not(db):
     add_notifications(db, [1, 2], kind="campaign", period="b1")
     add_notifications(db, [3], kind="monthly_result")
     q = QuietHours.parse("21:00-08:00", 10)
-    night = datetime(2026, 11, 22, 22, 0, tzinfo=KST).astimezone(timezone.utc).replace(tzinfo=None)
+    night = datetime(2026, 11, 22, 22, 0, tzinfo=KST).astimezone(UTC).replace(tzinfo=None)
     r = claim(db, now=night, quiet=q)
     assert r.held == 2 and r.batch.kind == "monthly_result"
     assert claim(db, now=night, quiet=q).batch is None
     for n in rows(db, kind="campaign"):
         assert n.state == "pending" and n.not_before == datetime(2026, 11, 22, 23, 0)  # 08:00 KST
-    at_eight = datetime(2026, 11, 23, 8, 0, tzinfo=KST).astimezone(timezone.utc).replace(tzinfo=None)
+    at_eight = datetime(2026, 11, 23, 8, 0, tzinfo=KST).astimezone(UTC).replace(tzinfo=None)
     assert claim(db, now=at_eight, quiet=q).batch.size == 2
 
 
@@ -188,7 +188,7 @@ def test_twenty_fifty_margin_holds_campaigns(db):
     add_members(db, 1)
     add_notifications(db, [1], kind="campaign", period="b1")
     q = QuietHours.parse("21:00-08:00", 10)
-    at = datetime(2026, 11, 22, 20, 55, tzinfo=KST).astimezone(timezone.utc).replace(tzinfo=None)
+    at = datetime(2026, 11, 22, 20, 55, tzinfo=KST).astimezone(UTC).replace(tzinfo=None)
     assert claim(db, now=at, quiet=q).batch is None
     assert outbox.peek_due(db, now=at, limit=100, quiet=q) == 0
 

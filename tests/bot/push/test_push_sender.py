@@ -209,8 +209,9 @@ def test_campaigns_are_held_in_quiet_hours_and_go_at_eight(app, db, clock, kakao
     add_members(db, 5)
     add_notifications(db, [1], clock=clock)  # an own-points notice goes at night too
     b = broadcasts.schedule(db, campaign_id="cmp-1", at=clock.now(), now=clock.now())
-    from core.clock import KST
     from datetime import datetime
+
+    from core.clock import KST
     clock.set(datetime(2026, 11, 22, 21, 30, tzinfo=KST))
     broadcasts.expand(db, b.id, now=clock.now(), quiet=app.config["CPOINT"].push.quiet())
     ok(kakao)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
+import scheduler_probe
 from sqlalchemy import select
 
 from bot.push.settings import PushSettings
@@ -17,7 +18,6 @@ from bot.scheduler.leader import Lease
 from bot.scheduler.runs import run_once
 from core.clock import KST, FixedClock
 from core.models import Campaign, JobRun, LocalGovernment, Member, Notification, PointStatement, SettlementRun
-import scheduler_probe
 from tests.auxil.push import add_members
 
 SETTINGS = PushSettings(monthly_source="scheduler_probe:record")

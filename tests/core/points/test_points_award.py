@@ -6,17 +6,22 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from points_factories import readings
 
 from core.points import reasons
 from core.points.award import (
-    ResourceInput, band_for, compute_statement, next_streak, provisional_award, won_for,
+    ResourceInput,
+    band_for,
+    compute_statement,
+    next_streak,
+    provisional_award,
+    won_for,
 )
 from core.points.baseline import half_to_date
 from core.points.evaluation import evaluate_resource, is_registered_for_half
 from core.points.periods import Half
 from core.points.standard_usage import GroupStats, pick_standard_usage_group
 from core.rules import NoScheduleError, RulesError, default_rules, load_rules
-from points_factories import readings
 
 
 @pytest.fixture(scope="module")

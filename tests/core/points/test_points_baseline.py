@@ -6,15 +6,22 @@ from decimal import Decimal as D
 from fractions import Fraction
 
 import pytest
+from points_factories import readings
 
 from core.points import reasons
 from core.points.baseline import (
-    format_rate, half_actual, half_baseline, half_to_date, meets_rate, monthly_baseline,
-    reduction_rate, reference_months, truncate_rate,
+    format_rate,
+    half_actual,
+    half_baseline,
+    half_to_date,
+    meets_rate,
+    monthly_baseline,
+    reduction_rate,
+    reference_months,
+    truncate_rate,
 )
 from core.points.periods import Half
 from core.rules import default_rules, load_rules
-from points_factories import readings
 
 H1 = Half(2025, 1)
 

@@ -7,7 +7,13 @@ from datetime import date
 import pytest
 
 from core.points.periods import (
-    Half, add_months, int_to_month, month_first_day, month_last_day, month_of, month_to_int,
+    Half,
+    add_months,
+    int_to_month,
+    month_first_day,
+    month_last_day,
+    month_of,
+    month_to_int,
 )
 from core.rules import default_rules, load_rules
 

@@ -6,13 +6,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from points_factories import readings
 
 from core.points import reasons
 from core.points.award import ResourceInput, compute_statement
 from core.points.greenlife import greenlife_month_award
 from core.points.standard_usage import GroupStats
 from core.rules import default_rules
-from points_factories import readings
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,13 @@ import pytest
 
 from core.points.periods import Half
 from core.rules import (
-    DEFAULT_FILE, ENV_VAR, NoScheduleError, RulesError, default_rules, load_rules, validate_rate,
+    DEFAULT_FILE,
+    ENV_VAR,
+    NoScheduleError,
+    RulesError,
+    default_rules,
+    load_rules,
+    validate_rate,
 )
 
 
