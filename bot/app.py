@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
@@ -22,6 +22,9 @@ from bot.ratelimit import turn_allowed
 from core.db import is_write_conflict
 from core.dialog_store import DialogStore
 from core.pii import mask_key, scrub_rrn
+
+if TYPE_CHECKING:  # bot.router imports this module
+    from bot.router import Router
 
 log = logging.getLogger("cpoint.bot")
 
@@ -67,7 +70,7 @@ class BotApp:
         # Run at the end of every turn inside its transaction (e.g. channel reachability from
         # isFriend); a failing hook is logged and never costs the citizen the reply.
         self.after_turn: list[Callable[[Ctx], None]] = []
-        self.router = None  # set by bot.router.install
+        self.router: Router | None = None  # set by bot.router.install
         # What the "turn handled" line may keep of an utterance (see `said`): whether an
         # answer at (dialog, step) may be personal data (bot.dialogs.privacy; until set, any
         # step of any dialog is), and the menu words that are logged as they are.
@@ -204,6 +207,7 @@ class BotApp:
                         self.dialog_event(rec.expired, "expired")
                     ctx.dialog = DialogControl(ctx, rec)
                     tx.on_open.append(lambda conn: self._recheck_state(store, ctx, conn))
+                    assert self.router is not None, "bot.router.install(app) was not called"
                     reply = self.router.route(ctx)
                     if notes is not None:
                         notes["intent"] = ctx.intent
@@ -224,6 +228,7 @@ class BotApp:
             if is_write_conflict(exc):
                 raise _StateRace() from exc
             raise
+        raise AssertionError("unreachable: the turn returned or raised")  # for the type checker
 
     def _store_for(self, db) -> DialogStore:
         store = self._store
@@ -292,7 +297,7 @@ class TurnLog(logging.LoggerAdapter):
     """Every line of a turn carries its request id; per-call `extra` is merged, not dropped."""
 
     def process(self, msg, kwargs):
-        kwargs["extra"] = {**self.extra, **(kwargs.get("extra") or {})}
+        kwargs["extra"] = {**(self.extra or {}), **(kwargs.get("extra") or {})}
         return msg, kwargs
 
 

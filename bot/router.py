@@ -61,7 +61,9 @@ class Router:
 
             if myinfo.current_member(ctx) is None:
                 return myinfo.not_member_reply(ctx)
-            return self.app.dialogs["myinfo"].open_flow(ctx, "withdraw")
+            dialog = self.app.dialogs["myinfo"]
+            assert isinstance(dialog, myinfo.MyInfoDialog)
+            return dialog.open_flow(ctx, "withdraw")
         if intent == "human":
             return chat.human_reply(ctx)
         if intent == "thanks":
@@ -78,7 +80,7 @@ class Router:
         ctx.intent = u.intent if u.outcome == "confident" else u.outcome
         ctx.log.debug("understood", extra={"outcome": u.outcome, "intent": u.intent,
                                            "choices": list(u.choices)})
-        if u.outcome == "confident":
+        if u.outcome == "confident" and u.intent is not None:
             return self.run_intent(ctx, u.intent)
         if u.outcome == "close":
             ctx.outcome = "close_call"

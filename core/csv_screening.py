@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -332,8 +333,8 @@ class Duplicates:
     conflicts: dict[int, str]    # line -> reason, for every row of a key with differing values
 
 
-def find_duplicates(keyed: Sequence[tuple[Hashable, Hashable, CsvRow]],
-                    describe: Callable[[Hashable], str],
+def find_duplicates(keyed: Sequence[tuple[Any, Hashable, CsvRow]],
+                    describe: Callable[[Any], str],
                     show: Callable[[Hashable], str] = str) -> Duplicates:
     """Rows sharing a key: identical values are one row (later copies listed in `exact`); any
     difference refuses every row of the key, naming each line and its value."""

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.models.operators import AuthCounter, Operator, OperatorSession, OperatorToken
@@ -328,10 +329,7 @@ def _row(session: Session, key: str, window: int, now: datetime) -> AuthCounter:
     row = session.get(AuthCounter, key, with_for_update=True)
     if row is None:
         dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         session.execute(insert(AuthCounter).values(key=key, window_start=now, count=0)
                         .on_conflict_do_nothing(index_elements=["key"]))
         row = session.get(AuthCounter, key, with_for_update=True, populate_existing=True)

@@ -70,6 +70,7 @@ from core.models.usage import AMOUNT, ImportChange, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
 from core.rules import Rules, default_rules
+from core.sqla import table_of
 
 USAGE_HEADER = ("resource", "customer_number", "month", "amount")
 MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
@@ -366,7 +367,7 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                   "old_value": u.outlier_bound, "new_value": u.amount, "changed_at": now}
                  for u in good if u.outlier_bound is not None]
         if flags:
-            conn.execute(ImportChange.__table__.insert(), flags)
+            conn.execute(table_of(ImportChange).insert(), flags)
         close_run(run, result, len(good), clock)
     result.extra["supply points nobody has registered yet"] = unregistered
     if flags:

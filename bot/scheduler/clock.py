@@ -123,7 +123,7 @@ class SchedulerClock:
     settings: PushSettings
     make_sender: Callable[[], OutboxDrain] | None = None  # -> bot.push.sender.Sender
     reconcile: Callable[[], object] | None = None
-    retention: Callable[[], object] | None = None  # core.retention, bound by the edge's settings
+    retention: Callable[[], dict | None] | None = None  # core.retention, bound by the edge's settings
     holder: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
 
     def __post_init__(self) -> None:

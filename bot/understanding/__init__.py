@@ -62,7 +62,7 @@ def label(intent: str) -> str:
 
 
 def examples(langs=LANGS) -> list[tuple[str, str]]:
-    out = []
+    out: list[tuple[str, str]] = []
     for lang in langs:
         for intent, table in bank(lang).items():
             out.extend((u, intent) for u in table.get("examples", ()))

@@ -16,7 +16,7 @@ variants (--tune, by leave-one-out on the bank).
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,18 +62,18 @@ class Result:
         return self.ranked[0].score - second
 
 
-def _grams(flat: str, sizes, weight: float, prefix: str, feats: Counter) -> None:
+def _grams(flat: str, sizes, weight: float, prefix: str, feats: dict[str, float]) -> None:
     grams = [prefix + flat[i:i + n] for n in sizes for i in range(len(flat) - n + 1)]
     grams += [prefix + flat for n in sizes if 0 < len(flat) < n]
     for gram, count in Counter(grams).items():
         feats[gram] += count * weight
 
 
-def features(text: str, options: Options, morphemes: list[str] | None = None) -> Counter:
+def features(text: str, options: Options, morphemes: list[str] | None = None) -> dict[str, float]:
     """Weighted features of a normalised text: its content morphemes (synonyms folded), their
     character n-grams (typos, compounds split differently) and, if weighted, the n-grams of
     the whole text."""
-    feats: Counter = Counter()
+    feats: defaultdict[str, float] = defaultdict(float)
     ms = analyser.morphemes(text) if morphemes is None else morphemes
     for m, count in Counter(ms).items():
         feats["m:" + m] += count * options.morpheme_weight
@@ -135,14 +135,14 @@ class Classifier:
         # The centroid of an intent is the sum of its unit vectors: its cosine with a query is
         # the sum of the query's example cosines over the norm of that sum.
         centroid_sq = np.zeros(len(starts))
-        for f in range(len(postings)):
-            lo, hi = self._indptr[f], self._indptr[f + 1]
+        for col in range(len(postings)):
+            lo, hi = self._indptr[col], self._indptr[col + 1]
             per = np.bincount(np.searchsorted(self._starts, self._indices[lo:hi], side="right") - 1,
                               weights=self._data[lo:hi], minlength=len(starts))
             centroid_sq += per * per
         self._centroid_norm = np.sqrt(np.maximum(centroid_sq, 1e-12))
 
-    def _vector(self, bag: Counter) -> dict[str, float]:
+    def _vector(self, bag: dict[str, float]) -> dict[str, float]:
         idf = self.idf
         vec = {f: (1.0 + math.log(c) if c >= 1 else c) * idf[f] for f, c in bag.items() if f in idf}
         norm = math.sqrt(sum(w * w for w in vec.values()))
