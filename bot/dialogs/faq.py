@@ -81,7 +81,8 @@ def match_intent(text: str | None) -> str | None:
     from bot import understanding
 
     u = understanding.understand(text)
-    if u.outcome != "confident" or u.result.top.score < understanding.thresholds().dialog:
+    top = u.result.top
+    if u.outcome != "confident" or top is None or top.score < understanding.thresholds().dialog:
         return None
     if u.intent == "faq_list":
         return "list"
@@ -134,7 +135,7 @@ def answer_reply(ctx, intent: str) -> dict:
         mine = _personal_reasons(ctx)
         if mine:
             body = f"{body}\n\n{mine}"
-    outputs = [SimpleText(fit_text(body, limits.SIMPLE_TEXT_MAX))]
+    outputs: list[SimpleText | TextCard] = [SimpleText(fit_text(body or "", limits.SIMPLE_TEXT_MAX))]
     if intent == "contact":
         outputs.append(TextCard(title=texts.t("faq.call_label"), description=ctx.settings.call_centre,
                                 buttons=[Button.phone(texts.t("faq.call_label"), ctx.settings.call_centre)]))

@@ -303,7 +303,7 @@ class StepDialog:
         if not running:
             return self.orphan_tap(ctx) if mine else None
         c = Conv(self, ctx)
-        step = self.steps[ctx.dialog.step]
+        step = self.steps[str(ctx.dialog.step)]  # `running` checked it is one of ours
         action = extra.get("action") if mine else None
         if action in ("retry", "resume"):
             ctx.dialog.goto(step.name)  # resets the failure count
@@ -345,9 +345,9 @@ class StepDialog:
                 # The dialog's own block reached by typing (e.g. '회원가입' again): resume.
                 return self.render(ctx, step.name, notice=texts.t(self.resumed_key))
             if not answer.tapped:
-                faq = self.faq_answer(ctx, answer.text)
-                if faq:
-                    return self.render(ctx, step.name, notice=faq)
+                answered = self.faq_answer(ctx, answer.text)
+                if answered:
+                    return self.render(ctx, step.name, notice=answered)
             return self.failed(ctx, step, bad.hint)
         outcome = step.apply(c, value)
         if isinstance(outcome, Go):
