@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.push.settings import EventApiSettings, PushSettings
 from core.clock import Clock, utcnow_naive
 from core.crypto import FieldCipher
@@ -36,7 +37,7 @@ class BotSettings(BaseModel):
     call_centre: str = setting("CALL_CENTRE", "1660-2030", "Call centre number in replies.", min_length=1)
     channel_chat_url: str = setting("CHANNEL_CHAT_URL", "", "The channel's 1:1 chat link (e.g. http://pf.kakao.com/_xxxx/chat), offered with the call centre when the bot does not understand or a citizen asks for a person; empty: the call centre only.", pattern=r"^(https?://\S+)?$")
     terms_url: str = setting("TERMS_URL", PROGRAMME_SITE, "Where the full terms of use and privacy notice are published (the signup's consent step links to it).", pattern=_URL)
-    operator_name: str = setting("OPERATOR_NAME", "탄소중립포인트 운영센터", "Sender name in campaign (advertising) messages.", min_length=1)
+    operator_name: str = setting("OPERATOR_NAME", texts.t("common.operator_name"), "Sender name in campaign (advertising) messages.", min_length=1)
     public_base_url: str = setting("PUBLIC_BASE_URL", "http://localhost:5000", "Public https base URL of this server (chart images, links).", pattern=_URL)
     website: str = PROGRAMME_SITE  # not a setting: the programme's site, named in texts
     max_failures: int = 3
