@@ -42,7 +42,8 @@ class PushSettings:
     quiet_margin_minutes: int = setting("QUIET_MARGIN_MINUTES", 10, "Stop advertising this many minutes before the quiet hours (Kakao's brand messages stop at 20:50).", ge=0, le=600)
     monthly_day: int = setting("SCHEDULE_MONTHLY_DAY", 20, "Day of month (1-28) the monthly results of the previous month go out.", ge=1, le=28)
     monthly_hour: int = setting("SCHEDULE_MONTHLY_HOUR", 10, "Hour (KST) of the monthly results.", ge=0, le=23)
-    # Read by bot.scheduler.jobs.run_monthly; tests point it at a probe.
+    # A seam, kept on purpose: integration tests point it at a probe, and a programme that
+    # computes monthly results elsewhere points it at its own writer.
     monthly_source: str = setting("SCHEDULE_MONTHLY_SOURCE", "core.monthly:queue_monthly_results", "module:function that writes the monthly-result notifications: fn(db, month 'YYYY-MM', *, clock) -> count.", pattern=r"^[\w.]+:\w+$")
     payout_day: int = setting("SCHEDULE_PAYOUT_DAY", 10, "Day of the payout month (1-28) the payout notices go out.", ge=1, le=28)
     payout_hour: int = setting("SCHEDULE_PAYOUT_HOUR", 10, "Hour (KST) of payout notices and reminders.", ge=0, le=23)
