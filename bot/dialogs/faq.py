@@ -88,6 +88,23 @@ def match_intent(text: str | None) -> str | None:
     return u.intent if u.intent in INTENTS else None
 
 
+def dialog_question(text: str | None) -> str | None:
+    """The FAQ intent of a question typed in the middle of a dialog (text the step could not
+    take as its answer): as `match_intent`, and also an ordinary confident understanding when
+    the text reads as a question ('고객번호가 어디 있어요?')."""
+    intent = match_intent(text)
+    if intent is not None:
+        return intent
+    from bot import understanding
+    from bot.dialogs import answers
+
+    u = understanding.understand(text)
+    if (u.outcome == "confident" and u.intent in INTENTS and u.result.top.score >= understanding.thresholds().confident
+            and answers.looks_like_question(text)):
+        return u.intent
+    return None
+
+
 def _is_list(text: str | None) -> bool:
     """Cheap check for the help skill: the text is one of the FAQ list intent's examples."""
     return _squash(text) in _tables()[1]
