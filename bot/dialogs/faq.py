@@ -99,7 +99,9 @@ def dialog_question(text: str | None) -> str | None:
     from bot.dialogs import answers
 
     u = understanding.understand(text)
-    if (u.outcome == "confident" and u.intent in INTENTS and u.result.top.score >= understanding.thresholds().confident
+    top = u.result.top
+    if (u.outcome == "confident" and u.intent in INTENTS and top is not None
+            and top.score >= understanding.thresholds().confident
             and answers.looks_like_question(text)):
         return u.intent
     return None

@@ -12,6 +12,7 @@ from core.models.points import (  # noqa: F401
 from core.models.greenlife import GreenlifeActivity, GreenlifeAward, GreenlifeConfirmation  # noqa: F401
 from core.models.push import CampaignBroadcast, ChannelEvent, EventBatch, JobLease, JobRun, PushSender  # noqa: F401
 from core.models.operators import AuditEntry, AuthCounter, Operator, OperatorSession, OperatorToken  # noqa: F401
+from core.models.unmatched import UnmatchedQuestion  # noqa: F401
 
 from sqlalchemy import event as _event  # noqa: E402
 
