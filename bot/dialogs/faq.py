@@ -225,7 +225,7 @@ def answer_reply(ctx, intent: str) -> dict:
         elif _member(ctx) is None:
             body = f"{body}\n\n{texts.t('faq.personal.join_hint')}"
             action = ("signup", None)
-    outputs = [SimpleText(fit_text(body, limits.SIMPLE_TEXT_MAX))]
+    outputs: list = [SimpleText(fit_text(body, limits.SIMPLE_TEXT_MAX))]
     if intent == "contact":
         outputs.append(TextCard(title=texts.t("faq.call_label"), description=ctx.settings.call_centre,
                                 buttons=[Button.phone(texts.t("faq.call_label"), ctx.settings.call_centre)]))

@@ -135,3 +135,12 @@ def test_a_question_mid_my_info_is_answered(chat, db, cipher, clock, lgs):
     c.say("고객번호가 어디 있어요?")
     assert "고객번호는 요금 고지서에 있어요." in c.text and "새 주소를 알려 주세요" in c.text
     assert state(db, "u-faq-member").failures == 0
+
+
+def test_a_question_at_the_name_step_is_not_taken_for_a_name(chat, db, lgs):
+    c = signup_until(chat(U1), "name")
+    c.say("주민번호가 필요해요?")
+    assert "주민등록번호는 필요 없어요" in c.text and state(db, U1).step == "name"
+    assert state(db, U1).failures == 0 and "name" not in state(db, U1).slots
+    c.say("홍길동")
+    assert state(db, U1).step == "mobile"
