@@ -12,7 +12,10 @@ import re
 from bot import texts, ui, understanding
 from bot.app import BotApp
 from bot.context import Ctx
-from bot.dialogs import chat, faq
+from bot.dialogs import chat, faq, privacy
+from core import members as M
+from core import unmatched
+from core.clock import utcnow_naive
 from core.pii import contains_rrn
 
 # Intents that run a skill of the same name; FAQ intents are answered by the faq skill.
@@ -82,10 +85,21 @@ class Router:
                                            "choices": list(u.choices)})
         if u.outcome == "confident" and u.intent is not None:
             return self.run_intent(ctx, u.intent)
+        self._queue_unmatched(ctx, u)
         if u.outcome == "close":
             ctx.outcome = "close_call"
             return chat.choices_reply(ctx, [(i, self.skill_of(i)) for i in u.choices])
         return chat.not_understood_reply(ctx)
+
+    def _queue_unmatched(self, ctx: Ctx, u: understanding.Understood) -> None:
+        """Keep the message for operators (core.unmatched masks digit runs), never when it was
+        typed while a dialog waits at a personal-data step."""
+        if ctx.dialog.active and privacy.is_personal(ctx.dialog.name, ctx.dialog.step):
+            return
+        member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        guesses = [(s.intent, s.score) for s in u.result.ranked[:3] if s.intent != understanding.OUT_OF_SCOPE]
+        unmatched.record(ctx.session, utcnow_naive(ctx.clock), ctx.turn.utterance, u.outcome, guesses,
+                         member.local_government_code if member is not None else None)
 
     def _command(self, ctx: Ctx) -> str | None:
         extra = ctx.turn.client_extra

@@ -1,18 +1,20 @@
 """Retention work the scheduler's housekeeping runs (and the CLI can): members withdrawn more
 than `withdrawn_days` ago lose what withdrawal left (core.withdrawn_purge), audit entries older
-than `audit_days` go behind an anchor (core.audit.purge). Both idempotent; each purge of
-members is itself audited as "system"."""
+than `audit_days` go behind an anchor (core.audit.purge), unmatched questions older than
+`unmatched_days` are deleted (core.unmatched). All idempotent; each purge of members is itself
+audited as "system"."""
 from __future__ import annotations
 
 from datetime import timedelta
 
-from core import audit
+from core import audit, unmatched
 from core.clock import Clock, utcnow_naive
 from core.db import Database
 from core.withdrawn_purge import purge_withdrawn
 
 
-def run_retention(db: Database, clock: Clock, audit_key: bytes, *, withdrawn_days: int, audit_days: int) -> dict:
+def run_retention(db: Database, clock: Clock, audit_key: bytes, *, withdrawn_days: int, audit_days: int,
+                  unmatched_days: int | None = None) -> dict:
     now = utcnow_naive(clock)
     members = 0
     while True:
@@ -26,4 +28,8 @@ def run_retention(db: Database, clock: Clock, audit_key: bytes, *, withdrawn_day
             break
     with db.transaction() as s:
         entries = audit.purge(s, audit_key, now, now - timedelta(days=audit_days))
-    return {"withdrawn_purged": members, "audit_purged": entries}
+    questions = 0
+    if unmatched_days is not None:
+        with db.transaction() as s:
+            questions = unmatched.purge(s, now, unmatched_days)
+    return {"withdrawn_purged": members, "audit_purged": entries, "unmatched_purged": questions}

@@ -43,6 +43,11 @@ beyond the member's own figures. Each takes an open SQLAlchemy session (the call
 
 ``last_settled_half(session, member_id) -> str | None``
     The latest half with a statement for the member, e.g. "2026H1".
+
+``member_terms(session, member_id, today) -> dict``
+    What the member's 시군구 sets for the half containing ``today``: ``{"half": "2026H2",
+    "local_government": {"code": "41117", "name": "수원시 영통구"} | None, "rate": "2.00",
+    "payout_month": "2027-06", "cap_points_per_half": 33750, "cap_won_per_year": 135000}``.
 """
 from __future__ import annotations
 
@@ -133,6 +138,24 @@ def last_settled_half(session: Session, member_id: int) -> str | None:
 def _rate_for(session: Session, member: Member, half: Half, rules: Rules):
     lg = local_government_table(session, half, rules).get(member.local_government_code or "")
     return (lg.rate, lg.payout_month) if lg else (rules.rate.default, half.payout_month(rules))
+
+
+def member_terms(session: Session, member_id: int, today: date, rules: Rules | None = None) -> dict:
+    rules = rules or default_rules()
+    half = Half.of_date(today)
+    member = session.get(Member, member_id)
+    if member is None:
+        raise LookupError(f"no member {member_id}")
+    rate, payout_month = _rate_for(session, member, half, rules)
+    lg = session.get(LocalGovernment, member.local_government_code) if member.local_government_code else None
+    try:
+        schedule = rules.schedule_for(member.member_type, half)
+        caps = (schedule.cap_points_per_half, schedule.cap_won_per_year)
+    except ValueError:
+        caps = (0, 0)
+    return {"half": str(half), "local_government": {"code": lg.code, "name": lg.name} if lg else None,
+            "rate": f"{Decimal(rate):.2f}", "payout_month": _month(payout_month),
+            "cap_points_per_half": caps[0], "cap_won_per_year": caps[1]}
 
 
 def current_half_view(session: Session, member_id: int, today: date, rules: Rules | None = None) -> dict:

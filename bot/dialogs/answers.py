@@ -58,6 +58,14 @@ def in_words(text: str | None, key: str) -> bool:
     return t in listed or any(t.endswith(e) and t[: -len(e)] in listed for e in _squashed("endings"))
 
 
+def looks_like_question(text: str | None) -> bool:
+    """Does the text read as a question (a question mark, a question word or ending)?"""
+    if "?" in (text or "") or "\uff1f" in (text or ""):
+        return True
+    t = squash(text)
+    return bool(t) and any(w and w in t for w in _squashed("question"))
+
+
 def yes_no(text: str | None) -> bool | None:
     """True for yes, False for no, None for anything else. The answer is read as a run of
     yes words or of no words ('네', '넵', 'ㅇㅇ', '네 맞아요'; '아니요', 'ㄴㄴ', '아니 안 할래요'),

@@ -89,6 +89,25 @@ def match_intent(text: str | None) -> str | None:
     return u.intent if u.intent in INTENTS else None
 
 
+def dialog_question(text: str | None) -> str | None:
+    """The FAQ intent of a question typed in the middle of a dialog (text the step could not
+    take as its answer): as `match_intent`, and also an ordinary confident understanding when
+    the text reads as a question ('고객번호가 어디 있어요?')."""
+    intent = match_intent(text)
+    if intent is not None:
+        return intent
+    from bot import understanding
+    from bot.dialogs import answers
+
+    u = understanding.understand(text)
+    top = u.result.top
+    if (u.outcome == "confident" and u.intent in INTENTS and top is not None
+            and top.score >= understanding.thresholds().confident
+            and answers.looks_like_question(text)):
+        return u.intent
+    return None
+
+
 def _is_list(text: str | None) -> bool:
     """Cheap check for the help skill: the text is one of the FAQ list intent's examples."""
     return _squash(text) in _tables()[1]
@@ -124,23 +143,94 @@ def answer_text(ctx, intent: str | None) -> str | None:
     return texts.t(f"faq.{intent}.answer", **facts(ctx))
 
 
-def _personal_reasons(ctx) -> str | None:
-    """For 'why zero points': the member's own reasons of the last settled half, if any."""
-    return balance.last_half_reasons_text(ctx)
+# Questions a member gets answered with their own figures; a non-member gets the general
+# answer and the way to join.
+PERSONAL = ("why_zero_points", "when_paid_energy", "expected_payout", "how_much_max", "point_value")
+
+
+def _member(ctx):
+    from core import members as M
+
+    return M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+
+
+def _month_parts(month: str | None) -> tuple[int, int] | None:
+    return (int(month[:4]), int(month[5:7])) if month else None
+
+
+def _payout_lines(ctx, member, terms: dict) -> list[str]:
+    """Their 시군구's payout month for this half, and their last statement's amount."""
+    from core import statements
+
+    lines = []
+    lg = (terms.get("local_government") or {}).get("name") or texts.t("faq.personal.your_area")
+    when = _month_parts(terms.get("payout_month"))
+    if when:
+        lines.append(texts.t("faq.personal.payout", lg=lg, half=balance.half_label(terms["half"]),
+                             year=when[0], month=when[1]))
+    last = statements.last_settled_half(ctx.session, member.id)
+    view = statements.statement_view(ctx.session, member.id, last) if last else None
+    if view is None:
+        lines.append(texts.t("faq.personal.no_statement"))
+        return lines
+    status = view.get("status") or "expected"
+    if status == "expected" and not (view.get("won") or 0):
+        status = "none"
+    fmt = {"half": balance.half_label(view["half"]), "points": f"{int(view.get('points') or 0):,}",
+           "won": f"{int(view.get('won') or 0):,}", "status": texts.t(f"balance.status.{status}")}
+    paid = _month_parts(view.get("payout_month"))
+    if paid:
+        lines.append(texts.t("faq.personal.last_statement", year=paid[0], month=paid[1], **fmt))
+    else:
+        lines.append(texts.t("faq.personal.last_statement_no_month", **fmt))
+    return lines
+
+
+def personal_text(ctx, intent: str) -> str | None:
+    """The member's own figures for a personal question, None for a non-member (or none to say)."""
+    if intent not in PERSONAL:
+        return None
+    member = _member(ctx)
+    if member is None:
+        return None
+    if intent == "why_zero_points":
+        return balance.last_half_reasons_text(ctx)
+    from decimal import Decimal
+
+    from core import statements
+    from core.clock import today_kst
+    from core.points.award import won_for
+
+    terms = statements.member_terms(ctx.session, member.id, today_kst(ctx.clock))
+    if intent in ("when_paid_energy", "expected_payout"):
+        return "\n".join(_payout_lines(ctx, member, terms))
+    lg = (terms.get("local_government") or {}).get("name") or texts.t("faq.personal.your_area")
+    rate = Decimal(terms["rate"])
+    shown = f"{rate.normalize():f}"
+    if intent == "point_value":
+        return texts.t("faq.personal.rate", lg=lg, rate=shown)
+    cap_half = terms["cap_points_per_half"]
+    won_half = won_for(cap_half, rate)
+    won_year = min(2 * won_half, terms["cap_won_per_year"])
+    return texts.t("faq.personal.max", lg=lg, rate=shown, cap_half=f"{cap_half:,}", won_half=f"{won_half:,}",
+                   won_year=f"{won_year:,}")
 
 
 def answer_reply(ctx, intent: str) -> dict:
-    body = answer_text(ctx, intent)
-    if intent == "why_zero_points":
-        mine = _personal_reasons(ctx)
+    body = answer_text(ctx, intent) or ""
+    action = ACTIONS.get(intent)
+    if intent in PERSONAL:
+        mine = personal_text(ctx, intent)
         if mine:
             body = f"{body}\n\n{mine}"
+        elif _member(ctx) is None:
+            body = f"{body}\n\n{texts.t('faq.personal.join_hint')}"
+            action = ("signup", None)
     outputs: list[SimpleText | TextCard] = [SimpleText(fit_text(body or "", limits.SIMPLE_TEXT_MAX))]
     if intent == "contact":
         outputs.append(TextCard(title=texts.t("faq.call_label"), description=ctx.settings.call_centre,
                                 buttons=[Button.phone(texts.t("faq.call_label"), ctx.settings.call_centre)]))
     qrs = []
-    action = ACTIONS.get(intent)
     if action:
         skill, extra = action
         label = texts.t(f"faq.actions.{skill}")

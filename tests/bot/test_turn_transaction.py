@@ -35,8 +35,14 @@ def post(client, skill, user, utterance, **kw):
 
 def test_a_turn_that_only_answers_begins_no_transaction(client, begins):
     post(client, "help", "u-lazy-1", "도움말")
-    post(client, "fallback", "u-lazy-1", "오늘 날씨 어때요?")
+    post(client, "fallback", "u-lazy-1", "고마워요")
     assert begins == []
+
+
+def test_a_message_not_understood_is_queued_in_one_transaction(client, begins):
+    # Issue 14: the operators' queue (core.unmatched) is a write, in the turn's transaction.
+    post(client, "fallback", "u-lazy-1", "오늘 날씨 어때요?")
+    assert len(begins) == 1
 
 
 def test_a_turn_that_writes_begins_one_and_commits(app, client, db, begins):

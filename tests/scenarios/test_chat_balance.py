@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import json
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from core.clock import KST, FixedClock
-from core.models import PointStatement
+from core.models import Member, PointStatement
 from core.settlement import settle_half
 from core.usage_import import import_usage
 from tests.auxil.scenarios import make_member
@@ -225,3 +226,47 @@ def test_managed_fee_resources_are_not_called_unused(chat, db, cipher, clock, us
     current = {i["title"]: i["description"] for i in c.last["template"]["outputs"][0]["itemCard"]["itemList"]}
     assert current["수도"].startswith("관리비 합산") and current["가스"] == "사용 안 함"
     assert "수도: 관리비 합산으로 등록한 자원은" in c.text and "수도: '사용 안 함'" not in c.text
+
+
+# --- the same questions answered with the member's own figures (issue 14) ---------------------
+
+def test_when_paid_gives_the_members_month_and_last_amount(chat, db, cipher, clock, usage):
+    joined_long_ago(db, cipher, U2)
+    usage()
+    settle_half(db, "2026H1", clock)
+    c = chat(U2)
+    c.say("포인트 언제 들어와요?")
+    assert "회원님 지역(수원시 영통구)은 이번 반기(2026년 하반기) 실적을 2027년 6월에 지급해요." in c.text
+    assert "지난 반기(2026년 상반기) 결과는 10,750포인트, 21,500원이에요(지급 예정 · 2026년 12월)." in c.text
+    assert "포인트 조회" in c.labels
+
+
+def test_payout_question_before_any_statement(chat, db, cipher, clock):
+    joined_long_ago(db, cipher, U2)
+    c = chat(U2)
+    c.say("포인트 언제 들어와요?")
+    assert "2027년 6월에 지급해요" in c.text and "아직 정산된 반기가 없어요" in c.text
+
+
+def test_rate_and_maximum_follow_the_members_local_government(chat, db, cipher, clock):
+    from core.models import LocalGovernment
+
+    joined_long_ago(db, cipher, U2)
+    with db.transaction() as s:
+        m = s.scalars(select(Member)).one()
+        s.get(LocalGovernment, m.local_government_code).won_per_point = Decimal("1.5")
+    c = chat(U2)
+    c.say("1포인트에 얼마예요?")
+    assert "회원님 지역(수원시 영통구)은 1포인트에 1.5원이에요." in c.text
+    c.say("최대 얼마까지 받을 수 있어요?")
+    if "혹시 이걸 물으신 건가요?" in c.text:
+        c.tap(c.labels[0])
+    assert "1포인트에 1.5원이라, 반기 최대 33,750포인트는 50,625원이고 1년에 최대 101,250원까지" in c.text
+
+
+@pytest.mark.parametrize("typed", ["포인트 언제 들어와요?", "1포인트에 얼마예요?", "이번에 왜 0포인트예요?"])
+def test_a_non_member_gets_the_general_answer_and_the_way_to_join(chat, typed):
+    c = chat("u-not-member")
+    c.say(typed)
+    assert "가입하시면 회원님 지역의 단가와 지급 시기" in c.text and "회원님 지역(" not in c.text
+    assert "가입하기" in c.labels and "포인트 조회" not in c.labels

@@ -89,3 +89,57 @@ def test_unknown_questions_fall_back_politely(chat):
     c = chat("u-faq")
     c.say("오늘 미세먼지 어때요?")
     assert "이해하지 못했어요" in c.text
+
+
+# --- a question typed in the middle of a dialog (issue 14) -------------------------------------
+
+@pytest.mark.parametrize("stop,pending", [
+    ("address", "주소를 알려 주세요"),
+    ("customer_number", "전기 고객번호 10자리를 입력해 주세요"),
+])
+def test_a_question_mid_signup_is_answered_and_the_question_asked_again(chat, db, lgs, stop, pending):
+    c = signup_until(chat(U1), stop)
+    c.say("고객번호가 어디 있어요?")
+    assert "고객번호는 요금 고지서에 있어요." in c.text and pending in c.text  # one reply: answer, then question
+    assert c.text.index("고객번호는 요금 고지서에 있어요.") < c.text.index(pending)
+    assert state(db, U1).step == stop and state(db, U1).failures == 0
+    c.say("포인트는 언제 들어와요?")
+    assert "12월" in c.text and pending in c.text and state(db, U1).failures == 0
+
+
+@pytest.mark.parametrize("stop", ["mobile", "address", "address_detail", "customer_number", "account_number",
+                                  "floor_area", "move_in_date", "email", "referrer"])
+def test_a_question_is_answered_at_every_text_step(chat, db, lgs, stop):
+    c = signup_until(chat(U1), stop)
+    c.say("고객번호가 어디 있어요?")
+    assert "고객번호는 요금 고지서에 있어요." in c.text
+    assert state(db, U1).step == stop and state(db, U1).failures == 0
+
+
+def test_an_answer_that_parses_is_taken_not_answered_as_a_question(chat, db, lgs):
+    c = signup_until(chat(U1), "address")
+    c.say("경기도 수원시 영통구 예시로 123")
+    assert state(db, U1).step == "address_detail"
+    assert "고객번호는 요금 고지서에 있어요." not in c.text
+
+
+def test_a_question_mid_my_info_is_answered(chat, db, cipher, clock, lgs):
+    from tests.auxil.scenarios import make_member
+
+    make_member(db, cipher, clock, "u-faq-member")
+    c = chat("u-faq-member")
+    c.open("myinfo")
+    c.tap("이사했어요")
+    assert "새 주소를 알려 주세요" in c.text
+    c.say("고객번호가 어디 있어요?")
+    assert "고객번호는 요금 고지서에 있어요." in c.text and "새 주소를 알려 주세요" in c.text
+    assert state(db, "u-faq-member").failures == 0
+
+
+def test_a_question_at_the_name_step_is_not_taken_for_a_name(chat, db, lgs):
+    c = signup_until(chat(U1), "name")
+    c.say("주민번호가 필요해요?")
+    assert "주민등록번호는 필요 없어요" in c.text and state(db, U1).step == "name"
+    assert state(db, U1).failures == 0 and "name" not in state(db, U1).slots
+    c.say("홍길동")
+    assert state(db, U1).step == "mobile"

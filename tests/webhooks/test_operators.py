@@ -403,10 +403,10 @@ def test_the_schedulers_retention_purges_members_and_old_audit_entries(app, db, 
         withdraw(s, clock, m)
     with app.app_context():
         work = retention_for(app.extensions["cpoint"])
-    assert work() == {"withdrawn_purged": 0, "audit_purged": 0}
+    assert work() == {"withdrawn_purged": 0, "audit_purged": 0, "unmatched_purged": 0}
     clock.advance(days=731)
-    assert work() == {"withdrawn_purged": 1, "audit_purged": 3}
-    assert work() == {"withdrawn_purged": 0, "audit_purged": 0}
+    assert work() == {"withdrawn_purged": 1, "audit_purged": 3, "unmatched_purged": 0}
+    assert work() == {"withdrawn_purged": 0, "audit_purged": 0, "unmatched_purged": 0}
     with db.session() as s:
         assert [e.action for e in audit.entries(s)] == ["member.purge", "audit.purge"]
     assert cli(app, "audit", "verify").exit_code == 0
@@ -437,3 +437,54 @@ def test_the_payout_file_export_is_audited(app, db, two_lgs, tmp_path):
     assert cli(app, "payouts", "--half", "2025H1", "--out", out, "--local-government", SUWON).exit_code == 0
     (who, action, subject, scope), = _entries(db, "export.payouts")
     assert who.startswith("cli") and (action, subject, scope) == ("export.payouts", "half:2025H1", SUWON)
+
+
+# --- the unmatched questions queue (issue 14) ------------------------------------------------
+
+def _queue(db, clock, *rows):
+    from core import unmatched
+
+    with db.transaction() as s:
+        for text_, lg in rows:
+            unmatched.record(s, utcnow_naive(clock), text_, "none", [("contact", 0.2)], lg)
+
+
+def test_unmatched_page_groups_counts_and_is_scoped(client, db, clock, suwon_operator):
+    _queue(db, clock, ("미세먼지 어때요?", SUWON), ("미세먼지 어때요", SUWON), ("주차 되나요", SEONGNAM),
+           ("날씨 알려줘", None))
+    assert login(client, "kim").status_code == 302
+    page = client.get("/admin/unmatched")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'data-group="미세먼지 어때요"' in body
+    assert '<td class="num">2</td>' in body and "주차" not in body and "날씨" not in body
+    csv_ = client.get("/admin/unmatched.csv")
+    assert csv_.status_code == 200 and csv_.mimetype == "text/csv"
+    rows = csv_.get_data(as_text=True).lstrip("\ufeff").strip().splitlines()
+    assert rows[0] == "normalised,count,close_calls,first_seen,last_seen,example,guesses"
+    assert len(rows) == 2 and rows[1].startswith("미세먼지 어때요,2,0,")
+    assert [(o, a) for o, a, _, _ in _entries(db, "export.unmatched")] == [("kim", "export.unmatched")]
+
+
+def test_readonly_sees_the_unmatched_page_but_cannot_export(client, db, cipher, clock, two_lgs):
+    _queue(db, clock, ("주차 되나요", SEONGNAM), ("날씨 알려줘", None))
+    make_operator(db, cipher, clock, "viewer", "readonly", [SUWON])
+    assert login(client, "viewer").status_code == 302
+    assert client.get("/admin/unmatched").status_code == 200
+    assert client.get("/admin/unmatched.csv").status_code == 403
+
+
+def test_the_schedulers_retention_purges_old_unmatched_questions(app, db, clock):
+    from core.models import UnmatchedQuestion
+    from webhooks.commands.operators import retention_for
+
+    app.config["CPOINT"].operators.unmatched_retention_days = 30
+    _queue(db, clock, ("오래된 질문", None))
+    clock.advance(days=20)
+    _queue(db, clock, ("최근 질문", None))
+    with app.app_context():
+        work = retention_for(app.extensions["cpoint"])
+    assert work()["unmatched_purged"] == 0
+    clock.advance(days=11)
+    assert work()["unmatched_purged"] == 1
+    with db.session() as s:
+        assert [q.text for q in s.scalars(select(UnmatchedQuestion))] == ["최근 질문"]

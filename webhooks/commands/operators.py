@@ -236,4 +236,5 @@ def retention_for(svc):
     cfg = current_app.config["CPOINT"].operators
     key = audit.audit_key(svc.cipher)
     return lambda: run_retention(svc.db, svc.clock, key, withdrawn_days=cfg.withdrawn_purge_days,
-                                 audit_days=cfg.audit_retention_days)
+                                 audit_days=cfg.audit_retention_days,
+                                 unmatched_days=cfg.unmatched_retention_days)

@@ -3,16 +3,20 @@
 - ``/admin/members``: one member by id or bot user key (masked); another 시군구's member is
   answered exactly like a member that does not exist (404). Read-only accounts: 403.
 - ``/admin/exports/statements.csv?half=2026H1``: the half's statements of the scope.
+- ``/admin/unmatched`` (and ``/admin/unmatched.csv``): what citizens typed that the bot did
+  not understand, or only as a close call, grouped by normalised text and counted (digit runs
+  masked; a 시군구 operator sees their members' messages, a national one everybody's).
 - ``/admin/campaigns``: list, create, edit, schedule (a later start), close; a preview drawn as
   KakaoTalk by the emulator's renderer (webhooks/static/emulator.js).
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from core import campaign_admin as ca
 from core import operator_views as ov
+from core import unmatched as um
 from core.clock import today_kst
 from core.models import Campaign, LocalGovernment
 from core.points.periods import Half
@@ -104,6 +108,32 @@ def export_response(half_text: str, channel: str):
 @login_required
 def export_statements():
     return export_response(request.args.get("half", ""), "dashboard")
+
+
+# --- unmatched questions ------------------------------------------------------------------
+
+@bp.get("/admin/unmatched")
+@login_required
+def unmatched():
+    scope = oa.current_scope()
+    with oa.services().db.transaction() as s:
+        groups = um.groups(s, scope)
+        total = um.total(s, scope)
+    days = current_app.config["CPOINT"].operators.unmatched_retention_days
+    return _page("operator_unmatched.html", groups=groups, total=total, days=days)
+
+
+@bp.get("/admin/unmatched.csv")
+@login_required
+def unmatched_csv():
+    scope = oa.current_scope()
+    if not scope.personal_data:
+        abort(403, description="read-only accounts cannot export")
+    with oa.services().db.transaction() as s:
+        body, n = um.export_csv(s, scope)
+        oa.record(s, "export.unmatched", subject=None, detail={"groups": n})
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="unmatched-{scope.label().replace(",", "_")}.csv"'})
 
 
 # --- campaigns ------------------------------------------------------------------------------

@@ -129,6 +129,13 @@ class TermsStep(Step):
         return F.host(c).after(c, "terms")
 
 
+def _reads_as_question(c: Conv, text: str) -> bool:
+    from bot.dialogs import faq
+
+    typed = c.ctx.turn.utterance or ""
+    return "?" in typed or "\uff1f" in typed or faq.match_intent(text) is not None
+
+
 class NameStep(TextStep):
     name = "name"
 
@@ -139,6 +146,10 @@ class NameStep(TextStep):
 
     def check(self, c: Conv, text: str) -> str:
         kind = c.slots.get("member_type", "individual")
+        if _reads_as_question(c, text):
+            # '고객번호가 뭐예요?' fits the shape of a two-word name: a question mark never belongs
+            # to a name, nor does a FAQ question understood with the strict in-dialog score.
+            raise Invalid(c.t("name.invalid_org" if kind in ORG_TYPES else "name.invalid_person"))
         try:
             return M.normalise_name(text, kind)
         except M.InvalidValue:

@@ -276,10 +276,11 @@ class StepDialog:
         return None
 
     def faq_answer(self, ctx: Ctx, text: str) -> str | None:
+        """The answer to a question typed instead of the step's answer (only asked after the
+        step could not parse the text, so an answer is never taken for a question)."""
         from bot.dialogs import faq
 
-        intent = faq.match_intent(text)
-        return faq.answer_text(ctx, intent) if intent else None
+        return faq.answer_text(ctx, faq.dialog_question(text))
 
     # -- Dialog protocol --------------------------------------------------------------------
     def start(self, ctx: Ctx) -> dict:

@@ -1,0 +1,106 @@
+"""The queue of questions the bot did not understand (or only as a close call), for operators.
+
+``record`` keeps one typed message with the classifier's top guesses; every run of four or more
+digits (separators between them included, full-width digits too) is masked first, so a customer
+number, account or phone number typed by mistake is never stored. The caller (bot.router) never
+records text typed at a personal-data step. ``groups`` counts them by normalised text for the
+dashboard, ``export_csv`` writes the same as CSV, ``purge`` removes rows older than the
+retention (the scheduler's housekeeping, UNMATCHED_RETENTION_DAYS)."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.orm import Session
+
+from core.models.unmatched import UnmatchedQuestion
+
+MASK = "****"
+TEXT_MAX = 300
+_DIGIT_RUN = re.compile(r"\d(?:[\s.\-_/]*\d){3,}")
+_PUNCT = re.compile(r"[^\w\s]+")
+_SPACE = re.compile(r"\s+")
+
+
+def mask_digits(text: str) -> str:
+    """Every run of 4+ digits (spaces, dots, dashes or slashes between them allowed) -> ****."""
+    return _DIGIT_RUN.sub(MASK, unicodedata.normalize("NFKC", text or ""))
+
+
+def group_key(text: str) -> str:
+    """What groups messages: masked, NFKC, lower case, no punctuation, single spaces."""
+    parts = [_PUNCT.sub(" ", p) for p in mask_digits(text).lower().split(MASK)]
+    return _SPACE.sub(" ", " # ".join(parts)).strip()[:TEXT_MAX] or "#"
+
+
+def record(session: Session, now: datetime, text: str, outcome: str, guesses: Sequence[tuple[str, float]] = (),
+           local_government_code: str | None = None) -> UnmatchedQuestion | None:
+    masked = _SPACE.sub(" ", mask_digits(text)).strip()[:TEXT_MAX]
+    if not masked:
+        return None
+    row = UnmatchedQuestion(created_at=now, text=masked, normalised=group_key(masked), outcome=outcome,
+                            guesses=", ".join(f"{i} {s:.2f}" for i, s in guesses)[:200],
+                            local_government_code=local_government_code)
+    session.add(row)
+    return row
+
+
+@dataclass(frozen=True)
+class Group:
+    normalised: str
+    count: int
+    close_calls: int
+    first_seen: datetime
+    last_seen: datetime
+    example: str  # the latest message of the group
+    guesses: str  # its top guesses
+
+
+def _scoped(q, scope):
+    clause = scope.where(UnmatchedQuestion.local_government_code) if scope is not None else None
+    return q.where(clause) if clause is not None else q
+
+
+def groups(session: Session, scope=None, limit: int | None = 200) -> list[Group]:
+    """Messages grouped by normalised text, most frequent first (then the latest)."""
+    Q = UnmatchedQuestion
+    q = _scoped(select(Q.normalised, func.count(), func.sum(case((Q.outcome == "close", 1), else_=0)),
+                       func.min(Q.created_at), func.max(Q.created_at), func.max(Q.id))
+                .group_by(Q.normalised)
+                .order_by(func.count().desc(), func.max(Q.created_at).desc(), Q.normalised), scope)
+    if limit is not None:
+        q = q.limit(limit)
+    rows = session.execute(q).all()
+    latest = {r.id: r for r in session.scalars(select(Q).where(Q.id.in_([row[5] for row in rows])))} if rows else {}
+    return [Group(key, n, int(close or 0), first, last, latest[last_id].text, latest[last_id].guesses)
+            for key, n, close, first, last, last_id in rows]
+
+
+def total(session: Session, scope=None) -> int:
+    return session.scalar(_scoped(select(func.count()).select_from(UnmatchedQuestion), scope)) or 0
+
+
+CSV_HEADER = ("normalised", "count", "close_calls", "first_seen", "last_seen", "example", "guesses")
+
+
+def export_csv(session: Session, scope=None) -> tuple[str, int]:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(CSV_HEADER)
+    found = groups(session, scope, limit=None)
+    for g in found:
+        w.writerow([g.normalised, g.count, g.close_calls, g.first_seen.isoformat(sep=" ", timespec="seconds"),
+                    g.last_seen.isoformat(sep=" ", timespec="seconds"), g.example, g.guesses])
+    return "\ufeff" + out.getvalue(), len(found)
+
+
+def purge(session: Session, now: datetime, days: int) -> int:
+    """Delete the messages older than `days` days; the number deleted."""
+    result = session.execute(delete(UnmatchedQuestion).where(UnmatchedQuestion.created_at < now - timedelta(days=days)))
+    return int(getattr(result, "rowcount", 0) or 0)

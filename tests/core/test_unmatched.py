@@ -1,0 +1,85 @@
+"""The unmatched questions queue (core.unmatched): masking, grouping and counts, CSV."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+import pytest
+
+from core import unmatched
+from core.models import UnmatchedQuestion
+from core.operators import Scope
+
+NOW = datetime(2026, 11, 20, 3, 0)
+
+
+@pytest.mark.parametrize("typed,kept", [
+    ("고객번호 0419283746 맞나요", "고객번호 **** 맞나요"),
+    ("010-1234-5678로 연락주세요", "****로 연락주세요"),
+    ("계좌 123 456 789012", "계좌 ****"),
+    ("０４１９２８３７４６", "****"),
+    ("2026년 포인트", "****년 포인트"),
+    ("3월 15일 123호", "3월 15일 123호"),
+])
+def test_every_run_of_four_or_more_digits_is_masked(typed, kept):
+    assert unmatched.mask_digits(typed) == kept
+
+
+def test_nothing_stored_holds_four_digits_in_a_row(db):
+    import re
+
+    with db.transaction() as s:
+        for t in ("내 번호 01012345678", "카드 1234-5678-9012-3456 등록", "１２３４５"):
+            unmatched.record(s, NOW, t, "none")
+    with db.session() as s:
+        for q in s.query(UnmatchedQuestion):
+            for value in (q.text, q.normalised, q.guesses):
+                assert not re.search(r"\d{4}", value), value
+
+
+def test_messages_are_grouped_by_normalised_text_and_counted(db):
+    with db.transaction() as s:
+        unmatched.record(s, NOW, "미세먼지 어때요?", "none", [("contact", 0.2)])
+        unmatched.record(s, NOW.replace(hour=4), "미세먼지  어때요!!", "close", [("contact", 0.35), ("help", 0.31)])
+        unmatched.record(s, NOW, "주차 되나요", "none")
+        unmatched.record(s, NOW, "번호 1234 맞아요", "none", local_government_code=None)
+        unmatched.record(s, NOW, "번호 98765 맞아요", "none")
+    with db.session() as s:
+        groups = unmatched.groups(s)
+        assert [(g.normalised, g.count, g.close_calls) for g in groups] == [
+            ("미세먼지 어때요", 2, 1), ("번호 # 맞아요", 2, 0), ("주차 되나요", 1, 0)]
+        first = groups[0]
+        assert first.example == "미세먼지 어때요!!" and first.guesses == "contact 0.35, help 0.31"
+        assert (first.first_seen, first.last_seen) == (NOW, NOW.replace(hour=4))
+        assert unmatched.total(s) == 5
+
+
+def test_groups_and_csv_are_scoped(db):
+    from tests.auxil.engine import add_lg
+
+    with db.transaction() as s:
+        add_lg(s, "41117")
+        add_lg(s, "41135", name="성남시 분당구")
+        s.flush()
+        unmatched.record(s, NOW, "수원 질문", "none", local_government_code="41117")
+        unmatched.record(s, NOW, "성남 질문", "none", local_government_code="41135")
+        unmatched.record(s, NOW, "비회원 질문", "none")
+    with db.session() as s:
+        assert [g.example for g in unmatched.groups(s, Scope(frozenset({"41117"})))] == ["수원 질문"]
+        assert len(unmatched.groups(s, Scope(None))) == 3
+        body, n = unmatched.export_csv(s, Scope(frozenset({"41135"})))
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+    assert n == 1 and rows[0] == list(unmatched.CSV_HEADER) and rows[1][:3] == ["성남 질문", "1", "0"]
+
+
+def test_purge_keeps_what_is_within_the_retention(db):
+    from datetime import timedelta
+
+    with db.transaction() as s:
+        unmatched.record(s, NOW - timedelta(days=91), "오래된", "none")
+        unmatched.record(s, NOW - timedelta(days=89), "최근", "none")
+    with db.transaction() as s:
+        assert unmatched.purge(s, NOW, 90) == 1
+    with db.session() as s:
+        assert [g.example for g in unmatched.groups(s)] == ["최근"]
