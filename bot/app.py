@@ -16,6 +16,7 @@ from typing import Callable, Protocol
 
 import orjson
 
+from bot import texts
 from bot.context import Ctx, DialogControl, Services
 from bot.ratelimit import turn_allowed
 from core.db import is_write_conflict
@@ -203,7 +204,8 @@ class BotApp:
                         self.dialog_event(rec.expired, "expired")
                     ctx.dialog = DialogControl(ctx, rec)
                     tx.on_open.append(lambda conn: self._recheck_state(store, ctx, conn))
-                    reply = self.router.route(ctx)
+                    with texts.using(rec.lang):  # the user's language for every reply text
+                        reply = self.router.route(ctx)
                     if notes is not None:
                         notes["intent"] = ctx.intent
                     ctx.finish_session()  # flush what handlers wrote before the state and hooks
