@@ -59,3 +59,9 @@ def test_english_labels_fit_kakao():
 
 def test_the_english_area_list_matches_korean():
     assert set(texts.areas("en")) == set(PARALLEL) | NOT_PARALLEL
+
+
+def test_every_intent_has_an_english_label_that_fits():
+    ko, en = texts.raw("intents", lang="ko"), texts.raw("intents", lang="en")
+    assert sorted(set(ko) - {i for i, table in en.items() if table.get("label")}) == []
+    assert [i for i, table in en.items() if len(table["label"]) > LABEL_MAX] == []

@@ -64,3 +64,14 @@ def test_a_whole_signup_in_english(chat, db):
     member = member_of(db, U1)
     assert member.member_type == "foreigner" and member.name == "Maria Kim" and member.incentive_type == "cash"
     assert state(db, U1).lang == "en"
+
+
+def test_english_questions_get_english_answers(chat):
+    c = chat(U1)
+    c.say("English")
+    c.say("where do I find my customer number")
+    assert c.has("Customer numbers are on your bills")
+    c.say("What is a customer number?")  # the English FAQ question, typed as listed
+    assert c.has("Customer numbers are on your bills")
+    c.say("고객번호가 뭐예요?")  # a Korean question in an English chat: answered in English
+    assert c.has("Customer numbers are on your bills")
