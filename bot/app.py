@@ -129,7 +129,8 @@ class BotApp:
                     time.sleep(0.002 * (2 ** attempt) * (0.5 + random.random()))
         except Exception:
             adapter.exception("turn failed")
-            reply, outcome = self._error(request_id), "error"
+            with texts.using(notes.get("lang")):
+                reply, outcome = self._error(request_id), "error"
         try:
             body = encode_reply(reply)
             problems = reply_problems(body, reply)
@@ -139,7 +140,8 @@ class BotApp:
             if services.settings.strict_responses:  # tests: a bad reply is a failing test
                 raise AssertionError(f"invalid reply: {problems}")
             adapter.error("invalid reply replaced: %s", problems[:5])
-            body, outcome = encode_reply(self._error(request_id)), "error"
+            with texts.using(notes.get("lang")):
+                body, outcome = encode_reply(self._error(request_id)), "error"
         elapsed = time.perf_counter() - started
         fields = {"outcome": outcome, "ms": round(elapsed * 1000, 1),
                   **self.said(turn, notes.get("state"), outcome, notes.get("intent"))}
@@ -200,6 +202,7 @@ class BotApp:
                     if notes is not None:
                         # a dialog past its TTL counts as still running: its step is unknown
                         notes["state"] = (rec.dialog, rec.step) if not rec.expired else (rec.expired, None)
+                        notes["lang"] = rec.lang  # the error reply, if any, speaks it too
                     if rec.expired:
                         self.dialog_event(rec.expired, "expired")
                     ctx.dialog = DialogControl(ctx, rec)
