@@ -7,9 +7,8 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-06 05:03:40.372110
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005'
 down_revision = '0004'
