@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.auxil.scenarios import SIGNUP_PATH_EN, U1, answer, member_of, state
+from tests.auxil.scenarios import SIGNUP_PATH_EN, U1, answer, make_member, member_of, state
 
 pytestmark = pytest.mark.usefixtures("lgs")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -75,3 +75,13 @@ def test_english_questions_get_english_answers(chat):
     assert c.has("Customer numbers are on your bills")
     c.say("고객번호가 뭐예요?")  # a Korean question in an English chat: answered in English
     assert c.has("Customer numbers are on your bills")
+
+
+def test_opt_out_works_in_both_languages_in_an_english_chat(chat, db, cipher, clock):
+    make_member(db, cipher, clock, U1, opt_in=True, name="Maria Kim", member_type="foreigner")
+    c = chat(U1)
+    c.say("English")
+    c.say("수신거부")  # the word the (Korean) advertising names
+    assert c.has("unsubscribed from campaign news") and member_of(db, U1).campaign_opt_out
+    c.say("Unsubscribe")
+    assert c.has("already unsubscribed")
