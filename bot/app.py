@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
+from bot import texts
 from bot.context import Ctx, DialogControl, Services
 from bot.ratelimit import turn_allowed
 from core.db import is_write_conflict
@@ -132,7 +133,8 @@ class BotApp:
                     time.sleep(0.002 * (2 ** attempt) * (0.5 + random.random()))
         except Exception:
             adapter.exception("turn failed")
-            reply, outcome = self._error(request_id), "error"
+            with texts.using(notes.get("lang")):
+                reply, outcome = self._error(request_id), "error"
         try:
             body = encode_reply(reply)
             problems = reply_problems(body, reply)
@@ -142,7 +144,8 @@ class BotApp:
             if services.settings.strict_responses:  # tests: a bad reply is a failing test
                 raise AssertionError(f"invalid reply: {problems}")
             adapter.error("invalid reply replaced: %s", problems[:5])
-            body, outcome = encode_reply(self._error(request_id)), "error"
+            with texts.using(notes.get("lang")):
+                body, outcome = encode_reply(self._error(request_id)), "error"
         elapsed = time.perf_counter() - started
         fields = {"outcome": outcome, "ms": round(elapsed * 1000, 1),
                   **self.said(turn, notes.get("state"), outcome, notes.get("intent"))}
@@ -203,12 +206,14 @@ class BotApp:
                     if notes is not None:
                         # a dialog past its TTL counts as still running: its step is unknown
                         notes["state"] = (rec.dialog, rec.step) if not rec.expired else (rec.expired, None)
+                        notes["lang"] = rec.lang  # the error reply, if any, speaks it too
                     if rec.expired:
                         self.dialog_event(rec.expired, "expired")
                     ctx.dialog = DialogControl(ctx, rec)
                     tx.on_open.append(lambda conn: self._recheck_state(store, ctx, conn))
                     assert self.router is not None, "bot.router.install(app) was not called"
-                    reply = self.router.route(ctx)
+                    with texts.using(rec.lang):  # the user's language for every reply text
+                        reply = self.router.route(ctx)
                     if notes is not None:
                         notes["intent"] = ctx.intent
                     ctx.finish_session()  # flush what handlers wrote before the state and hooks

@@ -117,6 +117,18 @@ class DialogControl:
         return self.row.failures
 
     @property
+    def lang(self) -> str | None:
+        """The language the user chose for the chat (None: the default)."""
+        return self.row.lang
+
+    def set_lang(self, lang: str | None) -> None:
+        """Keep the user's language choice (it outlives dialogs: `end` leaves it)."""
+        if lang != self.row.lang:
+            self.row.lang = lang
+            self.row.updated_at = utcnow_naive(self._ctx.services.clock)
+            self.row.dirty = True
+
+    @property
     def active(self) -> bool:
         return self.row.dialog is not None
 

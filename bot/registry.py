@@ -38,7 +38,10 @@ def build_bot() -> BotApp:
 def menu_words() -> frozenset[str]:
     """The programme's own words a citizen taps or types to move around: the menu labels and
     the quick-reply labels of the intents (logged as they are; other typed text is redacted)."""
-    kw = texts.raw("keywords")
-    words = {*kw["cancel"], *kw["home"], *(understanding.label(i) for i in understanding.intents())}
-    words |= {v for v in texts.raw("common")["menu"].values() if isinstance(v, str)}
+    words: set[str] = set()
+    for lang in texts.LANGUAGES:
+        words |= {understanding.label(i, lang) for i in understanding.intents()}
+        kw = texts.raw("keywords", lang=lang)
+        words |= {*kw["cancel"], *kw["home"], *(w for ws in kw.get("language", {}).values() for w in ws)}
+        words |= {v for v in texts.raw("common", lang=lang)["menu"].values() if isinstance(v, str)}
     return frozenset(words)

@@ -31,9 +31,15 @@ def normalise(text: str) -> str:
 class Router:
     def __init__(self, app: BotApp) -> None:
         self.app = app
-        kw = texts.raw("keywords")
-        self.cancel_words = set(kw["cancel"])
-        self.home_words = set(kw["home"])
+        self.cancel_words: set[str] = set()
+        self.home_words: set[str] = set()
+        self.language_words: dict[str, str] = {}  # lower-cased word -> language it switches to
+        for lang in texts.LANGUAGES:
+            kw = texts.raw("keywords", lang=lang)
+            self.cancel_words |= set(kw["cancel"])
+            self.home_words |= set(kw["home"])
+            for target in texts.LANGUAGES:
+                self.language_words.update({w.lower(): target for w in kw.get("language", {}).get(target, ())})
         self.intents = frozenset(understanding.intents())
 
     # -- helpers ------------------------------------------------------------
@@ -115,6 +121,9 @@ class Router:
     # -- routing ------------------------------------------------------------
     def route(self, ctx: Ctx) -> dict:
         turn = ctx.turn
+        lang = self.language_words.get(normalise(turn.utterance).lower()) if not turn.client_extra else None
+        if lang is not None:
+            return self._switch_language(ctx, lang)
         command = self._command(ctx)
         if command:
             return self._cancel_or_home(ctx, command)
@@ -148,6 +157,17 @@ class Router:
             if ctx.turn.skill in ("fallback", dialog.skill):
                 return dialog
         return None
+
+    def _switch_language(self, ctx: Ctx, lang: str) -> dict:
+        """"English" / "한국어": answer in that language from now on; a running dialog asks
+        its current question again in it."""
+        ctx.dialog.set_lang(None if lang == texts.DEFAULT_LANGUAGE else lang)
+        with texts.using(lang):
+            notice = texts.t("common.language_set")
+            dialog = self.app.dialogs.get(ctx.dialog.name or "")
+            if dialog is not None:
+                return ui.prepend_text(dialog.reprompt(ctx), notice)
+            return ui.menu_reply(ctx, notice)
 
     def _cancel_or_home(self, ctx: Ctx, command: str) -> dict:
         name = ctx.dialog.name

@@ -29,11 +29,11 @@ def qr(ctx, label: str, skill: str, extra: Mapping[str, Any] | None = None, text
 
 def menu_quick_replies(ctx, member: bool | None = None) -> list[QuickReply]:
     block_ids = tuple(sorted(ctx.settings.block_ids.items())) if ctx is not None else ()
-    return list(_menu(block_ids, member))
+    return list(_menu(block_ids, member, texts.current()))
 
 
 @lru_cache(maxsize=64)
-def _menu(block_ids: tuple, member: bool | None) -> tuple[QuickReply, ...]:
+def _menu(block_ids: tuple, member: bool | None, lang: str) -> tuple[QuickReply, ...]:
     # Quick replies are immutable and depend only on settings: build them once.
     ids = dict(block_ids)
     out = []
@@ -42,7 +42,7 @@ def _menu(block_ids: tuple, member: bool | None) -> tuple[QuickReply, ...]:
             continue
         if member is False and skill == "myinfo":
             continue
-        label = texts.t(f"common.menu.{skill}")
+        label = texts.t(f"common.menu.{skill}", lang=lang)
         out.append(QuickReply.block(label, ids[skill], message_text=label) if skill in ids
                    else QuickReply.message(label, label))
     return tuple(out)
@@ -69,12 +69,12 @@ def menu_reply(ctx, body: str, member: bool | None = None) -> dict:
     # Most of these bodies are fixed texts (fallback, goodbyes): built once per body and
     # handed out as a fresh copy, like help_reply.
     block_ids = tuple(sorted(ctx.settings.block_ids.items())) if ctx is not None else ()
-    return orjson.loads(_menu_reply(body, block_ids, member))
+    return orjson.loads(_menu_reply(body, block_ids, member, texts.current()))
 
 
 @lru_cache(maxsize=256)
-def _menu_reply(body: str, block_ids: tuple, member: bool | None) -> bytes:
-    return orjson.dumps(text(None, body, list(_menu(block_ids, member))))
+def _menu_reply(body: str, block_ids: tuple, member: bool | None, lang: str) -> bytes:
+    return orjson.dumps(text(None, body, list(_menu(block_ids, member, lang))))
 
 
 def error_reply(request_id: str) -> dict:
@@ -107,11 +107,11 @@ def help_reply(ctx) -> dict:
     s = ctx.settings
     # The same for every user under one configuration: built once, handed out as a fresh copy
     # (parsing the cached JSON is cheaper than deepcopy).
-    return orjson.loads(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items()))))
+    return orjson.loads(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items())), texts.current()))
 
 
 @lru_cache(maxsize=8)
-def _help(call_centre: str, website: str, block_ids: tuple) -> bytes:
+def _help(call_centre: str, website: str, block_ids: tuple, lang: str) -> bytes:
     ids = dict(block_ids)
     card = TextCard(
         title=texts.t("help.title"),
@@ -124,5 +124,5 @@ def _help(call_centre: str, website: str, block_ids: tuple) -> bytes:
            else QuickReply.message(faq_label, faq_label, extra={"view": "faq"}))
     return orjson.dumps(reply(
         [SimpleText(texts.t("help.body")), card, SimpleText(texts.t("help.call_centre"))],
-        list(_menu(block_ids, None))[:-1] + [faq],
+        list(_menu(block_ids, None, lang))[:-1] + [faq],
     ))

@@ -37,12 +37,13 @@ class StateRecord:
     expires_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
+    lang: str | None = None  # the language the user chose for the chat (None: the default)
     stored: bool = False  # a row exists in dialog_states
     dirty: bool = False  # changed during this turn: written back before commit
     expired: str | None = None  # the dialog that had run past its TTL (cleared when read)
 
 
-_COLUMNS = "dialog, step, slots, failures, expires_at, updated_at, version"
+_COLUMNS = "dialog, step, slots, failures, expires_at, updated_at, version, lang"
 
 
 def _statements(p: str) -> dict[str, str]:
@@ -53,7 +54,7 @@ def _statements(p: str) -> dict[str, str]:
         # One read for the two rows every turn looks at: always one row, NULLs where either
         # is missing.
         "state_and_reach": (
-            "SELECT d.dialog, d.step, d.slots, d.failures, d.expires_at, d.updated_at, d.version,"
+            "SELECT d.dialog, d.step, d.slots, d.failures, d.expires_at, d.updated_at, d.version, d.lang,"
             f" d.user_key, m.id, m.is_friend, m.blocked_at FROM (SELECT CAST({p} AS VARCHAR) AS k) q"
             " LEFT JOIN dialog_states d ON d.user_key = q.k LEFT JOIN members m ON m.bot_user_key = q.k"),
         # A row lock cannot reach through the outer joins above: a turn that holds its
@@ -95,14 +96,15 @@ class DialogStore:
         else:
             row = tx.read(self._state_and_reach, (user_key,))
             assert row is not None  # the one-row select always returns its row
-            reach = () if row[8] is None else tuple(row[8:])
-            found = row[:7] if row[7] is not None else None
+            reach = () if row[9] is None else tuple(row[9:])
+            found = row[:8] if row[8] is not None else None
         if found is None:
             return StateRecord(user_key=user_key), reach
-        dialog, step, slots, failures, expires_at, updated_at, version = found
+        dialog, step, slots, failures, expires_at, updated_at, version, lang = found
         rec = StateRecord(user_key=user_key, dialog=dialog, step=step, slots=driver_json(slots) or {},
                           failures=failures or 0, expires_at=driver_datetime(expires_at),
-                          updated_at=driver_datetime(updated_at), version=version or 0, stored=True)
+                          updated_at=driver_datetime(updated_at), version=version or 0, lang=lang,
+                          stored=True)
         if rec.dialog and rec.expires_at and rec.expires_at < utcnow_naive(clock):
             rec.expired = rec.dialog
             rec.dialog = rec.step = rec.expires_at = None
@@ -131,7 +133,7 @@ class DialogStore:
         conn = tx.conn
         values = dict(dialog=rec.dialog, step=rec.step, slots=rec.slots, failures=rec.failures,
                       expires_at=rec.expires_at, updated_at=rec.updated_at or utcnow_naive(clock),
-                      version=rec.version + 1)
+                      version=rec.version + 1, lang=rec.lang)
         if rec.stored:
             conn.execute(_TABLE.update().where(_TABLE.c.user_key == rec.user_key), values)
         else:

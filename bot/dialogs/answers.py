@@ -31,12 +31,18 @@ def squash(text: str | None) -> str:
 
 @cache
 def words(key: str) -> tuple[str, ...]:
-    """The word list at `key` of answers.toml ('yes', 'incentive.cash'); () when absent."""
-    try:
-        value = texts.raw(f"answers.{key}")
-    except (KeyError, TypeError):
-        return ()
-    return tuple(value) if isinstance(value, list) else ()
+    """The word list at `key` of answers.toml ('yes', 'incentive.cash') in every language the
+    bot speaks (Korean first: a Korean answer is understood in an English chat too); () when
+    absent."""
+    found: list[str] = []
+    for lang in texts.LANGUAGES:
+        try:
+            value = texts.raw(f"answers.{key}", lang=lang)
+        except (KeyError, TypeError):
+            continue
+        if isinstance(value, list):
+            found.extend(w for w in value if w not in found)
+    return tuple(found)
 
 
 @cache
@@ -94,11 +100,12 @@ def _one_polarity(t: str) -> bool | None:
 def first_listed(text: str | None, table: str) -> str | None:
     """The first key of the table `table` of answers.toml with a word the text contains."""
     t = squash(text)
-    try:
-        entries = texts.raw(f"answers.{table}")
-    except KeyError:
-        return None
-    for key, listed in entries.items():
-        if any(squash(w) in t for w in listed if squash(w)):
-            return key
+    for lang in texts.LANGUAGES:
+        try:
+            entries = texts.raw(f"answers.{table}", lang=lang)
+        except KeyError:
+            continue
+        for key, listed in entries.items():
+            if any(squash(w) in t for w in listed if squash(w)):
+                return key
     return None

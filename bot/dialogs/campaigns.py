@@ -164,7 +164,12 @@ def opt_in(ctx, member, confirmed: bool) -> dict:
 
 
 def _squash(text: str | None) -> str:
-    return "".join((text or "").split())
+    return "".join((text or "").split()).lower()
+
+
+def _words(key: str) -> tuple[str, ...]:
+    """A typed word of campaigns.words in every language the bot speaks."""
+    return tuple(texts.t(f"campaigns.words.{key}", lang=lang).lower() for lang in texts.LANGUAGES)
 
 
 def campaigns_skill(ctx) -> dict:
@@ -174,9 +179,10 @@ def campaigns_skill(ctx) -> dict:
     member = _member(ctx)
     if action == "join" or (action is None and "campaign_id" in extra):
         return join(ctx, member, extra.get("campaign_id"))
-    if action == "mine" or (not action and typed == texts.t("campaigns.words.mine")):
+    if action == "mine" or (not action and typed in _words("mine")):
         return mine(ctx, member)
-    if action == "opt_out" or (not action and texts.t("campaigns.words.opt_out") in typed):
+    # the opt-out word works in every language whatever the chat's (the advertising says it)
+    if action == "opt_out" or (not action and any(w in typed for w in _words("opt_out"))):
         return opt_out(ctx, member)
     if action in ("opt_in", "opt_in_confirm"):
         return opt_in(ctx, member, action == "opt_in_confirm")

@@ -60,7 +60,8 @@ def _tables() -> tuple[dict[str, str], frozenset[str]]:
     (texts are read-only at run time)."""
     from bot import understanding
 
-    questions = {_squash(texts.t(f"faq.{intent}.question")).rstrip("?"): intent for intent in INTENTS}
+    questions = {_squash(texts.t(f"faq.{intent}.question", lang=lang)).rstrip("?"): intent
+                 for lang in texts.LANGUAGES for intent in INTENTS}
     list_words = frozenset(_squash(u) for lang in understanding.LANGS
                            for u in understanding.bank(lang).get("faq_list", {}).get("examples", ()))
     return questions, list_words

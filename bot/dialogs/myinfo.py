@@ -213,7 +213,7 @@ class MyInfoDialog(F.FieldsDialog):
         except M.IncentiveNotOffered:
             return Go("incentive_type", _t("account.cash_not_offered"))
         if code == M.CASH and account:
-            body = _t("account.saved", bank=member.bank_name or "", masked=s.get("account_masked", ""))
+            body = _t("account.saved", bank=F.bank_label(member.bank_name or ""), masked=s.get("account_masked", ""))
         else:
             body = _t("incentive.saved", label=F.incentive_label(code))
         return self._done(c, body, f"changed_{s.get('flow')}")

@@ -57,8 +57,12 @@ def intents() -> tuple[str, ...]:
     return tuple(i for i in bank("ko") if i != OUT_OF_SCOPE)
 
 
-def label(intent: str) -> str:
-    return bank("ko")[intent]["label"]
+def label(intent: str, lang: str | None = None) -> str:
+    """The intent's quick-reply label in `lang` (default: the reply's language), else Korean."""
+    from bot import texts
+
+    found = bank(lang or texts.current()).get(intent, {}).get("label")
+    return found if isinstance(found, str) else bank("ko")[intent]["label"]
 
 
 def examples(langs=LANGS) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ _REPEAT_PUNCT = re.compile(r"([^\w\s])\1+")
 _REPEAT_ANY = re.compile(r"(\w)\1{2,}")
 # The chat spellings are data (bot/texts/ko/spellings.toml): noise dropped, shorthand words,
 # misspellings inside words.
-_SPELLINGS = texts.raw("spellings")
+_SPELLINGS = texts.raw("spellings", lang="ko")
 _NOISE = re.compile(_SPELLINGS["noise"])
 # Whole words typed as chat shorthand -> their plain form.
 _WORDS: dict[str, str] = dict(_SPELLINGS["words"])

@@ -20,3 +20,5 @@ class DialogState(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # The language the user chose for the chat ("en"); NULL: the default (Korean).
+    lang: Mapped[str | None] = mapped_column(String(8))

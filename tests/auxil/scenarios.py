@@ -225,3 +225,25 @@ def signup_until(chat: Chat, stop: str | None = None, start: bool = True) -> Cha
             return chat
         answer(chat, how)
     return chat
+
+
+# The same signup in English by a foreign resident (issue 14): English buttons and typed words.
+SIGNUP_PATH_EN = [
+    ("member_type", ("tap", "Foreigner")),
+    ("terms", ("tap", "Required only")),
+    ("name", ("say", "Maria Kim")),
+    ("mobile", ("say", "010-1234-5678")),
+    ("householder", ("say", "yes")),
+    ("address", ("say", "경기도 수원시 영통구 예시로 123")),
+    ("address_detail", ("say", "101동 1203호")),
+    ("billing_mode", ("tap", "Own bill")),
+    ("customer_number", ("say", "0419283746")),
+    ("billing_mode:water", ("tap", "In mgmt fee")),
+    ("billing_mode:gas", ("say", "not used")),
+    ("incentive_type", ("tap", "Cash (account)")),
+    ("bank", ("tap", "KB Kookmin")),
+    ("account_number", ("say", "123-456-789012")),
+    ("account_holder", ("tap", "Yes, it's mine")),
+    ("optional", ("say", "skip")),
+    ("confirm", ("tap", "Sign up")),
+]

@@ -73,8 +73,25 @@ def parsed_from_slots(slots: dict) -> ParsedAddress | None:
 
 
 def incentive_label(code: str | None) -> str:
+    from bot import texts
+
+    code = code or rules().default_incentive_type
+    if texts.current() != texts.DEFAULT_LANGUAGE:  # the rules name them in Korean only
+        try:
+            return texts.t(f"signup.incentive.short.{code}")
+        except KeyError:
+            pass
     labels = rules().incentive_types
-    return labels.get(code or "", labels.get(rules().default_incentive_type, code or ""))
+    return labels.get(code, labels.get(rules().default_incentive_type, code))
+
+
+def bank_label(name: str) -> str:
+    """A bank's name as the reply's language writes it (its official Korean name by default)."""
+    from bot import texts
+
+    if name and texts.current() != texts.DEFAULT_LANGUAGE:
+        return texts.raw("signup.bank.quick").get(name, name)
+    return name
 
 
 def billing_label(mode: str) -> str:
@@ -430,7 +447,7 @@ class AccountNumberStep(TextStep):
     question = "signup.account.question"
 
     def question_text(self, c: Conv) -> str:
-        return c.t(self.question, bank=c.slots.get("pending_bank", ""))
+        return c.t(self.question, bank=bank_label(c.slots.get("pending_bank", "")))
 
     def quick_replies(self, c: Conv) -> list:
         return [c.qr(c.t("signup.account.other_bank_label"), "back")]
@@ -468,7 +485,7 @@ class AccountHolderStep(ChoiceStep):
 
     def question_text(self, c: Conv) -> str:
         return c.t("signup.account.holder_question", name=mask_name(host(c).member_name(c)),
-                   bank=c.slots.get("pending_bank", ""), masked=c.slots.get("pending_account_masked", ""))
+                   bank=bank_label(c.slots.get("pending_bank", "")), masked=c.slots.get("pending_account_masked", ""))
 
     def apply(self, c: Conv, value: str):
         if value == "no":
@@ -483,7 +500,7 @@ class AccountHolderStep(ChoiceStep):
 def incentive_summary(c: Conv) -> str:
     code = c.slots.get("incentive_type") or rules().default_incentive_type
     if code == M.CASH and c.slots.get("account_masked"):
-        return f"{incentive_label(code)} · {c.slots.get('bank_name') or ''} {c.slots['account_masked']}".strip()
+        return f"{incentive_label(code)} · {bank_label(c.slots.get('bank_name') or '')} {c.slots['account_masked']}".strip()
     return incentive_label(code)
 
 

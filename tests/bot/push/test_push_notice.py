@@ -195,3 +195,19 @@ def test_the_friendship_read_with_the_state_is_used_only_while_nothing_was_writt
     written = Tx(opened=True)  # the turn wrote (a signup may have created the member)
     after_turn(SimpleNamespace(tx=written, turn=turn, member_reach=(), store=Store))
     assert written.reads == ["u-1"]
+
+
+def test_a_member_who_chose_english_sees_the_notice_in_english(client, db, clock):
+    from core.models import DialogState
+
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock, payload=MONTHLY)
+    sent(db)
+    with db.transaction() as s:
+        s.add(DialogState(user_key="user-000001", lang="en", slots={}, failures=0, version=1,
+                          updated_at=datetime(2026, 11, 20, 1, 0)))
+    reply = ask(client)
+    text = all_text(reply)
+    assert "Month 10 usage result" in text and "second half 2026" in text
+    assert "290kWh · baseline 310.5kWh\nCut 6.44%" in text and "₩10,000" in text
+    assert [q["label"] for q in reply["template"]["quickReplies"]] == ["Points", "Home"]
