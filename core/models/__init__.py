@@ -1,6 +1,6 @@
 """Every table of the project. Importing this package registers them all on Base.metadata."""
 from core.db import Base  # noqa: F401
-from core.models.members import LocalGovernment, Member, MemberAddress, ResourceAccount  # noqa: F401
+from core.models.members import HouseholdDispute, LocalGovernment, Member, MemberAddress, ResourceAccount  # noqa: F401
 from core.models.dialogs import DialogState  # noqa: F401
 from core.models.campaigns import Campaign, CampaignPledge  # noqa: F401
 from core.models.outbox import Notification  # noqa: F401
