@@ -227,7 +227,7 @@ class Unit:
         if self.ho:
             return f"{self.dong.lower()}-{self.ho.lower()}" if self.dong else self.ho.lower()
         parts = [f"{self.dong.lower()}동" if self.dong else "", f"{self.floor.lower()}층" if self.floor else ""]
-        return "-".join(p for p in parts if p)
+        return "".join(parts)
 
     @property
     def text(self) -> str:

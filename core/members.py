@@ -407,6 +407,34 @@ def resolve_household_dispute(session: Session, clock: Clock, dispute_id: int, o
     return dispute
 
 
+@dataclass
+class HouseholdKeyCheck:
+    """Active members whose stored household hash differs from the one their stored address
+    gives today (the key's rules changed), and the households that would then hold more than
+    one member (an operator decides which one stays before any hash is rewritten)."""
+
+    checked: int = 0
+    changed: list[int] = field(default_factory=list)
+    collisions: list[list[int]] = field(default_factory=list)
+
+
+def check_household_keys(session: Session, cipher: FieldCipher) -> HouseholdKeyCheck:
+    """Read-only: recompute every active member's household hash from `address` and
+    `address_detail`. Nothing is written (see `cpoint households check`)."""
+    out = HouseholdKeyCheck()
+    by_hash: dict[str, list[int]] = {}
+    rows = session.execute(select(Member.id, Member.address, Member.address_detail, Member.household_hash)
+                           .where(Member.status == "active", Member.address.is_not(None)).order_by(Member.id))
+    for member_id, base, detail, stored in rows:
+        out.checked += 1
+        digest = household_hash(cipher, ParsedAddress(sido=None, base=base, detail=detail or "", kind="road"))
+        if digest != stored:
+            out.changed.append(member_id)
+        by_hash.setdefault(digest, []).append(member_id)
+    out.collisions = [ids for ids in by_hash.values() if len(ids) > 1]
+    return out
+
+
 def supply_key_hash(cipher: FieldCipher, resource: str, number: str) -> str:
     return cipher.keyed_hash(number, purpose=resource)
 

@@ -98,3 +98,25 @@ def test_operators_list_and_resolve_disputes(app, chat, db, cipher, clock):
     assert r.exit_code == 0, r.output
     assert json.loads(cli(app, "disputes", "list", "--json").output) == []
     assert cli(app, "disputes", "resolve", str(listed[0]["id"]), "--note", "again").exit_code == 2
+
+
+def test_stored_hashes_the_new_key_would_change_are_reported_not_rewritten(app, db, cipher, clock):
+    import json
+
+    from core.members import HOUSEHOLD_PURPOSE
+    from core.models import Member
+    from tests.auxil.engine import cli
+
+    first = make_member(db, cipher, clock, "u-1", address=f"{BASE} 202동 1504호")
+    second = make_member(db, cipher, clock, "u-2", address=f"{BASE} 203동 1504호", electricity="1111111111")
+    assert json.loads(cli(app, "households", "check", "--json").output)["changed"] == []
+    with db.transaction() as s:  # as the old key stored it: the raw unit text was part of it
+        m = s.get(Member, second)
+        m.address_detail = "202동 1504호 우리집"
+        m.household_hash = cipher.keyed_hash(f"{BASE}|202동1504호우리집", purpose=HOUSEHOLD_PURPOSE)
+        stored = m.household_hash
+    r = cli(app, "households", "check", "--json")
+    assert r.exit_code == 1
+    assert json.loads(r.output) == {"checked": 2, "changed": [second], "collisions": [[first, second]]}
+    with db.session() as s:
+        assert s.get(Member, second).household_hash == stored  # nothing rewritten

@@ -2,6 +2,7 @@
 
     flask --app webhooks cpoint disputes list [--all] [--json]
     flask --app webhooks cpoint disputes resolve ID --note TEXT
+    flask --app webhooks cpoint households check [--json]
 
 The operator checks the resident registration with the citizen by phone; resolving records what
 was done (an operator withdraws or moves the other member through the usual commands). Every
@@ -57,3 +58,26 @@ def disputes_resolve(dispute_id: int, note: str):
             fail(f"disputes resolve: {exc}")
         _record(s, "dispute.resolve", subject=str(dispute_id), detail={"note": note[:200]})
     click.echo(f"dispute {dispute_id} resolved at {_now().isoformat(timespec='seconds')}")
+
+
+@cpoint.group("households")
+def households_group():
+    """The one-member-per-household keys."""
+
+
+@households_group.command("check")
+@click.option("--json", "as_json", is_flag=True)
+def households_check(as_json: bool):
+    """Read-only: members whose stored household hash the current key rules would change, and
+    households that would then hold two members. Exit 1 when any would change."""
+    svc = services()
+    with svc.db.transaction() as s:
+        result = M.check_household_keys(s, svc.cipher)
+    data = {"checked": result.checked, "changed": result.changed, "collisions": result.collisions}
+    if as_json:
+        click.echo(json.dumps(data))
+    else:
+        click.echo(f"checked {result.checked}; hash would change for {len(result.changed)} members "
+                   f"{result.changed[:50]}; households with more than one member: {result.collisions[:50]}")
+    if result.changed or result.collisions:
+        raise SystemExit(1)
