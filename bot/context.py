@@ -34,6 +34,7 @@ class BotSettings(BaseModel):
     # Open Builder block id per skill; quick replies use `block` actions when one is known,
     # `message` actions otherwise (the text then reaches the fallback and keyword routing).
     block_ids: dict[str, str] = setting("KAKAO_BLOCK_IDS", dict, "JSON map skill -> Open Builder block id; quick replies then call blocks directly.")
+    household_refusals_per_day: int = setting("HOUSEHOLD_REFUSALS_PER_DAY", 5, "Refused 'household already joined' checks a chat user gets in a day; after them the address step answers with the call centre only, so the check cannot be used to probe addresses.", ge=1, le=100)
     call_centre: str = setting("CALL_CENTRE", "1660-2030", "Call centre number in replies.", min_length=1)
     channel_chat_url: str = setting("CHANNEL_CHAT_URL", "", "The channel's 1:1 chat link (e.g. http://pf.kakao.com/_xxxx/chat), offered with the call centre when the bot does not understand or a citizen asks for a person; empty: the call centre only.", pattern=r"^(https?://\S+)?$")
     terms_url: str = setting("TERMS_URL", PROGRAMME_SITE, "Where the full terms of use and privacy notice are published (the signup's consent step links to it).", pattern=_URL)

@@ -134,7 +134,7 @@ def parse_address(text: str | None, detail: str | None = None) -> ParsedAddress 
 
     The 시/도 may be missing (sido None): callers then try to infer it from a known 시군구.
     """
-    t = canonical_sido_text(_PARENS.sub(" ", clean(text)))
+    t = canonical_sido_text(_PARENS.sub(" ", clean(strip_markup(text))))
     t = clean(t.replace(",", " , "))
     match = _ROAD.search(t)
     kind = "road"
@@ -148,7 +148,7 @@ def parse_address(text: str | None, detail: str | None = None) -> ParsedAddress 
     core = match.group("road") if kind == "road" else match.group("area")
     base = clean(f"{head} {core} {number}")
     rest = clean(t[match.end():].replace(",", " "))
-    unit = clean(detail) if detail is not None else rest
+    unit = clean(strip_markup(detail)) if detail is not None else rest
     return ParsedAddress(sido=sido_of(base), base=base, detail=unit, kind=kind)
 
 
@@ -184,7 +184,7 @@ def parse_unit(text: str | None) -> str | None:
     """A unit typed on its own, in the usual forms, in one spelling: "1203" and "1203호" ->
     "1203호"; "101-1203", "101동1203호", "제101동 1203" -> "101동 1203호"; "2층 201호" as is.
     None when it is not a unit (no number, other words)."""
-    d = clean(unicodedata.normalize("NFKC", text or "")).lower()
+    d = clean(unicodedata.normalize("NFKC", strip_markup(text))).lower()
     d = _UNIT_ENDING.sub("", re.sub(r"\s+", "", d.replace("제", "")))
     if not d or len(d) > 30:
         return None
@@ -201,9 +201,97 @@ def parse_unit(text: str | None) -> str | None:
     return None
 
 
+_MARKUP = re.compile(r"<[^>]{0,200}>|&[a-z]{2,8};|&#\d{1,6};", re.IGNORECASE)
+_U_DASH = re.compile(r"(?<![0-9a-z])(?P<b>\d{1,5})-(?P<n>(?:b|지하)?\d{1,5})(?:호)?(?![0-9])")
+_U_HO = re.compile(r"(?P<bsm>지하|b)?(?P<n>\d{1,5})(?P<s>[a-z]?)호")
+_U_DONG = re.compile(r"(?<![0-9a-z가-힣])(?:제)?(?P<b>\d{1,5}|[a-z]{1,2}\d{0,3}|[가-힣])동(?![가-힣]{2})")
+_U_FLOOR = re.compile(r"(?:(?P<bsm>지하|b)(?P<bf>\d{1,2})층?|(?P<f>\d{1,3})층)")
+_U_BARE = re.compile(r"(?<![0-9a-z])(?P<bsm>지하|b)?(?P<n>\d{1,5})(?![0-9a-z])")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit by its structure: 동 (building), 호 (door) and 층 (floor), normalised. `ho` of a
+    basement door starts with 'B' (지하 101호 = B101호); `floor` is 'B1' for a basement floor.
+    Whatever else was typed (a nickname, markup) is not part of it."""
+
+    dong: str = ""
+    ho: str = ""
+    floor: str = ""
+
+    @property
+    def key(self) -> str:
+        """The unit's part of the household key. The floor counts only when there is no door
+        number (a door number names the unit; '2층 201호' is '201호'). Kept in the spelling the
+        old key gave the common forms ('101-1203', '1203')."""
+        if self.ho:
+            return f"{self.dong.lower()}-{self.ho.lower()}" if self.dong else self.ho.lower()
+        parts = [f"{self.dong.lower()}동" if self.dong else "", f"{self.floor.lower()}층" if self.floor else ""]
+        return "".join(parts)
+
+    @property
+    def text(self) -> str:
+        """The canonical spelling: '101동 1203호', 'B1층', '101동 3층'."""
+        parts = [f"{self.dong}동" if self.dong else "", f"{self.floor}층" if self.floor and not self.ho else "",
+                 f"{self.ho}호" if self.ho else ""]
+        return " ".join(p for p in parts if p)
+
+    def __bool__(self) -> bool:
+        return bool(self.dong or self.ho or self.floor)
+
+
+def strip_markup(text: str | None) -> str:
+    """Tags and character entities removed ('<b>202동</b>' -> '202동')."""
+    return _MARKUP.sub(" ", text or "")
+
+
+def unit_structure(text: str | None) -> Unit:
+    """The 동, 호 and 층 found in a typed unit, wherever they stand and whatever surrounds them:
+    '202동 1504호', '202동 1504호 우리집', '<b>202동</b> 1504호', '제202동 1504', '202-1504' are
+    one unit; '지하 1층', 'B1층' and 'b1' are the floor B1; '지하 101호' and 'B101호' the door B101."""
+    d = clean(unicodedata.normalize("NFKC", strip_markup(text))).lower()
+    d = re.sub(r"\s*([-동호층])", r"\1", d)
+    d = re.sub(r"(지하|제)\s+", r"\1", d)
+    dong = ho = floor = ""
+
+    def take(m: re.Match) -> str:
+        return " " * len(m.group())
+
+    m = _U_HO.search(d)
+    if m:
+        ho = ("B" if m.group("bsm") else "") + str(int(m.group("n"))) + m.group("s").upper()
+        d = d[: m.start()] + take(m) + d[m.end():]
+    m = _U_DONG.search(d)
+    if m:
+        b = m.group("b")
+        dong = str(int(b)) if b.isdigit() else b.upper()
+        d = d[: m.start()] + take(m) + d[m.end():]
+    if not dong and not ho:
+        m = _U_DASH.search(d)
+        if m:
+            dong = str(int(m.group("b")))
+            n = m.group("n")
+            bsm = n.startswith(("b", "지하"))
+            ho = ("B" if bsm else "") + str(int(re.sub(r"\D", "", n)))
+            d = d[: m.start()] + take(m) + d[m.end():]
+    m = _U_FLOOR.search(d)
+    if m:
+        floor = f"B{int(m.group('bf'))}" if m.group("bsm") else str(int(m.group("f")))
+        d = d[: m.start()] + take(m) + d[m.end():]
+    if not ho:
+        bare = list(_U_BARE.finditer(d))
+        if len(bare) == 1:
+            m = bare[0]
+            ho = ("B" if m.group("bsm") else "") + str(int(m.group("n")))
+    if floor.startswith("B") and ho and not ho.startswith("B") and len(ho) <= 3:
+        ho = "B" + ho  # '지하 1층 101호': a basement door
+    return Unit(dong=dong, ho=ho, floor=floor)
+
+
 def household_key(parsed: ParsedAddress) -> str:
-    """The text hashed for the one-member-per-household rule (E1)."""
-    return f"{parsed.base}|{normalise_unit(parsed.detail)}"
+    """The text hashed for the one-member-per-household rule (E1): the canonical base address
+    and the unit's structure (동, 호, 층); other words typed with the unit do not count."""
+    return f"{parsed.base}|{unit_structure(parsed.detail).key}"
 
 
 # --- matching ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from core import texts
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
 from core.local_governments import ParsedAddress, household_key, match_local_government
-from core.models import DialogState, LocalGovernment, Member, MemberAddress, ResourceAccount
+from core.models import DialogState, HouseholdDispute, LocalGovernment, Member, MemberAddress, ResourceAccount
 from core.pii import contains_rrn, digits_only, mask_number
 from core.sqla import rowcount
 
@@ -345,6 +345,95 @@ def household_taken(session: Session, cipher: FieldCipher, parsed: ParsedAddress
     if exclude_member_id is not None:
         q = q.where(Member.id != exclude_member_id)
     return session.scalars(q).first() is not None
+
+
+# A refused household check counts against the chat user (a fixed window of a day, shared by
+# every process): the check must not let anyone learn, address by address, who has joined.
+HOUSEHOLD_REFUSAL_WINDOW = 24 * 3600
+
+
+def _refusal_key(user_key: str) -> str:
+    import hashlib
+
+    return "household_refusal:" + hashlib.sha256(user_key.encode()).hexdigest()
+
+
+def household_refusals(session: Session, clock: Clock, user_key: str) -> int:
+    """Household checks refused for this chat user in the current day-long window."""
+    from core.operators import counter_value
+
+    return counter_value(session, _refusal_key(user_key), HOUSEHOLD_REFUSAL_WINDOW, utcnow_naive(clock))
+
+
+def count_household_refusal(session: Session, clock: Clock, user_key: str) -> int:
+    """One more refused household check for this chat user; returns the window's count."""
+    from core.operators import count
+
+    return count(session, _refusal_key(user_key), HOUSEHOLD_REFUSAL_WINDOW, utcnow_naive(clock))
+
+
+def queue_household_dispute(session: Session, cipher: FieldCipher, clock: Clock, parsed: ParsedAddress, *,
+                            user_key: str | None, mobile: str | None = None) -> HouseholdDispute:
+    """A citizen says the member registered at this household is not them: one open dispute
+    per chat user and household (asking again returns the open one)."""
+    digest = household_hash(cipher, parsed)
+    found = session.scalars(select(HouseholdDispute).where(
+        HouseholdDispute.household_hash == digest, HouseholdDispute.bot_user_key == user_key,
+        HouseholdDispute.state == "open")).first()
+    if found is not None:
+        return found
+    dispute = HouseholdDispute(state="open", bot_user_key=user_key, household_hash=digest,
+                               address=parsed.full[:300], mobile=mobile, created_at=utcnow_naive(clock))
+    session.add(dispute)
+    session.flush()
+    return dispute
+
+
+def household_disputes(session: Session, state: str | None = "open") -> list[HouseholdDispute]:
+    q = select(HouseholdDispute).order_by(HouseholdDispute.id)
+    if state:
+        q = q.where(HouseholdDispute.state == state)
+    return list(session.scalars(q))
+
+
+def resolve_household_dispute(session: Session, clock: Clock, dispute_id: int, operator: str, note: str) -> HouseholdDispute:
+    dispute = session.get(HouseholdDispute, dispute_id)
+    if dispute is None:
+        raise LookupError(f"no dispute {dispute_id}")
+    if dispute.state != "open":
+        raise ValueError(f"dispute {dispute_id} is already {dispute.state}")
+    dispute.state, dispute.resolved_at = "resolved", utcnow_naive(clock)
+    dispute.resolved_by, dispute.resolution = operator, note
+    session.flush()
+    return dispute
+
+
+@dataclass
+class HouseholdKeyCheck:
+    """Active members whose stored household hash differs from the one their stored address
+    gives today (the key's rules changed), and the households that would then hold more than
+    one member (an operator decides which one stays before any hash is rewritten)."""
+
+    checked: int = 0
+    changed: list[int] = field(default_factory=list)
+    collisions: list[list[int]] = field(default_factory=list)
+
+
+def check_household_keys(session: Session, cipher: FieldCipher) -> HouseholdKeyCheck:
+    """Read-only: recompute every active member's household hash from `address` and
+    `address_detail`. Nothing is written (see `cpoint households check`)."""
+    out = HouseholdKeyCheck()
+    by_hash: dict[str, list[int]] = {}
+    rows = session.execute(select(Member.id, Member.address, Member.address_detail, Member.household_hash)
+                           .where(Member.status == "active", Member.address.is_not(None)).order_by(Member.id))
+    for member_id, base, detail, stored in rows:
+        out.checked += 1
+        digest = household_hash(cipher, ParsedAddress(sido=None, base=base, detail=detail or "", kind="road"))
+        if digest != stored:
+            out.changed.append(member_id)
+        by_hash.setdefault(digest, []).append(member_id)
+    out.collisions = [ids for ids in by_hash.values() if len(ids) > 1]
+    return out
 
 
 def supply_key_hash(cipher: FieldCipher, resource: str, number: str) -> str:

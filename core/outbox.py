@@ -490,9 +490,14 @@ def record_accepted(db: Database, batch_id: str, *, task_id: str | None, now: da
 
 def record_retry(db: Database, batch_id: str, *, error: str, now: datetime, max_attempts: int,
                  delay: Callable[[int], float], not_before: datetime | None = None,
-                 http_status: int | None = None, batch_state: str = "retry") -> tuple[int, int]:
+                 http_status: int | None = None, batch_state: str = "retry",
+                 spent: bool = True) -> tuple[int, int]:
     """A retryable failure: each notification goes back to pending after its backoff, or dead
-    when it has used `max_attempts`. Returns (retried, dead)."""
+    when it has used `max_attempts`. Returns (retried, dead).
+
+    `spent=False` (no connection was made: the batch certainly never reached Kakao): the attempt
+    is given back and nothing dies, however long the outage lasts; the rows wait for
+    `delay(attempts)` seconds (the caller caps it) and are claimed again by any sender."""
     now = _naive_utc(now)
     floor = _naive_utc(not_before) if not_before else None
     N = Notification
@@ -503,7 +508,7 @@ def record_retry(db: Database, batch_id: str, *, error: str, now: datetime, max_
         for r in rows:
             by_attempts.setdefault(r.attempts or 0, []).append(r.id)
         for attempts, ids in sorted(by_attempts.items()):
-            if attempts >= max_attempts:
+            if spent and attempts >= max_attempts:
                 dead += rowcount(s.execute(update(N).where(N.id.in_(ids)).values(
                     state="dead", claimed_by=None, last_error=f"gave up after {attempts} attempts: {error}"[:2000])
                     .execution_options(synchronize_session=False)))
@@ -512,7 +517,8 @@ def record_retry(db: Database, batch_id: str, *, error: str, now: datetime, max_
                 if floor and floor > at:
                     at = floor
                 retried += rowcount(s.execute(update(N).where(N.id.in_(ids)).values(
-                    state="pending", claimed_by=None, batch_id=None, not_before=at, last_error=error[:2000])
+                    state="pending", claimed_by=None, batch_id=None, not_before=at, last_error=error[:2000],
+                    attempts=N.attempts if spent else N.attempts - 1)
                     .execution_options(synchronize_session=False)))
         s.execute(update(EventBatch).where(EventBatch.id == batch_id).values(
             **_batch_values(state=batch_state, answered_at=now, http_status=http_status, error=error[:2000])))

@@ -6,9 +6,17 @@ second) -> claim a batch (pending -> in_flight, committed) -> POST it -> record 
 a sender killed at any moment leaves at most that one batch uncertain, which the next sender to
 start (or this one's next run) finds and handles by UNCERTAIN_POLICY.
 
-Retries: a retryable answer (no connection, 5xx, 429) puts each notification back to pending
-after an exponential backoff with jitter (Retry-After respected), dead after PUSH_MAX_ATTEMPTS;
-the sender itself also pauses, so a failing Event API is not hammered. A 401/403 stops the run
+Retries: a retryable answer (5xx, 429) puts each notification back to pending after an
+exponential backoff with jitter (Retry-After respected), dead after PUSH_MAX_ATTEMPTS; the
+sender itself also pauses, so a failing Event API is not hammered. No connection at all (refused,
+DNS, connect timeout: the batch certainly never left) spends no attempt: the batch goes back to
+pending with a next-attempt time that grows with the outage (capped at PUSH_BACKOFF_MAX_SEC), so
+an outage of any length loses nothing and the messages go out once it is over.
+
+Stopping: every wait (the rate limiter, a pause after failures, the idle poll) is cut into short
+slices that look at `stop()`, so a stopping sender (SIGTERM) claims nothing more and returns
+within a fraction of a second, or once the one POST under way is answered and recorded. The
+claim is taken just before the POST, so nothing is ever held claimed while waiting. A 401/403 stops the run
 without spending the notifications' attempts: the key or bot id must be fixed first.
 """
 from __future__ import annotations
@@ -118,6 +126,19 @@ class Sender:
             outbox.stop_sender(self.db, self.id, now=self.clock.now())
             self._registered = False
 
+    STOP_SLICE = 0.2  # seconds: how long a wait may go without looking at stop()
+
+    def _wait(self, seconds: float, stop: Callable[[], bool] | None) -> bool:
+        """Sleep `seconds` in slices, returning False early when `stop()` says so."""
+        end = self.monotonic() + max(0.0, seconds)
+        while True:
+            if stop is not None and stop():
+                return False
+            left = end - self.monotonic()
+            if left <= 0:
+                return True
+            self.sleep(min(left, self.STOP_SLICE) if stop is not None else left)
+
     # -- policy -----------------------------------------------------------------------------
     def backoff(self, attempts: int) -> float:
         """Exponential with "equal jitter": half fixed, half random, capped."""
@@ -142,7 +163,7 @@ class Sender:
                 break
             if deadline is not None and self.monotonic() >= deadline:
                 break
-            step = self.step(report, deadline=deadline)
+            step = self.step(report, deadline=deadline, stop=stop)
             if report.error:
                 break
             if step == "idle":
@@ -151,14 +172,31 @@ class Sender:
                 wait = idle_poll if deadline is None else min(idle_poll, max(0.0, deadline - self.monotonic()))
                 if wait <= 0:
                     break
-                self.sleep(wait)
-            elif step == "deadline":
+                self._wait(wait, stop)
+            elif step in ("deadline", "stopped"):
                 break
         report.seconds = self.monotonic() - started
         return report
 
-    def step(self, report: SendReport, *, deadline: float | None = None) -> str:
-        """One cycle. Returns idle | deadline | progress | sent."""
+    def _acquire(self, n: int, deadline: float | None, stop: Callable[[], bool] | None) -> str | None:
+        """Take `n` tokens; None when taken, else "deadline" or "stopped". With `stop`, the
+        wait is cut into slices so a stop request is seen at once."""
+        if stop is None:
+            return None if self.limiter.acquire(n, deadline=deadline) else "deadline"
+        while True:
+            if stop():
+                return "stopped"
+            now = self.monotonic()
+            if deadline is not None and now >= deadline:
+                return "deadline"
+            slice_end = now + self.STOP_SLICE
+            if self.limiter.acquire(n, deadline=slice_end if deadline is None else min(deadline, slice_end)):
+                return None
+            self.sleep(max(0.0, min(self.STOP_SLICE, (deadline if deadline is not None else slice_end) - now)))
+
+    def step(self, report: SendReport, *, deadline: float | None = None,
+             stop: Callable[[], bool] | None = None) -> str:
+        """One cycle. Returns idle | deadline | stopped | progress | sent."""
         s = self.settings
         if self.quiet.contains(self.clock.now()):
             # Advertising is not due inside the quiet hours: move it to their end now, so the
@@ -171,8 +209,9 @@ class Sender:
                                   kinds=self.kinds)
             if due == 0:
                 return "idle"
-        if not self.limiter.acquire(due, deadline=deadline):
-            return "deadline"
+        waited = self._acquire(due, deadline, stop)
+        if waited is not None:
+            return waited
         claim = outbox.claim_batch(self.db, sender_id=self.id, now=self.clock.now(), limit=due,
                                    default_bot_id=self.default_bot_id, quiet=self.quiet, kinds=self.kinds)
         report.held += claim.held
@@ -243,6 +282,16 @@ class Sender:
             report.sent += outbox.record_accepted(self.db, batch_id, task_id=result.task_id, now=now,
                                                   http_status=result.http_status, check_at=check_at)
             self._failures = 0
+        elif result.outcome == "retry" and result.http_status is None and not result.retry_after:
+            # No connection was made: the batch never left. Back to pending without spending an
+            # attempt, due again after a backoff that grows with the outage (capped).
+            self._failures += 1
+            delay = self.backoff(self._failures)
+            retried, _ = outbox.record_retry(self.db, batch_id, error=result.error or "no connection", now=now,
+                                             max_attempts=s.max_attempts, delay=lambda _attempts: delay,
+                                             spent=False)
+            report.retried += retried
+            self.limiter.pause(delay)
         elif result.outcome == "retry":
             floor = now + timedelta(seconds=result.retry_after) if result.retry_after else None
             retried, dead = outbox.record_retry(self.db, batch_id, error=result.error or "retryable failure", now=now,

@@ -248,6 +248,7 @@ class SchedulerClock:
         if install_signals:
             def _stop(signum, _frame):
                 log.info("scheduler stopping", extra={"signal": signum})
+                self._stopping.set()  # the sender sees it within a fraction of a second
                 done.set()
 
             signal.signal(signal.SIGTERM, _stop)

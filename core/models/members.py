@@ -133,3 +133,22 @@ class ResourceAccount(Base):
             postgresql_where=text("ended_on IS NULL AND supply_key_hash IS NOT NULL"),
         ),
     )
+
+
+class HouseholdDispute(Base):
+    """A citizen says the member already registered at their household is not them: queued
+    for an operator, who checks the resident registration and settles it by phone
+    (`flask --app webhooks cpoint disputes list|resolve`). The address is the one typed."""
+
+    __tablename__ = "household_disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | resolved
+    bot_user_key: Mapped[str | None] = mapped_column(String(80))
+    household_hash: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    mobile: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(Text)

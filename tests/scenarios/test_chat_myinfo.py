@@ -105,7 +105,7 @@ def test_moving_house(chat, db, cipher, clock):
     assert member_of(db, USER).address.startswith("경기도")
     c.tap("이사했어요") if "이사했어요" in c.labels else c.open("myinfo", "이사했어요")
     c.say("제주 서귀포시 중앙로 105 3층")
-    assert "이미 가입되어 있어요" in c.text
+    assert "가입을 진행할 수 없어요" in c.text
     c.say("제주 서귀포시 중앙로 105 4층")
     c.tap("개별납부")
     c.say("0419283746")  # my own number: not taken by someone else

@@ -298,7 +298,7 @@ def test_a_household_joined_twice_is_told_what_to_do(chat, db, cipher, clock):
     make_member(db, cipher, clock, "u-family", electricity="1111111111")
     c = signup_until(chat(U1), "address")
     c.say("경기 수원시 영통구 예시로 123, 101-1203")  # same home, other spelling
-    assert c.has("이미 가입되어 있어요", "세대당 한 명", "시·군·구청") and state(db, U1).step == "address"
+    assert c.has("가입을 진행할 수 없어요", "세대당 한 명", "고객센터") and state(db, U1).step == "address"
     assert state(db, U1).failures == 1
     c.say("경기도 수원시 영통구 예시로 123 101동 1204호")
     assert state(db, U1).step == "billing_mode"
@@ -308,7 +308,7 @@ def test_a_household_found_after_typing_the_unit(chat, db, cipher, clock):
     make_member(db, cipher, clock, "u-family", electricity="1111111111")
     c = signup_until(chat(U1), "address_detail")
     c.say("101동 1203호")
-    assert c.has("이미 가입되어 있어요") and state(db, U1).step == "address"
+    assert c.has("가입을 진행할 수 없어요") and state(db, U1).step == "address"
 
 
 def test_a_customer_number_already_taken_is_asked_again(chat, db, cipher, clock):

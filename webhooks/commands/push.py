@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import threading
 from datetime import UTC, datetime
 
 import click
@@ -64,12 +66,20 @@ def push_command(max_batches, kinds, reconcile, as_json):
         sender = push.sender(kinds=kinds or None)
     except (ValueError, RuntimeError) as exc:
         fail(f"cannot send: {exc}")
+    stopping = threading.Event()
+
+    def _stop(signum, _frame):  # SIGTERM: claim nothing more, record the batch under way, exit
+        stopping.set()
+
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        report = sender.run(until_empty=True, max_batches=max_batches)
+        report = sender.run(until_empty=True, max_batches=max_batches, stop=stopping.is_set)
         rec = push.reconcile() if reconcile else None
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sender.close()
     data = report.as_dict()
+    data["stopped"] = stopping.is_set()
     data["rate_per_sec"] = push.settings.rate_per_sec
     data["users_per_request"] = round(report.users_per_request, 2)
     if rec is not None:

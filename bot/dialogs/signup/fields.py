@@ -39,6 +39,7 @@ from core.local_governments import (
     mentions_seoul,
     parse_address,
     parse_unit,
+    unit_structure,
 )
 from core.models import LocalGovernment
 from core.pii import mask_name, mask_number
@@ -143,8 +144,17 @@ class AddressStep(TextStep):
         return c.t(host(c).address_question_key)
 
     def quick_replies(self, c: Conv) -> list:
-        return [c.action_qr(c.t("signup.address.faq_label"), "faq", intent="seoul_resident",
-                            text=c.t("signup.address.faq_text"))]
+        qrs = [c.action_qr(c.t("signup.address.faq_label"), "faq", intent="seoul_resident",
+                           text=c.t("signup.address.faq_text"))]
+        if c.slots.get("household_refused"):
+            qrs.insert(0, c.qr(c.t("signup.address.dispute_label"), "dispute"))
+        return qrs
+
+    def parse(self, c: Conv, answer: Answer):
+        if c.slots.get("household_refused") and (
+                answer.value == "dispute" or squash(answer.text) == squash(c.t("signup.address.dispute_label"))):
+            return "dispute"
+        return super().parse(c, answer)
 
     def check(self, c: Conv, text: str):
         if mentions_seoul(text):
@@ -159,7 +169,7 @@ class AddressStep(TextStep):
             raise Invalid(c.t("signup.address.incomplete"))
         if len(parsed.base) > 200 or len(parsed.detail) > 100:
             raise Invalid(c.t("signup.address.too_long"))
-        unit = parse_unit(parsed.detail) if parsed.detail else None
+        unit = (parse_unit(parsed.detail) or unit_structure(parsed.detail).text) if parsed.detail else None
         if unit:  # the unit typed on the same line, in the one spelling the unit step gives
             parsed = ParsedAddress(sido=parsed.sido, base=parsed.base, detail=unit, kind=parsed.kind)
         return parsed
@@ -167,6 +177,8 @@ class AddressStep(TextStep):
     def apply(self, c: Conv, value):
         if value == "seoul":
             return host(c).on_seoul(c)
+        if value == "dispute":
+            return queue_dispute(c)
         c.set(address={"base": value.base, "detail": value.detail, "sido": value.sido, "kind": value.kind},
               address_detail_asked=bool(value.detail))
         if not value.detail:
@@ -190,7 +202,7 @@ class AddressDetailStep(TextStep):
         return self.check(c, answer.text)
 
     def check(self, c: Conv, text: str):
-        unit = parse_unit(text)
+        unit = parse_unit(text) or unit_structure(text).text or None
         if unit is None:
             raise Invalid(c.t("signup.address.detail_invalid"))
         return unit
@@ -207,18 +219,51 @@ def finish_address(c: Conv):
     parsed = parsed_from_slots(c.slots)
     if parsed is None:  # the address steps store one before coming here
         return Go("address")
+    ctx = c.ctx
     exclude = host(c).member_id(c)
-    if M.household_taken(c.ctx.session, c.ctx.cipher, parsed, exclude_member_id=exclude):
+    user_key = ctx.turn.user_key
+    call_centre = ctx.settings.call_centre
+    # After HOUSEHOLD_REFUSALS_PER_DAY refusals no address is checked today: the answer is then
+    # the same whether a household has joined or not.
+    if user_key and M.household_refusals(ctx.session, ctx.clock, user_key) >= ctx.settings.household_refusals_per_day:
+        c.set(household_refused=False)
         if c.step != "address":
-            c.ctx.dialog.goto("address")
-        return c.dialog.failed(c.ctx, c.dialog.steps["address"],
-                               c.t("signup.address.household_taken", call_centre=c.ctx.settings.call_centre))
+            ctx.dialog.goto("address")
+        c.dialog.app.dialog_event(c.dialog.name, "household_limit")
+        return c.dialog.failed(ctx, c.dialog.steps["address"],
+                               c.t("signup.address.household_limit", call_centre=call_centre))
+    if M.household_taken(ctx.session, ctx.cipher, parsed, exclude_member_id=exclude):
+        if user_key:
+            M.count_household_refusal(ctx.session, ctx.clock, user_key)
+        c.set(household_refused=True)
+        if c.step != "address":
+            ctx.dialog.goto("address")
+        c.dialog.app.dialog_event(c.dialog.name, "household_refused")
+        return c.dialog.failed(ctx, c.dialog.steps["address"],
+                               c.t("signup.address.household_taken", call_centre=call_centre))
+    c.set(household_refused=False)
     lg = match_local_government(c.ctx.session, parsed)
     address = dict(c.slots["address"])
     address["lg_code"] = lg.code if lg else None
     c.set(address=address)
     notice = None if lg else c.t("signup.address.lg_unknown")
     return host(c).after(c, "address", notice=notice)
+
+
+def queue_dispute(c: Conv) -> dict:
+    """'The member at this household is not me': the refused address goes to the operators'
+    queue and the dialog ends with the call centre (nothing about the member is said)."""
+    from bot import ui
+
+    parsed = parsed_from_slots(c.slots)
+    ctx = c.ctx
+    if parsed is not None:
+        M.queue_household_dispute(ctx.session, ctx.cipher, ctx.clock, parsed, user_key=ctx.turn.user_key,
+                                  mobile=c.slots.get("mobile"))
+    c.dialog.app.dialog_event(c.dialog.name, "household_dispute")
+    ctx.dialog.end()
+    return ui.reply([SimpleText(c.t("signup.address.dispute_queued", call_centre=ctx.settings.call_centre))],
+                    [ui.home_quick_reply(ctx)])
 
 
 def local_government(c: Conv) -> LocalGovernment | None:

@@ -292,3 +292,41 @@ def test_answers_whose_record_failed_are_recorded_first_next_time(app, db, clock
     r = s.run()
     assert r.sent == 2 and states(db) == {"sent": 2}
     assert len(kakao.calls) == 1  # never posted twice
+
+
+def test_no_connection_spends_no_attempt_and_backs_off_capped(app, db, clock, kakao):
+    add_members(db, 2)
+    add_notifications(db, [1, 2], clock=clock)
+    kakao.post(TALK, body=requests.exceptions.ConnectionError(ConnectionRefusedError(111, "refused")))
+    push, fake = wired(app, max_attempts=1, backoff_base_sec=2, backoff_max_sec=10)
+    s = sender(push, fake)
+    delays = []
+    for _ in range(8):  # far more failures than PUSH_MAX_ATTEMPTS
+        r = s.run()
+        assert (r.retried, r.dead) == (2, 0)
+        n = rows(db)[0]
+        assert n.state == "pending" and n.attempts == 0 and n.batch_id is None
+        assert n.last_error.startswith("connection failed")
+        delays.append((n.not_before - utcnow_naive(clock)).total_seconds())
+        clock.advance(seconds=11)
+    assert delays[0] <= 2 and max(delays) <= 10 and delays[-1] >= 5  # grows, capped
+    kakao.replace(responses.POST, TALK, json={"taskId": "t", "status": "SUCCESS"})
+    assert s.run().sent == 2 and states(db) == {"sent": 2}
+
+
+def test_a_stop_request_ends_a_long_pause_at_once(app, db, clock, kakao):
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock)
+    ok(kakao)
+    push, fake = wired(app)
+    s = sender(push, fake)
+    s.limiter.pause(300)  # e.g. after failures
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    t0 = fake.monotonic()
+    r = s.run(until_empty=False, stop=stop)
+    assert fake.monotonic() - t0 < 1.0 and r.batches == 0 and states(db) == {"pending": 1}
