@@ -31,6 +31,7 @@ def normalise(text: str) -> str:
 class Router:
     def __init__(self, app: BotApp) -> None:
         self.app = app
+        self.unmatched = unmatched.Buffer()  # questions not understood, written in batches
         self.cancel_words: set[str] = set()
         self.home_words: set[str] = set()
         self.language_words: dict[str, str] = {}  # lower-cased word -> language it switches to
@@ -102,10 +103,14 @@ class Router:
         typed while a dialog waits at a personal-data step."""
         if ctx.dialog.active and privacy.is_personal(ctx.dialog.name, ctx.dialog.step):
             return
-        member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        # the turn's first read already said whether a member has this key: most do not
+        member = None if ctx.member_reach == () else M.member_for_user(ctx.session, ctx.turn.user_key,
+                                                                        ctx.turn.app_user_id)
         guesses = [(s.intent, s.score) for s in u.result.ranked[:3] if s.intent != understanding.OUT_OF_SCOPE]
-        unmatched.record(ctx.session, utcnow_naive(ctx.clock), ctx.turn.utterance, u.outcome, guesses,
-                         member.local_government_code if member is not None else None)
+        values = unmatched.row_values(utcnow_naive(ctx.clock), ctx.turn.utterance, u.outcome, guesses,
+                                      member.local_government_code if member is not None else None)
+        self.unmatched.max_age = ctx.settings.unmatched_flush_seconds
+        self.unmatched.add(ctx.services.db, values)
 
     def _command(self, ctx: Ctx) -> str | None:
         extra = ctx.turn.client_extra

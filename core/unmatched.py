@@ -1,6 +1,6 @@
 """The queue of questions the bot did not understand (or only as a close call), for operators.
 
-``record`` keeps one typed message with the classifier's top guesses; every run of four or more
+``record`` (or, on the chat's hot path, ``Buffer.add`` with ``row_values``) keeps one typed message with the classifier's top guesses; every run of four or more
 digits (separators between them included, full-width digits too) is masked first, so a customer
 number, account or phone number typed by mistake is never stored. The caller (bot.router) never
 records text typed at a personal-data step. ``groups`` counts them by normalised text for the
@@ -8,18 +8,26 @@ dashboard, ``export_csv`` writes the same as CSV, ``purge`` removes rows older t
 retention (the scheduler's housekeeping, UNMATCHED_RETENTION_DAYS)."""
 from __future__ import annotations
 
+import atexit
 import csv
 import io
+import logging
 import re
+import threading
+import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
+from core.db import Database
 from core.models.unmatched import UnmatchedQuestion
+from core.sqla import table_of
+
+log = logging.getLogger("cpoint.unmatched")
 
 MASK = "****"
 TEXT_MAX = 300
@@ -49,6 +57,63 @@ def record(session: Session, now: datetime, text: str, outcome: str, guesses: Se
                             local_government_code=local_government_code)
     session.add(row)
     return row
+
+
+def row_values(now: datetime, text: str, outcome: str, guesses: Sequence[tuple[str, float]] = (),
+               local_government_code: str | None = None) -> dict | None:
+    """The queue row of one message (digit runs masked), or None when nothing is left."""
+    masked = _SPACE.sub(" ", mask_digits(text)).strip()[:TEXT_MAX]
+    if not masked:
+        return None
+    return {"created_at": now, "text": masked, "normalised": group_key(masked), "outcome": outcome,
+            "guesses": ", ".join(f"{i} {s:.2f}" for i, s in guesses)[:200],
+            "local_government_code": local_government_code}
+
+
+class Buffer:
+    """Queued questions written in batches, in a transaction of their own: a citizen's turn
+    never waits for (or holds the write lock for) operator telemetry. Rows wait at most
+    `max_age` seconds or `max_rows` rows; 0 seconds writes each row at once (tests). A crash
+    loses at most that window of telemetry, never a citizen's data."""
+
+    def __init__(self, max_age: float = 5.0, max_rows: int = 500, now: Callable[[], float] = time.monotonic):
+        self.max_age, self.max_rows, self._now = max_age, max_rows, now
+        self._rows: list[dict] = []
+        self._since = 0.0
+        self._lock = threading.Lock()
+        self._db: Database | None = None
+        atexit.register(self._at_exit)  # a worker that stops writes what it holds
+
+    def _at_exit(self) -> None:
+        if self._db is not None:
+            self.flush(self._db)
+
+    def add(self, db: Database, values: dict | None) -> None:
+        if values is None:
+            return
+        self._db = db
+        with self._lock:
+            if not self._rows:
+                self._since = self._now()
+            self._rows.append(values)
+            due = len(self._rows) >= self.max_rows or self._now() - self._since >= self.max_age
+            rows, self._rows = (self._rows, []) if due else ([], self._rows)
+        if rows:
+            self._write(db, rows)
+
+    def flush(self, db: Database) -> None:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        if rows:
+            self._write(db, rows)
+
+    @staticmethod
+    def _write(db: Database, rows: list[dict]) -> None:
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(table_of(UnmatchedQuestion).insert(), rows)
+        except Exception:  # telemetry must never break a reply
+            log.exception("unmatched questions not written (%d)", len(rows))
 
 
 @dataclass(frozen=True)

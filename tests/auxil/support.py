@@ -26,6 +26,7 @@ TEST_ENV = {
     "FIELD_ENCRYPTION_KEY": ENC_KEY, "FIELD_HASH_KEY": HASH_KEY, "KAKAO_ADMIN_KEY": "test-kakao-admin-key",
     "KAKAO_REST_API_KEY": "test-rest-key", "KAKAO_API_BASE": "http://kakao.test", "LOG_FORMAT": "json",
     "USER_RATE_LIMIT": "off",  # scenario tests send turns faster than people
+    "UNMATCHED_FLUSH_SECONDS": "0",  # the queue is written at once, so a test sees it
 }
 
 

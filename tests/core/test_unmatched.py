@@ -83,3 +83,30 @@ def test_purge_keeps_what_is_within_the_retention(db):
         assert unmatched.purge(s, NOW, 90) == 1
     with db.session() as s:
         assert [g.example for g in unmatched.groups(s)] == ["최근"]
+
+
+def test_the_buffer_writes_in_batches_outside_the_turn_and_flushes_what_it_holds(db):
+    from sqlalchemy import func, select
+
+    from core.models import UnmatchedQuestion
+    from core.unmatched import Buffer, row_values
+
+    t = [0.0]
+    buf = Buffer(max_age=5.0, max_rows=3, now=lambda: t[0])
+
+    def count() -> int:
+        with db.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(UnmatchedQuestion)).scalar_one()
+
+    now = datetime(2026, 11, 1)
+    buf.add(db, row_values(now, "오늘 날씨 어때요 010-1234-5678", "none"))
+    buf.add(db, row_values(now, "주식 추천해줘", "none"))
+    assert count() == 0  # waiting: younger than 5 s and fewer than 3 rows
+    t[0] = 6.0
+    buf.add(db, row_values(now, "점심 뭐 먹지", "none"))
+    assert count() == 3  # the oldest waited 6 s: the batch is written
+    buf.add(db, row_values(now, "배고파", "none"))
+    buf.flush(db)
+    assert count() == 4
+    with db.engine.connect() as conn:
+        assert "5678" not in " ".join(conn.execute(select(UnmatchedQuestion.text)).scalars())
