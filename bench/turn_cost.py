@@ -118,7 +118,7 @@ def main() -> None:
         prof.enable()
         measure(real, bodies, bench_webhook.SECRET, args.turns, 1)
         prof.disable()
-        pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+        pstats.Stats(prof).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(int(os.environ.get("BENCH_ROWS", "30")))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 물으신 건가요?"), not understood (menu plus a person), and small talk (a person, thanks, insults)."""
 from __future__ import annotations
 
+import orjson
+
 from bot import texts, ui
 from bot.kakao import limits
 from bot.kakao.parts import Button, QuickReply
@@ -29,10 +31,26 @@ def person_quick_reply(ctx) -> QuickReply:
     return intent_quick_reply(ctx, "human", "help")
 
 
+_NOT_UNDERSTOOD: dict[tuple, bytes] = {}
+
+
 def not_understood_reply(ctx) -> dict:
     """The menu and a person: '상담원 연결' among the quick replies and, when the channel's 1:1
-    chat is configured (CHANNEL_CHAT_URL), a card with its link and the call centre."""
+    chat is configured (CHANNEL_CHAT_URL), a card with its link and the call centre. The same
+    for every user under one configuration and language: built once, handed out as a fresh
+    copy (as ui.help_reply is)."""
     ctx.outcome = "unmatched"
+    s = ctx.settings
+    key = (s.call_centre, s.channel_chat_url, tuple(sorted(s.block_ids.items())), texts.current())
+    body = _NOT_UNDERSTOOD.get(key)
+    if body is None:
+        if len(_NOT_UNDERSTOOD) >= 64:  # configurations are few; tests make many
+            _NOT_UNDERSTOOD.clear()
+        body = _NOT_UNDERSTOOD[key] = orjson.dumps(_not_understood(ctx))
+    return orjson.loads(body)
+
+
+def _not_understood(ctx) -> dict:
     s = ctx.settings
     if not s.channel_chat_url:
         reply = ui.menu_reply(ctx, texts.t("understanding.not_understood", call_centre=s.call_centre))
