@@ -29,3 +29,18 @@ def bot_id_ok(expected: str | None, given: object) -> bool:
     if not expected or not isinstance(given, str):
         return False
     return given == expected or given == expected + "!"
+
+
+def operator_page_headers(resp, *, scripts: bool = False, remote_images: bool = False):
+    """Headers of every operator page: never cached, never framed, no sniffing, a strict CSP
+    (scripts only from this server where a page needs one, e.g. the campaign preview)."""
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    images = "'self' data: https:" if remote_images else "'self' data:"
+    script = "'self'" if scripts else "'none'"
+    resp.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; img-src {images}; style-src 'self'; script-src {script}; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    return resp

@@ -41,6 +41,7 @@ from core.clock import now_kst, today_kst, utcnow_naive
 from core.crypto import MissingCipher
 from core.models.members import MemberAddress  # noqa: F401  (models registered)
 from webhooks import operator_auth as oa
+from webhooks.auth import operator_page_headers
 from webhooks.texts import operator_text as ot
 
 bp = Blueprint("dashboard", __name__)
@@ -150,14 +151,7 @@ def _kst(value) -> str:
 
 @bp.after_request
 def _headers(resp: Response) -> Response:
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["X-Frame-Options"] = "DENY"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Referrer-Policy"] = "same-origin"
-    resp.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-    return resp
+    return operator_page_headers(resp)
 
 
 @bp.route("/admin/login", methods=["GET", "POST"])

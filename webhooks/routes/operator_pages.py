@@ -21,6 +21,7 @@ from core.clock import today_kst
 from core.models import Campaign, LocalGovernment
 from core.points.periods import Half
 from webhooks import operator_auth as oa
+from webhooks.auth import operator_page_headers
 from webhooks.campaign_preview import preview_reply
 from webhooks.routes.dashboard import _csrf_ok, _csrf_token, login_required
 from webhooks.texts import operator_table as otable
@@ -42,15 +43,8 @@ def _labels():
 
 @bp.after_request
 def _headers(resp: Response) -> Response:
-    resp.headers["Cache-Control"] = "no-store"
-    resp.headers["X-Frame-Options"] = "DENY"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers["Referrer-Policy"] = "same-origin"
     # scripts only from this server (the preview's renderer); its data is inert JSON
-    resp.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-    return resp
+    return operator_page_headers(resp, scripts=True, remote_images=True)
 
 
 def _page(template: str, status: int = 200, **kw):
