@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
@@ -62,12 +63,19 @@ def record(session: Session, now: datetime, text: str, outcome: str, guesses: Se
 def row_values(now: datetime, text: str, outcome: str, guesses: Sequence[tuple[str, float]] = (),
                local_government_code: str | None = None) -> dict | None:
     """The queue row of one message (digit runs masked), or None when nothing is left."""
-    masked = _SPACE.sub(" ", mask_digits(text)).strip()[:TEXT_MAX]
+    masked, normalised = _masked(text)
     if not masked:
         return None
-    return {"created_at": now, "text": masked, "normalised": group_key(masked), "outcome": outcome,
+    return {"created_at": now, "text": masked, "normalised": normalised, "outcome": outcome,
             "guesses": ", ".join(f"{i} {s:.2f}" for i, s in guesses)[:200],
             "local_government_code": local_government_code}
+
+
+@lru_cache(maxsize=4096)
+def _masked(text: str) -> tuple[str, str]:
+    """(masked text, group key): citizens repeat the same phrasings, so both are remembered."""
+    masked = _SPACE.sub(" ", mask_digits(text)).strip()[:TEXT_MAX]
+    return masked, group_key(masked) if masked else ""
 
 
 class Buffer:
