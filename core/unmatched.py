@@ -50,12 +50,10 @@ def group_key(text: str) -> str:
 
 def record(session: Session, now: datetime, text: str, outcome: str, guesses: Sequence[tuple[str, float]] = (),
            local_government_code: str | None = None) -> UnmatchedQuestion | None:
-    masked = _SPACE.sub(" ", mask_digits(text)).strip()[:TEXT_MAX]
-    if not masked:
+    values = row_values(now, text, outcome, guesses, local_government_code)
+    if values is None:
         return None
-    row = UnmatchedQuestion(created_at=now, text=masked, normalised=group_key(masked), outcome=outcome,
-                            guesses=", ".join(f"{i} {s:.2f}" for i, s in guesses)[:200],
-                            local_government_code=local_government_code)
+    row = UnmatchedQuestion(**values)
     session.add(row)
     return row
 

@@ -1,5 +1,5 @@
 """Operator- and emulator-facing text of the web edge: `webhooks/texts/<lang>/<area>.toml`,
-read through the one loader of core.texts (`t("admin.login_wrong_token")`)."""
+read through the one loader of core.texts (`t("emulator.bot_name")`, `operator_text("login.expired")`)."""
 from __future__ import annotations
 
 from pathlib import Path
