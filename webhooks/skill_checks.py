@@ -16,6 +16,7 @@ import re
 import secrets
 
 import orjson
+from werkzeug.wsgi import get_input_stream
 
 from bot.kakao.payload import PayloadError, parse_turn
 from webhooks.auth import bot_id_ok, secret_ok
@@ -66,14 +67,15 @@ def skill_secret(cfg, environ: dict) -> None:
                       warn="skill secret rejected")
 
 
-def read_body(req, length: int | None, limit: int) -> bytes:
+def read_body(environ: dict, length: int | None, limit: int) -> bytes:
     """The request body, at most ``limit`` + 1 bytes. With a Content-Length, exactly that many
     straight from the server's input (WSGI lets an application read that far); a chunked body
-    has none, and is read through werkzeug's terminated stream, one byte past the limit so
-    that `within_size` can tell it is too large."""
+    has none, and is read through werkzeug's terminated stream (empty where the server does
+    not say it ends the input), one byte past the limit so that `within_size` can tell it is
+    too large."""
     if length is not None:
-        return req.environ["wsgi.input"].read(length) if length else b""
-    return req.stream.read(limit + 1)
+        return environ["wsgi.input"].read(length) if length else b""
+    return get_input_stream(environ).read(limit + 1)
 
 
 _NOT_JSON = object()
