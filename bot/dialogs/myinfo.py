@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bot import texts, ui
 from bot.app import BotApp
-from bot.dialogs import answers
+from bot.dialogs import answers, mydata
 from bot.dialogs.signup import fields as F
 from bot.dialogs.signup.dialog import MobileStep, member_type_label
 from bot.dialogs.signup.machine import ChoiceStep, Conv, Go, Option, Prompt
@@ -165,6 +165,8 @@ class MyInfoDialog(F.FieldsDialog):
             return not_member_reply(ctx)
         if extra.get("action") == "open" and extra.get("flow") in FLOWS:
             return self.open_flow(ctx, extra["flow"])
+        if extra.get("action") == mydata.ACTION or wants_all_data(ctx.turn.utterance, extra):
+            return mydata.all_data_reply(ctx, member)
         if ctx.dialog.active and ctx.dialog.name == self.name:
             return self.start(ctx)  # resume
         flow = flow_for_text(ctx.turn.utterance)
@@ -179,12 +181,17 @@ class MyInfoDialog(F.FieldsDialog):
         member = current_member(ctx)
         if member is None:
             return not_member_reply(ctx)
+        if extra.get("action") == mydata.ACTION:
+            return mydata.all_data_reply(ctx, member)
         return overview(ctx, member, notice=texts.t("common.session_expired") if extra.get("step") else None)
 
     def handle(self, ctx):
         extra = ctx.turn.client_extra or {}
         if extra.get("dialog") == self.name and extra.get("action") == "open" and extra.get("flow") in FLOWS:
             return self.open_flow(ctx, extra["flow"])
+        if extra.get("dialog") == self.name and extra.get("action") == mydata.ACTION:
+            member = current_member(ctx)  # a view only: the pending change stays where it was
+            return mydata.all_data_reply(ctx, member) if member is not None else not_member_reply(ctx)
         if ctx.dialog.active and ctx.dialog.name == self.name and current_member(ctx) is None:
             ctx.dialog.end()  # withdrawn meanwhile (another channel, an operator)
             return not_member_reply(ctx)
@@ -294,6 +301,11 @@ def flow_for_text(text: str | None) -> str | None:
     return flow if flow in FLOWS else None
 
 
+def wants_all_data(text: str | None, extra: dict) -> bool:
+    """A typed request for everything held (answers.toml [flows] all_data), not a tap."""
+    return not extra and answers.first_listed(text, "flows") == mydata.ACTION
+
+
 def not_member_reply(ctx) -> dict:
     return ui.text(ctx, _t("not_member"), [ui.qr(ctx, texts.t("common.menu.signup"), "signup"),
                                            ui.home_quick_reply(ctx)])
@@ -329,6 +341,7 @@ def overview(ctx, member, notice: str | None = None) -> dict:
                     description=_t("description", joined=joined), item_list_alignment="left")
     qrs = [ui.qr(ctx, _t(f"labels.{flow}"), "myinfo", {"dialog": "myinfo", "action": "open", "flow": flow})
            for flow in ("incentive", "account", "resources", "move", "mobile", "withdraw")]
+    qrs.append(ui.qr(ctx, texts.t("mydata.label"), "myinfo", {"dialog": "myinfo", "action": mydata.ACTION}))
     receiving = may_receive_campaigns(member)
     if receiving:
         qrs.append(ui.qr(ctx, texts.t("campaigns.opt_out_label"), "campaigns", {"action": "opt_out"}))

@@ -197,3 +197,54 @@ def test_typed_requests_open_the_change(chat, db, member, typed, question):
     c = chat(USER)
     c.say(typed)
     assert question in c.text
+
+
+# --- everything held (issue 18: the citizen's own data) ---------------------------------------------
+
+def test_everything_held_is_shown_with_numbers_masked(chat, db, member):
+    c = chat(USER)
+    c.open("myinfo", "내 정보")
+    c.tap("내 정보 전체 보기")
+    shown = json.dumps(c.last, ensure_ascii=False)
+    for part in ("■ 가입 정보", "■ 전기·수도·가스", "■ 포인트 받는 방법", "■ 보관 중인 기록", "주민등록번호는 받지도",
+                 "010-****-3333", "******3746", "********6789", "이름: 김민지", "월별 사용량: 0건", "주소 이력: 1건"):
+        assert part in shown, part
+    for hidden in ("0419283746", "110123456789", "110-123-456789", "2222-3333"):
+        assert hidden not in shown, hidden
+    assert len(c.last["template"]["outputs"]) <= 3 and "내 정보" in c.labels
+
+
+def test_everything_held_can_be_asked_for_in_words_and_lists_ended_accounts(chat, db, member, clock):
+    c = chat(USER)
+    c.open("myinfo", "내 개인정보 열람하고 싶어")
+    assert "■ 보관 중인 기록" in c.text
+    with db.transaction() as s:  # an ended account is still held, and shown as ended
+        m = s.scalars(select(Member).where(Member.id == member)).one()
+        for a in m.accounts:
+            if a.resource == "electricity":
+                a.ended_on = a.registered_on
+    c.tap("내 정보")
+    c.tap("내 정보 전체 보기")
+    assert "끝남" in c.text
+
+
+def test_everything_held_is_for_members_only_and_logs_no_content(chat, member, caplog):
+    c = chat("u-nobody")
+    c.open("myinfo", "내 정보 전체 보기")
+    assert "아직 탄소중립포인트 회원이 아니에요" in c.text
+    caplog.set_level(logging.DEBUG)
+    c = chat(USER)
+    c.open("myinfo", "내 정보")
+    c.tap("내 정보 전체 보기")
+    logged = "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in caplog.records)
+    assert "member viewed own data" in logged
+    for value in ("김민지", "3746", "6789", "3333"):
+        assert value not in logged, value
+
+
+def test_everything_held_in_english(chat, member):
+    c = chat(USER)
+    c.say("English")
+    c.open("myinfo", "my info")
+    c.tap(next(label for label in c.labels if "all" in label.lower()))
+    assert "010-****-3333" in c.text and "0419283746" not in c.text
