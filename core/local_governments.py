@@ -446,7 +446,7 @@ def seed_local_governments(session: Session, rows: Iterable[LocalGovernmentRow] 
         values = dict(sido=row.sido, name=row.name, address_prefixes=list(row.address_prefixes),
                       won_per_point=row.won_per_point, incentive_types=list(row.incentive_types),
                       payout_month_h1=row.payout_month_h1, payout_month_h2=row.payout_month_h2,
-                      contact=row.contact)
+                      contact=row.contact, figures_default=False)
         if lg is None:
             session.add(LocalGovernment(code=row.code, **values))
             inserted += 1
