@@ -32,7 +32,7 @@ from core.models import LocalGovernment
 
 SIGUNGU_FILE = Path(__file__).with_name("data") / "sigungu.csv"
 COLUMNS = ("code", "sido", "name", "kind", "programme_code", "scheme", "valid_from", "valid_to")
-KINDS = ("자치구", "시", "군", "일반구", "특별자치시", "행정시")
+KINDS = ("gu", "si", "gun", "ilban_gu", "special_si", "admin_si")  # 자치구 시 군 일반구 특별자치시 행정시
 SCHEMES = ("energy", "ecomileage")
 # Default incentive types of a 시·군·구 whose own list an operator has not loaded (spec §8.3:
 # cash to an own-name account is the most common; donation is the programme default).
@@ -81,13 +81,13 @@ def read_sigungu(text: str) -> list[Sigungu]:
         if v["code"] in seen:
             problems.append(f"code {v['code']} repeated")
         if v["sido"] not in SIDO_SPELLINGS:
-            problems.append(f"sido {v['sido']!r} is not a 시/도 name")
+            problems.append(f"sido {v['sido']!r} is not a province (sido) name")
         if v["kind"] not in KINDS:
             problems.append(f"kind {v['kind']!r}")
         if v["scheme"] not in SCHEMES:
             problems.append(f"scheme {v['scheme']!r}")
-        if (v["kind"] == "일반구") == (v["programme_code"] == v["code"]):
-            problems.append("an 일반구 (and only an 일반구) is run by another unit")
+        if (v["kind"] == "ilban_gu") == (v["programme_code"] == v["code"]):
+            problems.append("an ilban_gu (and only an ilban_gu) is run by another unit")
         days: dict[str, date | None] = {}
         for col in ("valid_from", "valid_to"):
             try:
@@ -126,7 +126,7 @@ def programme_code(code: str) -> str | None:
     return s.programme_code if s else None
 
 
-def totals_per_sido(day: date, kinds: tuple[str, ...] = ("자치구", "시", "군")) -> dict[str, int]:
+def totals_per_sido(day: date, kinds: tuple[str, ...] = ("gu", "si", "gun")) -> dict[str, int]:
     """Number of units of the given kinds per 시/도 on a day (자치단체 by default)."""
     return dict(Counter(s.sido for s in shipped_sigungu() if s.kind in kinds and s.valid_on(day)))
 

@@ -47,11 +47,11 @@ def test_totals_per_sido_match_the_source():
 def test_national_totals_by_kind():
     def count(kind, day):
         return sum(1 for s in shipped_sigungu() if s.kind == kind and s.valid_on(day))
-    assert (count("시", BEFORE), count("군", BEFORE), count("자치구", BEFORE)) == (75, 82, 69)
-    assert count("자치구", AFTER) == 70
-    assert count("일반구", date(2025, 1, 1)) == 35  # 부천 3 reinstated in 2024
-    assert count("일반구", AFTER) == 39  # 화성 4 from 2026-02-01
-    assert (count("특별자치시", AFTER), count("행정시", AFTER)) == (1, 2)
+    assert (count("si", BEFORE), count("gun", BEFORE), count("gu", BEFORE)) == (75, 82, 69)
+    assert count("gu", AFTER) == 70
+    assert count("ilban_gu", date(2025, 1, 1)) == 35  # 부천 3 reinstated in 2024
+    assert count("ilban_gu", AFTER) == 39  # 화성 4 from 2026-02-01
+    assert (count("special_si", AFTER), count("admin_si", AFTER)) == (1, 2)
 
 
 @pytest.mark.parametrize("code,sido,name", [
@@ -87,7 +87,7 @@ def test_known_codes(code, sido, name):
     ("44133", "44130"), ("47113", "47110"), ("48129", "48120"), ("52113", "52110"),
 ])
 def test_general_gu_map_to_the_city_that_runs_the_programme(gu, si):
-    assert sigungu_by_code()[gu].kind == "일반구"
+    assert sigungu_by_code()[gu].kind == "ilban_gu"
     assert programme_code(gu) == si
     assert programme_code(si) == si
 
@@ -113,15 +113,15 @@ def test_the_file_records_its_source_and_date():
 
 def test_bad_rows_are_reported_by_line():
     text = ("code,sido,name,kind,programme_code,scheme,valid_from,valid_to\n"
-            "4111,경기도,수원시 장안구,일반구,41110,energy,,\n"
-            "41110,경기,수원시,시,41110,energy,,\n"
-            "41113,경기도,수원시 권선구,일반구,41113,energy,2026-13-01,\n")
+            "4111,경기도,수원시 장안구,ilban_gu,41110,energy,,\n"
+            "41110,경기,수원시,si,41110,energy,,\n"
+            "41113,경기도,수원시 권선구,ilban_gu,41113,energy,2026-13-01,\n")
     with pytest.raises(LocalGovernmentDataError) as exc:
         read_sigungu(text)
     text_errors = "\n".join(exc.value.errors)
     assert "line 2: code '4111'" in text_errors
     assert "line 3: sido '경기'" in text_errors
-    assert "line 4: an 일반구" in text_errors and "line 4: valid_from" in text_errors
+    assert "line 4: an ilban_gu" in text_errors and "line 4: valid_from" in text_errors
 
 
 @pytest.mark.parametrize("typed,code", [
