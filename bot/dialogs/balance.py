@@ -177,6 +177,10 @@ def settled_card(ctx, view: dict, managed: Collection[str] = frozenset()) -> Ite
     lg = (view.get("local_government") or {}).get("name")
     rate = _num(view.get("rate"))
     rate_text = _t("settled_rate", lg=lg, rate=rate) if lg else _t("settled_rate_default", rate=rate)
+    if figures_are_default(view):  # rate and payout month not set by the 시군구 yet
+        marker = texts.t("common.default_marker")
+        rate_text = f"{rate_text} {marker}"
+        when = f"{when} {marker}" if when else when
     description = f"{_t(f'status.{status}')} · {when}\n{_t('summary_points', points=_won(view.get('points') or 0))} · {rate_text}"
     return ItemCard(
         item_list=items[: limits.ITEM_CARD_ITEMS_MAX],
@@ -189,8 +193,17 @@ def settled_card(ctx, view: dict, managed: Collection[str] = frozenset()) -> Ite
     )
 
 
+def figures_are_default(view: dict) -> bool:
+    """The view's rate and payout month are the documented defaults: the 시군구 has not set its
+    own yet (or the member's 시군구 is not known)."""
+    lg = view.get("local_government")
+    return lg is None or bool(lg.get("figures_default"))
+
+
 def settled_notes(ctx, view: dict, member: Member) -> list[str]:
     notes = []
+    if figures_are_default(view):
+        notes.append(_t("default_note", marker=texts.t("common.default_marker")))
     hold = view.get("hold_reason") or ((view.get("payout") or {}).get("hold_reason"))
     if view.get("status") in ("held", "skipped") or hold:
         key = hold if hold in texts.raw("balance.hold") else ("SKIPPED_MISMATCH" if view.get("status") == "skipped" else "other")

@@ -108,6 +108,20 @@ def test_after_settlement_the_last_half_with_payout(chat, db, cipher, clock, usa
     assert "왜 0포인트예요?" not in c.labels
 
 
+def test_a_figure_the_sigungu_has_not_set_is_marked_as_the_default(chat, db, cipher, clock, usage):
+    joined_long_ago(db, cipher, U2, address="전라남도 해남군 해남읍 군청길 4")
+    usage()
+    settle_half(db, "2026H1", clock)
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    settled = c.last["template"]["outputs"][1]["itemCard"]
+    assert "해남군 1포인트 2원 (기본값)" in settled["description"]
+    assert "2026년 12월 지급 (기본값)" in settled["description"]
+    assert "시·군·구가 아직 정해 알려 주지 않아" in c.text
+    c.say("언제 들어와요?")
+    assert c.has("해남군") and c.has("(기본값)")
+
+
 def test_zero_points_explained_with_the_statement_reasons(chat, db, cipher, clock, usage):
     joined_long_ago(db, cipher, U2)
     usage(h1_actual=290, water_h1=110)
