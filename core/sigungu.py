@@ -28,6 +28,7 @@ from core.local_governments import (
     assign_missing_local_governments,
     prefixes_for,
 )
+from core.members import FALLBACK_INCENTIVE_TYPES
 from core.models import LocalGovernment
 
 SIGUNGU_FILE = Path(__file__).with_name("data") / "sigungu.csv"
@@ -35,8 +36,9 @@ COLUMNS = ("code", "sido", "name", "kind", "programme_code", "scheme", "valid_fr
 KINDS = ("gu", "si", "gun", "ilban_gu", "special_si", "admin_si")  # 자치구 시 군 일반구 특별자치시 행정시
 SCHEMES = ("energy", "ecomileage")
 # Default incentive types of a 시·군·구 whose own list an operator has not loaded (spec §8.3:
-# cash to an own-name account is the most common; donation is the programme default).
-DEFAULT_INCENTIVE_TYPES = ("cash", "donation")
+# cash to an own-name account is the most common; donation is the programme default): the
+# same list members are offered when their 시·군·구 lists none.
+DEFAULT_INCENTIVE_TYPES = FALLBACK_INCENTIVE_TYPES
 
 
 @dataclass(frozen=True)
