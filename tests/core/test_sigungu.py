@@ -162,3 +162,15 @@ def test_loading_keeps_an_operators_figures_and_an_operators_load_clears_the_def
             "code,sido,name,prefixes,won_per_point,incentive_types,payout_month_h1,payout_month_h2,contact\n"
             "46810,전라남도,강진군,,2,cash,12,6,\n"))
         assert not s.get(LocalGovernment, "46810").figures_default
+
+
+def test_members_whose_sigungu_was_not_known_get_it_when_the_list_loads(db, cipher):
+    from tests.auxil.engine import add_member
+
+    with db.transaction() as s:
+        mid = add_member(s, cipher, lg=None, address="전라남도 순천시 중앙로 1", address_history=[]).id
+    with db.transaction() as s:
+        load_sigungu(s)
+    with db.session() as s:
+        from core.models import Member
+        assert s.get(Member, mid).local_government_code == "46150"
