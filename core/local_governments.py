@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -312,16 +313,23 @@ def _starts_with_words(text: str, prefix: str) -> bool:
     return text == prefix or text.startswith(prefix + " ")
 
 
+@lru_cache(maxsize=4096)
+def _canonical_prefix(prefix: str) -> str:
+    return canonical_sido_text(prefix)
+
+
 def match_local_government(session: Session, address: str | ParsedAddress) -> LocalGovernment | None:
-    """The local government whose prefix (canonicalised) starts the address, longest first."""
+    """The local government whose prefix (canonicalised) starts the address, longest first.
+    Reads codes and prefixes only (every 시군구 of the country is a few hundred rows) and loads
+    the one that matches."""
     base = address.base if isinstance(address, ParsedAddress) else canonical_sido_text(address)
     best, best_len = None, -1
-    for lg in session.scalars(select(LocalGovernment)):
-        for prefix in lg.address_prefixes or []:
-            p = canonical_sido_text(prefix)
+    for code, prefixes in session.execute(select(LocalGovernment.code, LocalGovernment.address_prefixes)):
+        for prefix in prefixes or []:
+            p = _canonical_prefix(prefix)
             if len(p) > best_len and _starts_with_words(base, p):
-                best, best_len = lg, len(p)
-    return best
+                best, best_len = code, len(p)
+    return session.get(LocalGovernment, best) if best is not None else None
 
 
 def infer_sido(session: Session, parsed: ParsedAddress) -> ParsedAddress:
@@ -330,8 +338,8 @@ def infer_sido(session: Session, parsed: ParsedAddress) -> ParsedAddress:
     if parsed.sido is not None:
         return parsed
     found = {
-        lg.sido for lg in session.scalars(select(LocalGovernment))
-        if lg.name != lg.sido and _starts_with_words(parsed.base, lg.name)
+        sido for sido, name in session.execute(select(LocalGovernment.sido, LocalGovernment.name))
+        if name != sido and _starts_with_words(parsed.base, name)
     }
     if len(found) != 1:
         return parsed
@@ -446,7 +454,7 @@ def seed_local_governments(session: Session, rows: Iterable[LocalGovernmentRow] 
         values = dict(sido=row.sido, name=row.name, address_prefixes=list(row.address_prefixes),
                       won_per_point=row.won_per_point, incentive_types=list(row.incentive_types),
                       payout_month_h1=row.payout_month_h1, payout_month_h2=row.payout_month_h2,
-                      contact=row.contact)
+                      contact=row.contact, figures_default=False)
         if lg is None:
             session.add(LocalGovernment(code=row.code, **values))
             inserted += 1

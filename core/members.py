@@ -639,6 +639,9 @@ def create_member(session: Session, cipher: FieldCipher, clock: Clock, data: Sig
     )
 
     def write():
+        if data.user_key:  # a member who left for Seoul and joins again (moved back)
+            session.execute(update(Member).where(Member.bot_user_key == data.user_key, Member.status == "left")
+                            .values(bot_user_key=None))
         session.add(member)
         for choice in choices:
             session.add(_new_account(cipher, member, choice, today))
@@ -772,6 +775,51 @@ def move_house(session: Session, cipher: FieldCipher, clock: Clock, member: Memb
     _flush_guarded(session, cipher, write, user_key=None, parsed=parsed, choices=choices, exclude_member_id=member.id)
     session.expire(member, ["accounts"])
     return lg
+
+
+def leave_for_seoul(session: Session, cipher: FieldCipher, clock: Clock, member: Member,
+                    parsed: ParsedAddress | None = None) -> None:
+    """A move into Seoul ends energy participation (spec E3: Seoul is Eco-mileage; nobody is a
+    member of both). In the caller's transaction: the member becomes `left` with the day it
+    ended (`withdrawn_at`), the Seoul address is recorded (address history without a 시·군·구),
+    the resource accounts end today, campaign consent is withdrawn and pending notifications
+    are skipped (no push reaches a member who is not active). The ledger, the statements and
+    what is needed to pay halves already ended (name, account) are kept: the settlement
+    evaluates the member for halves that ended before the move, as for a withdrawal, and the
+    old 시·군·구 pays them."""
+    from core.models import Notification
+
+    member = _active(member)
+    if parsed is not None and not parsed.is_seoul:
+        raise InvalidValue("address", "not_seoul")
+    now, today = utcnow_naive(clock), today_kst(clock)
+    member.status = "left"
+    member.withdrawn_at = now
+    if parsed is not None:
+        member.address, member.address_detail = parsed.base, parsed.detail or None
+        member.household_hash = household_hash(cipher, parsed)
+    member.local_government_code = None
+    member.marketing_opt_in = False
+    member.campaign_opt_out = True
+    consents = dict(member.consents or {})
+    consents["left_for_seoul_at"] = now.isoformat(timespec="seconds")
+    member.consents = consents
+    for account in member.accounts:
+        if account.ended_on is None:
+            account.ended_on = today
+    session.add(MemberAddress(member_id=member.id, local_government_code=None, valid_from=today))
+    session.execute(
+        update(Notification).where(Notification.member_id == member.id, Notification.state == "pending")
+        .values(state="skipped", last_error="member left for Seoul"))
+    session.flush()
+
+
+def left_member_for_user(session: Session, user_key: str | None) -> Member | None:
+    """The member this chat user was until leaving for Seoul (the newest), else None."""
+    if not user_key:
+        return None
+    return session.scalars(select(Member).where(Member.bot_user_key == user_key, Member.status == "left")
+                           .order_by(Member.id.desc())).first()
 
 
 def change_mobile(session: Session, member: Member, mobile: str) -> None:

@@ -10,7 +10,7 @@ beyond the member's own figures. Each takes an open SQLAlchemy session (the call
         {"member_id": 7, "half": "2026H1", "status": "expected" | "held" | "paid" | "skipped",
          "hold_reason": "HOLD_NO_ACCOUNT" | None, "member_type": "individual",
          "points_table": "household", "schedule": "stacking_2023", "version": 1,
-         "local_government": {"code": "41117", "name": "수원시 영통구"} | None,
+         "local_government": {"code": "41117", "name": "수원시 영통구", "figures_default": false} | None,
          "rate": "2.00",                      # won per point at the half's end
          "points": 15000, "points_before_cap": 15000, "cap_points_per_half": 33750,
          "won": 30000,                        # the payout line's figure once a batch exists
@@ -46,7 +46,7 @@ beyond the member's own figures. Each takes an open SQLAlchemy session (the call
 
 ``member_terms(session, member_id, today) -> dict``
     What the member's 시군구 sets for the half containing ``today``: ``{"half": "2026H2",
-    "local_government": {"code": "41117", "name": "수원시 영통구"} | None, "rate": "2.00",
+    "local_government": {"code": "41117", "name": "수원시 영통구", "figures_default": false} | None, "rate": "2.00",
     "payout_month": "2027-06", "cap_points_per_half": 33750, "cap_won_per_year": 135000}``.
 """
 from __future__ import annotations
@@ -116,7 +116,7 @@ def statement_view(session: Session, member_id: int, half: str | Half) -> dict |
         "member_id": member_id, "half": half, "status": st.status, "hold_reason": st.hold_reason,
         "member_type": st.member_type, "points_table": st.points_table, "schedule": st.schedule,
         "version": st.version,
-        "local_government": {"code": lg.code, "name": lg.name} if lg else None,
+        "local_government": _lg_ref(lg),
         "rate": f"{st.rate:.2f}", "points": st.points, "points_before_cap": st.points_before_cap,
         "cap_points_per_half": st.cap_points_per_half,
         "won": payout.won if payout else st.won, "won_before_cap": st.won_before_cap,
@@ -128,6 +128,14 @@ def statement_view(session: Session, member_id: int, half: str | Half) -> dict |
         "resources": resources,
         "reasons": [r["reason"] for r in resources if r["reason"]],
     }
+
+
+def _lg_ref(lg: LocalGovernment | None) -> dict | None:
+    """The 시군구 of a view; `figures_default` while its rate, incentive types and payout months
+    are the documented defaults of the shipped list (no operator has set them)."""
+    if lg is None:
+        return None
+    return {"code": lg.code, "name": lg.name, "figures_default": bool(lg.figures_default)}
 
 
 def last_settled_half(session: Session, member_id: int) -> str | None:
@@ -153,7 +161,7 @@ def member_terms(session: Session, member_id: int, today: date, rules: Rules | N
         caps = (schedule.cap_points_per_half, schedule.cap_won_per_year)
     except ValueError:
         caps = (0, 0)
-    return {"half": str(half), "local_government": {"code": lg.code, "name": lg.name} if lg else None,
+    return {"half": str(half), "local_government": _lg_ref(lg),
             "rate": f"{Decimal(rate):.2f}", "payout_month": _month(payout_month),
             "cap_points_per_half": caps[0], "cap_won_per_year": caps[1]}
 

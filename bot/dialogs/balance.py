@@ -14,8 +14,8 @@ from decimal import Decimal, InvalidOperation
 from bot import texts, ui
 from bot.app import BotApp
 from bot.kakao import limits
-from bot.kakao.parts import ImageTitle, Item, ItemListSummary, ItemThumbnail
-from bot.kakao.response import Component, ItemCard, SimpleText, fit_text
+from bot.kakao.parts import Button, ImageTitle, Item, ItemListSummary, ItemThumbnail
+from bot.kakao.response import Component, ItemCard, SimpleText, TextCard, fit_text
 from core import members as M
 from core.clock import today_kst
 from core.models import Member
@@ -177,6 +177,10 @@ def settled_card(ctx, view: dict, managed: Collection[str] = frozenset()) -> Ite
     lg = (view.get("local_government") or {}).get("name")
     rate = _num(view.get("rate"))
     rate_text = _t("settled_rate", lg=lg, rate=rate) if lg else _t("settled_rate_default", rate=rate)
+    if figures_are_default(view):  # rate and payout month not set by the 시군구 yet
+        marker = texts.t("common.default_marker")
+        rate_text = f"{rate_text} {marker}"
+        when = f"{when} {marker}" if when else when
     description = f"{_t(f'status.{status}')} · {when}\n{_t('summary_points', points=_won(view.get('points') or 0))} · {rate_text}"
     return ItemCard(
         item_list=items[: limits.ITEM_CARD_ITEMS_MAX],
@@ -189,8 +193,17 @@ def settled_card(ctx, view: dict, managed: Collection[str] = frozenset()) -> Ite
     )
 
 
+def figures_are_default(view: dict) -> bool:
+    """The view's rate and payout month are the documented defaults: the 시군구 has not set its
+    own yet (or the member's 시군구 is not known)."""
+    lg = view.get("local_government")
+    return lg is None or bool(lg.get("figures_default"))
+
+
 def settled_notes(ctx, view: dict, member: Member) -> list[str]:
     notes = []
+    if figures_are_default(view):
+        notes.append(_t("default_note", marker=texts.t("common.default_marker")))
     hold = view.get("hold_reason") or ((view.get("payout") or {}).get("hold_reason"))
     if view.get("status") in ("held", "skipped") or hold:
         key = hold if hold in texts.raw("balance.hold") else ("SKIPPED_MISMATCH" if view.get("status") == "skipped" else "other")
@@ -247,6 +260,8 @@ def balance_skill(ctx) -> dict:
     from core import statements
 
     member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+    if member is None and (left := M.left_member_for_user(ctx.session, ctx.turn.user_key)) is not None:
+        return left_balance(ctx, left)
     if member is None:
         return ui.text(ctx, _t("not_member"), [ui.qr(ctx, _t("signup_label"), "signup"),
                                                ui.qr(ctx, texts.t("faq.how_points_work.question"), "help",
@@ -277,6 +292,24 @@ def balance_skill(ctx) -> dict:
             ui.home_quick_reply(ctx)]
     ctx.log.debug("balance shown", extra={"member_id": member.id, "settled": last})
     return ui.reply(outputs, qrs)
+
+
+def left_balance(ctx, member: Member) -> dict:
+    """A member who left for Seoul: their statements are kept, so the last settled half (paid by
+    the old 시군구) is still shown, with Eco-mileage for what comes next."""
+    from core import statements
+
+    last = statements.last_settled_half(ctx.session, member.id)
+    settled = statements.statement_view(ctx.session, member.id, last) if last else None
+    outputs: list[Component] = []
+    lines = [_t("left")]
+    if settled is not None:
+        outputs.append(settled_card(ctx, settled, set()))
+        lines.extend(settled_notes(ctx, settled, member))
+    outputs.append(TextCard(description=fit_text("\n".join(lines), limits.TEXT_CARD_DESCRIPTION_MAX),
+                            buttons=[Button.web_link(texts.t("signup.address.seoul_link_label"),
+                                                     texts.t("signup.address.seoul_url"))]))
+    return ui.reply(outputs, [ui.home_quick_reply(ctx)])
 
 
 def register(app: BotApp) -> None:

@@ -203,18 +203,20 @@ def personal_text(ctx, intent: str) -> str | None:
     from core.points.award import won_for
 
     terms = statements.member_terms(ctx.session, member.id, today_kst(ctx.clock))
+    note = ("\n" + texts.t("balance.default_note", marker=texts.t("common.default_marker"))
+            if balance.figures_are_default(terms) else "")
     if intent in ("when_paid_energy", "expected_payout"):
-        return "\n".join(_payout_lines(ctx, member, terms))
+        return "\n".join(_payout_lines(ctx, member, terms)) + note
     lg = (terms.get("local_government") or {}).get("name") or texts.t("faq.personal.your_area")
     rate = Decimal(terms["rate"])
     shown = f"{rate.normalize():f}"
     if intent == "point_value":
-        return texts.t("faq.personal.rate", lg=lg, rate=shown)
+        return texts.t("faq.personal.rate", lg=lg, rate=shown) + note
     cap_half = terms["cap_points_per_half"]
     won_half = won_for(cap_half, rate)
     won_year = min(2 * won_half, terms["cap_won_per_year"])
     return texts.t("faq.personal.max", lg=lg, rate=shown, cap_half=f"{cap_half:,}", won_half=f"{won_half:,}",
-                   won_year=f"{won_year:,}")
+                   won_year=f"{won_year:,}") + note
 
 
 def answer_reply(ctx, intent: str) -> dict:

@@ -5,6 +5,7 @@ Flows (one dialog, `flow` slot), each ending in one core call in the turn's tran
     account    bank -> account_number -> account_holder -> change_account
     resources  pick_resource -> billing_mode -> [customer_number] -> change_resources
     move       address -> [address_detail] -> billing_mode/customer_number x3 -> move_confirm -> move_house
+               a Seoul address: leave_confirm -> leave_for_seoul (spec E3: participation ends)
     mobile     mobile -> change_mobile
     withdraw   withdraw_confirm -> withdraw
 The steps are the signup's (bot.dialogs.signup.fields), with the same checks; taps carry
@@ -23,6 +24,7 @@ from bot.kakao import limits
 from bot.kakao.parts import Button, Item
 from bot.kakao.response import ItemCard, TextCard, fit_text
 from core import members as M
+from core.local_governments import ParsedAddress
 from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
 
@@ -73,6 +75,25 @@ class MoveConfirmStep(ChoiceStep):
         return myinfo_dialog(c).save_move(c)
 
 
+class LeaveConfirmStep(ChoiceStep):
+    """A move into Seoul ends participation (spec E3): said plainly, confirmed with one tap."""
+
+    name = "leave_confirm"
+    hint = "myinfo.leave.invalid"
+    yes = "leave"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("leave", _t("leave.confirm"), answers.words("leave_confirm.leave"))]
+
+    def ask(self, c: Conv) -> Prompt:
+        card = TextCard(title=_t("move.seoul_title"), description=_t("move.seoul_body"),
+                        buttons=[c.button(_t("leave.confirm"), "leave"), c.cancel_button()])
+        return Prompt([card], [c.qr(_t("leave.confirm"), "leave")])
+
+    def apply(self, c: Conv, value: str):
+        return myinfo_dialog(c).save_leave(c)
+
+
 class WithdrawConfirmStep(ChoiceStep):
     name = "withdraw_confirm"
     hint = "myinfo.withdraw.invalid"
@@ -104,7 +125,7 @@ class MyInfoDialog(F.FieldsDialog):
 
     def __init__(self, app) -> None:
         steps = [*(cls() for cls in F.SHARED_STEPS), MobileStep(), PickResourceStep(), MoveConfirmStep(),
-                 WithdrawConfirmStep()]
+                 LeaveConfirmStep(), WithdrawConfirmStep()]
         super().__init__(app, steps)
 
     # -- what fields.py asks of a dialog --------------------------------------------------------
@@ -123,15 +144,10 @@ class MyInfoDialog(F.FieldsDialog):
         m = self.member(c)
         return c.ctx.session.get(LocalGovernment, m.local_government_code) if m and m.local_government_code else None
 
-    def on_seoul(self, c: Conv) -> dict:
-        c.ctx.dialog.end()
+    def on_seoul(self, c: Conv) -> dict | Go:
+        """A Seoul address in the move flow: participation ends once the member confirms."""
         self.app.dialog_event(self.name, "seoul")
-        card = TextCard(title=_t("move.seoul_title"), description=_t("move.seoul_body"),
-                        buttons=[Button.web_link(texts.t("signup.address.seoul_link_label"),
-                                                 texts.t("signup.address.seoul_url"))])
-        return ui.reply([card], [ui.qr(c.ctx, _t("labels.withdraw"), self.skill,
-                                       {"dialog": self.name, "action": "open", "flow": "withdraw"}),
-                                 ui.home_quick_reply(c.ctx)])
+        return Go("leave_confirm")
 
     def after(self, c: Conv, group: str, notice: str | None = None) -> Go | dict:
         flow: str = c.slots.get("flow") or ""
@@ -268,6 +284,19 @@ class MyInfoDialog(F.FieldsDialog):
             notes.append(_t("move.lg_unknown"))
         return self._done(c, "\n".join(notes), "moved")
 
+    def save_leave(self, c: Conv):
+        ctx = c.ctx
+        member = self.member(c)
+        seoul = c.slots.get("seoul_address")
+        parsed = (ParsedAddress(sido=seoul.get("sido"), base=seoul["base"], detail=seoul.get("detail") or "",
+                                kind=seoul.get("kind", "road")) if seoul else None)
+        M.leave_for_seoul(ctx.session, ctx.cipher, ctx.clock, member, parsed)
+        ctx.dialog.end()
+        ctx.outcome = "completed"
+        self.app.dialog_event(self.name, "left_for_seoul")
+        ctx.log.info("member left for Seoul", extra={"member_id": member.id})
+        return left_reply(ctx)
+
     def save_mobile(self, c: Conv):
         member = self.member(c)
         M.change_mobile(c.ctx.session, member, c.slots["mobile"])
@@ -282,6 +311,14 @@ class MyInfoDialog(F.FieldsDialog):
         self.app.dialog_event(self.name, "withdrawn")
         ctx.log.info("member withdrew", extra={"member_id": member.id})
         return ui.menu_reply(ctx, _t("withdraw.done"), member=False)
+
+
+def left_reply(ctx) -> dict:
+    """Participation ended by a move into Seoul: Eco-mileage, with the link."""
+    card = TextCard(title=_t("leave.done_title"), description=_t("leave.done_body"),
+                    buttons=[Button.web_link(texts.t("signup.address.seoul_link_label"),
+                                             texts.t("signup.address.seoul_url"))])
+    return ui.reply([card], [ui.home_quick_reply(ctx)])
 
 
 def myinfo_dialog(c: Conv) -> MyInfoDialog:

@@ -25,7 +25,8 @@ OTHER_STEPS: dict[str, frozenset[str]] = {
         "member_type", "terms", "householder", "billing_mode", "incentive_type", "optional", "confirm", "edit",
         "marketing",
     }),
-    "myinfo": frozenset({"billing_mode", "incentive_type", "pick_resource", "move_confirm", "withdraw_confirm"}),
+    "myinfo": frozenset({"billing_mode", "incentive_type", "pick_resource", "move_confirm", "leave_confirm",
+                       "withdraw_confirm"}),
 }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -37,6 +38,9 @@ class LocalGovernment(Base):
     payout_month_h1: Mapped[int] = mapped_column(Integer, default=12)
     payout_month_h2: Mapped[int] = mapped_column(Integer, default=6)
     contact: Mapped[str | None] = mapped_column(String(64))
+    # True while rate, incentive types and payout months are the documented defaults the shipped
+    # list (core/data/sigungu.csv) gave the row; an operator's load sets them and clears this.
+    figures_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Member(Base):
@@ -46,7 +50,7 @@ class Member(Base):
     __tablename__ = "members"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | left
     member_type: Mapped[str] = mapped_column(String(24))
     bot_user_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     bot_id: Mapped[str | None] = mapped_column(String(64))  # with '!' on the development channel
@@ -76,6 +80,7 @@ class Member(Base):
     is_friend: Mapped[bool] = mapped_column(Boolean, default=True)
     blocked_at: Mapped[datetime | None] = mapped_column(DateTime)
     joined_at: Mapped[datetime] = mapped_column(DateTime)
+    # When participation ended: withdrawal, or leaving for Seoul (status 'left', spec E3).
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
     # When what withdrawal left (identifiers in notifications, payout lines, pledges) was
     # removed too (core.withdrawn_purge); the ledger stays under the bare member id.

@@ -67,4 +67,10 @@ def test_init_db_command(tmp_path, monkeypatch):
     assert "database at head" in result.output
     engine = make_engine(url)
     assert "members" in inspect(engine).get_table_names()
+    with engine.connect() as conn:  # every energy-scheme 시·군·구, with the documented defaults
+        count, defaults = conn.exec_driver_sql(
+            "SELECT COUNT(*), SUM(CASE WHEN figures_default THEN 1 ELSE 0 END) FROM local_governments").one()
+    assert count == defaults == 208
+    again = app.test_cli_runner().invoke(args=["cpoint", "init-db"])
+    assert again.exit_code == 0 and "0 added" in again.output
     engine.dispose()

@@ -18,8 +18,13 @@ def chat(kakao):
 
 @pytest.fixture
 def lgs(db):
+    """The 18 시군구 with an operator's figures, then every other one of the shipped list with
+    the documented defaults (as init-db and load-local-governments leave a database)."""
+    from core.sigungu import load_sigungu
+
     with db.transaction() as s:
         seed_local_governments(s)
+        load_sigungu(s)
 
 
 

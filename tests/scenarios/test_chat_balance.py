@@ -108,6 +108,37 @@ def test_after_settlement_the_last_half_with_payout(chat, db, cipher, clock, usa
     assert "왜 0포인트예요?" not in c.labels
 
 
+def test_a_figure_the_sigungu_has_not_set_is_marked_as_the_default(chat, db, cipher, clock, usage):
+    joined_long_ago(db, cipher, U2, address="전라남도 해남군 해남읍 군청길 4")
+    usage()
+    settle_half(db, "2026H1", clock)
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    settled = c.last["template"]["outputs"][1]["itemCard"]
+    assert "해남군 1포인트 2원 (기본값)" in settled["description"]
+    assert "2026년 12월 지급 (기본값)" in settled["description"]
+    assert "시·군·구가 아직 정해 알려 주지 않아" in c.text
+    c.say("언제 들어와요?")
+    assert c.has("해남군") and c.has("(기본값)")
+
+
+def test_after_leaving_for_seoul_the_last_half_is_still_shown(chat, db, cipher, clock, usage):
+    from core import members as M
+    from core.local_governments import parse_address
+
+    mid = joined_long_ago(db, cipher, U2)
+    usage()
+    settle_half(db, "2026H1", clock)
+    with db.transaction() as s:
+        M.leave_for_seoul(s, cipher, clock, s.get(Member, mid), parse_address("서울 중구 세종대로 110"))
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    settled = c.last["template"]["outputs"][0]["itemCard"]
+    assert settled["itemListSummary"] == {"title": "지급 예정", "description": "21,500원"}
+    assert "참여를 마치셨어요" in c.text and "이전 시·군·구에서 지급" in c.text
+    assert "https://ecomileage.seoul.go.kr" in json.dumps(c.last, ensure_ascii=False)
+
+
 def test_zero_points_explained_with_the_statement_reasons(chat, db, cipher, clock, usage):
     joined_long_ago(db, cipher, U2)
     usage(h1_actual=290, water_h1=110)

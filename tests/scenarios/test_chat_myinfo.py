@@ -101,9 +101,10 @@ def test_moving_house(chat, db, cipher, clock):
     c.tap("이사했어요")
     assert "새 주소를 알려 주세요" in c.text
     c.say("서울특별시 중구 세종대로 110")
-    assert "에코마일리지" in c.text and "탈퇴" in c.labels and state(db, USER).dialog is None
-    assert member_of(db, USER).address.startswith("경기도")
-    c.tap("이사했어요") if "이사했어요" in c.labels else c.open("myinfo", "이사했어요")
+    assert "서울로 이사하셨나요?" in c.text and "참여 끝내기" in c.labels
+    c.tap("취소")  # not yet: nothing changes
+    assert member_of(db, USER).address.startswith("경기도") and member_of(db, USER).status == "active"
+    c.open("myinfo", "이사했어요")
     c.say("제주 서귀포시 중앙로 105 3층")
     assert "가입을 진행할 수 없어요" in c.text
     c.say("제주 서귀포시 중앙로 105 4층")
@@ -119,6 +120,46 @@ def test_moving_house(chat, db, cipher, clock):
     with db.session() as s:
         assert [a.local_government_code for a in s.scalars(
             select(MemberAddress).where(MemberAddress.member_id == m.id).order_by(MemberAddress.id))] == ["41117", "50130"]
+
+
+def test_moving_to_seoul_ends_participation_with_the_eco_mileage_link(chat, db, cipher, clock, member):
+    from core.models import Notification
+    from core.outbox import enqueue
+
+    with db.transaction() as s:
+        enqueue(s, member_id=member, kind="payout_notice", period="2026H1", payload={},
+                now=clock.now().replace(tzinfo=None))
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("이사했어요")
+    c.say("서울 마포구 월드컵북로 400, 1203호")
+    assert "서울로 이사하셨나요?" in c.text and "여기 참여는 끝나요" in c.text
+    c.tap("참여 끝내기")
+    assert "참여를 마쳤어요" in c.text and "에코마일리지" in c.text
+    assert "https://ecomileage.seoul.go.kr" in json.dumps(c.last, ensure_ascii=False)
+    assert state(db, USER).dialog is None
+    with db.session() as s:
+        m = s.get(Member, member)
+        assert (m.status, m.address, m.name) == ("left", "서울특별시 마포구 월드컵북로 400", "김민지")
+        assert all(a.ended_on is not None for a in s.scalars(
+            select(ResourceAccount).where(ResourceAccount.member_id == member)))
+        assert s.scalars(select(Notification.state).where(Notification.member_id == member)).one() == "skipped"
+    c.open("myinfo", "내 정보")
+    assert "아직 탄소중립포인트 회원이 아니에요" in c.text
+
+
+def test_coming_back_from_seoul_signs_up_again(chat, db):
+    c = signup_until(chat(U1))
+    first = member_of(db, U1).id
+    c.open("myinfo")
+    c.tap("이사했어요")
+    c.say("서울특별시 중구 세종대로 110")
+    c.tap("참여 끝내기")
+    signup_until(c)
+    again = member_of(db, U1)
+    assert again is not None and again.id != first
+    with db.session() as s:
+        assert (s.get(Member, first).status, s.get(Member, first).bot_user_key) == ("left", None)
 
 
 def test_withdraw_asks_first_then_deletes_personal_data(chat, db, cipher, clock, member, caplog):

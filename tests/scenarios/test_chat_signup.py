@@ -423,21 +423,24 @@ def test_editing_the_address_asks_the_incentive_again_when_not_offered(chat, db)
     assert "현금(계좌)" in c.labels and "지역화폐·상품권" not in c.labels
 
 
-def test_an_address_outside_the_known_local_governments_is_accepted_with_a_note(chat, db):
+def test_an_address_anywhere_finds_its_sigungu_with_the_documented_defaults(chat, db):
     c = signup_until(chat(U1), "address")
     c.say("전라남도 순천시 중앙로 1")
     assert state(db, U1).step == "address_detail"
     c.tap("동·호수 없음")
-    assert c.has("시·군·구를 아직 확인하지 못했어요", "전기요금은 어떻게")
+    assert not c.has("시·군·구를 아직 확인하지 못했어요") and c.has("전기요금은 어떻게")
     c.tap("개별납부")
     c.say("0419283746")
     c.tap("사용 안 함")
     c.tap("사용 안 함")
-    assert c.labels[:2] == ["현금(계좌)", "기부"]
+    assert c.labels[:2] == ["현금(계좌)", "기부"]  # the default incentive types
     c.tap("기부")
     c.tap("건너뛰기")
     c.tap("가입하기")
-    assert c.has("확인되는 대로 연결") and member_of(db, U1).local_government_code is None
+    assert c.has("가입을 마쳤어요") and not c.has("확인되는 대로 연결")
+    assert member_of(db, U1).local_government_code == "46150"
+    c.say("1포인트에 얼마예요?")
+    assert c.has("순천시") and c.has("(기본값)")
 
 
 def test_kakao_app_user_id_is_kept_and_finds_the_member(chat, db):

@@ -38,7 +38,7 @@ def test_statement_json(app, client, db, cipher, tmp_path, AUTH):
     assert (water["reason"], water["reason_params"], water["rate"]) == (
         "BELOW_THRESHOLD", {"rate": "1.11", "threshold": "5"}, "1.11")
     assert body["reasons"] == ["BELOW_THRESHOLD"]
-    assert body["local_government"] == {"code": "41117", "name": "수원시 영통구"}
+    assert body["local_government"] == {"code": "41117", "name": "수원시 영통구", "figures_default": False}
 
 
 def test_auth_and_errors(app, client, db, cipher, tmp_path, AUTH):

@@ -11,10 +11,16 @@ from webhooks.commands import cpoint, fail, services
 
 @cpoint.command("init-db")
 def init_db():
-    """Create or upgrade the schema to the newest migration."""
+    """Create or upgrade the schema to the newest migration, then load every 시·군·구 of the
+    shipped list (core/data/sigungu.csv) that has no row yet, with the documented defaults."""
+    from core.sigungu import load_sigungu
+
     url = services().db.url
     upgrade_to_head(url)
     click.echo(f"database at head: {services().db.engine.url.render_as_string(hide_password=True)}")
+    with services().db.transaction() as s:
+        added = load_sigungu(s)
+    click.echo(f"local governments: {added} added from the shipped list")
 
 
 @cpoint.command("gen-keys")

@@ -118,7 +118,7 @@ class FieldsDialog(StepDialog):
         """The local government when no address was given in this dialog."""
         raise NotImplementedError
 
-    def on_seoul(self, c: Conv) -> dict:
+    def on_seoul(self, c: Conv) -> dict | Go:
         """The reply to a Seoul address (the programme does not cover Seoul)."""
         raise NotImplementedError
 
@@ -158,12 +158,14 @@ class AddressStep(TextStep):
 
     def check(self, c: Conv, text: str):
         if mentions_seoul(text):
+            _keep_seoul_address(c, parse_address(text))
             return "seoul"
         parsed = parse_address(text)
         if parsed is None:
             raise Invalid(c.t("signup.address.invalid"))
         parsed = infer_sido(c.ctx.session, parsed)
         if parsed.is_seoul:
+            _keep_seoul_address(c, parsed)
             return "seoul"
         if not looks_complete(parsed):
             raise Invalid(c.t("signup.address.incomplete"))
@@ -184,6 +186,13 @@ class AddressStep(TextStep):
         if not value.detail:
             return Go("address_detail")
         return finish_address(c)
+
+
+def _keep_seoul_address(c: Conv, parsed: ParsedAddress | None) -> None:
+    """A Seoul address typed in full is kept for the dialog's reply (my info's move records it
+    when the member leaves for Seoul); a bare "서울 살아요" keeps nothing."""
+    if parsed is not None and parsed.is_seoul and len(parsed.base) <= 200 and len(parsed.detail) <= 100:
+        c.set(seoul_address={"base": parsed.base, "detail": parsed.detail, "sido": parsed.sido, "kind": parsed.kind})
 
 
 class AddressDetailStep(TextStep):
