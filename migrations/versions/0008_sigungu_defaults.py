@@ -7,7 +7,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_sigungu_defaults'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
