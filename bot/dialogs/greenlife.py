@@ -209,6 +209,7 @@ class GreenlifeDialog(F.FieldsDialog):
     skill = "greenlife"
     text_area = "greenlife"
     first = "age"
+    resumed_key = "greenlife.join.resumed"
     address_question_key = "greenlife.join.region_question"
 
     def __init__(self, app) -> None:
@@ -330,6 +331,9 @@ class GreenlifeDialog(F.FieldsDialog):
             return overview(ctx, notice=_t("join.already", number=G.number(exc.membership)))
         except G.AgeNotConfirmed:
             return Go("age")
+        except M.InvalidValue:  # refused by core's own check (e.g. digits shaped like an RRN)
+            c.set(account_enc=None, account_masked=None)
+            return Go("bank", texts.t("signup.account.invalid"))
         ctx.dialog.end()
         ctx.outcome = "completed"
         self.app.dialog_event(self.name, "joined_alone")
@@ -341,12 +345,16 @@ class GreenlifeDialog(F.FieldsDialog):
     def save_payout(self, c: Conv) -> dict:
         ctx = c.ctx
         gm = membership(ctx)
+        method = c.slots.get("payout") or G.KAKAO_PAY_MONEY
+        bank, account = self._account(c)
         ctx.dialog.end()
         if gm is None:
             return overview(ctx)
-        bank, account = self._account(c)
-        G.set_payout(ctx.session, ctx.cipher, ctx.clock, gm, c.slots.get("payout") or G.KAKAO_PAY_MONEY,
-                     bank_name=bank, account_number=account)
+        try:
+            G.set_payout(ctx.session, ctx.cipher, ctx.clock, gm, method, bank_name=bank, account_number=account)
+        except M.InvalidValue:  # refused by core's own check (e.g. digits shaped like an RRN)
+            ctx.dialog.begin(self.name, "bank", {"flow": "payout", "payout": G.ACCOUNT})
+            return self.render(ctx, "bank", notice=texts.t("signup.account.invalid"))
         ctx.outcome = "completed"
         self.app.dialog_event(self.name, "changed_payout")
         ctx.log.info("green-life payout changed", extra={"method": gm.payout_method})
