@@ -144,7 +144,8 @@ def join_as_member(session: Session, clock: Clock, member: Member, *, age_confir
         raise AlreadyJoined(existing)
     own = membership_for_user(session, user_key or member.bot_user_key, app_user_id or member.app_user_id)
     now = utcnow_naive(clock)
-    if own is not None and own.member_id is None:
+    if own is not None and (own.member_id is None or _linked_member_gone(session, own)):
+        # joined alone before, or linked to an energy membership since withdrawn: link this one
         own.member_id, own.updated_at = member.id, now
         session.flush()
         return own
@@ -153,6 +154,11 @@ def join_as_member(session: Session, clock: Clock, member: Member, *, age_confir
         app_user_id=app_user_id or member.app_user_id, sido=None, seoul=False, age_confirmed=True,
         joined_at=now, updated_at=now)
     return _add(session, row)
+
+
+def _linked_member_gone(session: Session, membership: GreenlifeMember) -> bool:
+    linked = session.get(Member, membership.member_id) if membership.member_id else None
+    return linked is None or linked.status != "active"
 
 
 def _apply_payout(cipher: FieldCipher, row: GreenlifeMember, method: str, bank_name: str | None,

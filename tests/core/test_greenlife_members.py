@@ -63,6 +63,10 @@ def test_energy_member_joins_once_and_a_lone_membership_is_linked(db, cipher, cl
             G.join_as_member(s, clock, other, age_confirmed=False)
         gm2 = G.join_as_member(s, clock, other, age_confirmed=True)
         assert G.membership_for_user(s, "u-energy-2") is gm2
+        # the energy member withdraws and signs up again: the same green-life membership follows
+        other.status, other.bot_user_key = "withdrawn", None
+        again = add_member(s, cipher, bot_user_key="u-energy-2", address="경기도 수원시 영통구 매탄로 3")
+        assert G.join_as_member(s, clock, again, age_confirmed=True) is gm2 and gm2.member_id == again.id
 
 
 def test_refs_resolve_g_numbers_and_energy_member_ids(db, cipher, clock):
