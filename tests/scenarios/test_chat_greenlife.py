@@ -183,3 +183,14 @@ def test_the_energy_member_id_still_names_the_green_life_membership(chat, db, ci
     c.say("네")
     assert "받는 방법을 바꿨어요: 우리은행 계좌 ********5678" in c.text
     assert "이번 달 활동: 텀블러·다회용컵 2잔 600원" in c.text
+
+
+def test_an_energy_member_of_another_type_confirms_the_age_first(chat, db, cipher, clock):
+    mid = make_member(db, cipher, clock, "u-green-foreigner", member_type="foreigner", name="Maria Kim")
+    c = chat("u-green-foreigner")
+    c.open("greenlife")
+    c.tap("녹색생활 가입")
+    assert "만 14세 이상이신가요?" in c.text and membership(db, "u-green-foreigner") is None
+    c.say("네")
+    gm = membership(db, "u-green-foreigner")
+    assert gm.member_id == mid and gm.age_confirmed and "회원번호는" in c.text and "어떻게 받으시겠어요?" in c.text
