@@ -4,7 +4,9 @@ Import: `flask --app webhooks cpoint import-activities FILE.csv [--encoding cp94
 CP949/EUC-KR) CSV with the header ``member_ref,item,quantity,date,partner_ref``, numbers in ASCII
 digits (screening shared with the usage import: core.csv_screening):
 
-- member_ref: the member's id (``Member.id``, as the partner mapping sends it; an active member);
+- member_ref: the green-life membership: its number ``G<id>`` (core.greenlife_members.number), or
+  the energy member's id (``Member.id``, as the partner mapping sent it before green-life had its
+  own membership) resolved to that member's green-life membership; it must be active;
 - item: an item code of the rules (``e_receipt``, ``tumbler``, ``cup_return``, ``refill_station``,
   ``reusable_delivery``, ``zev_rental``, ``eco_product``, ``recyclables``, ``phone_return``, ...);
   items the rules do not accrue (prizes, unconfirmed ones) are kept and listed, never paid;
@@ -41,8 +43,8 @@ from core import texts
 from core.clock import Clock, today_kst, utcnow_naive
 from core.csv_screening import ascii_digits_problem, find_duplicates, msg
 from core.db import Database
+from core.greenlife_members import ref_problem, resolve_refs
 from core.models.greenlife import GreenlifeAward, GreenlifeConfirmation
-from core.models.members import Member
 from core.models.usage import AMOUNT
 from core.points.greenlife import greenlife_dates, greenlife_month_award
 from core.points.periods import int_to_month, month_of
@@ -67,7 +69,6 @@ from core.usage_import import (
 
 ACTIVITY_HEADER = ("member_ref", "item", "quantity", "date", "partner_ref")
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-MEMBER_REF_RE = re.compile(r"^[0-9]{1,11}$")
 
 
 class GreenlifeError(ValueError):
@@ -77,7 +78,7 @@ class GreenlifeError(ValueError):
 @dataclass(frozen=True)
 class ActivityRow:
     line: int
-    member_id: int
+    greenlife_member_id: int
     item: str
     quantity: Decimal
     day: date
@@ -88,25 +89,21 @@ def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: d
     problems = Problems()
     good: list[tuple[ActivityRow, CsvRow]] = []
 
-    refs = sorted({int(r.values["member_ref"]) for r in rows
-                   if r.values and MEMBER_REF_RE.match(r.values["member_ref"])})
-    active: set[int] = set()
+    refs = {r.values["member_ref"].strip() for r in rows if r.values}
     with db.session() as s:
-        for start in range(0, len(refs), 1000):
-            active.update(s.scalars(select(Member.id).where(
-                Member.id.in_(refs[start:start + 1000]), Member.status == "active")))
+        active = resolve_refs(s, refs)
         confirmed = {m for (m,) in s.execute(text("SELECT month FROM greenlife_confirmations"))}
     for row in rows:
         if not row.values:
             problems.add(row, field_count_error(row, ACTIVITY_HEADER))
             continue
         v = row.values
-        ref = v["member_ref"]
+        ref = v["member_ref"].strip()
         if ascii_digits_problem("member_ref", ref):
             problems.add(row, ascii_digits_problem("member_ref", ref))
-        elif not MEMBER_REF_RE.match(ref):
+        elif ref_problem(ref):
             problems.add(row, msg("activities.member_ref", value=safe_cell(ref)))
-        elif int(ref) not in active:
+        elif ref not in active:
             problems.add(row, msg("activities.no_member", ref=ref))
         item = v["item"].lower()
         if item not in rules.greenlife.items:
@@ -133,15 +130,15 @@ def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: d
             problems.add(row, msg("activities.partner_ref"))
         if row.line not in problems:
             assert quantity is not None and day is not None  # else a problem marked the row bad
-            good.append((ActivityRow(row.line, int(ref), item, quantity, day, partner), row))
-    dupes = find_duplicates([((a.member_id, a.item, a.day, a.partner_ref), a.quantity, row) for a, row in good],
+            good.append((ActivityRow(row.line, active[ref], item, quantity, day, partner), row))
+    dupes = find_duplicates([((a.greenlife_member_id, a.item, a.day, a.partner_ref), a.quantity, row) for a, row in good],
                             lambda k: f"{k[0]} {k[1]} {k[2]} {k[3]}")
     return settle_duplicates(good, problems, dupes)
 
 
 def _staging() -> Table:
     return Table("tmp_activity_import", MetaData(),
-                 Column("member_id", Integer, primary_key=True),
+                 Column("greenlife_member_id", Integer, primary_key=True),
                  Column("item", String(32), primary_key=True),
                  Column("activity_date", Date, primary_key=True),
                  Column("partner_ref", String(64), primary_key=True),
@@ -161,10 +158,10 @@ def import_activities(db: Database, clock: Clock, path: str | Path, *, skip_inva
     with db.transaction() as s:
         run = open_run(s, "activities", path, result, started)
         conn = s.connection()
-        stage_rows(conn, staging, [{"member_id": a.member_id, "item": a.item, "activity_date": a.day,
+        stage_rows(conn, staging, [{"greenlife_member_id": a.greenlife_member_id, "item": a.item, "activity_date": a.day,
                                     "partner_ref": a.partner_ref, "month": month_of(a.day),
                                     "quantity": a.quantity} for a in good])
-        key = ("g.member_id = t.member_id AND g.item = t.item AND g.activity_date = t.activity_date"
+        key = ("g.greenlife_member_id = t.greenlife_member_id AND g.item = t.item AND g.activity_date = t.activity_date"
                " AND g.partner_ref = t.partner_ref")
         params = {"run": run.id, "now": now}
         result.inserted = conn.execute(text(
@@ -172,15 +169,15 @@ def import_activities(db: Database, clock: Clock, path: str | Path, *, skip_inva
             f" greenlife_activities g WHERE {key})")).scalar_one()
         result.changed = conn.execute(text(
             "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-            " SELECT :run, 'activity', CAST(t.member_id AS VARCHAR(12)) || ':' || t.item || ':' ||"
+            " SELECT :run, 'activity', 'G' || CAST(t.greenlife_member_id AS VARCHAR(12)) || ':' || t.item || ':' ||"
             " CAST(t.activity_date AS VARCHAR(10)) || ':' || t.partner_ref, g.quantity, t.quantity, :now"
             f" FROM tmp_activity_import t JOIN greenlife_activities g ON {key}"
             " WHERE g.quantity <> t.quantity").bindparams(_NOW), params).rowcount
         conn.execute(text(
-            "INSERT INTO greenlife_activities (member_id, item, quantity, activity_date, month,"
-            " partner_ref, import_run_id, updated_at) SELECT t.member_id, t.item, t.quantity,"
+            "INSERT INTO greenlife_activities (greenlife_member_id, item, quantity, activity_date, month,"
+            " partner_ref, import_run_id, updated_at) SELECT t.greenlife_member_id, t.item, t.quantity,"
             " t.activity_date, t.month, t.partner_ref, :run, :now FROM tmp_activity_import t WHERE 1 = 1"
-            " ON CONFLICT (member_id, item, activity_date, partner_ref) DO UPDATE SET"
+            " ON CONFLICT (greenlife_member_id, item, activity_date, partner_ref) DO UPDATE SET"
             " quantity = excluded.quantity, import_run_id = excluded.import_run_id,"
             " updated_at = excluded.updated_at WHERE greenlife_activities.quantity <> excluded.quantity"
         ).bindparams(_NOW), params)
@@ -236,20 +233,22 @@ def confirm_month(db: Database, clock: Clock, month: str, *, rules: Rules | None
                                  + ", ".join(int_to_month(x) for x in pending))
         quantities: dict[int, dict[str, Decimal]] = {}
         for member_id, item, qty in s.execute(text(
-                "SELECT a.member_id, a.item, SUM(a.quantity) FROM greenlife_activities a"
-                " JOIN members mb ON mb.id = a.member_id WHERE a.month = :m AND mb.status = 'active'"
-                " GROUP BY a.member_id, a.item ORDER BY a.member_id"), {"m": m}):
+                "SELECT a.greenlife_member_id, a.item, SUM(a.quantity) FROM greenlife_activities a"
+                " JOIN greenlife_members g ON g.id = a.greenlife_member_id WHERE a.month = :m"
+                " AND g.status = 'active' GROUP BY a.greenlife_member_id, a.item"
+                " ORDER BY a.greenlife_member_id"), {"m": m}):
             quantities.setdefault(member_id, {})[item] = Decimal(str(qty)).quantize(Decimal("0.001"))
         if rules.greenlife.excludes_seoul:
-            seoul = {mid for (mid,) in s.execute(text(
-                "SELECT id FROM members WHERE address LIKE :seoul"),
-                {"seoul": texts.data("addresses", "seoul_prefix") + "%"})}
+            seoul = {gid for (gid,) in s.execute(text(
+                "SELECT g.id FROM greenlife_members g LEFT JOIN members mb ON mb.id = g.member_id"
+                " WHERE g.seoul = :yes OR mb.address LIKE :seoul"),
+                {"yes": True, "seoul": texts.data("addresses", "seoul_prefix") + "%"})}
             quantities = {k: v for k, v in quantities.items() if k not in seoul}
         counted = {mid: n for mid, n in s.execute(text(
-            "SELECT member_id, SUM(counted_toward_cap) FROM greenlife_awards WHERE year = :y"
-            " AND month < :m GROUP BY member_id"), {"y": year, "m": m}).all()}
+            "SELECT greenlife_member_id, SUM(counted_toward_cap) FROM greenlife_awards WHERE year = :y"
+            " AND month < :m GROUP BY greenlife_member_id"), {"y": year, "m": m}).all()}
         bonus_given = {mid for (mid,) in s.execute(text(
-            "SELECT DISTINCT member_id FROM greenlife_awards WHERE bonus_won > 0"))}
+            "SELECT DISTINCT greenlife_member_id FROM greenlife_awards WHERE bonus_won > 0"))}
         item_caps = bool(rules.greenlife.item_caps)
         conf = GreenlifeConfirmation(month=m, members=0, total_won=0, confirmed_at=now)
         s.add(conf)
@@ -263,13 +262,13 @@ def confirm_month(db: Database, clock: Clock, month: str, *, rules: Rules | None
             if item_caps:
                 per_item = {}
                 for (item_won,) in s.execute(select(GreenlifeAward.item_won).where(
-                        GreenlifeAward.member_id == member_id, GreenlifeAward.year == year)):
+                        GreenlifeAward.greenlife_member_id == member_id, GreenlifeAward.year == year)):
                     for k, v in item_won.items():
                         per_item[k] = per_item.get(k, 0) + v
             award = greenlife_month_award(m, qty, rules, awarded_this_year=int(counted.get(member_id) or 0),
                                           bonus_already_given=member_id in bonus_given,
                                           item_awarded_this_year=per_item)
-            rows.append({"member_id": member_id, "month": m, "year": year,
+            rows.append({"greenlife_member_id": member_id, "month": m, "year": year,
                          "item_won": dict(award.item_won), "ignored_items": list(award.ignored_items),
                          "accrued_won": award.accrued_won, "bonus_won": award.bonus_won,
                          "won": award.won, "counted_toward_cap": award.counted_toward_cap,

@@ -32,7 +32,7 @@ beyond the member's own figures. Each takes an open SQLAlchemy session (the call
     from it. ``{"half": "2026H2", "provisional": True, "resources": [...], "points": 5000,
     "won": 10000, "rate": "2.00", "payout_month": "2027-06", "missing_months": [...]}``
 
-``greenlife_year_view(session, member_id, year) -> dict``
+``greenlife_year_view(session, greenlife_member_id, year) -> dict`` (the green-life membership's id)
     ``{"year": 2026, "cap": 70000, "awarded": 12000, "remaining": 58000, "bonus_received": True,
     "months": [{"month": "2026-03", "won": 15000, "bonus_won": 5000, "cut_won": 0,
     "confirm_date": "2026-04-16", "pay_from_date": "2026-04-23"}],
@@ -215,16 +215,16 @@ def current_half_view(session: Session, member_id: int, today: date, rules: Rule
             "missing_months": sorted(missing_all)}
 
 
-def greenlife_year_view(session: Session, member_id: int, year: int, today: date | None = None,
+def greenlife_year_view(session: Session, greenlife_member_id: int | None, year: int, today: date | None = None,
                         rules: Rules | None = None) -> dict:
     rules = rules or default_rules()
     awards = session.scalars(select(GreenlifeAward).where(
-        GreenlifeAward.member_id == member_id, GreenlifeAward.year == year)
+        GreenlifeAward.greenlife_member_id == greenlife_member_id, GreenlifeAward.year == year)
         .order_by(GreenlifeAward.month)).all()
     counted = sum(a.counted_toward_cap for a in awards)
     bonus_ever = session.execute(text(
-        "SELECT COUNT(*) FROM greenlife_awards WHERE member_id = :m AND bonus_won > 0"),
-        {"m": member_id}).scalar_one() > 0
+        "SELECT COUNT(*) FROM greenlife_awards WHERE greenlife_member_id = :m AND bonus_won > 0"),
+        {"m": greenlife_member_id}).scalar_one() > 0
     view = {
         "year": year, "cap": rules.greenlife.cap_won, "awarded": sum(a.won for a in awards),
         "remaining": max(0, rules.greenlife.cap_won - counted), "bonus_received": bonus_ever,
@@ -238,7 +238,7 @@ def greenlife_year_view(session: Session, member_id: int, year: int, today: date
         m = month_of(today)
         items: dict[str, Decimal] = {}
         for act in session.scalars(select(GreenlifeActivity).where(
-                GreenlifeActivity.member_id == member_id, GreenlifeActivity.month == m)):
+                GreenlifeActivity.greenlife_member_id == greenlife_member_id, GreenlifeActivity.month == m)):
             items[act.item] = items.get(act.item, Decimal(0)) + Decimal(act.quantity)
         listed = []
         for code, qty in sorted(items.items()):

@@ -240,11 +240,37 @@ def last_half_reasons_text(ctx) -> str | None:
 
 # --- green-life line ----------------------------------------------------------------------------------
 
-def greenlife_line(view: dict) -> str:
+def greenlife_line(view: dict | None) -> str:
+    if view is None:
+        return _t("greenlife_not_joined")
     if not view.get("awarded") and not view.get("months"):
         return _t("greenlife_none", year=view["year"], cap=_won(view["cap"]))
     return _t("greenlife_line", year=view["year"], awarded=_won(view["awarded"]), cap=_won(view["cap"]),
               remaining=_won(view["remaining"]))
+
+
+def greenlife_view(ctx, today) -> dict | None:
+    """This year's green-life view of the user's green-life membership, or None without one."""
+    from core import greenlife_members as G
+    from core import statements
+
+    membership = G.membership_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+    if membership is None:
+        return None
+    return statements.greenlife_year_view(ctx.session, membership.id, today.year, today)
+
+
+def greenlife_only_balance(ctx, view: dict) -> dict:
+    """A green-life member without an energy membership (e.g. in Seoul): their green-life year."""
+    from bot.dialogs import greenlife
+
+    outputs: list[Component] = [greenlife.year_card(view, today_kst(ctx.clock))]
+    notes = [greenlife_line(view), _t("greenlife_only")]
+    activities = greenlife.activities_text(view)
+    if activities:
+        notes.insert(1, activities)
+    outputs.append(SimpleText(fit_text("\n".join(notes), limits.SIMPLE_TEXT_MAX)))
+    return ui.reply(outputs, [ui.qr(ctx, _t("greenlife_label"), "greenlife"), ui.home_quick_reply(ctx)])
 
 
 def first_half_of(member: Member, today) -> Half:
@@ -262,6 +288,8 @@ def balance_skill(ctx) -> dict:
     member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
     if member is None and (left := M.left_member_for_user(ctx.session, ctx.turn.user_key)) is not None:
         return left_balance(ctx, left)
+    if member is None and (green_only := greenlife_view(ctx, today_kst(ctx.clock))) is not None:
+        return greenlife_only_balance(ctx, green_only)
     if member is None:
         return ui.text(ctx, _t("not_member"), [ui.qr(ctx, _t("signup_label"), "signup"),
                                                ui.qr(ctx, texts.t("faq.how_points_work.question"), "help",
@@ -271,7 +299,7 @@ def balance_skill(ctx) -> dict:
     current = statements.current_half_view(ctx.session, member.id, today)
     last = statements.last_settled_half(ctx.session, member.id)
     settled = statements.statement_view(ctx.session, member.id, last) if last else None
-    green = statements.greenlife_year_view(ctx.session, member.id, today.year, today)
+    green = greenlife_view(ctx, today)
 
     managed = managed_fee_resources(member)
     outputs: list[Component] = [current_card(current, managed, chart_thumbnail(ctx, member))]

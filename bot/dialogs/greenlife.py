@@ -1,6 +1,15 @@
 """Green-life practice points (skill `greenlife`): the items and amounts from the rules, the
 member's activities this month and the awards of this year against the yearly cap (read from
-core.statements.greenlife_year_view)."""
+core.statements.greenlife_year_view), and joining green-life, a membership of its own
+(core.greenlife_members).
+
+Flows (one dialog, `flow` slot; taps carry {"dialog": "greenlife", "action": "join" | "payout"}):
+    join     age -> name -> mobile -> region -> payout -> [bank -> account_number -> account_holder]
+             (a citizen alone, Seoul included; under 14 is refused politely)
+    link     age -> (joined) -> payout ...   (an energy member who is not an `individual`;
+             an `individual` is 14 or more by the rules and joins with the tap itself)
+    payout   payout -> [bank -> account_number -> account_holder]
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -8,11 +17,26 @@ from decimal import Decimal
 
 from bot import texts, ui
 from bot.app import BotApp
+from bot.dialogs import answers
+from bot.dialogs.signup import fields as F
+from bot.dialogs.signup.dialog import MobileStep, NameStep
+from bot.dialogs.signup.machine import ChoiceStep, Conv, Go, Invalid, Option, TextStep
 from bot.kakao import limits
 from bot.kakao.parts import Button, ImageTitle, Item, ItemListSummary
 from bot.kakao.response import ItemCard, SimpleText, TextCard, fit_text
+from core import greenlife_members as G
 from core import members as M
 from core.clock import today_kst
+from core.local_governments import (
+    SEOUL,
+    ParsedAddress,
+    canonical_sido_text,
+    clean,
+    infer_sido,
+    match_local_government,
+    sido_of,
+)
+from core.pii import mask_name
 
 
 def _t(key: str, **fmt) -> str:
@@ -81,26 +105,299 @@ def activities_text(view: dict) -> str | None:
     return _t("activities", list=", ".join(parts))
 
 
-def greenlife_skill(ctx) -> dict:
+# --- the membership ----------------------------------------------------------------------------
+
+def membership(ctx):
+    return G.membership_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+
+
+def payout_text(ctx, gm) -> str:
+    if gm.payout_method == G.KAKAO_PAY_MONEY:
+        return _t("join.payout_kakao")
+    if gm.payout_method == G.ACCOUNT:
+        return _t("join.payout_account_row", bank=F.bank_label(gm.bank_name or ""),
+                  masked=G.masked_account(ctx.cipher, gm))
+    return _t("join.payout_none")
+
+
+def join_quick_reply(ctx):
+    """The one tap that joins green-life (my info, balance, the green-life menu)."""
+    return ui.qr(ctx, _t("join.join_label"), "greenlife", {"dialog": "greenlife", "action": "join"})
+
+
+def payout_quick_reply(ctx):
+    return ui.qr(ctx, _t("join.payout_label"), "greenlife", {"dialog": "greenlife", "action": "payout"})
+
+
+# --- steps -------------------------------------------------------------------------------------
+
+class AgeStep(ChoiceStep):
+    """As the website does: the citizen confirms being 14 or more (E6)."""
+
+    name = "age"
+    question = "join.age_question"
+    hint = "join.age_invalid"
+    yes, no = "yes", "no"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("yes", _t("join.age_yes"), answers.words("greenlife_age.yes")),
+                Option("no", _t("join.age_no"), answers.words("greenlife_age.no"))]
+
+    def apply(self, c: Conv, value: str):
+        if value == "no":
+            c.ctx.dialog.end()
+            c.dialog.app.dialog_event(c.dialog.name, "under14")
+            card = TextCard(title=_t("join.under14_title"), description=_t("join.under14_body"))
+            return ui.reply([card], ui.menu_quick_replies(c.ctx, member=None))
+        c.set(age_confirmed=True)
+        return greenlife_dialog(c).after(c, "age")
+
+
+class RegionStep(TextStep):
+    """Where the citizen lives: the 시·도 (and 시·군·구 when known), never the street address;
+    Seoul is welcome (E6)."""
+
+    name = "region"
+    question = "join.region_question"
+
+    def check(self, c: Conv, text: str) -> dict:
+        typed = canonical_sido_text(clean(text))
+        sido = sido_of(typed)
+        if sido is None:
+            parsed = infer_sido(c.ctx.session, ParsedAddress(sido=None, base=typed, detail="", kind="road"))
+            sido, typed = parsed.sido, parsed.base
+        if sido is None:
+            raise Invalid(_t("join.region_invalid"))
+        lg = match_local_government(c.ctx.session, typed) if sido != SEOUL else None
+        return {"sido": sido, "lg": lg.code if lg else None, "seoul": sido == SEOUL}
+
+    def apply(self, c: Conv, value: dict):
+        c.set(region=value)
+        return greenlife_dialog(c).after(c, "region")
+
+
+class PayoutStep(ChoiceStep):
+    name = "payout"
+    question = "join.payout_question"
+    hint = "join.payout_invalid"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option(G.KAKAO_PAY_MONEY, _t("join.payout_kakao"), answers.words("greenlife_payout.kakao_pay_money")),
+                Option(G.ACCOUNT, _t("join.payout_account"), answers.words("greenlife_payout.account"))]
+
+    def apply(self, c: Conv, value: str):
+        c.set(payout=value)
+        if value == G.ACCOUNT:
+            return Go("bank")
+        return greenlife_dialog(c).after(c, "incentive")
+
+
+class HolderStep(F.AccountHolderStep):
+    """An own-name account only; another holder goes back to the payout choice."""
+
+    def apply(self, c: Conv, value: str):
+        if value == "no":
+            c.set(pending_account_enc=None, pending_account_masked=None)
+            return Go("payout", c.t("signup.account.own_name_only"))
+        return super().apply(c, value)
+
+
+# --- the dialog --------------------------------------------------------------------------------
+
+class GreenlifeDialog(F.FieldsDialog):
+    name = "greenlife"
+    skill = "greenlife"
+    text_area = "greenlife"
+    first = "age"
+    resumed_key = "greenlife.join.resumed"
+    address_question_key = "greenlife.join.region_question"
+
+    def __init__(self, app) -> None:
+        super().__init__(app, [AgeStep(), NameStep(), MobileStep(), RegionStep(), PayoutStep(), F.BankStep(),
+                               F.AccountNumberStep(), HolderStep()])
+
+    # -- what fields.py asks of a dialog --------------------------------------------------------
+    def member_id(self, c: Conv) -> int | None:
+        m = M.member_for_user(c.ctx.session, c.ctx.turn.user_key, c.ctx.turn.app_user_id)
+        return m.id if m else None
+
+    def member_name(self, c: Conv) -> str:
+        if c.slots.get("name"):
+            return str(c.slots["name"])
+        m = M.member_for_user(c.ctx.session, c.ctx.turn.user_key, c.ctx.turn.app_user_id)
+        gm = membership(c.ctx)
+        return (m.name if m else None) or (gm.name if gm else None) or ""
+
+    def current_local_government(self, c: Conv):
+        return None
+
+    def on_seoul(self, c: Conv) -> dict:  # green-life takes Seoul: never asked here
+        raise NotImplementedError
+
+    def after(self, c: Conv, group: str, notice: str | None = None) -> Go | dict:
+        flow = c.slots.get("flow") or "join"
+        if group == "age":
+            return self.link(c) if flow == "link" else Go("name", notice)
+        if group == "name":
+            return Go("mobile", notice)
+        if group == "mobile":
+            return Go("region", notice)
+        if group == "region":
+            return Go("payout", notice)
+        if group == "incentive":
+            return self.save_payout(c) if flow == "payout" else self.save_join(c)
+        return Go(c.step or self.first, notice)
+
+    # -- entry points ---------------------------------------------------------------------------
+    def open_join(self, ctx) -> dict:
+        gm = membership(ctx)
+        if gm is not None:
+            return overview(ctx, notice=_t("join.already", number=G.number(gm)))
+        member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        if member is not None and member.member_type == "individual":
+            # 만 14세 이상 by the rules' member type: the tap is the whole join.
+            return self.join_member(ctx, member)
+        flow = "link" if member is not None else "join"
+        ctx.dialog.begin(self.name, "age", {"flow": flow, "member_type": "individual"})
+        self.app.dialog_event(self.name, f"started_{flow}")
+        return self.render(ctx, "age")
+
+    def open_payout(self, ctx) -> dict:
+        if membership(ctx) is None:
+            return self.open_join(ctx)
+        ctx.dialog.begin(self.name, "payout", {"flow": "payout"})
+        self.app.dialog_event(self.name, "started_payout")
+        return self.render(ctx, "payout")
+
+    def handle(self, ctx):
+        extra = ctx.turn.client_extra or {}
+        if extra.get("dialog") == self.name and extra.get("action") == "join":
+            return self.open_join(ctx)
+        if extra.get("dialog") == self.name and extra.get("action") == "payout":
+            return self.open_payout(ctx)
+        return super().handle(ctx)
+
+    def orphan_tap(self, ctx) -> dict:
+        return overview(ctx, notice=texts.t("common.session_expired"))
+
+    def skill_handler(self, ctx) -> dict:
+        extra = ctx.turn.client_extra or {}
+        if extra.get("action") == "join":
+            return self.open_join(ctx)
+        if ctx.dialog.active and ctx.dialog.name == self.name:
+            return self.start(ctx)  # resume
+        return overview(ctx)
+
+    # -- the writes -------------------------------------------------------------------------------
+    def join_member(self, ctx, member) -> dict:
+        try:
+            gm = G.join_as_member(ctx.session, ctx.clock, member, age_confirmed=True,
+                                  user_key=ctx.turn.user_key, app_user_id=ctx.turn.app_user_id)
+        except G.AlreadyJoined as exc:
+            return overview(ctx, notice=_t("join.already", number=G.number(exc.membership)))
+        self.app.dialog_event(self.name, "joined_one_tap")
+        ctx.log.info("green-life joined", extra={"how": "one_tap"})
+        ctx.outcome = "completed"
+        ctx.dialog.begin(self.name, "payout", {"flow": "payout"})
+        return self.render(ctx, "payout", notice=_t("join.joined_link", number=G.number(gm)))
+
+    def link(self, c: Conv):
+        ctx = c.ctx
+        member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        if member is None:  # withdrawn meanwhile: join alone instead
+            c.set(flow="join")
+            return Go("name")
+        ctx.dialog.end()
+        return self.join_member(ctx, member)
+
+    def _account(self, c: Conv) -> tuple[str | None, str | None]:
+        s = c.slots
+        if s.get("payout") != G.ACCOUNT or not s.get("account_enc"):
+            return None, None
+        return s.get("bank_name"), c.ctx.cipher.decrypt(s["account_enc"])
+
+    def save_join(self, c: Conv) -> Go | dict:
+        ctx, s = c.ctx, c.slots
+        region = s.get("region") or {}
+        bank, account = self._account(c)
+        try:
+            gm = G.join_alone(ctx.session, ctx.cipher, ctx.clock, user_key=ctx.turn.user_key,
+                              app_user_id=ctx.turn.app_user_id, age_confirmed=bool(s.get("age_confirmed")),
+                              name=s.get("name") or "", mobile=s.get("mobile") or "", sido=region.get("sido"),
+                              seoul=bool(region.get("seoul")), local_government_code=region.get("lg"),
+                              payout_method=s.get("payout"), bank_name=bank, account_number=account)
+        except G.AlreadyJoined as exc:
+            ctx.dialog.end()
+            return overview(ctx, notice=_t("join.already", number=G.number(exc.membership)))
+        except G.AgeNotConfirmed:
+            return Go("age")
+        except M.InvalidValue:  # refused by core's own check (e.g. digits shaped like an RRN)
+            c.set(account_enc=None, account_masked=None)
+            return Go("bank", texts.t("signup.account.invalid"))
+        ctx.dialog.end()
+        ctx.outcome = "completed"
+        self.app.dialog_event(self.name, "joined_alone")
+        ctx.log.info("green-life joined", extra={"how": "alone"})
+        body = _t("join.joined", number=G.number(gm), name=mask_name(gm.name), payout=payout_text(ctx, gm))
+        return ui.text(ctx, body, [ui.qr(ctx, _t("balance_label"), "balance"), ui.qr(ctx, _t("menu_label"), "greenlife"),
+                                   ui.home_quick_reply(ctx)])
+
+    def save_payout(self, c: Conv) -> dict:
+        ctx = c.ctx
+        gm = membership(ctx)
+        method = c.slots.get("payout") or G.KAKAO_PAY_MONEY
+        bank, account = self._account(c)
+        ctx.dialog.end()
+        if gm is None:
+            return overview(ctx)
+        try:
+            G.set_payout(ctx.session, ctx.cipher, ctx.clock, gm, method, bank_name=bank, account_number=account)
+        except M.InvalidValue:  # refused by core's own check (e.g. digits shaped like an RRN)
+            ctx.dialog.begin(self.name, "bank", {"flow": "payout", "payout": G.ACCOUNT})
+            return self.render(ctx, "bank", notice=texts.t("signup.account.invalid"))
+        ctx.outcome = "completed"
+        self.app.dialog_event(self.name, "changed_payout")
+        ctx.log.info("green-life payout changed", extra={"method": gm.payout_method})
+        return overview(ctx, notice=_t("join.payout_saved", payout=payout_text(ctx, gm)))
+
+
+def greenlife_dialog(c: Conv) -> GreenlifeDialog:
+    if not isinstance(c.dialog, GreenlifeDialog):
+        raise TypeError(f"{type(c.dialog).__name__} runs a green-life step but is not the GreenlifeDialog")
+    return c.dialog
+
+
+def overview(ctx, notice: str | None = None) -> dict:
     from core import statements
 
     member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+    gm = membership(ctx)
     intro = SimpleText(fit_text(intro_text(), limits.SIMPLE_TEXT_MAX))
     faq_qr = ui.qr(ctx, _t("faq_label"), "help", {"faq": "greenlife_not_accruing"},
                    texts.t("faq.greenlife_not_accruing.question"))
-    if member is None:
-        card = TextCard(description=_t("not_member"),
-                        buttons=[Button.web_link(_t("website_label"), _t("website_url"))])
-        return ui.reply([intro, card], [ui.qr(ctx, _t("signup_label"), "signup"), faq_qr, ui.home_quick_reply(ctx)])
+    if gm is None:
+        if member is None:
+            card = TextCard(description=_t("not_member"),
+                            buttons=[Button.web_link(_t("website_label"), _t("website_url"))])
+            qrs = [join_quick_reply(ctx), ui.qr(ctx, _t("signup_label"), "signup"), faq_qr, ui.home_quick_reply(ctx)]
+        else:
+            card = TextCard(description=_t("join.member_not_joined"))
+            qrs = [join_quick_reply(ctx), faq_qr, ui.qr(ctx, _t("balance_label"), "balance"), ui.home_quick_reply(ctx)]
+        response = ui.reply([intro, card], qrs)
+        return ui.prepend_text(response, notice) if notice else response
     today = today_kst(ctx.clock)
-    view = statements.greenlife_year_view(ctx.session, member.id, today.year, today)
+    view = statements.greenlife_year_view(ctx.session, gm.id, today.year, today)
     outputs = [intro, year_card(view, today)]
     notes = [n for n in (activities_text(view),
                          _t("cap_reached", cap=_won(view["cap"])) if view["remaining"] == 0 else None) if n]
-    if notes:
-        outputs.append(SimpleText(fit_text("\n".join(notes), limits.SIMPLE_TEXT_MAX)))
-    return ui.reply(outputs, [faq_qr, ui.qr(ctx, _t("balance_label"), "balance"), ui.home_quick_reply(ctx)])
+    notes.append(_t("join.membership", number=G.number(gm), payout=payout_text(ctx, gm)))
+    outputs.append(SimpleText(fit_text("\n".join(notes), limits.SIMPLE_TEXT_MAX)))
+    response = ui.reply(outputs, [faq_qr, payout_quick_reply(ctx), ui.qr(ctx, _t("balance_label"), "balance"),
+                                  ui.home_quick_reply(ctx)])
+    return ui.prepend_text(response, notice) if notice else response
 
 
 def register(app: BotApp) -> None:
-    app.skill("greenlife")(greenlife_skill)
+    dialog = GreenlifeDialog(app)
+    app.add_dialog(dialog)
+    app.skill("greenlife")(dialog.skill_handler)

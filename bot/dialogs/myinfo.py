@@ -385,6 +385,10 @@ def overview(ctx, member, notice: str | None = None) -> dict:
     else:
         qrs.append(ui.qr(ctx, texts.t("campaigns.opt_in_label"), "campaigns", {"action": "opt_in"},
                          texts.t("campaigns.opt_in_text")))
+    from bot.dialogs import greenlife
+
+    if greenlife.membership(ctx) is None:  # green-life is its own membership: one tap joins it
+        qrs.append(greenlife.join_quick_reply(ctx))
     qrs.append(ui.home_quick_reply(ctx))
     response = ui.reply([card], qrs)
     return ui.prepend_text(response, notice) if notice else response

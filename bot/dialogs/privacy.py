@@ -16,6 +16,7 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
     "myinfo": frozenset({
         "mobile", "address", "address_detail", "customer_number", "bank", "account_number", "account_holder",
     }),
+    "greenlife": frozenset({"name", "mobile", "region", "bank", "account_number", "account_holder"}),
 }
 
 # Closed questions answered with a tap (or the same words typed): menus of the programme's
@@ -27,6 +28,7 @@ OTHER_STEPS: dict[str, frozenset[str]] = {
     }),
     "myinfo": frozenset({"billing_mode", "incentive_type", "pick_resource", "move_confirm", "leave_confirm",
                        "withdraw_confirm"}),
+    "greenlife": frozenset({"age", "payout"}),
 }
 
 

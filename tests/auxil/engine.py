@@ -33,6 +33,19 @@ def add_lg(s, code="41117", sido="경기도", name="수원시 영통구", rate="
     return lg
 
 
+def add_greenlife(s, member=None, *, bot_user_key=None, seoul=False, name=None, status="active"):
+    """A green-life membership: linked to `member` (joined with one tap) or alone."""
+    from core.models import GreenlifeMember
+
+    now = datetime(2020, 1, 1)
+    g = GreenlifeMember(member_id=member.id if member is not None else None, status=status,
+                        bot_user_key=bot_user_key, name=name, seoul=seoul, sido=None, age_confirmed=True,
+                        joined_at=now, updated_at=now)
+    s.add(g)
+    s.flush()
+    return g
+
+
 def add_member(s, cipher, *, lg="41117", member_type="individual", accounts=(), name="홍길동",
                joined=date(2020, 1, 1), incentive="cash", account_number="1002-123-456789",
                holder=None, address="경기도 수원시 영통구 매탄로 1", bot_user_key=None,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.models import GreenlifeAward
 from core.statements import greenlife_year_view
-from tests.auxil.engine import add_lg, add_member, cli, snapshot
+from tests.auxil.engine import add_greenlife, add_lg, add_member, cli, snapshot
 
 
 def write(path, rows):
@@ -20,9 +20,19 @@ def write(path, rows):
 
 
 def member(db, cipher):
+    """An energy member's id (the partner mapping's member_ref) with a green-life membership."""
     with db.transaction() as s:
         add_lg(s)
-        return add_member(s, cipher, accounts=[("electricity", "6000000001")]).id
+        m = add_member(s, cipher, accounts=[("electricity", "6000000001")])
+        add_greenlife(s, m)
+        return m.id
+
+
+def greenlife_id(db, member_id):
+    from core.greenlife_members import membership_of_member
+
+    with db.session() as s:
+        return membership_of_member(s, member_id).id
 
 
 def test_example_15_first_month_with_bonus(app, db, cipher, tmp_path):
@@ -35,12 +45,13 @@ def test_example_15_first_month_with_bonus(app, db, cipher, tmp_path):
     assert res.exit_code == 0, res.stderr
     res = cli(app, "greenlife-confirm", "--month", "2026-03")
     assert res.exit_code == 0, res.stderr
+    gid = greenlife_id(db, mid)
     assert "15000 won" in res.stdout and "1 first-action bonus" in res.stdout
     with db.session() as s:
         award = s.scalars(select(GreenlifeAward)).one()
         assert (award.accrued_won, award.bonus_won, award.won) == (10000, 5000, 15000)
         assert (str(award.confirm_date), str(award.pay_from_date)) == ("2026-04-16", "2026-04-23")
-        view = greenlife_year_view(s, mid, 2026)
+        view = greenlife_year_view(s, gid, 2026)
     assert (view["awarded"], view["remaining"], view["bonus_received"]) == (15000, 55000, True)
     before = snapshot(db)
     res = cli(app, "greenlife-confirm", "--month", "2026-03")
@@ -81,7 +92,7 @@ def test_bad_activity_file_changes_nothing_and_order_is_enforced(app, db, cipher
                                      (mid, "tumbler", 2, "2026-03-02", "cafe")])
     res = cli(app, "import-activities", f)
     assert res.exit_code == 2
-    for expected in ("line 3: no active member 999", "line 4: unknown item 'bicycle_x'",
+    for expected in ("line 3: no active green-life membership for 999", "line 4: unknown item 'bicycle_x'",
                      "line 5: quantity must not be negative", "line 6: date must be YYYY-MM-DD",
                      "line 2: duplicate key", "line 7: duplicate key"):
         assert expected in res.stderr

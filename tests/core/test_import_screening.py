@@ -20,7 +20,7 @@ from core.csv_screening import (
 from core.models import ImportChange, ImportRun, MeterReading
 from core.rules import default_rules
 from core.usage_import import supply_key_hash
-from tests.auxil.engine import CSV_FIXTURES, add_lg, add_member, cli, snapshot, write_usage_csv
+from tests.auxil.engine import CSV_FIXTURES, add_greenlife, add_lg, add_member, cli, snapshot, write_usage_csv
 
 E = "0123456789"
 
@@ -254,7 +254,9 @@ def test_skip_invalid_rejects_file_keeps_the_start_line(app, db, tmp_path):
 def _member(db, cipher):
     with db.transaction() as s:
         add_lg(s)
-        return add_member(s, cipher, accounts=[("electricity", "6000000001")]).id
+        m = add_member(s, cipher, accounts=[("electricity", "6000000001")])
+        add_greenlife(s, m)
+        return m.id
 
 
 def _activities(path, rows, encoding="utf-8"):

@@ -91,7 +91,7 @@ def test_before_settlement_the_current_half_is_provisional(chat, db, cipher, usa
     assert card["itemListSummary"] == {"title": "예상", "description": "10,000원"}
     assert "확정돼요" in c.text  # says it is provisional
     assert "아직 정산된 반기가 없어요" in c.text
-    assert "녹색생활 실천 포인트 (2026년)" in c.text
+    assert "녹색생활 실천 포인트: 아직 가입하지 않았어요" in c.text  # green-life is its own membership
 
 
 def test_after_settlement_the_last_half_with_payout(chat, db, cipher, clock, usage):
@@ -214,6 +214,11 @@ def test_greenlife_this_month_and_year_against_the_cap(chat, db, cipher, clock, 
 
     user = greenlife_user()
     member_id = joined_long_ago(db, cipher, user, app_user_id="2718281828")
+    with db.transaction() as s:  # joined green-life with one tap (test_chat_greenlife covers the tap)
+        from core.models import Member
+        from tests.auxil.engine import add_greenlife
+
+        add_greenlife(s, s.get(Member, member_id))
     path = tmp_path / "activities.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)

@@ -132,7 +132,10 @@ def payout_result_cmd(file: str):
               help="Import the good rows; write the rejected ones to FILE.rejected.csv.")
 @encoding_option
 def import_activities_cmd(file: str, skip_invalid: bool, encoding: str):
-    """Import green-life activities: CSV member_ref,item,quantity,date,partner_ref."""
+    """Import green-life activities: CSV member_ref,item,quantity,date,partner_ref.
+
+    member_ref is the green-life number (G123) or, as before, the energy member's id; either
+    resolves to an active green-life membership."""
     from core.greenlife_accrual import import_activities
 
     svc = services()
