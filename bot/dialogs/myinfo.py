@@ -335,6 +335,9 @@ def overview(ctx, member, notice: str | None = None) -> dict:
     else:
         qrs.append(ui.qr(ctx, texts.t("campaigns.opt_in_label"), "campaigns", {"action": "opt_in"},
                          texts.t("campaigns.opt_in_text")))
+    from bot.dialogs import notify
+
+    qrs.append(notify.entry_quick_reply(ctx))  # 알림 설정 (bot/dialogs/notify.py)
     qrs.append(ui.home_quick_reply(ctx))
     response = ui.reply([card], qrs)
     return ui.prepend_text(response, notice) if notice else response

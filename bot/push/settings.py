@@ -72,6 +72,7 @@ class PushSettings:
             "payout_notice": self.event_payout_notice,
             "payout_reminder": self.event_payout_notice,
             "campaign": self.event_campaign,
+            "reminder": self.event_payout_notice,
         }[kind]
 
 
