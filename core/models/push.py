@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -125,9 +125,9 @@ class ChannelEvent(Base):
 class CampaignBroadcast(Base):
     """An operator's campaign message for a segment, sent at `scheduled_at` (never in quiet hours).
 
-    scheduled -> queued (notifications written, once) | cancelled | held (it would exceed a
-    monthly budget cap: `hold_reason`; an operator releases it, `budget_released`, and it is
-    queued at the next run)."""
+    scheduled -> queued (notifications written, once) | cancelled. Notifications that would
+    exceed a monthly budget cap are written `held` (core.push_budget) until an operator
+    releases them."""
 
     __tablename__ = "campaign_broadcasts"
 
@@ -144,8 +144,6 @@ class CampaignBroadcast(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     queued: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
-    hold_reason: Mapped[str | None] = mapped_column(Text)
-    budget_released: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_campaign_broadcasts_due", "state", "scheduled_at"),)
 

@@ -1,4 +1,4 @@
-"""push preferences and budgets
+"""push preferences (members) and monthly push budgets per scope
 
 Revision ID: 0008_push_preferences
 Revises: 0007
@@ -15,7 +15,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
     op.create_table('push_budgets',
     sa.Column('scope', sa.String(length=16), nullable=False),
     sa.Column('month_won', sa.Integer(), nullable=False),
@@ -23,26 +22,15 @@ def upgrade() -> None:
     sa.Column('updated_by', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('scope', name=op.f('pk_push_budgets'))
     )
-    op.add_column('campaign_broadcasts', sa.Column('hold_reason', sa.Text(), nullable=True))
-    op.add_column('campaign_broadcasts', sa.Column('budget_released', sa.Boolean(), server_default=sa.false(),
-                                                   nullable=False))
 
     # Plain ADD COLUMN (SQLite's batch mode would copy the table and break the reference
     # triggers that name members).
     for name in ('push_monthly_off', 'push_reminders_off', 'greenlife_digest'):
         op.add_column('members', sa.Column(name, sa.Boolean(), server_default=sa.false(), nullable=False))
 
-    
 
 
 def downgrade() -> None:
-    
     for name in ('greenlife_digest', 'push_reminders_off', 'push_monthly_off'):
         op.drop_column('members', name)
-
-    with op.batch_alter_table('campaign_broadcasts', schema=None) as batch_op:
-        batch_op.drop_column('budget_released')
-        batch_op.drop_column('hold_reason')
-
     op.drop_table('push_budgets')
-    
