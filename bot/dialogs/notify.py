@@ -52,6 +52,7 @@ def screen(ctx, member, notice: str | None = None) -> dict:
 class NotifyDialog:
     name = NAME
     skill = "myinfo"
+    steps: dict = {}  # stateless: it never becomes the active dialog (bot/dialogs/privacy.py)
 
     def start(self, ctx) -> dict:
         return self.handle(ctx)

@@ -178,7 +178,7 @@ def _print_estimate(svc, b, when, ps) -> None:
 
 
 @cpoint.command("budget")
-@click.option("--scope", help="national, or a 시·군·구 code (e.g. 41117).")
+@click.option("--scope", help="national, or a local government code (e.g. 41117).")
 @click.option("--won", type=click.IntRange(min=0), help="Monthly cap in won; 0 removes the cap.")
 def budget_command(scope, won):
     """Monthly push budget caps per scope: list them with this month's spending, or set one."""
