@@ -141,16 +141,22 @@ def _notify_from_statements(ctx: JobContext, period: str, chunk: int, notificati
     enqueue what `notification(statement, member)` returns (None: nothing for this member)."""
     payout_month, written, seen, after = _month_int(period), 0, 0, 0
     now = utcnow_naive(ctx.clock)
+    groups: set[tuple[str, str]] = set()
     while True:
         with ctx.db.transaction() as s:
             rows = _statements(s, payout_month, after, chunk)
             if not rows:
                 break
             batch = [n for n in (notification(st, member) for st, member in rows) if n is not None]
+            groups |= {(n["kind"], n["period"]) for n in batch}
             written += outbox.enqueue_many(s, batch, now=now)
             seen += len(rows)
             after = rows[-1][0].id
-    return {"payout_month": period, "statements": seen, "notifications": written}
+    # The estimate before anything is sent (critical notices: counted, never held).
+    estimates = {f"{kind}:{p}": push_budget.apply_budget(ctx.db, kind, p, ctx.settings.budget(), now=ctx.clock.now(),
+                                                           quiet=ctx.settings.quiet()).estimate.as_dict()
+                 for kind, p in sorted(groups)}
+    return {"payout_month": period, "statements": seen, "notifications": written, "estimates": estimates}
 
 
 def run_payout_notices(ctx: JobContext, period: str, *, chunk: int = 1000) -> dict:

@@ -130,3 +130,37 @@ def test_the_estimate_counts_what_the_sender_would_skip(db, clock):
         est = push_budget.estimate_group(s, "monthly_result", "2026-10", now=clock.now(), quiet=None, price_won=15)
     assert (est.recipients, est.messages, est.cost_won) == (3, 3, 45)
     assert est.skipped == {"blocked": 1, "topic_off": 1}
+
+
+def test_a_dry_run_at_night_says_when_the_recipients_get_it(app, db, clock, cli, campaign):
+    settings(app)
+    add_members(db, 4)
+    add_members(db, 1, start=5, marketing_opt_in=False)
+    dry = cli("broadcast", "--campaign", "cmp-1", "--at", "2026-11-23 22:00", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "recipients: 4" in dry.output and "{'no_marketing_consent': 1}" in dry.output
+    assert "get it at 2026-11-24 08:00 KST" in dry.output
+    assert "messages: 4" in dry.output and "cost: 60 won at 15 won a message" in dry.output
+
+
+def test_a_local_operator_sees_and_releases_only_their_members(app, db, cipher, clock, client, campaign):
+    settings(app, budget_national_won=10)
+    add_members(db, 2, local_government_code=SUWON)
+    add_members(db, 2, start=3, local_government_code=SEONGNAM)
+    b = broadcasts.schedule(db, campaign_id="cmp-1", at=clock.now(), now=clock.now())
+    run_due_broadcasts(app, db, clock)
+    make_operator(db, cipher, clock, "kim", "lg_operator", [SUWON])
+    assert login(client, "kim").status_code == 302
+    page = client.get("/admin/pushes").get_data(as_text=True)
+    assert '<td class="num">2</td>' in page  # their two members, not four
+    client.post("/admin/pushes/release", data={"kind": "campaign", "period": f"b{b.id}", "csrf_token": csrf(page)})
+    assert {n.member_id: n.state for n in rows(db)} == {1: "pending", 2: "pending", 3: "held", 4: "held"}
+    make_operator(db, cipher, clock, "viewer", "readonly", [SEONGNAM])
+    viewer = app.test_client()
+    assert login(viewer, "viewer").status_code == 302
+    page = viewer.get("/admin/pushes").get_data(as_text=True)
+    assert "보류 풀고 발송" not in page and '<td class="num">2</td>' in page
+    with viewer.session_transaction() as sess:
+        token = sess["csrf"]
+    assert viewer.post("/admin/pushes/release", data={"kind": "campaign", "period": f"b{b.id}",
+                                                      "csrf_token": token}).status_code == 403
