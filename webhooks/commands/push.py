@@ -2,9 +2,12 @@
 
     flask --app webhooks cpoint push                 send what is due once, report
     flask --app webhooks cpoint broadcast --campaign ID [--at TIME] [--segment S] [--message TEXT]
+    flask --app webhooks cpoint broadcast --campaign ID ... --dry-run   the estimate only, nothing scheduled
     flask --app webhooks cpoint broadcast --list | --cancel ID
+    flask --app webhooks cpoint budget [--scope national|CODE --won N]   monthly push budget caps
     flask --app webhooks cpoint scheduler            the clock (the Procfile's `scheduler`)
-    flask --app webhooks cpoint outbox               counts by state, dead ones with reasons
+    flask --app webhooks cpoint outbox               counts by state, dead ones with reasons, held
+                                                     over a budget (--release-held KIND:PERIOD), estimates
 """
 from __future__ import annotations
 
