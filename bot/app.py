@@ -222,7 +222,14 @@ class BotApp:
                 finally:
                     if ctx._session is not None:
                         ctx._session.close()
-                return reply, ctx.outcome
+            # Committed: work of the turn's own (operator telemetry) runs now, outside the
+            # turn's snapshot, so it never makes the turn's write conflict, and once per turn.
+            for fn in ctx.after_commit:
+                try:
+                    fn()
+                except Exception:
+                    adapter.exception("after-commit work failed")
+            return reply, ctx.outcome
         except IntegrityError as exc:
             # Two first turns of the same user raced to create the state row: run again.
             if "dialog_states" in str(exc.orig):

@@ -38,6 +38,8 @@ class BotSettings(BaseModel):
     call_centre: str = setting("CALL_CENTRE", "1660-2030", "Call centre number in replies.", min_length=1)
     unmatched_flush_seconds: float = setting("UNMATCHED_FLUSH_SECONDS", 5.0, "Questions the bot did not understand wait at most this long (or 500 of them) before they are written to the operators' queue in one batch, outside the citizens' turns; 0 writes each at once.", ge=0, le=300)
     channel_chat_url: str = setting("CHANNEL_CHAT_URL", "", "The channel's 1:1 chat link (e.g. http://pf.kakao.com/_xxxx/chat), offered with the call centre when the bot does not understand or a citizen asks for a person; empty: the call centre only.", pattern=r"^(https?://\S+)?$")
+    handoff_after_not_understood: int = setting("HANDOFF_AFTER_NOT_UNDERSTOOD", 2, "Not-understood turns in a row after which the bot offers a person (the 1:1 chat and the call centre) with a summary the citizen can paste.", ge=1, le=20)
+    handoff_operator_button: bool = setting("HANDOFF_OPERATOR_BUTTON", False, "Add a 'talk to staff' button (Kakao's `operator` action) to the person offer: only with the channel's counselling (chat handover) plugin set up in Open Builder.")
     terms_url: str = setting("TERMS_URL", PROGRAMME_SITE, "Where the full terms of use and privacy notice are published (the signup's consent step links to it).", pattern=_URL)
     operator_name: str = setting("OPERATOR_NAME", texts.t("common.operator_name"), "Sender name in campaign (advertising) messages.", min_length=1)
     public_base_url: str = setting("PUBLIC_BASE_URL", "http://localhost:5000", "Public https base URL of this server (chart images, links).", pattern=_URL)
@@ -187,6 +189,8 @@ class Ctx:
     member_reach: tuple | None = None
     intent: str | None = None  # what understanding made of typed text (for the turn line)
     store: DialogStore | None = None  # the dialog-state store the turn reads and writes through
+    # Run after the turn's transaction committed (never for an attempt that is run again).
+    after_commit: list = field(default_factory=list)
     _session: Session | None = field(default=None, repr=False)
 
     @property

@@ -12,6 +12,7 @@ from bot.dialogs import (
     help,
     myinfo,
     notice,
+    notify,
     privacy,
     signup,
     welcome,
@@ -20,7 +21,7 @@ from bot.push.reachability import after_turn as note_reachability
 from bot.router import install
 
 # Each module has `register(app: BotApp)` and registers its own skill names.
-MODULES = (welcome, help, fallback, signup, balance, campaigns, greenlife, myinfo, faq, notice)
+MODULES = (welcome, help, fallback, signup, balance, campaigns, greenlife, myinfo, notify, faq, notice)
 
 
 def build_bot() -> BotApp:

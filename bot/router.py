@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot import texts, ui, understanding
+from bot import handoff, texts, ui, understanding
 from bot.app import BotApp
 from bot.context import Ctx
 from bot.dialogs import chat, faq, privacy
@@ -96,6 +96,8 @@ class Router:
         if u.outcome == "close":
             ctx.outcome = "close_call"
             return chat.choices_reply(ctx, [(i, self.skill_of(i)) for i in u.choices])
+        if handoff.note_not_understood(ctx):  # HANDOFF_AFTER_NOT_UNDERSTOOD in a row: a person
+            return chat.human_reply(ctx, handoff=True)
         return chat.not_understood_reply(ctx)
 
     def _queue_unmatched(self, ctx: Ctx, u: understanding.Understood) -> None:
@@ -110,7 +112,10 @@ class Router:
         values = unmatched.row_values(utcnow_naive(ctx.clock), ctx.turn.utterance, u.outcome, guesses,
                                       member.local_government_code if member is not None else None)
         self.unmatched.max_age = ctx.settings.unmatched_flush_seconds
-        self.unmatched.add(ctx.services.db, values)
+        db = ctx.services.db
+        # after the turn commits: a write of its own in the middle of the turn would make the
+        # turn's write (e.g. the not-understood count, bot.handoff) conflict with it
+        ctx.after_commit.append(lambda: self.unmatched.add(db, values))
 
     def _command(self, ctx: Ctx) -> str | None:
         extra = ctx.turn.client_extra
@@ -125,6 +130,12 @@ class Router:
 
     # -- routing ------------------------------------------------------------
     def route(self, ctx: Ctx) -> dict:
+        reply = self._route(ctx)
+        if ctx.outcome != "unmatched":
+            handoff.forget(ctx)  # not understood "in a row" ends with any other turn
+        return reply
+
+    def _route(self, ctx: Ctx) -> dict:
         turn = ctx.turn
         lang = self.language_words.get(normalise(turn.utterance).lower()) if not turn.client_extra else None
         if lang is not None:

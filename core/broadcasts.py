@@ -11,7 +11,7 @@ The advertising label, sender and opt-out text are added when the message is ren
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
@@ -23,6 +23,7 @@ from core.models.members import LocalGovernment, Member
 from core.models.outbox import Notification
 from core.models.push import CampaignBroadcast
 from core.outbox import QuietHours, enqueue_many, skip_reason
+from core.push_budget import HELD, NATIONAL, BudgetSettings, Estimate, check, estimate_members
 
 SEGMENTS = ("all", "region", "member_type", "participants")
 MEMBER_TYPES = ("individual", "individual_under14", "commercial", "public", "school", "foreigner", "complex")
@@ -46,8 +47,9 @@ def period_of(broadcast_id: int) -> str:
 
 def schedule(db: Database, *, campaign_id: str, at: datetime, now: datetime, segment: str = "all",
              segment_value: str | None = None, message: str | None = None,
-             created_by: str | None = None) -> CampaignBroadcast:
-    """Record a broadcast. `at` must be timezone-aware; a time in the past means "now"."""
+             created_by: str | None = None, dry_run: bool = False) -> CampaignBroadcast:
+    """Record a broadcast. `at` must be timezone-aware; a time in the past means "now".
+    `dry_run`: checked the same way, nothing written (the row returned has no id)."""
     if at.tzinfo is None:
         raise BroadcastError("the send time needs a time zone (KST is assumed by the CLI)")
     if segment not in SEGMENTS:
@@ -78,6 +80,8 @@ def schedule(db: Database, *, campaign_id: str, at: datetime, now: datetime, seg
         row = CampaignBroadcast(campaign_id=campaign_id, segment=segment, segment_value=value, message=body,
                                 scheduled_at=_naive_utc(at), state="scheduled", created_by=created_by,
                                 created_at=_naive_utc(now), queued=0, skipped=0)
+        if dry_run:
+            return row
         s.add(row)
         s.flush()
         s.expunge(row)
@@ -93,7 +97,7 @@ def cancel(db: Database, broadcast_id: int, *, now: datetime) -> bool:
             return False
         row.state, row.cancelled_at = "cancelled", _naive_utc(now)
         N = Notification
-        s.execute(update(N).where(N.kind == KIND, N.period == period_of(broadcast_id), N.state == "pending")
+        s.execute(update(N).where(N.kind == KIND, N.period == period_of(broadcast_id), N.state.in_(("pending", HELD)))
                   .values(state="skipped", last_error="broadcast cancelled")
                   .execution_options(synchronize_session=False))
     return True
@@ -110,7 +114,8 @@ def _segment_query(b: CampaignBroadcast):
     M = Member
     audience = campaign_audience().with_only_columns(M.id).order_by(None)
     q = select(M.id, M.status, M.blocked_at, M.is_friend, M.bot_user_key, M.app_user_id,
-               M.campaign_opt_out, M.marketing_opt_in, M.id.in_(audience).label("in_audience")
+               M.campaign_opt_out, M.marketing_opt_in, M.push_monthly_off, M.push_reminders_off,
+               M.local_government_code, M.id.in_(audience).label("in_audience")
                ).where(M.status == "active")
     if b.segment == "region":
         q = q.where(M.local_government_code.in_(select(LocalGovernment.code).where(
@@ -129,11 +134,27 @@ class Expansion:
     skipped: dict[str, int]
     held_until: datetime | None
     state: str
+    held: int = 0  # over a budget cap: written `held` (core.push_budget), for an operator
+    held_reasons: dict[str, str] = field(default_factory=dict)
+
+
+def estimate(db: Database, b: CampaignBroadcast, *, now: datetime, quiet: QuietHours | None,
+             price_won: int) -> Estimate:
+    """What the broadcast will send if it goes out at `now` (recipients, messages, cost):
+    the same members and reasons `expand` writes."""
+    with db.transaction(deferred=True) as s:
+        rows = s.execute(_segment_query(b)).all()
+    return estimate_members(rows, KIND, now=now, quiet=quiet, price_won=price_won,
+                            extra_reason=lambda m: None if m.in_audience else SKIP_NOT_IN_AUDIENCE)
 
 
 def expand(db: Database, broadcast_id: int, *, now: datetime, quiet: QuietHours | None,
-           chunk: int = 1000) -> Expansion:
-    """Write the broadcast's notifications (idempotent: safe to run again after a crash)."""
+           chunk: int = 1000, budget: BudgetSettings | None = None) -> Expansion:
+    """Write the broadcast's notifications (idempotent: safe to run again after a crash).
+
+    With `budget`, the broadcast is estimated first: the recipients a monthly cap cannot
+    afford (all of them when the national cap would be exceeded, else those of the 시·군·구
+    that would be) are written `held` with the reason, for an operator to release."""
     now = _naive_utc(now)
     with db.transaction() as s:
         b = s.get(CampaignBroadcast, broadcast_id)
@@ -144,6 +165,11 @@ def expand(db: Database, broadcast_id: int, *, now: datetime, quiet: QuietHours 
         return Expansion(broadcast_id, 0, {}, None, "cancelled")
     hold = quiet.hold_until(now.replace(tzinfo=UTC)) if quiet is not None else None
     period = period_of(broadcast_id)
+    over: dict[str, str] = {}
+    if budget is not None:
+        est = estimate(db, b, now=now, quiet=quiet, price_won=budget.price_won)
+        with db.transaction(deferred=True) as s:
+            over = check(s, est, budget, now=now, exclude=(KIND, period)).over
     base = _segment_query(b).order_by(Member.id)
     after = 0
     while True:
@@ -162,10 +188,11 @@ def expand(db: Database, broadcast_id: int, *, now: datetime, quiet: QuietHours 
                                      campaign_opt_out=m.campaign_opt_out, marketing_opt_in=m.marketing_opt_in)
                 if reason is None and not m.in_audience:
                     reason = SKIP_NOT_IN_AUDIENCE
+                held = None if reason else over.get(NATIONAL) or over.get(m.local_government_code or "")
                 rows.append({"member_id": m.id, "kind": KIND, "period": period,
                              "payload": {"broadcast_id": broadcast_id, "campaign_id": b.campaign_id},
-                             "state": "skipped" if reason else "pending", "last_error": reason,
-                             "not_before": None if reason else hold})
+                             "state": "skipped" if reason else (HELD if held else "pending"),
+                             "last_error": reason or held, "not_before": None if reason else hold})
             enqueue_many(s, rows, now=now)
             after = members[-1].id
     N = Notification
@@ -182,8 +209,9 @@ def expand(db: Database, broadcast_id: int, *, now: datetime, quiet: QuietHours 
             select(N.last_error, func.count()).where(
                 N.kind == KIND, N.period == period, N.state == "skipped").group_by(N.last_error)).all()}
         skipped = sum(reasons.values())
-        queued = sum(counts.values()) - skipped
+        queued = sum(counts.values()) - skipped - counts.get(HELD, 0)
         s.execute(update(CampaignBroadcast).where(CampaignBroadcast.id == broadcast_id,
                                                   CampaignBroadcast.state == "scheduled")
                   .values(state="queued", queued_at=now, queued=queued, skipped=skipped))
-    return Expansion(broadcast_id, queued, {k or "": v for k, v in reasons.items()}, hold, "queued")
+    return Expansion(broadcast_id, queued, {k or "": v for k, v in reasons.items()}, hold, "queued",
+                     held=counts.get(HELD, 0), held_reasons=over)

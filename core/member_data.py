@@ -15,7 +15,7 @@ from core import members as M
 from core.crypto import FieldCipher
 from core.models.campaigns import CampaignPledge
 from core.models.dialogs import DialogState
-from core.models.greenlife import GreenlifeActivity, GreenlifeAward
+from core.models.greenlife import GreenlifeActivity, GreenlifeAward, GreenlifeMember
 from core.models.members import HouseholdDispute, Member, MemberAddress
 from core.models.outbox import Notification
 from core.models.points import LedgerEntry, PayoutLine, PointStatement
@@ -68,14 +68,20 @@ def held_about(session: Session, cipher: FieldCipher, member: Member) -> Held:
     def per_member(model) -> int:
         return _count(session, select(func.count()).select_from(model).where(model.member_id == mid))
 
+    gid = session.scalar(select(GreenlifeMember.id).where(GreenlifeMember.member_id == mid))
+
+    def per_greenlife(model) -> int:  # green-life is a membership of its own, linked to the member
+        return 0 if gid is None else _count(
+            session, select(func.count()).select_from(model).where(model.greenlife_member_id == gid))
+
     counts = {
         "addresses": per_member(MemberAddress),
         "readings": readings,
         "statements": per_member(PointStatement),
         "ledger": per_member(LedgerEntry),
         "payouts": per_member(PayoutLine),
-        "greenlife_activities": per_member(GreenlifeActivity),
-        "greenlife_awards": per_member(GreenlifeAward),
+        "greenlife_activities": per_greenlife(GreenlifeActivity),
+        "greenlife_awards": per_greenlife(GreenlifeAward),
         "pledges": per_member(CampaignPledge),
         "notifications": per_member(Notification),
         "disputes": _count(session, select(func.count()).select_from(HouseholdDispute)

@@ -41,7 +41,7 @@ from core.models.outbox import Notification
 from core.models.push import EventBatch, PushSender
 from core.sqla import rowcount, table_of
 
-KINDS = ("monthly_result", "payout_notice", "payout_reminder", "campaign")
+KINDS = ("monthly_result", "payout_notice", "payout_reminder", "campaign", "reminder")
 # Advertising (정보통신망법 §50): consent needed, never in quiet hours, labelled (광고).
 AD_KINDS = frozenset({"campaign"})
 UNCERTAIN_POLICIES = ("skip", "resend")
@@ -53,6 +53,16 @@ SKIP_NOT_FRIEND = "not_friend"
 SKIP_NO_USER_KEY = "no_user_key"
 SKIP_OPTED_OUT = "opted_out"
 SKIP_NO_CONSENT = "no_marketing_consent"
+SKIP_TOPIC_OFF = "topic_off"  # the member turned the topic off (core.push_preferences)
+
+# Topics a member may turn off in the chat, and the kinds each covers. Payout notices and
+# held-payment warnings (payout_reminder) are critical: no switch turns them off.
+TOPIC_KINDS: dict[str, tuple[str, ...]] = {
+    "monthly": ("monthly_result",),
+    "campaign": ("campaign",),
+    "reminders": ("reminder",),
+}
+CRITICAL_KINDS = frozenset({"payout_notice", "payout_reminder"})
 
 
 def dedupe_key(kind: str, member_id: int, period: str) -> str:
@@ -126,8 +136,10 @@ class QuietHours:
 
 def skip_reason(kind: str, *, status: str | None, blocked_at, is_friend: bool | None,
                 bot_user_key: str | None, app_user_id: str | None,
-                campaign_opt_out: bool | None, marketing_opt_in: bool | None) -> str | None:
-    """Why this member must not get a notification of `kind` now, or None."""
+                campaign_opt_out: bool | None, marketing_opt_in: bool | None,
+                monthly_off: bool | None = False, reminders_off: bool | None = False) -> str | None:
+    """Why this member must not get a notification of `kind` now, or None. Critical kinds
+    (payout notices, held-payment warnings) ignore the member's topic switches."""
     if status != "active":
         return SKIP_WITHDRAWN
     if blocked_at is not None:
@@ -141,6 +153,10 @@ def skip_reason(kind: str, *, status: str | None, blocked_at, is_friend: bool | 
             return SKIP_OPTED_OUT
         if not marketing_opt_in:
             return SKIP_NO_CONSENT
+    if kind == "monthly_result" and monthly_off:
+        return SKIP_TOPIC_OFF
+    if kind == "reminder" and reminders_off:
+        return SKIP_TOPIC_OFF
     return None
 
 
@@ -378,7 +394,8 @@ def _group_query(rows: int):
     N, M = Notification.__table__.c, Member.__table__.c
     nt = Notification.__table__
     return (select(N.id, N.member_id, N.attempts, M.status, M.blocked_at, M.is_friend, M.bot_user_key,
-                   M.app_user_id, M.campaign_opt_out, M.marketing_opt_in, M.bot_id)
+                   M.app_user_id, M.campaign_opt_out, M.marketing_opt_in, M.bot_id, M.push_monthly_off,
+                   M.push_reminders_off)
             .select_from(nt.join(Member.__table__, M.id == N.member_id))
             .where(N.state == _PENDING, or_(N.not_before.is_(None), N.not_before <= bindparam("now", type_=DateTime())),
                    N.kind == bindparam("kind"), N.period == bindparam("period"), N.id > bindparam("after"))
@@ -426,7 +443,8 @@ def claim_batch(db: Database, *, sender_id: str, now: datetime, limit: int, defa
                     continue  # another bot's path: a batch of its own
                 reason = skip_reason(kind, status=r.status, blocked_at=r.blocked_at, is_friend=r.is_friend,
                                      bot_user_key=r.bot_user_key, app_user_id=r.app_user_id,
-                                     campaign_opt_out=r.campaign_opt_out, marketing_opt_in=r.marketing_opt_in)
+                                     campaign_opt_out=r.campaign_opt_out, marketing_opt_in=r.marketing_opt_in,
+                                     monthly_off=r.push_monthly_off, reminders_off=r.push_reminders_off)
                 if reason:
                     skipped.setdefault(reason, []).append(r.id)
                     continue

@@ -7,7 +7,7 @@ import orjson
 from bot import texts, ui
 from bot.kakao import limits
 from bot.kakao.parts import Button, QuickReply
-from bot.kakao.response import TextCard, fit_text
+from bot.kakao.response import SimpleText, TextCard, fit_text
 
 
 def intent_quick_reply(ctx, intent: str, skill: str) -> QuickReply:
@@ -62,21 +62,35 @@ def _not_understood(ctx) -> dict:
 
 
 def person_buttons(ctx) -> list[Button]:
-    """The 1:1 chat link (when configured) and the call centre."""
+    """The 1:1 chat link (when configured) and the call centre; with HANDOFF_OPERATOR_BUTTON,
+    Kakao's `operator` action first (the channel's 상담 연결 plugin hands the chat to staff)."""
     s = ctx.settings
     buttons = []
+    if s.handoff_operator_button:
+        buttons.append(Button.operator(texts.t("understanding.operator_label")))
     if s.channel_chat_url:
         buttons.append(Button.web_link(texts.t("understanding.chat_label"), s.channel_chat_url))
     buttons.append(Button.phone(texts.t("understanding.call_label"), s.call_centre))
     return buttons
 
 
-def human_reply(ctx) -> dict:
+def human_reply(ctx, *, handoff: bool = False) -> dict:
+    """A person: the 1:1 chat and the call centre, and a summary the citizen can paste (their
+    recent questions the bot did not understand, masked, and their masked member number).
+    `handoff`: offered by the bot after repeated misunderstanding, not asked for."""
+    from bot import handoff as H
+
     s = ctx.settings
-    key = "understanding.human_chat" if s.channel_chat_url else "understanding.human"
+    if handoff:
+        key = "understanding.handoff"
+    else:
+        key = "understanding.human_chat" if s.channel_chat_url else "understanding.human"
     card = TextCard(description=fit_text(texts.t(key, call_centre=s.call_centre), limits.TEXT_CARD_DESCRIPTION_MAX),
                     buttons=person_buttons(ctx))
-    return ui.reply([card], ui.menu_quick_replies(ctx))
+    summary = SimpleText(fit_text(H.summary(ctx), limits.SIMPLE_TEXT_MAX))
+    H.forget(ctx)
+    ctx.outcome = "handoff"
+    return ui.reply([card, SimpleText(texts.t("understanding.summary_intro")), summary], ui.menu_quick_replies(ctx))
 
 
 def thanks_reply(ctx) -> dict:

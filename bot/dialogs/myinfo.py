@@ -379,14 +379,10 @@ def overview(ctx, member, notice: str | None = None) -> dict:
     qrs = [ui.qr(ctx, _t(f"labels.{flow}"), "myinfo", {"dialog": "myinfo", "action": "open", "flow": flow})
            for flow in ("incentive", "account", "resources", "move", "mobile", "withdraw")]
     qrs.append(ui.qr(ctx, texts.t("mydata.label"), "myinfo", {"dialog": "myinfo", "action": mydata.ACTION}))
-    receiving = may_receive_campaigns(member)
-    if receiving:
-        qrs.append(ui.qr(ctx, texts.t("campaigns.opt_out_label"), "campaigns", {"action": "opt_out"}))
-    else:
-        qrs.append(ui.qr(ctx, texts.t("campaigns.opt_in_label"), "campaigns", {"action": "opt_in"},
-                         texts.t("campaigns.opt_in_text")))
-    from bot.dialogs import greenlife
+    from bot.dialogs import greenlife, notify
 
+    # Campaign messages are switched on 알림 설정 with the other topics: ten quick replies at most.
+    qrs.append(notify.entry_quick_reply(ctx))
     if greenlife.membership(ctx) is None:  # green-life is its own membership: one tap joins it
         qrs.append(greenlife.join_quick_reply(ctx))
     qrs.append(ui.home_quick_reply(ctx))

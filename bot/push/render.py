@@ -92,6 +92,8 @@ def event_text(kind: str, period: str, *, operator: str, contact: str, session=N
         return texts.t(f"push.{kind}", year=year, half=half)
     if kind == "campaign":
         return ad_text(broadcast_message(session, period), operator=operator, contact=contact)
+    if kind == "reminder":  # a reminder topic members may turn off (core.outbox.TOPIC_KINDS)
+        return texts.t("push.reminder")
     raise ValueError(f"unknown notification kind {kind!r}")
 
 

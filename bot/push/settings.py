@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from core.outbox import UNCERTAIN_POLICIES, QuietHours
+from core.push_budget import BudgetSettings
 from core.settings import setting
 
 _STRICT = ConfigDict(str_strip_whitespace=True, allow_inf_nan=False)
@@ -48,6 +49,9 @@ class PushSettings:
     payout_day: int = setting("SCHEDULE_PAYOUT_DAY", 10, "Day of the payout month (1-28) the payout notices go out.", ge=1, le=28)
     payout_hour: int = setting("SCHEDULE_PAYOUT_HOUR", 10, "Hour (KST) of payout notices and reminders.", ge=0, le=23)
     reminder_days_before: int = setting("SCHEDULE_REMINDER_DAYS_BEFORE", 7, "Days before the payout notice that members whose payment would be held are reminded.", ge=1, le=60)
+    price_won: int = setting("PUSH_PRICE_WON", 15, "Price of one KakaoTalk message (won): estimates of broadcasts and scheduled pushes, and the budget caps.", ge=0, le=10000)
+    budget_national_won: int = setting("PUSH_BUDGET_NATIONAL_WON", 0, "Monthly push budget of the whole programme (won); what would exceed it is held for an operator. 0: no cap. `cpoint budget` overrides it.", ge=0)
+    budget_local_won: int = setting("PUSH_BUDGET_LOCAL_WON", 0, "Default monthly push budget of each local government (won), for its members' messages. 0: no cap. `cpoint budget --scope CODE` sets one.", ge=0)
     lease_sec: float = setting("SCHEDULE_LEASE_SEC", 30.0, "Leader lease of the scheduler; a second scheduler takes over this long after the leader died.", ge=1, le=3600)
 
     @field_validator("uncertain_policy", mode="before")
@@ -66,12 +70,16 @@ class PushSettings:
     def quiet(self) -> QuietHours:
         return QuietHours.parse(self.quiet_hours, self.quiet_margin_minutes)
 
+    def budget(self) -> BudgetSettings:
+        return BudgetSettings(self.price_won, self.budget_national_won, self.budget_local_won)
+
     def event_name(self, kind: str) -> str:
         return {
             "monthly_result": self.event_monthly_result,
             "payout_notice": self.event_payout_notice,
             "payout_reminder": self.event_payout_notice,
             "campaign": self.event_campaign,
+            "reminder": self.event_payout_notice,
         }[kind]
 
 

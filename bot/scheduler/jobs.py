@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from bot.push.settings import PushSettings
 from bot.scheduler.runs import RunOutcome, run_once
-from core import broadcasts, outbox
+from core import broadcasts, outbox, push_budget
 from core.clock import KST, Clock, utcnow_naive
 from core.db import Database
 from core.models.members import Member
@@ -105,7 +105,14 @@ def run_monthly(ctx: JobContext, period: str) -> dict:
     f"monthly_result:{member_id}:{month}", so a second call writes nothing)."""
     fn = load_source(ctx.settings.monthly_source)
     count = fn(ctx.db, period, clock=ctx.clock)
-    return {"month": period, "notifications": count if isinstance(count, int) else None}
+    # The estimate before anything is sent; what a budget cap cannot afford is held.
+    budget = push_budget.apply_budget(ctx.db, "monthly_result", period, ctx.settings.budget(),
+                                      now=ctx.clock.now(), quiet=ctx.settings.quiet())
+    if budget.held:
+        log.warning("monthly results held over budget", extra={"month": period, "held": budget.held,
+                                                               "reasons": budget.reasons})
+    return {"month": period, "notifications": count if isinstance(count, int) else None,
+            "estimate": budget.estimate.as_dict(), "held_over_budget": budget.held}
 
 
 # -- payouts ----------------------------------------------------------------------------------
@@ -134,16 +141,22 @@ def _notify_from_statements(ctx: JobContext, period: str, chunk: int, notificati
     enqueue what `notification(statement, member)` returns (None: nothing for this member)."""
     payout_month, written, seen, after = _month_int(period), 0, 0, 0
     now = utcnow_naive(ctx.clock)
+    groups: set[tuple[str, str]] = set()
     while True:
         with ctx.db.transaction() as s:
             rows = _statements(s, payout_month, after, chunk)
             if not rows:
                 break
             batch = [n for n in (notification(st, member) for st, member in rows) if n is not None]
+            groups |= {(n["kind"], n["period"]) for n in batch}
             written += outbox.enqueue_many(s, batch, now=now)
             seen += len(rows)
             after = rows[-1][0].id
-    return {"payout_month": period, "statements": seen, "notifications": written}
+    # The estimate before anything is sent (critical notices: counted, never held).
+    estimates = {f"{kind}:{p}": push_budget.apply_budget(ctx.db, kind, p, ctx.settings.budget(), now=ctx.clock.now(),
+                                                           quiet=ctx.settings.quiet()).estimate.as_dict()
+                 for kind, p in sorted(groups)}
+    return {"payout_month": period, "statements": seen, "notifications": written, "estimates": estimates}
 
 
 def run_payout_notices(ctx: JobContext, period: str, *, chunk: int = 1000) -> dict:
@@ -180,9 +193,13 @@ def run_broadcasts(ctx: JobContext) -> list[RunOutcome]:
     quiet = ctx.settings.quiet()
     for bid in broadcasts.due(ctx.db, now=utcnow_naive(ctx.clock)):
         def work(bid=bid):
-            e = broadcasts.expand(ctx.db, bid, now=ctx.clock.now(), quiet=quiet)
+            e = broadcasts.expand(ctx.db, bid, now=ctx.clock.now(), quiet=quiet, budget=ctx.settings.budget())
+            if e.held:
+                log.warning("broadcast held over budget", extra={"broadcast": bid, "held": e.held,
+                                                                 "reasons": e.held_reasons})
             return {"broadcast": bid, "queued": e.queued, "skipped": e.skipped, "state": e.state,
-                    "held_until_utc": e.held_until.isoformat() if e.held_until else None}
+                    "held_until_utc": e.held_until.isoformat() if e.held_until else None,
+                    "held_over_budget": e.held, "budget_reasons": e.held_reasons}
         out.append(run_once(ctx.db, "campaign_broadcast", str(bid), work, holder=ctx.holder, clock=ctx.clock,
                             stale=timedelta(minutes=30)))
     return out

@@ -19,7 +19,15 @@ from core.models.points import (  # noqa: F401
     StatementLine,
     StatementRevision,
 )
-from core.models.push import CampaignBroadcast, ChannelEvent, EventBatch, JobLease, JobRun, PushSender  # noqa: F401
+from core.models.push import (  # noqa: F401
+    CampaignBroadcast,
+    ChannelEvent,
+    EventBatch,
+    JobLease,
+    JobRun,
+    PushBudget,
+    PushSender,
+)
 from core.models.unmatched import UnmatchedQuestion  # noqa: F401
 from core.models.usage import ImportChange, ImportRun, MeterReading  # noqa: F401
 

@@ -76,6 +76,12 @@ class Member(Base):
     consents: Mapped[dict] = mapped_column(JSON, default=dict)  # {terms: ts, privacy: ts, third_party: ts, optional: bool}
     marketing_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
     campaign_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Push preferences (core.push_preferences): topics the member turned off in the chat.
+    # Payout notices and held-payment warnings are critical and have no switch.
+    push_monthly_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    push_reminders_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Quiet digest: a month's green-life accruals folded into one message.
+    greenlife_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Reachability for pushes: channel friend, blocked (channel webhook or task results).
     is_friend: Mapped[bool] = mapped_column(Boolean, default=True)
     blocked_at: Mapped[datetime | None] = mapped_column(DateTime)

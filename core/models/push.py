@@ -125,7 +125,9 @@ class ChannelEvent(Base):
 class CampaignBroadcast(Base):
     """An operator's campaign message for a segment, sent at `scheduled_at` (never in quiet hours).
 
-    scheduled -> queued (notifications written, once) | cancelled."""
+    scheduled -> queued (notifications written, once) | cancelled. Notifications that would
+    exceed a monthly budget cap are written `held` (core.push_budget) until an operator
+    releases them."""
 
     __tablename__ = "campaign_broadcasts"
 
@@ -144,3 +146,15 @@ class CampaignBroadcast(Base):
     skipped: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_campaign_broadcasts_due", "state", "scheduled_at"),)
+
+
+class PushBudget(Base):
+    """A monthly budget cap (won) of one operator scope: `national` or a 시·군·구 code. Without
+    a row the settings' defaults apply (PUSH_BUDGET_NATIONAL_WON, PUSH_BUDGET_LOCAL_WON)."""
+
+    __tablename__ = "push_budgets"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month_won: Mapped[int] = mapped_column(Integer)  # 0: no cap
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(64))

@@ -6,6 +6,9 @@
 - ``/admin/unmatched`` (and ``/admin/unmatched.csv``): what citizens typed that the bot did
   not understand, or only as a close call, grouped by normalised text and counted (digit runs
   masked; a 시군구 operator sees their members' messages, a national one everybody's).
+- ``/admin/pushes``: what is waiting to be sent with its estimate (recipients after opt-outs,
+  blocks and quiet hours, messages, cost) and what a monthly budget cap holds, with the reason;
+  an operator who may change things releases a held group (a 시군구 operator: their members').
 - ``/admin/campaigns``: list, create, edit, schedule (a later start), close; a preview drawn as
   KakaoTalk by the emulator's renderer (webhooks/static/emulator.js).
 """
@@ -128,6 +131,53 @@ def unmatched_csv():
         oa.record(s, "export.unmatched", subject=None, detail={"groups": n})
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="unmatched-{scope.label().replace(",", "_")}.csv"'})
+
+
+# --- pushes: estimates and budget holds -----------------------------------------------------
+
+@bp.get("/admin/pushes")
+@login_required
+def pushes():
+    from core import push_budget as pb
+
+    scope = oa.current_scope()
+    services = oa.services()
+    ps = services.push
+    now = services.clock.now()
+    with services.db.transaction(deferred=True) as s:
+        held = pb.held_groups(s, scope.codes)
+        waiting = [(k, p, pb.estimate_group(s, k, p, now=now, quiet=ps.quiet(), price_won=ps.price_won))
+                   for k, p in pb.pending_groups(s)] if scope.national else []
+        national, per_lg, default_lg = pb.caps(s, ps.budget())
+        spent = pb.committed(s, now=now)
+    if scope.national:
+        budgets = [("national", sum(spent.values()) * ps.price_won, national)]
+        budgets += [(lg, spent.get(lg, 0) * ps.price_won, per_lg.get(lg, default_lg))
+                    for lg in sorted(set(per_lg) | {k for k in spent if k != pb.NO_LG})]
+    else:
+        budgets = [(lg, spent.get(lg, 0) * ps.price_won, per_lg.get(lg, default_lg)) for lg in sorted(scope.codes or ())]
+    return _page("operator_pushes.html", held=held, waiting=waiting, budgets=budgets, price=ps.price_won,
+                 notice=request.args.get("notice"))
+
+
+@bp.post("/admin/pushes/release")
+@login_required
+def pushes_release():
+    from core import push_budget as pb
+    from core.outbox import KINDS
+
+    if not _csrf_ok():
+        abort(400, description="missing or wrong CSRF token")
+    scope = oa.current_scope()
+    if not scope.may_change:
+        abort(403, description="read-only accounts cannot release held pushes")
+    kind, period = request.form.get("kind", ""), request.form.get("period", "")
+    if kind not in KINDS or not period:
+        abort(400, description="kind and period")
+    with oa.services().db.transaction() as s:
+        n = pb.release_held(s, kind, period, now=oa.now(), codes=scope.codes, by=oa.current_operator().name)
+        oa.record(s, "push.release_held", subject=f"{kind}:{period}", detail={"released": n})
+    return redirect(url_for("operator_pages.pushes", notice=f"released {n}"))
 
 
 # --- campaigns ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ def test_every_push_setting_is_in_the_readme_table():
 
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     missing = [env for env, *_ in rows(only="push") if f"`{env}`" not in readme]
-    assert missing == [] and len(rows(only="push")) == 26
+    assert missing == [] and len(rows(only="push")) == 29
 
 
 def test_from_env_reads_values():

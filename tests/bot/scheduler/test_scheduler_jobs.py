@@ -237,7 +237,10 @@ def statements(db):
 def test_payout_notices_from_statements_once(db, statements):
     clock = FixedClock(at(2026, 12, 10))
     ctx = jobs.JobContext(db, clock, SETTINGS, "a")
-    assert jobs.run_payout_notices(ctx, "2026-12") == {"payout_month": "2026-12", "statements": 3, "notifications": 3}
+    detail = jobs.run_payout_notices(ctx, "2026-12")
+    estimate = detail.pop("estimates")["payout_notice:2026H1"]  # issue 17: shown before it is sent
+    assert detail == {"payout_month": "2026-12", "statements": 3, "notifications": 3}
+    assert (estimate["recipients"], estimate["messages"], estimate["cost_won"]) == (3, 3, 45)
     assert jobs.run_payout_notices(ctx, "2026-12")["notifications"] == 0
     with db.session() as s:
         ns = {n.member_id: n for n in s.scalars(select(Notification))}
