@@ -7,8 +7,8 @@ link their KakaoTalk account (core.member_link).
 
 File: CSV, UTF-8 with or without a BOM, header exactly :data:`MEMBER_HEADER`:
 
-- member_no: the registry's member number (1-20 letters, digits, hyphens); a re-import matches
-  on it and updates;
+- member_no: the registry's member number (1-20 letters, digits, hyphens; kept in upper case);
+  a re-import matches on it and updates;
 - member_type: a member type of the rules (``points_table_by_member_type``);
 - name, mobile: checked as in a chat signup (core.members.normalise_name / normalise_mobile);
 - address (road or lot, starting with its 시/도) and unit (may be empty): one member per
@@ -193,7 +193,7 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
     if rrn:
         reasons.extend(msg("members.rrn", column=column) for column in rrn)
         return None
-    member_no = v["member_no"]
+    member_no = v["member_no"].upper()
     if not _MEMBER_NO.match(member_no):
         reasons.append(msg("members.member_no"))
     member_type = v["member_type"].lower()
@@ -238,7 +238,7 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
         offered = index.offered(lg, rules)
         if incentive not in offered:
             reasons.append(msg("members.incentive_not_offered", value=incentive,
-                               local_government=lg.name if lg else "an unknown 시·군·구",
+                               local_government=lg.name if lg else msg("members.unknown_local_government"),
                                offered="|".join(offered)))
     if incentive == CASH:
         try:
@@ -306,11 +306,11 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
     # member_no is checked on every row with a well-formed number, valid or not
     by_no: dict[str, list[int]] = {}
     for item in checked:
-        no = item.row.values.get("member_no", "") if item.row.values else ""
+        no = item.row.values.get("member_no", "").upper() if item.row.values else ""
         if no and _MEMBER_NO.match(no) and not any(looks_like_rrn(x) for x in item.row.values.values()):
             by_no.setdefault(no, []).append(item.row.line)
     for item in checked:
-        no = item.row.values.get("member_no", "") if item.row.values else ""
+        no = item.row.values.get("member_no", "").upper() if item.row.values else ""
         if len(by_no.get(no, ())) > 1:
             item.reasons.append(msg("members.member_no_duplicate", member_no=no,
                                     lines=", ".join(map(str, by_no[no]))))

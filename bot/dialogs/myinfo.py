@@ -329,6 +329,10 @@ def overview(ctx, member, notice: str | None = None) -> dict:
                     description=_t("description", joined=joined), item_list_alignment="left")
     qrs = [ui.qr(ctx, _t(f"labels.{flow}"), "myinfo", {"dialog": "myinfo", "action": "open", "flow": flow})
            for flow in ("incentive", "account", "resources", "move", "mobile", "withdraw")]
+    from core.member_link import can_unlink
+
+    if can_unlink(member):  # a registry member: KakaoTalk can be unlinked (bot.dialogs.link)
+        qrs.append(ui.qr(ctx, texts.t("link.unlink.label"), "link", {"dialog": "link", "action": "unlink"}))
     receiving = may_receive_campaigns(member)
     if receiving:
         qrs.append(ui.qr(ctx, texts.t("campaigns.opt_out_label"), "campaigns", {"action": "opt_out"}))

@@ -16,6 +16,7 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
     "myinfo": frozenset({
         "mobile", "address", "address_detail", "customer_number", "bank", "account_number", "account_holder",
     }),
+    "link": frozenset({"member_no", "name", "mobile", "address"}),
 }
 
 # Closed questions answered with a tap (or the same words typed): menus of the programme's
@@ -26,6 +27,7 @@ OTHER_STEPS: dict[str, frozenset[str]] = {
         "marketing",
     }),
     "myinfo": frozenset({"billing_mode", "incentive_type", "pick_resource", "move_confirm", "withdraw_confirm"}),
+    "link": frozenset({"unlink_confirm"}),
 }
 
 
