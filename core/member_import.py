@@ -38,10 +38,13 @@ for a chat signup.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,12 +55,20 @@ from core.crypto import FieldCipher
 from core.csv_screening import CsvRow, field_count_error, msg
 from core.db import Database
 from core.db_bulk import bulk_insert
-from core.local_governments import canonical_sido_text, household_key, looks_complete, parse_address
+from core.local_governments import (
+    ParsedAddress,
+    canonical_sido_text,
+    clean,
+    household_key,
+    looks_complete,
+    parse_address,
+    strip_markup,
+    unit_structure,
+)
 from core.members import (
     CASH,
     HOUSEHOLD_PURPOSE,
     InvalidValue,
-    ResourceChoice,
     looks_like_rrn,
     normalise_account_number,
     normalise_bank,
@@ -81,9 +92,18 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 KST_OFFSET = timedelta(hours=9)
 LOOKUP_CHUNK = 1000
 AUDIT_ACTION = "member.import_update"
+_UNPARSED = ParsedAddress(sido=None, base="", detail="", kind="none")  # cache marker
 
 
-@dataclass
+class Choice(NamedTuple):
+    """A resource of a registry row (core.members.ResourceChoice, compact: 2.4 million rows)."""
+
+    resource: str
+    billing_mode: str
+    customer_number: str | None = None
+
+
+@dataclass(slots=True)
 class RegistryMember:
     """One valid row, normalised, with its keyed hashes and (still plain) secrets."""
 
@@ -97,7 +117,7 @@ class RegistryMember:
     household_hash: str
     lg_code: str | None
     joined_on: date
-    resources: list[ResourceChoice]
+    resources: list[Choice]
     supply_hashes: dict[str, str] = field(default_factory=dict)  # resource -> hash (numbers only)
     incentive_type: str = "donation"
     bank: str | None = None
@@ -120,6 +140,15 @@ class GovernmentIndex:
                 if p and p not in self.by_prefix:
                     self.by_prefix[p] = lg
         self._offered: dict[str | None, list[str]] = {}
+        self._bases: dict[str, ParsedAddress] = {}
+        self._details: dict[str, tuple[str, str]] = {}
+        self._complete: dict[str, bool] = {}
+
+    def complete(self, parsed: ParsedAddress) -> bool:
+        found = self._complete.get(parsed.base)
+        if found is None:
+            found = self._complete[parsed.base] = looks_complete(parsed)
+        return found
 
     def match(self, base: str) -> LocalGovernment | None:
         words = base.split(" ")
@@ -128,6 +157,25 @@ class GovernmentIndex:
             if found is not None:
                 return found
         return None
+
+    def address(self, address: str, unit: str) -> tuple[ParsedAddress | None, str]:
+        """The parsed address (as parse_address gives it: a unit typed into the address column
+        when the unit column is empty counts) and the household key; the building's address
+        is parsed once for all its units, and each unit's structure once for all buildings."""
+        if unit:
+            base = self._bases.get(address)
+            if base is None:
+                base = self._bases[address] = parse_address(address, "") or _UNPARSED
+            if base is _UNPARSED:
+                return None, ""
+            detail = self._details.get(unit)
+            if detail is None:
+                text = clean(strip_markup(unit))
+                detail = self._details[unit] = (text, unit_structure(text).key)
+            parsed = ParsedAddress(sido=base.sido, base=base.base, detail=detail[0], kind=base.kind)
+            return parsed, f"{parsed.base}|{detail[1]}"
+        parsed = parse_address(address)
+        return parsed, household_key(parsed) if parsed is not None else ""
 
     def offered(self, lg: LocalGovernment | None, rules: Rules) -> list[str]:
         key = lg.code if lg is not None else None
@@ -148,13 +196,15 @@ class _Row:
         self.reasons: list[str] = []
 
 
-def _resource_choice(resource: str, value: str, rules: Rules, reasons: list[str]) -> ResourceChoice | None:
+def _resource_choice(resource: str, value: str, rules: Rules, reasons: list[str]) -> Choice | None:
     if value == "":
-        return ResourceChoice(resource, "not_used")
+        return Choice(resource, "not_used")
     if value.lower() == MANAGED:
-        return ResourceChoice(resource, "managed_fee")
+        return Choice(resource, "managed_fee")
+    if value.isascii() and value.isdigit() and _format(rules, resource).fullmatch(value):
+        return Choice(resource, "separate", value)  # the common case, as the rules write it
     try:
-        return ResourceChoice(resource, "separate", normalise_customer_number(resource, value, rules))
+        return Choice(resource, "separate", normalise_customer_number(resource, value, rules))
     except InvalidValue as exc:
         if re.search(r"[A-Za-z]", value) and not re.search(r"\d", value):
             reasons.append(msg("members.billing", resource=resource))
@@ -163,6 +213,15 @@ def _resource_choice(resource: str, value: str, rules: Rules, reasons: list[str]
                                reason="it must be " + _format_hint(rules.customer_number_formats[resource])
                                if exc.reason == "format" else exc.reason))
         return None
+
+
+@lru_cache(maxsize=16)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _format(rules: Rules, resource: str) -> re.Pattern[str]:
+    return _compiled(rules.customer_number_formats[resource])
 
 
 def _format_hint(pattern: str) -> str:
@@ -185,11 +244,28 @@ def parse_joined_on(value: str, today: date) -> tuple[date | None, str | None]:
     return day, None
 
 
+_DIGIT = re.compile(r"\d")
+RRN_DIGITS = 13
+
+
+def has_rrn(value: str) -> bool:
+    """core.members.looks_like_rrn, without its folding for the many cells that cannot hold
+    one: fewer than 13 characters, or ASCII with fewer than 13 digits."""
+    if len(value) < RRN_DIGITS:
+        return False
+    if value.isascii():
+        if len(_DIGIT.findall(value)) < RRN_DIGITS:
+            return False
+    elif len(_DIGIT.findall(unicodedata.normalize("NFKC", value))) < RRN_DIGITS:
+        return False  # NFKC: full-width and other compatibility digits count too
+    return looks_like_rrn(value)
+
+
 def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentIndex, today: date,
               reasons: list[str]) -> RegistryMember | None:
     """One row, checked as a chat signup checks what a citizen types (no database access)."""
     v = row.values
-    rrn = [column for column in MEMBER_HEADER if looks_like_rrn(v[column])]
+    rrn = [column for column in MEMBER_HEADER if has_rrn(v[column])]
     if rrn:
         reasons.extend(msg("members.rrn", column=column) for column in rrn)
         return None
@@ -212,13 +288,13 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
     except InvalidValue:
         mobile = None
         reasons.append(msg("members.mobile"))
-    parsed = parse_address(v["address"], v["unit"])
+    parsed, household = index.address(v["address"], v["unit"])
     lg = None
     if parsed is None:
         reasons.append(msg("members.address"))
     elif parsed.is_seoul:
         reasons.append(msg("members.seoul"))
-    elif not looks_complete(parsed):
+    elif not index.complete(parsed):
         reasons.append(msg("members.address_sido"))
     else:
         lg = index.match(parsed.base)
@@ -255,7 +331,7 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
     return RegistryMember(
         line=row.line, member_no=member_no, member_type=member_type, name=name, mobile=mobile,
         address=parsed.base, unit=parsed.detail or None,
-        household_hash=cipher.keyed_hash(household_key(parsed), purpose=HOUSEHOLD_PURPOSE),
+        household_hash=cipher.keyed_hash(household, purpose=HOUSEHOLD_PURPOSE),
         lg_code=lg.code if lg else None, joined_on=joined_on, resources=choices,
         supply_hashes={c.resource: cipher.keyed_hash(c.customer_number, purpose=c.resource)
                        for c in choices if c.customer_number},
@@ -281,15 +357,26 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
     index = GovernmentIndex(session.scalars(select(LocalGovernment)))
     checked: list[_Row] = []
     good: list[tuple[RegistryMember, _Row]] = []
+    by_no: dict[str, list[int]] = {}  # member_no -> lines, of every row (valid or not) with a well-formed number
+    numbers: list[str] = []
     for row in rows:
         item = _Row(row)
         checked.append(item)
+        no = ""
         if not row.values:
             item.reasons.append(field_count_error(row, MEMBER_HEADER))
-            continue
-        member = check_row(row, rules, cipher, index, today, item.reasons)
-        if member is not None:
-            good.append((member, item))
+        else:
+            member = check_row(row, rules, cipher, index, today, item.reasons)
+            if member is not None:
+                good.append((member, item))
+                no = member.member_no
+            elif not any(has_rrn(x) for x in row.values.values()):  # of an RRN row nothing is used
+                no = row.values["member_no"].upper()
+                no = no if _MEMBER_NO.match(no) else ""
+            row.values = {}  # only the raw cells stay, for the rejects file (memory: millions of rows)
+        numbers.append(no)
+        if no:
+            by_no.setdefault(no, []).append(row.line)
 
     # The file among itself: every row of a repeated key is refused (which one is right?).
     def refuse_repeated(key_of, message) -> None:
@@ -303,15 +390,8 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
                 for _, item in items:
                     item.reasons.append(text)
 
-    # member_no is checked on every row with a well-formed number, valid or not
-    by_no: dict[str, list[int]] = {}
-    for item in checked:
-        no = item.row.values.get("member_no", "").upper() if item.row.values else ""
-        if no and _MEMBER_NO.match(no) and not any(looks_like_rrn(x) for x in item.row.values.values()):
-            by_no.setdefault(no, []).append(item.row.line)
-    for item in checked:
-        no = item.row.values.get("member_no", "").upper() if item.row.values else ""
-        if len(by_no.get(no, ())) > 1:
+    for item, no in zip(checked, numbers):
+        if no and len(by_no[no]) > 1:
             item.reasons.append(msg("members.member_no_duplicate", member_no=no,
                                     lines=", ".join(map(str, by_no[no]))))
     refuse_repeated(lambda m: [m.household_hash],
@@ -355,9 +435,9 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
 
 def _masked(row: CsvRow) -> CsvRow:
     """The row as it may be written to the rejects file: an RRN-shaped cell masked."""
-    if not any(looks_like_rrn(v) for v in row.raw):
+    if not any(has_rrn(v) for v in row.raw):
         return row
-    return CsvRow(row.line, {}, [RRN_MASK if looks_like_rrn(v) else v for v in row.raw])
+    return CsvRow(row.line, {}, [RRN_MASK if has_rrn(v) else v for v in row.raw])
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -390,7 +470,7 @@ def account_rows(m: RegistryMember, member_id: int, cipher: FieldCipher, day: da
              "registered_on": day, "ended_on": None} for c in m.resources]
 
 
-def _insert_new(session: Session, cipher: FieldCipher, new: list[RegistryMember], batch: int = 20_000) -> None:
+def _insert_new(session: Session, cipher: FieldCipher, new: list[RegistryMember], batch: int = 5_000) -> None:
     conn = session.connection()
     members, accounts, addresses = table_of(Member), table_of(ResourceAccount), table_of(MemberAddress)
     for start in range(0, len(new), batch):
