@@ -174,8 +174,8 @@ class GovernmentIndex:
                 detail = self._details[unit] = (text, unit_structure(text).key)
             parsed = ParsedAddress(sido=base.sido, base=base.base, detail=detail[0], kind=base.kind)
             return parsed, f"{parsed.base}|{detail[1]}"
-        parsed = parse_address(address)
-        return parsed, household_key(parsed) if parsed is not None else ""
+        whole = parse_address(address)
+        return whole, household_key(whole) if whole is not None else ""
 
     def offered(self, lg: LocalGovernment | None, rules: Rules) -> list[str]:
         key = lg.code if lg is not None else None
