@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
-from core.csv_screening import CsvRow, field_count_error, msg
+from core.csv_screening import CsvRow, field_count_error, msg, read_csv_file
 from core.db import Database
 from core.db_bulk import bulk_insert
 from core.local_governments import (
@@ -350,10 +350,12 @@ def _in_chunks(session: Session, query, column, values: Sequence) -> list:
 
 
 def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher: FieldCipher,
-                     today: date) -> Screened:
+                     today: date, reread: Callable[[], list[CsvRow]] | None = None) -> Screened:
     """Every row checked, then the file's rows among themselves (member_no, household,
     customer numbers), then against the database's active members (members already imported
-    under the same member_no may keep their own household and numbers)."""
+    under the same member_no may keep their own household and numbers). The raw cells of a
+    row that passed its own checks are dropped (memory) and read again by `reread` only if the
+    row is refused later."""
     index = GovernmentIndex(session.scalars(select(LocalGovernment)))
     checked: list[_Row] = []
     good: list[tuple[RegistryMember, _Row]] = []
@@ -370,6 +372,7 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
             if member is not None:
                 good.append((member, item))
                 no = member.member_no
+                row.raw = []  # read again from the file should the row be refused later
             elif not any(has_rrn(x) for x in row.values.values()):  # of an RRN row nothing is used
                 no = row.values["member_no"].upper()
                 no = no if _MEMBER_NO.match(no) else ""
@@ -380,15 +383,17 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
 
     # The file among itself: every row of a repeated key is refused (which one is right?).
     def refuse_repeated(key_of, message) -> None:
-        groups: dict = {}
-        for member, item in good:
+        first: dict = {}  # key -> index in good (only repeated keys get a list)
+        repeated: dict = {}
+        for i, (member, _item) in enumerate(good):
             for key in key_of(member):
-                groups.setdefault(key, []).append((member, item))
-        for key, items in groups.items():
-            if len(items) > 1:
-                text = message(key, [m for m, _ in items])
-                for _, item in items:
-                    item.reasons.append(text)
+                j = first.setdefault(key, i)
+                if j != i:
+                    repeated.setdefault(key, [j]).append(i)
+        for key, indexes in repeated.items():
+            text = message(key, [good[i][0] for i in indexes])
+            for i in indexes:
+                good[i][1].reasons.append(text)
 
     for item, no in zip(checked, numbers):
         if no and len(by_no[no]) > 1:
@@ -404,8 +409,13 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
     good = [(m, item) for m, item in good if not item.reasons]
 
     # Against the database, in chunked lookups.
-    known = dict(_in_chunks(session, select(Member.member_no, Member.id), Member.member_no,
-                            [m.member_no for m, _ in good]))
+    withdrawn: set[str] = set()
+    known: dict[str, int] = {}
+    for no, member_id, status in _in_chunks(session, select(Member.member_no, Member.id, Member.status),
+                                            Member.member_no, [m.member_no for m, _ in good]):
+        known[no] = member_id
+        if status != "active":
+            withdrawn.add(no)
     households = dict(_in_chunks(
         session, select(Member.household_hash, Member.id).where(Member.status == "active"),
         Member.household_hash, list({m.household_hash for m, _ in good})))
@@ -419,6 +429,9 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
             supplies[(resource, h)] = member_id
     for member, item in good:
         own = known.get(member.member_no)
+        if member.member_no in withdrawn:
+            item.reasons.append(msg("members.withdrawn", member_no=member.member_no, member_id=own))
+            continue
         holder = households.get(member.household_hash)
         if holder is not None and holder != own:
             item.reasons.append(msg("members.household_taken", member_id=holder))
@@ -429,7 +442,14 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
                     item.reasons.append(msg("members.customer_number_taken", resource=choice.resource,
                                             masked=mask_number(choice.customer_number), member_id=holder))
 
-    rejects = [(_masked(item.row), "; ".join(item.reasons)) for item in checked if item.reasons]
+    refused = [item for item in checked if item.reasons]
+    if reread is not None and any(not item.row.raw for item in refused):
+        wanted = {item.row.line for item in refused if not item.row.raw}
+        raw = {row.line: row.raw for row in reread() if row.line in wanted}
+        for item in refused:
+            if not item.row.raw:
+                item.row.raw = raw.get(item.row.line, [])
+    rejects = [(_masked(item.row), "; ".join(item.reasons)) for item in refused]
     return Screened([m for m, item in good if not item.reasons], rejects)
 
 
@@ -528,7 +548,10 @@ def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | 
     today = today_kst(clock)
     with db.session() as s:
         good, _rejects, result = screen_file(
-            path, MEMBER_HEADER, lambda rows: validate_members(s, rows, rules, cipher, today), skip_invalid)
+            path, MEMBER_HEADER,
+            lambda rows: validate_members(s, rows, rules, cipher, today,
+                                          reread=lambda: read_csv_file(path, MEMBER_HEADER).rows),
+            skip_invalid)
     now = utcnow_naive(clock)
     with db.transaction() as session:
         run = open_run(session, "members", path, result, started)

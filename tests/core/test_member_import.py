@@ -143,14 +143,18 @@ def test_rrn_in_any_field_is_refused_and_never_echoed(app, db, tmp_path):
 def test_skip_invalid_imports_the_good_rows_and_writes_the_rejects_beside(app, db, tmp_path):
     lgs(db)
     res = cli(app, "import-members", "--skip-invalid",
-              write(tmp_path / "m.csv", [n(1), n(2, mobile="12345"), n(3)]))
+              write(tmp_path / "m.csv", [n(1), n(2, mobile="12345"), n(3), n(4, unit=n(5)["unit"]),
+                                         n(5)]))
     assert res.exit_code == 0, res.stderr
-    assert "3 row(s): 2 new" in res.stdout and "1 rejected" in res.stdout
+    assert "5 row(s): 2 new" in res.stdout and "3 rejected" in res.stdout
     assert set(imported(db)) == {"M0001", "M0003"}
     with (tmp_path / "m.rejected.csv").open(encoding="utf-8") as fh:
         rejects = list(csv.reader(fh))
     assert rejects[0] == ["line", *MEMBER_HEADER, "reason"]
     assert rejects[1][0] == "3" and "mobile" in rejects[1][-1]
+    # rows refused only against each other keep their cells in the rejects file too
+    assert [r[:2] for r in rejects[2:]] == [["5", "M0004"], ["6", "M0005"]]
+    assert all("same household" in r[-1] and r[3] == "김하나" for r in rejects[2:])
 
 
 def test_reimport_is_idempotent_and_changes_are_audited(app, db, cipher, tmp_path):
@@ -190,3 +194,14 @@ def test_header_must_be_exact(app, db, tmp_path):
     path.write_text("member_no,name\nM1,x\n", encoding="utf-8")
     res = cli(app, "import-members", path)
     assert res.exit_code == 2 and "header must be member_no,member_type,name" in res.stderr
+
+
+def test_a_withdrawn_member_is_not_brought_back(app, db, clock, tmp_path):
+    from core.members import withdraw
+
+    lgs(db)
+    assert cli(app, "import-members", write(tmp_path / "m.csv", [n(1)])).exit_code == 0
+    with db.transaction() as s:
+        withdraw(s, clock, s.scalars(select(Member)).one())
+    err = rejected(app, db, tmp_path, [n(1)])
+    assert "line 2: member_no M0001 is member #" in err and "withdrew" in err
