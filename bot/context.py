@@ -35,6 +35,7 @@ class BotSettings(BaseModel):
     # `message` actions otherwise (the text then reaches the fallback and keyword routing).
     block_ids: dict[str, str] = setting("KAKAO_BLOCK_IDS", dict, "JSON map skill -> Open Builder block id; quick replies then call blocks directly.")
     household_refusals_per_day: int = setting("HOUSEHOLD_REFUSALS_PER_DAY", 5, "Refused 'household already joined' checks a chat user gets in a day; after them the address step answers with the call centre only, so the check cannot be used to probe addresses.", ge=1, le=100)
+    link_attempts_per_day: int = setting("LINK_ATTEMPTS_PER_DAY", 5, "Failed attempts to link a KakaoTalk account to a member of the registry (the chat's \"already a member\" choice) that a chat user, and a member, get in a day; after them the chat offers the call centre only, so members cannot be enumerated.", ge=1, le=100)
     call_centre: str = setting("CALL_CENTRE", "1660-2030", "Call centre number in replies.", min_length=1)
     unmatched_flush_seconds: float = setting("UNMATCHED_FLUSH_SECONDS", 5.0, "Questions the bot did not understand wait at most this long (or 500 of them) before they are written to the operators' queue in one batch, outside the citizens' turns; 0 writes each at once.", ge=0, le=300)
     channel_chat_url: str = setting("CHANNEL_CHAT_URL", "", "The channel's 1:1 chat link (e.g. http://pf.kakao.com/_xxxx/chat), offered with the call centre when the bot does not understand or a citizen asks for a person; empty: the call centre only.", pattern=r"^(https?://\S+)?$")

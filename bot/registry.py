@@ -10,6 +10,7 @@ from bot.dialogs import (
     faq,
     greenlife,
     help,
+    link,
     myinfo,
     notice,
     notify,
@@ -21,7 +22,7 @@ from bot.push.reachability import after_turn as note_reachability
 from bot.router import install
 
 # Each module has `register(app: BotApp)` and registers its own skill names.
-MODULES = (welcome, help, fallback, signup, balance, campaigns, greenlife, myinfo, notify, faq, notice)
+MODULES = (welcome, help, fallback, signup, link, balance, campaigns, greenlife, myinfo, notify, faq, notice)
 
 
 def build_bot() -> BotApp:

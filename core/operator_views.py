@@ -19,15 +19,18 @@ class OutOfScope(LookupError):
     시군구 operator cannot tell that a member of another 시군구 exists)."""
 
 
-def find_member(session: Session, scope, *, member_id: int | None = None, bot_user_key: str | None = None) -> Member:
+def find_member(session: Session, scope, *, member_id: int | None = None, bot_user_key: str | None = None,
+                member_no: str | None = None) -> Member:
     if member_id is not None:
         member = session.get(Member, member_id)
     elif bot_user_key:
         member = session.scalar(select(Member).where(Member.bot_user_key == bot_user_key))
+    elif member_no:
+        member = session.scalar(select(Member).where(Member.member_no == member_no))
     else:
         member = None
     if member is None or not scope.allows(member.local_government_code):
-        raise OutOfScope(member_id or bot_user_key)
+        raise OutOfScope(member_id or bot_user_key or member_no)
     return member
 
 

@@ -380,11 +380,15 @@ def overview(ctx, member, notice: str | None = None) -> dict:
            for flow in ("incentive", "account", "resources", "move", "mobile", "withdraw")]
     qrs.append(ui.qr(ctx, texts.t("mydata.label"), "myinfo", {"dialog": "myinfo", "action": mydata.ACTION}))
     from bot.dialogs import greenlife, notify
+    from core.member_link import can_unlink
 
-    # Campaign messages are switched on 알림 설정 with the other topics: ten quick replies at most.
+    if can_unlink(member):  # a registry member: KakaoTalk can be unlinked (bot.dialogs.link)
+        qrs.append(ui.qr(ctx, texts.t("link.unlink.label"), "link", {"dialog": "link", "action": "unlink"}))
+    # Campaign messages are switched on 알림 설정 with the other topics.
     qrs.append(notify.entry_quick_reply(ctx))
     if greenlife.membership(ctx) is None:  # green-life is its own membership: one tap joins it
         qrs.append(greenlife.join_quick_reply(ctx))
+    qrs = qrs[: limits.QUICK_REPLIES_MAX - 1]  # Kakao's cap; the green-life menu also offers the join
     qrs.append(ui.home_quick_reply(ctx))
     response = ui.reply([card], qrs)
     return ui.prepend_text(response, notice) if notice else response

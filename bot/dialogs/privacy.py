@@ -17,6 +17,7 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
         "mobile", "address", "address_detail", "customer_number", "bank", "account_number", "account_holder",
     }),
     "greenlife": frozenset({"name", "mobile", "region", "bank", "account_number", "account_holder"}),
+    "link": frozenset({"member_no", "name", "mobile", "address"}),
 }
 
 # Closed questions answered with a tap (or the same words typed): menus of the programme's
@@ -29,6 +30,7 @@ OTHER_STEPS: dict[str, frozenset[str]] = {
     "myinfo": frozenset({"billing_mode", "incentive_type", "pick_resource", "move_confirm", "leave_confirm",
                        "withdraw_confirm"}),
     "greenlife": frozenset({"age", "payout"}),
+    "link": frozenset({"unlink_confirm"}),
 }
 
 

@@ -17,7 +17,13 @@ def welcome(ctx) -> dict:
         text = texts.t("welcome.greeting_member", name=mask_name(member.name) or texts.t("welcome.member_name"))
     else:
         text = texts.t("welcome.greeting")
-    return ui.menu_reply(ctx, text, member=member is not None)
+    reply = ui.menu_reply(ctx, text, member=member is not None)
+    if member is None:  # a member who joined elsewhere links KakaoTalk here (issue 15)
+        from bot.dialogs.link import link_quick_reply
+
+        qrs = reply["template"].setdefault("quickReplies", [])
+        qrs.insert(1, link_quick_reply(ctx).to_dict())
+    return reply
 
 
 def register(app: BotApp) -> None:

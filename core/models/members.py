@@ -51,6 +51,9 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | left
+    # The programme registry's member number (회원번호) of a member imported from the registry
+    # (`cpoint import-members`); chat signups have none. Re-imports match on it.
+    member_no: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
     member_type: Mapped[str] = mapped_column(String(24))
     bot_user_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     bot_id: Mapped[str | None] = mapped_column(String(64))  # with '!' on the development channel

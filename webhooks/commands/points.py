@@ -211,3 +211,21 @@ def ledger_check_cmd(half: str | None):
     if bad:
         raise SystemExit(1)
     click.echo("ledger matches every statement")
+
+
+@cpoint.command("import-members")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the good rows; write the rejected ones to FILE.rejected.csv.")
+def import_members_cmd(file: str, skip_invalid: bool):
+    """Import members from the programme's registry: CSV header member_no,member_type,name,
+    mobile,address,unit,joined_on,electricity,water,gas,incentive_type,bank,account."""
+    from core.member_import import import_members
+    from webhooks.commands.operators import _who
+
+    svc = services()
+    try:
+        result = import_members(svc.db, svc.cipher, svc.clock, file, skip_invalid=skip_invalid, operator=_who())
+    except ImportRejected as exc:
+        _rejected(exc, file)
+    _report(result)

@@ -3,7 +3,8 @@ operator (`flask --app webhooks cpoint operator token NAME`). Each answer is lim
 operator's 시군구; each read of personal data and each export is audited. Requests are counted
 in the database per token (ADMIN_API_RATE_LIMIT) and wrong tokens per address: 429 beyond.
 
-- ``GET /admin/api/statements?bot_user_key=KEY&half=2026H1``: the member's statement of a half
+- ``GET /admin/api/statements?bot_user_key=KEY&half=2026H1`` (or ``member_no=NO``, the registry's
+  member number of an imported member): the member's statement of a half
   as JSON (core.statements.statement_view): per resource baseline, actual, rate, band, points,
   reason; totals in points and won; payout month and status. 404 when the member (within the
   scope) or the statement does not exist; 400 for a malformed half; 401 without a token.
@@ -99,9 +100,10 @@ def bootstrap():
 @bp.get("/admin/api/statements")
 def statements():
     key = (request.args.get("bot_user_key") or "").strip()
+    member_no = (request.args.get("member_no") or "").strip()
     half_text = request.args.get("half") or ""
-    if not key:
-        return _error(400, "bad_request", "bot_user_key is required")
+    if bool(key) == bool(member_no):
+        return _error(400, "bad_request", "give bot_user_key or member_no (one of them)")
     try:
         half = Half.parse(half_text)
     except ValueError as exc:
@@ -112,10 +114,11 @@ def statements():
     db = current_app.extensions["cpoint"].db
     with db.transaction() as s:
         try:
-            member = ov.find_member(s, scope, bot_user_key=key)
+            member = ov.find_member(s, scope, bot_user_key=key or None, member_no=member_no or None)
         except ov.OutOfScope:
-            oa.record(s, "statement.view_refused", subject="key", detail={"half": str(half), "via": "api"})
-            return _error(404, "not_found", "no member with this bot_user_key")
+            oa.record(s, "statement.view_refused", subject="key" if key else "member_no",
+                      detail={"half": str(half), "via": "api"})
+            return _error(404, "not_found", f"no member with this {'bot_user_key' if key else 'member_no'}")
         view = statement_view(s, member.id, half)
         oa.record(s, "statement.view", subject=f"member:{member.id}",
                   detail={"half": str(half), "via": "api", "local_government_code": member.local_government_code})

@@ -39,6 +39,7 @@ from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
 
 HOUSEHOLD_TYPES = ("individual", "foreigner")
+EXISTING = "existing"  # "already a member": hands over to the link dialog (bot.dialogs.link)
 ORG_TYPES = ("commercial", "public", "school")
 
 
@@ -52,10 +53,14 @@ class MemberTypeStep(ChoiceStep):
     hint = "member_type.invalid"
 
     def options(self, c: Conv) -> list[Option]:
-        return [Option(code, member_type_label(code), answers.words(f"member_type.{code}"))
-                for code in (*M.CHAT_MEMBER_TYPES, *M.WEB_ONLY_MEMBER_TYPES)]
+        return [*(Option(code, member_type_label(code), answers.words(f"member_type.{code}"))
+                  for code in (*M.CHAT_MEMBER_TYPES, *M.WEB_ONLY_MEMBER_TYPES)),
+                Option(EXISTING, texts.t("link.start_label"), answers.words(f"member_type.{EXISTING}"))]
 
     def apply(self, c: Conv, value: str):
+        if value == EXISTING:  # joined on the website or at the 시·군·구: link KakaoTalk instead
+            c.ctx.dialog.end()
+            return c.dialog.app.dialogs["link"].open(c.ctx)
         if value in M.WEB_ONLY_MEMBER_TYPES:
             key = "under14" if value == "individual_under14" else "complex"
             c.ctx.dialog.end()

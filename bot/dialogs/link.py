@@ -1,0 +1,240 @@
+"""Linking KakaoTalk to an existing member (skill `link`, dialog `link`; issue 15).
+
+A member who joined on the website or at the local government (imported by `cpoint
+import-members`) taps "이미 회원이에요" on the welcome or the signup's first question and proves the
+membership with what a member knows (core.member_link):
+
+    member_no (or "번호를 몰라요") -> name -> mobile -> [address, when the number was not given]
+    -> linked | no match (no hint which answer was wrong) | limit reached | linked elsewhere
+
+Unlinking (`{"dialog": "link", "action": "unlink"}`, offered in my info to registry members):
+    unlink_confirm -> unlink_member
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot import texts, ui
+from bot.app import BotApp
+from bot.dialogs import answers
+from bot.dialogs.signup.machine import (
+    ChoiceStep,
+    Conv,
+    Go,
+    Invalid,
+    Option,
+    Prompt,
+    StepDialog,
+    TextStep,
+)
+from bot.kakao.parts import Button
+from bot.kakao.response import TextCard
+from core import member_link as L
+from core import members as M
+from core.local_governments import infer_sido, parse_address
+from core.pii import mask_name
+
+_MEMBER_NO = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
+
+
+def link_quick_reply(ctx):
+    """The "이미 회원이에요" quick reply (welcome, signup's first question)."""
+    return ui.qr(ctx, texts.t("link.start_label"), "link", {"dialog": "link", "action": "open"})
+
+
+class MemberNoStep(TextStep):
+    name = "member_no"
+    question = "member_no.question"
+    skip_label = "member_no.skip"
+
+    def check(self, c: Conv, text: str) -> str:
+        number = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
+        if not _MEMBER_NO.match(number):
+            raise Invalid(c.t("member_no.invalid"))
+        return number
+
+    def apply(self, c: Conv, value: str | None):
+        c.set(member_no=value)
+        return Go("name")
+
+
+class NameStep(TextStep):
+    name = "name"
+    question = "name.question"
+
+    def check(self, c: Conv, text: str) -> str:
+        t = text.strip()
+        if not t or len(t) > 60 or re.search(r"\d{3,}", t):
+            raise Invalid(c.t("name.invalid"))
+        return t
+
+    def apply(self, c: Conv, value: str):
+        c.set(name=value)
+        return Go("mobile")
+
+
+class MobileStep(TextStep):
+    name = "mobile"
+    question = "mobile.question"
+
+    def check(self, c: Conv, text: str) -> str:
+        try:
+            return M.normalise_mobile(text)
+        except M.InvalidValue:
+            raise Invalid(c.t("mobile.invalid")) from None
+
+    def apply(self, c: Conv, value: str):
+        c.set(mobile=value)
+        if not c.slots.get("member_no"):
+            return Go("address")
+        return link_dialog(c).attempt(c)
+
+
+class AddressStep(TextStep):
+    name = "address"
+    question = "address.question"
+
+    def check(self, c: Conv, text: str) -> dict:
+        parsed = parse_address(text)
+        if parsed is None:
+            raise Invalid(c.t("address.invalid"))
+        parsed = infer_sido(c.ctx.session, parsed)
+        if parsed.sido is None:
+            raise Invalid(c.t("address.invalid"))
+        return {"sido": parsed.sido, "base": parsed.base, "detail": parsed.detail, "kind": parsed.kind}
+
+    def apply(self, c: Conv, value: dict):
+        c.set(address=value)
+        return link_dialog(c).attempt(c)
+
+
+class UnlinkConfirmStep(ChoiceStep):
+    name = "unlink_confirm"
+    hint = "unlink.invalid"
+    yes, no = "unlink", "keep"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("unlink", c.t("unlink.confirm")), Option("keep", c.t("unlink.keep"), answers.words("withdraw.keep"))]
+
+    def ask(self, c: Conv) -> Prompt:
+        card = TextCard(title=c.t("unlink.title"), description=c.t("unlink.body"),
+                        buttons=[c.button(c.t("unlink.confirm"), "unlink"), c.button(c.t("unlink.keep"), "keep")])
+        return Prompt([card], [c.qr(o.label, o.value) for o in self.options(c)], cancel=False)
+
+    def apply(self, c: Conv, value: str):
+        ctx = c.ctx
+        ctx.dialog.end()
+        member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        if value == "keep" or not L.can_unlink(member):
+            return ui.menu_reply(ctx, c.t("unlink.kept" if value == "keep" else "unlink.not_available"),
+                                 member=member is not None)
+        L.unlink_member(ctx.session, member)
+        ctx.outcome = "completed"
+        c.dialog.app.dialog_event(c.dialog.name, "unlinked")
+        ctx.log.info("member unlinked kakao", extra={"member_id": member.id if member else None})
+        return ui.text(ctx, c.t("unlink.done"), [link_quick_reply(ctx), ui.home_quick_reply(ctx)])
+
+
+class LinkDialog(StepDialog):
+    name = "link"
+    skill = "link"
+    text_area = "link"
+    first = "member_no"
+
+    def __init__(self, app) -> None:
+        super().__init__(app, [MemberNoStep(), NameStep(), MobileStep(), AddressStep(), UnlinkConfirmStep()])
+
+    # -- entry points -----------------------------------------------------------------------
+    def open(self, ctx) -> dict:
+        member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        if member is not None:
+            from bot.dialogs.signup import existing_reply
+
+            return existing_reply(ctx, member)
+        if L.attempts_used(ctx.session, ctx.clock, ctx.turn.user_key) >= ctx.settings.link_attempts_per_day:
+            ctx.dialog.end()
+            return self.limited(ctx)
+        return ui.prepend_text(self.begin(ctx), texts.t("link.intro"))
+
+    def open_unlink(self, ctx) -> dict:
+        member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        if not L.can_unlink(member):
+            return ui.menu_reply(ctx, texts.t("link.unlink.not_available"), member=member is not None)
+        return self.begin(ctx, "unlink_confirm")
+
+    def skill_handler(self, ctx) -> dict:
+        extra = ctx.turn.client_extra or {}
+        if extra.get("action") == "unlink":
+            return self.open_unlink(ctx)
+        if ctx.dialog.active and ctx.dialog.name == self.name and extra.get("action") != "open":
+            return self.start(ctx)
+        return self.open(ctx)
+
+    def orphan_tap(self, ctx) -> dict:
+        return self.skill_handler(ctx)
+
+    def handle(self, ctx):
+        extra = ctx.turn.client_extra or {}
+        if extra.get("dialog") == self.name and extra.get("action") in ("open", "unlink"):
+            return self.skill_handler(ctx)
+        return super().handle(ctx)
+
+    # -- the attempt ------------------------------------------------------------------------
+    def limited(self, ctx) -> dict:
+        call = ctx.settings.call_centre
+        card = TextCard(description=texts.t("link.result.limited", call_centre=call),
+                        buttons=[Button.phone(texts.t("link.result.call_label"), call)])
+        return ui.reply([card], ui.menu_quick_replies(ctx, member=False))
+
+    def attempt(self, c: Conv) -> dict:
+        ctx, s = c.ctx, c.slots
+        address = s.get("address")
+        parsed = None
+        if address:
+            from core.local_governments import ParsedAddress
+
+            parsed = ParsedAddress(sido=address["sido"], base=address["base"], detail=address["detail"],
+                                   kind=address["kind"])
+        turn = ctx.turn
+        chat = L.ChatIdentity(user_key=turn.user_key, app_user_id=turn.app_user_id, bot_id=turn.bot_id,
+                              plusfriend_user_key=turn.plusfriend_user_key, is_friend=turn.is_friend)
+        proof = L.LinkProof(name=s.get("name") or "", mobile=s.get("mobile") or "", member_no=s.get("member_no"),
+                            address=parsed)
+        result = L.link_member(ctx.session, ctx.cipher, ctx.clock, chat, proof, ctx.settings.link_attempts_per_day)
+        ctx.dialog.end()
+        self.app.dialog_event(self.name, result.outcome)
+        call = ctx.settings.call_centre
+        if result.outcome == L.LINKED:
+            assert result.member is not None
+            ctx.outcome = "completed"
+            ctx.log.info("member linked kakao", extra={"member_id": result.member.id})
+            return ui.menu_reply(ctx, texts.t("link.result.linked", name=mask_name(result.member.name)), member=True)
+        if result.outcome == L.ALREADY_MEMBER:
+            from bot.dialogs.signup import existing_reply
+
+            return existing_reply(ctx, result.member)
+        if result.outcome == L.LIMITED:
+            return self.limited(ctx)
+        if result.outcome == L.LINKED_ELSEWHERE:
+            card = TextCard(description=texts.t("link.result.linked_elsewhere", call_centre=call),
+                            buttons=[Button.phone(texts.t("link.result.call_label"), call)])
+            return ui.reply([card], ui.menu_quick_replies(ctx, member=False))
+        if result.attempts_left <= 0:
+            return self.limited(ctx)
+        return ui.text(ctx, texts.t("link.result.no_match", left=result.attempts_left, call_centre=call),
+                       [ui.qr(ctx, texts.t("link.result.retry_label"), "link", {"dialog": "link", "action": "open"}),
+                        ui.home_quick_reply(ctx)])
+
+
+def link_dialog(c: Conv) -> LinkDialog:
+    if not isinstance(c.dialog, LinkDialog):
+        raise TypeError(f"{type(c.dialog).__name__} runs a link step but is not the LinkDialog")
+    return c.dialog
+
+
+def register(app: BotApp) -> None:
+    dialog = LinkDialog(app)
+    app.add_dialog(dialog)
+    app.skill("link")(dialog.skill_handler)
+

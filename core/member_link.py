@@ -1,0 +1,140 @@
+"""Linking a KakaoTalk account to a member who joined elsewhere (issue 15).
+
+Members imported from the programme's registry (core.member_import) have no KakaoTalk account.
+In the chat they prove who they are with what a member knows: the member number, or (without
+it) the address; with either, the name and the mobile number on file. On success the chat user's
+keys are written on the member, so balance, my info and pushes work from the next turn.
+
+Enumeration is what this module guards against:
+
+- a failed attempt never says which field was wrong;
+- attempts are limited per chat user and per member (a fixed window of a day in the shared
+  ``auth_counters`` table, so every process sees the same count): ``limit`` failures and the
+  chat user (or the member, whoever tries it) gets only the call centre until the window ends;
+- a member already linked to another KakaoTalk account is named only after a full, correct
+  proof, with the way forward (unlink in my info there, or the call centre).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, utcnow_naive
+from core.crypto import FieldCipher
+from core.local_governments import ParsedAddress
+from core.members import InvalidValue, NotAMember, household_hash, member_for_user, normalise_mobile
+from core.models import Member
+
+LINK_WINDOW = 24 * 3600
+
+LINKED = "linked"
+NO_MATCH = "no_match"
+LIMITED = "limited"
+LINKED_ELSEWHERE = "linked_elsewhere"
+ALREADY_MEMBER = "already_member"
+
+
+@dataclass(frozen=True)
+class LinkProof:
+    """What the citizen typed: the member number or the address, and the name and mobile."""
+
+    name: str
+    mobile: str
+    member_no: str | None = None
+    address: ParsedAddress | None = None
+
+
+@dataclass(frozen=True)
+class ChatIdentity:
+    user_key: str
+    app_user_id: str | None = None
+    bot_id: str | None = None
+    plusfriend_user_key: str | None = None
+    is_friend: bool = True
+
+
+@dataclass
+class LinkResult:
+    outcome: str
+    member: Member | None = None
+    attempts_left: int = 0
+
+
+def _key(kind: str, value: str) -> str:
+    return f"member_link:{kind}:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def attempts_used(session: Session, clock: Clock, user_key: str) -> int:
+    from core.operators import counter_value
+
+    return counter_value(session, _key("user", user_key), LINK_WINDOW, utcnow_naive(clock))
+
+
+def _same_name(typed: str, stored: str | None) -> bool:
+    squash = lambda t: re.sub(r"\s+", "", t or "").casefold()  # noqa: E731
+    return bool(stored) and squash(typed) == squash(stored)
+
+
+def _same_mobile(typed: str, stored: str | None) -> bool:
+    try:
+        return stored is not None and normalise_mobile(typed) == normalise_mobile(stored)
+    except InvalidValue:
+        return False
+
+
+def _candidate(session: Session, cipher: FieldCipher, proof: LinkProof) -> Member | None:
+    if proof.member_no:
+        return session.scalars(select(Member).where(Member.member_no == proof.member_no.strip().upper(),
+                                                    Member.status == "active")).first()
+    if proof.address is not None:
+        return session.scalars(select(Member).where(Member.household_hash == household_hash(cipher, proof.address),
+                                                    Member.status == "active")).first()
+    return None
+
+
+def link_member(session: Session, cipher: FieldCipher, clock: Clock, chat: ChatIdentity, proof: LinkProof,
+                limit: int) -> LinkResult:
+    """Link the chat user to the member the proof names, in the caller's transaction."""
+    from core.operators import count, counter_value
+
+    now = utcnow_naive(clock)
+    existing = member_for_user(session, chat.user_key, chat.app_user_id)
+    if existing is not None:
+        return LinkResult(ALREADY_MEMBER, existing)
+    user_key = _key("user", chat.user_key)
+    used = counter_value(session, user_key, LINK_WINDOW, now)
+    if used >= limit:
+        return LinkResult(LIMITED)
+    member = _candidate(session, cipher, proof)
+    member_key = _key("member", str(member.id)) if member is not None else None
+    if member_key is not None and counter_value(session, member_key, LINK_WINDOW, now) >= limit:
+        return LinkResult(LIMITED)
+    if member is None or not (_same_name(proof.name, member.name) and _same_mobile(proof.mobile, member.mobile)):
+        used = count(session, user_key, LINK_WINDOW, now)
+        if member_key is not None:
+            count(session, member_key, LINK_WINDOW, now)
+        return LinkResult(NO_MATCH, attempts_left=max(0, limit - used))
+    if member.bot_user_key and member.bot_user_key != chat.user_key:
+        return LinkResult(LINKED_ELSEWHERE, member)
+    member.bot_user_key, member.app_user_id = chat.user_key, chat.app_user_id
+    member.bot_id, member.plusfriend_user_key = chat.bot_id, chat.plusfriend_user_key
+    member.is_friend = chat.is_friend
+    session.flush()
+    return LinkResult(LINKED, member)
+
+
+def can_unlink(member: Member | None) -> bool:
+    """Only a member from the registry can be linked again later (its member number proves it)."""
+    return member is not None and member.status == "active" and bool(member.member_no) and bool(member.bot_user_key)
+
+
+def unlink_member(session: Session, member: Member | None) -> None:
+    """Forget the member's KakaoTalk account (the member stays; another account can link)."""
+    if member is None or not can_unlink(member):
+        raise NotAMember()
+    member.bot_user_key = member.app_user_id = member.bot_id = member.plusfriend_user_key = None
+    session.flush()

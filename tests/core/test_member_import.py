@@ -1,0 +1,207 @@
+"""`cpoint import-members`: the registry's members, checked as a chat signup, all or nothing."""
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from core.local_governments import parse_address
+from core.member_import import MEMBER_HEADER
+from core.members import household_hash
+from core.models import AuditEntry, ImportRun, Member, MemberAddress, ResourceAccount
+from tests.auxil.engine import add_lg, add_member, cli, snapshot
+
+GOOD = {
+    "member_no": "M0001", "member_type": "individual", "name": "김하나", "mobile": "010-1111-2222",
+    "address": "경기도 수원시 영통구 매탄로 10", "unit": "101동 1001호", "joined_on": "2024-03-15",
+    "electricity": "1100000001", "water": "", "gas": "managed", "incentive_type": "cash",
+    "bank": "국민", "account": "123456-01-234567",
+}
+
+
+def row(**kw) -> dict:
+    out = dict(GOOD)
+    out.update(kw)
+    return out
+
+
+def n(i: int, **kw) -> dict:
+    """A distinct valid row: its own member_no, household and customer number."""
+    return row(**{"member_no": f"M{i:04d}", "unit": f"101동 {1000 + i}호", "electricity": f"11{i:08d}", **kw})
+
+
+def write(path: Path, rows, bom: bool = False) -> Path:
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(MEMBER_HEADER)
+        for r in rows:
+            w.writerow([r[c] for c in MEMBER_HEADER])
+    return path
+
+
+def lgs(db):
+    with db.transaction() as s:
+        add_lg(s)
+
+
+def imported(db) -> dict[str, Member]:
+    with db.session() as s:
+        return {m.member_no: m for m in s.scalars(select(Member).where(Member.member_no.is_not(None)))}
+
+
+def test_a_good_file_imports_members_encrypted_as_in_chat(app, db, cipher, tmp_path):
+    lgs(db)
+    res = cli(app, "import-members", write(tmp_path / "m.csv", [n(1), n(2, incentive_type="donation")], bom=True))
+    assert res.exit_code == 0, res.stderr
+    assert "2 row(s): 2 new, 0 changed, 0 unchanged" in res.stdout
+    members = imported(db)
+    one = members["M0001"]
+    assert (one.name, one.mobile, one.member_type, one.local_government_code) == (
+        "김하나", "010-1111-2222", "individual", "41117")
+    assert one.bot_user_key is None and one.incentive_type == "cash" and one.bank_name == "KB국민은행"
+    assert cipher.decrypt(one.account_number_enc) == "12345601234567"
+    assert members["M0002"].account_number_enc is None
+    with db.session() as s:
+        accounts = {a.resource: a for a in s.scalars(select(ResourceAccount).where(ResourceAccount.member_id == one.id))}
+        addresses = s.scalars(select(MemberAddress).where(MemberAddress.member_id == one.id)).all()
+    elec = accounts["electricity"]
+    assert cipher.decrypt(elec.customer_number_enc) == "1100000001" and elec.registered_on == date(2024, 3, 15)
+    assert elec.supply_key_hash == cipher.keyed_hash("1100000001", purpose="electricity")
+    assert (accounts["gas"].billing_mode, accounts["water"].billing_mode) == ("managed_fee", "not_used")
+    assert [(a.local_government_code, a.valid_from) for a in addresses] == [("41117", date(2024, 3, 15))]
+
+
+def rejected(app, db, tmp_path, rows) -> str:
+    before = snapshot(db)
+    res = cli(app, "import-members", write(tmp_path / "bad.csv", rows))
+    assert res.exit_code == 2, res.stdout
+    assert snapshot(db) == before  # a bad file changes no table
+    return res.stderr
+
+
+def test_every_rejection_is_reported_by_line_and_nothing_is_written(app, db, cipher, tmp_path):
+    lgs(db)
+    with db.transaction() as s:  # an existing chat member holds a household and a number
+        add_member(s, cipher, accounts=[("electricity", "1999999999")], address="경기도 수원시 영통구 매탄로 99")
+    rows = [
+        n(1),                                                   # line 2: good
+        n(2), n(3, member_no="M0002"),                          # 3, 4: duplicate member_no
+        n(5, name="900101-1234567"),                            # 5: RRN
+        n(6, mobile="02-123-4567"),                             # 6: bad mobile
+        n(7, member_type="martian"),                            # 7: unknown member type
+        n(8, joined_on="2024-02-30"),                           # 8: impossible date
+        n(9, address="서울특별시 중구 세종대로 110"),               # 9: Seoul
+        n(10, electricity="12345"),                             # 10: malformed customer number
+        n(11, electricity="1999999999"),                        # 11: customer number taken
+    ]
+    err = rejected(app, db, tmp_path, rows)
+    assert "line 2:" not in err
+    assert "line 3: member_no M0002 appears on lines 3, 4" in err
+    assert "line 4: member_no M0002 appears on lines 3, 4" in err
+    assert "line 5: name looks like a resident registration number" in err
+    assert "900101" not in err and "1234567" not in err
+    assert "line 6: mobile is not a mobile number" in err
+    assert "line 7: unknown member_type 'martian'" in err
+    assert "line 8: joined_on must be a real date written YYYY-MM-DD: '2024-02-30'" in err
+    assert "line 9: address is in Seoul" in err
+    assert "line 10: electricity customer number is malformed (it must be 10 digits)" in err
+    assert "line 11: electricity customer number ******9999 is already registered to another active member" in err
+
+
+def test_household_taken_in_the_database_and_repeated_in_the_file(app, db, cipher, tmp_path):
+    lgs(db)
+    with db.transaction() as s:
+        m = add_member(s, cipher, accounts=[("electricity", "1999999999")], address="경기도 수원시 영통구 매탄로 77")
+        m.household_hash = household_hash(cipher, parse_address(m.address, m.address_detail))
+    err = rejected(app, db, tmp_path, [
+        n(1, address="경기도 수원시 영통구 매탄로 77", unit="101동 1001호"),   # add_member's unit
+        n(2, unit="202동 202호"), n(3, unit="202-202"),
+        n(4, electricity="1100000009"), n(5, electricity="1100000009"),
+    ])
+    assert "line 2: the household already has another active member" in err
+    assert "line 3: the same household appears on lines 3, 4" in err
+    assert "line 4: the same household appears on lines 3, 4" in err
+    assert "line 5: electricity customer number ******0009 appears on lines 5, 6" in err
+    assert "line 6: electricity customer number ******0009 appears on lines 5, 6" in err
+
+
+def test_rrn_in_any_field_is_refused_and_never_echoed(app, db, tmp_path):
+    lgs(db)
+    rrn = "８５１２３１－２０３４５６７"  # full-width: still an RRN
+    err = rejected(app, db, tmp_path, [n(1, account=rrn), n(2, unit="900101.1234567")])
+    assert "line 2: account looks like a resident registration number" in err
+    assert "line 3: unit looks like a resident registration number" in err
+    assert "2034567" not in err and "1234567" not in err
+    res = cli(app, "import-members", "--skip-invalid", write(tmp_path / "r.csv", [n(1, account=rrn), n(3)]))
+    assert res.exit_code == 0, res.stderr
+    text = (tmp_path / "r.rejected.csv").read_text(encoding="utf-8")
+    assert "2034567" not in text and "######-#######" in text and "line" in text
+
+
+def test_skip_invalid_imports_the_good_rows_and_writes_the_rejects_beside(app, db, tmp_path):
+    lgs(db)
+    res = cli(app, "import-members", "--skip-invalid",
+              write(tmp_path / "m.csv", [n(1), n(2, mobile="12345"), n(3), n(4, unit=n(5)["unit"]),
+                                         n(5)]))
+    assert res.exit_code == 0, res.stderr
+    assert "5 row(s): 2 new" in res.stdout and "3 rejected" in res.stdout
+    assert set(imported(db)) == {"M0001", "M0003"}
+    with (tmp_path / "m.rejected.csv").open(encoding="utf-8") as fh:
+        rejects = list(csv.reader(fh))
+    assert rejects[0] == ["line", *MEMBER_HEADER, "reason"]
+    assert rejects[1][0] == "3" and "mobile" in rejects[1][-1]
+    # rows refused only against each other keep their cells in the rejects file too
+    assert [r[:2] for r in rejects[2:]] == [["5", "M0004"], ["6", "M0005"]]
+    assert all("same household" in r[-1] and r[3] == "김하나" for r in rejects[2:])
+
+
+def test_reimport_is_idempotent_and_changes_are_audited(app, db, cipher, tmp_path):
+    lgs(db)
+    path = write(tmp_path / "m.csv", [n(1), n(2)])
+    assert cli(app, "import-members", path).exit_code == 0
+    before = snapshot(db)
+    res = cli(app, "import-members", path)
+    assert res.exit_code == 0 and "2 row(s): 0 new, 0 changed, 2 unchanged" in res.stdout
+    after = snapshot(db)
+    assert after.pop("import_runs") == before.pop("import_runs") + 1 and after == before
+    with db.session() as s:
+        assert s.scalars(select(AuditEntry)).all() == []
+
+    changed = write(tmp_path / "m2.csv", [n(1, mobile="010-9999-8888", electricity="1100000077"), n(2)])
+    res = cli(app, "import-members", changed)
+    assert res.exit_code == 0 and "0 new, 1 changed, 1 unchanged" in res.stdout, res.stdout
+    one = imported(db)["M0001"]
+    assert one.mobile == "010-9999-8888"
+    with db.session() as s:
+        elec = s.scalars(select(ResourceAccount).where(ResourceAccount.member_id == one.id,
+                                                       ResourceAccount.resource == "electricity")
+                         .order_by(ResourceAccount.id)).all()
+        entries = s.scalars(select(AuditEntry)).all()
+        runs = s.scalars(select(ImportRun).order_by(ImportRun.id)).all()
+    assert [a.ended_on is None for a in elec] == [False, True]
+    assert cipher.decrypt(elec[1].customer_number_enc) == "1100000077"
+    assert [(e.action, e.subject, e.detail["fields"]) for e in entries] == [
+        ("member.import_update", f"member:{one.id}", ["mobile", "electricity"])]
+    assert "9999" not in str(entries[0].detail)
+    assert [r.kind for r in runs] == ["members"] * 3
+    assert cli(app, "import-members", changed).stdout.count("0 changed") == 1
+
+
+def test_header_must_be_exact(app, db, tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("member_no,name\nM1,x\n", encoding="utf-8")
+    res = cli(app, "import-members", path)
+    assert res.exit_code == 2 and "header must be member_no,member_type,name" in res.stderr
+
+
+def test_a_withdrawn_member_is_not_brought_back(app, db, clock, tmp_path):
+    from core.members import withdraw
+
+    lgs(db)
+    assert cli(app, "import-members", write(tmp_path / "m.csv", [n(1)])).exit_code == 0
+    with db.transaction() as s:
+        withdraw(s, clock, s.scalars(select(Member)).one())
+    err = rejected(app, db, tmp_path, [n(1)])
+    assert "line 2: member_no M0001 is member #" in err and "withdrew" in err

@@ -1,0 +1,126 @@
+"""A member from the registry links KakaoTalk in the chat ("이미 회원이에요"): success, failure
+without a hint, the attempt limit, balance on the next turn, linked elsewhere, unlink."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+from sqlalchemy import select
+
+from core.member_import import MEMBER_HEADER, import_members
+from core.models import Member
+from tests.auxil.scenarios import state
+
+pytestmark = pytest.mark.usefixtures("lgs")
+
+U1 = "a1b31d3ae2abcb27a9cec0a44417c85fde01456c1a3bbb78c9a"
+U2 = "d8bbb2f87827ad0c378a9651d2d65e9a5e800cfa31f8bf0f818"
+U3 = "5e800cfa31f8bf0f818d8bbb2f87827ad0c378a9651d2d65e9a"
+
+ROW = {"member_no": "GG-2019-000123", "member_type": "individual", "name": "박서연", "mobile": "01055556666",
+       "address": "경기도 수원시 영통구 매탄로 10", "unit": "101동 1001호", "joined_on": "2024-03-15",
+       "electricity": "0411112222", "water": "", "gas": "managed", "incentive_type": "donation",
+       "bank": "", "account": ""}
+
+
+@pytest.fixture
+def registry(db, cipher, clock, tmp_path):
+    path = tmp_path / "registry.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(MEMBER_HEADER)
+        w.writerow([ROW[c] for c in MEMBER_HEADER])
+    import_members(db, cipher, clock, path)
+
+
+def linked_key(db) -> str | None:
+    with db.session() as s:
+        return s.scalars(select(Member.bot_user_key).where(Member.member_no == ROW["member_no"])).one()
+
+
+def prove(c, member_no="GG-2019-000123", name="박서연", mobile="010 5555 6666", address=None):
+    c.open("welcome", "안녕")
+    c.tap("이미 회원이에요")
+    assert "회원번호" in c.text
+    if member_no is None:
+        c.tap("번호를 몰라요")
+    else:
+        c.say(member_no)
+    c.say(name)
+    c.say(mobile)
+    if member_no is None:
+        assert "주소" in c.text
+        c.say(address)
+
+
+def test_linking_with_the_member_number_then_balance_on_the_next_turn(chat, db, registry):
+    c = chat(U1)
+    prove(c, member_no="gg-2019-000123")  # typed in lower case
+    assert "카카오톡이 회원 정보와 연결됐어요" in c.text and "박*연" in c.text
+    assert linked_key(db) == U1
+    c.post_fixture("balance_lookup.json")
+    assert "회원만" not in c.text and "2026년" in c.text
+    c.open("myinfo", "내 정보")
+    assert "카톡 연결 해제" in c.labels
+
+
+def test_linking_with_name_mobile_and_address(chat, db, registry):
+    c = chat(U1)
+    prove(c, member_no=None, address="경기 수원시 영통구 매탄로 10, 101-1001")
+    assert "연결됐어요" in c.text and linked_key(db) == U1
+
+
+def test_a_wrong_answer_fails_without_saying_which(chat, db, registry):
+    texts = []
+    for wrong in ({"name": "박서윤"}, {"mobile": "010-5555-6667"}, {"member_no": "GG-2019-000124"}):
+        c = chat(U1)
+        prove(c, **wrong)
+        texts.append(c.text)
+    assert len(set(texts)) == len(texts)  # only the attempts left differ
+    for text in texts:
+        assert "일치하는 회원을 찾지 못했어요" in text
+        for word in ("이름", "휴대전화", "회원번호", "박서연"):
+            assert word not in text
+    assert linked_key(db) is None
+
+
+def test_the_attempt_limit_holds_and_is_kept_in_the_database(chat, db, registry, config):
+    config.bot.link_attempts_per_day = 2
+    c = chat(U1)
+    prove(c, name="누군가")
+    assert "1번 더" in c.text
+    prove(c, name="누군가")
+    assert "오늘은 더 확인할 수 없어요" in c.text
+    c.open("welcome", "안녕")
+    c.tap("이미 회원이에요")  # even the right answers are not asked for now
+    assert "오늘은 더 확인할 수 없어요" in c.text and linked_key(db) is None
+    # the member is protected too: another KakaoTalk user guessing at the same number is stopped
+    other = chat(U3)
+    prove(other, name="아무개")
+    prove(other, name="아무개")
+    assert "오늘은 더 확인할 수 없어요" in other.text
+
+
+def test_a_member_linked_elsewhere_is_told_the_way_forward_and_can_unlink(chat, db, registry):
+    first = chat(U1)
+    prove(first)
+    second = chat(U2)
+    prove(second)
+    assert "이미 다른 카카오톡 계정과 연결돼 있어요" in second.text and "콜센터" in second.text
+    assert linked_key(db) == U1
+    first.open("myinfo", "내 정보")
+    first.tap("카톡 연결 해제")
+    assert "연결을 해제할까요" in first.text
+    first.tap("연결 해제")
+    assert "연결을 해제했어요" in first.text and linked_key(db) is None
+    assert state(db, U1).dialog is None
+    prove(second)
+    assert "연결됐어요" in second.text and linked_key(db) == U2
+
+
+def test_signup_first_question_offers_already_a_member(chat, db, registry):
+    c = chat(U1)
+    c.open("signup", "가입하기")
+    assert "이미 회원이에요" in c.labels
+    c.tap("이미 회원이에요")
+    assert "회원번호" in c.text
