@@ -13,6 +13,10 @@ imports: :mod:`core.csv_screening`.
   are removed; stored only as the keyed hash ``supply_key_hash`` (an RRN-shaped value is refused
   and never echoed);
 - month: ``YYYY-MM``, not after the current month (Asia/Seoul);
+- tariff (optional column after amount): the electricity tariff the month was billed under,
+  ``general``, ``agricultural`` or ``late_night`` (or KEPCO's Korean names, core/data/imports.toml);
+  empty or absent keeps what the month had. A half with a month under an excluded tariff (spec
+  E5) is not evaluated for that resource: EXCLUDED_TARIFF;
 - amount: a non-negative decimal in kWh or m3 with at most 3 decimals (``1234``, ``12.5``), at
   most the resource's plausible monthly use (ImportSettings, ``IMPORT_MAX_*``); above it the row
   is refused, or with ``allow_outliers`` imported and flagged: an ``import_changes`` row of kind
@@ -61,6 +65,7 @@ from core.csv_screening import (  # noqa: F401 - re-exported for the other impor
     find_duplicates,
     msg,
     parse_quantity,
+    parse_tariff,
     read_csv_file,
     read_operator_csv,
     resource_of,
@@ -73,6 +78,7 @@ from core.rules import Rules, default_rules
 from core.sqla import table_of
 
 USAGE_HEADER = ("resource", "customer_number", "month", "amount")
+USAGE_OPTIONAL = ("tariff",)  # may follow the header
 MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 OUTLIER_KIND = "outlier"  # import_changes.kind of a reading imported above its plausibility bound
 _NOW = bindparam("now", type_=DateTime())
@@ -197,6 +203,7 @@ class UsageRow:
     month: int
     amount: Decimal
     outlier_bound: Decimal | None = None  # set when imported above the plausibility bound
+    tariff: str | None = None  # the optional tariff column (None: not given)
 
 
 def parse_month(value: str, today: date) -> tuple[int | None, str | None]:
@@ -214,6 +221,12 @@ def parse_month(value: str, today: date) -> tuple[int | None, str | None]:
 
 def _month_text(month: int) -> str:
     return f"{month // 100:04d}-{month % 100:02d}"
+
+
+def _show_value(value: Any) -> str:
+    """A reading's (amount, tariff) as a conflicting duplicate lists it."""
+    amount, tariff = value
+    return f"{amount} ({tariff})" if tariff else f"{amount}"
 
 
 def validate_usage(rows: list[CsvRow], rules: Rules, today: date, *,
@@ -240,6 +253,8 @@ def validate_usage(rows: list[CsvRow], rules: Rules, today: date, *,
         problems.add(row, why)
         amount, why = parse_quantity(v["amount"])
         problems.add(row, why)
+        tariff, why = parse_tariff(resource, v.get("tariff", ""), rules)
+        problems.add(row, why)
         bound = None
         if amount is not None and resource in bounds and amount > bounds[resource][0]:
             bound, env = bounds[resource]
@@ -248,10 +263,11 @@ def validate_usage(rows: list[CsvRow], rules: Rules, today: date, *,
                                       env=env, unit=msg(f"usage.units.{resource}")))
         if row.line not in problems:
             assert number is not None and month is not None and amount is not None
-            good.append((UsageRow(row.line, resource, number, month, amount, bound), row))
+            good.append((UsageRow(row.line, resource, number, month, amount, bound, tariff), row))
     dupes = find_duplicates(
-        [((u.resource, u.customer_number, u.month), u.amount, row) for u, row in good],
-        lambda k: f"{k[0]} {mask_number(k[1])} {_month_text(k[2])}")
+        [((u.resource, u.customer_number, u.month), (u.amount, u.tariff), row) for u, row in good],
+        lambda k: f"{k[0]} {mask_number(k[1])} {_month_text(k[2])}",
+        _show_value)
     return settle_duplicates(good, problems, dupes)
 
 
@@ -262,18 +278,19 @@ def _staging_table() -> Table:
         Column("supply_key_hash", String(64), primary_key=True),
         Column("month", Integer, primary_key=True),
         Column("amount", AMOUNT),
+        Column("tariff", String(24)),
         prefixes=["TEMPORARY"],
     )
 
 
 def screen_file(path: Path, header, validate: Callable[[list[CsvRow]], Screened], skip_invalid: bool,
-                encoding: str = "utf-8"):
+                encoding: str = "utf-8", optional: Sequence[str] = ()):
     """Read an operator CSV and validate every row before anything is written: any problem
     raises ImportRejected listing them all by line, unless `skip_invalid`, in which case the
     rejected rows are written beside the input with their reasons. A CSV syntax error rejects
     the file even then (the rows around it cannot be told apart). Returns (good rows, rejects,
     an ImportResult to fill)."""
-    parsed = read_csv_file(path, header, encoding)
+    parsed = read_csv_file(path, header, encoding, optional)
     screened = validate(parsed.rows)
     errors = [RowError(row.line, reason) for row, reason in screened.rejects]
     if parsed.syntax_errors:
@@ -284,7 +301,7 @@ def screen_file(path: Path, header, validate: Callable[[list[CsvRow]], Screened]
     result = ImportResult(None, len(parsed.rows), rejected=len(errors), errors=errors,
                           notices=screened.notices)
     if screened.rejects:
-        result.rejected_file = str(write_rejects(path, header, screened.rejects))
+        result.rejected_file = str(write_rejects(path, parsed.columns or header, screened.rejects))
     if screened.notices:
         result.extra["duplicate rows counted once"] = len(screened.notices)
     return screened.good, screened.rejects, result
@@ -327,7 +344,7 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     good, rejects, result = screen_file(
         path, USAGE_HEADER,
         lambda rows: validate_usage(rows, rules, today_kst(clock), bounds=bounds, allow_outliers=allow_outliers),
-        skip_invalid, encoding)
+        skip_invalid, encoding, USAGE_OPTIONAL)
 
     staging = _staging_table()
     now = utcnow_naive(clock)
@@ -336,7 +353,8 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
         conn = session.connection()
         stage_rows(conn, staging, [{"resource": u.resource,
                                     "supply_key_hash": supply_key_hash(cipher, u.resource, u.customer_number),
-                                    "month": u.month, "amount": u.amount} for u in good])  # dropped below
+                                    "month": u.month, "amount": u.amount, "tariff": u.tariff}
+                                   for u in good])  # dropped below
         params = {"run": run.id, "now": now}
         result.inserted = conn.execute(text(
             "SELECT COUNT(*) FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
@@ -349,13 +367,20 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
             " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
             " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
+        tariffs = conn.execute(text(
+            "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
+            " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
+            " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one()
+        # A tariff not given (NULL) keeps the month's tariff; one given replaces it.
         conn.execute(text(
-            "INSERT INTO meter_readings (resource, supply_key_hash, month, amount, import_run_id, updated_at)"
-            " SELECT s.resource, s.supply_key_hash, s.month, s.amount, :run, :now"
+            "INSERT INTO meter_readings (resource, supply_key_hash, month, amount, tariff, import_run_id,"
+            " updated_at) SELECT s.resource, s.supply_key_hash, s.month, s.amount, s.tariff, :run, :now"
             " FROM tmp_usage_import s WHERE 1 = 1"
             " ON CONFLICT (resource, supply_key_hash, month) DO UPDATE SET amount = excluded.amount,"
+            " tariff = COALESCE(excluded.tariff, meter_readings.tariff),"
             " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
-            " WHERE meter_readings.amount <> excluded.amount").bindparams(_NOW), params)
+            " WHERE meter_readings.amount <> excluded.amount OR (excluded.tariff IS NOT NULL"
+            " AND COALESCE(meter_readings.tariff, '') <> excluded.tariff)").bindparams(_NOW), params)
         unregistered = conn.execute(text(
             "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash"
             " FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
@@ -370,6 +395,8 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             conn.execute(table_of(ImportChange).insert(), flags)
         close_run(run, result, len(good), clock)
     result.extra["supply points nobody has registered yet"] = unregistered
+    if tariffs:
+        result.extra["months whose tariff changed"] = tariffs
     if flags:
         result.extra[f"flagged as outliers (import_changes kind '{OUTLIER_KIND}')"] = len(flags)
     return result
