@@ -13,7 +13,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -177,19 +177,29 @@ def check_header(first: Sequence[str], header: Sequence[str], optional: Sequence
     return tuple(got)
 
 
-def read_csv_file(path: Path, header: Sequence[str], encoding: str = "utf-8",
-                  optional: Sequence[str] = ()) -> CsvFile:
-    """Rows of an operator CSV as dicts with the line each starts on, and its CSV syntax
-    errors, each on the line where the broken record starts. Raises ImportRejected for problems
-    of the file as a whole (unreadable, encoding, header). The header is `header`, then any of
-    the `optional` columns; a row's dict has the columns the file has. Blank lines are skipped;
-    a row with the wrong number of fields has values = {} (the caller reports it)."""
+@dataclass
+class CsvStream:
+    """An operator CSV read record by record: its columns, and ``records`` yielding
+    ``(line, cells)`` for each non-blank record (cells as read, not stripped) or a
+    :class:`RowError` for a CSV syntax error, on the line where the broken record starts."""
+
+    columns: tuple[str, ...]
+    records: Iterator[tuple[int, list[str]] | RowError]
+
+
+def open_csv(path: Path, header: Sequence[str], encoding: str = "utf-8",
+             optional: Sequence[str] = ()) -> CsvStream:
+    """The records of an operator CSV, one at a time. Raises ImportRejected for problems of the
+    file as a whole (unreadable, encoding, header) before the first record. The header is
+    `header`, then any of the `optional` columns. Only the decoded text is held, never the rows."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImportRejected([RowError(0, msg("file.cannot_read", path=path, error=exc.strerror or exc))]) from None
     content = decode_operator_bytes(data, encoding)
+    del data
     reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+    del content
     try:
         first = next(reader, None)
     except csv.Error as exc:
@@ -197,22 +207,42 @@ def read_csv_file(path: Path, header: Sequence[str], encoding: str = "utf-8",
     if first is None:
         raise ImportRejected([RowError(1, msg("file.empty"))])
     columns = check_header(first, header, optional)
+
+    def records() -> Iterator[tuple[int, list[str]] | RowError]:
+        while True:
+            start = reader.line_num + 1
+            try:
+                raw = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield RowError(start, _syntax_message(exc))
+                continue
+            if reader.line_num > start and any("\n" in v or "\r" in v for v in raw):
+                yield RowError(start, msg("csv.spans_lines", last=reader.line_num))
+                continue
+            if not raw or not "".join(raw).strip():
+                continue
+            yield start, raw
+
+    return CsvStream(columns, records())
+
+
+def read_csv_file(path: Path, header: Sequence[str], encoding: str = "utf-8",
+                  optional: Sequence[str] = ()) -> CsvFile:
+    """Rows of an operator CSV as dicts with the line each starts on, and its CSV syntax
+    errors, each on the line where the broken record starts (:func:`open_csv`, all at once).
+    A row's dict has the columns the file has; a row with the wrong number of fields has
+    values = {} (the caller reports it)."""
+    stream = open_csv(path, header, encoding, optional)
+    columns = stream.columns
     rows: list[CsvRow] = []
     syntax: list[RowError] = []
-    while True:
-        start = reader.line_num + 1
-        try:
-            raw = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            syntax.append(RowError(start, _syntax_message(exc)))
+    for record in stream.records:
+        if isinstance(record, RowError):
+            syntax.append(record)
             continue
-        if reader.line_num > start and any("\n" in v or "\r" in v for v in raw):
-            syntax.append(RowError(start, msg("csv.spans_lines", last=reader.line_num)))
-            continue
-        if not raw or all(not v.strip() for v in raw):
-            continue
+        start, raw = record
         if len(raw) != len(columns):
             rows.append(CsvRow(start, {}, raw, columns))
             continue
