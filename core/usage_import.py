@@ -339,10 +339,12 @@ class UsageChecker:
 
     def supply_point(self, resource_cell: str, number_cell: str
                      ) -> tuple[str, str | None, str | None, list[str], str]:
-        """(resource, number, its key hash, reasons, the number masked)."""
+        """(resource, number, its key hash, reasons, the number masked), remembered by the
+        cells as written."""
         key = (resource_cell, number_cell)
         hit = self._numbers.get(key)
         if hit is None:
+            resource_cell, number_cell = resource_cell.strip(), number_cell.strip()
             reasons: list[str] = []
             resource = resource_of(resource_cell, self.rules) or resource_cell.lower()
             if resource not in self.rules.resources:
@@ -360,7 +362,7 @@ class UsageChecker:
     def month(self, cell: str) -> tuple[int | None, str | None]:
         hit = self._months.get(cell)
         if hit is None:
-            hit = parse_month(cell, self.today)
+            hit = parse_month(cell.strip(), self.today)
             if len(self._months) < self.CACHE:
                 self._months[cell] = hit
         return hit
@@ -386,9 +388,9 @@ class UsageChecker:
     def check_cells(self, resource_cell: str, number_cell: str, month_cell: str, amount_cell: str,
                     tariff_cell: str = "") -> tuple[tuple, list[str]]:
         """As check, from the cells."""
-        resource, number, hashed, found, masked = self.supply_point(resource_cell.strip(), number_cell.strip())
+        resource, number, hashed, found, masked = self.supply_point(resource_cell, number_cell)
         reasons = list(found) if found else []
-        month, why = self.month(month_cell.strip())
+        month, why = self.month(month_cell)
         if why:
             reasons.append(why)
         cell = amount_cell.strip()
@@ -503,6 +505,9 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     stream = open_csv(path, USAGE_HEADER, encoding, USAGE_OPTIONAL)  # file-level problems raise here
     columns = stream.columns
     tariff_at = columns.index("tariff") if "tariff" in columns else 0
+    numbers, months, plain = checker._numbers, checker._months, _PLAIN_AMOUNT.match
+    below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
+    inf = float("inf")
     staging = _import_staging()
     problems = Problems()
     syntax: list[RowError] = []
@@ -520,6 +525,17 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             total += 1
             if len(raw) != len(columns):
                 problems.add(CsvRow(line, {}, raw, columns), field_count_error(CsvRow(line, {}, raw, columns), columns))
+                continue
+            # the fast path: a supply point and month already seen good, a plain amount below
+            # the bound, no tariff (the checker's own caches; anything else takes the checks)
+            point, when, amount = numbers.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
+            if point is not None and not point[3] and when is not None and when[0] is not None \
+                    and not (tariff_at and raw[tariff_at]) and plain(amount) \
+                    and float(amount) < below.get(point[0], inf):
+                batch.append((line, point[0], point[2], when[0], amount, None, None, point[4]))
+                if len(batch) >= BATCH:
+                    bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                    batch = []
                 continue
             (resource, number, hashed, month, amount, bound, tariff, masked), reasons = checker.check_cells(
                 raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "")
