@@ -72,7 +72,7 @@ from core.csv_screening import (  # noqa: F401 - re-exported for the other impor
     resource_of,
 )
 from core.db import Database
-from core.db_bulk import bulk_insert
+from core.db_bulk import SQLITE_CACHE_KB, bulk_insert
 from core.models.usage import AMOUNT, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
@@ -515,103 +515,109 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     now = utcnow_naive(clock)
     with db.transaction() as session:
         conn = session.connection()
-        staging.create(conn)  # a rollback removes it too (transactional DDL)
-        batch: list[tuple] = []
-        for record in stream.records:
-            if isinstance(record, RowError):
-                syntax.append(record)
-                continue
-            line, raw = record
-            total += 1
-            if len(raw) != len(columns):
-                problems.add(CsvRow(line, {}, raw, columns), field_count_error(CsvRow(line, {}, raw, columns), columns))
-                continue
-            # the fast path: a supply point and month already seen good, a plain amount below
-            # the bound, no tariff (the checker's own caches; anything else takes the checks)
-            point, when, amount = numbers.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
-            if point is not None and not point[3] and when is not None and when[0] is not None \
-                    and not (tariff_at and raw[tariff_at]) and plain(amount) \
-                    and float(amount) < below.get(point[0], inf):
-                batch.append((line, point[0], point[2], when[0], amount, None, None, point[4]))
+        if conn.dialect.name == "sqlite":  # a batch's page cache (reset before the commit)
+            conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+        try:
+            staging.create(conn)  # a rollback removes it too (transactional DDL)
+            batch: list[tuple] = []
+            for record in stream.records:
+                if isinstance(record, RowError):
+                    syntax.append(record)
+                    continue
+                line, raw = record
+                total += 1
+                if len(raw) != len(columns):
+                    problems.add(CsvRow(line, {}, raw, columns), field_count_error(CsvRow(line, {}, raw, columns), columns))
+                    continue
+                # the fast path: a supply point and month already seen good, a plain amount below
+                # the bound, no tariff (the checker's own caches; anything else takes the checks)
+                point, when, amount = numbers.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
+                if point is not None and not point[3] and when is not None and when[0] is not None \
+                        and not (tariff_at and raw[tariff_at]) and plain(amount) \
+                        and float(amount) < below.get(point[0], inf):
+                    batch.append((line, point[0], point[2], when[0], amount, None, None, point[4]))
+                    if len(batch) >= BATCH:
+                        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                        batch = []
+                    continue
+                (resource, number, hashed, month, amount, bound, tariff, masked), reasons = checker.check_cells(
+                    raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "")
+                if reasons:
+                    bad = CsvRow(line, {h: v.strip() for h, v in zip(columns, raw)}, raw)
+                    for reason in reasons:
+                        problems.add(bad, reason)
+                    continue
+                assert number is not None
+                batch.append((line, resource, hashed, month, amount, tariff,
+                              None if bound is None else str(bound), masked))
                 if len(batch) >= BATCH:
                     bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
                     batch = []
-                continue
-            (resource, number, hashed, month, amount, bound, tariff, masked), reasons = checker.check_cells(
-                raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "")
-            if reasons:
-                bad = CsvRow(line, {h: v.strip() for h, v in zip(columns, raw)}, raw)
-                for reason in reasons:
-                    problems.add(bad, reason)
-                continue
-            assert number is not None
-            batch.append((line, resource, hashed, month, amount, tariff,
-                          None if bound is None else str(bound), masked))
-            if len(batch) >= BATCH:
-                bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
-                batch = []
-        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
-        del batch
-        conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
-                          " (resource, supply_key_hash, month)"))
-        notices, conflicts = _settle_duplicates_sql(conn, problems)
-        errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
-        if syntax:
-            extra = [RowError(0, msg("csv.syntax_not_skippable"))] if skip_invalid else []
-            raise ImportRejected([*syntax, *errors, *extra])
-        if errors and not skip_invalid:
-            raise ImportRejected(errors)
-        result = ImportResult(None, total, rejected=len(errors), errors=errors, notices=notices)
-        if errors:
-            rejects = problems.rejects()
-            if conflicts:
-                raw_of = _raw_lines(path, encoding, conflicts)
-                rejects = [(CsvRow(row.line, row.values, raw_of.get(row.line, row.raw)), reason)
-                           for row, reason in rejects]
-            result.rejected_file = str(write_rejects(path, columns, rejects))
-        if notices:
-            result.extra["duplicate rows counted once"] = len(notices)
-        good = conn.execute(text("SELECT COUNT(*) FROM tmp_usage_import")).scalar_one()
-        run = open_run(session, "usage", path, result, started)
-        params = {"run": run.id, "now": now}
-        result.inserted = conn.execute(text(
-            "SELECT COUNT(*) FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
-            " WHERE r.resource = s.resource AND r.supply_key_hash = s.supply_key_hash"
-            " AND r.month = s.month)")).scalar_one()
-        result.changed = conn.execute(text(
-            "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-            " SELECT :run, 'reading', s.resource || ':' || s.supply_key_hash || ':' ||"
-            " CAST(s.month AS VARCHAR(6)), r.amount, s.amount, :now"
-            " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-            " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
-            " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
-        tariffs = conn.execute(text(
-            "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-            " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
-            " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one()
-        # A tariff not given (NULL) keeps the month's tariff; one given replaces it. Rows go in
-        # key order (SQLite's meter_readings is its primary key: appends, not random inserts).
-        conn.execute(text(
-            "INSERT INTO meter_readings (resource, supply_key_hash, month, amount, tariff, import_run_id,"
-            " updated_at) SELECT s.resource, s.supply_key_hash, s.month, s.amount, s.tariff, :run, :now"
-            " FROM tmp_usage_import s WHERE 1 = 1 ORDER BY s.resource, s.supply_key_hash, s.month"
-            " ON CONFLICT (resource, supply_key_hash, month) DO UPDATE SET amount = excluded.amount,"
-            " tariff = COALESCE(excluded.tariff, meter_readings.tariff),"
-            " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
-            " WHERE meter_readings.amount <> excluded.amount OR (excluded.tariff IS NOT NULL"
-            " AND COALESCE(meter_readings.tariff, '') <> excluded.tariff)").bindparams(_NOW), params)
-        unregistered = conn.execute(text(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash"
-            " FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
-            " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash)) u"
-        )).scalar_one()
-        flags = conn.execute(text(
-            "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-            f" SELECT :run, '{OUTLIER_KIND}', s.resource || ':' || s.supply_key_hash || ':' ||"
-            " CAST(s.month AS VARCHAR(6)), s.outlier_bound, s.amount, :now"
-            " FROM tmp_usage_import s WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount
-        conn.execute(text("DROP TABLE tmp_usage_import"))
-        close_run(run, result, good, clock)
+            bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+            del batch
+            conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
+                              " (resource, supply_key_hash, month)"))
+            notices, conflicts = _settle_duplicates_sql(conn, problems)
+            errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
+            if syntax:
+                extra = [RowError(0, msg("csv.syntax_not_skippable"))] if skip_invalid else []
+                raise ImportRejected([*syntax, *errors, *extra])
+            if errors and not skip_invalid:
+                raise ImportRejected(errors)
+            result = ImportResult(None, total, rejected=len(errors), errors=errors, notices=notices)
+            if errors:
+                rejects = problems.rejects()
+                if conflicts:
+                    raw_of = _raw_lines(path, encoding, conflicts)
+                    rejects = [(CsvRow(row.line, row.values, raw_of.get(row.line, row.raw)), reason)
+                               for row, reason in rejects]
+                result.rejected_file = str(write_rejects(path, columns, rejects))
+            if notices:
+                result.extra["duplicate rows counted once"] = len(notices)
+            good = conn.execute(text("SELECT COUNT(*) FROM tmp_usage_import")).scalar_one()
+            run = open_run(session, "usage", path, result, started)
+            params = {"run": run.id, "now": now}
+            result.inserted = conn.execute(text(
+                "SELECT COUNT(*) FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
+                " WHERE r.resource = s.resource AND r.supply_key_hash = s.supply_key_hash"
+                " AND r.month = s.month)")).scalar_one()
+            result.changed = conn.execute(text(
+                "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
+                " SELECT :run, 'reading', s.resource || ':' || s.supply_key_hash || ':' ||"
+                " CAST(s.month AS VARCHAR(6)), r.amount, s.amount, :now"
+                " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
+                " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
+                " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
+            tariffs = conn.execute(text(
+                "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
+                " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
+                " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one()
+            # A tariff not given (NULL) keeps the month's tariff; one given replaces it. Rows go in
+            # key order (SQLite's meter_readings is its primary key: appends, not random inserts).
+            conn.execute(text(
+                "INSERT INTO meter_readings (resource, supply_key_hash, month, amount, tariff, import_run_id,"
+                " updated_at) SELECT s.resource, s.supply_key_hash, s.month, s.amount, s.tariff, :run, :now"
+                " FROM tmp_usage_import s WHERE 1 = 1 ORDER BY s.resource, s.supply_key_hash, s.month"
+                " ON CONFLICT (resource, supply_key_hash, month) DO UPDATE SET amount = excluded.amount,"
+                " tariff = COALESCE(excluded.tariff, meter_readings.tariff),"
+                " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
+                " WHERE meter_readings.amount <> excluded.amount OR (excluded.tariff IS NOT NULL"
+                " AND COALESCE(meter_readings.tariff, '') <> excluded.tariff)").bindparams(_NOW), params)
+            unregistered = conn.execute(text(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash"
+                " FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
+                " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash)) u"
+            )).scalar_one()
+            flags = conn.execute(text(
+                "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
+                f" SELECT :run, '{OUTLIER_KIND}', s.resource || ':' || s.supply_key_hash || ':' ||"
+                " CAST(s.month AS VARCHAR(6)), s.outlier_bound, s.amount, :now"
+                " FROM tmp_usage_import s WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount
+            conn.execute(text("DROP TABLE tmp_usage_import"))
+            close_run(run, result, good, clock)
+        finally:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default
     result.extra["supply points nobody has registered yet"] = unregistered
     if tariffs:
         result.extra["months whose tariff changed"] = tariffs
