@@ -13,7 +13,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -100,12 +100,14 @@ class CsvRow:
     line: int  # the line the record starts on
     values: dict[str, str]
     raw: list[str]
+    expected: tuple[str, ...] = ()  # the file's columns, on a row with the wrong field count
 
 
 @dataclass
 class CsvFile:
     rows: list[CsvRow]
     syntax_errors: list[RowError]
+    columns: tuple[str, ...] = ()  # the header as read: the required columns, then optional ones
 
 
 # --- bytes to text ---------------------------------------------------------------------------
@@ -163,47 +165,89 @@ def _syntax_message(exc: csv.Error) -> str:
     return msg("csv.unreadable", error=text)
 
 
-def read_csv_file(path: Path, header: Sequence[str], encoding: str = "utf-8") -> CsvFile:
-    """Rows of an operator CSV as dicts with the line each starts on, and its CSV syntax
-    errors, each on the line where the broken record starts. Raises ImportRejected for problems
-    of the file as a whole (unreadable, encoding, header). Blank lines are skipped; a row with the
-    wrong number of fields has values = {} (the caller reports it)."""
+def check_header(first: Sequence[str], header: Sequence[str], optional: Sequence[str] = ()) -> tuple[str, ...]:
+    """The columns of a header line: exactly `header`, then any of `optional` (each at most
+    once, in any order). Raises ImportRejected naming what is expected."""
+    got = [h.strip().lower() for h in first]
+    extra = got[len(header):]
+    if got[:len(header)] != list(header) or len(set(extra)) != len(extra) \
+            or any(name not in optional for name in extra):
+        expected = ",".join(header) + "".join(f"[,{name}]" for name in optional)
+        raise ImportRejected([RowError(1, msg("file.header", expected=expected, got=",".join(first)))])
+    return tuple(got)
+
+
+@dataclass
+class CsvStream:
+    """An operator CSV read record by record: its columns, and ``records`` yielding
+    ``(line, cells)`` for each non-blank record (cells as read, not stripped) or a
+    :class:`RowError` for a CSV syntax error, on the line where the broken record starts."""
+
+    columns: tuple[str, ...]
+    records: Iterator[tuple[int, list[str]] | RowError]
+
+
+def open_csv(path: Path, header: Sequence[str], encoding: str = "utf-8",
+             optional: Sequence[str] = ()) -> CsvStream:
+    """The records of an operator CSV, one at a time. Raises ImportRejected for problems of the
+    file as a whole (unreadable, encoding, header) before the first record. The header is
+    `header`, then any of the `optional` columns. Only the decoded text is held, never the rows."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ImportRejected([RowError(0, msg("file.cannot_read", path=path, error=exc.strerror or exc))]) from None
     content = decode_operator_bytes(data, encoding)
+    del data
     reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+    del content
     try:
         first = next(reader, None)
     except csv.Error as exc:
         raise ImportRejected([RowError(1, _syntax_message(exc))]) from None
     if first is None:
         raise ImportRejected([RowError(1, msg("file.empty"))])
-    got = [h.strip().lower() for h in first]
-    if got != list(header):
-        raise ImportRejected([RowError(1, msg("file.header", expected=",".join(header), got=",".join(first)))])
+    columns = check_header(first, header, optional)
+
+    def records() -> Iterator[tuple[int, list[str]] | RowError]:
+        while True:
+            start = reader.line_num + 1
+            try:
+                raw = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield RowError(start, _syntax_message(exc))
+                continue
+            if reader.line_num > start and any("\n" in v or "\r" in v for v in raw):
+                yield RowError(start, msg("csv.spans_lines", last=reader.line_num))
+                continue
+            if not raw or not "".join(raw).strip():
+                continue
+            yield start, raw
+
+    return CsvStream(columns, records())
+
+
+def read_csv_file(path: Path, header: Sequence[str], encoding: str = "utf-8",
+                  optional: Sequence[str] = ()) -> CsvFile:
+    """Rows of an operator CSV as dicts with the line each starts on, and its CSV syntax
+    errors, each on the line where the broken record starts (:func:`open_csv`, all at once).
+    A row's dict has the columns the file has; a row with the wrong number of fields has
+    values = {} (the caller reports it)."""
+    stream = open_csv(path, header, encoding, optional)
+    columns = stream.columns
     rows: list[CsvRow] = []
     syntax: list[RowError] = []
-    while True:
-        start = reader.line_num + 1
-        try:
-            raw = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            syntax.append(RowError(start, _syntax_message(exc)))
+    for record in stream.records:
+        if isinstance(record, RowError):
+            syntax.append(record)
             continue
-        if reader.line_num > start and any("\n" in v or "\r" in v for v in raw):
-            syntax.append(RowError(start, msg("csv.spans_lines", last=reader.line_num)))
+        start, raw = record
+        if len(raw) != len(columns):
+            rows.append(CsvRow(start, {}, raw, columns))
             continue
-        if not raw or all(not v.strip() for v in raw):
-            continue
-        if len(raw) != len(header):
-            rows.append(CsvRow(start, {}, raw))
-            continue
-        rows.append(CsvRow(start, {h: v.strip() for h, v in zip(header, raw)}, raw))
-    return CsvFile(rows, syntax)
+        rows.append(CsvRow(start, {h: v.strip() for h, v in zip(columns, raw)}, raw))
+    return CsvFile(rows, syntax, columns)
 
 
 def read_operator_csv(path: Path, header: Sequence[str], encoding: str = "utf-8") -> list[CsvRow]:
@@ -215,6 +259,7 @@ def read_operator_csv(path: Path, header: Sequence[str], encoding: str = "utf-8"
 
 
 def field_count_error(row: CsvRow, header: Sequence[str]) -> str:
+    header = row.expected or header
     return msg("row.field_count", count=len(header), header=",".join(header), got=len(row.raw))
 
 
@@ -323,6 +368,26 @@ def resource_of(value: str, rules: Rules) -> str | None:
         if resource in rules.resources and squashed in names:
             return resource
     return None
+
+
+TARIFFS = ("general", "agricultural", "late_night")
+
+
+def parse_tariff(resource: str, value: str, rules: Rules) -> tuple[str | None, str | None]:
+    """(tariff code or None when the cell is empty, None) or (None, reason). Codes: general,
+    agricultural, late_night, or a Korean name of core/data/imports.toml [tariff_aliases];
+    a tariff other than general names an electricity tariff (spec E5)."""
+    if not value:
+        return None, None
+    code = value.strip().lower()
+    if code not in TARIFFS:
+        squashed = re.sub(r"\s+", "", value)
+        code = next((c for c, names in texts.data("imports", "tariff_aliases").items() if squashed in names), "")
+    if code not in TARIFFS:
+        return None, msg("tariff.unknown", value=value, expected="|".join(TARIFFS))
+    if code != "general" and resource in rules.resources and resource != "electricity":
+        return None, msg("tariff.not_electricity", tariff=code, resource=resource)
+    return code, None
 
 
 # --- duplicates ------------------------------------------------------------------------------

@@ -185,9 +185,15 @@ def current_half_view(session: Session, member_id: int, today: date, rules: Rule
         if acc.billing_mode == "not_used" or not acc.supply_key_hash:
             resources.append(item | {"reason": "RESOURCE_NOT_USED"})
             continue
-        readings = {r.month: r.amount for r in session.scalars(select(MeterReading).where(
+        rows = list(session.scalars(select(MeterReading).where(
             MeterReading.resource == acc.resource, MeterReading.supply_key_hash == acc.supply_key_hash,
-            MeterReading.month.in_(months)))}
+            MeterReading.month.in_(months))))
+        readings = {r.month: r.amount for r in rows}
+        # spec E5: the account's tariff, or a month of this half billed under an excluded one
+        tariffs = {acc.tariff} | {r.tariff for r in rows if r.month in half.months}
+        if acc.resource == "electricity" and tariffs & set(rules.excluded_electricity_tariffs):
+            resources.append(item | {"reason": "EXCLUDED_TARIFF"})
+            continue
         readings = {m: Decimal(v).quantize(Decimal("0.001")) for m, v in readings.items()}
         td = half_to_date(readings, half, rules, through_month=through)
         item |= {"months_with_data": [_month(m) for m in td.months_with_data],

@@ -71,6 +71,10 @@ class MeterReading(Base):
     supply_key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     month: Mapped[int] = mapped_column(Integer, primary_key=True)  # yyyymm
     amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    # The electricity tariff the provider billed the month under (general | agricultural |
+    # late_night; None = not given). A half with a month under an excluded tariff (spec E5) is
+    # not evaluated for that resource (EXCLUDED_TARIFF).
+    tariff: Mapped[str | None] = mapped_column(String(24))
     import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 

@@ -62,6 +62,11 @@ def fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
     types = sorted(rules.points_table_by_member_type)
     type_list = ", ".join(f"'{t}'" for t in types if t.isidentifier())
     household = rules.maintenance_streak_scope == "household"
+    # Spec E5: a month of the half billed under an excluded tariff (meter_readings.tariff, from
+    # the import's tariff column) excludes the resource as the account's own tariff does.
+    excluded = ", ".join(f"'{t}'" for t in sorted(rules.excluded_electricity_tariffs) if t.isidentifier())
+    reading_tariff = (f"MAX(CASE WHEN r.month IN ({', '.join(str(m) for m in months)})"
+                      f" AND r.tariff IN ({excluded}) THEN r.tariff END)" if excluded else "NULL")
 
     def in_range(column: str) -> str:  # one worker's share of the members, when given
         if lo is None:
@@ -82,13 +87,13 @@ def fill_staging(conn: Connection, tmp: Table, half: Half, rules: Rules,
     prev_on = "pl.member_id = ra.member_id" + ("" if household else " AND pl.resource = ra.resource")
     query = f"""
 SELECT ra.member_id AS member_id, ra.id AS account_id, ra.resource AS resource,
-  ra.billing_mode AS billing_mode, ra.tariff AS tariff, ra.registered_on AS registered_on,
+  ra.billing_mode AS billing_mode, COALESCE(agg.tariff, ra.tariff) AS tariff, ra.registered_on AS registered_on,
   m.member_type AS member_type, lga.code AS lg_code, lga.sido AS sido,
   COALESCE(pl.streak, 0) AS streak_before,
   {", ".join(f"agg.{p}{i} AS {p}{i}" for p in "apq" for i in range(1, 7))}
 FROM resource_accounts ra
 LEFT JOIN (
-  SELECT ra.id AS account_id,
+  SELECT ra.id AS account_id, {reading_tariff} AS tariff,
   {pivots}
   FROM resource_accounts ra
   JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
