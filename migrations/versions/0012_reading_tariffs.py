@@ -8,8 +8,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_reading_tariffs'
-down_revision = '0007'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
