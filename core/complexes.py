@@ -24,7 +24,6 @@ complex registers its managed resources under the same key (``baseline_history =
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +44,14 @@ from core.csv_screening import (
     read_operator_csv,
 )
 from core.db import Database
-from core.local_governments import ParsedAddress, looks_complete, parse_address
+from core.local_governments import (  # noqa: F401 - normalise_dong/ho re-exported
+    ParsedAddress,
+    Unit,
+    looks_complete,
+    normalise_dong,
+    normalise_ho,
+    parse_address,
+)
 from core.models import ApartmentComplex, Member, MeterReading, ResourceAccount
 from core.rules import Rules, default_rules
 from core.usage_import import ImportResult, close_run, open_run
@@ -54,8 +60,6 @@ COMPLEX_HEADER = ("complex_code", "name", "road_address", "jibun_address", "dong
 MANAGED, SEPARATE, NONE = "managed", "separate", "none"
 MAX_DONGS = 300
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
-_DONG_RE = re.compile(r"^(?:제)?(?P<b>\d{1,5}|[A-Za-z]{1,2}\d{0,3}|[가-힣]{1,4})(?:동)?$")
-_HO_RE = re.compile(r"^(?P<bsm>[Bb]|지하)?(?P<n>\d{1,5})(?P<s>[A-Za-z]?)(?:호)?$")
 
 
 def msg(key: str, /, **fmt) -> str:
@@ -67,26 +71,6 @@ def msg(key: str, /, **fmt) -> str:
 
 
 # --- units ---------------------------------------------------------------------------------------
-
-def normalise_dong(value: str | None) -> str | None:
-    """'101', '101동', '제101동', '０１０１' -> '101'; 'a동' -> 'A'; None when it is not a 동."""
-    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or ""))
-    m = _DONG_RE.fullmatch(t)
-    if not m:
-        return None
-    b = m.group("b")
-    return str(int(b)) if b.isdigit() else b.upper()
-
-
-def normalise_ho(value: str | None) -> str | None:
-    """'1203', '1203호', '01203' -> '1203'; 'B101' / '지하101' -> 'B101' (the spelling of
-    core.local_governments.Unit.ho); None when it is not a 호."""
-    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or ""))
-    m = _HO_RE.fullmatch(t)
-    if not m or int(m.group("n")) == 0:
-        return None
-    return ("B" if m.group("bsm") else "") + str(int(m.group("n"))) + m.group("s").upper()
-
 
 @dataclass(frozen=True)
 class ComplexUnit:
@@ -104,7 +88,7 @@ class ComplexUnit:
     @property
     def detail(self) -> str:
         """The unit as the member's address detail: '101동 1203호'."""
-        return f"{self.dong}동 {self.ho}호"
+        return Unit(dong=self.dong, ho=self.ho).text
 
 
 def unit_supply_key_hash(cipher: FieldCipher, resource: str, unit: ComplexUnit) -> str:
