@@ -722,10 +722,10 @@ def _replace_accounts(session: Session, cipher: FieldCipher, member: Member, cho
     for choice in choices:
         current = account_for(member, choice.resource)
         if current is not None and current.billing_mode == choice.billing_mode:
-            same = (not choice.customer_number and not current.customer_number_enc) or (
-                choice.customer_number and current.supply_key_hash
-                == supply_key_hash(cipher, choice.resource, choice.customer_number))
-            if same:
+            # the same supply point (customer number, complex unit, or none) stays as it is
+            new_key = (supply_key_hash(cipher, choice.resource, choice.customer_number) if choice.customer_number
+                       else unit_supply_key_hash(cipher, choice.resource, choice.unit) if choice.unit else None)
+            if current.supply_key_hash == new_key:
                 continue
         if current is not None:
             current.ended_on = today

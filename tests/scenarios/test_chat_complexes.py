@@ -47,7 +47,8 @@ def finish(c) -> None:
 def accounts(db, user) -> dict[str, ResourceAccount]:
     member = member_of(db, user)
     with db.session() as s:
-        return {a.resource: a for a in s.scalars(select(ResourceAccount).where(ResourceAccount.member_id == member.id))}
+        return {a.resource: a for a in s.scalars(select(ResourceAccount).where(
+            ResourceAccount.member_id == member.id, ResourceAccount.ended_on.is_(None)))}
 
 
 def test_signup_by_the_road_form_offers_the_dongs_then_asks_the_ho(complex_a, chat, db, cipher):
@@ -203,3 +204,24 @@ def test_the_balance_card_says_the_management_office_data_is_missing(complex_a, 
     finish(c)
     c.open("balance", "포인트 조회")
     assert c.has("관리사무소 자료가 아직 없어요") and "2년 사용량이 없어" not in c.text
+
+
+def test_moving_into_a_complex_links_the_unit(complex_a, chat, db, cipher, clock):
+    from tests.auxil.scenarios import make_member
+
+    make_member(db, cipher, clock, "u-mover")  # electricity separate, water managed without a unit key
+    c = chat("u-mover")
+    c.open("myinfo")
+    c.tap("이사했어요")
+    c.say(f"{LOT} 102동 305호")
+    assert state(db, "u-mover").step == "customer_number"  # gas, billed separately in this complex
+    c.say("5512340987")
+    assert "이사 정보를 확인해 주세요" in c.text
+    c.tap("저장하기")
+    assert "새 주소로 바꿨어요" in c.text
+    m = member_of(db, "u-mover")
+    assert (m.address, m.address_detail) == (ROAD, "102동 305호")
+    acc = accounts(db, "u-mover")
+    unit = ComplexUnit("A1001", "102", "305")
+    assert acc["water"].supply_key_hash == unit_supply_key_hash(cipher, "water", unit)
+    assert acc["electricity"].billing_mode == "managed_fee" and acc["electricity"].billing_company == "이지스"
