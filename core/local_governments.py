@@ -487,3 +487,29 @@ def assign_missing_local_governments(session: Session) -> int:
                 current.local_government_code = lg.code
             count += 1
     return count
+
+
+# --- units of registered complexes (core.complexes) --------------------------------------------
+
+_DONG_RE = re.compile(r"^(?:제)?(?P<b>\d{1,5}|[A-Za-z]{1,2}\d{0,3}|[가-힣]{1,4})(?:동)?$")
+_HO_RE = re.compile(r"^(?P<bsm>[Bb]|지하)?(?P<n>\d{1,5})(?P<s>[A-Za-z]?)(?:호)?$")
+
+
+def normalise_dong(value: str | None) -> str | None:
+    """'101', '101동', '제101동', '０１０１' -> '101'; 'a동' -> 'A'; None when it is not a 동."""
+    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or ""))
+    m = _DONG_RE.fullmatch(t)
+    if not m:
+        return None
+    b = m.group("b")
+    return str(int(b)) if b.isdigit() else b.upper()
+
+
+def normalise_ho(value: str | None) -> str | None:
+    """'1203', '1203호', '01203' -> '1203'; 'B101' / '지하101' -> 'B101' (the spelling of
+    core.local_governments.Unit.ho); None when it is not a 호."""
+    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or ""))
+    m = _HO_RE.fullmatch(t)
+    if not m or int(m.group("n")) == 0:
+        return None
+    return ("B" if m.group("bsm") else "") + str(int(m.group("n"))) + m.group("s").upper()

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from core import texts
 from core.clock import Clock, today_kst, utcnow_naive
+from core.complexes import ComplexUnit, unit_supply_key_hash
 from core.crypto import FieldCipher
 from core.local_governments import ParsedAddress, household_key, match_local_government
 from core.models import DialogState, HouseholdDispute, LocalGovernment, Member, MemberAddress, ResourceAccount
@@ -440,6 +441,15 @@ def supply_key_hash(cipher: FieldCipher, resource: str, number: str) -> str:
     return cipher.keyed_hash(number, purpose=resource)
 
 
+def _supply_taken(session: Session, resource: str, key_hash: str, exclude_member_id: int | None) -> bool:
+    q = select(ResourceAccount.member_id).where(
+        ResourceAccount.resource == resource, ResourceAccount.supply_key_hash == key_hash,
+        ResourceAccount.ended_on.is_(None))
+    if exclude_member_id is not None:
+        q = q.where(ResourceAccount.member_id != exclude_member_id)
+    return session.scalars(q).first() is not None
+
+
 def customer_number_taken(session: Session, cipher: FieldCipher, resource: str, number: str,
                           exclude_member_id: int | None = None) -> bool:
     """E2: another active account (not ended) already holds this customer number."""
@@ -494,6 +504,9 @@ class ResourceChoice:
     billing_mode: str
     customer_number: str | None = None  # plain digits; only for `separate`
     tariff: str | None = None
+    # managed_fee of a unit of a registered complex: readings come under the unit's key
+    unit: ComplexUnit | None = None
+    company: str | None = None  # the complex's billing company
 
 
 @dataclass
@@ -539,6 +552,8 @@ def check_resources(choices: Sequence[ResourceChoice], rules=None) -> list[Resou
             choice.customer_number = normalise_customer_number(choice.resource, choice.customer_number or "", rules)
         else:
             choice.customer_number = None
+        if choice.billing_mode != "managed_fee":
+            choice.unit = choice.company = None
         by_resource[choice.resource] = choice
     if "electricity" not in by_resource:
         raise InvalidValue("resources", "electricity_required")
@@ -558,11 +573,13 @@ def _check_incentive(session: Session, lg_code: str | None, incentive_type: str 
 
 def _new_account(cipher: FieldCipher, member: Member, choice: ResourceChoice, today: date) -> ResourceAccount:
     number = choice.customer_number
+    key = (supply_key_hash(cipher, choice.resource, number) if number else
+           unit_supply_key_hash(cipher, choice.resource, choice.unit) if choice.unit else None)
     return ResourceAccount(
         member=member, resource=choice.resource, billing_mode=choice.billing_mode,
         customer_number_enc=cipher.encrypt(number) if number else None,
-        supply_key_hash=supply_key_hash(cipher, choice.resource, number) if number else None,
-        tariff=choice.tariff, registered_on=today,
+        supply_key_hash=key, tariff=choice.tariff, registered_on=today,
+        complex_code=choice.unit.code if choice.unit else None, billing_company=choice.company,
     )
 
 
@@ -581,6 +598,9 @@ def _raise_for_conflict(session: Session, cipher: FieldCipher, *, user_key: str 
         if choice.customer_number and customer_number_taken(
                 session, cipher, choice.resource, choice.customer_number, exclude_member_id):
             raise CustomerNumberTaken(choice.resource)
+        if choice.unit and _supply_taken(session, choice.resource, unit_supply_key_hash(
+                cipher, choice.resource, choice.unit), exclude_member_id):
+            raise HouseholdTaken()  # the unit of a complex is the household (one member)
 
 
 def _flush_guarded(session: Session, cipher: FieldCipher, write, **conflict) -> None:
@@ -705,10 +725,10 @@ def _replace_accounts(session: Session, cipher: FieldCipher, member: Member, cho
     for choice in choices:
         current = account_for(member, choice.resource)
         if current is not None and current.billing_mode == choice.billing_mode:
-            same = (not choice.customer_number and not current.customer_number_enc) or (
-                choice.customer_number and current.supply_key_hash
-                == supply_key_hash(cipher, choice.resource, choice.customer_number))
-            if same:
+            # the same supply point (customer number, complex unit, or none) stays as it is
+            new_key = (supply_key_hash(cipher, choice.resource, choice.customer_number) if choice.customer_number
+                       else unit_supply_key_hash(cipher, choice.resource, choice.unit) if choice.unit else None)
+            if current.supply_key_hash == new_key:
                 continue
         if current is not None:
             current.ended_on = today

@@ -16,10 +16,12 @@ from bot.app import BotApp
 from bot.kakao import limits
 from bot.kakao.parts import Button, ImageTitle, Item, ItemListSummary, ItemThumbnail
 from bot.kakao.response import Component, ItemCard, SimpleText, TextCard, fit_text
+from core import complexes
 from core import members as M
 from core.clock import today_kst
 from core.models import Member
 from core.points.periods import Half
+from core.rules import default_rules
 
 # A managed-fee resource without the provider's unit key has no readings: the engine reports it
 # as not used (current half) or without baseline (settled half).
@@ -116,13 +118,15 @@ def chart_thumbnail(ctx, member: Member) -> ItemThumbnail | None:
 
 
 def current_card(view: dict, managed: Collection[str] = frozenset(),
-                 thumbnail: ItemThumbnail | None = None) -> ItemCard:
+                 thumbnail: ItemThumbnail | None = None, waiting: Collection[str] = frozenset()) -> ItemCard:
     items: list[Item] = []
     months: set[str] = set()
     for r in view["resources"]:
         resource, reason = r["resource"], r.get("reason")
         months.update(r.get("months_with_data") or [])
-        if reason in UNLINKED and resource in managed:
+        if resource in waiting:
+            desc = _t("short.complex_no_data")
+        elif reason in UNLINKED and resource in managed:
             desc = _t("short.managed_fee")
         elif reason in NOT_EVALUATED_SHORT:
             desc = _short_reason(reason, None)
@@ -153,11 +157,14 @@ def current_card(view: dict, managed: Collection[str] = frozenset(),
 
 # --- the last settled half ---------------------------------------------------------------------
 
-def settled_card(ctx, view: dict, managed: Collection[str] = frozenset()) -> ItemCard:
+def settled_card(ctx, view: dict, managed: Collection[str] = frozenset(),
+                 waiting: Collection[str] = frozenset()) -> ItemCard:
     items = []
     for r in view["resources"]:
         reason = r.get("reason")
-        if reason in UNLINKED and r["resource"] in managed:
+        if r["resource"] in waiting and not r.get("evaluated"):
+            desc = _t("short.complex_no_data")
+        elif reason in UNLINKED and r["resource"] in managed:
             desc = _t("short.managed_fee")
         elif not r.get("evaluated") and reason:
             desc = _short_reason(reason, r.get("reason_params"))
@@ -200,7 +207,7 @@ def figures_are_default(view: dict) -> bool:
     return lg is None or bool(lg.get("figures_default"))
 
 
-def settled_notes(ctx, view: dict, member: Member) -> list[str]:
+def settled_notes(ctx, view: dict, member: Member, waiting: Collection[str] = frozenset()) -> list[str]:
     notes = []
     if figures_are_default(view):
         notes.append(_t("default_note", marker=texts.t("common.default_marker")))
@@ -210,6 +217,8 @@ def settled_notes(ctx, view: dict, member: Member) -> list[str]:
         notes.append(_t(f"hold.{key}", call_centre=ctx.settings.call_centre))
     managed = managed_fee_resources(member)
     for r in view["resources"]:
+        if r["resource"] in waiting and not r.get("evaluated"):
+            continue  # said once for the card (complex_no_data_notes)
         if r.get("reason") in UNLINKED and r["resource"] in managed:
             notes.append(_t("reasons.MANAGED_FEE", resource=resource_name(r["resource"])))
         elif r.get("reason") and r["reason"] in texts.raw("balance.reasons"):
@@ -302,11 +311,13 @@ def balance_skill(ctx) -> dict:
     green = greenlife_view(ctx, today)
 
     managed = managed_fee_resources(member)
-    outputs: list[Component] = [current_card(current, managed, chart_thumbnail(ctx, member))]
-    lines = []
+    # Managed resources of a complex unit whose management office has sent no reading yet.
+    waiting = complexes.managed_without_readings(ctx.session, member)
+    outputs: list[Component] = [current_card(current, managed, chart_thumbnail(ctx, member), waiting)]
+    lines = [_t("reasons.COMPLEX_NO_DATA", resource=resource_name(r)) for r in default_rules().resources if r in waiting]
     if settled is not None:
-        outputs.append(settled_card(ctx, settled, managed))
-        lines.extend(settled_notes(ctx, settled, member))
+        outputs.append(settled_card(ctx, settled, managed, waiting))
+        lines.extend(settled_notes(ctx, settled, member, waiting))
     else:
         lines.append(_t("none_settled", half=half_label(first_half_of(member, today))))
     lines.append(greenlife_line(green))

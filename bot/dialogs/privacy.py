@@ -10,11 +10,11 @@ from __future__ import annotations
 # holder, e-mail, dates or free text about the person.
 PERSONAL_STEPS: dict[str, frozenset[str]] = {
     "signup": frozenset({
-        "name", "mobile", "householder_name", "address", "address_detail", "customer_number", "bank",
+        "name", "mobile", "householder_name", "address", "address_detail", "complex_dong", "complex_ho", "customer_number", "bank",
         "account_number", "account_holder", "motivation", "floor_area", "move_in_date", "email", "referrer",
     }),
     "myinfo": frozenset({
-        "mobile", "address", "address_detail", "customer_number", "bank", "account_number", "account_holder",
+        "mobile", "address", "address_detail", "complex_dong", "complex_ho", "customer_number", "bank", "account_number", "account_holder",
     }),
     "greenlife": frozenset({"name", "mobile", "region", "bank", "account_number", "account_holder"}),
     "link": frozenset({"member_no", "name", "mobile", "address"}),

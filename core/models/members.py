@@ -134,6 +134,10 @@ class ResourceAccount(Base):
     customer_number_enc: Mapped[str | None] = mapped_column(Text)
     supply_key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     tariff: Mapped[str | None] = mapped_column(String(24))  # e.g. agricultural, late_night
+    # A managed-fee account of a unit in a registered complex: the complex and the company that
+    # bills it (supply_key_hash is then the unit's key, core.complexes.unit_supply_key_hash).
+    complex_code: Mapped[str | None] = mapped_column(String(32))
+    billing_company: Mapped[str | None] = mapped_column(String(64))
     registered_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
 

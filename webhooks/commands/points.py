@@ -46,10 +46,15 @@ def _report(result: ImportResult) -> None:
               help="Import amounts above the IMPORT_MAX_* plausibility bounds, flagged in "
                    "import_changes (kind outlier), instead of refusing them.")
 def import_usage_cmd(file: str, skip_invalid: bool, encoding: str, allow_outliers: bool):
-    """Import monthly usage: CSV header resource,customer_number,month,amount."""
+    """Import monthly usage: CSV header resource,customer_number,month,amount (or a complex's
+    unit readings: resource,complex_code,dong,ho,month,amount)."""
+    from core.unit_readings import import_unit_readings, is_unit_file
+
     svc = services()
+    # The billing company's file of complex units (header resource,complex_code,dong,ho,month,amount).
+    importer = import_unit_readings if is_unit_file(file, encoding) else import_usage
     try:
-        result = import_usage(svc.db, svc.cipher, svc.clock, file, skip_invalid=skip_invalid,
+        result = importer(svc.db, svc.cipher, svc.clock, file, skip_invalid=skip_invalid,
                               encoding=encoding, allow_outliers=allow_outliers,
                               settings=current_app.config["CPOINT"].imports)
     except ImportRejected as exc:

@@ -465,6 +465,8 @@ class SignupDialog(F.FieldsDialog):
                 if c.slots.get("incentive_type") not in M.offered_incentive_types(lg, F.rules()):
                     c.set(incentive_type=None, bank_name=None, account_enc=None, account_masked=None)
                     return Go("incentive_type", notice)
+                if F.complex_of(c) is not None:  # the complex decides the resources: set them again
+                    return F.first_resource_step(c, notice=notice)
             return self._to_confirm(c, notice)
         if group == "member_type":
             return Go("terms", notice)

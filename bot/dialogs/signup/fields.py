@@ -24,15 +24,20 @@ from bot.dialogs.signup.machine import (
     Invalid,
     Option,
     Prompt,
+    Step,
     StepDialog,
     TextStep,
     match_option,
     squash,
 )
-from bot.kakao.response import SimpleText
+from bot.kakao import limits
+from bot.kakao.parts import ListItem
+from bot.kakao.response import Carousel, ListCard, SimpleText, fit_text
+from core import complexes as CX
 from core import members as M
 from core.local_governments import (
     ParsedAddress,
+    Unit,
     infer_sido,
     looks_complete,
     match_local_government,
@@ -41,7 +46,7 @@ from core.local_governments import (
     parse_unit,
     unit_structure,
 )
-from core.models import LocalGovernment
+from core.models import ApartmentComplex, LocalGovernment
 from core.pii import mask_name, mask_number
 
 RESOURCE_LABEL_KEYS = {"electricity": "signup.resource.electricity", "water": "signup.resource.water",
@@ -181,6 +186,9 @@ class AddressStep(TextStep):
             return host(c).on_seoul(c)
         if value == "dispute":
             return queue_dispute(c)
+        cx = CX.find_complex(c.ctx.session, value)
+        if cx is not None:  # a registered complex, typed in its road or its lot form
+            return enter_complex(c, cx, value.detail)
         c.set(address={"base": value.base, "detail": value.detail, "sido": value.sido, "kind": value.kind},
               address_detail_asked=bool(value.detail))
         if not value.detail:
@@ -221,6 +229,136 @@ class AddressDetailStep(TextStep):
         address["detail"] = value
         c.set(address=address)
         return finish_address(c)
+
+
+# --- a unit of a registered complex ------------------------------------------------------------------
+# The address becomes the complex's road address and the unit its 동 and 호, whichever form was
+# typed: the road and lot forms of one unit are one household.
+
+def complex_of(c: Conv) -> ApartmentComplex | None:
+    code = (c.slots.get("address") or {}).get("complex")
+    return c.ctx.session.get(ApartmentComplex, code) if code else None
+
+
+def enter_complex(c: Conv, cx: ApartmentComplex, detail: str | None):
+    road = CX.road_form(cx)
+    c.set(address={"base": road.base, "detail": "", "sido": road.sido, "kind": "road", "complex": cx.code},
+          address_detail_asked=True, complex_dong=None)
+    unit = unit_structure(detail) if detail else Unit()
+    dong = CX.normalise_dong(unit.dong) if unit.dong else None
+    if dong is not None and dong in (cx.dongs or []):
+        if unit.ho and CX.normalise_ho(unit.ho):
+            return set_complex_unit(c, dong, str(CX.normalise_ho(unit.ho)))
+        c.set(complex_dong=dong)
+        return Go("complex_ho")
+    return Go("complex_dong")
+
+
+def set_complex_unit(c: Conv, dong: str, ho: str):
+    address = dict(c.slots.get("address") or {})
+    address.update(detail=Unit(dong=dong, ho=ho).text, dong=dong, ho=ho)
+    c.set(address=address, complex_dong=dong)
+    return finish_address(c)
+
+
+def _dongs_text(dongs: list[str]) -> str:
+    return ", ".join(Unit(dong=d).text for d in dongs)
+
+
+class ComplexDongStep(Step):
+    """The 동 of a registered complex: quick replies, a carousel of list cards when there are
+    more than quick replies can hold, or typed when even those cannot (Kakao's limits)."""
+
+    name = "complex_dong"
+    QUICK_MAX = limits.QUICK_REPLIES_MAX - 1  # the dialog's cancel takes one
+    PER_CARD = limits.LIST_CARD_ITEMS_CAROUSEL_MAX
+    CARDS_MAX = min(limits.CAROUSEL_LIST_CARD_ITEMS_MAX, limits.CAROUSEL_ITEMS_MAX)
+
+    def _item(self, c: Conv, dong: str) -> ListItem:
+        label = Unit(dong=dong).text
+        extra = c.extra(self.name, dong)
+        block_id = c.ctx.settings.block_ids.get(c.dialog.skill)
+        if block_id:
+            return ListItem(label, action="block", block_id=block_id, message_text=label, extra=extra)
+        return ListItem(label, action="message", message_text=label, extra=extra)
+
+    def ask(self, c: Conv) -> Prompt:
+        cx = complex_of(c)
+        dongs = list(cx.dongs or []) if cx else []
+        name = cx.name if cx else ""
+        if len(dongs) <= self.QUICK_MAX:
+            qrs = [c.qr(Unit(dong=d).text, d) for d in dongs]
+            return Prompt([SimpleText(c.t("signup.complex.dong_question", name=name))], qrs)
+        if len(dongs) <= self.PER_CARD * self.CARDS_MAX:
+            cards = []
+            for i in range(0, len(dongs), self.PER_CARD):
+                part = dongs[i:i + self.PER_CARD]
+                header = c.t("signup.complex.dong_card", first=Unit(dong=part[0]).text, last=Unit(dong=part[-1]).text)
+                cards.append(ListCard(header, [self._item(c, d) for d in part]))
+            return Prompt([SimpleText(c.t("signup.complex.dong_question_list", name=name)), Carousel(cards)])
+        text = c.t("signup.complex.dong_question_typed", name=name, dongs=_dongs_text(dongs))
+        return Prompt([SimpleText(fit_text(text, limits.SIMPLE_TEXT_MAX))])
+
+    def parse(self, c: Conv, answer: Answer):
+        cx = complex_of(c)
+        dongs = list(cx.dongs or []) if cx else []
+        if answer.tapped:
+            if answer.value in dongs:
+                return answer.value, None
+        else:
+            dong = CX.normalise_dong(answer.text)
+            if dong in dongs:
+                return dong, None
+            unit = unit_structure(answer.text)
+            dong = CX.normalise_dong(unit.dong) if unit.dong else None
+            if dong in dongs:
+                return dong, CX.normalise_ho(unit.ho) if unit.ho else None
+        raise Invalid(c.t("signup.complex.dong_invalid", dongs=fit_text(_dongs_text(dongs), 600)))
+
+    def apply(self, c: Conv, value):
+        dong, ho = value
+        if ho:
+            return set_complex_unit(c, dong, ho)
+        c.set(complex_dong=dong)
+        return Go("complex_ho")
+
+
+class ComplexHoStep(TextStep):
+    """The 호: '1203호', '1203', '101-1203' (a 동 of the complex typed with it wins), full width."""
+
+    name = "complex_ho"
+
+    def question_text(self, c: Conv) -> str:
+        return c.t("signup.complex.ho_question", dong=Unit(dong=c.slots.get("complex_dong") or "").text)
+
+    def quick_replies(self, c: Conv) -> list:
+        return [c.qr(c.t("signup.complex.other_dong_label"), "back")]
+
+    def parse(self, c: Conv, answer: Answer):
+        if answer.value == "back" or squash(answer.text) == squash(c.t("signup.complex.other_dong_label")):
+            return "back"
+        return super().parse(c, answer)
+
+    def check(self, c: Conv, text: str):
+        cx = complex_of(c)
+        dongs = list(cx.dongs or []) if cx else []
+        unit = unit_structure(text)
+        dong = c.slots.get("complex_dong")
+        if unit.dong:
+            typed = CX.normalise_dong(unit.dong)
+            if typed not in dongs:
+                raise Invalid(c.t("signup.complex.dong_invalid", dongs=fit_text(_dongs_text(dongs), 600)))
+            dong = typed
+        ho = CX.normalise_ho(unit.ho) if unit.ho else None
+        if ho is None or unit.floor and not unit.ho:
+            raise Invalid(c.t("signup.complex.ho_invalid"))
+        return dong, ho
+
+    def apply(self, c: Conv, value):
+        if value == "back":
+            return Go("complex_dong")
+        dong, ho = value
+        return set_complex_unit(c, dong, ho)
 
 
 def finish_address(c: Conv):
@@ -284,10 +422,37 @@ def local_government(c: Conv) -> LocalGovernment | None:
 
 # --- resources -----------------------------------------------------------------------------------
 
-def first_resource_step(c: Conv, resources: list[str] | None = None, notice: str | None = None) -> Go:
+def first_resource_step(c: Conv, resources: list[str] | None = None, notice: str | None = None):
+    cx = complex_of(c) if resources is None else None
+    if cx is not None:
+        return complex_resources(c, cx, notice)
     order = resources or list(rules().resources)
-    c.set(resource=order[0], resource_order=order)
+    c.set(resource=order[0], resource_order=order, resources_from_complex=False)
     return Go("billing_mode", notice)
+
+
+def complex_resources(c: Conv, cx: ApartmentComplex, notice: str | None = None):
+    """A registered complex's resources: billed in the management fee -> set with the billing
+    company, not supplied -> not used, billed separately -> the customer number is asked."""
+    asked, managed = [], []
+    for resource in rules().resources:
+        spec = (cx.resources or {}).get(resource) or {}
+        mode = spec.get("mode")
+        if mode == CX.MANAGED:
+            _store_resource(c, resource, {"mode": "managed_fee", "complex": cx.code, "company": spec.get("company")})
+            managed.append(f"{resource_label(resource)}({spec.get('company')})")
+        elif mode == CX.NONE and resource != "electricity":
+            _store_resource(c, resource, {"mode": "not_used"})
+        else:
+            asked.append(resource)
+    lines = [notice] if notice else []
+    if managed:
+        lines.append(c.t("signup.complex.managed_set", resources=", ".join(managed)))
+    note = "\n".join(lines) or None
+    if not asked:
+        return host(c).after(c, "resources", notice=note)
+    c.set(resource=asked[0], resource_order=asked, resources_from_complex=True)
+    return Go("customer_number", note)
 
 
 def next_resource(c: Conv, done: str, notice: str | None = None):
@@ -295,7 +460,7 @@ def next_resource(c: Conv, done: str, notice: str | None = None):
     later = order[order.index(done) + 1:] if done in order else []
     if later:
         c.set(resource=later[0])
-        return Go("billing_mode", notice)
+        return Go("customer_number" if c.slots.get("resources_from_complex") else "billing_mode", notice)
     return host(c).after(c, "resources", notice=notice)
 
 
@@ -385,11 +550,16 @@ class CustomerNumberStep(TextStep):
 def resource_choices(c: Conv, only: list[str] | None = None) -> list[M.ResourceChoice]:
     """The slots' resources as core choices (customer numbers decrypted for the core call)."""
     out = []
+    address = c.slots.get("address") or {}
     for resource, entry in (c.slots.get("resources") or {}).items():
         if only is not None and resource not in only:
             continue
         number = c.ctx.cipher.decrypt(entry["enc"]) if entry.get("enc") else None
-        out.append(M.ResourceChoice(resource=resource, billing_mode=entry["mode"], customer_number=number))
+        unit = None
+        if entry.get("complex") and entry["complex"] == address.get("complex") and address.get("ho"):
+            unit = CX.ComplexUnit(entry["complex"], address["dong"], address["ho"])
+        out.append(M.ResourceChoice(resource=resource, billing_mode=entry["mode"], customer_number=number,
+                                    unit=unit, company=entry.get("company") if unit else None))
     return out
 
 
@@ -399,6 +569,8 @@ def resource_summary(c: Conv, resource: str) -> str:
         return c.t("signup.billing.not_used")
     if entry["mode"] == "separate":
         return f"{billing_label('separate')} {entry.get('masked', '')}".strip()
+    if entry.get("company"):
+        return f"{billing_label(entry['mode'])} ({entry['company']})"
     return billing_label(entry["mode"])
 
 
@@ -558,5 +730,5 @@ def incentive_summary(c: Conv) -> str:
     return incentive_label(code)
 
 
-SHARED_STEPS = (AddressStep, AddressDetailStep, BillingModeStep, CustomerNumberStep, IncentiveStep, BankStep,
+SHARED_STEPS = (AddressStep, AddressDetailStep, ComplexDongStep, ComplexHoStep, BillingModeStep, CustomerNumberStep, IncentiveStep, BankStep,
                 AccountNumberStep, AccountHolderStep)
