@@ -69,6 +69,7 @@ from core.db import Database
 from core.models.usage import AMOUNT, ImportChange, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
+from core.progress import invalidate_members
 from core.rules import Rules, default_rules
 from core.sqla import table_of
 
@@ -361,6 +362,10 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             " FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
             " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash)) u"
         )).scalar_one()
+        # Prepared balance figures of every member whose readings this file touched are no
+        # longer true: dropped in the same transaction (core.progress), made again in bulk.
+        invalidate_members(conn, "SELECT a.member_id FROM resource_accounts a JOIN tmp_usage_import s"
+                                 " ON a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash")
         conn.execute(text("DROP TABLE tmp_usage_import"))
         flags = [{"import_run_id": run.id, "kind": OUTLIER_KIND,
                   "key": reading_key(u.resource, supply_key_hash(cipher, u.resource, u.customer_number), u.month),

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from bot import texts, ui
 from bot.app import BotApp
+from bot.coach import coach_text
 from bot.kakao import limits
 from bot.kakao.parts import ImageTitle, Item, ItemListSummary, ItemThumbnail
 from bot.kakao.response import Component, ItemCard, SimpleText, fit_text
@@ -20,6 +21,7 @@ from core import members as M
 from core.clock import today_kst
 from core.models import Member
 from core.points.periods import Half
+from core.progress import read_prepared
 
 # A managed-fee resource without the provider's unit key has no readings: the engine reports it
 # as not used (current half) or without baseline (settled half).
@@ -253,7 +255,9 @@ def balance_skill(ctx) -> dict:
                                                      {"faq": "how_points_work"}),
                                                ui.home_quick_reply(ctx)])
     today = today_kst(ctx.clock)
-    current = statements.current_half_view(ctx.session, member.id, today)
+    # Prepared in bulk when readings were imported or results run (one primary-key read);
+    # computed live only when nothing true for today was prepared.
+    current = read_prepared(ctx.session, member, today) or statements.current_half_view(ctx.session, member.id, today)
     last = statements.last_settled_half(ctx.session, member.id)
     settled = statements.statement_view(ctx.session, member.id, last) if last else None
     green = statements.greenlife_year_view(ctx.session, member.id, today.year, today)
@@ -261,6 +265,9 @@ def balance_skill(ctx) -> dict:
     managed = managed_fee_resources(member)
     outputs: list[Component] = [current_card(current, managed, chart_thumbnail(ctx, member))]
     lines = []
+    coach = coach_text(current.get("projection"), current.get("comparison"))
+    if coach:
+        lines.append(coach)
     if settled is not None:
         outputs.append(settled_card(ctx, settled, managed))
         lines.extend(settled_notes(ctx, settled, member))

@@ -19,6 +19,7 @@ from core.models.points import (  # noqa: F401
     StatementLine,
     StatementRevision,
 )
+from core.models.progress import PreparedProgress  # noqa: F401
 from core.models.push import CampaignBroadcast, ChannelEvent, EventBatch, JobLease, JobRun, PushSender  # noqa: F401
 from core.models.unmatched import UnmatchedQuestion  # noqa: F401
 from core.models.usage import ImportChange, ImportRun, MeterReading  # noqa: F401

@@ -125,11 +125,14 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
 
     pace = statement(paced)
     schedule = rules.schedule_for(member_type, half)
-    remaining = [m for m in half.months if m > through_month]
     prices = unit_prices()
     out = []
     for idx, item in enumerate(paced):
         line = next(ln for ln in pace.lines if ln.resource == item.resource)
+        # The months still to come: after the last month read so far (a month of the half not
+        # read yet can still change, even when the clock is past it).
+        read = [m for m in items[idx].readings if m in half.months and m <= through_month]
+        remaining = [m for m in half.months if m > max(read, default=through_month)]
         proj = ResourceProjection(
             resource=item.resource, rate_to_date=have_rate.get(item.resource), pace_band=line.band,
             pace_points=line.points, maintenance=line.maintenance_points > 0, streak=item.streak_before,
