@@ -140,3 +140,13 @@ def test_monthly_results_prepare_and_carry_projection(app, db, cipher, tmp_path)
         assert proj["rate_to_date"].startswith("3.33") and proj["months_left"] == 2 and proj["next_band"] == "5"
         assert note.payload["comparison"][0]["peers"] == MIN_PEERS
         assert read_prepared(s, s.get(Member, ids[0]), TODAY) is not None
+
+
+def test_a_settlement_drops_prepared_rows(app, db, cipher, tmp_path, clock):
+    from core.settlement import settle_half
+
+    _members(app, db, cipher, tmp_path, 2)
+    _prepare(db)
+    settle_half(db, "2026H1", clock)
+    with db.session() as s:
+        assert s.scalars(select(PreparedProgress)).first() is None
