@@ -91,6 +91,11 @@ class Projection:
 def pace_readings(item: ResourceInput, half: Half, through_month: int, rules: Rules) -> dict[int, Decimal] | None:
     """The item's readings with every month of the half still unread filled at the pace so far
     (share of B(m)), or None when no rate is computable yet."""
+    paced = _pace(item, half, through_month, rules)
+    return paced[0] if paced else None
+
+
+def _pace(item: ResourceInput, half: Half, through_month: int, rules: Rules) -> tuple[dict[int, Decimal], Decimal] | None:
     td = half_to_date(item.readings, half, rules, through_month=through_month, join_month=item.join_month)
     if td.rate is None or td.baseline_exact is None:
         return None
@@ -101,7 +106,7 @@ def pace_readings(item: ResourceInput, half: Half, through_month: int, rules: Ru
         if m not in out:
             fr = base.exact_value(m) * share
             out[m] = (Decimal(fr.numerator) / Decimal(fr.denominator)).quantize(MILLI, ROUND_HALF_EVEN)
-    return out
+    return out, td.rate
 
 
 def project(member_type: str, half: Half | str, through_month: int, items: Sequence[ResourceInput],
@@ -111,12 +116,10 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
     paced: list[ResourceInput] = []
     have_rate: dict[str, Decimal] = {}
     for item in items:
-        full = pace_readings(item, half, through_month, rules)
-        if full is not None:
-            td = half_to_date(item.readings, half, rules, through_month=through_month, join_month=item.join_month)
-            assert td.rate is not None
-            have_rate[item.resource] = td.rate
-            paced.append(replace(item, readings=full))
+        got = _pace(item, half, through_month, rules)
+        if got is not None:
+            have_rate[item.resource] = got[1]
+            paced.append(replace(item, readings=got[0]))
         else:
             paced.append(item)
 
