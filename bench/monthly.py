@@ -49,12 +49,17 @@ GROUP BY ra.id
 """
 
 
-def generate(url: str, n: int) -> None:
+def generate(url: str, n: int, *, fresh: bool = True, user_key=None, base_months=None, actual_months=None) -> None:
+    """N households with readings. ``fresh``: recreate the schema (else the database is at
+    head and empty); ``user_key(i)``: the members' botUserKey (bench/webhook.py's users)."""
     import core.models
     from core.db import Database
 
+    base_months = base_months or BASE_MONTHS
+    actual_months = actual_months or ACTUAL_MONTHS
     db = Database(url)
-    db.recreate_all()
+    if fresh:
+        db.recreate_all()
     rnd = random.Random(17)
     joined = datetime(2023, 6, 1)
     accounts = []
@@ -71,7 +76,8 @@ def generate(url: str, n: int) -> None:
                 "name": samples("settlement")["name"], "local_government_code": lg,
                 "address": samples("settlement")["address"], "incentive_type": "cash", "consents": {},
                 "marketing_opt_in": False, "campaign_opt_out": False, "is_friend": True, "joined_at": joined,
-                "floor_area": rnd.choice((45, 59, 74, 84, 99, 114, 140))})
+                "floor_area": rnd.choice((45, 59, 74, 84, 99, 114, 140)),
+                "bot_user_key": user_key(i) if user_key else None})
             addresses.append({"member_id": i, "local_government_code": lg, "valid_from": date(2023, 6, 1)})
             for r, (res, _, _) in enumerate(RESOURCES):
                 if res == "water" and i % 2:
@@ -92,8 +98,8 @@ def generate(url: str, n: int) -> None:
             mean, spread = spreads[a["resource"]]
             level = mean + rnd.uniform(-spread, spread)
             cut = rnd.uniform(-0.05, 0.18)
-            for m in BASE_MONTHS + ACTUAL_MONTHS:
-                value = level * (1 - (cut if m in ACTUAL_MONTHS else 0)) * rnd.uniform(0.93, 1.07)
+            for m in base_months + actual_months:
+                value = level * (1 - (cut if m in actual_months else 0)) * rnd.uniform(0.93, 1.07)
                 yield a["resource"], a["supply_key_hash"], m, round(value, 1), stamp
 
     raw = db.engine.raw_connection()

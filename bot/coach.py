@@ -22,8 +22,8 @@ def _num(value: Any) -> str:
         d = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return str(value)
-    if d == d.to_integral_value():
-        return f"{int(d):,}"
+    if d == d.to_integral_value() or abs(d) >= 100:  # 317.04 kWh reads better as 317
+        return f"{int(d.quantize(Decimal(1))):,}"
     return f"{d.quantize(Decimal('0.1')):,}"
 
 

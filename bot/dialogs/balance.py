@@ -267,7 +267,7 @@ def balance_skill(ctx) -> dict:
     lines = []
     coach = coach_text(current.get("projection"), current.get("comparison"))
     if coach:
-        lines.append(coach)
+        lines.append(coach + "\n")
     if settled is not None:
         outputs.append(settled_card(ctx, settled, managed))
         lines.extend(settled_notes(ctx, settled, member))
