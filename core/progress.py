@@ -76,7 +76,7 @@ def signature(member_type: str, lg_code: str | None, accounts: Iterable[Any]) ->
     parts = [member_type or "", lg_code or ""]
     for a in sorted(accounts, key=lambda a: a.id):
         parts.append(f"{a.id}:{a.resource}:{a.billing_mode}:{a.supply_key_hash or ''}:{a.tariff or ''}:"
-                     f"{a.registered_on.isoformat() if a.registered_on else ''}")
+                     f"{a.registered_on or ''}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
@@ -275,6 +275,7 @@ def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime
             rate, payout_month = (lg.rate, lg.payout_month) if lg else (rules.rate.default, half.payout_month(rules))
             view = half_view(mtype, accs, readings, streaks.get(member_id, {}), half, through, rules,
                              Decimal(rate), payout_month, earlier.get(member_id, 0))
+            view["managed"] = sorted({a.resource for a in accs if a.billing_mode == "managed_fee"})
             views[member_id] = view
             band = area_band(area)
             for acc in accs:
@@ -344,3 +345,56 @@ def invalidate_members(conn: Connection, member_ids_sql: str, params: Mapping[st
 
 def invalidate_all(conn: Connection) -> int:
     return conn.execute(text("DELETE FROM prepared_progress")).rowcount
+
+
+# --- the balance turn's fast path --------------------------------------------------------------
+
+FAST_SQL = ("SELECT m.id, m.incentive_type, m.joined_at, p.half, p.through_month, p.view"
+            " FROM members m JOIN prepared_progress p ON p.member_id = m.id"
+            " WHERE m.bot_user_key = ? AND m.status = 'active'")
+FAST_SQL_PG = FAST_SQL.replace("?", "%s")
+EXTRAS = "extras"   # key of the view holding the settled half and green-life views, once read
+
+
+@dataclass(frozen=True)
+class FastBalance:
+    member_id: int
+    incentive_type: str
+    joined_at: datetime | None
+    view: dict              # the prepared view; view[EXTRAS] when the other views were stored
+
+
+def read_fast(tx: Any, postgres: bool, user_key: str | None, today: date) -> FastBalance | None:
+    """The member's prepared row by botUserKey in one driver read (``tx``: a
+    core.db.LazyTransaction), when it was made for today's month; else None. Rows are deleted
+    whenever what they were made from changes (imports, settlement, payouts, green-life,
+    account and address changes), so a row that exists is true."""
+    from core.db import driver_datetime, driver_json
+
+    if not user_key:
+        return None
+    row = tx.read(FAST_SQL_PG if postgres else FAST_SQL, (user_key,))
+    if row is None:
+        return None
+    member_id, incentive, joined, half, through, view = row
+    if half != str(Half.of_date(today)) or through != today.year * 100 + today.month:
+        return None
+    return FastBalance(member_id, incentive, driver_datetime(joined), driver_json(view))
+
+
+def store_extras(conn: Connection, member_id: int, view: dict, extras: dict) -> None:
+    """Keep the settled-half and green-life views with the prepared row (read through once);
+    only while the row is the one read (a newer preparation is left alone)."""
+    table = table_of(PreparedProgress)
+    conn.execute(table.update().where(table.c.member_id == member_id,
+                                      table.c.through_month == view_through(view))
+                 .values(view={**view, EXTRAS: extras}))
+
+
+def view_through(view: dict) -> int:
+    month = str(view.get("through_month") or "0-0")
+    return int(month.replace("-", "")) if month[:4].isdigit() else 0
+
+
+def invalidate_member(conn: Connection, member_id: int) -> None:
+    conn.execute(text("DELETE FROM prepared_progress WHERE member_id = :m"), {"m": member_id})

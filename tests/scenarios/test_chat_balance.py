@@ -309,3 +309,62 @@ def test_the_prepared_balance_is_the_live_one(chat, db, cipher, clock, usage, mo
     c.post_fixture("balance_lookup.json")
     assert c.last["template"]["outputs"][0]["itemCard"]["itemList"] == live["template"]["outputs"][0]["itemCard"]["itemList"]
     assert c.last["template"]["outputs"][-1] == live["template"]["outputs"][-1]
+
+
+def without_chart_url(reply: dict) -> dict:
+    out = json.loads(json.dumps(reply))
+    out["template"]["outputs"][0]["itemCard"].pop("thumbnail", None)
+    return out
+
+
+def test_the_fast_balance_reads_one_row_and_is_dropped_when_things_change(chat, db, cipher, clock, usage, monkeypatch):
+    from core import statements
+    from core.greenlife_accrual import confirm_month
+    from core.models.progress import PreparedProgress
+    from core.progress import EXTRAS, prepare_progress
+    from core.rules import default_rules
+
+    joined_long_ago(db, cipher, U2)
+    usage()
+    settle_half(db, "2026H1", clock)
+    with db.engine.begin() as conn:
+        prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    first = c.last
+    with db.session() as s:
+        row = s.scalars(select(PreparedProgress)).one()
+        assert row.view[EXTRAS]["last"] == "2026H1"  # the settled and green-life views kept once read
+
+    def not_live(*_a, **_k):
+        raise AssertionError("read live although prepared")
+
+    with monkeypatch.context() as m:
+        for name in ("current_half_view", "statement_view", "greenlife_year_view", "last_settled_half"):
+            m.setattr(statements, name, not_live)
+        c.post_fixture("balance_lookup.json")
+        assert without_chart_url(c.last) == without_chart_url(first)
+    # green-life confirmed, a payout file, a settlement, a move: the row goes, the next turn is live
+    confirm_month(db, clock, "2026-10")
+    with db.session() as s:
+        assert s.scalars(select(PreparedProgress)).first() is None
+    c.post_fixture("balance_lookup.json")
+    assert c.last["template"]["outputs"][1] == first["template"]["outputs"][1]
+
+
+def test_an_account_change_drops_the_prepared_balance(db, cipher, usage):
+    from core import members as M
+    from core.models.progress import PreparedProgress
+    from core.progress import prepare_progress
+    from core.rules import default_rules
+
+    mid = joined_long_ago(db, cipher, U2)
+    usage()
+    with db.engine.begin() as conn:
+        prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
+    with db.transaction() as s:
+        member = s.get(Member, mid)
+        M.change_resources(s, cipher, FixedClock(datetime(2026, 11, 22, tzinfo=KST)), member,
+                           [M.ResourceChoice("gas", "separate", "7777777777")])
+    with db.session() as s:
+        assert s.get(PreparedProgress, mid) is None
