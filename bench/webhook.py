@@ -7,9 +7,16 @@ number of connections. Prints requests/s and p99 of both and the ratio.
     python bench/webhook.py [--connections 16] [--seconds 15] [--rounds 3] [--workers 2] [--db sqlite|postgres]
                             [--mix fixed|eval]
     python bench/webhook.py --stacks [--seconds 10] [--rounds 3]
+    python bench/webhook.py --balance [--seconds 10] [--rounds 3]
 
 `--mix eval`: the fallback requests carry the evaluation set's sentences, every second one made
 new (a sentence-cache miss) instead of one fixed out-of-scope sentence (all cache hits).
+
+`--balance` (issue 17): one skill server, a member's balance turn against the help turn in the same
+run (rounds alternate them). The wrk users are members with readings of this half and the
+previous half settled; their figures are prepared as monthly results prepare them
+(core.progress), so a balance turn reads them back. Targets: balance >= 0.25 of help's
+requests/s, balance p99 < 100 ms.
 
 `--stacks` compares serving stacks of the real app with each other instead, on `help` turns,
 by absolute requests/s and p99 in one run (rounds alternate the stacks): today's gthread
@@ -108,6 +115,69 @@ def wrk_script(path: Path, users: int = 1000, skills: tuple[str, ...] = ("help",
             "response = function(status, headers, body)",
             '  if status ~= 200 then io.stderr:write("status " .. status .. "\\n") end', "end"]
     path.write_text("\n".join(lua), encoding="utf-8")
+
+
+BALANCE_USERS = 1000
+
+
+def bench_user(i: int) -> str:
+    return f"bench-user-{i:06d}-{'x' * 30}"
+
+
+def seed_balance_members(url: str, n: int = BALANCE_USERS) -> None:
+    """wrk's users (bench_user(0..n-1)) as members with readings of today's half and the two
+    years before, the previous half settled, and their balance figures prepared."""
+    from bench.monthly import generate
+    from core.clock import SystemClock, today_kst, utcnow_naive
+    from core.db import Database
+    from core.points.periods import Half, month_of
+    from core.progress import prepare_progress
+    from core.rules import default_rules
+    from core.settlement import settle_half
+
+    clock = SystemClock()
+    today = today_kst(clock)
+    half = Half.of_date(today)
+    base = [m - back for m in half.months for back in (100, 200)]
+    actual = [m for m in half.months if m < month_of(today)] or [half.months[0]]
+    generate(url, n, fresh=False, user_key=lambda i: bench_user(i - 1), base_months=base, actual_months=actual)
+    db = Database(url)
+    settle_half(db, half.previous(), clock, workers=1)
+    with db.engine.begin() as conn:
+        prepare_progress(conn, month_of(today), default_rules(), utcnow_naive(clock))
+    db.dispose()
+
+
+def compare_balance(args, wrk: str, env: dict, tmp: Path) -> None:
+    """The balance turn against the help turn on one server, same run."""
+    scripts = {}
+    for skill in ("help", "balance"):
+        scripts[skill] = tmp / f"{skill}.lua"
+        wrk_script(scripts[skill], users=BALANCE_USERS, skills=(skill,))
+    runs: dict[str, list[dict]] = {"help": [], "balance": []}
+    env = {**env, "USER_RATE_LIMIT": "off"}
+    port = free_port()
+    proc = serve("webhooks:create_app()", port, args.workers, args.threads, env, tmp / "balance.log",
+                 args.worker_class, args.server)
+    try:
+        wait_until_warm(port, args.workers, args.threads)
+        for _ in range(args.rounds):
+            for skill in ("help", "balance"):
+                runs[skill].append(run_wrk(wrk, port, scripts[skill], args.connections, args.seconds))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    res = {k: {"rps": statistics.median(r["rps"] for r in rs), "p99_ms": statistics.median(r["p99_ms"] for r in rs),
+               "non200": sum(r["non200"] for r in rs), "all_rps": [round(r["rps"]) for r in rs],
+               "all_p99": [round(r["p99_ms"], 1) for r in rs]} for k, rs in runs.items()}
+    print(f"\nbalance turn benchmark: {args.server} x{args.workers} workers x{args.threads} threads, "
+          f"wrk {args.connections} connections, {args.seconds}s x {args.rounds} rounds (median), "
+          f"{BALANCE_USERS} members, db={args.db}")
+    print(f"{'turn':<10}{'req/s':>10}{'p99 ms':>10}{'non-200':>10}  rounds: req/s, p99 ms")
+    for name, r in res.items():
+        print(f"{name:<10}{r['rps']:>10.0f}{r['p99_ms']:>10.1f}{r['non200']:>10}  {r['all_rps']}, {r['all_p99']}")
+    print(f"throughput ratio (balance / help): {res['balance']['rps'] / res['help']['rps']:.2f}   (target >= 0.25)")
+    print(f"balance p99: {res['balance']['p99_ms']:.1f} ms   (target < 100 ms)")
 
 
 def serve(app_spec: str, port: int, workers: int, threads: int, env: dict, log: Path,
@@ -304,6 +374,7 @@ def main() -> None:
     ap.add_argument("--mix", choices=["fixed", "eval"], default="fixed",
                     help="fallback texts: one fixed sentence, or the eval set with half new sentences")
     ap.add_argument("--stacks", action="store_true", help="compare serving stacks (help turns) instead")
+    ap.add_argument("--balance", action="store_true", help="a member's balance turn against the help turn instead")
     ap.add_argument("--only", nargs="*", help=f"with --stacks: a subset of {', '.join(STACKS)}")
     args = ap.parse_args()
     wrk = ensure_wrk()
@@ -322,6 +393,14 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": url, "SKILL_SECRET": SECRET, "KAKAO_BOT_ID": BOT_ID,
            "FIELD_ENCRYPTION_KEY": generate_key(), "FIELD_HASH_KEY": generate_hash_key(),
            "LOG_FORMAT": "json", "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"), "PYTHONPATH": str(ROOT)}
+    if args.balance:
+        seed_balance_members(url)
+        try:
+            compare_balance(args, wrk, env, tmp)
+        finally:
+            if not os.environ.get("BENCH_KEEP_LOGS"):
+                shutil.rmtree(tmp, ignore_errors=True)
+        return
     if args.stacks:
         try:
             compare_stacks(args, wrk, env, tmp)

@@ -48,6 +48,7 @@ from core.models.greenlife import GreenlifeAward, GreenlifeConfirmation
 from core.models.usage import AMOUNT
 from core.points.greenlife import greenlife_dates, greenlife_month_award
 from core.points.periods import int_to_month, month_of
+from core.progress import invalidate_all
 from core.rules import Rules, default_rules
 from core.sqla import table_of
 from core.usage_import import (
@@ -156,6 +157,7 @@ def import_activities(db: Database, clock: Clock, path: str | Path, *, skip_inva
     staging = _staging()
     now = utcnow_naive(clock)
     with db.transaction() as s:
+        invalidate_all(s.connection())  # the balance card shows green-life: prepared rows go
         run = open_run(s, "activities", path, result, started)
         conn = s.connection()
         stage_rows(conn, staging, [{"greenlife_member_id": a.greenlife_member_id, "item": a.item, "activity_date": a.day,
@@ -221,6 +223,7 @@ def confirm_month(db: Database, clock: Clock, month: str, *, rules: Rules | None
     year = m // 100
     now = utcnow_naive(clock)
     with db.transaction() as s:
+        invalidate_all(s.connection())  # the balance card shows green-life: prepared rows go
         if s.scalar(select(GreenlifeConfirmation.id).where(GreenlifeConfirmation.month == m)):
             result.already = True
             return result

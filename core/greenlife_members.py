@@ -142,6 +142,8 @@ def join_as_member(session: Session, clock: Clock, member: Member, *, age_confir
     existing = membership_of_member(session, member.id)
     if existing is not None:
         raise AlreadyJoined(existing)
+    # the balance card shows green-life: the member's prepared figures (core.progress) go
+    session.execute(text("DELETE FROM prepared_progress WHERE member_id = :m"), {"m": member.id})
     own = membership_for_user(session, user_key or member.bot_user_key, app_user_id or member.app_user_id)
     now = utcnow_naive(clock)
     if own is not None and (own.member_id is None or _linked_member_gone(session, own)):

@@ -21,7 +21,7 @@ from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -321,6 +321,12 @@ def normalise_motivation(text: str) -> str:
 
 
 # --- lookups ---------------------------------------------------------------------------------
+
+def _drop_prepared(session: Session, member: Member | None) -> None:
+    """Accounts, address or status change: the member's prepared balance (core.progress) goes."""
+    if member is not None and member.id is not None:
+        session.execute(text("DELETE FROM prepared_progress WHERE member_id = :m"), {"m": member.id})
+
 
 def member_for_user(session: Session, user_key: str | None, app_user_id: str | None = None) -> Member | None:
     """The active member of a chat user: by botUserKey, else by the Kakao app user id."""
@@ -742,6 +748,7 @@ def change_resources(session: Session, cipher: FieldCipher, clock: Clock, member
                      choices: Sequence[ResourceChoice], rules=None) -> list[str]:
     """Change billing modes / customer numbers of some resources (same checks as signup).
     Returns the resources that changed."""
+    _drop_prepared(session, member)
     rules = _rules(rules)
     member = _active(member)
     for choice in choices:
@@ -771,6 +778,7 @@ def move_house(session: Session, cipher: FieldCipher, clock: Clock, member: Memb
     its 시군구, an address-history row from today, and the resources of the new home. An
     incentive type the new 시군구 does not offer falls back to the default (donation).
     Returns the new local government (None when not known yet)."""
+    _drop_prepared(session, member)
     rules = _rules(rules)
     member = _active(member)
     if parsed.is_seoul:
@@ -810,6 +818,7 @@ def leave_for_seoul(session: Session, cipher: FieldCipher, clock: Clock, member:
     from core.models import Notification
 
     member = _active(member)
+    _drop_prepared(session, member)
     if parsed is not None and not parsed.is_seoul:
         raise InvalidValue("address", "not_seoul")
     now, today = utcnow_naive(clock), today_kst(clock)
@@ -893,6 +902,7 @@ def withdraw(session: Session, clock: Clock, member: Member) -> None:
     In the caller's transaction: personal columns cleared, accounts ended and their customer
     numbers removed, campaign consent withdrawn, pending notifications skipped, the chat
     user's dialog state cleared. Signing up again afterwards works (nothing unique is left)."""
+    _drop_prepared(session, member)
     from core.models import Notification
 
     member = _active(member)

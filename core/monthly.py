@@ -16,7 +16,12 @@ Payload (read by bot/push/render.py)::
                     "months_with_data": ["2026-07", ...], "missing_months": []}
                    | {"resource": "gas", "missing": true, "missing_months": ["2026-10"], ...}],
      "half_to_date": {"rate": "3.20", "points": 5000, "won": 10000},   # rate: electricity's
-     "missing_months": ["2026-09"]}
+     "missing_months": ["2026-09"],
+     "projection": {... core.points.projection.Projection.as_dict ...} | None,
+     "comparison": [{"resource": "electricity", "verdict": "great" | "good" | "more",
+                     "efficient": "250", "average": "310", "peers": 41, ...}]}   # [] under 20 peers
+
+The balance card's figures (core.progress) are prepared in the same run, for today's month.
 
 Set-based: the readings come from the settlement's staging aggregate (one GROUP BY query into a
 temporary table); members who already have the month's notification are not computed again.
@@ -39,6 +44,7 @@ from core.points.award import provisional_award, won_for
 from core.points.baseline import format_rate, half_to_date, monthly_baseline
 from core.points.evaluation import is_registered_for_half
 from core.points.periods import Half, int_to_month
+from core.progress import prepare_progress
 from core.rules import Rules, default_rules
 from core.settlement.python_engine import MILLI, Row
 from core.settlement.staging import fill_staging, read_rows, staging_table
@@ -162,9 +168,16 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
     result = MonthlyResult(period)
     tmp = staging_table()
     now = utcnow_naive(clock)
+    this_month = today.year * 100 + today.month
     with db.engine.connect() as conn:
         try:
             tune_connection(conn)
+            with conn.begin():
+                # The balance card's figures for today's month, and the notice's projection and
+                # comparison for the results month (the same run when both fall in one half).
+                _, views = prepare_progress(conn, this_month, rules, now, compare_month=m)
+                if Half.of_month(this_month) != half:
+                    _, views = prepare_progress(conn, m, rules, now, compare_month=m, write=False)
             with conn.begin():
                 fill_staging(conn, tmp, half, rules)
                 conn.execute(text(
@@ -189,9 +202,13 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
                             continue
                         lg = lgs.get(rows[0].lg_code) if rows[0].lg_code else None
                         rate = lg.rate if lg else rules.rate.default
+                        payload = member_payload(rows, m, half, rules, rate)
+                        view = views.get(member_id) or {}
+                        payload["projection"] = view.get("projection")
+                        payload["comparison"] = view.get("comparison") or []
                         out.append({"member_id": member_id, "kind": KIND, "period": period,
                                     "dedupe_key": dedupe_key(member_id, period),
-                                    "payload": member_payload(rows, m, half, rules, rate),
+                                    "payload": payload,
                                     "state": "pending", "attempts": 0, "created_at": now})
                     result.written += _insert(conn, out)
         finally:

@@ -40,6 +40,7 @@ from core.pii import mask_name, mask_number
 from core.points import reasons
 from core.points.award import won_for
 from core.points.periods import Half
+from core.progress import invalidate_all
 from core.rules import Rules, default_rules
 from core.sqla import table_of
 from core.usage_import import (
@@ -110,6 +111,7 @@ def create_payouts(db: Database, cipher: FieldCipher, clock: Clock, half: str, o
     half = str(h)
     out = Path(out)
     with db.transaction() as s:
+        invalidate_all(s.connection())  # the balance card shows payouts: prepared rows go
         batch = s.scalars(select(PayoutBatch).where(PayoutBatch.half == half,
                                                     PayoutBatch.scope == scope)).first()
         if batch is not None:
@@ -259,6 +261,7 @@ def import_payout_results(db: Database, clock: Clock, path: str | Path) -> Impor
     now = utcnow_naive(clock)
     result = ImportResult(None, len(rows))
     with db.transaction() as s:
+        invalidate_all(s.connection())  # the balance card shows payouts: prepared rows go
         run = ImportRun(kind="payout_result", file_name=path.name[:255], sha256=file_sha256(path),
                         status="succeeded", rows_total=len(rows), started_at=started)
         s.add(run)

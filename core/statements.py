@@ -51,6 +51,7 @@ beyond the member's own figures. Each takes an open SQLAlchemy session (the call
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -62,9 +63,6 @@ from core.models.greenlife import GreenlifeActivity, GreenlifeAward
 from core.models.members import LocalGovernment, Member, ResourceAccount
 from core.models.points import PayoutLine, PointStatement, StatementLine
 from core.models.usage import MeterReading
-from core.points.award import provisional_award, won_for
-from core.points.baseline import format_rate, half_to_date
-from core.points.evaluation import is_registered_for_half
 from core.points.periods import Half, int_to_month, month_of
 from core.rules import Rules, default_rules
 
@@ -167,58 +165,43 @@ def member_terms(session: Session, member_id: int, today: date, rules: Rules | N
 
 
 def current_half_view(session: Session, member_id: int, today: date, rules: Rules | None = None) -> dict:
+    """Computed live from the readings (core.progress.half_view, the same code the prepared rows
+    are made with); the balance turn reads the prepared row first (core.progress.read_prepared)."""
+    from core.progress import AccountInfo, half_view
+
     rules = rules or default_rules()
     half = Half.of_date(today)
     through = month_of(today)
     member = session.get(Member, member_id)
     if member is None:
         raise LookupError(f"no member {member_id}")
-    accounts = [a for a in session.scalars(select(ResourceAccount).where(
-        ResourceAccount.member_id == member_id, ResourceAccount.ended_on.is_(None)))]
+    accounts = [AccountInfo(a.id, a.resource, a.billing_mode, a.supply_key_hash, a.tariff, a.registered_on)
+                for a in session.scalars(select(ResourceAccount).where(
+                    ResourceAccount.member_id == member_id, ResourceAccount.ended_on.is_(None)))]
     prev = {ln.resource: ln.streak_after for ln in session.scalars(select(StatementLine).where(
         StatementLine.member_id == member_id, StatementLine.half == str(half.previous())))}
     months = [m - back for m in half.months for back in (0, 100, 200)]
-    order = {r: i for i, r in enumerate(rules.resources)}
-    resources, points, missing_all = [], 0, set()
-    for acc in sorted(accounts, key=lambda a: order.get(a.resource, 99)):
-        item: dict = {"resource": acc.resource}
+    readings: dict[int, dict[int, Decimal]] = {}
+    for acc in accounts:
         if acc.billing_mode == "not_used" or not acc.supply_key_hash:
-            resources.append(item | {"reason": "RESOURCE_NOT_USED"})
             continue
         rows = list(session.scalars(select(MeterReading).where(
             MeterReading.resource == acc.resource, MeterReading.supply_key_hash == acc.supply_key_hash,
             MeterReading.month.in_(months))))
-        readings = {r.month: r.amount for r in rows}
-        # spec E5: the account's tariff, or a month of this half billed under an excluded one
-        tariffs = {acc.tariff} | {r.tariff for r in rows if r.month in half.months}
-        if acc.resource == "electricity" and tariffs & set(rules.excluded_electricity_tariffs):
-            resources.append(item | {"reason": "EXCLUDED_TARIFF"})
-            continue
-        readings = {m: Decimal(v).quantize(Decimal("0.001")) for m, v in readings.items()}
-        td = half_to_date(readings, half, rules, through_month=through)
-        item |= {"months_with_data": [_month(m) for m in td.months_with_data],
-                 "missing_months": [_month(m) for m in td.missing_months],
-                 "usage": _num(td.actual), "baseline": _num(td.baseline),
-                 "rate": format_rate(td.rate) if td.rate is not None else None,
-                 "provisional_band": None, "provisional_points": 0, "reason": td.reason}
-        missing_all.update(item["missing_months"])
-        if not is_registered_for_half(acc.registered_on, half, rules):
-            item["reason"] = "NOT_REGISTERED_FOR_HALF"
-        elif td.rate is not None:
-            prov = provisional_award(member.member_type, acc.resource, td, rules, prev.get(acc.resource, 0))
-            item["provisional_band"] = _num(prov.band)
-            item["provisional_points"] = prov.points
-            points += prov.points
-        resources.append(item)
-    try:
-        points = min(points, rules.schedule_for(member.member_type, half).cap_points_per_half)
-    except ValueError:
-        points = 0
+        readings[acc.id] = {r.month: Decimal(r.amount).quantize(Decimal("0.001")) for r in rows}
+        # spec E5: a month of this half billed under an excluded tariff excludes the resource
+        excluded = {r.tariff for r in rows if r.month in half.months} & set(rules.excluded_electricity_tariffs)
+        if acc.resource == "electricity" and excluded:
+            accounts[accounts.index(acc)] = replace(acc, tariff=min(str(t) for t in excluded))
+    won_earlier = 0
+    if half.number == 2:
+        won_earlier = session.scalar(select(PointStatement.won).where(
+            PointStatement.member_id == member_id, PointStatement.half == f"{half.year}H1")) or 0
     rate, payout_month = _rate_for(session, member, half, rules)
-    return {"half": str(half), "through_month": _month(through), "provisional": True,
-            "resources": resources, "points": points, "won": won_for(points, Decimal(rate)),
-            "rate": f"{Decimal(rate):.2f}", "payout_month": _month(payout_month),
-            "missing_months": sorted(missing_all)}
+    view = half_view(member.member_type, accounts, readings, prev, half, through, rules, Decimal(rate),
+                     payout_month, won_earlier)
+    view["comparison"] = []  # computed in bulk only (core.progress.prepare_progress)
+    return view
 
 
 def greenlife_year_view(session: Session, greenlife_member_id: int | None, year: int, today: date | None = None,

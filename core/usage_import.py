@@ -76,6 +76,7 @@ from core.db_bulk import SQLITE_CACHE_KB, bulk_insert
 from core.models.usage import AMOUNT, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
+from core.progress import invalidate_members
 from core.rules import Rules, default_rules
 
 USAGE_HEADER = ("resource", "customer_number", "month", "amount")
@@ -613,6 +614,10 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                 f" SELECT :run, '{OUTLIER_KIND}', s.resource || ':' || s.supply_key_hash || ':' ||"
                 " CAST(s.month AS VARCHAR(6)), s.outlier_bound, s.amount, :now"
                 " FROM tmp_usage_import s WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount
+            # Prepared balance figures of every member whose readings this file touched are no
+            # longer true: dropped in the same transaction (core.progress), made again in bulk.
+            invalidate_members(conn, "SELECT a.member_id FROM resource_accounts a JOIN tmp_usage_import s"
+                                     " ON a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash")
             conn.execute(text("DROP TABLE tmp_usage_import"))
             close_run(run, result, good, clock)
         finally:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from bot import texts, ui
 from bot.app import BotApp
+from bot.coach import coach_text
 from bot.kakao import limits
 from bot.kakao.parts import Button, ImageTitle, Item, ItemListSummary, ItemThumbnail
 from bot.kakao.response import Component, ItemCard, SimpleText, TextCard, fit_text
@@ -102,7 +103,7 @@ def managed_fee_resources(member: Member) -> set[str]:
     return {a.resource for a in M.active_accounts(member) if a.billing_mode == "managed_fee"}
 
 
-def chart_thumbnail(ctx, member: Member) -> ItemThumbnail | None:
+def chart_thumbnail(ctx, member_id: int) -> ItemThumbnail | None:
     """The member's usage chart (12 months against the baseline, 800x400) as the card's image;
     the URL is an expiring opaque token (core.charts). No chart is better than no answer."""
     link = ctx.services.chart_link
@@ -111,7 +112,7 @@ def chart_thumbnail(ctx, member: Member) -> ItemThumbnail | None:
     try:
         from core.charts import SIZE_PX
 
-        return ItemThumbnail(link(member.id), width=SIZE_PX[0], height=SIZE_PX[1])
+        return ItemThumbnail(link(member_id), width=SIZE_PX[0], height=SIZE_PX[1])
     except Exception:  # pragma: no cover - charts are optional decoration
         ctx.log.warning("usage chart unavailable", exc_info=True)
         return None
@@ -207,7 +208,8 @@ def figures_are_default(view: dict) -> bool:
     return lg is None or bool(lg.get("figures_default"))
 
 
-def settled_notes(ctx, view: dict, member: Member, waiting: Collection[str] = frozenset()) -> list[str]:
+def settled_notes(ctx, view: dict, member: Member | None, waiting: Collection[str] = frozenset(), *,
+                  managed: Collection[str] | None = None, incentive_type: str | None = None) -> list[str]:
     notes = []
     if figures_are_default(view):
         notes.append(_t("default_note", marker=texts.t("common.default_marker")))
@@ -215,7 +217,10 @@ def settled_notes(ctx, view: dict, member: Member, waiting: Collection[str] = fr
     if view.get("status") in ("held", "skipped") or hold:
         key = hold if hold in texts.raw("balance.hold") else ("SKIPPED_MISMATCH" if view.get("status") == "skipped" else "other")
         notes.append(_t(f"hold.{key}", call_centre=ctx.settings.call_centre))
-    managed = managed_fee_resources(member)
+    if managed is None:
+        managed = managed_fee_resources(member) if member is not None else set()
+    if incentive_type is None and member is not None:
+        incentive_type = member.incentive_type
     for r in view["resources"]:
         if r["resource"] in waiting and not r.get("evaluated"):
             continue  # said once for the card (complex_no_data_notes)
@@ -223,7 +228,7 @@ def settled_notes(ctx, view: dict, member: Member, waiting: Collection[str] = fr
             notes.append(_t("reasons.MANAGED_FEE", resource=resource_name(r["resource"])))
         elif r.get("reason") and r["reason"] in texts.raw("balance.reasons"):
             notes.append(reason_text(r["reason"], r["resource"], r.get("reason_params")))
-    if member.incentive_type == "donation" and (view.get("won") or 0) > 0:
+    if incentive_type == "donation" and (view.get("won") or 0) > 0:
         notes.append(_t("donation_note"))
     return notes
 
@@ -282,9 +287,10 @@ def greenlife_only_balance(ctx, view: dict) -> dict:
     return ui.reply(outputs, [ui.qr(ctx, _t("greenlife_label"), "greenlife"), ui.home_quick_reply(ctx)])
 
 
-def first_half_of(member: Member, today) -> Half:
+def first_half_of(member: Member | None, today, joined_at=None) -> Half:
     """The first half the member's resources are evaluated for (E7: registered on its first day)."""
-    joined = member.joined_at.date() if member.joined_at else today
+    joined_at = joined_at if member is None else member.joined_at
+    joined = joined_at.date() if joined_at else today
     half = Half.of_date(joined)
     return half if joined == half.start else half.next()
 
@@ -292,7 +298,24 @@ def first_half_of(member: Member, today) -> Half:
 # --- the skill -------------------------------------------------------------------------------------
 
 def balance_skill(ctx) -> dict:
-    from core import statements
+    from core import progress, statements
+
+    today = today_kst(ctx.clock)
+    # The fast path: the figures prepared in bulk (core.progress), one driver read by botUserKey;
+    # the settled half and green-life views are read once and kept with them.
+    fast = progress.read_fast(ctx.tx, ctx.services.db.is_postgres, ctx.turn.user_key, today)
+    if fast is not None:
+        current = fast.view
+        managed: Collection[str] = set(current.get("managed") or ())
+        extras = current.get(progress.EXTRAS)
+        if extras is None:
+            last = statements.last_settled_half(ctx.session, fast.member_id)
+            extras = {"last": last,
+                      "settled": statements.statement_view(ctx.session, fast.member_id, last) if last else None,
+                      "greenlife": greenlife_view(ctx, today)}
+            progress.store_extras(ctx.conn, fast.member_id, current, extras)
+        return _balance_reply(ctx, fast.member_id, today, current, managed, extras["last"], extras["settled"],
+                              extras["greenlife"], fast.incentive_type, fast.joined_at)
 
     member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
     if member is None and (left := M.left_member_for_user(ctx.session, ctx.turn.user_key)) is not None:
@@ -304,22 +327,35 @@ def balance_skill(ctx) -> dict:
                                                ui.qr(ctx, texts.t("faq.how_points_work.question"), "help",
                                                      {"faq": "how_points_work"}),
                                                ui.home_quick_reply(ctx)])
-    today = today_kst(ctx.clock)
-    current = statements.current_half_view(ctx.session, member.id, today)
+    # Prepared in bulk when readings were imported or results run (one primary-key read);
+    # computed live only when nothing true for today was prepared.
+    current = progress.read_prepared(ctx.session, member, today) or statements.current_half_view(
+        ctx.session, member.id, today)
     last = statements.last_settled_half(ctx.session, member.id)
     settled = statements.statement_view(ctx.session, member.id, last) if last else None
     green = greenlife_view(ctx, today)
+    return _balance_reply(ctx, member.id, today, current, managed_fee_resources(member), last, settled, green,
+                          member.incentive_type, member.joined_at, member)
 
-    managed = managed_fee_resources(member)
+
+def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collection[str], last: str | None,
+                   settled: dict | None, green: dict | None, incentive_type: str, joined_at,
+                   member: Member | None = None) -> dict:
     # Managed resources of a complex unit whose management office has sent no reading yet.
-    waiting = complexes.managed_without_readings(ctx.session, member)
-    outputs: list[Component] = [current_card(current, managed, chart_thumbnail(ctx, member), waiting)]
+    waiting: set[str] = set()
+    if managed:
+        member = member or ctx.session.get(Member, member_id)
+        waiting = complexes.managed_without_readings(ctx.session, member) if member is not None else set()
+    outputs: list[Component] = [current_card(current, managed, chart_thumbnail(ctx, member_id), waiting)]
     lines = [_t("reasons.COMPLEX_NO_DATA", resource=resource_name(r)) for r in default_rules().resources if r in waiting]
+    coach = coach_text(current.get("projection"), current.get("comparison"))
+    if coach:
+        lines.append(coach + "\n")
     if settled is not None:
         outputs.append(settled_card(ctx, settled, managed, waiting))
-        lines.extend(settled_notes(ctx, settled, member, waiting))
+        lines.extend(settled_notes(ctx, settled, None, waiting, managed=managed, incentive_type=incentive_type))
     else:
-        lines.append(_t("none_settled", half=half_label(first_half_of(member, today))))
+        lines.append(_t("none_settled", half=half_label(first_half_of(None, today, joined_at))))
     lines.append(greenlife_line(green))
     outputs.append(SimpleText(fit_text("\n".join(lines), limits.SIMPLE_TEXT_MAX)))
 
@@ -329,7 +365,7 @@ def balance_skill(ctx) -> dict:
                          texts.t("faq.why_zero_points.question")))
     qrs += [ui.qr(ctx, _t("greenlife_label"), "greenlife"), ui.qr(ctx, _t("myinfo_label"), "myinfo"),
             ui.home_quick_reply(ctx)]
-    ctx.log.debug("balance shown", extra={"member_id": member.id, "settled": last})
+    ctx.log.debug("balance shown", extra={"member_id": member_id, "settled": last})
     return ui.reply(outputs, qrs)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot import texts, ui
+from bot.coach import coach_text
 from bot.kakao import limits
 from bot.kakao.response import (
     Component,
@@ -218,6 +219,11 @@ def render_monthly(ctx, payload: dict, period: str) -> dict:
     missing = [m for m in (_month_label(x) for x in payload.get("missing_months") or []) if m]
     if missing:
         note += "\n" + texts.t("notice.monthly.missing_months", months=", ".join(missing))
+    projection = payload.get("projection")
+    coach = coach_text(projection if isinstance(projection, dict) else None,
+                       payload.get("comparison") if isinstance(payload.get("comparison"), list) else None)
+    if coach:
+        note = coach + "\n\n" + note
     if not outputs:
         outputs.append(SimpleText(fit_text(texts.t("push.monthly_result", month=month), limits.SIMPLE_TEXT_MAX)))
     outputs.append(SimpleText(fit_text(note, limits.SIMPLE_TEXT_MAX)))

@@ -20,6 +20,7 @@ from core.models.points import (  # noqa: F401
     StatementLine,
     StatementRevision,
 )
+from core.models.progress import PreparedProgress  # noqa: F401
 from core.models.push import (  # noqa: F401
     CampaignBroadcast,
     ChannelEvent,

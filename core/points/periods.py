@@ -11,6 +11,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # runtime import would cycle: core.rules stores Half values
@@ -49,8 +50,10 @@ def month_of(day: date) -> int:
     return day.year * 100 + day.month
 
 
+@lru_cache(maxsize=8192)
 def add_months(yyyymm: int, n: int) -> int:
-    """Month ``n`` months after (negative: before) ``yyyymm``."""
+    """Month ``n`` months after (negative: before) ``yyyymm`` (cached: the engine asks for the
+    same few months over and over)."""
     check_month(yyyymm)
     index = (yyyymm // 100) * 12 + (yyyymm % 100 - 1) + n
     return check_month((index // 12) * 100 + index % 12 + 1)
@@ -65,6 +68,11 @@ def month_last_day(yyyymm: int) -> date:
     check_month(yyyymm)
     year, month = divmod(yyyymm, 100)
     return date(year, month, calendar.monthrange(year, month)[1])
+
+
+@lru_cache(maxsize=1024)
+def _six_months(first: int) -> tuple[int, ...]:
+    return tuple(first + i for i in range(6))
 
 
 # --- halves ---------------------------------------------------------------------------------
@@ -109,7 +117,7 @@ class Half:
     @property
     def months(self) -> tuple[int, ...]:
         """The six months as yyyymm ints, in order."""
-        return tuple(self.first_month + i for i in range(6))
+        return _six_months(self.first_month)
 
     @property
     def start(self) -> date:

@@ -122,6 +122,7 @@ def settle_half(db: Database, half: str | Half, clock: Clock, *, rules: Rules | 
 
     run_id = _start_run(db, half, clock, rules)
     result = SettleResult(run_id, str(half))
+    _drop_prepared(db)  # streaks and the yearly cap room change: prepared balances are not true
     try:
         if workers is None:
             workers = min(4, os.cpu_count() or 1)
@@ -129,8 +130,16 @@ def settle_half(db: Database, half: str | Half, clock: Clock, *, rules: Rules | 
     except BaseException as exc:
         _finish_run(db, run_id, clock, None, f"{type(exc).__name__}: {exc}")
         raise
+    _drop_prepared(db)
     _finish_run(db, run_id, clock, result)
     return result
+
+
+def _drop_prepared(db: Database) -> None:
+    from core.progress import invalidate_all
+
+    with db.engine.begin() as conn:
+        invalidate_all(conn)
 
 
 def _settle(db, half, clock, rules, tables, run_id, chunk, verify, result, workers) -> None:

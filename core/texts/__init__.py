@@ -43,14 +43,21 @@ class TextSet:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._found: dict[tuple[str, str | None], Any] = {}  # (key, lang) -> value: files never change
 
     def dir(self, lang: str | None = None) -> Path:
         return self.root / (lang or DEFAULT_LANGUAGE)
 
     def raw(self, key: str, *, lang: str | None = None) -> Any:
         """The value at `area.key[.sub...]`: a string, list or table."""
+        try:
+            return self._found[(key, lang)]
+        except KeyError:
+            pass
         area, _, rest = key.partition(".")
-        return dig(load_toml(self.dir(lang) / f"{area}.toml"), rest)
+        value = dig(load_toml(self.dir(lang) / f"{area}.toml"), rest)
+        self._found[(key, lang)] = value
+        return value
 
     def t(self, key: str, *, lang: str | None = None, **fmt) -> str:
         value = self.raw(key, lang=lang)

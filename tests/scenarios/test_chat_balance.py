@@ -306,3 +306,101 @@ def test_a_non_member_gets_the_general_answer_and_the_way_to_join(chat, typed):
     c.say(typed)
     assert "가입하시면 회원님 지역의 단가와 지급 시기" in c.text and "회원님 지역(" not in c.text
     assert "가입하기" in c.labels and "포인트 조회" not in c.labels
+
+
+def test_the_balance_card_coaches_toward_the_next_band(chat, db, cipher, usage):
+    joined_long_ago(db, cipher, U2)
+    usage()
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    # electricity 285 vs 300 in Jul-Oct: 5 % so far; 10 % needs (1,620 - 1,140 - 570) / 2 = 45 less
+    assert "전기: 지금까지 기준보다 5.00% 줄었어요." in c.text
+    assert "이대로면 5% 구간이에요 (예상 5,000P)." in c.text
+    assert "남은 2개월 동안 월 45kWh씩 덜 쓰면 10% 구간 (+5,000P, 10,000원)" in c.text
+    assert "요금으로는 월 약 6,750원을 아껴요." in c.text
+    assert "남은 3개월 동안 월 10m³씩 덜 쓰면 5% 구간 (+750P, 1,500원)" in c.text
+    assert len(c.last["template"]["outputs"]) <= 3
+
+
+def test_the_prepared_balance_is_the_live_one(chat, db, cipher, clock, usage, monkeypatch):
+    from core.models.progress import PreparedProgress
+    from core.progress import prepare_progress
+    from core.rules import default_rules
+
+    joined_long_ago(db, cipher, U2)
+    usage()
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    live = c.last
+    with db.engine.begin() as conn:
+        prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
+    with db.session() as s:
+        assert s.scalars(select(PreparedProgress)).first() is not None
+    from core import statements
+
+    def not_live(*_a, **_k):
+        raise AssertionError("computed live although prepared")
+
+    monkeypatch.setattr(statements, "current_half_view", not_live)
+    c.post_fixture("balance_lookup.json")
+    assert c.last["template"]["outputs"][0]["itemCard"]["itemList"] == live["template"]["outputs"][0]["itemCard"]["itemList"]
+    assert c.last["template"]["outputs"][-1] == live["template"]["outputs"][-1]
+
+
+def without_chart_url(reply: dict) -> dict:
+    out = json.loads(json.dumps(reply))
+    out["template"]["outputs"][0]["itemCard"].pop("thumbnail", None)
+    return out
+
+
+def test_the_fast_balance_reads_one_row_and_is_dropped_when_things_change(chat, db, cipher, clock, usage, monkeypatch):
+    from core import statements
+    from core.greenlife_accrual import confirm_month
+    from core.models.progress import PreparedProgress
+    from core.progress import EXTRAS, prepare_progress
+    from core.rules import default_rules
+
+    joined_long_ago(db, cipher, U2)
+    usage()
+    settle_half(db, "2026H1", clock)
+    with db.engine.begin() as conn:
+        prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    first = c.last
+    with db.session() as s:
+        row = s.scalars(select(PreparedProgress)).one()
+        assert row.view[EXTRAS]["last"] == "2026H1"  # the settled and green-life views kept once read
+
+    def not_live(*_a, **_k):
+        raise AssertionError("read live although prepared")
+
+    with monkeypatch.context() as m:
+        for name in ("current_half_view", "statement_view", "greenlife_year_view", "last_settled_half"):
+            m.setattr(statements, name, not_live)
+        c.post_fixture("balance_lookup.json")
+        assert without_chart_url(c.last) == without_chart_url(first)
+    # green-life confirmed, a payout file, a settlement, a move: the row goes, the next turn is live
+    confirm_month(db, clock, "2026-10")
+    with db.session() as s:
+        assert s.scalars(select(PreparedProgress)).first() is None
+    c.post_fixture("balance_lookup.json")
+    assert c.last["template"]["outputs"][1] == first["template"]["outputs"][1]
+
+
+def test_an_account_change_drops_the_prepared_balance(db, cipher, usage):
+    from core import members as M
+    from core.models.progress import PreparedProgress
+    from core.progress import prepare_progress
+    from core.rules import default_rules
+
+    mid = joined_long_ago(db, cipher, U2)
+    usage()
+    with db.engine.begin() as conn:
+        prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
+    with db.transaction() as s:
+        member = s.get(Member, mid)
+        M.change_resources(s, cipher, FixedClock(datetime(2026, 11, 22, tzinfo=KST)), member,
+                           [M.ResourceChoice("gas", "separate", "7777777777")])
+    with db.session() as s:
+        assert s.get(PreparedProgress, mid) is None

@@ -198,6 +198,9 @@ def set_rate_cmd(code: str, rate: str, valid_from: str):
                 fail(f"set-rate: unknown local government {code!r}")
             s.add(LocalGovernmentRate(local_government_code=code, effective_from=day,
                                       won_per_point=value, created_at=utcnow_naive(svc.clock)))
+            from core.progress import invalidate_all
+
+            invalidate_all(s.connection())  # prepared balances show won at the rate
     except IntegrityError:
         fail(f"set-rate: {code} already has a rate from {day}")
     click.echo(f"rate of {code} from {day}: {value} won per point")

@@ -211,3 +211,29 @@ def test_a_member_who_chose_english_sees_the_notice_in_english(client, db, clock
     assert "Month 10 usage result" in text and "second half 2026" in text
     assert "290kWh · baseline 310.5kWh\nCut 6.44%" in text and "₩10,000" in text
     assert [q["label"] for q in reply["template"]["quickReplies"]] == ["Points", "Home"]
+
+
+COACHED = {**MONTHLY, "projection": {
+    "half": "2026H2", "through_month": 202611, "points": 5000, "won": 10000, "resources": [
+        {"resource": "electricity", "rate_to_date": "5", "pace_band": "5", "pace_points": 5000,
+         "maintenance": False, "streak": 0, "months_left": 3, "next_band": "10", "less_per_month": 18,
+         "bill_won_per_month": 2700, "gain_points": 5000, "gain_won": 10000, "top_band": False},
+        {"resource": "water", "rate_to_date": "3.1", "pace_band": None, "pace_points": 450,
+         "maintenance": True, "streak": 2, "months_left": 3, "next_band": None, "less_per_month": None,
+         "bill_won_per_month": None, "gain_points": 0, "gain_won": 0, "top_band": False}]},
+    "comparison": [{"resource": "electricity", "month": "2026-10", "usage": "290", "efficient": "250",
+                    "average": "310", "peers": 41, "same_size": True, "verdict": "good"}]}
+
+
+def test_monthly_result_coaches_toward_the_next_band_and_compares(client, db, clock):
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock, payload=COACHED)
+    sent(db)
+    reply = ask(client)
+    text = all_text(reply)
+    assert "남은 3개월 동안 월 18kWh씩 덜 쓰면 10% 구간 (+5,000P, 10,000원)" in text
+    assert "요금으로는 월 약 2,700원을 아껴요." in text
+    assert "감축 유지 중이에요 (연속 2반기 감축). 기준보다 적게만 쓰면 유지 포인트 450P를 지켜요." in text
+    assert "비슷한 가구와 비교 (10월, 같은 시·군·구)" in text
+    assert "전기: 잘하고 있어요. 우리 집 290kWh · 효율 좋은 이웃 250kWh · 평균 310kWh" in text
+    assert len(reply["template"]["outputs"]) <= 3

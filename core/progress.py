@@ -1,0 +1,403 @@
+"""Prepared progress: the figures of the balance card and the monthly notice, made ahead of the turn.
+
+A member's balance turn used to compute the half so far from readings on every tap. Now the
+figures (the half so far as ``core.statements.current_half_view`` shows it, the next-band
+projection of :mod:`core.points.projection`, and the fair comparison with similar homes) are
+prepared in bulk, one row per member in ``prepared_progress``, when monthly results run
+(``core.monthly``) and after a usage import; a balance turn reads its row by primary key.
+
+Never stale:
+- a usage import deletes the rows of every member whose supply points it touched (same
+  transaction as the readings), and a settlement run deletes them all (streaks change);
+- a row carries the half and month it was made for and a signature of what it was made from
+  (member type, 시·군·구, active accounts): a turn in another month, or after an account or address
+  correction, ignores it and computes the figures live (:func:`read_prepared`).
+
+Fair comparison (:func:`comparison_groups`): households with a reading for the month, grouped by
+시·군·구, resource and member type, and by floor-area band where that group still has enough
+peers (else the area is left out). "Efficient neighbours" = the use at the 20th percentile (the
+best 20%), and the average. A group with fewer than ``MIN_PEERS`` other households shows nothing
+(k-anonymity). Computed once per run over all members, never per chat turn.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from core.models.progress import PreparedProgress
+from core.points.award import provisional_award, won_for
+from core.points.baseline import format_rate, half_to_date
+from core.points.evaluation import ResourceInput, is_registered_for_half
+from core.points.periods import Half, int_to_month
+from core.points.projection import project
+from core.rules import Rules
+from core.sqla import table_of
+
+MIN_PEERS = 20          # fewer other households in a group: the comparison is not shown
+BEST_SHARE = Decimal("0.2")
+AREA_BANDS = (Decimal(60), Decimal(85), Decimal(135))   # m2: upper bounds of the size bands
+MILLI = Decimal("0.001")
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: int
+    resource: str
+    billing_mode: str
+    supply_key_hash: str | None
+    tariff: str | None
+    registered_on: date | None
+
+
+def _num(value) -> str | None:
+    if value is None:
+        return None
+    d = Decimal(value)
+    if d == d.to_integral_value():
+        return str(d.quantize(Decimal(1)))
+    return format(d.normalize(), "f")
+
+
+def _month(yyyymm: int | None) -> str | None:
+    return int_to_month(yyyymm) if yyyymm else None
+
+
+def signature(member_type: str, lg_code: str | None, accounts: Iterable[Any]) -> str:
+    """What a prepared row was made from: a correction to any of it makes the row unusable."""
+    parts = [member_type or "", lg_code or ""]
+    for a in sorted(accounts, key=lambda a: a.id):
+        parts.append(f"{a.id}:{a.resource}:{a.billing_mode}:{a.supply_key_hash or ''}:{a.tariff or ''}:"
+                     f"{a.registered_on or ''}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mapping[int, Mapping[int, Decimal]],
+              prev_streak: Mapping[str, int], half: Half, through: int, rules: Rules, rate: Decimal,
+              payout_month: int | None, won_paid_earlier_in_year: int = 0) -> dict:
+    """The provisional view of the half (core.statements.current_half_view's shape) and its
+    projection. ``readings``: per account id, {yyyymm: Decimal} at thousandths."""
+    order = {r: i for i, r in enumerate(rules.resources)}
+    resources, points, missing_all = [], 0, set()
+    items: list[ResourceInput] = []
+    for acc in sorted(accounts, key=lambda a: order.get(a.resource, 99)):
+        item: dict = {"resource": acc.resource}
+        if acc.billing_mode == "not_used" or not acc.supply_key_hash:
+            resources.append(item | {"reason": "RESOURCE_NOT_USED"})
+            continue
+        if acc.resource == "electricity" and acc.tariff in rules.excluded_electricity_tariffs:
+            resources.append(item | {"reason": "EXCLUDED_TARIFF"})  # spec E5
+            continue
+        rd = readings.get(acc.id, {})
+        td = half_to_date(rd, half, rules, through_month=through)
+        item |= {"months_with_data": [_month(m) for m in td.months_with_data],
+                 "missing_months": [_month(m) for m in td.missing_months],
+                 "usage": _num(td.actual), "baseline": _num(td.baseline),
+                 "rate": format_rate(td.rate) if td.rate is not None else None,
+                 "provisional_band": None, "provisional_points": 0, "reason": td.reason}
+        missing_all.update(item["missing_months"])
+        streak = prev_streak.get(acc.resource, 0)
+        if not is_registered_for_half(acc.registered_on, half, rules):
+            item["reason"] = "NOT_REGISTERED_FOR_HALF"
+        elif td.rate is not None:
+            prov = provisional_award(member_type, acc.resource, td, rules, streak)
+            item["provisional_band"] = _num(prov.band)
+            item["provisional_points"] = prov.points
+            points += prov.points
+        items.append(ResourceInput(acc.resource, rd, acc.billing_mode, acc.registered_on, acc.tariff, streak))
+        resources.append(item)
+    try:
+        points = min(points, rules.schedule_for(member_type, half).cap_points_per_half)
+    except ValueError:
+        points = 0
+    view: dict[str, Any] = {"half": str(half), "through_month": _month(through), "provisional": True,
+            "resources": resources, "points": points, "won": won_for(points, Decimal(rate)),
+            "rate": f"{Decimal(rate):.2f}", "payout_month": _month(payout_month),
+            "missing_months": sorted(missing_all)}
+    view["projection"] = projection_of(member_type, half, through, items, rules, rate, won_paid_earlier_in_year)
+    return view
+
+
+def projection_of(member_type, half, through, items, rules, rate, won_earlier) -> dict | None:
+    if not items:
+        return None
+    try:
+        return project(member_type, half, through, items, rules, Decimal(rate), won_earlier).as_dict()
+    except (ValueError, KeyError):  # a member type without a schedule, duplicate resources
+        return None
+
+
+# --- fair comparison -------------------------------------------------------------------------
+
+def area_band(area: Decimal | None) -> int | None:
+    if area is None:
+        return None
+    for i, upper in enumerate(AREA_BANDS):
+        if Decimal(area) < upper:
+            return i
+    return len(AREA_BANDS)
+
+
+GroupKey = tuple[str | None, str, str, int | None]
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    households: int
+    efficient: Decimal      # the best 20% use at most this
+    average: Decimal
+
+
+def group_stats(values: Sequence[Decimal]) -> GroupStats:
+    ordered = sorted(values)
+    k = max(1, math.ceil(len(ordered) * BEST_SHARE))
+    avg = (sum(ordered, Decimal(0)) / len(ordered)).quantize(MILLI)
+    return GroupStats(len(ordered), ordered[k - 1], avg)
+
+
+def comparison_groups(samples: Iterable[tuple[str | None, str, str, int | None, Decimal]]) -> dict[GroupKey, GroupStats]:
+    """samples: (lg_code, resource, member_type, area_band, usage). Stats for each group with the
+    area band, and for each group without it (area band None)."""
+    values: dict[GroupKey, list[Decimal]] = {}
+    for lg, resource, mtype, band, use in samples:
+        if lg is None:
+            continue
+        values.setdefault((lg, resource, mtype, None), []).append(use)
+        if band is not None:
+            values.setdefault((lg, resource, mtype, band), []).append(use)
+    return {key: group_stats(vs) for key, vs in values.items()}
+
+
+def compare(groups: Mapping[GroupKey, GroupStats], lg: str | None, resource: str, mtype: str,
+            band: int | None, use: Decimal, month: int) -> dict | None:
+    """The household against its peers, or None when fewer than MIN_PEERS others."""
+    stats, sized = None, False
+    if band is not None:
+        s = groups.get((lg, resource, mtype, band))
+        if s is not None and s.households - 1 >= MIN_PEERS:
+            stats, sized = s, True
+    if stats is None:
+        s = groups.get((lg, resource, mtype, None))
+        if s is not None and s.households - 1 >= MIN_PEERS:
+            stats = s
+    if stats is None:
+        return None
+    verdict = "great" if use <= stats.efficient else "good" if use <= stats.average else "more"
+    return {"resource": resource, "month": _month(month), "usage": _num(use), "efficient": _num(stats.efficient),
+            "average": _num(stats.average), "peers": stats.households - 1, "same_size": sized,
+            "verdict": verdict}
+
+
+# --- bulk preparation ------------------------------------------------------------------------
+
+def _pivot_sql(months: Sequence[int], lo: int, hi: int) -> str:
+    cols = ",\n  ".join(f"MAX(CASE WHEN r.month = {m} THEN CAST(ROUND(r.amount * 1000) AS BIGINT) END) AS m{m}"
+                        for m in months)
+    return f"""
+SELECT ra.id AS account_id, {cols}
+FROM resource_accounts ra
+JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
+  AND r.month IN ({", ".join(str(m) for m in months)})
+WHERE ra.ended_on IS NULL AND ra.member_id BETWEEN {int(lo)} AND {int(hi)}
+GROUP BY ra.id"""
+
+
+@dataclass
+class PrepareResult:
+    members: int = 0
+    written: int = 0
+    compared: int = 0
+
+
+def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime,
+                     compare_month: int | None = None, chunk: int = 2000,
+                     member_ids: Sequence[int] | None = None,
+                     write: bool = True) -> tuple[PrepareResult, dict[int, dict]]:
+    """Prepare every active member's row (or ``member_ids``') for the half containing the month
+    ``through`` (yyyymm: today's month for the balance card), in the caller's transaction.
+    Returns the result and {member_id: view} (the monthly notice reuses the figures);
+    ``write=False`` only returns them. ``compare_month``: the month compared (default: the
+    month with data that most households have)."""
+    from core.local_government_rates import local_government_table
+    from core.models.points import PointStatement
+
+    half = Half.of_month(through)
+    months = sorted({m - back for m in half.months for back in (0, 100, 200)})
+    lgs = local_government_table(conn, half, rules)
+    ids_sql = "SELECT id, member_type, local_government_code, floor_area FROM members WHERE status = 'active'"
+    members = [tuple(r) for r in conn.execute(text(ids_sql + " ORDER BY id"))]
+    if member_ids is not None:
+        wanted = set(member_ids)
+        members = [m for m in members if m[0] in wanted]
+    result = PrepareResult(members=len(members))
+    prev_half = str(half.previous())
+    h1 = f"{half.year}H1" if half.number == 2 else None
+    views: dict[int, dict] = {}
+    samples: list[tuple[int, str | None, str, str, int | None, int, Decimal]] = []
+    rows: list[dict] = []
+    for start in range(0, len(members), chunk):
+        part = members[start:start + chunk]
+        lo, hi = part[0][0], part[-1][0]
+        accounts: dict[int, list[AccountInfo]] = {}
+        for r in conn.execute(text(
+                "SELECT id, member_id, resource, billing_mode, supply_key_hash, tariff, registered_on"
+                " FROM resource_accounts WHERE ended_on IS NULL AND member_id BETWEEN :lo AND :hi"),
+                {"lo": lo, "hi": hi}):
+            reg = r.registered_on if isinstance(r.registered_on, date) or r.registered_on is None \
+                else date.fromisoformat(str(r.registered_on))
+            accounts.setdefault(r.member_id, []).append(
+                AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg))
+        readings: dict[int, dict[int, Decimal]] = {}
+        for r in conn.execute(text(_pivot_sql(months, lo, hi))):
+            values = r._mapping
+            readings[values["account_id"]] = {m: Decimal(values[f"m{m}"]) * MILLI for m in months
+                                             if values[f"m{m}"] is not None}
+        streaks: dict[int, dict[str, int]] = {}
+        for r in conn.execute(text("SELECT member_id, resource, streak_after FROM statement_lines"
+                                   " WHERE half = :h AND member_id BETWEEN :lo AND :hi"),
+                              {"h": prev_half, "lo": lo, "hi": hi}):
+            streaks.setdefault(r.member_id, {})[r.resource] = r.streak_after
+        earlier: dict[int, int] = {}
+        if h1:
+            for r in conn.execute(select(PointStatement.member_id, PointStatement.won).where(
+                    PointStatement.half == h1, PointStatement.member_id.between(lo, hi))):
+                earlier[r.member_id] = r.won or 0
+        for member_id, mtype, lg_code, area in part:
+            accs = accounts.get(member_id, [])
+            if not accs:
+                continue
+            lg = lgs.get(lg_code or "")
+            rate, payout_month = (lg.rate, lg.payout_month) if lg else (rules.rate.default, half.payout_month(rules))
+            view = half_view(mtype, accs, readings, streaks.get(member_id, {}), half, through, rules,
+                             Decimal(rate), payout_month, earlier.get(member_id, 0))
+            view["managed"] = sorted({a.resource for a in accs if a.billing_mode == "managed_fee"})
+            views[member_id] = view
+            band = area_band(area)
+            for acc in accs:
+                if acc.billing_mode == "not_used" or not acc.supply_key_hash:
+                    continue
+                rd = readings.get(acc.id, {})
+                for m in ([compare_month] if compare_month else sorted(rd, reverse=True)):
+                    if m in rd and m <= through:
+                        samples.append((member_id, lg_code, acc.resource, mtype, band, m, rd[m]))
+                        break
+            rows.append({"member_id": member_id, "half": str(half), "through_month": through,
+                         "signature": signature(mtype, lg_code, accs), "prepared_at": now})
+    # The comparison month: the latest month most households have (default), so all compare alike.
+    if samples and compare_month is None:
+        counts: dict[int, int] = {}
+        for s in samples:
+            counts[s[5]] = counts.get(s[5], 0) + 1
+        compare_month = max(counts, key=lambda m: (counts[m], m))
+    groups = comparison_groups((s[1], s[2], s[3], s[4], s[6]) for s in samples if s[5] == compare_month)
+    by_member: dict[int, list[dict]] = {}
+    for member_id, lg_code, resource, mtype, band, m, use in samples:
+        if m != compare_month:
+            continue
+        c = compare(groups, lg_code, resource, mtype, band, use, m)
+        if c is not None:
+            by_member.setdefault(member_id, []).append(c)
+    for row in rows:
+        view = views[row["member_id"]]
+        view["comparison"] = by_member.get(row["member_id"], [])
+        result.compared += bool(view["comparison"])
+        row["view"] = view
+    if write:
+        write_rows(conn, rows, [m[0] for m in members])
+        result.written = len(rows)
+    return result, views
+
+
+def write_rows(conn: Connection, rows: list[dict], member_ids: Sequence[int], batch: int = 5000) -> None:
+    """Replace the prepared rows of ``member_ids`` with ``rows`` (one transaction: the caller's)."""
+    table = table_of(PreparedProgress)
+    ids = list(member_ids)
+    for start in range(0, len(ids), batch):
+        conn.execute(table.delete().where(table.c.member_id.in_(ids[start:start + batch])))
+    for start in range(0, len(rows), batch):
+        conn.execute(table.insert(), rows[start:start + batch])
+
+
+def read_prepared(session: Session, member: Any, today: date) -> dict | None:
+    """The member's prepared view when it is still true for today, else None (compute live).
+    One primary-key read; the accounts are the member's loaded relationship."""
+    row = session.get(PreparedProgress, member.id)
+    if row is None:
+        return None
+    half = Half.of_date(today)
+    accounts = [a for a in member.accounts if a.ended_on is None]
+    if (row.half != str(half) or row.through_month != today.year * 100 + today.month
+            or row.signature != signature(member.member_type, member.local_government_code, accounts)):
+        return None
+    return dict(row.view)
+
+
+def invalidate_members(conn: Connection, member_ids_sql: str, params: Mapping[str, Any] | None = None) -> int:
+    """Delete the prepared rows of the members selected by ``member_ids_sql`` (a SELECT of ids)."""
+    return conn.execute(text(f"DELETE FROM prepared_progress WHERE member_id IN ({member_ids_sql})"),
+                        dict(params or {})).rowcount
+
+
+def invalidate_all(conn: Connection) -> int:
+    return conn.execute(text("DELETE FROM prepared_progress")).rowcount
+
+
+# --- the balance turn's fast path --------------------------------------------------------------
+
+FAST_SQL = ("SELECT m.id, m.incentive_type, m.joined_at, p.half, p.through_month, p.view"
+            " FROM members m JOIN prepared_progress p ON p.member_id = m.id"
+            " WHERE m.bot_user_key = ? AND m.status = 'active'")
+FAST_SQL_PG = FAST_SQL.replace("?", "%s")
+EXTRAS = "extras"   # key of the view holding the settled half and green-life views, once read
+
+
+@dataclass(frozen=True)
+class FastBalance:
+    member_id: int
+    incentive_type: str
+    joined_at: datetime | None
+    view: dict              # the prepared view; view[EXTRAS] when the other views were stored
+
+
+def read_fast(tx: Any, postgres: bool, user_key: str | None, today: date) -> FastBalance | None:
+    """The member's prepared row by botUserKey in one driver read (``tx``: a
+    core.db.LazyTransaction), when it was made for today's month; else None. Rows are deleted
+    whenever what they were made from changes (imports, settlement, payouts, green-life,
+    account and address changes), so a row that exists is true."""
+    from core.db import driver_datetime, driver_json
+
+    if not user_key:
+        return None
+    row = tx.read(FAST_SQL_PG if postgres else FAST_SQL, (user_key,))
+    if row is None:
+        return None
+    member_id, incentive, joined, half, through, view = row
+    if half != str(Half.of_date(today)) or through != today.year * 100 + today.month:
+        return None
+    return FastBalance(member_id, incentive, driver_datetime(joined), driver_json(view))
+
+
+def store_extras(conn: Connection, member_id: int, view: dict, extras: dict) -> None:
+    """Keep the settled-half and green-life views with the prepared row (read through once);
+    only while the row is the one read (a newer preparation is left alone)."""
+    table = table_of(PreparedProgress)
+    conn.execute(table.update().where(table.c.member_id == member_id,
+                                      table.c.through_month == view_through(view))
+                 .values(view={**view, EXTRAS: extras}))
+
+
+def view_through(view: dict) -> int:
+    month = str(view.get("through_month") or "0-0")
+    return int(month.replace("-", "")) if month[:4].isdigit() else 0
+
+
+def invalidate_member(conn: Connection, member_id: int) -> None:
+    conn.execute(text("DELETE FROM prepared_progress WHERE member_id = :m"), {"m": member_id})
