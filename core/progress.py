@@ -58,7 +58,8 @@ class AccountInfo:
     registered_on: date | None
 
 
-def _num(value) -> str | None:
+def view_num(value) -> str | None:
+    """A figure as the views show it: whole numbers without decimals, others without trailing zeros."""
     if value is None:
         return None
     d = Decimal(value)
@@ -67,7 +68,7 @@ def _num(value) -> str | None:
     return format(d.normalize(), "f")
 
 
-def _month(yyyymm: int | None) -> str | None:
+def view_month(yyyymm: int | None) -> str | None:
     return int_to_month(yyyymm) if yyyymm else None
 
 
@@ -98,9 +99,9 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             continue
         rd = readings.get(acc.id, {})
         td = half_to_date(rd, half, rules, through_month=through)
-        item |= {"months_with_data": [_month(m) for m in td.months_with_data],
-                 "missing_months": [_month(m) for m in td.missing_months],
-                 "usage": _num(td.actual), "baseline": _num(td.baseline),
+        item |= {"months_with_data": [view_month(m) for m in td.months_with_data],
+                 "missing_months": [view_month(m) for m in td.missing_months],
+                 "usage": view_num(td.actual), "baseline": view_num(td.baseline),
                  "rate": format_rate(td.rate) if td.rate is not None else None,
                  "provisional_band": None, "provisional_points": 0, "reason": td.reason}
         missing_all.update(item["missing_months"])
@@ -109,7 +110,7 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             item["reason"] = "NOT_REGISTERED_FOR_HALF"
         elif td.rate is not None:
             prov = provisional_award(member_type, acc.resource, td, rules, streak)
-            item["provisional_band"] = _num(prov.band)
+            item["provisional_band"] = view_num(prov.band)
             item["provisional_points"] = prov.points
             points += prov.points
         items.append(ResourceInput(acc.resource, rd, acc.billing_mode, acc.registered_on, acc.tariff, streak))
@@ -118,9 +119,9 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
         points = min(points, rules.schedule_for(member_type, half).cap_points_per_half)
     except ValueError:
         points = 0
-    view: dict[str, Any] = {"half": str(half), "through_month": _month(through), "provisional": True,
+    view: dict[str, Any] = {"half": str(half), "through_month": view_month(through), "provisional": True,
             "resources": resources, "points": points, "won": won_for(points, Decimal(rate)),
-            "rate": f"{Decimal(rate):.2f}", "payout_month": _month(payout_month),
+            "rate": f"{Decimal(rate):.2f}", "payout_month": view_month(payout_month),
             "missing_months": sorted(missing_all)}
     view["projection"] = projection_of(member_type, half, through, items, rules, rate, won_paid_earlier_in_year)
     return view
@@ -191,8 +192,8 @@ def compare(groups: Mapping[GroupKey, GroupStats], lg: str | None, resource: str
     if stats is None:
         return None
     verdict = "great" if use <= stats.efficient else "good" if use <= stats.average else "more"
-    return {"resource": resource, "month": _month(month), "usage": _num(use), "efficient": _num(stats.efficient),
-            "average": _num(stats.average), "peers": stats.households - 1, "same_size": sized,
+    return {"resource": resource, "month": view_month(month), "usage": view_num(use), "efficient": view_num(stats.efficient),
+            "average": view_num(stats.average), "peers": stats.households - 1, "same_size": sized,
             "verdict": verdict}
 
 

@@ -63,21 +63,9 @@ from core.models.greenlife import GreenlifeActivity, GreenlifeAward
 from core.models.members import LocalGovernment, Member, ResourceAccount
 from core.models.points import PayoutLine, PointStatement, StatementLine
 from core.models.usage import MeterReading
-from core.points.periods import Half, int_to_month, month_of
+from core.points.periods import Half, month_of
+from core.progress import AccountInfo, half_view, view_month, view_num
 from core.rules import Rules, default_rules
-
-
-def _num(value) -> str | None:
-    if value is None:
-        return None
-    d = Decimal(value)
-    if d == d.to_integral_value():
-        return str(d.quantize(Decimal(1)))
-    return format(d.normalize(), "f")
-
-
-def _month(yyyymm: int | None) -> str | None:
-    return int_to_month(yyyymm) if yyyymm else None
 
 
 def statement_view(session: Session, member_id: int, half: str | Half) -> dict | None:
@@ -98,17 +86,17 @@ def statement_view(session: Session, member_id: int, half: str | Half) -> dict |
         detail = ln.detail or {}
         params = dict(ln.reason_params or {})
         if "months" in params:
-            params["months"] = [_month(m) for m in params["months"]]
+            params["months"] = [view_month(m) for m in params["months"]]
         resources.append({
-            "resource": ln.resource, "evaluated": ln.evaluated, "baseline": _num(ln.baseline),
-            "actual": _num(ln.actual), "rate": f"{ln.rate:.2f}" if ln.rate is not None else None,
-            "band": _num(ln.band), "points": ln.points, "reduction_points": ln.reduction_points,
+            "resource": ln.resource, "evaluated": ln.evaluated, "baseline": view_num(ln.baseline),
+            "actual": view_num(ln.actual), "rate": f"{ln.rate:.2f}" if ln.rate is not None else None,
+            "band": view_num(ln.band), "points": ln.points, "reduction_points": ln.reduction_points,
             "maintenance_points": ln.maintenance_points, "standard_points": ln.standard_points,
             "standard_usage": ln.standard_usage_qualified, "reason": ln.reason,
             "reason_params": params, "streak_before": ln.streak_before,
             "streak_after": ln.streak_after,
-            "filled_months": [_month(m) for m in detail.get("filled", [])],
-            "fallback_months": [_month(m) for m in detail.get("fallback", [])],
+            "filled_months": [view_month(m) for m in detail.get("filled", [])],
+            "fallback_months": [view_month(m) for m in detail.get("fallback", [])],
         })
     return {
         "member_id": member_id, "half": half, "status": st.status, "hold_reason": st.hold_reason,
@@ -118,7 +106,7 @@ def statement_view(session: Session, member_id: int, half: str | Half) -> dict |
         "rate": f"{st.rate:.2f}", "points": st.points, "points_before_cap": st.points_before_cap,
         "cap_points_per_half": st.cap_points_per_half,
         "won": payout.won if payout else st.won, "won_before_cap": st.won_before_cap,
-        "cap_won_per_year": st.cap_won_per_year, "payout_month": _month(st.payout_month),
+        "cap_won_per_year": st.cap_won_per_year, "payout_month": view_month(st.payout_month),
         "payout": None if payout is None else {
             "batch_id": payout.batch_id, "status": payout.status, "hold_reason": payout.hold_reason,
             "won": payout.won, "incentive_type": payout.incentive_type,
@@ -160,15 +148,13 @@ def member_terms(session: Session, member_id: int, today: date, rules: Rules | N
     except ValueError:
         caps = (0, 0)
     return {"half": str(half), "local_government": _lg_ref(lg),
-            "rate": f"{Decimal(rate):.2f}", "payout_month": _month(payout_month),
+            "rate": f"{Decimal(rate):.2f}", "payout_month": view_month(payout_month),
             "cap_points_per_half": caps[0], "cap_won_per_year": caps[1]}
 
 
 def current_half_view(session: Session, member_id: int, today: date, rules: Rules | None = None) -> dict:
     """Computed live from the readings (core.progress.half_view, the same code the prepared rows
     are made with); the balance turn reads the prepared row first (core.progress.read_prepared)."""
-    from core.progress import AccountInfo, half_view
-
     rules = rules or default_rules()
     half = Half.of_date(today)
     through = month_of(today)
@@ -217,7 +203,7 @@ def greenlife_year_view(session: Session, greenlife_member_id: int | None, year:
     view = {
         "year": year, "cap": rules.greenlife.cap_won, "awarded": sum(a.won for a in awards),
         "remaining": max(0, rules.greenlife.cap_won - counted), "bonus_received": bonus_ever,
-        "months": [{"month": _month(a.month), "won": a.won, "accrued_won": a.accrued_won,
+        "months": [{"month": view_month(a.month), "won": a.won, "accrued_won": a.accrued_won,
                     "bonus_won": a.bonus_won, "cut_won": a.cut_won,
                     "confirm_date": a.confirm_date.isoformat(),
                     "pay_from_date": a.pay_from_date.isoformat()} for a in awards],
@@ -233,9 +219,9 @@ def greenlife_year_view(session: Session, greenlife_member_id: int | None, year:
         for code, qty in sorted(items.items()):
             item = rules.greenlife.items.get(code)
             won = int(qty * item.won_per_unit) if item and item.enabled and item.won_per_unit else 0
-            listed.append({"item": code, "name": item.name if item else code, "quantity": _num(qty),
+            listed.append({"item": code, "name": item.name if item else code, "quantity": view_num(qty),
                            "won": won})
-        view["this_month"] = {"month": _month(m), "items": listed,
+        view["this_month"] = {"month": view_month(m), "items": listed,
                               "accrued_won": sum(i["won"] for i in listed),
                               "confirmed": any(a.month == m for a in awards)}
     return view
