@@ -1,18 +1,21 @@
 """A person when the bot cannot help: counting not-understood turns in a row, and the summary a
 citizen pastes into the 1:1 chat.
 
-The count and the citizen's recent questions live in the dialog state's slots while no dialog
-runs (a dialog's own slots are never touched, so nothing typed at a personal-data step is ever
-kept here). Each question is masked as the operators' queue masks it (core.unmatched: runs of
-4+ digits become ****) and cut short. Any other turn clears them; so does a window of
-`WINDOW` without a not-understood turn ("in a row" means within a conversation).
+The count and the citizen's recent questions live in their own row (miss_streaks, read with
+the dialog state at the start of the turn) and are written after the turn, committed on their
+own (core.dialog_store.DialogStore.note_miss): counting a miss never opens the turn's
+transaction. Only turns with no dialog running count, so nothing typed at a personal-data step
+is ever kept here. Each question is masked as the operators' queue masks it (core.unmatched:
+runs of 4+ digits become ****) and cut short. The streak ends when the bot understands typed
+text, a dialog takes a turn or a person is offered (see `forget`), and after `WINDOW` without
+a not-understood turn ("repeated" means within a conversation).
 
 The summary: the questions in the citizen's own words (masked) and their member number with
 all but the last digits masked, never a name, address, mobile or account.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot import texts
 from core import members as M
@@ -20,55 +23,68 @@ from core.clock import utcnow_naive
 from core.pii import scrub_rrn
 from core.unmatched import mask_digits
 
-COUNT, ASKED, AT = "nu_count", "nu_asked", "nu_at"
 KEEP = 3  # questions kept for the summary
 QUESTION_MAX = 120
 WINDOW = timedelta(hours=1)
 
 
 def _free(ctx) -> bool:
-    """No dialog is running: the slots are ours."""
+    """No dialog is running: the turn may count."""
     return not ctx.dialog.active
-
-
-def _write(ctx, slots: dict) -> None:
-    row = ctx.dialog.row
-    row.slots = slots
-    row.updated_at = utcnow_naive(ctx.clock)
-    row.dirty = True
 
 
 def masked_question(text: str | None) -> str:
     return " ".join(mask_digits(scrub_rrn(text or "")).split())[:QUESTION_MAX]
 
 
-def _current(ctx) -> dict:
-    slots = ctx.dialog.slots if _free(ctx) else {}
-    if not slots.get(COUNT):
-        return {}
-    try:
-        at = datetime.fromisoformat(slots.get(AT) or "")
-    except ValueError:
-        return {}
-    return slots if utcnow_naive(ctx.clock) - at <= WINDOW else {}
+def _current(ctx) -> tuple[int, list[str]]:
+    """(turns, questions) of the streak still running, (0, []) when there is none."""
+    misses = ctx.dialog.row.misses if _free(ctx) else None
+    if not misses:
+        return 0, []
+    turns, asked, at = misses
+    if at is None or utcnow_naive(ctx.clock) - at > WINDOW:
+        return 0, []
+    return int(turns or 0), [q for q in asked.split("\n") if q]
 
 
 def note_not_understood(ctx) -> bool:
     """Count one not-understood turn; True when it is time to offer a person."""
     if not _free(ctx):
         return False
-    slots = _current(ctx)
-    count = int(slots.get(COUNT) or 0) + 1
+    turns, asked = _current(ctx)
+    turns += 1
     question = masked_question(ctx.turn.utterance)
-    asked = [q for q in (slots.get(ASKED) or []) if q][-(KEEP - 1):] + ([question] if question else [])
-    _write(ctx, {COUNT: count, ASKED: asked, AT: utcnow_naive(ctx.clock).isoformat()})
-    return count >= ctx.settings.handoff_after_not_understood
+    asked = asked[-(KEEP - 1):] + [question] if question else asked[-KEEP:]
+    _change(ctx, (turns, "\n".join(asked), utcnow_naive(ctx.clock)))
+    return turns >= ctx.settings.handoff_after_not_understood
 
 
 def forget(ctx) -> None:
-    """Another turn came between: the next not-understood one counts from one again."""
-    if _free(ctx) and any(k in ctx.dialog.slots for k in (COUNT, ASKED, AT)):
-        _write(ctx, {})
+    """The bot understood the citizen, a dialog took the turn, or a person was offered: the
+    next not-understood turn counts from one again. (Taps on menus between two misses do not
+    end the streak: they do not show that the bot understood what the citizen asks.)"""
+    if ctx.dialog.row.misses is not None:
+        _change(ctx, None)
+
+
+def _change(ctx, misses: tuple | None) -> None:
+    """Set the streak; one write after the turn commits, whatever the turn changed last (a
+    miss that offers a person and so ends the streak is a single delete)."""
+    row = ctx.dialog.row
+    first, row.misses_changed, row.misses = not row.misses_changed, True, misses
+    if first:
+        store, user_key = ctx.store, ctx.turn.user_key
+        assert store is not None  # set by bot.app before the router runs
+        stored = row.misses_stored
+
+        def write() -> None:
+            if row.misses is not None:
+                store.note_miss(user_key, *row.misses)
+            elif stored:
+                store.clear_misses(user_key)
+
+        ctx.after_commit.append(write)
 
 
 def masked_member_number(member_id: int) -> str:
@@ -76,12 +92,21 @@ def masked_member_number(member_id: int) -> str:
     return "****" + f"{member_id:08d}"[-4:]
 
 
+def _member_id(ctx) -> int | None:
+    """The active member's id. The turn's first read already said whether any member has
+    this botUserKey: most who need a person are not members, and then no query runs."""
+    if ctx.member_reach == () and not ctx.turn.app_user_id:
+        return None
+    member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+    return member.id if member is not None else None
+
+
 def summary(ctx) -> str:
     """What the citizen pastes for staff: their recent questions (masked) and member number."""
-    asked = list(_current(ctx).get(ASKED) or [])
-    member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+    asked = _current(ctx)[1]
+    member_id = _member_id(ctx)
     lines = [texts.t("understanding.summary_title")]
-    lines.append(texts.t("understanding.summary_member", masked=masked_member_number(member.id)) if member is not None
+    lines.append(texts.t("understanding.summary_member", masked=masked_member_number(member_id)) if member_id is not None
                  else texts.t("understanding.summary_not_member"))
     if asked:
         lines += [texts.t("understanding.summary_question", question=q) for q in asked]

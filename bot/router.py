@@ -131,8 +131,11 @@ class Router:
     # -- routing ------------------------------------------------------------
     def route(self, ctx: Ctx) -> dict:
         reply = self._route(ctx)
-        if ctx.outcome != "unmatched":
-            handoff.forget(ctx)  # not understood "in a row" ends with any other turn
+        # the misunderstanding streak (bot.handoff) ends when the bot understood typed text, a
+        # dialog took the turn or a person was offered; a tap between two misses leaves it
+        if ctx.outcome != "unmatched" and (ctx.intent not in (None, "none") or ctx.dialog.active
+                                           or ctx.outcome == "handoff"):
+            handoff.forget(ctx)
         return reply
 
     def _route(self, ctx: Ctx) -> dict:

@@ -93,12 +93,12 @@ def driver_fetchone(conn: Connection, sql: str, params: tuple) -> tuple | None:
     return _fetchone(conn.connection.driver_connection, conn.dialect, sql, params)
 
 
-def _fetchone(raw, dialect, sql: str, params: tuple) -> tuple | None:
+def _fetchone(raw, dialect, sql: str, params: tuple, fetch: bool = True) -> tuple | None:
     cur = None
     try:
         cur = raw.cursor()
         cur.execute(sql, params)
-        return cur.fetchone()
+        return cur.fetchone() if fetch else None
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error,
                                   hide_parameters=True, dialect=dialect) from exc
@@ -265,6 +265,23 @@ class Database:
                     raise
         raise AssertionError("unreachable")
 
+    def write_now(self, sql: str, params: tuple) -> None:
+        """One small write committed on its own, on the connection `read_fetchone` uses
+        (autocommit): for ephemeral per-user state that must stay out of a chat turn's
+        versioned transaction (bot.handoff's not-understood streak). Cheap: no pool checkout,
+        no BEGIN/COMMIT round trips, and on SQLite that connection commits without an fsync
+        (synchronous=NORMAL, set on it alone: only such writes commit through it)."""
+        for attempt in (1, 2):
+            raw = self._read_connection()
+            try:
+                _fetchone(raw, self.engine.dialect, sql, params, fetch=False)
+                return
+            except DBAPIError as exc:
+                self._drop_read_connection()
+                if attempt == 2 or is_deadline(exc):
+                    raise
+        raise AssertionError("unreachable")
+
     def _read_connection(self):
         reads = self._reads
         conn = getattr(reads, "conn", None)
@@ -276,6 +293,8 @@ class Database:
                 raise RuntimeError("the pool handed out a closed connection")
             if self.is_postgres:
                 conn.autocommit = True
+            else:
+                conn.execute("PRAGMA synchronous=NORMAL")  # see write_now
             reads.conn, reads.pid = conn, os.getpid()
         return conn
 

@@ -41,6 +41,11 @@ class StateRecord:
     stored: bool = False  # a row exists in dialog_states
     dirty: bool = False  # changed during this turn: written back before commit
     expired: str | None = None  # the dialog that had run past its TTL (cleared when read)
+    # The user's not-understood streak (miss_streaks): (turns, asked, at) or None; written
+    # apart from the state (DialogStore.note_miss / clear_misses), never by `save`.
+    misses: tuple | None = None
+    misses_stored: bool = False  # a miss_streaks row existed when the turn began
+    misses_changed: bool = False  # the turn changed `misses` (bot.handoff writes it after the commit)
 
 
 _COLUMNS = "dialog, step, slots, failures, expires_at, updated_at, version, lang"
@@ -50,13 +55,16 @@ def _statements(p: str) -> dict[str, str]:
     """The store's reads with ``p`` as the driver's placeholder."""
     state = f"SELECT {_COLUMNS} FROM dialog_states WHERE user_key = {p}"
     version = f"SELECT version FROM dialog_states WHERE user_key = {p}"
+    misses = f"SELECT turns, asked, at FROM miss_streaks WHERE user_key = {p}"
     return {
         # One read for the two rows every turn looks at: always one row, NULLs where either
         # is missing.
         "state_and_reach": (
             "SELECT d.dialog, d.step, d.slots, d.failures, d.expires_at, d.updated_at, d.version, d.lang,"
-            f" d.user_key, m.id, m.is_friend, m.blocked_at FROM (SELECT CAST({p} AS VARCHAR) AS k) q"
-            " LEFT JOIN dialog_states d ON d.user_key = q.k LEFT JOIN members m ON m.bot_user_key = q.k"),
+            f" d.user_key, m.id, m.is_friend, m.blocked_at, s.turns, s.asked, s.at"
+            f" FROM (SELECT CAST({p} AS VARCHAR) AS k) q"
+            " LEFT JOIN dialog_states d ON d.user_key = q.k LEFT JOIN members m ON m.bot_user_key = q.k"
+            " LEFT JOIN miss_streaks s ON s.user_key = q.k"),
         # A row lock cannot reach through the outer joins above: a turn that holds its
         # transaction from the start (a rerun) reads the state alone.
         "state_locked": state + " FOR UPDATE",
@@ -64,6 +72,12 @@ def _statements(p: str) -> dict[str, str]:
         "version_locked": version + " FOR UPDATE",  # serialises concurrent turns of one user
         # The member's channel friendship alone, when the turn's first read is stale.
         "reach": f"SELECT id, is_friend, blocked_at FROM members WHERE bot_user_key = {p}",
+        "misses": misses,
+        # Written on their own after the turn (Database.write_now), never in its transaction.
+        "note_miss": (f"INSERT INTO miss_streaks (user_key, turns, asked, at) VALUES ({p}, {p}, {p}, {p})"
+                      " ON CONFLICT (user_key) DO UPDATE SET turns = excluded.turns, asked = excluded.asked,"
+                      " at = excluded.at"),
+        "clear_misses": f"DELETE FROM miss_streaks WHERE user_key = {p}",
     }
 
 
@@ -82,6 +96,7 @@ class DialogStore:
         self._state_and_reach = sql["state_and_reach"]
         self._state_locked = sql["state_locked"]
         self._reach = sql["reach"]
+        self._misses, self._note_miss, self._clear_misses = sql["misses"], sql["note_miss"], sql["clear_misses"]
         # SQLite serialises writers itself (the deferred transaction fails on a stale read).
         self._version = sql["version_locked"] if self.is_postgres else sql["version"]
 
@@ -93,18 +108,22 @@ class DialogStore:
         if tx.opened and self.is_postgres:
             reach = None
             found = tx.read(self._state_locked, (user_key,))
+            misses = tx.read(self._misses, (user_key,))
         else:
             row = tx.read(self._state_and_reach, (user_key,))
             assert row is not None  # the one-row select always returns its row
-            reach = () if row[9] is None else tuple(row[9:])
+            reach = () if row[9] is None else tuple(row[9:12])
             found = row[:8] if row[8] is not None else None
+            misses = tuple(row[12:15]) if row[12] is not None else None
+        if misses is not None:
+            misses = (misses[0], misses[1] or "", driver_datetime(misses[2]))
         if found is None:
-            return StateRecord(user_key=user_key), reach
+            return StateRecord(user_key=user_key, misses=misses, misses_stored=misses is not None), reach
         dialog, step, slots, failures, expires_at, updated_at, version, lang = found
         rec = StateRecord(user_key=user_key, dialog=dialog, step=step, slots=driver_json(slots) or {},
                           failures=failures or 0, expires_at=driver_datetime(expires_at),
                           updated_at=driver_datetime(updated_at), version=version or 0, lang=lang,
-                          stored=True)
+                          stored=True, misses=misses, misses_stored=misses is not None)
         if rec.dialog and rec.expires_at and rec.expires_at < utcnow_naive(clock):
             rec.expired = rec.dialog
             rec.dialog = rec.step = rec.expires_at = None
@@ -122,6 +141,14 @@ class DialogStore:
         if now is None:
             return not rec.stored
         return rec.stored and (now[0] or 0) == rec.version
+
+    def note_miss(self, user_key: str, turns: int, asked: str, at: datetime) -> None:
+        """Store the user's not-understood streak, committed at once on its own."""
+        when = at if self.is_postgres else at.isoformat(" ", "microseconds")  # SQLAlchemy's SQLite form
+        self.db.write_now(self._note_miss, (user_key, turns, asked, when))
+
+    def clear_misses(self, user_key: str) -> None:
+        self.db.write_now(self._clear_misses, (user_key,))
 
     @staticmethod
     def save(tx: LazyTransaction, rec: StateRecord, clock: Clock) -> None:

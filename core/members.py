@@ -21,7 +21,7 @@ from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,15 @@ from core.clock import Clock, today_kst, utcnow_naive
 from core.complexes import ComplexUnit, unit_supply_key_hash
 from core.crypto import FieldCipher
 from core.local_governments import ParsedAddress, household_key, match_local_government
-from core.models import DialogState, HouseholdDispute, LocalGovernment, Member, MemberAddress, ResourceAccount
+from core.models import (
+    DialogState,
+    HouseholdDispute,
+    LocalGovernment,
+    Member,
+    MemberAddress,
+    MissStreak,
+    ResourceAccount,
+)
 from core.pii import contains_rrn, digits_only, mask_number
 from core.sqla import rowcount
 
@@ -928,6 +936,7 @@ def withdraw(session: Session, clock: Clock, member: Member) -> None:
         if state is not None:
             state.dialog = state.step = None
             state.slots, state.failures, state.expires_at = {}, 0, None
+        session.execute(delete(MissStreak).where(MissStreak.user_key == user_key))
     session.flush()
 
 

@@ -1,15 +1,19 @@
 """Retention work the scheduler's housekeeping runs (and the CLI can): members withdrawn more
 than `withdrawn_days` ago lose what withdrawal left (core.withdrawn_purge), audit entries older
 than `audit_days` go behind an anchor (core.audit.purge), unmatched questions older than
-`unmatched_days` are deleted (core.unmatched). All idempotent; each purge of members is itself
+`unmatched_days` are deleted (core.unmatched), and so are not-understood streaks a day old
+(bot.handoff: the next turn would ignore them; they hold masked questions). All idempotent; each purge of members is itself
 audited as "system"."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import delete
+
 from core import audit, unmatched
 from core.clock import Clock, utcnow_naive
 from core.db import Database
+from core.models import MissStreak
 from core.withdrawn_purge import purge_withdrawn
 
 
@@ -32,4 +36,8 @@ def run_retention(db: Database, clock: Clock, audit_key: bytes, *, withdrawn_day
     if unmatched_days is not None:
         with db.transaction() as s:
             questions = unmatched.purge(s, now, unmatched_days)
-    return {"withdrawn_purged": members, "audit_purged": entries, "unmatched_purged": questions}
+    with db.transaction() as s:
+        deleted = s.execute(delete(MissStreak).where(MissStreak.at < now - timedelta(days=1)))
+        streaks = getattr(deleted, "rowcount", 0) or 0
+    return {"withdrawn_purged": members, "audit_purged": entries, "unmatched_purged": questions,
+            "streaks_purged": int(streaks)}

@@ -5,7 +5,7 @@ from core.db import Base  # noqa: F401
 from core.models import references as _references  # noqa: E402
 from core.models.campaigns import Campaign, CampaignPledge  # noqa: F401
 from core.models.complexes import ApartmentComplex  # noqa: F401
-from core.models.dialogs import DialogState  # noqa: F401
+from core.models.dialogs import DialogState, MissStreak  # noqa: F401
 from core.models.greenlife import GreenlifeActivity, GreenlifeAward, GreenlifeConfirmation, GreenlifeMember  # noqa: F401
 from core.models.members import HouseholdDispute, LocalGovernment, Member, MemberAddress, ResourceAccount  # noqa: F401
 from core.models.operators import AuditEntry, AuthCounter, Operator, OperatorSession, OperatorToken  # noqa: F401

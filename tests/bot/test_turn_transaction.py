@@ -39,12 +39,18 @@ def test_a_turn_that_only_answers_begins_no_transaction(client, begins):
     assert begins == []
 
 
-def test_a_message_not_understood_is_counted_then_queued_after_the_commit(client, begins):
-    # Issue 14: the operators' queue (core.unmatched) is a write of its own. Issue 17: the turn
-    # writes the not-understood count (bot.handoff) in its transaction; the queue row follows
-    # once it committed, so the two never conflict.
+def test_a_message_not_understood_is_counted_without_the_turns_transaction(client, db, begins):
+    # Issue 14: the operators' queue (core.unmatched) is a write of its own, after the turn.
+    # Issue 17: the not-understood count (bot.handoff) is committed on its own too, on the
+    # thread's autocommit connection: the turn itself opens no transaction.
     post(client, "fallback", "u-lazy-1", "오늘 날씨 어때요?")
-    assert len(begins) == 2
+    assert len(begins) == 1  # the queue's
+    assert db.read_fetchone("SELECT turns FROM miss_streaks WHERE user_key = 'u-lazy-1'", ()) == (1,)
+    post(client, "help", "u-lazy-1", "도움말")  # a tap neither ends the streak nor writes
+    assert len(begins) == 1
+    assert db.read_fetchone("SELECT turns FROM miss_streaks WHERE user_key = 'u-lazy-1'", ()) == (1,)
+    post(client, "fallback", "u-lazy-1", "고객센터 전화번호 알려줘")  # understood: the streak ends
+    assert db.read_fetchone("SELECT count(*) FROM miss_streaks", ()) == (0,)
 
 
 def test_a_turn_that_writes_begins_one_and_commits(app, client, db, begins):

@@ -9,10 +9,19 @@ import re
 
 import pytest
 
-from tests.auxil.scenarios import make_member, signup_until, state
+from core.models import MissStreak
+from tests.auxil.scenarios import make_member, signup_until
 
 pytestmark = pytest.mark.usefixtures("lgs")
 CHAT_URL = "http://pf.kakao.com/_xcpoint/chat"
+
+
+def streak(db, user_key: str) -> MissStreak:
+    with db.session() as s:
+        row = s.get(MissStreak, user_key)
+        assert row is not None
+        s.expunge(row)
+        return row
 
 
 def summary_of(c) -> str:
@@ -40,13 +49,27 @@ def test_two_misunderstandings_in_a_row_offer_a_person_with_a_summary(chat, conf
     # offered once: the count starts again
     c.say("asdf qwer zxcv")
     assert "[탄소중립포인트 문의]" not in c.text
-    assert state(db, "u-handoff").slots["nu_count"] == 1
+    assert streak(db, "u-handoff").turns == 1
+    assert "0419283746" not in streak(db, "u-handoff").asked  # masked as stored
 
 
 def test_an_understood_turn_in_between_starts_the_count_again(chat):
     c = chat("u-handoff-2")
     c.say("zxqv")
     c.say("포인트 언제 들어와요")  # understood
+    c.say("qwer")
+    assert "이해하지 못했어요" in c.text and "[탄소중립포인트 문의]" not in c.text
+
+
+def test_a_tap_between_two_misses_leaves_the_streak_and_a_dialog_ends_it(chat, db):
+    c = chat("u-handoff-tap")
+    c.say("zxqv")
+    c.open("help", "도움말")  # the menu's block
+    c.say("qwer")
+    assert "[탄소중립포인트 문의]" in c.text
+    c.say("zxqv")
+    signup_until(c, "name")
+    c.say("처음으로")
     c.say("qwer")
     assert "이해하지 못했어요" in c.text and "[탄소중립포인트 문의]" not in c.text
 

@@ -403,10 +403,10 @@ def test_the_schedulers_retention_purges_members_and_old_audit_entries(app, db, 
         withdraw(s, clock, m)
     with app.app_context():
         work = retention_for(app.extensions["cpoint"])
-    assert work() == {"withdrawn_purged": 0, "audit_purged": 0, "unmatched_purged": 0}
+    assert work() == {"withdrawn_purged": 0, "audit_purged": 0, "unmatched_purged": 0, "streaks_purged": 0}
     clock.advance(days=731)
-    assert work() == {"withdrawn_purged": 1, "audit_purged": 3, "unmatched_purged": 0}
-    assert work() == {"withdrawn_purged": 0, "audit_purged": 0, "unmatched_purged": 0}
+    assert work() == {"withdrawn_purged": 1, "audit_purged": 3, "unmatched_purged": 0, "streaks_purged": 0}
+    assert work() == {"withdrawn_purged": 0, "audit_purged": 0, "unmatched_purged": 0, "streaks_purged": 0}
     with db.session() as s:
         assert [e.action for e in audit.entries(s)] == ["member.purge", "audit.purge"]
     assert cli(app, "audit", "verify").exit_code == 0
@@ -488,3 +488,22 @@ def test_the_schedulers_retention_purges_old_unmatched_questions(app, db, clock)
     assert work()["unmatched_purged"] == 1
     with db.session() as s:
         assert [q.text for q in s.scalars(select(UnmatchedQuestion))] == ["최근 질문"]
+
+
+def test_the_schedulers_retention_purges_misunderstanding_streaks_a_day_old(app, db, clock):
+    from core.clock import utcnow_naive
+    from core.models import MissStreak
+    from webhooks.commands.operators import retention_for
+
+    with db.transaction() as s:
+        s.add(MissStreak(user_key="u-old", turns=1, asked="zxqv ****", at=utcnow_naive(clock)))
+    clock.advance(hours=20)
+    with db.transaction() as s:
+        s.add(MissStreak(user_key="u-new", turns=1, asked="qwer", at=utcnow_naive(clock)))
+    with app.app_context():
+        work = retention_for(app.extensions["cpoint"])
+    assert work()["streaks_purged"] == 0
+    clock.advance(hours=5)
+    assert work()["streaks_purged"] == 1
+    with db.session() as s:
+        assert [m.user_key for m in s.scalars(select(MissStreak))] == ["u-new"]
