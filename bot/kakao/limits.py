@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 
+import orjson
+
 
 class LimitError(ValueError):
     """A component breaks a documented Kakao rule; the message names the field and the limit."""
@@ -119,4 +121,7 @@ def line_count(text: str) -> int:
 
 def response_bytes(obj: object) -> int:
     """Size of a reply as compact UTF-8 JSON, the way the skill endpoint should send it."""
-    return len(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    try:
+        return len(orjson.dumps(obj))  # the same compact UTF-8, in a tenth of the time
+    except TypeError:  # what orjson does not take (e.g. an int past 64 bits): the standard library's
+        return len(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
