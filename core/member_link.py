@@ -97,8 +97,9 @@ def _candidate(session: Session, cipher: FieldCipher, proof: LinkProof) -> Membe
 
 
 def link_member(session: Session, cipher: FieldCipher, clock: Clock, chat: ChatIdentity, proof: LinkProof,
-                limit: int) -> LinkResult:
-    """Link the chat user to the member the proof names, in the caller's transaction."""
+                limit: int, consent: dict | None = None) -> LinkResult:
+    """Link the chat user to the member the proof names, in the caller's transaction. `consent`:
+    what the citizen agreed to in the chat before linking, added to the member's consents."""
     from core.operators import count, counter_value
 
     now = utcnow_naive(clock)
@@ -123,6 +124,8 @@ def link_member(session: Session, cipher: FieldCipher, clock: Clock, chat: ChatI
     member.bot_user_key, member.app_user_id = chat.user_key, chat.app_user_id
     member.bot_id, member.plusfriend_user_key = chat.bot_id, chat.plusfriend_user_key
     member.is_friend = chat.is_friend
+    if consent:
+        member.consents = {**(member.consents or {}), **consent}
     session.flush()
     return LinkResult(LINKED, member)
 

@@ -4,7 +4,7 @@ A member who joined on the website or at the local government (imported by `cpoi
 import-members`) taps "이미 회원이에요" on the welcome or the signup's first question and proves the
 membership with what a member knows (core.member_link):
 
-    member_no (or "번호를 몰라요") -> name -> mobile -> [address, when the number was not given]
+    consent -> member_no (or "번호를 몰라요") -> name -> mobile -> [address, when no number was given]
     -> linked | no match (no hint which answer was wrong) | limit reached | linked elsewhere
 
 Unlinking (`{"dialog": "link", "action": "unlink"}`, offered in my info to registry members):
@@ -32,6 +32,7 @@ from bot.kakao.parts import Button
 from bot.kakao.response import TextCard
 from core import member_link as L
 from core import members as M
+from core.clock import utcnow_naive
 from core.local_governments import infer_sido, parse_address
 from core.pii import mask_name
 
@@ -41,6 +42,33 @@ _MEMBER_NO = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
 def link_quick_reply(ctx):
     """The "이미 회원이에요" quick reply (welcome, signup's first question)."""
     return ui.qr(ctx, texts.t("link.start_label"), "link", {"dialog": "link", "action": "open"})
+
+
+class ConsentStep(ChoiceStep):
+    """The chat's own consent: linking lets this KakaoTalk read the membership and receive its
+    notices, a use the registry signup did not cover. Recorded on the member when the link is
+    made (consents["kakao_link"], with the notice's version)."""
+
+    name = "consent"
+    hint = "consent.invalid"
+    yes, no = "agree", "disagree"
+
+    def options(self, c: Conv) -> list[Option]:
+        return [Option("agree", c.t("consent.agree"), answers.words("terms.agree_required")),
+                Option("disagree", c.t("consent.disagree"), answers.words("terms.disagree"))]
+
+    def ask(self, c: Conv) -> Prompt:
+        card = TextCard(title=c.t("consent.title"), description=c.t("consent.body"),
+                        buttons=[Button.web_link(c.t("consent.full_text_label"), c.ctx.settings.terms_url)])
+        return Prompt([card], [c.qr(o.label, o.value) for o in self.options(c)])
+
+    def apply(self, c: Conv, value: str):
+        if value == "disagree":
+            c.ctx.dialog.end()
+            c.dialog.app.dialog_event(c.dialog.name, "consent_declined")
+            return ui.menu_reply(c.ctx, c.t("consent.declined"), member=False)
+        c.set(consented_at=utcnow_naive(c.ctx.clock).isoformat(timespec="seconds"))
+        return Go("member_no")
 
 
 class MemberNoStep(TextStep):
@@ -140,10 +168,10 @@ class LinkDialog(StepDialog):
     name = "link"
     skill = "link"
     text_area = "link"
-    first = "member_no"
+    first = "consent"
 
     def __init__(self, app) -> None:
-        super().__init__(app, [MemberNoStep(), NameStep(), MobileStep(), AddressStep(), UnlinkConfirmStep()])
+        super().__init__(app, [ConsentStep(), MemberNoStep(), NameStep(), MobileStep(), AddressStep(), UnlinkConfirmStep()])
 
     # -- entry points -----------------------------------------------------------------------
     def open(self, ctx) -> dict:
@@ -201,7 +229,9 @@ class LinkDialog(StepDialog):
                               plusfriend_user_key=turn.plusfriend_user_key, is_friend=turn.is_friend)
         proof = L.LinkProof(name=s.get("name") or "", mobile=s.get("mobile") or "", member_no=s.get("member_no"),
                             address=parsed)
-        result = L.link_member(ctx.session, ctx.cipher, ctx.clock, chat, proof, ctx.settings.link_attempts_per_day)
+        consent = {"kakao_link": s.get("consented_at"), "kakao_link_version": c.t("consent.version")}
+        result = L.link_member(ctx.session, ctx.cipher, ctx.clock, chat, proof, ctx.settings.link_attempts_per_day,
+                               consent=consent)
         ctx.dialog.end()
         self.app.dialog_event(self.name, result.outcome)
         call = ctx.settings.call_centre

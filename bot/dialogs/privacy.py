@@ -30,7 +30,7 @@ OTHER_STEPS: dict[str, frozenset[str]] = {
     "myinfo": frozenset({"billing_mode", "incentive_type", "pick_resource", "move_confirm", "leave_confirm",
                        "withdraw_confirm"}),
     "greenlife": frozenset({"age", "payout"}),
-    "link": frozenset({"unlink_confirm"}),
+    "link": frozenset({"consent", "unlink_confirm"}),
 }
 
 

@@ -41,6 +41,8 @@ def linked_key(db) -> str | None:
 def prove(c, member_no="GG-2019-000123", name="박서연", mobile="010 5555 6666", address=None):
     c.open("welcome", "안녕")
     c.tap("이미 회원이에요")
+    assert "카카오톡 연결 동의" in c.text and "보관하지 않아요" in c.text
+    c.tap("동의하고 연결")
     assert "회원번호" in c.text
     if member_no is None:
         c.tap("번호를 몰라요")
@@ -62,6 +64,18 @@ def test_linking_with_the_member_number_then_balance_on_the_next_turn(chat, db, 
     assert "회원만" not in c.text and "2026년" in c.text
     c.open("myinfo", "내 정보")
     assert "카톡 연결 해제" in c.labels
+
+
+def test_the_consent_is_asked_first_and_recorded_with_the_link(chat, db, registry):
+    c = chat(U2)
+    c.open("welcome", "안녕")
+    c.tap("이미 회원이에요")
+    c.say("동의 안 함")
+    assert "연결하지 않았어요" in c.text and state(db, U2).dialog is None and linked_key(db) is None
+    prove(chat(U1))
+    with db.session() as s:
+        consents = s.scalars(select(Member.consents).where(Member.member_no == ROW["member_no"])).one()
+    assert consents["kakao_link_version"] == "2026-12" and consents["kakao_link"].startswith("20")
 
 
 def test_linking_with_name_mobile_and_address(chat, db, registry):
@@ -123,4 +137,6 @@ def test_signup_first_question_offers_already_a_member(chat, db, registry):
     c.open("signup", "가입하기")
     assert "이미 회원이에요" in c.labels
     c.tap("이미 회원이에요")
+    assert "카카오톡 연결 동의" in c.text and "보관하지 않아요" in c.text
+    c.tap("동의하고 연결")
     assert "회원번호" in c.text
