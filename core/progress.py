@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from core.models.progress import PreparedProgress
 from core.points.award import provisional_award, won_for
-from core.points.baseline import format_rate, half_to_date
+from core.points.baseline import format_rate, half_baseline, half_to_date
 from core.points.evaluation import ResourceInput, is_registered_for_half
 from core.points.periods import Half, int_to_month
 from core.points.projection import project
@@ -98,7 +98,8 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             resources.append(item | {"reason": "EXCLUDED_TARIFF"})  # spec E5
             continue
         rd = readings.get(acc.id, {})
-        td = half_to_date(rd, half, rules, through_month=through)
+        hb = half_baseline(rd, half, rules)  # once: the view and the projection ask about it
+        td = half_to_date(rd, half, rules, through_month=through, baseline=hb)
         item |= {"months_with_data": [view_month(m) for m in td.months_with_data],
                  "missing_months": [view_month(m) for m in td.missing_months],
                  "usage": view_num(td.actual), "baseline": view_num(td.baseline),
@@ -113,7 +114,8 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             item["provisional_band"] = view_num(prov.band)
             item["provisional_points"] = prov.points
             points += prov.points
-        items.append(ResourceInput(acc.resource, rd, acc.billing_mode, acc.registered_on, acc.tariff, streak))
+        items.append(ResourceInput(acc.resource, rd, acc.billing_mode, acc.registered_on, acc.tariff, streak,
+                                   baseline=hb))
         resources.append(item)
     try:
         points = min(points, rules.schedule_for(member_type, half).cap_points_per_half)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.points.award import Statement, compute_statement
-from core.points.baseline import half_baseline, half_to_date
+from core.points.baseline import HalfBaseline, half_baseline, half_to_date, reference_months
 from core.points.evaluation import ResourceInput
 from core.points.periods import Half
 
@@ -95,18 +95,36 @@ def pace_readings(item: ResourceInput, half: Half, through_month: int, rules: Ru
     return paced[0] if paced else None
 
 
-def _pace(item: ResourceInput, half: Half, through_month: int, rules: Rules) -> tuple[dict[int, Decimal], Decimal] | None:
-    td = half_to_date(item.readings, half, rules, through_month=through_month, join_month=item.join_month)
+def baseline_of(item: ResourceInput, half: Half, rules: Rules) -> HalfBaseline:
+    """B_H of the item's readings: the one it carries, else computed."""
+    if item.baseline is not None and item.baseline.half == half:
+        return item.baseline
+    return half_baseline(item.readings, half, rules, item.join_month)
+
+
+def _refs_outside(half: Half, rules: Rules, join_month: int | None) -> bool:
+    """Whether B_H reads no month of the half itself (then filling or changing the half's
+    months leaves B_H as it was)."""
+    try:
+        return not any(r in half.months for m in half.months for r in reference_months(m, rules, join_month))
+    except ValueError:
+        return False
+
+
+def _pace(item: ResourceInput, half: Half, through_month: int,
+          rules: Rules) -> tuple[dict[int, Decimal], Decimal, HalfBaseline] | None:
+    base = baseline_of(item, half, rules)
+    td = half_to_date(item.readings, half, rules, through_month=through_month, join_month=item.join_month,
+                      baseline=base)
     if td.rate is None or td.baseline_exact is None:
         return None
     share = Fraction(td.actual) / td.baseline_exact
-    base = half_baseline(item.readings, half, rules, item.join_month)
     out = dict(item.readings)
     for m in half.months:
         if m not in out:
             fr = base.exact_value(m) * share
             out[m] = (Decimal(fr.numerator) / Decimal(fr.denominator)).quantize(MILLI, ROUND_HALF_EVEN)
-    return out, td.rate
+    return out, td.rate, base
 
 
 def project(member_type: str, half: Half | str, through_month: int, items: Sequence[ResourceInput],
@@ -119,7 +137,9 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
         got = _pace(item, half, through_month, rules)
         if got is not None:
             have_rate[item.resource] = got[1]
-            paced.append(replace(item, readings=got[0]))
+            # The filled months are of the half: B_H stays the same unless it reads them.
+            keep = got[2] if _refs_outside(half, rules, item.join_month) else None
+            paced.append(replace(item, readings=got[0], baseline=keep))
         else:
             paced.append(item)
 
