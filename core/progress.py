@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -201,11 +201,17 @@ def compare(groups: Mapping[GroupKey, GroupStats], lg: str | None, resource: str
 
 # --- bulk preparation ------------------------------------------------------------------------
 
-def _pivot_sql(months: Sequence[int], lo: int, hi: int) -> str:
+def _pivot_sql(months: Sequence[int], lo: int, hi: int, half: Half, rules: Rules) -> str:
     cols = ",\n  ".join(f"MAX(CASE WHEN r.month = {m} THEN CAST(ROUND(r.amount * 1000) AS BIGINT) END) AS m{m}"
                         for m in months)
+    # Spec E5: a month of the half billed under an excluded tariff (meter_readings.tariff)
+    # excludes the resource as the account's own tariff does (as the live view and the
+    # settlement's staging read it).
+    excluded = ", ".join(f"'{t}'" for t in sorted(rules.excluded_electricity_tariffs) if t.isidentifier())
+    tariff = (f"MIN(CASE WHEN r.month IN ({', '.join(str(m) for m in half.months)})"
+              f" AND r.tariff IN ({excluded}) THEN r.tariff END)" if excluded else "NULL")
     return f"""
-SELECT ra.id AS account_id, {cols}
+SELECT ra.id AS account_id, {tariff} AS reading_tariff, {cols}
 FROM resource_accounts ra
 JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
   AND r.month IN ({", ".join(str(m) for m in months)})
@@ -259,10 +265,13 @@ def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime
             accounts.setdefault(r.member_id, []).append(
                 AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg))
         readings: dict[int, dict[int, Decimal]] = {}
-        for r in conn.execute(text(_pivot_sql(months, lo, hi))):
+        reading_tariff: dict[int, str] = {}
+        for r in conn.execute(text(_pivot_sql(months, lo, hi, half, rules))):
             values = r._mapping
             readings[values["account_id"]] = {m: Decimal(values[f"m{m}"]) * MILLI for m in months
                                              if values[f"m{m}"] is not None}
+            if values["reading_tariff"]:
+                reading_tariff[values["account_id"]] = values["reading_tariff"]
         streaks: dict[int, dict[str, int]] = {}
         for r in conn.execute(text("SELECT member_id, resource, streak_after FROM statement_lines"
                                    " WHERE half = :h AND member_id BETWEEN :lo AND :hi"),
@@ -279,7 +288,10 @@ def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime
                 continue
             lg = lgs.get(lg_code or "")
             rate, payout_month = (lg.rate, lg.payout_month) if lg else (rules.rate.default, half.payout_month(rules))
-            view = half_view(mtype, accs, readings, streaks.get(member_id, {}), half, through, rules,
+            # the signature stays the accounts' own; the view sees a reading's excluded tariff
+            seen = [replace(a, tariff=reading_tariff[a.id]) if a.resource == "electricity" and a.id in reading_tariff
+                    else a for a in accs]
+            view = half_view(mtype, seen, readings, streaks.get(member_id, {}), half, through, rules,
                              Decimal(rate), payout_month, earlier.get(member_id, 0))
             view["managed"] = sorted({a.resource for a in accs if a.billing_mode == "managed_fee"})
             views[member_id] = view

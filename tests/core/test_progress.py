@@ -150,3 +150,30 @@ def test_a_settlement_drops_prepared_rows(app, db, cipher, tmp_path, clock):
     settle_half(db, "2026H1", clock)
     with db.session() as s:
         assert s.scalars(select(PreparedProgress)).first() is None
+
+
+def test_a_reading_under_an_excluded_tariff_excludes_the_prepared_resource(app, db, cipher, tmp_path):
+    """Spec E5 in the bulk preparation: a month of the half billed late-night excludes the
+    resource (as the live view does), and the row stays usable (the account is unchanged)."""
+    from tests.core.test_import_tariffs import tariffed, write
+
+    with db.transaction() as s:
+        add_lg(s)
+        farm = add_member(s, cipher, accounts=[(E, "5100000001")]).id
+        home = add_member(s, cipher, accounts=[(E, "5100000002")]).id
+    rows = tariffed(half_rows(E, "5100000001", "2026H2", monthly_baseline=[300] * 6,
+                              monthly_actual=[280] * 4 + [None, None]), "late_night", months={202609})
+    rows += tariffed(half_rows(E, "5100000002", "2026H2", monthly_baseline=[300] * 6,
+                               monthly_actual=[280] * 4 + [None, None]), "general")
+    # an excluded tariff in an earlier half does not exclude this one
+    rows = [r if r[2] != 202509 or r[1] != "5100000002" else (*r[:4], "agricultural") for r in rows]
+    assert cli(app, "import-usage", write(tmp_path / "t.csv", rows)).exit_code == 0
+    _prepare(db)
+    with db.session() as s:
+        prepared = read_prepared(s, s.get(Member, farm), TODAY)
+        assert prepared is not None
+        assert prepared["resources"][0]["reason"] == "EXCLUDED_TARIFF" and prepared["points"] == 0
+        assert _comparable(prepared) == _comparable(current_half_view(s, farm, TODAY)) | {"managed": []}
+        other = read_prepared(s, s.get(Member, home), TODAY)
+        assert other["resources"][0]["reason"] is None and other["points"] > 0
+        assert _comparable(other) == _comparable(current_half_view(s, home, TODAY)) | {"managed": []}
