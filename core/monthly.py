@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core.clock import Clock, SystemClock, today_kst, utcnow_naive
 from core.db import Database
-from core.db_bulk import reset_connection, tune_connection
+from core.db_bulk import db_time, insert_ignore, json_text, reset_connection, tune_connection
 from core.local_government_rates import local_government_table
 from core.models.outbox import Notification
 from core.points import reasons
@@ -48,6 +47,7 @@ from core.progress import prepare_progress
 from core.rules import Rules, default_rules
 from core.settlement.python_engine import MILLI, Row
 from core.settlement.staging import fill_staging, read_rows, staging_table
+from core.sqla import table_of
 from core.usage_import import MONTH_RE
 
 KIND = "monthly_result"
@@ -144,17 +144,17 @@ def member_payload(rows: list[Row], month: int, half: Half, rules: Rules, rate: 
             "half_to_date": htd, "missing_months": missing}
 
 
-def _insert(conn, rows: list[dict]) -> int:
+NOTICE_COLUMNS = ("member_id", "kind", "period", "dedupe_key", "payload", "state", "attempts", "created_at")
+
+
+def _insert(conn, rows: list[tuple], period: str) -> int:
+    """Rows in NOTICE_COLUMNS order (driver form); the number actually recorded."""
     if not rows:
         return 0
-    table = Notification.__table__
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    before = conn.execute(text("SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p"),
-                          {"k": KIND, "p": rows[0]["period"]}).scalar_one()
-    conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
-    after = conn.execute(text("SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p"),
-                         {"k": KIND, "p": rows[0]["period"]}).scalar_one()
-    return after - before
+    count = text("SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p")
+    before = conn.execute(count, {"k": KIND, "p": period}).scalar_one()
+    insert_ignore(conn, table_of(Notification), rows, NOTICE_COLUMNS, ("dedupe_key",))
+    return conn.execute(count, {"k": KIND, "p": period}).scalar_one() - before
 
 
 def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None = None) -> MonthlyResult:
@@ -170,6 +170,7 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
     now = utcnow_naive(clock)
     this_month = today.year * 100 + today.month
     with db.engine.connect() as conn:
+        created = db_time(conn, now)
         try:
             tune_connection(conn)
             with conn.begin():
@@ -206,11 +207,9 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
                         view = views.get(member_id) or {}
                         payload["projection"] = view.get("projection")
                         payload["comparison"] = view.get("comparison") or []
-                        out.append({"member_id": member_id, "kind": KIND, "period": period,
-                                    "dedupe_key": dedupe_key(member_id, period),
-                                    "payload": payload,
-                                    "state": "pending", "attempts": 0, "created_at": now})
-                    result.written += _insert(conn, out)
+                        out.append((member_id, KIND, period, dedupe_key(member_id, period), json_text(payload),
+                                    "pending", 0, created))
+                    result.written += _insert(conn, out, period)
         finally:
             with conn.begin():
                 conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))

@@ -33,6 +33,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from core.db_bulk import bulk_insert
 from core.models.progress import PreparedProgress
 from core.points.award import provisional_award, won_for
 from core.points.baseline import format_rate, half_baseline, half_to_date
@@ -337,8 +338,7 @@ def write_rows(conn: Connection, rows: list[dict], member_ids: Sequence[int], ba
     ids = list(member_ids)
     for start in range(0, len(ids), batch):
         conn.execute(table.delete().where(table.c.member_id.in_(ids[start:start + batch])))
-    for start in range(0, len(rows), batch):
-        conn.execute(table.insert(), rows[start:start + batch])
+    bulk_insert(conn, table, rows)  # COPY on PostgreSQL
 
 
 def read_prepared(session: Session, member: Any, today: date) -> dict | None:

@@ -131,6 +131,14 @@ class HalfToDate:
 
 # --- small helpers --------------------------------------------------------------------------
 
+def exact_total(values: Iterable[Decimal]) -> Decimal:
+    """Σ of Decimals that never rounds (Decimal's default context keeps 28 digits)."""
+    total = Decimal(0)
+    for v in values:
+        total = _EXACT.add(total, v)
+    return total
+
+
 def usage(value: object, where: str = "usage") -> Decimal:
     """Check a reading: a non-negative Decimal or int (floats are refused, never rounded)."""
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):

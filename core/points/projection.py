@@ -26,10 +26,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.points.award import Statement, compute_statement
-from core.points.baseline import HalfBaseline, half_baseline, half_to_date, reference_months
+from core.points.baseline import HalfBaseline, exact_total, half_baseline, half_to_date, reference_months
 from core.points.evaluation import ResourceInput
 from core.points.periods import Half
 
@@ -149,45 +149,47 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
     pace = statement(paced)
     schedule = rules.schedule_for(member_type, half)
     prices = unit_prices()
+    months = half.months
+    lines = {ln.resource: ln for ln in pace.lines}
     out = []
     for idx, item in enumerate(paced):
-        line = next(ln for ln in pace.lines if ln.resource == item.resource)
+        line = lines[item.resource]
         # The months still to come: after the last month read so far (a month of the half not
         # read yet can still change, even when the clock is past it).
-        read = [m for m in items[idx].readings if m in half.months and m <= through_month]
-        remaining = [m for m in half.months if m > max(read, default=through_month)]
-        proj = ResourceProjection(
-            resource=item.resource, rate_to_date=have_rate.get(item.resource), pace_band=line.band,
-            pace_points=line.points, maintenance=line.maintenance_points > 0, streak=item.streak_before,
-            months_left=len(remaining))
+        last_read = max((m for m in items[idx].readings if m in months and m <= through_month),
+                        default=through_month)
+        remaining = [m for m in months if m > last_read]
+        base: dict[str, Any] = dict(resource=item.resource, rate_to_date=have_rate.get(item.resource), pace_band=line.band,
+                    pace_points=line.points, maintenance=line.maintenance_points > 0, streak=item.streak_before,
+                    months_left=len(remaining))
         if item.resource not in have_rate or not line.evaluated or line.baseline is None:
-            out.append(proj)
+            out.append(ResourceProjection(**base))
             continue
         higher = [b for b in schedule.bands if line.band is None or b.min_rate > line.band]
         if not higher:
-            out.append(replace(proj, top_band=True))
+            out.append(ResourceProjection(**base, top_band=True))
             continue
         if not remaining:
-            out.append(proj)
+            out.append(ResourceProjection(**base))
             continue
         target = higher[0]
         # Largest A_H that still meets the band, minus the months that can no longer change.
         allowed = Fraction(line.baseline) * (1 - Fraction(target.min_rate) / 100)
-        fixed = sum((Fraction(v) for m, v in item.readings.items() if m in half.months and m not in remaining),
-                    Fraction(0))
-        pace_left = sum((Fraction(item.readings[m]) for m in remaining), Fraction(0))
+        readings = item.readings
+        fixed = Fraction(exact_total(v for m, v in readings.items() if m in months and m not in remaining))
+        pace_left = Fraction(exact_total(readings[m] for m in remaining))
         less = max(1, math.ceil((pace_left - (allowed - fixed)) / len(remaining)))
-        if any(item.readings[m] < less for m in remaining):
-            out.append(proj)  # not reachable by using less in the months left
+        if any(readings[m] < less for m in remaining):
+            out.append(ResourceProjection(**base))  # not reachable by using less in the months left
             continue
-        changed = dict(item.readings)
+        changed = dict(readings)
         for m in remaining:
-            changed[m] = item.readings[m] - less
+            changed[m] = readings[m] - less
         trial = list(paced)
         trial[idx] = replace(item, readings=changed)
         st = statement(trial)
         reached = next(ln for ln in st.lines if ln.resource == item.resource).band
-        out.append(replace(proj, next_band=reached, less_per_month=less,
-                           bill_won_per_month=less * prices.get(item.resource, 0),
-                           gain_points=st.points - pace.points, gain_won=st.won - pace.won))
+        out.append(ResourceProjection(**base, next_band=reached, less_per_month=less,
+                                      bill_won_per_month=less * prices.get(item.resource, 0),
+                                      gain_points=st.points - pace.points, gain_won=st.won - pace.won))
     return Projection(half, through_month, pace, tuple(out))
