@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from core.db_bulk import bulk_insert
 from core.models.progress import PreparedProgress
 from core.points.award import provisional_award, won_for
-from core.points.baseline import format_rate, half_baseline, half_to_date
+from core.points.baseline import HalfBaseline, format_rate, half_baseline, half_to_date
 from core.points.evaluation import ResourceInput, is_registered_for_half
 from core.points.periods import Half, int_to_month
 from core.points.projection import project
@@ -84,9 +84,11 @@ def signature(member_type: str, lg_code: str | None, accounts: Iterable[Any]) ->
 
 def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mapping[int, Mapping[int, Decimal]],
               prev_streak: Mapping[str, int], half: Half, through: int, rules: Rules, rate: Decimal,
-              payout_month: int | None, won_paid_earlier_in_year: int = 0) -> dict:
+              payout_month: int | None, won_paid_earlier_in_year: int = 0,
+              baselines: dict[int, HalfBaseline] | None = None) -> dict:
     """The provisional view of the half (core.statements.current_half_view's shape) and its
-    projection. ``readings``: per account id, {yyyymm: Decimal} at thousandths."""
+    projection. ``readings``: per account id, {yyyymm: Decimal} at thousandths; ``baselines``
+    receives each account's B_H (batch callers ask the engine more about the same readings)."""
     order = {r: i for i, r in enumerate(rules.resources)}
     resources, points, missing_all = [], 0, set()
     items: list[ResourceInput] = []
@@ -100,6 +102,8 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             continue
         rd = readings.get(acc.id, {})
         hb = half_baseline(rd, half, rules)  # once: the view and the projection ask about it
+        if baselines is not None:
+            baselines[acc.id] = hb
         td = half_to_date(rd, half, rules, through_month=through, baseline=hb)
         item |= {"months_with_data": [view_month(m) for m in td.months_with_data],
                  "missing_months": [view_month(m) for m in td.missing_months],
@@ -202,7 +206,7 @@ def compare(groups: Mapping[GroupKey, GroupStats], lg: str | None, resource: str
 
 # --- bulk preparation ------------------------------------------------------------------------
 
-def _pivot_sql(months: Sequence[int], lo: int, hi: int, half: Half, rules: Rules) -> str:
+def _pivot_sql(months: Sequence[int], half: Half, rules: Rules) -> str:
     cols = ",\n  ".join(f"MAX(CASE WHEN r.month = {m} THEN CAST(ROUND(r.amount * 1000) AS BIGINT) END) AS m{m}"
                         for m in months)
     # Spec E5: a month of the half billed under an excluded tariff (meter_readings.tariff)
@@ -216,7 +220,7 @@ SELECT ra.id AS account_id, {tariff} AS reading_tariff, {cols}
 FROM resource_accounts ra
 JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
   AND r.month IN ({", ".join(str(m) for m in months)})
-WHERE ra.ended_on IS NULL AND ra.member_id BETWEEN {int(lo)} AND {int(hi)}
+WHERE ra.ended_on IS NULL AND ra.member_id BETWEEN :lo AND :hi
 GROUP BY ra.id"""
 
 
@@ -227,15 +231,68 @@ class PrepareResult:
     compared: int = 0
 
 
-def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime,
-                     compare_month: int | None = None, chunk: int = 2000,
-                     member_ids: Sequence[int] | None = None,
-                     write: bool = True) -> tuple[PrepareResult, dict[int, dict]]:
-    """Prepare every active member's row (or ``member_ids``') for the half containing the month
-    ``through`` (yyyymm: today's month for the balance card), in the caller's transaction.
-    Returns the result and {member_id: view} (the monthly notice reuses the figures);
-    ``write=False`` only returns them. ``compare_month``: the month compared (default: the
-    month with data that most households have)."""
+@dataclass
+class PreparedChunk:
+    """One chunk of members prepared (consecutive ids)."""
+    member_ids: list[int]               # the active members of the chunk (with or without accounts)
+    rows: list[dict]                    # prepared_progress rows, the view included
+    views: dict[int, dict]              # member_id -> view
+    baselines: dict[int, HalfBaseline]  # account id -> B_H of the half (for the monthly notice)
+    compared: int = 0
+
+
+def _sample_month(rd: Mapping[int, Decimal], compare_month: int | None, through: int) -> int | None:
+    """The month of an account's readings that it is compared on: ``compare_month``, else its
+    latest month up to ``through``."""
+    for m in ([compare_month] if compare_month else sorted(rd, reverse=True)):
+        if m in rd and m <= through:
+            return m
+    return None
+
+
+def _comparison_groups(conn: Connection, members: Sequence[tuple], through: int, months: Sequence[int],
+                       compare_month: int | None) -> tuple[int | None, dict[GroupKey, GroupStats]]:
+    """The comparison month and its groups, from one set-based read of every account's
+    figures (before any member is prepared, so each chunk can be compared and written alone)."""
+    info = {m[0]: m for m in members}
+    wanted = [compare_month] if compare_month else [m for m in months if m <= through]
+    if not wanted:
+        return compare_month, {}
+    sql = f"""
+SELECT ra.id, ra.member_id, ra.resource, r.month, CAST(ROUND(r.amount * 1000) AS BIGINT) AS milli
+FROM resource_accounts ra
+JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
+  AND r.month IN ({", ".join(str(int(m)) for m in wanted)})
+WHERE ra.ended_on IS NULL AND ra.billing_mode <> 'not_used'"""
+    picked: dict[int, tuple[int, str, int, int]] = {}   # account -> (member, resource, month, milli)
+    for acc, member_id, resource, month, milli in conn.execute(text(sql)):
+        if member_id not in info or milli is None:
+            continue
+        got = picked.get(acc)
+        if got is None or month > got[2]:
+            picked[acc] = (member_id, resource, month, milli)
+    if compare_month is None:
+        counts: dict[int, int] = {}
+        for _, _, month, _ in picked.values():
+            counts[month] = counts.get(month, 0) + 1
+        if not counts:
+            return None, {}
+        compare_month = max(counts, key=lambda m: (counts[m], m))
+    samples = []
+    for member_id, resource, month, milli in picked.values():
+        if month == compare_month:
+            _, mtype, lg_code, area = info[member_id]
+            samples.append((lg_code, resource, mtype, area_band(area), Decimal(milli) * MILLI))
+    return compare_month, comparison_groups(samples)
+
+
+def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
+                  compare_month: int | None = None, chunk: int = 2000,
+                  member_ids: Sequence[int] | None = None) -> Iterator[PreparedChunk]:
+    """Every active member (or ``member_ids``) prepared for the half containing the month
+    ``through``, chunk by chunk (memory stays one chunk's); each chunk's queries run in the
+    caller's transaction at the time it is asked for. The comparison groups are read first, in
+    one set-based pass (:func:`_comparison_groups`)."""
     from core.local_government_rates import local_government_table
     from core.models.points import PointStatement
 
@@ -247,12 +304,10 @@ def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime
     if member_ids is not None:
         wanted = set(member_ids)
         members = [m for m in members if m[0] in wanted]
-    result = PrepareResult(members=len(members))
+    compare_month, groups = _comparison_groups(conn, members, through, months, compare_month)
     prev_half = str(half.previous())
     h1 = f"{half.year}H1" if half.number == 2 else None
-    views: dict[int, dict] = {}
-    samples: list[tuple[int, str | None, str, str, int | None, int, Decimal]] = []
-    rows: list[dict] = []
+    pivot = _pivot_sql(months, half, rules)
     for start in range(0, len(members), chunk):
         part = members[start:start + chunk]
         lo, hi = part[0][0], part[-1][0]
@@ -267,7 +322,7 @@ def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime
                 AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg))
         readings: dict[int, dict[int, Decimal]] = {}
         reading_tariff: dict[int, str] = {}
-        for r in conn.execute(text(_pivot_sql(months, lo, hi, half, rules))):
+        for r in conn.execute(text(pivot), {"lo": lo, "hi": hi}):
             values = r._mapping
             readings[values["account_id"]] = {m: Decimal(values[f"m{m}"]) * MILLI for m in months
                                              if values[f"m{m}"] is not None}
@@ -283,6 +338,7 @@ def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime
             for r in conn.execute(select(PointStatement.member_id, PointStatement.won).where(
                     PointStatement.half == h1, PointStatement.member_id.between(lo, hi))):
                 earlier[r.member_id] = r.won or 0
+        out = PreparedChunk([m[0] for m in part], [], {}, {})
         for member_id, mtype, lg_code, area in part:
             accs = accounts.get(member_id, [])
             if not accs:
@@ -293,42 +349,44 @@ def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime
             seen = [replace(a, tariff=reading_tariff[a.id]) if a.resource == "electricity" and a.id in reading_tariff
                     else a for a in accs]
             view = half_view(mtype, seen, readings, streaks.get(member_id, {}), half, through, rules,
-                             Decimal(rate), payout_month, earlier.get(member_id, 0))
+                             Decimal(rate), payout_month, earlier.get(member_id, 0), out.baselines)
             view["managed"] = sorted({a.resource for a in accs if a.billing_mode == "managed_fee"})
-            views[member_id] = view
             band = area_band(area)
+            compared = []
             for acc in accs:
                 if acc.billing_mode == "not_used" or not acc.supply_key_hash:
                     continue
                 rd = readings.get(acc.id, {})
-                for m in ([compare_month] if compare_month else sorted(rd, reverse=True)):
-                    if m in rd and m <= through:
-                        samples.append((member_id, lg_code, acc.resource, mtype, band, m, rd[m]))
-                        break
-            rows.append({"member_id": member_id, "half": str(half), "through_month": through,
-                         "signature": signature(mtype, lg_code, accs), "prepared_at": now})
-    # The comparison month: the latest month most households have (default), so all compare alike.
-    if samples and compare_month is None:
-        counts: dict[int, int] = {}
-        for s in samples:
-            counts[s[5]] = counts.get(s[5], 0) + 1
-        compare_month = max(counts, key=lambda m: (counts[m], m))
-    groups = comparison_groups((s[1], s[2], s[3], s[4], s[6]) for s in samples if s[5] == compare_month)
-    by_member: dict[int, list[dict]] = {}
-    for member_id, lg_code, resource, mtype, band, m, use in samples:
-        if m != compare_month:
-            continue
-        c = compare(groups, lg_code, resource, mtype, band, use, m)
-        if c is not None:
-            by_member.setdefault(member_id, []).append(c)
-    for row in rows:
-        view = views[row["member_id"]]
-        view["comparison"] = by_member.get(row["member_id"], [])
-        result.compared += bool(view["comparison"])
-        row["view"] = view
-    if write:
-        write_rows(conn, rows, [m[0] for m in members])
-        result.written = len(rows)
+                if compare_month is not None and _sample_month(rd, compare_month, through) == compare_month:
+                    c = compare(groups, lg_code, acc.resource, mtype, band, rd[compare_month], compare_month)
+                    if c is not None:
+                        compared.append(c)
+            view["comparison"] = compared
+            out.compared += bool(compared)
+            out.views[member_id] = view
+            out.rows.append({"member_id": member_id, "half": str(half), "through_month": through,
+                             "signature": signature(mtype, lg_code, accs), "prepared_at": now, "view": view})
+        yield out
+
+
+def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime,
+                     compare_month: int | None = None, chunk: int = 2000,
+                     member_ids: Sequence[int] | None = None,
+                     write: bool = True) -> tuple[PrepareResult, dict[int, dict]]:
+    """Prepare every active member's row (or ``member_ids``') for the half containing the month
+    ``through`` (yyyymm: today's month for the balance card), in the caller's transaction.
+    Returns the result and {member_id: view}; ``write=False`` only returns them.
+    ``compare_month``: the month compared (default: the month with data that most households
+    have). Batch work over every member uses :func:`iter_prepared` (one chunk in memory)."""
+    result = PrepareResult()
+    views: dict[int, dict] = {}
+    for part in iter_prepared(conn, through, rules, now, compare_month, chunk, member_ids):
+        result.members += len(part.member_ids)
+        result.compared += part.compared
+        views.update(part.views)
+        if write:
+            write_rows(conn, part.rows, part.member_ids)
+            result.written += len(part.rows)
     return result, views
 
 
