@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from core.db_bulk import bulk_insert
 from core.models.progress import PreparedProgress
 from core.points.award import provisional_award, won_for
-from core.points.baseline import HalfBaseline, format_rate, half_baseline, half_to_date
+from core.points.baseline import HalfBaseline, HalfToDate, format_rate, half_baseline, half_to_date
 from core.points.evaluation import ResourceInput, is_registered_for_half
 from core.points.periods import Half, int_to_month
 from core.points.projection import project
@@ -92,6 +92,7 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
     order = {r: i for i, r in enumerate(rules.resources)}
     resources, points, missing_all = [], 0, set()
     items: list[ResourceInput] = []
+    tds: dict[str, HalfToDate] = {}
     for acc in sorted(accounts, key=lambda a: order.get(a.resource, 99)):
         item: dict = {"resource": acc.resource}
         if acc.billing_mode == "not_used" or not acc.supply_key_hash:
@@ -121,6 +122,7 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             points += prov.points
         items.append(ResourceInput(acc.resource, rd, acc.billing_mode, acc.registered_on, acc.tariff, streak,
                                    baseline=hb))
+        tds[acc.resource] = td
         resources.append(item)
     try:
         points = min(points, rules.schedule_for(member_type, half).cap_points_per_half)
@@ -130,15 +132,16 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             "resources": resources, "points": points, "won": won_for(points, Decimal(rate)),
             "rate": f"{Decimal(rate):.2f}", "payout_month": view_month(payout_month),
             "missing_months": sorted(missing_all)}
-    view["projection"] = projection_of(member_type, half, through, items, rules, rate, won_paid_earlier_in_year)
+    view["projection"] = projection_of(member_type, half, through, items, rules, rate, won_paid_earlier_in_year,
+                                       tds)
     return view
 
 
-def projection_of(member_type, half, through, items, rules, rate, won_earlier) -> dict | None:
+def projection_of(member_type, half, through, items, rules, rate, won_earlier, to_date=None) -> dict | None:
     if not items:
         return None
     try:
-        return project(member_type, half, through, items, rules, Decimal(rate), won_earlier).as_dict()
+        return project(member_type, half, through, items, rules, Decimal(rate), won_earlier, to_date).as_dict()
     except (ValueError, KeyError):  # a member type without a schedule, duplicate resources
         return None
 
@@ -322,12 +325,10 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                 AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg))
         readings: dict[int, dict[int, Decimal]] = {}
         reading_tariff: dict[int, str] = {}
-        for r in conn.execute(text(pivot), {"lo": lo, "hi": hi}):
-            values = r._mapping
-            readings[values["account_id"]] = {m: Decimal(values[f"m{m}"]) * MILLI for m in months
-                                             if values[f"m{m}"] is not None}
-            if values["reading_tariff"]:
-                reading_tariff[values["account_id"]] = values["reading_tariff"]
+        for account_id, tariff, *values in conn.execute(text(pivot), {"lo": lo, "hi": hi}):
+            readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(months, values) if v is not None}
+            if tariff:
+                reading_tariff[account_id] = tariff
         streaks: dict[int, dict[str, int]] = {}
         for r in conn.execute(text("SELECT member_id, resource, streak_after FROM statement_lines"
                                    " WHERE half = :h AND member_id BETWEEN :lo AND :hi"),

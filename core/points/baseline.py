@@ -184,11 +184,11 @@ def reference_months(month: int, rules: Rules, join_month: int | None = None) ->
     rolling: the same month one and two years before. fixed_at_join: the two occurrences of the
     same calendar month within the 24 months before ``join_month`` (same for every half).
     """
-    return _reference_months(check_month(month), rules.baseline_mode, join_month)
+    return reference_months_by_mode(check_month(month), rules.baseline_mode, join_month)
 
 
 @lru_cache(maxsize=4096)
-def _reference_months(month: int, mode: str, join_month: int | None) -> tuple[int, int]:
+def reference_months_by_mode(month: int, mode: str, join_month: int | None) -> tuple[int, int]:
     if mode == "rolling":
         return add_months(month, -12), add_months(month, -24)
     if join_month is None:

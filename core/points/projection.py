@@ -24,12 +24,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.points.award import Statement, compute_statement
-from core.points.baseline import HalfBaseline, exact_total, half_baseline, half_to_date, reference_months
+from core.points.baseline import (
+    HalfBaseline,
+    HalfToDate,
+    exact_total,
+    half_baseline,
+    half_to_date,
+    reference_months_by_mode,
+)
 from core.points.evaluation import ResourceInput
 from core.points.periods import Half
 
@@ -105,17 +112,23 @@ def baseline_of(item: ResourceInput, half: Half, rules: Rules) -> HalfBaseline:
 def _refs_outside(half: Half, rules: Rules, join_month: int | None) -> bool:
     """Whether B_H reads no month of the half itself (then filling or changing the half's
     months leaves B_H as it was)."""
+    return _refs_outside_of(half, rules.baseline_mode, join_month)
+
+
+@lru_cache(maxsize=1024)
+def _refs_outside_of(half: Half, mode: str, join_month: int | None) -> bool:
     try:
-        return not any(r in half.months for m in half.months for r in reference_months(m, rules, join_month))
+        return not any(r in half.months for m in half.months for r in reference_months_by_mode(m, mode, join_month))
     except ValueError:
         return False
 
 
-def _pace(item: ResourceInput, half: Half, through_month: int,
-          rules: Rules) -> tuple[dict[int, Decimal], Decimal, HalfBaseline] | None:
+def _pace(item: ResourceInput, half: Half, through_month: int, rules: Rules,
+          td: HalfToDate | None = None) -> tuple[dict[int, Decimal], Decimal, HalfBaseline] | None:
     base = baseline_of(item, half, rules)
-    td = half_to_date(item.readings, half, rules, through_month=through_month, join_month=item.join_month,
-                      baseline=base)
+    if td is None or td.half != half or td.through_month != through_month:
+        td = half_to_date(item.readings, half, rules, through_month=through_month, join_month=item.join_month,
+                          baseline=base)
     if td.rate is None or td.baseline_exact is None:
         return None
     share = Fraction(td.actual) / td.baseline_exact
@@ -128,13 +141,16 @@ def _pace(item: ResourceInput, half: Half, through_month: int,
 
 
 def project(member_type: str, half: Half | str, through_month: int, items: Sequence[ResourceInput],
-            rules: Rules, rate: Decimal | int | str | None = None, won_paid_earlier_in_year: int = 0) -> Projection:
-    """Projection of the half containing ``through_month`` (see module doc)."""
+            rules: Rules, rate: Decimal | int | str | None = None, won_paid_earlier_in_year: int = 0,
+            to_date: Mapping[str, HalfToDate] | None = None) -> Projection:
+    """Projection of the half containing ``through_month`` (see module doc). ``to_date``: per
+    resource, half_to_date() of the item's readings through ``through_month``, when the caller
+    has it already."""
     half = Half.parse(half)
     paced: list[ResourceInput] = []
     have_rate: dict[str, Decimal] = {}
     for item in items:
-        got = _pace(item, half, through_month, rules)
+        got = _pace(item, half, through_month, rules, (to_date or {}).get(item.resource))
         if got is not None:
             have_rate[item.resource] = got[1]
             # The filled months are of the half: B_H stays the same unless it reads them.
