@@ -177,3 +177,23 @@ def test_a_reading_under_an_excluded_tariff_excludes_the_prepared_resource(app, 
         other = read_prepared(s, s.get(Member, home), TODAY)
         assert other["resources"][0]["reason"] is None and other["points"] > 0
         assert _comparable(other) == _comparable(current_half_view(s, home, TODAY)) | {"managed": []}
+
+
+def test_monthly_results_across_halves_carry_the_results_half(app, db, cipher, tmp_path):
+    """January's run for December: the cards are prepared for the new half, the notices carry
+    the projection of December's half (chunk by chunk, the two preparations side by side)."""
+    from core.clock import KST, FixedClock
+    from core.models import Notification
+    from core.monthly import monthly_results
+
+    ids = _members(app, db, cipher, tmp_path, 3)
+    result = monthly_results(db, "2026-12", FixedClock(datetime(2027, 1, 5, 10, tzinfo=KST)))
+    assert result.written == len(ids)
+    with db.session() as s:
+        for mid in ids:
+            note = s.scalars(select(Notification).where(Notification.member_id == mid)).one()
+            assert note.payload["projection"]["half"] == "2026H2"
+            assert note.payload["projection"]["through_month"] == 202612
+            assert note.payload["comparison"] == []  # under 20 peers
+            row = s.get(PreparedProgress, mid)
+            assert (row.half, row.through_month) == ("2027H1", 202701)
