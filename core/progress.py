@@ -13,6 +13,13 @@ Never stale:
   (member type, 시·군·구, active accounts): a turn in another month, or after an account or address
   correction, ignores it and computes the figures live (:func:`read_prepared`).
 
+Bulk preparation (:func:`iter_prepared`, chunk by chunk so memory stays one chunk's): the
+comparison groups first, from one set-based read of every account's figure for the compared
+month; then per chunk of members a few set-based reads (accounts, the readings pivoted per
+account with any excluded tariff of the half's readings, spec E5, the previous half's streaks,
+H1's won) and the rules engine's pure functions per account, each account's B_H computed once
+and handed to the engine's further questions (the half so far, the projection, the notice).
+
 Fair comparison (:func:`comparison_groups`): households with a reading for the month, grouped by
 시·군·구, resource and member type, and by floor-area band where that group still has enough
 peers (else the area is left out). "Efficient neighbours" = the use at the 20th percentile (the
