@@ -2,6 +2,8 @@
 
 - :func:`bulk_insert`: many rows through the driver (COPY on PostgreSQL, executemany on SQLite),
   without the ORM's or Core's per-row processing.
+- :func:`insert_ignore`: many rows, skipping those whose unique key is already there.
+- :func:`json_text`: a JSON column's value as the driver takes it.
 - :func:`db_time`: a datetime as the driver takes it for a DateTime column.
 - :func:`tune_connection` / :func:`reset_connection`: session settings of one batch connection.
 - :func:`analyze_temporary`: statistics for temporary tables (autovacuum never analyses them).
@@ -17,6 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection
 
@@ -52,7 +55,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence, columns: Sequenc
             row = list(row)
             for i in json_idx:
                 if row[i] is not None:
-                    row[i] = json.dumps(row[i], ensure_ascii=False)
+                    row[i] = json_text(row[i])
             return row
         rows = [dump(r) for r in rows]
     if conn.dialect.name == "postgresql":
@@ -79,6 +82,33 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence, columns: Sequenc
             return row
         rows = [convert(r) for r in rows]
     _driver_insert(conn, table, rows, cols)
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text: orjson (several times faster than the standard library), or
+    json.dumps for what orjson refuses (Decimals, keys that are not strings)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
+
+
+def insert_ignore(conn: Connection, table: Table, rows: Sequence[Sequence], columns: Sequence[str],
+                  conflict: Sequence[str]) -> None:
+    """INSERT ... ON CONFLICT (conflict) DO NOTHING of many rows in driver form (tuples in the
+    order of ``columns``: JSON as :func:`json_text`, datetimes as :func:`db_time` give them),
+    through the driver's executemany (pipelined on psycopg)."""
+    if not rows:
+        return
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+           f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING")
+    raw = driver_connection(conn)
+    cur = raw.cursor()
+    try:
+        cur.executemany(sql, rows)
+    finally:
+        cur.close()
 
 
 def driver_connection(conn: Connection) -> Any:

@@ -196,6 +196,7 @@ class ConfirmResult:
     bonuses: int = 0
     capped: int = 0
     already: bool = False
+    digests: int = 0            # quiet digests queued (members who asked for one)
     confirm_date: date | None = None
     pay_from_date: date | None = None
 
@@ -204,7 +205,7 @@ class ConfirmResult:
             return f"green-life {self.month} was already confirmed: nothing changed"
         return (f"green-life {self.month} confirmed: {self.members} member(s), {self.total_won} won"
                 f" ({self.bonuses} first-action bonus(es), {self.capped} cut by the yearly cap);"
-                f" paid from {self.pay_from_date}")
+                f" paid from {self.pay_from_date}; {self.digests} digest message(s) queued")
 
 
 def confirm_month(db: Database, clock: Clock, month: str, *, rules: Rules | None = None,
@@ -285,4 +286,26 @@ def confirm_month(db: Database, clock: Clock, month: str, *, rules: Rules | None
         result.members = len(rows)
         result.total_won = sum(r["won"] for r in rows)
         conf.members, conf.total_won = result.members, result.total_won
+        result.digests = _queue_digests(s, rows, m, now)
     return result
+
+
+def _queue_digests(session, rows: list[dict[str, Any]], month: int, now) -> int:
+    """One message folding the month's accruals for each linked energy member who asked for
+    the quiet digest (Member.greenlife_digest), in the confirmation's transaction; its dedupe
+    key (member, kind, month) keeps a re-run from queuing it twice. Returns how many."""
+    from core.outbox import DIGEST_KIND, enqueue_many
+
+    if not rows:
+        return 0
+    wanted = {gid: mid for gid, mid in session.execute(text(
+        "SELECT g.id, g.member_id FROM greenlife_members g JOIN members mb ON mb.id = g.member_id"
+        " WHERE mb.greenlife_digest = :yes AND mb.status = 'active'"), {"yes": True})}
+    period = int_to_month(month)
+    digests = [{"member_id": wanted[r["greenlife_member_id"]], "kind": DIGEST_KIND, "period": period,
+                "payload": {"month": period, "won": r["won"], "accrued_won": r["accrued_won"],
+                            "bonus_won": r["bonus_won"], "cut_won": r["cut_won"],
+                            "items": {k: v for k, v in r["item_won"].items() if v},
+                            "pay_from_date": r["pay_from_date"].isoformat()}}
+               for r in rows if r["greenlife_member_id"] in wanted]
+    return enqueue_many(session, digests, now=now)

@@ -25,29 +25,34 @@ The balance card's figures (core.progress) are prepared in the same run, for tod
 
 Set-based: the readings come from the settlement's staging aggregate (one GROUP BY query into a
 temporary table); members who already have the month's notification are not computed again.
+Chunk by chunk (one transaction each, memory one chunk's): the chunk's cards are prepared and
+written (core.progress.iter_prepared), then its notices are computed, reusing each account's
+B_H from the cards, and recorded by one INSERT ... ON CONFLICT DO NOTHING.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core.clock import Clock, SystemClock, today_kst, utcnow_naive
 from core.db import Database
-from core.db_bulk import reset_connection, tune_connection
+from core.db_bulk import db_time, insert_ignore, json_text, reset_connection, tune_connection
 from core.local_government_rates import local_government_table
 from core.models.outbox import Notification
 from core.points import reasons
 from core.points.award import provisional_award, won_for
-from core.points.baseline import format_rate, half_to_date, monthly_baseline
+from core.points.baseline import HalfBaseline, format_rate, half_to_date, monthly_baseline
 from core.points.evaluation import is_registered_for_half
 from core.points.periods import Half, int_to_month
-from core.progress import prepare_progress
+from core.progress import iter_prepared, write_rows
 from core.rules import Rules, default_rules
 from core.settlement.python_engine import MILLI, Row
 from core.settlement.staging import fill_staging, read_rows, staging_table
+from core.sqla import table_of
 from core.usage_import import MONTH_RE
 
 KIND = "monthly_result"
@@ -98,15 +103,17 @@ def _amount(value: Decimal | None) -> str | None:
     return text_
 
 
-def resource_figures(row: Row, month: int, half: Half, rules: Rules) -> dict:
-    """One resource's monthly figures (pure functions of core.points)."""
+def resource_figures(row: Row, month: int, half: Half, rules: Rules,
+                     baseline: HalfBaseline | None = None) -> dict:
+    """One resource's monthly figures (pure functions of core.points); ``baseline``: the
+    account's B_H when the balance card's preparation has it already."""
     out: dict = {"resource": row.resource}
     if row.billing_mode == "not_used":
         return out | {"reason": reasons.RESOURCE_NOT_USED, "missing": True}
     readings = _readings(row, half)
     usage = readings.get(month)
     base, _ = monthly_baseline(readings, month, rules)
-    td = half_to_date(readings, half, rules, through_month=month)
+    td = half_to_date(readings, half, rules, through_month=month, baseline=baseline)
     out |= {
         "usage": _amount(usage), "baseline": _amount(base),
         "months_with_data": [int_to_month(m) for m in td.months_with_data],
@@ -128,9 +135,10 @@ def resource_figures(row: Row, month: int, half: Half, rules: Rules) -> dict:
                   "provisional_points": prov.points}
 
 
-def member_payload(rows: list[Row], month: int, half: Half, rules: Rules, rate: Decimal) -> dict:
+def member_payload(rows: list[Row], month: int, half: Half, rules: Rules, rate: Decimal,
+                   baselines: Mapping[int, HalfBaseline] | None = None) -> dict:
     order = {r: i for i, r in enumerate(rules.resources)}
-    lines = [resource_figures(r, month, half, rules)
+    lines = [resource_figures(r, month, half, rules, (baselines or {}).get(r.account_id))
              for r in sorted(rows, key=lambda r: order.get(r.resource, 99))]
     points = sum(ln.get("provisional_points") or 0 for ln in lines)
     schedule = rules.schedule_for(rows[0].member_type, half)
@@ -144,17 +152,17 @@ def member_payload(rows: list[Row], month: int, half: Half, rules: Rules, rate: 
             "half_to_date": htd, "missing_months": missing}
 
 
-def _insert(conn, rows: list[dict]) -> int:
+NOTICE_COLUMNS = ("member_id", "kind", "period", "dedupe_key", "payload", "state", "attempts", "created_at")
+
+
+def _insert(conn, rows: list[tuple], period: str) -> int:
+    """Rows in NOTICE_COLUMNS order (driver form); the number actually recorded."""
     if not rows:
         return 0
-    table = Notification.__table__
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    before = conn.execute(text("SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p"),
-                          {"k": KIND, "p": rows[0]["period"]}).scalar_one()
-    conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
-    after = conn.execute(text("SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p"),
-                         {"k": KIND, "p": rows[0]["period"]}).scalar_one()
-    return after - before
+    count = text("SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p")
+    before = conn.execute(count, {"k": KIND, "p": period}).scalar_one()
+    insert_ignore(conn, table_of(Notification), rows, NOTICE_COLUMNS, ("dedupe_key",))
+    return conn.execute(count, {"k": KIND, "p": period}).scalar_one() - before
 
 
 def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None = None) -> MonthlyResult:
@@ -170,14 +178,9 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
     now = utcnow_naive(clock)
     this_month = today.year * 100 + today.month
     with db.engine.connect() as conn:
+        created = db_time(conn, now)
         try:
             tune_connection(conn)
-            with conn.begin():
-                # The balance card's figures for today's month, and the notice's projection and
-                # comparison for the results month (the same run when both fall in one half).
-                _, views = prepare_progress(conn, this_month, rules, now, compare_month=m)
-                if Half.of_month(this_month) != half:
-                    _, views = prepare_progress(conn, m, rules, now, compare_month=m, write=False)
             with conn.begin():
                 fill_staging(conn, tmp, half, rules)
                 conn.execute(text(
@@ -190,27 +193,47 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
                 ids = [r[0] for r in conn.execute(text(
                     "SELECT DISTINCT member_id FROM tmp_settle ORDER BY member_id"))]
             result.members = len(ids) + result.already
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start:start + CHUNK]
+
+            def notices(upto: int | None, views: dict[int, dict], baselines: dict[int, HalfBaseline]) -> None:
+                """The notices of the staged members with ids up to ``upto`` (None: all left)."""
+                nonlocal ids
+                cut = len(ids) if upto is None else bisect_right(ids, upto)
+                chunk, ids = ids[:cut], ids[cut:]
+                if not chunk:
+                    return
+                by_member: dict[int, list[Row]] = {}
+                for row in read_rows(conn, rules, chunk[0], chunk[-1]):
+                    by_member.setdefault(row.member_id, []).append(row)
+                out = []
+                for member_id, rows in by_member.items():
+                    if all(r.billing_mode == "not_used" for r in rows):
+                        continue
+                    lg = lgs.get(rows[0].lg_code) if rows[0].lg_code else None
+                    rate = lg.rate if lg else rules.rate.default
+                    payload = member_payload(rows, m, half, rules, rate, baselines)
+                    view = views.get(member_id) or {}
+                    payload["projection"] = view.get("projection")
+                    payload["comparison"] = view.get("comparison") or []
+                    out.append((member_id, KIND, period, dedupe_key(member_id, period), json_text(payload),
+                                "pending", 0, created))
+                result.written += _insert(conn, out, period)
+
+            # Chunk by chunk (memory stays one chunk's): the balance card's figures for today's
+            # month, written; the notice's projection and comparison for the results month (the
+            # same figures when both fall in one half); then the chunk's notices.
+            cards = iter_prepared(conn, this_month, rules, now, compare_month=m, chunk=CHUNK)
+            other = iter_prepared(conn, m, rules, now, compare_month=m, chunk=CHUNK) \
+                if Half.of_month(this_month) != half else None
+            while True:
                 with conn.begin():
-                    by_member: dict[int, list[Row]] = {}
-                    for row in read_rows(conn, rules, chunk[0], chunk[-1]):
-                        by_member.setdefault(row.member_id, []).append(row)
-                    out = []
-                    for member_id, rows in by_member.items():
-                        if all(r.billing_mode == "not_used" for r in rows):
-                            continue
-                        lg = lgs.get(rows[0].lg_code) if rows[0].lg_code else None
-                        rate = lg.rate if lg else rules.rate.default
-                        payload = member_payload(rows, m, half, rules, rate)
-                        view = views.get(member_id) or {}
-                        payload["projection"] = view.get("projection")
-                        payload["comparison"] = view.get("comparison") or []
-                        out.append({"member_id": member_id, "kind": KIND, "period": period,
-                                    "dedupe_key": dedupe_key(member_id, period),
-                                    "payload": payload,
-                                    "state": "pending", "attempts": 0, "created_at": now})
-                    result.written += _insert(conn, out)
+                    part = next(cards, None)
+                    if part is None:
+                        notices(None, {}, {})
+                        break
+                    write_rows(conn, part.rows, part.member_ids)
+                    shown = next(other, None) if other is not None else part
+                    last = part.member_ids[-1] if part.member_ids else None
+                    notices(last, shown.views if shown else {}, shown.baselines if shown else {})
         finally:
             with conn.begin():
                 conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))

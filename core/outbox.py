@@ -41,7 +41,9 @@ from core.models.outbox import Notification
 from core.models.push import EventBatch, PushSender
 from core.sqla import rowcount, table_of
 
-KINDS = ("monthly_result", "payout_notice", "payout_reminder", "campaign", "reminder")
+KINDS = ("monthly_result", "payout_notice", "payout_reminder", "campaign", "reminder", "greenlife_digest")
+# Opt-in, by its own switch (core.push_preferences.set_digest), not a topic.
+DIGEST_KIND = "greenlife_digest"
 # Advertising (정보통신망법 §50): consent needed, never in quiet hours, labelled (광고).
 AD_KINDS = frozenset({"campaign"})
 UNCERTAIN_POLICIES = ("skip", "resend")

@@ -13,6 +13,13 @@ Never stale:
   (member type, 시·군·구, active accounts): a turn in another month, or after an account or address
   correction, ignores it and computes the figures live (:func:`read_prepared`).
 
+Bulk preparation (:func:`iter_prepared`, chunk by chunk so memory stays one chunk's): the
+comparison groups first, from one set-based read of every account's figure for the compared
+month; then per chunk of members a few set-based reads (accounts, the readings pivoted per
+account with any excluded tariff of the half's readings, spec E5, the previous half's streaks,
+H1's won) and the rules engine's pure functions per account, each account's B_H computed once
+and handed to the engine's further questions (the half so far, the projection, the notice).
+
 Fair comparison (:func:`comparison_groups`): households with a reading for the month, grouped by
 시·군·구, resource and member type, and by floor-area band where that group still has enough
 peers (else the area is left out). "Efficient neighbours" = the use at the 20th percentile (the
@@ -23,8 +30,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,9 +40,10 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from core.db_bulk import bulk_insert
 from core.models.progress import PreparedProgress
 from core.points.award import provisional_award, won_for
-from core.points.baseline import format_rate, half_to_date
+from core.points.baseline import HalfBaseline, HalfToDate, format_rate, half_baseline, half_to_date
 from core.points.evaluation import ResourceInput, is_registered_for_half
 from core.points.periods import Half, int_to_month
 from core.points.projection import project
@@ -83,12 +91,15 @@ def signature(member_type: str, lg_code: str | None, accounts: Iterable[Any]) ->
 
 def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mapping[int, Mapping[int, Decimal]],
               prev_streak: Mapping[str, int], half: Half, through: int, rules: Rules, rate: Decimal,
-              payout_month: int | None, won_paid_earlier_in_year: int = 0) -> dict:
+              payout_month: int | None, won_paid_earlier_in_year: int = 0,
+              baselines: dict[int, HalfBaseline] | None = None) -> dict:
     """The provisional view of the half (core.statements.current_half_view's shape) and its
-    projection. ``readings``: per account id, {yyyymm: Decimal} at thousandths."""
+    projection. ``readings``: per account id, {yyyymm: Decimal} at thousandths; ``baselines``
+    receives each account's B_H (batch callers ask the engine more about the same readings)."""
     order = {r: i for i, r in enumerate(rules.resources)}
     resources, points, missing_all = [], 0, set()
     items: list[ResourceInput] = []
+    tds: dict[str, HalfToDate] = {}
     for acc in sorted(accounts, key=lambda a: order.get(a.resource, 99)):
         item: dict = {"resource": acc.resource}
         if acc.billing_mode == "not_used" or not acc.supply_key_hash:
@@ -98,7 +109,10 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             resources.append(item | {"reason": "EXCLUDED_TARIFF"})  # spec E5
             continue
         rd = readings.get(acc.id, {})
-        td = half_to_date(rd, half, rules, through_month=through)
+        hb = half_baseline(rd, half, rules)  # once: the view and the projection ask about it
+        if baselines is not None:
+            baselines[acc.id] = hb
+        td = half_to_date(rd, half, rules, through_month=through, baseline=hb)
         item |= {"months_with_data": [view_month(m) for m in td.months_with_data],
                  "missing_months": [view_month(m) for m in td.missing_months],
                  "usage": view_num(td.actual), "baseline": view_num(td.baseline),
@@ -113,7 +127,9 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             item["provisional_band"] = view_num(prov.band)
             item["provisional_points"] = prov.points
             points += prov.points
-        items.append(ResourceInput(acc.resource, rd, acc.billing_mode, acc.registered_on, acc.tariff, streak))
+        items.append(ResourceInput(acc.resource, rd, acc.billing_mode, acc.registered_on, acc.tariff, streak,
+                                   baseline=hb))
+        tds[acc.resource] = td
         resources.append(item)
     try:
         points = min(points, rules.schedule_for(member_type, half).cap_points_per_half)
@@ -123,15 +139,16 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             "resources": resources, "points": points, "won": won_for(points, Decimal(rate)),
             "rate": f"{Decimal(rate):.2f}", "payout_month": view_month(payout_month),
             "missing_months": sorted(missing_all)}
-    view["projection"] = projection_of(member_type, half, through, items, rules, rate, won_paid_earlier_in_year)
+    view["projection"] = projection_of(member_type, half, through, items, rules, rate, won_paid_earlier_in_year,
+                                       tds)
     return view
 
 
-def projection_of(member_type, half, through, items, rules, rate, won_earlier) -> dict | None:
+def projection_of(member_type, half, through, items, rules, rate, won_earlier, to_date=None) -> dict | None:
     if not items:
         return None
     try:
-        return project(member_type, half, through, items, rules, Decimal(rate), won_earlier).as_dict()
+        return project(member_type, half, through, items, rules, Decimal(rate), won_earlier, to_date).as_dict()
     except (ValueError, KeyError):  # a member type without a schedule, duplicate resources
         return None
 
@@ -199,15 +216,21 @@ def compare(groups: Mapping[GroupKey, GroupStats], lg: str | None, resource: str
 
 # --- bulk preparation ------------------------------------------------------------------------
 
-def _pivot_sql(months: Sequence[int], lo: int, hi: int) -> str:
+def _pivot_sql(months: Sequence[int], half: Half, rules: Rules) -> str:
     cols = ",\n  ".join(f"MAX(CASE WHEN r.month = {m} THEN CAST(ROUND(r.amount * 1000) AS BIGINT) END) AS m{m}"
                         for m in months)
+    # Spec E5: a month of the half billed under an excluded tariff (meter_readings.tariff)
+    # excludes the resource as the account's own tariff does (as the live view and the
+    # settlement's staging read it).
+    excluded = ", ".join(f"'{t}'" for t in sorted(rules.excluded_electricity_tariffs) if t.isidentifier())
+    tariff = (f"MIN(CASE WHEN r.month IN ({', '.join(str(m) for m in half.months)})"
+              f" AND r.tariff IN ({excluded}) THEN r.tariff END)" if excluded else "NULL")
     return f"""
-SELECT ra.id AS account_id, {cols}
+SELECT ra.id AS account_id, {tariff} AS reading_tariff, {cols}
 FROM resource_accounts ra
 JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
   AND r.month IN ({", ".join(str(m) for m in months)})
-WHERE ra.ended_on IS NULL AND ra.member_id BETWEEN {int(lo)} AND {int(hi)}
+WHERE ra.ended_on IS NULL AND ra.member_id BETWEEN :lo AND :hi
 GROUP BY ra.id"""
 
 
@@ -218,15 +241,68 @@ class PrepareResult:
     compared: int = 0
 
 
-def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime,
-                     compare_month: int | None = None, chunk: int = 2000,
-                     member_ids: Sequence[int] | None = None,
-                     write: bool = True) -> tuple[PrepareResult, dict[int, dict]]:
-    """Prepare every active member's row (or ``member_ids``') for the half containing the month
-    ``through`` (yyyymm: today's month for the balance card), in the caller's transaction.
-    Returns the result and {member_id: view} (the monthly notice reuses the figures);
-    ``write=False`` only returns them. ``compare_month``: the month compared (default: the
-    month with data that most households have)."""
+@dataclass
+class PreparedChunk:
+    """One chunk of members prepared (consecutive ids)."""
+    member_ids: list[int]               # the active members of the chunk (with or without accounts)
+    rows: list[dict]                    # prepared_progress rows, the view included
+    views: dict[int, dict]              # member_id -> view
+    baselines: dict[int, HalfBaseline]  # account id -> B_H of the half (for the monthly notice)
+    compared: int = 0
+
+
+def _sample_month(rd: Mapping[int, Decimal], compare_month: int | None, through: int) -> int | None:
+    """The month of an account's readings that it is compared on: ``compare_month``, else its
+    latest month up to ``through``."""
+    for m in ([compare_month] if compare_month else sorted(rd, reverse=True)):
+        if m in rd and m <= through:
+            return m
+    return None
+
+
+def _comparison_groups(conn: Connection, members: Sequence[tuple], through: int, months: Sequence[int],
+                       compare_month: int | None) -> tuple[int | None, dict[GroupKey, GroupStats]]:
+    """The comparison month and its groups, from one set-based read of every account's
+    figures (before any member is prepared, so each chunk can be compared and written alone)."""
+    info = {m[0]: m for m in members}
+    wanted = [compare_month] if compare_month else [m for m in months if m <= through]
+    if not wanted:
+        return compare_month, {}
+    sql = f"""
+SELECT ra.id, ra.member_id, ra.resource, r.month, CAST(ROUND(r.amount * 1000) AS BIGINT) AS milli
+FROM resource_accounts ra
+JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
+  AND r.month IN ({", ".join(str(int(m)) for m in wanted)})
+WHERE ra.ended_on IS NULL AND ra.billing_mode <> 'not_used'"""
+    picked: dict[int, tuple[int, str, int, int]] = {}   # account -> (member, resource, month, milli)
+    for acc, member_id, resource, month, milli in conn.execute(text(sql)):
+        if member_id not in info or milli is None:
+            continue
+        got = picked.get(acc)
+        if got is None or month > got[2]:
+            picked[acc] = (member_id, resource, month, milli)
+    if compare_month is None:
+        counts: dict[int, int] = {}
+        for _, _, month, _ in picked.values():
+            counts[month] = counts.get(month, 0) + 1
+        if not counts:
+            return None, {}
+        compare_month = max(counts, key=lambda m: (counts[m], m))
+    samples = []
+    for member_id, resource, month, milli in picked.values():
+        if month == compare_month:
+            _, mtype, lg_code, area = info[member_id]
+            samples.append((lg_code, resource, mtype, area_band(area), Decimal(milli) * MILLI))
+    return compare_month, comparison_groups(samples)
+
+
+def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
+                  compare_month: int | None = None, chunk: int = 2000,
+                  member_ids: Sequence[int] | None = None) -> Iterator[PreparedChunk]:
+    """Every active member (or ``member_ids``) prepared for the half containing the month
+    ``through``, chunk by chunk (memory stays one chunk's); each chunk's queries run in the
+    caller's transaction at the time it is asked for. The comparison groups are read first, in
+    one set-based pass (:func:`_comparison_groups`)."""
     from core.local_government_rates import local_government_table
     from core.models.points import PointStatement
 
@@ -238,12 +314,10 @@ def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime
     if member_ids is not None:
         wanted = set(member_ids)
         members = [m for m in members if m[0] in wanted]
-    result = PrepareResult(members=len(members))
+    compare_month, groups = _comparison_groups(conn, members, through, months, compare_month)
     prev_half = str(half.previous())
     h1 = f"{half.year}H1" if half.number == 2 else None
-    views: dict[int, dict] = {}
-    samples: list[tuple[int, str | None, str, str, int | None, int, Decimal]] = []
-    rows: list[dict] = []
+    pivot = _pivot_sql(months, half, rules)
     for start in range(0, len(members), chunk):
         part = members[start:start + chunk]
         lo, hi = part[0][0], part[-1][0]
@@ -257,10 +331,11 @@ def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime
             accounts.setdefault(r.member_id, []).append(
                 AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg))
         readings: dict[int, dict[int, Decimal]] = {}
-        for r in conn.execute(text(_pivot_sql(months, lo, hi))):
-            values = r._mapping
-            readings[values["account_id"]] = {m: Decimal(values[f"m{m}"]) * MILLI for m in months
-                                             if values[f"m{m}"] is not None}
+        reading_tariff: dict[int, str] = {}
+        for account_id, tariff, *values in conn.execute(text(pivot), {"lo": lo, "hi": hi}):
+            readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(months, values) if v is not None}
+            if tariff:
+                reading_tariff[account_id] = tariff
         streaks: dict[int, dict[str, int]] = {}
         for r in conn.execute(text("SELECT member_id, resource, streak_after FROM statement_lines"
                                    " WHERE half = :h AND member_id BETWEEN :lo AND :hi"),
@@ -271,49 +346,55 @@ def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime
             for r in conn.execute(select(PointStatement.member_id, PointStatement.won).where(
                     PointStatement.half == h1, PointStatement.member_id.between(lo, hi))):
                 earlier[r.member_id] = r.won or 0
+        out = PreparedChunk([m[0] for m in part], [], {}, {})
         for member_id, mtype, lg_code, area in part:
             accs = accounts.get(member_id, [])
             if not accs:
                 continue
             lg = lgs.get(lg_code or "")
             rate, payout_month = (lg.rate, lg.payout_month) if lg else (rules.rate.default, half.payout_month(rules))
-            view = half_view(mtype, accs, readings, streaks.get(member_id, {}), half, through, rules,
-                             Decimal(rate), payout_month, earlier.get(member_id, 0))
+            # the signature stays the accounts' own; the view sees a reading's excluded tariff
+            seen = [replace(a, tariff=reading_tariff[a.id]) if a.resource == "electricity" and a.id in reading_tariff
+                    else a for a in accs]
+            view = half_view(mtype, seen, readings, streaks.get(member_id, {}), half, through, rules,
+                             Decimal(rate), payout_month, earlier.get(member_id, 0), out.baselines)
             view["managed"] = sorted({a.resource for a in accs if a.billing_mode == "managed_fee"})
-            views[member_id] = view
             band = area_band(area)
+            compared = []
             for acc in accs:
                 if acc.billing_mode == "not_used" or not acc.supply_key_hash:
                     continue
                 rd = readings.get(acc.id, {})
-                for m in ([compare_month] if compare_month else sorted(rd, reverse=True)):
-                    if m in rd and m <= through:
-                        samples.append((member_id, lg_code, acc.resource, mtype, band, m, rd[m]))
-                        break
-            rows.append({"member_id": member_id, "half": str(half), "through_month": through,
-                         "signature": signature(mtype, lg_code, accs), "prepared_at": now})
-    # The comparison month: the latest month most households have (default), so all compare alike.
-    if samples and compare_month is None:
-        counts: dict[int, int] = {}
-        for s in samples:
-            counts[s[5]] = counts.get(s[5], 0) + 1
-        compare_month = max(counts, key=lambda m: (counts[m], m))
-    groups = comparison_groups((s[1], s[2], s[3], s[4], s[6]) for s in samples if s[5] == compare_month)
-    by_member: dict[int, list[dict]] = {}
-    for member_id, lg_code, resource, mtype, band, m, use in samples:
-        if m != compare_month:
-            continue
-        c = compare(groups, lg_code, resource, mtype, band, use, m)
-        if c is not None:
-            by_member.setdefault(member_id, []).append(c)
-    for row in rows:
-        view = views[row["member_id"]]
-        view["comparison"] = by_member.get(row["member_id"], [])
-        result.compared += bool(view["comparison"])
-        row["view"] = view
-    if write:
-        write_rows(conn, rows, [m[0] for m in members])
-        result.written = len(rows)
+                if compare_month is not None and _sample_month(rd, compare_month, through) == compare_month:
+                    c = compare(groups, lg_code, acc.resource, mtype, band, rd[compare_month], compare_month)
+                    if c is not None:
+                        compared.append(c)
+            view["comparison"] = compared
+            out.compared += bool(compared)
+            out.views[member_id] = view
+            out.rows.append({"member_id": member_id, "half": str(half), "through_month": through,
+                             "signature": signature(mtype, lg_code, accs), "prepared_at": now, "view": view})
+        yield out
+
+
+def prepare_progress(conn: Connection, through: int, rules: Rules, now: datetime,
+                     compare_month: int | None = None, chunk: int = 2000,
+                     member_ids: Sequence[int] | None = None,
+                     write: bool = True) -> tuple[PrepareResult, dict[int, dict]]:
+    """Prepare every active member's row (or ``member_ids``') for the half containing the month
+    ``through`` (yyyymm: today's month for the balance card), in the caller's transaction.
+    Returns the result and {member_id: view}; ``write=False`` only returns them.
+    ``compare_month``: the month compared (default: the month with data that most households
+    have). Batch work over every member uses :func:`iter_prepared` (one chunk in memory)."""
+    result = PrepareResult()
+    views: dict[int, dict] = {}
+    for part in iter_prepared(conn, through, rules, now, compare_month, chunk, member_ids):
+        result.members += len(part.member_ids)
+        result.compared += part.compared
+        views.update(part.views)
+        if write:
+            write_rows(conn, part.rows, part.member_ids)
+            result.written += len(part.rows)
     return result, views
 
 
@@ -323,8 +404,7 @@ def write_rows(conn: Connection, rows: list[dict], member_ids: Sequence[int], ba
     ids = list(member_ids)
     for start in range(0, len(ids), batch):
         conn.execute(table.delete().where(table.c.member_id.in_(ids[start:start + batch])))
-    for start in range(0, len(rows), batch):
-        conn.execute(table.insert(), rows[start:start + batch])
+    bulk_insert(conn, table, rows)  # COPY on PostgreSQL
 
 
 def read_prepared(session: Session, member: Any, today: date) -> dict | None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.clock import Clock
 from core.models.members import Member
 from core.models.outbox import Notification
-from core.outbox import SKIP_TOPIC_OFF, TOPIC_KINDS
+from core.outbox import DIGEST_KIND, SKIP_TOPIC_OFF, TOPIC_KINDS
 from core.sqla import rowcount
 
 TOPICS = tuple(TOPIC_KINDS)
@@ -78,6 +78,17 @@ def set_topic(session: Session, clock: Clock, member: Member, topic: str, on: bo
     return dropped
 
 
-def set_digest(session: Session, member: Member, on: bool) -> None:
+def set_digest(session: Session, member: Member, on: bool, *, now: datetime | None = None) -> int:
+    """The quiet green-life digest on or off. Off drops the digests already queued (``now``:
+    when, for the skipped rows); returns the number dropped."""
     member.greenlife_digest = on
+    dropped = 0
+    if not on and now is not None:
+        N = Notification
+        at = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
+        dropped = rowcount(session.execute(
+            update(N).where(N.member_id == member.id, N.kind == DIGEST_KIND, N.state == "pending")
+            .values(state="skipped", last_error=SKIP_TOPIC_OFF, claimed_at=at)
+            .execution_options(synchronize_session=False))) or 0
     session.flush()
+    return dropped

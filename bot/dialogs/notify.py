@@ -81,7 +81,7 @@ class NotifyDialog:
                 notice += " " + _t("dropped", count=dropped)
             return screen(ctx, member, notice)
         if isinstance(digest, bool):
-            P.set_digest(ctx.session, member, digest)
+            P.set_digest(ctx.session, member, digest, now=ctx.clock.now())
             ctx.outcome = "completed"
             return screen(ctx, member, _t("digest_saved_on") if digest else _t("digest_saved_off"))
         return screen(ctx, member)

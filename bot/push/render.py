@@ -19,6 +19,8 @@ Notification payloads this module reads (missing keys are left out, never guesse
                      "status": "expected" | "held", "hold_reason": "HOLD_NO_ACCOUNT" | null}
     payout_reminder {"half": "2026H1", "won": 10000, "payout_month": 202612, "hold_reason": "..."}
     campaign        {"broadcast_id": 17, "campaign_id": "cmp-2025-summer-cooling"}
+    greenlife_digest {"month": "2026-03", "won": 15000, "accrued_won": 10000, "bonus_won": 5000,
+                     "cut_won": 0, "items": {"e_receipt": 2000, ...}, "pay_from_date": "2026-04-23"}
 """
 from __future__ import annotations
 
@@ -95,6 +97,9 @@ def event_text(kind: str, period: str, *, operator: str, contact: str, session=N
         return ad_text(broadcast_message(session, period), operator=operator, contact=contact)
     if kind == "reminder":  # a reminder topic members may turn off (core.outbox.TOPIC_KINDS)
         return texts.t("push.reminder")
+    if kind == "greenlife_digest":
+        _year, month = month_parts(period)
+        return texts.t("push.greenlife_digest", month=month)
     raise ValueError(f"unknown notification kind {kind!r}")
 
 
@@ -286,11 +291,31 @@ def render_campaign(ctx, payload: dict, period: str) -> dict:
     ])
 
 
+def render_greenlife_digest(ctx, payload: dict, period: str) -> dict:
+    """The quiet digest: the month's green-life accruals, folded into one message."""
+    _year, month = month_parts(str(payload.get("month") or period))
+    lines = [texts.t("notice.greenlife_digest.title", month=month)]
+    won = fmt_won(payload.get("won"))
+    if won is None:
+        raise ValueError("a green-life digest without its won")
+    lines.append(texts.t("notice.greenlife_digest.won", won=won))
+    if (bonus := fmt_won(payload.get("bonus_won"))) and _dec(payload.get("bonus_won")):
+        lines.append(texts.t("notice.greenlife_digest.bonus", bonus=bonus))
+    if (cut := fmt_won(payload.get("cut_won"))) and _dec(payload.get("cut_won")):
+        lines.append(texts.t("notice.greenlife_digest.cut", cut=cut))
+    pay_from = str(payload.get("pay_from_date") or "")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", pay_from):
+        lines.append(texts.t("notice.greenlife_digest.pay_from", pay_month=int(pay_from[5:7]),
+                             pay_day=int(pay_from[8:10])))
+    return ui.reply([SimpleText(fit_text("\n".join(lines), limits.SIMPLE_TEXT_MAX))], _base_quick_replies(ctx))
+
+
 RENDERERS = {
     "monthly_result": render_monthly,
     "payout_notice": render_payout,
     "payout_reminder": render_reminder,
     "campaign": render_campaign,
+    "greenlife_digest": render_greenlife_digest,
 }
 
 

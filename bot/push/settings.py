@@ -80,6 +80,8 @@ class PushSettings:
             "payout_reminder": self.event_payout_notice,
             "campaign": self.event_campaign,
             "reminder": self.event_payout_notice,
+            # the green-life digest opens its notice through the monthly block (its notice skill)
+            "greenlife_digest": self.event_monthly_result,
         }[kind]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
-from fractions import Fraction
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -119,11 +118,12 @@ def band_for(baseline: Any, actual: Any, bands: Sequence[Band]) -> Band | None:
 def _reduction_or_maintenance(baseline: Any, actual: Any, resource: str, schedule: Schedule,
                               streak_before: int) -> tuple[Band | None, int, int, str | None, dict]:
     """(band, reduction, maintenance, reason, params) for an evaluated resource."""
-    baseline, actual = Fraction(baseline), Fraction(actual)
     band = band_for(baseline, actual, schedule.bands)
     if band is not None:
         return band, band.points[resource], 0, None, {}
-    if actual >= baseline:  # r <= 0: nothing to maintain
+    bn, bd = baseline.as_integer_ratio()
+    an, ad = actual.as_integer_ratio()
+    if an * bd >= bn * ad:  # A >= B, r <= 0: nothing to maintain
         return None, 0, 0, reasons.NO_REDUCTION, {}
     if schedule.maintenance and streak_before >= schedule.maintenance_min_streak:
         return None, 0, schedule.maintenance[resource], None, {}

@@ -17,10 +17,11 @@ Exactness. Decisions use exact rational arithmetic; no rounded value ever drives
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal, Inexact, localcontext
 from fractions import Fraction
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from core.points import reasons
@@ -33,6 +34,7 @@ Readings = Mapping[int, Decimal]
 Number = Decimal | Fraction | int
 
 FILL_DISPLAY_PLACES = 4
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])  # sums never round
 HUNDRED = 100
 
 # Where a month's baseline came from.
@@ -80,6 +82,26 @@ class HalfBaseline:
                 return Fraction(item.value)
         raise KeyError(month)
 
+    def exact_sum(self, months: Iterable[int]) -> Fraction:
+        """Exact Σ B(m) over some months of the half (fills not rounded); equals the sum of
+        :meth:`exact_value`, with one rational conversion instead of one a month."""
+        wanted = set(months)
+        total, fills = Decimal(0), 0
+        for item in self.months:
+            if item.month in wanted:
+                wanted.discard(item.month)
+                if item.source == SOURCE_FILLED:
+                    fills += 1
+                else:
+                    total = _EXACT.add(total, item.value)
+        if wanted:
+            raise KeyError(min(wanted))
+        if not fills:
+            return Fraction(total)
+        if self.fill_exact is None:
+            raise ValueError("a month is filled but the baseline has no exact fill")
+        return Fraction(total) + fills * self.fill_exact
+
 
 @dataclass(frozen=True)
 class HalfActual:
@@ -109,6 +131,14 @@ class HalfToDate:
 
 # --- small helpers --------------------------------------------------------------------------
 
+def exact_total(values: Iterable[Decimal]) -> Decimal:
+    """Σ of Decimals that never rounds (Decimal's default context keeps 28 digits)."""
+    total = Decimal(0)
+    for v in values:
+        total = _EXACT.add(total, v)
+    return total
+
+
 def usage(value: object, where: str = "usage") -> Decimal:
     """Check a reading: a non-negative Decimal or int (floats are refused, never rounded)."""
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
@@ -121,7 +151,11 @@ def usage(value: object, where: str = "usage") -> Decimal:
 
 def _reading(readings: Readings, month: int) -> Decimal | None:
     value = readings.get(month)
-    return None if value is None else usage(value, f"reading {month}")
+    if value is None:
+        return None
+    if type(value) is Decimal and value.is_finite() and value >= 0:
+        return value  # the common case, without building the error's label
+    return usage(value, f"reading {month}")
 
 
 def _terminates(fr: Fraction) -> bool:
@@ -150,8 +184,12 @@ def reference_months(month: int, rules: Rules, join_month: int | None = None) ->
     rolling: the same month one and two years before. fixed_at_join: the two occurrences of the
     same calendar month within the 24 months before ``join_month`` (same for every half).
     """
-    check_month(month)
-    if rules.baseline_mode == "rolling":
+    return reference_months_by_mode(check_month(month), rules.baseline_mode, join_month)
+
+
+@lru_cache(maxsize=4096)
+def reference_months_by_mode(month: int, mode: str, join_month: int | None) -> tuple[int, int]:
+    if mode == "rolling":
         return add_months(month, -12), add_months(month, -24)
     if join_month is None:
         raise ValueError("baseline_mode fixed_at_join needs join_month")
@@ -212,16 +250,24 @@ def half_actual(readings: Readings, half: Half) -> HalfActual:
 
 def reduction_rate(baseline: Number, actual: Number) -> Decimal:
     """r = (B - A) / B * 100 as a Decimal (28 significant digits; display and reporting only)."""
-    fr = (Fraction(baseline) - Fraction(actual)) * HUNDRED / Fraction(baseline)
-    return Decimal(fr.numerator) / Decimal(fr.denominator)
+    # Exact in integers: (B - A) * 100 / B = 100 (bn ad - an bd) / (ad bn). A correctly rounded
+    # Decimal quotient does not depend on the fraction being reduced first.
+    bn, bd = baseline.as_integer_ratio()
+    an, ad = actual.as_integer_ratio()
+    if bn == 0:
+        raise ZeroDivisionError("reduction rate of a zero baseline")
+    return Decimal(HUNDRED * (bn * ad - an * bd)) / Decimal(ad * bn)
 
 
 def meets_rate(baseline: Number, actual: Number, min_rate: Number) -> bool:
     """Exact band test ``r >= min_rate  <=>  100 * (B - A) >= min_rate * B`` (B > 0)."""
-    b, a, k = Fraction(baseline), Fraction(actual), Fraction(min_rate)
-    if b <= 0:
+    # In integers (denominators are positive): 100 (bn ad - an bd) kd >= kn bn ad.
+    bn, bd = baseline.as_integer_ratio()
+    an, ad = actual.as_integer_ratio()
+    kn, kd = min_rate.as_integer_ratio()
+    if bn <= 0:
         raise ValueError("band test needs a positive baseline")
-    return HUNDRED * (b - a) >= k * b
+    return HUNDRED * (bn * ad - an * bd) * kd >= kn * bn * ad
 
 
 def truncate_rate(rate: Decimal) -> Decimal:
@@ -236,10 +282,11 @@ def format_rate(rate: Decimal) -> str:
 # --- monthly results (§10) ------------------------------------------------------------------
 
 def half_to_date(readings: Readings, half: Half, rules: Rules, through_month: int | None = None,
-                 join_month: int | None = None) -> HalfToDate:
+                 join_month: int | None = None, baseline: HalfBaseline | None = None) -> HalfToDate:
     """Half-to-date rate over months of ``half`` up to ``through_month`` having actual data.
 
     The rate is provisional (예상); only the settled half pays. Missing months are named.
+    ``baseline``: :func:`half_baseline` of the same readings, when the caller has it already.
     """
     last = half.months[-1] if through_month is None else check_month(through_month)
     considered = [m for m in half.months if m <= last]
@@ -247,12 +294,13 @@ def half_to_date(readings: Readings, half: Half, rules: Rules, through_month: in
     with_data = tuple(read)
     missing = tuple(m for m in considered if m not in read)
     actual = sum(read.values(), Decimal(0))
-    base = half_baseline(readings, half, rules, join_month)
+    base = baseline if baseline is not None and baseline.half == half else \
+        half_baseline(readings, half, rules, join_month)
     if base.reason == reasons.NO_BASELINE:
         return HalfToDate(half, last, with_data, missing, None, actual, None, base.reason)
     if not with_data:  # nothing to compare yet
         return HalfToDate(half, last, with_data, missing, None, actual, None, None)
-    exact = sum((base.exact_value(m) for m in with_data), Fraction(0))
+    exact = base.exact_sum(with_data)
     if exact == 0:
         return HalfToDate(half, last, with_data, missing, to_decimal(exact), actual, None,
                           reasons.ZERO_BASELINE, exact)

@@ -38,6 +38,9 @@ class ResourceInput:
         rules.maintenance_streak_scope == "household").
     group: the standard-usage group chosen by pick_standard_usage_group(); None = no test.
     join_month: yyyymm the member joined; needed only for baseline_mode fixed_at_join.
+    baseline: half_baseline() of these readings for the half evaluated, when the caller has it
+        already (batch work asks the engine several questions about the same readings); None
+        computes it. Ignored for any other half.
     """
 
     resource: str
@@ -48,6 +51,7 @@ class ResourceInput:
     streak_before: int = 0
     group: GroupStats | None = None
     join_month: int | None = None
+    baseline: HalfBaseline | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,8 @@ def evaluate_resource(item: ResourceInput, half: Half, rules: Rules) -> Evaluati
     if not is_registered_for_half(item.registered_on, half, rules):
         return skipped(reasons.NOT_REGISTERED_FOR_HALF)
 
-    baseline = half_baseline(item.readings, half, rules, item.join_month)
+    baseline = item.baseline if item.baseline is not None and item.baseline.half == half else \
+        half_baseline(item.readings, half, rules, item.join_month)
     actual = half_actual(item.readings, half)
     reason, params = baseline.reason, {}
     if reason is None and not actual.complete:

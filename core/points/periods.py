@@ -25,6 +25,8 @@ _MONTH_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
 def check_month(yyyymm: int) -> int:
     """Return ``yyyymm`` unchanged if it is a valid month int, else raise ValueError."""
+    if type(yyyymm) is int and 1 <= yyyymm % 100 <= 12 and 100 <= yyyymm <= 999999:
+        return yyyymm  # the common case, checked first (the engine asks for months very often)
     if isinstance(yyyymm, bool) or not isinstance(yyyymm, int):
         raise ValueError(f"month must be an int yyyymm, got {yyyymm!r}")
     if not (1 <= yyyymm % 100 <= 12) or not (1 <= yyyymm // 100 <= 9999):

@@ -24,12 +24,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.points.award import Statement, compute_statement
-from core.points.baseline import half_baseline, half_to_date
+from core.points.baseline import (
+    HalfBaseline,
+    HalfToDate,
+    exact_total,
+    half_baseline,
+    half_to_date,
+    reference_months_by_mode,
+)
 from core.points.evaluation import ResourceInput
 from core.points.periods import Half
 
@@ -95,31 +102,60 @@ def pace_readings(item: ResourceInput, half: Half, through_month: int, rules: Ru
     return paced[0] if paced else None
 
 
-def _pace(item: ResourceInput, half: Half, through_month: int, rules: Rules) -> tuple[dict[int, Decimal], Decimal] | None:
-    td = half_to_date(item.readings, half, rules, through_month=through_month, join_month=item.join_month)
+def baseline_of(item: ResourceInput, half: Half, rules: Rules) -> HalfBaseline:
+    """B_H of the item's readings: the one it carries, else computed."""
+    if item.baseline is not None and item.baseline.half == half:
+        return item.baseline
+    return half_baseline(item.readings, half, rules, item.join_month)
+
+
+def _refs_outside(half: Half, rules: Rules, join_month: int | None) -> bool:
+    """Whether B_H reads no month of the half itself (then filling or changing the half's
+    months leaves B_H as it was)."""
+    return _refs_outside_of(half, rules.baseline_mode, join_month)
+
+
+@lru_cache(maxsize=1024)
+def _refs_outside_of(half: Half, mode: str, join_month: int | None) -> bool:
+    try:
+        return not any(r in half.months for m in half.months for r in reference_months_by_mode(m, mode, join_month))
+    except ValueError:
+        return False
+
+
+def _pace(item: ResourceInput, half: Half, through_month: int, rules: Rules,
+          td: HalfToDate | None = None) -> tuple[dict[int, Decimal], Decimal, HalfBaseline] | None:
+    base = baseline_of(item, half, rules)
+    if td is None or td.half != half or td.through_month != through_month:
+        td = half_to_date(item.readings, half, rules, through_month=through_month, join_month=item.join_month,
+                          baseline=base)
     if td.rate is None or td.baseline_exact is None:
         return None
     share = Fraction(td.actual) / td.baseline_exact
-    base = half_baseline(item.readings, half, rules, item.join_month)
     out = dict(item.readings)
     for m in half.months:
         if m not in out:
             fr = base.exact_value(m) * share
             out[m] = (Decimal(fr.numerator) / Decimal(fr.denominator)).quantize(MILLI, ROUND_HALF_EVEN)
-    return out, td.rate
+    return out, td.rate, base
 
 
 def project(member_type: str, half: Half | str, through_month: int, items: Sequence[ResourceInput],
-            rules: Rules, rate: Decimal | int | str | None = None, won_paid_earlier_in_year: int = 0) -> Projection:
-    """Projection of the half containing ``through_month`` (see module doc)."""
+            rules: Rules, rate: Decimal | int | str | None = None, won_paid_earlier_in_year: int = 0,
+            to_date: Mapping[str, HalfToDate] | None = None) -> Projection:
+    """Projection of the half containing ``through_month`` (see module doc). ``to_date``: per
+    resource, half_to_date() of the item's readings through ``through_month``, when the caller
+    has it already."""
     half = Half.parse(half)
     paced: list[ResourceInput] = []
     have_rate: dict[str, Decimal] = {}
     for item in items:
-        got = _pace(item, half, through_month, rules)
+        got = _pace(item, half, through_month, rules, (to_date or {}).get(item.resource))
         if got is not None:
             have_rate[item.resource] = got[1]
-            paced.append(replace(item, readings=got[0]))
+            # The filled months are of the half: B_H stays the same unless it reads them.
+            keep = got[2] if _refs_outside(half, rules, item.join_month) else None
+            paced.append(replace(item, readings=got[0], baseline=keep))
         else:
             paced.append(item)
 
@@ -129,45 +165,47 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
     pace = statement(paced)
     schedule = rules.schedule_for(member_type, half)
     prices = unit_prices()
+    months = half.months
+    lines = {ln.resource: ln for ln in pace.lines}
     out = []
     for idx, item in enumerate(paced):
-        line = next(ln for ln in pace.lines if ln.resource == item.resource)
+        line = lines[item.resource]
         # The months still to come: after the last month read so far (a month of the half not
         # read yet can still change, even when the clock is past it).
-        read = [m for m in items[idx].readings if m in half.months and m <= through_month]
-        remaining = [m for m in half.months if m > max(read, default=through_month)]
-        proj = ResourceProjection(
-            resource=item.resource, rate_to_date=have_rate.get(item.resource), pace_band=line.band,
-            pace_points=line.points, maintenance=line.maintenance_points > 0, streak=item.streak_before,
-            months_left=len(remaining))
+        last_read = max((m for m in items[idx].readings if m in months and m <= through_month),
+                        default=through_month)
+        remaining = [m for m in months if m > last_read]
+        base: dict[str, Any] = dict(resource=item.resource, rate_to_date=have_rate.get(item.resource), pace_band=line.band,
+                    pace_points=line.points, maintenance=line.maintenance_points > 0, streak=item.streak_before,
+                    months_left=len(remaining))
         if item.resource not in have_rate or not line.evaluated or line.baseline is None:
-            out.append(proj)
+            out.append(ResourceProjection(**base))
             continue
         higher = [b for b in schedule.bands if line.band is None or b.min_rate > line.band]
         if not higher:
-            out.append(replace(proj, top_band=True))
+            out.append(ResourceProjection(**base, top_band=True))
             continue
         if not remaining:
-            out.append(proj)
+            out.append(ResourceProjection(**base))
             continue
         target = higher[0]
         # Largest A_H that still meets the band, minus the months that can no longer change.
         allowed = Fraction(line.baseline) * (1 - Fraction(target.min_rate) / 100)
-        fixed = sum((Fraction(v) for m, v in item.readings.items() if m in half.months and m not in remaining),
-                    Fraction(0))
-        pace_left = sum((Fraction(item.readings[m]) for m in remaining), Fraction(0))
+        readings = item.readings
+        fixed = Fraction(exact_total(v for m, v in readings.items() if m in months and m not in remaining))
+        pace_left = Fraction(exact_total(readings[m] for m in remaining))
         less = max(1, math.ceil((pace_left - (allowed - fixed)) / len(remaining)))
-        if any(item.readings[m] < less for m in remaining):
-            out.append(proj)  # not reachable by using less in the months left
+        if any(readings[m] < less for m in remaining):
+            out.append(ResourceProjection(**base))  # not reachable by using less in the months left
             continue
-        changed = dict(item.readings)
+        changed = dict(readings)
         for m in remaining:
-            changed[m] = item.readings[m] - less
+            changed[m] = readings[m] - less
         trial = list(paced)
         trial[idx] = replace(item, readings=changed)
         st = statement(trial)
         reached = next(ln for ln in st.lines if ln.resource == item.resource).band
-        out.append(replace(proj, next_band=reached, less_per_month=less,
-                           bill_won_per_month=less * prices.get(item.resource, 0),
-                           gain_points=st.points - pace.points, gain_won=st.won - pace.won))
+        out.append(ResourceProjection(**base, next_band=reached, less_per_month=less,
+                                      bill_won_per_month=less * prices.get(item.resource, 0),
+                                      gain_points=st.points - pace.points, gain_won=st.won - pace.won))
     return Projection(half, through_month, pace, tuple(out))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -107,3 +108,31 @@ def test_bad_activity_file_changes_nothing_and_order_is_enforced(app, db, cipher
     assert res.exit_code == 2 and "confirm the earlier months of the year first: 2026-03" in res.stderr
     res = cli(app, "greenlife-confirm", "--month", "2026-11")
     assert res.exit_code == 2 and "confirmed on 2026-12-16" in res.stderr
+
+
+def test_the_quiet_digest_queues_one_message_for_members_who_asked(app, db, cipher, tmp_path):
+    from core.models import Member, Notification
+    from core.push_preferences import set_digest
+
+    mid = member(db, cipher)
+    with db.transaction() as s:
+        other = add_member(s, cipher, accounts=[("electricity", "6000000002")])
+        add_greenlife(s, other)
+        other_id = other.id
+        set_digest(s, s.get(Member, mid), True)
+    rows = [(mid, "e_receipt", 20, "2026-03-05", "shop-1"), (mid, "tumbler", 10, "2026-03-06", "cafe-9"),
+            (other_id, "tumbler", 10, "2026-03-06", "cafe-9")]
+    assert cli(app, "import-activities", write(tmp_path / "a.csv", rows)).exit_code == 0
+    res = cli(app, "greenlife-confirm", "--month", "2026-03")
+    assert res.exit_code == 0 and "1 digest message(s) queued" in res.stdout
+    gid = greenlife_id(db, mid)
+    with db.session() as s:
+        notes = s.scalars(select(Notification)).all()
+        assert [(n.member_id, n.kind, n.period) for n in notes] == [(mid, "greenlife_digest", "2026-03")]
+        award = s.scalars(select(GreenlifeAward).where(GreenlifeAward.greenlife_member_id == gid)).one()
+        assert notes[0].payload["won"] == award.won and notes[0].payload["pay_from_date"] == "2026-04-23"
+    # turning the digest off drops what is queued
+    with db.transaction() as s:
+        assert set_digest(s, s.get(Member, mid), False, now=datetime(2026, 4, 17)) == 1
+    with db.session() as s:
+        assert s.scalars(select(Notification)).one().state == "skipped"

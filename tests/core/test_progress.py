@@ -150,3 +150,50 @@ def test_a_settlement_drops_prepared_rows(app, db, cipher, tmp_path, clock):
     settle_half(db, "2026H1", clock)
     with db.session() as s:
         assert s.scalars(select(PreparedProgress)).first() is None
+
+
+def test_a_reading_under_an_excluded_tariff_excludes_the_prepared_resource(app, db, cipher, tmp_path):
+    """Spec E5 in the bulk preparation: a month of the half billed late-night excludes the
+    resource (as the live view does), and the row stays usable (the account is unchanged)."""
+    from tests.core.test_import_tariffs import tariffed, write
+
+    with db.transaction() as s:
+        add_lg(s)
+        farm = add_member(s, cipher, accounts=[(E, "5100000001")]).id
+        home = add_member(s, cipher, accounts=[(E, "5100000002")]).id
+    rows = tariffed(half_rows(E, "5100000001", "2026H2", monthly_baseline=[300] * 6,
+                              monthly_actual=[280] * 4 + [None, None]), "late_night", months={202609})
+    rows += tariffed(half_rows(E, "5100000002", "2026H2", monthly_baseline=[300] * 6,
+                               monthly_actual=[280] * 4 + [None, None]), "general")
+    # an excluded tariff in an earlier half does not exclude this one
+    rows = [r if r[2] != 202509 or r[1] != "5100000002" else (*r[:4], "agricultural") for r in rows]
+    assert cli(app, "import-usage", write(tmp_path / "t.csv", rows)).exit_code == 0
+    _prepare(db)
+    with db.session() as s:
+        prepared = read_prepared(s, s.get(Member, farm), TODAY)
+        assert prepared is not None
+        assert prepared["resources"][0]["reason"] == "EXCLUDED_TARIFF" and prepared["points"] == 0
+        assert _comparable(prepared) == _comparable(current_half_view(s, farm, TODAY)) | {"managed": []}
+        other = read_prepared(s, s.get(Member, home), TODAY)
+        assert other["resources"][0]["reason"] is None and other["points"] > 0
+        assert _comparable(other) == _comparable(current_half_view(s, home, TODAY)) | {"managed": []}
+
+
+def test_monthly_results_across_halves_carry_the_results_half(app, db, cipher, tmp_path):
+    """January's run for December: the cards are prepared for the new half, the notices carry
+    the projection of December's half (chunk by chunk, the two preparations side by side)."""
+    from core.clock import KST, FixedClock
+    from core.models import Notification
+    from core.monthly import monthly_results
+
+    ids = _members(app, db, cipher, tmp_path, 3)
+    result = monthly_results(db, "2026-12", FixedClock(datetime(2027, 1, 5, 10, tzinfo=KST)))
+    assert result.written == len(ids)
+    with db.session() as s:
+        for mid in ids:
+            note = s.scalars(select(Notification).where(Notification.member_id == mid)).one()
+            assert note.payload["projection"]["half"] == "2026H2"
+            assert note.payload["projection"]["through_month"] == 202612
+            assert note.payload["comparison"] == []  # under 20 peers
+            row = s.get(PreparedProgress, mid)
+            assert (row.half, row.through_month) == ("2027H1", 202701)

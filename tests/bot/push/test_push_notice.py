@@ -237,3 +237,17 @@ def test_monthly_result_coaches_toward_the_next_band_and_compares(client, db, cl
     assert "비슷한 가구와 비교 (10월, 같은 시·군·구)" in text
     assert "전기: 잘하고 있어요. 우리 집 290kWh · 효율 좋은 이웃 250kWh · 평균 310kWh" in text
     assert len(reply["template"]["outputs"]) <= 3
+
+
+def test_greenlife_digest_folds_the_month_into_one_notice(client, db, clock):
+    from bot.push.render import event_text
+
+    add_members(db, 1)
+    add_notifications(db, [1], kind="greenlife_digest", period="2026-03", clock=clock,
+                      payload={"month": "2026-03", "won": 15000, "accrued_won": 10000, "bonus_won": 5000,
+                               "cut_won": 0, "items": {"e_receipt": 2000}, "pay_from_date": "2026-04-23"})
+    sent(db)
+    text = all_text(ask(client))
+    assert "3월 그린생활 실천 포인트" in text and "15,000" in text and "5,000" in text
+    assert "4월 23일부터" in text and "연간 한도" not in text
+    assert "3월 그린생활 실천 포인트" in event_text("greenlife_digest", "2026-03", operator="x", contact="y")
