@@ -48,7 +48,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -92,7 +93,8 @@ FIRST_JOIN_YEAR = 2008  # the programme's predecessor (탄소포인트제) start
 _MEMBER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 KST_OFFSET = timedelta(hours=9)
-LOOKUP_CHUNK = 1000
+LOOKUP_CHUNK = 5000  # rows checked against the database at a time
+SQLITE_CHUNK = 1000  # values of one IN list
 AUDIT_ACTION = "member.import_update"
 _UNPARSED = ParsedAddress(sido=None, base="", detail="", kind="none")  # cache marker
 
@@ -331,9 +333,18 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
 
 
 def _in_chunks(session: Session, query, column, values: Sequence) -> list:
+    """``query`` for the rows whose ``column`` is one of ``values``: on PostgreSQL one array
+    parameter per LOOKUP_CHUNK values (psycopg parses a query of a thousand IN parameters
+    again on every call: a third of the first pass's time); on SQLite IN lists."""
     out: list = []
-    for start in range(0, len(values), LOOKUP_CHUNK):
-        out.extend(session.execute(query.where(column.in_(values[start:start + LOOKUP_CHUNK]))).all())
+    if session.get_bind().dialect.name == "postgresql":
+        for start in range(0, len(values), LOOKUP_CHUNK):
+            part = list(values[start:start + LOOKUP_CHUNK])
+            out.extend(session.execute(query.where(column == any_(bindparam(
+                "values", part, type_=ARRAY(column.type))))).all())
+        return out
+    for start in range(0, len(values), SQLITE_CHUNK):
+        out.extend(session.execute(query.where(column.in_(values[start:start + SQLITE_CHUNK]))).all())
     return out
 
 
