@@ -48,6 +48,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 from sqlalchemy import any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -93,6 +94,9 @@ FIRST_JOIN_YEAR = 2008  # the programme's predecessor (탄소포인트제) start
 _MEMBER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 KST_OFFSET = timedelta(hours=9)
+ADDRESS_CACHE = 50_000  # parsed buildings and units kept for the rows to come
+KEY_SIZE = 16  # bytes of a keyed hash kept for the duplicate checks
+MEMBER_NO_SIZE = 20
 LOOKUP_CHUNK = 5000  # rows checked against the database at a time
 SQLITE_CHUNK = 1000  # values of one IN list
 AUDIT_ACTION = "member.import_update"
@@ -128,6 +132,13 @@ class RegistryMember:
     account: str | None = None
 
 
+def _bounded(cache: dict) -> None:
+    """Empty a cache that reached ADDRESS_CACHE entries: a national file has a million
+    buildings, but its rows come building by building, so recent entries are what counts."""
+    if len(cache) >= ADDRESS_CACHE:
+        cache.clear()
+
+
 # --- local governments in memory ----------------------------------------------------------------
 
 class GovernmentIndex:
@@ -151,6 +162,7 @@ class GovernmentIndex:
     def complete(self, parsed: ParsedAddress) -> bool:
         found = self._complete.get(parsed.base)
         if found is None:
+            _bounded(self._complete)
             found = self._complete[parsed.base] = looks_complete(parsed)
         return found
 
@@ -169,11 +181,13 @@ class GovernmentIndex:
         if unit:
             base = self._bases.get(address)
             if base is None:
+                _bounded(self._bases)
                 base = self._bases[address] = parse_address(address, "") or _UNPARSED
             if base is _UNPARSED:
                 return None, ""
             detail = self._details.get(unit)
             if detail is None:
+                _bounded(self._details)
                 text = clean(strip_markup(unit))
                 detail = self._details[unit] = (text, unit_structure(text).key)
             parsed = ParsedAddress(sido=base.sido, base=base.base, detail=detail[0], kind=base.kind)
@@ -350,30 +364,38 @@ def _in_chunks(session: Session, query, column, values: Sequence) -> list:
 
 def _key(keyed_hash: str) -> bytes:
     """A keyed hash as the duplicate checks remember it: its first 128 bits (a collision among
-    millions of rows is as unlikely as one of the whole hash), in a quarter of the memory."""
+    millions of rows is as unlikely as one of the whole hash)."""
     return bytes.fromhex(keyed_hash[:32])
 
 
-class _Repeats:
-    """Keys seen once (key -> line) and, in the order found, repeated keys (key -> every line)."""
+class _Keys:
+    """Keys of one kind (fixed size) and the line each was on, appended as records to one
+    buffer: a few bytes a row where a dict entry costs hundreds, for a national file of
+    millions of rows. The repeated keys are found once, at the end, by sorting."""
 
-    __slots__ = ("first", "repeated")
+    __slots__ = ("size", "buf")
 
-    def __init__(self) -> None:
-        self.first: dict = {}
-        self.repeated: dict = {}
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.buf = bytearray()
 
-    def add(self, key, line: int) -> bool:
-        """Remember `key` on `line`; True when the key was seen before."""
-        seen = self.first.setdefault(key, line)
-        if seen == line:
-            return False
-        lines = self.repeated.get(key)
-        if lines is None:
-            self.repeated[key] = [seen, line]
-        else:
-            lines.append(line)
-        return True
+    def add(self, key: bytes, line: int) -> None:
+        self.buf += key.ljust(self.size, b"\0")
+        self.buf += line.to_bytes(4, "little")
+
+    def repeated(self) -> dict[bytes, list[int]]:
+        """Every key seen on more than one line -> its lines in file order."""
+        rows = np.frombuffer(self.buf, dtype=np.dtype([("key", f"S{self.size}"), ("line", "<u4")]))
+        if len(rows) < 2:
+            return {}
+        order = np.argsort(rows["key"], kind="stable")  # stable: a key's lines stay in file order
+        keys = rows["key"][order]
+        same = keys[1:] == keys[:-1]
+        out: dict[bytes, list[int]] = {}
+        for i in np.flatnonzero(same):
+            lines = out.setdefault(bytes(keys[i]), [int(rows["line"][order[i]])])
+            lines.append(int(rows["line"][order[i + 1]]))
+        return out
 
 
 def _lines(lines: Iterable[int]) -> str:
@@ -416,8 +438,8 @@ class _FirstPass:
     def __init__(self, session: Session, rules: Rules, cipher: FieldCipher, today: date, spill) -> None:
         self.session, self.rules, self.cipher, self.today, self.spill = session, rules, cipher, today, spill
         self.index = GovernmentIndex(session.scalars(select(LocalGovernment)))
-        self.numbers, self.households, self.supplies = _Repeats(), _Repeats(), _Repeats()
-        self.masked: dict[tuple[str, bytes], str] = {}  # a repeated customer number, masked
+        self.numbers, self.households = _Keys(MEMBER_NO_SIZE), _Keys(KEY_SIZE)
+        self.supplies = {resource: _Keys(KEY_SIZE) for resource in rules.resources}
         self.taken: dict[int, list[str]] = {}  # line -> reasons found against the database
         self.chunk: list[RegistryMember] = []
 
@@ -449,35 +471,51 @@ class _FirstPass:
             if reasons:
                 out.refused[line] = reasons
             if no:
-                self.numbers.add(no, line)
+                self.numbers.add(no.encode(), line)
         self._against_database(out)
-        self._repeated(out.refused)
+        self._repeated(path, out.refused)
         for line, reasons in self.taken.items():  # only rows the file itself did not refuse
             out.refused.setdefault(line, reasons)
         return out
 
     def _remember(self, member: RegistryMember) -> None:
         self.households.add(_key(member.household_hash), member.line)
-        for choice in member.resources:
-            if choice.customer_number:
-                key = (choice.resource, _key(member.supply_hashes[choice.resource]))
-                if self.supplies.add(key, member.line) and key not in self.masked:
-                    self.masked[key] = mask_number(choice.customer_number)
+        for resource, h in member.supply_hashes.items():
+            self.supplies[resource].add(_key(h), member.line)
         self.chunk.append(member)
 
-    def _repeated(self, refused: dict[int, list[str]]) -> None:
+    def _repeated(self, path: Path, refused: dict[int, list[str]]) -> None:
         """Every row of a repeated key is refused (which one is right?)."""
         def refuse(lines: list[int], text: str) -> None:
             for line in lines:
                 refused.setdefault(line, []).append(text)
 
-        for no, lines in self.numbers.repeated.items():
-            refuse(lines, msg("members.member_no_duplicate", member_no=no, lines=_lines(lines)))
-        for lines in self.households.repeated.values():
+        for no, lines in self.numbers.repeated().items():
+            no_text = no.rstrip(b"\0").decode()
+            refuse(lines, msg("members.member_no_duplicate", member_no=no_text, lines=_lines(lines)))
+        for lines in self.households.repeated().values():
             refuse(lines, msg("members.household_duplicate", lines=_lines(lines)))
-        for key, lines in self.supplies.repeated.items():
-            refuse(lines, msg("members.customer_number_duplicate", resource=key[0], masked=self.masked[key],
-                              lines=_lines(lines)))
+        supplies = {resource: keys.repeated() for resource, keys in self.supplies.items()}
+        first = {lines[0] for repeated in supplies.values() for lines in repeated.values()}
+        numbers = self._customer_numbers(path, first)  # the few rows whose number is shown, masked
+        for resource, repeated in supplies.items():
+            for lines in repeated.values():
+                masked = mask_number(numbers.get((lines[0], resource)))
+                refuse(lines, msg("members.customer_number_duplicate", resource=resource, masked=masked,
+                                  lines=_lines(lines)))
+
+    def _customer_numbers(self, path: Path, lines: set[int]) -> dict[tuple[int, str], str]:
+        """(line, resource) -> customer number of the given (valid) rows, read again."""
+        out: dict[tuple[int, str], str] = {}
+        if not lines:
+            return out
+        for line, raw in _raw_cells(path, lines).items():
+            member = check_row(CsvRow(line, {h: v.strip() for h, v in zip(MEMBER_HEADER, raw)}, raw),
+                               self.rules, self.cipher, self.index, self.today, [])
+            for choice in member.resources if member is not None else ():
+                if choice.customer_number:
+                    out[(line, choice.resource)] = choice.customer_number
+        return out
 
     def _against_database(self, out: Screening) -> None:
         """The chunk's rows against the database's members (members already imported under the
