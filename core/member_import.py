@@ -38,12 +38,9 @@ for a chat signup.
 from __future__ import annotations
 
 import marshal
-import multiprocessing
-import os
 import re
 import tempfile
 import unicodedata
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -59,7 +56,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
-from core.csv_screening import CsvRow, CsvStream, ImportRejected, RowError, field_count_error, msg, open_csv
+from core.csv_screening import CsvRow, ImportRejected, RowError, field_count_error, msg, open_csv
 from core.db import Database
 from core.db_bulk import bulk_insert, db_time
 from core.local_governments import (
@@ -100,8 +97,6 @@ KST_OFFSET = timedelta(hours=9)
 ADDRESS_CACHE = 50_000  # parsed buildings and units kept for the rows to come
 KEY_SIZE = 16  # bytes of a keyed hash kept for the duplicate checks
 MEMBER_NO_SIZE = 20
-CHECK_BATCH = 1000  # rows a worker process checks at a time
-PARALLEL_BYTES = 4 << 20  # a file this large (some 25,000 rows) is checked by worker processes
 LOOKUP_CHUNK = 5000  # rows checked against the database at a time
 SQLITE_CHUNK = 1000  # values of one IN list
 AUDIT_ACTION = "member.import_update"
@@ -436,146 +431,59 @@ class Screening:
     spilled: int = 0
 
 
-class Checked(NamedTuple):
-    """A good row as the first pass holds it until its chunk is checked against the database:
-    its keys, its customer numbers masked (for messages), its spill parts (secrets encrypted)."""
-
-    line: int
-    member_no: str
-    household_hash: str
-    supply_hashes: dict[str, str]
-    masked: dict[str, str]  # resource -> masked customer number
-    values: tuple
-    joined: int
-    accounts: tuple
-
-
-# One record's outcome: (line, reasons or None, member_no for the duplicate check or "", Checked
-# of a good row or None).
-Outcome = tuple[int, "list[str] | None", str, "Checked | None"]
-
-
-class RowChecker:
-    """The rows' own checks (core.members' rules, as a chat signup), hashing and encryption:
-    the part of the first pass that takes the time, run in worker processes for a large file.
-    Needs no database."""
-
-    def __init__(self, rules: Rules, cipher: FieldCipher, index: GovernmentIndex, today: date,
-                 columns: tuple[str, ...]) -> None:
-        self.rules, self.cipher, self.index, self.today, self.columns = rules, cipher, index, today, columns
-
-    def __call__(self, batch: list[tuple[int, list[str]]]) -> list[Outcome]:
-        out: list[Outcome] = []
-        columns, cipher = self.columns, self.cipher
-        for line, raw in batch:
-            reasons: list[str] = []
-            no = ""
-            checked = None
-            if len(raw) != len(columns):
-                reasons.append(field_count_error(CsvRow(line, {}, raw, columns), MEMBER_HEADER))
-            else:
-                values = {h: v.strip() for h, v in zip(columns, raw)}
-                member = check_row(CsvRow(line, values, raw), self.rules, cipher, self.index, self.today, reasons)
-                if member is not None:
-                    no = member.member_no
-                    checked = Checked(line, no, member.household_hash, member.supply_hashes,
-                                      {c.resource: mask_number(c.customer_number)
-                                       for c in member.resources if c.customer_number},
-                                      member_values(member, cipher), member.joined_on.toordinal(),
-                                      account_values(member, cipher))
-                elif not any(has_rrn(x) for x in values.values()):  # of an RRN row nothing is used
-                    no = values["member_no"].upper()
-                    no = no if _MEMBER_NO.match(no) else ""
-            out.append((line, reasons or None, no, checked))
-        return out
-
-
-_CHECKER: RowChecker | None = None  # the worker processes' (inherited through fork)
-
-
-def _check_in_worker(batch: list[tuple[int, list[str]]]) -> list[Outcome]:
-    assert _CHECKER is not None
-    return _CHECKER(batch)
-
-
 class _FirstPass:
-    """Every row checked as it is read (by worker processes for a large file); the file's keys
-    (member_no, household, customer numbers) remembered compactly for the duplicate checks; the
-    good rows checked against the database in chunks of LOOKUP_CHUNK and spilled, encrypted,
-    for the write."""
+    """Every row checked as it is read; the file's keys (member_no, household, customer numbers)
+    remembered compactly for the duplicate checks; the good rows checked against the database
+    in chunks of LOOKUP_CHUNK and spilled, encrypted, for the write."""
 
-    def __init__(self, session: Session, rules: Rules, cipher: FieldCipher, today: date, spill,
-                 workers: int) -> None:
+    def __init__(self, session: Session, rules: Rules, cipher: FieldCipher, today: date, spill) -> None:
         self.session, self.rules, self.cipher, self.today, self.spill = session, rules, cipher, today, spill
-        self.workers = workers
         self.index = GovernmentIndex(session.scalars(select(LocalGovernment)))
         self.numbers, self.households = _Keys(MEMBER_NO_SIZE), _Keys(KEY_SIZE)
         self.supplies = {resource: _Keys(KEY_SIZE) for resource in rules.resources}
         self.taken: dict[int, list[str]] = {}  # line -> reasons found against the database
-        self.chunk: list[Checked] = []
+        self.chunk: list[RegistryMember] = []
 
     def run(self, path: Path) -> Screening:
         stream = open_csv(path, MEMBER_HEADER)
         out = Screening(stream.columns)
-        checker = RowChecker(self.rules, self.cipher, self.index, self.today, stream.columns)
-        parallel = self.workers > 1 and path.stat().st_size >= PARALLEL_BYTES
-        for outcomes in (self._in_workers if parallel else self._here)(stream, checker, out):
-            for line, reasons, no, checked in outcomes:
-                if reasons:
-                    out.refused[line] = reasons
-                if no:
-                    self.numbers.add(no.encode(), line)
-                if checked is not None:
-                    self._remember(checked)
+        for record in stream.records:
+            if isinstance(record, RowError):
+                out.syntax_errors.append(record)
+                continue
+            line, raw = record
+            out.rows_total += 1
+            reasons: list[str] = []
+            no = ""
+            if len(raw) != len(stream.columns):
+                reasons.append(field_count_error(CsvRow(line, {}, raw, stream.columns), MEMBER_HEADER))
+            else:
+                values = {h: v.strip() for h, v in zip(stream.columns, raw)}
+                member = check_row(CsvRow(line, values, raw), self.rules, self.cipher, self.index,
+                                   self.today, reasons)
+                if member is not None:
+                    no = member.member_no
+                    self._remember(member)
                     if len(self.chunk) >= LOOKUP_CHUNK:
                         self._against_database(out)
+                elif not any(has_rrn(x) for x in values.values()):  # of an RRN row nothing is used
+                    no = values["member_no"].upper()
+                    no = no if _MEMBER_NO.match(no) else ""
+            if reasons:
+                out.refused[line] = reasons
+            if no:
+                self.numbers.add(no.encode(), line)
         self._against_database(out)
         self._repeated(path, out.refused)
         for line, reasons in self.taken.items():  # only rows the file itself did not refuse
             out.refused.setdefault(line, reasons)
         return out
 
-    @staticmethod
-    def _batches(stream: CsvStream, out: Screening) -> Iterator[list[tuple[int, list[str]]]]:
-        batch: list[tuple[int, list[str]]] = []
-        for record in stream.records:
-            if isinstance(record, RowError):
-                out.syntax_errors.append(record)
-                continue
-            out.rows_total += 1
-            batch.append(record)
-            if len(batch) >= CHECK_BATCH:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-    def _here(self, stream: CsvStream, checker: RowChecker, out: Screening) -> Iterator[list[Outcome]]:
-        for batch in self._batches(stream, out):
-            yield checker(batch)
-
-    def _in_workers(self, stream: CsvStream, checker: RowChecker, out: Screening) -> Iterator[list[Outcome]]:
-        """Batches checked by forked worker processes, in file order, a few in flight (memory
-        stays bounded); this process reads the file and keeps the keys."""
-        global _CHECKER
-        _CHECKER = checker
-        try:
-            with multiprocessing.get_context("fork").Pool(self.workers) as pool:
-                pending: deque = deque()
-                for batch in self._batches(stream, out):
-                    pending.append(pool.apply_async(_check_in_worker, (batch,)))
-                    if len(pending) >= 2 * self.workers:
-                        yield pending.popleft().get()
-                while pending:
-                    yield pending.popleft().get()
-        finally:
-            _CHECKER = None
-
-    def _remember(self, checked: Checked) -> None:
-        self.households.add(_key(checked.household_hash), checked.line)
-        for resource, h in checked.supply_hashes.items():
-            self.supplies[resource].add(_key(h), checked.line)
-        self.chunk.append(checked)
+    def _remember(self, member: RegistryMember) -> None:
+        self.households.add(_key(member.household_hash), member.line)
+        for resource, h in member.supply_hashes.items():
+            self.supplies[resource].add(_key(h), member.line)
+        self.chunk.append(member)
 
     def _repeated(self, path: Path, refused: dict[int, list[str]]) -> None:
         """Every row of a repeated key is refused (which one is right?)."""
@@ -645,15 +553,17 @@ class _FirstPass:
                 holder = households.get(member.household_hash)
                 if holder is not None and holder != own:
                     reasons.append(msg("members.household_taken", member_id=holder))
-                for resource, h in member.supply_hashes.items():
-                    holder = supplies.get((resource, h))
-                    if holder is not None and holder != own:
-                        reasons.append(msg("members.customer_number_taken", resource=resource,
-                                           masked=member.masked[resource], member_id=holder))
+                for choice in member.resources:
+                    if choice.customer_number:
+                        holder = supplies.get((choice.resource, member.supply_hashes[choice.resource]))
+                        if holder is not None and holder != own:
+                            reasons.append(msg("members.customer_number_taken", resource=choice.resource,
+                                               masked=mask_number(choice.customer_number), member_id=holder))
             if reasons:
                 self.taken[member.line] = reasons
             else:
-                good.append((member.line, own, member.values, member.joined, member.accounts))
+                good.append((member.line, own, member_values(member, self.cipher),
+                             member.joined_on.toordinal(), account_values(member, self.cipher)))
         marshal.dump(good, self.spill)
         out.spilled += len(good)
 
@@ -684,11 +594,11 @@ def _masked(row: CsvRow) -> CsvRow:
 
 
 def screen_members(session: Session, path: Path, rules: Rules, cipher: FieldCipher, today: date,
-                   spill, skip_invalid: bool, workers: int = 1) -> tuple[Screening, ImportResult]:
+                   spill, skip_invalid: bool) -> tuple[Screening, ImportResult]:
     """The first pass over the whole file. Any problem raises ImportRejected listing them all
     by line, unless `skip_invalid`: then the refused rows go to ``<name>.rejected.csv`` beside
     the input (a CSV syntax error rejects the file even then)."""
-    screening = _FirstPass(session, rules, cipher, today, spill, workers).run(path)
+    screening = _FirstPass(session, rules, cipher, today, spill).run(path)
     refused = screening.refused
     errors = [RowError(line, "; ".join(refused[line])) for line in sorted(refused)]
     if screening.syntax_errors:
@@ -805,23 +715,21 @@ def _update(session: Session, cipher: FieldCipher, member: Member, row: tuple, j
 
 def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
                    skip_invalid: bool = False, rules: Rules | None = None,
-                   operator: str = "cli", batch: int = 5_000, workers: int | None = None) -> ImportResult:
+                   operator: str = "cli", batch: int = 5_000) -> ImportResult:
     """Validate and import a registry CSV. Raises ImportRejected (nothing written) when the
     file or any row is bad and ``skip_invalid`` is off.
 
     Two passes, so that memory does not grow with the file's rows beyond the keys of the
     duplicate checks: the first reads and checks the whole file, spilling the good rows
     (encrypted) to an unnamed temporary file; the second writes them from there in batches of
-    `batch`, in one transaction. The rows' own checks and encryption run in `workers` forked
-    processes (default: the CPUs, at most 4) when the file has PARALLEL_BYTES or more."""
+    `batch`, in one transaction."""
     rules = rules or default_rules()
     path = Path(path)
     started = utcnow_naive(clock)
     today = today_kst(clock)
     with tempfile.TemporaryFile() as spill:
         with db.session() as s:
-            screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid,
-                                               workers if workers is not None else min(4, os.cpu_count() or 1))
+            screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid)
         refused = screening.refused
         now = utcnow_naive(clock)
         with db.transaction() as session:

@@ -205,23 +205,3 @@ def test_a_withdrawn_member_is_not_brought_back(app, db, clock, tmp_path):
         withdraw(s, clock, s.scalars(select(Member)).one())
     err = rejected(app, db, tmp_path, [n(1)])
     assert "line 2: member_no M0001 is member #" in err and "withdrew" in err
-
-
-def test_worker_processes_check_a_large_file_as_one_process_does(app, db, tmp_path, monkeypatch):
-    """From PARALLEL_BYTES on, forked workers check the rows: the same members and refusals,
-    by line, the file's order kept."""
-    import core.member_import as member_import
-
-    monkeypatch.setattr(member_import, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(member_import, "CHECK_BATCH", 2)
-    monkeypatch.setattr(member_import.os, "cpu_count", lambda: 2)  # two workers on any machine
-    lgs(db)
-    rows = [n(i) for i in range(1, 8)] + [n(8, mobile="12345"), n(9, electricity="1100000001")]
-    res = cli(app, "import-members", "--skip-invalid", write(tmp_path / "m.csv", rows))
-    assert res.exit_code == 0, res.stderr
-    assert "9 row(s): 6 new" in res.stdout and "3 rejected" in res.stdout
-    assert set(imported(db)) == {f"M{i:04d}" for i in range(2, 8)}
-    with (tmp_path / "m.rejected.csv").open(encoding="utf-8") as fh:
-        rejects = list(csv.reader(fh))[1:]
-    assert [r[0] for r in rejects] == ["2", "9", "10"]
-    assert "appears on lines 2, 10" in rejects[0][-1] and "mobile" in rejects[1][-1]
