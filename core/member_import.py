@@ -23,17 +23,20 @@ File: CSV, UTF-8 with or without a BOM, header exactly :data:`MEMBER_HEADER`:
 No field may hold a resident registration number: such a row is refused and the value is never
 echoed (the rejects file shows it masked).
 
-The whole file is validated before anything is written, with sets rather than per-row queries:
-the rows among themselves, then the households and customer numbers of the file against the
-database in chunked ``IN`` lookups. Any bad row rejects the file (:class:`ImportRejected`, every
-problem by line number). With ``skip_invalid`` the good rows are imported and the others written
-to ``<name>.rejected.csv`` beside the input.
+The import streams, in two passes, so that a national file (2.4 million rows) does not have
+to fit in memory. The first pass reads and checks every row, keeping of the good ones only
+what the duplicate checks need (fixed-size keys, sorted once at the end to find the file's
+repeated member numbers, households and customer numbers) and checking them against the
+database's members in chunked lookups; the good rows wait, secrets already encrypted, in an
+unnamed temporary file. Any bad row rejects the file (:class:`ImportRejected`, every problem by
+line number) before anything is written. With ``skip_invalid`` the good rows are imported and
+the others written to ``<name>.rejected.csv`` beside the input.
 
-The write is one transaction: new members, their accounts and address rows go in through
-:func:`core.db_bulk.bulk_insert` (COPY on PostgreSQL); members already imported (same member_no)
-are updated only where something changed, each change audited (core.audit: the fields that
-changed, never their values). Customer numbers and accounts are encrypted and hashed exactly as
-for a chat signup.
+The second pass is one transaction: new members, their accounts and address rows go in, in
+batches, through :func:`core.db_bulk.bulk_insert` (COPY on PostgreSQL), their ids taken
+beforehand (nothing is read back); members already imported (same member_no) are updated only
+where something changed, each change audited (core.audit: the fields that changed, never their
+values). Customer numbers and accounts are encrypted and hashed exactly as for a chat signup.
 """
 from __future__ import annotations
 
@@ -133,8 +136,8 @@ class RegistryMember:
 
 
 def _bounded(cache: dict) -> None:
-    """Empty a cache that reached ADDRESS_CACHE entries: a national file has a million
-    buildings, but its rows come building by building, so recent entries are what counts."""
+    """Empty a cache that reached ADDRESS_CACHE entries: a national file holds far more
+    buildings and units than are worth keeping, and a building's rows tend to come together."""
     if len(cache) >= ADDRESS_CACHE:
         cache.clear()
 
@@ -760,7 +763,8 @@ def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | 
                         audit.record(session, key, now, operator, AUDIT_ACTION, subject=f"member:{member.id}",
                                      scope="all", detail={"member_no": row[_COL["member_no"]], "fields": changed,
                                                           "import_run": run.id})
-            _insert(conn, ids, new)
-            result.inserted += len(new)
+            if new:
+                _insert(conn, ids, new)
+                result.inserted += len(new)
             close_run(run, result, screening.rows_total - len(refused), clock)
     return result
