@@ -25,9 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,11 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import samples  # noqa: E402
+from bench.harness import ENC_KEY, HASH_KEY, drop_sqlite, peak_rss_mb, run_child, targets  # noqa: E402
 
-ENC_KEY = "0FcZ0xqgWRg3n2Oc0dJmXl2zp7x3Rj7gJvdQ4tTnq0k="
-HASH_KEY = "bench-hash-key"
 NATIONAL = 2_400_000
 PG_PORT = "55442"
+PG_DIR = "/tmp/pg-import-members"
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -110,6 +107,7 @@ def child(step: str, url: str, path: str) -> dict:
     cipher = FieldCipher(ENC_KEY, HASH_KEY)
     table = floor_table()
     if step == "floor":
+        table.drop(db.engine, checkfirst=True)  # SQLite: recreate_all leaves tables of no model
         table.create(db.engine)
     t0 = time.perf_counter()
     if step == "floor":
@@ -140,39 +138,13 @@ def child(step: str, url: str, path: str) -> dict:
     return out
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM: ru_maxrss would carry the parent's over)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def run_child(step: str, url: str, path: Path) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", step, "--url", url, "--file", str(path)],
-                          capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        raise SystemExit(f"{step} failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def pg_url() -> str:
-    env = {**os.environ, "PGPORT": PG_PORT, "PGDIR": "/tmp/pg-import-members", "PGDATABASE_NAME": "cpoint_bench"}
-    out = subprocess.run([str(ROOT / "scripts" / "pg"), "start"], capture_output=True, text=True,
-                         env=env, check=True)
-    return out.stdout.strip().splitlines()[-1]
-
-
 def measure(label: str, url: str, n: int, path: Path, repeat: int) -> dict:
     floors, imports = [], []
     for _ in range(repeat):
         fresh_schema(url)
-        floors.append(run_child("floor", url, path))
+        floors.append(run_child(__file__, "floor", url, "--file", str(path)))
         fresh_schema(url)
-        imports.append(run_child("import", url, path))
+        imports.append(run_child(__file__, "import", url, "--file", str(path)))
         if imports[-1]["rows"] != n:
             raise SystemExit(f"import wrote {imports[-1]['rows']} of {n} members ({imports[-1]['rejected']} rejected)")
     floor = min(f["seconds"] for f in floors)
@@ -197,26 +169,19 @@ def main() -> None:
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        targets = []
-        if args.db in ("sqlite", "both"):
-            targets.append(("sqlite", lambda n: f"sqlite:///{tmp}/bench-{n}.db"))
-        if args.db in ("postgres", "both"):
-            url = args.url or pg_url()
-            targets.append(("postgresql", lambda n, url=url: url))
         sizes = (max(1, args.n // 10), args.n)
         files = {}
         for n in sizes:
             files[n] = Path(tmp) / f"registry-{n}.csv"
             write_csv(files[n], n)
-        for label, url_for in targets:
+        for label, url_for in targets(args.db, args.url, tmp, port=PG_PORT, pgdir=PG_DIR):
             for n in sizes:
                 print(f"{label}: importing {n} members ...", file=sys.stderr, flush=True)
                 results.append(measure(label, url_for(n), n, files[n], args.repeat))
                 r = results[-1]
                 print("  floor " + " / ".join(f"{x:.2f}" for x in r["floor_runs"]) + " s, import "
                       + " / ".join(f"{x:.2f}" for x in r["import_runs"]) + " s", file=sys.stderr, flush=True)
-                if label == "sqlite":
-                    Path(url_for(n)[len("sqlite:///"):]).unlink(missing_ok=True)
+                drop_sqlite(url_for(n))
 
     print()
     print(f"{'db':<11} {'members':>9} {'floor s':>8} {'import s':>9} {'ratio':>6} {'import MB':>10} {'floor MB':>9}")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.settlement import ENC_KEY, HASH_KEY, peak_rss_mb, pg_url  # noqa: E402
+from bench.harness import ENC_KEY, HASH_KEY, peak_rss_mb, pg_url, run_child  # noqa: E402
 
 HEADER = ("resource", "customer_number", "month", "amount")
 MONTHS = [y * 100 + m for y in (2024, 2025) for m in range(1, 13)]
@@ -110,21 +109,13 @@ def child(step: str, url: str, path: str) -> dict:
     return out
 
 
-def run_child(step: str, url: str, path: Path) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", step, "--url", url, "--file", str(path)],
-                          capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        raise SystemExit(f"{step} failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def measure(url: str, n: int, tmp: Path) -> dict:
     path = tmp / f"usage-{n}.csv"
     write_file(path, n)
     floors, imports = [], []
     for _ in range(2):
-        floors.append(run_child("floor", url, path))
-        imports.append(run_child("import", url, path))
+        floors.append(run_child(__file__, "floor", url, "--file", str(path)))
+        imports.append(run_child(__file__, "import", url, "--file", str(path)))
     if any(r["rows"] != n for r in floors + imports):
         raise SystemExit(f"row counts differ from {n}: {floors + imports}")
     floor = min(f["seconds"] for f in floors)

@@ -23,8 +23,6 @@ import argparse
 import json
 import os
 import random
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,14 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import samples  # noqa: E402
+from bench.harness import ENC_KEY, HASH_KEY, drop_sqlite, peak_rss_mb, run_child, targets  # noqa: E402
 
 HALF = "2026H1"
 FIRST_MONTH, MONTHS = 202401, 30
 RESOURCES = (("electricity", 300, 120), ("water", 15, 6), ("gas", 60, 40))  # mean, spread
 LGS = [(f"{41000 + i * 5}", samples("settlement")["sido"].format(i=i % 8), samples("settlement")["sigungu"].format(i=i))
        for i in range(60)]
-ENC_KEY = "0FcZ0xqgWRg3n2Oc0dJmXl2zp7x3Rj7gJvdQ4tTnq0k="
-HASH_KEY = "bench-hash-key"
 
 FLOOR_SQL = """
 SELECT account_id, baseline, actual,
@@ -259,33 +256,6 @@ def tree_pss_mb(pid: int) -> float:
     return total
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory. VmHWM (not ru_maxrss, which Linux carries over
-    from the parent across exec and would report the generator's peak)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def run_child(step: str, url: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", step, "--url", url],
-                          capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        raise SystemExit(f"{step} failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def pg_url() -> str:
-    env = {**os.environ, "PGPORT": "55433", "PGDIR": "/tmp/pg-points", "PGDATABASE_NAME": "cpoint_bench"}
-    out = subprocess.run([str(ROOT / "scripts" / "pg"), "start"], capture_output=True, text=True,
-                         env=env, check=True)
-    return out.stdout.strip().splitlines()[-1]
-
-
 def clear_results(url: str) -> None:
     """Empty what a settlement writes, so the next one starts from the same state."""
     from sqlalchemy import text
@@ -314,8 +284,8 @@ def measure(label: str, url: str, n: int) -> dict:
     for attempt in range(2):
         if attempt:
             clear_results(url)
-        floors.append(run_child("floor", url))
-        settles.append(run_child("settle", url))
+        floors.append(run_child(__file__, "floor", url))
+        settles.append(run_child(__file__, "settle", url))
     floor = min(f["seconds"] for f in floors)
     settle = min(settles, key=lambda r: r["seconds"])
     return {"db": label, "n": n, "generate_s": gen, "floor_s": floor, "settle_s": settle["seconds"],
@@ -340,13 +310,7 @@ def main() -> None:
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        targets = []
-        if args.db in ("sqlite", "both"):
-            targets.append(("sqlite", lambda n: f"sqlite:///{tmp}/bench-{n}.db"))
-        if args.db in ("postgres", "both"):
-            url = args.url or pg_url()
-            targets.append(("postgresql", lambda n, url=url: url))
-        for label, url_for in targets:
+        for label, url_for in targets(args.db, args.url, tmp):
             for n in (max(1, args.n // 10), args.n):
                 print(f"{label}: generating {n} households ...", file=sys.stderr, flush=True)
                 results.append(measure(label, url_for(n), n))
@@ -356,8 +320,7 @@ def main() -> None:
                                    for k in ("floor_runs", "settle_runs"))
                 print(f"  floor {floors} s, settle {settles} s "
                       f"(best: {phases})", file=sys.stderr, flush=True)
-                if label == "sqlite":
-                    Path(url_for(n)[len("sqlite:///"):]).unlink(missing_ok=True)
+                drop_sqlite(url_for(n))
 
     print()
     print(f"{'db':<11} {'households':>10} {'accounts':>9} {'floor s':>8} {'settle s':>9} "

@@ -9,6 +9,7 @@ about a row is shown as ``line N: <message>``. Customer numbers appear masked, n
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -187,43 +188,88 @@ class CsvStream:
     records: Iterator[tuple[int, list[str]] | RowError]
 
 
+READ_CHUNK = 1 << 20
+
+
+def _stream_codec(path: Path, encoding: str) -> str | None:
+    """The codec to read the file with as a text stream, when all of it decodes as
+    :func:`decode_operator_bytes` would accept (checked a chunk at a time: memory does not grow
+    with the file); None when it does not (decode_operator_bytes then says why)."""
+    codec = codec_of(encoding)
+    with path.open("rb") as fh:
+        head = fh.read(len(UTF8_BOM))
+        if head.startswith(UTF16_BOMS):
+            return None
+        if head.startswith(UTF8_BOM):
+            codec = "utf-8-sig"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder(codec)()
+        as_utf8 = codecs.getincrementaldecoder("utf-8")() if codec == "cp949" else None
+        ascii_only = True
+        try:
+            for chunk in iter(lambda: fh.read(READ_CHUNK), b""):
+                decoder.decode(chunk)
+                ascii_only = ascii_only and chunk.isascii()
+                if as_utf8 is not None:
+                    try:
+                        as_utf8.decode(chunk)
+                    except UnicodeDecodeError:
+                        as_utf8 = None
+            decoder.decode(b"", final=True)
+            if as_utf8 is not None:
+                as_utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return None
+    if codec == "cp949" and not ascii_only and as_utf8 is not None:
+        return None  # UTF-8 read as CP949: refused
+    return codec
+
+
 def open_csv(path: Path, header: Sequence[str], encoding: str = "utf-8",
              optional: Sequence[str] = ()) -> CsvStream:
     """The records of an operator CSV, one at a time. Raises ImportRejected for problems of the
     file as a whole (unreadable, encoding, header) before the first record. The header is
-    `header`, then any of the `optional` columns. Only the decoded text is held, never the rows."""
+    `header`, then any of the `optional` columns. The file is read as a stream (its encoding
+    checked first, chunk by chunk): neither its text nor its rows are held."""
+    source: io.TextIOBase
     try:
-        data = path.read_bytes()
+        codec = _stream_codec(path, encoding)
+        if codec is None:  # explains the problem; should it not raise, the text is read from memory
+            source = io.StringIO(decode_operator_bytes(path.read_bytes(), encoding), newline="")
+        else:
+            source = path.open(encoding=codec, newline="")
     except OSError as exc:
         raise ImportRejected([RowError(0, msg("file.cannot_read", path=path, error=exc.strerror or exc))]) from None
-    content = decode_operator_bytes(data, encoding)
-    del data
-    reader = csv.reader(io.StringIO(content, newline=""), strict=True)
-    del content
+    reader = csv.reader(source, strict=True)
     try:
-        first = next(reader, None)
-    except csv.Error as exc:
-        raise ImportRejected([RowError(1, _syntax_message(exc))]) from None
-    if first is None:
-        raise ImportRejected([RowError(1, msg("file.empty"))])
-    columns = check_header(first, header, optional)
+        try:
+            first = next(reader, None)
+        except csv.Error as exc:
+            raise ImportRejected([RowError(1, _syntax_message(exc))]) from None
+        if first is None:
+            raise ImportRejected([RowError(1, msg("file.empty"))])
+        columns = check_header(first, header, optional)
+    except BaseException:
+        source.close()
+        raise
 
     def records() -> Iterator[tuple[int, list[str]] | RowError]:
-        while True:
-            start = reader.line_num + 1
-            try:
-                raw = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield RowError(start, _syntax_message(exc))
-                continue
-            if reader.line_num > start and any("\n" in v or "\r" in v for v in raw):
-                yield RowError(start, msg("csv.spans_lines", last=reader.line_num))
-                continue
-            if not raw or not "".join(raw).strip():
-                continue
-            yield start, raw
+        with source:
+            while True:
+                start = reader.line_num + 1
+                try:
+                    raw = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    yield RowError(start, _syntax_message(exc))
+                    continue
+                if reader.line_num > start and any("\n" in v or "\r" in v for v in raw):
+                    yield RowError(start, msg("csv.spans_lines", last=reader.line_num))
+                    continue
+                if not raw or not "".join(raw).strip():
+                    continue
+                yield start, raw
 
     return CsvStream(columns, records())
 

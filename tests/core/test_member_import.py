@@ -205,3 +205,22 @@ def test_a_withdrawn_member_is_not_brought_back(app, db, clock, tmp_path):
         withdraw(s, clock, s.scalars(select(Member)).one())
     err = rejected(app, db, tmp_path, [n(1)])
     assert "line 2: member_no M0001 is member #" in err and "withdrew" in err
+
+
+def test_new_members_get_their_own_accounts_and_addresses_across_batches(db, cipher, clock, tmp_path):
+    """Ids are taken before the rows are written (no read-back by member_no): after members
+    already there, batch after batch, each member's accounts and address row are its own."""
+    from core.member_import import import_members
+
+    lgs(db)
+    with db.transaction() as s:
+        add_member(s, cipher, accounts=[("electricity", "1999999999")], address="경기도 수원시 영통구 매탄로 99")
+    res = import_members(db, cipher, clock, write(tmp_path / "m.csv", [n(i) for i in range(1, 6)]), batch=2)
+    assert res.inserted == 5
+    with db.session() as s:
+        for no, member in imported(db).items():
+            numbers = [cipher.decrypt(a.customer_number_enc) for a in s.scalars(select(ResourceAccount).where(
+                ResourceAccount.member_id == member.id, ResourceAccount.customer_number_enc.is_not(None)))]
+            assert numbers == [f"11{int(no[1:]):08d}"]
+            assert s.scalars(select(MemberAddress.valid_from).where(MemberAddress.member_id == member.id)).all() \
+                == [date(2024, 3, 15)]
