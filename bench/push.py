@@ -147,7 +147,7 @@ def main() -> None:
                                 read_timeout=settings.read_timeout_sec)
         data = {"kind": "monthly_result", "period": "2026-10", "text": samples("push")["text"]}
         sender = Sender(db, client, limiter, settings, clock=SystemClock(), default_bot_id=BOT,
-                        event_data=lambda kind, period: data, rng=random.Random(1))
+                        event_data=lambda kind, period, lang=None: data, rng=random.Random(1))
         cpu0, wall0 = time.process_time(), time.monotonic()
         report = sender.run(until_empty=True)
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0

@@ -36,6 +36,7 @@ from sqlalchemy.sql.expression import ColumnClause
 
 from core.clock import KST
 from core.db import Database
+from core.models.dialogs import DialogState
 from core.models.members import Member
 from core.models.outbox import Notification
 from core.models.push import EventBatch, PushSender
@@ -270,6 +271,7 @@ class Batch:
     period: str
     bot_id: str
     items: list[ClaimedItem]
+    lang: str | None = None  # the chat language of its users (None: the default, Korean)
 
     @property
     def size(self) -> int:
@@ -395,10 +397,12 @@ def _group_query(rows: int):
     member's bot id lets PostgreSQL's planner start from members (half a second at 100,000)."""
     N, M = Notification.__table__.c, Member.__table__.c
     nt = Notification.__table__
+    D = DialogState.__table__.c
     return (select(N.id, N.member_id, N.attempts, M.status, M.blocked_at, M.is_friend, M.bot_user_key,
                    M.app_user_id, M.campaign_opt_out, M.marketing_opt_in, M.bot_id, M.push_monthly_off,
-                   M.push_reminders_off)
-            .select_from(nt.join(Member.__table__, M.id == N.member_id))
+                   M.push_reminders_off, D.lang)
+            .select_from(nt.join(Member.__table__, M.id == N.member_id)
+                         .outerjoin(DialogState.__table__, D.user_key == M.bot_user_key))
             .where(N.state == _PENDING, or_(N.not_before.is_(None), N.not_before <= bindparam("now", type_=DateTime())),
                    N.kind == bindparam("kind"), N.period == bindparam("period"), N.id > bindparam("after"))
             .order_by(N.id).limit(rows).with_for_update(skip_locked=True, of=nt))
@@ -426,6 +430,7 @@ def claim_batch(db: Database, *, sender_id: str, now: datetime, limit: int, defa
             return result
         kind, period, bot_id = head.kind, head.period, head.bot
         items: list[ClaimedItem] = []
+        lang: str | None = None  # the batch's language: its first user's chat language
         skipped: dict[str, list[int]] = {}
         users: set[tuple[str, str]] = set()
         after = head.id - 1
@@ -443,6 +448,9 @@ def claim_batch(db: Database, *, sender_id: str, now: datetime, limit: int, defa
                 if (r.bot_id or default_bot_id) != bot_id:
                     result.more = True
                     continue  # another bot's path: a batch of its own
+                if items and (r.lang or None) != lang:
+                    result.more = True
+                    continue  # the chat language the user chose: the shared text is in it
                 reason = skip_reason(kind, status=r.status, blocked_at=r.blocked_at, is_friend=r.is_friend,
                                      bot_user_key=r.bot_user_key, app_user_id=r.app_user_id,
                                      campaign_opt_out=r.campaign_opt_out, marketing_opt_in=r.marketing_opt_in,
@@ -456,6 +464,7 @@ def claim_batch(db: Database, *, sender_id: str, now: datetime, limit: int, defa
                     result.more = True
                     continue  # the same user twice: stays pending for a later batch
                 users.add(who)
+                lang = r.lang or None
                 items.append(ClaimedItem(r.id, r.member_id, who[0], who[1], (r.attempts or 0) + 1))
             if len(rows) <= want:
                 break
@@ -479,7 +488,7 @@ def claim_batch(db: Database, *, sender_id: str, now: datetime, limit: int, defa
                                     "bot_id": bot_id, "user_count": len(items), "state": "in_flight",
                                     "claimed_at": now, "task_checks": 0})
         conn.execute(heartbeat, {"sid": sender_id, "hb": now})
-        result.batch = Batch(batch_id, kind, period, bot_id, items)
+        result.batch = Batch(batch_id, kind, period, bot_id, items, lang)
     return result
 
 

@@ -3,8 +3,9 @@
 Two parts (protocol doc §5, "Per-user content"): one Event API call carries one `event.data` for
 all its users, so
 
-- `event_data(kind, period)` is what a batch shares: the kind, the period and a ready Korean
-  `text` ("10월 사용량 결과가 나왔어요 ..."). Campaign texts are advertising and carry the label.
+- `event_data(kind, period, lang)` is what a batch shares: the kind, the period and a ready
+  `text` in the chat language of the batch's users (Korean by default: "10월 사용량 결과가
+  나왔어요 ..."). Campaign texts are advertising and carry the label.
 - `notice_reply(ctx, member, notification)` is what each member sees of their own figures, through
   the `notice` skill connected to the event blocks (and the '결과 보기' quick reply).
 
@@ -104,16 +105,17 @@ def event_text(kind: str, period: str, *, operator: str, contact: str, session=N
 
 
 class EventData:
-    """`event.data` per (kind, period), cached for the life of a sender."""
+    """`event.data` per (kind, period, language), cached for the life of a sender. A batch's
+    users share one chat language (core.outbox.claim_batch), so its text is in theirs."""
 
     def __init__(self, db: Database, *, operator: str, contact: str) -> None:
         self.db, self.operator, self.contact = db, operator, contact
-        self._cache: dict[tuple[str, str], dict] = {}
+        self._cache: dict[tuple[str, str, str | None], dict] = {}
 
-    def __call__(self, kind: str, period: str) -> dict:
-        key = (kind, period)
+    def __call__(self, kind: str, period: str, lang: str | None = None) -> dict:
+        key = (kind, period, lang)
         if key not in self._cache:
-            with self.db.session() as s:
+            with self.db.session() as s, texts.using(lang):
                 text = event_text(kind, period, operator=self.operator, contact=self.contact, session=s)
             self._cache[key] = {"kind": kind, "period": period, "text": text}
         return self._cache[key]

@@ -78,7 +78,7 @@ class Sender:
     sender posts one batch at a time by design (one uncertain batch at most)."""
 
     def __init__(self, db: Database, client: EventApiClient, limiter: TokenBucket, settings: PushSettings, *,
-                 clock: Clock, default_bot_id: str, event_data: Callable[[str, str], dict],
+                 clock: Clock, default_bot_id: str, event_data: Callable[[str, str, str | None], dict],
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
                  rng: random.Random | None = None, host: str | None = None, pid: int | None = None,
                  alive: Callable[[int], bool] = outbox.pid_alive, sender_id: str | None = None,
@@ -228,7 +228,7 @@ class Sender:
         s = self.settings
         report.batches += 1
         try:
-            data = self.event_data(batch.kind, batch.period)
+            data = self.event_data(batch.kind, batch.period, batch.lang)
             name = s.event_name(batch.kind)
             users = [self.client.recipient(i.recipient_type, i.recipient_id) for i in batch.items]
             self.client.body(name, data, users)  # validates: <= 100 distinct users, an event name

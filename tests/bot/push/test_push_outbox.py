@@ -359,3 +359,23 @@ def test_operator_requeue_and_confirm(db):
     assert states(db) == {"sent": 1, "pending": 1}
     rep = outbox.report(db)
     assert rep.by_state == {"sent": 1, "pending": 1} and rep.uncertain_batches == []
+
+
+def test_a_batch_holds_users_of_one_chat_language_and_its_text_is_theirs(db):
+    # Issue 14: one Event API call shares one text; English users get theirs in English.
+    from bot.push.render import EventData
+    from core.models import DialogState
+
+    register(db)
+    add_members(db, 6)
+    with db.transaction() as s:
+        for i in (2, 5):
+            s.add(DialogState(user_key=f"user-{i:06d}", slots={}, updated_at=NOW, lang="en"))
+    add_notifications(db, range(1, 7))
+    batches = []
+    while (b := claim(db).batch) is not None:
+        batches.append((b.lang, sorted(i.member_id for i in b.items)))
+    assert batches == [(None, [1, 3, 4, 6]), ("en", [2, 5])]
+    data = EventData(db, operator="탄소중립포인트", contact="1660-2030")
+    assert data("monthly_result", "2026-10", "en")["text"].startswith("Your usage result for month 10")
+    assert data("monthly_result", "2026-10", None)["text"].startswith("10월 사용량 결과가 나왔어요")
