@@ -334,7 +334,7 @@ def _campaigns_and_outbox(db, clock: Clock, rng: random.Random, people: list[_Pe
             if key in members:
                 pledge(s, clock, members[key], CAMPAIGN_ID)
     period = f"{last_month // 100:04d}-{last_month % 100:02d}"
-    count = queue_monthly_results(db, period, clock=clock)
+    count = queue_monthly_results(db, period, clock=clock).written
     count += _broadcast(db, clock)
     return count
 

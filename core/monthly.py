@@ -43,12 +43,14 @@ from core.db import Database
 from core.db_bulk import db_time, insert_ignore, json_text, reset_connection, tune_connection
 from core.local_government_rates import local_government_table
 from core.models.outbox import Notification
+from core.outbox import STAGED, QuietHours
 from core.points import reasons
 from core.points.award import provisional_award, won_for
 from core.points.baseline import HalfBaseline, format_rate, half_to_date, monthly_baseline
 from core.points.evaluation import is_registered_for_half
 from core.points.periods import Half, int_to_month
 from core.progress import iter_prepared, write_rows
+from core.push_budget import BudgetOutcome, BudgetSettings, apply_budget
 from core.rules import Rules, default_rules
 from core.settlement.python_engine import MILLI, Row
 from core.settlement.staging import fill_staging, read_rows, staging_table
@@ -69,10 +71,12 @@ class MonthlyResult:
     members: int = 0
     written: int = 0
     already: int = 0
+    budget: BudgetOutcome | None = None  # the push budget applied to the month's notices
 
     def summary(self) -> str:
+        held = f", {self.budget.held} held over the push budget" if self.budget and self.budget.held else ""
         return (f"monthly results {self.month}: {self.written} notification(s) recorded, "
-                f"{self.already} already recorded, {self.members} member(s) with resources")
+                f"{self.already} already recorded, {self.members} member(s) with resources{held}")
 
 
 def parse_month(value: str) -> int:
@@ -165,7 +169,12 @@ def _insert(conn, rows: list[tuple], period: str) -> int:
     return conn.execute(count, {"k": KIND, "p": period}).scalar_one() - before
 
 
-def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None = None) -> MonthlyResult:
+def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None = None, *,
+                    budget: BudgetSettings | None = None, quiet: QuietHours | None = None) -> MonthlyResult:
+    """Each member's monthly-result notice for `month`, once. The notices are written `staged`
+    and released at the end through the push budget (`budget`; None: no cap), so no sender
+    sends any before the caps were applied to the whole month; a run cut short leaves them
+    staged, and the next run releases them with its own."""
     rules = rules or default_rules()
     m = parse_month(month)
     period = int_to_month(m)
@@ -215,7 +224,7 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
                     payload["projection"] = view.get("projection")
                     payload["comparison"] = view.get("comparison") or []
                     out.append((member_id, KIND, period, dedupe_key(member_id, period), json_text(payload),
-                                "pending", 0, created))
+                                STAGED, 0, created))
                 result.written += _insert(conn, out, period)
 
             # Chunk by chunk (memory stays one chunk's): the balance card's figures for today's
@@ -238,9 +247,13 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
             with conn.begin():
                 conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))
             reset_connection(conn)
+    result.budget = apply_budget(db, KIND, period, budget or BudgetSettings(), now=clock.now(), quiet=quiet,
+                                 staged=True)
     return result
 
 
-def queue_monthly_results(db: Database, month: str, *, clock: Clock | None = None) -> int:
-    """The scheduler's entry point (SCHEDULE_MONTHLY_SOURCE): notifications written."""
-    return monthly_results(db, month, clock or SystemClock()).written
+def queue_monthly_results(db: Database, month: str, *, clock: Clock | None = None,
+                          budget: BudgetSettings | None = None, quiet: QuietHours | None = None) -> MonthlyResult:
+    """The scheduler's entry point (SCHEDULE_MONTHLY_SOURCE): the notices written, the push
+    budget applied to them (`.written`, `.budget`)."""
+    return monthly_results(db, month, clock or SystemClock(), budget=budget, quiet=quiet)

@@ -48,6 +48,9 @@ DIGEST_KIND = "greenlife_digest"
 # Advertising (정보통신망법 §50): consent needed, never in quiet hours, labelled (광고).
 AD_KINDS = frozenset({"campaign"})
 UNCERTAIN_POLICIES = ("skip", "resend")
+# Written but not yet released by the push budget (core.push_budget.apply_budget(staged=True)):
+# no sender claims it, so nothing goes out before the caps were applied to its whole group.
+STAGED = "staged"
 
 # Why a notification was not sent (Notification.last_error of `skipped` rows).
 SKIP_WITHDRAWN = "withdrawn"

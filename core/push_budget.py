@@ -28,7 +28,7 @@ from core.db import Database
 from core.models.members import Member
 from core.models.outbox import Notification
 from core.models.push import PushBudget
-from core.outbox import AD_KINDS, CRITICAL_KINDS, QuietHours, skip_reason
+from core.outbox import AD_KINDS, CRITICAL_KINDS, STAGED, QuietHours, skip_reason
 from core.sqla import rowcount
 
 NATIONAL = "national"
@@ -210,29 +210,39 @@ class BudgetOutcome:
 
 
 def apply_budget(db: Database, kind: str, period: str, settings: BudgetSettings, *, now: datetime,
-                 quiet: QuietHours | None) -> BudgetOutcome:
+                 quiet: QuietHours | None, staged: bool = False) -> BudgetOutcome:
     """Right after a group is queued: estimate it and hold what would exceed a cap (all of it
-    when the national cap is exceeded, else the rows of the 시·군·구 that are)."""
+    when the national cap is exceeded, else the rows of the 시·군·구 that are).
+
+    `staged`: the group was written `staged` (core.outbox.STAGED), which no sender claims; what
+    the caps allow becomes `pending` in the same transaction as the holds, so nothing is sent
+    before the budget has been applied. (A group written `pending` could start going out in
+    the moment between its write and this check.)"""
+    state = STAGED if staged else "pending"
+    N = Notification
     with db.transaction() as s:
-        est = estimate_group(s, kind, period, now=now, quiet=quiet, price_won=settings.price_won)
-        if kind in CRITICAL_KINDS or est.recipients == 0:
-            return BudgetOutcome(est, 0, {})
-        result = check(s, est, settings, now=now, exclude=(kind, period))
-        if result.ok:
-            return BudgetOutcome(est, 0, {})
-        N = Notification
-        held = 0
-        if NATIONAL in result.over:
-            held = rowcount(s.execute(update(N).where(N.kind == kind, N.period == period, N.state == "pending")
-                                      .values(state=HELD, last_error=result.over[NATIONAL][:2000])
-                                      .execution_options(synchronize_session=False))) or 0
-        else:
-            for lg, reason in result.over.items():
-                held += rowcount(s.execute(
-                    update(N).where(N.kind == kind, N.period == period, N.state == "pending",
-                                    N.member_id.in_(select(Member.id).where(Member.local_government_code == lg)))
-                    .values(state=HELD, last_error=reason[:2000]).execution_options(synchronize_session=False))) or 0
-        return BudgetOutcome(est, held, result.over)
+        est = estimate_group(s, kind, period, now=now, quiet=quiet, price_won=settings.price_won, state=state)
+        outcome = BudgetOutcome(est, 0, {})
+        if kind not in CRITICAL_KINDS and est.recipients:
+            result = check(s, est, settings, now=now, exclude=(kind, period))
+            if not result.ok:
+                held = 0
+                if NATIONAL in result.over:
+                    held = rowcount(s.execute(update(N).where(N.kind == kind, N.period == period, N.state == state)
+                                              .values(state=HELD, last_error=result.over[NATIONAL][:2000])
+                                              .execution_options(synchronize_session=False))) or 0
+                else:
+                    for lg, reason in result.over.items():
+                        held += rowcount(s.execute(
+                            update(N).where(N.kind == kind, N.period == period, N.state == state,
+                                            N.member_id.in_(select(Member.id).where(Member.local_government_code == lg)))
+                            .values(state=HELD, last_error=reason[:2000])
+                            .execution_options(synchronize_session=False))) or 0
+                outcome = BudgetOutcome(est, held, result.over)
+        if staged:
+            s.execute(update(N).where(N.kind == kind, N.period == period, N.state == STAGED)
+                      .values(state="pending").execution_options(synchronize_session=False))
+        return outcome
 
 
 @dataclass(frozen=True)

@@ -101,13 +101,18 @@ def load_source(spec: str) -> Callable:
 
 def run_monthly(ctx: JobContext, period: str) -> dict:
     """Calls the points engine's writer of monthly-result notifications:
-    fn(db, month 'YYYY-MM', *, clock) -> number of notifications written (dedupe keys
-    f"monthly_result:{member_id}:{month}", so a second call writes nothing)."""
+    fn(db, month 'YYYY-MM', *, clock, budget, quiet) -> the number written, or a result with
+    `.written` and `.budget` (dedupe keys f"monthly_result:{member_id}:{month}", so a second
+    call writes nothing). core.monthly writes them staged and applies the push budget itself
+    before any can be sent; for a writer that returns no `.budget` (it wrote them pending) the
+    budget is applied here, after the fact."""
     fn = load_source(ctx.settings.monthly_source)
-    count = fn(ctx.db, period, clock=ctx.clock)
-    # The estimate before anything is sent; what a budget cap cannot afford is held.
-    budget = push_budget.apply_budget(ctx.db, "monthly_result", period, ctx.settings.budget(),
-                                      now=ctx.clock.now(), quiet=ctx.settings.quiet())
+    out = fn(ctx.db, period, clock=ctx.clock, budget=ctx.settings.budget(), quiet=ctx.settings.quiet())
+    count = out if isinstance(out, int) else getattr(out, "written", None)
+    budget = getattr(out, "budget", None)
+    if budget is None:  # the estimate; what a budget cap cannot afford is held
+        budget = push_budget.apply_budget(ctx.db, "monthly_result", period, ctx.settings.budget(),
+                                          now=ctx.clock.now(), quiet=ctx.settings.quiet())
     if budget.held:
         log.warning("monthly results held over budget", extra={"month": period, "held": budget.held,
                                                                "reasons": budget.reasons})

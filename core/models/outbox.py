@@ -9,8 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
 
-# pending -> in_flight -> sent | failed(retry later, back to pending) | dead | uncertain | skipped
-OUTBOX_STATES = ("pending", "in_flight", "sent", "dead", "uncertain", "skipped")
+# [staged ->] pending -> in_flight -> sent | failed(retry later, back to pending) | dead | uncertain | skipped
+# staged: written, waiting for the push budget (core.push_budget); held: over a budget cap, until released
+OUTBOX_STATES = ("staged", "pending", "held", "in_flight", "sent", "dead", "uncertain", "skipped")
 
 
 class Notification(Base):

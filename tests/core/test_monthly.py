@@ -43,7 +43,7 @@ def test_monthly_results_recorded_once_with_figures(app, db, cipher, clock, tmp_
     # again: nothing new, through the CLI and the scheduler's entry point
     before = snapshot(db)
     assert "0 notification(s) recorded, 2 already recorded" in cli(app, "monthly-results", "--month", "2026-10").stdout
-    assert queue_monthly_results(db, "2026-10", clock=clock) == 0
+    assert queue_monthly_results(db, "2026-10", clock=clock).written == 0
     assert snapshot(db) == before
 
 
@@ -51,3 +51,47 @@ def test_monthly_results_refuses_bad_or_future_month(app, db):
     assert cli(app, "monthly-results", "--month", "2026-13").exit_code == 2
     res = cli(app, "monthly-results", "--month", "2027-01")
     assert res.exit_code == 2 and "in the future" in res.stderr
+
+
+def test_the_push_budget_is_applied_before_any_notice_can_be_claimed(db, cipher, clock, tmp_path, app):
+    # Issue 17: the notices are written `staged` (no sender claims them) and released through
+    # the budget; a run cut short leaves them staged, and the next run releases them.
+    from core.monthly import monthly_results
+    from core.outbox import STAGED
+    from core.push_budget import BudgetSettings
+
+    with db.transaction() as s:
+        add_lg(s)
+        ids = [add_member(s, cipher, accounts=[(E, f"500000001{i}")], bot_user_key=f"u-budget-{i}",
+                          address=f"경기도 수원시 영통구 매탄로 {i + 1}").id for i in range(3)]
+    rows = []
+    for i in range(3):
+        rows += half_rows(E, f"500000001{i}", "2026H2", monthly_baseline=[310] * 6,
+                          monthly_actual=[290, 290, 290, 290, None, None])
+    assert cli(app, "import-usage", write_usage_csv(tmp_path / "u.csv", rows)).exit_code == 0
+    seen: list[set] = []
+    from core import monthly as monthly_module
+
+    real_insert = monthly_module._insert
+
+    def watch(conn, out, period):  # what a sender could see while the notices are written
+        n = real_insert(conn, out, period)
+        seen.append({r[0] for r in conn.execute(select(Notification.state))})
+        return n
+
+    monthly_module._insert = watch
+    try:
+        result = monthly_results(db, "2026-10", clock, budget=BudgetSettings(price_won=15, national_won=30))
+    finally:
+        monthly_module._insert = real_insert
+    assert seen and all(states == {STAGED} for states in seen)
+    assert result.written == 3 and result.budget is not None and result.budget.held == 3
+    with db.session() as s:
+        assert {n.state for n in s.scalars(select(Notification))} == {"held"}
+    # a run cut short before the release: its staged rows go out with the next run's
+    with db.transaction() as s:
+        s.query(Notification).update({"state": STAGED})
+    again = monthly_results(db, "2026-10", clock)
+    assert again.written == 0
+    with db.session() as s:
+        assert sorted((n.member_id, n.state) for n in s.scalars(select(Notification))) == [(i, "pending") for i in ids]

@@ -89,8 +89,9 @@ def monthly_results_cmd(month: str):
     from core.monthly import MonthlyError, monthly_results
 
     svc = services()
+    push = svc.push  # the same budget caps and quiet hours as the scheduler's run
     try:
-        result = monthly_results(svc.db, month, svc.clock)
+        result = monthly_results(svc.db, month, svc.clock, budget=push.budget(), quiet=push.quiet())
     except MonthlyError as exc:
         fail(f"monthly-results: {exc}")
     click.echo(result.summary())

@@ -8,7 +8,7 @@ import time
 CALLS: list[tuple[str, int]] = []
 
 
-def record(db, month: str, *, clock) -> int:
+def record(db, month: str, *, clock, **_) -> int:
     CALLS.append((month, os.getpid()))
     path = os.environ.get("SCHEDULER_PROBE_FILE")
     if path:
@@ -20,5 +20,5 @@ def record(db, month: str, *, clock) -> int:
     return 0
 
 
-def broken(db, month: str, *, clock) -> int:
+def broken(db, month: str, *, clock, **_) -> int:
     raise RuntimeError("readings not imported yet")
