@@ -69,6 +69,7 @@ from core.members import (
     CASH,
     HOUSEHOLD_PURPOSE,
     InvalidValue,
+    adopt_all_unassigned_readings,
     looks_like_rrn,
     normalise_account_number,
     normalise_bank,
@@ -82,6 +83,7 @@ from core.pii import RRN_MASK, mask_number
 from core.rules import Rules, default_rules
 from core.sqla import table_of
 from core.usage_import import ImportResult, Screened, close_run, open_run, screen_file
+from core.utility_companies import NO_COMPANY, default_company
 
 MEMBER_HEADER = ("member_no", "member_type", "name", "mobile", "address", "unit", "joined_on",
                  "electricity", "water", "gas", "incentive_type", "bank", "account")
@@ -119,6 +121,9 @@ class RegistryMember:
     joined_on: date
     resources: list[Choice]
     supply_hashes: dict[str, str] = field(default_factory=dict)  # resource -> hash (numbers only)
+    # resource -> utility company of the customer number: the registry names none, so the
+    # default of the member's 시·군·구 (core.utility_companies; where several serve it, the first).
+    supply_companies: dict[str, str] = field(default_factory=dict)
     incentive_type: str = "donation"
     bank: str | None = None
     account: str | None = None
@@ -335,6 +340,8 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
         lg_code=lg.code if lg else None, joined_on=joined_on, resources=choices,
         supply_hashes={c.resource: cipher.keyed_hash(c.customer_number, purpose=c.resource)
                        for c in choices if c.customer_number},
+        supply_companies={c.resource: default_company(c.resource, lg.code if lg else None)
+                          for c in choices if c.customer_number},
         incentive_type=incentive, bank=bank, account=account)
 
 
@@ -401,7 +408,7 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
                                     lines=", ".join(map(str, by_no[no]))))
     refuse_repeated(lambda m: [m.household_hash],
                     lambda _k, ms: msg("members.household_duplicate", lines=_lines(ms)))
-    refuse_repeated(lambda m: [(r, h) for r, h in m.supply_hashes.items()],
+    refuse_repeated(lambda m: [(r, m.supply_companies.get(r, ""), h) for r, h in m.supply_hashes.items()],
                     lambda k, ms: msg("members.customer_number_duplicate", resource=k[0],
                                       masked=mask_number(next(c.customer_number for c in ms[0].resources
                                                               if c.resource == k[0]) or ""),
@@ -419,14 +426,15 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
     households = dict(_in_chunks(
         session, select(Member.household_hash, Member.id).where(Member.status == "active"),
         Member.household_hash, list({m.household_hash for m, _ in good})))
-    supplies: dict[tuple[str, str], int] = {}
+    supplies: dict[tuple[str, str, str], int] = {}
     for resource in rules.resources:
         hashes = list({m.supply_hashes[resource] for m, _ in good if resource in m.supply_hashes})
-        for h, member_id in _in_chunks(
-                session, select(ResourceAccount.supply_key_hash, ResourceAccount.member_id).where(
+        for h, company, member_id in _in_chunks(
+                session, select(ResourceAccount.supply_key_hash, ResourceAccount.company,
+                                ResourceAccount.member_id).where(
                     ResourceAccount.resource == resource, ResourceAccount.ended_on.is_(None)),
                 ResourceAccount.supply_key_hash, hashes):
-            supplies[(resource, h)] = member_id
+            supplies[(resource, company, h)] = member_id
     for member, item in good:
         own = known.get(member.member_no)
         if member.member_no in withdrawn:
@@ -437,7 +445,8 @@ def validate_members(session: Session, rows: list[CsvRow], rules: Rules, cipher:
             item.reasons.append(msg("members.household_taken", member_id=holder))
         for choice in member.resources:
             if choice.customer_number:
-                holder = supplies.get((choice.resource, member.supply_hashes[choice.resource]))
+                holder = supplies.get((choice.resource, member.supply_companies.get(choice.resource, ""),
+                                       member.supply_hashes[choice.resource]))
                 if holder is not None and holder != own:
                     item.reasons.append(msg("members.customer_number_taken", resource=choice.resource,
                                             masked=mask_number(choice.customer_number), member_id=holder))
@@ -486,7 +495,8 @@ def member_row(m: RegistryMember, cipher: FieldCipher) -> dict:
 def account_rows(m: RegistryMember, member_id: int, cipher: FieldCipher, day: date) -> list[dict]:
     return [{"member_id": member_id, "resource": c.resource, "billing_mode": c.billing_mode,
              "customer_number_enc": cipher.encrypt(c.customer_number) if c.customer_number else None,
-             "supply_key_hash": m.supply_hashes.get(c.resource), "tariff": None,
+             "supply_key_hash": m.supply_hashes.get(c.resource),
+             "company": m.supply_companies.get(c.resource, NO_COMPANY), "tariff": None,
              "registered_on": day, "ended_on": None} for c in m.resources]
 
 
@@ -525,14 +535,17 @@ def _update(session: Session, cipher: FieldCipher, member: Member, m: RegistryMe
     for choice in m.resources:
         current = active.get(choice.resource)
         if current is not None and current.billing_mode == choice.billing_mode \
-                and current.supply_key_hash == m.supply_hashes.get(choice.resource):
+                and current.supply_key_hash == m.supply_hashes.get(choice.resource) \
+                and current.company == m.supply_companies.get(choice.resource, NO_COMPANY):
             continue
         if current is not None:
             current.ended_on = today
         session.add(ResourceAccount(
             member_id=member.id, resource=choice.resource, billing_mode=choice.billing_mode,
             customer_number_enc=cipher.encrypt(choice.customer_number) if choice.customer_number else None,
-            supply_key_hash=m.supply_hashes.get(choice.resource), registered_on=today if current else m.joined_on))
+            supply_key_hash=m.supply_hashes.get(choice.resource),
+            company=m.supply_companies.get(choice.resource, NO_COMPANY),
+            registered_on=today if current else m.joined_on))
         changed.append(choice.resource)
     return changed
 
@@ -575,6 +588,7 @@ def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | 
                 audit.record(session, key, now, operator, AUDIT_ACTION, subject=f"member:{member.id}",
                              scope="all", detail={"member_no": m.member_no, "fields": changed,
                                                   "import_run": run.id})
+        adopt_all_unassigned_readings(session)
         close_run(run, result, len(good), clock)
     return result
 

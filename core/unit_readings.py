@@ -204,26 +204,26 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
         params = {"run": run.id, "now": now}
         result.inserted = conn.execute(text(
             "SELECT COUNT(*) FROM tmp_unit_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
-            " WHERE r.resource = s.resource AND r.supply_key_hash = s.supply_key_hash"
+            " WHERE r.resource = s.resource AND r.company = '' AND r.supply_key_hash = s.supply_key_hash"
             " AND r.month = s.month)")).scalar_one()
         result.changed = conn.execute(text(
             "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
             " SELECT :run, 'reading', s.resource || ':' || s.supply_key_hash || ':' ||"
             " CAST(s.month AS VARCHAR(6)), r.amount, s.amount, :now"
-            " FROM tmp_unit_import s JOIN meter_readings r ON r.resource = s.resource"
+            " FROM tmp_unit_import s JOIN meter_readings r ON r.resource = s.resource AND r.company = ''"
             " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
             " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
         conn.execute(text(
-            "INSERT INTO meter_readings (resource, supply_key_hash, month, amount, import_run_id, updated_at)"
-            " SELECT s.resource, s.supply_key_hash, s.month, s.amount, :run, :now"
+            "INSERT INTO meter_readings (resource, company, supply_key_hash, month, amount, import_run_id,"
+            " updated_at) SELECT s.resource, '', s.supply_key_hash, s.month, s.amount, :run, :now"
             " FROM tmp_unit_import s WHERE 1 = 1"
-            " ON CONFLICT (resource, supply_key_hash, month) DO UPDATE SET amount = excluded.amount,"
+            " ON CONFLICT (resource, company, supply_key_hash, month) DO UPDATE SET amount = excluded.amount,"
             " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
             " WHERE meter_readings.amount <> excluded.amount").bindparams(_NOW), params)
         unregistered = conn.execute(text(
             "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash"
             " FROM tmp_unit_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
-            " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash)) u"
+            " WHERE a.resource = s.resource AND a.company = '' AND a.supply_key_hash = s.supply_key_hash)) u"
         )).scalar_one()
         conn.execute(text("DROP TABLE tmp_unit_import"))
         flags = [{"import_run_id": run.id, "kind": OUTLIER_KIND,

@@ -78,9 +78,10 @@ from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
 from core.progress import invalidate_members
 from core.rules import Rules, default_rules
+from core.utility_companies import company_of_cell, national_company
 
 USAGE_HEADER = ("resource", "customer_number", "month", "amount")
-USAGE_OPTIONAL = ("tariff",)  # may follow the header
+USAGE_OPTIONAL = ("tariff", "company")  # may follow the header, in any order
 MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 OUTLIER_KIND = "outlier"  # import_changes.kind of a reading imported above its plausibility bound
 _NOW = bindparam("now", type_=DateTime())
@@ -337,6 +338,7 @@ class UsageChecker:
         self._numbers: dict[tuple[str, str], tuple[str, str | None, str | None, list[str], str]] = {}
         self._months: dict[str, tuple[int | None, str | None]] = {}
         self._tariffs: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        self._companies: dict[tuple[str, str], tuple[str | None, str | None]] = {}
 
     def supply_point(self, resource_cell: str, number_cell: str
                      ) -> tuple[str, str | None, str | None, list[str], str]:
@@ -379,15 +381,30 @@ class UsageChecker:
                 self._tariffs[key] = hit
         return hit
 
+    def company(self, resource: str, cell: str) -> tuple[str | None, str | None]:
+        """(company code, reason) of a `company` cell; an empty cell is (None, None): the
+        import finds the company (resolve_companies)."""
+        if not cell:
+            return None, None
+        key = (resource, cell)
+        hit = self._companies.get(key)
+        if hit is None:
+            found = company_of_cell(resource, cell) if resource in self.rules.resources else None
+            hit = (found.code, None) if found else (None, msg("usage.unknown_company", resource=resource,
+                                                                 value=safe_cell(cell)))
+            if len(self._companies) < 1000:
+                self._companies[key] = hit
+        return hit
+
     def check(self, values: Mapping[str, str]) -> tuple[tuple, list[str]]:
         """((resource, number, key hash, month, amount as written, bound if an outlier, tariff,
-        number masked), reasons): the row is good when there are no reasons. Cells are
-        stripped here."""
+        number masked, company or None), reasons): the row is good when there are no reasons.
+        Cells are stripped here."""
         return self.check_cells(values["resource"], values["customer_number"], values["month"],
-                                values["amount"], values.get("tariff", ""))
+                                values["amount"], values.get("tariff", ""), values.get("company", ""))
 
     def check_cells(self, resource_cell: str, number_cell: str, month_cell: str, amount_cell: str,
-                    tariff_cell: str = "") -> tuple[tuple, list[str]]:
+                    tariff_cell: str = "", company_cell: str = "") -> tuple[tuple, list[str]]:
         """As check, from the cells."""
         resource, number, hashed, found, masked = self.supply_point(resource_cell, number_cell)
         reasons = list(found) if found else []
@@ -404,6 +421,9 @@ class UsageChecker:
         tariff, why = self.tariff(resource, tariff_cell.strip()) if tariff_cell else (None, None)
         if why:
             reasons.append(why)
+        company, why = self.company(resource, company_cell.strip()) if company_cell else (None, None)
+        if why:
+            reasons.append(why)
         bound = None
         limits = self.bounds.get(resource)
         if amount is not None and limits is not None and float(amount) >= limits[0]:
@@ -413,7 +433,7 @@ class UsageChecker:
                 if not self.allow_outliers:
                     reasons.append(msg("usage.outlier", amount=Decimal(amount), resource=resource,
                                        bound=limit, env=env, unit=msg(f"usage.units.{resource}")))
-        return (resource, number, hashed, month, amount, bound, tariff, masked), reasons
+        return (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons
 
 
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,11}(?:\.[0-9]{1,3})?\Z")
@@ -426,6 +446,7 @@ def _import_staging() -> Table:
         Column("line", Integer),
         Column("resource", String(16)),
         Column("supply_key_hash", String(64)),
+        Column("company", String(32)),  # NULL until resolve_companies
         Column("month", Integer),
         Column("amount", AMOUNT),
         Column("tariff", String(24)),
@@ -435,26 +456,77 @@ def _import_staging() -> Table:
     )
 
 
-STAGE_COLUMNS = ("line", "resource", "supply_key_hash", "month", "amount", "tariff", "outlier_bound", "masked")
+STAGE_COLUMNS = ("line", "resource", "supply_key_hash", "company", "month", "amount", "tariff", "outlier_bound",
+                 "masked")
+
+
+def resolve_companies(conn, problems: Problems) -> set[int]:
+    """The company of every staged row whose file named none (company NULL): the one company
+    the number already is a supply point of (a registered account, or readings); a number that
+    is a supply point at two or more companies is ambiguous and its rows are refused (each
+    naming the companies); a number known at none stays "" (NO_COMPANY: adopted by the member
+    who registers it, core.members.adopt_unassigned_readings). Returns the refused lines."""
+    if conn.execute(text("SELECT 1 FROM tmp_usage_import WHERE company IS NULL LIMIT 1")).first() is None:
+        return set()
+    conn.execute(text("CREATE TEMPORARY TABLE tmp_usage_keys AS SELECT DISTINCT resource, supply_key_hash"
+                      " FROM tmp_usage_import WHERE company IS NULL"))
+    conn.execute(text(
+        "CREATE TEMPORARY TABLE tmp_usage_companies AS"
+        " SELECT k.resource, k.supply_key_hash, a.company FROM tmp_usage_keys k JOIN resource_accounts a"
+        " ON a.resource = k.resource AND a.supply_key_hash = k.supply_key_hash WHERE a.company <> ''"
+        " UNION SELECT k.resource, k.supply_key_hash, r.company FROM tmp_usage_keys k JOIN meter_readings r"
+        " ON r.resource = k.resource AND r.supply_key_hash = k.supply_key_hash WHERE r.company <> ''"))
+    conn.execute(text("CREATE INDEX ix_tmp_usage_companies ON tmp_usage_companies (resource, supply_key_hash)"))
+    listing: dict[tuple[str, str], list[str]] = {}
+    for resource, key, company in conn.execute(text(
+            "SELECT c.resource, c.supply_key_hash, c.company FROM tmp_usage_companies c JOIN"
+            " (SELECT resource, supply_key_hash FROM tmp_usage_companies GROUP BY resource, supply_key_hash"
+            " HAVING COUNT(*) > 1) d ON d.resource = c.resource AND d.supply_key_hash = c.supply_key_hash")):
+        listing.setdefault((resource, key), []).append(company)
+    refused: set[int] = set()
+    if listing:
+        for line, resource, key, masked in conn.execute(text(
+                "SELECT s.line, s.resource, s.supply_key_hash, s.masked FROM tmp_usage_import s JOIN"
+                " (SELECT resource, supply_key_hash FROM tmp_usage_companies GROUP BY resource, supply_key_hash"
+                " HAVING COUNT(*) > 1) d ON d.resource = s.resource AND d.supply_key_hash = s.supply_key_hash"
+                " WHERE s.company IS NULL")):
+            reason = msg("usage.company_ambiguous", resource=resource, masked=masked,
+                         companies=", ".join(sorted(listing[(resource, key)])))
+            problems.bad.setdefault(line, (CsvRow(line, {}, []), []))[1].append(reason)
+            refused.add(line)
+        _delete_lines(conn, sorted(refused))
+    conn.execute(text(
+        "UPDATE tmp_usage_import SET company = COALESCE((SELECT MIN(c.company) FROM tmp_usage_companies c"
+        " WHERE c.resource = tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash),"
+        " '') WHERE company IS NULL"))
+    conn.execute(text("DROP TABLE tmp_usage_companies"))
+    conn.execute(text("DROP TABLE tmp_usage_keys"))
+    return refused
+
+
+def _delete_lines(conn, lines: Sequence[int]) -> None:
+    for start in range(0, len(lines), 500):
+        chunk = lines[start:start + 500]
+        conn.execute(text(f"DELETE FROM tmp_usage_import WHERE line IN ({', '.join(str(int(n)) for n in chunk)})"))
 
 
 def _settle_duplicates_sql(conn, problems: Problems) -> tuple[list[RowError], set[int]]:
-    """Rows of the staging table sharing (resource, supply point, month): identical ones are
-    one row (later copies removed, a notice each); differing ones are all refused (each
+    """Rows of the staging table sharing (resource, supply point, company, month): identical
+    ones are one row (later copies removed, a notice each); differing ones are all refused (each
     naming the others) and removed. Returns (notices, lines of conflicting rows)."""
     rows = conn.execute(text(
-        "SELECT s.resource, s.supply_key_hash, s.month, s.line, s.amount, s.tariff, s.masked"
-        " FROM tmp_usage_import s JOIN (SELECT resource, supply_key_hash, month FROM tmp_usage_import"
-        " GROUP BY resource, supply_key_hash, month HAVING COUNT(*) > 1) d"
-        " ON d.resource = s.resource AND d.supply_key_hash = s.supply_key_hash AND d.month = s.month"
-        " ORDER BY s.resource, s.supply_key_hash, s.month, s.line")).all()
+        "SELECT s.resource, s.supply_key_hash, s.company, s.month, s.line, s.amount, s.tariff, s.masked"
+        " FROM tmp_usage_import s JOIN (SELECT resource, supply_key_hash, company, month FROM tmp_usage_import"
+        " GROUP BY resource, supply_key_hash, company, month HAVING COUNT(*) > 1) d"
+        " ON d.resource = s.resource AND d.supply_key_hash = s.supply_key_hash AND d.company = s.company"
+        " AND d.month = s.month ORDER BY s.resource, s.supply_key_hash, s.company, s.month, s.line")).all()
     groups: dict[tuple, list] = {}
     for r in rows:
-        groups.setdefault((r[0], r[1], r[2]), []).append(r)
+        groups.setdefault((r[0], r[1], r[2], r[3]), []).append(r[:2] + r[3:])
     notices: list[RowError] = []
     drop: list[int] = []
     conflicts: set[int] = set()
-    for (resource, _, month), items in groups.items():
+    for (resource, _, _company, month), items in groups.items():
         values = {(Decimal(str(r[4])).normalize(), r[5]) for r in items}
         if len(values) == 1:
             notices += [exact_duplicate_notice(r[3], items[0][3]) for r in items[1:]]
@@ -467,9 +539,7 @@ def _settle_duplicates_sql(conn, problems: Problems) -> tuple[list[RowError], se
             problems.bad.setdefault(r[3], (CsvRow(r[3], {}, []), []))[1].append(reason)
             conflicts.add(r[3])
             drop.append(r[3])
-    for start in range(0, len(drop), 500):
-        chunk = drop[start:start + 500]
-        conn.execute(text(f"DELETE FROM tmp_usage_import WHERE line IN ({', '.join(str(int(n)) for n in chunk)})"))
+    _delete_lines(conn, drop)
     return sorted(notices, key=lambda e: e.line), conflicts
 
 
@@ -506,6 +576,9 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     stream = open_csv(path, USAGE_HEADER, encoding, USAGE_OPTIONAL)  # file-level problems raise here
     columns = stream.columns
     tariff_at = columns.index("tariff") if "tariff" in columns else 0
+    company_at = columns.index("company") if "company" in columns else 0
+    # a resource one company supplies everywhere (KEPCO) needs no lookup
+    national = {resource: national_company(resource) for resource in rules.resources}
     numbers, months, plain = checker._numbers, checker._months, _PLAIN_AMOUNT.match
     below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
     inf = float("inf")
@@ -534,31 +607,35 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                 # the bound, no tariff (the checker's own caches; anything else takes the checks)
                 point, when, amount = numbers.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
                 if point is not None and not point[3] and when is not None and when[0] is not None \
-                        and not (tariff_at and raw[tariff_at]) and plain(amount) \
-                        and float(amount) < below.get(point[0], inf):
-                    batch.append((line, point[0], point[2], when[0], amount, None, None, point[4]))
+                        and not (tariff_at and raw[tariff_at]) and not (company_at and raw[company_at]) \
+                        and plain(amount) and float(amount) < below.get(point[0], inf):
+                    batch.append((line, point[0], point[2], national.get(point[0]), when[0], amount, None, None,
+                                  point[4]))
                     if len(batch) >= BATCH:
                         bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
                         batch = []
                     continue
-                (resource, number, hashed, month, amount, bound, tariff, masked), reasons = checker.check_cells(
-                    raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "")
+                (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons = \
+                    checker.check_cells(raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "",
+                                        raw[company_at] if company_at else "")
                 if reasons:
                     bad = CsvRow(line, {h: v.strip() for h, v in zip(columns, raw)}, raw)
                     for reason in reasons:
                         problems.add(bad, reason)
                     continue
                 assert number is not None
-                batch.append((line, resource, hashed, month, amount, tariff,
+                batch.append((line, resource, hashed, company or national.get(resource), month, amount, tariff,
                               None if bound is None else str(bound), masked))
                 if len(batch) >= BATCH:
                     bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
                     batch = []
             bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
             del batch
+            ambiguous = resolve_companies(conn, problems)
             conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
-                              " (resource, supply_key_hash, month)"))
+                              " (resource, supply_key_hash, company, month)"))
             notices, conflicts = _settle_duplicates_sql(conn, problems)
+            conflicts |= ambiguous
             errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
             if syntax:
                 extra = [RowError(0, msg("csv.syntax_not_skippable"))] if skip_invalid else []
@@ -581,33 +658,35 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             result.inserted = conn.execute(text(
                 "SELECT COUNT(*) FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
                 " WHERE r.resource = s.resource AND r.supply_key_hash = s.supply_key_hash"
-                " AND r.month = s.month)")).scalar_one()
+                " AND r.company = s.company AND r.month = s.month)")).scalar_one()
             result.changed = conn.execute(text(
                 "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
                 " SELECT :run, 'reading', s.resource || ':' || s.supply_key_hash || ':' ||"
                 " CAST(s.month AS VARCHAR(6)), r.amount, s.amount, :now"
                 " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-                " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
+                " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
                 " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
             tariffs = conn.execute(text(
                 "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-                " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
+                " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
                 " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one()
             # A tariff not given (NULL) keeps the month's tariff; one given replaces it. Rows go in
             # key order (SQLite's meter_readings is its primary key: appends, not random inserts).
             conn.execute(text(
-                "INSERT INTO meter_readings (resource, supply_key_hash, month, amount, tariff, import_run_id,"
-                " updated_at) SELECT s.resource, s.supply_key_hash, s.month, s.amount, s.tariff, :run, :now"
-                " FROM tmp_usage_import s WHERE 1 = 1 ORDER BY s.resource, s.supply_key_hash, s.month"
-                " ON CONFLICT (resource, supply_key_hash, month) DO UPDATE SET amount = excluded.amount,"
+                "INSERT INTO meter_readings (resource, supply_key_hash, company, month, amount, tariff,"
+                " import_run_id, updated_at) SELECT s.resource, s.supply_key_hash, s.company, s.month, s.amount,"
+                " s.tariff, :run, :now FROM tmp_usage_import s WHERE 1 = 1"
+                " ORDER BY s.resource, s.supply_key_hash, s.company, s.month"
+                " ON CONFLICT (resource, supply_key_hash, company, month) DO UPDATE SET amount = excluded.amount,"
                 " tariff = COALESCE(excluded.tariff, meter_readings.tariff),"
                 " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
                 " WHERE meter_readings.amount <> excluded.amount OR (excluded.tariff IS NOT NULL"
                 " AND COALESCE(meter_readings.tariff, '') <> excluded.tariff)").bindparams(_NOW), params)
             unregistered = conn.execute(text(
-                "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash"
+                "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash, s.company"
                 " FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
-                " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash)) u"
+                " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash"
+                " AND a.company = s.company)) u"
             )).scalar_one()
             flags = conn.execute(text(
                 "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
@@ -617,7 +696,8 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             # Prepared balance figures of every member whose readings this file touched are no
             # longer true: dropped in the same transaction (core.progress), made again in bulk.
             invalidate_members(conn, "SELECT a.member_id FROM resource_accounts a JOIN tmp_usage_import s"
-                                     " ON a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash")
+                                     " ON a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash"
+                                     " AND a.company = s.company")
             conn.execute(text("DROP TABLE tmp_usage_import"))
             close_run(run, result, good, clock)
         finally:
