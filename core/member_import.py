@@ -16,7 +16,10 @@ File: CSV, UTF-8 with or without a BOM, header exactly :data:`MEMBER_HEADER`:
 - joined_on: ``YYYY-MM-DD``; the member's accounts and first address row date from it, so the
   settlement evaluates the member from then on under the spec's rules (E7);
 - electricity, water, gas: a customer number (the rules' format), ``managed`` (관리비 합산) or
-  empty (not used; electricity is required); a customer number is used once;
+  empty (not used; electricity is required); a customer number is used once per company. The
+  registry names no utility company: a number's supply point is at the default company of the
+  member's 시·군·구 (core.utility_companies.default_company: where several serve the region, the
+  first the data lists). Readings imported before, kept under no company, are adopted;
 - incentive_type: a code of the rules' incentive types offered by the member's 시·군·구
   (empty: the programme default); bank and account are needed only for cash.
 

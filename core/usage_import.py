@@ -1,6 +1,7 @@
 """Usage import: `flask --app webhooks cpoint import-usage FILE.csv` (spec §4, §5; issue 3).
 
-File: CSV with the header ``resource,customer_number,month,amount``, UTF-8 (a BOM is accepted) or,
+File: CSV with the header ``resource,customer_number,month,amount`` (then ``tariff`` and
+``company`` in any order, both optional), UTF-8 (a BOM is accepted) or,
 with ``encoding="cp949"``, CP949/EUC-KR as Korean utilities and Excel export it. Numbers are in
 ASCII digits only (full-width digits are refused). Screening shared with the other operator
 imports: :mod:`core.csv_screening`.
@@ -13,6 +14,13 @@ imports: :mod:`core.csv_screening`.
   are removed; stored only as the keyed hash ``supply_key_hash`` (an RRN-shaped value is refused
   and never echoed);
 - month: ``YYYY-MM``, not after the current month (Asia/Seoul);
+- company (optional column after amount): the utility company billing the number, a code or
+  name of core/data/utility_companies.toml (a supply point is resource + company + number).
+  Empty or absent: electricity goes to KEPCO; any other number goes to the one company it is
+  already a supply point of (a member's account or earlier readings); a number that is a supply
+  point at two or more companies refuses its rows (every line named, "add a company column"); a
+  number known at none is kept under company "" until a member registers it
+  (core.members.adopt_unassigned_readings);
 - tariff (optional column after amount): the electricity tariff the month was billed under,
   ``general``, ``agricultural`` or ``late_night`` (or KEPCO's Korean names, core/data/imports.toml);
   empty or absent keeps what the month had. A half with a month under an excluded tariff (spec

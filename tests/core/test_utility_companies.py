@@ -141,3 +141,29 @@ def test_the_header_takes_company_and_tariff_in_any_order(app, db, tmp_path):
     with db.session() as s:
         r = s.scalars(select(MeterReading)).one()
     assert (r.company, r.tariff) == ("KEPCO", "general")
+
+
+def test_registry_members_get_their_region_s_first_company_and_adopt_earlier_readings(app, db, cipher, tmp_path):
+    from core.member_import import MEMBER_HEADER
+    from core.models import ResourceAccount
+
+    with db.transaction() as s:
+        add_lg(s, code="41130", name="성남시")
+    res = cli(app, "import-usage", write_csv(tmp_path / "early.csv", [(G, NUMBER, 202501, "10")], company=False))
+    assert res.exit_code == 0, res.stderr  # nobody's number yet: kept under no company
+    row = {"member_no": "M0001", "member_type": "individual", "name": "김하나", "mobile": "010-1111-2222",
+           "address": "경기도 성남시 분당구 정자일로 10", "unit": "101동 1001호", "joined_on": "2024-03-15",
+           "electricity": "1100000001", "water": "", "gas": NUMBER, "incentive_type": "donation",
+           "bank": "", "account": ""}
+    path = tmp_path / "m.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(MEMBER_HEADER)
+        w.writerow([row[c] for c in MEMBER_HEADER])
+    res = cli(app, "import-members", path)
+    assert res.exit_code == 0, res.stderr
+    with db.session() as s:
+        accounts = {a.resource: a.company for a in s.scalars(select(ResourceAccount))}
+        reading = s.scalars(select(MeterReading)).one()
+    assert accounts == {E: "KEPCO", G: "KOONE", "water": ""}  # 성남 gas: KOONE is listed first
+    assert reading.company == "KOONE"

@@ -78,3 +78,24 @@ def test_signup_does_not_ask_where_one_company_serves(chat, db):
     accounts = _accounts(db)
     assert accounts["gas"].company == "SAMCHULLY" and accounts["electricity"].company == "KEPCO"
     assert member_of(db, U1).local_government_code == "41117"
+
+
+def test_my_info_asks_the_company_of_a_new_gas_number_where_two_serve(chat, db, cipher, clock):
+    from tests.auxil.scenarios import make_member
+
+    make_member(db, cipher, clock, U1, address="경기도 성남시 분당구 정자일로 95 101동 1203호")
+    c = chat(U1)
+    c.open("myinfo")
+    c.tap("고객번호 변경")
+    c.tap("도시가스")
+    c.tap("개별납부")
+    assert state(db, U1).step == "utility_company" and set(c.labels) >= {"코원에너지서비스", "삼천리"}
+    c.tap("코원에너지서비스")
+    c.say("5012345678")
+    assert "다음 반기" in c.text
+    assert _accounts_active(db)["gas"].company == "KOONE"
+
+
+def _accounts_active(db) -> dict[str, ResourceAccount]:
+    with db.session() as s:
+        return {a.resource: a for a in s.scalars(select(ResourceAccount).where(ResourceAccount.ended_on.is_(None)))}
