@@ -94,6 +94,8 @@ def test_my_info_asks_the_company_of_a_new_gas_number_where_two_serve(chat, db, 
     c.say("5012345678")
     assert "다음 반기" in c.text
     assert _accounts_active(db)["gas"].company == "KOONE"
+    c.open("myinfo")
+    assert c.has("코원에너지서비스") and "한국전력공사" not in c.text  # KEPCO goes without saying
 
 
 def _accounts_active(db) -> dict[str, ResourceAccount]:
