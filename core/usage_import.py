@@ -454,7 +454,7 @@ def _import_staging() -> Table:
         Column("line", Integer),
         Column("resource", String(16)),
         Column("supply_key_hash", String(64)),
-        Column("company", String(32)),  # NULL until resolve_companies
+        Column("company", String(32)),  # "" until resolve_companies finds it
         Column("month", Integer),
         Column("amount", AMOUNT),
         Column("tariff", String(24)),
@@ -469,15 +469,15 @@ STAGE_COLUMNS = ("line", "resource", "supply_key_hash", "company", "month", "amo
 
 
 def resolve_companies(conn, problems: Problems) -> set[int]:
-    """The company of every staged row whose file named none (company NULL): the one company
+    """The company of every staged row whose file named none (company ""): the one company
     the number already is a supply point of (a registered account, or readings); a number that
     is a supply point at two or more companies is ambiguous and its rows are refused (each
     naming the companies); a number known at none stays "" (NO_COMPANY: adopted by the member
     who registers it, core.members.adopt_unassigned_readings). Returns the refused lines."""
-    if conn.execute(text("SELECT 1 FROM tmp_usage_import WHERE company IS NULL LIMIT 1")).first() is None:
+    if conn.execute(text("SELECT 1 FROM tmp_usage_import WHERE company = '' LIMIT 1")).first() is None:
         return set()
     conn.execute(text("CREATE TEMPORARY TABLE tmp_usage_keys AS SELECT DISTINCT resource, supply_key_hash"
-                      " FROM tmp_usage_import WHERE company IS NULL"))
+                      " FROM tmp_usage_import WHERE company = ''"))
     conn.execute(text(
         "CREATE TEMPORARY TABLE tmp_usage_companies AS"
         " SELECT k.resource, k.supply_key_hash, a.company FROM tmp_usage_keys k JOIN resource_accounts a"
@@ -497,16 +497,18 @@ def resolve_companies(conn, problems: Problems) -> set[int]:
                 "SELECT s.line, s.resource, s.supply_key_hash, s.masked FROM tmp_usage_import s JOIN"
                 " (SELECT resource, supply_key_hash FROM tmp_usage_companies GROUP BY resource, supply_key_hash"
                 " HAVING COUNT(*) > 1) d ON d.resource = s.resource AND d.supply_key_hash = s.supply_key_hash"
-                " WHERE s.company IS NULL")):
+                " WHERE s.company = ''")):
             reason = msg("usage.company_ambiguous", resource=resource, masked=masked,
                          companies=", ".join(sorted(listing[(resource, key)])))
             problems.bad.setdefault(line, (CsvRow(line, {}, []), []))[1].append(reason)
             refused.add(line)
         _delete_lines(conn, sorted(refused))
+    # only rows whose number has a company change (a file of numbers nobody has is left alone)
     conn.execute(text(
-        "UPDATE tmp_usage_import SET company = COALESCE((SELECT MIN(c.company) FROM tmp_usage_companies c"
-        " WHERE c.resource = tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash),"
-        " '') WHERE company IS NULL"))
+        "UPDATE tmp_usage_import SET company = (SELECT MIN(c.company) FROM tmp_usage_companies c"
+        " WHERE c.resource = tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash)"
+        " WHERE company = '' AND EXISTS (SELECT 1 FROM tmp_usage_companies c WHERE c.resource ="
+        " tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash)"))
     conn.execute(text("DROP TABLE tmp_usage_companies"))
     conn.execute(text("DROP TABLE tmp_usage_keys"))
     return refused
@@ -586,7 +588,7 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     tariff_at = columns.index("tariff") if "tariff" in columns else 0
     company_at = columns.index("company") if "company" in columns else 0
     # a resource one company supplies everywhere (KEPCO) needs no lookup
-    national = {resource: national_company(resource) for resource in rules.resources}
+    national = {resource: national_company(resource) or "" for resource in rules.resources}
     numbers, months, plain = checker._numbers, checker._months, _PLAIN_AMOUNT.match
     below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
     inf = float("inf")
@@ -632,7 +634,7 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                         problems.add(bad, reason)
                     continue
                 assert number is not None
-                batch.append((line, resource, hashed, company or national.get(resource), month, amount, tariff,
+                batch.append((line, resource, hashed, company or national.get(resource, ""), month, amount, tariff,
                               None if bound is None else str(bound), masked))
                 if len(batch) >= BATCH:
                     bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
