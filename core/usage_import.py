@@ -49,6 +49,7 @@ import csv
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -559,13 +560,138 @@ def _amount_text(value) -> str:
     return f"{d:f}"
 
 
-def _raw_lines(path: Path, encoding: str, lines: set[int]) -> dict[int, list[str]]:
+def _raw_lines(path: Path, encoding: str, lines: set[int], header: Sequence[str] = USAGE_HEADER,
+               optional: Sequence[str] = USAGE_OPTIONAL) -> dict[int, list[str]]:
     """The cells of some records of the file, by line (a second pass for the rejects file)."""
     out: dict[int, list[str]] = {}
-    for record in open_csv(path, USAGE_HEADER, encoding, USAGE_OPTIONAL).records:
+    for record in open_csv(path, header, encoding, optional).records:
         if not isinstance(record, RowError) and record[0] in lines:
             out[record[0]] = record[1]
     return out
+
+
+@contextmanager
+def bulk_connection(session):
+    """The transaction's connection with a batch-sized SQLite page cache (reset before the
+    commit)."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+    try:
+        yield conn
+    finally:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default
+
+
+@dataclass
+class StagedFile:
+    """What the streaming pass of a readings file leaves for :func:`finish_readings`: the rows
+    themselves are in the staging table (``tmp_usage_import``, STAGE_COLUMNS)."""
+
+    path: Path
+    encoding: str
+    header: Sequence[str]
+    optional: Sequence[str]
+    columns: Sequence[str]
+    total: int = 0
+    problems: Problems = field(default_factory=Problems)
+    syntax: list[RowError] = field(default_factory=list)
+
+    def refuse(self, line: int, raw: list[str], reasons: Sequence[str]) -> None:
+        bad = CsvRow(line, {h: v.strip() for h, v in zip(self.columns, raw)}, raw)
+        for reason in reasons:
+            self.problems.add(bad, reason)
+
+    def wrong_width(self, line: int, raw: list[str]) -> None:
+        row = CsvRow(line, {}, raw, tuple(self.columns))
+        self.problems.add(row, field_count_error(row, self.columns))
+
+
+def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, clock: Clock, started,
+                    resolve: bool = True, unregistered: str = "supply points nobody has registered yet"
+                    ) -> ImportResult:
+    """The set-based half shared by the customer-number and the unit files, once the good rows
+    are staged: companies resolved (``resolve``), duplicates settled, the whole file refused or
+    its rejects written, then the audited upsert into meter_readings, outlier flags and the
+    invalidation of prepared balance figures, all in the caller's transaction."""
+    now = utcnow_naive(clock)
+    problems, path = staged.problems, staged.path
+    ambiguous = resolve_companies(conn, problems) if resolve else set()
+    conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
+                      " (resource, supply_key_hash, company, month)"))
+    notices, conflicts = _settle_duplicates_sql(conn, problems)
+    conflicts |= ambiguous
+    errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
+    if staged.syntax:
+        extra = [RowError(0, msg("csv.syntax_not_skippable"))] if skip_invalid else []
+        raise ImportRejected([*staged.syntax, *errors, *extra])
+    if errors and not skip_invalid:
+        raise ImportRejected(errors)
+    result = ImportResult(None, staged.total, rejected=len(errors), errors=errors, notices=notices)
+    if errors:
+        rejects = problems.rejects()
+        if conflicts:
+            raw_of = _raw_lines(path, staged.encoding, conflicts, staged.header, staged.optional)
+            rejects = [(CsvRow(row.line, row.values, raw_of.get(row.line, row.raw)), reason)
+                       for row, reason in rejects]
+        result.rejected_file = str(write_rejects(path, staged.columns, rejects))
+    if notices:
+        result.extra["duplicate rows counted once"] = len(notices)
+    good = conn.execute(text("SELECT COUNT(*) FROM tmp_usage_import")).scalar_one()
+    run = open_run(session, "usage", path, result, started)
+    params = {"run": run.id, "now": now}
+    result.inserted = conn.execute(text(
+        "SELECT COUNT(*) FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
+        " WHERE r.resource = s.resource AND r.supply_key_hash = s.supply_key_hash"
+        " AND r.company = s.company AND r.month = s.month)")).scalar_one()
+    result.changed = conn.execute(text(
+        "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
+        " SELECT :run, 'reading', s.resource || ':' || s.supply_key_hash || ':' ||"
+        " CAST(s.month AS VARCHAR(6)), r.amount, s.amount, :now"
+        " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
+        " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
+        " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
+    tariffs = conn.execute(text(
+        "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
+        " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
+        " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one()
+    # A tariff not given (NULL) keeps the month's tariff; one given replaces it. Rows go in
+    # key order (SQLite's meter_readings is its primary key: appends, not random inserts).
+    conn.execute(text(
+        "INSERT INTO meter_readings (resource, supply_key_hash, company, month, amount, tariff,"
+        " import_run_id, updated_at) SELECT s.resource, s.supply_key_hash, s.company, s.month, s.amount,"
+        " s.tariff, :run, :now FROM tmp_usage_import s WHERE 1 = 1"
+        " ORDER BY s.resource, s.supply_key_hash, s.company, s.month"
+        " ON CONFLICT (resource, supply_key_hash, company, month) DO UPDATE SET amount = excluded.amount,"
+        " tariff = COALESCE(excluded.tariff, meter_readings.tariff),"
+        " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
+        " WHERE meter_readings.amount <> excluded.amount OR (excluded.tariff IS NOT NULL"
+        " AND COALESCE(meter_readings.tariff, '') <> excluded.tariff)").bindparams(_NOW), params)
+    nobody = conn.execute(text(
+        "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash, s.company"
+        " FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
+        " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash"
+        " AND a.company = s.company)) u"
+    )).scalar_one()
+    flags = conn.execute(text(
+        "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
+        f" SELECT :run, '{OUTLIER_KIND}', s.resource || ':' || s.supply_key_hash || ':' ||"
+        " CAST(s.month AS VARCHAR(6)), s.outlier_bound, s.amount, :now"
+        " FROM tmp_usage_import s WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount
+    # Prepared balance figures of every member whose readings this file touched are no
+    # longer true: dropped in the same transaction (core.progress), made again in bulk.
+    invalidate_members(conn, "SELECT a.member_id FROM resource_accounts a JOIN tmp_usage_import s"
+                             " ON a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash"
+                             " AND a.company = s.company")
+    conn.execute(text("DROP TABLE tmp_usage_import"))
+    close_run(run, result, good, clock)
+    result.extra[unregistered] = nobody
+    if tariffs:
+        result.extra["months whose tariff changed"] = tariffs
+    if flags:
+        result.extra[f"flagged as outliers (import_changes kind '{OUTLIER_KIND}')"] = flags
+    return result
 
 
 def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
@@ -585,6 +711,7 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                            lambda resource, number: supply_key_hash(cipher, resource, number))
     stream = open_csv(path, USAGE_HEADER, encoding, USAGE_OPTIONAL)  # file-level problems raise here
     columns = stream.columns
+    staged = StagedFile(path, encoding, USAGE_HEADER, USAGE_OPTIONAL, columns)
     tariff_at = columns.index("tariff") if "tariff" in columns else 0
     company_at = columns.index("company") if "company" in columns else 0
     # a resource one company supplies everywhere (KEPCO) needs no lookup
@@ -593,129 +720,45 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
     inf = float("inf")
     staging = _import_staging()
-    problems = Problems()
-    syntax: list[RowError] = []
+    syntax = staged.syntax
     total = 0
-    now = utcnow_naive(clock)
-    with db.transaction() as session:
-        conn = session.connection()
-        if conn.dialect.name == "sqlite":  # a batch's page cache (reset before the commit)
-            conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
-        try:
-            staging.create(conn)  # a rollback removes it too (transactional DDL)
-            batch: list[tuple] = []
-            for record in stream.records:
-                if isinstance(record, RowError):
-                    syntax.append(record)
-                    continue
-                line, raw = record
-                total += 1
-                if len(raw) != len(columns):
-                    problems.add(CsvRow(line, {}, raw, columns), field_count_error(CsvRow(line, {}, raw, columns), columns))
-                    continue
-                # the fast path: a supply point and month already seen good, a plain amount below
-                # the bound, no tariff (the checker's own caches; anything else takes the checks)
-                point, when, amount = numbers.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
-                if point is not None and not point[3] and when is not None and when[0] is not None \
-                        and not (tariff_at and raw[tariff_at]) and not (company_at and raw[company_at]) \
-                        and plain(amount) and float(amount) < below.get(point[0], inf):
-                    batch.append((line, point[0], point[2], national.get(point[0]), when[0], amount, None, None,
-                                  point[4]))
-                    if len(batch) >= BATCH:
-                        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
-                        batch = []
-                    continue
-                (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons = \
-                    checker.check_cells(raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "",
-                                        raw[company_at] if company_at else "")
-                if reasons:
-                    bad = CsvRow(line, {h: v.strip() for h, v in zip(columns, raw)}, raw)
-                    for reason in reasons:
-                        problems.add(bad, reason)
-                    continue
-                assert number is not None
-                batch.append((line, resource, hashed, company or national.get(resource, ""), month, amount, tariff,
-                              None if bound is None else str(bound), masked))
+    with db.transaction() as session, bulk_connection(session) as conn:
+        staging.create(conn)  # a rollback removes it too (transactional DDL)
+        batch: list[tuple] = []
+        for record in stream.records:
+            if isinstance(record, RowError):
+                syntax.append(record)
+                continue
+            line, raw = record
+            total += 1
+            if len(raw) != len(columns):
+                staged.wrong_width(line, raw)
+                continue
+            # the fast path: a supply point and month already seen good, a plain amount below
+            # the bound, no tariff or company (the checker's own caches; else the checks)
+            point, when, amount = numbers.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
+            if point is not None and not point[3] and when is not None and when[0] is not None \
+                    and not (tariff_at and raw[tariff_at]) and not (company_at and raw[company_at]) \
+                    and plain(amount) and float(amount) < below.get(point[0], inf):
+                batch.append((line, point[0], point[2], national[point[0]], when[0], amount, None, None,
+                              point[4]))
                 if len(batch) >= BATCH:
                     bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
                     batch = []
-            bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
-            del batch
-            ambiguous = resolve_companies(conn, problems)
-            conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
-                              " (resource, supply_key_hash, company, month)"))
-            notices, conflicts = _settle_duplicates_sql(conn, problems)
-            conflicts |= ambiguous
-            errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
-            if syntax:
-                extra = [RowError(0, msg("csv.syntax_not_skippable"))] if skip_invalid else []
-                raise ImportRejected([*syntax, *errors, *extra])
-            if errors and not skip_invalid:
-                raise ImportRejected(errors)
-            result = ImportResult(None, total, rejected=len(errors), errors=errors, notices=notices)
-            if errors:
-                rejects = problems.rejects()
-                if conflicts:
-                    raw_of = _raw_lines(path, encoding, conflicts)
-                    rejects = [(CsvRow(row.line, row.values, raw_of.get(row.line, row.raw)), reason)
-                               for row, reason in rejects]
-                result.rejected_file = str(write_rejects(path, columns, rejects))
-            if notices:
-                result.extra["duplicate rows counted once"] = len(notices)
-            good = conn.execute(text("SELECT COUNT(*) FROM tmp_usage_import")).scalar_one()
-            run = open_run(session, "usage", path, result, started)
-            params = {"run": run.id, "now": now}
-            result.inserted = conn.execute(text(
-                "SELECT COUNT(*) FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
-                " WHERE r.resource = s.resource AND r.supply_key_hash = s.supply_key_hash"
-                " AND r.company = s.company AND r.month = s.month)")).scalar_one()
-            result.changed = conn.execute(text(
-                "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-                " SELECT :run, 'reading', s.resource || ':' || s.supply_key_hash || ':' ||"
-                " CAST(s.month AS VARCHAR(6)), r.amount, s.amount, :now"
-                " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-                " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
-                " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
-            tariffs = conn.execute(text(
-                "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-                " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
-                " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one()
-            # A tariff not given (NULL) keeps the month's tariff; one given replaces it. Rows go in
-            # key order (SQLite's meter_readings is its primary key: appends, not random inserts).
-            conn.execute(text(
-                "INSERT INTO meter_readings (resource, supply_key_hash, company, month, amount, tariff,"
-                " import_run_id, updated_at) SELECT s.resource, s.supply_key_hash, s.company, s.month, s.amount,"
-                " s.tariff, :run, :now FROM tmp_usage_import s WHERE 1 = 1"
-                " ORDER BY s.resource, s.supply_key_hash, s.company, s.month"
-                " ON CONFLICT (resource, supply_key_hash, company, month) DO UPDATE SET amount = excluded.amount,"
-                " tariff = COALESCE(excluded.tariff, meter_readings.tariff),"
-                " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
-                " WHERE meter_readings.amount <> excluded.amount OR (excluded.tariff IS NOT NULL"
-                " AND COALESCE(meter_readings.tariff, '') <> excluded.tariff)").bindparams(_NOW), params)
-            unregistered = conn.execute(text(
-                "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash, s.company"
-                " FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
-                " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash"
-                " AND a.company = s.company)) u"
-            )).scalar_one()
-            flags = conn.execute(text(
-                "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-                f" SELECT :run, '{OUTLIER_KIND}', s.resource || ':' || s.supply_key_hash || ':' ||"
-                " CAST(s.month AS VARCHAR(6)), s.outlier_bound, s.amount, :now"
-                " FROM tmp_usage_import s WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount
-            # Prepared balance figures of every member whose readings this file touched are no
-            # longer true: dropped in the same transaction (core.progress), made again in bulk.
-            invalidate_members(conn, "SELECT a.member_id FROM resource_accounts a JOIN tmp_usage_import s"
-                                     " ON a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash"
-                                     " AND a.company = s.company")
-            conn.execute(text("DROP TABLE tmp_usage_import"))
-            close_run(run, result, good, clock)
-        finally:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default
-    result.extra["supply points nobody has registered yet"] = unregistered
-    if tariffs:
-        result.extra["months whose tariff changed"] = tariffs
-    if flags:
-        result.extra[f"flagged as outliers (import_changes kind '{OUTLIER_KIND}')"] = flags
-    return result
+                continue
+            (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons = \
+                checker.check_cells(raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "",
+                                    raw[company_at] if company_at else "")
+            if reasons:
+                staged.refuse(line, raw, reasons)
+                continue
+            assert number is not None
+            batch.append((line, resource, hashed, company or national.get(resource, ""), month, amount, tariff,
+                          None if bound is None else str(bound), masked))
+            if len(batch) >= BATCH:
+                bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                batch = []
+        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+        del batch
+        staged.total = total
+        return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started)
