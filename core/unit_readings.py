@@ -111,6 +111,9 @@ class UnitChecker:
         self._hos: dict[str, tuple[str | None, str | None]] = {}
         self._months: dict[str, tuple[int | None, str | None]] = {}
         self._keys: dict[tuple[str, ComplexUnit], str] = {}
+        # the cells (resource, complex, 동, 호) as written of a unit found good -> (resource, key
+        # hash, the unit as duplicates name it): the import's fast path
+        self.points: dict[tuple[str, ...], tuple[str, str, str]] = {}
 
     def _resource(self, cell: str) -> tuple[str, str | None]:
         hit = self._resources.get(cell)
@@ -208,8 +211,12 @@ class UnitChecker:
             return None, reasons
         assert dong is not None and ho is not None and month is not None and amount is not None
         unit = ComplexUnit(code, dong, ho)
-        return (line, resource, self._key(resource, unit), NO_COMPANY, month, str(amount), None,
-                None if bound is None else str(bound), f"{code} {unit.detail}"), reasons
+        point = (resource, self._key(resource, unit), f"{code} {unit.detail}")
+        if len(self.points) >= self.CACHE:
+            self.points.clear()
+        self.points[tuple(raw[:4])] = point
+        return (line, resource, point[1], NO_COMPANY, month, str(amount), None,
+                None if bound is None else str(bound), point[2]), reasons
 
 
 def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
@@ -228,6 +235,9 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
     width = len(stream.columns)
     with db.transaction() as session, bulk_connection(session) as conn:
         checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers)
+        points, months, plain = checker.points, checker._months, _PLAIN_AMOUNT.match
+        below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
+        inf = float("inf")
         staging.create(conn)  # a rollback removes it too (transactional DDL)
         batch: list[tuple] = []
         for record in stream.records:
@@ -238,6 +248,15 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
             staged.total += 1
             if len(raw) != width:
                 staged.wrong_width(line, raw)
+                continue
+            # the fast path: a unit and month already seen good, a plain amount below the bound
+            point, when, amount = points.get((raw[0], raw[1], raw[2], raw[3])), months.get(raw[4]), raw[5]
+            if point is not None and when is not None and when[0] is not None and plain(amount) \
+                    and float(amount) < below.get(point[0], inf):
+                batch.append((line, point[0], point[1], NO_COMPANY, when[0], amount, None, None, point[2]))
+                if len(batch) >= BATCH:
+                    bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                    batch = []
                 continue
             row, reasons = checker.check(line, raw)
             if row is None:

@@ -207,17 +207,6 @@ def reading_key(resource: str, key_hash: str, month: int) -> str:
     return f"{resource}:{key_hash}:{month}"
 
 
-@dataclass(frozen=True)
-class UsageRow:
-    line: int
-    resource: str
-    customer_number: str
-    month: int
-    amount: Decimal
-    outlier_bound: Decimal | None = None  # set when imported above the plausibility bound
-    tariff: str | None = None  # the optional tariff column (None: not given)
-
-
 def parse_month(value: str, today: date) -> tuple[int | None, str | None]:
     bad = ascii_digits_problem("month", value)
     if bad:
@@ -239,48 +228,6 @@ def _show_value(value: Any) -> str:
     """A reading's (amount, tariff) as a conflicting duplicate lists it."""
     amount, tariff = value
     return f"{amount} ({tariff})" if tariff else f"{amount}"
-
-
-def validate_usage(rows: list[CsvRow], rules: Rules, today: date, *,
-                   bounds: Mapping[str, tuple[Decimal, str]] | None = None,
-                   allow_outliers: bool = False) -> Screened:
-    """Good rows (one per key) and (row, reason) for every bad one, in file order. `bounds`:
-    resource -> (largest plausible monthly amount, its setting); a row above it is refused, or
-    kept with `outlier_bound` set when `allow_outliers`."""
-    bounds = bounds if bounds is not None else ImportSettings().monthly_bounds()
-    good: list[tuple[UsageRow, CsvRow]] = []
-    problems = Problems()
-    for row in rows:
-        if not row.values:
-            problems.add(row, field_count_error(row, USAGE_HEADER))
-            continue
-        v = row.values
-        resource = resource_of(v["resource"], rules) or v["resource"].lower()
-        if resource not in rules.resources:
-            problems.add(row, msg("usage.unknown_resource", value=safe_cell(v["resource"]),
-                                  expected="|".join(rules.resources)))
-        number, why = check_customer_number(resource, v["customer_number"], rules)
-        problems.add(row, why)
-        month, why = parse_month(v["month"], today)
-        problems.add(row, why)
-        amount, why = parse_quantity(v["amount"])
-        problems.add(row, why)
-        tariff, why = parse_tariff(resource, v.get("tariff", ""), rules)
-        problems.add(row, why)
-        bound = None
-        if amount is not None and resource in bounds and amount > bounds[resource][0]:
-            bound, env = bounds[resource]
-            if not allow_outliers:
-                problems.add(row, msg("usage.outlier", amount=amount, resource=resource, bound=bound,
-                                      env=env, unit=msg(f"usage.units.{resource}")))
-        if row.line not in problems:
-            assert number is not None and month is not None and amount is not None
-            good.append((UsageRow(row.line, resource, number, month, amount, bound, tariff), row))
-    dupes = find_duplicates(
-        [((u.resource, u.customer_number, u.month), (u.amount, u.tariff), row) for u, row in good],
-        lambda k: f"{k[0]} {mask_number(k[1])} {_month_text(k[2])}",
-        _show_value)
-    return settle_duplicates(good, problems, dupes)
 
 
 def screen_file(path: Path, header, validate: Callable[[list[CsvRow]], Screened], skip_invalid: bool,
@@ -505,11 +452,12 @@ def resolve_companies(conn, problems: Problems) -> set[int]:
             refused.add(line)
         _delete_lines(conn, sorted(refused))
     # only rows whose number has a company change (a file of numbers nobody has is left alone)
-    conn.execute(text(
-        "UPDATE tmp_usage_import SET company = (SELECT MIN(c.company) FROM tmp_usage_companies c"
-        " WHERE c.resource = tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash)"
-        " WHERE company = '' AND EXISTS (SELECT 1 FROM tmp_usage_companies c WHERE c.resource ="
-        " tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash)"))
+    if conn.execute(text("SELECT 1 FROM tmp_usage_companies LIMIT 1")).first() is not None:
+        conn.execute(text(
+            "UPDATE tmp_usage_import SET company = (SELECT MIN(c.company) FROM tmp_usage_companies c"
+            " WHERE c.resource = tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash)"
+            " WHERE company = '' AND EXISTS (SELECT 1 FROM tmp_usage_companies c WHERE c.resource ="
+            " tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash)"))
     conn.execute(text("DROP TABLE tmp_usage_companies"))
     conn.execute(text("DROP TABLE tmp_usage_keys"))
     return refused
