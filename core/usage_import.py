@@ -565,9 +565,10 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
     invalidation of prepared balance figures, all in the caller's transaction."""
     now = utcnow_naive(clock)
     problems, path = staged.problems, staged.path
-    ambiguous = resolve_companies(conn, problems) if resolve else set()
+    # the index first: the companies' lookup then reads the distinct numbers from it in order
     conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
                       " (resource, supply_key_hash, company, month)"))
+    ambiguous = resolve_companies(conn, problems) if resolve else set()
     notices, conflicts = _settle_duplicates_sql(conn, problems)
     conflicts |= ambiguous
     errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
@@ -616,11 +617,11 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
         " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
         " WHERE meter_readings.amount <> excluded.amount OR (excluded.tariff IS NOT NULL"
         " AND COALESCE(meter_readings.tariff, '') <> excluded.tariff)").bindparams(_NOW), params)
+    # distinct supply points first, then the anti-join (one probe a supply point, not a row)
     nobody = conn.execute(text(
-        "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash, s.company"
-        " FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
-        " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash"
-        " AND a.company = s.company)) u"
+        "SELECT COUNT(*) FROM (SELECT DISTINCT resource, supply_key_hash, company FROM tmp_usage_import) u"
+        " WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a WHERE a.resource = u.resource"
+        " AND a.supply_key_hash = u.supply_key_hash AND a.company = u.company)"
     )).scalar_one()
     flags = conn.execute(text(
         "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
