@@ -102,17 +102,18 @@ def usage_series(session: Session, member_id: int, today: date, rules=None) -> l
     if not by_resource:
         return []
     first = add_months(month_of(today), -(MONTHS + 24 + 1))
-    hashes = {r: a.supply_key_hash for r, a in by_resource.items()}
+    hashes = {r: (a.company, a.supply_key_hash) for r, a in by_resource.items()}
     latest = None
     # only rows of the member's own supply point of that resource
     rows_by = session.execute(
-        select(MeterReading.resource, MeterReading.supply_key_hash, MeterReading.month, MeterReading.amount)
+        select(MeterReading.resource, MeterReading.company, MeterReading.supply_key_hash, MeterReading.month,
+               MeterReading.amount)
         .where(MeterReading.month >= first, MeterReading.resource.in_(list(by_resource)),
-               MeterReading.supply_key_hash.in_(list(hashes.values())))
+               MeterReading.supply_key_hash.in_([key for _, key in hashes.values()]))
     ).all()
     readings: dict[str, dict[int, Decimal]] = {r: {} for r in by_resource}
-    for resource, key, month, amount in rows_by:
-        if hashes.get(resource) == key:
+    for resource, company, key, month, amount in rows_by:
+        if hashes.get(resource) == (company, key):
             readings[resource][month] = Decimal(str(amount)).quantize(Decimal("0.001"))
             if month <= add_months(month_of(today), -1):
                 latest = month if latest is None else max(latest, month)

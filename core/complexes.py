@@ -132,7 +132,8 @@ def managed_without_readings(session: Session, member: Member) -> set[str]:
             ResourceAccount.member_id == member.id, ResourceAccount.ended_on.is_(None),
             ResourceAccount.billing_mode == "managed_fee", ResourceAccount.complex_code.is_not(None))):
         has = session.scalars(select(MeterReading.month).where(
-            MeterReading.resource == acc.resource, MeterReading.supply_key_hash == acc.supply_key_hash)
+            MeterReading.resource == acc.resource, MeterReading.company == acc.company,
+            MeterReading.supply_key_hash == acc.supply_key_hash)
             .limit(1)).first()
         if has is None:
             out.add(acc.resource)

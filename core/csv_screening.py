@@ -267,7 +267,8 @@ def open_csv(path: Path, header: Sequence[str], encoding: str = "utf-8",
                 if reader.line_num > start and any("\n" in v or "\r" in v for v in raw):
                     yield RowError(start, msg("csv.spans_lines", last=reader.line_num))
                     continue
-                if not raw or not "".join(raw).strip():
+                # blank: checked on the first cell first (a reading's resource), joined only if empty
+                if not raw or (not raw[0].strip() and not "".join(raw).strip()):
                     continue
                 yield start, raw
 

@@ -211,7 +211,8 @@ def month_rate_distribution(session: Session, month: int | None = None, scope=No
     now_r, y1, y2 = aliased(MeterReading), aliased(MeterReading), aliased(MeterReading)
 
     def same(alias, m):
-        return and_(alias.resource == ResourceAccount.resource, alias.supply_key_hash == ResourceAccount.supply_key_hash,
+        return and_(alias.resource == ResourceAccount.resource, alias.company == ResourceAccount.company,
+                    alias.supply_key_hash == ResourceAccount.supply_key_hash,
                     alias.month == m)
 
     baseline = case(

@@ -58,11 +58,12 @@ def held_about(session: Session, cipher: FieldCipher, member: Member) -> Held:
                     M.masked_customer_number(cipher, a) if a.billing_mode == "separate" else None,
                     a.tariff, a.registered_on, a.ended_on)
         for a in sorted(member.accounts, key=lambda a: (a.resource, a.registered_on)))
-    keys = [(a.resource, a.supply_key_hash) for a in member.accounts if a.supply_key_hash]
+    keys = [(a.resource, a.company, a.supply_key_hash) for a in member.accounts if a.supply_key_hash]
     readings = 0
-    for resource, key in keys:
+    for resource, company, key in keys:
         readings += _count(session, select(func.count()).select_from(MeterReading)
-                           .where(MeterReading.resource == resource, MeterReading.supply_key_hash == key))
+                           .where(MeterReading.resource == resource, MeterReading.company == company,
+                                  MeterReading.supply_key_hash == key))
     mid = member.id
 
     def per_member(model) -> int:

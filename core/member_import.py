@@ -16,7 +16,10 @@ File: CSV, UTF-8 with or without a BOM, header exactly :data:`MEMBER_HEADER`:
 - joined_on: ``YYYY-MM-DD``; the member's accounts and first address row date from it, so the
   settlement evaluates the member from then on under the spec's rules (E7);
 - electricity, water, gas: a customer number (the rules' format), ``managed`` (관리비 합산) or
-  empty (not used; electricity is required); a customer number is used once;
+  empty (not used; electricity is required); a customer number is used once per company. The
+  registry names no utility company: a number's supply point is at the default company of the
+  member's 시·군·구 (core.utility_companies.default_company: where several serve the region, the
+  first the data lists). Readings imported before, kept under no company, are adopted;
 - incentive_type: a code of the rules' incentive types offered by the member's 시·군·구
   (empty: the programme default); bank and account are needed only for cash.
 
@@ -40,6 +43,7 @@ values). Customer numbers and accounts are encrypted and hashed exactly as for a
 """
 from __future__ import annotations
 
+import hashlib
 import marshal
 import re
 import tempfile
@@ -76,6 +80,7 @@ from core.members import (
     CASH,
     HOUSEHOLD_PURPOSE,
     InvalidValue,
+    adopt_all_unassigned_readings,
     looks_like_rrn,
     normalise_account_number,
     normalise_bank,
@@ -89,6 +94,7 @@ from core.pii import RRN_MASK, mask_number
 from core.rules import Rules, default_rules
 from core.sqla import table_of
 from core.usage_import import ImportResult, close_run, open_run, write_rejects
+from core.utility_companies import NO_COMPANY, default_company
 
 MEMBER_HEADER = ("member_no", "member_type", "name", "mobile", "address", "unit", "joined_on",
                  "electricity", "water", "gas", "incentive_type", "bank", "account")
@@ -130,6 +136,9 @@ class RegistryMember:
     joined_on: date
     resources: list[Choice]
     supply_hashes: dict[str, str] = field(default_factory=dict)  # resource -> hash (numbers only)
+    # resource -> utility company of the customer number: the registry names none, so the
+    # default of the member's 시·군·구 (core.utility_companies; where several serve it, the first).
+    supply_companies: dict[str, str] = field(default_factory=dict)
     incentive_type: str = "donation"
     bank: str | None = None
     account: str | None = None
@@ -346,6 +355,8 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
         lg_code=lg.code if lg else None, joined_on=joined_on, resources=choices,
         supply_hashes={c.resource: cipher.keyed_hash(c.customer_number, purpose=c.resource)
                        for c in choices if c.customer_number},
+        supply_companies={c.resource: default_company(c.resource, lg.code if lg else None)
+                          for c in choices if c.customer_number},
         incentive_type=incentive, bank=bank, account=account)
 
 
@@ -401,13 +412,18 @@ class _Keys:
         return out
 
 
+def _supply_key(company: str, keyed_hash: str) -> bytes:
+    """A supply point (company and customer number) as the duplicate checks remember it."""
+    return hashlib.blake2b(f"{company}:{keyed_hash}".encode(), digest_size=KEY_SIZE).digest()
+
+
 def _lines(lines: Iterable[int]) -> str:
     return ", ".join(map(str, lines))
 
 
 # A registry member as the first pass spills it (marshal) for the second: (line, id of the
 # member already imported under the member_no or None, its values of SPILL_COLUMNS, joined_on
-# as a day ordinal, ((resource, billing_mode, customer_number_enc, supply_key_hash), ...)).
+# as a day ordinal, ((resource, billing_mode, customer_number_enc, supply_key_hash, company), ...)).
 # Secrets are encrypted before they reach the spill file.
 Spilled = tuple[int, "int | None", tuple, int, tuple]
 
@@ -416,7 +432,7 @@ SPILL_COLUMNS = ("member_no", "member_type", "name", "mobile", "local_government
                  "account_holder")
 MEMBER_COLUMNS = ("id", *SPILL_COLUMNS, "status", "consents", "marketing_opt_in", "campaign_opt_out",
                   "is_friend", "joined_at")
-ACCOUNT_COLUMNS = ("member_id", "resource", "billing_mode", "customer_number_enc", "supply_key_hash",
+ACCOUNT_COLUMNS = ("member_id", "resource", "billing_mode", "customer_number_enc", "supply_key_hash", "company",
                    "tariff", "registered_on", "ended_on")
 ADDRESS_COLUMNS = ("member_id", "local_government_code", "valid_from")
 _COL = {name: i for i, name in enumerate(SPILL_COLUMNS)}
@@ -484,8 +500,9 @@ class _FirstPass:
 
     def _remember(self, member: RegistryMember) -> None:
         self.households.add(_key(member.household_hash), member.line)
-        for resource, h in member.supply_hashes.items():
-            self.supplies[resource].add(_key(h), member.line)
+        for resource, h in member.supply_hashes.items():  # a supply point: company and number
+            self.supplies[resource].add(_supply_key(member.supply_companies.get(resource, NO_COMPANY), h),
+                                        member.line)
         self.chunk.append(member)
 
     def _repeated(self, path: Path, refused: dict[int, list[str]]) -> None:
@@ -538,14 +555,15 @@ class _FirstPass:
         households = dict(_in_chunks(
             session, select(Member.household_hash, Member.id).where(Member.status == "active"),
             Member.household_hash, list({m.household_hash for m in chunk})))
-        supplies: dict[tuple[str, str], int] = {}
+        supplies: dict[tuple[str, str, str], int] = {}
         for resource in self.rules.resources:
             hashes = list({m.supply_hashes[resource] for m in chunk if resource in m.supply_hashes})
-            for h, member_id in _in_chunks(
-                    session, select(ResourceAccount.supply_key_hash, ResourceAccount.member_id).where(
+            for h, company, member_id in _in_chunks(
+                    session, select(ResourceAccount.supply_key_hash, ResourceAccount.company,
+                                    ResourceAccount.member_id).where(
                         ResourceAccount.resource == resource, ResourceAccount.ended_on.is_(None)),
                     ResourceAccount.supply_key_hash, hashes):
-                supplies[(resource, h)] = member_id
+                supplies[(resource, company, h)] = member_id
         good: list[Spilled] = []
         for member in chunk:
             own = known.get(member.member_no)
@@ -558,7 +576,8 @@ class _FirstPass:
                     reasons.append(msg("members.household_taken", member_id=holder))
                 for choice in member.resources:
                     if choice.customer_number:
-                        holder = supplies.get((choice.resource, member.supply_hashes[choice.resource]))
+                        holder = supplies.get((choice.resource, member.supply_companies.get(choice.resource, NO_COMPANY),
+                                               member.supply_hashes[choice.resource]))
                         if holder is not None and holder != own:
                             reasons.append(msg("members.customer_number_taken", resource=choice.resource,
                                                masked=mask_number(choice.customer_number), member_id=holder))
@@ -633,9 +652,10 @@ def member_values(m: RegistryMember, cipher: FieldCipher) -> tuple:
 
 
 def account_values(m: RegistryMember, cipher: FieldCipher) -> tuple:
-    """(resource, billing_mode, customer_number_enc, supply_key_hash) of each resource."""
+    """(resource, billing_mode, customer_number_enc, supply_key_hash, company) of each resource."""
     return tuple((c.resource, c.billing_mode, cipher.encrypt(c.customer_number) if c.customer_number else None,
-                  m.supply_hashes.get(c.resource)) for c in m.resources)
+                  m.supply_hashes.get(c.resource), m.supply_companies.get(c.resource, NO_COMPANY))
+                 for c in m.resources)
 
 
 class _MemberIds:
@@ -674,7 +694,8 @@ def _insert(conn, ids: _MemberIds, part: list[Spilled]) -> None:
             day = days[joined] = (db_time(conn, _joined_at(on)), on.isoformat() if sqlite else on)
         members.append((member_id, *values, "active", "{}", False, False, False, day[0]))
         addresses.append((member_id, values[lg], day[1]))
-        accounts.extend((member_id, resource, mode, enc, h, None, day[1], None) for resource, mode, enc, h in resources)
+        accounts.extend((member_id, resource, mode, enc, h, company, None, day[1], None)
+                        for resource, mode, enc, h, company in resources)
     bulk_insert(conn, table_of(Member), members, MEMBER_COLUMNS, ready=True)
     bulk_insert(conn, table_of(ResourceAccount), accounts, ACCOUNT_COLUMNS, ready=True)
     bulk_insert(conn, table_of(MemberAddress), addresses, ADDRESS_COLUMNS, ready=True)
@@ -703,15 +724,16 @@ def _update(session: Session, cipher: FieldCipher, member: Member, row: tuple, j
         session.add(MemberAddress(member_id=member.id, local_government_code=lg_code, valid_from=today))
     joined_on = date.fromordinal(joined)
     active = {a.resource: a for a in member.accounts if a.ended_on is None}
-    for resource, mode, enc, supply_hash in accounts:
+    for resource, mode, enc, supply_hash, company in accounts:
         current = active.get(resource)
-        if current is not None and current.billing_mode == mode and current.supply_key_hash == supply_hash:
+        if current is not None and current.billing_mode == mode and current.supply_key_hash == supply_hash \
+                and current.company == company:
             continue
         if current is not None:
             current.ended_on = today
         session.add(ResourceAccount(
             member_id=member.id, resource=resource, billing_mode=mode, customer_number_enc=enc,
-            supply_key_hash=supply_hash, registered_on=today if current else joined_on))
+            supply_key_hash=supply_hash, company=company, registered_on=today if current else joined_on))
         changed.append(resource)
     return changed
 
@@ -766,5 +788,6 @@ def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | 
             if new:
                 _insert(conn, ids, new)
                 result.inserted += len(new)
+            adopt_all_unassigned_readings(session)
             close_run(run, result, screening.rows_total - len(refused), clock)
     return result

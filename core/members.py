@@ -41,6 +41,7 @@ from core.models import (
 )
 from core.pii import contains_rrn, digits_only, mask_number
 from core.sqla import rowcount
+from core.utility_companies import NO_COMPANY, default_company
 
 # Member types the chat signs up (spec §3.1); under-14 and complexes are website only.
 CHAT_MEMBER_TYPES = ("individual", "commercial", "public", "school", "foreigner")
@@ -465,12 +466,15 @@ def _supply_taken(session: Session, resource: str, key_hash: str, exclude_member
 
 
 def customer_number_taken(session: Session, cipher: FieldCipher, resource: str, number: str,
-                          exclude_member_id: int | None = None) -> bool:
-    """E2: another active account (not ended) already holds this customer number."""
+                          exclude_member_id: int | None = None, company: str | None = None) -> bool:
+    """E2: another active account (not ended) already holds this customer number at this
+    utility company (`company` None: at any company)."""
     q = select(ResourceAccount.member_id).where(
         ResourceAccount.resource == resource,
         ResourceAccount.supply_key_hash == supply_key_hash(cipher, resource, number),
         ResourceAccount.ended_on.is_(None))
+    if company is not None:
+        q = q.where(ResourceAccount.company == company)
     if exclude_member_id is not None:
         q = q.where(ResourceAccount.member_id != exclude_member_id)
     return session.scalars(q).first() is not None
@@ -521,6 +525,9 @@ class ResourceChoice:
     # managed_fee of a unit of a registered complex: readings come under the unit's key
     unit: ComplexUnit | None = None
     company: str | None = None  # the complex's billing company
+    # `separate`: the utility company of the customer number (core.utility_companies code);
+    # None = the default company of the member's 시·군·구 (fill_utilities).
+    utility: str | None = None
 
 
 @dataclass
@@ -585,6 +592,16 @@ def _check_incentive(session: Session, lg_code: str | None, incentive_type: str 
     return chosen
 
 
+def fill_utilities(choices: Iterable[ResourceChoice], lg_code: str | None) -> None:
+    """The utility company of each customer number the caller did not name: the default (first)
+    company of the 시·군·구 (core.utility_companies). Other choices have none."""
+    for choice in choices:
+        if choice.customer_number:
+            choice.utility = choice.utility or default_company(choice.resource, lg_code)
+        else:
+            choice.utility = None
+
+
 def _new_account(cipher: FieldCipher, member: Member, choice: ResourceChoice, today: date) -> ResourceAccount:
     number = choice.customer_number
     key = (supply_key_hash(cipher, choice.resource, number) if number else
@@ -592,9 +609,39 @@ def _new_account(cipher: FieldCipher, member: Member, choice: ResourceChoice, to
     return ResourceAccount(
         member=member, resource=choice.resource, billing_mode=choice.billing_mode,
         customer_number_enc=cipher.encrypt(number) if number else None,
-        supply_key_hash=key, tariff=choice.tariff, registered_on=today,
+        supply_key_hash=key, company=(choice.utility or NO_COMPANY) if number else NO_COMPANY,
+        tariff=choice.tariff, registered_on=today,
         complex_code=choice.unit.code if choice.unit else None, billing_company=choice.company,
     )
+
+
+def adopt_all_unassigned_readings(session: Session) -> int:
+    """adopt_unassigned_readings for every active account at once (a registry import): one
+    set-based statement. Where two active accounts hold the number at different companies the
+    readings go to the first company code (the import cannot tell)."""
+    owner = ("SELECT MIN(a.company) FROM resource_accounts a WHERE a.resource = meter_readings.resource"
+             " AND a.supply_key_hash = meter_readings.supply_key_hash AND a.ended_on IS NULL AND a.company <> ''")
+    return rowcount(session.execute(text(
+        f"UPDATE meter_readings SET company = ({owner}) WHERE company = '' AND ({owner}) IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM meter_readings x WHERE x.resource = meter_readings.resource"
+        f" AND x.supply_key_hash = meter_readings.supply_key_hash AND x.month = meter_readings.month"
+        f" AND x.company = ({owner}))"))) or 0
+
+
+def adopt_unassigned_readings(session: Session, accounts: Iterable[ResourceAccount]) -> int:
+    """Readings of a customer number imported before anyone said which company bills it
+    (company "", core.utility_companies) become the supply point of the account registering
+    the number at its company; a month the company already has keeps the company's reading."""
+    moved = 0
+    for acc in accounts:
+        if not acc.company or not acc.supply_key_hash or acc.ended_on is not None:
+            continue
+        moved += rowcount(session.execute(text(
+            "UPDATE meter_readings SET company = :c WHERE resource = :r AND supply_key_hash = :h"
+            " AND company = '' AND NOT EXISTS (SELECT 1 FROM meter_readings x WHERE x.resource = :r"
+            " AND x.supply_key_hash = :h AND x.company = :c AND x.month = meter_readings.month)"),
+            {"c": acc.company, "r": acc.resource, "h": acc.supply_key_hash}))
+    return moved
 
 
 def _raise_for_conflict(session: Session, cipher: FieldCipher, *, user_key: str | None,
@@ -610,7 +657,7 @@ def _raise_for_conflict(session: Session, cipher: FieldCipher, *, user_key: str 
         raise HouseholdTaken()
     for choice in choices:
         if choice.customer_number and customer_number_taken(
-                session, cipher, choice.resource, choice.customer_number, exclude_member_id):
+                session, cipher, choice.resource, choice.customer_number, exclude_member_id, choice.utility):
             raise CustomerNumberTaken(choice.resource)
         if choice.unit and _supply_taken(session, choice.resource, unit_supply_key_hash(
                 cipher, choice.resource, choice.unit), exclude_member_id):
@@ -645,9 +692,10 @@ def create_member(session: Session, cipher: FieldCipher, clock: Clock, data: Sig
     existing = member_for_user(session, data.user_key, data.app_user_id)
     if existing is not None:
         raise AlreadyMember(existing)
+    lg = match_local_government(session, data.address)
+    fill_utilities(choices, lg.code if lg else None)
     _raise_for_conflict(session, cipher, user_key=None, parsed=data.address, choices=choices,
                         exclude_member_id=None)
-    lg = match_local_government(session, data.address)
     account = normalise_account_number(data.account_number) if data.account_number else None
     incentive = _check_incentive(session, lg.code if lg else None, data.incentive_type, account, rules)
     if incentive != CASH:
@@ -677,9 +725,10 @@ def create_member(session: Session, cipher: FieldCipher, clock: Clock, data: Sig
             session.execute(update(Member).where(Member.bot_user_key == data.user_key, Member.status == "left")
                             .values(bot_user_key=None))
         session.add(member)
-        for choice in choices:
-            session.add(_new_account(cipher, member, choice, today))
+        accounts = [_new_account(cipher, member, choice, today) for choice in choices]
+        session.add_all(accounts)
         session.flush()  # member.id for the address row
+        adopt_unassigned_readings(session, accounts)
         session.add(MemberAddress(member_id=member.id, local_government_code=member.local_government_code,
                                   valid_from=today))
 
@@ -742,12 +791,16 @@ def _replace_accounts(session: Session, cipher: FieldCipher, member: Member, cho
             # the same supply point (customer number, complex unit, or none) stays as it is
             new_key = (supply_key_hash(cipher, choice.resource, choice.customer_number) if choice.customer_number
                        else unit_supply_key_hash(cipher, choice.resource, choice.unit) if choice.unit else None)
-            if current.supply_key_hash == new_key:
+            if current.supply_key_hash == new_key and (current.company or NO_COMPANY) == (
+                    (choice.utility or NO_COMPANY) if choice.customer_number else NO_COMPANY):
                 continue
         if current is not None:
             current.ended_on = today
         # 'not used' is recorded too: the statement then says why the resource is not evaluated.
-        session.add(_new_account(cipher, member, choice, today))
+        account = _new_account(cipher, member, choice, today)
+        session.add(account)
+        session.flush()
+        adopt_unassigned_readings(session, [account])
         changed.append(choice.resource)
     return changed
 
@@ -768,6 +821,7 @@ def change_resources(session: Session, cipher: FieldCipher, clock: Clock, member
             raise InvalidValue("billing_mode")
         choice.customer_number = (normalise_customer_number(choice.resource, choice.customer_number or "", rules)
                                   if choice.billing_mode == "separate" else None)
+    fill_utilities(choices, member.local_government_code)
     _raise_for_conflict(session, cipher, user_key=None, parsed=None, choices=choices, exclude_member_id=member.id)
     today = today_kst(clock)
     changed: list[str] = []
@@ -792,8 +846,9 @@ def move_house(session: Session, cipher: FieldCipher, clock: Clock, member: Memb
     if parsed.is_seoul:
         raise SeoulAddress()
     choices = check_resources(choices, rules) if choices else []
-    _raise_for_conflict(session, cipher, user_key=None, parsed=parsed, choices=choices, exclude_member_id=member.id)
     lg = match_local_government(session, parsed)
+    fill_utilities(choices, lg.code if lg else None)
+    _raise_for_conflict(session, cipher, user_key=None, parsed=parsed, choices=choices, exclude_member_id=member.id)
     today = today_kst(clock)
 
     def write():

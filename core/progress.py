@@ -64,6 +64,7 @@ class AccountInfo:
     supply_key_hash: str | None
     tariff: str | None
     registered_on: date | None
+    company: str = ""  # the supply point's utility company (core.utility_companies)
 
 
 def view_num(value) -> str | None:
@@ -85,7 +86,7 @@ def signature(member_type: str, lg_code: str | None, accounts: Iterable[Any]) ->
     parts = [member_type or "", lg_code or ""]
     for a in sorted(accounts, key=lambda a: a.id):
         parts.append(f"{a.id}:{a.resource}:{a.billing_mode}:{a.supply_key_hash or ''}:{a.tariff or ''}:"
-                     f"{a.registered_on or ''}")
+                     f"{a.registered_on or ''}:{getattr(a, 'company', '') or ''}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
@@ -228,7 +229,8 @@ def _pivot_sql(months: Sequence[int], half: Half, rules: Rules) -> str:
     return f"""
 SELECT ra.id AS account_id, {tariff} AS reading_tariff, {cols}
 FROM resource_accounts ra
-JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
+JOIN meter_readings r ON r.resource = ra.resource AND r.company = ra.company
+  AND r.supply_key_hash = ra.supply_key_hash
   AND r.month IN ({", ".join(str(m) for m in months)})
 WHERE ra.ended_on IS NULL AND ra.member_id BETWEEN :lo AND :hi
 GROUP BY ra.id"""
@@ -323,13 +325,13 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
         lo, hi = part[0][0], part[-1][0]
         accounts: dict[int, list[AccountInfo]] = {}
         for r in conn.execute(text(
-                "SELECT id, member_id, resource, billing_mode, supply_key_hash, tariff, registered_on"
+                "SELECT id, member_id, resource, billing_mode, supply_key_hash, tariff, registered_on, company"
                 " FROM resource_accounts WHERE ended_on IS NULL AND member_id BETWEEN :lo AND :hi"),
                 {"lo": lo, "hi": hi}):
             reg = r.registered_on if isinstance(r.registered_on, date) or r.registered_on is None \
                 else date.fromisoformat(str(r.registered_on))
             accounts.setdefault(r.member_id, []).append(
-                AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg))
+                AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg, r.company or ""))
         readings: dict[int, dict[int, Decimal]] = {}
         reading_tariff: dict[int, str] = {}
         for account_id, tariff, *values in conn.execute(text(pivot), {"lo": lo, "hi": hi}):

@@ -161,7 +161,8 @@ def current_half_view(session: Session, member_id: int, today: date, rules: Rule
     member = session.get(Member, member_id)
     if member is None:
         raise LookupError(f"no member {member_id}")
-    accounts = [AccountInfo(a.id, a.resource, a.billing_mode, a.supply_key_hash, a.tariff, a.registered_on)
+    accounts = [AccountInfo(a.id, a.resource, a.billing_mode, a.supply_key_hash, a.tariff, a.registered_on,
+                            a.company or "")
                 for a in session.scalars(select(ResourceAccount).where(
                     ResourceAccount.member_id == member_id, ResourceAccount.ended_on.is_(None)))]
     prev = {ln.resource: ln.streak_after for ln in session.scalars(select(StatementLine).where(
@@ -172,7 +173,8 @@ def current_half_view(session: Session, member_id: int, today: date, rules: Rule
         if acc.billing_mode == "not_used" or not acc.supply_key_hash:
             continue
         rows = list(session.scalars(select(MeterReading).where(
-            MeterReading.resource == acc.resource, MeterReading.supply_key_hash == acc.supply_key_hash,
+            MeterReading.resource == acc.resource, MeterReading.company == acc.company,
+            MeterReading.supply_key_hash == acc.supply_key_hash,
             MeterReading.month.in_(months))))
         readings[acc.id] = {r.month: Decimal(r.amount).quantize(Decimal("0.001")) for r in rows}
         # spec E5: a month of this half billed under an excluded tariff excludes the resource

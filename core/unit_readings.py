@@ -10,11 +10,13 @@
 - month, amount: as in the customer-number file (YYYY-MM, not in the future; a plain decimal with
   at most 3 decimals, within the IMPORT_MAX_* plausibility bound unless ``allow_outliers``).
 
-The same screening as the customer-number file (core.csv_screening, core.usage_import): the whole
-file is validated first (every problem by line; nothing written), ASCII digits only, exact
+The same screening and the same streaming, set-based write as the customer-number file: each
+record is checked (with the results for repeated cells remembered) and staged in batches, then
+core.usage_import.finish_readings settles duplicates and upserts, exactly as for customer numbers
+(core.csv_screening, core.usage_import). The whole file is validated first (every problem by line; nothing written), ASCII digits only, exact
 duplicate rows counted once, conflicting ones refused naming each line, ``skip_invalid`` writes
 ``<name>.rejected.csv``, CP949 with ``encoding="cp949"``. Each reading is stored under the unit's
-key (core.complexes.unit_supply_key_hash), so readings of units nobody has registered yet are
+key (core.complexes.unit_supply_key_hash) under no utility company (""), so readings of units nobody has registered yet are
 kept and count for the member who registers the unit later; managed-fee accounts of the unit are
 then settled from them like any supply point.
 """
@@ -26,7 +28,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, bindparam, select, text
+from sqlalchemy import select
 
 from core.clock import Clock, today_kst, utcnow_naive
 from core.complexes import MANAGED, ComplexUnit, msg, normalise_dong, normalise_ho, unit_supply_key_hash
@@ -34,37 +36,34 @@ from core.crypto import FieldCipher
 from core.csv_screening import (
     ENCODINGS,
     UTF8_BOM,
-    CsvRow,
     ImportSettings,
+    RowError,
     ascii_digits_problem,
-    field_count_error,
-    find_duplicates,
+    open_csv,
 )
 from core.csv_screening import msg as import_msg
 from core.db import Database
-from core.models import ApartmentComplex, ImportChange
-from core.models.usage import AMOUNT
+from core.db_bulk import bulk_insert
+from core.models import ApartmentComplex
 from core.rules import Rules, default_rules
-from core.sqla import table_of
 from core.usage_import import (
-    OUTLIER_KIND,
+    _PLAIN_AMOUNT,
+    BATCH,
+    STAGE_COLUMNS,
     ImportResult,
-    Problems,
-    Screened,
-    close_run,
-    open_run,
+    StagedFile,
+    _import_staging,
+    bulk_connection,
+    finish_readings,
     parse_month,
     parse_quantity,
-    reading_key,
     resource_of,
     safe_cell,
-    screen_file,
-    settle_duplicates,
-    stage_rows,
 )
+from core.utility_companies import NO_COMPANY
 
 UNIT_HEADER = ("resource", "complex_code", "dong", "ho", "month", "amount")
-_NOW = bindparam("now", type_=DateTime())
+NOBODY = "units nobody has registered yet"
 
 
 def is_unit_file(path: str | Path, encoding: str = "utf-8") -> bool:
@@ -83,16 +82,6 @@ def is_unit_file(path: str | Path, encoding: str = "utf-8") -> bool:
 
 
 @dataclass(frozen=True)
-class UnitRow:
-    line: int
-    resource: str
-    unit: ComplexUnit
-    month: int
-    amount: Decimal
-    outlier_bound: Decimal | None = None
-
-
-@dataclass(frozen=True)
 class ComplexInfo:
     dongs: tuple[str, ...]
     modes: Mapping[str, str]  # resource -> managed | separate | none
@@ -105,135 +94,178 @@ def complex_infos(session, codes: set[str]) -> dict[str, ComplexInfo]:
             for cx in session.scalars(select(ApartmentComplex).where(ApartmentComplex.code.in_(codes)))}
 
 
-def validate_units(rows: list[CsvRow], rules: Rules, today: date, complexes: Mapping[str, ComplexInfo], *,
-                   bounds: Mapping[str, tuple[Decimal, str]] | None = None,
-                   allow_outliers: bool = False) -> Screened:
-    bounds = bounds if bounds is not None else ImportSettings().monthly_bounds()
-    good: list[tuple[UnitRow, CsvRow]] = []
-    problems = Problems()
-    for row in rows:
-        if not row.values:
-            problems.add(row, field_count_error(row, UNIT_HEADER))
-            continue
-        v = row.values
-        resource = resource_of(v["resource"], rules) or v["resource"].lower()
-        if resource not in rules.resources:
-            problems.add(row, import_msg("usage.unknown_resource", value=safe_cell(v["resource"]),
-                                         expected="|".join(rules.resources)))
-        code = v["complex_code"].upper()
-        info = complexes.get(code)
+class UnitChecker:
+    """The checks of one unit row (core.usage_import.UsageChecker's counterpart): complexes are
+    looked up once each, and 동, 호, months and unit keys are remembered by the cells as written,
+    so a file of a million readings is screened at the speed of its distinct values."""
+
+    CACHE = 100_000
+
+    def __init__(self, session, cipher: FieldCipher, rules: Rules, today: date,
+                 bounds: Mapping[str, tuple[Decimal, str]], allow_outliers: bool) -> None:
+        self.session, self.cipher, self.rules, self.today = session, cipher, rules, today
+        self.bounds, self.allow_outliers = bounds, allow_outliers
+        self._resources: dict[str, tuple[str, str | None]] = {}
+        self._complexes: dict[str, ComplexInfo | None] = {}
+        self._dongs: dict[str, tuple[str | None, str | None]] = {}
+        self._hos: dict[str, tuple[str | None, str | None]] = {}
+        self._months: dict[str, tuple[int | None, str | None]] = {}
+        self._keys: dict[tuple[str, ComplexUnit], str] = {}
+        # the cells (resource, complex, 동, 호) as written of a unit found good -> (resource, key
+        # hash, the unit as duplicates name it): the import's fast path
+        self.points: dict[tuple[str, ...], tuple[str, str, str]] = {}
+
+    def _resource(self, cell: str) -> tuple[str, str | None]:
+        hit = self._resources.get(cell)
+        if hit is None:
+            resource = resource_of(cell, self.rules) or cell.lower()
+            why = None if resource in self.rules.resources else import_msg(
+                "usage.unknown_resource", value=safe_cell(cell), expected="|".join(self.rules.resources))
+            hit = (resource, why)
+            if len(self._resources) < 1000:
+                self._resources[cell] = hit
+        return hit
+
+    def _complex(self, code: str) -> ComplexInfo | None:
+        if code not in self._complexes:
+            if len(self._complexes) >= self.CACHE:
+                self._complexes.clear()
+            self._complexes[code] = complex_infos(self.session, {code}).get(code)
+        return self._complexes[code]
+
+    def _dong(self, cell: str) -> tuple[str | None, str | None]:
+        hit = self._dongs.get(cell)
+        if hit is None:
+            bad = ascii_digits_problem("dong", cell)
+            dong = None if bad else normalise_dong(cell)
+            hit = (dong, bad or (None if dong else msg("units.dong_format", value=safe_cell(cell))))
+            if len(self._dongs) < self.CACHE:
+                self._dongs[cell] = hit
+        return hit
+
+    def _ho(self, cell: str) -> tuple[str | None, str | None]:
+        hit = self._hos.get(cell)
+        if hit is None:
+            bad = ascii_digits_problem("ho", cell)
+            ho = None if bad else normalise_ho(cell)
+            hit = (ho, bad or (None if ho else msg("units.ho", value=safe_cell(cell))))
+            if len(self._hos) < self.CACHE:
+                self._hos[cell] = hit
+        return hit
+
+    def _month(self, cell: str) -> tuple[int | None, str | None]:
+        hit = self._months.get(cell)
+        if hit is None:
+            hit = parse_month(cell, self.today)
+            if len(self._months) < self.CACHE:
+                self._months[cell] = hit
+        return hit
+
+    def _key(self, resource: str, unit: ComplexUnit) -> str:
+        hit = self._keys.get((resource, unit))
+        if hit is None:
+            if len(self._keys) >= self.CACHE:
+                self._keys.clear()
+            hit = self._keys[(resource, unit)] = unit_supply_key_hash(self.cipher, resource, unit)
+        return hit
+
+    def check(self, line: int, raw: list[str]) -> tuple[tuple | None, list[str]]:
+        """(the staged row in core.usage_import.STAGE_COLUMNS order, or None; reasons)."""
+        resource_cell, code_cell, dong_cell, ho_cell, month_cell, amount_cell = (v.strip() for v in raw)
+        reasons: list[str] = []
+        resource, why = self._resource(resource_cell)
+        if why:
+            reasons.append(why)
+        code = code_cell.upper()
+        info = self._complex(code)
         if info is None:
-            problems.add(row, msg("units.unknown_complex", value=safe_cell(v["complex_code"])))
-        elif resource in rules.resources and info.modes.get(resource) != MANAGED:
-            problems.add(row, msg("units.not_managed", code=code, resource=resource,
-                                  mode=info.modes.get(resource) or "none"))
-        dong = None
-        bad = ascii_digits_problem("dong", v["dong"])
-        if bad:
-            problems.add(row, bad)
+            reasons.append(msg("units.unknown_complex", value=safe_cell(code_cell)))
+        elif why is None and info.modes.get(resource) != MANAGED:
+            reasons.append(msg("units.not_managed", code=code, resource=resource,
+                               mode=info.modes.get(resource) or "none"))
+        dong, why = self._dong(dong_cell)
+        if why:
+            reasons.append(why)
+        elif info is not None and dong not in info.dongs:
+            reasons.append(msg("units.dong", value=dong_cell, code=code, dongs="|".join(info.dongs[:20])))
+        ho, why = self._ho(ho_cell)
+        if why:
+            reasons.append(why)
+        month, why = self._month(month_cell)
+        if why:
+            reasons.append(why)
+        if _PLAIN_AMOUNT.match(amount_cell):
+            amount: Decimal | None = Decimal(amount_cell)
         else:
-            dong = normalise_dong(v["dong"])
-            if dong is None:
-                problems.add(row, msg("units.dong_format", value=safe_cell(v["dong"])))
-            elif info is not None and dong not in info.dongs:
-                problems.add(row, msg("units.dong", value=v["dong"], code=code, dongs="|".join(info.dongs[:20])))
-        ho = None
-        bad = ascii_digits_problem("ho", v["ho"])
-        if bad:
-            problems.add(row, bad)
-        else:
-            ho = normalise_ho(v["ho"])
-            if ho is None:
-                problems.add(row, msg("units.ho", value=safe_cell(v["ho"])))
-        month, why = parse_month(v["month"], today)
-        problems.add(row, why)
-        amount, why = parse_quantity(v["amount"])
-        problems.add(row, why)
+            amount, why = parse_quantity(amount_cell)
+            if why:
+                reasons.append(why)
         bound = None
-        if amount is not None and resource in bounds and amount > bounds[resource][0]:
-            bound, env = bounds[resource]
-            if not allow_outliers:
-                problems.add(row, import_msg("usage.outlier", amount=amount, resource=resource, bound=bound,
-                                             env=env, unit=import_msg(f"usage.units.{resource}")))
-        if row.line not in problems:
-            assert dong is not None and ho is not None and month is not None and amount is not None
-            good.append((UnitRow(row.line, resource, ComplexUnit(code, dong, ho), month, amount, bound), row))
-    dupes = find_duplicates(
-        [((u.resource, u.unit, u.month), u.amount, row) for u, row in good],
-        lambda k: f"{k[0]} {k[1].code} {k[1].detail} {k[2] // 100:04d}-{k[2] % 100:02d}")
-    return settle_duplicates(good, problems, dupes)
-
-
-def _staging_table() -> Table:
-    return Table(
-        "tmp_unit_import", MetaData(),
-        Column("resource", String(16), primary_key=True),
-        Column("supply_key_hash", String(64), primary_key=True),
-        Column("month", Integer, primary_key=True),
-        Column("amount", AMOUNT),
-        prefixes=["TEMPORARY"],
-    )
+        limits = self.bounds.get(resource)
+        if amount is not None and limits is not None and amount > limits[0]:
+            bound, env = limits
+            if not self.allow_outliers:
+                reasons.append(import_msg("usage.outlier", amount=amount, resource=resource, bound=bound,
+                                          env=env, unit=import_msg(f"usage.units.{resource}")))
+        if reasons:
+            return None, reasons
+        assert dong is not None and ho is not None and month is not None and amount is not None
+        unit = ComplexUnit(code, dong, ho)
+        point = (resource, self._key(resource, unit), f"{code} {unit.detail}")
+        if len(self.points) >= self.CACHE:
+            self.points.clear()
+        self.points[tuple(raw[:4])] = point
+        return (line, resource, point[1], NO_COMPANY, month, str(amount), None,
+                None if bound is None else str(bound), point[2]), reasons
 
 
 def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
                          skip_invalid: bool = False, rules: Rules | None = None, encoding: str = "utf-8",
                          allow_outliers: bool = False, settings: ImportSettings | None = None) -> ImportResult:
     """Validate and import a unit-readings CSV (ImportRejected, nothing written, when any row
-    is bad and ``skip_invalid`` is off). One transaction; the same set-based upsert and audit
-    as core.usage_import.import_usage."""
+    is bad and ``skip_invalid`` is off). One transaction, streamed: the same staging, duplicate
+    settling, audited upsert and flags as core.usage_import.import_usage (finish_readings)."""
     rules = rules or default_rules()
     path = Path(path)
     started = utcnow_naive(clock)
     bounds = (settings or ImportSettings()).monthly_bounds()
-
-    def validate(rows: list[CsvRow]) -> Screened:
-        codes = {r.values["complex_code"].upper() for r in rows if r.values}
-        with db.session() as s:
-            infos = complex_infos(s, codes)
-        return validate_units(rows, rules, today_kst(clock), infos, bounds=bounds, allow_outliers=allow_outliers)
-
-    good, _rejects, result = screen_file(path, UNIT_HEADER, validate, skip_invalid, encoding)
-    staging = _staging_table()
-    now = utcnow_naive(clock)
-    hashes = {(u.resource, u.unit): unit_supply_key_hash(cipher, u.resource, u.unit) for u in good}
-    with db.transaction() as session:
-        run = open_run(session, "usage", path, result, started)
-        conn = session.connection()
-        stage_rows(conn, staging, [{"resource": u.resource, "supply_key_hash": hashes[(u.resource, u.unit)],
-                                    "month": u.month, "amount": u.amount} for u in good])
-        params = {"run": run.id, "now": now}
-        result.inserted = conn.execute(text(
-            "SELECT COUNT(*) FROM tmp_unit_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
-            " WHERE r.resource = s.resource AND r.supply_key_hash = s.supply_key_hash"
-            " AND r.month = s.month)")).scalar_one()
-        result.changed = conn.execute(text(
-            "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-            " SELECT :run, 'reading', s.resource || ':' || s.supply_key_hash || ':' ||"
-            " CAST(s.month AS VARCHAR(6)), r.amount, s.amount, :now"
-            " FROM tmp_unit_import s JOIN meter_readings r ON r.resource = s.resource"
-            " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
-            " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
-        conn.execute(text(
-            "INSERT INTO meter_readings (resource, supply_key_hash, month, amount, import_run_id, updated_at)"
-            " SELECT s.resource, s.supply_key_hash, s.month, s.amount, :run, :now"
-            " FROM tmp_unit_import s WHERE 1 = 1"
-            " ON CONFLICT (resource, supply_key_hash, month) DO UPDATE SET amount = excluded.amount,"
-            " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
-            " WHERE meter_readings.amount <> excluded.amount").bindparams(_NOW), params)
-        unregistered = conn.execute(text(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash"
-            " FROM tmp_unit_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
-            " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash)) u"
-        )).scalar_one()
-        conn.execute(text("DROP TABLE tmp_unit_import"))
-        flags = [{"import_run_id": run.id, "kind": OUTLIER_KIND,
-                  "key": reading_key(u.resource, hashes[(u.resource, u.unit)], u.month),
-                  "old_value": u.outlier_bound, "new_value": u.amount, "changed_at": now}
-                 for u in good if u.outlier_bound is not None]
-        if flags:
-            conn.execute(table_of(ImportChange).insert(), flags)
-        close_run(run, result, len(good), clock)
-    result.extra["units nobody has registered yet"] = unregistered
-    if flags:
-        result.extra[f"flagged as outliers (import_changes kind '{OUTLIER_KIND}')"] = len(flags)
-    return result
+    stream = open_csv(path, UNIT_HEADER, encoding)  # file-level problems raise here
+    staged = StagedFile(path, encoding, UNIT_HEADER, (), stream.columns)
+    staging = _import_staging()
+    width = len(stream.columns)
+    with db.transaction() as session, bulk_connection(session) as conn:
+        checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers)
+        points, months, plain = checker.points, checker._months, _PLAIN_AMOUNT.match
+        below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
+        inf = float("inf")
+        staging.create(conn)  # a rollback removes it too (transactional DDL)
+        batch: list[tuple] = []
+        for record in stream.records:
+            if isinstance(record, RowError):
+                staged.syntax.append(record)
+                continue
+            line, raw = record
+            staged.total += 1
+            if len(raw) != width:
+                staged.wrong_width(line, raw)
+                continue
+            # the fast path: a unit and month already seen good, a plain amount below the bound
+            point, when, amount = points.get((raw[0], raw[1], raw[2], raw[3])), months.get(raw[4]), raw[5]
+            if point is not None and when is not None and when[0] is not None and plain(amount) \
+                    and float(amount) < below.get(point[0], inf):
+                batch.append((line, point[0], point[1], NO_COMPANY, when[0], amount, None, None, point[2]))
+                if len(batch) >= BATCH:
+                    bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                    batch = []
+                continue
+            row, reasons = checker.check(line, raw)
+            if row is None:
+                staged.refuse(line, raw, reasons)
+                continue
+            batch.append(row)
+            if len(batch) >= BATCH:
+                bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                batch = []
+        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+        return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started,
+                               resolve=False, unregistered=NOBODY)

@@ -1,6 +1,7 @@
 """Usage import: `flask --app webhooks cpoint import-usage FILE.csv` (spec §4, §5; issue 3).
 
-File: CSV with the header ``resource,customer_number,month,amount``, UTF-8 (a BOM is accepted) or,
+File: CSV with the header ``resource,customer_number,month,amount`` (then ``tariff`` and
+``company`` in any order, both optional), UTF-8 (a BOM is accepted) or,
 with ``encoding="cp949"``, CP949/EUC-KR as Korean utilities and Excel export it. Numbers are in
 ASCII digits only (full-width digits are refused). Screening shared with the other operator
 imports: :mod:`core.csv_screening`.
@@ -13,6 +14,13 @@ imports: :mod:`core.csv_screening`.
   are removed; stored only as the keyed hash ``supply_key_hash`` (an RRN-shaped value is refused
   and never echoed);
 - month: ``YYYY-MM``, not after the current month (Asia/Seoul);
+- company (optional column after amount): the utility company billing the number, a code or
+  name of core/data/utility_companies.toml (a supply point is resource + company + number).
+  Empty or absent: electricity goes to KEPCO; any other number goes to the one company it is
+  already a supply point of (a member's account or earlier readings); a number that is a supply
+  point at two or more companies refuses its rows (every line named, "add a company column"); a
+  number known at none is kept under company "" until a member registers it
+  (core.members.adopt_unassigned_readings);
 - tariff (optional column after amount): the electricity tariff the month was billed under,
   ``general``, ``agricultural`` or ``late_night`` (or KEPCO's Korean names, core/data/imports.toml);
   empty or absent keeps what the month had. A half with a month under an excluded tariff (spec
@@ -41,6 +49,7 @@ import csv
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -78,9 +87,10 @@ from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
 from core.progress import invalidate_members
 from core.rules import Rules, default_rules
+from core.utility_companies import company_of_cell, national_company
 
 USAGE_HEADER = ("resource", "customer_number", "month", "amount")
-USAGE_OPTIONAL = ("tariff",)  # may follow the header
+USAGE_OPTIONAL = ("tariff", "company")  # may follow the header, in any order
 MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 OUTLIER_KIND = "outlier"  # import_changes.kind of a reading imported above its plausibility bound
 _NOW = bindparam("now", type_=DateTime())
@@ -197,17 +207,6 @@ def reading_key(resource: str, key_hash: str, month: int) -> str:
     return f"{resource}:{key_hash}:{month}"
 
 
-@dataclass(frozen=True)
-class UsageRow:
-    line: int
-    resource: str
-    customer_number: str
-    month: int
-    amount: Decimal
-    outlier_bound: Decimal | None = None  # set when imported above the plausibility bound
-    tariff: str | None = None  # the optional tariff column (None: not given)
-
-
 def parse_month(value: str, today: date) -> tuple[int | None, str | None]:
     bad = ascii_digits_problem("month", value)
     if bad:
@@ -229,48 +228,6 @@ def _show_value(value: Any) -> str:
     """A reading's (amount, tariff) as a conflicting duplicate lists it."""
     amount, tariff = value
     return f"{amount} ({tariff})" if tariff else f"{amount}"
-
-
-def validate_usage(rows: list[CsvRow], rules: Rules, today: date, *,
-                   bounds: Mapping[str, tuple[Decimal, str]] | None = None,
-                   allow_outliers: bool = False) -> Screened:
-    """Good rows (one per key) and (row, reason) for every bad one, in file order. `bounds`:
-    resource -> (largest plausible monthly amount, its setting); a row above it is refused, or
-    kept with `outlier_bound` set when `allow_outliers`."""
-    bounds = bounds if bounds is not None else ImportSettings().monthly_bounds()
-    good: list[tuple[UsageRow, CsvRow]] = []
-    problems = Problems()
-    for row in rows:
-        if not row.values:
-            problems.add(row, field_count_error(row, USAGE_HEADER))
-            continue
-        v = row.values
-        resource = resource_of(v["resource"], rules) or v["resource"].lower()
-        if resource not in rules.resources:
-            problems.add(row, msg("usage.unknown_resource", value=safe_cell(v["resource"]),
-                                  expected="|".join(rules.resources)))
-        number, why = check_customer_number(resource, v["customer_number"], rules)
-        problems.add(row, why)
-        month, why = parse_month(v["month"], today)
-        problems.add(row, why)
-        amount, why = parse_quantity(v["amount"])
-        problems.add(row, why)
-        tariff, why = parse_tariff(resource, v.get("tariff", ""), rules)
-        problems.add(row, why)
-        bound = None
-        if amount is not None and resource in bounds and amount > bounds[resource][0]:
-            bound, env = bounds[resource]
-            if not allow_outliers:
-                problems.add(row, msg("usage.outlier", amount=amount, resource=resource, bound=bound,
-                                      env=env, unit=msg(f"usage.units.{resource}")))
-        if row.line not in problems:
-            assert number is not None and month is not None and amount is not None
-            good.append((UsageRow(row.line, resource, number, month, amount, bound, tariff), row))
-    dupes = find_duplicates(
-        [((u.resource, u.customer_number, u.month), (u.amount, u.tariff), row) for u, row in good],
-        lambda k: f"{k[0]} {mask_number(k[1])} {_month_text(k[2])}",
-        _show_value)
-    return settle_duplicates(good, problems, dupes)
 
 
 def screen_file(path: Path, header, validate: Callable[[list[CsvRow]], Screened], skip_invalid: bool,
@@ -337,6 +294,7 @@ class UsageChecker:
         self._numbers: dict[tuple[str, str], tuple[str, str | None, str | None, list[str], str]] = {}
         self._months: dict[str, tuple[int | None, str | None]] = {}
         self._tariffs: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        self._companies: dict[tuple[str, str], tuple[str | None, str | None]] = {}
 
     def supply_point(self, resource_cell: str, number_cell: str
                      ) -> tuple[str, str | None, str | None, list[str], str]:
@@ -379,15 +337,30 @@ class UsageChecker:
                 self._tariffs[key] = hit
         return hit
 
+    def company(self, resource: str, cell: str) -> tuple[str | None, str | None]:
+        """(company code, reason) of a `company` cell; an empty cell is (None, None): the
+        import finds the company (resolve_companies)."""
+        if not cell:
+            return None, None
+        key = (resource, cell)
+        hit = self._companies.get(key)
+        if hit is None:
+            found = company_of_cell(resource, cell) if resource in self.rules.resources else None
+            hit = (found.code, None) if found else (None, msg("usage.unknown_company", resource=resource,
+                                                                 value=safe_cell(cell)))
+            if len(self._companies) < 1000:
+                self._companies[key] = hit
+        return hit
+
     def check(self, values: Mapping[str, str]) -> tuple[tuple, list[str]]:
         """((resource, number, key hash, month, amount as written, bound if an outlier, tariff,
-        number masked), reasons): the row is good when there are no reasons. Cells are
-        stripped here."""
+        number masked, company or None), reasons): the row is good when there are no reasons.
+        Cells are stripped here."""
         return self.check_cells(values["resource"], values["customer_number"], values["month"],
-                                values["amount"], values.get("tariff", ""))
+                                values["amount"], values.get("tariff", ""), values.get("company", ""))
 
     def check_cells(self, resource_cell: str, number_cell: str, month_cell: str, amount_cell: str,
-                    tariff_cell: str = "") -> tuple[tuple, list[str]]:
+                    tariff_cell: str = "", company_cell: str = "") -> tuple[tuple, list[str]]:
         """As check, from the cells."""
         resource, number, hashed, found, masked = self.supply_point(resource_cell, number_cell)
         reasons = list(found) if found else []
@@ -404,6 +377,9 @@ class UsageChecker:
         tariff, why = self.tariff(resource, tariff_cell.strip()) if tariff_cell else (None, None)
         if why:
             reasons.append(why)
+        company, why = self.company(resource, company_cell.strip()) if company_cell else (None, None)
+        if why:
+            reasons.append(why)
         bound = None
         limits = self.bounds.get(resource)
         if amount is not None and limits is not None and float(amount) >= limits[0]:
@@ -413,7 +389,7 @@ class UsageChecker:
                 if not self.allow_outliers:
                     reasons.append(msg("usage.outlier", amount=Decimal(amount), resource=resource,
                                        bound=limit, env=env, unit=msg(f"usage.units.{resource}")))
-        return (resource, number, hashed, month, amount, bound, tariff, masked), reasons
+        return (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons
 
 
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,11}(?:\.[0-9]{1,3})?\Z")
@@ -426,6 +402,7 @@ def _import_staging() -> Table:
         Column("line", Integer),
         Column("resource", String(16)),
         Column("supply_key_hash", String(64)),
+        Column("company", String(32)),  # "" until resolve_companies finds it
         Column("month", Integer),
         Column("amount", AMOUNT),
         Column("tariff", String(24)),
@@ -435,26 +412,80 @@ def _import_staging() -> Table:
     )
 
 
-STAGE_COLUMNS = ("line", "resource", "supply_key_hash", "month", "amount", "tariff", "outlier_bound", "masked")
+STAGE_COLUMNS = ("line", "resource", "supply_key_hash", "company", "month", "amount", "tariff", "outlier_bound",
+                 "masked")
+
+
+def resolve_companies(conn, problems: Problems) -> set[int]:
+    """The company of every staged row whose file named none (company ""): the one company
+    the number already is a supply point of (a registered account, or readings); a number that
+    is a supply point at two or more companies is ambiguous and its rows are refused (each
+    naming the companies); a number known at none stays "" (NO_COMPANY: adopted by the member
+    who registers it, core.members.adopt_unassigned_readings). Returns the refused lines."""
+    if conn.execute(text("SELECT 1 FROM tmp_usage_import WHERE company = '' LIMIT 1")).first() is None:
+        return set()
+    conn.execute(text("CREATE TEMPORARY TABLE tmp_usage_keys AS SELECT DISTINCT resource, supply_key_hash"
+                      " FROM tmp_usage_import WHERE company = ''"))
+    conn.execute(text(
+        "CREATE TEMPORARY TABLE tmp_usage_companies AS"
+        " SELECT k.resource, k.supply_key_hash, a.company FROM tmp_usage_keys k JOIN resource_accounts a"
+        " ON a.resource = k.resource AND a.supply_key_hash = k.supply_key_hash WHERE a.company <> ''"
+        " UNION SELECT k.resource, k.supply_key_hash, r.company FROM tmp_usage_keys k JOIN meter_readings r"
+        " ON r.resource = k.resource AND r.supply_key_hash = k.supply_key_hash WHERE r.company <> ''"))
+    conn.execute(text("CREATE INDEX ix_tmp_usage_companies ON tmp_usage_companies (resource, supply_key_hash)"))
+    listing: dict[tuple[str, str], list[str]] = {}
+    for resource, key, company in conn.execute(text(
+            "SELECT c.resource, c.supply_key_hash, c.company FROM tmp_usage_companies c JOIN"
+            " (SELECT resource, supply_key_hash FROM tmp_usage_companies GROUP BY resource, supply_key_hash"
+            " HAVING COUNT(*) > 1) d ON d.resource = c.resource AND d.supply_key_hash = c.supply_key_hash")):
+        listing.setdefault((resource, key), []).append(company)
+    refused: set[int] = set()
+    if listing:
+        for line, resource, key, masked in conn.execute(text(
+                "SELECT s.line, s.resource, s.supply_key_hash, s.masked FROM tmp_usage_import s JOIN"
+                " (SELECT resource, supply_key_hash FROM tmp_usage_companies GROUP BY resource, supply_key_hash"
+                " HAVING COUNT(*) > 1) d ON d.resource = s.resource AND d.supply_key_hash = s.supply_key_hash"
+                " WHERE s.company = ''")):
+            reason = msg("usage.company_ambiguous", resource=resource, masked=masked,
+                         companies=", ".join(sorted(listing[(resource, key)])))
+            problems.bad.setdefault(line, (CsvRow(line, {}, []), []))[1].append(reason)
+            refused.add(line)
+        _delete_lines(conn, sorted(refused))
+    # only rows whose number has a company change (a file of numbers nobody has is left alone)
+    if conn.execute(text("SELECT 1 FROM tmp_usage_companies LIMIT 1")).first() is not None:
+        conn.execute(text(
+            "UPDATE tmp_usage_import SET company = (SELECT MIN(c.company) FROM tmp_usage_companies c"
+            " WHERE c.resource = tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash)"
+            " WHERE company = '' AND EXISTS (SELECT 1 FROM tmp_usage_companies c WHERE c.resource ="
+            " tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash)"))
+    conn.execute(text("DROP TABLE tmp_usage_companies"))
+    conn.execute(text("DROP TABLE tmp_usage_keys"))
+    return refused
+
+
+def _delete_lines(conn, lines: Sequence[int]) -> None:
+    for start in range(0, len(lines), 500):
+        chunk = lines[start:start + 500]
+        conn.execute(text(f"DELETE FROM tmp_usage_import WHERE line IN ({', '.join(str(int(n)) for n in chunk)})"))
 
 
 def _settle_duplicates_sql(conn, problems: Problems) -> tuple[list[RowError], set[int]]:
-    """Rows of the staging table sharing (resource, supply point, month): identical ones are
-    one row (later copies removed, a notice each); differing ones are all refused (each
+    """Rows of the staging table sharing (resource, supply point, company, month): identical
+    ones are one row (later copies removed, a notice each); differing ones are all refused (each
     naming the others) and removed. Returns (notices, lines of conflicting rows)."""
     rows = conn.execute(text(
-        "SELECT s.resource, s.supply_key_hash, s.month, s.line, s.amount, s.tariff, s.masked"
-        " FROM tmp_usage_import s JOIN (SELECT resource, supply_key_hash, month FROM tmp_usage_import"
-        " GROUP BY resource, supply_key_hash, month HAVING COUNT(*) > 1) d"
-        " ON d.resource = s.resource AND d.supply_key_hash = s.supply_key_hash AND d.month = s.month"
-        " ORDER BY s.resource, s.supply_key_hash, s.month, s.line")).all()
+        "SELECT s.resource, s.supply_key_hash, s.company, s.month, s.line, s.amount, s.tariff, s.masked"
+        " FROM tmp_usage_import s JOIN (SELECT resource, supply_key_hash, company, month FROM tmp_usage_import"
+        " GROUP BY resource, supply_key_hash, company, month HAVING COUNT(*) > 1) d"
+        " ON d.resource = s.resource AND d.supply_key_hash = s.supply_key_hash AND d.company = s.company"
+        " AND d.month = s.month ORDER BY s.resource, s.supply_key_hash, s.company, s.month, s.line")).all()
     groups: dict[tuple, list] = {}
     for r in rows:
-        groups.setdefault((r[0], r[1], r[2]), []).append(r)
+        groups.setdefault((r[0], r[1], r[2], r[3]), []).append(r[:2] + r[3:])
     notices: list[RowError] = []
     drop: list[int] = []
     conflicts: set[int] = set()
-    for (resource, _, month), items in groups.items():
+    for (resource, _, _company, month), items in groups.items():
         values = {(Decimal(str(r[4])).normalize(), r[5]) for r in items}
         if len(values) == 1:
             notices += [exact_duplicate_notice(r[3], items[0][3]) for r in items[1:]]
@@ -467,9 +498,7 @@ def _settle_duplicates_sql(conn, problems: Problems) -> tuple[list[RowError], se
             problems.bad.setdefault(r[3], (CsvRow(r[3], {}, []), []))[1].append(reason)
             conflicts.add(r[3])
             drop.append(r[3])
-    for start in range(0, len(drop), 500):
-        chunk = drop[start:start + 500]
-        conn.execute(text(f"DELETE FROM tmp_usage_import WHERE line IN ({', '.join(str(int(n)) for n in chunk)})"))
+    _delete_lines(conn, drop)
     return sorted(notices, key=lambda e: e.line), conflicts
 
 
@@ -479,13 +508,139 @@ def _amount_text(value) -> str:
     return f"{d:f}"
 
 
-def _raw_lines(path: Path, encoding: str, lines: set[int]) -> dict[int, list[str]]:
+def _raw_lines(path: Path, encoding: str, lines: set[int], header: Sequence[str] = USAGE_HEADER,
+               optional: Sequence[str] = USAGE_OPTIONAL) -> dict[int, list[str]]:
     """The cells of some records of the file, by line (a second pass for the rejects file)."""
     out: dict[int, list[str]] = {}
-    for record in open_csv(path, USAGE_HEADER, encoding, USAGE_OPTIONAL).records:
+    for record in open_csv(path, header, encoding, optional).records:
         if not isinstance(record, RowError) and record[0] in lines:
             out[record[0]] = record[1]
     return out
+
+
+@contextmanager
+def bulk_connection(session):
+    """The transaction's connection with a batch-sized SQLite page cache (reset before the
+    commit)."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+    try:
+        yield conn
+    finally:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default
+
+
+@dataclass
+class StagedFile:
+    """What the streaming pass of a readings file leaves for :func:`finish_readings`: the rows
+    themselves are in the staging table (``tmp_usage_import``, STAGE_COLUMNS)."""
+
+    path: Path
+    encoding: str
+    header: Sequence[str]
+    optional: Sequence[str]
+    columns: Sequence[str]
+    total: int = 0
+    problems: Problems = field(default_factory=Problems)
+    syntax: list[RowError] = field(default_factory=list)
+
+    def refuse(self, line: int, raw: list[str], reasons: Sequence[str]) -> None:
+        bad = CsvRow(line, {h: v.strip() for h, v in zip(self.columns, raw)}, raw)
+        for reason in reasons:
+            self.problems.add(bad, reason)
+
+    def wrong_width(self, line: int, raw: list[str]) -> None:
+        row = CsvRow(line, {}, raw, tuple(self.columns))
+        self.problems.add(row, field_count_error(row, self.columns))
+
+
+def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, clock: Clock, started,
+                    resolve: bool = True, unregistered: str = "supply points nobody has registered yet"
+                    ) -> ImportResult:
+    """The set-based half shared by the customer-number and the unit files, once the good rows
+    are staged: companies resolved (``resolve``), duplicates settled, the whole file refused or
+    its rejects written, then the audited upsert into meter_readings, outlier flags and the
+    invalidation of prepared balance figures, all in the caller's transaction."""
+    now = utcnow_naive(clock)
+    problems, path = staged.problems, staged.path
+    # the index first: the companies' lookup then reads the distinct numbers from it in order
+    conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
+                      " (resource, supply_key_hash, company, month)"))
+    ambiguous = resolve_companies(conn, problems) if resolve else set()
+    notices, conflicts = _settle_duplicates_sql(conn, problems)
+    conflicts |= ambiguous
+    errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
+    if staged.syntax:
+        extra = [RowError(0, msg("csv.syntax_not_skippable"))] if skip_invalid else []
+        raise ImportRejected([*staged.syntax, *errors, *extra])
+    if errors and not skip_invalid:
+        raise ImportRejected(errors)
+    result = ImportResult(None, staged.total, rejected=len(errors), errors=errors, notices=notices)
+    if errors:
+        rejects = problems.rejects()
+        if conflicts:
+            raw_of = _raw_lines(path, staged.encoding, conflicts, staged.header, staged.optional)
+            rejects = [(CsvRow(row.line, row.values, raw_of.get(row.line, row.raw)), reason)
+                       for row, reason in rejects]
+        result.rejected_file = str(write_rejects(path, staged.columns, rejects))
+    if notices:
+        result.extra["duplicate rows counted once"] = len(notices)
+    good = conn.execute(text("SELECT COUNT(*) FROM tmp_usage_import")).scalar_one()
+    run = open_run(session, "usage", path, result, started)
+    params = {"run": run.id, "now": now}
+    result.inserted = conn.execute(text(
+        "SELECT COUNT(*) FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
+        " WHERE r.resource = s.resource AND r.supply_key_hash = s.supply_key_hash"
+        " AND r.company = s.company AND r.month = s.month)")).scalar_one()
+    result.changed = conn.execute(text(
+        "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
+        " SELECT :run, 'reading', s.resource || ':' || s.supply_key_hash || ':' ||"
+        " CAST(s.month AS VARCHAR(6)), r.amount, s.amount, :now"
+        " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
+        " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
+        " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
+    tariffs = conn.execute(text(
+        "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
+        " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
+        " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one()
+    # A tariff not given (NULL) keeps the month's tariff; one given replaces it. Rows go in
+    # key order (SQLite's meter_readings is its primary key: appends, not random inserts).
+    conn.execute(text(
+        "INSERT INTO meter_readings (resource, supply_key_hash, company, month, amount, tariff,"
+        " import_run_id, updated_at) SELECT s.resource, s.supply_key_hash, s.company, s.month, s.amount,"
+        " s.tariff, :run, :now FROM tmp_usage_import s WHERE 1 = 1"
+        " ORDER BY s.resource, s.supply_key_hash, s.company, s.month"
+        " ON CONFLICT (resource, supply_key_hash, company, month) DO UPDATE SET amount = excluded.amount,"
+        " tariff = COALESCE(excluded.tariff, meter_readings.tariff),"
+        " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
+        " WHERE meter_readings.amount <> excluded.amount OR (excluded.tariff IS NOT NULL"
+        " AND COALESCE(meter_readings.tariff, '') <> excluded.tariff)").bindparams(_NOW), params)
+    # distinct supply points first, then the anti-join (one probe a supply point, not a row)
+    nobody = conn.execute(text(
+        "SELECT COUNT(*) FROM (SELECT DISTINCT resource, supply_key_hash, company FROM tmp_usage_import) u"
+        " WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a WHERE a.resource = u.resource"
+        " AND a.supply_key_hash = u.supply_key_hash AND a.company = u.company)"
+    )).scalar_one()
+    flags = conn.execute(text(
+        "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
+        f" SELECT :run, '{OUTLIER_KIND}', s.resource || ':' || s.supply_key_hash || ':' ||"
+        " CAST(s.month AS VARCHAR(6)), s.outlier_bound, s.amount, :now"
+        " FROM tmp_usage_import s WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount
+    # Prepared balance figures of every member whose readings this file touched are no
+    # longer true: dropped in the same transaction (core.progress), made again in bulk.
+    invalidate_members(conn, "SELECT a.member_id FROM resource_accounts a JOIN tmp_usage_import s"
+                             " ON a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash"
+                             " AND a.company = s.company")
+    conn.execute(text("DROP TABLE tmp_usage_import"))
+    close_run(run, result, good, clock)
+    result.extra[unregistered] = nobody
+    if tariffs:
+        result.extra["months whose tariff changed"] = tariffs
+    if flags:
+        result.extra[f"flagged as outliers (import_changes kind '{OUTLIER_KIND}')"] = flags
+    return result
 
 
 def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
@@ -505,127 +660,54 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                            lambda resource, number: supply_key_hash(cipher, resource, number))
     stream = open_csv(path, USAGE_HEADER, encoding, USAGE_OPTIONAL)  # file-level problems raise here
     columns = stream.columns
+    staged = StagedFile(path, encoding, USAGE_HEADER, USAGE_OPTIONAL, columns)
     tariff_at = columns.index("tariff") if "tariff" in columns else 0
+    company_at = columns.index("company") if "company" in columns else 0
+    # a resource one company supplies everywhere (KEPCO) needs no lookup
+    national = {resource: national_company(resource) or "" for resource in rules.resources}
     numbers, months, plain = checker._numbers, checker._months, _PLAIN_AMOUNT.match
     below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
     inf = float("inf")
     staging = _import_staging()
-    problems = Problems()
-    syntax: list[RowError] = []
+    syntax = staged.syntax
     total = 0
-    now = utcnow_naive(clock)
-    with db.transaction() as session:
-        conn = session.connection()
-        if conn.dialect.name == "sqlite":  # a batch's page cache (reset before the commit)
-            conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
-        try:
-            staging.create(conn)  # a rollback removes it too (transactional DDL)
-            batch: list[tuple] = []
-            for record in stream.records:
-                if isinstance(record, RowError):
-                    syntax.append(record)
-                    continue
-                line, raw = record
-                total += 1
-                if len(raw) != len(columns):
-                    problems.add(CsvRow(line, {}, raw, columns), field_count_error(CsvRow(line, {}, raw, columns), columns))
-                    continue
-                # the fast path: a supply point and month already seen good, a plain amount below
-                # the bound, no tariff (the checker's own caches; anything else takes the checks)
-                point, when, amount = numbers.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
-                if point is not None and not point[3] and when is not None and when[0] is not None \
-                        and not (tariff_at and raw[tariff_at]) and plain(amount) \
-                        and float(amount) < below.get(point[0], inf):
-                    batch.append((line, point[0], point[2], when[0], amount, None, None, point[4]))
-                    if len(batch) >= BATCH:
-                        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
-                        batch = []
-                    continue
-                (resource, number, hashed, month, amount, bound, tariff, masked), reasons = checker.check_cells(
-                    raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "")
-                if reasons:
-                    bad = CsvRow(line, {h: v.strip() for h, v in zip(columns, raw)}, raw)
-                    for reason in reasons:
-                        problems.add(bad, reason)
-                    continue
-                assert number is not None
-                batch.append((line, resource, hashed, month, amount, tariff,
-                              None if bound is None else str(bound), masked))
+    with db.transaction() as session, bulk_connection(session) as conn:
+        staging.create(conn)  # a rollback removes it too (transactional DDL)
+        batch: list[tuple] = []
+        for record in stream.records:
+            if isinstance(record, RowError):
+                syntax.append(record)
+                continue
+            line, raw = record
+            total += 1
+            if len(raw) != len(columns):
+                staged.wrong_width(line, raw)
+                continue
+            # the fast path: a supply point and month already seen good, a plain amount below
+            # the bound, no tariff or company (the checker's own caches; else the checks)
+            point, when, amount = numbers.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
+            if point is not None and not point[3] and when is not None and when[0] is not None \
+                    and not (tariff_at and raw[tariff_at]) and not (company_at and raw[company_at]) \
+                    and plain(amount) and float(amount) < below.get(point[0], inf):
+                batch.append((line, point[0], point[2], national[point[0]], when[0], amount, None, None,
+                              point[4]))
                 if len(batch) >= BATCH:
                     bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
                     batch = []
-            bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
-            del batch
-            conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
-                              " (resource, supply_key_hash, month)"))
-            notices, conflicts = _settle_duplicates_sql(conn, problems)
-            errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
-            if syntax:
-                extra = [RowError(0, msg("csv.syntax_not_skippable"))] if skip_invalid else []
-                raise ImportRejected([*syntax, *errors, *extra])
-            if errors and not skip_invalid:
-                raise ImportRejected(errors)
-            result = ImportResult(None, total, rejected=len(errors), errors=errors, notices=notices)
-            if errors:
-                rejects = problems.rejects()
-                if conflicts:
-                    raw_of = _raw_lines(path, encoding, conflicts)
-                    rejects = [(CsvRow(row.line, row.values, raw_of.get(row.line, row.raw)), reason)
-                               for row, reason in rejects]
-                result.rejected_file = str(write_rejects(path, columns, rejects))
-            if notices:
-                result.extra["duplicate rows counted once"] = len(notices)
-            good = conn.execute(text("SELECT COUNT(*) FROM tmp_usage_import")).scalar_one()
-            run = open_run(session, "usage", path, result, started)
-            params = {"run": run.id, "now": now}
-            result.inserted = conn.execute(text(
-                "SELECT COUNT(*) FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
-                " WHERE r.resource = s.resource AND r.supply_key_hash = s.supply_key_hash"
-                " AND r.month = s.month)")).scalar_one()
-            result.changed = conn.execute(text(
-                "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-                " SELECT :run, 'reading', s.resource || ':' || s.supply_key_hash || ':' ||"
-                " CAST(s.month AS VARCHAR(6)), r.amount, s.amount, :now"
-                " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-                " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
-                " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
-            tariffs = conn.execute(text(
-                "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-                " AND r.supply_key_hash = s.supply_key_hash AND r.month = s.month"
-                " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one()
-            # A tariff not given (NULL) keeps the month's tariff; one given replaces it. Rows go in
-            # key order (SQLite's meter_readings is its primary key: appends, not random inserts).
-            conn.execute(text(
-                "INSERT INTO meter_readings (resource, supply_key_hash, month, amount, tariff, import_run_id,"
-                " updated_at) SELECT s.resource, s.supply_key_hash, s.month, s.amount, s.tariff, :run, :now"
-                " FROM tmp_usage_import s WHERE 1 = 1 ORDER BY s.resource, s.supply_key_hash, s.month"
-                " ON CONFLICT (resource, supply_key_hash, month) DO UPDATE SET amount = excluded.amount,"
-                " tariff = COALESCE(excluded.tariff, meter_readings.tariff),"
-                " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
-                " WHERE meter_readings.amount <> excluded.amount OR (excluded.tariff IS NOT NULL"
-                " AND COALESCE(meter_readings.tariff, '') <> excluded.tariff)").bindparams(_NOW), params)
-            unregistered = conn.execute(text(
-                "SELECT COUNT(*) FROM (SELECT DISTINCT s.resource, s.supply_key_hash"
-                " FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
-                " WHERE a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash)) u"
-            )).scalar_one()
-            flags = conn.execute(text(
-                "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-                f" SELECT :run, '{OUTLIER_KIND}', s.resource || ':' || s.supply_key_hash || ':' ||"
-                " CAST(s.month AS VARCHAR(6)), s.outlier_bound, s.amount, :now"
-                " FROM tmp_usage_import s WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount
-            # Prepared balance figures of every member whose readings this file touched are no
-            # longer true: dropped in the same transaction (core.progress), made again in bulk.
-            invalidate_members(conn, "SELECT a.member_id FROM resource_accounts a JOIN tmp_usage_import s"
-                                     " ON a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash")
-            conn.execute(text("DROP TABLE tmp_usage_import"))
-            close_run(run, result, good, clock)
-        finally:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default
-    result.extra["supply points nobody has registered yet"] = unregistered
-    if tariffs:
-        result.extra["months whose tariff changed"] = tariffs
-    if flags:
-        result.extra[f"flagged as outliers (import_changes kind '{OUTLIER_KIND}')"] = flags
-    return result
+                continue
+            (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons = \
+                checker.check_cells(raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "",
+                                    raw[company_at] if company_at else "")
+            if reasons:
+                staged.refuse(line, raw, reasons)
+                continue
+            assert number is not None
+            batch.append((line, resource, hashed, company or national.get(resource, ""), month, amount, tariff,
+                          None if bound is None else str(bound), masked))
+            if len(batch) >= BATCH:
+                bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                batch = []
+        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+        del batch
+        staged.total = total
+        return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started)

@@ -24,6 +24,7 @@ from bot.kakao import limits
 from bot.kakao.parts import Button, Item
 from bot.kakao.response import ItemCard, TextCard, fit_text
 from core import members as M
+from core import utility_companies as UC
 from core.local_governments import ParsedAddress
 from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
@@ -362,6 +363,8 @@ def overview(ctx, member, notice: str | None = None) -> dict:
             desc = _t("not_registered")
         elif account.billing_mode == "separate":
             desc = f"{F.billing_label('separate')} {M.masked_customer_number(cipher, account)}"
+            if account.company and len(UC.companies_for(resource)) > 1:  # KEPCO goes without saying
+                desc += f" ({UC.company_name(resource, account.company)})"
         else:
             desc = F.billing_label(account.billing_mode)
         rows.append((F.resource_label(resource), desc))

@@ -133,6 +133,9 @@ class ResourceAccount(Base):
     billing_mode: Mapped[str] = mapped_column(String(16))  # managed_fee | separate | not_used
     customer_number_enc: Mapped[str | None] = mapped_column(Text)
     supply_key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The utility company of the supply point (core.utility_companies code; "" for a complex
+    # unit's key or no supply point): readings join on (resource, company, supply_key_hash).
+    company: Mapped[str] = mapped_column(String(32), default="", server_default="")
     tariff: Mapped[str | None] = mapped_column(String(24))  # e.g. agricultural, late_night
     # A managed-fee account of a unit in a registered complex: the complex and the company that
     # bills it (supply_key_hash is then the unit's key, core.complexes.unit_supply_key_hash).
@@ -144,9 +147,9 @@ class ResourceAccount(Base):
     member: Mapped[Member] = relationship(back_populates="accounts")
 
     __table_args__ = (
-        # A customer number belongs to at most one active account (E2).
+        # A customer number of a company belongs to at most one active account (E2).
         Index(
-            "uq_resource_accounts_active_supply", "resource", "supply_key_hash", unique=True,
+            "uq_resource_accounts_active_supply", "resource", "company", "supply_key_hash", unique=True,
             sqlite_where=text("ended_on IS NULL AND supply_key_hash IS NOT NULL"),
             postgresql_where=text("ended_on IS NULL AND supply_key_hash IS NOT NULL"),
         ),

@@ -1,6 +1,6 @@
 """Meter readings of supply points, and the record of every operator import.
 
-Readings are keyed by the supply point, not the member: ``(resource, supply_key_hash, month)``
+Readings are keyed by the supply point, not the member: ``(resource, supply_key_hash, company, month)``
 where ``supply_key_hash`` is ``cipher.keyed_hash(customer_number, purpose=resource)`` (the
 customer number, or the data provider's unit key for managed-fee billing, after removing spaces
 and hyphens). ``ResourceAccount.supply_key_hash`` joins them to members, so readings imported
@@ -69,6 +69,10 @@ class MeterReading(Base):
 
     resource: Mapped[str] = mapped_column(String(16), primary_key=True)
     supply_key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The utility company billing the supply point (core.utility_companies; "" = a complex
+    # unit's key, or a number imported before anyone said which company bills it). After the
+    # hash in the key, so the import finds a number's supply points at every company by prefix.
+    company: Mapped[str] = mapped_column(String(32), primary_key=True, default="", server_default="")
     month: Mapped[int] = mapped_column(Integer, primary_key=True)  # yyyymm
     amount: Mapped[Decimal] = mapped_column(AMOUNT)
     # The electricity tariff the provider billed the month under (general | agricultural |

@@ -96,7 +96,8 @@ LEFT JOIN (
   SELECT ra.id AS account_id, {reading_tariff} AS tariff,
   {pivots}
   FROM resource_accounts ra
-  JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
+  JOIN meter_readings r ON r.resource = ra.resource AND r.company = ra.company
+    AND r.supply_key_hash = ra.supply_key_hash
     AND r.month IN ({", ".join(str(m) for m in every)})
   WHERE {active}
   GROUP BY ra.id

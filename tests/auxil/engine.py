@@ -9,9 +9,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from core.db import Base
+from core.members import adopt_unassigned_readings
 from core.models import LocalGovernment, Member, MemberAddress, ResourceAccount
 from core.points.periods import Half
 from core.usage_import import supply_key_hash
+from core.utility_companies import default_company
 
 CSV_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "csv"
 
@@ -50,7 +52,8 @@ def add_member(s, cipher, *, lg="41117", member_type="individual", accounts=(), 
                joined=date(2020, 1, 1), incentive="cash", account_number="1002-123-456789",
                holder=None, address="경기도 수원시 영통구 매탄로 1", bot_user_key=None,
                address_history=None) -> Member:
-    """accounts: (resource, customer_number) or (resource, number, billing_mode, registered_on)."""
+    """accounts: (resource, customer_number) or (resource, number, billing_mode, registered_on[,
+    utility company]); the company defaults to the region's first (core.utility_companies)."""
     m = Member(
         member_type=member_type, name=name, head_of_household=name, mobile="01012345678",
         local_government_code=lg, address=address, address_detail="101동 1001호",
@@ -64,16 +67,20 @@ def add_member(s, cipher, *, lg="41117", member_type="individual", accounts=(), 
     s.flush()
     for valid_from, code in (address_history or [(joined, lg)]):
         s.add(MemberAddress(member_id=m.id, local_government_code=code, valid_from=valid_from))
+    added = []
     for spec in accounts:
         resource, number = spec[0], spec[1]
         mode = spec[2] if len(spec) > 2 else "separate"
         registered = spec[3] if len(spec) > 3 else joined
-        s.add(ResourceAccount(
+        company = spec[4] if len(spec) > 4 else default_company(resource, lg) if number and mode != "not_used" else ""
+        added.append(ResourceAccount(
             member_id=m.id, resource=resource, billing_mode=mode,
             customer_number_enc=cipher.encrypt(number) if number and mode != "not_used" else None,
             supply_key_hash=supply_key_hash(cipher, resource, number) if number and mode != "not_used" else None,
-            registered_on=registered))
+            company=company, registered_on=registered))
+    s.add_all(added)
     s.flush()
+    adopt_unassigned_readings(s, added)  # as a signup does
     return m
 
 

@@ -24,6 +24,7 @@ from core.settlement import settle_half
 from core.settlement.python_engine import Groups, Row, compute_member, plans_for, rate_display
 from core.settlement.verification import verify_with_pure_engine
 from core.usage_import import supply_key_hash
+from core.utility_companies import default_company
 from tests.auxil.engine import add_lg, add_member, snapshot
 from tests.auxil.support import wipe as _wipe
 
@@ -99,6 +100,7 @@ def _load(db, cipher, members):
             for j, month in enumerate([m - back for back in (0, 100, 200) for m in half.months]):
                 if values[j] is not None:
                     s.add(MeterReading(resource=res, supply_key_hash=h, month=month,
+                                       company=default_company(res, "41117"),
                                        amount=Decimal(values[j]), updated_at=date(2026, 1, 1)))
 
 
@@ -145,11 +147,12 @@ def test_corrected_readings_adjust_ledger_to_new_statement(database, cipher, clo
                 continue
             res = members[idx][0]
             h = supply_key_hash(cipher, res, f"{9000000000 + idx}")
-            row = s.get(MeterReading, (res, h, months[j]))
+            company = default_company(res, "41117")  # add_lg's default region
+            row = s.get(MeterReading, (res, h, company, months[j]))
             if value is None and row is not None:
                 s.delete(row)
             elif value is not None and row is None:
-                s.add(MeterReading(resource=res, supply_key_hash=h, month=months[j],
+                s.add(MeterReading(resource=res, supply_key_hash=h, month=months[j], company=company,
                                    amount=Decimal(value), updated_at=date(2026, 1, 1)))
             elif value is not None:
                 row.amount = Decimal(value)

@@ -20,6 +20,7 @@ from core.points.periods import Half
 from core.rules import default_rules, load_rules
 from core.settlement import settle_half
 from core.usage_import import supply_key_hash
+from core.utility_companies import default_company
 from tests.auxil.engine import add_lg, add_member
 from tests.auxil.support import wipe
 
@@ -77,6 +78,7 @@ def _load(db, cipher, half: Half, members) -> None:
                 for month, value in zip(_months(half), acc["history"]):
                     if value is not None:
                         s.add(MeterReading(resource=res, supply_key_hash=h, month=month,
+                                           company=default_company(res, spec["lg"]),
                                            amount=Decimal(value), updated_at=date(2026, 1, 1)))
 
 

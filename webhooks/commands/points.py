@@ -46,8 +46,10 @@ def _report(result: ImportResult) -> None:
               help="Import amounts above the IMPORT_MAX_* plausibility bounds, flagged in "
                    "import_changes (kind outlier), instead of refusing them.")
 def import_usage_cmd(file: str, skip_invalid: bool, encoding: str, allow_outliers: bool):
-    """Import monthly usage: CSV header resource,customer_number,month,amount (or a complex's
-    unit readings: resource,complex_code,dong,ho,month,amount)."""
+    """Import monthly usage: CSV header resource,customer_number,month,amount, then optionally
+    tariff and company (the utility company's code or name; without it each number goes to the
+    one company it is a supply point of), or a complex's unit readings:
+    resource,complex_code,dong,ho,month,amount."""
     from core.unit_readings import import_unit_readings, is_unit_file
 
     svc = services()

@@ -35,6 +35,7 @@ from bot.kakao.parts import ListItem
 from bot.kakao.response import Carousel, ListCard, SimpleText, fit_text
 from core import complexes as CX
 from core import members as M
+from core import utility_companies as UC
 from core.local_governments import (
     ParsedAddress,
     Unit,
@@ -452,7 +453,7 @@ def complex_resources(c: Conv, cx: ApartmentComplex, notice: str | None = None):
     if not asked:
         return host(c).after(c, "resources", notice=note)
     c.set(resource=asked[0], resource_order=asked, resources_from_complex=True)
-    return Go("customer_number", note)
+    return ask_number(c, note)
 
 
 def next_resource(c: Conv, done: str, notice: str | None = None):
@@ -460,7 +461,9 @@ def next_resource(c: Conv, done: str, notice: str | None = None):
     later = order[order.index(done) + 1:] if done in order else []
     if later:
         c.set(resource=later[0])
-        return Go("customer_number" if c.slots.get("resources_from_complex") else "billing_mode", notice)
+        if c.slots.get("resources_from_complex"):
+            return ask_number(c, notice)
+        return Go("billing_mode", notice)
     return host(c).after(c, "resources", notice=notice)
 
 
@@ -498,9 +501,65 @@ class BillingModeStep(ChoiceStep):
     def apply(self, c: Conv, value: str):
         resource = c.slots["resource"]
         if value == "separate":
-            return Go("customer_number")
+            return ask_number(c)
         _store_resource(c, resource, {"mode": value})
         return next_resource(c, resource)
+
+
+# --- utility company ----------------------------------------------------------------------------
+
+def region_companies(c: Conv, resource: str) -> list[UC.Company]:
+    """The companies supplying `resource` in the member's 시·군·구 (core/data/utility_companies.toml)."""
+    lg = local_government(c)
+    return UC.serving(resource, lg.code if lg else None)
+
+
+def _set_utility(c: Conv, resource: str, code: str | None) -> None:
+    utilities = dict(c.slots.get("utilities") or {})
+    utilities[resource] = code
+    c.set(utilities=utilities)
+
+
+def ask_number(c: Conv, notice: str | None = None) -> Go:
+    """Before a customer number: the company billing it, chosen from the address where one
+    company serves the region, asked where several do."""
+    resource = c.slots["resource"]
+    companies = region_companies(c, resource)
+    if len(companies) > 1:
+        return Go("utility_company", notice)
+    _set_utility(c, resource, companies[0].code if companies else None)
+    return Go("customer_number", notice)
+
+
+class UtilityCompanyStep(ChoiceStep):
+    """Which of the region's companies bills this resource (quick replies of their names)."""
+
+    name = "utility_company"
+
+    def tap_matches(self, c: Conv, extra: dict) -> bool:
+        return extra.get("step") == self.name and extra.get("resource", c.slots.get("resource")) == c.slots.get("resource")
+
+    def options(self, c: Conv) -> list[Option]:
+        companies = region_companies(c, c.slots.get("resource") or "")
+        return [Option(co.code, co.name[:limits.QUICK_REPLY_LABEL_MAX], (co.name, co.code))
+                for co in companies[:limits.QUICK_REPLIES_MAX]]
+
+    def ask(self, c: Conv) -> Prompt:
+        resource = c.slots.get("resource") or ""
+        qrs = [c.qr(o.label, o.value, resource=resource) for o in self.options(c)]
+        return Prompt([SimpleText(c.t("signup.utility_company.question", resource=resource_label(resource)))], qrs)
+
+    def parse(self, c: Conv, answer: Answer) -> str:
+        options = self.options(c)
+        option = match_option(options, answer)
+        if option is None:
+            raise Invalid(c.t("signup.utility_company.invalid", resource=resource_label(c.slots.get("resource") or ""),
+                              companies=", ".join(o.label for o in options)))
+        return option.value
+
+    def apply(self, c: Conv, value: str):
+        _set_utility(c, c.slots["resource"], value)
+        return Go("customer_number")
 
 
 class CustomerNumberStep(TextStep):
@@ -532,7 +591,8 @@ class CustomerNumberStep(TextStep):
         except M.InvalidValue:
             raise Invalid(c.t(f"signup.customer_number.invalid_{resource}")) from None
         if M.customer_number_taken(c.ctx.session, c.ctx.cipher, resource, number,
-                                   exclude_member_id=host(c).member_id(c)):
+                                   exclude_member_id=host(c).member_id(c),
+                                   company=(c.slots.get("utilities") or {}).get(resource)):
             raise Invalid(c.t("signup.customer_number.taken", resource=resource_label(resource),
                               call_centre=c.ctx.settings.call_centre))
         return number
@@ -542,7 +602,8 @@ class CustomerNumberStep(TextStep):
         if value == "back":
             return Go("billing_mode")
         masked = mask_number(value)
-        _store_resource(c, resource, {"mode": "separate", "enc": c.ctx.cipher.encrypt(value), "masked": masked})
+        _store_resource(c, resource, {"mode": "separate", "enc": c.ctx.cipher.encrypt(value), "masked": masked,
+                                      "utility": (c.slots.get("utilities") or {}).get(resource)})
         return next_resource(c, resource, notice=c.t("signup.customer_number.accepted",
                                                      resource=resource_label(resource), masked=masked))
 
@@ -559,7 +620,8 @@ def resource_choices(c: Conv, only: list[str] | None = None) -> list[M.ResourceC
         if entry.get("complex") and entry["complex"] == address.get("complex") and address.get("ho"):
             unit = CX.ComplexUnit(entry["complex"], address["dong"], address["ho"])
         out.append(M.ResourceChoice(resource=resource, billing_mode=entry["mode"], customer_number=number,
-                                    unit=unit, company=entry.get("company") if unit else None))
+                                    unit=unit, company=entry.get("company") if unit else None,
+                                    utility=entry.get("utility") if number else None))
     return out
 
 
@@ -568,7 +630,11 @@ def resource_summary(c: Conv, resource: str) -> str:
     if not entry:
         return c.t("signup.billing.not_used")
     if entry["mode"] == "separate":
-        return f"{billing_label('separate')} {entry.get('masked', '')}".strip()
+        text = f"{billing_label('separate')} {entry.get('masked', '')}".strip()
+        company = entry.get("utility")
+        if company and len(UC.companies_for(resource)) > 1:  # KEPCO goes without saying
+            text += f" ({UC.company_name(resource, company)})"
+        return text
     if entry.get("company"):
         return f"{billing_label(entry['mode'])} ({entry['company']})"
     return billing_label(entry["mode"])
@@ -730,5 +796,6 @@ def incentive_summary(c: Conv) -> str:
     return incentive_label(code)
 
 
-SHARED_STEPS = (AddressStep, AddressDetailStep, ComplexDongStep, ComplexHoStep, BillingModeStep, CustomerNumberStep, IncentiveStep, BankStep,
+SHARED_STEPS = (AddressStep, AddressDetailStep, ComplexDongStep, ComplexHoStep, BillingModeStep, UtilityCompanyStep,
+                CustomerNumberStep, IncentiveStep, BankStep,
                 AccountNumberStep, AccountHolderStep)

@@ -1,0 +1,103 @@
+"""Utility companies in signup (issue 16): where one company supplies a resource in the member's
+시·군·구 it is set from the address without a question; where several do (a 성남 address: two
+city-gas companies in core/data/utility_companies.toml) the chat asks with quick replies of
+their names, and the account is keyed by that company."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.models import ResourceAccount
+from tests.auxil.scenarios import U1, answer, member_of, signup_until, state
+
+pytestmark = pytest.mark.usefixtures("lgs")
+
+REST = [("tap", "현금(계좌)"), ("tap", "KB국민"), ("say", "123-456-789012"), ("tap", "네, 본인 명의예요"),
+        ("tap", "건너뛰기"), ("tap", "가입하기")]
+
+
+def _accounts(db) -> dict[str, ResourceAccount]:
+    with db.session() as s:
+        return {a.resource: a for a in s.scalars(select(ResourceAccount))}
+
+
+def test_signup_asks_the_gas_company_where_two_serve_the_address(chat, db):
+    c = signup_until(chat(U1), "address")
+    c.say("경기도 성남시 분당구 정자일로 95 101동 1203호")
+    assert c.has("전기요금은 어떻게")
+    c.tap("개별납부")
+    assert state(db, U1).step == "customer_number"  # electricity: KEPCO everywhere, not asked
+    c.say("0419283746")
+    c.tap("관리비 합산")
+    c.tap("개별납부")
+    assert state(db, U1).step == "utility_company"
+    assert c.has("도시가스요금 고지서는 어느 회사") and set(c.labels) >= {"코원에너지서비스", "삼천리"}
+    c.say("몰라요")
+    assert c.has("코원에너지서비스, 삼천리") and state(db, U1).step == "utility_company"
+    c.tap("삼천리")
+    assert c.has("도시가스 고객번호") and state(db, U1).step == "customer_number"
+    c.say("5012345678")
+    for how in REST:
+        answer(c, how)
+    assert c.has("가입을 마쳤어요")
+    accounts = _accounts(db)
+    assert accounts["gas"].company == "SAMCHULLY" and accounts["electricity"].company == "KEPCO"
+    assert accounts["water"].company == ""  # managed fee: no customer number, no company
+
+
+def test_signup_typed_company_name_is_understood(chat, db):
+    c = signup_until(chat(U1), "address")
+    c.say("경기도 성남시 분당구 정자일로 95 101동 1203호")
+    c.tap("개별납부")
+    c.say("0419283746")
+    c.tap("개별납부")  # water: one waterworks per 시·군·구, not asked
+    assert state(db, U1).step == "customer_number"
+    c.say("1234567890")
+    c.tap("개별납부")
+    c.say("코원에너지서비스")
+    assert state(db, U1).step == "customer_number"
+    c.say("5012345678")
+    for how in REST:
+        answer(c, how)
+    accounts = _accounts(db)
+    assert accounts["gas"].company == "KOONE"
+    assert accounts["water"].company.startswith("W41")  # 성남시's waterworks
+
+
+def test_signup_does_not_ask_where_one_company_serves(chat, db):
+    c = signup_until(chat(U1), "billing_mode")  # 수원시 영통구: 삼천리 alone
+    c.tap("개별납부")
+    c.say("0419283746")
+    c.tap("관리비 합산")
+    c.tap("개별납부")
+    assert state(db, U1).step == "customer_number" and "삼천리" not in c.labels
+    c.say("5012345678")
+    for how in REST:
+        answer(c, how)
+    assert c.has("가입을 마쳤어요")
+    accounts = _accounts(db)
+    assert accounts["gas"].company == "SAMCHULLY" and accounts["electricity"].company == "KEPCO"
+    assert member_of(db, U1).local_government_code == "41117"
+
+
+def test_my_info_asks_the_company_of_a_new_gas_number_where_two_serve(chat, db, cipher, clock):
+    from tests.auxil.scenarios import make_member
+
+    make_member(db, cipher, clock, U1, address="경기도 성남시 분당구 정자일로 95 101동 1203호")
+    c = chat(U1)
+    c.open("myinfo")
+    c.tap("고객번호 변경")
+    c.tap("도시가스")
+    c.tap("개별납부")
+    assert state(db, U1).step == "utility_company" and set(c.labels) >= {"코원에너지서비스", "삼천리"}
+    c.tap("코원에너지서비스")
+    c.say("5012345678")
+    assert "다음 반기" in c.text
+    assert _accounts_active(db)["gas"].company == "KOONE"
+    c.open("myinfo")
+    assert c.has("코원에너지서비스") and "한국전력공사" not in c.text  # KEPCO goes without saying
+
+
+def _accounts_active(db) -> dict[str, ResourceAccount]:
+    with db.session() as s:
+        return {a.resource: a for a in s.scalars(select(ResourceAccount).where(ResourceAccount.ended_on.is_(None)))}
