@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.kakao import _checks as C
@@ -65,6 +65,7 @@ class SkillResponse:
     quick_replies: Sequence[QuickReply] = ()
     context: ContextControl | None = None
     data: Mapping[str, Any] | None = None
+    _built: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         as_tuple(self, "outputs", self.outputs)
@@ -75,7 +76,9 @@ class SkillResponse:
         C.instances("template.quickReplies", self.quick_replies, QuickReply)
         C.instances("context", [self.context] if self.context is not None else [], ContextControl)
         C.json_map("data", self.data)
-        size, most = L.response_bytes(self.to_dict()), L.RESPONSE_MAX_BYTES
+        built = self.to_dict()
+        object.__setattr__(self, "_built", built)  # `reply` hands this out: built once per reply
+        size, most = L.response_bytes(built), L.RESPONSE_MAX_BYTES
         if size > most:
             raise LimitError(f"response: {size} bytes as UTF-8 JSON, limit {most} (RESPONSE_MAX_BYTES)")
 
@@ -95,7 +98,7 @@ class SkillResponse:
 def reply(*outputs: Component, quick_replies: Sequence[QuickReply] | None = None,
           context: ContextControl | None = None, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The response dict for one to three components."""
-    return SkillResponse(outputs, quick_replies or (), context, data).to_dict()
+    return SkillResponse(outputs, quick_replies or (), context, data)._built
 
 
 def text_reply(text: str, quick_replies: Sequence[QuickReply] | None = None) -> dict[str, Any]:
