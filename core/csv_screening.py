@@ -187,6 +187,14 @@ class CsvStream:
     columns: tuple[str, ...]
     records: Iterator[tuple[int, list[str]] | RowError]
 
+    def rows(self, syntax: list[RowError]) -> Iterator[tuple[int, list[str]]]:
+        """``(line, cells)`` of each readable record; each syntax error appended to `syntax`."""
+        for record in self.records:
+            if isinstance(record, RowError):
+                syntax.append(record)
+            else:
+                yield record
+
 
 READ_CHUNK = 1 << 20
 
@@ -275,6 +283,17 @@ def open_csv(path: Path, header: Sequence[str], encoding: str = "utf-8",
     return CsvStream(columns, records())
 
 
+
+def cells_of_lines(path: Path, header: Sequence[str], lines: set[int], encoding: str = "utf-8",
+                   optional: Sequence[str] = ()) -> dict[int, list[str]]:
+    """The cells as read of some records of the file, by line: a second pass, for the rejects
+    file or a message, when the first kept only what it needed."""
+    out: dict[int, list[str]] = {}
+    for line, raw in open_csv(path, header, encoding, optional).rows([]):
+        if line in lines:
+            out[line] = raw
+    return out
+
 def read_csv_file(path: Path, header: Sequence[str], encoding: str = "utf-8",
                   optional: Sequence[str] = ()) -> CsvFile:
     """Rows of an operator CSV as dicts with the line each starts on, and its CSV syntax
@@ -285,11 +304,7 @@ def read_csv_file(path: Path, header: Sequence[str], encoding: str = "utf-8",
     columns = stream.columns
     rows: list[CsvRow] = []
     syntax: list[RowError] = []
-    for record in stream.records:
-        if isinstance(record, RowError):
-            syntax.append(record)
-            continue
-        start, raw = record
+    for start, raw in stream.rows(syntax):
         if len(raw) != len(columns):
             rows.append(CsvRow(start, {}, raw, columns))
             continue

@@ -63,7 +63,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
-from core.csv_screening import CsvRow, ImportRejected, RowError, field_count_error, msg, open_csv
+from core.csv_screening import CsvRow, ImportRejected, RowError, cells_of_lines, field_count_error, msg, open_csv
 from core.db import Database
 from core.db_bulk import bulk_insert, db_time
 from core.local_governments import (
@@ -466,11 +466,7 @@ class _FirstPass:
     def run(self, path: Path) -> Screening:
         stream = open_csv(path, MEMBER_HEADER)
         out = Screening(stream.columns)
-        for record in stream.records:
-            if isinstance(record, RowError):
-                out.syntax_errors.append(record)
-                continue
-            line, raw = record
+        for line, raw in stream.rows(out.syntax_errors):
             out.rows_total += 1
             reasons: list[str] = []
             no = ""
@@ -530,7 +526,7 @@ class _FirstPass:
         out: dict[tuple[int, str], str] = {}
         if not lines:
             return out
-        for line, raw in _raw_cells(path, lines).items():
+        for line, raw in cells_of_lines(path, MEMBER_HEADER, lines).items():
             member = check_row(CsvRow(line, {h: v.strip() for h, v in zip(MEMBER_HEADER, raw)}, raw),
                                self.rules, self.cipher, self.index, self.today, [])
             for choice in member.resources if member is not None else ():
@@ -599,15 +595,6 @@ def _spilled(spill) -> Iterator[list[Spilled]]:
             return
 
 
-def _raw_cells(path: Path, lines: set[int]) -> dict[int, list[str]]:
-    """The cells as read of the given lines (for the rejects file), read again from the file."""
-    out: dict[int, list[str]] = {}
-    for record in open_csv(path, MEMBER_HEADER).records:
-        if not isinstance(record, RowError) and record[0] in lines:
-            out[record[0]] = record[1]
-    return out
-
-
 def _masked(row: CsvRow) -> CsvRow:
     """The row as it may be written to the rejects file: an RRN-shaped cell masked."""
     if not any(has_rrn(v) for v in row.raw):
@@ -630,7 +617,7 @@ def screen_members(session: Session, path: Path, rules: Rules, cipher: FieldCiph
         raise ImportRejected(errors)
     result = ImportResult(None, screening.rows_total, rejected=len(errors), errors=errors)
     if errors:
-        raw = _raw_cells(path, set(refused))
+        raw = cells_of_lines(path, MEMBER_HEADER, set(refused))
         rejects = [(_masked(CsvRow(e.line, {}, raw.get(e.line, []))), e.message) for e in errors]
         result.rejected_file = str(write_rejects(path, screening.columns or MEMBER_HEADER, rejects))
     return screening, result

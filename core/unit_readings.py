@@ -37,7 +37,6 @@ from core.csv_screening import (
     ENCODINGS,
     UTF8_BOM,
     ImportSettings,
-    RowError,
     ascii_digits_problem,
     open_csv,
 )
@@ -240,11 +239,7 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
         inf = float("inf")
         staging.create(conn)  # a rollback removes it too (transactional DDL)
         batch: list[tuple] = []
-        for record in stream.records:
-            if isinstance(record, RowError):
-                staged.syntax.append(record)
-                continue
-            line, raw = record
+        for line, raw in stream.rows(staged.syntax):
             staged.total += 1
             if len(raw) != width:
                 staged.wrong_width(line, raw)

@@ -68,6 +68,7 @@ from core.csv_screening import (  # noqa: F401 - re-exported for the other impor
     ImportSettings,
     RowError,
     ascii_digits_problem,
+    cells_of_lines,
     check_customer_number,
     exact_duplicate_notice,
     field_count_error,
@@ -508,16 +509,6 @@ def _amount_text(value) -> str:
     return f"{d:f}"
 
 
-def _raw_lines(path: Path, encoding: str, lines: set[int], header: Sequence[str] = USAGE_HEADER,
-               optional: Sequence[str] = USAGE_OPTIONAL) -> dict[int, list[str]]:
-    """The cells of some records of the file, by line (a second pass for the rejects file)."""
-    out: dict[int, list[str]] = {}
-    for record in open_csv(path, header, encoding, optional).records:
-        if not isinstance(record, RowError) and record[0] in lines:
-            out[record[0]] = record[1]
-    return out
-
-
 @contextmanager
 def bulk_connection(session):
     """The transaction's connection with a batch-sized SQLite page cache (reset before the
@@ -581,7 +572,7 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
     if errors:
         rejects = problems.rejects()
         if conflicts:
-            raw_of = _raw_lines(path, staged.encoding, conflicts, staged.header, staged.optional)
+            raw_of = cells_of_lines(path, staged.header, conflicts, staged.encoding, staged.optional)
             rejects = [(CsvRow(row.line, row.values, raw_of.get(row.line, row.raw)), reason)
                        for row, reason in rejects]
         result.rejected_file = str(write_rejects(path, staged.columns, rejects))
@@ -674,11 +665,7 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     with db.transaction() as session, bulk_connection(session) as conn:
         staging.create(conn)  # a rollback removes it too (transactional DDL)
         batch: list[tuple] = []
-        for record in stream.records:
-            if isinstance(record, RowError):
-                syntax.append(record)
-                continue
-            line, raw = record
+        for line, raw in stream.rows(syntax):
             total += 1
             if len(raw) != len(columns):
                 staged.wrong_width(line, raw)

@@ -87,6 +87,7 @@ def serving(resource: str, lg_code: str | None) -> list[Company]:
     return []
 
 
+@lru_cache(maxsize=4096)  # shipped data: a registry import asks once per row
 def default_company(resource: str, lg_code: str | None) -> str:
     """The region's first company (NO_COMPANY when none is known)."""
     found = serving(resource, lg_code)
