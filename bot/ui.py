@@ -57,7 +57,7 @@ def cancel_quick_reply(ctx) -> QuickReply:
 
 
 def reply(outputs, quick_replies=None, **kw) -> dict:
-    return SkillResponse(outputs=list(outputs), quick_replies=list(quick_replies or []), **kw).to_dict()
+    return SkillResponse(outputs=list(outputs), quick_replies=list(quick_replies or []), **kw)._built
 
 
 def text(ctx, body: str, quick_replies=None) -> dict:

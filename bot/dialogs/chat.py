@@ -81,16 +81,32 @@ def human_reply(ctx, *, handoff: bool = False) -> dict:
     from bot import handoff as H
 
     s = ctx.settings
-    if handoff:
-        key = "understanding.handoff"
-    else:
-        key = "understanding.human_chat" if s.channel_chat_url else "understanding.human"
-    card = TextCard(description=fit_text(texts.t(key, call_centre=s.call_centre), limits.TEXT_CARD_DESCRIPTION_MAX),
-                    buttons=person_buttons(ctx))
-    summary = SimpleText(fit_text(H.summary(ctx), limits.SIMPLE_TEXT_MAX))
+    summary = fit_text(H.summary(ctx), limits.SIMPLE_TEXT_MAX)
     H.forget(ctx)
     ctx.outcome = "handoff"
-    return ui.reply([card, SimpleText(texts.t("understanding.summary_intro")), summary], ui.menu_quick_replies(ctx))
+    # Everything but the summary is the same for every user under one configuration and
+    # language: built once (as not_understood_reply), the summary set into a fresh copy.
+    key = (handoff, s.call_centre, s.channel_chat_url, s.handoff_operator_button,
+           tuple(sorted(s.block_ids.items())), texts.current())
+    body = _HUMAN.get(key)
+    if body is None:
+        if len(_HUMAN) >= 64:
+            _HUMAN.clear()
+        if handoff:
+            text_key = "understanding.handoff"
+        else:
+            text_key = "understanding.human_chat" if s.channel_chat_url else "understanding.human"
+        card = TextCard(description=fit_text(texts.t(text_key, call_centre=s.call_centre),
+                                             limits.TEXT_CARD_DESCRIPTION_MAX), buttons=person_buttons(ctx))
+        outputs = [card, SimpleText(texts.t("understanding.summary_intro")), SimpleText(_SUMMARY_SLOT)]
+        body = _HUMAN[key] = orjson.dumps(ui.reply(outputs, ui.menu_quick_replies(ctx)))
+    reply = orjson.loads(body)
+    reply["template"]["outputs"][2]["simpleText"]["text"] = summary
+    return reply
+
+
+_HUMAN: dict[tuple, bytes] = {}
+_SUMMARY_SLOT = "-"  # stands for the summary in the cached reply
 
 
 def thanks_reply(ctx) -> dict:
