@@ -160,6 +160,12 @@ def driver_datetime(value) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+def sqlite_time(value: datetime) -> str:
+    """A naive UTC datetime as SQLAlchemy stores a DateTime on SQLite (the driver is handed
+    it straight): 'YYYY-MM-DD HH:MM:SS.ffffff', so stored values compare as text."""
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def driver_json(value):
     """A JSON column as the driver returns it: SQLite stores text, psycopg parses it."""
     return json.loads(value) if isinstance(value, (str, bytes)) else value
@@ -255,27 +261,22 @@ class Database:
         paramstyle (see `driver_fetchone`). A failed read drops the connection and is tried
         once more on a new one (what the pool's pre-ping did for a dead one), unless it failed
         by a deadline (a lock or statement timeout: trying again would only wait as long)."""
-        for attempt in (1, 2):
-            raw = self._read_connection()
-            try:
-                return _fetchone(raw, self.engine.dialect, sql, params)
-            except DBAPIError as exc:
-                self._drop_read_connection()
-                if attempt == 2 or is_deadline(exc):
-                    raise
-        raise AssertionError("unreachable")
+        return self._on_own_connection(sql, params, fetch=True)
 
     def write_now(self, sql: str, params: tuple) -> None:
         """One small write committed on its own, on the connection `read_fetchone` uses
         (autocommit): for ephemeral per-user state that must stay out of a chat turn's
         versioned transaction (bot.handoff's not-understood streak). Cheap: no pool checkout,
         no BEGIN/COMMIT round trips, and on SQLite that connection commits without an fsync
-        (synchronous=NORMAL, set on it alone: only such writes commit through it)."""
+        (synchronous=NORMAL, set on it alone: only such writes commit through it). Retried as
+        a read is, so the statement must be idempotent (an upsert, a delete)."""
+        self._on_own_connection(sql, params, fetch=False)
+
+    def _on_own_connection(self, sql: str, params: tuple, *, fetch: bool) -> tuple | None:
         for attempt in (1, 2):
             raw = self._read_connection()
             try:
-                _fetchone(raw, self.engine.dialect, sql, params, fetch=False)
-                return
+                return _fetchone(raw, self.engine.dialect, sql, params, fetch=fetch)
             except DBAPIError as exc:
                 self._drop_read_connection()
                 if attempt == 2 or is_deadline(exc):

@@ -23,6 +23,8 @@ import orjson
 from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection
 
+from core.db import sqlite_time
+
 # pysqlite cannot bind Decimal; the bulk writers below hand it Decimals directly (SQLAlchemy
 # itself converts before binding, so this changes nothing for it). Text keeps them exact.
 sqlite3.register_adapter(Decimal, str)
@@ -67,7 +69,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence, columns: Sequenc
         if kind == "Numeric":
             return str
         if kind == "DateTime":
-            return lambda v: v.strftime("%Y-%m-%d %H:%M:%S.%f")
+            return sqlite_time
         if kind == "Date":
             return date.isoformat
         return None
@@ -139,7 +141,7 @@ def _driver_insert(conn: Connection, table: Table, rows: Sequence, cols: Sequenc
 
 def db_time(conn: Connection, value: datetime):
     """A naive UTC datetime as the driver should receive it for a DateTime column."""
-    return value if conn.dialect.name == "postgresql" else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value if conn.dialect.name == "postgresql" else sqlite_time(value)
 
 
 def tune_connection(conn: Connection, share: int = 1) -> None:

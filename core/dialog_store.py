@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from core.clock import Clock, utcnow_naive
-from core.db import Database, LazyTransaction, driver_datetime, driver_fetchone, driver_json
+from core.db import Database, LazyTransaction, driver_datetime, driver_fetchone, driver_json, sqlite_time
 from core.models import DialogState
 from core.sqla import table_of
 
@@ -144,7 +144,7 @@ class DialogStore:
 
     def note_miss(self, user_key: str, turns: int, asked: str, at: datetime) -> None:
         """Store the user's not-understood streak, committed at once on its own."""
-        when = at if self.is_postgres else at.isoformat(" ", "microseconds")  # SQLAlchemy's SQLite form
+        when = at if self.is_postgres else sqlite_time(at)
         self.db.write_now(self._note_miss, (user_key, turns, asked, when))
 
     def clear_misses(self, user_key: str) -> None:

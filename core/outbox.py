@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnClause
 
 from core.clock import KST
-from core.db import Database
+from core.db import Database, sqlite_time
 from core.models.dialogs import DialogState
 from core.models.members import Member
 from core.models.outbox import Notification
@@ -481,7 +481,7 @@ def claim_batch(db: Database, *, sender_id: str, now: datetime, limit: int, defa
         # straight to the driver: this is the hot path of the sender.
         sqlite = conn.dialect.name == "sqlite"
         ph = "?" if sqlite else "%s"
-        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now  # SQLAlchemy's SQLite format
+        stamp = sqlite_time(now) if sqlite else now
         conn.exec_driver_sql(
             f"UPDATE notifications SET state = 'in_flight', claimed_by = {ph}, batch_id = {ph}, claimed_at = {ph}, "
             f"bot_id = {ph}, attempts = attempts + 1, recipient_type = {ph}, recipient_id = {ph} WHERE id = {ph}",
