@@ -31,23 +31,29 @@ def person_quick_reply(ctx) -> QuickReply:
     return intent_quick_reply(ctx, "human", "help")
 
 
-_NOT_UNDERSTOOD: dict[tuple, bytes] = {}
+_BUILT: dict[tuple, bytes] = {}
+
+
+def _built_once(ctx, name: str, build) -> dict:
+    """A reply that is the same for every user under one configuration and language: built
+    once by `build(ctx)`, handed out as a fresh copy (parsing the cached JSON is cheaper than
+    a deep copy; as ui.help_reply is)."""
+    s = ctx.settings
+    key = (name, s.call_centre, s.channel_chat_url, s.handoff_operator_button,
+           tuple(sorted(s.block_ids.items())), texts.current())
+    body = _BUILT.get(key)
+    if body is None:
+        if len(_BUILT) >= 64:  # configurations are few; tests make many
+            _BUILT.clear()
+        body = _BUILT[key] = orjson.dumps(build(ctx))
+    return orjson.loads(body)
 
 
 def not_understood_reply(ctx) -> dict:
     """The menu and a person: '상담원 연결' among the quick replies and, when the channel's 1:1
-    chat is configured (CHANNEL_CHAT_URL), a card with its link and the call centre. The same
-    for every user under one configuration and language: built once, handed out as a fresh
-    copy (as ui.help_reply is)."""
+    chat is configured (CHANNEL_CHAT_URL), a card with its link and the call centre."""
     ctx.outcome = "unmatched"
-    s = ctx.settings
-    key = (s.call_centre, s.channel_chat_url, tuple(sorted(s.block_ids.items())), texts.current())
-    body = _NOT_UNDERSTOOD.get(key)
-    if body is None:
-        if len(_NOT_UNDERSTOOD) >= 64:  # configurations are few; tests make many
-            _NOT_UNDERSTOOD.clear()
-        body = _NOT_UNDERSTOOD[key] = orjson.dumps(_not_understood(ctx))
-    return orjson.loads(body)
+    return _built_once(ctx, "not_understood", _not_understood)
 
 
 def _not_understood(ctx) -> dict:
@@ -80,32 +86,28 @@ def human_reply(ctx, *, handoff: bool = False) -> dict:
     `handoff`: offered by the bot after repeated misunderstanding, not asked for."""
     from bot import handoff as H
 
-    s = ctx.settings
     summary = fit_text(H.summary(ctx), limits.SIMPLE_TEXT_MAX)
     H.forget(ctx)
     ctx.outcome = "handoff"
-    # Everything but the summary is the same for every user under one configuration and
-    # language: built once (as not_understood_reply), the summary set into a fresh copy.
-    key = (handoff, s.call_centre, s.channel_chat_url, s.handoff_operator_button,
-           tuple(sorted(s.block_ids.items())), texts.current())
-    body = _HUMAN.get(key)
-    if body is None:
-        if len(_HUMAN) >= 64:
-            _HUMAN.clear()
-        if handoff:
-            text_key = "understanding.handoff"
-        else:
-            text_key = "understanding.human_chat" if s.channel_chat_url else "understanding.human"
-        card = TextCard(description=fit_text(texts.t(text_key, call_centre=s.call_centre),
-                                             limits.TEXT_CARD_DESCRIPTION_MAX), buttons=person_buttons(ctx))
-        outputs = [card, SimpleText(texts.t("understanding.summary_intro")), SimpleText(_SUMMARY_SLOT)]
-        body = _HUMAN[key] = orjson.dumps(ui.reply(outputs, ui.menu_quick_replies(ctx)))
-    reply = orjson.loads(body)
+    # Everything but the summary is the same for every user: built once, the summary set
+    # into the fresh copy.
+    reply = _built_once(ctx, "handoff" if handoff else "human", lambda c: _human(c, handoff))
     reply["template"]["outputs"][2]["simpleText"]["text"] = summary
     return reply
 
 
-_HUMAN: dict[tuple, bytes] = {}
+def _human(ctx, handoff: bool) -> dict:
+    s = ctx.settings
+    if handoff:
+        text_key = "understanding.handoff"
+    else:
+        text_key = "understanding.human_chat" if s.channel_chat_url else "understanding.human"
+    card = TextCard(description=fit_text(texts.t(text_key, call_centre=s.call_centre),
+                                         limits.TEXT_CARD_DESCRIPTION_MAX), buttons=person_buttons(ctx))
+    outputs = [card, SimpleText(texts.t("understanding.summary_intro")), SimpleText(_SUMMARY_SLOT)]
+    return ui.reply(outputs, ui.menu_quick_replies(ctx))
+
+
 _SUMMARY_SLOT = "-"  # stands for the summary in the cached reply
 
 
