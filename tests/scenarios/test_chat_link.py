@@ -78,6 +78,20 @@ def test_the_consent_is_asked_first_and_recorded_with_the_link(chat, db, registr
     assert consents["kakao_link_version"] == "2026-12" and consents["kakao_link"].startswith("20")
 
 
+def test_a_member_who_types_that_they_do_not_know_the_number_is_asked_the_address(chat, db, registry):
+    c = chat(U1)
+    c.open("welcome", "안녕")
+    c.tap("이미 회원이에요")
+    c.say("ㅇㅇ")  # the consent, typed
+    c.say("몰라요")
+    assert "이름" in c.text
+    c.say("박서연")
+    c.say("010.5555.6666")
+    assert "주소" in c.text
+    c.say("경기 수원시 영통구 매탄로 10, 101-1001")
+    assert "연결됐어요" in c.text and linked_key(db) == U1
+
+
 def test_linking_with_name_mobile_and_address(chat, db, registry):
     c = chat(U1)
     prove(c, member_no=None, address="경기 수원시 영통구 매탄로 10, 101-1001")
