@@ -9,6 +9,8 @@ blocks, and the ratio: a steadier figure to compare changes by.
 
 --mix eval: the fallback turns carry the evaluation set's sentences, every second one new (a
 sentence-cache miss), instead of one fixed out-of-scope sentence (all cache hits but the first).
+--mix balance: members' balance turns (bench/webhook.py's seeded members, figures prepared)
+against the help turn of the same server, the in-process form of `webhook.py --balance`.
 
 The log line goes to /dev/null, as it would go to a file under gunicorn.
 """
@@ -81,7 +83,7 @@ def main() -> None:
     ap.add_argument("--turns", type=int, default=2000)
     ap.add_argument("--blocks", type=int, default=5)
     ap.add_argument("--profile", action="store_true", help="cProfile the skill server's turns")
-    ap.add_argument("--mix", choices=["fixed", "eval"], default="fixed",
+    ap.add_argument("--mix", choices=["fixed", "eval", "balance"], default="fixed",
                     help="fallback texts: one fixed sentence, or the eval set with half new sentences")
     args = ap.parse_args()
 
@@ -95,21 +97,35 @@ def main() -> None:
     os.environ.update({"DATABASE_URL": url, "SKILL_SECRET": bench_webhook.SECRET,
                        "KAKAO_BOT_ID": bench_webhook.BOT_ID, "FIELD_ENCRYPTION_KEY": generate_key(),
                        "FIELD_HASH_KEY": generate_hash_key(), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"})
-    bodies = make_bodies(bench_webhook, args.mix, args.turns * (args.blocks + 2) // 2)
     from bare_app import create_app as bare_app
 
     from webhooks import create_app
 
+    if args.mix == "balance":
+        bench_webhook.seed_balance_members(url)
+        os.environ["USER_RATE_LIMIT"] = "off"
     real = create_app()
     devnull = open(os.devnull, "w")
     for handler in logging.getLogger("cpoint").handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(devnull)
-    bare_us = measure(bare_app(), bodies, bench_webhook.SECRET, args.turns, args.blocks)
-    real_us = measure(real, bodies, bench_webhook.SECRET, args.turns, args.blocks)
-    print(f"bare Flask endpoint   {bare_us:7.1f} us/turn")
-    print(f"cpoint skill server   {real_us:7.1f} us/turn")
-    print(f"ratio (bare / cpoint, as throughput): {bare_us / real_us:.2f}")
+    if args.mix == "balance":
+        def turns(skill: str) -> list[tuple[str, bytes]]:
+            return [(skill, json.dumps(bench_webhook.payload(skill, bench_webhook.bench_user(i)),
+                                       ensure_ascii=False).encode()) for i in range(bench_webhook.BALANCE_USERS)]
+        help_us = measure(real, turns("help"), bench_webhook.SECRET, args.turns, args.blocks)
+        bodies = turns("balance")
+        balance_us = measure(real, bodies, bench_webhook.SECRET, args.turns, args.blocks)
+        print(f"help turn      {help_us:7.1f} us/turn")
+        print(f"balance turn   {balance_us:7.1f} us/turn")
+        print(f"ratio (help / balance, as throughput): {help_us / balance_us:.2f}   (target >= 0.25)")
+    else:
+        bodies = make_bodies(bench_webhook, args.mix, args.turns * (args.blocks + 2) // 2)
+        bare_us = measure(bare_app(), bodies, bench_webhook.SECRET, args.turns, args.blocks)
+        real_us = measure(real, bodies, bench_webhook.SECRET, args.turns, args.blocks)
+        print(f"bare Flask endpoint   {bare_us:7.1f} us/turn")
+        print(f"cpoint skill server   {real_us:7.1f} us/turn")
+        print(f"ratio (bare / cpoint, as throughput): {bare_us / real_us:.2f}")
     if args.profile:
         import cProfile
         import pstats

@@ -231,7 +231,7 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
             # month, written; the notice's projection and comparison for the results month (the
             # same figures when both fall in one half); then the chunk's notices.
             cards = iter_prepared(conn, this_month, rules, now, compare_month=m, chunk=CHUNK)
-            other = iter_prepared(conn, m, rules, now, compare_month=m, chunk=CHUNK) \
+            other = iter_prepared(conn, m, rules, now, compare_month=m, chunk=CHUNK, extras=False) \
                 if Half.of_month(this_month) != half else None
             while True:
                 with conn.begin():

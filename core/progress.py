@@ -300,19 +300,24 @@ WHERE ra.ended_on IS NULL AND ra.billing_mode <> 'not_used'"""
 
 def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                   compare_month: int | None = None, chunk: int = 2000,
-                  member_ids: Sequence[int] | None = None) -> Iterator[PreparedChunk]:
+                  member_ids: Sequence[int] | None = None, extras: bool = True) -> Iterator[PreparedChunk]:
     """Every active member (or ``member_ids``) prepared for the half containing the month
     ``through``, chunk by chunk (memory stays one chunk's); each chunk's queries run in the
     caller's transaction at the time it is asked for. The comparison groups are read first, in
-    one set-based pass (:func:`_comparison_groups`)."""
+    one set-based pass (:func:`_comparison_groups`). ``extras``: each view also holds the
+    balance card's settled half and green-life year (core.prepared_extras) under EXTRAS."""
     from core.local_government_rates import local_government_table
     from core.models.points import PointStatement
+    from core.prepared_extras import extras_for
 
     half = Half.of_month(through)
     months = sorted({m - back for m in half.months for back in (0, 100, 200)})
     lgs = local_government_table(conn, half, rules)
-    ids_sql = "SELECT id, member_type, local_government_code, floor_area FROM members WHERE status = 'active'"
-    members = [tuple(r) for r in conn.execute(text(ids_sql + " ORDER BY id"))]
+    ids_sql = ("SELECT id, member_type, local_government_code, floor_area, bot_user_key, app_user_id"
+               " FROM members WHERE status = 'active'")
+    rows = [tuple(r) for r in conn.execute(text(ids_sql + " ORDER BY id"))]
+    members = [r[:4] for r in rows]
+    who = {r[0]: (r[0], r[4], r[5]) for r in rows} if extras else {}
     if member_ids is not None:
         wanted = set(member_ids)
         members = [m for m in members if m[0] in wanted]
@@ -376,6 +381,10 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
             out.views[member_id] = view
             out.rows.append({"member_id": member_id, "half": str(half), "through_month": through,
                              "signature": signature(mtype, lg_code, accs), "prepared_at": now, "view": view})
+        if extras and out.views:
+            found = extras_for(conn, [who[m] for m in out.views], date(through // 100, through % 100, 1), rules)
+            for member_id, view in out.views.items():
+                view[EXTRAS] = found[member_id]
         yield out
 
 
@@ -420,7 +429,7 @@ def read_prepared(session: Session, member: Any, today: date) -> dict | None:
     if (row.half != str(half) or row.through_month != today.year * 100 + today.month
             or row.signature != signature(member.member_type, member.local_government_code, accounts)):
         return None
-    return dict(row.view)
+    return {k: v for k, v in row.view.items() if k != EXTRAS}
 
 
 def invalidate_members(conn: Connection, member_ids_sql: str, params: Mapping[str, Any] | None = None) -> int:
@@ -439,7 +448,7 @@ FAST_SQL = ("SELECT m.id, m.incentive_type, m.joined_at, p.half, p.through_month
             " FROM members m JOIN prepared_progress p ON p.member_id = m.id"
             " WHERE m.bot_user_key = ? AND m.status = 'active'")
 FAST_SQL_PG = FAST_SQL.replace("?", "%s")
-EXTRAS = "extras"   # key of the view holding the settled half and green-life views, once read
+EXTRAS = "extras"   # key of the view holding the settled half and green-life views (core.prepared_extras)
 
 
 @dataclass(frozen=True)

@@ -51,9 +51,11 @@ beyond the member's own figures. Each takes an open SQLAlchemy session (the call
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -74,22 +76,28 @@ def statement_view(session: Session, member_id: int, half: str | Half) -> dict |
                                                       PointStatement.half == half)).first()
     if st is None:
         return None
+    lines = session.scalars(select(StatementLine).where(StatementLine.member_id == member_id,
+                                                        StatementLine.half == half)).all()
+    lg = session.get(LocalGovernment, st.local_government_code) if st.local_government_code else None
+    payout = session.scalars(select(PayoutLine).where(PayoutLine.statement_id == st.id)
+                             .order_by(PayoutLine.id)).first()
+    return build_statement_view(member_id, st, lines, lg, payout)
+
+
+def build_statement_view(member_id: int, st: Any, lines: Iterable[Any], lg: Any, payout: Any) -> dict:
+    """The view of one statement from its rows (ORM objects or Core rows of the same tables):
+    the one place the settled view is shaped, for the live read and the bulk preparation."""
     rules = default_rules()
     order = {r: i for i, r in enumerate(rules.resources)}
-    lines = sorted(session.scalars(select(StatementLine).where(StatementLine.member_id == member_id,
-                                                               StatementLine.half == half)),
-                   key=lambda ln: order.get(ln.resource, 99))
-    lg = session.get(LocalGovernment, st.local_government_code) if st.local_government_code else None
-    payout = session.scalars(select(PayoutLine).where(PayoutLine.statement_id == st.id)).first()
     resources = []
-    for ln in lines:
+    for ln in sorted(lines, key=lambda ln: order.get(ln.resource, 99)):
         detail = ln.detail or {}
         params = dict(ln.reason_params or {})
         if "months" in params:
             params["months"] = [view_month(m) for m in params["months"]]
         resources.append({
-            "resource": ln.resource, "evaluated": ln.evaluated, "baseline": view_num(ln.baseline),
-            "actual": view_num(ln.actual), "rate": f"{ln.rate:.2f}" if ln.rate is not None else None,
+            "resource": ln.resource, "evaluated": bool(ln.evaluated), "baseline": view_num(ln.baseline),
+            "actual": view_num(ln.actual), "rate": f"{Decimal(ln.rate):.2f}" if ln.rate is not None else None,
             "band": view_num(ln.band), "points": ln.points, "reduction_points": ln.reduction_points,
             "maintenance_points": ln.maintenance_points, "standard_points": ln.standard_points,
             "standard_usage": ln.standard_usage_qualified, "reason": ln.reason,
@@ -99,11 +107,11 @@ def statement_view(session: Session, member_id: int, half: str | Half) -> dict |
             "fallback_months": [view_month(m) for m in detail.get("fallback", [])],
         })
     return {
-        "member_id": member_id, "half": half, "status": st.status, "hold_reason": st.hold_reason,
+        "member_id": member_id, "half": st.half, "status": st.status, "hold_reason": st.hold_reason,
         "member_type": st.member_type, "points_table": st.points_table, "schedule": st.schedule,
         "version": st.version,
         "local_government": _lg_ref(lg),
-        "rate": f"{st.rate:.2f}", "points": st.points, "points_before_cap": st.points_before_cap,
+        "rate": f"{Decimal(st.rate):.2f}", "points": st.points, "points_before_cap": st.points_before_cap,
         "cap_points_per_half": st.cap_points_per_half,
         "won": payout.won if payout else st.won, "won_before_cap": st.won_before_cap,
         "cap_won_per_year": st.cap_won_per_year, "payout_month": view_month(st.payout_month),
@@ -194,28 +202,39 @@ def current_half_view(session: Session, member_id: int, today: date, rules: Rule
 
 def greenlife_year_view(session: Session, greenlife_member_id: int | None, year: int, today: date | None = None,
                         rules: Rules | None = None) -> dict:
-    rules = rules or default_rules()
     awards = session.scalars(select(GreenlifeAward).where(
         GreenlifeAward.greenlife_member_id == greenlife_member_id, GreenlifeAward.year == year)
         .order_by(GreenlifeAward.month)).all()
-    counted = sum(a.counted_toward_cap for a in awards)
     bonus_ever = session.execute(text(
         "SELECT COUNT(*) FROM greenlife_awards WHERE greenlife_member_id = :m AND bonus_won > 0"),
         {"m": greenlife_member_id}).scalar_one() > 0
+    activities: list[Any] = []
+    if today is not None and today.year == year:
+        activities = list(session.scalars(select(GreenlifeActivity).where(
+            GreenlifeActivity.greenlife_member_id == greenlife_member_id,
+            GreenlifeActivity.month == month_of(today))))
+    return build_greenlife_view(year, awards, bonus_ever, activities, today, rules)
+
+
+def build_greenlife_view(year: int, awards: Sequence[Any], bonus_ever: bool, activities: Iterable[Any],
+                         today: date | None = None, rules: Rules | None = None) -> dict:
+    """The green-life year from its rows (``awards`` by month; ``activities``: this month's):
+    the one place the view is shaped, for the live read and the bulk preparation."""
+    rules = rules or default_rules()
+    counted = sum(a.counted_toward_cap for a in awards)
     view = {
         "year": year, "cap": rules.greenlife.cap_won, "awarded": sum(a.won for a in awards),
-        "remaining": max(0, rules.greenlife.cap_won - counted), "bonus_received": bonus_ever,
+        "remaining": max(0, rules.greenlife.cap_won - counted), "bonus_received": bool(bonus_ever),
         "months": [{"month": view_month(a.month), "won": a.won, "accrued_won": a.accrued_won,
                     "bonus_won": a.bonus_won, "cut_won": a.cut_won,
-                    "confirm_date": a.confirm_date.isoformat(),
-                    "pay_from_date": a.pay_from_date.isoformat()} for a in awards],
+                    "confirm_date": _iso(a.confirm_date),
+                    "pay_from_date": _iso(a.pay_from_date)} for a in awards],
         "this_month": None,
     }
     if today is not None and today.year == year:
         m = month_of(today)
         items: dict[str, Decimal] = {}
-        for act in session.scalars(select(GreenlifeActivity).where(
-                GreenlifeActivity.greenlife_member_id == greenlife_member_id, GreenlifeActivity.month == m)):
+        for act in activities:
             items[act.item] = items.get(act.item, Decimal(0)) + Decimal(act.quantity)
         listed = []
         for code, qty in sorted(items.items()):
@@ -227,3 +246,10 @@ def greenlife_year_view(session: Session, greenlife_member_id: int | None, year:
                               "accrued_won": sum(i["won"] for i in listed),
                               "confirmed": any(a.month == m for a in awards)}
     return view
+
+
+def _iso(value: Any) -> str:
+    """A date column as ISO text (a Core row on SQLite may hold it as text already)."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)[:10]
+
+

@@ -302,7 +302,8 @@ def balance_skill(ctx) -> dict:
 
     today = today_kst(ctx.clock)
     # The fast path: the figures prepared in bulk (core.progress), one driver read by botUserKey;
-    # the settled half and green-life views are read once and kept with them.
+    # the settled half and green-life views are prepared with them (core.prepared_extras). A row
+    # prepared without them (an older release) has them read once and kept.
     fast = progress.read_fast(ctx.tx, ctx.services.db.is_postgres, ctx.turn.user_key, today)
     if fast is not None:
         current = fast.view

@@ -365,21 +365,30 @@ def test_the_fast_balance_reads_one_row_and_is_dropped_when_things_change(chat, 
     settle_half(db, "2026H1", clock)
     with db.engine.begin() as conn:
         prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
-    c = chat(U2)
-    c.post_fixture("balance_lookup.json")
-    first = c.last
     with db.session() as s:
         row = s.scalars(select(PreparedProgress)).one()
-        assert row.view[EXTRAS]["last"] == "2026H1"  # the settled and green-life views kept once read
+        assert row.view[EXTRAS]["last"] == "2026H1"  # the settled and green-life views prepared with it
+        prepared = dict(row.view)
 
     def not_live(*_a, **_k):
         raise AssertionError("read live although prepared")
 
-    with monkeypatch.context() as m:
+    c = chat(U2)
+    with monkeypatch.context() as m:  # the first tap after a push as much as any later one
         for name in ("current_half_view", "statement_view", "greenlife_year_view", "last_settled_half"):
             m.setattr(statements, name, not_live)
         c.post_fixture("balance_lookup.json")
+        first = c.last
+        c.post_fixture("balance_lookup.json")
         assert without_chart_url(c.last) == without_chart_url(first)
+    with db.session() as s:  # a balance turn writes nothing
+        assert s.scalars(select(PreparedProgress)).one().view == prepared
+    with db.engine.begin() as conn:  # the same reply read live
+        conn.execute(PreparedProgress.__table__.delete())
+    c.post_fixture("balance_lookup.json")
+    assert without_chart_url(c.last) == without_chart_url(first)
+    with db.engine.begin() as conn:
+        prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
     # green-life confirmed, a payout file, a settlement, a move: the row goes, the next turn is live
     confirm_month(db, clock, "2026-10")
     with db.session() as s:
