@@ -82,6 +82,18 @@ class HalfBaseline:
                 return Fraction(item.value)
         raise KeyError(month)
 
+    def exact_ratio(self, month: int) -> tuple[int, int]:
+        """:meth:`exact_value` as (numerator, denominator) with a positive denominator, not
+        necessarily reduced (no Fraction built: the projection asks for it per unread month)."""
+        for item in self.months:
+            if item.month == month:
+                if item.source == SOURCE_FILLED:
+                    if self.fill_exact is None:
+                        raise ValueError(f"{month} is filled but the baseline has no exact fill")
+                    return self.fill_exact.numerator, self.fill_exact.denominator
+                return item.value.as_integer_ratio()
+        raise KeyError(month)
+
     def exact_sum(self, months: Iterable[int]) -> Fraction:
         """Exact Σ B(m) over some months of the half (fills not rounded); equals the sum of
         :meth:`exact_value`, with one rational conversion instead of one a month."""

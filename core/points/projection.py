@@ -18,17 +18,15 @@ the streak it carries and that using less than its baseline keeps the maintenanc
 """
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
-from fractions import Fraction
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.points.award import Statement, compute_statement
+from core.points.award import Statement, compute_statement, restate
 from core.points.baseline import (
     HalfBaseline,
     HalfToDate,
@@ -131,12 +129,15 @@ def _pace(item: ResourceInput, half: Half, through_month: int, rules: Rules,
                           baseline=base)
     if td.rate is None or td.baseline_exact is None:
         return None
-    share = Fraction(td.actual) / td.baseline_exact
+    # share = A_td / B_td; each unread month B(m) * share, in integers: a correctly rounded
+    # Decimal quotient does not depend on the fraction being reduced first.
+    an, ad = td.actual.as_integer_ratio()
+    bn, bd = td.baseline_exact.as_integer_ratio()
     out = dict(item.readings)
     for m in half.months:
         if m not in out:
-            fr = base.exact_value(m) * share
-            out[m] = (Decimal(fr.numerator) / Decimal(fr.denominator)).quantize(MILLI, ROUND_HALF_EVEN)
+            vn, vd = base.exact_ratio(m)
+            out[m] = (Decimal(vn * an * bd) / Decimal(vd * ad * bn)).quantize(MILLI, ROUND_HALF_EVEN)
     return out, td.rate, base
 
 
@@ -189,21 +190,26 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
             out.append(ResourceProjection(**base))
             continue
         target = higher[0]
-        # Largest A_H that still meets the band, minus the months that can no longer change.
-        allowed = Fraction(line.baseline) * (1 - Fraction(target.min_rate) / 100)
+        # Largest A_H that still meets the band, minus the months that can no longer change:
+        # less = ceil((pace_left - (allowed - fixed)) / n), allowed = B_H (100 - k) / 100, in
+        # integers over one common denominator.
         readings = item.readings
-        fixed = Fraction(exact_total(v for m, v in readings.items() if m in months and m not in remaining))
-        pace_left = Fraction(exact_total(readings[m] for m in remaining))
-        less = max(1, math.ceil((pace_left - (allowed - fixed)) / len(remaining)))
+        bn, bd = line.baseline.as_integer_ratio()
+        kn, kd = target.min_rate.as_integer_ratio()
+        fn, fd = exact_total(v for m, v in readings.items() if m in months and m not in remaining).as_integer_ratio()
+        pn, pd = exact_total(readings[m] for m in remaining).as_integer_ratio()
+        an, ad = bn * (100 * kd - kn), bd * 100 * kd                 # allowed = an / ad
+        den = pd * ad * fd * len(remaining)
+        num = (pn * ad * fd) - (an * pd * fd) + (fn * pd * ad)       # pace_left - allowed + fixed
+        less = max(1, -(-num // den))
         if any(readings[m] < less for m in remaining):
             out.append(ResourceProjection(**base))  # not reachable by using less in the months left
             continue
         changed = dict(readings)
         for m in remaining:
             changed[m] = readings[m] - less
-        trial = list(paced)
-        trial[idx] = replace(item, readings=changed)
-        st = statement(trial)
+        # The engine's statement with this resource changed (only its line is computed again).
+        st = restate(pace, paced, replace(item, readings=changed), rules)
         reached = next(ln for ln in st.lines if ln.resource == item.resource).band
         out.append(ResourceProjection(**base, next_band=reached, less_per_month=less,
                                       bill_won_per_month=less * prices.get(item.resource, 0),
