@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from core.db_bulk import bulk_insert
 from core.models.progress import PreparedProgress
-from core.points.award import provisional_award, won_for
+from core.points.award import Provisional, provisional_award, won_for
 from core.points.baseline import HalfBaseline, HalfToDate, format_rate, half_baseline, half_to_date
 from core.points.evaluation import ResourceInput, is_registered_for_half
 from core.points.periods import Half, int_to_month
@@ -54,6 +54,20 @@ MIN_PEERS = 20          # fewer other households in a group: the comparison is n
 BEST_SHARE = Decimal("0.2")
 AREA_BANDS = (Decimal(60), Decimal(85), Decimal(135))   # m2: upper bounds of the size bands
 MILLI = Decimal("0.001")
+NO_READINGS = (None,) * 18   # an account's raw key (AccountFigures) without any reading
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFigures:
+    """What the balance card computed of one account's readings, kept for the monthly notice
+    of the same half (core.monthly), which reuses it when its staged readings are the same
+    (``key``: the raw thousandths in the staging's order, a1..a6, p1..p6, q1..q6)."""
+    key: tuple | None
+    readings: Mapping[int, Decimal]
+    baseline: HalfBaseline
+    to_date: HalfToDate
+    streak: int
+    provisional: Provisional | None     # None: not asked (not registered, no rate)
 
 
 @dataclass(frozen=True)
@@ -93,10 +107,13 @@ def signature(member_type: str, lg_code: str | None, accounts: Iterable[Any]) ->
 def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mapping[int, Mapping[int, Decimal]],
               prev_streak: Mapping[str, int], half: Half, through: int, rules: Rules, rate: Decimal,
               payout_month: int | None, won_paid_earlier_in_year: int = 0,
-              baselines: dict[int, HalfBaseline] | None = None) -> dict:
+              baselines: dict[int, HalfBaseline] | None = None,
+              figures: dict[int, AccountFigures] | None = None,
+              keys: Mapping[int, tuple] | None = None) -> dict:
     """The provisional view of the half (core.statements.current_half_view's shape) and its
     projection. ``readings``: per account id, {yyyymm: Decimal} at thousandths; ``baselines``
-    receives each account's B_H (batch callers ask the engine more about the same readings)."""
+    receives each account's B_H (batch callers ask the engine more about the same readings),
+    ``figures`` each account's :class:`AccountFigures` (``keys``: their raw readings)."""
     order = {r: i for i, r in enumerate(rules.resources)}
     resources, points, missing_all = [], 0, set()
     items: list[ResourceInput] = []
@@ -121,6 +138,7 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
                  "provisional_band": None, "provisional_points": 0, "reason": td.reason}
         missing_all.update(item["missing_months"])
         streak = prev_streak.get(acc.resource, 0)
+        prov = None
         if not is_registered_for_half(acc.registered_on, half, rules):
             item["reason"] = "NOT_REGISTERED_FOR_HALF"
         elif td.rate is not None:
@@ -128,6 +146,9 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             item["provisional_band"] = view_num(prov.band)
             item["provisional_points"] = prov.points
             points += prov.points
+        if figures is not None:
+            key = None if keys is None else keys.get(acc.id, NO_READINGS)
+            figures[acc.id] = AccountFigures(key, rd, hb, td, streak, prov)
         items.append(ResourceInput(acc.resource, rd, acc.billing_mode, acc.registered_on, acc.tariff, streak,
                                    baseline=hb))
         tds[acc.resource] = td
@@ -251,6 +272,7 @@ class PreparedChunk:
     views: dict[int, dict]              # member_id -> view
     baselines: dict[int, HalfBaseline]  # account id -> B_H of the half (for the monthly notice)
     compared: int = 0
+    figures: dict[int, AccountFigures] = field(default_factory=dict)  # account id -> (for the notice)
 
 
 def _sample_month(rd: Mapping[int, Decimal], compare_month: int | None, through: int) -> int | None:
@@ -320,6 +342,9 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
     prev_half = str(half.previous())
     h1 = f"{half.year}H1" if half.number == 2 else None
     pivot = _pivot_sql(months, half, rules)
+    # the pivot's columns in the staging's order (core.settlement.staging: a, p, q), so the
+    # notice can tell the card's readings of an account are its own
+    staged = [months.index(m - back) for back in (0, 100, 200) for m in half.months]
     for start in range(0, len(members), chunk):
         part = members[start:start + chunk]
         lo, hi = part[0][0], part[-1][0]
@@ -334,8 +359,10 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                 AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg, r.company or ""))
         readings: dict[int, dict[int, Decimal]] = {}
         reading_tariff: dict[int, str] = {}
+        keys: dict[int, tuple] = {}
         for account_id, tariff, *values in conn.execute(text(pivot), {"lo": lo, "hi": hi}):
             readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(months, values) if v is not None}
+            keys[account_id] = tuple([values[i] for i in staged])
             if tariff:
                 reading_tariff[account_id] = tariff
         streaks: dict[int, dict[str, int]] = {}
@@ -359,7 +386,8 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
             seen = [replace(a, tariff=reading_tariff[a.id]) if a.resource == "electricity" and a.id in reading_tariff
                     else a for a in accs]
             view = half_view(mtype, seen, readings, streaks.get(member_id, {}), half, through, rules,
-                             Decimal(rate), payout_month, earlier.get(member_id, 0), out.baselines)
+                             Decimal(rate), payout_month, earlier.get(member_id, 0), out.baselines,
+                             out.figures, keys)
             view["managed"] = sorted({a.resource for a in accs if a.billing_mode == "managed_fee"})
             band = area_band(area)
             compared = []

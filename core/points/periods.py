@@ -42,8 +42,9 @@ def month_to_int(text: str) -> int:
     return check_month(int(m.group(1)) * 100 + int(m.group(2)))
 
 
+@lru_cache(maxsize=4096, typed=True)  # typed: 202503.0 is refused, never a cached 202503
 def int_to_month(yyyymm: int) -> str:
-    """``202503`` -> ``"2025-03"``."""
+    """``202503`` -> ``"2025-03"`` (cached: every view names the same few months)."""
     check_month(yyyymm)
     return f"{yyyymm // 100:04d}-{yyyymm % 100:02d}"
 
