@@ -11,7 +11,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # runtime import would cycle: core.rules stores Half values
@@ -117,7 +117,7 @@ class Half:
     def first_month(self) -> int:
         return self.year * 100 + (1 if self.number == 1 else 7)
 
-    @property
+    @cached_property  # in the instance's __dict__ (not a field: equality and order stay the year's and number's)
     def months(self) -> tuple[int, ...]:
         """The six months as yyyymm ints, in order."""
         return _six_months(self.first_month)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache, lru_cache
 from pathlib import Path
@@ -93,6 +93,18 @@ class Projection:
                 "resources": [r.as_dict() for r in self.resources]}
 
 
+_INPUT_FIELDS = ("resource", "readings", "billing_mode", "registered_on", "tariff", "streak_before", "group",
+                 "join_month", "baseline")
+assert tuple(f.name for f in fields(ResourceInput)) == _INPUT_FIELDS  # _with names every field
+
+
+def _with(item: ResourceInput, readings: Mapping[int, Decimal], baseline: HalfBaseline | None) -> ResourceInput:
+    """``replace(item, readings=..., baseline=...)`` without dataclasses.replace's per-call
+    field walk (asked once or twice per resource and member)."""
+    return ResourceInput(item.resource, readings, item.billing_mode, item.registered_on, item.tariff,
+                         item.streak_before, item.group, item.join_month, baseline)
+
+
 def pace_readings(item: ResourceInput, half: Half, through_month: int, rules: Rules) -> dict[int, Decimal] | None:
     """The item's readings with every month of the half still unread filled at the pace so far
     (share of B(m)), or None when no rate is computable yet."""
@@ -156,7 +168,7 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
             have_rate[item.resource] = got[1]
             # The filled months are of the half: B_H stays the same unless it reads them.
             keep = got[2] if _refs_outside(half, rules, item.join_month) else None
-            paced.append(replace(item, readings=got[0], baseline=keep))
+            paced.append(_with(item, got[0], keep))
         else:
             paced.append(item)
 
@@ -209,7 +221,7 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
         for m in remaining:
             changed[m] = readings[m] - less
         # The engine's statement with this resource changed (only its line is computed again).
-        st = restate(pace, paced, replace(item, readings=changed), rules)
+        st = restate(pace, paced, _with(item, changed, item.baseline), rules)
         reached = next(ln for ln in st.lines if ln.resource == item.resource).band
         out.append(ResourceProjection(**base, next_band=reached, less_per_month=less,
                                       bill_won_per_month=less * prices.get(item.resource, 0),
