@@ -31,8 +31,10 @@ B_H from the cards, and recorded by one INSERT ... ON CONFLICT DO NOTHING.
 """
 from __future__ import annotations
 
+import gc
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -84,6 +86,20 @@ class MonthlyResult:
         held = f", {self.budget.held} held over the push budget" if self.budget and self.budget.held else ""
         return (f"monthly results {self.month}: {self.written} notification(s) recorded, "
                 f"{self.already} already recorded, {self.members} member(s) with resources{held}")
+
+
+@contextmanager
+def fewer_collections(gen0: int = 50_000) -> Iterator[None]:
+    """The run makes millions of short-lived objects (views, engine lines) that reference
+    counting frees; a young-generation collection every 700 allocations finds nothing and
+    costs about a tenth of the run. Its threshold is raised for the run and put back after
+    (process-wide: collections happen less often meanwhile, nothing else changes)."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], gen0), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def parse_month(value: str) -> int:
@@ -276,17 +292,18 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
             cards = iter_prepared(conn, this_month, rules, now, compare_month=m, chunk=CHUNK)
             other = iter_prepared(conn, m, rules, now, compare_month=m, chunk=CHUNK) \
                 if Half.of_month(this_month) != half else None
-            while True:
-                with conn.begin():
-                    part = next(cards, None)
-                    if part is None:
-                        notices(None, {}, {}, {})
-                        break
-                    write_rows(conn, part.rows, part.member_ids)
-                    shown = next(other, None) if other is not None else part
-                    last = part.member_ids[-1] if part.member_ids else None
-                    notices(last, shown.views if shown else {}, shown.baselines if shown else {},
-                            shown.figures if shown else {})
+            with fewer_collections():
+                while True:
+                    with conn.begin():
+                        part = next(cards, None)
+                        if part is None:
+                            notices(None, {}, {}, {})
+                            break
+                        write_rows(conn, part.rows, part.member_ids)
+                        shown = next(other, None) if other is not None else part
+                        last = part.member_ids[-1] if part.member_ids else None
+                        notices(last, shown.views if shown else {}, shown.baselines if shown else {},
+                                shown.figures if shown else {})
         finally:
             with conn.begin():
                 conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))

@@ -122,7 +122,7 @@ class Half:
         """The six months as yyyymm ints, in order."""
         return _six_months(self.first_month)
 
-    @property
+    @cached_property  # asked for every line's registration test
     def start(self) -> date:
         return month_first_day(self.first_month)
 
