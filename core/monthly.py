@@ -289,9 +289,12 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
             # Chunk by chunk (memory stays one chunk's): the balance card's figures for today's
             # month, written; the notice's projection and comparison for the results month (the
             # same figures when both fall in one half); then the chunk's notices.
-            cards = iter_prepared(conn, this_month, rules, now, compare_month=m, chunk=CHUNK)
-            other = iter_prepared(conn, m, rules, now, compare_month=m, chunk=CHUNK) \
-                if Half.of_month(this_month) != half else None
+            # The cards of the staged half read their readings from the staging table.
+            same = Half.of_month(this_month) == half
+            cards = iter_prepared(conn, this_month, rules, now, compare_month=m, chunk=CHUNK,
+                                  staged=tmp.name if same else None)
+            other = None if same else iter_prepared(conn, m, rules, now, compare_month=m, chunk=CHUNK,
+                                                    staged=tmp.name)
             with fewer_collections():
                 while True:
                     with conn.begin():

@@ -54,6 +54,7 @@ MIN_PEERS = 20          # fewer other households in a group: the comparison is n
 BEST_SHARE = Decimal("0.2")
 AREA_BANDS = (Decimal(60), Decimal(85), Decimal(135))   # m2: upper bounds of the size bands
 MILLI = Decimal("0.001")
+STAGED_COLUMNS = ", ".join(f"{p}{i}" for p in "apq" for i in range(1, 7))   # core.settlement.staging
 NO_READINGS = (None,) * 18   # an account's raw key (AccountFigures) without any reading
 
 
@@ -322,11 +323,13 @@ WHERE ra.ended_on IS NULL AND ra.billing_mode <> 'not_used'"""
 
 def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                   compare_month: int | None = None, chunk: int = 2000,
-                  member_ids: Sequence[int] | None = None) -> Iterator[PreparedChunk]:
+                  member_ids: Sequence[int] | None = None, staged: str | None = None) -> Iterator[PreparedChunk]:
     """Every active member (or ``member_ids``) prepared for the half containing the month
     ``through``, chunk by chunk (memory stays one chunk's); each chunk's queries run in the
     caller's transaction at the time it is asked for. The comparison groups are read first, in
-    one set-based pass (:func:`_comparison_groups`)."""
+    one set-based pass (:func:`_comparison_groups`). ``staged``: the settlement's staging table
+    (core.settlement.staging) filled for this half on the same connection: the accounts it
+    holds take their readings from it rather than from a second aggregate of the readings."""
     from core.local_government_rates import local_government_table
     from core.models.points import PointStatement
 
@@ -344,7 +347,8 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
     pivot = _pivot_sql(months, half, rules)
     # the pivot's columns in the staging's order (core.settlement.staging: a, p, q), so the
     # notice can tell the card's readings of an account are its own
-    staged = [months.index(m - back) for back in (0, 100, 200) for m in half.months]
+    order = [months.index(m - back) for back in (0, 100, 200) for m in half.months]
+    staged_months = [m - back for back in (0, 100, 200) for m in half.months]
     for start in range(0, len(members), chunk):
         part = members[start:start + chunk]
         lo, hi = part[0][0], part[-1][0]
@@ -360,11 +364,27 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
         readings: dict[int, dict[int, Decimal]] = {}
         reading_tariff: dict[int, str] = {}
         keys: dict[int, tuple] = {}
-        for account_id, tariff, *values in conn.execute(text(pivot), {"lo": lo, "hi": hi}):
-            readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(months, values) if v is not None}
-            keys[account_id] = tuple([values[i] for i in staged])
-            if tariff:
-                reading_tariff[account_id] = tariff
+        wanted = {a.id for accs in accounts.values() for a in accs}
+        if staged is not None:
+            # The same join, months and thousandths as the pivot; its tariff is the account's own
+            # unless a month of the half was billed under an excluded one (then that one).
+            for account_id, tariff, *values in conn.execute(text(
+                    f"SELECT account_id, tariff, {STAGED_COLUMNS} FROM {staged}"
+                    " WHERE member_id BETWEEN :lo AND :hi"), {"lo": lo, "hi": hi}):
+                if account_id not in wanted:
+                    continue
+                readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(staged_months, values) if v is not None}
+                keys[account_id] = tuple(values)
+                if tariff in rules.excluded_electricity_tariffs:
+                    reading_tariff[account_id] = tariff
+        if len(keys) < len(wanted):  # not staged (or no staging): the pivot
+            for account_id, tariff, *values in conn.execute(text(pivot), {"lo": lo, "hi": hi}):
+                if account_id in keys:
+                    continue
+                readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(months, values) if v is not None}
+                keys[account_id] = tuple([values[i] for i in order])
+                if tariff:
+                    reading_tariff[account_id] = tariff
         streaks: dict[int, dict[str, int]] = {}
         for r in conn.execute(text("SELECT member_id, resource, streak_after FROM statement_lines"
                                    " WHERE half = :h AND member_id BETWEEN :lo AND :hi"),
