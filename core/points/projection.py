@@ -185,8 +185,8 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
         line = lines[item.resource]
         # The months still to come: after the last month read so far (a month of the half not
         # read yet can still change, even when the clock is past it).
-        last_read = max((m for m in items[idx].readings if m in months and m <= through_month),
-                        default=through_month)
+        read = items[idx].readings
+        last_read = max((m for m in months if m <= through_month and m in read), default=through_month)
         remaining = [m for m in months if m > last_read]
         base: dict[str, Any] = dict(resource=item.resource, rate_to_date=have_rate.get(item.resource), pace_band=line.band,
                     pace_points=line.points, maintenance=line.maintenance_points > 0, streak=item.streak_before,
@@ -208,7 +208,7 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
         readings = item.readings
         bn, bd = line.baseline.as_integer_ratio()
         kn, kd = target.min_rate.as_integer_ratio()
-        fn, fd = exact_total(v for m, v in readings.items() if m in months and m not in remaining).as_integer_ratio()
+        fn, fd = exact_total(readings[m] for m in months if m not in remaining and m in readings).as_integer_ratio()
         pn, pd = exact_total(readings[m] for m in remaining).as_integer_ratio()
         an, ad = bn * (100 * kd - kn), bd * 100 * kd                 # allowed = an / ad
         den = pd * ad * fd * len(remaining)
