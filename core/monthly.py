@@ -25,9 +25,12 @@ The balance card's figures (core.progress) are prepared in the same run, for tod
 
 Set-based: the readings come from the settlement's staging aggregate (one GROUP BY query into a
 temporary table); members who already have the month's notification are not computed again.
-Chunk by chunk (one transaction each, memory one chunk's): the chunk's cards are prepared and
-written (core.progress.iter_prepared), then its notices are computed, reusing each account's
-B_H from the cards, and recorded by one INSERT ... ON CONFLICT DO NOTHING.
+Chunk by chunk (one transaction each, memory one chunk's): the chunk's cards are prepared from
+the staged readings and written (core.progress.iter_prepared), then its notices are computed,
+reusing what the cards computed of each account (B_H, the half so far, the provisional award:
+core.progress.AccountFigures) when the staged readings are the card's, and recorded by one
+INSERT ... ON CONFLICT DO NOTHING. tests/core/test_monthly_shortcuts.py checks that a run
+without these shortcuts writes the same rows.
 """
 from __future__ import annotations
 

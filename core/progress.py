@@ -19,6 +19,9 @@ month; then per chunk of members a few set-based reads (accounts, the readings p
 account with any excluded tariff of the half's readings, spec E5, the previous half's streaks,
 H1's won) and the rules engine's pure functions per account, each account's B_H computed once
 and handed to the engine's further questions (the half so far, the projection, the notice).
+Monthly results hand in the settlement's staging table of the same half (``staged``): its rows
+are the same readings already aggregated, so the pivot only serves accounts it does not hold.
+Each account's figures (:class:`AccountFigures`) are kept for the chunk's notices.
 
 Fair comparison (:func:`comparison_groups`): households with a reading for the month, grouped by
 시·군·구, resource and member type, and by floor-area band where that group still has enough

@@ -10,8 +10,10 @@ Given the readings of a member's resources so far, the projection asks the rules
 - *to reach the next band*: the same, but one resource uses ``less`` units fewer in each month
   after ``through_month``. ``less`` is the smallest whole number of units for which the band
   test can hold (inverted from ``100 (B_H - A_H) >= k B_H``); the engine then confirms the band
-  and gives the points and won that scenario pays. A test checks both against the engine with
-  the months that then actually arrive.
+  and gives the points and won that scenario pays (:func:`core.points.award.restate`: the pace
+  statement with that one line computed again, the same as a whole new statement). ``less`` is
+  found in integers over one common denominator. Tests check both against the engine with the
+  months that then actually arrive, and against whole statements on a generated population.
 
 A resource at maintenance (유지: below the lowest band, above zero, streak long enough) says so:
 the streak it carries and that using less than its baseline keeps the maintenance points.
