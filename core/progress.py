@@ -19,6 +19,9 @@ month; then per chunk of members a few set-based reads (accounts, the readings p
 account with any excluded tariff of the half's readings, spec E5, the previous half's streaks,
 H1's won) and the rules engine's pure functions per account, each account's B_H computed once
 and handed to the engine's further questions (the half so far, the projection, the notice).
+Monthly results hand in the settlement's staging table of the same half (``staged``): its rows
+are the same readings already aggregated, so the pivot only serves accounts it does not hold.
+Each account's figures (:class:`AccountFigures`) are kept for the chunk's notices.
 
 Fair comparison (:func:`comparison_groups`): households with a reading for the month, grouped by
 시·군·구, resource and member type, and by floor-area band where that group still has enough
@@ -31,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -42,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from core.db_bulk import bulk_insert
 from core.models.progress import PreparedProgress
-from core.points.award import provisional_award, won_for
+from core.points.award import Provisional, provisional_award, won_for
 from core.points.baseline import HalfBaseline, HalfToDate, format_rate, half_baseline, half_to_date
 from core.points.evaluation import ResourceInput, is_registered_for_half
 from core.points.periods import Half, int_to_month
@@ -54,6 +57,21 @@ MIN_PEERS = 20          # fewer other households in a group: the comparison is n
 BEST_SHARE = Decimal("0.2")
 AREA_BANDS = (Decimal(60), Decimal(85), Decimal(135))   # m2: upper bounds of the size bands
 MILLI = Decimal("0.001")
+STAGED_COLUMNS = ", ".join(f"{p}{i}" for p in "apq" for i in range(1, 7))   # core.settlement.staging
+NO_READINGS = (None,) * 18   # an account's raw key (AccountFigures) without any reading
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFigures:
+    """What the balance card computed of one account's readings, kept for the monthly notice
+    of the same half (core.monthly), which reuses it when its staged readings are the same
+    (``key``: the raw thousandths in the staging's order, a1..a6, p1..p6, q1..q6)."""
+    key: tuple | None
+    readings: Mapping[int, Decimal]
+    baseline: HalfBaseline
+    to_date: HalfToDate
+    streak: int
+    provisional: Provisional | None     # None: not asked (not registered, no rate)
 
 
 @dataclass(frozen=True)
@@ -93,10 +111,13 @@ def signature(member_type: str, lg_code: str | None, accounts: Iterable[Any]) ->
 def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mapping[int, Mapping[int, Decimal]],
               prev_streak: Mapping[str, int], half: Half, through: int, rules: Rules, rate: Decimal,
               payout_month: int | None, won_paid_earlier_in_year: int = 0,
-              baselines: dict[int, HalfBaseline] | None = None) -> dict:
+              baselines: dict[int, HalfBaseline] | None = None,
+              figures: dict[int, AccountFigures] | None = None,
+              keys: Mapping[int, tuple] | None = None) -> dict:
     """The provisional view of the half (core.statements.current_half_view's shape) and its
     projection. ``readings``: per account id, {yyyymm: Decimal} at thousandths; ``baselines``
-    receives each account's B_H (batch callers ask the engine more about the same readings)."""
+    receives each account's B_H (batch callers ask the engine more about the same readings),
+    ``figures`` each account's :class:`AccountFigures` (``keys``: their raw readings)."""
     order = {r: i for i, r in enumerate(rules.resources)}
     resources, points, missing_all = [], 0, set()
     items: list[ResourceInput] = []
@@ -121,6 +142,7 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
                  "provisional_band": None, "provisional_points": 0, "reason": td.reason}
         missing_all.update(item["missing_months"])
         streak = prev_streak.get(acc.resource, 0)
+        prov = None
         if not is_registered_for_half(acc.registered_on, half, rules):
             item["reason"] = "NOT_REGISTERED_FOR_HALF"
         elif td.rate is not None:
@@ -128,6 +150,9 @@ def half_view(member_type: str, accounts: Sequence[AccountInfo], readings: Mappi
             item["provisional_band"] = view_num(prov.band)
             item["provisional_points"] = prov.points
             points += prov.points
+        if figures is not None:
+            key = None if keys is None else keys.get(acc.id, NO_READINGS)
+            figures[acc.id] = AccountFigures(key, rd, hb, td, streak, prov)
         items.append(ResourceInput(acc.resource, rd, acc.billing_mode, acc.registered_on, acc.tariff, streak,
                                    baseline=hb))
         tds[acc.resource] = td
@@ -251,6 +276,7 @@ class PreparedChunk:
     views: dict[int, dict]              # member_id -> view
     baselines: dict[int, HalfBaseline]  # account id -> B_H of the half (for the monthly notice)
     compared: int = 0
+    figures: dict[int, AccountFigures] = field(default_factory=dict)  # account id -> (for the notice)
 
 
 def _sample_month(rd: Mapping[int, Decimal], compare_month: int | None, through: int) -> int | None:
@@ -300,12 +326,16 @@ WHERE ra.ended_on IS NULL AND ra.billing_mode <> 'not_used'"""
 
 def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                   compare_month: int | None = None, chunk: int = 2000,
-                  member_ids: Sequence[int] | None = None, extras: bool = True) -> Iterator[PreparedChunk]:
+                  member_ids: Sequence[int] | None = None, staged: str | None = None,
+                  extras: bool = True) -> Iterator[PreparedChunk]:
     """Every active member (or ``member_ids``) prepared for the half containing the month
     ``through``, chunk by chunk (memory stays one chunk's); each chunk's queries run in the
     caller's transaction at the time it is asked for. The comparison groups are read first, in
-    one set-based pass (:func:`_comparison_groups`). ``extras``: each view also holds the
-    balance card's settled half and green-life year (core.prepared_extras) under EXTRAS."""
+    one set-based pass (:func:`_comparison_groups`). ``staged``: the settlement's staging table
+    (core.settlement.staging) filled for this half on the same connection: the accounts it
+    holds take their readings from it rather than from a second aggregate of the readings.
+    ``extras``: each view also holds the balance card's settled half and green-life year
+    (core.prepared_extras) under EXTRAS."""
     from core.local_government_rates import local_government_table
     from core.models.points import PointStatement
     from core.prepared_extras import extras_for
@@ -325,6 +355,10 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
     prev_half = str(half.previous())
     h1 = f"{half.year}H1" if half.number == 2 else None
     pivot = _pivot_sql(months, half, rules)
+    # the pivot's columns in the staging's order (core.settlement.staging: a, p, q), so the
+    # notice can tell the card's readings of an account are its own
+    order = [months.index(m - back) for back in (0, 100, 200) for m in half.months]
+    staged_months = [m - back for back in (0, 100, 200) for m in half.months]
     for start in range(0, len(members), chunk):
         part = members[start:start + chunk]
         lo, hi = part[0][0], part[-1][0]
@@ -339,10 +373,28 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                 AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg, r.company or ""))
         readings: dict[int, dict[int, Decimal]] = {}
         reading_tariff: dict[int, str] = {}
-        for account_id, tariff, *values in conn.execute(text(pivot), {"lo": lo, "hi": hi}):
-            readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(months, values) if v is not None}
-            if tariff:
-                reading_tariff[account_id] = tariff
+        keys: dict[int, tuple] = {}
+        wanted = {a.id for accs in accounts.values() for a in accs}
+        if staged is not None:
+            # The same join, months and thousandths as the pivot; its tariff is the account's own
+            # unless a month of the half was billed under an excluded one (then that one).
+            for account_id, tariff, *values in conn.execute(text(
+                    f"SELECT account_id, tariff, {STAGED_COLUMNS} FROM {staged}"
+                    " WHERE member_id BETWEEN :lo AND :hi"), {"lo": lo, "hi": hi}):
+                if account_id not in wanted:
+                    continue
+                readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(staged_months, values) if v is not None}
+                keys[account_id] = tuple(values)
+                if tariff in rules.excluded_electricity_tariffs:
+                    reading_tariff[account_id] = tariff
+        if len(keys) < len(wanted):  # not staged (or no staging): the pivot
+            for account_id, tariff, *values in conn.execute(text(pivot), {"lo": lo, "hi": hi}):
+                if account_id in keys:
+                    continue
+                readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(months, values) if v is not None}
+                keys[account_id] = tuple([values[i] for i in order])
+                if tariff:
+                    reading_tariff[account_id] = tariff
         streaks: dict[int, dict[str, int]] = {}
         for r in conn.execute(text("SELECT member_id, resource, streak_after FROM statement_lines"
                                    " WHERE half = :h AND member_id BETWEEN :lo AND :hi"),
@@ -364,7 +416,8 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
             seen = [replace(a, tariff=reading_tariff[a.id]) if a.resource == "electricity" and a.id in reading_tariff
                     else a for a in accs]
             view = half_view(mtype, seen, readings, streaks.get(member_id, {}), half, through, rules,
-                             Decimal(rate), payout_month, earlier.get(member_id, 0), out.baselines)
+                             Decimal(rate), payout_month, earlier.get(member_id, 0), out.baselines,
+                             out.figures, keys)
             view["managed"] = sorted({a.resource for a in accs if a.billing_mode == "managed_fee"})
             band = area_band(area)
             compared = []

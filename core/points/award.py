@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Decimal
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from core.points import reasons
-from core.points.baseline import HalfBaseline, HalfToDate, format_rate, meets_rate, reduction_rate
+from core.points.baseline import HUNDRED, HalfBaseline, HalfToDate, format_rate, reduction_rate
 from core.points.evaluation import ResourceInput, evaluate_resource
 from core.points.periods import Half
 from core.points.standard_usage import qualifies_standard_usage
@@ -107,12 +108,27 @@ def won_for(points: int, rate: Decimal) -> int:
 
 
 def band_for(baseline: Any, actual: Any, bands: Sequence[Band]) -> Band | None:
-    """Highest band whose exact test ``100 (B - A) >= k B`` holds; None below the lowest."""
+    """Highest band whose exact test ``100 (B - A) >= k B`` holds; None below the lowest.
+    :func:`meets_rate` per band, with B and A turned into integers once (the hot path of
+    every statement and projection)."""
+    if not bands:
+        return None
+    bn, bd = baseline.as_integer_ratio()
+    an, ad = actual.as_integer_ratio()
+    if bn <= 0:
+        raise ValueError("band test needs a positive baseline")
+    lhs, rhs = HUNDRED * (bn * ad - an * bd), bn * ad   # r >= k/kd  <=>  lhs kd >= k rhs
     reached = None
     for band in bands:
-        if meets_rate(baseline, actual, band.min_rate):
+        kn, kd = _ratio(band.min_rate)
+        if lhs * kd >= kn * rhs:
             reached = band
     return reached
+
+
+@lru_cache(maxsize=256)
+def _ratio(min_rate: Decimal) -> tuple[int, int]:
+    return min_rate.as_integer_ratio()
 
 
 def _reduction_or_maintenance(baseline: Any, actual: Any, resource: str, schedule: Schedule,
@@ -238,6 +254,32 @@ def compute_statement(member_type: str, half: Half | str, resources: Sequence[Re
     ordered = sorted(resources, key=lambda item: rules.resources.index(item.resource)
                      if item.resource in rules.resources else len(rules.resources))
     lines = [award_resource(item, half, table, schedule, rules) for item in ordered]
+    return _statement(member_type, half, rules, rate, won_paid_earlier_in_year, payout_month, table,
+                      schedule, ordered, lines)
+
+
+def restate(statement: Statement, resources: Sequence[ResourceInput], changed: ResourceInput,
+            rules: Rules) -> Statement:
+    """``compute_statement`` of the same member and half with one resource's input replaced by
+    ``changed`` (``resources``: the inputs ``statement`` was computed from). A line depends on
+    its own resource only, so only that line is computed again; the household streak, caps and
+    won are the statement's own steps. Same result as computing the whole statement again."""
+    half = statement.half
+    table = rules.table_for(statement.member_type)
+    schedule = table.schedule_for(half)
+    ordered = sorted((changed if item.resource == changed.resource else item for item in resources),
+                     key=lambda item: rules.resources.index(item.resource)
+                     if item.resource in rules.resources else len(rules.resources))
+    lines = [award_resource(changed, half, table, schedule, rules) if line.resource == changed.resource
+             else line for line in statement.lines]
+    return _statement(statement.member_type, half, rules, statement.rate, statement.won_paid_earlier_in_year,
+                      statement.payout_month, table, schedule, ordered, lines)
+
+
+def _statement(member_type: str, half: Half, rules: Rules, rate: Decimal, won_paid_earlier_in_year: int,
+               payout_month: int | None, table: PointsTable, schedule: Schedule,
+               ordered: Sequence[ResourceInput], lines: list[ResourceLine]) -> Statement:
+    """The statement's steps after the lines: household streak, Σ, caps, won."""
     if rules.maintenance_streak_scope == "household":
         lines = _household_streak(ordered, lines, rules)
 

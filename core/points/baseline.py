@@ -34,6 +34,7 @@ Readings = Mapping[int, Decimal]
 Number = Decimal | Fraction | int
 
 FILL_DISPLAY_PLACES = 4
+_WIDE_LIMIT = 10 ** 80   # to_decimal divides at 80 digits
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact])  # sums never round
 HUNDRED = 100
 
@@ -80,6 +81,18 @@ class HalfBaseline:
                         raise ValueError(f"{month} is filled but the baseline has no exact fill")
                     return self.fill_exact
                 return Fraction(item.value)
+        raise KeyError(month)
+
+    def exact_ratio(self, month: int) -> tuple[int, int]:
+        """:meth:`exact_value` as (numerator, denominator) with a positive denominator, not
+        necessarily reduced (no Fraction built: the projection asks for it per unread month)."""
+        for item in self.months:
+            if item.month == month:
+                if item.source == SOURCE_FILLED:
+                    if self.fill_exact is None:
+                        raise ValueError(f"{month} is filled but the baseline has no exact fill")
+                    return self.fill_exact.numerator, self.fill_exact.denominator
+                return item.value.as_integer_ratio()
         raise KeyError(month)
 
     def exact_sum(self, months: Iterable[int]) -> Fraction:
@@ -168,6 +181,8 @@ def _terminates(fr: Fraction) -> bool:
 
 def to_decimal(fr: Fraction, places: int = FILL_DISPLAY_PLACES) -> Decimal:
     """Exact Decimal of a terminating fraction, else rounded half-even to ``places``."""
+    if fr.denominator == 1 and abs(fr.numerator) < _WIDE_LIMIT:  # n / 1 at 80 digits is n, exactly
+        return Decimal(fr.numerator)
     with localcontext() as ctx:
         ctx.prec = 80
         value = Decimal(fr.numerator) / Decimal(fr.denominator)
@@ -211,41 +226,65 @@ def monthly_baseline(readings: Readings, month: int, rules: Rules,
     return None, None
 
 
+@lru_cache(maxsize=1024)
+def _half_references(half: Half, mode: str, join_month: int | None) -> tuple[tuple[int, tuple[int, int]], ...]:
+    """(month, its reference months) for the six months of a half."""
+    return tuple((m, reference_months_by_mode(check_month(m), mode, join_month)) for m in half.months)
+
+
 def half_baseline(readings: Readings, half: Half, rules: Rules,
                   join_month: int | None = None) -> HalfBaseline:
-    """B_H per spec §5 with per-month fallback and mean fill; NO_BASELINE / ZERO_BASELINE."""
-    known: dict[int, tuple[Decimal, str]] = {}
-    for month in half.months:
-        value, source = monthly_baseline(readings, month, rules, join_month)
-        if value is not None:
-            assert source is not None  # monthly_baseline names the source of every value
-            known[month] = (value, source)
+    """B_H per spec §5 with per-month fallback and mean fill; NO_BASELINE / ZERO_BASELINE.
+    B(m) as :func:`monthly_baseline` gives it, written out here (the hot path of every batch)."""
+    known: dict[int, tuple[Decimal, str, tuple[int, int]]] = {}
+    get = readings.get
+    for month, refs in _half_references(half, rules.baseline_mode, join_month):
+        nearer, earlier = get(refs[0]), get(refs[1])
+        if nearer is not None and not (type(nearer) is Decimal and nearer.is_finite() and nearer >= 0):
+            nearer = usage(nearer, f"reading {refs[0]}")
+        if earlier is not None and not (type(earlier) is Decimal and earlier.is_finite() and earlier >= 0):
+            earlier = usage(earlier, f"reading {refs[1]}")
+        if nearer is not None and earlier is not None:
+            known[month] = ((nearer + earlier) / 2, SOURCE_TWO_YEARS, refs)  # /2 terminates: exact
+        elif nearer is not None or earlier is not None:
+            known[month] = (nearer if nearer is not None else earlier, SOURCE_ONE_YEAR, refs)  # type: ignore[assignment]
     if not known:
         return HalfBaseline(half, (), None, reasons.NO_BASELINE)
 
-    available_sum = sum((v for v, _ in known.values()), Decimal(0))
+    available_sum = sum((v for v, _, _ in known.values()), Decimal(0))
     k = len(known)
-    fill = Fraction(available_sum) / k
     total = to_decimal(Fraction(available_sum) * 6 / k)  # always terminating: exact
-    months = tuple(
-        MonthBaseline(m, known[m][0], known[m][1], reference_months(m, rules, join_month))
-        if m in known else
-        MonthBaseline(m, to_decimal(fill), SOURCE_FILLED, reference_months(m, rules, join_month))
-        for m in half.months
-    )
+    if k == 6:
+        months = tuple(MonthBaseline(m, v, source, refs) for m, (v, source, refs) in known.items())
+        fill = None
+    else:
+        fill = Fraction(available_sum) / k
+        shown = to_decimal(fill)
+        months = tuple(
+            MonthBaseline(m, known[m][0], known[m][1], refs) if m in known else
+            MonthBaseline(m, shown, SOURCE_FILLED, refs)
+            for m, refs in _half_references(half, rules.baseline_mode, join_month)
+        )
     reason = reasons.ZERO_BASELINE if total == 0 else None
-    return HalfBaseline(half, months, total, reason, fill if k < 6 else None)
+    return HalfBaseline(half, months, total, reason, fill)
 
 
 # --- actual and rate (§6) -------------------------------------------------------------------
 
 def half_actual(readings: Readings, half: Half) -> HalfActual:
     """A_H, or the missing months (missing_actual = not_evaluated)."""
-    values = {m: _reading(readings, m) for m in half.months}
-    missing = tuple(m for m, v in values.items() if v is None)
+    total, missing, get = Decimal(0), None, readings.get
+    for m in half.months:
+        v = get(m)
+        if v is None:
+            missing = (missing or []) + [m]
+            continue
+        if not (type(v) is Decimal and v.is_finite() and v >= 0):
+            v = usage(v, f"reading {m}")
+        total += v
     if missing:
-        return HalfActual(half, None, missing)
-    return HalfActual(half, sum((v for v in values.values() if v is not None), Decimal(0)), ())
+        return HalfActual(half, None, tuple(missing))
+    return HalfActual(half, total, ())
 
 
 def reduction_rate(baseline: Number, actual: Number) -> Decimal:

@@ -11,7 +11,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # runtime import would cycle: core.rules stores Half values
@@ -42,8 +42,9 @@ def month_to_int(text: str) -> int:
     return check_month(int(m.group(1)) * 100 + int(m.group(2)))
 
 
+@lru_cache(maxsize=4096, typed=True)  # typed: 202503.0 is refused, never a cached 202503
 def int_to_month(yyyymm: int) -> str:
-    """``202503`` -> ``"2025-03"``."""
+    """``202503`` -> ``"2025-03"`` (cached: every view names the same few months)."""
     check_month(yyyymm)
     return f"{yyyymm // 100:04d}-{yyyymm % 100:02d}"
 
@@ -116,12 +117,12 @@ class Half:
     def first_month(self) -> int:
         return self.year * 100 + (1 if self.number == 1 else 7)
 
-    @property
+    @cached_property  # in the instance's __dict__ (not a field: equality and order stay the year's and number's)
     def months(self) -> tuple[int, ...]:
         """The six months as yyyymm ints, in order."""
         return _six_months(self.first_month)
 
-    @property
+    @cached_property  # asked for every line's registration test
     def start(self) -> date:
         return month_first_day(self.first_month)
 

@@ -10,25 +10,25 @@ Given the readings of a member's resources so far, the projection asks the rules
 - *to reach the next band*: the same, but one resource uses ``less`` units fewer in each month
   after ``through_month``. ``less`` is the smallest whole number of units for which the band
   test can hold (inverted from ``100 (B_H - A_H) >= k B_H``); the engine then confirms the band
-  and gives the points and won that scenario pays. A test checks both against the engine with
-  the months that then actually arrive.
+  and gives the points and won that scenario pays (:func:`core.points.award.restate`: the pace
+  statement with that one line computed again, the same as a whole new statement). ``less`` is
+  found in integers over one common denominator. Tests check both against the engine with the
+  months that then actually arrive, and against whole statements on a generated population.
 
 A resource at maintenance (유지: below the lowest band, above zero, streak long enough) says so:
 the streak it carries and that using less than its baseline keeps the maintenance points.
 """
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_EVEN, Decimal
-from fractions import Fraction
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.points.award import Statement, compute_statement
+from core.points.award import Statement, compute_statement, restate
 from core.points.baseline import (
     HalfBaseline,
     HalfToDate,
@@ -95,6 +95,18 @@ class Projection:
                 "resources": [r.as_dict() for r in self.resources]}
 
 
+_INPUT_FIELDS = ("resource", "readings", "billing_mode", "registered_on", "tariff", "streak_before", "group",
+                 "join_month", "baseline")
+assert tuple(f.name for f in fields(ResourceInput)) == _INPUT_FIELDS  # _with names every field
+
+
+def _with(item: ResourceInput, readings: Mapping[int, Decimal], baseline: HalfBaseline | None) -> ResourceInput:
+    """``replace(item, readings=..., baseline=...)`` without dataclasses.replace's per-call
+    field walk (asked once or twice per resource and member)."""
+    return ResourceInput(item.resource, readings, item.billing_mode, item.registered_on, item.tariff,
+                         item.streak_before, item.group, item.join_month, baseline)
+
+
 def pace_readings(item: ResourceInput, half: Half, through_month: int, rules: Rules) -> dict[int, Decimal] | None:
     """The item's readings with every month of the half still unread filled at the pace so far
     (share of B(m)), or None when no rate is computable yet."""
@@ -131,12 +143,15 @@ def _pace(item: ResourceInput, half: Half, through_month: int, rules: Rules,
                           baseline=base)
     if td.rate is None or td.baseline_exact is None:
         return None
-    share = Fraction(td.actual) / td.baseline_exact
+    # share = A_td / B_td; each unread month B(m) * share, in integers: a correctly rounded
+    # Decimal quotient does not depend on the fraction being reduced first.
+    an, ad = td.actual.as_integer_ratio()
+    bn, bd = td.baseline_exact.as_integer_ratio()
     out = dict(item.readings)
     for m in half.months:
         if m not in out:
-            fr = base.exact_value(m) * share
-            out[m] = (Decimal(fr.numerator) / Decimal(fr.denominator)).quantize(MILLI, ROUND_HALF_EVEN)
+            vn, vd = base.exact_ratio(m)
+            out[m] = (Decimal(vn * an * bd) / Decimal(vd * ad * bn)).quantize(MILLI, ROUND_HALF_EVEN)
     return out, td.rate, base
 
 
@@ -155,7 +170,7 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
             have_rate[item.resource] = got[1]
             # The filled months are of the half: B_H stays the same unless it reads them.
             keep = got[2] if _refs_outside(half, rules, item.join_month) else None
-            paced.append(replace(item, readings=got[0], baseline=keep))
+            paced.append(_with(item, got[0], keep))
         else:
             paced.append(item)
 
@@ -172,8 +187,8 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
         line = lines[item.resource]
         # The months still to come: after the last month read so far (a month of the half not
         # read yet can still change, even when the clock is past it).
-        last_read = max((m for m in items[idx].readings if m in months and m <= through_month),
-                        default=through_month)
+        read = items[idx].readings
+        last_read = max((m for m in months if m <= through_month and m in read), default=through_month)
         remaining = [m for m in months if m > last_read]
         base: dict[str, Any] = dict(resource=item.resource, rate_to_date=have_rate.get(item.resource), pace_band=line.band,
                     pace_points=line.points, maintenance=line.maintenance_points > 0, streak=item.streak_before,
@@ -189,21 +204,26 @@ def project(member_type: str, half: Half | str, through_month: int, items: Seque
             out.append(ResourceProjection(**base))
             continue
         target = higher[0]
-        # Largest A_H that still meets the band, minus the months that can no longer change.
-        allowed = Fraction(line.baseline) * (1 - Fraction(target.min_rate) / 100)
+        # Largest A_H that still meets the band, minus the months that can no longer change:
+        # less = ceil((pace_left - (allowed - fixed)) / n), allowed = B_H (100 - k) / 100, in
+        # integers over one common denominator.
         readings = item.readings
-        fixed = Fraction(exact_total(v for m, v in readings.items() if m in months and m not in remaining))
-        pace_left = Fraction(exact_total(readings[m] for m in remaining))
-        less = max(1, math.ceil((pace_left - (allowed - fixed)) / len(remaining)))
+        bn, bd = line.baseline.as_integer_ratio()
+        kn, kd = target.min_rate.as_integer_ratio()
+        fn, fd = exact_total(readings[m] for m in months if m not in remaining and m in readings).as_integer_ratio()
+        pn, pd = exact_total(readings[m] for m in remaining).as_integer_ratio()
+        an, ad = bn * (100 * kd - kn), bd * 100 * kd                 # allowed = an / ad
+        den = pd * ad * fd * len(remaining)
+        num = (pn * ad * fd) - (an * pd * fd) + (fn * pd * ad)       # pace_left - allowed + fixed
+        less = max(1, -(-num // den))
         if any(readings[m] < less for m in remaining):
             out.append(ResourceProjection(**base))  # not reachable by using less in the months left
             continue
         changed = dict(readings)
         for m in remaining:
             changed[m] = readings[m] - less
-        trial = list(paced)
-        trial[idx] = replace(item, readings=changed)
-        st = statement(trial)
+        # The engine's statement with this resource changed (only its line is computed again).
+        st = restate(pace, paced, _with(item, changed, item.baseline), rules)
         reached = next(ln for ln in st.lines if ln.resource == item.resource).band
         out.append(ResourceProjection(**base, next_band=reached, less_per_month=less,
                                       bill_won_per_month=less * prices.get(item.resource, 0),

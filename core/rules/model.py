@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -51,8 +51,16 @@ class PointsTable:
     name: str                               # "household" | "commercial"
     schedules: tuple[Schedule, ...]         # ascending effective_from
     standard_usage_offered: bool            # commercial: commercial_standard_usage
+    # half -> schedule in force, filled on first ask (the engine asks per line and statement)
+    _in_force: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def schedule_for(self, half: Half) -> Schedule:
+        found = self._in_force.get(half)
+        if found is None:
+            found = self._in_force[half] = self._schedule_for(half)
+        return found
+
+    def _schedule_for(self, half: Half) -> Schedule:
         current = None
         for schedule in self.schedules:
             if schedule.effective_from <= half:

@@ -1,0 +1,93 @@
+"""Monthly results' shortcuts change nothing: the cards reading the staged readings, and the
+notices reusing what the cards computed, give exactly the rows of a run without them, on a
+varied population (missing months, one-year and filled baselines, excluded tariffs on the
+account and on a month's reading, resources not used, late registration, a November reading
+after the notice's month, members already notified, whose staged rows are dropped)."""
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime
+
+from sqlalchemy import select, text
+
+import core.monthly as monthly
+from core.clock import KST, FixedClock
+from core.models import Notification
+from core.models.progress import PreparedProgress
+
+N = 240
+CLOCK = FixedClock(datetime(2026, 11, 22, 10, tzinfo=KST))
+
+
+def _population(db) -> None:
+    from bench.monthly import generate
+
+    generate(db.url, N, fresh=False)
+    with db.engine.begin() as conn:
+        def run(sql: str, **params) -> None:
+            conn.execute(text(sql), params)
+
+        # members' accounts: electricity id 2i-1 ("e000000000i"), water id 2i (even members)
+        run("DELETE FROM meter_readings WHERE month = 202609 AND supply_key_hash IN"
+            " (SELECT supply_key_hash FROM resource_accounts WHERE member_id % 7 = 1)")       # missing month
+        run("DELETE FROM meter_readings WHERE month = 202507 AND supply_key_hash IN"
+            " (SELECT supply_key_hash FROM resource_accounts WHERE member_id % 5 = 2)")       # one-year B(m)
+        run("DELETE FROM meter_readings WHERE month IN (202408, 202508) AND supply_key_hash IN"
+            " (SELECT supply_key_hash FROM resource_accounts WHERE member_id % 6 = 3)")       # a filled month
+        run("UPDATE meter_readings SET tariff = 'late_night' WHERE month = 202608 AND supply_key_hash IN"
+            " (SELECT supply_key_hash FROM resource_accounts WHERE member_id % 11 = 4)")      # E5, a month
+        run("UPDATE resource_accounts SET tariff = 'agricultural' WHERE resource = 'electricity'"
+            " AND member_id % 13 = 5")
+        run("UPDATE resource_accounts SET billing_mode = 'not_used' WHERE resource = 'water' AND member_id % 17 = 6")
+        run("UPDATE resource_accounts SET registered_on = :d WHERE member_id % 19 = 7", d=date(2026, 8, 1))
+        run("INSERT INTO meter_readings (resource, supply_key_hash, month, amount, updated_at)"
+            " SELECT resource, supply_key_hash, 202611, 250.5, :t FROM resource_accounts"
+            " WHERE member_id % 9 = 8", t=datetime(2026, 11, 20))                            # read after Oct
+        run("UPDATE meter_readings SET amount = 0 WHERE month < 202607 AND supply_key_hash IN"
+            " (SELECT supply_key_hash FROM resource_accounts WHERE member_id % 23 = 9)")      # zero baseline
+    # members already notified for October: the run skips their notices and drops their staged rows
+    with db.transaction() as s:
+        for mid in range(3, N, 31):
+            s.add(Notification(member_id=mid, kind=monthly.KIND, period="2026-10",
+                               dedupe_key=monthly.dedupe_key(mid, "2026-10"), payload={}, state="sent",
+                               created_at=datetime(2026, 11, 1)))
+
+
+def _rows(db) -> tuple[dict, dict]:
+    with db.session() as s:
+        notes = {n.member_id: n.payload for n in s.scalars(select(Notification).where(Notification.state != "sent"))}
+        views = {p.member_id: p.view for p in s.scalars(select(PreparedProgress))}
+    return notes, views
+
+
+def _forget(db) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM notifications WHERE state <> 'sent'"))
+        conn.execute(text("DELETE FROM prepared_progress"))
+
+
+def test_the_shortcuts_give_the_rows_of_a_run_without_them(db, monkeypatch):
+    _population(db)
+    result = monthly.monthly_results(db, "2026-10", CLOCK)
+    assert result.already == len(range(3, N, 31)) and result.written > N // 2
+    fast_notes, fast_views = _rows(db)
+    assert len(fast_views) == N and len(fast_notes) == result.written
+
+    # the same run without them: the cards aggregate the readings themselves, and each notice
+    # computes its figures from its staged row alone
+    _forget(db)
+    plain_prepared = functools.partial(monthly.iter_prepared, staged=None)
+    monkeypatch.setattr(monthly, "iter_prepared", lambda *a, staged=None, **k: plain_prepared(*a, **k))
+    plain_figures = monthly.resource_figures
+    monkeypatch.setattr(monthly, "resource_figures",
+                        lambda row, month, half, rules, baseline=None, known=None: plain_figures(row, month, half, rules))
+    monthly.monthly_results(db, "2026-10", CLOCK)
+    plain_notes, plain_views = _rows(db)
+
+    assert fast_views == plain_views
+    assert fast_notes == plain_notes
+    # the population reaches the cases named above
+    reasons = {ln.get("reason") for p in fast_notes.values() for ln in p["resources"]}
+    assert {"EXCLUDED_TARIFF", "RESOURCE_NOT_USED", "NOT_REGISTERED_FOR_HALF", None} <= reasons
+    assert any(p["missing_months"] for p in fast_notes.values())
+    assert any(r.get("reason") == "ZERO_BASELINE" for v in fast_views.values() for r in v["resources"])
