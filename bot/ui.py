@@ -21,10 +21,23 @@ MAIN_MENU = ("signup", "balance", "campaigns", "greenlife", "myinfo", "help")
 
 def qr(ctx, label: str, skill: str, extra: Mapping[str, Any] | None = None, text: str | None = None) -> QuickReply:
     block_id = ctx.settings.block_ids.get(skill) if ctx is not None else None
-    extra = dict(extra or {})
+    items = tuple(sorted((extra or {}).items()))
+    try:
+        return _qr(label, block_id, items, text)
+    except TypeError:  # an unhashable extra value: build it every time
+        return _build_qr(label, block_id, items, text)
+
+
+def _build_qr(label: str, block_id: str | None, items: tuple, text: str | None) -> QuickReply:
+    extra = dict(items) or None
     if block_id:
-        return QuickReply.block(label, block_id, message_text=text or label, extra=extra or None)
-    return QuickReply.message(label, text or label, extra=extra or None)
+        return QuickReply.block(label, block_id, message_text=text or label, extra=extra)
+    return QuickReply.message(label, text or label, extra=extra)
+
+
+# Quick replies are immutable and most are the same on every turn (a skill's buttons in one
+# language): each is built and checked once.
+_qr = lru_cache(maxsize=1024)(_build_qr)
 
 
 def menu_quick_replies(ctx, member: bool | None = None) -> list[QuickReply]:
@@ -49,11 +62,17 @@ def _menu(block_ids: tuple, member: bool | None, lang: str) -> tuple[QuickReply,
 
 
 def home_quick_reply(ctx) -> QuickReply:
-    return QuickReply.message(texts.t("common.menu.home"), texts.t("common.menu.home"), extra={"action": "home"})
+    return _action_reply("home", texts.current())
 
 
 def cancel_quick_reply(ctx) -> QuickReply:
-    return QuickReply.message(texts.t("common.menu.cancel"), texts.t("common.menu.cancel"), extra={"action": "cancel"})
+    return _action_reply("cancel", texts.current())
+
+
+@lru_cache(maxsize=16)
+def _action_reply(action: str, lang: str) -> QuickReply:
+    label = texts.t(f"common.menu.{action}", lang=lang)
+    return QuickReply.message(label, label, extra={"action": action})
 
 
 def reply(outputs, quick_replies=None, **kw) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from bot import texts, ui
 from bot.app import BotApp
@@ -36,8 +37,13 @@ def _t(key: str, **fmt) -> str:
 
 
 def half_label(half: str | Half) -> str:
+    return _half_label(str(half), texts.current())
+
+
+@lru_cache(maxsize=256)
+def _half_label(half: str, lang: str) -> str:
     h = Half.parse(half)
-    return _t("half_name", year=h.year, half=_t(f"half_{h.number}"))
+    return texts.t("balance.half_name", lang=lang, year=h.year, half=texts.t(f"balance.half_{h.number}", lang=lang))
 
 
 def _won(value: int) -> str:

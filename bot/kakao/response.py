@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from bot.kakao import _checks as C
 from bot.kakao import limits as L
 from bot.kakao.cards import (
@@ -57,6 +59,23 @@ __all__ = [
 ]
 
 
+class BuiltReply(dict):
+    """A reply dict as :class:`SkillResponse` built it, with ``encoded``: its compact UTF-8 JSON
+    at that moment (None when orjson could not encode it). Every component checked its limits
+    when it was made, and builder output always validates (tests/bot/kakao/
+    test_kakao_properties.py), so a reply whose encoding is still exactly ``encoded`` needs no
+    second validation; one changed after it was built is validated in full."""
+
+    encoded: bytes | None = None
+
+
+def _encoded(built: dict) -> bytes | None:
+    try:
+        return orjson.dumps(built)
+    except TypeError:  # what orjson does not take (e.g. an int past 64 bits)
+        return None
+
+
 @dataclass(frozen=True)
 class SkillResponse:
     """version "2.0", 1-3 outputs, <= 10 quick replies, <= RESPONSE_MAX_BYTES as compact UTF-8 JSON."""
@@ -76,9 +95,11 @@ class SkillResponse:
         C.instances("template.quickReplies", self.quick_replies, QuickReply)
         C.instances("context", [self.context] if self.context is not None else [], ContextControl)
         C.json_map("data", self.data)
-        built = self.to_dict()
+        built = BuiltReply(self.to_dict())
         object.__setattr__(self, "_built", built)  # `reply` hands this out: built once per reply
-        size, most = L.response_bytes(built), L.RESPONSE_MAX_BYTES
+        built.encoded = _encoded(built)
+        size = len(built.encoded) if built.encoded is not None else L.response_bytes(built)
+        most = L.RESPONSE_MAX_BYTES
         if size > most:
             raise LimitError(f"response: {size} bytes as UTF-8 JSON, limit {most} (RESPONSE_MAX_BYTES)")
 

@@ -85,6 +85,33 @@ def test_invalid_reply_is_replaced_outside_strict_mode(app, kakao):
     assert validate_response(resp.get_json()) == []
 
 
+def test_built_reply_skips_the_second_validation_until_changed(app, kakao, monkeypatch):
+    """A reply exactly as SkillResponse built it is not validated again; one changed after it
+    was built is, and replaced when invalid."""
+    from bot import app as bot_app
+    from bot.kakao.response import SimpleText, SkillResponse
+
+    app.extensions["cpoint"].settings.strict_responses = False
+    bot = app.extensions["cpoint_bot"]
+    checked = []
+    real = bot_app.reply_problems
+    monkeypatch.setattr(bot_app, "reply_problems", lambda body, reply: checked.append(body) or real(body, reply))
+
+    bot.skills["help"] = lambda ctx: SkillResponse([SimpleText("built")])._built
+    resp = kakao.post("help", make_payload(utterance="도움말"))
+    assert resp.get_json()["template"]["outputs"][0]["simpleText"]["text"] == "built" and checked == []
+
+    def changed(ctx):
+        built = SkillResponse([SimpleText("built")])._built
+        built["template"]["outputs"][0]["simpleText"]["text"] = "x" * 1001
+        return built
+
+    bot.skills["help"] = changed
+    resp = kakao.post("help", make_payload(utterance="도움말"))
+    assert len(checked) == 1 and resp.status_code == 200
+    assert validate_response(resp.get_json()) == [] and "x" * 1001 not in resp.get_data(as_text=True)
+
+
 def test_database_errors_do_not_carry_statement_parameters(db):
     """A failed statement's parameters (names, mobiles) must not reach a logged traceback."""
     from sqlalchemy.exc import IntegrityError
