@@ -269,6 +269,9 @@ def derive_key(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), f"cpoint:{purpose}".encode(), hashlib.sha256).digest()
 
 
+RECENT_TOKENS_MAX = 100_000  # members whose last token is kept for reuse (about 20 MB at most)
+
+
 class ChartLinks:
     """Opaque, authenticated, expiring chart tokens."""
 
@@ -280,11 +283,23 @@ class ChartLinks:
         self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(secret, "chart-token")))
         self.ttl = int(ttl_seconds)
         self.clock = clock or SystemClock()
+        # A member's token is handed out again for a while (a tenth of its life, at most ten
+        # minutes): the card's image URL stays the same between taps, so Kakao's image cache
+        # serves the chart again instead of fetching it, and a repeated tap pays no encryption.
+        self.reuse_seconds = min(self.ttl // 10, 600)
+        self._recent: dict[int, tuple[int, str]] = {}
 
     def token(self, member_id: int) -> str:
-        raw = json.dumps({"m": int(member_id)}, separators=(",", ":")).encode()
         now = int(self.clock.now().timestamp())
-        return self._fernet.encrypt_at_time(raw, now).decode().rstrip("=")
+        recent = self._recent.get(member_id)
+        if recent is not None and 0 <= now - recent[0] < self.reuse_seconds:
+            return recent[1]
+        raw = json.dumps({"m": int(member_id)}, separators=(",", ":")).encode()
+        token = self._fernet.encrypt_at_time(raw, now).decode().rstrip("=")
+        if len(self._recent) >= RECENT_TOKENS_MAX:
+            self._recent.clear()  # a burst of distinct members: start again rather than keep an LRU
+        self._recent[int(member_id)] = (now, token)
+        return token
 
     def read(self, token: str) -> int:
         """The member id of a token; ChartTokenError("expired" | "invalid") otherwise."""

@@ -102,7 +102,12 @@ def test_chart_url_cannot_be_guessed_and_hides_the_member(app, db, cipher, clock
     services = app.extensions["cpoint"]
     a, b = services.chart_link(member_id), services.chart_link(member_id)
     assert a.startswith("http://localhost:5000/charts/") and a.endswith(".png")
-    assert a != b  # fresh randomness every time
+    assert a == b  # handed out again for a while: the image URL stays the same between taps
+    links = app.extensions["cpoint_chart_links"]
+    clock.advance(seconds=links.reuse_seconds)
+    c = services.chart_link(member_id)
+    assert c != a and links.read(c.rsplit("/", 1)[1][:-4]) == member_id  # then fresh randomness
+    assert links.token(member_id + 1) != links.token(member_id)  # another member: a token of its own
     token = a.rsplit("/", 1)[1][:-4]
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     assert b'"m"' not in raw and b"u-chart-1" not in raw and len(token) >= 80  # encrypted, not just signed
