@@ -42,13 +42,11 @@ from core.csv_screening import (
 )
 from core.csv_screening import msg as import_msg
 from core.db import Database
-from core.db_bulk import bulk_insert
 from core.models import ApartmentComplex
 from core.rules import Rules, default_rules
 from core.usage_import import (
     _PLAIN_AMOUNT,
     BATCH,
-    STAGE_COLUMNS,
     ImportResult,
     StagedFile,
     _import_staging,
@@ -239,6 +237,7 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
         inf = float("inf")
         staging.create(conn)  # a rollback removes it too (transactional DDL)
         batch: list[tuple] = []
+        seen = staged.keys.add
         for line, raw in stream.rows(staged.syntax):
             staged.total += 1
             if len(raw) != width:
@@ -249,18 +248,21 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
             if point is not None and when is not None and when[0] is not None and plain(amount) \
                     and float(amount) < below.get(point[0], inf):
                 batch.append((line, point[0], point[1], NO_COMPANY, when[0], amount, None, None, point[2]))
+                seen(hash((point[1], when[0])))
                 if len(batch) >= BATCH:
-                    bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                    staged.stage(conn, staging, batch)
                     batch = []
                 continue
             row, reasons = checker.check(line, raw)
             if row is None:
                 staged.refuse(line, raw, reasons)
                 continue
+            staged.outliers = staged.outliers or row[7] is not None
             batch.append(row)
+            seen(hash((row[2], row[4])))
             if len(batch) >= BATCH:
-                bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                staged.stage(conn, staging, batch)
                 batch = []
-        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+        staged.stage(conn, staging, batch)
         return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started,
                                resolve=False, unregistered=NOBODY)

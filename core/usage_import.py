@@ -82,7 +82,7 @@ from core.csv_screening import (  # noqa: F401 - re-exported for the other impor
     resource_of,
 )
 from core.db import Database
-from core.db_bulk import SQLITE_CACHE_KB, bulk_insert
+from core.db_bulk import PG_WORK_MEM, SQLITE_CACHE_KB, bulk_insert
 from core.models.usage import AMOUNT, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
@@ -203,9 +203,16 @@ def supply_key_hash(cipher: FieldCipher, resource: str, customer_number: str) ->
     return cipher.keyed_hash(normalise_customer_number(customer_number), purpose=resource)
 
 
-def reading_key(resource: str, key_hash: str, month: int) -> str:
-    """import_changes.key of a reading (the SQL audit builds the same string)."""
-    return f"{resource}:{key_hash}:{month}"
+def reading_key(resource: str, company: str, key_hash: str, month: int) -> str:
+    """import_changes.key of a reading: its supply point (resource, company, hash; the company
+    is "" for a unit or a number whose company is not known) and month. _SQL_KEY builds the same
+    string."""
+    return f"{resource}:{company}:{key_hash}:{month}"
+
+
+_SQL_KEY = "s.resource || ':' || s.company || ':' || s.supply_key_hash || ':' || CAST(s.month AS VARCHAR(6))"
+_KEY_ORDER = "s.resource, s.supply_key_hash, s.company, s.month"
+IMPORT_LOCK = 0x75736167  # pg_advisory_xact_lock key of the readings import ("usag")
 
 
 def parse_month(value: str, today: date) -> tuple[int | None, str | None]:
@@ -516,6 +523,11 @@ def bulk_connection(session):
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+    elif conn.dialect.name == "postgresql":
+        # the staging index, the duplicate groups and the key-order sort in memory (ends
+        # with the transaction)
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
+        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_WORK_MEM}'")
     try:
         yield conn
     finally:
@@ -536,6 +548,24 @@ class StagedFile:
     total: int = 0
     problems: Problems = field(default_factory=Problems)
     syntax: list[RowError] = field(default_factory=list)
+    tariffs: bool = False   # a staged row gives a tariff (else the tariff count is skipped)
+    outliers: bool = False  # a staged row is above its bound (else the flags' scan is skipped)
+    # Python's hash of (supply key hash, month) of every staged row, and how many rows were
+    # staged: when the hashes are all different no two rows share a supply point and month (at
+    # any company), and the duplicates' scan of the staging table is skipped. A collision of
+    # the hashes only costs that scan. 64-bit ints: memory does not depend on the file's shape.
+    keys: set[int] = field(default_factory=set)
+    staged: int = 0
+
+    def stage(self, conn, staging: Table, batch: list[tuple]) -> None:
+        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+        self.staged += len(batch)
+
+    def may_repeat(self) -> bool:
+        """Could two staged rows share a supply point and month? (frees the hashes)"""
+        repeated = len(self.keys) != self.staged
+        self.keys = set()
+        return repeated
 
     def refuse(self, line: int, raw: list[str], reasons: Sequence[str]) -> None:
         bad = CsvRow(line, {h: v.strip() for h, v in zip(self.columns, raw)}, raw)
@@ -556,11 +586,13 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
     invalidation of prepared balance figures, all in the caller's transaction."""
     now = utcnow_naive(clock)
     problems, path = staged.problems, staged.path
-    # the index first: the companies' lookup then reads the distinct numbers from it in order
-    conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
-                      " (resource, supply_key_hash, company, month)"))
     ambiguous = resolve_companies(conn, problems) if resolve else set()
-    notices, conflicts = _settle_duplicates_sql(conn, problems)
+    notices: list[RowError] = []
+    conflicts: set[int] = set()
+    if staged.may_repeat():
+        conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
+                          " (resource, supply_key_hash, company, month)"))
+        notices, conflicts = _settle_duplicates_sql(conn, problems)
     conflicts |= ambiguous
     errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
     if staged.syntax:
@@ -581,50 +613,69 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
     good = conn.execute(text("SELECT COUNT(*) FROM tmp_usage_import")).scalar_one()
     run = open_run(session, "usage", path, result, started)
     params = {"run": run.id, "now": now}
+    if conn.dialect.name == "postgresql":
+        # imports of readings one at a time: the new rows below go in with a plain INSERT
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
+    # The file's supply points, once: whether any has readings already (else every row is new:
+    # no audit, no update, no probe a row), who has registered them, whose figures to drop.
+    conn.execute(text("CREATE TEMPORARY TABLE tmp_usage_points AS"
+                      " SELECT DISTINCT resource, supply_key_hash, company FROM tmp_usage_import"))
+    known = conn.execute(text(
+        "SELECT 1 FROM tmp_usage_points p WHERE EXISTS (SELECT 1 FROM meter_readings r"
+        " WHERE r.resource = p.resource AND r.supply_key_hash = p.supply_key_hash AND r.company = p.company)"
+        " LIMIT 1")).first() is not None
+    tariffs = 0
+    if known:
+        # The changed readings' audit, before they change (the key names the supply point:
+        # resource, company and hash, as meter_readings' primary key does).
+        result.changed = conn.execute(text(
+            "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
+            f" SELECT :run, 'reading', {_SQL_KEY}, r.amount, s.amount, :now"
+            " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
+            " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
+            " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
+        tariffs = conn.execute(text(
+            "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
+            " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
+            " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one() \
+            if staged.tariffs else 0
+        # Months already there and changed are updated; a tariff not given (NULL) keeps the
+        # month's tariff, one given replaces it. Unchanged rows are not touched.
+        conn.execute(text(
+            "UPDATE meter_readings SET amount = s.amount, tariff = COALESCE(s.tariff, meter_readings.tariff),"
+            " import_run_id = :run, updated_at = :now FROM tmp_usage_import s"
+            " WHERE meter_readings.resource = s.resource AND meter_readings.supply_key_hash = s.supply_key_hash"
+            " AND meter_readings.company = s.company AND meter_readings.month = s.month"
+            " AND (meter_readings.amount <> s.amount OR (s.tariff IS NOT NULL"
+            " AND COALESCE(meter_readings.tariff, '') <> s.tariff))").bindparams(_NOW), params)
+    # New months: a plain INSERT of the rows not there (no ON CONFLICT: PostgreSQL's speculative
+    # insertion doubles the cost of a row). SQLite: in key order (its meter_readings is its
+    # primary key: appends, not random inserts); PostgreSQL appends to the heap whatever the
+    # order, and a supply point's months come together in the file anyway.
+    order = " ORDER BY " + _KEY_ORDER if conn.dialect.name == "sqlite" else ""
+    absent = (" WHERE NOT EXISTS (SELECT 1 FROM meter_readings r WHERE r.resource = s.resource"
+              " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month)"
+              if known else "")
     result.inserted = conn.execute(text(
-        "SELECT COUNT(*) FROM tmp_usage_import s WHERE NOT EXISTS (SELECT 1 FROM meter_readings r"
-        " WHERE r.resource = s.resource AND r.supply_key_hash = s.supply_key_hash"
-        " AND r.company = s.company AND r.month = s.month)")).scalar_one()
-    result.changed = conn.execute(text(
-        "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-        " SELECT :run, 'reading', s.resource || ':' || s.supply_key_hash || ':' ||"
-        " CAST(s.month AS VARCHAR(6)), r.amount, s.amount, :now"
-        " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-        " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
-        " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
-    tariffs = conn.execute(text(
-        "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-        " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
-        " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one()
-    # A tariff not given (NULL) keeps the month's tariff; one given replaces it. Rows go in
-    # key order (SQLite's meter_readings is its primary key: appends, not random inserts).
-    conn.execute(text(
         "INSERT INTO meter_readings (resource, supply_key_hash, company, month, amount, tariff,"
         " import_run_id, updated_at) SELECT s.resource, s.supply_key_hash, s.company, s.month, s.amount,"
-        " s.tariff, :run, :now FROM tmp_usage_import s WHERE 1 = 1"
-        " ORDER BY s.resource, s.supply_key_hash, s.company, s.month"
-        " ON CONFLICT (resource, supply_key_hash, company, month) DO UPDATE SET amount = excluded.amount,"
-        " tariff = COALESCE(excluded.tariff, meter_readings.tariff),"
-        " import_run_id = excluded.import_run_id, updated_at = excluded.updated_at"
-        " WHERE meter_readings.amount <> excluded.amount OR (excluded.tariff IS NOT NULL"
-        " AND COALESCE(meter_readings.tariff, '') <> excluded.tariff)").bindparams(_NOW), params)
-    # distinct supply points first, then the anti-join (one probe a supply point, not a row)
+        f" s.tariff, :run, :now FROM tmp_usage_import s{absent}{order}").bindparams(_NOW), params).rowcount
     nobody = conn.execute(text(
-        "SELECT COUNT(*) FROM (SELECT DISTINCT resource, supply_key_hash, company FROM tmp_usage_import) u"
-        " WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a WHERE a.resource = u.resource"
-        " AND a.supply_key_hash = u.supply_key_hash AND a.company = u.company)"
+        "SELECT COUNT(*) FROM tmp_usage_points u WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
+        " WHERE a.resource = u.resource AND a.supply_key_hash = u.supply_key_hash AND a.company = u.company)"
     )).scalar_one()
     flags = conn.execute(text(
         "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-        f" SELECT :run, '{OUTLIER_KIND}', s.resource || ':' || s.supply_key_hash || ':' ||"
-        " CAST(s.month AS VARCHAR(6)), s.outlier_bound, s.amount, :now"
-        " FROM tmp_usage_import s WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount
+        f" SELECT :run, '{OUTLIER_KIND}', {_SQL_KEY}, s.outlier_bound, s.amount, :now"
+        " FROM tmp_usage_import s WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount \
+        if staged.outliers else 0
     # Prepared balance figures of every member whose readings this file touched are no
     # longer true: dropped in the same transaction (core.progress), made again in bulk.
-    invalidate_members(conn, "SELECT a.member_id FROM resource_accounts a JOIN tmp_usage_import s"
+    invalidate_members(conn, "SELECT a.member_id FROM resource_accounts a JOIN tmp_usage_points s"
                              " ON a.resource = s.resource AND a.supply_key_hash = s.supply_key_hash"
                              " AND a.company = s.company")
     conn.execute(text("DROP TABLE tmp_usage_import"))
+    conn.execute(text("DROP TABLE tmp_usage_points"))
     close_run(run, result, good, clock)
     result.extra[unregistered] = nobody
     if tariffs:
@@ -662,6 +713,7 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     staging = _import_staging()
     syntax = staged.syntax
     total = 0
+    seen = staged.keys.add
     with db.transaction() as session, bulk_connection(session) as conn:
         staging.create(conn)  # a rollback removes it too (transactional DDL)
         batch: list[tuple] = []
@@ -678,8 +730,9 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                     and plain(amount) and float(amount) < below.get(point[0], inf):
                 batch.append((line, point[0], point[2], national[point[0]], when[0], amount, None, None,
                               point[4]))
+                seen(hash((point[2], when[0])))
                 if len(batch) >= BATCH:
-                    bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                    staged.stage(conn, staging, batch)
                     batch = []
                 continue
             (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons = \
@@ -689,12 +742,15 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                 staged.refuse(line, raw, reasons)
                 continue
             assert number is not None
+            staged.tariffs = staged.tariffs or tariff is not None
+            staged.outliers = staged.outliers or bound is not None
             batch.append((line, resource, hashed, company or national.get(resource, ""), month, amount, tariff,
                           None if bound is None else str(bound), masked))
+            seen(hash((hashed, month)))
             if len(batch) >= BATCH:
-                bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                staged.stage(conn, staging, batch)
                 batch = []
-        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+        staged.stage(conn, staging, batch)
         del batch
         staged.total = total
         return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started)

@@ -119,7 +119,7 @@ def test_allow_outliers_imports_and_flags_them(app, db, cipher, tmp_path):
         flags = s.scalars(select(ImportChange).where(ImportChange.kind == "outlier")).all()
         run = s.scalars(select(ImportRun)).one()
     assert [(f.key, f.old_value, f.new_value, f.import_run_id) for f in flags] == [
-        (f"electricity:{h}:202601", Decimal("1000000"), Decimal("99999999999"), run.id)]
+        (f"electricity:KEPCO:{h}:202601", Decimal("1000000"), Decimal("99999999999"), run.id)]
 
 
 def test_bounds_are_settings(app, db, tmp_path):
