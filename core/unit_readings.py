@@ -48,8 +48,8 @@ from core.usage_import import (
     _PLAIN_AMOUNT,
     BATCH,
     ImportResult,
+    PointIds,
     StagedFile,
-    _import_staging,
     bulk_connection,
     finish_readings,
     parse_month,
@@ -108,9 +108,6 @@ class UnitChecker:
         self._hos: dict[str, tuple[str | None, str | None]] = {}
         self._months: dict[str, tuple[int | None, str | None]] = {}
         self._keys: dict[tuple[str, ComplexUnit], str] = {}
-        # the cells (resource, complex, 동, 호) as written of a unit found good -> (resource, key
-        # hash, the unit as duplicates name it): the import's fast path
-        self.points: dict[tuple[str, ...], tuple[str, str, str]] = {}
 
     def _resource(self, cell: str) -> tuple[str, str | None]:
         hit = self._resources.get(cell)
@@ -209,9 +206,6 @@ class UnitChecker:
         assert dong is not None and ho is not None and month is not None and amount is not None
         unit = ComplexUnit(code, dong, ho)
         point = (resource, self._key(resource, unit), f"{code} {unit.detail}")
-        if len(self.points) >= self.CACHE:
-            self.points.clear()
-        self.points[tuple(raw[:4])] = point
         return (line, resource, point[1], NO_COMPANY, month, str(amount), None,
                 None if bound is None else str(bound), point[2]), reasons
 
@@ -228,27 +222,28 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
     bounds = (settings or ImportSettings()).monthly_bounds()
     stream = open_csv(path, UNIT_HEADER, encoding)  # file-level problems raise here
     staged = StagedFile(path, encoding, UNIT_HEADER, (), stream.columns)
-    staging = _import_staging()
     width = len(stream.columns)
     with db.transaction() as session, bulk_connection(session) as conn:
         checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers)
-        points, months, plain = checker.points, checker._months, _PLAIN_AMOUNT.match
+        months, plain = checker._months, _PLAIN_AMOUNT.match
         below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
         inf = float("inf")
-        staging.create(conn)  # a rollback removes it too (transactional DDL)
+        point_of = staged.points.of
+        # the cells (resource, complex, 동, 호) as written of a unit found good -> (its supply
+        # point's id, the amount its bound allows): the fast path
+        fast: dict[tuple[str, ...], tuple[int, float]] = {}
+        staging = staged.create(conn)
         batch: list[tuple] = []
-        seen = staged.keys.add
         for line, raw in stream.rows(staged.syntax):
             staged.total += 1
             if len(raw) != width:
                 staged.wrong_width(line, raw)
                 continue
             # the fast path: a unit and month already seen good, a plain amount below the bound
-            point, when, amount = points.get((raw[0], raw[1], raw[2], raw[3])), months.get(raw[4]), raw[5]
-            if point is not None and when is not None and when[0] is not None and plain(amount) \
-                    and float(amount) < below.get(point[0], inf):
-                batch.append((line, point[0], point[1], NO_COMPANY, when[0], amount, None, None, point[2]))
-                seen(hash((point[1], when[0])))
+            hit, when, amount = fast.get((raw[0], raw[1], raw[2], raw[3])), months.get(raw[4]), raw[5]
+            if hit is not None and when is not None and when[0] is not None and plain(amount) \
+                    and float(amount) < hit[1]:
+                batch.append((line, hit[0], when[0], amount, None, None))
                 if len(batch) >= BATCH:
                     staged.stage(conn, staging, batch)
                     batch = []
@@ -258,8 +253,11 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
                 staged.refuse(line, raw, reasons)
                 continue
             staged.outliers = staged.outliers or row[7] is not None
-            batch.append(row)
-            seen(hash((row[2], row[4])))
+            pid = point_of(row[1], row[2], NO_COMPANY, row[8])
+            if len(fast) >= PointIds.CACHE:
+                fast.clear()
+            fast[(raw[0], raw[1], raw[2], raw[3])] = (pid, below.get(row[1], inf))
+            batch.append((line, pid, row[4], row[5], None, row[7]))
             if len(batch) >= BATCH:
                 staged.stage(conn, staging, batch)
                 batch = []

@@ -56,7 +56,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, bindparam, text
+from sqlalchemy import Column, DateTime, Integer, MetaData, PrimaryKeyConstraint, String, Table, bindparam, text
 
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
@@ -82,7 +82,7 @@ from core.csv_screening import (  # noqa: F401 - re-exported for the other impor
     resource_of,
 )
 from core.db import Database
-from core.db_bulk import PG_WORK_MEM, SQLITE_CACHE_KB, bulk_insert
+from core.db_bulk import PG_WORK_MEM, SQLITE_CACHE_KB, analyze_temporary, bulk_insert
 from core.models.usage import AMOUNT, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
@@ -210,8 +210,10 @@ def reading_key(resource: str, company: str, key_hash: str, month: int) -> str:
     return f"{resource}:{company}:{key_hash}:{month}"
 
 
-_SQL_KEY = "s.resource || ':' || s.company || ':' || s.supply_key_hash || ':' || CAST(s.month AS VARCHAR(6))"
-_KEY_ORDER = "s.resource, s.supply_key_hash, s.company, s.month"
+_SQL_KEY = "p.resource || ':' || p.company || ':' || p.supply_key_hash || ':' || CAST(s.month AS VARCHAR(6))"
+_STAGED = "tmp_usage_points p JOIN tmp_usage_import s ON s.point = p.id"  # a staged row and its supply point
+_SAME_READING = ("r.resource = p.resource AND r.supply_key_hash = p.supply_key_hash AND r.company = p.company"
+                 " AND r.month = s.month")
 IMPORT_LOCK = 0x75736167  # pg_advisory_xact_lock key of the readings import ("usag")
 
 
@@ -403,109 +405,166 @@ class UsageChecker:
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,11}(?:\.[0-9]{1,3})?\Z")
 
 
-def _import_staging() -> Table:
-    """One row per good line of the file, in file order (duplicates settled in SQL)."""
+def _import_staging(dialect: str = "") -> Table:
+    """One row per good line of the file (duplicates settled in SQL), its supply point by the
+    small id of tmp_usage_points: the rows bind and store integers, not 64-character hashes. On
+    SQLite the table is its key (point, month, line): repeated keys are read off in order and
+    nothing is sorted; on PostgreSQL a heap, which COPY fills fastest."""
+    key = [PrimaryKeyConstraint("point", "month", "line")] if dialect == "sqlite" else []
     return Table(
         "tmp_usage_import", MetaData(),
         Column("line", Integer),
-        Column("resource", String(16)),
-        Column("supply_key_hash", String(64)),
-        Column("company", String(32)),  # "" until resolve_companies finds it
+        Column("point", Integer),  # tmp_usage_points.id
         Column("month", Integer),
         Column("amount", AMOUNT),
         Column("tariff", String(24)),
         Column("outlier_bound", AMOUNT),
+        *key,
+        prefixes=["TEMPORARY"],
+        sqlite_with_rowid=not key,
+    )
+
+
+def _points_table() -> Table:
+    """The file's supply points: (resource, key hash, company) once each (an id given twice
+    to one supply point is merged, :func:`_merge_points`), and the point as messages name it."""
+    return Table(
+        "tmp_usage_points", MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("resource", String(16)),
+        Column("supply_key_hash", String(64)),
+        Column("company", String(32)),  # "" until resolve_companies finds it
         Column("masked", String(48)),
         prefixes=["TEMPORARY"],
     )
 
 
-STAGE_COLUMNS = ("line", "resource", "supply_key_hash", "company", "month", "amount", "tariff", "outlier_bound",
-                 "masked")
+STAGE_COLUMNS = ("line", "point", "month", "amount", "tariff", "outlier_bound")
+POINT_COLUMNS = ("id", "resource", "supply_key_hash", "company", "masked")
+
+
+class PointIds:
+    """Small integer ids of the file's supply points, each written once to tmp_usage_points.
+    Bounded: past CACHE points the map starts again, and a point met again gets a second id
+    (merged in SQL before anything reads them)."""
+
+    CACHE = 200_000
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[str, str, str], int] = {}
+        self.new: list[tuple] = []
+        self.last = 0
+
+    def of(self, resource: str, key_hash: str, company: str, masked: str) -> int:
+        key = (resource, key_hash, company)
+        pid = self.ids.get(key)
+        if pid is None:
+            if len(self.ids) >= self.CACHE:
+                self.ids.clear()
+            self.last += 1
+            pid = self.ids[key] = self.last
+            self.new.append((pid, resource, key_hash, company, masked))
+        return pid
+
+
+def _merge_points(conn) -> None:
+    """One id a supply point: rows staged under a second id of a point (or under a point whose
+    company resolve_companies found) move to its first id."""
+    if conn.execute(text("SELECT 1 FROM tmp_usage_points GROUP BY resource, supply_key_hash, company"
+                         " HAVING COUNT(*) > 1 LIMIT 1")).first() is None:
+        return
+    conn.execute(text(
+        "CREATE TEMPORARY TABLE tmp_usage_merge AS SELECT p.id, (SELECT MIN(q.id) FROM tmp_usage_points q"
+        " WHERE q.resource = p.resource AND q.supply_key_hash = p.supply_key_hash AND q.company = p.company) AS first"
+        " FROM tmp_usage_points p"))
+    conn.execute(text("DELETE FROM tmp_usage_merge WHERE id = first"))
+    conn.execute(text("UPDATE tmp_usage_import SET point = (SELECT m.first FROM tmp_usage_merge m"
+                      " WHERE m.id = tmp_usage_import.point) WHERE point IN (SELECT id FROM tmp_usage_merge)"))
+    conn.execute(text("DELETE FROM tmp_usage_points WHERE id IN (SELECT id FROM tmp_usage_merge)"))
+    conn.execute(text("DROP TABLE tmp_usage_merge"))
 
 
 def resolve_companies(conn, problems: Problems) -> set[int]:
-    """The company of every staged row whose file named none (company ""): the one company
-    the number already is a supply point of (a registered account, or readings); a number that
-    is a supply point at two or more companies is ambiguous and its rows are refused (each
-    naming the companies); a number known at none stays "" (NO_COMPANY: adopted by the member
-    who registers it, core.members.adopt_unassigned_readings). Returns the refused lines."""
-    if conn.execute(text("SELECT 1 FROM tmp_usage_import WHERE company = '' LIMIT 1")).first() is None:
-        return set()
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_usage_keys AS SELECT DISTINCT resource, supply_key_hash"
-                      " FROM tmp_usage_import WHERE company = ''"))
+    """The company of every staged supply point whose file named none (company ""): the one
+    company the number already is a supply point of (a registered account, or readings); a
+    number that is a supply point at two or more companies is ambiguous and its rows are
+    refused (each naming the companies); a number known at none stays "" (NO_COMPANY: adopted
+    by the member who registers it, core.members.adopt_unassigned_readings). Works on the
+    file's supply points, not its rows. Returns the refused lines."""
     conn.execute(text(
         "CREATE TEMPORARY TABLE tmp_usage_companies AS"
-        " SELECT k.resource, k.supply_key_hash, a.company FROM tmp_usage_keys k JOIN resource_accounts a"
-        " ON a.resource = k.resource AND a.supply_key_hash = k.supply_key_hash WHERE a.company <> ''"
-        " UNION SELECT k.resource, k.supply_key_hash, r.company FROM tmp_usage_keys k JOIN meter_readings r"
-        " ON r.resource = k.resource AND r.supply_key_hash = k.supply_key_hash WHERE r.company <> ''"))
-    conn.execute(text("CREATE INDEX ix_tmp_usage_companies ON tmp_usage_companies (resource, supply_key_hash)"))
-    listing: dict[tuple[str, str], list[str]] = {}
-    for resource, key, company in conn.execute(text(
-            "SELECT c.resource, c.supply_key_hash, c.company FROM tmp_usage_companies c JOIN"
-            " (SELECT resource, supply_key_hash FROM tmp_usage_companies GROUP BY resource, supply_key_hash"
-            " HAVING COUNT(*) > 1) d ON d.resource = c.resource AND d.supply_key_hash = c.supply_key_hash")):
-        listing.setdefault((resource, key), []).append(company)
+        " SELECT k.id, a.company FROM tmp_usage_points k JOIN resource_accounts a"
+        " ON a.resource = k.resource AND a.supply_key_hash = k.supply_key_hash WHERE k.company = '' AND a.company <> ''"
+        " UNION SELECT k.id, r.company FROM tmp_usage_points k JOIN meter_readings r"
+        " ON r.resource = k.resource AND r.supply_key_hash = k.supply_key_hash WHERE k.company = '' AND r.company <> ''"))
+    listing: dict[int, list[str]] = {}
+    for pid, company in conn.execute(text(
+            "SELECT c.id, c.company FROM tmp_usage_companies c"
+            " WHERE c.id IN (SELECT id FROM tmp_usage_companies GROUP BY id HAVING COUNT(*) > 1)")):
+        listing.setdefault(pid, []).append(company)
     refused: set[int] = set()
     if listing:
-        for line, resource, key, masked in conn.execute(text(
-                "SELECT s.line, s.resource, s.supply_key_hash, s.masked FROM tmp_usage_import s JOIN"
-                " (SELECT resource, supply_key_hash FROM tmp_usage_companies GROUP BY resource, supply_key_hash"
-                " HAVING COUNT(*) > 1) d ON d.resource = s.resource AND d.supply_key_hash = s.supply_key_hash"
-                " WHERE s.company = ''")):
+        for line, pid, resource, masked in conn.execute(text(
+                "SELECT s.line, p.id, p.resource, p.masked FROM tmp_usage_import s JOIN tmp_usage_points p"
+                " ON p.id = s.point WHERE p.id IN (SELECT id FROM tmp_usage_companies GROUP BY id"
+                " HAVING COUNT(*) > 1)")):
             reason = msg("usage.company_ambiguous", resource=resource, masked=masked,
-                         companies=", ".join(sorted(listing[(resource, key)])))
+                         companies=", ".join(sorted(listing[pid])))
             problems.bad.setdefault(line, (CsvRow(line, {}, []), []))[1].append(reason)
             refused.add(line)
         _delete_lines(conn, sorted(refused))
-    # only rows whose number has a company change (a file of numbers nobody has is left alone)
+        conn.execute(text("DELETE FROM tmp_usage_companies WHERE id IN (SELECT id FROM tmp_usage_companies"
+                          " GROUP BY id HAVING COUNT(*) > 1)"))
+    # only points whose number has a company change (a file of numbers nobody has is left alone)
     if conn.execute(text("SELECT 1 FROM tmp_usage_companies LIMIT 1")).first() is not None:
         conn.execute(text(
-            "UPDATE tmp_usage_import SET company = (SELECT MIN(c.company) FROM tmp_usage_companies c"
-            " WHERE c.resource = tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash)"
-            " WHERE company = '' AND EXISTS (SELECT 1 FROM tmp_usage_companies c WHERE c.resource ="
-            " tmp_usage_import.resource AND c.supply_key_hash = tmp_usage_import.supply_key_hash)"))
+            "UPDATE tmp_usage_points SET company = (SELECT c.company FROM tmp_usage_companies c"
+            " WHERE c.id = tmp_usage_points.id) WHERE id IN (SELECT id FROM tmp_usage_companies)"))
     conn.execute(text("DROP TABLE tmp_usage_companies"))
-    conn.execute(text("DROP TABLE tmp_usage_keys"))
     return refused
 
 
 def _delete_lines(conn, lines: Sequence[int]) -> None:
+    """Remove staged rows by line (one pass over the staging table, whatever the count)."""
+    if not lines:
+        return
+    conn.execute(text("CREATE TEMPORARY TABLE tmp_usage_drop (line INTEGER PRIMARY KEY)"))
     for start in range(0, len(lines), 500):
         chunk = lines[start:start + 500]
-        conn.execute(text(f"DELETE FROM tmp_usage_import WHERE line IN ({', '.join(str(int(n)) for n in chunk)})"))
+        conn.execute(text(f"INSERT INTO tmp_usage_drop (line) VALUES {', '.join(f'({int(n)})' for n in chunk)}"))
+    conn.execute(text("DELETE FROM tmp_usage_import WHERE line IN (SELECT line FROM tmp_usage_drop)"))
+    conn.execute(text("DROP TABLE tmp_usage_drop"))
 
 
 def _settle_duplicates_sql(conn, problems: Problems) -> tuple[list[RowError], set[int]]:
-    """Rows of the staging table sharing (resource, supply point, company, month): identical
-    ones are one row (later copies removed, a notice each); differing ones are all refused (each
-    naming the others) and removed. Returns (notices, lines of conflicting rows)."""
+    """Rows of the staging table sharing (supply point, month): identical ones are one row
+    (later copies removed, a notice each); differing ones are all refused (each naming the
+    others) and removed. Returns (notices, lines of conflicting rows)."""
     rows = conn.execute(text(
-        "SELECT s.resource, s.supply_key_hash, s.company, s.month, s.line, s.amount, s.tariff, s.masked"
-        " FROM tmp_usage_import s JOIN (SELECT resource, supply_key_hash, company, month FROM tmp_usage_import"
-        " GROUP BY resource, supply_key_hash, company, month HAVING COUNT(*) > 1) d"
-        " ON d.resource = s.resource AND d.supply_key_hash = s.supply_key_hash AND d.company = s.company"
-        " AND d.month = s.month ORDER BY s.resource, s.supply_key_hash, s.company, s.month, s.line")).all()
+        "SELECT s.point, s.month, p.resource, s.line, s.amount, s.tariff, p.masked"
+        " FROM tmp_usage_import s JOIN (SELECT point, month FROM tmp_usage_import"
+        " GROUP BY point, month HAVING COUNT(*) > 1) d ON d.point = s.point AND d.month = s.month"
+        " JOIN tmp_usage_points p ON p.id = s.point ORDER BY s.point, s.month, s.line")).all()
     groups: dict[tuple, list] = {}
     for r in rows:
-        groups.setdefault((r[0], r[1], r[2], r[3]), []).append(r[:2] + r[3:])
+        groups.setdefault((r[0], r[1]), []).append(r[2:])
     notices: list[RowError] = []
     drop: list[int] = []
     conflicts: set[int] = set()
-    for (resource, _, _company, month), items in groups.items():
-        values = {(Decimal(str(r[4])).normalize(), r[5]) for r in items}
+    for (_, month), items in groups.items():
+        resource = items[0][0]
+        values = {(Decimal(str(r[2])).normalize(), r[3]) for r in items}
         if len(values) == 1:
-            notices += [exact_duplicate_notice(r[3], items[0][3]) for r in items[1:]]
-            drop += [r[3] for r in items[1:]]
+            notices += [exact_duplicate_notice(r[1], items[0][1]) for r in items[1:]]
+            drop += [r[1] for r in items[1:]]
             continue
-        listing = ", ".join(f"{_show_value((_amount_text(r[4]), r[5]))} on line {r[3]}" for r in items)
-        reason = msg("row.conflicting_duplicate", key=f"{resource} {items[0][6]} {_month_text(month)}",
+        listing = ", ".join(f"{_show_value((_amount_text(r[2]), r[3]))} on line {r[1]}" for r in items)
+        reason = msg("row.conflicting_duplicate", key=f"{resource} {items[0][4]} {_month_text(month)}",
                      listing=listing)
         for r in items:
-            problems.bad.setdefault(r[3], (CsvRow(r[3], {}, []), []))[1].append(reason)
-            conflicts.add(r[3])
-            drop.append(r[3])
+            problems.bad.setdefault(r[1], (CsvRow(r[1], {}, []), []))[1].append(reason)
+            conflicts.add(r[1])
+            drop.append(r[1])
     _delete_lines(conn, drop)
     return sorted(notices, key=lambda e: e.line), conflicts
 
@@ -523,6 +582,7 @@ def bulk_connection(session):
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
+        conn.exec_driver_sql(f"PRAGMA temp.cache_size = -{SQLITE_CACHE_KB}")  # the staging table's
     elif conn.dialect.name == "postgresql":
         # the staging index, the duplicate groups and the key-order sort in memory (ends
         # with the transaction)
@@ -533,6 +593,7 @@ def bulk_connection(session):
     finally:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default
+            conn.exec_driver_sql("PRAGMA temp.cache_size = -2000")
 
 
 @dataclass
@@ -550,22 +611,22 @@ class StagedFile:
     syntax: list[RowError] = field(default_factory=list)
     tariffs: bool = False   # a staged row gives a tariff (else the tariff count is skipped)
     outliers: bool = False  # a staged row is above its bound (else the flags' scan is skipped)
-    # Python's hash of (supply key hash, month) of every staged row, and how many rows were
-    # staged: when the hashes are all different no two rows share a supply point and month (at
-    # any company), and the duplicates' scan of the staging table is skipped. A collision of
-    # the hashes only costs that scan. 64-bit ints: memory does not depend on the file's shape.
-    keys: set[int] = field(default_factory=set)
-    staged: int = 0
+    points: PointIds = field(default_factory=PointIds)
+
+    def create(self, conn) -> Table:
+        """The staging tables, in the transaction (a rollback removes them too)."""
+        staging = _import_staging(conn.dialect.name)
+        staging.create(conn)
+        self._points = _points_table()
+        self._points.create(conn)
+        return staging
 
     def stage(self, conn, staging: Table, batch: list[tuple]) -> None:
+        """A batch of rows (STAGE_COLUMNS), after the supply points they name."""
+        if self.points.new:
+            bulk_insert(conn, self._points, self.points.new, POINT_COLUMNS, ready=True)
+            self.points.new = []
         bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
-        self.staged += len(batch)
-
-    def may_repeat(self) -> bool:
-        """Could two staged rows share a supply point and month? (frees the hashes)"""
-        repeated = len(self.keys) != self.staged
-        self.keys = set()
-        return repeated
 
     def refuse(self, line: int, raw: list[str], reasons: Sequence[str]) -> None:
         bad = CsvRow(line, {h: v.strip() for h, v in zip(self.columns, raw)}, raw)
@@ -586,13 +647,13 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
     invalidation of prepared balance figures, all in the caller's transaction."""
     now = utcnow_naive(clock)
     problems, path = staged.problems, staged.path
+    staged.points = PointIds()  # frees the map
+    conn.execute(text("CREATE INDEX ix_tmp_usage_points_key ON tmp_usage_points (resource, supply_key_hash, company)"))
+    if conn.dialect.name == "postgresql":
+        analyze_temporary(conn, "tmp_usage_import", "tmp_usage_points")  # hash joins and aggregates
     ambiguous = resolve_companies(conn, problems) if resolve else set()
-    notices: list[RowError] = []
-    conflicts: set[int] = set()
-    if staged.may_repeat():
-        conn.execute(text("CREATE INDEX ix_tmp_usage_import_key ON tmp_usage_import"
-                          " (resource, supply_key_hash, company, month)"))
-        notices, conflicts = _settle_duplicates_sql(conn, problems)
+    _merge_points(conn)
+    notices, conflicts = _settle_duplicates_sql(conn, problems)
     conflicts |= ambiguous
     errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
     if staged.syntax:
@@ -616,10 +677,11 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
     if conn.dialect.name == "postgresql":
         # imports of readings one at a time: the new rows below go in with a plain INSERT
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
-    # The file's supply points, once: whether any has readings already (else every row is new:
-    # no audit, no update, no probe a row), who has registered them, whose figures to drop.
-    conn.execute(text("CREATE TEMPORARY TABLE tmp_usage_points AS"
-                      " SELECT DISTINCT resource, supply_key_hash, company FROM tmp_usage_import"))
+    if conflicts:  # supply points none of whose rows are left
+        conn.execute(text("DELETE FROM tmp_usage_points WHERE NOT EXISTS (SELECT 1 FROM tmp_usage_import s"
+                          " WHERE s.point = tmp_usage_points.id)"))
+    # Whether any of the file's supply points has readings already (else every row is new: no
+    # audit, no update, no probe a row).
     known = conn.execute(text(
         "SELECT 1 FROM tmp_usage_points p WHERE EXISTS (SELECT 1 FROM meter_readings r"
         " WHERE r.resource = p.resource AND r.supply_key_hash = p.supply_key_hash AND r.company = p.company)"
@@ -630,36 +692,44 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
         # resource, company and hash, as meter_readings' primary key does).
         result.changed = conn.execute(text(
             "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
-            f" SELECT :run, 'reading', {_SQL_KEY}, r.amount, s.amount, :now"
-            " FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-            " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
-            " WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
+            f" SELECT :run, 'reading', {_SQL_KEY}, r.amount, s.amount, :now FROM {_STAGED}"
+            f" JOIN meter_readings r ON {_SAME_READING} WHERE r.amount <> s.amount").bindparams(_NOW), params).rowcount
         tariffs = conn.execute(text(
-            "SELECT COUNT(*) FROM tmp_usage_import s JOIN meter_readings r ON r.resource = s.resource"
-            " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month"
+            f"SELECT COUNT(*) FROM {_STAGED} JOIN meter_readings r ON {_SAME_READING}"
             " WHERE s.tariff IS NOT NULL AND COALESCE(r.tariff, '') <> s.tariff")).scalar_one() \
             if staged.tariffs else 0
         # Months already there and changed are updated; a tariff not given (NULL) keeps the
         # month's tariff, one given replaces it. Unchanged rows are not touched.
         conn.execute(text(
             "UPDATE meter_readings SET amount = s.amount, tariff = COALESCE(s.tariff, meter_readings.tariff),"
-            " import_run_id = :run, updated_at = :now FROM tmp_usage_import s"
+            " import_run_id = :run, updated_at = :now FROM (SELECT p.resource, p.supply_key_hash, p.company,"
+            f" s.month, s.amount, s.tariff FROM {_STAGED}) s"
             " WHERE meter_readings.resource = s.resource AND meter_readings.supply_key_hash = s.supply_key_hash"
             " AND meter_readings.company = s.company AND meter_readings.month = s.month"
             " AND (meter_readings.amount <> s.amount OR (s.tariff IS NOT NULL"
             " AND COALESCE(meter_readings.tariff, '') <> s.tariff))").bindparams(_NOW), params)
     # New months: a plain INSERT of the rows not there (no ON CONFLICT: PostgreSQL's speculative
-    # insertion doubles the cost of a row). SQLite: in key order (its meter_readings is its
-    # primary key: appends, not random inserts); PostgreSQL appends to the heap whatever the
-    # order, and a supply point's months come together in the file anyway.
-    order = " ORDER BY " + _KEY_ORDER if conn.dialect.name == "sqlite" else ""
-    absent = (" WHERE NOT EXISTS (SELECT 1 FROM meter_readings r WHERE r.resource = s.resource"
-              " AND r.supply_key_hash = s.supply_key_hash AND r.company = s.company AND r.month = s.month)"
-              if known else "")
-    result.inserted = conn.execute(text(
-        "INSERT INTO meter_readings (resource, supply_key_hash, company, month, amount, tariff,"
-        " import_run_id, updated_at) SELECT s.resource, s.supply_key_hash, s.company, s.month, s.amount,"
-        f" s.tariff, :run, :now FROM tmp_usage_import s{absent}{order}").bindparams(_NOW), params).rowcount
+    # insertion doubles the cost of a row), in the primary key's order. SQLite: its
+    # meter_readings is its primary key (appends, not random inserts), and the points' index
+    # and the staging key give that order without a sort. PostgreSQL: one statement a
+    # resource, sorted by the hash first ("C" order: abbreviated keys, no locale), so the
+    # key's index is filled in order too (random inserts cost the index twice as much).
+    absent = f" AND NOT EXISTS (SELECT 1 FROM meter_readings r WHERE {_SAME_READING})" if known else ""
+    insert = ("INSERT INTO meter_readings (resource, supply_key_hash, company, month, amount, tariff,"
+              " import_run_id, updated_at) SELECT p.resource, p.supply_key_hash, p.company, s.month, s.amount,"
+              f" s.tariff, :run, :now FROM {_STAGED}")
+    if conn.dialect.name == "postgresql":
+        result.inserted = 0
+        for (resource,) in conn.execute(text("SELECT DISTINCT resource FROM tmp_usage_points ORDER BY 1")).all():
+            result.inserted += conn.execute(text(
+                f"{insert} WHERE p.resource = :resource{absent} ORDER BY p.supply_key_hash COLLATE \"C\","
+                " p.company COLLATE \"C\", s.month").bindparams(_NOW), {**params, "resource": resource}).rowcount
+    else:
+        result.inserted = conn.execute(text(
+            # a point's rows come in month order by the staging key (ORDER BY ..., s.month would
+            # sort every point's rows again)
+            f"{insert} WHERE 1 = 1{absent} ORDER BY p.resource, p.supply_key_hash, p.company"
+        ).bindparams(_NOW), params).rowcount
     nobody = conn.execute(text(
         "SELECT COUNT(*) FROM tmp_usage_points u WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
         " WHERE a.resource = u.resource AND a.supply_key_hash = u.supply_key_hash AND a.company = u.company)"
@@ -667,7 +737,7 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
     flags = conn.execute(text(
         "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
         f" SELECT :run, '{OUTLIER_KIND}', {_SQL_KEY}, s.outlier_bound, s.amount, :now"
-        " FROM tmp_usage_import s WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount \
+        f" FROM {_STAGED} WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount \
         if staged.outliers else 0
     # Prepared balance figures of every member whose readings this file touched are no
     # longer true: dropped in the same transaction (core.progress), made again in bulk.
@@ -707,30 +777,30 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     company_at = columns.index("company") if "company" in columns else 0
     # a resource one company supplies everywhere (KEPCO) needs no lookup
     national = {resource: national_company(resource) or "" for resource in rules.resources}
-    numbers, months, plain = checker._numbers, checker._months, _PLAIN_AMOUNT.match
+    months, plain = checker._months, _PLAIN_AMOUNT.match
     below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
     inf = float("inf")
-    staging = _import_staging()
     syntax = staged.syntax
-    total = 0
-    seen = staged.keys.add
+    total, width, cells = 0, len(columns), bool(tariff_at or company_at)
+    point_of = staged.points.of
+    # the cells (resource, number) as written of a supply point found good -> (its id, the
+    # amount its bound allows): the fast path
+    fast: dict[tuple[str, str], tuple[int, float]] = {}
     with db.transaction() as session, bulk_connection(session) as conn:
-        staging.create(conn)  # a rollback removes it too (transactional DDL)
+        staging = staged.create(conn)
         batch: list[tuple] = []
         for line, raw in stream.rows(syntax):
             total += 1
-            if len(raw) != len(columns):
+            if len(raw) != width:
                 staged.wrong_width(line, raw)
                 continue
             # the fast path: a supply point and month already seen good, a plain amount below
-            # the bound, no tariff or company (the checker's own caches; else the checks)
-            point, when, amount = numbers.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
-            if point is not None and not point[3] and when is not None and when[0] is not None \
-                    and not (tariff_at and raw[tariff_at]) and not (company_at and raw[company_at]) \
-                    and plain(amount) and float(amount) < below.get(point[0], inf):
-                batch.append((line, point[0], point[2], national[point[0]], when[0], amount, None, None,
-                              point[4]))
-                seen(hash((point[2], when[0])))
+            # the bound, no tariff or company cell (else every check)
+            hit, when, amount = fast.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
+            if hit is not None and when is not None and when[0] is not None and plain(amount) \
+                    and float(amount) < hit[1] and not (cells and ((tariff_at and raw[tariff_at])
+                                                              or (company_at and raw[company_at]))):
+                batch.append((line, hit[0], when[0], amount, None, None))
                 if len(batch) >= BATCH:
                     staged.stage(conn, staging, batch)
                     batch = []
@@ -741,12 +811,15 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             if reasons:
                 staged.refuse(line, raw, reasons)
                 continue
-            assert number is not None
+            assert number is not None and hashed is not None
             staged.tariffs = staged.tariffs or tariff is not None
             staged.outliers = staged.outliers or bound is not None
-            batch.append((line, resource, hashed, company or national.get(resource, ""), month, amount, tariff,
-                          None if bound is None else str(bound), masked))
-            seen(hash((hashed, month)))
+            pid = point_of(resource, hashed, company or national.get(resource, ""), masked)
+            if not company and not (tariff_at and raw[tariff_at]):
+                if len(fast) >= PointIds.CACHE:
+                    fast.clear()
+                fast[(raw[0], raw[1])] = (pid, below.get(resource, inf))
+            batch.append((line, pid, month, amount, tariff, None if bound is None else str(bound)))
             if len(batch) >= BATCH:
                 staged.stage(conn, staging, batch)
                 batch = []
