@@ -225,13 +225,15 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
     width = len(stream.columns)
     with db.transaction() as session, bulk_connection(session) as conn:
         checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers)
-        months, plain = checker._months, _PLAIN_AMOUNT.match
+        plain = _PLAIN_AMOUNT.match
         below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
         inf = float("inf")
         point_of = staged.points.of
         # the cells (resource, complex, 동, 호) as written of a unit found good -> (its supply
         # point's id, the amount its bound allows): the fast path
         fast: dict[tuple[str, ...], tuple[int, float]] = {}
+        good_months: dict[str, int] = {}  # a month cell as written, found good -> yyyymm
+        amounts: dict[str, float] = {}    # a plain amount cell -> its value
         staging = staged.create(conn)
         batch: list[tuple] = []
         for line, raw in stream.rows(staged.syntax):
@@ -240,14 +242,20 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
                 staged.wrong_width(line, raw)
                 continue
             # the fast path: a unit and month already seen good, a plain amount below the bound
-            hit, when, amount = fast.get((raw[0], raw[1], raw[2], raw[3])), months.get(raw[4]), raw[5]
-            if hit is not None and when is not None and when[0] is not None and plain(amount) \
-                    and float(amount) < hit[1]:
-                batch.append((line, hit[0], when[0], amount, None, None))
-                if len(batch) >= BATCH:
-                    staged.stage(conn, staging, batch)
-                    batch = []
-                continue
+            hit = fast.get((raw[0], raw[1], raw[2], raw[3]))
+            if hit is not None:
+                month, amount = good_months.get(raw[4]), raw[5]
+                value = amounts.get(amount)
+                if value is None and plain(amount):
+                    value = float(amount)
+                    if len(amounts) < PointIds.CACHE:
+                        amounts[amount] = value
+                if month is not None and value is not None and value < hit[1]:
+                    batch.append((line, hit[0], month, amount, None, None))
+                    if len(batch) >= BATCH:
+                        staged.stage(conn, staging, batch)
+                        batch = []
+                    continue
             row, reasons = checker.check(line, raw)
             if row is None:
                 staged.refuse(line, raw, reasons)
@@ -257,6 +265,8 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
             if len(fast) >= PointIds.CACHE:
                 fast.clear()
             fast[(raw[0], raw[1], raw[2], raw[3])] = (pid, below.get(row[1], inf))
+            if len(good_months) < PointIds.CACHE:
+                good_months[raw[4]] = row[4]
             batch.append((line, pid, row[4], row[5], None, row[7]))
             if len(batch) >= BATCH:
                 staged.stage(conn, staging, batch)

@@ -777,7 +777,7 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     company_at = columns.index("company") if "company" in columns else 0
     # a resource one company supplies everywhere (KEPCO) needs no lookup
     national = {resource: national_company(resource) or "" for resource in rules.resources}
-    months, plain = checker._months, _PLAIN_AMOUNT.match
+    plain = _PLAIN_AMOUNT.match
     below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
     inf = float("inf")
     syntax = staged.syntax
@@ -786,6 +786,8 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     # the cells (resource, number) as written of a supply point found good -> (its id, the
     # amount its bound allows): the fast path
     fast: dict[tuple[str, str], tuple[int, float]] = {}
+    good_months: dict[str, int] = {}  # a month cell as written, found good -> yyyymm
+    amounts: dict[str, float] = {}    # a plain amount cell -> its value (kWh and m3 repeat)
     with db.transaction() as session, bulk_connection(session) as conn:
         staging = staged.create(conn)
         batch: list[tuple] = []
@@ -796,15 +798,21 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                 continue
             # the fast path: a supply point and month already seen good, a plain amount below
             # the bound, no tariff or company cell (else every check)
-            hit, when, amount = fast.get((raw[0], raw[1])), months.get(raw[2]), raw[3]
-            if hit is not None and when is not None and when[0] is not None and plain(amount) \
-                    and float(amount) < hit[1] and not (cells and ((tariff_at and raw[tariff_at])
-                                                              or (company_at and raw[company_at]))):
-                batch.append((line, hit[0], when[0], amount, None, None))
-                if len(batch) >= BATCH:
-                    staged.stage(conn, staging, batch)
-                    batch = []
-                continue
+            hit = fast.get((raw[0], raw[1]))
+            if hit is not None:
+                month, amount = good_months.get(raw[2]), raw[3]
+                value = amounts.get(amount)
+                if value is None and plain(amount):
+                    value = float(amount)
+                    if len(amounts) < PointIds.CACHE:
+                        amounts[amount] = value
+                if month is not None and value is not None and value < hit[1] \
+                        and not (cells and ((tariff_at and raw[tariff_at]) or (company_at and raw[company_at]))):
+                    batch.append((line, hit[0], month, amount, None, None))
+                    if len(batch) >= BATCH:
+                        staged.stage(conn, staging, batch)
+                        batch = []
+                    continue
             (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons = \
                 checker.check_cells(raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "",
                                     raw[company_at] if company_at else "")
@@ -819,6 +827,8 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                 if len(fast) >= PointIds.CACHE:
                     fast.clear()
                 fast[(raw[0], raw[1])] = (pid, below.get(resource, inf))
+            if len(good_months) < PointIds.CACHE:
+                good_months[raw[2]] = month
             batch.append((line, pid, month, amount, tariff, None if bound is None else str(bound)))
             if len(batch) >= BATCH:
                 staged.stage(conn, staging, batch)
