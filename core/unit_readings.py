@@ -228,7 +228,9 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
         plain = _PLAIN_AMOUNT.match
         below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
         inf = float("inf")
-        point_of = staged.points.of
+        ids = staged.points
+        point_of = ids.of
+        cur, cur_months, repeat = 0, set(), False  # the unit of the last row, its months
         # the cells (resource, complex, 동, 호) as written of a unit found good -> (its supply
         # point's id, the amount its bound allows): the fast path
         fast: dict[tuple[str, ...], tuple[int, float]] = {}
@@ -252,6 +254,13 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
                         amounts[amount] = value
                 if month is not None and value is not None and value < hit[1]:
                     batch.append((line, hit[0], month, amount, None, None))
+                    if hit[0] == cur:  # repeats: see StagedFile.may_repeat
+                        if month in cur_months:
+                            repeat = True
+                        cur_months.add(month)
+                    else:
+                        repeat = repeat or hit[0] != ids.last
+                        cur, cur_months = hit[0], {month}
                     if len(batch) >= BATCH:
                         staged.stage(conn, staging, batch)
                         batch = []
@@ -268,9 +277,16 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
             if len(good_months) < PointIds.CACHE:
                 good_months[raw[4]] = row[4]
             batch.append((line, pid, row[4], row[5], None, row[7]))
+            if pid == cur:
+                repeat = repeat or row[4] in cur_months
+                cur_months.add(row[4])
+            else:
+                repeat = repeat or pid != ids.last
+                cur, cur_months = pid, {row[4]}
             if len(batch) >= BATCH:
                 staged.stage(conn, staging, batch)
                 batch = []
         staged.stage(conn, staging, batch)
+        staged.may_repeat = repeat
         return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started,
                                resolve=False, unregistered=NOBODY)

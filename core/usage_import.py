@@ -467,12 +467,12 @@ class PointIds:
         return pid
 
 
-def _merge_points(conn) -> None:
+def _merge_points(conn) -> bool:
     """One id a supply point: rows staged under a second id of a point (or under a point whose
-    company resolve_companies found) move to its first id."""
+    company resolve_companies found) move to its first id. Whether any moved."""
     if conn.execute(text("SELECT 1 FROM tmp_usage_points GROUP BY resource, supply_key_hash, company"
                          " HAVING COUNT(*) > 1 LIMIT 1")).first() is None:
-        return
+        return False
     conn.execute(text(
         "CREATE TEMPORARY TABLE tmp_usage_merge AS SELECT p.id, (SELECT MIN(q.id) FROM tmp_usage_points q"
         " WHERE q.resource = p.resource AND q.supply_key_hash = p.supply_key_hash AND q.company = p.company) AS first"
@@ -482,6 +482,7 @@ def _merge_points(conn) -> None:
                       " WHERE m.id = tmp_usage_import.point) WHERE point IN (SELECT id FROM tmp_usage_merge)"))
     conn.execute(text("DELETE FROM tmp_usage_points WHERE id IN (SELECT id FROM tmp_usage_merge)"))
     conn.execute(text("DROP TABLE tmp_usage_merge"))
+    return True
 
 
 def resolve_companies(conn, problems: Problems) -> set[int]:
@@ -612,6 +613,11 @@ class StagedFile:
     tariffs: bool = False   # a staged row gives a tariff (else the tariff count is skipped)
     outliers: bool = False  # a staged row is above its bound (else the flags' scan is skipped)
     points: PointIds = field(default_factory=PointIds)
+    # Could two staged rows share a supply point and month? Not when each point's rows came
+    # together, none of them twice (as utilities write their files); else the staging table is
+    # searched for them. Cheaper than the search, and no memory: the loops keep only the last
+    # point's months.
+    may_repeat: bool = True
 
     def create(self, conn) -> Table:
         """The staging tables, in the transaction (a rollback removes them too)."""
@@ -652,8 +658,10 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
     if conn.dialect.name == "postgresql":
         analyze_temporary(conn, "tmp_usage_import", "tmp_usage_points")  # hash joins and aggregates
     ambiguous = resolve_companies(conn, problems) if resolve else set()
-    _merge_points(conn)
-    notices, conflicts = _settle_duplicates_sql(conn, problems)
+    notices: list[RowError] = []
+    conflicts: set[int] = set()
+    if _merge_points(conn) or staged.may_repeat:
+        notices, conflicts = _settle_duplicates_sql(conn, problems)
     conflicts |= ambiguous
     errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
     if staged.syntax:
@@ -782,7 +790,9 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     inf = float("inf")
     syntax = staged.syntax
     total, width, cells = 0, len(columns), bool(tariff_at or company_at)
-    point_of = staged.points.of
+    ids = staged.points
+    point_of = ids.of
+    cur, cur_months, repeat = 0, set(), False  # the supply point of the last row, its months
     # the cells (resource, number) as written of a supply point found good -> (its id, the
     # amount its bound allows): the fast path
     fast: dict[tuple[str, str], tuple[int, float]] = {}
@@ -809,6 +819,13 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                 if month is not None and value is not None and value < hit[1] \
                         and not (cells and ((tariff_at and raw[tariff_at]) or (company_at and raw[company_at]))):
                     batch.append((line, hit[0], month, amount, None, None))
+                    if hit[0] == cur:  # repeats: see StagedFile.may_repeat
+                        if month in cur_months:
+                            repeat = True
+                        cur_months.add(month)
+                    else:
+                        repeat = repeat or hit[0] != ids.last
+                        cur, cur_months = hit[0], {month}
                     if len(batch) >= BATCH:
                         staged.stage(conn, staging, batch)
                         batch = []
@@ -830,10 +847,16 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
             if len(good_months) < PointIds.CACHE:
                 good_months[raw[2]] = month
             batch.append((line, pid, month, amount, tariff, None if bound is None else str(bound)))
+            if pid == cur:
+                repeat = repeat or month in cur_months
+                cur_months.add(month)
+            else:
+                repeat = repeat or pid != ids.last
+                cur, cur_months = pid, {month}
             if len(batch) >= BATCH:
                 staged.stage(conn, staging, batch)
                 batch = []
         staged.stage(conn, staging, batch)
         del batch
-        staged.total = total
+        staged.total, staged.may_repeat = total, repeat
         return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started)
