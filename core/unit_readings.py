@@ -236,57 +236,57 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
         fast: dict[tuple[str, ...], tuple[int, float]] = {}
         good_months: dict[str, int] = {}  # a month cell as written, found good -> yyyymm
         amounts: dict[str, float] = {}    # a plain amount cell -> its value
-        staging = staged.create(conn)
-        batch: list[tuple] = []
-        for line, raw in stream.rows(staged.syntax):
-            staged.total += 1
-            if len(raw) != width:
-                staged.wrong_width(line, raw)
-                continue
-            # the fast path: a unit and month already seen good, a plain amount below the bound
-            hit = fast.get((raw[0], raw[1], raw[2], raw[3]))
-            if hit is not None:
-                month, amount = good_months.get(raw[4]), raw[5]
-                value = amounts.get(amount)
-                if value is None and plain(amount):
-                    value = float(amount)
-                    if len(amounts) < PointIds.CACHE:
-                        amounts[amount] = value
-                if month is not None and value is not None and value < hit[1]:
-                    batch.append((line, hit[0], month, amount, None, None))
-                    if hit[0] == cur:  # repeats: see StagedFile.may_repeat
-                        if month in cur_months:
-                            repeat = True
-                        cur_months.add(month)
-                    else:
-                        repeat = repeat or hit[0] != ids.last
-                        cur, cur_months = hit[0], {month}
-                    if len(batch) >= BATCH:
-                        staged.stage(conn, staging, batch)
-                        batch = []
+        with staged.staging(conn) as staging:
+            batch: list[tuple] = []
+            for line, raw in stream.rows(staged.syntax):
+                staged.total += 1
+                if len(raw) != width:
+                    staged.wrong_width(line, raw)
                     continue
-            row, reasons = checker.check(line, raw)
-            if row is None:
-                staged.refuse(line, raw, reasons)
-                continue
-            staged.outliers = staged.outliers or row[7] is not None
-            pid = point_of(row[1], row[2], NO_COMPANY, row[8])
-            if len(fast) >= PointIds.CACHE:
-                fast.clear()
-            fast[(raw[0], raw[1], raw[2], raw[3])] = (pid, below.get(row[1], inf))
-            if len(good_months) < PointIds.CACHE:
-                good_months[raw[4]] = row[4]
-            batch.append((line, pid, row[4], row[5], None, row[7]))
-            if pid == cur:
-                repeat = repeat or row[4] in cur_months
-                cur_months.add(row[4])
-            else:
-                repeat = repeat or pid != ids.last
-                cur, cur_months = pid, {row[4]}
-            if len(batch) >= BATCH:
-                staged.stage(conn, staging, batch)
-                batch = []
-        staged.stage(conn, staging, batch)
+                # the fast path: a unit and month already seen good, a plain amount below the bound
+                hit = fast.get((raw[0], raw[1], raw[2], raw[3]))
+                if hit is not None:
+                    month, amount = good_months.get(raw[4]), raw[5]
+                    value = amounts.get(amount)
+                    if value is None and plain(amount):
+                        value = float(amount)
+                        if len(amounts) < PointIds.CACHE:
+                            amounts[amount] = value
+                    if month is not None and value is not None and value < hit[1]:
+                        batch.append((line, hit[0], month, amount, None, None))
+                        if hit[0] == cur:  # repeats: see StagedFile.may_repeat
+                            if month in cur_months:
+                                repeat = True
+                            cur_months.add(month)
+                        else:
+                            repeat = repeat or hit[0] != ids.last
+                            cur, cur_months = hit[0], {month}
+                        if len(batch) >= BATCH:
+                            staged.stage(conn, staging, batch)
+                            batch = []
+                        continue
+                row, reasons = checker.check(line, raw)
+                if row is None:
+                    staged.refuse(line, raw, reasons)
+                    continue
+                staged.outliers = staged.outliers or row[7] is not None
+                pid = point_of(row[1], row[2], NO_COMPANY, row[8])
+                if len(fast) >= PointIds.CACHE:
+                    fast.clear()
+                fast[(raw[0], raw[1], raw[2], raw[3])] = (pid, below.get(row[1], inf))
+                if len(good_months) < PointIds.CACHE:
+                    good_months[raw[4]] = row[4]
+                batch.append((line, pid, row[4], row[5], None, row[7]))
+                if pid == cur:
+                    repeat = repeat or row[4] in cur_months
+                    cur_months.add(row[4])
+                else:
+                    repeat = repeat or pid != ids.last
+                    cur, cur_months = pid, {row[4]}
+                if len(batch) >= BATCH:
+                    staged.stage(conn, staging, batch)
+                    batch = []
+            staged.stage(conn, staging, batch)
         staged.may_repeat = repeat
         return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started,
                                resolve=False, unregistered=NOBODY)

@@ -48,7 +48,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -82,7 +82,7 @@ from core.csv_screening import (  # noqa: F401 - re-exported for the other impor
     resource_of,
 )
 from core.db import Database
-from core.db_bulk import PG_WORK_MEM, SQLITE_CACHE_KB, analyze_temporary, bulk_insert
+from core.db_bulk import PG_WORK_MEM, SQLITE_CACHE_KB, analyze_temporary, bulk_insert, driver_connection
 from core.models.usage import AMOUNT, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
@@ -440,6 +440,7 @@ def _points_table() -> Table:
 
 
 STAGE_COLUMNS = ("line", "point", "month", "amount", "tariff", "outlier_bound")
+POINTS_WAITING = 50_000  # PostgreSQL: new supply points held back while the rows' COPY is open
 POINT_COLUMNS = ("id", "resource", "supply_key_hash", "company", "masked")
 
 
@@ -619,20 +620,57 @@ class StagedFile:
     # point's months.
     may_repeat: bool = True
 
-    def create(self, conn) -> Table:
-        """The staging tables, in the transaction (a rollback removes them too)."""
+    @contextmanager
+    def staging(self, conn) -> Iterator[Table]:
+        """The staging tables, created in the transaction (a rollback removes them too), for
+        :meth:`stage` to fill. On PostgreSQL the rows go through one COPY held open for the
+        whole file: the server stores rows while the file is still read (a COPY a batch would
+        wait for the server at the end of each); the supply points follow when it closes,
+        or sooner when many are waiting."""
         staging = _import_staging(conn.dialect.name)
         staging.create(conn)
         self._points = _points_table()
         self._points.create(conn)
-        return staging
+        self._copy: Any = None
+        try:
+            yield staging
+        except BaseException as exc:
+            self._close_copy(exc)
+            raise
+        self._close_copy(None)
+        self._write_points(conn)
 
     def stage(self, conn, staging: Table, batch: list[tuple]) -> None:
-        """A batch of rows (STAGE_COLUMNS), after the supply points they name."""
+        """A batch of rows (STAGE_COLUMNS), after (SQLite) or with (PostgreSQL) the supply points
+        they name."""
+        if conn.dialect.name != "postgresql":
+            self._write_points(conn)
+            bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+            return
+        if len(self.points.new) >= POINTS_WAITING:
+            self._close_copy(None)
+            self._write_points(conn)
+        if self._copy is None:
+            cursor = driver_connection(conn).cursor()
+            manager = cursor.copy(f"COPY {staging.name} ({', '.join(STAGE_COLUMNS)}) FROM STDIN")
+            self._copy = (cursor, manager, manager.__enter__())
+        write = self._copy[2].write_row
+        for row in batch:
+            write(row)
+
+    def _write_points(self, conn) -> None:
         if self.points.new:
             bulk_insert(conn, self._points, self.points.new, POINT_COLUMNS, ready=True)
             self.points.new = []
-        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+
+    def _close_copy(self, exc: BaseException | None) -> None:
+        if self._copy is not None:
+            cursor, manager, _ = self._copy
+            self._copy = None
+            try:
+                manager.__exit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
+            finally:
+                cursor.close()
 
     def refuse(self, line: int, raw: list[str], reasons: Sequence[str]) -> None:
         bad = CsvRow(line, {h: v.strip() for h, v in zip(self.columns, raw)}, raw)
@@ -799,64 +837,64 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     good_months: dict[str, int] = {}  # a month cell as written, found good -> yyyymm
     amounts: dict[str, float] = {}    # a plain amount cell -> its value (kWh and m3 repeat)
     with db.transaction() as session, bulk_connection(session) as conn:
-        staging = staged.create(conn)
-        batch: list[tuple] = []
-        for line, raw in stream.rows(syntax):
-            total += 1
-            if len(raw) != width:
-                staged.wrong_width(line, raw)
-                continue
-            # the fast path: a supply point and month already seen good, a plain amount below
-            # the bound, no tariff or company cell (else every check)
-            hit = fast.get((raw[0], raw[1]))
-            if hit is not None:
-                month, amount = good_months.get(raw[2]), raw[3]
-                value = amounts.get(amount)
-                if value is None and plain(amount):
-                    value = float(amount)
-                    if len(amounts) < PointIds.CACHE:
-                        amounts[amount] = value
-                if month is not None and value is not None and value < hit[1] \
-                        and not (cells and ((tariff_at and raw[tariff_at]) or (company_at and raw[company_at]))):
-                    batch.append((line, hit[0], month, amount, None, None))
-                    if hit[0] == cur:  # repeats: see StagedFile.may_repeat
-                        if month in cur_months:
-                            repeat = True
-                        cur_months.add(month)
-                    else:
-                        repeat = repeat or hit[0] != ids.last
-                        cur, cur_months = hit[0], {month}
-                    if len(batch) >= BATCH:
-                        staged.stage(conn, staging, batch)
-                        batch = []
+        with staged.staging(conn) as staging:
+            batch: list[tuple] = []
+            for line, raw in stream.rows(syntax):
+                total += 1
+                if len(raw) != width:
+                    staged.wrong_width(line, raw)
                     continue
-            (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons = \
-                checker.check_cells(raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "",
-                                    raw[company_at] if company_at else "")
-            if reasons:
-                staged.refuse(line, raw, reasons)
-                continue
-            assert number is not None and hashed is not None
-            staged.tariffs = staged.tariffs or tariff is not None
-            staged.outliers = staged.outliers or bound is not None
-            pid = point_of(resource, hashed, company or national.get(resource, ""), masked)
-            if not company and not (tariff_at and raw[tariff_at]):
-                if len(fast) >= PointIds.CACHE:
-                    fast.clear()
-                fast[(raw[0], raw[1])] = (pid, below.get(resource, inf))
-            if len(good_months) < PointIds.CACHE:
-                good_months[raw[2]] = month
-            batch.append((line, pid, month, amount, tariff, None if bound is None else str(bound)))
-            if pid == cur:
-                repeat = repeat or month in cur_months
-                cur_months.add(month)
-            else:
-                repeat = repeat or pid != ids.last
-                cur, cur_months = pid, {month}
-            if len(batch) >= BATCH:
-                staged.stage(conn, staging, batch)
-                batch = []
-        staged.stage(conn, staging, batch)
-        del batch
+                # the fast path: a supply point and month already seen good, a plain amount below
+                # the bound, no tariff or company cell (else every check)
+                hit = fast.get((raw[0], raw[1]))
+                if hit is not None:
+                    month, amount = good_months.get(raw[2]), raw[3]
+                    value = amounts.get(amount)
+                    if value is None and plain(amount):
+                        value = float(amount)
+                        if len(amounts) < PointIds.CACHE:
+                            amounts[amount] = value
+                    if month is not None and value is not None and value < hit[1] \
+                            and not (cells and ((tariff_at and raw[tariff_at]) or (company_at and raw[company_at]))):
+                        batch.append((line, hit[0], month, amount, None, None))
+                        if hit[0] == cur:  # repeats: see StagedFile.may_repeat
+                            if month in cur_months:
+                                repeat = True
+                            cur_months.add(month)
+                        else:
+                            repeat = repeat or hit[0] != ids.last
+                            cur, cur_months = hit[0], {month}
+                        if len(batch) >= BATCH:
+                            staged.stage(conn, staging, batch)
+                            batch = []
+                        continue
+                (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons = \
+                    checker.check_cells(raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "",
+                                        raw[company_at] if company_at else "")
+                if reasons:
+                    staged.refuse(line, raw, reasons)
+                    continue
+                assert number is not None and hashed is not None
+                staged.tariffs = staged.tariffs or tariff is not None
+                staged.outliers = staged.outliers or bound is not None
+                pid = point_of(resource, hashed, company or national.get(resource, ""), masked)
+                if not company and not (tariff_at and raw[tariff_at]):
+                    if len(fast) >= PointIds.CACHE:
+                        fast.clear()
+                    fast[(raw[0], raw[1])] = (pid, below.get(resource, inf))
+                if len(good_months) < PointIds.CACHE:
+                    good_months[raw[2]] = month
+                batch.append((line, pid, month, amount, tariff, None if bound is None else str(bound)))
+                if pid == cur:
+                    repeat = repeat or month in cur_months
+                    cur_months.add(month)
+                else:
+                    repeat = repeat or pid != ids.last
+                    cur, cur_months = pid, {month}
+                if len(batch) >= BATCH:
+                    staged.stage(conn, staging, batch)
+                    batch = []
+            staged.stage(conn, staging, batch)
+            del batch
         staged.total, staged.may_repeat = total, repeat
         return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started)

@@ -212,8 +212,10 @@ def test_conflicting_duplicates_are_refused_naming_both_lines(app, db, tmp_path)
 def test_duplicates_are_found_in_any_order_and_a_point_is_one_point(app, db, cipher, tmp_path, monkeypatch, cache):
     """A key repeated after other supply points' rows is found as one repeated in a row is;
     with the supply points' id map starting again at every point (cache 1), a point given two
-    ids is still one supply point."""
+    ids is still one supply point (and on PostgreSQL the rows' COPY is closed for the points at
+    every new one)."""
     monkeypatch.setattr(PointIds, "CACHE", cache)
+    monkeypatch.setattr("core.usage_import.POINTS_WAITING", cache)
     src = write_usage_csv(tmp_path / "u.csv", [("electricity", E, 202601, "320"),
                                                ("water", "1234567", 202601, "10"),
                                                ("electricity", E, 202602, "300"),
