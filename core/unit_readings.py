@@ -22,7 +22,7 @@ then settled from them like any supply point.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -99,9 +99,12 @@ class UnitChecker:
     CACHE = 100_000
 
     def __init__(self, session, cipher: FieldCipher, rules: Rules, today: date,
-                 bounds: Mapping[str, tuple[Decimal, str]], allow_outliers: bool) -> None:
+                 bounds: Mapping[str, tuple[Decimal, str]], allow_outliers: bool,
+                 before_query: Callable[[], None] | None = None) -> None:
         self.session, self.cipher, self.rules, self.today = session, cipher, rules, today
         self.bounds, self.allow_outliers = bounds, allow_outliers
+        # called before a complex is looked up: the import's COPY must not be open then
+        self.before_query = before_query
         self._resources: dict[str, tuple[str, str | None]] = {}
         self._complexes: dict[str, ComplexInfo | None] = {}
         self._dongs: dict[str, tuple[str | None, str | None]] = {}
@@ -124,6 +127,8 @@ class UnitChecker:
         if code not in self._complexes:
             if len(self._complexes) >= self.CACHE:
                 self._complexes.clear()
+            if self.before_query is not None:
+                self.before_query()
             self._complexes[code] = complex_infos(self.session, {code}).get(code)
         return self._complexes[code]
 
@@ -224,7 +229,8 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
     staged = StagedFile(path, encoding, UNIT_HEADER, (), stream.columns)
     width = len(stream.columns)
     with db.transaction() as session, bulk_connection(session) as conn:
-        checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers)
+        checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers,
+                              lambda: staged.pause(conn))
         plain = _PLAIN_AMOUNT.match
         below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
         inf = float("inf")
