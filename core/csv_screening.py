@@ -185,15 +185,16 @@ class CsvStream:
     :class:`RowError` for a CSV syntax error, on the line where the broken record starts."""
 
     columns: tuple[str, ...]
-    records: Iterator[tuple[int, list[str]] | RowError]
+    read: Callable[[list[RowError] | None], Iterator[tuple[int, list[str]] | RowError]]
+
+    @property
+    def records(self) -> Iterator[tuple[int, list[str]] | RowError]:
+        return self.read(None)
 
     def rows(self, syntax: list[RowError]) -> Iterator[tuple[int, list[str]]]:
-        """``(line, cells)`` of each readable record; each syntax error appended to `syntax`."""
-        for record in self.records:
-            if isinstance(record, RowError):
-                syntax.append(record)
-            else:
-                yield record
+        """``(line, cells)`` of each readable record; each syntax error appended to `syntax`
+        (one generator: a million-row import pays for one resumption a record, not two)."""
+        return self.read(syntax)  # type: ignore[return-value]
 
 
 READ_CHUNK = 1 << 20
@@ -261,26 +262,36 @@ def open_csv(path: Path, header: Sequence[str], encoding: str = "utf-8",
         source.close()
         raise
 
-    def records() -> Iterator[tuple[int, list[str]] | RowError]:
+    def records(syntax: list[RowError] | None) -> Iterator[tuple[int, list[str]] | RowError]:
+        """Each record; a syntax error is yielded, or appended to `syntax` when given."""
+        read = reader.__next__
         with source:
             while True:
                 start = reader.line_num + 1
                 try:
-                    raw = next(reader)
+                    raw = read()
                 except StopIteration:
                     return
                 except csv.Error as exc:
-                    yield RowError(start, _syntax_message(exc))
+                    error = RowError(start, _syntax_message(exc))
+                    if syntax is None:
+                        yield error
+                    else:
+                        syntax.append(error)
                     continue
                 if reader.line_num > start and any("\n" in v or "\r" in v for v in raw):
-                    yield RowError(start, msg("csv.spans_lines", last=reader.line_num))
+                    error = RowError(start, msg("csv.spans_lines", last=reader.line_num))
+                    if syntax is None:
+                        yield error
+                    else:
+                        syntax.append(error)
                     continue
                 # blank: checked on the first cell first (a reading's resource), joined only if empty
                 if not raw or (not raw[0].strip() and not "".join(raw).strip()):
                     continue
                 yield start, raw
 
-    return CsvStream(columns, records())
+    return CsvStream(columns, records)
 
 
 

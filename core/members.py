@@ -41,7 +41,7 @@ from core.models import (
 )
 from core.pii import contains_rrn, digits_only, mask_number
 from core.sqla import rowcount
-from core.utility_companies import NO_COMPANY, default_company
+from core.utility_companies import NO_COMPANY, default_company, serving
 
 # Member types the chat signs up (spec §3.1); under-14 and complexes are website only.
 CHAT_MEMBER_TYPES = ("individual", "commercial", "public", "school", "foreigner")
@@ -834,6 +834,52 @@ def change_resources(session: Session, cipher: FieldCipher, clock: Clock, member
     return changed
 
 
+def _companies_after_move(cipher: FieldCipher, member: Member, chosen: set[str], lg_code: str | None
+                          ) -> list[ResourceChoice]:
+    """The customer numbers a move keeps (the move named no new number for their resource) at
+    the new region's company: the one company serving it there (KEPCO, the 시·군·구's
+    waterworks), or, where several do, none yet ("": companies_to_ask, the member is asked
+    on the next my-info or balance turn). An account already at that one company, or a
+    region whose companies are not known, is left as it is."""
+    out = []
+    for account in active_accounts(member):
+        if account.resource in chosen or account.billing_mode != "separate" or not account.customer_number_enc:
+            continue
+        companies = [c.code for c in serving(account.resource, lg_code)]
+        if not companies:
+            continue
+        company = companies[0] if len(companies) == 1 else NO_COMPANY
+        if (account.company or NO_COMPANY) == company:
+            continue
+        out.append(ResourceChoice(resource=account.resource, billing_mode="separate",
+                                  customer_number=cipher.decrypt(account.customer_number_enc),
+                                  tariff=account.tariff, utility=company or None))
+    return out
+
+
+def companies_to_ask(member: Member) -> list[str]:
+    """Resources whose active, separately billed account has no utility company while the
+    member's region has several (after a move): the chat asks which one bills the number."""
+    return [a.resource for a in active_accounts(member)
+            if a.billing_mode == "separate" and a.customer_number_enc and not a.company
+            and len(serving(a.resource, member.local_government_code)) > 1]
+
+
+def confirm_company(session: Session, member: Member, resource: str, company: str) -> bool:
+    """The member's answer to companies_to_ask: the account's company, and the readings of its
+    number nobody's company had (adopt_unassigned_readings). False when nothing was asked (or
+    the company does not serve the member's region)."""
+    account = account_for(member, resource)
+    if account is None or account.company or resource not in companies_to_ask(member) \
+            or company not in {c.code for c in serving(resource, member.local_government_code)}:
+        return False
+    _drop_prepared(session, member)
+    account.company = company
+    session.flush()
+    adopt_unassigned_readings(session, [account])
+    return True
+
+
 def move_house(session: Session, cipher: FieldCipher, clock: Clock, member: Member, parsed: ParsedAddress,
                choices: Sequence[ResourceChoice] = (), rules=None) -> LocalGovernment | None:
     """New address (same rules as signup: not Seoul, household not joined by someone else),
@@ -862,6 +908,9 @@ def move_house(session: Session, cipher: FieldCipher, clock: Clock, member: Memb
                                   valid_from=today))
         if choices:
             _replace_accounts(session, cipher, member, choices, today)
+        moved = _companies_after_move(cipher, member, {c.resource for c in choices}, member.local_government_code)
+        if moved:
+            _replace_accounts(session, cipher, member, moved, today)
 
     _flush_guarded(session, cipher, write, user_key=None, parsed=parsed, choices=choices, exclude_member_id=member.id)
     session.expire(member, ["accounts"])

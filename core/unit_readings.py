@@ -22,7 +22,7 @@ then settled from them like any supply point.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -42,16 +42,14 @@ from core.csv_screening import (
 )
 from core.csv_screening import msg as import_msg
 from core.db import Database
-from core.db_bulk import bulk_insert
 from core.models import ApartmentComplex
 from core.rules import Rules, default_rules
 from core.usage_import import (
     _PLAIN_AMOUNT,
     BATCH,
-    STAGE_COLUMNS,
     ImportResult,
+    PointIds,
     StagedFile,
-    _import_staging,
     bulk_connection,
     finish_readings,
     parse_month,
@@ -101,18 +99,18 @@ class UnitChecker:
     CACHE = 100_000
 
     def __init__(self, session, cipher: FieldCipher, rules: Rules, today: date,
-                 bounds: Mapping[str, tuple[Decimal, str]], allow_outliers: bool) -> None:
+                 bounds: Mapping[str, tuple[Decimal, str]], allow_outliers: bool,
+                 before_query: Callable[[], None] | None = None) -> None:
         self.session, self.cipher, self.rules, self.today = session, cipher, rules, today
         self.bounds, self.allow_outliers = bounds, allow_outliers
+        # called before a complex is looked up: the import's COPY must not be open then
+        self.before_query = before_query
         self._resources: dict[str, tuple[str, str | None]] = {}
         self._complexes: dict[str, ComplexInfo | None] = {}
         self._dongs: dict[str, tuple[str | None, str | None]] = {}
         self._hos: dict[str, tuple[str | None, str | None]] = {}
         self._months: dict[str, tuple[int | None, str | None]] = {}
         self._keys: dict[tuple[str, ComplexUnit], str] = {}
-        # the cells (resource, complex, 동, 호) as written of a unit found good -> (resource, key
-        # hash, the unit as duplicates name it): the import's fast path
-        self.points: dict[tuple[str, ...], tuple[str, str, str]] = {}
 
     def _resource(self, cell: str) -> tuple[str, str | None]:
         hit = self._resources.get(cell)
@@ -129,6 +127,8 @@ class UnitChecker:
         if code not in self._complexes:
             if len(self._complexes) >= self.CACHE:
                 self._complexes.clear()
+            if self.before_query is not None:
+                self.before_query()
             self._complexes[code] = complex_infos(self.session, {code}).get(code)
         return self._complexes[code]
 
@@ -211,9 +211,6 @@ class UnitChecker:
         assert dong is not None and ho is not None and month is not None and amount is not None
         unit = ComplexUnit(code, dong, ho)
         point = (resource, self._key(resource, unit), f"{code} {unit.detail}")
-        if len(self.points) >= self.CACHE:
-            self.points.clear()
-        self.points[tuple(raw[:4])] = point
         return (line, resource, point[1], NO_COMPANY, month, str(amount), None,
                 None if bound is None else str(bound), point[2]), reasons
 
@@ -230,37 +227,72 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
     bounds = (settings or ImportSettings()).monthly_bounds()
     stream = open_csv(path, UNIT_HEADER, encoding)  # file-level problems raise here
     staged = StagedFile(path, encoding, UNIT_HEADER, (), stream.columns)
-    staging = _import_staging()
     width = len(stream.columns)
     with db.transaction() as session, bulk_connection(session) as conn:
-        checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers)
-        points, months, plain = checker.points, checker._months, _PLAIN_AMOUNT.match
+        checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers,
+                              lambda: staged.pause(conn))
+        plain = _PLAIN_AMOUNT.match
         below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
         inf = float("inf")
-        staging.create(conn)  # a rollback removes it too (transactional DDL)
-        batch: list[tuple] = []
-        for line, raw in stream.rows(staged.syntax):
-            staged.total += 1
-            if len(raw) != width:
-                staged.wrong_width(line, raw)
-                continue
-            # the fast path: a unit and month already seen good, a plain amount below the bound
-            point, when, amount = points.get((raw[0], raw[1], raw[2], raw[3])), months.get(raw[4]), raw[5]
-            if point is not None and when is not None and when[0] is not None and plain(amount) \
-                    and float(amount) < below.get(point[0], inf):
-                batch.append((line, point[0], point[1], NO_COMPANY, when[0], amount, None, None, point[2]))
+        ids = staged.points
+        point_of = ids.of
+        cur, cur_months, repeat = 0, set(), False  # the unit of the last row, its months
+        # the cells (resource, complex, 동, 호) as written of a unit found good -> (its supply
+        # point's id, the amount its bound allows): the fast path
+        fast: dict[tuple[str, ...], tuple[int, float]] = {}
+        good_months: dict[str, int] = {}  # a month cell as written, found good -> yyyymm
+        amounts: dict[str, float] = {}    # a plain amount cell -> its value
+        with staged.staging(conn) as staging:
+            batch: list[tuple] = []
+            for line, raw in stream.rows(staged.syntax):
+                staged.total += 1
+                if len(raw) != width:
+                    staged.wrong_width(line, raw)
+                    continue
+                # the fast path: a unit and month already seen good, a plain amount below the bound
+                hit = fast.get((raw[0], raw[1], raw[2], raw[3]))
+                if hit is not None:
+                    month, amount = good_months.get(raw[4]), raw[5]
+                    value = amounts.get(amount)
+                    if value is None and plain(amount):
+                        value = float(amount)
+                        if len(amounts) < PointIds.CACHE:
+                            amounts[amount] = value
+                    if month is not None and value is not None and value < hit[1]:
+                        batch.append((line, hit[0], month, amount, None, None))
+                        if hit[0] == cur:  # repeats: see StagedFile.may_repeat
+                            if month in cur_months:
+                                repeat = True
+                            cur_months.add(month)
+                        else:
+                            repeat = repeat or hit[0] != ids.last
+                            cur, cur_months = hit[0], {month}
+                        if len(batch) >= BATCH:
+                            staged.stage(conn, staging, batch)
+                            batch = []
+                        continue
+                row, reasons = checker.check(line, raw)
+                if row is None:
+                    staged.refuse(line, raw, reasons)
+                    continue
+                staged.outliers = staged.outliers or row[7] is not None
+                pid = point_of(row[1], row[2], NO_COMPANY, row[8])
+                if len(fast) >= PointIds.CACHE:
+                    fast.clear()
+                fast[(raw[0], raw[1], raw[2], raw[3])] = (pid, below.get(row[1], inf))
+                if len(good_months) < PointIds.CACHE:
+                    good_months[raw[4]] = row[4]
+                batch.append((line, pid, row[4], row[5], None, row[7]))
+                if pid == cur:
+                    repeat = repeat or row[4] in cur_months
+                    cur_months.add(row[4])
+                else:
+                    repeat = repeat or pid != ids.last
+                    cur, cur_months = pid, {row[4]}
                 if len(batch) >= BATCH:
-                    bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+                    staged.stage(conn, staging, batch)
                     batch = []
-                continue
-            row, reasons = checker.check(line, raw)
-            if row is None:
-                staged.refuse(line, raw, reasons)
-                continue
-            batch.append(row)
-            if len(batch) >= BATCH:
-                bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
-                batch = []
-        bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
+            staged.stage(conn, staging, batch)
+        staged.may_repeat = repeat
         return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started,
                                resolve=False, unregistered=NOBODY)

@@ -303,7 +303,7 @@ def first_half_of(member: Member | None, today, joined_at=None) -> Half:
 
 # --- the skill -------------------------------------------------------------------------------------
 
-def balance_skill(ctx) -> dict:
+def balance_skill(ctx, app: BotApp | None = None) -> dict:
     from core import progress, statements
 
     today = today_kst(ctx.clock)
@@ -334,6 +334,15 @@ def balance_skill(ctx) -> dict:
                                                ui.qr(ctx, texts.t("faq.how_points_work.question"), "help",
                                                      {"faq": "how_points_work"}),
                                                ui.home_quick_reply(ctx)])
+    # A number a move kept in a region several companies supply: which one bills it is asked
+    # first (a move drops the prepared figures, so the fast path above does not pass here by).
+    if app is not None and M.companies_to_ask(member):
+        from bot.dialogs.myinfo import MyInfoDialog
+
+        dialog = app.dialogs.get("myinfo")
+        asked = dialog.ask_company(ctx, member) if isinstance(dialog, MyInfoDialog) else None
+        if asked is not None:
+            return asked
     # Prepared in bulk when readings were imported or results run (one primary-key read);
     # computed live only when nothing true for today was prepared.
     current = progress.read_prepared(ctx.session, member, today) or statements.current_half_view(
@@ -395,4 +404,4 @@ def left_balance(ctx, member: Member) -> dict:
 
 
 def register(app: BotApp) -> None:
-    app.skill("balance")(balance_skill)
+    app.skill("balance")(lambda ctx: balance_skill(ctx, app))

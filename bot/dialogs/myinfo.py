@@ -8,6 +8,8 @@ Flows (one dialog, `flow` slot), each ending in one core call in the turn's tran
                a Seoul address: leave_confirm -> leave_for_seoul (spec E3: participation ends)
     mobile     mobile -> change_mobile
     withdraw   withdraw_confirm -> withdraw
+    company    account_company -> confirm_company (a number kept by a move into a region several
+               companies supply: asked on the next my-info or balance turn, core.members.companies_to_ask)
 The steps are the signup's (bot.dialogs.signup.fields), with the same checks; taps carry
 {"dialog": "myinfo", "step": ..., "value": ...}; a menu tap {"dialog": "myinfo", "action": "open",
 "flow": ...} starts a flow.
@@ -76,6 +78,16 @@ class MoveConfirmStep(ChoiceStep):
         return myinfo_dialog(c).save_move(c)
 
 
+class AccountCompanyStep(F.UtilityCompanyStep):
+    """Which of the new region's companies bills a number the member kept when moving (quick
+    replies of the region's companies, as signup asks)."""
+
+    name = "account_company"
+
+    def apply(self, c: Conv, value: str):
+        return myinfo_dialog(c).save_company(c, value)
+
+
 class LeaveConfirmStep(ChoiceStep):
     """A move into Seoul ends participation (spec E3): said plainly, confirmed with one tap."""
 
@@ -126,7 +138,7 @@ class MyInfoDialog(F.FieldsDialog):
 
     def __init__(self, app) -> None:
         steps = [*(cls() for cls in F.SHARED_STEPS), MobileStep(), PickResourceStep(), MoveConfirmStep(),
-                 LeaveConfirmStep(), WithdrawConfirmStep()]
+                 LeaveConfirmStep(), WithdrawConfirmStep(), AccountCompanyStep()]
         super().__init__(app, steps)
 
     # -- what fields.py asks of a dialog --------------------------------------------------------
@@ -189,7 +201,7 @@ class MyInfoDialog(F.FieldsDialog):
         flow = flow_for_text(ctx.turn.utterance)
         if flow:
             return self.open_flow(ctx, flow)
-        return overview(ctx, member)
+        return self.ask_company(ctx, member) or overview(ctx, member)
 
     def orphan_tap(self, ctx) -> dict:
         extra = ctx.turn.client_extra or {}
@@ -297,6 +309,28 @@ class MyInfoDialog(F.FieldsDialog):
         self.app.dialog_event(self.name, "left_for_seoul")
         ctx.log.info("member left for Seoul", extra={"member_id": member.id})
         return left_reply(ctx)
+
+    def ask_company(self, ctx, member, notice: str | None = None) -> dict | None:
+        """The question of the first number whose company a move left open (None: nothing to
+        ask)."""
+        todo = M.companies_to_ask(member)
+        if not todo:
+            return None
+        ctx.dialog.begin(self.name, "account_company", {"flow": "company", "resource": todo[0]})
+        self.app.dialog_event(self.name, "started_company")
+        return self.render(ctx, "account_company",
+                           notice=notice or _t("company.after_move", resource=F.resource_label(todo[0])))
+
+    def save_company(self, c: Conv, code: str):
+        ctx = c.ctx
+        member = self.member(c)
+        resource = c.slots.get("resource") or ""
+        M.confirm_company(ctx.session, member, resource, code)
+        saved = _t("company.saved", resource=F.resource_label(resource), company=UC.company_name(resource, code))
+        if M.companies_to_ask(member):  # another number kept by the move
+            ctx.dialog.end()
+            return self.ask_company(ctx, member, notice=saved) or self._done(c, saved, "changed_company")
+        return self._done(c, saved, "changed_company")
 
     def save_mobile(self, c: Conv):
         member = self.member(c)

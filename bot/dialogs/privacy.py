@@ -27,8 +27,8 @@ OTHER_STEPS: dict[str, frozenset[str]] = {
         "member_type", "terms", "householder", "billing_mode", "utility_company", "incentive_type", "optional",
         "confirm", "edit", "marketing",
     }),
-    "myinfo": frozenset({"billing_mode", "utility_company", "incentive_type", "pick_resource", "move_confirm", "leave_confirm",
-                       "withdraw_confirm"}),
+    "myinfo": frozenset({"billing_mode", "utility_company", "account_company", "incentive_type", "pick_resource",
+                       "move_confirm", "leave_confirm", "withdraw_confirm"}),
     "greenlife": frozenset({"age", "payout"}),
     "link": frozenset({"consent", "unlink_confirm"}),
 }

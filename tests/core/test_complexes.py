@@ -154,7 +154,12 @@ def test_unit_readings_are_kept_for_units_nobody_registered(app, db, cipher, tmp
     assert "0 new, 0 changed, 3 unchanged" in again.stdout
 
 
-def test_bad_unit_rows_are_reported_by_line_and_nothing_is_written(app, db, cipher, tmp_path):
+@pytest.mark.parametrize("batch", [None, 1])
+def test_bad_unit_rows_are_reported_by_line_and_nothing_is_written(app, db, cipher, tmp_path, monkeypatch, batch):
+    """(batch 1: a batch staged after every row, so on PostgreSQL the rows' COPY is open when
+    an unknown complex is looked up, and is closed for the lookup.)"""
+    if batch:
+        monkeypatch.setattr("core.unit_readings.BATCH", batch)
     load_complex(app, tmp_path)
     path = unit_rows(tmp_path / "bad.csv", [
         ("electricity", "A1001", "101", "1203", "2026-01", "310"),   # line 2: good

@@ -19,7 +19,7 @@ from core.csv_screening import (
 )
 from core.models import ImportChange, ImportRun, MeterReading
 from core.rules import default_rules
-from core.usage_import import supply_key_hash
+from core.usage_import import PointIds, supply_key_hash
 from tests.auxil.engine import CSV_FIXTURES, add_greenlife, add_lg, add_member, cli, snapshot, write_usage_csv
 
 E = "0123456789"
@@ -119,7 +119,7 @@ def test_allow_outliers_imports_and_flags_them(app, db, cipher, tmp_path):
         flags = s.scalars(select(ImportChange).where(ImportChange.kind == "outlier")).all()
         run = s.scalars(select(ImportRun)).one()
     assert [(f.key, f.old_value, f.new_value, f.import_run_id) for f in flags] == [
-        (f"electricity:{h}:202601", Decimal("1000000"), Decimal("99999999999"), run.id)]
+        (f"electricity:KEPCO:{h}:202601", Decimal("1000000"), Decimal("99999999999"), run.id)]
 
 
 def test_bounds_are_settings(app, db, tmp_path):
@@ -206,6 +206,33 @@ def test_conflicting_duplicates_are_refused_naming_both_lines(app, db, tmp_path)
     res = cli(app, "import-usage", src, "--skip-invalid")
     assert res.exit_code == 0 and "2 rejected" in res.stdout
     assert len(readings(db)) == 1
+
+
+@pytest.mark.parametrize("cache", [PointIds.CACHE, 1])
+def test_duplicates_are_found_in_any_order_and_a_point_is_one_point(app, db, cipher, tmp_path, monkeypatch, cache):
+    """A key repeated after other supply points' rows is found as one repeated in a row is;
+    with the supply points' id map starting again at every point (cache 1), a point given two
+    ids is still one supply point (and on PostgreSQL the rows' COPY is closed for the points at
+    every new one)."""
+    monkeypatch.setattr(PointIds, "CACHE", cache)
+    monkeypatch.setattr("core.usage_import.POINTS_WAITING", cache)
+    src = write_usage_csv(tmp_path / "u.csv", [("electricity", E, 202601, "320"),
+                                               ("water", "1234567", 202601, "10"),
+                                               ("electricity", E, 202602, "300"),
+                                               ("electricity", E, 202601, "310")])
+    err = refused(app, db, src)
+    assert "line 2: duplicate key electricity ******6789 2026-01" in err and "310 on line 5" in err
+    src = write_usage_csv(tmp_path / "v.csv", [("electricity", E, 202601, "320"),
+                                               ("water", "1234567", 202601, "10"),
+                                               ("electricity", E, 202602, "300"),
+                                               ("electricity", "012-345-6789", 202601, "320.0")])
+    res = cli(app, "import-usage", src)
+    assert res.exit_code == 0, res.stderr
+    assert "note: line 5: same row as line 2: counted once" in res.stderr
+    assert "4 row(s): 3 new" in res.stdout and "supply points nobody has registered yet: 2" in res.stdout
+    h = supply_key_hash(cipher, "electricity", E)
+    assert {k: v for k, v in readings(db).items() if k[1] == h} == {
+        ("electricity", h, 202601): Decimal("320"), ("electricity", h, 202602): Decimal("300")}
 
 
 # --- CSV syntax -------------------------------------------------------------------------------

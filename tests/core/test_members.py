@@ -411,3 +411,44 @@ def test_expired_dialogs_are_purged(db, clock):
     with db.session() as s:
         assert s.get(DialogState, "old").slots == {} and s.get(DialogState, "old").dialog is None
         assert s.get(DialogState, "live").slots == {"name": "김민지"}
+
+
+def test_a_move_takes_the_new_region_s_company_or_leaves_it_to_be_asked(db, lgs, cipher, clock):
+    """A move that names no new number keeps the numbers at the new region's company: the one
+    company serving it (electricity stays KEPCO, water and gas change), or, where several serve
+    it, none yet: the member is asked (companies_to_ask) and the answer is kept."""
+    resources = [M.ResourceChoice("electricity", "separate", "0419283746"),
+                 M.ResourceChoice("water", "separate", "1234567"),
+                 M.ResourceChoice("gas", "separate", "5012345678")]
+    with db.transaction() as s:
+        m = M.create_member(s, cipher, clock, data(resources=resources))
+        mid, before = m.id, {a.resource: (a.id, a.company) for a in M.active_accounts(m)}
+    assert before["electricity"][1] == "KEPCO" and before["water"][1] == "W41110"
+    with db.transaction() as s:
+        m = s.get(Member, mid)
+        M.move_house(s, cipher, clock, m, parse_address("제주특별자치도 서귀포시 중앙로 105"))
+        after = {a.resource: (a.id, a.company) for a in M.active_accounts(m)}
+        assert after["electricity"] == before["electricity"]  # the same supply point: untouched
+        assert after["water"][1] == "W50130" and after["gas"][1] == "JEJUGAS"
+        assert {M.masked_customer_number(cipher, a) for a in M.active_accounts(m)} == {
+            "******3746", "***4567", "******5678"}
+        assert M.companies_to_ask(m) == []
+    with db.transaction() as s:
+        m = s.get(Member, mid)
+        M.move_house(s, cipher, clock, m, parse_address("경기도 성남시 분당구 성남대로 1"))
+        assert M.account_for(m, "gas").company == "" and M.companies_to_ask(m) == ["gas"]
+        assert M.account_for(m, "water").company.startswith("W411")  # one waterworks: no question
+        assert not M.confirm_company(s, m, "gas", "JEJUGAS")  # not a company of the region
+        assert M.confirm_company(s, m, "gas", "KOONE")
+        assert M.account_for(m, "gas").company == "KOONE" and M.companies_to_ask(m) == []
+        assert not M.confirm_company(s, m, "gas", "SAMCHULLY")  # nothing asked any more
+
+
+def test_a_move_with_new_numbers_uses_the_companies_given(db, lgs, cipher, clock):
+    with db.transaction() as s:
+        m = M.create_member(s, cipher, clock, data(resources=[M.ResourceChoice("electricity", "separate", "0419283746"),
+                                                              M.ResourceChoice("gas", "separate", "5012345678")]))
+        M.move_house(s, cipher, clock, m, parse_address("경기도 성남시 분당구 성남대로 1"),
+                     [M.ResourceChoice("electricity", "separate", "0419283746"),
+                      M.ResourceChoice("gas", "separate", "5012345679", utility="SAMCHULLY")])
+        assert M.account_for(m, "gas").company == "SAMCHULLY" and M.companies_to_ask(m) == []

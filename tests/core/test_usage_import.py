@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core.models import ImportChange, ImportRun, MeterReading
-from core.usage_import import supply_key_hash
+from core.usage_import import reading_key, supply_key_hash
 from tests.auxil.engine import CSV_FIXTURES, add_lg, add_member, cli, snapshot, write_usage_csv
 
 
@@ -90,7 +90,8 @@ def test_reimport_replaces_value_and_audits_only_changes(app, db, cipher, tmp_pa
         changes = s.scalars(select(ImportChange)).all()
     assert len(changes) == 1
     assert (changes[0].key, changes[0].old_value, changes[0].new_value) == (
-        f"electricity:{h}:202601", Decimal("320"), Decimal("310"))
+        f"electricity:KEPCO:{h}:202601", Decimal("320"), Decimal("310"))
+    assert changes[0].key == reading_key("electricity", "KEPCO", h, 202601)
 
 
 def test_readings_of_unregistered_numbers_are_kept_for_later_members(app, db, cipher, tmp_path):

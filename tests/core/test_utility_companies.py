@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core.models import MeterReading, StatementLine
-from core.usage_import import supply_key_hash
+from core.models import ImportChange, MeterReading, StatementLine
+from core.usage_import import reading_key, supply_key_hash
 from core.utility_companies import (
     companies_for,
     company_of_cell,
@@ -167,3 +167,22 @@ def test_registry_members_get_their_region_s_first_company_and_adopt_earlier_rea
         reading = s.scalars(select(MeterReading)).one()
     assert accounts == {E: "KEPCO", G: "KOONE", "water": ""}  # 성남 gas: KOONE is listed first
     assert reading.company == "KOONE"
+
+
+def test_the_audit_of_a_changed_reading_names_its_company(app, db, cipher, tmp_path):
+    """The same number at two gas companies is two supply points: a month changed at both is
+    audited twice, each key naming its company (as meter_readings' key does)."""
+    seongnam_members(db, cipher)
+    for company, amount in (("KOONE", "10"), ("SAMCHULLY", "20")):
+        res = cli(app, "import-usage", write_csv(tmp_path / f"{company}.csv", [(G, NUMBER, 202501, amount, company)]))
+        assert res.exit_code == 0, res.stderr
+    res = cli(app, "import-usage", write_csv(tmp_path / "again.csv", [(G, NUMBER, 202501, "11", "KOONE"),
+                                                                       (G, NUMBER, 202501, "21", "SAMCHULLY")]))
+    assert res.exit_code == 0, res.stderr
+    assert "2 row(s): 0 new, 2 changed, 0 unchanged" in res.stdout
+    h = supply_key_hash(cipher, G, NUMBER)
+    with db.session() as s:
+        changes = {c.key: (c.old_value, c.new_value) for c in s.scalars(select(ImportChange))}
+    assert changes == {reading_key(G, "KOONE", h, 202501): (Decimal("10"), Decimal("11")),
+                       reading_key(G, "SAMCHULLY", h, 202501): (Decimal("20"), Decimal("21"))}
+    assert reading_key(G, "KOONE", h, 202501) == f"gas:KOONE:{h}:202501"

@@ -101,3 +101,52 @@ def test_my_info_asks_the_company_of_a_new_gas_number_where_two_serve(chat, db, 
 def _accounts_active(db) -> dict[str, ResourceAccount]:
     with db.session() as s:
         return {a.resource: a for a in s.scalars(select(ResourceAccount).where(ResourceAccount.ended_on.is_(None)))}
+
+
+def test_a_move_into_a_region_of_two_gas_companies_asks_which_on_the_next_balance(chat, db, cipher, clock):
+    """A move that kept the gas number (here the core's move without new numbers) into a
+    region two gas companies supply leaves the company open: the next balance turn asks with
+    quick replies of the region's companies, and the answer keys the account."""
+    from core import members as M
+    from core.local_governments import parse_address
+    from core.models import Member
+    from tests.auxil.scenarios import make_member
+
+    mid = make_member(db, cipher, clock, U1, resources=[M.ResourceChoice("electricity", "separate", "0419283746"),
+                                                        M.ResourceChoice("water", "managed_fee"),
+                                                        M.ResourceChoice("gas", "separate", "5012345678")])
+    with db.transaction() as s:
+        M.move_house(s, cipher, clock, s.get(Member, mid), parse_address("경기도 성남시 분당구 정자일로 95"))
+    assert _active(db)["gas"].company == ""
+    c = chat(U1)
+    c.open("balance")
+    assert c.has("여러 회사가 도시가스를 공급해요") and c.has("도시가스요금 고지서는 어느 회사")
+    assert set(c.labels) >= {"코원에너지서비스", "삼천리"} and state(db, U1).step == "account_company"
+    c.tap("코원에너지서비스")
+    assert c.has("도시가스 공급 회사를 코원에너지서비스(으)로 저장했어요")
+    assert _active(db)["gas"].company == "KOONE"
+    c.open("balance")
+    assert not c.has("어느 회사")  # asked once: the answer is kept
+
+
+def test_my_info_asks_the_company_a_move_left_open(chat, db, cipher, clock):
+    from core import members as M
+    from core.local_governments import parse_address
+    from core.models import Member
+    from tests.auxil.scenarios import make_member
+
+    mid = make_member(db, cipher, clock, U1, resources=[M.ResourceChoice("electricity", "separate", "0419283746"),
+                                                        M.ResourceChoice("water", "managed_fee"),
+                                                        M.ResourceChoice("gas", "separate", "5012345678")])
+    with db.transaction() as s:
+        M.move_house(s, cipher, clock, s.get(Member, mid), parse_address("경기도 성남시 분당구 정자일로 95"))
+    c = chat(U1)
+    c.open("myinfo")
+    assert c.has("도시가스요금 고지서는 어느 회사")
+    c.say("삼천리")
+    assert c.has("삼천리(으)로 저장했어요") and _active(db)["gas"].company == "SAMCHULLY"
+
+
+def _active(db) -> dict[str, ResourceAccount]:
+    with db.session() as s:
+        return {a.resource: a for a in s.scalars(select(ResourceAccount).where(ResourceAccount.ended_on.is_(None)))}
