@@ -324,6 +324,15 @@ WHERE ra.ended_on IS NULL AND ra.billing_mode <> 'not_used'"""
     return compare_month, comparison_groups(samples)
 
 
+def company_open(accounts: Sequence[AccountInfo], lg_code: str | None) -> bool:
+    """A separately billed number without its utility company where several serve the region
+    (left by a move; core.members.companies_to_ask): nothing is prepared until it is answered."""
+    from core.utility_companies import serving
+
+    return any(a.billing_mode == "separate" and a.supply_key_hash and not a.company
+               and len(serving(a.resource, lg_code)) > 1 for a in accounts)
+
+
 def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                   compare_month: int | None = None, chunk: int = 2000,
                   member_ids: Sequence[int] | None = None, staged: str | None = None,
@@ -408,8 +417,8 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
         out = PreparedChunk([m[0] for m in part], [], {}, {})
         for member_id, mtype, lg_code, area in part:
             accs = accounts.get(member_id, [])
-            if not accs:
-                continue
+            if not accs or company_open(accs, lg_code):
+                continue  # no row: the balance turn takes the path that asks the company first
             lg = lgs.get(lg_code or "")
             rate, payout_month = (lg.rate, lg.payout_month) if lg else (rules.rate.default, half.payout_month(rules))
             # the signature stays the accounts' own; the view sees a reading's excluded tariff

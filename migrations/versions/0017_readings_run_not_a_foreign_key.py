@@ -1,6 +1,6 @@
 """meter_readings.import_run_id without a foreign key
 
-Revision ID: 0018
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-06 23:05:49.213358
 
@@ -11,7 +11,7 @@ runs are never deleted. SQLite recreates the table (batch mode) and keeps it WIT
 """
 from alembic import op
 
-revision = '0018'
+revision = '0017'
 down_revision = '0016'
 branch_labels = None
 depends_on = None

@@ -4,6 +4,8 @@ city-gas companies in core/data/utility_companies.toml) the chat asks with quick
 their names, and the account is keyed by that company."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select
 
@@ -118,6 +120,11 @@ def test_a_move_into_a_region_of_two_gas_companies_asks_which_on_the_next_balanc
     with db.transaction() as s:
         M.move_house(s, cipher, clock, s.get(Member, mid), parse_address("경기도 성남시 분당구 정자일로 95"))
     assert _active(db)["gas"].company == ""
+    with db.engine.begin() as conn:  # a bulk preparation before the member answers prepares nothing for them
+        from core.progress import prepare_progress
+        from core.rules import default_rules
+
+        prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
     c = chat(U1)
     c.open("balance")
     assert c.has("여러 회사가 도시가스를 공급해요") and c.has("도시가스요금 고지서는 어느 회사")
