@@ -170,6 +170,8 @@ class GovernmentIndex:
         self._bases: dict[str, ParsedAddress] = {}
         self._details: dict[str, tuple[str, str]] = {}
         self._complete: dict[str, bool] = {}
+        self._matched: dict[str, LocalGovernment | None] = {}
+        self._banks: dict[str, str | None] = {}
 
     def complete(self, parsed: ParsedAddress) -> bool:
         found = self._complete.get(parsed.base)
@@ -179,6 +181,12 @@ class GovernmentIndex:
         return found
 
     def match(self, base: str) -> LocalGovernment | None:
+        if base not in self._matched:
+            _bounded(self._matched)
+            self._matched[base] = self._match(base)
+        return self._matched[base]
+
+    def _match(self, base: str) -> LocalGovernment | None:
         words = base.split(" ")
         for k in range(len(words), 0, -1):
             found = self.by_prefix.get(" ".join(words[:k]))
@@ -206,6 +214,19 @@ class GovernmentIndex:
             return parsed, f"{parsed.base}|{detail[1]}"
         whole = parse_address(address)
         return whole, household_key(whole) if whole is not None else ""
+
+    def bank(self, value: str) -> str:
+        """core.members.normalise_bank, once for each spelling (a registry names few banks)."""
+        if value not in self._banks:
+            _bounded(self._banks)
+            try:
+                self._banks[value] = normalise_bank(value)
+            except InvalidValue:
+                self._banks[value] = None
+        found = self._banks[value]
+        if found is None:
+            raise InvalidValue("bank")
+        return found
 
     def offered(self, lg: LocalGovernment | None, rules: Rules) -> list[str]:
         key = lg.code if lg is not None else None
@@ -281,11 +302,41 @@ def has_rrn(value: str) -> bool:
     return looks_like_rrn(value)
 
 
+def rrn_columns(values: dict[str, str]) -> list[str]:
+    """The columns of a row whose cell looks like an RRN (has_rrn), in MEMBER_HEADER order;
+    most cells are too short to hold one and cost no call."""
+    return [column for column in MEMBER_HEADER
+            if len(value := values[column]) >= RRN_DIGITS and has_rrn(value)]
+
+
+# The usual spellings, answered without folding (core.members would give the same answer):
+# a mobile number of ASCII digits with or without hyphens at the usual places, an account
+# number of ASCII digits and single hyphens.
+_PLAIN_MOBILE = re.compile(r"(01[016789])-?([0-9]{3,4})-?([0-9]{4})")
+_PLAIN_ACCOUNT = re.compile(r"[0-9]+(?:-[0-9]+)*")
+
+
+def _mobile(value: str) -> str:
+    m = _PLAIN_MOBILE.fullmatch(value)
+    if m is not None:  # the digits split by their count as normalise_mobile splits them
+        return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    return normalise_mobile(value)
+
+
+def _account(value: str) -> str:
+    """normalise_account_number of a cell of a row already found free of RRNs."""
+    if _PLAIN_ACCOUNT.fullmatch(value) is not None:
+        digits = value.replace("-", "")
+        if 10 <= len(digits) <= 14:
+            return digits
+    return normalise_account_number(value)
+
+
 def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentIndex, today: date,
               reasons: list[str]) -> RegistryMember | None:
     """One row, checked as a chat signup checks what a citizen types (no database access)."""
     v = row.values
-    rrn = [column for column in MEMBER_HEADER if has_rrn(v[column])]
+    rrn = rrn_columns(v)
     if rrn:
         reasons.extend(msg("members.rrn", column=column) for column in rrn)
         return None
@@ -304,7 +355,7 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
             name = None
             reasons.append(msg("members.name", member_type=member_type))
     try:
-        mobile = normalise_mobile(v["mobile"])
+        mobile = _mobile(v["mobile"])
     except InvalidValue:
         mobile = None
         reasons.append(msg("members.mobile"))
@@ -338,11 +389,11 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
                                offered="|".join(offered)))
     if incentive == CASH:
         try:
-            bank = normalise_bank(v["bank"])
+            bank = index.bank(v["bank"])
         except InvalidValue:
             reasons.append(msg("members.bank"))
         try:
-            account = normalise_account_number(v["account"])
+            account = _account(v["account"])
         except InvalidValue:
             reasons.append(msg("members.account"))
     if reasons:
@@ -481,7 +532,7 @@ class _FirstPass:
                     self._remember(member)
                     if len(self.chunk) >= LOOKUP_CHUNK:
                         self._against_database(out)
-                elif not any(has_rrn(x) for x in values.values()):  # of an RRN row nothing is used
+                elif not rrn_columns(values):  # of an RRN row nothing is used
                     no = values["member_no"].upper()
                     no = no if _MEMBER_NO.match(no) else ""
             if reasons:
@@ -582,17 +633,16 @@ class _FirstPass:
             else:
                 good.append((member.line, own, member_values(member, self.cipher),
                              member.joined_on.toordinal(), account_values(member, self.cipher)))
-        marshal.dump(good, self.spill)
+        data = marshal.dumps(good)  # loads of one bytes object: marshal.load reads a file in tiny pieces
+        self.spill.write(len(data).to_bytes(8, "little"))
+        self.spill.write(data)
         out.spilled += len(good)
 
 
 def _spilled(spill) -> Iterator[list[Spilled]]:
     spill.seek(0)
-    while True:
-        try:
-            yield marshal.load(spill)
-        except EOFError:
-            return
+    while size := spill.read(8):
+        yield marshal.loads(spill.read(int.from_bytes(size, "little")))
 
 
 def _masked(row: CsvRow) -> CsvRow:
