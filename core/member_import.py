@@ -37,7 +37,10 @@ the others written to ``<name>.rejected.csv`` beside the input.
 
 The second pass is one transaction: new members, their accounts and address rows go in, in
 batches, through :func:`core.db_bulk.bulk_insert` (COPY on PostgreSQL), their ids taken
-beforehand (nothing is read back); members already imported (same member_no) are updated only
+beforehand (nothing is read back). On PostgreSQL the new members are written earlier, by a
+thread of their own in that transaction while the first pass goes on (the server's key checks
+and indexes then cost no waiting), and kept only when the first pass refuses no row for a key
+repeated in the file (else rolled back and written again here); members already imported (same member_no) are updated only
 where something changed, each change audited (core.audit: the fields that changed, never their
 values). Customer numbers and accounts are encrypted and hashed exactly as for a chat signup.
 """
@@ -45,8 +48,11 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import queue
 import re
+import sys
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +115,7 @@ MEMBER_NO_SIZE = 20
 LOOKUP_CHUNK = 5000  # rows checked against the database at a time
 SQLITE_CHUNK = 1000  # values of one IN list
 AUDIT_ACTION = "member.import_update"
+WRITER_SWITCH_INTERVAL = 0.0005  # seconds: sys.setswitchinterval while the early writer runs
 _UNPARSED = ParsedAddress(sido=None, base="", detail="", kind="none")  # cache marker
 
 
@@ -499,6 +506,7 @@ class Screening:
     syntax_errors: list[RowError] = field(default_factory=list)
     refused: dict[int, list[str]] = field(default_factory=dict)  # line -> reasons
     spilled: int = 0
+    repeated: int = 0  # rows refused for a key repeated in the file (they may have been good alone)
 
 
 class _FirstPass:
@@ -506,13 +514,16 @@ class _FirstPass:
     remembered compactly for the duplicate checks; the good rows checked against the database
     in chunks of LOOKUP_CHUNK and spilled, encrypted, for the write."""
 
-    def __init__(self, session: Session, rules: Rules, cipher: FieldCipher, today: date, spill) -> None:
+    def __init__(self, session: Session, rules: Rules, cipher: FieldCipher, today: date, spill,
+                 writer: _EarlyWriter | None = None) -> None:
         self.session, self.rules, self.cipher, self.today, self.spill = session, rules, cipher, today, spill
+        self.writer = writer
         self.index = GovernmentIndex(session.scalars(select(LocalGovernment)))
         self.numbers, self.households = _Keys(MEMBER_NO_SIZE), _Keys(KEY_SIZE)
         self.supplies = {resource: _Keys(KEY_SIZE) for resource in rules.resources}
         self.taken: dict[int, list[str]] = {}  # line -> reasons found against the database
         self.chunk: list[RegistryMember] = []
+        self.repeated = 0
 
     def run(self, path: Path) -> Screening:
         stream = open_csv(path, MEMBER_HEADER)
@@ -541,6 +552,7 @@ class _FirstPass:
                 self.numbers.add(no.encode(), line)
         self._against_database(out)
         self._repeated(path, out.refused)
+        out.repeated = self.repeated
         for line, reasons in self.taken.items():  # only rows the file itself did not refuse
             out.refused.setdefault(line, reasons)
         return out
@@ -555,6 +567,7 @@ class _FirstPass:
     def _repeated(self, path: Path, refused: dict[int, list[str]]) -> None:
         """Every row of a repeated key is refused (which one is right?)."""
         def refuse(lines: list[int], text: str) -> None:
+            self.repeated += len(lines)
             for line in lines:
                 refused.setdefault(line, []).append(text)
 
@@ -637,6 +650,8 @@ class _FirstPass:
         self.spill.write(len(data).to_bytes(8, "little"))
         self.spill.write(data)
         out.spilled += len(good)
+        if self.writer is not None:
+            self.writer.put([item for item in good if item[1] is None])
 
 
 def _spilled(spill) -> Iterator[list[Spilled]]:
@@ -653,11 +668,12 @@ def _masked(row: CsvRow) -> CsvRow:
 
 
 def screen_members(session: Session, path: Path, rules: Rules, cipher: FieldCipher, today: date,
-                   spill, skip_invalid: bool) -> tuple[Screening, ImportResult]:
+                   spill, skip_invalid: bool, writer: _EarlyWriter | None = None) -> tuple[Screening, ImportResult]:
     """The first pass over the whole file. Any problem raises ImportRejected listing them all
     by line, unless `skip_invalid`: then the refused rows go to ``<name>.rejected.csv`` beside
-    the input (a CSV syntax error rejects the file even then)."""
-    screening = _FirstPass(session, rules, cipher, today, spill).run(path)
+    the input (a CSV syntax error rejects the file even then). `writer`: new members good so
+    far are handed to it as each chunk is screened."""
+    screening = _FirstPass(session, rules, cipher, today, spill, writer).run(path)
     refused = screening.refused
     errors = [RowError(line, "; ".join(refused[line])) for line in sorted(refused)]
     if screening.syntax_errors:
@@ -775,56 +791,150 @@ def _update(session: Session, cipher: FieldCipher, member: Member, row: tuple, j
     return changed
 
 
+class _EarlyWriter:
+    """New members written while the first pass still reads (PostgreSQL), in the import's own
+    transaction, by a thread of its own: the server checks keys and indexes the rows of one
+    chunk while this process checks and encrypts the next (written after the first pass, the
+    server's part of the COPYs was a third of the import's time). The first pass still decides:
+    when it refuses any row the transaction is rolled back, so nothing it wrote stays, and the
+    rows are written again the ordinary way (skip_invalid) or not at all."""
+
+    def __init__(self, session: Session, batch: int) -> None:
+        self.conn = session.connection()
+        self.ids = _MemberIds(self.conn)
+        self.batch = batch
+        self.inserted = 0
+        self.error: BaseException | None = None
+        self.queue: queue.Queue[list[Spilled] | None] = queue.Queue(maxsize=2)  # a chunk or two ahead
+        self.thread = threading.Thread(target=self._run, name="import-members-writer", daemon=True)
+        # The writer wakes at every socket wait of the COPY; at the default interval (5 ms) it
+        # waited behind the checking thread for the GIL at each, and fell behind the reading.
+        self.switch = sys.getswitchinterval()
+        sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
+        self.thread.start()
+
+    def put(self, rows: list[Spilled]) -> None:
+        for start in range(0, len(rows), self.batch):
+            self.queue.put(rows[start:start + self.batch])
+
+    def _run(self) -> None:
+        while (rows := self.queue.get()) is not None:
+            if self.error is None:  # after an error the rest is only drained: the work is rolled back
+                try:
+                    _insert(self.conn, self.ids, rows)
+                    self.inserted += len(rows)
+                except BaseException as exc:  # noqa: BLE001 - handed to the importing thread
+                    self.error = exc
+
+    def close(self) -> bool:
+        """Wait for the rows handed over; whether all of them were written."""
+        self.queue.put(None)
+        self.thread.join()
+        sys.setswitchinterval(self.switch)
+        return self.error is None
+
+
+class _Redo(Exception):
+    """The early writes were rolled back (some row was refused, or the writer failed); the
+    first pass's findings are kept for the ordinary second pass."""
+
+    def __init__(self, screening: Screening, result: ImportResult) -> None:
+        super().__init__("early writes rolled back")
+        self.screening, self.result = screening, result
+
+
+def _write(session: Session, cipher: FieldCipher, spill, refused: dict[int, list[str]], result: ImportResult,
+           run, today: date, now: datetime, operator: str, batch: int, *, new_written: bool) -> None:
+    """The second pass: new members (unless `new_written`: the early writer has) and updates of
+    members already imported, from the spill file."""
+    conn = session.connection()
+    ids = _MemberIds(conn)
+    key = audit.audit_key(cipher)
+    new: list[Spilled] = []
+    for part in _spilled(spill):
+        for item in part:
+            line, own, row, joined, accounts = item
+            if line in refused:
+                continue
+            if own is None:
+                if new_written:
+                    continue
+                new.append(item)
+                if len(new) >= batch:
+                    _insert(conn, ids, new)
+                    result.inserted += len(new)
+                    new = []
+                continue
+            member = session.get(Member, own)
+            if member is None or member.status != "active":
+                continue
+            changed = _update(session, cipher, member, row, joined, accounts, today)
+            if changed:
+                session.flush()
+                result.changed += 1
+                audit.record(session, key, now, operator, AUDIT_ACTION, subject=f"member:{member.id}",
+                             scope="all", detail={"member_no": row[_COL["member_no"]], "fields": changed,
+                                                  "import_run": run.id})
+    if new:
+        _insert(conn, ids, new)
+        result.inserted += len(new)
+
+
 def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
                    skip_invalid: bool = False, rules: Rules | None = None,
-                   operator: str = "cli", batch: int = 5_000) -> ImportResult:
+                   operator: str = "cli", batch: int = 5_000, early: bool | None = None) -> ImportResult:
     """Validate and import a registry CSV. Raises ImportRejected (nothing written) when the
     file or any row is bad and ``skip_invalid`` is off.
 
     Two passes, so that memory does not grow with the file's rows beyond the keys of the
     duplicate checks: the first reads and checks the whole file, spilling the good rows
     (encrypted) to an unnamed temporary file; the second writes them from there in batches of
-    `batch`, in one transaction."""
+    `batch`, in one transaction. On PostgreSQL (`early`: None chooses by the database) the new
+    members are written during the first pass, in that transaction, kept only when the first
+    pass refuses nothing (:class:`_EarlyWriter`)."""
     rules = rules or default_rules()
     path = Path(path)
     started = utcnow_naive(clock)
     today = today_kst(clock)
+    if early is None:
+        early = db.engine.dialect.name == "postgresql"
     with tempfile.TemporaryFile() as spill:
-        with db.session() as s:
-            screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid)
-        refused = screening.refused
-        now = utcnow_naive(clock)
+        if early:
+            try:
+                with db.transaction() as session:
+                    writer = _EarlyWriter(session, batch)
+                    try:
+                        with db.session() as s:
+                            screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid,
+                                                               writer)
+                    finally:
+                        written = writer.close()
+                    # rows refused alone or against the database were never handed to the writer;
+                    # a row refused for a key repeated in the file may have been
+                    if not written or screening.repeated:
+                        raise _Redo(screening, result)
+                    result.inserted = writer.inserted
+                    _finish(session, cipher, clock, path, spill, screening, result, operator, batch, started,
+                            today, new_written=True)
+                return result
+            except _Redo as redo:
+                screening, result = redo.screening, redo.result
+        else:
+            with db.session() as s:
+                screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid)
         with db.transaction() as session:
-            run = open_run(session, "members", path, result, started)
-            conn = session.connection()
-            ids = _MemberIds(conn)
-            key = audit.audit_key(cipher)
-            new: list[Spilled] = []
-            for part in _spilled(spill):
-                for item in part:
-                    line, own, row, joined, accounts = item
-                    if line in refused:
-                        continue
-                    if own is None:
-                        new.append(item)
-                        if len(new) >= batch:
-                            _insert(conn, ids, new)
-                            result.inserted += len(new)
-                            new = []
-                        continue
-                    member = session.get(Member, own)
-                    if member is None or member.status != "active":
-                        continue
-                    changed = _update(session, cipher, member, row, joined, accounts, today)
-                    if changed:
-                        session.flush()
-                        result.changed += 1
-                        audit.record(session, key, now, operator, AUDIT_ACTION, subject=f"member:{member.id}",
-                                     scope="all", detail={"member_no": row[_COL["member_no"]], "fields": changed,
-                                                          "import_run": run.id})
-            if new:
-                _insert(conn, ids, new)
-                result.inserted += len(new)
-            adopt_all_unassigned_readings(session)
-            close_run(run, result, screening.rows_total - len(refused), clock)
+            _finish(session, cipher, clock, path, spill, screening, result, operator, batch, started, today,
+                    new_written=False)
     return result
+
+
+def _finish(session: Session, cipher: FieldCipher, clock: Clock, path: Path, spill, screening: Screening,
+            result: ImportResult, operator: str, batch: int, started: datetime, today: date, *,
+            new_written: bool) -> None:
+    """The second pass in the import's transaction, its run recorded."""
+    refused = screening.refused
+    run = open_run(session, "members", path, result, started)
+    _write(session, cipher, spill, refused, result, run, today, utcnow_naive(clock), operator, batch,
+           new_written=new_written)
+    adopt_all_unassigned_readings(session)
+    close_run(run, result, screening.rows_total - len(refused), clock)

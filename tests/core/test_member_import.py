@@ -5,6 +5,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from core.local_governments import parse_address
@@ -224,3 +225,32 @@ def test_new_members_get_their_own_accounts_and_addresses_across_batches(db, cip
             assert numbers == [f"11{int(no[1:]):08d}"]
             assert s.scalars(select(MemberAddress.valid_from).where(MemberAddress.member_id == member.id)).all() \
                 == [date(2024, 3, 15)]
+
+
+def test_new_members_written_early_are_rolled_back_when_a_repeated_key_refuses_rows(db, cipher, clock, tmp_path):
+    """PostgreSQL writes new members while the first pass reads; rows refused afterwards for a
+    key repeated in the file take the early writes back, and the good rows are written again."""
+    from core.member_import import import_members
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the early writer runs on PostgreSQL")
+    lgs(db)
+    rows = [n(1), n(2), n(3), n(4, unit=n(2)["unit"]), n(5)]
+    res = import_members(db, cipher, clock, write(tmp_path / "m.csv", rows), skip_invalid=True, batch=1, early=True)
+    assert (res.inserted, res.rejected) == (3, 2)
+    assert sorted(imported(db)) == ["M0001", "M0003", "M0005"]
+    with db.session() as s:
+        owners = set(s.scalars(select(ResourceAccount.member_id))) | set(s.scalars(select(MemberAddress.member_id)))
+        assert owners == {m.id for m in imported(db).values()}
+        assert [(r.rows_inserted, r.rows_rejected) for r in s.scalars(select(ImportRun))] == [(3, 2)]
+
+
+def test_new_members_written_early_are_kept_when_nothing_is_refused(db, cipher, clock, tmp_path):
+    from core.member_import import import_members
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the early writer runs on PostgreSQL")
+    lgs(db)
+    res = import_members(db, cipher, clock, write(tmp_path / "m.csv", [n(i) for i in range(1, 8)]), batch=3,
+                         early=True)
+    assert res.inserted == 7 and sorted(imported(db)) == [f"M{i:04d}" for i in range(1, 8)]
