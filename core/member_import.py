@@ -853,6 +853,10 @@ def _write(session: Session, cipher: FieldCipher, spill, refused: dict[int, list
     key = audit.audit_key(cipher)
     new: list[Spilled] = []
     for part in _spilled(spill):
+        # the part's members already imported, with their accounts, in one query (not one a row)
+        existing = {m.id: m for (m,) in _in_chunks(
+            session, select(Member), Member.id,
+            [item[1] for item in part if item[1] is not None and item[0] not in refused])}
         for item in part:
             line, own, row, joined, accounts = item
             if line in refused:
@@ -866,7 +870,7 @@ def _write(session: Session, cipher: FieldCipher, spill, refused: dict[int, list
                     result.inserted += len(new)
                     new = []
                 continue
-            member = session.get(Member, own)
+            member = existing.get(own)
             if member is None or member.status != "active":
                 continue
             changed = _update(session, cipher, member, row, joined, accounts, today)

@@ -254,3 +254,32 @@ def test_new_members_written_early_are_kept_when_nothing_is_refused(db, cipher, 
     res = import_members(db, cipher, clock, write(tmp_path / "m.csv", [n(i) for i in range(1, 8)]), batch=3,
                          early=True)
     assert res.inserted == 7 and sorted(imported(db)) == [f"M{i:04d}" for i in range(1, 8)]
+
+
+def test_reimport_over_several_chunks_reads_members_per_chunk_and_stays_idempotent(db, cipher, clock, tmp_path,
+                                                                                     monkeypatch):
+    """Members already imported are read a chunk at a time (one query, not one a row); the
+    changed ones are updated and audited, once."""
+    import core.member_import as mi
+
+    lgs(db)
+    rows = [n(i) for i in range(1, 8)]
+    assert mi.import_members(db, cipher, clock, write(tmp_path / "m.csv", rows)).inserted == 7
+    monkeypatch.setattr(mi, "LOOKUP_CHUNK", 3)
+    rows[1] = n(2, mobile="010-2222-0002")
+    rows[5] = n(6, incentive_type="donation", bank="", account="")
+    path = write(tmp_path / "m2.csv", rows)
+    res = mi.import_members(db, cipher, clock, path, batch=2)
+    assert (res.inserted, res.changed, res.unchanged) == (0, 2, 5)
+    before = snapshot(db)
+    res = mi.import_members(db, cipher, clock, path, batch=2)
+    assert (res.inserted, res.changed, res.unchanged) == (0, 0, 7)
+    after = snapshot(db)
+    assert after.pop("import_runs") == before.pop("import_runs") + 1 and after == before
+    members = imported(db)
+    assert members["M0002"].mobile == "010-2222-0002" and members["M0006"].account_number_enc is None
+    with db.session() as s:
+        entries = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.subject, e.detail["fields"]) for e in entries] == [
+        (f"member:{members['M0002'].id}", ["mobile"]),
+        (f"member:{members['M0006'].id}", ["incentive_type", "bank_name", "account_holder", "account"])]
