@@ -99,6 +99,7 @@ from core.members import (
 from core.models import LocalGovernment, Member, MemberAddress, ResourceAccount
 from core.pii import RRN_MASK, mask_number
 from core.rules import Rules, default_rules
+from core.sigungu import current_unit
 from core.sqla import table_of
 from core.usage_import import ImportResult, close_run, open_run, write_rejects
 from core.utility_companies import NO_COMPANY, default_company
@@ -165,7 +166,8 @@ class GovernmentIndex:
     """Every local government's address prefixes, canonical, for a longest word-prefix match
     without a query per row (the same answer as core.local_governments.match_local_government)."""
 
-    def __init__(self, governments: Iterable[LocalGovernment]) -> None:
+    def __init__(self, governments: Iterable[LocalGovernment], today: date | None = None) -> None:
+        self.today = today
         self.by_code: dict[str, LocalGovernment] = {}
         self.by_prefix: dict[str, LocalGovernment] = {}
         for lg in governments:
@@ -178,7 +180,7 @@ class GovernmentIndex:
         self._bases: dict[str, ParsedAddress] = {}
         self._details: dict[str, tuple[str, str]] = {}
         self._complete: dict[str, bool] = {}
-        self._matched: dict[str, LocalGovernment | None] = {}
+        self._matched: dict[str, tuple[LocalGovernment | None, str | None]] = {}
         self._banks: dict[str, str | None] = {}
 
     def complete(self, parsed: ParsedAddress) -> bool:
@@ -189,10 +191,27 @@ class GovernmentIndex:
         return found
 
     def match(self, base: str) -> LocalGovernment | None:
+        return self.place(base)[0]
+
+    def place(self, base: str) -> tuple[LocalGovernment | None, str | None]:
+        """The local government of an address on `today` and, when the address names a unit
+        that a reorganisation abolished without saying which successor it is in, why it has
+        none (core.sigungu.current_unit: never the ended unit)."""
         if base not in self._matched:
             _bounded(self._matched)
-            self._matched[base] = self._match(base)
+            self._matched[base] = self._place(base)
         return self._matched[base]
+
+    def _place(self, base: str) -> tuple[LocalGovernment | None, str | None]:
+        lg = self._match(base)
+        if lg is None or self.today is None:
+            return lg, None
+        placed = current_unit(lg.code, base, self.today)
+        if placed.code is not None:
+            return (lg if placed.code == lg.code else self.by_code.get(placed.code)), None
+        assert placed.ended is not None
+        return None, msg("members.address_reorganised", unit=f"{placed.ended.sido} {placed.ended.name}",
+                         day=placed.ended.valid_to, successors=", ".join(u.name for u in placed.candidates))
 
     def _match(self, base: str) -> LocalGovernment | None:
         words = base.split(" ")
@@ -376,7 +395,9 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
     elif not index.complete(parsed):
         reasons.append(msg("members.address_sido"))
     else:
-        lg = index.match(parsed.base)
+        lg, why = index.place(parsed.base)
+        if why:
+            reasons.append(why)
     joined_on, why = parse_joined_on(v["joined_on"], today)
     if why:
         reasons.append(why)
@@ -519,7 +540,7 @@ class _FirstPass:
                  writer: _EarlyWriter | None = None) -> None:
         self.session, self.rules, self.cipher, self.today, self.spill = session, rules, cipher, today, spill
         self.writer = writer
-        self.index = GovernmentIndex(session.scalars(select(LocalGovernment)))
+        self.index = GovernmentIndex(session.scalars(select(LocalGovernment)), today)
         self.numbers, self.households = _Keys(MEMBER_NO_SIZE), _Keys(KEY_SIZE)
         self.supplies = {resource: _Keys(KEY_SIZE) for resource in rules.resources}
         self.taken: dict[int, list[str]] = {}  # line -> reasons found against the database

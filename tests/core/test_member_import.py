@@ -283,3 +283,20 @@ def test_reimport_over_several_chunks_reads_members_per_chunk_and_stays_idempote
     assert [(e.subject, e.detail["fields"]) for e in entries] == [
         (f"member:{members['M0002'].id}", ["mobile"]),
         (f"member:{members['M0006'].id}", ["incentive_type", "bank_name", "account_holder", "account"])]
+
+
+def test_addresses_with_abolished_names_go_to_the_successor_or_are_refused_with_the_choice(app, db, tmp_path):
+    """인천 after 2026-07-01 (the clock is later): 동구 went whole to 제물포구; 중구 is split, so a
+    lot address's 법정동 tells which successor, and a road address that does not is refused."""
+    from core.sigungu import load_sigungu
+
+    with db.transaction() as s:
+        load_sigungu(s)
+    good = [n(1, address="인천광역시 동구 송림로 10"), n(2, address="인천 중구 운서동 2850-1"),
+            n(3, address="인천광역시 제물포구 신포로 27")]
+    err = rejected(app, db, tmp_path, [*good, n(4, address="인천광역시 중구 공항로 272")])
+    assert "line 5: address names 인천광역시 중구, abolished after 2026-06-30" in err
+    assert "영종구, 제물포구" in err and "line 2" not in err and "line 3" not in err
+    assert cli(app, "import-members", write(tmp_path / "m.csv", good)).exit_code == 0
+    assert {no: m.local_government_code for no, m in imported(db).items()} == {
+        "M0001": "28125", "M0002": "28155", "M0003": "28125"}
