@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import any_, bindparam, select, text
+from sqlalchemy import Text, any_, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -97,7 +97,7 @@ from core.members import (
     offered_incentive_types,
 )
 from core.models import LocalGovernment, Member, MemberAddress, ResourceAccount
-from core.pii import RRN_MASK, mask_number
+from core.pii import RRN_MASK, RRN_RE, mask_number
 from core.rules import Rules, default_rules
 from core.sigungu import current_unit
 from core.sqla import table_of
@@ -182,6 +182,7 @@ class GovernmentIndex:
         self._complete: dict[str, bool] = {}
         self._matched: dict[str, tuple[LocalGovernment | None, str | None]] = {}
         self._banks: dict[str, str | None] = {}
+        self.rrn_seen: dict[str, bool] = {}  # a non-ASCII cell -> has_rrn
 
     def complete(self, parsed: ParsedAddress) -> bool:
         found = self._complete.get(parsed.base)
@@ -264,11 +265,16 @@ class GovernmentIndex:
 
 # --- validation -------------------------------------------------------------------------------
 
+@lru_cache(maxsize=64)
+def _fixed_choice(resource: str, billing_mode: str) -> Choice:
+    return Choice(resource, billing_mode)
+
+
 def _resource_choice(resource: str, value: str, rules: Rules, reasons: list[str]) -> Choice | None:
     if value == "":
-        return Choice(resource, "not_used")
+        return _fixed_choice(resource, "not_used")
     if value.lower() == MANAGED:
-        return Choice(resource, "managed_fee")
+        return _fixed_choice(resource, "managed_fee")
     if value.isascii() and value.isdigit() and _format(rules, resource).fullmatch(value):
         return Choice(resource, "separate", value)  # the common case, as the rules write it
     try:
@@ -329,11 +335,29 @@ def has_rrn(value: str) -> bool:
     return looks_like_rrn(value)
 
 
-def rrn_columns(values: dict[str, str]) -> list[str]:
-    """The columns of a row whose cell looks like an RRN (has_rrn), in MEMBER_HEADER order;
-    most cells are too short to hold one and cost no call."""
-    return [column for column in MEMBER_HEADER
-            if len(value := values[column]) >= RRN_DIGITS and has_rrn(value)]
+def rrn_columns(values: dict[str, str], cache: dict[str, bool] | None = None) -> list[str]:
+    """The columns of a row whose cell looks like an RRN (has_rrn), in MEMBER_HEADER order.
+    Most cells are too short to hold one; an ASCII cell needs one search (folding changes only
+    its spaces, which the pattern allows anyway, and its dots, read as hyphens); `cache` keeps
+    the answer for other cells (addresses repeat, a building's units one after the other)."""
+    out: list[str] = []
+    for column in MEMBER_HEADER:
+        value = values[column]
+        if len(value) < RRN_DIGITS:
+            continue
+        if value.isascii():
+            found = RRN_RE.search(value.replace(".", "-") if "." in value else value) is not None
+        elif cache is None:
+            found = has_rrn(value)
+        else:
+            known = cache.get(value)
+            if known is None:
+                _bounded(cache)
+                known = cache[value] = has_rrn(value)
+            found = known
+        if found:
+            out.append(column)
+    return out
 
 
 # The usual spellings, answered without folding (core.members would give the same answer):
@@ -363,7 +387,7 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
               reasons: list[str]) -> RegistryMember | None:
     """One row, checked as a chat signup checks what a citizen types (no database access)."""
     v = row.values
-    rrn = rrn_columns(v)
+    rrn = rrn_columns(v, index.rrn_seen)
     if rrn:
         reasons.extend(msg("members.rrn", column=column) for column in rrn)
         return None
@@ -441,15 +465,22 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
 
 
 def _in_chunks(session: Session, query, column, values: Sequence) -> list:
-    """``query`` for the rows whose ``column`` is one of ``values``: on PostgreSQL one array
-    parameter per LOOKUP_CHUNK values (psycopg parses a query of a thousand IN parameters
-    again on every call: a third of the first pass's time); on SQLite IN lists."""
+    """``query`` for the rows whose ``column`` is one of ``values``: on PostgreSQL one text
+    parameter per LOOKUP_CHUNK values, split by the server (psycopg parses a query of a thousand
+    IN parameters again on every call, and dumping an array parameter cost a microsecond or
+    two a value); on SQLite IN lists. Values are member numbers, keyed hashes or ids: none
+    holds a comma (one that did would be looked up through an array parameter)."""
     out: list = []
     if session.get_bind().dialect.name == "postgresql":
         for start in range(0, len(values), LOOKUP_CHUNK):
-            part = list(values[start:start + LOOKUP_CHUNK])
-            out.extend(session.execute(query.where(column == any_(bindparam(
-                "values", part, type_=ARRAY(column.type))))).all())
+            part = [str(v) for v in values[start:start + LOOKUP_CHUNK]]
+            joined = ",".join(part)
+            if joined.count(",") == len(part) - 1:
+                wanted = cast(func.string_to_array(bindparam("values", joined, type_=Text), ","),
+                              ARRAY(column.type))
+            else:
+                wanted = bindparam("values", list(values[start:start + LOOKUP_CHUNK]), type_=ARRAY(column.type))
+            out.extend(session.execute(query.where(column == any_(wanted))).all())
         return out
     for start in range(0, len(values), SQLITE_CHUNK):
         out.extend(session.execute(query.where(column.in_(values[start:start + SQLITE_CHUNK]))).all())
@@ -638,13 +669,15 @@ class _FirstPass:
             session, select(Member.household_hash, Member.id).where(Member.status == "active"),
             Member.household_hash, list({m.household_hash for m in chunk})))
         supplies: dict[tuple[str, str, str], int] = {}
-        for resource in self.rules.resources:
-            hashes = list({m.supply_hashes[resource] for m in chunk if resource in m.supply_hashes})
-            for h, company, member_id in _in_chunks(
-                    session, select(ResourceAccount.supply_key_hash, ResourceAccount.company,
-                                    ResourceAccount.member_id).where(
-                        ResourceAccount.resource == resource, ResourceAccount.ended_on.is_(None)),
-                    ResourceAccount.supply_key_hash, hashes):
+        # Every resource's numbers in one lookup by the hash alone, the rest told here: the
+        # only index the lookup can use is then the hash's (with the resource in SQL, PostgreSQL
+        # read all of a resource's active accounts through the unique index of resource, company
+        # and hash, and the early writer's rows with them).
+        for resource, h, company, member_id, ended_on in _in_chunks(
+                session, select(ResourceAccount.resource, ResourceAccount.supply_key_hash, ResourceAccount.company,
+                                ResourceAccount.member_id, ResourceAccount.ended_on),
+                ResourceAccount.supply_key_hash, list({h for m in chunk for h in m.supply_hashes.values()})):
+            if ended_on is None:
                 supplies[(resource, company, h)] = member_id
         good: list[Spilled] = []
         for member in chunk:
@@ -931,6 +964,10 @@ def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | 
                     writer = _EarlyWriter(session, batch)
                     try:
                         with db.session() as s:
+                            # The tables the writer fills look empty to the planner (their rows are
+                            # not committed) yet grow on disk: its lookups chose sequential scans,
+                            # each reading every row written so far (quadratic in the file).
+                            s.execute(text("SET LOCAL enable_seqscan = off"))
                             screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid,
                                                                writer)
                     finally:
