@@ -65,6 +65,7 @@ from typing import NamedTuple
 import numpy as np
 from sqlalchemy import Text, any_, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -475,6 +476,7 @@ def _in_chunks(session: Session, query, column, values: Sequence) -> list:
         for start in range(0, len(values), LOOKUP_CHUNK):
             part = [str(v) for v in values[start:start + LOOKUP_CHUNK]]
             joined = ",".join(part)
+            wanted: ColumnElement
             if joined.count(",") == len(part) - 1:
                 wanted = cast(func.string_to_array(bindparam("values", joined, type_=Text), ","),
                               ARRAY(column.type))
