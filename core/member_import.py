@@ -65,8 +65,8 @@ from typing import NamedTuple
 import numpy as np
 from sqlalchemy import Text, any_, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit
 from core.clock import Clock, today_kst, utcnow_naive
