@@ -184,6 +184,8 @@ class GovernmentIndex:
         self._matched: dict[str, tuple[LocalGovernment | None, str | None]] = {}
         self._banks: dict[str, str | None] = {}
         self.rrn_seen: dict[str, bool] = {}  # a non-ASCII cell -> has_rrn
+        self._names: dict[tuple[str, str], str] = {}  # "" for a name refused
+        self._days: dict[str, tuple[date | None, str | None]] = {}
 
     def complete(self, parsed: ParsedAddress) -> bool:
         found = self._complete.get(parsed.base)
@@ -243,6 +245,28 @@ class GovernmentIndex:
             return parsed, f"{parsed.base}|{detail[1]}"
         whole = parse_address(address)
         return whole, household_key(whole) if whole is not None else ""
+
+    def name(self, value: str, member_type: str) -> str:
+        """core.members.normalise_name, once for each name and type (names repeat)."""
+        key = (value, member_type)
+        found = self._names.get(key)
+        if found is None:
+            _bounded(self._names)
+            try:
+                found = self._names[key] = normalise_name(value, member_type)
+            except InvalidValue:
+                found = self._names[key] = ""
+        if not found:
+            raise InvalidValue("name")
+        return found
+
+    def day(self, value: str, today: date) -> tuple[date | None, str | None]:
+        """parse_joined_on, once for each date written (a few thousand days for millions of rows)."""
+        found = self._days.get(value)
+        if found is None:
+            _bounded(self._days)
+            found = self._days[value] = parse_joined_on(value, today)
+        return found
 
     def bank(self, value: str) -> str:
         """core.members.normalise_bank, once for each spelling (a registry names few banks)."""
@@ -402,7 +426,7 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
         name = None
     else:
         try:
-            name = normalise_name(v["name"], member_type)
+            name = index.name(v["name"], member_type)
         except InvalidValue:
             name = None
             reasons.append(msg("members.name", member_type=member_type))
@@ -423,7 +447,7 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
         lg, why = index.place(parsed.base)
         if why:
             reasons.append(why)
-    joined_on, why = parse_joined_on(v["joined_on"], today)
+    joined_on, why = index.day(v["joined_on"], today)
     if why:
         reasons.append(why)
     choices = [c for resource in rules.resources
