@@ -40,9 +40,14 @@ batches, through :func:`core.db_bulk.bulk_insert` (COPY on PostgreSQL), their id
 beforehand (nothing is read back). On PostgreSQL the new members are written earlier, by a
 thread of their own in that transaction while the first pass goes on (the server's key checks
 and indexes then cost no waiting), and kept only when the first pass refuses no row for a key
-repeated in the file (else rolled back and written again here); members already imported (same member_no) are updated only
-where something changed, each change audited (core.audit: the fields that changed, never their
-values). Customer numbers and accounts are encrypted and hashed exactly as for a chat signup.
+repeated in the file (else rolled back and written again here). Members already imported (same
+member_no) are read a chunk at a time with their accounts and updated only where something
+changed, each change audited (core.audit: the fields that changed, never their values).
+Customer numbers and accounts are encrypted and hashed exactly as for a chat signup.
+
+An address written with the name of a 시·군·구 that a reorganisation abolished before the
+import's day goes to its successor when the address says which (core.sigungu.current_unit);
+otherwise the row is refused, naming the successors.
 """
 from __future__ import annotations
 
