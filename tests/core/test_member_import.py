@@ -300,3 +300,21 @@ def test_addresses_with_abolished_names_go_to_the_successor_or_are_refused_with_
     assert cli(app, "import-members", write(tmp_path / "m.csv", good)).exit_code == 0
     assert {no: m.local_government_code for no, m in imported(db).items()} == {
         "M0001": "28125", "M0002": "28155", "M0003": "28125"}
+
+
+def test_customer_numbers_are_checked_against_the_database_per_resource_and_only_while_active(app, db, cipher,
+                                                                                             tmp_path):
+    """One lookup by hash serves every resource; the resource and an ended account are told apart."""
+    lgs(db)
+    with db.transaction() as s:
+        other = add_member(s, cipher, accounts=[("electricity", "1100000091"), ("water", "123456789")],
+                           address="경기도 수원시 영통구 매탄로 90")
+        ended = next(a for a in other.accounts if a.resource == "electricity")
+        ended.ended_on = date(2025, 1, 1)
+    rows = [n(1, electricity="1100000091"),  # ended at the other member: free again
+            n(2, water="123456789"),  # still the other member's water
+            n(3, electricity="1100000093", water="110000009")]
+    err = rejected(app, db, tmp_path, rows)
+    assert "line 2" not in err and "line 4" not in err
+    assert f"line 3: water customer number *****6789 is already registered to another active member (member #{other.id})" \
+        in err
