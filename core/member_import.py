@@ -591,6 +591,7 @@ class Screening:
     refused: dict[int, list[str]] = field(default_factory=dict)  # line -> reasons
     spilled: int = 0
     repeated: int = 0  # rows refused for a key repeated in the file (they may have been good alone)
+    existing: int = 0  # spilled rows of members already imported (to update)
 
 
 class _FirstPass:
@@ -736,6 +737,7 @@ class _FirstPass:
         self.spill.write(len(data).to_bytes(8, "little"))
         self.spill.write(data)
         out.spilled += len(good)
+        out.existing += sum(1 for item in good if item[1] is not None)
         if self.writer is not None:
             self.writer.put([item for item in good if item[1] is None])
 
@@ -1028,9 +1030,10 @@ def _finish(session: Session, cipher: FieldCipher, clock: Clock, path: Path, spi
     """The second pass in the import's transaction, its run recorded."""
     refused = screening.refused
     run = open_run(session, "members", path, result, started)
-    with _page_cache(session):
-        _write(session, cipher, spill, refused, result, run, today, utcnow_naive(clock), operator, batch,
-               new_written=new_written)
+    if screening.existing or not new_written:  # else the early writer wrote every row
+        with _page_cache(session):
+            _write(session, cipher, spill, refused, result, run, today, utcnow_naive(clock), operator, batch,
+                   new_written=new_written)
     adopt_all_unassigned_readings(session)
     close_run(run, result, screening.rows_total - len(refused), clock)
 
