@@ -123,8 +123,9 @@ MEMBER_NO_SIZE = 20
 LOOKUP_CHUNK = 5000  # rows checked against the database at a time
 SQLITE_CHUNK = 1000  # values of one IN list
 AUDIT_ACTION = "member.import_update"
-# SQLite page cache of the import's writes: at 100,000 members 32 MB took 12.7 s, 64 MB 12.1 s,
-# 128 MB 11.8 s (2 MB: 16.4 s before); its memory counts against the import's peak
+# SQLite page cache of the import's writes: at 100,000 members the whole import took 12.7 s
+# with 32 MB, 12.1 s with 64 MB, 11.8 s with 128 MB (one run each; the default 2 MB cost some
+# 1.5 s of CPU more than 128 MB); its memory counts against the import's peak
 IMPORT_PAGE_CACHE_KB = 32768
 WRITER_SWITCH_INTERVAL = 0.0005  # seconds: sys.setswitchinterval while the early writer runs
 _UNPARSED = ParsedAddress(sido=None, base="", detail="", kind="none")  # cache marker
