@@ -30,6 +30,7 @@ from core.db import sqlite_time
 sqlite3.register_adapter(Decimal, str)
 
 SQLITE_CACHE_KB = 131072  # 128 MB page cache for the batch connection (default is 2 MB)
+SQLITE_DEFAULT_CACHE_KB = 2000  # SQLite's own default, given back to a pooled connection
 PG_WORK_MEM = "128MB"     # hash aggregates of the staging query stay in memory
 
 
@@ -163,7 +164,7 @@ def reset_connection(conn: Connection) -> None:
     """Undo :func:`tune_connection` before the connection goes back to the pool."""
     if conn.dialect.name == "sqlite":
         raw = driver_connection(conn)
-        raw.execute("PRAGMA cache_size = -2000")
+        raw.execute(f"PRAGMA cache_size = -{SQLITE_DEFAULT_CACHE_KB}")
         raw.execute("PRAGMA temp_store = DEFAULT")
     elif conn.dialect.name == "postgresql":
         conn.exec_driver_sql("RESET work_mem")

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -318,10 +319,13 @@ def _canonical_prefix(prefix: str) -> str:
     return canonical_sido_text(prefix)
 
 
-def match_local_government(session: Session, address: str | ParsedAddress) -> LocalGovernment | None:
+def match_local_government(session: Session, address: str | ParsedAddress, on: date | None = None
+                           ) -> LocalGovernment | None:
     """The local government whose prefix (canonicalised) starts the address, longest first.
     Reads codes and prefixes only (every 시군구 of the country is a few hundred rows) and loads
-    the one that matches."""
+    the one that matches. `on`: the day the address is placed; a unit a reorganisation abolished
+    by then gives way to its successor (core.sigungu.current_unit), and an address that does not
+    say which successor it is in matches none (never the ended unit)."""
     base = address.base if isinstance(address, ParsedAddress) else canonical_sido_text(address)
     best, best_len = None, -1
     for code, prefixes in session.execute(select(LocalGovernment.code, LocalGovernment.address_prefixes)):
@@ -329,6 +333,10 @@ def match_local_government(session: Session, address: str | ParsedAddress) -> Lo
             p = _canonical_prefix(prefix)
             if len(p) > best_len and _starts_with_words(base, p):
                 best, best_len = code, len(p)
+    if best is not None and on is not None:
+        from core.sigungu import current_unit  # core.sigungu builds on this module
+
+        best = current_unit(best, base, on).code
     return session.get(LocalGovernment, best) if best is not None else None
 
 

@@ -37,18 +37,30 @@ the others written to ``<name>.rejected.csv`` beside the input.
 
 The second pass is one transaction: new members, their accounts and address rows go in, in
 batches, through :func:`core.db_bulk.bulk_insert` (COPY on PostgreSQL), their ids taken
-beforehand (nothing is read back); members already imported (same member_no) are updated only
-where something changed, each change audited (core.audit: the fields that changed, never their
-values). Customer numbers and accounts are encrypted and hashed exactly as for a chat signup.
+beforehand (nothing is read back). On PostgreSQL the new members are written earlier, by a
+thread of their own in that transaction while the first pass goes on (the server's key checks
+and indexes then cost no waiting), and kept only when the first pass refuses no row for a key
+repeated in the file (else rolled back and written again here). Members already imported (same
+member_no) are read a chunk at a time with their accounts and updated only where something
+changed, each change audited (core.audit: the fields that changed, never their values).
+Customer numbers and accounts are encrypted and hashed exactly as for a chat signup.
+
+An address written with the name of a 시·군·구 that a reorganisation abolished before the
+import's day goes to its successor when the address says which (core.sigungu.current_unit);
+otherwise the row is refused, naming the successors.
 """
 from __future__ import annotations
 
 import hashlib
 import marshal
+import queue
 import re
+import sys
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -56,16 +68,17 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import any_, bindparam, select, text
+from sqlalchemy import Text, any_, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
 from core.csv_screening import CsvRow, ImportRejected, RowError, cells_of_lines, field_count_error, msg, open_csv
 from core.db import Database
-from core.db_bulk import bulk_insert, db_time
+from core.db_bulk import SQLITE_DEFAULT_CACHE_KB, bulk_insert, db_time, driver_connection
 from core.local_governments import (
     ParsedAddress,
     canonical_sido_text,
@@ -90,8 +103,9 @@ from core.members import (
     offered_incentive_types,
 )
 from core.models import LocalGovernment, Member, MemberAddress, ResourceAccount
-from core.pii import RRN_MASK, mask_number
+from core.pii import RRN_MASK, RRN_RE, mask_number
 from core.rules import Rules, default_rules
+from core.sigungu import current_unit
 from core.sqla import table_of
 from core.usage_import import ImportResult, close_run, open_run, write_rejects
 from core.utility_companies import NO_COMPANY, default_company
@@ -109,6 +123,11 @@ MEMBER_NO_SIZE = 20
 LOOKUP_CHUNK = 5000  # rows checked against the database at a time
 SQLITE_CHUNK = 1000  # values of one IN list
 AUDIT_ACTION = "member.import_update"
+# SQLite page cache of the import's writes: at 100,000 members the whole import took 12.7 s
+# with 32 MB, 12.1 s with 64 MB, 11.8 s with 128 MB (one run each; the default 2 MB cost some
+# 1.5 s of CPU more than 128 MB); its memory counts against the import's peak
+IMPORT_PAGE_CACHE_KB = 32768
+WRITER_SWITCH_INTERVAL = 0.0005  # seconds: sys.setswitchinterval while the early writer runs
 _UNPARSED = ParsedAddress(sido=None, base="", detail="", kind="none")  # cache marker
 
 
@@ -157,7 +176,8 @@ class GovernmentIndex:
     """Every local government's address prefixes, canonical, for a longest word-prefix match
     without a query per row (the same answer as core.local_governments.match_local_government)."""
 
-    def __init__(self, governments: Iterable[LocalGovernment]) -> None:
+    def __init__(self, governments: Iterable[LocalGovernment], today: date | None = None) -> None:
+        self.today = today
         self.by_code: dict[str, LocalGovernment] = {}
         self.by_prefix: dict[str, LocalGovernment] = {}
         for lg in governments:
@@ -170,6 +190,11 @@ class GovernmentIndex:
         self._bases: dict[str, ParsedAddress] = {}
         self._details: dict[str, tuple[str, str]] = {}
         self._complete: dict[str, bool] = {}
+        self._matched: dict[str, tuple[LocalGovernment | None, str | None]] = {}
+        self._banks: dict[str, str | None] = {}
+        self.rrn_seen: dict[str, bool] = {}  # a non-ASCII cell -> has_rrn
+        self._names: dict[tuple[str, str], str] = {}  # "" for a name refused
+        self._days: dict[str, tuple[date | None, str | None]] = {}
 
     def complete(self, parsed: ParsedAddress) -> bool:
         found = self._complete.get(parsed.base)
@@ -179,6 +204,29 @@ class GovernmentIndex:
         return found
 
     def match(self, base: str) -> LocalGovernment | None:
+        return self.place(base)[0]
+
+    def place(self, base: str) -> tuple[LocalGovernment | None, str | None]:
+        """The local government of an address on `today` and, when the address names a unit
+        that a reorganisation abolished without saying which successor it is in, why it has
+        none (core.sigungu.current_unit: never the ended unit)."""
+        if base not in self._matched:
+            _bounded(self._matched)
+            self._matched[base] = self._place(base)
+        return self._matched[base]
+
+    def _place(self, base: str) -> tuple[LocalGovernment | None, str | None]:
+        lg = self._match(base)
+        if lg is None or self.today is None:
+            return lg, None
+        placed = current_unit(lg.code, base, self.today)
+        if placed.code is not None:
+            return (lg if placed.code == lg.code else self.by_code.get(placed.code)), None
+        assert placed.ended is not None
+        return None, msg("members.address_reorganised", unit=f"{placed.ended.sido} {placed.ended.name}",
+                         day=placed.ended.valid_to, successors=", ".join(u.name for u in placed.candidates))
+
+    def _match(self, base: str) -> LocalGovernment | None:
         words = base.split(" ")
         for k in range(len(words), 0, -1):
             found = self.by_prefix.get(" ".join(words[:k]))
@@ -207,6 +255,41 @@ class GovernmentIndex:
         whole = parse_address(address)
         return whole, household_key(whole) if whole is not None else ""
 
+    def name(self, value: str, member_type: str) -> str:
+        """core.members.normalise_name, once for each name and type (names repeat)."""
+        key = (value, member_type)
+        found = self._names.get(key)
+        if found is None:
+            _bounded(self._names)
+            try:
+                found = self._names[key] = normalise_name(value, member_type)
+            except InvalidValue:
+                found = self._names[key] = ""
+        if not found:
+            raise InvalidValue("name")
+        return found
+
+    def day(self, value: str, today: date) -> tuple[date | None, str | None]:
+        """parse_joined_on, once for each date written (a few thousand days for millions of rows)."""
+        found = self._days.get(value)
+        if found is None:
+            _bounded(self._days)
+            found = self._days[value] = parse_joined_on(value, today)
+        return found
+
+    def bank(self, value: str) -> str:
+        """core.members.normalise_bank, once for each spelling (a registry names few banks)."""
+        if value not in self._banks:
+            _bounded(self._banks)
+            try:
+                self._banks[value] = normalise_bank(value)
+            except InvalidValue:
+                self._banks[value] = None
+        found = self._banks[value]
+        if found is None:
+            raise InvalidValue("bank")
+        return found
+
     def offered(self, lg: LocalGovernment | None, rules: Rules) -> list[str]:
         key = lg.code if lg is not None else None
         if key not in self._offered:
@@ -216,11 +299,16 @@ class GovernmentIndex:
 
 # --- validation -------------------------------------------------------------------------------
 
+@lru_cache(maxsize=64)
+def _fixed_choice(resource: str, billing_mode: str) -> Choice:
+    return Choice(resource, billing_mode)
+
+
 def _resource_choice(resource: str, value: str, rules: Rules, reasons: list[str]) -> Choice | None:
     if value == "":
-        return Choice(resource, "not_used")
+        return _fixed_choice(resource, "not_used")
     if value.lower() == MANAGED:
-        return Choice(resource, "managed_fee")
+        return _fixed_choice(resource, "managed_fee")
     if value.isascii() and value.isdigit() and _format(rules, resource).fullmatch(value):
         return Choice(resource, "separate", value)  # the common case, as the rules write it
     try:
@@ -281,11 +369,59 @@ def has_rrn(value: str) -> bool:
     return looks_like_rrn(value)
 
 
+def rrn_columns(values: dict[str, str], cache: dict[str, bool] | None = None) -> list[str]:
+    """The columns of a row whose cell looks like an RRN (has_rrn), in MEMBER_HEADER order.
+    Most cells are too short to hold one; an ASCII cell needs one search (folding changes only
+    its spaces, which the pattern allows anyway, and its dots, read as hyphens); `cache` keeps
+    the answer for other cells (addresses repeat, a building's units one after the other)."""
+    out: list[str] = []
+    for column in MEMBER_HEADER:
+        value = values[column]
+        if len(value) < RRN_DIGITS:
+            continue
+        if value.isascii():
+            found = RRN_RE.search(value.replace(".", "-") if "." in value else value) is not None
+        elif cache is None:
+            found = has_rrn(value)
+        else:
+            known = cache.get(value)
+            if known is None:
+                _bounded(cache)
+                known = cache[value] = has_rrn(value)
+            found = known
+        if found:
+            out.append(column)
+    return out
+
+
+# The usual spellings, answered without folding (core.members would give the same answer):
+# a mobile number of ASCII digits with or without hyphens at the usual places, an account
+# number of ASCII digits and single hyphens.
+_PLAIN_MOBILE = re.compile(r"(01[016789])-?([0-9]{3,4})-?([0-9]{4})")
+_PLAIN_ACCOUNT = re.compile(r"[0-9]+(?:-[0-9]+)*")
+
+
+def _mobile(value: str) -> str:
+    m = _PLAIN_MOBILE.fullmatch(value)
+    if m is not None:  # the digits split by their count as normalise_mobile splits them
+        return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    return normalise_mobile(value)
+
+
+def _account(value: str) -> str:
+    """normalise_account_number of a cell of a row already found free of RRNs."""
+    if _PLAIN_ACCOUNT.fullmatch(value) is not None:
+        digits = value.replace("-", "")
+        if 10 <= len(digits) <= 14:
+            return digits
+    return normalise_account_number(value)
+
+
 def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentIndex, today: date,
               reasons: list[str]) -> RegistryMember | None:
     """One row, checked as a chat signup checks what a citizen types (no database access)."""
     v = row.values
-    rrn = [column for column in MEMBER_HEADER if has_rrn(v[column])]
+    rrn = rrn_columns(v, index.rrn_seen)
     if rrn:
         reasons.extend(msg("members.rrn", column=column) for column in rrn)
         return None
@@ -299,12 +435,12 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
         name = None
     else:
         try:
-            name = normalise_name(v["name"], member_type)
+            name = index.name(v["name"], member_type)
         except InvalidValue:
             name = None
             reasons.append(msg("members.name", member_type=member_type))
     try:
-        mobile = normalise_mobile(v["mobile"])
+        mobile = _mobile(v["mobile"])
     except InvalidValue:
         mobile = None
         reasons.append(msg("members.mobile"))
@@ -317,8 +453,10 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
     elif not index.complete(parsed):
         reasons.append(msg("members.address_sido"))
     else:
-        lg = index.match(parsed.base)
-    joined_on, why = parse_joined_on(v["joined_on"], today)
+        lg, why = index.place(parsed.base)
+        if why:
+            reasons.append(why)
+    joined_on, why = index.day(v["joined_on"], today)
     if why:
         reasons.append(why)
     choices = [c for resource in rules.resources
@@ -338,11 +476,11 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
                                offered="|".join(offered)))
     if incentive == CASH:
         try:
-            bank = normalise_bank(v["bank"])
+            bank = index.bank(v["bank"])
         except InvalidValue:
             reasons.append(msg("members.bank"))
         try:
-            account = normalise_account_number(v["account"])
+            account = _account(v["account"])
         except InvalidValue:
             reasons.append(msg("members.account"))
     if reasons:
@@ -361,15 +499,23 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
 
 
 def _in_chunks(session: Session, query, column, values: Sequence) -> list:
-    """``query`` for the rows whose ``column`` is one of ``values``: on PostgreSQL one array
-    parameter per LOOKUP_CHUNK values (psycopg parses a query of a thousand IN parameters
-    again on every call: a third of the first pass's time); on SQLite IN lists."""
+    """``query`` for the rows whose ``column`` is one of ``values``: on PostgreSQL one text
+    parameter per LOOKUP_CHUNK values, split by the server (psycopg parses a query of a thousand
+    IN parameters again on every call, and dumping an array parameter cost a microsecond or
+    two a value); on SQLite IN lists. Values are member numbers, keyed hashes or ids: none
+    holds a comma (one that did would be looked up through an array parameter)."""
     out: list = []
     if session.get_bind().dialect.name == "postgresql":
         for start in range(0, len(values), LOOKUP_CHUNK):
-            part = list(values[start:start + LOOKUP_CHUNK])
-            out.extend(session.execute(query.where(column == any_(bindparam(
-                "values", part, type_=ARRAY(column.type))))).all())
+            part = [str(v) for v in values[start:start + LOOKUP_CHUNK]]
+            joined = ",".join(part)
+            wanted: ColumnElement
+            if joined.count(",") == len(part) - 1:
+                wanted = cast(func.string_to_array(bindparam("values", joined, type_=Text), ","),
+                              ARRAY(column.type))
+            else:
+                wanted = bindparam("values", list(values[start:start + LOOKUP_CHUNK]), type_=ARRAY(column.type))
+            out.extend(session.execute(query.where(column == any_(wanted))).all())
         return out
     for start in range(0, len(values), SQLITE_CHUNK):
         out.extend(session.execute(query.where(column.in_(values[start:start + SQLITE_CHUNK]))).all())
@@ -448,6 +594,8 @@ class Screening:
     syntax_errors: list[RowError] = field(default_factory=list)
     refused: dict[int, list[str]] = field(default_factory=dict)  # line -> reasons
     spilled: int = 0
+    repeated: int = 0  # rows refused for a key repeated in the file (they may have been good alone)
+    existing: int = 0  # spilled rows of members already imported (to update)
 
 
 class _FirstPass:
@@ -455,13 +603,16 @@ class _FirstPass:
     remembered compactly for the duplicate checks; the good rows checked against the database
     in chunks of LOOKUP_CHUNK and spilled, encrypted, for the write."""
 
-    def __init__(self, session: Session, rules: Rules, cipher: FieldCipher, today: date, spill) -> None:
+    def __init__(self, session: Session, rules: Rules, cipher: FieldCipher, today: date, spill,
+                 writer: _EarlyWriter | None = None) -> None:
         self.session, self.rules, self.cipher, self.today, self.spill = session, rules, cipher, today, spill
-        self.index = GovernmentIndex(session.scalars(select(LocalGovernment)))
+        self.writer = writer
+        self.index = GovernmentIndex(session.scalars(select(LocalGovernment)), today)
         self.numbers, self.households = _Keys(MEMBER_NO_SIZE), _Keys(KEY_SIZE)
         self.supplies = {resource: _Keys(KEY_SIZE) for resource in rules.resources}
         self.taken: dict[int, list[str]] = {}  # line -> reasons found against the database
         self.chunk: list[RegistryMember] = []
+        self.repeated = 0
 
     def run(self, path: Path) -> Screening:
         stream = open_csv(path, MEMBER_HEADER)
@@ -481,7 +632,7 @@ class _FirstPass:
                     self._remember(member)
                     if len(self.chunk) >= LOOKUP_CHUNK:
                         self._against_database(out)
-                elif not any(has_rrn(x) for x in values.values()):  # of an RRN row nothing is used
+                elif not rrn_columns(values):  # of an RRN row nothing is used
                     no = values["member_no"].upper()
                     no = no if _MEMBER_NO.match(no) else ""
             if reasons:
@@ -490,6 +641,7 @@ class _FirstPass:
                 self.numbers.add(no.encode(), line)
         self._against_database(out)
         self._repeated(path, out.refused)
+        out.repeated = self.repeated
         for line, reasons in self.taken.items():  # only rows the file itself did not refuse
             out.refused.setdefault(line, reasons)
         return out
@@ -504,6 +656,7 @@ class _FirstPass:
     def _repeated(self, path: Path, refused: dict[int, list[str]]) -> None:
         """Every row of a repeated key is refused (which one is right?)."""
         def refuse(lines: list[int], text: str) -> None:
+            self.repeated += len(lines)
             for line in lines:
                 refused.setdefault(line, []).append(text)
 
@@ -552,13 +705,15 @@ class _FirstPass:
             session, select(Member.household_hash, Member.id).where(Member.status == "active"),
             Member.household_hash, list({m.household_hash for m in chunk})))
         supplies: dict[tuple[str, str, str], int] = {}
-        for resource in self.rules.resources:
-            hashes = list({m.supply_hashes[resource] for m in chunk if resource in m.supply_hashes})
-            for h, company, member_id in _in_chunks(
-                    session, select(ResourceAccount.supply_key_hash, ResourceAccount.company,
-                                    ResourceAccount.member_id).where(
-                        ResourceAccount.resource == resource, ResourceAccount.ended_on.is_(None)),
-                    ResourceAccount.supply_key_hash, hashes):
+        # Every resource's numbers in one lookup by the hash alone, the rest told here: the
+        # only index the lookup can use is then the hash's (with the resource in SQL, PostgreSQL
+        # read all of a resource's active accounts through the unique index of resource, company
+        # and hash, and the early writer's rows with them).
+        for resource, h, company, member_id, ended_on in _in_chunks(
+                session, select(ResourceAccount.resource, ResourceAccount.supply_key_hash, ResourceAccount.company,
+                                ResourceAccount.member_id, ResourceAccount.ended_on),
+                ResourceAccount.supply_key_hash, list({h for m in chunk for h in m.supply_hashes.values()})):
+            if ended_on is None:
                 supplies[(resource, company, h)] = member_id
         good: list[Spilled] = []
         for member in chunk:
@@ -582,17 +737,19 @@ class _FirstPass:
             else:
                 good.append((member.line, own, member_values(member, self.cipher),
                              member.joined_on.toordinal(), account_values(member, self.cipher)))
-        marshal.dump(good, self.spill)
+        data = marshal.dumps(good)  # loads of one bytes object: marshal.load reads a file in tiny pieces
+        self.spill.write(len(data).to_bytes(8, "little"))
+        self.spill.write(data)
         out.spilled += len(good)
+        out.existing += sum(1 for item in good if item[1] is not None)
+        if self.writer is not None:
+            self.writer.put([item for item in good if item[1] is None])
 
 
 def _spilled(spill) -> Iterator[list[Spilled]]:
     spill.seek(0)
-    while True:
-        try:
-            yield marshal.load(spill)
-        except EOFError:
-            return
+    while size := spill.read(8):
+        yield marshal.loads(spill.read(int.from_bytes(size, "little")))
 
 
 def _masked(row: CsvRow) -> CsvRow:
@@ -603,11 +760,12 @@ def _masked(row: CsvRow) -> CsvRow:
 
 
 def screen_members(session: Session, path: Path, rules: Rules, cipher: FieldCipher, today: date,
-                   spill, skip_invalid: bool) -> tuple[Screening, ImportResult]:
+                   spill, skip_invalid: bool, writer: _EarlyWriter | None = None) -> tuple[Screening, ImportResult]:
     """The first pass over the whole file. Any problem raises ImportRejected listing them all
     by line, unless `skip_invalid`: then the refused rows go to ``<name>.rejected.csv`` beside
-    the input (a CSV syntax error rejects the file even then)."""
-    screening = _FirstPass(session, rules, cipher, today, spill).run(path)
+    the input (a CSV syntax error rejects the file even then). `writer`: new members good so
+    far are handed to it as each chunk is screened."""
+    screening = _FirstPass(session, rules, cipher, today, spill, writer).run(path)
     refused = screening.refused
     errors = [RowError(line, "; ".join(refused[line])) for line in sorted(refused)]
     if screening.syntax_errors:
@@ -725,56 +883,177 @@ def _update(session: Session, cipher: FieldCipher, member: Member, row: tuple, j
     return changed
 
 
+class _EarlyWriter:
+    """New members written while the first pass still reads (PostgreSQL), in the import's own
+    transaction, by a thread of its own: the server checks keys and indexes the rows of one
+    chunk while this process checks and encrypts the next (written after the first pass, the
+    server's part of the COPYs was a third of the import's time). The first pass still decides:
+    when it refuses any row the transaction is rolled back, so nothing it wrote stays, and the
+    rows are written again the ordinary way (skip_invalid) or not at all."""
+
+    def __init__(self, session: Session, batch: int) -> None:
+        self.conn = session.connection()
+        self.ids = _MemberIds(self.conn)
+        self.batch = batch
+        self.inserted = 0
+        self.error: BaseException | None = None
+        self.queue: queue.Queue[list[Spilled] | None] = queue.Queue(maxsize=2)  # a chunk or two ahead
+        self.thread = threading.Thread(target=self._run, name="import-members-writer", daemon=True)
+        # The writer wakes at every socket wait of the COPY; at the default interval (5 ms) it
+        # waited behind the checking thread for the GIL at each, and fell behind the reading.
+        self.switch = sys.getswitchinterval()
+        sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
+        self.thread.start()
+
+    def put(self, rows: list[Spilled]) -> None:
+        for start in range(0, len(rows), self.batch):
+            self.queue.put(rows[start:start + self.batch])
+
+    def _run(self) -> None:
+        while (rows := self.queue.get()) is not None:
+            if self.error is None:  # after an error the rest is only drained: the work is rolled back
+                try:
+                    _insert(self.conn, self.ids, rows)
+                    self.inserted += len(rows)
+                except BaseException as exc:  # noqa: BLE001 - handed to the importing thread
+                    self.error = exc
+
+    def close(self) -> bool:
+        """Wait for the rows handed over; whether all of them were written."""
+        self.queue.put(None)
+        self.thread.join()
+        sys.setswitchinterval(self.switch)
+        return self.error is None
+
+
+class _Redo(Exception):
+    """The early writes were rolled back (some row was refused, or the writer failed); the
+    first pass's findings are kept for the ordinary second pass."""
+
+    def __init__(self, screening: Screening, result: ImportResult) -> None:
+        super().__init__("early writes rolled back")
+        self.screening, self.result = screening, result
+
+
+def _write(session: Session, cipher: FieldCipher, spill, refused: dict[int, list[str]], result: ImportResult,
+           run, today: date, now: datetime, operator: str, batch: int, *, new_written: bool) -> None:
+    """The second pass: new members (unless `new_written`: the early writer has) and updates of
+    members already imported, from the spill file."""
+    conn = session.connection()
+    ids = _MemberIds(conn)
+    key = audit.audit_key(cipher)
+    new: list[Spilled] = []
+    for part in _spilled(spill):
+        # the part's members already imported, with their accounts, in one query (not one a row)
+        existing = {m.id: m for (m,) in _in_chunks(
+            session, select(Member), Member.id,
+            [item[1] for item in part if item[1] is not None and item[0] not in refused])}
+        for item in part:
+            line, own, row, joined, accounts = item
+            if line in refused:
+                continue
+            if own is None:
+                if new_written:
+                    continue
+                new.append(item)
+                if len(new) >= batch:
+                    _insert(conn, ids, new)
+                    result.inserted += len(new)
+                    new = []
+                continue
+            member = existing.get(own)
+            if member is None or member.status != "active":
+                continue
+            changed = _update(session, cipher, member, row, joined, accounts, today)
+            if changed:
+                session.flush()
+                result.changed += 1
+                audit.record(session, key, now, operator, AUDIT_ACTION, subject=f"member:{member.id}",
+                             scope="all", detail={"member_no": row[_COL["member_no"]], "fields": changed,
+                                                  "import_run": run.id})
+    if new:
+        _insert(conn, ids, new)
+        result.inserted += len(new)
+
+
 def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
                    skip_invalid: bool = False, rules: Rules | None = None,
-                   operator: str = "cli", batch: int = 5_000) -> ImportResult:
+                   operator: str = "cli", batch: int = 5_000, early: bool | None = None) -> ImportResult:
     """Validate and import a registry CSV. Raises ImportRejected (nothing written) when the
     file or any row is bad and ``skip_invalid`` is off.
 
     Two passes, so that memory does not grow with the file's rows beyond the keys of the
     duplicate checks: the first reads and checks the whole file, spilling the good rows
     (encrypted) to an unnamed temporary file; the second writes them from there in batches of
-    `batch`, in one transaction."""
+    `batch`, in one transaction. On PostgreSQL (`early`: None chooses by the database) the new
+    members are written during the first pass, in that transaction, kept only when the first
+    pass refuses nothing (:class:`_EarlyWriter`)."""
     rules = rules or default_rules()
     path = Path(path)
     started = utcnow_naive(clock)
     today = today_kst(clock)
+    if early is None:
+        early = db.engine.dialect.name == "postgresql"
     with tempfile.TemporaryFile() as spill:
-        with db.session() as s:
-            screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid)
-        refused = screening.refused
-        now = utcnow_naive(clock)
+        if early:
+            try:
+                with db.transaction() as session:
+                    writer = _EarlyWriter(session, batch)
+                    try:
+                        with db.session() as s:
+                            # The tables the writer fills look empty to the planner (their rows are
+                            # not committed) yet grow on disk: its lookups chose sequential scans,
+                            # each reading every row written so far (quadratic in the file).
+                            s.execute(text("SET LOCAL enable_seqscan = off"))
+                            screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid,
+                                                               writer)
+                    finally:
+                        written = writer.close()
+                    # rows refused alone or against the database were never handed to the writer;
+                    # a row refused for a key repeated in the file may have been
+                    if not written or screening.repeated:
+                        raise _Redo(screening, result)
+                    result.inserted = writer.inserted
+                    _finish(session, cipher, clock, path, spill, screening, result, operator, batch, started,
+                            today, new_written=True)
+                return result
+            except _Redo as redo:
+                screening, result = redo.screening, redo.result
+        else:
+            with db.session() as s:
+                screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid)
         with db.transaction() as session:
-            run = open_run(session, "members", path, result, started)
-            conn = session.connection()
-            ids = _MemberIds(conn)
-            key = audit.audit_key(cipher)
-            new: list[Spilled] = []
-            for part in _spilled(spill):
-                for item in part:
-                    line, own, row, joined, accounts = item
-                    if line in refused:
-                        continue
-                    if own is None:
-                        new.append(item)
-                        if len(new) >= batch:
-                            _insert(conn, ids, new)
-                            result.inserted += len(new)
-                            new = []
-                        continue
-                    member = session.get(Member, own)
-                    if member is None or member.status != "active":
-                        continue
-                    changed = _update(session, cipher, member, row, joined, accounts, today)
-                    if changed:
-                        session.flush()
-                        result.changed += 1
-                        audit.record(session, key, now, operator, AUDIT_ACTION, subject=f"member:{member.id}",
-                                     scope="all", detail={"member_no": row[_COL["member_no"]], "fields": changed,
-                                                          "import_run": run.id})
-            if new:
-                _insert(conn, ids, new)
-                result.inserted += len(new)
-            adopt_all_unassigned_readings(session)
-            close_run(run, result, screening.rows_total - len(refused), clock)
+            _finish(session, cipher, clock, path, spill, screening, result, operator, batch, started, today,
+                    new_written=False)
     return result
+
+
+def _finish(session: Session, cipher: FieldCipher, clock: Clock, path: Path, spill, screening: Screening,
+            result: ImportResult, operator: str, batch: int, started: datetime, today: date, *,
+            new_written: bool) -> None:
+    """The second pass in the import's transaction, its run recorded."""
+    refused = screening.refused
+    run = open_run(session, "members", path, result, started)
+    if screening.existing or not new_written:  # else the early writer wrote every row
+        with _page_cache(session):
+            _write(session, cipher, spill, refused, result, run, today, utcnow_naive(clock), operator, batch,
+                   new_written=new_written)
+    adopt_all_unassigned_readings(session)
+    close_run(run, result, screening.rows_total - len(refused), clock)
+
+
+@contextmanager
+def _page_cache(session: Session) -> Iterator[None]:
+    """SQLite: a larger page cache while the rows go in. With the default 2 MB the indexes of
+    members and accounts outgrew it at some 50,000 members, and each batch read back the index
+    pages the previous one had evicted (the write grew faster than the rows)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = driver_connection(conn)
+    raw.execute(f"PRAGMA cache_size = -{IMPORT_PAGE_CACHE_KB}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = -{SQLITE_DEFAULT_CACHE_KB}")

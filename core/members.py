@@ -692,7 +692,7 @@ def create_member(session: Session, cipher: FieldCipher, clock: Clock, data: Sig
     existing = member_for_user(session, data.user_key, data.app_user_id)
     if existing is not None:
         raise AlreadyMember(existing)
-    lg = match_local_government(session, data.address)
+    lg = match_local_government(session, data.address, on=today_kst(clock))
     fill_utilities(choices, lg.code if lg else None)
     _raise_for_conflict(session, cipher, user_key=None, parsed=data.address, choices=choices,
                         exclude_member_id=None)
@@ -892,7 +892,7 @@ def move_house(session: Session, cipher: FieldCipher, clock: Clock, member: Memb
     if parsed.is_seoul:
         raise SeoulAddress()
     choices = check_resources(choices, rules) if choices else []
-    lg = match_local_government(session, parsed)
+    lg = match_local_government(session, parsed, on=today_kst(clock))
     fill_utilities(choices, lg.code if lg else None)
     _raise_for_conflict(session, cipher, user_key=None, parsed=parsed, choices=choices, exclude_member_id=member.id)
     today = today_kst(clock)

@@ -15,9 +15,10 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -118,7 +119,107 @@ def shipped_sigungu() -> tuple[Sigungu, ...]:
 
 
 def sigungu_by_code() -> dict[str, Sigungu]:
+    return _by_code()
+
+
+@lru_cache(maxsize=1)
+def _by_code() -> dict[str, Sigungu]:
     return {s.code: s for s in shipped_sigungu()}
+
+
+# --- successors of abolished units ------------------------------------------------------------
+
+SUCCESSORS_FILE = Path(__file__).with_name("data") / "sigungu_successors.csv"
+SUCCESSOR_COLUMNS = ("code", "successor", "dong")
+_GA = re.compile(r"\d+\uac00$")  # 항동7가 (ending in 가, U+AC00) is a part of 항동
+
+
+@dataclass(frozen=True)
+class Succession:
+    """Where an abolished unit went: all of it to `whole`, or by 법정동 (`by_dong`)."""
+
+    code: str
+    whole: str | None
+    by_dong: dict[str, str]
+
+    @property
+    def successors(self) -> tuple[str, ...]:
+        return (self.whole,) if self.whole else tuple(dict.fromkeys(self.by_dong.values()))
+
+
+def read_successors(text: str, units: dict[str, Sigungu] | None = None) -> dict[str, Succession]:
+    """Parse the successors list; every bad row is reported with its line number. An abolished
+    unit must have ended (valid_to) and each successor begun the next day."""
+    units = units if units is not None else sigungu_by_code()
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not lines or tuple(c.strip() for c in next(csv.reader(io.StringIO(lines[0][1])))) != SUCCESSOR_COLUMNS:
+        raise LocalGovernmentDataError(
+            [f"line {lines[0][0] if lines else 1}: header must be {','.join(SUCCESSOR_COLUMNS)}"])
+    whole: dict[str, str] = {}
+    by_dong: dict[str, dict[str, str]] = {}
+    errors: list[str] = []
+    for n, line in lines[1:]:
+        values = [v.strip() for v in next(csv.reader(io.StringIO(line)))]
+        if len(values) != len(SUCCESSOR_COLUMNS):
+            errors.append(f"line {n}: {len(values)} fields, expected {len(SUCCESSOR_COLUMNS)}")
+            continue
+        code, successor, dong = values
+        old, new = units.get(code), units.get(successor)
+        if old is None or old.valid_to is None:
+            errors.append(f"line {n}: {code} is not a unit of the list that ended")
+            continue
+        if new is None or new.valid_from is None or new.valid_from != old.valid_to + timedelta(days=1):
+            errors.append(f"line {n}: {successor} is not a unit of the list begun the day after {code} ended")
+            continue
+        if dong and not re.fullmatch(r"[\uac00-\ud7a30-9]+\ub3d9", dong):  # a name ending in 동
+            errors.append(f"line {n}: dong {dong!r} is not a dong name (ending in dong)")
+            continue
+        if (code in whole) or (not dong and code in by_dong) or dong in by_dong.get(code, {}):
+            errors.append(f"line {n}: {code} {dong or '(whole)'} is given a successor twice")
+            continue
+        if dong:
+            by_dong.setdefault(code, {})[dong] = successor
+        else:
+            whole[code] = successor
+    if errors:
+        raise LocalGovernmentDataError(errors)
+    return {code: Succession(code, whole.get(code), by_dong.get(code, {})) for code in {*whole, *by_dong}}
+
+
+@lru_cache(maxsize=1)
+def shipped_successors() -> dict[str, Succession]:
+    return read_successors(SUCCESSORS_FILE.read_text(encoding="utf-8"))
+
+
+class Placement(NamedTuple):
+    """The unit an address belongs to on a day: `code` (None when the address does not say which
+    successor of an abolished unit it is in: `ended` and `candidates` then say why)."""
+
+    code: str | None
+    ended: Sigungu | None = None
+    candidates: tuple[Sigungu, ...] = ()
+
+
+def current_unit(code: str, base: str, day: date) -> Placement:
+    """The unit that runs an address matched to unit `code` on `day`: the unit itself while it
+    exists (or when the list knows no successor), else its successor (core/data/
+    sigungu_successors.csv): the only one, or the one of the 법정동 the address names. An
+    address that names none of them gets no unit, never the ended one."""
+    unit = sigungu_by_code().get(code)
+    if unit is None or unit.valid_to is None or day <= unit.valid_to:
+        return Placement(code)
+    succession = shipped_successors().get(code)
+    if succession is None:
+        return Placement(code)
+    if succession.whole:
+        return Placement(succession.whole)
+    found = {succession.by_dong[d] for word in base.split(" ")
+             if (d := _GA.sub("", word)) in succession.by_dong}
+    if len(found) == 1:
+        return Placement(found.pop())
+    units = sigungu_by_code()
+    return Placement(None, unit, tuple(units[c] for c in succession.successors))
 
 
 def programme_code(code: str) -> str | None:

@@ -5,6 +5,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from core.local_governments import parse_address
@@ -224,3 +225,96 @@ def test_new_members_get_their_own_accounts_and_addresses_across_batches(db, cip
             assert numbers == [f"11{int(no[1:]):08d}"]
             assert s.scalars(select(MemberAddress.valid_from).where(MemberAddress.member_id == member.id)).all() \
                 == [date(2024, 3, 15)]
+
+
+def test_new_members_written_early_are_rolled_back_when_a_repeated_key_refuses_rows(db, cipher, clock, tmp_path):
+    """PostgreSQL writes new members while the first pass reads; rows refused afterwards for a
+    key repeated in the file take the early writes back, and the good rows are written again."""
+    from core.member_import import import_members
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the early writer runs on PostgreSQL")
+    lgs(db)
+    rows = [n(1), n(2), n(3), n(4, unit=n(2)["unit"]), n(5)]
+    res = import_members(db, cipher, clock, write(tmp_path / "m.csv", rows), skip_invalid=True, batch=1, early=True)
+    assert (res.inserted, res.rejected) == (3, 2)
+    assert sorted(imported(db)) == ["M0001", "M0003", "M0005"]
+    with db.session() as s:
+        owners = set(s.scalars(select(ResourceAccount.member_id))) | set(s.scalars(select(MemberAddress.member_id)))
+        assert owners == {m.id for m in imported(db).values()}
+        assert [(r.rows_inserted, r.rows_rejected) for r in s.scalars(select(ImportRun))] == [(3, 2)]
+
+
+def test_new_members_written_early_are_kept_when_nothing_is_refused(db, cipher, clock, tmp_path):
+    from core.member_import import import_members
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the early writer runs on PostgreSQL")
+    lgs(db)
+    res = import_members(db, cipher, clock, write(tmp_path / "m.csv", [n(i) for i in range(1, 8)]), batch=3,
+                         early=True)
+    assert res.inserted == 7 and sorted(imported(db)) == [f"M{i:04d}" for i in range(1, 8)]
+
+
+def test_reimport_over_several_chunks_reads_members_per_chunk_and_stays_idempotent(db, cipher, clock, tmp_path,
+                                                                                     monkeypatch):
+    """Members already imported are read a chunk at a time (one query, not one a row); the
+    changed ones are updated and audited, once."""
+    import core.member_import as mi
+
+    lgs(db)
+    rows = [n(i) for i in range(1, 8)]
+    assert mi.import_members(db, cipher, clock, write(tmp_path / "m.csv", rows)).inserted == 7
+    monkeypatch.setattr(mi, "LOOKUP_CHUNK", 3)
+    rows[1] = n(2, mobile="010-2222-0002")
+    rows[5] = n(6, incentive_type="donation", bank="", account="")
+    path = write(tmp_path / "m2.csv", rows)
+    res = mi.import_members(db, cipher, clock, path, batch=2)
+    assert (res.inserted, res.changed, res.unchanged) == (0, 2, 5)
+    before = snapshot(db)
+    res = mi.import_members(db, cipher, clock, path, batch=2)
+    assert (res.inserted, res.changed, res.unchanged) == (0, 0, 7)
+    after = snapshot(db)
+    assert after.pop("import_runs") == before.pop("import_runs") + 1 and after == before
+    members = imported(db)
+    assert members["M0002"].mobile == "010-2222-0002" and members["M0006"].account_number_enc is None
+    with db.session() as s:
+        entries = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.subject, e.detail["fields"]) for e in entries] == [
+        (f"member:{members['M0002'].id}", ["mobile"]),
+        (f"member:{members['M0006'].id}", ["incentive_type", "bank_name", "account_holder", "account"])]
+
+
+def test_addresses_with_abolished_names_go_to_the_successor_or_are_refused_with_the_choice(app, db, tmp_path):
+    """인천 after 2026-07-01 (the clock is later): 동구 went whole to 제물포구; 중구 is split, so a
+    lot address's 법정동 tells which successor, and a road address that does not is refused."""
+    from core.sigungu import load_sigungu
+
+    with db.transaction() as s:
+        load_sigungu(s)
+    good = [n(1, address="인천광역시 동구 송림로 10"), n(2, address="인천 중구 운서동 2850-1"),
+            n(3, address="인천광역시 제물포구 신포로 27")]
+    err = rejected(app, db, tmp_path, [*good, n(4, address="인천광역시 중구 공항로 272")])
+    assert "line 5: address names 인천광역시 중구, abolished after 2026-06-30" in err
+    assert "영종구, 제물포구" in err and "line 2" not in err and "line 3" not in err
+    assert cli(app, "import-members", write(tmp_path / "m.csv", good)).exit_code == 0
+    assert {no: m.local_government_code for no, m in imported(db).items()} == {
+        "M0001": "28125", "M0002": "28155", "M0003": "28125"}
+
+
+def test_customer_numbers_are_checked_against_the_database_per_resource_and_only_while_active(app, db, cipher,
+                                                                                             tmp_path):
+    """One lookup by hash serves every resource; the resource and an ended account are told apart."""
+    lgs(db)
+    with db.transaction() as s:
+        other = add_member(s, cipher, accounts=[("electricity", "1100000091"), ("water", "123456789")],
+                           address="경기도 수원시 영통구 매탄로 90")
+        ended = next(a for a in other.accounts if a.resource == "electricity")
+        ended.ended_on = date(2025, 1, 1)
+    rows = [n(1, electricity="1100000091"),  # ended at the other member: free again
+            n(2, water="123456789"),  # still the other member's water
+            n(3, electricity="1100000093", water="110000009")]
+    err = rejected(app, db, tmp_path, rows)
+    assert "line 2" not in err and "line 4" not in err
+    assert f"line 3: water customer number *****6789 is already registered to another active member (member #{other.id})" \
+        in err

@@ -174,3 +174,65 @@ def test_members_whose_sigungu_was_not_known_get_it_when_the_list_loads(db, ciph
     with db.session() as s:
         from core.models import Member
         assert s.get(Member, mid).local_government_code == "46150"
+
+
+# --- 인천's 2026 reorganisation: addresses written with the abolished names -------------------
+
+def test_the_shipped_successors_name_units_that_ended_and_began_the_day_after():
+    from core.sigungu import shipped_successors
+
+    successions = shipped_successors()
+    units = sigungu_by_code()
+    assert set(successions) == {"28110", "28140", "28260"}  # 중구, 동구, 서구
+    assert successions["28140"].whole == "28125"  # 동구: all of it to 제물포구
+    assert set(successions["28110"].successors) == {"28125", "28155"}  # 제물포구, 영종구
+    assert set(successions["28260"].successors) == {"28290", "28275"}  # 검단구, 서해구
+    for succession in successions.values():
+        for code in succession.successors:
+            assert units[code].valid_from == AFTER and units[succession.code].valid_to == BEFORE
+
+
+@pytest.mark.parametrize("code, base, expected", [
+    ("28140", "인천광역시 동구 송림로 10", "28125"),
+    ("28110", "인천광역시 중구 항동7가 1-1", "28125"),
+    ("28110", "인천광역시 중구 신포동 3", "28125"),
+    ("28110", "인천광역시 중구 운서동 2850-1", "28155"),
+    ("28110", "인천광역시 중구 무의동 100", "28155"),
+    ("28260", "인천광역시 서구 마전동 100", "28290"),
+    ("28260", "인천광역시 서구 청라동 1", "28275"),
+    ("28110", "인천광역시 중구 공항로 272", None),  # a road: which side is not told
+    ("28260", "인천광역시 서구 백석동 1", None),  # near the canal: not listed on purpose
+    ("28177", "인천광역시 미추홀구 매소홀로 1", "28177"),  # not reorganised
+])
+def test_an_address_of_an_abolished_unit_goes_to_its_successor_when_it_says_which(code, base, expected):
+    from core.sigungu import current_unit
+
+    assert current_unit(code, base, BEFORE).code == code  # until the change, the unit itself
+    placed = current_unit(code, base, AFTER)
+    assert placed.code == expected
+    if expected is None:
+        assert placed.ended is not None and placed.ended.code == code and len(placed.candidates) == 2
+
+
+def test_a_bad_successors_file_is_refused_with_line_numbers():
+    from core.sigungu import read_successors
+
+    with pytest.raises(LocalGovernmentDataError) as exc:
+        read_successors("code,successor,dong\n"
+                        "28177,28125,\n"  # 미추홀구 has not ended
+                        "28110,28237,항동\n"  # 부평구 did not begin on the day after
+                        "28110,28125,항동\n28110,28155,항동\n"  # twice
+                        "28110,28125,1-1\n")
+    assert [e.split(":")[0] for e in exc.value.errors] == ["line 2", "line 3", "line 5", "line 6"]
+
+
+def test_matching_on_a_day_after_the_change_never_gives_an_ended_unit(db):
+    with db.transaction() as s:
+        load_sigungu(s)
+        dong_gu = parse_address("인천광역시 동구 송림로 10")
+        assert match_local_government(s, dong_gu).code == "28140"  # no day: as the prefixes say
+        assert match_local_government(s, dong_gu, on=BEFORE).code == "28140"
+        assert match_local_government(s, dong_gu, on=AFTER).code == "28125"
+        assert match_local_government(s, parse_address("인천 중구 운서동 2850-1"), on=AFTER).code == "28155"
+        assert match_local_government(s, parse_address("인천 중구 공항로 272"), on=AFTER) is None
+        assert match_local_government(s, parse_address("인천 영종구 공항로 272"), on=AFTER).code == "28155"

@@ -36,6 +36,7 @@ from bot.kakao.response import Carousel, ListCard, SimpleText, fit_text
 from core import complexes as CX
 from core import members as M
 from core import utility_companies as UC
+from core.clock import today_kst
 from core.local_governments import (
     ParsedAddress,
     Unit,
@@ -390,7 +391,7 @@ def finish_address(c: Conv):
         return c.dialog.failed(ctx, c.dialog.steps["address"],
                                c.t("signup.address.household_taken", call_centre=call_centre))
     c.set(household_refused=False)
-    lg = match_local_government(c.ctx.session, parsed)
+    lg = match_local_government(c.ctx.session, parsed, on=today_kst(ctx.clock))
     address = dict(c.slots["address"])
     address["lg_code"] = lg.code if lg else None
     c.set(address=address)
