@@ -80,7 +80,7 @@ class MeterReading(Base):
     # not evaluated for that resource (EXCLUDED_TARIFF).
     tariff: Mapped[str | None] = mapped_column(String(24))
     # The import run that last wrote the reading (import_runs.id). Not a foreign key since
-    # migration 0018: only the import writes it, in the same transaction as its run, and runs
+    # migration 0017: only the import writes it, in the same transaction as its run, and runs
     # are never deleted; PostgreSQL's check of the key cost more per reading than the rest of
     # the insert (a trigger a row: ~8 s of a million-reading import).
     import_run_id: Mapped[int | None] = mapped_column(Integer)
