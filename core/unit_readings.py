@@ -46,9 +46,9 @@ from core.models import ApartmentComplex
 from core.rules import Rules, default_rules
 from core.usage_import import (
     _PLAIN_AMOUNT,
-    BATCH,
     ImportResult,
     PointIds,
+    RowStager,
     StagedFile,
     bulk_connection,
     finish_readings,
@@ -231,46 +231,23 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
     with db.transaction() as session, bulk_connection(session) as conn:
         checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers,
                               lambda: staged.pause(conn))
-        plain = _PLAIN_AMOUNT.match
         below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
         inf = float("inf")
         ids = staged.points
         point_of = ids.of
-        cur, cur_months, repeat = 0, set(), False  # the unit of the last row, its months
         # the cells (resource, complex, 동, 호) as written of a unit found good -> (its supply
         # point's id, the amount its bound allows): the fast path
         fast: dict[tuple[str, ...], tuple[int, float]] = {}
-        good_months: dict[str, int] = {}  # a month cell as written, found good -> yyyymm
-        amounts: dict[str, float] = {}    # a plain amount cell -> its value
         with staged.staging(conn) as staging:
-            batch: list[tuple] = []
+            rows = RowStager(staged, conn, staging)
             for line, raw in stream.rows(staged.syntax):
                 staged.total += 1
                 if len(raw) != width:
                     staged.wrong_width(line, raw)
                     continue
-                # the fast path: a unit and month already seen good, a plain amount below the bound
                 hit = fast.get((raw[0], raw[1], raw[2], raw[3]))
-                if hit is not None:
-                    month, amount = good_months.get(raw[4]), raw[5]
-                    value = amounts.get(amount)
-                    if value is None and plain(amount):
-                        value = float(amount)
-                        if len(amounts) < PointIds.CACHE:
-                            amounts[amount] = value
-                    if month is not None and value is not None and value < hit[1]:
-                        batch.append((line, hit[0], month, amount, None, None))
-                        if hit[0] == cur:  # repeats: see StagedFile.may_repeat
-                            if month in cur_months:
-                                repeat = True
-                            cur_months.add(month)
-                        else:
-                            repeat = repeat or hit[0] != ids.last
-                            cur, cur_months = hit[0], {month}
-                        if len(batch) >= BATCH:
-                            staged.stage(conn, staging, batch)
-                            batch = []
-                        continue
+                if hit is not None and rows.fast(line, hit, raw[4], raw[5]):
+                    continue
                 row, reasons = checker.check(line, raw)
                 if row is None:
                     staged.refuse(line, raw, reasons)
@@ -280,19 +257,8 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
                 if len(fast) >= PointIds.CACHE:
                     fast.clear()
                 fast[(raw[0], raw[1], raw[2], raw[3])] = (pid, below.get(row[1], inf))
-                if len(good_months) < PointIds.CACHE:
-                    good_months[raw[4]] = row[4]
-                batch.append((line, pid, row[4], row[5], None, row[7]))
-                if pid == cur:
-                    repeat = repeat or row[4] in cur_months
-                    cur_months.add(row[4])
-                else:
-                    repeat = repeat or pid != ids.last
-                    cur, cur_months = pid, {row[4]}
-                if len(batch) >= BATCH:
-                    staged.stage(conn, staging, batch)
-                    batch = []
-            staged.stage(conn, staging, batch)
-        staged.may_repeat = repeat
+                rows.good_month(raw[4], row[4])
+                rows.add(line, pid, row[4], row[5], None, row[7])
+            rows.close()
         return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started,
                                resolve=False, unregistered=NOBODY)

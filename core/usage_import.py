@@ -696,6 +696,58 @@ class StagedFile:
         self.problems.add(row, field_count_error(row, self.columns))
 
 
+class RowStager:
+    """The streaming loops' shared bookkeeping (customer-number and unit files): good rows
+    batched into the staging table, whether two may share a supply point and month
+    (StagedFile.may_repeat: the loops keep only the last point's months), and the fast path of
+    a row whose supply point and month cells were found good before and whose amount is a plain
+    number below the bound (no check repeated)."""
+
+    def __init__(self, staged: StagedFile, conn, staging: Table) -> None:
+        self.staged, self.conn, self.staging = staged, conn, staging
+        self.batch: list[tuple] = []
+        self.cur, self.repeat = 0, False  # the last row's supply point
+        self.cur_months: set[int] = set()  # its months
+        self.good_months: dict[str, int] = {}  # a month cell as written, found good -> yyyymm
+        self.amounts: dict[str, float] = {}    # a plain amount cell -> its value (kWh and m3 repeat)
+        self._plain = _PLAIN_AMOUNT.match
+
+    def fast(self, line: int, hit: tuple[int, float], month_cell: str, amount: str) -> bool:
+        """Stage the row when ``hit`` (its point's id, the amount its bound allows) lets it
+        pass unchecked; False: check it in full."""
+        month = self.good_months.get(month_cell)
+        value = self.amounts.get(amount)
+        if value is None and self._plain(amount):
+            value = float(amount)
+            if len(self.amounts) < PointIds.CACHE:
+                self.amounts[amount] = value
+        if month is None or value is None or value >= hit[1]:
+            return False
+        self.add(line, hit[0], month, amount, None, None)
+        return True
+
+    def good_month(self, cell: str, month: int) -> None:
+        if len(self.good_months) < PointIds.CACHE:
+            self.good_months[cell] = month
+
+    def add(self, line: int, pid: int, month: int, amount: str, tariff: str | None, bound: str | None) -> None:
+        self.batch.append((line, pid, month, amount, tariff, bound))
+        if pid == self.cur:
+            self.repeat = self.repeat or month in self.cur_months
+            self.cur_months.add(month)
+        else:
+            self.repeat = self.repeat or pid != self.staged.points.last
+            self.cur, self.cur_months = pid, {month}
+        if len(self.batch) >= BATCH:
+            self.staged.stage(self.conn, self.staging, self.batch)
+            self.batch = []
+
+    def close(self) -> None:
+        self.staged.stage(self.conn, self.staging, self.batch)
+        self.batch = []
+        self.staged.may_repeat = self.repeat
+
+
 def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, clock: Clock, started,
                     resolve: bool = True, unregistered: str = "supply points nobody has registered yet"
                     ) -> ImportResult:
@@ -837,51 +889,28 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     company_at = columns.index("company") if "company" in columns else 0
     # a resource one company supplies everywhere (KEPCO) needs no lookup
     national = {resource: national_company(resource) or "" for resource in rules.resources}
-    plain = _PLAIN_AMOUNT.match
     below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
     inf = float("inf")
     syntax = staged.syntax
     total, width, cells = 0, len(columns), bool(tariff_at or company_at)
     ids = staged.points
     point_of = ids.of
-    cur, cur_months, repeat = 0, set(), False  # the supply point of the last row, its months
     # the cells (resource, number) as written of a supply point found good -> (its id, the
     # amount its bound allows): the fast path
     fast: dict[tuple[str, str], tuple[int, float]] = {}
-    good_months: dict[str, int] = {}  # a month cell as written, found good -> yyyymm
-    amounts: dict[str, float] = {}    # a plain amount cell -> its value (kWh and m3 repeat)
     with db.transaction() as session, bulk_connection(session) as conn:
         with staged.staging(conn) as staging:
-            batch: list[tuple] = []
+            rows = RowStager(staged, conn, staging)
             for line, raw in stream.rows(syntax):
                 total += 1
                 if len(raw) != width:
                     staged.wrong_width(line, raw)
                     continue
-                # the fast path: a supply point and month already seen good, a plain amount below
-                # the bound, no tariff or company cell (else every check)
+                # the fast path: no tariff or company cell (else every check)
                 hit = fast.get((raw[0], raw[1]))
-                if hit is not None:
-                    month, amount = good_months.get(raw[2]), raw[3]
-                    value = amounts.get(amount)
-                    if value is None and plain(amount):
-                        value = float(amount)
-                        if len(amounts) < PointIds.CACHE:
-                            amounts[amount] = value
-                    if month is not None and value is not None and value < hit[1] \
-                            and not (cells and ((tariff_at and raw[tariff_at]) or (company_at and raw[company_at]))):
-                        batch.append((line, hit[0], month, amount, None, None))
-                        if hit[0] == cur:  # repeats: see StagedFile.may_repeat
-                            if month in cur_months:
-                                repeat = True
-                            cur_months.add(month)
-                        else:
-                            repeat = repeat or hit[0] != ids.last
-                            cur, cur_months = hit[0], {month}
-                        if len(batch) >= BATCH:
-                            staged.stage(conn, staging, batch)
-                            batch = []
-                        continue
+                if hit is not None and not (cells and ((tariff_at and raw[tariff_at]) or (company_at and raw[company_at]))) \
+                        and rows.fast(line, hit, raw[2], raw[3]):
+                    continue
                 (resource, number, hashed, month, amount, bound, tariff, masked, company), reasons = \
                     checker.check_cells(raw[0], raw[1], raw[2], raw[3], raw[tariff_at] if tariff_at else "",
                                         raw[company_at] if company_at else "")
@@ -896,19 +925,8 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                     if len(fast) >= PointIds.CACHE:
                         fast.clear()
                     fast[(raw[0], raw[1])] = (pid, below.get(resource, inf))
-                if len(good_months) < PointIds.CACHE:
-                    good_months[raw[2]] = month
-                batch.append((line, pid, month, amount, tariff, None if bound is None else str(bound)))
-                if pid == cur:
-                    repeat = repeat or month in cur_months
-                    cur_months.add(month)
-                else:
-                    repeat = repeat or pid != ids.last
-                    cur, cur_months = pid, {month}
-                if len(batch) >= BATCH:
-                    staged.stage(conn, staging, batch)
-                    batch = []
-            staged.stage(conn, staging, batch)
-            del batch
-        staged.total, staged.may_repeat = total, repeat
+                rows.good_month(raw[2], month)
+                rows.add(line, pid, month, amount, tariff, None if bound is None else str(bound))
+            rows.close()
+        staged.total = total
         return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started)

@@ -159,7 +159,7 @@ def test_bad_unit_rows_are_reported_by_line_and_nothing_is_written(app, db, ciph
     """(batch 1: a batch staged after every row, so on PostgreSQL the rows' COPY is open when
     an unknown complex is looked up, and is closed for the lookup.)"""
     if batch:
-        monkeypatch.setattr("core.unit_readings.BATCH", batch)
+        monkeypatch.setattr("core.usage_import.BATCH", batch)
     load_complex(app, tmp_path)
     path = unit_rows(tmp_path / "bad.csv", [
         ("electricity", "A1001", "101", "1203", "2026-01", "310"),   # line 2: good
