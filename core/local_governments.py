@@ -478,14 +478,18 @@ def seed_local_governments(session: Session, rows: Iterable[LocalGovernmentRow] 
     return inserted, updated
 
 
-def assign_missing_local_governments(session: Session) -> int:
-    """Members who joined with an address of a 시군구 not yet known get it once it is loaded."""
+def assign_missing_local_governments(session: Session, on: date | None = None) -> int:
+    """Members who joined with an address of a 시군구 not yet known get it once it is loaded,
+    placed as of ``on`` (default today, KST): an abolished unit's name goes to its successor."""
+    from core.clock import SystemClock, today_kst
+
+    on = on or today_kst(SystemClock())
     count = 0
     pending = session.scalars(select(Member).where(
         Member.status == "active", Member.local_government_code.is_(None), Member.address.is_not(None)))
     for member in pending:
         assert member.address is not None  # selected for having one
-        lg = match_local_government(session, member.address)
+        lg = match_local_government(session, member.address, on=on)
         if lg is not None:
             member.local_government_code = lg.code
             current = session.scalars(

@@ -168,7 +168,7 @@ class RegionStep(TextStep):
             sido, typed = parsed.sido, parsed.base
         if sido is None:
             raise Invalid(_t("join.region_invalid"))
-        lg = match_local_government(c.ctx.session, typed) if sido != SEOUL else None
+        lg = match_local_government(c.ctx.session, typed, on=today_kst(c.ctx.clock)) if sido != SEOUL else None
         return {"sido": sido, "lg": lg.code if lg else None, "seoul": sido == SEOUL}
 
     def apply(self, c: Conv, value: dict):

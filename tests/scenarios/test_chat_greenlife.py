@@ -67,6 +67,15 @@ def test_a_seoul_resident_joins_alone_with_kakao_pay_money(chat, db, cipher):
     assert "이미 녹색생활 실천 회원이에요" in c.text
 
 
+def test_an_abolished_incheon_gu_joins_its_successor(chat, db):
+    """After 인천's reorganisation (2026-07-01) 동구 is part of 제물포구: a region typed with the
+    old name is placed in the successor, never in the ended unit."""
+    c = join_alone(chat, user="u-green-incheon", region="인천 동구")
+    c.tap("카카오페이머니")
+    gm = membership(db, "u-green-incheon")
+    assert (gm.sido, gm.seoul, gm.local_government_code) == ("인천광역시", False, "28125")
+
+
 def test_joining_alone_with_an_own_name_account(chat, db, cipher):
     c = join_alone(chat, user="u-green-account", region="부산 해운대구")
     c.tap("계좌로 받기")
