@@ -96,6 +96,15 @@ def write_usage_csv(path: Path, rows) -> Path:
     return path
 
 
+def write_activities_csv(path: Path, rows) -> Path:
+    """A partner's green-life activities file (import-activities)."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["member_ref", "item", "quantity", "date", "partner_ref"])
+        w.writerows(rows)
+    return path
+
+
 def spread(total, parts=6) -> list[Decimal]:
     total = int(total)
     base, extra = divmod(total, parts)

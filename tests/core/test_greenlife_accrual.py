@@ -2,22 +2,13 @@
 (spec §13 #14 and #15 end to end), idempotent."""
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 
 from sqlalchemy import select
 
 from core.models import GreenlifeAward
 from core.statements import greenlife_year_view
-from tests.auxil.engine import add_greenlife, add_lg, add_member, cli, snapshot
-
-
-def write(path, rows):
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["member_ref", "item", "quantity", "date", "partner_ref"])
-        w.writerows(rows)
-    return path
+from tests.auxil.engine import add_greenlife, add_lg, add_member, cli, snapshot, write_activities_csv
 
 
 def member(db, cipher):
@@ -38,7 +29,7 @@ def greenlife_id(db, member_id):
 
 def test_example_15_first_month_with_bonus(app, db, cipher, tmp_path):
     mid = member(db, cipher)
-    f = write(tmp_path / "a.csv", [(mid, "e_receipt", 20, "2026-03-05", "shop-1"),
+    f = write_activities_csv(tmp_path / "a.csv", [(mid, "e_receipt", 20, "2026-03-05", "shop-1"),
                                    (mid, "tumbler", 10, "2026-03-06", "cafe-9"),
                                    (mid, "refill_station", 2, "2026-03-20", "refill-2"),
                                    (mid, "phone_return", 1, "2026-03-28", "telco")])
@@ -59,7 +50,7 @@ def test_example_15_first_month_with_bonus(app, db, cipher, tmp_path):
     assert res.exit_code == 0 and "already confirmed" in res.stdout
     assert snapshot(db) == before
     # the confirmed month takes no more activities
-    res = cli(app, "import-activities", write(tmp_path / "late.csv", [(mid, "tumbler", 1, "2026-03-30", "cafe-9")]))
+    res = cli(app, "import-activities", write_activities_csv(tmp_path / "late.csv", [(mid, "tumbler", 1, "2026-03-30", "cafe-9")]))
     assert res.exit_code == 2 and "2026-03 is already confirmed" in res.stderr
 
 
@@ -68,13 +59,13 @@ def test_example_14_yearly_cap_cuts_the_crossing_award(app, db, cipher, tmp_path
     # Jan: bonus + 31,000; Feb: 30,000 -> 66,000 through the year so far
     rows = [(mid, "refill_station", 15, "2026-01-10", "r"), (mid, "e_receipt", 10, "2026-01-11", "s"),
             (mid, "refill_station", 15, "2026-02-10", "r")]
-    assert cli(app, "import-activities", write(tmp_path / "a.csv", rows)).exit_code == 0
+    assert cli(app, "import-activities", write_activities_csv(tmp_path / "a.csv", rows)).exit_code == 0
     assert cli(app, "greenlife-confirm", "--month", "2026-01").exit_code == 0
     assert cli(app, "greenlife-confirm", "--month", "2026-02").exit_code == 0
     rows = [(mid, "tumbler", 30, "2026-03-02", "cafe"), (mid, "e_receipt", 4, "2026-03-03", "s")]
-    assert cli(app, "import-activities", write(tmp_path / "b.csv", rows)).exit_code == 0
+    assert cli(app, "import-activities", write_activities_csv(tmp_path / "b.csv", rows)).exit_code == 0
     assert cli(app, "greenlife-confirm", "--month", "2026-03").exit_code == 0
-    assert cli(app, "import-activities", write(tmp_path / "c.csv", [(mid, "tumbler", 5, "2026-04-02", "cafe")])).exit_code == 0
+    assert cli(app, "import-activities", write_activities_csv(tmp_path / "c.csv", [(mid, "tumbler", 5, "2026-04-02", "cafe")])).exit_code == 0
     assert cli(app, "greenlife-confirm", "--month", "2026-04").exit_code == 0
     with db.session() as s:
         awards = {a.month: a for a in s.scalars(select(GreenlifeAward))}
@@ -85,7 +76,7 @@ def test_example_14_yearly_cap_cuts_the_crossing_award(app, db, cipher, tmp_path
 def test_bad_activity_file_changes_nothing_and_order_is_enforced(app, db, cipher, tmp_path):
     mid = member(db, cipher)
     before = snapshot(db)
-    f = write(tmp_path / "bad.csv", [(mid, "tumbler", 1, "2026-03-02", "cafe"),
+    f = write_activities_csv(tmp_path / "bad.csv", [(mid, "tumbler", 1, "2026-03-02", "cafe"),
                                      (999, "tumbler", 1, "2026-03-02", "cafe"),
                                      (mid, "bicycle_x", 1, "2026-03-02", "cafe"),
                                      (mid, "tumbler", -1, "2026-03-03", "cafe"),
@@ -101,7 +92,7 @@ def test_bad_activity_file_changes_nothing_and_order_is_enforced(app, db, cipher
     res = cli(app, "import-activities", f, "--skip-invalid")
     assert res.exit_code == 0 and "6 row(s): 0 new" in res.stdout  # both duplicates rejected too
     assert (tmp_path / "bad.rejected.csv").exists()
-    ok = write(tmp_path / "ok.csv", [(mid, "tumbler", 1, "2026-03-02", "cafe"),
+    ok = write_activities_csv(tmp_path / "ok.csv", [(mid, "tumbler", 1, "2026-03-02", "cafe"),
                                      (mid, "tumbler", 1, "2026-05-02", "cafe")])
     assert cli(app, "import-activities", ok).exit_code == 0
     res = cli(app, "greenlife-confirm", "--month", "2026-05")
@@ -122,7 +113,7 @@ def test_the_quiet_digest_queues_one_message_for_members_who_asked(app, db, ciph
         set_digest(s, s.get(Member, mid), True)
     rows = [(mid, "e_receipt", 20, "2026-03-05", "shop-1"), (mid, "tumbler", 10, "2026-03-06", "cafe-9"),
             (other_id, "tumbler", 10, "2026-03-06", "cafe-9")]
-    assert cli(app, "import-activities", write(tmp_path / "a.csv", rows)).exit_code == 0
+    assert cli(app, "import-activities", write_activities_csv(tmp_path / "a.csv", rows)).exit_code == 0
     res = cli(app, "greenlife-confirm", "--month", "2026-03")
     assert res.exit_code == 0 and "1 digest message(s) queued" in res.stdout
     gid = greenlife_id(db, mid)

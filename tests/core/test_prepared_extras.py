@@ -1,24 +1,15 @@
 """The balance card's settled half and green-life year, prepared in bulk, equal the live reads."""
 from __future__ import annotations
 
-import csv
 from datetime import date
 
 from core.greenlife_members import membership_for_user
 from core.prepared_extras import extras_for
 from core.statements import greenlife_year_view, last_settled_half, statement_view
-from tests.auxil.engine import add_greenlife, add_lg, add_member, cli, half_rows, write_usage_csv
+from tests.auxil.engine import add_greenlife, add_lg, add_member, cli, half_rows, write_activities_csv, write_usage_csv
 
 E = "electricity"
 TODAY = date(2026, 11, 22)
-
-
-def _activities(path, rows):
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["member_ref", "item", "quantity", "date", "partner_ref"])
-        w.writerows(rows)
-    return path
 
 
 def _live(s, member_id, user_key):
@@ -42,7 +33,7 @@ def test_bulk_extras_equal_live_reads(app, db, cipher, tmp_path):
     rows = half_rows(E, "8000000001", "2026H1", 1800, 1600) + half_rows(E, "8000000002", "2026H1", 1800, 1790)
     assert cli(app, "import-usage", write_usage_csv(tmp_path / "u.csv", rows)).exit_code == 0
     assert cli(app, "settle", "--half", "2026H1").exit_code == 0
-    f = _activities(tmp_path / "a.csv", [(ids["user-a"], "tumbler", 10, "2026-03-06", "cafe-9"),
+    f = write_activities_csv(tmp_path / "a.csv", [(ids["user-a"], "tumbler", 10, "2026-03-06", "cafe-9"),
                                          (ids["user-a"], "e_receipt", 4, "2026-11-05", "shop-1")])
     res = cli(app, "import-activities", f)
     assert res.exit_code == 0, res.stderr

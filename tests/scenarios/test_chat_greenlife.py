@@ -4,7 +4,6 @@ Kakao Pay Money or an own-name account as the payout, partner activities matched
 membership and visible in the balance."""
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from core.greenlife_accrual import confirm_month, import_activities
 from core.models import GreenlifeActivity, GreenlifeMember
 from core.usage_import import ImportRejected
+from tests.auxil.engine import write_activities_csv
 from tests.auxil.scenarios import make_member, member_of, state
 
 pytestmark = pytest.mark.usefixtures("lgs")
@@ -23,14 +23,6 @@ ENERGY_USER = "u-green-energy"
 def membership(db, user_key):
     with db.session() as s:
         return s.scalars(select(GreenlifeMember).where(GreenlifeMember.bot_user_key == user_key)).first()
-
-
-def activities_csv(path, rows):
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["member_ref", "item", "quantity", "date", "partner_ref"])
-        w.writerows(rows)
-    return path
 
 
 def join_alone(chat, user=SEOUL_USER, region="서울 강남구"):
@@ -143,7 +135,7 @@ def test_activities_are_matched_to_the_green_life_membership_and_shown_in_balanc
     c = join_alone(chat)
     c.tap("카카오페이머니")
     gm = membership(db, SEOUL_USER)
-    path = activities_csv(tmp_path / "a.csv", [(f"G{gm.id}", "e_receipt", 20, "2026-10-05", "shop-1"),
+    path = write_activities_csv(tmp_path / "a.csv", [(f"G{gm.id}", "e_receipt", 20, "2026-10-05", "shop-1"),
                                                (f"G{gm.id}", "tumbler", 10, "2026-10-06", "cafe-1"),
                                                (f"g{gm.id}", "tumbler", 3, "2026-11-02", "cafe-1")])
     res = import_activities(db, clock, path)
@@ -164,7 +156,7 @@ def test_the_energy_member_id_still_names_the_green_life_membership(chat, db, ci
     c = chat(ENERGY_USER)
     c.open("greenlife")
     c.tap("녹색생활 가입")
-    path = activities_csv(tmp_path / "a.csv", [(mid, "tumbler", 2, "2026-11-03", "cafe-1"),
+    path = write_activities_csv(tmp_path / "a.csv", [(mid, "tumbler", 2, "2026-11-03", "cafe-1"),
                                                (other, "tumbler", 2, "2026-11-03", "cafe-1"),
                                                ("G99999", "tumbler", 2, "2026-11-03", "cafe-1"),
                                                ("X1", "tumbler", 2, "2026-11-03", "cafe-1")])
@@ -177,7 +169,7 @@ def test_the_energy_member_id_still_names_the_green_life_membership(chat, db, ci
     assert "line 2" not in problems
     with db.session() as s:
         assert s.scalars(select(GreenlifeActivity)).first() is None  # nothing half-written
-    import_activities(db, clock, activities_csv(tmp_path / "b.csv", [(mid, "tumbler", 2, "2026-11-03", "cafe-1")]))
+    import_activities(db, clock, write_activities_csv(tmp_path / "b.csv", [(mid, "tumbler", 2, "2026-11-03", "cafe-1")]))
     gm = membership(db, ENERGY_USER)
     with db.session() as s:
         (act,) = s.scalars(select(GreenlifeActivity)).all()
