@@ -182,8 +182,16 @@ def _owner_only(url: str) -> None:
     if not path or path == ":memory:" or path.startswith("file:"):
         return
     try:
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+        # Never open an existing file: closing any descriptor of it releases every POSIX lock
+        # this process's SQLite connections hold on it, and another process closing its last
+        # connection then takes itself for the last one and deletes the -wal and -shm files
+        # under ours (their later commits are lost to everyone else). os.stat and os.chmod
+        # take no descriptor.
+        if not os.path.exists(path):
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:  # another process created it just now
+                pass
         for name in (path, path + "-wal", path + "-shm"):
             if os.path.exists(name):
                 mode = os.stat(name).st_mode & 0o777

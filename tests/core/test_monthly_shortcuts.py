@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime
 
-import pytest
 from sqlalchemy import select, text
 
 import core.monthly as monthly
@@ -23,7 +22,7 @@ CLOCK = FixedClock(datetime(2026, 11, 22, 10, tzinfo=KST))
 def _population(db) -> None:
     from bench.monthly import generate
 
-    generate(db.url, N, fresh=True)
+    generate(db.url, N, fresh=False)
     with db.engine.begin() as conn:
         def run(sql: str, **params) -> None:
             conn.execute(text(sql), params)
@@ -67,19 +66,7 @@ def _forget(db) -> None:
         conn.execute(text("DELETE FROM prepared_progress"))
 
 
-@pytest.fixture
-def own_db(tmp_path):
-    """A database of this test's own (the benchmark's generator writes through its own
-    connections, with explicit ids): the session's shared test database is left as it was."""
-    from core.db import Database
-
-    db = Database(f"sqlite:///{tmp_path / 'shortcuts.db'}")
-    yield db
-    db.dispose()
-
-
-def test_the_shortcuts_give_the_rows_of_a_run_without_them(own_db, monkeypatch):
-    db = own_db
+def test_the_shortcuts_give_the_rows_of_a_run_without_them(db, monkeypatch):
     _population(db)
     result = monthly.monthly_results(db, "2026-10", CLOCK)
     assert result.already == len(range(3, N, 31)) and result.written > N // 2
