@@ -133,23 +133,21 @@ class UnitChecker:
         return self._complexes[code]
 
     def _dong(self, cell: str) -> tuple[str | None, str | None]:
-        hit = self._dongs.get(cell)
-        if hit is None:
-            bad = ascii_digits_problem("dong", cell)
-            dong = None if bad else normalise_dong(cell)
-            hit = (dong, bad or (None if dong else msg("units.dong_format", value=safe_cell(cell))))
-            if len(self._dongs) < self.CACHE:
-                self._dongs[cell] = hit
-        return hit
+        return self._unit_part(self._dongs, "dong", cell, normalise_dong, "units.dong_format")
 
     def _ho(self, cell: str) -> tuple[str | None, str | None]:
-        hit = self._hos.get(cell)
+        return self._unit_part(self._hos, "ho", cell, normalise_ho, "units.ho")
+
+    def _unit_part(self, cache: dict[str, tuple[str | None, str | None]], field: str, cell: str,
+                   normalise: Callable[[str], str | None], message: str) -> tuple[str | None, str | None]:
+        """(the 동 or 호 as keyed, reason) of a cell, remembered by the cell as written."""
+        hit = cache.get(cell)
         if hit is None:
-            bad = ascii_digits_problem("ho", cell)
-            ho = None if bad else normalise_ho(cell)
-            hit = (ho, bad or (None if ho else msg("units.ho", value=safe_cell(cell))))
-            if len(self._hos) < self.CACHE:
-                self._hos[cell] = hit
+            bad = ascii_digits_problem(field, cell)
+            part = None if bad else normalise(cell)
+            hit = (part, bad or (None if part else msg(message, value=safe_cell(cell))))
+            if len(cache) < self.CACHE:
+                cache[cell] = hit
         return hit
 
     def _month(self, cell: str) -> tuple[int | None, str | None]:
