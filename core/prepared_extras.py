@@ -48,14 +48,13 @@ def extras_for(conn: Connection, members: Sequence[Who], today: date,
     st_t, ln_t, pay_t = table_of(PointStatement), table_of(StatementLine), table_of(PayoutLine)
     lg_t = table_of(LocalGovernment)
 
-    halves: dict[int, list[str]] = {}
-    for member_id, half in conn.execute(select(st_t.c.member_id, st_t.c.half)
-                                        .where(st_t.c.member_id.between(lo, hi))):
-        if member_id in wanted:
-            halves.setdefault(member_id, []).append(half)
-    last = {mid: _latest_half(hs) for mid, hs in halves.items()}
-    statements = {r.member_id: r for r in conn.execute(select(st_t).where(st_t.c.member_id.between(lo, hi)))
-                  if last.get(r.member_id) == r.half}
+    # each member's latest settled half and its statement, from one read of the range
+    every: dict[int, list[Any]] = {}
+    for r in conn.execute(select(st_t).where(st_t.c.member_id.between(lo, hi))):
+        if r.member_id in wanted:
+            every.setdefault(r.member_id, []).append(r)
+    last = {mid: _latest_half([r.half for r in rows]) for mid, rows in every.items()}
+    statements = {mid: next(r for r in rows if r.half == last[mid]) for mid, rows in every.items()}
     lines: dict[int, list[Any]] = {}
     for r in conn.execute(select(ln_t).where(ln_t.c.member_id.between(lo, hi))):
         if last.get(r.member_id) == r.half:
