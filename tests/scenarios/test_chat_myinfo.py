@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.models import Member, MemberAddress, ResourceAccount
 from tests.auxil.scenarios import U1, dump_database, make_member, member_of, signup_until, state
+from tests.auxil.support import record_text
 
 pytestmark = pytest.mark.usefixtures("lgs")
 USER = "u-myinfo"
@@ -277,7 +278,7 @@ def test_everything_held_is_for_members_only_and_logs_no_content(chat, member, c
     c = chat(USER)
     c.open("myinfo", "내 정보")
     c.tap("내 정보 전체 보기")
-    logged = "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str, ensure_ascii=False) for r in caplog.records)
+    logged = "\n".join(record_text(r) for r in caplog.records)
     assert "member viewed own data" in logged
     for value in ("김민지", "3746", "6789", "3333"):
         assert value not in logged, value
