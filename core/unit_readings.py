@@ -54,8 +54,10 @@ from core.usage_import import (
     finish_readings,
     parse_month,
     parse_quantity,
+    read_readings,
     resource_of,
     safe_cell,
+    start_readings,
 )
 from core.utility_companies import NO_COMPANY
 
@@ -223,40 +225,49 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
     path = Path(path)
     started = utcnow_naive(clock)
     bounds = (settings or ImportSettings()).monthly_bounds()
-    stream = open_csv(path, UNIT_HEADER, encoding)  # file-level problems raise here
-    staged = StagedFile(path, encoding, UNIT_HEADER, (), stream.columns)
-    width = len(stream.columns)
+    streams = [open_csv(path, UNIT_HEADER, encoding)]  # file-level problems raise here
+    columns = streams[0].columns
+    width = len(columns)
+    below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
+    inf = float("inf")
     with db.transaction() as session, bulk_connection(session) as conn:
+        pausing: list[StagedFile] = []  # the pass under way (its COPY closes for a lookup)
         checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers,
-                              lambda: staged.pause(conn))
-        below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
-        inf = float("inf")
-        ids = staged.points
-        point_of = ids.of
-        # the cells (resource, complex, 동, 호) as written of a unit found good -> (its supply
-        # point's id, the amount its bound allows): the fast path
-        fast: dict[tuple[str, ...], tuple[int, float]] = {}
-        with staged.staging(conn) as staging:
-            rows = RowStager(staged, conn, staging)
-            for line, raw in stream.rows(staged.syntax):
-                staged.total += 1
-                if len(raw) != width:
-                    staged.wrong_width(line, raw)
-                    continue
-                hit = fast.get((raw[0], raw[1], raw[2], raw[3]))
-                if hit is not None and rows.fast(line, hit, raw[4], raw[5]):
-                    continue
-                row, reasons = checker.check(line, raw)
-                if row is None:
-                    staged.refuse(line, raw, reasons)
-                    continue
-                staged.outliers = staged.outliers or row[7] is not None
-                pid = point_of(row[1], row[2], NO_COMPANY, row[8])
-                if len(fast) >= PointIds.CACHE:
-                    fast.clear()
-                fast[(raw[0], raw[1], raw[2], raw[3])] = (pid, below.get(row[1], inf))
-                rows.good_month(raw[4], row[4])
-                rows.add(line, pid, row[4], row[5], None, row[7])
-            rows.close()
-        return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started,
+                              lambda: pausing[-1].pause(conn))
+
+        def read(staged: StagedFile) -> None:
+            pausing.append(staged)
+            point_of = staged.points.of
+            # the cells (resource, complex, 동, 호) as written of a unit found good -> (its supply
+            # point's id, the amount its bound allows): the fast path
+            fast: dict[tuple[str, ...], tuple[int, float]] = {}
+            # the file once more when the direct pass fell back (read_readings)
+            stream = streams.pop() if streams else open_csv(path, UNIT_HEADER, encoding)
+            with staged.staging(conn) as staging:
+                rows = RowStager(staged, conn, staging)
+                for line, raw in stream.rows(staged.syntax):
+                    staged.total += 1
+                    if len(raw) != width:
+                        staged.wrong_width(line, raw)
+                        continue
+                    hit = fast.get((raw[0], raw[1], raw[2], raw[3]))
+                    if hit is not None and rows.fast(line, hit, raw[4], raw[5]):
+                        continue
+                    row, reasons = checker.check(line, raw)
+                    if row is None:
+                        staged.refuse(line, raw, reasons)
+                        continue
+                    staged.outliers = staged.outliers or row[7] is not None
+                    pid = point_of(row[1], row[2], NO_COMPANY, row[8])
+                    if len(fast) >= PointIds.CACHE:
+                        fast.clear()
+                    fast[(raw[0], raw[1], raw[2], raw[3])] = (pid, below.get(row[1], inf))
+                    rows.good_month(raw[4], row[4])
+                    rows.add(line, pid, row[4], row[5], None, row[7])
+                rows.close()
+
+        run = start_readings(session, conn, path, started)
+        staged = read_readings(db, conn, lambda: StagedFile(path, encoding, UNIT_HEADER, (), columns), read,
+                               run=run, clock=clock, resolve=False)
+        return finish_readings(session, conn, staged, run=run, skip_invalid=skip_invalid, clock=clock,
                                resolve=False, unregistered=NOBODY)

@@ -93,6 +93,7 @@ from core.models.usage import AMOUNT, ImportRun
 from core.pii import RRN_MASK, contains_rrn, digits_only, mask_number
 from core.points.periods import month_of
 from core.progress import invalidate_members
+from core.readings_direct import DIRECT_COLUMNS, DirectFallback, DirectWriter
 from core.rules import Rules, default_rules
 from core.utility_companies import company_of_cell, national_company
 
@@ -625,6 +626,8 @@ class StagedFile:
     # searched for them. Cheaper than the search, and no memory: the loops keep only the last
     # point's months.
     may_repeat: bool = True
+    # PostgreSQL: the rows go straight into meter_readings (core.readings_direct) when set
+    direct: DirectWriter | None = None
     _copy: Any = field(default=None, repr=False)  # PostgreSQL: (cursor, COPY manager, Copy) while open
 
     @contextmanager
@@ -641,6 +644,8 @@ class StagedFile:
         self._copy = None
         try:
             yield staging
+            if self.direct is not None and self.direct.pending:
+                self._copy_rows(conn, staging, self.direct.drain(self.points.new))
         except BaseException as exc:
             self._close_copy(exc)
             raise
@@ -654,15 +659,29 @@ class StagedFile:
             self._write_points(conn)
             bulk_insert(conn, staging, batch, STAGE_COLUMNS, ready=True)
             return
+        if self.direct is not None:
+            block = self.direct.take(batch, self.points.new)
+            if block:
+                self._copy_rows(conn, staging, block)
+            return
+        self._copy_rows(conn, staging, batch)
+
+    def _copy_rows(self, conn, staging: Table, rows: Sequence[tuple] | str) -> None:
+        """Rows to the open COPY (opened if need be): tuples, or COPY's text (direct)."""
         if len(self.points.new) >= POINTS_WAITING:
             self._close_copy(None)
             self._write_points(conn)
         if self._copy is None:
             cursor = driver_connection(conn).cursor()
-            manager = cursor.copy(f"COPY {staging.name} ({', '.join(STAGE_COLUMNS)}) FROM STDIN")
+            target = f"meter_readings ({', '.join(DIRECT_COLUMNS)})" if self.direct is not None \
+                else f"{staging.name} ({', '.join(STAGE_COLUMNS)})"
+            manager = cursor.copy(f"COPY {target} FROM STDIN")
             self._copy = (cursor, manager, manager.__enter__())
+        if isinstance(rows, str):
+            self._copy[2].write(rows)
+            return
         write = self._copy[2].write_row
-        for row in batch:
+        for row in rows:
             write(row)
 
     def pause(self, conn) -> None:
@@ -674,8 +693,12 @@ class StagedFile:
 
     def _write_points(self, conn) -> None:
         if self.points.new:
+            if self.direct is not None:  # their companies first
+                self.direct.settle(self.points.new)
             bulk_insert(conn, self._points, self.points.new, POINT_COLUMNS, ready=True)
             self.points.new = []
+            if self.direct is not None:
+                self.direct.points_written()
 
     def _close_copy(self, exc: BaseException | None) -> None:
         if self._copy is not None:
@@ -748,23 +771,69 @@ class RowStager:
         self.staged.may_repeat = self.repeat
 
 
-def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, clock: Clock, started,
+def start_readings(session, conn, path: Path, started) -> ImportRun:
+    """The readings import's run (its id marks the rows it writes), and on PostgreSQL the lock
+    that keeps imports of readings one at a time (the new rows go in with a plain INSERT, or
+    straight from the file: core.readings_direct)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
+    return open_run(session, "usage", path, ImportResult(None, 0), started)
+
+
+DIRECT_WRITES = True  # PostgreSQL: try core.readings_direct first (tests compare both ways)
+
+
+def read_readings(db: Database, conn, new_staged: Callable[[], StagedFile], read: Callable[[StagedFile], None],
+                  *, run: ImportRun, clock: Clock, resolve: bool) -> StagedFile:
+    """The streaming pass over a readings file: ``read`` fills a StagedFile made by
+    ``new_staged``. On PostgreSQL the rows are first written straight into meter_readings
+    (core.readings_direct) under a savepoint; a file that needs the staged way after all is
+    rolled back to it and read again, staged."""
+    if conn.dialect.name == "postgresql" and DIRECT_WRITES:
+        staged = new_staged()
+        direct = staged.direct = DirectWriter(db.engine, run.id, utcnow_naive(clock), resolve=resolve)
+        conn.exec_driver_sql("SAVEPOINT readings_direct")
+        try:
+            read(staged)
+        except Exception as exc:
+            if not (isinstance(exc, DirectFallback) or _key_refused(exc)):
+                raise
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT readings_direct")
+        else:
+            conn.exec_driver_sql("RELEASE SAVEPOINT readings_direct")
+            return staged
+        finally:
+            direct.close()
+    staged = new_staged()
+    read(staged)
+    return staged
+
+
+def _key_refused(exc: BaseException) -> bool:
+    """A unique violation (SQLSTATE 23505), from the driver or wrapped by SQLAlchemy."""
+    return "23505" in (getattr(exc, "sqlstate", None), getattr(getattr(exc, "orig", None), "sqlstate", None))
+
+
+def finish_readings(session, conn, staged: StagedFile, *, run: ImportRun, skip_invalid: bool, clock: Clock,
                     resolve: bool = True, unregistered: str = "supply points nobody has registered yet"
                     ) -> ImportResult:
     """The set-based half shared by the customer-number and the unit files, once the good rows
     are staged: companies resolved (``resolve``), duplicates settled, the whole file refused or
     its rejects written, then the audited upsert into meter_readings, outlier flags and the
-    invalidation of prepared balance figures, all in the caller's transaction."""
+    invalidation of prepared balance figures, all in the caller's transaction. Rows written
+    straight into meter_readings (``staged.direct``) are all new: only the counts, flags and
+    invalidation are left for them."""
     now = utcnow_naive(clock)
     problems, path = staged.problems, staged.path
+    direct = staged.direct
     staged.points = PointIds()  # frees the map
     conn.execute(text("CREATE INDEX ix_tmp_usage_points_key ON tmp_usage_points (resource, supply_key_hash, company)"))
     if conn.dialect.name == "postgresql":
         analyze_temporary(conn, "tmp_usage_import", "tmp_usage_points")  # hash joins and aggregates
-    ambiguous = resolve_companies(conn, problems) if resolve else set()
+    ambiguous = resolve_companies(conn, problems) if resolve and direct is None else set()
     notices: list[RowError] = []
     conflicts: set[int] = set()
-    if _merge_points(conn) or staged.may_repeat:
+    if _merge_points(conn) or (staged.may_repeat and direct is None):
         notices, conflicts = _settle_duplicates_sql(conn, problems)
     conflicts |= ambiguous
     errors = [RowError(row.line, reason) for row, reason in problems.rejects()]
@@ -783,12 +852,19 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
         result.rejected_file = str(write_rejects(path, staged.columns, rejects))
     if notices:
         result.extra["duplicate rows counted once"] = len(notices)
-    good = conn.execute(text("SELECT COUNT(*) FROM tmp_usage_import")).scalar_one()
-    run = open_run(session, "usage", path, result, started)
+    good = direct.written if direct else conn.execute(text("SELECT COUNT(*) FROM tmp_usage_import")).scalar_one()
+    run.status = "partial" if result.rejected else "succeeded"
+    run.rows_total, run.rows_rejected, run.rejected_file = result.rows_total, result.rejected, result.rejected_file
     params = {"run": run.id, "now": now}
-    if conn.dialect.name == "postgresql":
-        # imports of readings one at a time: the new rows below go in with a plain INSERT
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK})
+    if direct is not None:
+        result.inserted = direct.written
+        flags = len(direct.flags)
+        for start in range(0, flags, BATCH):
+            conn.execute(text(
+                "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
+                f" VALUES (:run, '{OUTLIER_KIND}', :key, :bound, :amount, :now)").bindparams(_NOW),
+                [{**params, "key": k, "bound": b, "amount": a} for k, b, a in direct.flags[start:start + BATCH]])
+        return _finish_run(conn, run, result, good, clock, unregistered, 0, flags)
     if conflicts:  # supply points none of whose rows are left
         conn.execute(text("DELETE FROM tmp_usage_points WHERE NOT EXISTS (SELECT 1 FROM tmp_usage_import s"
                           " WHERE s.point = tmp_usage_points.id)"))
@@ -842,15 +918,22 @@ def finish_readings(session, conn, staged: StagedFile, *, skip_invalid: bool, cl
             # sort every point's rows again)
             f"{insert} WHERE 1 = 1{absent} ORDER BY p.resource, p.supply_key_hash, p.company"
         ).bindparams(_NOW), params).rowcount
-    nobody = conn.execute(text(
-        "SELECT COUNT(*) FROM tmp_usage_points u WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
-        " WHERE a.resource = u.resource AND a.supply_key_hash = u.supply_key_hash AND a.company = u.company)"
-    )).scalar_one()
     flags = conn.execute(text(
         "INSERT INTO import_changes (import_run_id, kind, key, old_value, new_value, changed_at)"
         f" SELECT :run, '{OUTLIER_KIND}', {_SQL_KEY}, s.outlier_bound, s.amount, :now"
         f" FROM {_STAGED} WHERE s.outlier_bound IS NOT NULL").bindparams(_NOW), params).rowcount \
         if staged.outliers else 0
+    return _finish_run(conn, run, result, good, clock, unregistered, tariffs, flags)
+
+
+def _finish_run(conn, run: ImportRun, result: ImportResult, good: int, clock: Clock,
+                unregistered: str, tariffs: int, flags: int) -> ImportResult:
+    """Both ways' end: the count of supply points nobody has, the prepared figures of the
+    members whose readings changed dropped, the run closed."""
+    nobody = conn.execute(text(
+        "SELECT COUNT(*) FROM tmp_usage_points u WHERE NOT EXISTS (SELECT 1 FROM resource_accounts a"
+        " WHERE a.resource = u.resource AND a.supply_key_hash = u.supply_key_hash AND a.company = u.company)"
+    )).scalar_one()
     # Prepared balance figures of every member whose readings this file touched are no
     # longer true: dropped in the same transaction (core.progress), made again in bulk.
     invalidate_members(conn, "SELECT a.member_id FROM resource_accounts a JOIN tmp_usage_points s"
@@ -882,26 +965,27 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
     bounds = (settings or ImportSettings()).monthly_bounds()
     checker = UsageChecker(rules, today_kst(clock), bounds, allow_outliers,
                            lambda resource, number: supply_key_hash(cipher, resource, number))
-    stream = open_csv(path, USAGE_HEADER, encoding, USAGE_OPTIONAL)  # file-level problems raise here
-    columns = stream.columns
-    staged = StagedFile(path, encoding, USAGE_HEADER, USAGE_OPTIONAL, columns)
+    streams = [open_csv(path, USAGE_HEADER, encoding, USAGE_OPTIONAL)]  # file-level problems raise here
+    columns = streams[0].columns
     tariff_at = columns.index("tariff") if "tariff" in columns else 0
     company_at = columns.index("company") if "company" in columns else 0
     # a resource one company supplies everywhere (KEPCO) needs no lookup
     national = {resource: national_company(resource) or "" for resource in rules.resources}
     below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
     inf = float("inf")
-    syntax = staged.syntax
-    total, width, cells = 0, len(columns), bool(tariff_at or company_at)
-    ids = staged.points
-    point_of = ids.of
-    # the cells (resource, number) as written of a supply point found good -> (its id, the
-    # amount its bound allows): the fast path
-    fast: dict[tuple[str, str], tuple[int, float]] = {}
-    with db.transaction() as session, bulk_connection(session) as conn:
+    width, cells = len(columns), bool(tariff_at or company_at)
+
+    def read(staged: StagedFile) -> None:
+        point_of = staged.points.of
+        total = 0
+        # the cells (resource, number) as written of a supply point found good -> (its id, the
+        # amount its bound allows): the fast path
+        fast: dict[tuple[str, str], tuple[int, float]] = {}
         with staged.staging(conn) as staging:
             rows = RowStager(staged, conn, staging)
-            for line, raw in stream.rows(syntax):
+            # the file once more when the direct pass fell back (read_readings)
+            stream = streams.pop() if streams else open_csv(path, USAGE_HEADER, encoding, USAGE_OPTIONAL)
+            for line, raw in stream.rows(staged.syntax):
                 total += 1
                 if len(raw) != width:
                     staged.wrong_width(line, raw)
@@ -929,4 +1013,9 @@ def import_usage(db: Database, cipher: FieldCipher, clock: Clock, path: str | Pa
                 rows.add(line, pid, month, amount, tariff, None if bound is None else str(bound))
             rows.close()
         staged.total = total
-        return finish_readings(session, conn, staged, skip_invalid=skip_invalid, clock=clock, started=started)
+
+    with db.transaction() as session, bulk_connection(session) as conn:
+        run = start_readings(session, conn, path, started)
+        staged = read_readings(db, conn, lambda: StagedFile(path, encoding, USAGE_HEADER, USAGE_OPTIONAL, columns),
+                               read, run=run, clock=clock, resolve=True)
+        return finish_readings(session, conn, staged, run=run, skip_invalid=skip_invalid, clock=clock)
