@@ -79,6 +79,11 @@ class DirectWriter:
         newlines or backslashes, see settle)."""
         self.settle(new_points)
         keys, old, flags = self.keys, self.old_keys, self.flags
+        if not self.written and self._any_there([(keys.get(pid) or old.get(pid) or ("", "", "", ""), month)
+                                                 for _line, pid, month, *_ in self.pending]):
+            # A file sent again, or correcting months: the key would refuse a row anyway, but
+            # only when the COPY ends, the whole file read. Found here, at its first rows.
+            raise DirectFallback("months already in meter_readings")
         end = f"\t{self.run_id}\t{self.now}\n"
         out = []
         for _line, pid, month, amount, tariff, bound in self.pending:
@@ -123,9 +128,8 @@ class DirectWriter:
         """PointIds.new was written out and emptied."""
         self.seen = 0
 
-    def _companies(self, resources: list[str], hashes: list[str]) -> dict[tuple[str, str], set[str]]:
-        """(resource, key hash) -> the companies the number is a supply point of (registered
-        accounts, ended ones too, and readings), for the given supply points."""
+    def _connection(self) -> Any:
+        """The lookups' own connection (committed rows only: see the class)."""
         if self._lookup is None:
             self._lookup = self.engine.connect()
             # The planner takes meter_readings by its statistics, which know nothing of the
@@ -134,9 +138,27 @@ class DirectWriter:
             self._lookup.exec_driver_sql("SET enable_seqscan = off")
             self._lookup.exec_driver_sql("SET jit = off")
             self._lookup.commit()
+        return self._lookup
+
+    def _any_there(self, rows: list[tuple[tuple[str, str, str, str], int]]) -> bool:
+        """Is any of these (supply point's key, month) in meter_readings already?"""
+        conn = self._connection()
+        there = conn.execute(text(
+            "SELECT 1 FROM unnest(CAST(:r AS text[]), CAST(:h AS text[]), CAST(:c AS text[]), CAST(:m AS int[]))"
+            " AS k(resource, hash, company, month) JOIN meter_readings m ON m.resource = k.resource"
+            " AND m.supply_key_hash = k.hash AND m.company = k.company AND m.month = k.month LIMIT 1"),
+            {"r": [k[1] for k, _ in rows], "h": [k[2] for k, _ in rows], "c": [k[3] for k, _ in rows],
+             "m": [m for _, m in rows]}).first() is not None
+        conn.rollback()
+        return there
+
+    def _companies(self, resources: list[str], hashes: list[str]) -> dict[tuple[str, str], set[str]]:
+        """(resource, key hash) -> the companies the number is a supply point of (registered
+        accounts, ended ones too, and readings), for the given supply points."""
+        conn = self._connection()
         found: dict[tuple[str, str], set[str]] = {}
         asked = set(zip(resources, hashes))
-        for resource, hashed, company in self._lookup.execute(text(
+        for resource, hashed, company in conn.execute(text(
                 "SELECT resource, supply_key_hash, company FROM resource_accounts"
                 " WHERE supply_key_hash = ANY(:h) AND company <> ''"
                 " UNION SELECT k.resource, k.hash, m.company"
@@ -145,7 +167,7 @@ class DirectWriter:
                 " WHERE m.company <> ''"), {"r": resources, "h": hashes}):
             if (resource, hashed) in asked:
                 found.setdefault((resource, hashed), set()).add(company)
-        self._lookup.rollback()
+        conn.rollback()
         return found
 
     def close(self) -> None:
