@@ -34,7 +34,8 @@ KEYS_KEPT = 400_000   # supply points whose key a later row may name (two PointI
 NULL = "\\N"  # COPY text's NULL
 # Months are integers, amounts and tariffs checked (core.usage_import.UsageChecker,
 # core.unit_readings.UnitChecker); the supply points' columns are checked here.
-_UNSAFE = re.compile(r"[^\x20-\x5b\x5d-\x7e]")  # not printable ASCII, or a backslash
+# not printable ASCII, or a space (the lookups' lists) or a backslash (COPY's escape)
+_UNSAFE = re.compile(r"[^\x21-\x5b\x5d-\x7e]")
 
 
 class DirectFallback(Exception):
@@ -144,11 +145,12 @@ class DirectWriter:
         """Is any of these (supply point's key, month) in meter_readings already?"""
         conn = self._connection()
         there = conn.execute(text(
-            "SELECT 1 FROM unnest(CAST(:r AS text[]), CAST(:h AS text[]), CAST(:c AS text[]), CAST(:m AS int[]))"
+            "SELECT 1 FROM unnest(string_to_array(:r, ' '), string_to_array(:h, ' '),"
+            " string_to_array(:c, ' '), CAST(string_to_array(:m, ' ') AS int[]))"
             " AS k(resource, hash, company, month) JOIN meter_readings m ON m.resource = k.resource"
-            " AND m.supply_key_hash = k.hash AND m.company = k.company AND m.month = k.month LIMIT 1"),
-            {"r": [k[1] for k, _ in rows], "h": [k[2] for k, _ in rows], "c": [k[3] for k, _ in rows],
-             "m": [m for _, m in rows]}).first() is not None
+            " AND m.supply_key_hash = k.hash AND m.company = substr(k.company, 2) AND m.month = k.month LIMIT 1"),
+            {"r": _listed(k[1] for k, _ in rows), "h": _listed(k[2] for k, _ in rows),
+             "c": _listed(f"={k[3]}" for k, _ in rows), "m": _listed(str(m) for _, m in rows)}).first() is not None
         conn.rollback()
         return there
 
@@ -160,11 +162,11 @@ class DirectWriter:
         asked = set(zip(resources, hashes))
         for resource, hashed, company in conn.execute(text(
                 "SELECT resource, supply_key_hash, company FROM resource_accounts"
-                " WHERE supply_key_hash = ANY(:h) AND company <> ''"
+                " WHERE supply_key_hash = ANY(string_to_array(:hs, ' ')) AND company <> ''"
                 " UNION SELECT k.resource, k.hash, m.company"
-                " FROM unnest(CAST(:r AS text[]), CAST(:h AS text[])) AS k(resource, hash)"
+                " FROM unnest(string_to_array(:r, ' '), string_to_array(:hs, ' ')) AS k(resource, hash)"
                 " JOIN meter_readings m ON m.resource = k.resource AND m.supply_key_hash = k.hash"
-                " WHERE m.company <> ''"), {"r": resources, "h": hashes}):
+                " WHERE m.company <> ''"), {"r": _listed(resources), "hs": _listed(hashes)}):
             if (resource, hashed) in asked:
                 found.setdefault((resource, hashed), set()).add(company)
         conn.rollback()
@@ -177,3 +179,10 @@ class DirectWriter:
             self._lookup.commit()
             self._lookup.close()
             self._lookup = None
+
+
+def _listed(values) -> str:
+    """Values for string_to_array(..., ' '): one text parameter instead of an array of many
+    (the driver's array dumping cost more than the lookup). A company may be "": the list
+    is written "=" + company (string_to_array('', ' ') is no element, not one)."""
+    return " ".join(values)

@@ -734,6 +734,8 @@ class RowStager:
         self.good_months: dict[str, int] = {}  # a month cell as written, found good -> yyyymm
         self.amounts: dict[str, float] = {}    # a plain amount cell -> its value (kWh and m3 repeat)
         self._plain = _PLAIN_AMOUNT.match
+        if staged.direct is not None:  # the key refuses a repeated (point, month): no bookkeeping
+            self.add = self._add_direct  # type: ignore[method-assign]
 
     def fast(self, line: int, hit: tuple[int, float], month_cell: str, amount: str) -> bool:
         """Stage the row when ``hit`` (its point's id, the amount its bound allows) lets it
@@ -761,6 +763,13 @@ class RowStager:
         else:
             self.repeat = self.repeat or pid != self.staged.points.last
             self.cur, self.cur_months = pid, {month}
+        if len(self.batch) >= BATCH:
+            self.staged.stage(self.conn, self.staging, self.batch)
+            self.batch = []
+
+    def _add_direct(self, line: int, pid: int, month: int, amount: str, tariff: str | None,
+                    bound: str | None) -> None:
+        self.batch.append((line, pid, month, amount, tariff, bound))
         if len(self.batch) >= BATCH:
             self.staged.stage(self.conn, self.staging, self.batch)
             self.batch = []
