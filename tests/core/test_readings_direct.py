@@ -57,6 +57,8 @@ STEPS = [
     ("a tariff", [(E, "0419283746", 202509, "300", "agricultural"), (E, "0419283746", 202510, "301", "")],
      ("resource", "customer_number", "month", "amount", "tariff"), {}, "direct"),
     ("a bad row", [(E, "0419283746", 202511, "300"), (E, "0419283746", "2025-13", "1")], None, {}, "direct"),
+    ("a bad row skipped", [(E, "0419283746", 202511, "300"), (E, "0419283746", "2025-13", "1"),
+                           (W, "1234567", 202511, "2000000")], None, {"skip_invalid": True}, "direct"),
 ]
 
 
