@@ -62,6 +62,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Column, DateTime, Integer, MetaData, PrimaryKeyConstraint, String, Table, bindparam, text
 
 from core.clock import Clock, today_kst, utcnow_naive
@@ -675,7 +676,9 @@ class StagedFile:
             cursor = driver_connection(conn).cursor()
             target = f"meter_readings ({', '.join(DIRECT_COLUMNS)})" if self.direct is not None \
                 else f"{staging.name} ({', '.join(STAGE_COLUMNS)})"
-            manager = cursor.copy(f"COPY {target} FROM STDIN")
+            # the driver's writer thread sends while this one reads on: the plain writer sends
+            # in the caller's thread, which then waits on the server a block at a time
+            manager = cursor.copy(f"COPY {target} FROM STDIN", writer=QueuedLibpqWriter(cursor))
             self._copy = (cursor, manager, manager.__enter__())
         if isinstance(rows, str):
             self._copy[2].write(rows)
