@@ -101,6 +101,12 @@ from core.utility_companies import company_of_cell, national_company
 USAGE_HEADER = ("resource", "customer_number", "month", "amount")
 USAGE_OPTIONAL = ("tariff", "company")  # may follow the header, in any order
 MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+# A month cell as utilities and spreadsheets write it: 2026-01 (or 2026-1), 2026.01, 2026/01,
+# 202601, the 1st of the month as a date (Excel turns 2026-01 into 2026-01-01 when it saves),
+# and 2026년 1월. A date on another day is refused: a billing or reading date is not the month
+# of use.
+FILE_MONTH_RE = re.compile(
+    r"^([0-9]{4})(?:([-./])([0-9]{1,2})(?:\2(?:0?1))?|([0-9]{2})|\s*\ub144\s*([0-9]{1,2})\s*\uc6d4)$")
 OUTLIER_KIND = "outlier"  # import_changes.kind of a reading imported above its plausibility bound
 _NOW = bindparam("now", type_=DateTime())
 BATCH = 5000
@@ -229,10 +235,11 @@ def parse_month(value: str, today: date) -> tuple[int | None, str | None]:
     bad = ascii_digits_problem("month", value)
     if bad:
         return None, bad
-    m = MONTH_RE.match(value)
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1990:
+    m = FILE_MONTH_RE.match(value)
+    number = m and (m.group(3) or m.group(4) or m.group(5))
+    if not m or not number or not 1 <= int(number) <= 12 or int(m.group(1)) < 1990:
         return None, msg("usage.month", value=value)
-    month = int(m.group(1)) * 100 + int(m.group(2))
+    month = int(m.group(1)) * 100 + int(number)
     if month > month_of(today):
         return None, msg("usage.future", value=value)
     return month, None

@@ -57,7 +57,7 @@ def test_bad_file_lists_every_problem_and_changes_nothing(app, db, tmp_path):
 def test_skip_invalid_keeps_good_rows_and_writes_rejects_beside_input(app, db, tmp_path):
     src = write_usage_csv(tmp_path / "mixed.csv", [
         ("electricity", "0123456789", 202601, "320"),
-        ("electricity", "0123456789", "2026-1", "10"),
+        ("electricity", "0123456789", "2026-13", "10"),
         ("water", "12345", 202601, "-1"),
         ("gas", "7777777", 202601, "12"),
     ])
@@ -129,3 +129,21 @@ def test_bad_header_and_missing_file(app, db, tmp_path):
     p.write_bytes(b"resource,customer_number,month,amount\nelectricity,\xff\xfe,2026-01,1\n")
     res = cli(app, "import-usage", p)
     assert res.exit_code == 2 and "line 2: the file is not UTF-8" in res.stderr
+
+
+def test_months_as_utilities_and_spreadsheets_write_them(app, db, cipher, tmp_path):
+    """2026-1, 202601, 2026.01, 2026/01, 2026년 1월 and Excel's date of a month are the month; a
+    date on another day (a billing date) and 2026-13 are refused with the forms accepted."""
+    good = ["2025-1", "202502", "2025.03", "2025/04", "2025년 5월", "2025-06-01", "2025.07.01"]
+    src = write_usage_csv(tmp_path / "m.csv", [("electricity", "0123456789", m, "300") for m in good])
+    res = cli(app, "import-usage", src)
+    assert res.exit_code == 0, res.stderr
+    key = supply_key_hash(cipher, "electricity", "0123456789")
+    assert sorted(m for (_, k, m) in readings(db) if k == key) == [202501 + i for i in range(7)]
+    bad = write_usage_csv(tmp_path / "b.csv", [("electricity", "0123456789", m, "300")
+                                               for m in ("2025-08-15", "2025-13", "Aug-25")])
+    res = cli(app, "import-usage", bad)
+    assert res.exit_code == 2
+    for line, value in ((2, "2025-08-15"), (3, "2025-13"), (4, "Aug-25")):
+        assert f"line {line}: month must be YYYY-MM (or 202601, 2026.01, 2026/01, or the 1st of the month as a date):" \
+               f" '{value}'" in res.stderr
