@@ -29,6 +29,12 @@ class Company:
     code: str
     name: str
     regions: tuple[str, ...]
+    aliases: tuple[str, ...] = ()  # other names an import file may give (e.g. 한전)
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict:
+    return tomllib.loads(DATA_FILE.read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
@@ -36,10 +42,13 @@ def shipped_companies() -> dict[str, tuple[Company, ...]]:
     """resource -> its companies in the data's order."""
     from core.sigungu import shipped_sigungu  # core.sigungu imports core.members, which imports us
 
-    data = tomllib.loads(DATA_FILE.read_text(encoding="utf-8"))
+    data = _data()
     out: dict[str, tuple[Company, ...]] = {}
     for resource, spec in data.items():
-        companies = [Company(resource, c["code"], c["name"], tuple(c["regions"])) for c in spec.get("companies", [])]
+        if resource == "names":
+            continue
+        companies = [Company(resource, c["code"], c["name"], tuple(c["regions"]), tuple(c.get("aliases", ())))
+                     for c in spec.get("companies", [])]
         if spec.get("generated_from") == "sigungu.csv":
             prefix, suffix = spec["code_prefix"], spec["name_suffix"]
             companies += [Company(resource, f"{prefix}{s.code}", f"{s.name} {suffix}", (s.code,))
@@ -59,12 +68,30 @@ def companies_for(resource: str) -> tuple[Company, ...]:
 def _index(resource: str) -> tuple[dict[str, list[Company]], dict[str, Company]]:
     by_region: dict[str, list[Company]] = {}
     by_word: dict[str, Company] = {}
+    short: dict[str, list[Company]] = {}
+    suffixes = _data()["names"]["suffixes"]
     for c in companies_for(resource):
         for region in c.regions:
             by_region.setdefault(region, []).append(c)
         by_word[c.code.lower()] = c
-        by_word.setdefault(c.name.replace(" ", "").lower(), c)
+        for name in (c.name, *c.aliases):
+            by_word.setdefault(_word(name), c)
+        name = _word(c.name)
+        for suffix in suffixes:
+            if name.endswith(suffix) and len(name) > len(suffix):
+                short.setdefault(name[:-len(suffix)], []).append(c)
+                break
+    for word, companies in short.items():  # a shortened name two companies share names neither
+        if len(companies) == 1:
+            by_word.setdefault(word, companies[0])
     return by_region, by_word
+
+
+def _word(text: str) -> str:
+    """A company as written, for lookup: no spaces, no marks of the company form, lower case."""
+    for mark in _data()["names"]["marks"]:
+        text = text.replace(mark, "")
+    return text.replace(" ", "").lower()
 
 
 def serving(resource: str, lg_code: str | None) -> list[Company]:
@@ -101,9 +128,10 @@ def national_company(resource: str) -> str | None:
 
 
 def company_of_cell(resource: str, cell: str) -> Company | None:
-    """An import's `company` cell: a company code (any case) or its name (spaces ignored)."""
+    """An import's `company` cell: a company code (any case), its name or an alias (spaces and
+    the company form's marks ignored), or its name shortened (see the data file's header)."""
     _, by_word = _index(resource)
-    return by_word.get(cell.replace(" ", "").lower())
+    return by_word.get(cell.lower()) or by_word.get(_word(cell))
 
 
 def company_name(resource: str, code: str | None) -> str | None:

@@ -66,6 +66,17 @@ def test_the_data_gives_each_region_its_companies():
     assert company_of_cell(G, "samchully").code == "SAMCHULLY" == company_of_cell(G, "삼천리").code
 
 
+def test_a_company_cell_takes_the_names_operators_write():
+    """Aliases (한전), the company form's marks ((주), ㈜), and a name without its 도시가스 /
+    에너지서비스 / 상수도사업소 where no other company shortens to the same."""
+    assert {company_of_cell(E, v).code for v in ("한전", "한국전력", "한국 전력 공사", "kepco")} == {"KEPCO"}
+    assert company_of_cell(G, "(주)삼천리").code == "SAMCHULLY" == company_of_cell(G, "삼천리 주식회사").code
+    assert company_of_cell(G, "㈜코원").code == "KOONE" == company_of_cell(G, "코원에너지서비스").code
+    assert company_of_cell(G, "서울").code == "SEOULGAS"
+    assert company_of_cell("water", "수원시").code == "W41110" == company_of_cell("water", "W41110").code
+    assert company_of_cell(G, "한전") is None and company_of_cell(G, "가스") is None
+
+
 def test_two_gas_companies_with_the_same_number_are_evaluated_separately(app, db, cipher, tmp_path):
     a, b = seongnam_members(db, cipher)
     koone = half_rows(G, NUMBER, "2025H1", 2000, 1900)  # 5 %
