@@ -327,17 +327,38 @@ def match_local_government(session: Session, address: str | ParsedAddress, on: d
     by then gives way to its successor (core.sigungu.current_unit), and an address that does not
     say which successor it is in matches none (never the ended unit)."""
     base = address.base if isinstance(address, ParsedAddress) else canonical_sido_text(address)
+    best = _matched_code(session, base)
+    if best is not None and on is not None:
+        from core.sigungu import current_unit  # core.sigungu builds on this module
+
+        best = current_unit(best, base, on).code
+    return session.get(LocalGovernment, best) if best is not None else None
+
+
+def _matched_code(session: Session, base: str) -> str | None:
     best, best_len = None, -1
     for code, prefixes in session.execute(select(LocalGovernment.code, LocalGovernment.address_prefixes)):
         for prefix in prefixes or []:
             p = _canonical_prefix(prefix)
             if len(p) > best_len and _starts_with_words(base, p):
                 best, best_len = code, len(p)
-    if best is not None and on is not None:
-        from core.sigungu import current_unit  # core.sigungu builds on this module
+    return best
 
-        best = current_unit(best, base, on).code
-    return session.get(LocalGovernment, best) if best is not None else None
+
+def successors_to_ask(session: Session, address: str | ParsedAddress, on: date) -> list[LocalGovernment]:
+    """When an address names a unit a reorganisation split and does not say which successor it
+    is in (인천 서구 + a road name): the successors to ask the citizen about; else none."""
+    from core.sigungu import current_unit
+
+    base = address.base if isinstance(address, ParsedAddress) else canonical_sido_text(address)
+    code = _matched_code(session, base)
+    if code is None:
+        return []
+    placed = current_unit(code, base, on)
+    if placed.code is not None:
+        return []
+    found = [session.get(LocalGovernment, unit.code) for unit in placed.candidates]
+    return [lg for lg in found if lg is not None]
 
 
 def infer_sido(session: Session, parsed: ParsedAddress) -> ParsedAddress:

@@ -29,7 +29,7 @@ from core import texts
 from core.clock import Clock, today_kst, utcnow_naive
 from core.complexes import ComplexUnit, unit_supply_key_hash
 from core.crypto import FieldCipher
-from core.local_governments import ParsedAddress, household_key, match_local_government
+from core.local_governments import ParsedAddress, household_key, match_local_government, successors_to_ask
 from core.models import (
     DialogState,
     HouseholdDispute,
@@ -555,6 +555,9 @@ class SignupData:
     email: str | None = None
     referrer: str | None = None
     extra: dict = field(default_factory=dict)
+    # The 구 the citizen chose where the address names one a reorganisation split without
+    # saying which side (core.local_governments.successors_to_ask); taken only if it is one.
+    local_government_code: str | None = None
 
 
 def check_resources(choices: Sequence[ResourceChoice], rules=None) -> list[ResourceChoice]:
@@ -692,7 +695,7 @@ def create_member(session: Session, cipher: FieldCipher, clock: Clock, data: Sig
     existing = member_for_user(session, data.user_key, data.app_user_id)
     if existing is not None:
         raise AlreadyMember(existing)
-    lg = match_local_government(session, data.address, on=today_kst(clock))
+    lg = place_address(session, data.address, today_kst(clock), data.local_government_code)
     fill_utilities(choices, lg.code if lg else None)
     _raise_for_conflict(session, cipher, user_key=None, parsed=data.address, choices=choices,
                         exclude_member_id=None)
@@ -880,8 +883,19 @@ def confirm_company(session: Session, member: Member, resource: str, company: st
     return True
 
 
+def place_address(session: Session, address: ParsedAddress, on: date, chosen: str | None = None
+                  ) -> LocalGovernment | None:
+    """The local government of an address on a day; where the address names a 구 that a
+    reorganisation split without saying which side, the successor ``chosen`` (if it is one)."""
+    lg = match_local_government(session, address, on=on)
+    if lg is None and chosen:
+        lg = next((s for s in successors_to_ask(session, address, on) if s.code == chosen), None)
+    return lg
+
+
 def move_house(session: Session, cipher: FieldCipher, clock: Clock, member: Member, parsed: ParsedAddress,
-               choices: Sequence[ResourceChoice] = (), rules=None) -> LocalGovernment | None:
+               choices: Sequence[ResourceChoice] = (), rules=None, chosen_lg: str | None = None
+               ) -> LocalGovernment | None:
     """New address (same rules as signup: not Seoul, household not joined by someone else),
     its 시군구, an address-history row from today, and the resources of the new home. An
     incentive type the new 시군구 does not offer falls back to the default (donation).
@@ -892,7 +906,7 @@ def move_house(session: Session, cipher: FieldCipher, clock: Clock, member: Memb
     if parsed.is_seoul:
         raise SeoulAddress()
     choices = check_resources(choices, rules) if choices else []
-    lg = match_local_government(session, parsed, on=today_kst(clock))
+    lg = place_address(session, parsed, today_kst(clock), chosen_lg)
     fill_utilities(choices, lg.code if lg else None)
     _raise_for_conflict(session, cipher, user_key=None, parsed=parsed, choices=choices, exclude_member_id=member.id)
     today = today_kst(clock)

@@ -279,7 +279,8 @@ class MyInfoDialog(F.FieldsDialog):
         if parsed is None:  # the move flow asks the address first
             return Go("address")
         try:
-            lg = M.move_house(ctx.session, ctx.cipher, ctx.clock, member, parsed, F.resource_choices(c), F.rules())
+            lg = M.move_house(ctx.session, ctx.cipher, ctx.clock, member, parsed, F.resource_choices(c), F.rules(),
+                              chosen_lg=(c.slots.get("address") or {}).get("lg_code"))
         except M.SeoulAddress:
             return self.on_seoul(c)
         except M.HouseholdTaken:

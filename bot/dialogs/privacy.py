@@ -24,10 +24,11 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
 # own words.
 OTHER_STEPS: dict[str, frozenset[str]] = {
     "signup": frozenset({
-        "member_type", "terms", "householder", "billing_mode", "utility_company", "incentive_type", "optional",
+        "member_type", "terms", "householder", "address_sigungu", "billing_mode", "utility_company", "incentive_type",
+        "optional",
         "confirm", "edit", "marketing",
     }),
-    "myinfo": frozenset({"billing_mode", "utility_company", "account_company", "incentive_type", "pick_resource",
+    "myinfo": frozenset({"address_sigungu", "billing_mode", "utility_company", "account_company", "incentive_type", "pick_resource",
                        "move_confirm", "leave_confirm", "withdraw_confirm"}),
     "greenlife": frozenset({"age", "payout"}),
     "link": frozenset({"consent", "unlink_confirm"}),

@@ -544,6 +544,7 @@ class SignupDialog(F.FieldsDialog):
             motivation=s.get("motivation"), floor_area=Decimal(s["floor_area"]) if s.get("floor_area") else None,
             move_in_date=date.fromisoformat(s["move_in_date"]) if s.get("move_in_date") else None,
             email=s.get("email"), referrer=s.get("referrer"),
+            local_government_code=(s.get("address") or {}).get("lg_code"),
         )
         try:
             member = M.create_member(ctx.session, ctx.cipher, ctx.clock, data, F.rules())

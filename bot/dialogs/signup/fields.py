@@ -46,6 +46,7 @@ from core.local_governments import (
     mentions_seoul,
     parse_address,
     parse_unit,
+    successors_to_ask,
     unit_structure,
 )
 from core.models import ApartmentComplex, LocalGovernment
@@ -395,8 +396,53 @@ def finish_address(c: Conv):
     address = dict(c.slots["address"])
     address["lg_code"] = lg.code if lg else None
     c.set(address=address)
+    if lg is None:
+        choices = successors_to_ask(c.ctx.session, parsed, today_kst(ctx.clock))
+        if choices:  # a 구 that a reorganisation split, the address not saying which side
+            c.set(sigungu_choices=[choice.code for choice in choices])
+            return Go("address_sigungu")
     notice = None if lg else c.t("signup.address.lg_unknown")
     return host(c).after(c, "address", notice=notice)
+
+
+def _short_name(name: str) -> str:
+    """A 구's name as typed without its last syllable (검단구 -> 검단), if two are left."""
+    name = squash(name)
+    return name[:-1] if len(name) >= 3 else name
+
+
+class AddressSigunguStep(Step):
+    """Which successor of a split 구 the citizen lives in, when the address does not say (인천
+    서구 with a road name: the road does not tell 서해구 from 검단구): quick replies, or typed
+    with or without 구 ("검단", "검단구요", "인천 검단구")."""
+
+    name = "address_sigungu"
+
+    def _choices(self, c: Conv) -> list[LocalGovernment]:
+        found = (c.ctx.session.get(LocalGovernment, code) for code in c.slots.get("sigungu_choices") or [])
+        return [lg for lg in found if lg is not None]
+
+    def ask(self, c: Conv) -> Prompt:
+        choices = self._choices(c)
+        names = ", ".join(lg.name for lg in choices)
+        return Prompt([SimpleText(c.t("signup.address.sigungu_question", choices=names))],
+                      [c.qr(lg.name, lg.code) for lg in choices])
+
+    def parse(self, c: Conv, answer: Answer):
+        choices = self._choices(c)
+        if answer.tapped and answer.value in {lg.code for lg in choices}:
+            return answer.value
+        typed = squash(answer.text)
+        hits = [lg for lg in choices if _short_name(lg.name) in typed]
+        if len(hits) == 1:
+            return hits[0].code
+        raise Invalid(c.t("signup.address.sigungu_invalid", choices=", ".join(lg.name for lg in choices)))
+
+    def apply(self, c: Conv, value):
+        address = dict(c.slots.get("address") or {})
+        address["lg_code"] = value
+        c.set(address=address, sigungu_choices=None)
+        return host(c).after(c, "address")
 
 
 def queue_dispute(c: Conv) -> dict:
@@ -797,6 +843,7 @@ def incentive_summary(c: Conv) -> str:
     return incentive_label(code)
 
 
-SHARED_STEPS = (AddressStep, AddressDetailStep, ComplexDongStep, ComplexHoStep, BillingModeStep, UtilityCompanyStep,
+SHARED_STEPS = (AddressStep, AddressDetailStep, AddressSigunguStep, ComplexDongStep, ComplexHoStep, BillingModeStep,
+                UtilityCompanyStep,
                 CustomerNumberStep, IncentiveStep, BankStep,
                 AccountNumberStep, AccountHolderStep)
