@@ -11,9 +11,13 @@ month): a first import, and each month's file of new months. What cannot be deci
 file is read falls back: the caller rolls back to a savepoint and reads the file again the
 staged way (core.usage_import.read_readings). That is
 - a (supply point, month) already in meter_readings or twice in the file: the key refuses the
-  row (an update to audit, or a duplicate to settle);
+  row (an update to audit, or a duplicate to settle). The first rows' months are looked up
+  before anything is written, so a file sent again falls back at once; a month repeated later
+  in the file is refused by the key, which the driver reports when the COPY ends;
 - a number two companies bill (its rows are refused, naming them);
 - a supply point past the id maps' bounded memory (PointIds), or very many outlier flags.
+The rows are sent as COPY's text, formatted here from checked values (see _UNSAFE), through the
+driver's queued writer (core.usage_import.StagedFile: a thread of the driver sends them).
 """
 from __future__ import annotations
 
@@ -27,14 +31,15 @@ from sqlalchemy import Engine, text
 # The rows' columns in meter_readings, in the COPY's order.
 DIRECT_COLUMNS = ("resource", "supply_key_hash", "company", "month", "amount", "tariff", "import_run_id",
                   "updated_at")
-ROWS_HELD = 50_000    # rows held while their supply points' companies are looked up ...
-POINTS_HELD = 2_000   # ... in one query a this many new supply points
+ROWS_HELD = 50_000    # rows held while their supply points' companies are looked up, ...
+POINTS_HELD = 2_000   # ... or fewer when this many new supply points wait (one query for them)
 FLAGS_HELD = 100_000  # outlier flags kept in memory (more: the staged path flags them in SQL)
 KEYS_KEPT = 400_000   # supply points whose key a later row may name (two PointIds generations)
 NULL = "\\N"  # COPY text's NULL
-# Months are integers, amounts and tariffs checked (core.usage_import.UsageChecker,
-# core.unit_readings.UnitChecker); the supply points' columns are checked here.
-# not printable ASCII, or a space (the lookups' lists) or a backslash (COPY's escape)
+# What COPY's text or the lookups' lists could not carry as it is: not printable ASCII, a space
+# (the lists' separator) or a backslash (COPY's escape). The supply points' columns are checked
+# against it here; months are integers, and amounts and tariffs were checked by the import's
+# checkers (core.usage_import.UsageChecker, core.unit_readings.UnitChecker).
 _UNSAFE = re.compile(r"[^\x21-\x5b\x5d-\x7e]")
 
 
