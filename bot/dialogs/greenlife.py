@@ -35,6 +35,7 @@ from core.local_governments import (
     infer_sido,
     match_local_government,
     sido_of,
+    successors_to_ask,
 )
 from core.pii import mask_name
 
@@ -168,11 +169,27 @@ class RegionStep(TextStep):
             sido, typed = parsed.sido, parsed.base
         if sido is None:
             raise Invalid(_t("join.region_invalid"))
-        lg = match_local_government(c.ctx.session, typed, on=today_kst(c.ctx.clock)) if sido != SEOUL else None
-        return {"sido": sido, "lg": lg.code if lg else None, "seoul": sido == SEOUL}
+        today = today_kst(c.ctx.clock)
+        lg = match_local_government(c.ctx.session, typed, on=today) if sido != SEOUL else None
+        # a 구 that a reorganisation split ("인천 서구"): asked which successor
+        ask = [s.code for s in successors_to_ask(c.ctx.session, typed, today)] if lg is None and sido != SEOUL else []
+        return {"sido": sido, "lg": lg.code if lg else None, "seoul": sido == SEOUL, "ask": ask}
 
     def apply(self, c: Conv, value: dict):
         c.set(region=value)
+        if value.get("ask"):
+            return Go("region_sigungu")
+        return greenlife_dialog(c).after(c, "region")
+
+
+class RegionSigunguStep(F.SuccessorChoiceStep):
+    name = "region_sigungu"
+
+    def choice_codes(self, c: Conv) -> list[str]:
+        return (c.slots.get("region") or {}).get("ask") or []
+
+    def chosen(self, c: Conv, code: str):
+        c.set(region={**(c.slots.get("region") or {}), "lg": code, "ask": []})
         return greenlife_dialog(c).after(c, "region")
 
 
@@ -213,7 +230,7 @@ class GreenlifeDialog(F.FieldsDialog):
     address_question_key = "greenlife.join.region_question"
 
     def __init__(self, app) -> None:
-        super().__init__(app, [AgeStep(), NameStep(), MobileStep(), RegionStep(), PayoutStep(), F.BankStep(),
+        super().__init__(app, [AgeStep(), NameStep(), MobileStep(), RegionStep(), RegionSigunguStep(), PayoutStep(), F.BankStep(),
                                F.AccountNumberStep(), HolderStep()])
 
     # -- what fields.py asks of a dialog --------------------------------------------------------

@@ -30,7 +30,7 @@ OTHER_STEPS: dict[str, frozenset[str]] = {
     }),
     "myinfo": frozenset({"address_sigungu", "billing_mode", "utility_company", "account_company", "incentive_type", "pick_resource",
                        "move_confirm", "leave_confirm", "withdraw_confirm"}),
-    "greenlife": frozenset({"age", "payout"}),
+    "greenlife": frozenset({"age", "region_sigungu", "payout"}),
     "link": frozenset({"consent", "unlink_confirm"}),
 }
 

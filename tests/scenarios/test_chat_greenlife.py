@@ -195,3 +195,20 @@ def test_an_energy_member_of_another_type_confirms_the_age_first(chat, db, ciphe
     c.say("네")
     gm = membership(db, "u-green-foreigner")
     assert gm.member_id == mid and gm.age_confirmed and "회원번호는" in c.text and "어떻게 받으시겠어요?" in c.text
+
+
+def test_a_split_incheon_gu_asks_which_successor(chat, db):
+    """"인천 서구" does not say 서해구 or 검단구 (split on 2026-07-01): asked, then joined there."""
+    c = chat("u-green-seogu")
+    c.open("greenlife", "녹색생활 실천")
+    c.tap("녹색생활 가입")
+    c.tap("네, 14세 이상")
+    c.say("김인천")
+    c.say("010-9876-5432")
+    c.say("인천 서구")
+    assert "행정구역 개편으로 나뉘었어요" in c.text and {"서해구", "검단구"} <= set(c.labels)
+    c.say("서해구요")
+    assert "어떻게 받으시겠어요?" in c.text
+    c.tap("카카오페이머니")
+    gm = membership(db, "u-green-seogu")
+    assert (gm.sido, gm.local_government_code) == ("인천광역시", "28275")

@@ -411,15 +411,20 @@ def _short_name(name: str) -> str:
     return name[:-1] if len(name) >= 3 else name
 
 
-class AddressSigunguStep(Step):
-    """Which successor of a split 구 the citizen lives in, when the address does not say (인천
-    서구 with a road name: the road does not tell 서해구 from 검단구): quick replies, or typed
-    with or without 구 ("검단", "검단구요", "인천 검단구")."""
+class SuccessorChoiceStep(Step):
+    """Which successor of a split 구 the citizen lives in, when what they typed does not say
+    (인천 서구 with a road name: the road does not tell 서해구 from 검단구): quick replies, or typed
+    with or without 구 ("검단", "검단구요", "인천 검단구"). The dialog says where the choices are
+    (`choice_codes`) and what a choice does (`chosen`)."""
 
-    name = "address_sigungu"
+    def choice_codes(self, c: Conv) -> list[str]:
+        raise NotImplementedError
+
+    def chosen(self, c: Conv, code: str) -> Go | dict:
+        raise NotImplementedError
 
     def _choices(self, c: Conv) -> list[LocalGovernment]:
-        found = (c.ctx.session.get(LocalGovernment, code) for code in c.slots.get("sigungu_choices") or [])
+        found = (c.ctx.session.get(LocalGovernment, code) for code in self.choice_codes(c))
         return [lg for lg in found if lg is not None]
 
     def ask(self, c: Conv) -> Prompt:
@@ -439,8 +444,18 @@ class AddressSigunguStep(Step):
         raise Invalid(c.t("signup.address.sigungu_invalid", choices=", ".join(lg.name for lg in choices)))
 
     def apply(self, c: Conv, value):
+        return self.chosen(c, value)
+
+
+class AddressSigunguStep(SuccessorChoiceStep):
+    name = "address_sigungu"
+
+    def choice_codes(self, c: Conv) -> list[str]:
+        return c.slots.get("sigungu_choices") or []
+
+    def chosen(self, c: Conv, code: str):
         address = dict(c.slots.get("address") or {})
-        address["lg_code"] = value
+        address["lg_code"] = code
         c.set(address=address, sigungu_choices=None)
         return host(c).after(c, "address")
 
