@@ -140,3 +140,25 @@ def test_many_outlier_flags_fall_back_to_the_staged_path(db, cipher, clock, tmp_
         assert len(s.scalars(select(MeterReading)).all()) == 3
         assert len(s.scalars(select(ImportChange)).all()) == 3
         assert len(s.scalars(select(ImportRun)).all()) == 1  # the fallen-back pass left nothing
+
+
+def test_bounded_id_maps_give_the_same_rows(db, cipher, clock, tmp_path, monkeypatch):
+    """Past PointIds' bound a supply point met again gets a second id (and the direct path's key
+    map keeps two generations): a file of many points met twice each imports as staged."""
+    import core.readings_direct as direct
+
+    monkeypatch.setattr(usage_import.PointIds, "CACHE", 4)
+    monkeypatch.setattr(direct, "KEYS_KEPT", 8)
+    monkeypatch.setattr(direct, "ROWS_HELD", 5)
+    rows = [(E, f"04{i:08d}", 202501, str(300 + i)) for i in range(30)]
+    rows += [(W, f"{1000000 + i}", m, str(10 + i)) for i in range(12) for m in (202501, 202502)]
+    rows += [(E, f"04{i:08d}", 202502, str(310 + i)) for i in range(30)]  # every point again, later
+    got = []
+    for way in (True, False):
+        monkeypatch.setattr(usage_import, "DIRECT_WRITES", way)
+        res = import_usage(db, cipher, clock, write(tmp_path / f"{way}.csv", rows))
+        with db.session() as s:
+            got.append((res.inserted, res.extra, sorted((r.resource, r.supply_key_hash, r.company, r.month, r.amount)
+                                                        for r in s.scalars(select(MeterReading)))))
+        wipe(db)
+    assert got[0] == got[1] and got[0][0] == 84
