@@ -10,13 +10,15 @@ from __future__ import annotations
 # holder, e-mail, dates or free text about the person.
 PERSONAL_STEPS: dict[str, frozenset[str]] = {
     "signup": frozenset({
-        "name", "mobile", "householder_name", "address", "address_detail", "complex_dong", "complex_ho", "customer_number", "bank",
+        "name", "mobile", "householder_name", "address", "address_detail", "address_sigungu", "complex_dong", "complex_ho",
+        "customer_number", "bank",
         "account_number", "account_holder", "motivation", "floor_area", "move_in_date", "email", "referrer",
     }),
     "myinfo": frozenset({
-        "mobile", "address", "address_detail", "complex_dong", "complex_ho", "customer_number", "bank", "account_number", "account_holder",
+        "mobile", "address", "address_detail", "address_sigungu", "complex_dong", "complex_ho", "customer_number", "bank",
+        "account_number", "account_holder",
     }),
-    "greenlife": frozenset({"name", "mobile", "region", "bank", "account_number", "account_holder"}),
+    "greenlife": frozenset({"name", "mobile", "region", "region_sigungu", "bank", "account_number", "account_holder"}),
     "link": frozenset({"member_no", "name", "mobile", "address"}),
 }
 
@@ -24,13 +26,12 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
 # own words.
 OTHER_STEPS: dict[str, frozenset[str]] = {
     "signup": frozenset({
-        "member_type", "terms", "householder", "address_sigungu", "billing_mode", "utility_company", "incentive_type",
-        "optional",
+        "member_type", "terms", "householder", "billing_mode", "utility_company", "incentive_type", "optional",
         "confirm", "edit", "marketing",
     }),
-    "myinfo": frozenset({"address_sigungu", "billing_mode", "utility_company", "account_company", "incentive_type", "pick_resource",
+    "myinfo": frozenset({"billing_mode", "utility_company", "account_company", "incentive_type", "pick_resource",
                        "move_confirm", "leave_confirm", "withdraw_confirm"}),
-    "greenlife": frozenset({"age", "region_sigungu", "payout"}),
+    "greenlife": frozenset({"age", "payout"}),
     "link": frozenset({"consent", "unlink_confirm"}),
 }
 
