@@ -42,6 +42,8 @@ def test_a_road_address_of_the_old_seogu_asks_which_gu(chat, db, typed, code):
 def test_the_gu_is_tapped_too_and_a_lot_address_needs_no_question(chat, db):
     c = to_the_question(chat, "u-split-tap", "인천 중구 서해대로 100")
     assert {"제물포구", "영종구"} <= set(c.labels)
+    c.say("영종구는 어디예요?")  # a question naming one chooses none
+    assert state(db, "u-split-tap").step == "address_sigungu" and {"제물포구", "영종구"} <= set(c.labels)
     c.tap("영종구")
     assert state(db, "u-split-tap").slots["address"]["lg_code"] == "28155"
     # a lot address naming its 법정동 is placed without asking

@@ -439,7 +439,8 @@ class SuccessorChoiceStep(Step):
             return answer.value
         typed = squash(answer.text)
         hits = [lg for lg in choices if _short_name(lg.name) in typed]
-        if len(hits) == 1:
+        # "검단구가 어디예요?" names one but chooses none: the dialog answers it if it can
+        if len(hits) == 1 and not answers.looks_like_question(answer.text):
             return hits[0].code
         raise Invalid(c.t("signup.address.sigungu_invalid", choices=", ".join(lg.name for lg in choices)))
 
