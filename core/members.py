@@ -868,6 +868,55 @@ def companies_to_ask(member: Member) -> list[str]:
             and len(serving(a.resource, member.local_government_code)) > 1]
 
 
+def sigungu_to_ask(session: Session, member: Member, on: date) -> list[LocalGovernment]:
+    """The 구 to ask an active member about whose 시·군·구 is not known because the address names
+    one a reorganisation split without saying which side (joined before the chat asked it, or
+    by a registry row an operator took with the 시·군·구 open); none otherwise."""
+    if member.status != "active" or member.local_government_code or not member.address:
+        return []
+    return successors_to_ask(session, member.address, on)
+
+
+def confirm_local_government(session: Session, clock: Clock, member: Member, code: str, rules=None
+                             ) -> tuple[LocalGovernment | None, bool]:
+    """The member's answer to sigungu_to_ask: the 시·군·구, also on the address-history rows of
+    the address it answers (the member lived there all along, so the halves since are that
+    구's); the numbers' companies where one company serves the 구 (the waterworks), with their
+    readings kept under no company (adopt_unassigned_readings), as a registration would; the
+    incentive type the 구 offers. Returns (the 시·군·구, or None when the answer is not one of the
+    successors; whether the incentive type fell back to the default)."""
+    lg = next((s for s in sigungu_to_ask(session, member, today_kst(clock)) if s.code == code), None)
+    if lg is None:
+        return None, False
+    rules = _rules(rules)
+    _drop_prepared(session, member)
+    member.local_government_code = lg.code
+    rows = session.scalars(select(MemberAddress).where(MemberAddress.member_id == member.id)
+                           .order_by(MemberAddress.valid_from.desc(), MemberAddress.id.desc())).all()
+    for row in rows:  # the current address's rows: the newest, back to one with a 시·군·구
+        if row.local_government_code is not None:
+            break
+        row.local_government_code = lg.code
+    reset = member.incentive_type not in offered_incentive_types(lg, rules)
+    if reset:
+        member.incentive_type = rules.default_incentive_type
+        member.bank_name = member.account_number_enc = member.account_holder = None
+    filled = []
+    for account in active_accounts(member):
+        companies = [c.code for c in serving(account.resource, lg.code)]
+        if account.billing_mode == "separate" and account.customer_number_enc and not account.company \
+                and len(companies) == 1 and not session.scalar(select(ResourceAccount.id).where(
+                    ResourceAccount.resource == account.resource, ResourceAccount.company == companies[0],
+                    ResourceAccount.supply_key_hash == account.supply_key_hash, ResourceAccount.ended_on.is_(None),
+                    ResourceAccount.id != account.id).limit(1)):  # another member's number there: left open
+            account.company = companies[0]
+            filled.append(account)
+    session.flush()
+    if filled:
+        adopt_unassigned_readings(session, filled)
+    return lg, reset
+
+
 def confirm_company(session: Session, member: Member, resource: str, company: str) -> bool:
     """The member's answer to companies_to_ask: the account's company, and the readings of its
     number nobody's company had (adopt_unassigned_readings). False when nothing was asked (or

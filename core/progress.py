@@ -428,6 +428,8 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                              Decimal(rate), payout_month, earlier.get(member_id, 0), out.baselines,
                              out.figures, keys)
             view["managed"] = sorted({a.resource for a in accs if a.billing_mode == "managed_fee"})
+            if lg_code is None:  # the balance turn sees whether a split 구 is to be asked (no read)
+                view["lg_open"] = True
             band = area_band(area)
             compared = []
             for acc in accs:

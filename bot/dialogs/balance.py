@@ -303,6 +303,15 @@ def first_half_of(member: Member | None, today, joined_at=None) -> Half:
 
 # --- the skill -------------------------------------------------------------------------------------
 
+def _ask_pending(ctx, app: BotApp, member) -> dict | None:
+    """My info's question the member must answer first (their 구 after a split, a number's
+    company after a move), or None."""
+    from bot.dialogs.myinfo import MyInfoDialog
+
+    dialog = app.dialogs.get("myinfo")
+    return dialog.ask_pending(ctx, member) if isinstance(dialog, MyInfoDialog) else None
+
+
 def balance_skill(ctx, app: BotApp | None = None) -> dict:
     from core import progress, statements
 
@@ -311,6 +320,11 @@ def balance_skill(ctx, app: BotApp | None = None) -> dict:
     # the settled half and green-life views are prepared with them (core.prepared_extras). A row
     # prepared without them (an older release) has them read once and kept.
     fast = progress.read_fast(ctx.tx, ctx.services.db.is_postgres, ctx.turn.user_key, today)
+    if fast is not None and fast.view.get("lg_open") and app is not None:
+        member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        asked = _ask_pending(ctx, app, member) if member is not None else None
+        if asked is not None:
+            return asked
     if fast is not None:
         current = fast.view
         managed: Collection[str] = set(current.get("managed") or ())
@@ -334,13 +348,11 @@ def balance_skill(ctx, app: BotApp | None = None) -> dict:
                                                ui.qr(ctx, texts.t("faq.how_points_work.question"), "help",
                                                      {"faq": "how_points_work"}),
                                                ui.home_quick_reply(ctx)])
-    # A number a move kept in a region several companies supply: which one bills it is asked
-    # first (a move drops the prepared figures, so the fast path above does not pass here by).
-    if app is not None and M.companies_to_ask(member):
-        from bot.dialogs.myinfo import MyInfoDialog
-
-        dialog = app.dialogs.get("myinfo")
-        asked = dialog.ask_company(ctx, member) if isinstance(dialog, MyInfoDialog) else None
+    # The 구 of an address under a split 구, or a number a move kept in a region several
+    # companies supply: asked first (both leave nothing prepared, so the fast path above does
+    # not pass here by).
+    if app is not None and (M.companies_to_ask(member) or not member.local_government_code):
+        asked = _ask_pending(ctx, app, member)
         if asked is not None:
             return asked
     # Prepared in bulk when readings were imported or results run (one primary-key read);

@@ -27,6 +27,7 @@ from bot.kakao.parts import Button, Item
 from bot.kakao.response import ItemCard, TextCard, fit_text
 from core import members as M
 from core import utility_companies as UC
+from core.clock import today_kst
 from core.local_governments import ParsedAddress
 from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
@@ -88,6 +89,20 @@ class AccountCompanyStep(F.UtilityCompanyStep):
         return myinfo_dialog(c).save_company(c, value)
 
 
+class MemberSigunguStep(F.SuccessorChoiceStep):
+    """Which 구 a member lives in whose address names one a reorganisation split (joined
+    before the chat asked): asked on the next my-info or balance turn (M.sigungu_to_ask)."""
+
+    name = "member_sigungu"
+    question_key = "myinfo.sigungu.question"
+
+    def choice_codes(self, c: Conv) -> list[str]:
+        return c.slots.get("sigungu_choices") or []
+
+    def chosen(self, c: Conv, code: str):
+        return myinfo_dialog(c).save_sigungu(c, code)
+
+
 class LeaveConfirmStep(ChoiceStep):
     """A move into Seoul ends participation (spec E3): said plainly, confirmed with one tap."""
 
@@ -138,7 +153,7 @@ class MyInfoDialog(F.FieldsDialog):
 
     def __init__(self, app) -> None:
         steps = [*(cls() for cls in F.SHARED_STEPS), MobileStep(), PickResourceStep(), MoveConfirmStep(),
-                 LeaveConfirmStep(), WithdrawConfirmStep(), AccountCompanyStep()]
+                 LeaveConfirmStep(), WithdrawConfirmStep(), AccountCompanyStep(), MemberSigunguStep()]
         super().__init__(app, steps)
 
     # -- what fields.py asks of a dialog --------------------------------------------------------
@@ -201,7 +216,7 @@ class MyInfoDialog(F.FieldsDialog):
         flow = flow_for_text(ctx.turn.utterance)
         if flow:
             return self.open_flow(ctx, flow)
-        return self.ask_company(ctx, member) or overview(ctx, member)
+        return self.ask_pending(ctx, member) or overview(ctx, member)
 
     def orphan_tap(self, ctx) -> dict:
         extra = ctx.turn.client_extra or {}
@@ -310,6 +325,30 @@ class MyInfoDialog(F.FieldsDialog):
         self.app.dialog_event(self.name, "left_for_seoul")
         ctx.log.info("member left for Seoul", extra={"member_id": member.id})
         return left_reply(ctx)
+
+    def ask_pending(self, ctx, member) -> dict | None:
+        """What the member must answer before anything else: their 구 after a split, then the
+        company of a number a move kept (None: nothing)."""
+        return self.ask_sigungu(ctx, member) or self.ask_company(ctx, member)
+
+    def ask_sigungu(self, ctx, member) -> dict | None:
+        choices = M.sigungu_to_ask(ctx.session, member, today_kst(ctx.clock))
+        if not choices:
+            return None
+        ctx.dialog.begin(self.name, "member_sigungu", {"flow": "sigungu",
+                                                       "sigungu_choices": [lg.code for lg in choices]})
+        self.app.dialog_event(self.name, "started_sigungu")
+        return self.render(ctx, "member_sigungu")
+
+    def save_sigungu(self, c: Conv, code: str):
+        member = self.member(c)
+        lg, reset = M.confirm_local_government(c.ctx.session, c.ctx.clock, member, code, F.rules())
+        if lg is None:  # answered meanwhile (another channel, an operator)
+            return self._done(c, _t("sigungu.saved_before"), "sigungu_unchanged")
+        body = _t("sigungu.saved", name=lg.name)
+        if reset:
+            body += "\n" + _t("sigungu.incentive_reset", name=lg.name, label=F.incentive_label(member.incentive_type))
+        return self.ask_company(c.ctx, member, notice=body) or self._done(c, body, "changed_sigungu")
 
     def ask_company(self, ctx, member, notice: str | None = None) -> dict | None:
         """The question of the first number whose company a move left open (None: nothing to

@@ -15,7 +15,7 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
         "account_number", "account_holder", "motivation", "floor_area", "move_in_date", "email", "referrer",
     }),
     "myinfo": frozenset({
-        "mobile", "address", "address_detail", "address_sigungu", "complex_dong", "complex_ho", "customer_number", "bank",
+        "mobile", "address", "address_detail", "address_sigungu", "member_sigungu", "complex_dong", "complex_ho", "customer_number", "bank",
         "account_number", "account_holder",
     }),
     "greenlife": frozenset({"name", "mobile", "region", "region_sigungu", "bank", "account_number", "account_holder"}),

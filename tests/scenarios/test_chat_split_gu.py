@@ -67,3 +67,42 @@ def test_moving_into_a_split_gu_asks_which_one_too(chat, db, cipher, clock):
     c.tap("저장하기")
     assert "새 주소로 바꿨어요" in c.text
     assert member_of(db, "u-split-move").local_government_code == "28290"
+
+
+def test_a_member_who_joined_before_is_asked_on_the_balance_turn(chat, db, cipher, clock, tmp_path):
+    """Joined with a road address under 서구 before the chat asked (no 시·군·구): the next
+    balance turn asks which 구; the answer gives the member, the address history, the water
+    number's waterworks and its readings kept under no company the 구."""
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from core import members as M
+    from core.models import MemberAddress, MeterReading
+    from core.progress import prepare_progress
+    from core.rules import default_rules
+    from core.usage_import import import_usage
+    from tests.auxil.engine import write_usage_csv
+
+    mid = make_member(db, cipher, clock, "u-split-old", address="인천광역시 서구 봉오대로 123 2층", resources=[
+        M.ResourceChoice("electricity", "separate", "0419283746"), M.ResourceChoice("water", "separate", "1234567"),
+        M.ResourceChoice("gas", "not_used")])
+    assert member_of(db, "u-split-old").local_government_code is None
+    import_usage(db, cipher, clock, write_usage_csv(tmp_path / "w.csv", [("water", "1234567", 202609, "12")]))
+    with db.engine.begin() as conn:  # figures prepared in bulk: the balance turn's fast path asks too
+        assert prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))[1][mid]["lg_open"]
+    c = chat("u-split-old")
+    c.open("balance", "내 포인트")
+    assert c.has("담당 구를 아직 확인하지 못했어요") and {"서해구", "검단구"} <= set(c.labels)
+    c.say("검단구요")
+    assert c.has("담당 구를 검단구(으)로 등록했어요")
+    m = member_of(db, "u-split-old")
+    assert m.local_government_code == "28290"
+    with db.session() as s:
+        assert [a.local_government_code for a in s.scalars(select(MemberAddress).where(MemberAddress.member_id == mid))] \
+            == ["28290"]
+        assert {r.company for r in s.scalars(select(MeterReading).where(MeterReading.resource == "water"))} \
+            == {"W28290"}
+    assert {a.resource: a.company for a in m.accounts if a.ended_on is None}["water"] == "W28290"
+    c.open("balance", "내 포인트")  # answered: the balance card, no question
+    assert not c.has("담당 구를 아직") and "검단구" not in c.labels

@@ -417,6 +417,8 @@ class SuccessorChoiceStep(Step):
     with or without 구 ("검단", "검단구요", "인천 검단구"). The dialog says where the choices are
     (`choice_codes`) and what a choice does (`chosen`)."""
 
+    question_key = "signup.address.sigungu_question"
+
     def choice_codes(self, c: Conv) -> list[str]:
         raise NotImplementedError
 
@@ -430,7 +432,7 @@ class SuccessorChoiceStep(Step):
     def ask(self, c: Conv) -> Prompt:
         choices = self._choices(c)
         names = ", ".join(lg.name for lg in choices)
-        return Prompt([SimpleText(c.t("signup.address.sigungu_question", choices=names))],
+        return Prompt([SimpleText(c.t(self.question_key, choices=names))],
                       [c.qr(lg.name, lg.code) for lg in choices])
 
     def parse(self, c: Conv, answer: Answer):
