@@ -35,6 +35,7 @@ ROWS_HELD = 50_000    # rows held while their supply points' companies are looke
 POINTS_HELD = 2_000   # ... or fewer when this many new supply points wait (one query for them)
 FLAGS_HELD = 100_000  # outlier flags kept in memory (more: the staged path flags them in SQL)
 KEYS_KEPT = 400_000   # supply points whose key a later row may name (two PointIds generations)
+PROBE_EVERY = 50      # after the first batch, one row in this many is looked up before it is sent
 NULL = "\\N"  # COPY text's NULL
 # What COPY's text or the lookups' lists could not carry as it is: not printable ASCII, a space
 # (the lists' separator) or a backslash (COPY's escape). The supply points' columns are checked
@@ -85,10 +86,12 @@ class DirectWriter:
         newlines or backslashes, see settle)."""
         self.settle(new_points)
         keys, old, flags = self.keys, self.old_keys, self.flags
-        if not self.written and self._any_there([(keys.get(pid) or old.get(pid) or ("", "", "", ""), month)
-                                                 for _line, pid, month, *_ in self.pending]):
-            # A file sent again, or correcting months: the key would refuse a row anyway, but
-            # only when the COPY ends, the whole file read. Found here, at its first rows.
+        # A file sent again, or correcting months: the key would refuse a row anyway, but only
+        # when the COPY ends, the whole file read. Looked up first: every row of the first
+        # batch, then a sample of each (a month corrected here and there is left to the key).
+        step = 1 if not self.written else PROBE_EVERY
+        if self._any_there([(keys.get(pid) or old.get(pid) or ("", "", "", ""), month)
+                            for _line, pid, month, *_ in self.pending[::step]]):
             raise DirectFallback("months already in meter_readings")
         end = f"\t{self.run_id}\t{self.now}\n"
         out = []

@@ -162,3 +162,27 @@ def test_bounded_id_maps_give_the_same_rows(db, cipher, clock, tmp_path, monkeyp
                                                         for r in s.scalars(select(MeterReading)))))
         wipe(db)
     assert got[0] == got[1] and got[0][0] == 84
+
+
+@pytest.mark.parametrize("probe_every", [1, 1000])
+def test_months_already_there_later_in_the_file(db, cipher, clock, tmp_path, monkeypatch, probe_every):
+    """Months already imported after the first batch: found by the sampled look-up
+    (probe_every=1) or refused by the key when the COPY ends (1000: the sample misses them);
+    either way the file is imported as the staged path imports it, audit included."""
+    import core.readings_direct as direct
+
+    monkeypatch.setattr(direct, "ROWS_HELD", 2)
+    monkeypatch.setattr(usage_import, "BATCH", 2)  # batches [W, W], [W, E]: E is not the sample's row
+    monkeypatch.setattr(direct, "PROBE_EVERY", probe_every)
+    setup_members(db, cipher)
+    import_usage(db, cipher, clock, write(tmp_path / "a.csv", months(E, "0419283746", 202501, ["300", "310"])))
+    later = months(W, "1234567", 202501, ["12", "13", "14"]) + [(E, "0419283746", 202502, "311")]
+    ways = []
+    monkeypatch.setattr(usage_import, "read_readings", lambda *a, **k: (
+        ways.append("direct" if (st := READ_READINGS(*a, **k)).direct is not None else "staged"), st)[1])
+    res = import_usage(db, cipher, clock, write(tmp_path / "b.csv", later))
+    assert ways == ["staged"]
+    assert (res.inserted, res.changed, res.unchanged) == (3, 1, 0)
+    with db.session() as s:
+        assert [(c.kind, c.old_value, c.new_value) for c in s.scalars(select(ImportChange))] \
+            == [("reading", 310, 311)]
