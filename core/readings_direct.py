@@ -31,6 +31,7 @@ from sqlalchemy import Engine, text
 # The rows' columns in meter_readings, in the COPY's order.
 DIRECT_COLUMNS = ("resource", "supply_key_hash", "company", "month", "amount", "tariff", "import_run_id",
                   "updated_at")
+FIRST_HELD = 5_000    # the first rows held (the server starts sooner), then ...
 ROWS_HELD = 50_000    # rows held while their supply points' companies are looked up, ...
 POINTS_HELD = 2_000   # ... or fewer when this many new supply points wait (one query for them)
 FLAGS_HELD = 100_000  # outlier flags kept in memory (more: the staged path flags them in SQL)
@@ -76,7 +77,8 @@ class DirectWriter:
         """Staging rows (line, point, month, amount, tariff, bound) in; the COPY's text of the
         rows ready out ("" while the batch waits for its points' companies)."""
         self.pending.extend(batch)
-        if len(self.pending) < ROWS_HELD and len(new_points) - self.seen < POINTS_HELD:
+        held = ROWS_HELD if self.written else FIRST_HELD
+        if len(self.pending) < held and len(new_points) - self.seen < POINTS_HELD:
             return ""
         return self.drain(new_points)
 

@@ -150,6 +150,7 @@ def test_bounded_id_maps_give_the_same_rows(db, cipher, clock, tmp_path, monkeyp
     monkeypatch.setattr(usage_import.PointIds, "CACHE", 4)
     monkeypatch.setattr(direct, "KEYS_KEPT", 8)
     monkeypatch.setattr(direct, "ROWS_HELD", 5)
+    monkeypatch.setattr(direct, "FIRST_HELD", 5)
     rows = [(E, f"04{i:08d}", 202501, str(300 + i)) for i in range(30)]
     rows += [(W, f"{1000000 + i}", m, str(10 + i)) for i in range(12) for m in (202501, 202502)]
     rows += [(E, f"04{i:08d}", 202502, str(310 + i)) for i in range(30)]  # every point again, later
@@ -172,6 +173,7 @@ def test_months_already_there_later_in_the_file(db, cipher, clock, tmp_path, mon
     import core.readings_direct as direct
 
     monkeypatch.setattr(direct, "ROWS_HELD", 2)
+    monkeypatch.setattr(direct, "FIRST_HELD", 2)
     monkeypatch.setattr(usage_import, "BATCH", 2)  # batches [W, W], [W, E]: E is not the sample's row
     monkeypatch.setattr(direct, "PROBE_EVERY", probe_every)
     setup_members(db, cipher)
