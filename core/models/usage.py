@@ -23,6 +23,14 @@ from core.db import Base
 AMOUNT = Numeric(14, 3)
 
 
+def key_text(length: int) -> String:
+    """A key column of codes and hashes: compared byte by byte on PostgreSQL (collation "C",
+    migration 0018) rather than by the database's language rules, which cost a million-reading
+    import more than the rest of its index work and order ASCII codes the same; SQLite compares
+    bytes already."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class ImportRun(Base):
     """One accepted operator file (usage, activities or payout results), for the dashboard.
 
@@ -67,12 +75,12 @@ class MeterReading(Base):
 
     __tablename__ = "meter_readings"
 
-    resource: Mapped[str] = mapped_column(String(16), primary_key=True)
-    supply_key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(key_text(16), primary_key=True)
+    supply_key_hash: Mapped[str] = mapped_column(key_text(64), primary_key=True)
     # The utility company billing the supply point (core.utility_companies; "" = a complex
     # unit's key, or a number imported before anyone said which company bills it). After the
     # hash in the key, so the import finds a number's supply points at every company by prefix.
-    company: Mapped[str] = mapped_column(String(32), primary_key=True, default="", server_default="")
+    company: Mapped[str] = mapped_column(key_text(32), primary_key=True, default="", server_default="")
     month: Mapped[int] = mapped_column(Integer, primary_key=True)  # yyyymm
     amount: Mapped[Decimal] = mapped_column(AMOUNT)
     # The electricity tariff the provider billed the month under (general | agricultural |
