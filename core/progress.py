@@ -324,6 +324,20 @@ WHERE ra.ended_on IS NULL AND ra.billing_mode <> 'not_used'"""
     return compare_month, comparison_groups(samples)
 
 
+Comparison = tuple[int | None, dict[GroupKey, GroupStats]]   # the month compared and its groups
+
+
+def comparison_of(conn: Connection, through: int, compare_month: int | None = None) -> Comparison:
+    """The comparison :func:`iter_prepared` makes for every active member (the month compared
+    and its groups), for callers that prepare the members in parts (core.monthly's workers)."""
+    half = Half.of_month(through)
+    months = sorted({m - back for m in half.months for back in (0, 100, 200)})
+    members = [tuple(r) for r in conn.execute(text(
+        "SELECT id, member_type, local_government_code, floor_area FROM members WHERE status = 'active'"
+        " ORDER BY id"))]
+    return _comparison_groups(conn, members, through, months, compare_month)
+
+
 def company_open(accounts: Sequence[AccountInfo], lg_code: str | None) -> bool:
     """A separately billed number without its utility company where several serve the region
     (left by a move; core.members.companies_to_ask): nothing is prepared until it is answered."""
@@ -336,7 +350,8 @@ def company_open(accounts: Sequence[AccountInfo], lg_code: str | None) -> bool:
 def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                   compare_month: int | None = None, chunk: int = 2000,
                   member_ids: Sequence[int] | None = None, staged: str | None = None,
-                  extras: bool = True) -> Iterator[PreparedChunk]:
+                  extras: bool = True, groups: Comparison | None = None,
+                  lo: int | None = None, hi: int | None = None) -> Iterator[PreparedChunk]:
     """Every active member (or ``member_ids``) prepared for the half containing the month
     ``through``, chunk by chunk (memory stays one chunk's); each chunk's queries run in the
     caller's transaction at the time it is asked for. The comparison groups are read first, in
@@ -344,7 +359,10 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
     (core.settlement.staging) filled for this half on the same connection: the accounts it
     holds take their readings from it rather than from a second aggregate of the readings.
     ``extras``: each view also holds the balance card's settled half and green-life year
-    (core.prepared_extras) under EXTRAS."""
+    (core.prepared_extras) under EXTRAS. ``groups``: the comparison (:func:`comparison_of`) when
+    the caller has it already (a worker process of monthly results: the groups span every
+    member); ``lo``/``hi``: only the members with ids in that range are prepared (the
+    comparison still counts every member)."""
     from core.local_government_rates import local_government_table
     from core.models.points import PointStatement
     from core.prepared_extras import extras_for
@@ -360,7 +378,12 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
     if member_ids is not None:
         wanted = set(member_ids)
         members = [m for m in members if m[0] in wanted]
-    compare_month, groups = _comparison_groups(conn, members, through, months, compare_month)
+    if groups is None:
+        compare_month, stats = _comparison_groups(conn, members, through, months, compare_month)
+    else:
+        compare_month, stats = groups
+    if lo is not None or hi is not None:
+        members = [m for m in members if (lo is None or m[0] >= lo) and (hi is None or m[0] <= hi)]
     prev_half = str(half.previous())
     h1 = f"{half.year}H1" if half.number == 2 else None
     pivot = _pivot_sql(months, half, rules)
@@ -435,7 +458,7 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                     continue
                 rd = readings.get(acc.id, {})
                 if compare_month is not None and _sample_month(rd, compare_month, through) == compare_month:
-                    c = compare(groups, lg_code, acc.resource, mtype, band, rd[compare_month], compare_month)
+                    c = compare(stats, lg_code, acc.resource, mtype, band, rd[compare_month], compare_month)
                     if c is not None:
                         compared.append(c)
             view["comparison"] = compared
