@@ -50,7 +50,7 @@ import traceback
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
@@ -156,6 +156,11 @@ def _month_baseline(hb: HalfBaseline, month: int) -> Decimal | None:
     return None  # NO_BASELINE: no month has one
 
 
+_TO_DATE_FIELDS = ("half", "through_month", "months_with_data", "missing_months", "baseline", "actual", "rate",
+                   "reason", "baseline_exact")
+assert tuple(f.name for f in fields(HalfToDate)) == _TO_DATE_FIELDS  # _to_date builds every field
+
+
 def _to_date(known: AccountFigures, month: int) -> HalfToDate | None:
     """half_to_date(readings, half, through_month=month) from the card's, made through a later
     month of the same half, when no month read lies after ``month`` (then the months with data,
@@ -165,7 +170,9 @@ def _to_date(known: AccountFigures, month: int) -> HalfToDate | None:
         return None
     if td.through_month == month:
         return td
-    return replace(td, through_month=month, missing_months=tuple(m for m in td.missing_months if m <= month))
+    # dataclasses.replace, written out (asked for every account of every notice)
+    return HalfToDate(td.half, month, td.months_with_data, tuple(m for m in td.missing_months if m <= month),
+                      td.baseline, td.actual, td.rate, td.reason, td.baseline_exact)
 
 
 def resource_figures(row: Row, month: int, half: Half, rules: Rules,

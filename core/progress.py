@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, text
@@ -341,10 +342,15 @@ def comparison_of(conn: Connection, through: int, compare_month: int | None = No
 def company_open(accounts: Sequence[AccountInfo], lg_code: str | None) -> bool:
     """A separately billed number without its utility company where several serve the region
     (left by a move; core.members.companies_to_ask): nothing is prepared until it is answered."""
+    return any(a.billing_mode == "separate" and a.supply_key_hash and not a.company
+               and _several_serve(a.resource, lg_code) for a in accounts)
+
+
+@lru_cache(maxsize=4096)   # shipped data (core/data): the same few regions for every member
+def _several_serve(resource: str, lg_code: str | None) -> bool:
     from core.utility_companies import serving
 
-    return any(a.billing_mode == "separate" and a.supply_key_hash and not a.company
-               and len(serving(a.resource, lg_code)) > 1 for a in accounts)
+    return len(serving(resource, lg_code)) > 1
 
 
 def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
