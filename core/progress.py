@@ -339,6 +339,23 @@ def comparison_of(conn: Connection, through: int, compare_month: int | None = No
     return _comparison_groups(conn, members, through, months, compare_month)
 
 
+def _range_rows(conn: Connection, sql: str, lo: int, hi: int) -> list[tuple]:
+    """A chunk's read bounded by member ids (``sql`` with ``:lo`` and ``:hi``, no other
+    parameter) straight on the driver, in the caller's transaction: the values a text()
+    statement gives, without SQLAlchemy's per-row result objects (thousands per chunk)."""
+    from core.db_bulk import driver_connection
+
+    cur = driver_connection(conn).cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            cur.execute(sql.replace(":lo", "%(lo)s").replace(":hi", "%(hi)s"), {"lo": lo, "hi": hi})
+        else:
+            cur.execute(sql, {"lo": lo, "hi": hi})
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
 def company_open(accounts: Sequence[AccountInfo], lg_code: str | None) -> bool:
     """A separately billed number without its utility company where several serve the region
     (left by a move; core.members.companies_to_ask): nothing is prepared until it is answered."""
@@ -401,14 +418,13 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
         part = members[start:start + chunk]
         lo, hi = part[0][0], part[-1][0]
         accounts: dict[int, list[AccountInfo]] = {}
-        for r in conn.execute(text(
-                "SELECT id, member_id, resource, billing_mode, supply_key_hash, tariff, registered_on, company"
-                " FROM resource_accounts WHERE ended_on IS NULL AND member_id BETWEEN :lo AND :hi"),
-                {"lo": lo, "hi": hi}):
-            reg = r.registered_on if isinstance(r.registered_on, date) or r.registered_on is None \
-                else date.fromisoformat(str(r.registered_on))
-            accounts.setdefault(r.member_id, []).append(
-                AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg, r.company or ""))
+        for acc_id, member_id, resource, mode, supply, tariff, registered, company in _range_rows(
+                conn, "SELECT id, member_id, resource, billing_mode, supply_key_hash, tariff, registered_on, company"
+                " FROM resource_accounts WHERE ended_on IS NULL AND member_id BETWEEN :lo AND :hi", lo, hi):
+            reg = registered if isinstance(registered, date) or registered is None \
+                else date.fromisoformat(str(registered))
+            accounts.setdefault(member_id, []).append(
+                AccountInfo(acc_id, resource, mode, supply, tariff, reg, company or ""))
         readings: dict[int, dict[int, Decimal]] = {}
         reading_tariff: dict[int, str] = {}
         keys: dict[int, tuple] = {}
@@ -416,9 +432,9 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
         if staged is not None:
             # The same join, months and thousandths as the pivot; its tariff is the account's own
             # unless a month of the half was billed under an excluded one (then that one).
-            for account_id, tariff, *values in conn.execute(text(
-                    f"SELECT account_id, tariff, {STAGED_COLUMNS} FROM {staged}"
-                    " WHERE member_id BETWEEN :lo AND :hi"), {"lo": lo, "hi": hi}):
+            for account_id, tariff, *values in _range_rows(
+                    conn, f"SELECT account_id, tariff, {STAGED_COLUMNS} FROM {staged}"
+                    " WHERE member_id BETWEEN :lo AND :hi", lo, hi):
                 if account_id not in wanted:
                     continue
                 readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(staged_months, values) if v is not None}
