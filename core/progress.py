@@ -304,7 +304,7 @@ JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.sup
   AND r.month IN ({", ".join(str(int(m)) for m in wanted)})
 WHERE ra.ended_on IS NULL AND ra.billing_mode <> 'not_used'"""
     picked: dict[int, tuple[int, str, int, int]] = {}   # account -> (member, resource, month, milli)
-    for acc, member_id, resource, month, milli in conn.execute(text(sql)):
+    for acc, member_id, resource, month, milli in _driver_rows(conn, sql):
         if member_id not in info or milli is None:
             continue
         got = picked.get(acc)
@@ -333,24 +333,29 @@ def comparison_of(conn: Connection, through: int, compare_month: int | None = No
     and its groups), for callers that prepare the members in parts (core.monthly's workers)."""
     half = Half.of_month(through)
     months = sorted({m - back for m in half.months for back in (0, 100, 200)})
-    members = [tuple(r) for r in conn.execute(text(
-        "SELECT id, member_type, local_government_code, floor_area FROM members WHERE status = 'active'"
-        " ORDER BY id"))]
+    members = _driver_rows(conn, "SELECT id, member_type, local_government_code, floor_area FROM members"
+                                 " WHERE status = 'active' ORDER BY id")
     return _comparison_groups(conn, members, through, months, compare_month)
 
 
 def _range_rows(conn: Connection, sql: str, lo: int, hi: int) -> list[tuple]:
-    """A chunk's read bounded by member ids (``sql`` with ``:lo`` and ``:hi``, no other
-    parameter) straight on the driver, in the caller's transaction: the values a text()
-    statement gives, without SQLAlchemy's per-row result objects (thousands per chunk)."""
+    """A chunk's read bounded by member ids (``sql`` with ``:lo`` and ``:hi``): see _driver_rows."""
+    return _driver_rows(conn, sql, {"lo": lo, "hi": hi})
+
+
+def _driver_rows(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+    """A read straight on the driver (``sql`` with ``:name`` for each of ``params``), in the
+    caller's transaction: the values a text() statement gives, without SQLAlchemy's per-row
+    result objects (a chunk reads thousands, the comparison every account)."""
     from core.db_bulk import driver_connection
 
+    params = dict(params or {})
+    if conn.dialect.name == "postgresql":
+        for name in params:
+            sql = sql.replace(f":{name}", f"%({name})s")
     cur = driver_connection(conn).cursor()
     try:
-        if conn.dialect.name == "postgresql":
-            cur.execute(sql.replace(":lo", "%(lo)s").replace(":hi", "%(hi)s"), {"lo": lo, "hi": hi})
-        else:
-            cur.execute(sql, {"lo": lo, "hi": hi})
+        cur.execute(sql, params)
         return cur.fetchall()
     finally:
         cur.close()
@@ -395,7 +400,7 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
     lgs = local_government_table(conn, half, rules)
     ids_sql = ("SELECT id, member_type, local_government_code, floor_area, bot_user_key, app_user_id"
                " FROM members WHERE status = 'active'")
-    rows = [tuple(r) for r in conn.execute(text(ids_sql + " ORDER BY id"))]
+    rows = _driver_rows(conn, ids_sql + " ORDER BY id")
     members = [r[:4] for r in rows]
     who = {r[0]: (r[0], r[4], r[5]) for r in rows} if extras else {}
     if member_ids is not None:
