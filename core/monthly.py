@@ -36,7 +36,7 @@ rows.
 Side by side: from PARALLEL_FROM members (core.settlement.workers.member_ranges) the members are
 split into id ranges, one forked worker process each (:func:`default_workers`), each staging
 and preparing its range on its own connections, chunk by chunk as above; the comparison groups
-span every member, so the parent reads them once before forking. A worker's chunks commit on
+span every member, so the parent reads them once (while the workers stage) and hands them over. A worker's chunks commit on
 their own: a run that fails (any worker) leaves the notices it recorded staged, and the next
 run computes only the members still without one, as after any crash.
 """
@@ -48,7 +48,7 @@ import os
 import threading
 import traceback
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -278,8 +278,6 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
             result.already = conn.execute(text(
                 "SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p"),
                 {"k": KIND, "p": period}).scalar_one()
-            # the comparison spans every member: read once, before the members are split
-            run.groups = comparison_of(conn, m, compare_month=m)
     if len(ranges) == 1:
         members, written = _prepare_range(db, run, None, None)
     else:
@@ -308,25 +306,43 @@ class _Run:
     this_month: int          # today's month: the balance cards are prepared for it
     rules: Rules
     now: datetime
-    groups: Comparison | None = None
+
+
+def _comparison(db: Database, month: int) -> Comparison:
+    """The comparison groups of the month: they span every member, so they are read once,
+    whole, and handed to each member range."""
+    with db.engine.connect() as conn, conn.begin():
+        return comparison_of(conn, month, compare_month=month)
 
 
 def _in_workers(db: Database, run: _Run, ranges: list[tuple[int | None, int | None]]) -> tuple[int, int]:
     """Each member range prepared in a forked process of its own (own connections, own
     transactions, chunk by chunk: a worker that fails leaves its committed chunks, and the
     next run does the rest, as after any crash). The parent's pool is emptied first so no
-    connection is shared. Every worker is waited for; (members, notices written) summed."""
+    connection is shared. While the workers stage their readings, the parent reads the
+    comparison groups and hands them over. Every worker is waited for; (members, notices
+    written) summed."""
     db.engine.dispose()
     ctx = multiprocessing.get_context("fork")
     procs, pipes = [], []
     try:
         for lo, hi in ranges:
-            mine, theirs = ctx.Pipe(duplex=False)
+            mine, theirs = ctx.Pipe()
             proc = ctx.Process(target=_worker, daemon=True, args=(db.url, run, lo, hi, len(ranges), theirs))
             proc.start()
             theirs.close()
             procs.append(proc)
             pipes.append(mine)
+        try:
+            groups = _comparison(db, run.month)
+        except BaseException:
+            for pipe in pipes:
+                _send(pipe, ("stop",))
+            raise
+        finally:
+            db.engine.dispose()
+        for pipe in pipes:
+            _send(pipe, ("groups", groups))
         answers = []
         for pipe in pipes:
             try:
@@ -346,10 +362,24 @@ def _in_workers(db: Database, run: _Run, ranges: list[tuple[int | None, int | No
     return sum(a[1] for a in answers), sum(a[2] for a in answers)
 
 
+def _send(pipe, message: tuple) -> None:
+    try:
+        pipe.send(message)
+    except (OSError, ValueError):  # the worker has ended already (it says why itself)
+        pass
+
+
 def _worker(url: str, run: _Run, lo: int | None, hi: int | None, share: int, pipe) -> None:
     db = Database(url)
+
+    def groups() -> Comparison:
+        message = pipe.recv()
+        if message[0] != "groups":
+            raise MonthlyError("stopped: the comparison groups could not be read")
+        return message[1]
+
     try:
-        members, written = _prepare_range(db, run, lo, hi, share)
+        members, written = _prepare_range(db, run, lo, hi, share, groups)
         pipe.send(("done", members, written))
     except BaseException as exc:  # the parent raises with this text
         try:
@@ -361,13 +391,16 @@ def _worker(url: str, run: _Run, lo: int | None, hi: int | None, share: int, pip
         pipe.close()
 
 
-def _prepare_range(db: Database, run: _Run, lo: int | None, hi: int | None, share: int = 1) -> tuple[int, int]:
+def _prepare_range(db: Database, run: _Run, lo: int | None, hi: int | None, share: int = 1,
+                   groups: Callable[[], Comparison] | None = None) -> tuple[int, int]:
     """The cards and notices of the members in [lo, hi] (all when None), chunk by chunk:
     (members staged for a notice, notices written). Alone (``share`` 1), one connection whose
     chunk transactions read, compute and write; side by side, each chunk is read and computed
     in a deferred transaction of a reader (which holds the staging table) and written by a
     writer of its own, so on SQLite (one writer at a time) the computing never holds the write
-    lock and another worker's commits never make a reader's snapshot stale for a write."""
+    lock and another worker's commits never make a reader's snapshot stale for a write.
+    ``groups``: gives the comparison groups once the range is staged (the parent reads them
+    meanwhile); None: :func:`iter_prepared` reads them."""
     m, period, half, rules, now = run.month, run.period, run.half, run.rules, run.now
     tmp = staging_table()
     split = share > 1
@@ -386,6 +419,7 @@ def _prepare_range(db: Database, run: _Run, lo: int | None, hi: int | None, shar
             ids = [r[0] for r in reader.execute(text(
                 "SELECT DISTINCT member_id FROM tmp_settle ORDER BY member_id"))]
         members = len(ids)
+        comparison = groups() if groups is not None else None
 
         def notices(upto: int | None, views: dict[int, dict], baselines: dict[int, HalfBaseline],
                     figures: dict[int, AccountFigures]) -> list[tuple]:
@@ -424,9 +458,9 @@ def _prepare_range(db: Database, run: _Run, lo: int | None, hi: int | None, shar
         # The cards of the staged half read their readings from the staging table.
         same = Half.of_month(run.this_month) == half
         cards = iter_prepared(reader, run.this_month, rules, now, compare_month=m, chunk=CHUNK,
-                              staged=tmp.name if same else None, groups=run.groups, lo=lo, hi=hi)
+                              staged=tmp.name if same else None, groups=comparison, lo=lo, hi=hi)
         other = None if same else iter_prepared(reader, m, rules, now, compare_month=m, chunk=CHUNK,
-                                                staged=tmp.name, extras=False, groups=run.groups, lo=lo, hi=hi)
+                                                staged=tmp.name, extras=False, groups=comparison, lo=lo, hi=hi)
         with fewer_collections():
             while True:
                 with reader.begin():

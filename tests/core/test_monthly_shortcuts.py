@@ -138,3 +138,22 @@ def test_workers_write_the_rows_of_one_process_and_a_failed_run_resumes(db, monk
     again = monthly.monthly_results(db, "2026-10", CLOCK, workers=2)
     assert again.written == len(one_notes) - len(kept)
     assert _rows(db) == (one_notes, one_views) and _states(db) == one_states
+
+
+def test_workers_stop_when_the_comparison_cannot_be_read(db, monkeypatch):
+    """The parent reads the comparison groups while the workers stage their ranges; when that
+    read fails the workers are told to stop before they write anything, and the run fails."""
+    import pytest
+
+    from core.settlement import workers
+
+    _population(db)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
+
+    def broken(*args, **kw):
+        raise RuntimeError("no groups")
+
+    monkeypatch.setattr(monthly, "comparison_of", broken)
+    with pytest.raises(RuntimeError, match="no groups"):
+        monthly.monthly_results(db, "2026-10", CLOCK, workers=2)
+    assert _states(db) == {} and _rows(db) == ({}, {})
