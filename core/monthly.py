@@ -36,9 +36,10 @@ rows.
 Side by side: from PARALLEL_FROM members (core.settlement.workers.member_ranges) the members are
 split into id ranges, one forked worker process each (:func:`default_workers`), each staging
 and preparing its range on its own connections, chunk by chunk as above; the comparison groups
-span every member, so the parent reads them once (while the workers stage) and hands them over. A worker's chunks commit on
-their own: a run that fails (any worker) leaves the notices it recorded staged, and the next
-run computes only the members still without one, as after any crash.
+span every member, so the parent reads them once (while the workers stage) and hands them
+over. A worker's chunks commit on their own: a run that fails (any worker) leaves the notices
+it recorded staged, and the next run computes only the members still without one, as after
+any crash.
 """
 from __future__ import annotations
 
