@@ -291,9 +291,10 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
 
 
 def default_workers() -> int:
-    """One process per CPU core, at most 4; one while other threads run in this process (the
-    scheduler's job threads): a child forked then could wait forever on a lock one of them held."""
-    if threading.active_count() > 1:
+    """One process per CPU core, at most 4; one while other non-daemon threads run in this
+    process (the scheduler's job threads), whose locks a forked child could wait on forever.
+    Daemon threads (the CLI's warm-up of the chat's language model) are left to themselves."""
+    if sum(1 for t in threading.enumerate() if not t.daemon) > 1:
         return 1
     return min(4, os.cpu_count() or 1)
 
