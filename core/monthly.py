@@ -26,19 +26,33 @@ The balance card's figures (core.progress) are prepared in the same run, for tod
 Set-based: the readings come from the settlement's staging aggregate (one GROUP BY query into a
 temporary table); members who already have the month's notification are not computed again.
 Chunk by chunk (one transaction each, memory one chunk's): the chunk's cards are prepared from
-the staged readings and written (core.progress.iter_prepared), then its notices are computed,
-reusing what the cards computed of each account (B_H, the half so far, the provisional award:
-core.progress.AccountFigures) when the staged readings are the card's, and recorded by one
-INSERT ... ON CONFLICT DO NOTHING. tests/core/test_monthly_shortcuts.py checks that a run
-without these shortcuts writes the same rows.
+the staged readings (core.progress.iter_prepared), then its notices are computed, reusing what
+the cards computed of each account (B_H, the half so far, the provisional award:
+core.progress.AccountFigures) when the staged readings are the card's; then the cards are
+written and the notices recorded by one INSERT ... ON CONFLICT DO NOTHING.
+tests/core/test_monthly_shortcuts.py checks that a run without these shortcuts writes the same
+rows.
+
+Side by side: from PARALLEL_FROM members (core.settlement.workers.member_ranges) the members are
+split into id ranges, one forked worker process each (:func:`default_workers`), each staging
+and preparing its range on its own connections, chunk by chunk as above; the comparison groups
+span every member, so the parent reads them once (while the workers stage) and hands them
+over. A worker's chunks commit on their own: a run that fails (any worker) leaves the notices
+it recorded staged, and the next run computes only the members still without one, as after
+any crash.
 """
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
+import threading
+import traceback
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import text
@@ -61,11 +75,12 @@ from core.points.baseline import (
 )
 from core.points.evaluation import is_registered_for_half
 from core.points.periods import Half, int_to_month
-from core.progress import AccountFigures, iter_prepared, write_rows
+from core.progress import AccountFigures, Comparison, PreparedChunk, comparison_of, iter_prepared, write_rows
 from core.push_budget import BudgetOutcome, BudgetSettings, apply_budget
 from core.rules import Rules, default_rules
 from core.settlement.python_engine import MILLI, Row
 from core.settlement.staging import fill_staging, read_rows, staging_table
+from core.settlement.workers import member_ranges
 from core.sqla import table_of
 from core.usage_import import MONTH_RE
 
@@ -142,6 +157,11 @@ def _month_baseline(hb: HalfBaseline, month: int) -> Decimal | None:
     return None  # NO_BASELINE: no month has one
 
 
+_TO_DATE_FIELDS = ("half", "through_month", "months_with_data", "missing_months", "baseline", "actual", "rate",
+                   "reason", "baseline_exact")
+assert tuple(f.name for f in fields(HalfToDate)) == _TO_DATE_FIELDS  # _to_date builds every field
+
+
 def _to_date(known: AccountFigures, month: int) -> HalfToDate | None:
     """half_to_date(readings, half, through_month=month) from the card's, made through a later
     month of the same half, when no month read lies after ``month`` (then the months with data,
@@ -151,7 +171,9 @@ def _to_date(known: AccountFigures, month: int) -> HalfToDate | None:
         return None
     if td.through_month == month:
         return td
-    return replace(td, through_month=month, missing_months=tuple(m for m in td.missing_months if m <= month))
+    # dataclasses.replace, written out (asked for every account of every notice)
+    return HalfToDate(td.half, month, td.months_with_data, tuple(m for m in td.missing_months if m <= month),
+                      td.baseline, td.actual, td.rate, td.reason, td.baseline_exact)
 
 
 def resource_figures(row: Row, month: int, half: Half, rules: Rules,
@@ -235,92 +257,238 @@ def _insert(conn, rows: list[tuple], period: str) -> int:
 
 
 def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None = None, *,
-                    budget: BudgetSettings | None = None, quiet: QuietHours | None = None) -> MonthlyResult:
+                    budget: BudgetSettings | None = None, quiet: QuietHours | None = None,
+                    workers: int | None = None) -> MonthlyResult:
     """Each member's monthly-result notice for `month`, once. The notices are written `staged`
     and released at the end through the push budget (`budget`; None: no cap), so no sender
     sends any before the caps were applied to the whole month; a run cut short leaves them
-    staged, and the next run releases them with its own."""
+    staged, and the next run releases them with its own. ``workers``: processes that prepare
+    member ranges side by side (None: :func:`default_workers`; one below
+    core.settlement.workers.PARALLEL_FROM members or on an in-memory database)."""
     rules = rules or default_rules()
     m = parse_month(month)
     period = int_to_month(m)
     today = today_kst(clock)
     if m > today.year * 100 + today.month:
         raise MonthlyError(f"{period} is in the future")
-    half = Half.of_month(m)
     result = MonthlyResult(period)
-    tmp = staging_table()
-    now = utcnow_naive(clock)
-    this_month = today.year * 100 + today.month
+    run = _Run(m, period, Half.of_month(m), today.year * 100 + today.month, rules, utcnow_naive(clock))
+    ranges = member_ranges(db, default_workers() if workers is None else workers)
     with db.engine.connect() as conn:
-        created = db_time(conn, now)
-        try:
-            tune_connection(conn)
-            with conn.begin():
-                fill_staging(conn, tmp, half, rules)
-                conn.execute(text(
-                    "DELETE FROM tmp_settle WHERE member_id IN (SELECT member_id FROM notifications"
-                    " WHERE kind = :k AND period = :p)"), {"k": KIND, "p": period})
-                lgs = local_government_table(conn, half, rules)
-                result.already = conn.execute(text(
-                    "SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p"),
-                    {"k": KIND, "p": period}).scalar_one()
-                ids = [r[0] for r in conn.execute(text(
-                    "SELECT DISTINCT member_id FROM tmp_settle ORDER BY member_id"))]
-            result.members = len(ids) + result.already
-
-            def notices(upto: int | None, views: dict[int, dict], baselines: dict[int, HalfBaseline],
-                        figures: dict[int, AccountFigures]) -> None:
-                """The notices of the staged members with ids up to ``upto`` (None: all left)."""
-                nonlocal ids
-                cut = len(ids) if upto is None else bisect_right(ids, upto)
-                chunk, ids = ids[:cut], ids[cut:]
-                if not chunk:
-                    return
-                by_member: dict[int, list[Row]] = {}
-                for row in read_rows(conn, rules, chunk[0], chunk[-1]):
-                    by_member.setdefault(row.member_id, []).append(row)
-                out = []
-                for member_id, rows in by_member.items():
-                    if all(r.billing_mode == "not_used" for r in rows):
-                        continue
-                    lg = lgs.get(rows[0].lg_code) if rows[0].lg_code else None
-                    rate = lg.rate if lg else rules.rate.default
-                    payload = member_payload(rows, m, half, rules, rate, baselines, figures)
-                    view = views.get(member_id) or {}
-                    payload["projection"] = view.get("projection")
-                    payload["comparison"] = view.get("comparison") or []
-                    out.append((member_id, KIND, period, dedupe_key(member_id, period), json_text(payload),
-                                STAGED, 0, created))
-                result.written += _insert(conn, out, period)
-
-            # Chunk by chunk (memory stays one chunk's): the balance card's figures for today's
-            # month, written; the notice's projection and comparison for the results month (the
-            # same figures when both fall in one half); then the chunk's notices.
-            # The cards of the staged half read their readings from the staging table.
-            same = Half.of_month(this_month) == half
-            cards = iter_prepared(conn, this_month, rules, now, compare_month=m, chunk=CHUNK,
-                                  staged=tmp.name if same else None)
-            other = None if same else iter_prepared(conn, m, rules, now, compare_month=m, chunk=CHUNK,
-                                                    staged=tmp.name, extras=False)
-            with fewer_collections():
-                while True:
-                    with conn.begin():
-                        part = next(cards, None)
-                        if part is None:
-                            notices(None, {}, {}, {})
-                            break
-                        write_rows(conn, part.rows, part.member_ids)
-                        shown = next(other, None) if other is not None else part
-                        last = part.member_ids[-1] if part.member_ids else None
-                        notices(last, shown.views if shown else {}, shown.baselines if shown else {},
-                                shown.figures if shown else {})
-        finally:
-            with conn.begin():
-                conn.execute(text("DROP TABLE IF EXISTS tmp_settle"))
-            reset_connection(conn)
+        with conn.begin():
+            result.already = conn.execute(text(
+                "SELECT COUNT(*) FROM notifications WHERE kind = :k AND period = :p"),
+                {"k": KIND, "p": period}).scalar_one()
+    if len(ranges) == 1:
+        members, written = _prepare_range(db, run, None, None)
+    else:
+        members, written = _in_workers(db, run, ranges)
+    result.members = members + result.already
+    result.written = written
     result.budget = apply_budget(db, KIND, period, budget or BudgetSettings(), now=clock.now(), quiet=quiet,
                                  staged=True)
     return result
+
+
+def default_workers() -> int:
+    """One process per CPU core, at most 4; one while other non-daemon threads run in this
+    process (the scheduler's job threads), whose locks a forked child could wait on forever.
+    Daemon threads (the CLI's warm-up of the chat's language model) are left to themselves."""
+    if sum(1 for t in threading.enumerate() if not t.daemon) > 1:
+        return 1
+    return min(4, os.cpu_count() or 1)
+
+
+@dataclass
+class _Run:
+    """What every member range of one run shares."""
+    month: int
+    period: str
+    half: Half
+    this_month: int          # today's month: the balance cards are prepared for it
+    rules: Rules
+    now: datetime
+
+
+def _comparison(db: Database, month: int) -> Comparison:
+    """The comparison groups of the month: they span every member, so they are read once,
+    whole, and handed to each member range."""
+    with db.engine.connect() as conn, conn.begin():
+        return comparison_of(conn, month, compare_month=month)
+
+
+def _in_workers(db: Database, run: _Run, ranges: list[tuple[int | None, int | None]]) -> tuple[int, int]:
+    """Each member range prepared in a forked process of its own (own connections, own
+    transactions, chunk by chunk: a worker that fails leaves its committed chunks, and the
+    next run does the rest, as after any crash). The parent's pool is emptied first so no
+    connection is shared. While the workers stage their readings, the parent reads the
+    comparison groups and hands them over. Every worker is waited for; (members, notices
+    written) summed."""
+    db.engine.dispose()
+    ctx = multiprocessing.get_context("fork")
+    procs, pipes = [], []
+    try:
+        for lo, hi in ranges:
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_worker, daemon=True, args=(db.url, run, lo, hi, len(ranges), theirs))
+            proc.start()
+            theirs.close()
+            procs.append(proc)
+            pipes.append(mine)
+        try:
+            groups = _comparison(db, run.month)
+        except BaseException:
+            for pipe in pipes:
+                _send(pipe, ("stop",))
+            raise
+        finally:
+            db.engine.dispose()
+        for pipe in pipes:
+            _send(pipe, ("groups", groups))
+        answers = []
+        for pipe in pipes:
+            try:
+                answers.append(pipe.recv())
+            except EOFError:
+                answers.append(("error", "a monthly results worker ended without an answer"))
+        for proc in procs:
+            proc.join(timeout=60)
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5)
+    failed = [a[1] for a in answers if a[0] != "done"]
+    if failed:
+        raise MonthlyError("monthly results worker failed: " + "; ".join(failed))
+    return sum(a[1] for a in answers), sum(a[2] for a in answers)
+
+
+def _send(pipe, message: tuple) -> None:
+    try:
+        pipe.send(message)
+    except (OSError, ValueError):  # the worker has ended already (it says why itself)
+        pass
+
+
+def _worker(url: str, run: _Run, lo: int | None, hi: int | None, share: int, pipe) -> None:
+    db = Database(url)
+
+    def groups() -> Comparison:
+        message = pipe.recv()
+        if message[0] != "groups":
+            raise MonthlyError("stopped: the comparison groups could not be read")
+        return message[1]
+
+    try:
+        members, written = _prepare_range(db, run, lo, hi, share, groups)
+        pipe.send(("done", members, written))
+    except BaseException as exc:  # the parent raises with this text
+        try:
+            pipe.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
+        except (OSError, ValueError):
+            pass
+    finally:
+        db.dispose()
+        pipe.close()
+
+
+def _prepare_range(db: Database, run: _Run, lo: int | None, hi: int | None, share: int = 1,
+                   groups: Callable[[], Comparison] | None = None) -> tuple[int, int]:
+    """The cards and notices of the members in [lo, hi] (all when None), chunk by chunk:
+    (members staged for a notice, notices written). Alone (``share`` 1), one connection whose
+    chunk transactions read, compute and write; side by side, each chunk is read and computed
+    in a deferred transaction of a reader (which holds the staging table) and written by a
+    writer of its own, so on SQLite (one writer at a time) the computing never holds the write
+    lock and another worker's commits never make a reader's snapshot stale for a write.
+    ``groups``: gives the comparison groups once the range is staged (the parent reads them
+    meanwhile); None: :func:`iter_prepared` reads them."""
+    m, period, half, rules, now = run.month, run.period, run.half, run.rules, run.now
+    tmp = staging_table()
+    split = share > 1
+    reader = (db.engine.execution_options(sqlite_deferred=True) if split else db.engine).connect()
+    writer = db.engine.connect() if split else reader
+    written = 0
+    try:
+        tune_connection(reader, share)
+        created = db_time(reader, now)
+        with reader.begin():
+            fill_staging(reader, tmp, half, rules, lo, hi)
+            reader.execute(text(
+                "DELETE FROM tmp_settle WHERE member_id IN (SELECT member_id FROM notifications"
+                " WHERE kind = :k AND period = :p)"), {"k": KIND, "p": period})
+            lgs = local_government_table(reader, half, rules)
+            ids = [r[0] for r in reader.execute(text(
+                "SELECT DISTINCT member_id FROM tmp_settle ORDER BY member_id"))]
+        members = len(ids)
+        comparison = groups() if groups is not None else None
+
+        def notices(upto: int | None, views: dict[int, dict], baselines: dict[int, HalfBaseline],
+                    figures: dict[int, AccountFigures]) -> list[tuple]:
+            """The notice rows of the staged members with ids up to ``upto`` (None: all left)."""
+            nonlocal ids
+            cut = len(ids) if upto is None else bisect_right(ids, upto)
+            chunk, ids = ids[:cut], ids[cut:]
+            if not chunk:
+                return []
+            by_member: dict[int, list[Row]] = {}
+            for row in read_rows(reader, rules, chunk[0], chunk[-1]):
+                by_member.setdefault(row.member_id, []).append(row)
+            out = []
+            for member_id, rows in by_member.items():
+                if all(r.billing_mode == "not_used" for r in rows):
+                    continue
+                lg = lgs.get(rows[0].lg_code) if rows[0].lg_code else None
+                rate = lg.rate if lg else rules.rate.default
+                payload = member_payload(rows, m, half, rules, rate, baselines, figures)
+                view = views.get(member_id) or {}
+                payload["projection"] = view.get("projection")
+                payload["comparison"] = view.get("comparison") or []
+                out.append((member_id, KIND, period, dedupe_key(member_id, period), json_text(payload),
+                            STAGED, 0, created))
+            return out
+
+        def write(part: PreparedChunk | None, rows: list[tuple]) -> None:
+            nonlocal written
+            if part is not None:
+                write_rows(writer, part.rows, part.member_ids)
+            written += _insert(writer, rows, period)
+
+        # Chunk by chunk (memory stays one chunk's): the balance card's figures for today's
+        # month; the notice's projection and comparison for the results month (the same
+        # figures when both fall in one half); then the chunk's notices; then both written.
+        # The cards of the staged half read their readings from the staging table.
+        same = Half.of_month(run.this_month) == half
+        cards = iter_prepared(reader, run.this_month, rules, now, compare_month=m, chunk=CHUNK,
+                              staged=tmp.name if same else None, groups=comparison, lo=lo, hi=hi)
+        other = None if same else iter_prepared(reader, m, rules, now, compare_month=m, chunk=CHUNK,
+                                                staged=tmp.name, extras=False, groups=comparison, lo=lo, hi=hi)
+        with fewer_collections():
+            while True:
+                with reader.begin():
+                    part = next(cards, None)
+                    if part is None:
+                        rows = notices(None, {}, {}, {})
+                    else:
+                        shown = next(other, None) if other is not None else part
+                        last = part.member_ids[-1] if part.member_ids else None
+                        rows = notices(last, shown.views if shown else {}, shown.baselines if shown else {},
+                                       shown.figures if shown else {})
+                    if not split:
+                        write(part, rows)
+                if split:
+                    with writer.begin():
+                        write(part, rows)
+                if part is None:
+                    break
+    finally:
+        with reader.begin():
+            reader.execute(text("DROP TABLE IF EXISTS tmp_settle"))
+        reset_connection(reader)
+        reader.close()
+        if writer is not reader:
+            writer.close()
+    return members, written
 
 
 def queue_monthly_results(db: Database, month: str, *, clock: Clock | None = None,

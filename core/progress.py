@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, text
@@ -303,7 +304,7 @@ JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.sup
   AND r.month IN ({", ".join(str(int(m)) for m in wanted)})
 WHERE ra.ended_on IS NULL AND ra.billing_mode <> 'not_used'"""
     picked: dict[int, tuple[int, str, int, int]] = {}   # account -> (member, resource, month, milli)
-    for acc, member_id, resource, month, milli in conn.execute(text(sql)):
+    for acc, member_id, resource, month, milli in _driver_rows(conn, sql):
         if member_id not in info or milli is None:
             continue
         got = picked.get(acc)
@@ -324,19 +325,61 @@ WHERE ra.ended_on IS NULL AND ra.billing_mode <> 'not_used'"""
     return compare_month, comparison_groups(samples)
 
 
+Comparison = tuple[int | None, dict[GroupKey, GroupStats]]   # the month compared and its groups
+
+
+def comparison_of(conn: Connection, through: int, compare_month: int | None = None) -> Comparison:
+    """The comparison :func:`iter_prepared` makes for every active member (the month compared
+    and its groups), for callers that prepare the members in parts (core.monthly's workers)."""
+    half = Half.of_month(through)
+    months = sorted({m - back for m in half.months for back in (0, 100, 200)})
+    members = _driver_rows(conn, "SELECT id, member_type, local_government_code, floor_area FROM members"
+                                 " WHERE status = 'active' ORDER BY id")
+    return _comparison_groups(conn, members, through, months, compare_month)
+
+
+def _range_rows(conn: Connection, sql: str, lo: int, hi: int) -> list[tuple]:
+    """A chunk's read bounded by member ids (``sql`` with ``:lo`` and ``:hi``): see _driver_rows."""
+    return _driver_rows(conn, sql, {"lo": lo, "hi": hi})
+
+
+def _driver_rows(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple]:
+    """A read straight on the driver (``sql`` with ``:name`` for each of ``params``), in the
+    caller's transaction: the values a text() statement gives, without SQLAlchemy's per-row
+    result objects (a chunk reads thousands, the comparison every account)."""
+    from core.db_bulk import driver_connection
+
+    params = dict(params or {})
+    if conn.dialect.name == "postgresql":
+        for name in params:
+            sql = sql.replace(f":{name}", f"%({name})s")
+    cur = driver_connection(conn).cursor()
+    try:
+        cur.execute(sql, params)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
 def company_open(accounts: Sequence[AccountInfo], lg_code: str | None) -> bool:
     """A separately billed number without its utility company where several serve the region
     (left by a move; core.members.companies_to_ask): nothing is prepared until it is answered."""
+    return any(a.billing_mode == "separate" and a.supply_key_hash and not a.company
+               and _several_serve(a.resource, lg_code) for a in accounts)
+
+
+@lru_cache(maxsize=4096)   # shipped data (core/data): the same few regions for every member
+def _several_serve(resource: str, lg_code: str | None) -> bool:
     from core.utility_companies import serving
 
-    return any(a.billing_mode == "separate" and a.supply_key_hash and not a.company
-               and len(serving(a.resource, lg_code)) > 1 for a in accounts)
+    return len(serving(resource, lg_code)) > 1
 
 
 def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                   compare_month: int | None = None, chunk: int = 2000,
                   member_ids: Sequence[int] | None = None, staged: str | None = None,
-                  extras: bool = True) -> Iterator[PreparedChunk]:
+                  extras: bool = True, groups: Comparison | None = None,
+                  lo: int | None = None, hi: int | None = None) -> Iterator[PreparedChunk]:
     """Every active member (or ``member_ids``) prepared for the half containing the month
     ``through``, chunk by chunk (memory stays one chunk's); each chunk's queries run in the
     caller's transaction at the time it is asked for. The comparison groups are read first, in
@@ -344,7 +387,10 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
     (core.settlement.staging) filled for this half on the same connection: the accounts it
     holds take their readings from it rather than from a second aggregate of the readings.
     ``extras``: each view also holds the balance card's settled half and green-life year
-    (core.prepared_extras) under EXTRAS."""
+    (core.prepared_extras) under EXTRAS. ``groups``: the comparison (:func:`comparison_of`) when
+    the caller has it already (a worker process of monthly results: the groups span every
+    member); ``lo``/``hi``: only the members with ids in that range are prepared (the
+    comparison still counts every member)."""
     from core.local_government_rates import local_government_table
     from core.models.points import PointStatement
     from core.prepared_extras import extras_for
@@ -354,13 +400,18 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
     lgs = local_government_table(conn, half, rules)
     ids_sql = ("SELECT id, member_type, local_government_code, floor_area, bot_user_key, app_user_id"
                " FROM members WHERE status = 'active'")
-    rows = [tuple(r) for r in conn.execute(text(ids_sql + " ORDER BY id"))]
+    rows = _driver_rows(conn, ids_sql + " ORDER BY id")
     members = [r[:4] for r in rows]
     who = {r[0]: (r[0], r[4], r[5]) for r in rows} if extras else {}
     if member_ids is not None:
         wanted = set(member_ids)
         members = [m for m in members if m[0] in wanted]
-    compare_month, groups = _comparison_groups(conn, members, through, months, compare_month)
+    if groups is None:
+        compare_month, stats = _comparison_groups(conn, members, through, months, compare_month)
+    else:
+        compare_month, stats = groups
+    if lo is not None or hi is not None:
+        members = [m for m in members if (lo is None or m[0] >= lo) and (hi is None or m[0] <= hi)]
     prev_half = str(half.previous())
     h1 = f"{half.year}H1" if half.number == 2 else None
     pivot = _pivot_sql(months, half, rules)
@@ -372,14 +423,13 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
         part = members[start:start + chunk]
         lo, hi = part[0][0], part[-1][0]
         accounts: dict[int, list[AccountInfo]] = {}
-        for r in conn.execute(text(
-                "SELECT id, member_id, resource, billing_mode, supply_key_hash, tariff, registered_on, company"
-                " FROM resource_accounts WHERE ended_on IS NULL AND member_id BETWEEN :lo AND :hi"),
-                {"lo": lo, "hi": hi}):
-            reg = r.registered_on if isinstance(r.registered_on, date) or r.registered_on is None \
-                else date.fromisoformat(str(r.registered_on))
-            accounts.setdefault(r.member_id, []).append(
-                AccountInfo(r.id, r.resource, r.billing_mode, r.supply_key_hash, r.tariff, reg, r.company or ""))
+        for acc_id, member_id, resource, mode, supply, tariff, registered, company in _range_rows(
+                conn, "SELECT id, member_id, resource, billing_mode, supply_key_hash, tariff, registered_on, company"
+                " FROM resource_accounts WHERE ended_on IS NULL AND member_id BETWEEN :lo AND :hi", lo, hi):
+            reg = registered if isinstance(registered, date) or registered is None \
+                else date.fromisoformat(str(registered))
+            accounts.setdefault(member_id, []).append(
+                AccountInfo(acc_id, resource, mode, supply, tariff, reg, company or ""))
         readings: dict[int, dict[int, Decimal]] = {}
         reading_tariff: dict[int, str] = {}
         keys: dict[int, tuple] = {}
@@ -387,9 +437,9 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
         if staged is not None:
             # The same join, months and thousandths as the pivot; its tariff is the account's own
             # unless a month of the half was billed under an excluded one (then that one).
-            for account_id, tariff, *values in conn.execute(text(
-                    f"SELECT account_id, tariff, {STAGED_COLUMNS} FROM {staged}"
-                    " WHERE member_id BETWEEN :lo AND :hi"), {"lo": lo, "hi": hi}):
+            for account_id, tariff, *values in _range_rows(
+                    conn, f"SELECT account_id, tariff, {STAGED_COLUMNS} FROM {staged}"
+                    " WHERE member_id BETWEEN :lo AND :hi", lo, hi):
                 if account_id not in wanted:
                     continue
                 readings[account_id] = {m: Decimal(v) * MILLI for m, v in zip(staged_months, values) if v is not None}
@@ -437,7 +487,7 @@ def iter_prepared(conn: Connection, through: int, rules: Rules, now: datetime,
                     continue
                 rd = readings.get(acc.id, {})
                 if compare_month is not None and _sample_month(rd, compare_month, through) == compare_month:
-                    c = compare(groups, lg_code, acc.resource, mtype, band, rd[compare_month], compare_month)
+                    c = compare(stats, lg_code, acc.resource, mtype, band, rd[compare_month], compare_month)
                     if c is not None:
                         compared.append(c)
             view["comparison"] = compared

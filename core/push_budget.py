@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import KST
@@ -89,13 +89,13 @@ def _quiet_until(kinds_ad: bool, quiet: QuietHours | None, now: datetime) -> dat
     return None
 
 
-def _count(est: Estimate, reason: str | None, lg: str | None) -> None:
+def _count(est: Estimate, reason: str | None, lg: str | None, n: int = 1) -> None:
     if reason:
-        est.skipped[reason] = est.skipped.get(reason, 0) + 1
+        est.skipped[reason] = est.skipped.get(reason, 0) + n
         return
-    est.recipients += 1
+    est.recipients += n
     key = lg or NO_LG
-    est.by_scope[key] = est.by_scope.get(key, 0) + 1
+    est.by_scope[key] = est.by_scope.get(key, 0) + n
 
 
 def _reason(kind: str, m) -> str | None:
@@ -115,10 +115,23 @@ def estimate_group(session: Session, kind: str, period: str, *, now: datetime, q
     """The pending (or held) notifications of one (kind, period), as the sender would treat them."""
     N = Notification
     est = Estimate(price_won=price_won, quiet_until=_quiet_until(kind in AD_KINDS, quiet, now))
-    rows = session.execute(select(N.member_id, *_MEMBER_COLUMNS).join(Member, Member.id == N.member_id)
-                           .where(N.kind == kind, N.period == period, N.state == state)).all()
-    for r in rows:
-        _count(est, _reason(kind, r), r.local_government_code)
+    # Counted per combination of what the sender's rule (core.outbox.skip_reason) looks at, set-
+    # based (a month's group is every member): of the timestamp and the two user ids it only
+    # asks whether they are there, so those are grouped as such and handed to the rule as
+    # stand-ins ("b": blocked; "k": a non-empty botUserKey or appUserId).
+    blocked = case((Member.blocked_at.is_not(None), literal("b")), else_=None)
+    reachable = case((or_(and_(Member.bot_user_key.is_not(None), Member.bot_user_key != ""),
+                          and_(Member.app_user_id.is_not(None), Member.app_user_id != "")), literal("k")),
+                     else_=None)
+    cols = (Member.status, blocked, Member.is_friend, reachable, Member.campaign_opt_out, Member.marketing_opt_in,
+            Member.push_monthly_off, Member.push_reminders_off, Member.local_government_code)
+    rows = session.execute(select(*cols, func.count()).select_from(N).join(Member, Member.id == N.member_id)
+                           .where(N.kind == kind, N.period == period, N.state == state).group_by(*cols)).all()
+    for status, blocked_at, friend, key, opt_out, opt_in, monthly_off, reminders_off, lg, n in rows:
+        reason = skip_reason(kind, status=status, blocked_at=blocked_at, is_friend=friend, bot_user_key=key,
+                             app_user_id=None, campaign_opt_out=opt_out, marketing_opt_in=opt_in,
+                             monthly_off=monthly_off, reminders_off=reminders_off)
+        _count(est, reason, lg, n)
     return est
 
 

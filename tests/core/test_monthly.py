@@ -95,3 +95,22 @@ def test_the_push_budget_is_applied_before_any_notice_can_be_claimed(db, cipher,
     assert again.written == 0
     with db.session() as s:
         assert sorted((n.member_id, n.state) for n in s.scalars(select(Notification))) == [(i, "pending") for i in ids]
+
+
+def test_monthly_results_fork_workers_only_without_other_working_threads(monkeypatch):
+    """A process whose other threads work (the scheduler's job threads) runs monthly results in
+    one process: a forked child could wait forever on a lock one of them held. Daemon threads
+    (the CLI's model warm-up) do not count."""
+    import os
+    import threading
+    from types import SimpleNamespace
+
+    from core.monthly import default_workers
+
+    main, warm_up, job = (SimpleNamespace(daemon=False), SimpleNamespace(daemon=True),
+                          SimpleNamespace(daemon=False))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(threading, "enumerate", lambda: [main, warm_up])
+    assert default_workers() == 2
+    monkeypatch.setattr(threading, "enumerate", lambda: [main, warm_up, job])
+    assert default_workers() == 1

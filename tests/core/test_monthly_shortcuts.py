@@ -91,3 +91,69 @@ def test_the_shortcuts_give_the_rows_of_a_run_without_them(db, monkeypatch):
     assert {"EXCLUDED_TARIFF", "RESOURCE_NOT_USED", "NOT_REGISTERED_FOR_HALF", None} <= reasons
     assert any(p["missing_months"] for p in fast_notes.values())
     assert any(r.get("reason") == "ZERO_BASELINE" for v in fast_views.values() for r in v["resources"])
+
+
+def _states(db) -> dict[int, str]:
+    with db.engine.connect() as conn:
+        return dict(conn.execute(text("SELECT member_id, state FROM notifications WHERE state <> 'sent'")).all())
+
+
+def test_workers_write_the_rows_of_one_process_and_a_failed_run_resumes(db, monkeypatch):
+    """Member ranges prepared side by side by forked workers give exactly the rows of one
+    process. A worker that fails keeps the chunks it committed (their notices stay staged);
+    the next run does the rest, records no notice twice, and leaves the rows of a run that
+    never failed."""
+    import pytest
+
+    from core.settlement import workers
+
+    _population(db)
+    monthly.monthly_results(db, "2026-10", CLOCK, workers=1)
+    one_notes, one_views = _rows(db)
+    one_states = _states(db)
+
+    _forget(db)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(monthly, "CHUNK", 25)   # several chunks per range: 1-120, 121-240
+    result = monthly.monthly_results(db, "2026-10", CLOCK, workers=2)
+    assert result.written == len(one_notes) and result.already == len(range(3, N, 31))
+    assert _rows(db) == (one_notes, one_views) and _states(db) == one_states
+
+    _forget(db)
+    plain = monthly.member_payload
+
+    def failing(rows, *args, **kw):
+        if rows[0].member_id == 200:   # the second range's fourth chunk (196-220)
+            raise RuntimeError("boom")
+        return plain(rows, *args, **kw)
+
+    monkeypatch.setattr(monthly, "member_payload", failing)
+    with pytest.raises(monthly.MonthlyError, match="boom"):
+        monthly.monthly_results(db, "2026-10", CLOCK, workers=2)
+    kept = _states(db)
+    assert set(kept.values()) == {"staged"}
+    assert {m for m in kept if m > 120} and max(kept) < 196 and len(kept) < len(one_notes)
+
+    monkeypatch.setattr(monthly, "member_payload", plain)
+    again = monthly.monthly_results(db, "2026-10", CLOCK, workers=2)
+    assert again.written == len(one_notes) - len(kept)
+    assert _rows(db) == (one_notes, one_views) and _states(db) == one_states
+
+
+def test_workers_stop_when_the_comparison_cannot_be_read(db, monkeypatch):
+    """The parent reads the comparison groups while the workers stage their ranges; when that
+    read fails the workers are told to stop before they write anything, and the run fails."""
+    import pytest
+
+    from core.settlement import workers
+
+    _population(db)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
+
+    def broken(*args, **kw):
+        raise RuntimeError("no groups")
+
+    monkeypatch.setattr(monthly, "comparison_of", broken)
+    with pytest.raises(RuntimeError, match="no groups"):
+        monthly.monthly_results(db, "2026-10", CLOCK, workers=2)
+    assert _states(db) == {} and _rows(db) == ({}, {})

@@ -132,6 +132,38 @@ def test_the_estimate_counts_what_the_sender_would_skip(db, clock):
     assert est.skipped == {"blocked": 1, "topic_off": 1}
 
 
+def test_the_set_based_estimate_counts_as_the_senders_rule_per_member(db, clock):
+    """estimate_group counts per combination of the skip columns; on members with every kind of
+    value the sender's rule looks at (empty and missing user ids (one empty botUserKey: unique), NULL switches, several
+    시·군·구) it gives what core.outbox.skip_reason gives member by member."""
+    import random
+
+    from sqlalchemy import select
+
+    from core.models import Member
+
+    with db.transaction() as s:
+        seed_local_governments(s)
+    rnd = random.Random(5)
+    for i in range(1, 241):
+        add_members(db, 1, start=i, status=rnd.choice(("active", "active", "withdrawn")),
+                    blocked_at=rnd.choice((None, None, datetime(2026, 11, 1))),
+                    is_friend=rnd.choice((True, True, False, None)),
+                    bot_user_key="" if i == 7 else rnd.choice((None, f"user-{i:06d}")), app_user_id=rnd.choice((None, "", f"app-{i}")),
+                    campaign_opt_out=rnd.choice((True, False, None)), marketing_opt_in=rnd.choice((True, False, None)),
+                    push_monthly_off=rnd.choice((True, False)), push_reminders_off=rnd.choice((True, False)),
+                    local_government_code=rnd.choice((None, SUWON, SEONGNAM)))
+    for kind in ("monthly_result", "campaign", "reminder"):
+        add_notifications(db, range(1, 241), kind=kind, clock=clock)
+        with db.session() as s:
+            est = push_budget.estimate_group(s, kind, "2026-10", now=clock.now(), quiet=None, price_won=15)
+            members = s.execute(select(*push_budget._MEMBER_COLUMNS).order_by(Member.id)).all()
+        one_by_one = push_budget.estimate_members(members, kind, now=clock.now(), quiet=None, price_won=15)
+        assert (est.recipients, est.skipped, est.by_scope) == (one_by_one.recipients, one_by_one.skipped,
+                                                               one_by_one.by_scope)
+        assert est.recipients and len(est.skipped) >= 4
+
+
 def test_a_dry_run_at_night_says_when_the_recipients_get_it(app, db, clock, cli, campaign):
     settings(app)
     add_members(db, 4)

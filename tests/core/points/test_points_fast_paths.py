@@ -309,3 +309,25 @@ def test_the_population_has_every_case():
     assert all(seen.get(name) for name in ("yearly cap", "maintenance", "band edge", "a thousandth short",
                                            "missing month", "excluded tariff", "registered late", "not used",
                                            "filled baseline")), seen
+
+
+def test_the_half_baseline_total_is_the_fraction_formula_reduced_in_integers():
+    """half_baseline's B_H = to_decimal(Fraction(S) * 6 / k), computed without Fractions: the
+    same Decimal, digits and exponent included, for sums at whole, half and thousandth units,
+    zero, and wide values, with every number of months available."""
+    from core.points.baseline import ratio_to_decimal
+
+    rnd = random.Random(11)
+    sums = [Decimal(0), Decimal("0.000"), Decimal("0.0005"), Decimal(10) ** 30 + Decimal("0.5")]
+    sums += [Decimal(rnd.randrange(0, 10**9)) / Decimal(rnd.choice((1, 2, 1000, 2000))) for _ in range(3000)]
+    sums += [Decimal(rnd.randrange(0, 10**6)).scaleb(-3) + Decimal(rnd.randrange(0, 10**6)).scaleb(-3) / 2
+             for _ in range(1000)]
+    for s in sums:
+        for k in range(1, 7):
+            n, d = s.as_integer_ratio()
+            g = math.gcd(6 * n, d * k)
+            fast = ratio_to_decimal(6 * n // g, d * k // g)
+            plain = to_decimal(Fraction(s) * 6 / k)
+            assert (str(fast), fast.as_tuple()) == (str(plain), plain.as_tuple())
+    # and non-terminating fills are still rounded as before
+    assert ratio_to_decimal(1, 3) == to_decimal(Fraction(1, 3)) == Decimal("0.3333")
