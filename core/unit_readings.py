@@ -23,6 +23,7 @@ then settled from them like any supply point.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -230,10 +231,17 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
     width = len(columns)
     below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
     inf = float("inf")
-    with db.transaction() as session, bulk_connection(session) as conn:
+    with db.transaction() as session, bulk_connection(session) as conn, ExitStack() as lookups:
         pausing: list[StagedFile] = []  # the pass under way (its COPY closes for a lookup)
-        checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers,
-                              lambda: pausing[-1].pause(conn))
+        if db.is_postgres:
+            # The complexes are read on a connection of their own: on the import's, each new
+            # complex code would close the rows' COPY and wait for the server to take every
+            # row sent, a hundred times in a million-reading file.
+            checker = UnitChecker(lookups.enter_context(db.transaction(deferred=True)), cipher, rules,
+                                  today_kst(clock), bounds, allow_outliers)
+        else:
+            checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers,
+                                  lambda: pausing[-1].pause(conn))
 
         def read(staged: StagedFile) -> None:
             pausing.append(staged)
