@@ -51,9 +51,10 @@ import traceback
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, cast
 
 from sqlalchemy import text
 
@@ -273,7 +274,8 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
         raise MonthlyError(f"{period} is in the future")
     result = MonthlyResult(period)
     run = _Run(m, period, Half.of_month(m), today.year * 100 + today.month, rules, utcnow_naive(clock))
-    ranges = member_ranges(db, default_workers() if workers is None else workers)
+    method = start_method(rules)
+    ranges = member_ranges(db, 1 if method is None else default_workers() if workers is None else workers)
     with db.engine.connect() as conn:
         with conn.begin():
             result.already = conn.execute(text(
@@ -282,7 +284,7 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
     if len(ranges) == 1:
         members, written = _prepare_range(db, run, None, None)
     else:
-        members, written = _in_workers(db, run, ranges)
+        members, written = _in_workers(db, run, ranges, method or "fork")
     result.members = members + result.already
     result.written = written
     result.budget = apply_budget(db, KIND, period, budget or BudgetSettings(), now=clock.now(), quiet=quiet,
@@ -291,12 +293,19 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
 
 
 def default_workers() -> int:
-    """One process per CPU core, at most 4; one while other non-daemon threads run in this
-    process (the scheduler's job threads), whose locks a forked child could wait on forever.
-    Daemon threads (the CLI's warm-up of the chat's language model) are left to themselves."""
-    if sum(1 for t in threading.enumerate() if not t.daemon) > 1:
-        return 1
+    """One process per CPU core, at most 4."""
     return min(4, os.cpu_count() or 1)
+
+
+def start_method(rules: Rules) -> str | None:
+    """How the workers start: forked, unless other non-daemon threads run in this process
+    (the scheduler's job threads), whose locks a forked child could wait on forever; then a
+    fresh interpreter each ("spawn", a second or so to start), which takes the shipped rules
+    (other rules do not travel to it: None, one process). Daemon threads (the CLI's warm-up of
+    the chat's language model) are left to themselves."""
+    if sum(1 for t in threading.enumerate() if not t.daemon) <= 1:
+        return "fork"
+    return "spawn" if rules is default_rules() else None
 
 
 @dataclass
@@ -306,7 +315,7 @@ class _Run:
     period: str
     half: Half
     this_month: int          # today's month: the balance cards are prepared for it
-    rules: Rules
+    rules: Rules             # None on its way to a spawned worker (start_method)
     now: datetime
 
 
@@ -317,7 +326,8 @@ def _comparison(db: Database, month: int) -> Comparison:
         return comparison_of(conn, month, compare_month=month)
 
 
-def _in_workers(db: Database, run: _Run, ranges: list[tuple[int | None, int | None]]) -> tuple[int, int]:
+def _in_workers(db: Database, run: _Run, ranges: list[tuple[int | None, int | None]], method: str = "fork"
+                ) -> tuple[int, int]:
     """Each member range prepared in a forked process of its own (own connections, own
     transactions, chunk by chunk: a worker that fails leaves its committed chunks, and the
     next run does the rest, as after any crash). The parent's pool is emptied first so no
@@ -325,12 +335,14 @@ def _in_workers(db: Database, run: _Run, ranges: list[tuple[int | None, int | No
     comparison groups and hands them over. Every worker is waited for; (members, notices
     written) summed."""
     db.engine.dispose()
-    ctx = multiprocessing.get_context("fork")
+    ctx: Any = multiprocessing.get_context(method)
+    # a spawned worker loads the shipped rules itself (start_method): they do not pickle
+    sent = run if method == "fork" else replace(run, rules=cast(Rules, None))
     procs, pipes = [], []
     try:
         for lo, hi in ranges:
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_worker, daemon=True, args=(db.url, run, lo, hi, len(ranges), theirs))
+            proc = ctx.Process(target=_worker, daemon=True, args=(db.url, sent, lo, hi, len(ranges), theirs))
             proc.start()
             theirs.close()
             procs.append(proc)
@@ -372,6 +384,8 @@ def _send(pipe, message: tuple) -> None:
 
 
 def _worker(url: str, run: _Run, lo: int | None, hi: int | None, share: int, pipe) -> None:
+    if run.rules is None:  # spawned
+        run = replace(run, rules=default_rules())
     db = Database(url)
 
     def groups() -> Comparison:

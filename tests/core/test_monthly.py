@@ -98,19 +98,23 @@ def test_the_push_budget_is_applied_before_any_notice_can_be_claimed(db, cipher,
 
 
 def test_monthly_results_fork_workers_only_without_other_working_threads(monkeypatch):
-    """A process whose other threads work (the scheduler's job threads) runs monthly results in
-    one process: a forked child could wait forever on a lock one of them held. Daemon threads
-    (the CLI's model warm-up) do not count."""
+    """A process whose other threads work (the scheduler's job threads) starts its workers as
+    fresh interpreters, not forked: a forked child could wait forever on a lock one of them
+    held. Those take the shipped rules only (other rules: one process). Daemon threads (the
+    CLI's model warm-up) do not count."""
     import os
     import threading
     from types import SimpleNamespace
 
-    from core.monthly import default_workers
+    from core.monthly import default_workers, start_method
+    from core.rules import default_rules, load_rules
 
     main, warm_up, job = (SimpleNamespace(daemon=False), SimpleNamespace(daemon=True),
                           SimpleNamespace(daemon=False))
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(threading, "enumerate", lambda: [main, warm_up])
     assert default_workers() == 2
+    other = load_rules()
+    monkeypatch.setattr(threading, "enumerate", lambda: [main, warm_up])
+    assert start_method(default_rules()) == "fork" and start_method(other) == "fork"
     monkeypatch.setattr(threading, "enumerate", lambda: [main, warm_up, job])
-    assert default_workers() == 1
+    assert start_method(default_rules()) == "spawn" and start_method(other) is None

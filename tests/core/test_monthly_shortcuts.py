@@ -157,3 +157,35 @@ def test_workers_stop_when_the_comparison_cannot_be_read(db, monkeypatch):
     with pytest.raises(RuntimeError, match="no groups"):
         monthly.monthly_results(db, "2026-10", CLOCK, workers=2)
     assert _states(db) == {} and _rows(db) == ({}, {})
+
+
+def test_workers_spawned_beside_working_threads_write_the_rows_of_one_process(db, monkeypatch):
+    """With another working thread in the process (as the scheduler's), the workers are fresh
+    interpreters that load the shipped rules: the same rows as one process."""
+    import threading
+
+    from core.settlement import workers
+
+    _population(db)
+    monthly.monthly_results(db, "2026-10", CLOCK, workers=1)
+    one = _rows(db), _states(db)
+    _forget(db)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
+    started = []
+    real = monthly._in_workers
+
+    def spy(db, run, ranges, method="fork"):
+        started.append(method)
+        return real(db, run, ranges, method)
+
+    monkeypatch.setattr(monthly, "_in_workers", spy)
+    done = threading.Event()
+    job = threading.Thread(target=done.wait)  # a working (non-daemon) thread
+    job.start()
+    try:
+        result = monthly.monthly_results(db, "2026-10", CLOCK, workers=2)
+    finally:
+        done.set()
+        job.join()
+    assert started == ["spawn"] and result.written == len(one[0][0])
+    assert (_rows(db), _states(db)) == one
