@@ -102,12 +102,9 @@ class UnitChecker:
     CACHE = 100_000
 
     def __init__(self, session, cipher: FieldCipher, rules: Rules, today: date,
-                 bounds: Mapping[str, tuple[Decimal, str]], allow_outliers: bool,
-                 before_query: Callable[[], None] | None = None) -> None:
+                 bounds: Mapping[str, tuple[Decimal, str]], allow_outliers: bool) -> None:
         self.session, self.cipher, self.rules, self.today = session, cipher, rules, today
         self.bounds, self.allow_outliers = bounds, allow_outliers
-        # called before a complex is looked up: the import's COPY must not be open then
-        self.before_query = before_query
         self._resources: dict[str, tuple[str, str | None]] = {}
         self._complexes: dict[str, ComplexInfo | None] = {}
         self._dongs: dict[str, tuple[str | None, str | None]] = {}
@@ -130,8 +127,6 @@ class UnitChecker:
         if code not in self._complexes:
             if len(self._complexes) >= self.CACHE:
                 self._complexes.clear()
-            if self.before_query is not None:
-                self.before_query()
             self._complexes[code] = complex_infos(self.session, {code}).get(code)
         return self._complexes[code]
 
@@ -232,19 +227,13 @@ def import_unit_readings(db: Database, cipher: FieldCipher, clock: Clock, path: 
     below = {resource: float(limit) for resource, (limit, _) in bounds.items()}
     inf = float("inf")
     with db.transaction() as session, bulk_connection(session) as conn, ExitStack() as lookups:
-        pausing: list[StagedFile] = []  # the pass under way (its COPY closes for a lookup)
-        if db.is_postgres:
-            # The complexes are read on a connection of their own: on the import's, each new
-            # complex code would close the rows' COPY and wait for the server to take every
-            # row sent, a hundred times in a million-reading file.
-            checker = UnitChecker(lookups.enter_context(db.transaction(deferred=True)), cipher, rules,
-                                  today_kst(clock), bounds, allow_outliers)
-        else:
-            checker = UnitChecker(session, cipher, rules, today_kst(clock), bounds, allow_outliers,
-                                  lambda: pausing[-1].pause(conn))
+        # PostgreSQL: the complexes are read on a connection of their own, as the rows' COPY
+        # holds the import's open (closing it for each new complex code would wait for the
+        # server to take every row sent). SQLite stages with plain inserts: its own session.
+        checker = UnitChecker(lookups.enter_context(db.transaction(deferred=True)) if db.is_postgres else session,
+                              cipher, rules, today_kst(clock), bounds, allow_outliers)
 
         def read(staged: StagedFile) -> None:
-            pausing.append(staged)
             point_of = staged.points.of
             # the cells (resource, complex, 동, 호) as written of a unit found good -> (its supply
             # point's id, the amount its bound allows): the fast path

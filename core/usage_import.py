@@ -694,13 +694,6 @@ class StagedFile:
         for row in rows:
             write(row)
 
-    def pause(self, conn) -> None:
-        """Close the rows' COPY (PostgreSQL), for a query on the connection while the file is
-        read (the unit file's complexes); the next batch opens another."""
-        if self._copy is not None:
-            self._close_copy(None)
-            self._write_points(conn)
-
     def _write_points(self, conn) -> None:
         if self.points.new:
             if self.direct is not None:  # their companies first
