@@ -89,23 +89,25 @@ class DirectWriter:
         self.settle(new_points)
         keys, old, flags = self.keys, self.old_keys, self.flags
         # A file sent again, or correcting months: the key would refuse a row anyway, but only
-        # when the COPY ends, the whole file read. Looked up first: every row of the first
-        # batch, then a sample of each (a month corrected here and there is left to the key).
+        # when the COPY ends, the whole file read. Looked up before the rows are sent: every
+        # row of the first batch, then a sample of each (a month corrected here and there is
+        # left to the key).
         step = 1 if not self.written else PROBE_EVERY
-        if self._any_there([(keys.get(pid) or old.get(pid) or ("", "", "", ""), month)
-                            for _line, pid, month, *_ in self.pending[::step]]):
-            raise DirectFallback("months already in meter_readings")
         end = f"\t{self.run_id}\t{self.now}\n"
-        out = []
-        for _line, pid, month, amount, tariff, bound in self.pending:
+        out, probe = [], []
+        for i, (_line, pid, month, amount, tariff, bound) in enumerate(self.pending):
             key = keys.get(pid) or old.get(pid)
             if key is None:
                 raise DirectFallback("a supply point past the id maps")
             out.append(f"{key[0]}{month}\t{amount}\t{tariff or NULL}{end}")
+            if i % step == 0:
+                probe.append((key, month))
             if bound is not None:
                 flags.append((f"{key[1]}:{key[3]}:{key[2]}:{month}", bound, amount))
         if len(flags) > FLAGS_HELD:
             raise DirectFallback("too many outlier flags")
+        if self._any_there(probe):
+            raise DirectFallback("months already in meter_readings")
         self.pending = []
         self.written += len(out)
         return "".join(out)
