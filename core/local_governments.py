@@ -326,13 +326,30 @@ def match_local_government(session: Session, address: str | ParsedAddress, on: d
     the one that matches. `on`: the day the address is placed; a unit a reorganisation abolished
     by then gives way to its successor (core.sigungu.current_unit), and an address that does not
     say which successor it is in matches none (never the ended unit)."""
-    base = address.base if isinstance(address, ParsedAddress) else canonical_sido_text(address)
-    best = _matched_code(session, base)
-    if best is not None and on is not None:
-        from core.sigungu import current_unit  # core.sigungu builds on this module
+    if on is None:
+        base = address.base if isinstance(address, ParsedAddress) else canonical_sido_text(address)
+        best = _matched_code(session, base)
+        return session.get(LocalGovernment, best) if best is not None else None
+    return placement(session, address, on)[0]
 
-        best = current_unit(best, base, on).code
-    return session.get(LocalGovernment, best) if best is not None else None
+
+def placement(session: Session, address: str | ParsedAddress, on: date
+              ) -> tuple[LocalGovernment | None, list[LocalGovernment]]:
+    """(the local government of an address on a day, as match_local_government; the successors
+    to ask the citizen about when the address names a unit a reorganisation split and does not
+    say which successor it is in, 인천 서구 + a road name, else none). One pass over the
+    prefixes for both."""
+    from core.sigungu import current_unit  # core.sigungu builds on this module
+
+    base = address.base if isinstance(address, ParsedAddress) else canonical_sido_text(address)
+    code = _matched_code(session, base)
+    if code is None:
+        return None, []
+    placed = current_unit(code, base, on)
+    if placed.code is not None:
+        return session.get(LocalGovernment, placed.code), []
+    found = [session.get(LocalGovernment, unit.code) for unit in placed.candidates]
+    return None, [lg for lg in found if lg is not None]
 
 
 def _matched_code(session: Session, base: str) -> str | None:
@@ -346,19 +363,8 @@ def _matched_code(session: Session, base: str) -> str | None:
 
 
 def successors_to_ask(session: Session, address: str | ParsedAddress, on: date) -> list[LocalGovernment]:
-    """When an address names a unit a reorganisation split and does not say which successor it
-    is in (인천 서구 + a road name): the successors to ask the citizen about; else none."""
-    from core.sigungu import current_unit
-
-    base = address.base if isinstance(address, ParsedAddress) else canonical_sido_text(address)
-    code = _matched_code(session, base)
-    if code is None:
-        return []
-    placed = current_unit(code, base, on)
-    if placed.code is not None:
-        return []
-    found = [session.get(LocalGovernment, unit.code) for unit in placed.candidates]
-    return [lg for lg in found if lg is not None]
+    """The successors to ask about for an address (see :func:`placement`)."""
+    return placement(session, address, on)[1]
 
 
 def infer_sido(session: Session, parsed: ParsedAddress) -> ParsedAddress:

@@ -29,7 +29,12 @@ from core import texts
 from core.clock import Clock, today_kst, utcnow_naive
 from core.complexes import ComplexUnit, unit_supply_key_hash
 from core.crypto import FieldCipher
-from core.local_governments import ParsedAddress, household_key, match_local_government, successors_to_ask
+from core.local_governments import (
+    ParsedAddress,
+    household_key,
+    placement,
+    successors_to_ask,
+)
 from core.models import (
     DialogState,
     HouseholdDispute,
@@ -936,9 +941,9 @@ def place_address(session: Session, address: ParsedAddress, on: date, chosen: st
                   ) -> LocalGovernment | None:
     """The local government of an address on a day; where the address names a 구 that a
     reorganisation split without saying which side, the successor ``chosen`` (if it is one)."""
-    lg = match_local_government(session, address, on=on)
+    lg, successors = placement(session, address, on)
     if lg is None and chosen:
-        lg = next((s for s in successors_to_ask(session, address, on) if s.code == chosen), None)
+        lg = next((s for s in successors if s.code == chosen), None)
     return lg
 
 

@@ -33,9 +33,8 @@ from core.local_governments import (
     canonical_sido_text,
     clean,
     infer_sido,
-    match_local_government,
+    placement,
     sido_of,
-    successors_to_ask,
 )
 from core.pii import mask_name
 
@@ -169,11 +168,10 @@ class RegionStep(TextStep):
             sido, typed = parsed.sido, parsed.base
         if sido is None:
             raise Invalid(_t("join.region_invalid"))
-        today = today_kst(c.ctx.clock)
-        lg = match_local_government(c.ctx.session, typed, on=today) if sido != SEOUL else None
         # a 구 that a reorganisation split ("인천 서구"): asked which successor
-        ask = [s.code for s in successors_to_ask(c.ctx.session, typed, today)] if lg is None and sido != SEOUL else []
-        return {"sido": sido, "lg": lg.code if lg else None, "seoul": sido == SEOUL, "ask": ask}
+        lg, successors = placement(c.ctx.session, typed, today_kst(c.ctx.clock)) if sido != SEOUL else (None, [])
+        return {"sido": sido, "lg": lg.code if lg else None, "seoul": sido == SEOUL,
+                "ask": [s.code for s in successors]}
 
     def apply(self, c: Conv, value: dict):
         c.set(region=value)

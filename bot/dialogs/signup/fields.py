@@ -42,11 +42,10 @@ from core.local_governments import (
     Unit,
     infer_sido,
     looks_complete,
-    match_local_government,
     mentions_seoul,
     parse_address,
     parse_unit,
-    successors_to_ask,
+    placement,
     unit_structure,
 )
 from core.models import ApartmentComplex, LocalGovernment
@@ -392,15 +391,13 @@ def finish_address(c: Conv):
         return c.dialog.failed(ctx, c.dialog.steps["address"],
                                c.t("signup.address.household_taken", call_centre=call_centre))
     c.set(household_refused=False)
-    lg = match_local_government(c.ctx.session, parsed, on=today_kst(ctx.clock))
+    lg, choices = placement(c.ctx.session, parsed, today_kst(ctx.clock))
     address = dict(c.slots["address"])
     address["lg_code"] = lg.code if lg else None
     c.set(address=address)
-    if lg is None:
-        choices = successors_to_ask(c.ctx.session, parsed, today_kst(ctx.clock))
-        if choices:  # a 구 that a reorganisation split, the address not saying which side
-            c.set(sigungu_choices=[choice.code for choice in choices])
-            return Go("address_sigungu")
+    if choices:  # a 구 that a reorganisation split, the address not saying which side
+        c.set(sigungu_choices=[choice.code for choice in choices])
+        return Go("address_sigungu")
     notice = None if lg else c.t("signup.address.lg_unknown")
     return host(c).after(c, "address", notice=notice)
 
