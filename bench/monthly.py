@@ -10,6 +10,14 @@ and 2025 and Jul-Oct 2026) in 60 시·군·구 in a fresh temporary database, th
 Each is run twice, alternating (results emptied between the runs); the best time counts. Done
 at every size given, to show how the cost grows.
 
+Two more references, measured in the same run, show what any way of preparing these results
+must spend at least (the issue's floor reads 3 readings per account; the results read 18):
+  inputs:   one SQL aggregate of what the half so far and its baseline B_H read per account:
+            the six months of the half and the same months one and two years before, fetched;
+  writes:   the rows the monthly run wrote (a prepared card and a notice per member) written
+            again, bare: deleted, then inserted through the driver in one transaction each
+            (executemany on SQLite, COPY on PostgreSQL), nothing computed.
+
     python bench/monthly.py [--sizes 10000 100000] [--url URL]
 
 Target (issue 17): monthly within 3x the floor, linear growth.
@@ -44,6 +52,15 @@ SELECT ra.id,
 FROM resource_accounts ra
 JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
   AND r.month IN ({MONTH}, {MONTH - 100}, {MONTH - 200})
+WHERE ra.ended_on IS NULL
+GROUP BY ra.id
+"""
+HALF_MONTHS = [y * 100 + m for y in (2024, 2025, 2026) for m in range(7, 13)]
+INPUTS_SQL = f"""
+SELECT ra.id, {", ".join(f"SUM(CASE WHEN r.month = {m} THEN r.amount END)" for m in HALF_MONTHS)}
+FROM resource_accounts ra
+JOIN meter_readings r ON r.resource = ra.resource AND r.supply_key_hash = ra.supply_key_hash
+  AND r.month IN ({", ".join(map(str, HALF_MONTHS))})
 WHERE ra.ended_on IS NULL
 GROUP BY ra.id
 """
@@ -124,7 +141,7 @@ def generate(url: str, n: int, *, fresh: bool = True, user_key=None, base_months
     db.dispose()
 
 
-def floor(url: str) -> tuple[float, int]:
+def floor(url: str, sql: str = FLOOR_SQL) -> tuple[float, int]:
     from sqlalchemy import text
 
     from core.db import Database
@@ -132,10 +149,39 @@ def floor(url: str) -> tuple[float, int]:
     db = Database(url)
     t0 = time.perf_counter()
     with db.engine.connect() as conn:
-        rows = conn.execute(text(FLOOR_SQL)).fetchall()
+        rows = conn.execute(text(sql)).fetchall()
     took = time.perf_counter() - t0
     db.dispose()
     return took, len(rows)
+
+
+def writes(url: str) -> float:
+    """The monthly run's rows written again, bare (the run must have left them): the rows of
+    prepared_progress and notifications read out, deleted, and inserted again through the
+    driver, one transaction per table; the seconds of the inserts."""
+    from core.db import Database
+    from core.db_bulk import bulk_insert, driver_connection, json_text
+    from core.models.outbox import Notification
+    from core.models.progress import PreparedProgress
+    from core.sqla import table_of
+
+    db = Database(url)
+    took = 0.0
+    with db.engine.connect() as conn:
+        for table in (table_of(PreparedProgress), table_of(Notification)):
+            with conn.begin():
+                cur = driver_connection(conn).cursor()
+                cur.execute(f"SELECT * FROM {table.name}")
+                columns = [d[0] for d in cur.description]
+                rows = [tuple(json_text(v) if isinstance(v, (dict, list)) else v for v in r) for r in cur.fetchall()]
+                cur.execute(f"DELETE FROM {table.name}")
+                cur.close()
+            t0 = time.perf_counter()
+            with conn.begin():
+                bulk_insert(conn, table, rows, columns, ready=True)
+            took += time.perf_counter() - t0
+    db.dispose()
+    return took
 
 
 def monthly(url: str) -> tuple[float, int, int]:
@@ -171,19 +217,25 @@ def main() -> None:
         t0 = time.perf_counter()
         generate(url, n)
         print(f"generated {n:,} households in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
-        floors, runs = [], []
+        floors, inputs, runs, bare = [], [], [], []
         for _ in range(2):
             floors.append(floor(url))
+            inputs.append(floor(url, INPUTS_SQL)[0])
             runs.append(monthly(url))
-            print(f"  n={n:,}: floor {floors[-1][0]:.2f}s, monthly {runs[-1][0]:.2f}s", file=sys.stderr, flush=True)
+            bare.append(writes(url))
+            print(f"  n={n:,}: floor {floors[-1][0]:.2f}s, inputs {inputs[-1]:.2f}s, monthly {runs[-1][0]:.2f}s,"
+                  f" writes {bare[-1]:.2f}s", file=sys.stderr, flush=True)
         best_floor = min(f[0] for f in floors)
         best = min(r[0] for r in runs)
-        out.append((n, best_floor, best, runs[0][1], runs[0][2], floors[0][1]))
+        out.append((n, best_floor, best, runs[0][1], runs[0][2], floors[0][1], min(inputs), min(bare)))
     print(f"\nmonthly results with projections and comparisons (db={'postgres' if args.url and 'postgres' in args.url else 'sqlite'})")
     print(f"{'households':>10}{'accounts':>10}{'floor s':>10}{'monthly s':>11}{'ratio':>8}{'per 1k s':>10}"
-          f"{'notices':>9}{'prepared':>10}")
-    for n, fl, mo, written, prepared, accounts in out:
-        print(f"{n:>10,}{accounts:>10,}{fl:>10.2f}{mo:>11.2f}{mo / fl:>8.1f}{mo / n * 1000:>10.3f}{written:>9,}{prepared:>10,}")
+          f"{'notices':>9}{'prepared':>10}{'inputs s':>10}{'writes s':>10}{'least':>7}")
+    for n, fl, mo, written, prepared, accounts, inp, wr in out:
+        print(f"{n:>10,}{accounts:>10,}{fl:>10.2f}{mo:>11.2f}{mo / fl:>8.1f}{mo / n * 1000:>10.3f}{written:>9,}"
+              f"{prepared:>10,}{inp:>10.2f}{wr:>10.2f}{(inp + wr) / fl:>7.1f}")
+    print("least: (inputs + writes) / floor, what reading the half's readings and writing the results"
+          " cost before anything is computed")
     if len(out) > 1:
         (n0, _, m0, *_), (n1, _, m1, *_) = out[0], out[-1]
         print(f"growth: {n1 / n0:.0f}x households -> {m1 / m0:.1f}x time (linear = {n1 / n0:.0f}x)")
