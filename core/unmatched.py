@@ -1,8 +1,9 @@
 """The queue of questions the bot did not understand (or only as a close call), for operators.
 
 ``record`` (or, on the chat's hot path, ``Buffer.add`` with ``row_values``) keeps one typed message with the classifier's top guesses; every run of four or more
-digits (separators between them included, full-width digits too) is masked first, so a customer
-number, account or phone number typed by mistake is never stored. The caller (bot.router) never
+digits (separators between them included, full-width digits too) and every e-mail address is
+masked first, so a customer number, account, phone number or e-mail typed by mistake is never
+stored. The caller (bot.router) never
 records text typed at a personal-data step. ``groups`` counts them by normalised text for the
 dashboard, ``export_csv`` writes the same as CSV, ``purge`` removes rows older than the
 retention (the scheduler's housekeeping, UNMATCHED_RETENTION_DAYS)."""
@@ -34,13 +35,16 @@ log = logging.getLogger("cpoint.unmatched")
 MASK = "****"
 TEXT_MAX = 300
 _DIGIT_RUN = re.compile(r"\d(?:[\s.\-_/]*\d){3,}")
+# local@domain.tld, also with spaces typed around the @ or the dots (phone keyboards add them)
+_EMAIL = re.compile(r"[\w.+\-]+\s*@\s*[\w\-]+(?:\s*\.\s*[A-Za-z0-9\-]+)+", re.ASCII)
 _PUNCT = re.compile(r"[^\w\s]+")
 _SPACE = re.compile(r"\s+")
 
 
 def mask_digits(text: str) -> str:
-    """Every run of 4+ digits (spaces, dots, dashes or slashes between them allowed) -> ****."""
-    return _DIGIT_RUN.sub(MASK, unicodedata.normalize("NFKC", text or ""))
+    """Every e-mail address, and every run of 4+ digits (spaces, dots, dashes or slashes
+    between them allowed) -> ****."""
+    return _DIGIT_RUN.sub(MASK, _EMAIL.sub(MASK, unicodedata.normalize("NFKC", text or "")))
 
 
 def group_key(text: str) -> str:

@@ -21,6 +21,10 @@ NOW = datetime(2026, 11, 20, 3, 0)
     ("０４１９２８３７４６", "****"),
     ("2026년 포인트", "****년 포인트"),
     ("3월 15일 123호", "3월 15일 123호"),
+    ("메일 hong.gil-dong+cp@naver.com 로 주세요", "메일 **** 로 주세요"),
+    ("ｈｏｎｇ＠ｄａｕｍ．ｎｅｔ이에요", "****이에요"),
+    ("hong @ gmail . com", "****"),
+    ("포인트@지급 언제", "포인트@지급 언제"),
 ])
 def test_every_run_of_four_or_more_digits_is_masked(typed, kept):
     assert unmatched.mask_digits(typed) == kept
