@@ -25,6 +25,7 @@ NOW = datetime(2026, 11, 20, 3, 0)
     ("ｈｏｎｇ＠ｄａｕｍ．ｎｅｔ이에요", "****이에요"),
     ("hong @ gmail . com", "****"),
     ("포인트@지급 언제", "포인트@지급 언제"),
+    ("ㅋㅋㅋ ㅇㅇ", "ㅋㅋㅋ ㅇㅇ"),
 ])
 def test_every_run_of_four_or_more_digits_is_masked(typed, kept):
     assert unmatched.mask_digits(typed) == kept
