@@ -50,7 +50,7 @@ class Router:
             return intent
         if intent == "greeting":
             return "welcome"
-        if intent == "withdraw":
+        if intent in ("withdraw", "notify"):
             return "myinfo"
         if intent in faq.INTENTS or intent == "faq_list":
             return "faq"
@@ -74,6 +74,8 @@ class Router:
             dialog = self.app.dialogs["myinfo"]
             assert isinstance(dialog, myinfo.MyInfoDialog)
             return dialog.open_flow(ctx, "withdraw")
+        if intent == "notify" and "notify" in self.app.dialogs:
+            return self.app.dialogs["notify"].handle(ctx)  # typed: the screen, nothing changed yet
         if intent == "human":
             return chat.human_reply(ctx)
         if intent == "thanks":

@@ -322,6 +322,15 @@ def test_the_balance_card_coaches_toward_the_next_band(chat, db, cipher, usage):
     assert len(c.last["template"]["outputs"]) <= 3
 
 
+@pytest.mark.parametrize("typed", ["다음 구간까지 얼마나 남았어", "결과 보기", "우리 동네 평균이랑 비교해줘", "이웃보다 많이 써?"])
+def test_asking_for_the_coaching_in_words_gives_the_card(chat, db, cipher, usage, typed):
+    joined_long_ago(db, cipher, U2)
+    usage()
+    c = chat(U2)
+    c.say(typed)
+    assert "남은 2개월 동안 월 45kWh씩 덜 쓰면 10% 구간" in c.text
+
+
 def test_the_prepared_balance_is_the_live_one(chat, db, cipher, clock, usage, monkeypatch):
     from core.models.progress import PreparedProgress
     from core.progress import prepare_progress

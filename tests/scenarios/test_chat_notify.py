@@ -65,3 +65,21 @@ def test_not_a_member_gets_the_signup_invitation(chat):
     c = chat("u-nobody")
     c.send_extra("fallback", "알림 설정", {"dialog": "notify"}, "QUICKREPLY_BUTTON_MESSAGE")
     assert "아직 탄소중립포인트 회원이 아니에요" in c.text
+
+
+@pytest.mark.parametrize("typed", ["알림 끄고 싶어", "월별 결과 알림 꺼줘", "푸쉬 메세지 안받을래", "알람설정"])
+def test_typed_the_screen_opens_and_nothing_changes_until_a_tap(chat, db, member, typed):
+    c = chat(USER)
+    c.say(typed)
+    assert c.has("알림 설정", "월별 결과: 받음") and "월별 결과 끄기" in c.labels
+    assert not member_of(db, USER).push_monthly_off
+    with db.session() as s:
+        assert {n.state for n in s.query(Notification)} == {"pending"}
+    c.tap("월별 결과 끄기")
+    assert member_of(db, USER).push_monthly_off
+
+
+def test_typed_by_someone_not_a_member(chat):
+    c = chat("u-nobody")
+    c.say("알림 끄고 싶어요")
+    assert "아직 탄소중립포인트 회원이 아니에요" in c.text
