@@ -75,7 +75,11 @@ class Router:
             assert isinstance(dialog, myinfo.MyInfoDialog)
             return dialog.open_flow(ctx, "withdraw")
         if intent == "notify" and "notify" in self.app.dialogs:
-            return self.app.dialogs["notify"].handle(ctx)  # typed: the screen, nothing changed yet
+            from bot.dialogs import notify
+
+            dialog = self.app.dialogs["notify"]
+            assert isinstance(dialog, notify.NotifyDialog)
+            return dialog.handle(ctx)  # typed: the screen, nothing changed before a tap
         if intent == "human":
             return chat.human_reply(ctx)
         if intent == "thanks":
