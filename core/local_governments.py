@@ -382,6 +382,67 @@ def infer_sido(session: Session, parsed: ParsedAddress) -> ParsedAddress:
     return ParsedAddress(sido=sido, base=f"{sido} {parsed.base}", detail=parsed.detail, kind=parsed.kind)
 
 
+def _spellings_of(name: str) -> dict[str, bool]:
+    """How people write a 시군구 name, spaces taken out, each with whether it must end a word:
+    in full ("수원시영통구": also glued to what follows), a city's 시 dropped before its 구
+    ("수원영통구"), the 구/군 alone ("영통구"), a 시/군 alone without its suffix ("화성"). The
+    short ones must end a word: "영통구청로" and "화성로" are roads. Which of them name one
+    place is decided by the caller."""
+    words = name.split(" ")
+    out = {"".join(words): False}
+    if len(words) >= 2:
+        out.setdefault(words[-1], True)
+        if words[0].endswith("시") and len(words[0]) >= 3:
+            out.setdefault(words[0][:-1] + "".join(words[1:]), True)
+    elif len(name) >= 3 and name[-1] in "시군" and name[:-1] not in _SIDO_OF:
+        out.setdefault(name[:-1], True)
+    return out
+
+
+def _end_of(text: str, letters: int) -> int:
+    """The index in ``text`` just after its first ``letters`` non-space characters."""
+    seen = idx = 0
+    while seen < letters:
+        if not text[idx].isspace():
+            seen += 1
+        idx += 1
+    return idx
+
+
+def respell_address(session: Session, text: str | None) -> str:
+    """A typed address with its 시/도 and 시군구 written out the way the local governments'
+    prefixes are, when the way it starts names exactly one 시군구 (of the 시/도 it names, if it
+    names one): typed without spaces ("경기도수원시영통구예시로123"), the 시 of a city left out
+    ("수원 영통구", "포항 남구"), the 시/도 left out, or only a 구 the country has once
+    ("영통구 예시로 123"). Anything else ("중구 세종대로 110": 중구 is in six 시/도) is returned as
+    typed, for the caller's own checks."""
+    t = canonical_sido_text(clean(text))
+    sido = sido_of(t)
+    rest = t[len(sido):].strip() if sido is not None and t.startswith(sido) else t
+    squashed = rest.replace(" ", "")
+    if not squashed:
+        return t
+    best: set[tuple[str, str]] = set()
+    best_len = 0
+    for lg_sido, name in session.execute(select(LocalGovernment.sido, LocalGovernment.name)):
+        if name == lg_sido or (sido is not None and lg_sido != sido):
+            continue
+        for spelling, word in _spellings_of(name).items():
+            n = len(spelling)
+            if n < best_len or not squashed.startswith(spelling):
+                continue
+            end = _end_of(rest, n)
+            if word and end < len(rest) and not rest[end].isspace():
+                continue
+            if n > best_len:
+                best, best_len = set(), n
+            best.add((lg_sido, name))
+    if len(best) != 1:
+        return t
+    lg_sido, name = best.pop()
+    return clean(f"{lg_sido} {name} {rest[_end_of(rest, best_len):]}")
+
+
 def looks_complete(parsed: ParsedAddress) -> bool:
     """A 시/도, then (except 세종) a 시/군/구 word, then the road or lot core."""
     if parsed.sido is None:

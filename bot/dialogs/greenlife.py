@@ -30,10 +30,9 @@ from core.clock import today_kst
 from core.local_governments import (
     SEOUL,
     ParsedAddress,
-    canonical_sido_text,
-    clean,
     infer_sido,
     placement,
+    respell_address,
     sido_of,
 )
 from core.pii import mask_name
@@ -161,7 +160,7 @@ class RegionStep(TextStep):
     question = "join.region_question"
 
     def check(self, c: Conv, text: str) -> dict:
-        typed = canonical_sido_text(clean(text))
+        typed = respell_address(c.ctx.session, text)  # also "수원 영통구", "영통구"
         sido = sido_of(typed)
         if sido is None:
             parsed = infer_sido(c.ctx.session, ParsedAddress(sido=None, base=typed, detail="", kind="road"))

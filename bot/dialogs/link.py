@@ -33,7 +33,7 @@ from bot.kakao.response import TextCard
 from core import member_link as L
 from core import members as M
 from core.clock import utcnow_naive
-from core.local_governments import infer_sido, parse_address
+from core.local_governments import infer_sido, parse_address, respell_address
 from core.pii import mask_name
 
 _MEMBER_NO = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
@@ -124,7 +124,7 @@ class AddressStep(TextStep):
     question = "address.question"
 
     def check(self, c: Conv, text: str) -> dict:
-        parsed = parse_address(text)
+        parsed = parse_address(respell_address(c.ctx.session, text))
         if parsed is None:
             raise Invalid(c.t("address.invalid"))
         parsed = infer_sido(c.ctx.session, parsed)

@@ -15,6 +15,7 @@ from core.local_governments import (
     parse_address,
     parse_unit,
     read_local_governments,
+    respell_address,
     seed_local_governments,
 )
 from core.models import LocalGovernment
@@ -87,6 +88,32 @@ def test_matching_by_longest_prefix_and_inferring_the_sido(db):
         assert full.base == "경기도 수원시 영통구 예시로 123" and looks_complete(full)
         lg = s.get(LocalGovernment, "50130")
         assert lg.won_per_point == 1 and "제주 서귀포시" in lg.address_prefixes
+
+
+@pytest.mark.parametrize("typed,written", [
+    ("경기도수원시영통구예시로123", "경기도 수원시 영통구 예시로123"),      # no spaces at all
+    ("수원 영통구 예시로 123", "경기도 수원시 영통구 예시로 123"),          # the city's 시 left out
+    ("영통구 예시로 123", "경기도 수원시 영통구 예시로 123"),               # a 구 the country has once
+    ("포항 남구 대이로 1", "경상북도 포항시 남구 대이로 1"),
+    ("부산 중구 중앙대로 1", "부산광역시 중구 중앙대로 1"),                # 중구 of the 시/도 typed
+    ("화성 봉담읍 동화길 1", "경기도 화성시 봉담읍 동화길 1"),
+    ("강원 고성 간성읍 간성로 1", "강원특별자치도 고성군 간성읍 간성로 1"),
+    ("제주시 연동 1", "제주특별자치도 제주시 연동 1"),
+    # left as typed: six 시/도 have a 중구, two a 고성군; roads whose names start like a place
+    ("중구 세종대로 110", "중구 세종대로 110"),
+    ("고성 간성로 1", "고성 간성로 1"),
+    ("화성로 12", "화성로 12"),
+    ("영통구청로 12", "영통구청로 12"),
+])
+def test_an_address_typed_short_or_glued_is_written_out(db, typed, written):
+    from core.sigungu import load_sigungu
+
+    with db.transaction() as s:
+        seed_local_governments(s)
+        load_sigungu(s)
+        assert respell_address(s, typed) == written
+        if written != typed:
+            assert looks_complete(parse_address(written))
 
 
 def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_returned():

@@ -145,6 +145,23 @@ def test_an_address_with_its_unit_on_one_line_is_not_asked_the_unit_again(chat, 
     assert st.slots["address"]["lg_code"] == "36110"
 
 
+@pytest.mark.parametrize("typed", ["경기도수원시영통구예시로123 101동1203호", "수원 영통구 예시로 123 101동 1203호",
+                                   "영통구 예시로 123 101-1203", "수원시영통구 예시로 123, 101동 1203호"])
+def test_an_address_typed_glued_or_short_is_placed(chat, db, typed):
+    c = signup_until(chat(U1), "address")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "billing_mode", c.text
+    assert st.slots["address"]["base"] == "경기도 수원시 영통구 예시로 123"
+    assert (st.slots["address"]["detail"], st.slots["address"]["lg_code"]) == ("101동 1203호", "41117")
+
+
+def test_an_address_naming_a_gu_many_cities_have_asks_for_the_city(chat, db):
+    c = signup_until(chat(U1), "address")
+    c.say("중구 세종대로 110")
+    assert state(db, U1).step == "address" and c.has("시·도와 시·군·구를 포함해서")
+
+
 def test_full_width_customer_number_and_email(chat, db, cipher):
     c = signup_until(chat(U1), "customer_number")
     c.say(full_width("04-1928-3746"))

@@ -46,6 +46,7 @@ from core.local_governments import (
     parse_address,
     parse_unit,
     placement,
+    respell_address,
     unit_structure,
 )
 from core.models import ApartmentComplex, LocalGovernment
@@ -167,7 +168,8 @@ class AddressStep(TextStep):
         if mentions_seoul(text):
             _keep_seoul_address(c, parse_address(text))
             return "seoul"
-        parsed = parse_address(text)
+        # "수원 영통구 ...", "경기도수원시영통구예시로123": the 시/도 and 시군구 written out first
+        parsed = parse_address(respell_address(c.ctx.session, text))
         if parsed is None:
             raise Invalid(c.t("signup.address.invalid"))
         parsed = infer_sido(c.ctx.session, parsed)
