@@ -16,6 +16,7 @@ all but the last digits masked, never a name, address, mobile or account.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import lru_cache
 
 from bot import texts
 from core import members as M
@@ -85,6 +86,30 @@ def _change(ctx, misses: tuple | None) -> None:
                 store.clear_misses(user_key)
 
         ctx.after_commit.append(write)
+
+
+def asks_for_person(text: str | None) -> bool:
+    """Typed text that asks for a person ("상담원 연결해줘", "사람이랑 얘기할래요"), so that a
+    dialog does not take it for the answer to its question (a name of two words fits "상담원
+    연결해줘"). Only text holding a word of such a request (keywords.toml ``person``) is
+    classified: the rest of what is typed at a personal step never reaches the classifier."""
+    typed = " ".join((text or "").split())
+    lowered = typed.lower()
+    if not typed or not any(w in lowered for w in _person_words()):
+        return False
+    from bot import understanding
+
+    u = understanding.understand(typed)
+    top = u.result.top
+    if u.outcome != "confident" or u.intent != "human" or top is None:
+        return False
+    # one word ("김상담") may be a name: only taken for a request with the in-dialog certainty
+    return " " in typed or top.score >= understanding.thresholds().dialog
+
+
+@lru_cache(maxsize=1)
+def _person_words() -> tuple[str, ...]:
+    return tuple(w.lower() for lang in texts.LANGUAGES for w in texts.raw("keywords", lang=lang).get("person", ()))
 
 
 def masked_member_number(member_id: int) -> str:

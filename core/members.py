@@ -150,6 +150,41 @@ def normalise_name(text: str, member_type: str = "individual") -> str:
     raise InvalidValue("name")
 
 
+# How a name is typed in a sentence: "제 이름은 홍길동이에요", "홍길동입니다", "저는 김수지예요".
+_NAME_BEFORE = re.compile(r"^(?:(?:제|저의|내|나의|본인)\s*)?(?:이름|성함|성명|실명)\s*(?:은|는|이|:)?\s*|^(?:저는|전|나는|난)\s+")
+_NAME_AFTER = re.compile(r"\s*(?:입니다|이에요|이예요|예요|에요|이요|요|이고요|인데요|이라고\s*(?:해요|합니다)|라고\s*(?:해요|합니다))"
+                         r"\s*[.!~^]*$")
+_CONSONANT_ENDINGS = ("이에요", "이요")   # after a syllable that ends in a consonant (홍길동이요)
+
+
+def _ends_in_consonant(syllable: str) -> bool:
+    code = ord(syllable) - 0xAC00
+    return 0 <= code < 11172 and code % 28 != 0
+
+
+def typed_name(text: str, member_type: str = "individual") -> str:
+    """A person's name as citizens type it in a chat: also in a sentence ("제 이름은 홍길동이에요",
+    "홍길동입니다", "홍길동이요"), which is taken apart when what is left is a name. "이요" and
+    "이에요" follow a final consonant (홍길동이요: 홍길동); after a vowel their 이 is the name's
+    (김하이요: 김하이). What is left must still be a name of two syllables or more (김이요 stays).
+    Organisations' names are taken as typed (normalise_name)."""
+    t = re.sub(r"\s+", " ", (text or "").strip())
+    if member_type in ("commercial", "public", "school") or not re.search(r"[가-힣]", t):
+        return normalise_name(t, member_type)
+    core = _NAME_BEFORE.sub("", t)
+    m = _NAME_AFTER.search(core)
+    if m and m.start() > 0:
+        ending = m.group(0).strip().rstrip(".!~^")
+        stem = core[: m.start()].rstrip()
+        if ending in _CONSONANT_ENDINGS and not _ends_in_consonant(stem[-1]):
+            stem = core[: m.start() + 1].rstrip()  # 김하이요: the name's own 이, then 요
+        core = stem
+    try:
+        return normalise_name(core, member_type)
+    except InvalidValue:
+        return normalise_name(t, member_type)
+
+
 def fold(text: str | None) -> str:
     """What people type, made comparable: NFKC (full-width digits and letters, ideographic spaces)
     and single spaces. Hangul compatibility jamo (typed shorthand such as a yes of two ieung)
@@ -165,9 +200,30 @@ def looks_like_rrn(text: str | None) -> bool:
     return contains_rrn(t) or contains_rrn(text)
 
 
+_SPOKEN_DIGITS = "공영일이삼사오육륙칠팔구"
+_SPOKEN = str.maketrans(_SPOKEN_DIGITS, "001234566789")
+_ONLY_DIGITS_SPOKEN = re.compile(rf"[{_SPOKEN_DIGITS}0-9\s.\-]+")
+_MOBILE_IN_TEXT = re.compile(r"(?:\+\s*82|0)[0-9\s.()\-]{8,16}[0-9]")
+
+
 def normalise_mobile(text: str) -> str:
-    """'01012345678', '010 1234 5678', '010.1234.5678', '+82 10-1234-5678' -> '010-1234-5678'."""
-    d = re.sub(r"[\s.()\-]", "", fold(text))
+    """'01012345678', '010 1234 5678', '010.1234.5678', '+82 10-1234-5678' -> '010-1234-5678';
+    also said in words ('공일공-1234-5678') or in a sentence ('010 1234 5678 이요', '제 번호는
+    010-1234-5678입니다') when the sentence holds one number."""
+    t = fold(text)
+    if _ONLY_DIGITS_SPOKEN.fullmatch(t) and re.search(f"[{_SPOKEN_DIGITS}]", t):
+        t = t.translate(_SPOKEN)
+    try:
+        return _mobile(t)
+    except InvalidValue:
+        found = _MOBILE_IN_TEXT.findall(t)
+        if len(found) != 1 or re.sub(r"\D", "", t) != re.sub(r"\D", "", found[0]):
+            raise
+        return _mobile(found[0])
+
+
+def _mobile(text: str) -> str:
+    d = re.sub(r"[\s.()\-]", "", text)
     if d.startswith("+82"):
         d = "0" + d[3:].removeprefix("0")
     elif d.startswith("82") and len(d) in (11, 12):
@@ -288,11 +344,17 @@ def normalise_email(text: str) -> str:
     return t
 
 
+_WORDS_AFTER_AREA = re.compile(r"(?:정도|쯤|가량|이요|요|입니다|이에요|예요|에요|이고요|돼요|되요|[.!~])*")
+
+
 def parse_floor_area(text: str) -> Decimal:
-    """'84.97', '84.97㎡', '84.97 m2' -> 84.9 (one decimal, truncated); '25평' -> 82.6."""
-    t = (text or "").strip().replace(",", "").replace(" ", "")
-    m = re.fullmatch(r"(\d{1,6}(?:\.\d+)?)(㎡|m2|m²|제곱미터|평)?", t, re.I)
-    if not m:
+    """'84.97', '84.97㎡', '84.97 m2' -> 84.9 (one decimal, truncated); '25평' -> 82.6; also
+    in a few words ('약 25평이요', '전용 84㎡ 정도')."""
+    t = fold(text).replace(",", "").replace(" ", "")
+    t = re.sub(r"^(?:약|대략|한|전용면적|전용|면적은?)", "", t)
+    # the number and its unit, then an ending at most ('25평이요', '84㎡ 정도')
+    m = re.match(r"(\d{1,6}(?:\.\d+)?)(㎡|m2|m²|제곱미터|평)?", t, re.I)
+    if not m or not _WORDS_AFTER_AREA.fullmatch(t[m.end():]):
         raise InvalidValue("floor_area")
     value = Decimal(m.group(1))
     if m.group(2) == "평":
@@ -303,18 +365,38 @@ def parse_floor_area(text: str) -> Decimal:
     return value
 
 
+_DATE_FORMS = (
+    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"),                                  # 20200301
+    re.compile(r"(?P<y>\d{2})(?P<m>\d{2})(?P<d>\d{2})"),                                  # 200301
+    re.compile(r"(?P<y>\d{4}|\d{2})\s*[-./]\s*(?P<m>\d{1,2})\s*[-./]\s*(?P<d>\d{1,2})\.?"),  # 2020-3-1, 20.3.1
+    re.compile(r"(?P<y>\d{4}|\d{2})\s*년\s*(?P<m>\d{1,2})\s*월\s*(?P<d>\d{1,2})\s*일?"),     # 2020년 3월 1일
+    re.compile(r"(?P<y>\d{4}|\d{2})\s*년\s*(?P<m>\d{1,2})\s*월"),                         # 2020년 3월
+    re.compile(r"(?P<y>\d{4})\s*[-./]\s*(?P<m>\d{1,2})\.?"),                              # 2020-03, 2020.3
+    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})"),                                               # 202003
+)
+
+
 def parse_move_in_date(text: str, today: date) -> date:
-    """YYYYMMDD, YYYY-MM-DD, YYYY.MM.DD or 'YYYY년 M월 D일'; not in the future."""
-    t = (text or "").strip()
-    m = (re.fullmatch(r"(\d{4})(\d{2})(\d{2})", t)
-         or re.fullmatch(r"(\d{4})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})\.?", t)
-         or re.fullmatch(r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일?", t))
-    if not m:
+    """YYYYMMDD, YYMMDD, YYYY-MM-DD (also with dots or slashes, a two-digit year, one-digit
+    month and day), 'YYYY년 M월 D일'; a month alone ('2020년 3월', '2020.03') is its 1st day,
+    the precision the programme's monthly figures use. Words after it are allowed ('2020년
+    3월쯤', '2020-03-01 입니다'), other digits are not. Not in the future, not before 1900."""
+    t = fold(text)
+    value = None
+    for form in _DATE_FORMS:
+        m = form.match(t)
+        if m is None or re.search(r"\d", t[m.end():]):
+            continue
+        year = int(m.group("y"))
+        if len(m.group("y")) == 2:
+            year += 2000 if 2000 + year <= today.year else 1900
+        try:
+            value = date(year, int(m.group("m")), int(m.groupdict().get("d") or 1))
+            break
+        except ValueError:
+            continue  # 202003 is not 20-20-03: the next form reads it
+    if value is None:
         raise InvalidValue("move_in_date")
-    try:
-        value = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        raise InvalidValue("move_in_date") from None
     if value > today or value.year < 1900:
         raise InvalidValue("move_in_date", "range")
     return value

@@ -95,7 +95,10 @@ class NameStep(TextStep):
         t = text.strip()
         if not t or len(t) > 60 or re.search(r"\d{3,}", t):
             raise Invalid(c.t("name.invalid"))
-        return t
+        try:
+            return M.typed_name(t)  # "홍길동이에요" is 홍길동
+        except M.InvalidValue:
+            return t
 
     def apply(self, c: Conv, value: str):
         c.set(name=value)

@@ -121,6 +121,67 @@ def test_mobile_numbers_as_people_type_them(typed):
     assert M.normalise_mobile(typed) == "010-1234-5678"
 
 
+@pytest.mark.parametrize("typed", ["010 1234 5678 이요", "제 번호는 010-1234-5678입니다", "핸드폰 01012345678",
+                                   "공일공-1234-5678", "공일공 일이삼사 오육칠팔", "+82 10 1234 5678 이에요"])
+def test_mobile_numbers_in_a_sentence_or_in_words(typed):
+    assert M.normalise_mobile(typed) == "010-1234-5678"
+
+
+@pytest.mark.parametrize("typed", ["010-1234-5678, 02-123-4567", "010-1234-5678 아니면 010-9876-5432",
+                                   "이 번호로 해주세요"])
+def test_a_sentence_with_other_numbers_or_none_is_refused(typed):
+    with pytest.raises(M.InvalidValue):
+        M.normalise_mobile(typed)
+
+
+@pytest.mark.parametrize("typed,name", [
+    ("홍길동", "홍길동"), ("홍길동이요", "홍길동"), ("홍길동입니다", "홍길동"), ("홍길동 입니다", "홍길동"),
+    ("제 이름은 홍길동이에요", "홍길동"), ("저는 김수지예요", "김수지"), ("김수지에요", "김수지"),
+    ("전 홍길동이에요", "홍길동"), ("성함: 남궁민수", "남궁민수"), ("홍길동이라고 해요", "홍길동"),
+    # 이요 and 이에요 follow a final consonant: after a vowel the 이 is the name's
+    ("김하이요", "김하이"), ("김하이에요", "김하이"),
+    # nothing taken that would leave less than a name
+    ("김이요", "김이요"), ("홍 길동", "홍 길동"), ("Maria Kim", "Maria Kim"),
+])
+def test_a_name_typed_in_a_sentence(typed, name):
+    assert M.typed_name(typed) == name
+
+
+def test_an_organisation_name_is_taken_as_typed():
+    assert M.typed_name("그린마트 영통점이요", "commercial") == "그린마트 영통점이요"
+
+
+@pytest.mark.parametrize("typed,day", [
+    ("2020-03-01", date(2020, 3, 1)), ("20200301", date(2020, 3, 1)), ("200301", date(2020, 3, 1)),
+    ("20.3.1", date(2020, 3, 1)), ("2020/03/01", date(2020, 3, 1)), ("2020.03.01.", date(2020, 3, 1)),
+    ("20년 3월 1일", date(2020, 3, 1)), ("2020년 3월 1일에 이사왔어요", date(2020, 3, 1)),
+    ("2020-03-01 입니다", date(2020, 3, 1)), ("\uff12\uff10\uff12\uff10-\uff10\uff13-\uff10\uff11", date(2020, 3, 1)),
+    # a month alone is its first day
+    ("2020년 3월", date(2020, 3, 1)), ("2020년 3월쯤", date(2020, 3, 1)), ("2020.3", date(2020, 3, 1)),
+    ("202003", date(2020, 3, 1)), ("99년 5월", date(1999, 5, 1)),
+])
+def test_move_in_dates_as_people_type_them(typed, day):
+    assert M.parse_move_in_date(typed, date(2026, 12, 7)) == day
+
+
+@pytest.mark.parametrize("typed", ["2020년 13월", "3년 전", "작년 봄", "2027-01-01", "2020-03-01 또는 2021-01-01"])
+def test_move_in_dates_refused(typed):
+    with pytest.raises(M.InvalidValue):
+        M.parse_move_in_date(typed, date(2026, 12, 7))
+
+
+@pytest.mark.parametrize("typed,area", [("25평이요", "82.6"), ("약 25평", "82.6"), ("84㎡ 정도", "84.0"),
+                                       ("전용 84.97m2", "84.9"), ("84.9㎡입니다", "84.9"), ("25평 정도요", "82.6")])
+def test_floor_areas_in_a_few_words(typed, area):
+    assert M.parse_floor_area(typed) == Decimal(area)
+
+
+@pytest.mark.parametrize("typed", ["3억", "국민평수", "25py", "84 또는 99"])
+def test_floor_areas_refused(typed):
+    with pytest.raises(M.InvalidValue):
+        M.parse_floor_area(typed)
+
+
 @pytest.mark.parametrize("typed,bank,number", [
     ("신한은행 110-482-309517", "신한은행", "110482309517"),
     ("신한 110 482 309517", "신한은행", "110482309517"),

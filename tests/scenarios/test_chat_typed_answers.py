@@ -267,3 +267,39 @@ def test_my_info_withdraw_yes_and_no(chat, db, member, typed, withdrawn):
     c.tap("탈퇴")
     c.say(typed)
     assert (member_of(db, "u-typed") is None) == withdrawn
+
+
+# --- names, dates and areas in a sentence; a person asked for mid-dialog -------------------------
+
+@pytest.mark.parametrize("typed", ["홍길동이요", "제 이름은 홍길동이에요", "홍길동입니다"])
+def test_a_name_typed_in_a_sentence_is_the_name(chat, db, typed):
+    c = signup_until(chat(U1), "name")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "mobile" and st.slots["name"] == "홍길동"
+
+
+@pytest.mark.parametrize("typed", ["상담원 연결해줘", "사람이랑 얘기할래요", "상담원"])
+def test_asking_for_a_person_at_the_name_step_is_not_a_name(chat, db, typed):
+    c = signup_until(chat(U1), "name")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "name" and "name" not in st.slots
+    assert c.has("고객센터", "이어서 하시려면", "이름(실명)을 알려 주세요")
+    c.say("홍길동")
+    assert state(db, U1).step == "mobile"
+
+
+def test_a_one_word_name_that_sounds_like_staff_is_still_a_name(chat, db):
+    c = signup_until(chat(U1), "name")
+    c.say("김상담")
+    assert state(db, U1).slots["name"] == "김상담"
+
+
+@pytest.mark.parametrize("typed,day", [("2020년 3월", "2020-03-01"), ("20년 3월 1일", "2020-03-01"),
+                                       ("2020.3.1 이에요", "2020-03-01")])
+def test_move_in_date_forms(chat, db, typed, day):
+    c = signup_until(chat(U1), "move_in_date")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "email" and st.slots["move_in_date"] == day

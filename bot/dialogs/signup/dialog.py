@@ -156,7 +156,7 @@ class NameStep(TextStep):
             # to a name, nor does a FAQ question understood with the strict in-dialog score.
             raise Invalid(c.t("name.invalid_org" if kind in ORG_TYPES else "name.invalid_person"))
         try:
-            return M.normalise_name(text, kind)
+            return M.typed_name(text, kind)
         except M.InvalidValue:
             raise Invalid(c.t("name.invalid_org" if kind in ORG_TYPES else "name.invalid_person")) from None
 
@@ -206,7 +206,7 @@ class HouseholderNameStep(TextStep):
 
     def check(self, c: Conv, text: str) -> str:
         try:
-            return M.normalise_name(text, "individual")
+            return M.typed_name(text, "individual")
         except M.InvalidValue:
             raise Invalid(c.t("name.invalid_person")) from None
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from bot import texts, ui
+from bot import handoff, texts, ui
 from bot.context import Ctx
 from bot.dialogs import answers
 from bot.kakao import limits
@@ -339,6 +339,11 @@ class StepDialog:
             ctx.log.info("rrn refused in a dialog answer", extra={"dialog": self.name, "step": step.name})
             return self.render(ctx, step.name, notice=texts.t("common.rrn_refused"))
         own_skill_text = not answer.tapped and ctx.turn.skill == self.skill
+        if not answer.tapped and handoff.asks_for_person(answer.text):
+            # "상담원 연결해줘" is not a name: where to find a person, then the question again
+            ctx.outcome = "handoff"
+            key = "understanding.human_in_dialog"
+            return self.render(ctx, step.name, notice=texts.t(key, call_centre=ctx.settings.call_centre))
         try:
             value = step.parse(c, answer)
         except Invalid as bad:
