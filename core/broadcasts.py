@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from core.campaigns import campaign_audience
 from core.db import Database
+from core.local_governments import canonical_sido_text, clean, respell_address, sido_of
 from core.models.campaigns import Campaign, CampaignPledge
 from core.models.members import LocalGovernment, Member
 from core.models.outbox import Notification
@@ -68,10 +70,7 @@ def schedule(db: Database, *, campaign_id: str, at: datetime, now: datetime, seg
         if not campaign.active:
             raise BroadcastError(f"campaign {campaign_id!r} is not active")
         if segment == "region":
-            known = s.execute(select(func.count()).select_from(LocalGovernment).where(
-                (LocalGovernment.code == value) | (LocalGovernment.sido == value))).scalar_one()
-            if not known:
-                raise BroadcastError(f"unknown region {value!r}: a local government code or a province (sido) name")
+            value = resolve_region(s, str(value))
         body = (message if message is not None else f"{campaign.title}\n{campaign.summary}").strip()
         if not body:
             raise BroadcastError("the message is empty")
@@ -86,6 +85,35 @@ def schedule(db: Database, *, campaign_id: str, at: datetime, now: datetime, seg
         s.flush()
         s.expunge(row)
     return row
+
+
+def resolve_region(session: Session, typed: str) -> str:
+    """A region segment's value as operators type it: a local government code, a 시/도 in any of
+    its spellings (경기, 경기도), or a 시군구 by name (수원시 영통구, 경기 수원 영통구, 영통구
+    where the country has one). Stored as the code or the canonical 시/도; a name several
+    시/도 have (중구) is refused with the codes to choose from."""
+    value = clean(typed)
+    if session.get(LocalGovernment, value) is not None:
+        return value
+    sido = sido_of(value)
+    if sido is not None and canonical_sido_text(value) == sido:
+        if session.scalar(select(func.count()).select_from(LocalGovernment).where(LocalGovernment.sido == sido)):
+            return sido
+    written = respell_address(session, value)
+    sido = sido_of(written)
+    if sido is not None:
+        name = written[len(sido):].strip()
+        code = session.scalar(select(LocalGovernment.code).where(LocalGovernment.sido == sido,
+                                                                 LocalGovernment.name == name))
+        if code is not None:
+            return code
+    last = value.split(" ")[-1]
+    same = session.execute(select(LocalGovernment.code, LocalGovernment.sido, LocalGovernment.name).where(
+        (LocalGovernment.name == value) | LocalGovernment.name.like(f"% {last}")).order_by(LocalGovernment.code)).all()
+    if len(same) > 1:
+        listed = ", ".join(f"{code} ({lg_sido} {name})" for code, lg_sido, name in same[:12])
+        raise BroadcastError(f"region {typed!r} names {len(same)} local governments; give the code: {listed}")
+    raise BroadcastError(f"unknown region {typed!r}: a local government code, a province (sido) or a 시군구 name")
 
 
 def cancel(db: Database, broadcast_id: int, *, now: datetime) -> bool:
@@ -118,8 +146,12 @@ def _segment_query(b: CampaignBroadcast):
                M.local_government_code, M.id.in_(audience).label("in_audience")
                ).where(M.status == "active")
     if b.segment == "region":
-        q = q.where(M.local_government_code.in_(select(LocalGovernment.code).where(
-            (LocalGovernment.code == b.segment_value) | (LocalGovernment.sido == b.segment_value))))
+        # a code, a 시/도, or a city's code that also takes in its 구 (41110 수원시: 41111-41117)
+        LG, city = LocalGovernment, aliased(LocalGovernment)
+        of_city = select(city.code).where(city.code == b.segment_value, city.sido == LG.sido,
+                                          LG.name.like(city.name.concat(" %"))).exists()
+        q = q.where(M.local_government_code.in_(select(LG.code).where(
+            (LG.code == b.segment_value) | (LG.sido == b.segment_value) | of_city)))
     elif b.segment == "member_type":
         q = q.where(M.member_type == b.segment_value)
     elif b.segment == "participants":

@@ -67,6 +67,38 @@ def test_segments(db, clock, campaign, segment, value, expected):
     assert sorted(n.member_id for n in rows(db)) == expected
 
 
+@pytest.mark.parametrize("typed,stored", [
+    ("41117", "41117"), ("경기", "경기도"), ("경기도", "경기도"), ("수원시 영통구", "41117"), ("경기 수원 영통구", "41117"),
+    ("영통구", "41117"), ("수원시", "41110"), ("세종시", "세종특별자치시"),
+])
+def test_a_region_typed_as_operators_write_it(db, clock, campaign, typed, stored):
+    with db.transaction() as s:
+        s.add(LocalGovernment(code="41110", sido="경기도", name="수원시", address_prefixes=[], incentive_types=[]))
+        s.add(LocalGovernment(code="41111", sido="경기도", name="수원시 장안구", address_prefixes=[], incentive_types=[]))
+    add_members(db, 2, local_government_code="41117")
+    add_members(db, 1, start=3, local_government_code="41111")
+    add_members(db, 1, start=4, local_government_code="36110")
+    b = broadcasts.schedule(db, campaign_id=campaign, at=clock.now(), now=clock.now(), segment="region",
+                            segment_value=typed)
+    assert b.segment_value == stored
+    broadcasts.expand(db, b.id, now=clock.now(), quiet=QUIET)
+    # a city's code takes in its 구
+    expected = {"41117": [1, 2], "경기도": [1, 2, 3], "41110": [1, 2, 3], "세종특별자치시": [4]}[stored]
+    assert sorted(n.member_id for n in rows(db)) == expected
+
+
+def test_a_gu_name_several_cities_have_is_refused_with_the_codes(db, clock, campaign):
+    with db.transaction() as s:
+        s.add(LocalGovernment(code="26110", sido="부산광역시", name="중구", address_prefixes=[], incentive_types=[]))
+        s.add(LocalGovernment(code="27110", sido="대구광역시", name="중구", address_prefixes=[], incentive_types=[]))
+    with pytest.raises(broadcasts.BroadcastError, match=r"names 2 local governments; give the code: 26110 \(부산광역시 중구\)"):
+        broadcasts.schedule(db, campaign_id=campaign, at=clock.now(), now=clock.now(), segment="region",
+                            segment_value="중구")
+    b = broadcasts.schedule(db, campaign_id=campaign, at=clock.now(), now=clock.now(), segment="region",
+                            segment_value="부산 중구")
+    assert b.segment_value == "26110"
+
+
 def test_created_in_the_quiet_hours_waits_until_eight(db, clock, campaign):
     add_members(db, 2)
     night = datetime(2026, 11, 22, 23, 15, tzinfo=KST)
