@@ -12,7 +12,7 @@ import re
 from bot import handoff, texts, ui, understanding
 from bot.app import BotApp
 from bot.context import Ctx
-from bot.dialogs import chat, faq, privacy
+from bot.dialogs import answers, chat, faq, privacy
 from core import members as M
 from core import unmatched
 from core.clock import utcnow_naive
@@ -20,6 +20,9 @@ from core.pii import contains_rrn
 
 # Intents that run a skill of the same name; FAQ intents are answered by the faq skill.
 SKILL_INTENTS = ("signup", "balance", "campaigns", "greenlife", "myinfo", "help")
+# FAQ intents that, said by a member as a request rather than a question ("계좌 바꾸고 싶어요",
+# "이사했어요"), open the my-info change itself instead of saying where to find it.
+MEMBER_FLOWS = {"change_account": "account", "moving_house": "move", "change_incentive": "incentive"}
 
 _SPACE = re.compile(r"\s+")
 
@@ -58,6 +61,14 @@ class Router:
 
     def run_intent(self, ctx: Ctx, intent: str) -> dict:
         """The answer to an understood intent."""
+        if intent in MEMBER_FLOWS and "myinfo" in self.app.dialogs and not answers.looks_like_question(
+                ctx.turn.utterance):
+            from bot.dialogs import myinfo
+
+            if myinfo.current_member(ctx) is not None:
+                dialog = self.app.dialogs["myinfo"]
+                assert isinstance(dialog, myinfo.MyInfoDialog)
+                return dialog.open_flow(ctx, MEMBER_FLOWS[intent])
         if intent in faq.INTENTS:
             return faq.answer_reply(ctx, intent)
         if intent == "faq_list":

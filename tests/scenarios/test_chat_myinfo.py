@@ -37,6 +37,26 @@ def test_details_are_masked(chat, member):
         assert hidden not in json.dumps(c.last, ensure_ascii=False), hidden
 
 
+@pytest.mark.parametrize("typed,step", [
+    ("계좌 바꾸고 싶어요", "bank"), ("이사했어요", "address"), ("지역화폐로 받고 싶어요", "incentive_type"),
+    ("기부로 바꿀래요", "incentive_type"), ("휴대폰 번호 바꿨어요", "mobile"),
+])
+def test_a_change_asked_for_in_words_opens_it(chat, db, member, typed, step):
+    c = chat(USER)
+    c.say(typed)
+    st = state(db, USER)
+    assert (st.dialog, st.step) == ("myinfo", step), c.text
+
+
+def test_a_question_about_a_change_is_answered_and_a_non_member_is_told_where(chat, db, member):
+    c = chat(USER)
+    c.say("계좌 바꾸면 언제부터 적용돼요?")
+    assert "'내 정보'에서 은행과 계좌번호를 바꿀 수 있어요" in c.text and state(db, USER) is None
+    other = chat("u-nobody")
+    other.say("계좌 바꾸고 싶어요")
+    assert "'내 정보'에서 은행과 계좌번호를 바꿀 수 있어요" in other.text and state(db, "u-nobody") is None
+
+
 def test_change_incentive_type_to_donation_and_back_to_cash(chat, db, cipher, member):
     c = chat(USER)
     c.open("myinfo")
