@@ -172,6 +172,12 @@ def _words(key: str) -> tuple[str, ...]:
     return tuple(texts.t(f"campaigns.words.{key}", lang=lang).lower() for lang in texts.LANGUAGES)
 
 
+def _stop_words() -> tuple[str, ...]:
+    """Words that ask the messages to stop ("캠페인 알림 그만", "캠페인 소식 안 받을래요")."""
+    return tuple(_squash(w) for lang in texts.LANGUAGES
+                 for w in texts.raw("campaigns.words", lang=lang).get("stop", ()))
+
+
 def campaigns_skill(ctx) -> dict:
     extra = ctx.turn.client_extra or {}
     action = extra.get("action")
@@ -182,7 +188,7 @@ def campaigns_skill(ctx) -> dict:
     if action == "mine" or (not action and typed in _words("mine")):
         return mine(ctx, member)
     # the opt-out word works in every language whatever the chat's (the advertising says it)
-    if action == "opt_out" or (not action and any(w in typed for w in _words("opt_out"))):
+    if action == "opt_out" or (not action and any(w in typed for w in (*_words("opt_out"), *_stop_words()))):
         return opt_out(ctx, member)
     if action in ("opt_in", "opt_in_confirm"):
         return opt_in(ctx, member, action == "opt_in_confirm")

@@ -96,6 +96,15 @@ def test_opt_out_is_one_tap_and_honoured_by_broadcasts(chat, db, cipher, clock, 
     assert "받지 않도록 되어 있어요" in c.text
 
 
+@pytest.mark.parametrize("typed", ["캠페인 알림 그만", "캠페인 소식 안 받을래요", "캠페인 소식 그만 보내세요"])
+def test_asking_in_words_for_the_messages_to_stop_stops_them(chat, db, cipher, clock, campaigns, typed):
+    make_member(db, cipher, clock, "u-camp", opt_in=True)
+    c = chat("u-camp")
+    c.say(typed)
+    assert "수신을 거부했어요" in c.text
+    assert member_of(db, "u-camp").campaign_opt_out
+
+
 def test_opt_in_needs_an_explicit_consent(chat, db, cipher, clock, campaigns):
     make_member(db, cipher, clock, "u-camp", opt_in=False)
     c = chat("u-camp")
