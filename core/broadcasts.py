@@ -113,7 +113,7 @@ def resolve_region(session: Session, typed: str) -> str:
     if len(same) > 1:
         listed = ", ".join(f"{code} ({lg_sido} {name})" for code, lg_sido, name in same[:12])
         raise BroadcastError(f"region {typed!r} names {len(same)} local governments; give the code: {listed}")
-    raise BroadcastError(f"unknown region {typed!r}: a local government code, a province (sido) or a 시군구 name")
+    raise BroadcastError(f"unknown region {typed!r}: a local government code, a province (sido) or a city, county or district (sigungu) name")
 
 
 def cancel(db: Database, broadcast_id: int, *, now: datetime) -> bool:

@@ -108,7 +108,7 @@ def push_command(max_batches, kinds, reconcile, as_json):
 @click.option("--campaign", "campaign_id", help="Campaign id, e.g. cmp-2025-summer-cooling.")
 @click.option("--at", "at_text", help="Send time, YYYY-MM-DD HH:MM in KST (default: now). Held past the quiet hours.")
 @click.option("--segment", default="all", show_default=True,
-              help="all | region:<local government code, province (sido) or 시군구 name> | member_type:<type> | participants")
+              help="all | region:<local government code, province (sido) or sigungu name> | member_type:<type> | participants")
 @click.option("--message", help="The message (default: the campaign's title and summary).")
 @click.option("--list", "list_", is_flag=True, help="List broadcasts.")
 @click.option("--cancel", "cancel_id", type=int, help="Cancel a broadcast (its pending messages are dropped).")
