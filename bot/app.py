@@ -164,14 +164,15 @@ class BotApp:
         return body
 
     def said(self, turn, state: tuple | None, outcome: str, intent: str | None = None) -> dict:
-        """What the turn line keeps of the utterance. Nothing while the user was at a step
+        """What the turn line keeps of the utterance. Nothing for a refused resident registration
+        number or a photo or file (its link may open a bill), nor while the user was at a step
         that takes personal data (or when the step is unknown: the turn failed before the
         dialog state was read); the text of a tapped button, a menu word or a turn of a
         static skill; otherwise a redacted form: the understood intent, the length and the text
         with runs of digits and e-mail addresses masked."""
         utterance = turn.utterance or ""
-        if outcome == "refused":
-            return {"said": "refused"}
+        if outcome in ("refused", "media"):
+            return {"said": outcome}
         if state is None:
             return {"said": "unknown_step", "chars": len(utterance)}
         dialog, step = state

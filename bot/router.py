@@ -25,6 +25,16 @@ SKILL_INTENTS = ("signup", "balance", "campaigns", "greenlife", "myinfo", "help"
 MEMBER_FLOWS = {"change_account": "account", "moving_house": "move", "change_incentive": "incentive"}
 
 _SPACE = re.compile(r"\s+")
+# A photo, file or emoticon sent to the channel reaches the skill as its link (a kakaocdn URL),
+# or with userRequest.params.media. A photo of a bill shows a name, an address and numbers.
+_LINK_ONLY = re.compile(r"^\s*https?://\S+\s*$")
+
+
+def sent_media(turn) -> bool:
+    """The turn carries a photo, file or emoticon rather than typed words."""
+    params = turn.raw.get("userRequest", {}).get("params") if isinstance(turn.raw, dict) else None
+    media = params.get("media") if isinstance(params, dict) else None
+    return bool(_LINK_ONLY.match(turn.utterance or "")) or isinstance(media, dict)
 
 
 def normalise(text: str) -> str:
@@ -166,6 +176,8 @@ class Router:
 
         if contains_rrn(turn.utterance):
             return self._refuse_rrn(ctx)
+        if not turn.client_extra and sent_media(turn):
+            return self._media(ctx)
 
         dialog = self._dialog_for(ctx)
         if dialog is not None:
@@ -227,6 +239,16 @@ class Router:
             again = self.app.dialogs[ctx.dialog.name].reprompt(ctx)
             return ui.prepend_text(again, texts.t("common.rrn_refused"))
         return ui.menu_reply(ctx, texts.t("common.rrn_refused_no_dialog"))
+
+
+    def _media(self, ctx: Ctx) -> dict:
+        """A photo or file cannot be read: nothing of it is kept (not the link either: it may
+        open a bill's photo), and the pending question is asked again."""
+        ctx.outcome = "media"
+        if ctx.dialog.active and ctx.dialog.name in self.app.dialogs:
+            again = self.app.dialogs[ctx.dialog.name].reprompt(ctx)
+            return ui.prepend_text(again, texts.t("common.media_not_read"))
+        return ui.menu_reply(ctx, texts.t("common.media_not_read_no_dialog"))
 
 
 def install(app: BotApp) -> Router:

@@ -132,3 +132,28 @@ def test_an_utterance_cannot_forge_log_lines(chat, monkeypatch, fmt):
         assert not any(ch in line for ch in "\x1b\x07\x9b\r\u2028"), line
         if fmt == "json":
             json.loads(line)
+
+
+PHOTO = "http://talk.kakaocdn.net/dna/bX7q2/K6m9Lp/bill_photo.jpg?credential=zq81kd&expires=1767225600"
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_a_photo_is_not_read_kept_or_logged(chat, db, monkeypatch, fmt):
+    from sqlalchemy import select
+
+    from core.models import UnmatchedQuestion
+    from tests.auxil.scenarios import signup_until
+
+    stream = _capture(monkeypatch, fmt)
+    c = signup_until(chat(USER), "customer_number")
+    c.say(PHOTO)  # the bill's photo instead of its customer number
+    assert c.has("사진이나 파일은 읽을 수 없어요", "고객번호") and state(db, USER).step == "customer_number"
+    assert state(db, USER).failures == 0
+    outside = chat("u-photo")
+    outside.say(PHOTO)
+    assert outside.has("사진이나 파일은 읽을 수 없어요") and "가입하기" in outside.labels
+    with db.session() as s:
+        assert s.scalars(select(UnmatchedQuestion)).all() == []
+    text = stream.getvalue()
+    assert "kakaocdn" not in text and "bX7q2" not in text
+    assert ('"said":"media"' if fmt == "json" else "said=media") in text
