@@ -32,6 +32,7 @@ from core.settings import env_name, fields_of, setting
 from webhooks.operator_settings import OperatorSettings
 
 _GROUP = ConfigDict(validate_assignment=True, str_strip_whitespace=True)
+LOCAL_STANDIN_KEY = "local-standin"  # the KAKAO_REST_API_KEY scripts/run writes for its loopback stand-in
 
 
 class ChartSettings(BaseModel):
@@ -269,6 +270,10 @@ class Settings(BaseSettings):
             doubtful.append("ADMIN_TOKEN is not set: the admin API and dashboard are closed")
         if not self.event_api.rest_api_key:
             doubtful.append("KAKAO_REST_API_KEY is not set: pushes stay pending")
+        elif self.event_api.rest_api_key == LOCAL_STANDIN_KEY:
+            unsafe.append("KAKAO_REST_API_KEY is the local placeholder scripts/run writes: Kakao refuses every push")
+        if self.event_api.api_base.startswith(("http://127.", "http://localhost")):
+            doubtful.append(f"KAKAO_API_BASE is a loopback stand-in ({self.event_api.api_base}): no push reaches KakaoTalk")
         if not self.database_url or self.database_url.startswith("sqlite"):
             doubtful.append("DATABASE_URL is SQLite: one machine only (PostgreSQL for several web processes)")
         if self.log.level == "DEBUG":

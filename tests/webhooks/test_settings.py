@@ -127,6 +127,7 @@ def test_check_config_passes_a_safe_production_setup(clock):
     (dict(public_base_url="http://cpoint.example.kr"), "PUBLIC_BASE_URL is not https"),
     (dict(kakao_admin_key=None), "KAKAO_ADMIN_KEY"),
     (dict(skill_secret_required=False), "SKILL_SECRET_REQUIRED"),
+    (dict(kakao_rest_api_key="local-standin"), "KAKAO_REST_API_KEY is the local placeholder"),
 ])
 def test_check_config_fails_on_unsafe_production_settings(clock, change, says):
     check = _check_config(make_config(**{**SAFE, **change}), clock)
@@ -138,6 +139,7 @@ def test_check_config_fails_on_unsafe_production_settings(clock, change, says):
     (dict(admin_token="short"), "ADMIN_TOKEN is shorter"),
     (dict(log_level="DEBUG"), "LOG_LEVEL is DEBUG"),
     (dict(bot_id_check=False), "BOT_ID_CHECK is off"),
+    (dict(kakao_api_base="http://127.0.0.1:5000/dev/kakao"), "KAKAO_API_BASE is a loopback stand-in"),
 ])
 def test_check_config_warns_on_doubtful_settings(clock, change, says):
     check = _check_config(make_config(**{**SAFE, **change}), clock)
