@@ -55,6 +55,11 @@ class Router:
             for target in texts.LANGUAGES:
                 self.language_words.update({w.lower(): target for w in kw.get("language", {}).get(target, ())})
         self.intents = frozenset(understanding.intents())
+        # a menu label typed as it is ("포인트 조회"): the skill it names, also mid-dialog
+        self.menu_skills: dict[str, str] = {
+            label: key for lang in texts.LANGUAGES
+            for key, label in texts.raw("common", lang=lang)["menu"].items()
+            if key in SKILL_INTENTS and isinstance(label, str)}
 
     # -- helpers ------------------------------------------------------------
     def skill_of(self, intent: str) -> str:
@@ -179,6 +184,10 @@ class Router:
         if not turn.client_extra and sent_media(turn):
             return self._media(ctx)
 
+        paused = self._menu_mid_dialog(ctx)
+        if paused is not None:
+            return paused
+
         dialog = self._dialog_for(ctx)
         if dialog is not None:
             reply = dialog.handle(ctx)
@@ -193,6 +202,24 @@ class Router:
             return self.app.skills[turn.skill](ctx)
 
         return self.understand(ctx)
+
+    def _menu_mid_dialog(self, ctx: Ctx) -> dict | None:
+        """A menu label typed while a dialog waits ("포인트 조회" at the address step) is no
+        answer to its question: the feature it names, the dialog kept where it was, as when
+        the channel's menu button is tapped."""
+        turn = ctx.turn
+        if turn.client_extra or not ctx.dialog.active or turn.skill != "fallback":
+            return None
+        skill = self.menu_skills.get(normalise(turn.utterance))
+        running = self.app.dialogs.get(ctx.dialog.name or "")
+        # its own label is left to it ("가입하기" is also the signup's last answer)
+        if skill is None or skill not in self.app.skills or running is None or skill == running.skill:
+            return None
+        reply = self.app.skills[skill](ctx)
+        label = texts.raw("common", lang=texts.current())["menu"].get(running.skill)
+        if not isinstance(label, str):
+            return reply
+        return ui.prepend_text(reply, texts.t("common.dialog_kept", label=label))
 
     def _dialog_for(self, ctx: Ctx):
         """The dialog this turn belongs to: a button that names it, or the active dialog

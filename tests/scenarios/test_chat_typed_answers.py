@@ -303,3 +303,21 @@ def test_move_in_date_forms(chat, db, typed, day):
     c.say(typed)
     st = state(db, U1)
     assert st.step == "email" and st.slots["move_in_date"] == day
+
+
+@pytest.mark.parametrize("typed,shows", [("포인트 조회", "포인트 조회는 회원만 할 수 있어요"), ("도움말", "이렇게 도와드릴 수 있어요")])
+def test_a_menu_word_typed_mid_dialog_opens_it_and_keeps_the_dialog(chat, db, typed, shows):
+    c = signup_until(chat(U1), "address")
+    c.say(typed)
+    assert c.has(shows, "'가입하기' 메뉴에서 이어서 할 수 있어요")
+    st = state(db, U1)
+    assert (st.step, st.failures) == ("address", 0)
+    c.say("세종시 한누리대로 2130 101동 1203호")
+    assert state(db, U1).step == "billing_mode"
+
+
+@pytest.mark.parametrize("typed", ["그만할래요", "그만 할게요", "취소해 주세요"])
+def test_stopping_in_words_cancels(chat, db, typed):
+    c = signup_until(chat(U1), "address")
+    c.say(typed)
+    assert c.has("취소했어요") and state(db, U1).dialog is None
