@@ -277,6 +277,8 @@ def test_a_name_typed_in_a_sentence_is_the_name(chat, db, typed):
     c.say(typed)
     st = state(db, U1)
     assert st.step == "mobile" and st.slots["name"] == "홍길동"
+    # what was taken off is said back, the name itself is not
+    assert c.has("부분은 빼고 적었어요") and "홍길동" not in c.text
 
 
 @pytest.mark.parametrize("typed", ["상담원 연결해줘", "사람이랑 얘기할래요", "상담원"])

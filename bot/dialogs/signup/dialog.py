@@ -141,6 +141,17 @@ def _reads_as_question(c: Conv, text: str) -> bool:
     return "?" in typed or "\uff1f" in typed or faq.match_intent(text) is not None
 
 
+def _framing_notice(c: Conv, name: str) -> str | None:
+    """What was taken off a name typed in a sentence ("제 이름은 …이에요"), said back without
+    the name itself (names are masked in replies), so the citizen can see how it was read."""
+    typed = " ".join((c.ctx.turn.utterance or "").split())
+    at = typed.find(name)
+    if at < 0 or typed == name:
+        return None
+    words = [w for w in (typed[:at].strip(), typed[at + len(name):].strip()) if w]
+    return c.t("name.framing_dropped", words="', '".join(words)) if words else None
+
+
 class NameStep(TextStep):
     name = "name"
 
@@ -162,7 +173,7 @@ class NameStep(TextStep):
 
     def apply(self, c: Conv, value: str):
         c.set(name=value)
-        return F.host(c).after(c, "name")
+        return F.host(c).after(c, "name", _framing_notice(c, value))
 
 
 class MobileStep(TextStep):
