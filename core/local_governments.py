@@ -394,8 +394,8 @@ def _spellings_of(name: str) -> dict[str, bool]:
         out.setdefault(words[-1], True)
         if words[0].endswith("시") and len(words[0]) >= 3:
             out.setdefault(words[0][:-1] + "".join(words[1:]), True)
-    elif len(name) >= 3 and name[-1] in "시군" and name[:-1] not in _SIDO_OF:
-        out.setdefault(name[:-1], True)
+    elif len(name) >= 3 and name[-1] in "시군구" and name[:-1] not in _SIDO_OF:
+        out.setdefault(name[:-1], True)  # 화성, 양평, 해운대
     return out
 
 

@@ -99,6 +99,7 @@ def test_matching_by_longest_prefix_and_inferring_the_sido(db):
     ("화성 봉담읍 동화길 1", "경기도 화성시 봉담읍 동화길 1"),
     ("강원 고성 간성읍 간성로 1", "강원특별자치도 고성군 간성읍 간성로 1"),
     ("제주시 연동 1", "제주특별자치도 제주시 연동 1"),
+    ("부산 해운대 해운대로 1", "부산광역시 해운대구 해운대로 1"),   # a 구 without its 구
     # left as typed: six 시/도 have a 중구, two a 고성군; roads whose names start like a place
     ("중구 세종대로 110", "중구 세종대로 110"),
     ("고성 간성로 1", "고성 간성로 1"),

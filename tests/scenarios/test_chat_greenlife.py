@@ -40,6 +40,20 @@ def join_alone(chat, user=SEOUL_USER, region="서울 강남구"):
     return c
 
 
+def test_a_name_and_a_region_typed_as_people_type_them(chat, db):
+    c = chat(SEOUL_USER)
+    c.open("greenlife", "녹색생활 실천")
+    c.tap("녹색생활 가입")
+    c.tap("네, 14세 이상")
+    c.say("김그린입니다")
+    assert c.has("이름에서 '입니다' 부분은 빼고 적었어요", "휴대전화 번호")
+    c.say("010 9876 5432요")
+    c.say("부산 해운대")
+    assert "어떻게 받으시겠어요?" in c.text
+    st = state(db, SEOUL_USER)
+    assert st.slots["name"] == "김그린" and st.slots["region"]["lg"] == "26350"
+
+
 def test_a_seoul_resident_joins_alone_with_kakao_pay_money(chat, db, cipher):
     c = join_alone(chat)
     c.tap("카카오페이머니")

@@ -149,7 +149,7 @@ def _framing_notice(c: Conv, name: str) -> str | None:
     if at < 0 or typed == name:
         return None
     words = [w for w in (typed[:at].strip(), typed[at + len(name):].strip()) if w]
-    return c.t("name.framing_dropped", words="', '".join(words)) if words else None
+    return texts.t("signup.name.framing_dropped", words="', '".join(words)) if words else None
 
 
 class NameStep(TextStep):
