@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from core.clock import Clock, utcnow_naive
@@ -86,9 +87,20 @@ def _same_mobile(typed: str, stored: str | None) -> bool:
         return False
 
 
+def member_no_key(column):
+    """The member number without hyphens, as the index ix_members_member_no_key has it (the
+    literals are written out: an index on an expression is used only for the same text)."""
+    return func.replace(column, literal_column("'-'"), literal_column("''"))
+
+
+def typed_member_no(typed: str) -> str:
+    """A typed member number in the index's form: NFKC, upper case, no spaces, hyphens or dots."""
+    return re.sub(r"[\s\-.]", "", unicodedata.normalize("NFKC", typed)).upper()
+
+
 def _candidate(session: Session, cipher: FieldCipher, proof: LinkProof) -> Member | None:
     if proof.member_no:
-        return session.scalars(select(Member).where(Member.member_no == proof.member_no.strip().upper(),
+        return session.scalars(select(Member).where(member_no_key(Member.member_no) == typed_member_no(proof.member_no),
                                                     Member.status == "active")).first()
     if proof.address is not None:
         return session.scalars(select(Member).where(Member.household_hash == household_hash(cipher, proof.address),

@@ -13,7 +13,6 @@ Unlinking (`{"dialog": "link", "action": "unlink"}`, offered in my info to regis
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from bot import texts, ui
 from bot.app import BotApp
@@ -36,7 +35,7 @@ from core.clock import utcnow_naive
 from core.local_governments import infer_sido, parse_address, respell_address
 from core.pii import mask_name
 
-_MEMBER_NO = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
+_MEMBER_NO = re.compile(r"^[A-Z0-9]{1,20}$")
 
 
 def link_quick_reply(ctx):
@@ -77,7 +76,7 @@ class MemberNoStep(TextStep):
     skip_label = "member_no.skip"
 
     def check(self, c: Conv, text: str) -> str:
-        number = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
+        number = L.typed_member_no(text)  # GG-2019-000123, GG 2019 000123, gg2019000123: one key
         if not _MEMBER_NO.match(number):
             raise Invalid(c.t("member_no.invalid"))
         return number

@@ -104,6 +104,9 @@ class Member(Base):
             "uq_members_active_household", "household_hash", unique=True,
             sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'"),
         ),
+        # The member number as citizens type it, hyphens left out (GG2019000123 for
+        # GG-2019-000123): core.member_link.member_no_key, the same expression.
+        Index("ix_members_member_no_key", text("replace(member_no, '-', '')")),
     )
 
 
