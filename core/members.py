@@ -235,16 +235,22 @@ def _mobile(text: str) -> str:
 
 
 def normalise_customer_number(resource: str, text: str, rules=None) -> str:
-    """Digits only (spaces and hyphens removed), checked against the configured format.
-    Kept as a string: a leading zero is part of the number."""
+    """Digits only (spaces and hyphens removed), checked against the configured format; also
+    the one number of a few words typed around it. Kept as a string: a leading zero is part
+    of the number."""
     rules = _rules(rules)
     if resource not in rules.customer_number_formats:
         raise InvalidValue("customer_number", "resource")
     if looks_like_rrn(text):
         raise InvalidValue("customer_number", "rrn")
-    number = digits_only(fold(text))
+    t = fold(text)
+    number = digits_only(t)
     if not re.fullmatch(rules.customer_number_formats[resource], number):
-        raise InvalidValue("customer_number")
+        # in a few words ("고객번호 0419283746", "한전 04-1928-3746 입니다"): the one number in it
+        runs = _NUMBER_RUN.findall(t)
+        number = re.sub(r"\D", "", runs[0]) if len(runs) == 1 else ""
+        if not number or not re.fullmatch(rules.customer_number_formats[resource], number):
+            raise InvalidValue("customer_number")
     return number
 
 

@@ -66,6 +66,17 @@ def test_bad_mobile_numbers_are_refused(typed):
         M.normalise_mobile(typed)
 
 
+@pytest.mark.parametrize("typed", ["고객번호 0419283746", "한전 04-1928-3746 입니다", "0419283746 입니다"])
+def test_a_customer_number_in_a_few_words(typed):
+    assert M.normalise_customer_number("electricity", typed) == "0419283746"
+
+
+@pytest.mark.parametrize("typed", ["0419283746, 0419283747", "전기 0419283746 수도 1234567", "번호 몰라요"])
+def test_two_numbers_or_none_are_refused(typed):
+    with pytest.raises(M.InvalidValue):
+        M.normalise_customer_number("electricity", typed)
+
+
 def test_customer_numbers_keep_leading_zeros_and_follow_the_rules_formats():
     assert M.normalise_customer_number("electricity", "04-1928-3746") == "0419283746"
     assert M.normalise_customer_number("water", "0012 345") == "0012345"

@@ -323,3 +323,11 @@ def test_stopping_in_words_cancels(chat, db, typed):
     c = signup_until(chat(U1), "address")
     c.say(typed)
     assert c.has("취소했어요") and state(db, U1).dialog is None
+
+
+@pytest.mark.parametrize("typed", ["고객번호 0419283746", "한전 04-1928-3746 입니다"])
+def test_a_customer_number_in_a_few_words_at_its_step(chat, db, typed):
+    c = signup_until(chat(U1), "customer_number")
+    c.say(typed)
+    assert state(db, U1).step != "customer_number", c.text
+    assert c.has("전기 고객번호(******3746)를 확인했어요")
