@@ -267,7 +267,6 @@ class Router:
             return ui.prepend_text(again, texts.t("common.rrn_refused"))
         return ui.menu_reply(ctx, texts.t("common.rrn_refused_no_dialog"))
 
-
     def _media(self, ctx: Ctx) -> dict:
         """A photo or file cannot be read: nothing of it is kept (not the link either: it may
         open a bill's photo), and the pending question is asked again."""

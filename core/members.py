@@ -151,7 +151,10 @@ def normalise_name(text: str, member_type: str = "individual") -> str:
 
 
 # How a name is typed in a sentence: "제 이름은 홍길동이에요", "홍길동입니다", "저는 김수지예요".
-_NAME_BEFORE = re.compile(r"^(?:(?:제|저의|내|나의|본인)\s*)?(?:이름|성함|성명|실명)\s*(?:은|는|이|:)?\s*|^(?:저는|전|나는|난)\s+")
+_NAME_BEFORE = re.compile(r"^(?:(?:제|저의|내|나의|본인)\s*)?(?:이름|성함|성명|실명)\s*(?:은|는|이|:)?\s*|^(?:저는|나는)\s+")
+# "전 홍길동이에요" (I am), but "전 지현" is a surname and a given name: 전/난 count as "I" only
+# before a whole name of three syllables or more
+_NAME_I_SHORT = re.compile(r"^(?:전|난)\s+")
 _NAME_AFTER = re.compile(r"\s*(?:입니다|이에요|이예요|예요|에요|이요|요|이고요|인데요|이라고\s*(?:해요|합니다)|라고\s*(?:해요|합니다))"
                          r"\s*[.!~^]*$")
 _CONSONANT_ENDINGS = ("이에요", "이요")   # after a syllable that ends in a consonant (홍길동이요)
@@ -179,6 +182,9 @@ def typed_name(text: str, member_type: str = "individual") -> str:
         if ending in _CONSONANT_ENDINGS and not _ends_in_consonant(stem[-1]):
             stem = core[: m.start() + 1].rstrip()  # 김하이요: the name's own 이, then 요
         core = stem
+    short = _NAME_I_SHORT.match(core)
+    if short and len(core[short.end():].replace(" ", "")) >= 3:
+        core = core[short.end():]
     try:
         return normalise_name(core, member_type)
     except InvalidValue:

@@ -149,6 +149,8 @@ def test_a_sentence_with_other_numbers_or_none_is_refused(typed):
     ("홍길동", "홍길동"), ("홍길동이요", "홍길동"), ("홍길동입니다", "홍길동"), ("홍길동 입니다", "홍길동"),
     ("제 이름은 홍길동이에요", "홍길동"), ("저는 김수지예요", "김수지"), ("김수지에요", "김수지"),
     ("전 홍길동이에요", "홍길동"), ("성함: 남궁민수", "남궁민수"), ("홍길동이라고 해요", "홍길동"),
+    # 전 is also a surname: "전 지현" is 전지현 typed with a space
+    ("전 지현", "전 지현"), ("전 지현이에요", "전 지현"),
     # 이요 and 이에요 follow a final consonant: after a vowel the 이 is the name's
     ("김하이요", "김하이"), ("김하이에요", "김하이"),
     # nothing taken that would leave less than a name
