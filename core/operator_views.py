@@ -9,6 +9,7 @@ import io
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.member_link import member_no_key, typed_member_no
 from core.members import masked_account_number, masked_customer_number
 from core.models import LocalGovernment, Member, PointStatement
 from core.pii import mask_mobile, mask_name
@@ -25,8 +26,8 @@ def find_member(session: Session, scope, *, member_id: int | None = None, bot_us
         member = session.get(Member, member_id)
     elif bot_user_key:
         member = session.scalar(select(Member).where(Member.bot_user_key == bot_user_key))
-    elif member_no:
-        member = session.scalar(select(Member).where(Member.member_no == member_no))
+    elif member_no:  # as typed from a letter or a call: GG-2019-000123, GG2019000123
+        member = session.scalar(select(Member).where(member_no_key(Member.member_no) == typed_member_no(member_no)))
     else:
         member = None
     if member is None or not scope.allows(member.local_government_code):

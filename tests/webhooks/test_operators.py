@@ -188,6 +188,21 @@ def test_dashboard_member_lookup_is_scoped_and_audited(client, db, suwon_operato
     assert len(_entries(db, "member.view_refused")) == 3
 
 
+def test_dashboard_member_lookup_by_the_registry_number_as_typed(client, db, suwon_operator):
+    from core.models import Member
+
+    mine, theirs = suwon_operator
+    with db.transaction() as s:
+        s.get(Member, mine).member_no = "GG-2019-000123"
+        s.get(Member, theirs).member_no = "SN-2020-000777"
+    assert login(client, "kim").status_code == 302
+    for typed in ("GG-2019-000123", "gg2019000123", "GG 2019 000123"):
+        page = client.get("/admin/members", query_string={"no": typed})
+        assert page.status_code == 200 and "홍*동" in page.get_data(as_text=True), typed
+    assert client.get("/admin/members?no=SN2020000777").status_code == 404  # another 시군구's
+    assert len(_entries(db, "member.view")) == 3 and len(_entries(db, "member.view_refused")) == 1
+
+
 def test_dashboard_figures_are_those_of_the_scope(client, db, suwon_operator):
     assert login(client, "kim").status_code == 302
     html = client.get("/admin").get_data(as_text=True)

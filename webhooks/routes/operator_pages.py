@@ -62,7 +62,8 @@ def members():
     scope = oa.current_scope()
     member_id = request.args.get("id", "").strip()
     key = request.args.get("key", "").strip()
-    if not member_id and not key:
+    member_no = request.args.get("no", "").strip()  # the registry's member number
+    if not member_id and not key and not member_no:
         return _page("operator_member.html", record=None, error=None)
     if not scope.personal_data:
         return _page("operator_member.html", 403, record=None, error=ot("members.no_personal_data"))
@@ -70,9 +71,10 @@ def members():
     with services.db.transaction() as s:
         try:
             member = ov.find_member(s, scope, member_id=int(member_id) if member_id.isdigit() else None,
-                                    bot_user_key=key or None)
+                                    bot_user_key=key or None, member_no=member_no or None)
         except ov.OutOfScope:
-            oa.record(s, "member.view_refused", subject=f"id={member_id}" if member_id else "key")
+            oa.record(s, "member.view_refused",
+                      subject=f"id={member_id}" if member_id else "key" if key else "member_no")
             record = None
         else:
             record = ov.member_record(s, services.cipher, member)
