@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot import texts
+from core.points.baseline import format_rate
 
 
 def _t(key: str, **fmt) -> str:
@@ -43,8 +44,9 @@ def resource_lines(item: dict) -> list[str]:
     if rate is None:
         return []
     name, unit = _t(f"resource.{res}"), _t(f"units.{res}")
-    lines = [_t("so_far", resource=name, rate=f"{rate:.2f}") if rate >= 0
-             else _t("so_far_up", resource=name, rate=f"{-rate:.2f}")]
+    # truncated like every rate the programme shows (the notice's own line says the same figure)
+    lines = [_t("so_far", resource=name, rate=format_rate(rate)) if rate >= 0
+             else _t("so_far_up", resource=name, rate=format_rate(-rate))]
     if item.get("maintenance"):
         lines.append(_t("maintenance", streak=int(item.get("streak") or 0), points=_int(item.get("pace_points") or 0)))
     elif item.get("pace_band") is not None:

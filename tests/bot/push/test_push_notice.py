@@ -239,6 +239,20 @@ def test_monthly_result_coaches_toward_the_next_band_and_compares(client, db, cl
     assert len(reply["template"]["outputs"]) <= 3
 
 
+def test_the_coached_rate_is_the_notices_own_truncated_rate(client, db, clock):
+    """The projection carries the rate at full precision; shown truncated like every rate, it
+    is the figure the notice's closing line gives (2.9695... read 2.97 there, 2.96 here)."""
+    payload = {**COACHED, "half_to_date": {"rate": "2.96", "points": 0, "won": 0}}
+    payload["projection"] = {**COACHED["projection"], "resources": [
+        {**COACHED["projection"]["resources"][0], "rate_to_date": "2.969543147208121827411167513"}]}
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock, payload=payload)
+    sent(db)
+    text = all_text(ask(client))
+    assert "전기: 지금까지 기준보다 2.96% 줄었어요." in text and "기준보다 2.96% 줄었어요. 예상" in text
+    assert "2.97" not in text and "㎥" not in text
+
+
 def test_greenlife_digest_folds_the_month_into_one_notice(client, db, clock):
     from bot.push.render import event_text
 
