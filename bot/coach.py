@@ -45,7 +45,9 @@ def resource_lines(item: dict) -> list[str]:
         return []
     name, unit = _t(f"resource.{res}"), _t(f"units.{res}")
     # truncated like every rate the programme shows (the notice's own line says the same figure)
-    lines = [_t("so_far", resource=name, rate=format_rate(rate)) if rate >= 0
+    shown = format_rate(rate)
+    lines = [_t("so_far_same", resource=name) if shown in ("0.00", "-0.00")
+             else _t("so_far", resource=name, rate=shown) if rate > 0
              else _t("so_far_up", resource=name, rate=format_rate(-rate))]
     if item.get("maintenance"):
         lines.append(_t("maintenance", streak=int(item.get("streak") or 0), points=_int(item.get("pace_points") or 0)))

@@ -383,7 +383,9 @@ def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collectio
         outputs.append(settled_card(ctx, settled, managed, waiting))
         lines.extend(settled_notes(ctx, settled, None, waiting, managed=managed, incentive_type=incentive_type))
     else:
-        lines.append(_t("none_settled", half=half_label(first_half_of(None, today, joined_at))))
+        first = first_half_of(None, today, joined_at)
+        # a first half that ended already waits for its settlement, not for its end
+        lines.append(_t("none_settled" if first.end >= today else "none_settled_ended", half=half_label(first)))
     lines.append(greenlife_line(green))
     outputs.append(SimpleText(fit_text("\n".join(lines), limits.SIMPLE_TEXT_MAX)))
 
