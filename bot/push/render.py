@@ -160,11 +160,9 @@ def _rate_words(rate: Any) -> str | None:
     d = _dec(rate)
     if d is None:
         return None
-    if d > 0:
-        return texts.t("notice.monthly.reduced", rate=fmt_rate(d))
-    if d < 0:
-        return texts.t("notice.monthly.increased", rate=fmt_rate(d))
-    return texts.t("notice.monthly.same")
+    if fmt_rate(d) == "0.00":  # shown truncated: 0.004% is no change
+        return texts.t("notice.monthly.same")
+    return texts.t("notice.monthly.reduced" if d > 0 else "notice.monthly.increased", rate=fmt_rate(d))
 
 
 def _points_words(points: Any) -> str | None:
@@ -221,6 +219,8 @@ def render_monthly(ctx, payload: dict, period: str) -> dict:
     rate, signed = fmt_rate(htd.get("rate")), _dec(htd.get("rate"))
     if rate is None or signed is None:
         note = texts.t("notice.monthly.note_no_rate")
+    elif rate == "0.00":
+        note = texts.t("notice.monthly.note_same")
     else:
         note = texts.t("notice.monthly.note" if signed >= 0 else "notice.monthly.note_up", rate=rate)
     missing = [m for m in (_month_label(x) for x in payload.get("missing_months") or []) if m]

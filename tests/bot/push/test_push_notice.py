@@ -253,6 +253,17 @@ def test_the_coached_rate_is_the_notices_own_truncated_rate(client, db, clock):
     assert "2.97" not in text and "㎥" not in text
 
 
+def test_a_change_below_a_hundredth_of_a_percent_is_no_change(client, db, clock):
+    payload = {**MONTHLY, "resources": [{"resource": "electricity", "usage": "310.49", "baseline": "310.5",
+                                         "rate": "0.003"}],
+               "half_to_date": {"rate": "0.004", "points": 0, "won": 0}}
+    add_members(db, 1)
+    add_notifications(db, [1], clock=clock, payload=payload)
+    sent(db)
+    text = all_text(ask(client))
+    assert "기준과 같아요" in text and "기준과 거의 같아요" in text and "0.00%" not in text
+
+
 def test_greenlife_digest_folds_the_month_into_one_notice(client, db, clock):
     from bot.push.render import event_text
 
