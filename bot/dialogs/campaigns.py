@@ -172,10 +172,14 @@ def _words(key: str) -> tuple[str, ...]:
     return tuple(texts.t(f"campaigns.words.{key}", lang=lang).lower() for lang in texts.LANGUAGES)
 
 
+def _listed(key: str) -> tuple[str, ...]:
+    """The words of campaigns.words.<key> (a list) in every language, without spaces."""
+    return tuple(_squash(w) for lang in texts.LANGUAGES for w in texts.raw("campaigns.words", lang=lang).get(key, ()))
+
+
 def _stop_words() -> tuple[str, ...]:
     """Words that ask the messages to stop ("캠페인 알림 그만", "캠페인 소식 안 받을래요")."""
-    return tuple(_squash(w) for lang in texts.LANGUAGES
-                 for w in texts.raw("campaigns.words", lang=lang).get("stop", ()))
+    return _listed("stop")
 
 
 def campaigns_skill(ctx) -> dict:
@@ -185,7 +189,7 @@ def campaigns_skill(ctx) -> dict:
     member = _member(ctx)
     if action == "join" or (action is None and "campaign_id" in extra):
         return join(ctx, member, extra.get("campaign_id"))
-    if action == "mine" or (not action and typed in _words("mine")):
+    if action == "mine" or (not action and (typed in _words("mine") or any(w in typed for w in _listed("mine_in")))):
         return mine(ctx, member)
     # the opt-out word works in every language whatever the chat's (the advertising says it)
     if action == "opt_out" or (not action and any(w in typed for w in (*_words("opt_out"), *_stop_words()))):

@@ -105,6 +105,14 @@ def test_asking_in_words_for_the_messages_to_stop_stops_them(chat, db, cipher, c
     assert member_of(db, "u-camp").campaign_opt_out
 
 
+@pytest.mark.parametrize("typed", ["참여한 캠페인 보여줘", "내가 참여한 캠페인 뭐 있어"])
+def test_the_members_own_campaigns_asked_in_words(chat, db, cipher, clock, campaigns, typed):
+    make_member(db, cipher, clock, "u-camp", opt_in=True)
+    c = chat("u-camp")
+    c.say(typed)
+    assert "아직 참여한 캠페인이 없어요" in c.text
+
+
 def test_opt_in_needs_an_explicit_consent(chat, db, cipher, clock, campaigns):
     make_member(db, cipher, clock, "u-camp", opt_in=False)
     c = chat("u-camp")
