@@ -118,6 +118,13 @@ class Router:
         """Free text no dialog or skill claimed."""
         if not (ctx.turn.utterance or "").strip():
             return self.app.skills["fallback"](ctx)
+        if "campaigns" in self.app.skills:
+            from bot.dialogs import campaigns
+
+            named = campaigns.named_reply(ctx)  # a campaign's title typed ("냉방 1도 올리기 참여할래요")
+            if named is not None:
+                ctx.intent = "campaigns"
+                return named
         u = understanding.understand(ctx.turn.utterance)
         ctx.intent = u.intent if u.outcome == "confident" else u.outcome
         ctx.log.debug("understood", extra={"outcome": u.outcome, "intent": u.intent,

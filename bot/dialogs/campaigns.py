@@ -182,6 +182,33 @@ def _stop_words() -> tuple[str, ...]:
     return _listed("stop")
 
 
+def named_reply(ctx) -> dict | None:
+    """Typed text that names an open campaign by its title ("냉방 1도 올리기 참여할래요", a reply
+    to its message): joined when the text asks to take part, else the campaigns shown; None
+    when no single campaign is named. Only text with a word of campaigns.words.named_with is
+    looked at (one small read of the open titles)."""
+    typed = _squash(ctx.turn.utterance)
+    if ctx.turn.client_extra or not typed or not any(w in typed for w in _listed("named_with")):
+        return None  # a tap carries its campaign in its extra
+    generic = set(_listed("title_generic"))
+    scores: dict[str, tuple[int, int]] = {}
+    for c in C.active_campaigns(ctx.session, today_kst(ctx.clock)):
+        words = [w for w in (_squash(x) for x in c.title.split()) if len(w) >= 2 and w not in generic]
+        hits = [w for w in words if w in typed]
+        if words and hits and 2 * len(hits) >= len(words):
+            scores[c.id] = (len(hits), sum(map(len, hits)))
+    if not scores:
+        return None
+    best = max(scores.values())
+    named = [cid for cid, score in scores.items() if score == best]
+    if len(named) != 1:
+        return None
+    member = _member(ctx)
+    if any(w in typed for w in _listed("join")):
+        return join(ctx, member, named[0])
+    return list_reply(ctx, member)
+
+
 def campaigns_skill(ctx) -> dict:
     extra = ctx.turn.client_extra or {}
     action = extra.get("action")

@@ -113,6 +113,27 @@ def test_the_members_own_campaigns_asked_in_words(chat, db, cipher, clock, campa
     assert "아직 참여한 캠페인이 없어요" in c.text
 
 
+@pytest.mark.parametrize("typed", ["냉방 1도 올리기 참여할래요", "여름철 냉방 캠페인 참여"])
+def test_a_campaign_named_by_its_title_is_joined(chat, db, cipher, clock, campaigns, typed):
+    make_member(db, cipher, clock, "u-camp", opt_in=True)
+    c = chat("u-camp")
+    c.say(typed)
+    assert "캠페인에 참여했어요" in c.text
+    member_id = member_of(db, "u-camp").id
+    with db.session() as s:
+        assert [(p.member_id, p.campaign_id) for p in s.scalars(select(CampaignPledge))] == [
+            (member_id, "cmp-2025-summer-cooling")]
+
+
+def test_a_campaign_named_without_asking_to_join_is_shown(chat, db, cipher, clock, campaigns):
+    make_member(db, cipher, clock, "u-camp", opt_in=True)
+    c = chat("u-camp")
+    c.say("냉방 캠페인 뭐예요")
+    assert "진행 중인 캠페인이에요" in c.text
+    with db.session() as s:
+        assert s.scalars(select(CampaignPledge)).all() == []
+
+
 def test_opt_in_needs_an_explicit_consent(chat, db, cipher, clock, campaigns):
     make_member(db, cipher, clock, "u-camp", opt_in=False)
     c = chat("u-camp")
