@@ -195,7 +195,9 @@ def named_reply(ctx) -> dict | None:
     for c in C.active_campaigns(ctx.session, today_kst(ctx.clock)):
         words = [w for w in (_squash(x) for x in c.title.split()) if len(w) >= 2 and w not in generic]
         hits = [w for w in words if w in typed]
-        if words and hits and 2 * len(hits) >= len(words):
+        # two of its words, or one said with 캠페인/챌린지 ("텀블러 캠페인 참여")
+        enough = len(hits) >= 2 or (len(hits) == 1 and any(w in typed for w in _listed("campaign_word")))
+        if words and enough and 2 * len(hits) >= len(words):
             scores[c.id] = (len(hits), sum(map(len, hits)))
     if not scores:
         return None

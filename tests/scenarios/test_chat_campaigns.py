@@ -125,6 +125,13 @@ def test_a_campaign_named_by_its_title_is_joined(chat, db, cipher, clock, campai
             (member_id, "cmp-2025-summer-cooling")]
 
 
+def test_one_title_word_without_campaign_is_not_taken_for_the_campaign(chat, db, cipher, clock):
+    add_campaign(db, clock, "cmp-cn", "탄소중립 생활 실천", "함께해요")
+    c = chat("u-new")
+    c.say("탄소중립포인트 참여하고 싶어요")
+    assert "회원만" not in c.text and "캠페인에 참여했어요" not in c.text
+
+
 def test_a_campaign_named_without_asking_to_join_is_shown(chat, db, cipher, clock, campaigns):
     make_member(db, cipher, clock, "u-camp", opt_in=True)
     c = chat("u-camp")
