@@ -55,6 +55,11 @@ class Router:
             for target in texts.LANGUAGES:
                 self.language_words.update({w.lower(): target for w in kw.get("language", {}).get(target, ())})
         self.intents = frozenset(understanding.intents())
+        self.small_words: dict[str, str] = {}  # lower-cased acknowledgement or goodbye -> which
+        for lang in texts.LANGUAGES:
+            kw = texts.raw("keywords", lang=lang)
+            for kind in ("ack", "bye"):
+                self.small_words.update({w.lower(): kind for w in kw.get(kind, ())})
         # a menu label typed as it is ("포인트 조회"): the skill it names, also mid-dialog
         self.menu_skills: dict[str, str] = {
             label: key for lang in texts.LANGUAGES
@@ -118,6 +123,10 @@ class Router:
         """Free text no dialog or skill claimed."""
         if not (ctx.turn.utterance or "").strip():
             return self.app.skills["fallback"](ctx)
+        small = self.small_words.get(normalise(ctx.turn.utterance).lower())
+        if small is not None and not ctx.dialog.active:  # "네", "알겠어요", "잘가요" after an answer
+            ctx.intent = small
+            return ui.menu_reply(ctx, texts.t(f"understanding.{small}"))
         if "campaigns" in self.app.skills:
             from bot.dialogs import campaigns
 

@@ -81,3 +81,13 @@ def test_without_a_channel_chat_only_the_call_centre(chat):
     c = chat("u-understand")
     c.say("상담원 연결해 주세요")
     assert "1660-2030" in c.text and "1:1 채팅" not in c.labels and "1:1 채팅" not in c.text
+
+
+@pytest.mark.parametrize("typed,says", [("네", "네, 알겠어요"), ("ㅇㅋ", "네, 알겠어요"), ("알겠어요!", "네, 알겠어요"),
+                                        ("아니요", "네, 알겠어요"), ("잘가요", "또 찾아 주세요"),
+                                        ("안녕히 계세요", "또 찾아 주세요")])
+def test_an_acknowledgement_or_goodbye_is_answered_kindly_and_is_no_miss(chat, typed, says):
+    c = chat("u-ack")
+    for _ in range(3):  # never a run of misunderstandings that offers a person
+        c.say(typed)
+        assert says in c.text and "이해하지 못해" not in c.text
