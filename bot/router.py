@@ -8,6 +8,7 @@ choices, and nothing understood gets the menu and a way to reach a person."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bot import handoff, texts, ui, understanding
 from bot.app import BotApp
@@ -35,6 +36,21 @@ def sent_media(turn) -> bool:
     params = turn.raw.get("userRequest", {}).get("params") if isinstance(turn.raw, dict) else None
     media = params.get("media") if isinstance(params, dict) else None
     return bool(_LINK_ONLY.match(turn.utterance or "")) or isinstance(media, dict)
+
+
+_LAUGHTER = re.compile(r"[ㅋㅎ~!.^;♡♥\s]+")
+
+
+def only_feelings(text: str | None) -> bool:
+    """Laughter or emoji and nothing else ("ㅋㅋㅋ", "👍", "😊😊"): a feeling, not a question.
+    Tears ("ㅠㅠ") are not: they may say something went wrong, and get the way to a person."""
+    t = (text or "").strip()
+    if not t:
+        return False
+    if _LAUGHTER.fullmatch(t) and re.search(r"[ㅋㅎ]", t):
+        return True
+    return all(unicodedata.category(ch) in ("So", "Sk", "Mn", "Cf", "Zs") or ch in "\ufe0f\u200d" for ch in t) \
+        and any(unicodedata.category(ch) == "So" for ch in t)
 
 
 def normalise(text: str) -> str:
@@ -123,8 +139,9 @@ class Router:
         """Free text no dialog or skill claimed."""
         if not (ctx.turn.utterance or "").strip():
             return self.app.skills["fallback"](ctx)
-        small = self.small_words.get(normalise(ctx.turn.utterance).lower())
-        if small is not None and not ctx.dialog.active:  # "네", "알겠어요", "잘가요" after an answer
+        small = self.small_words.get(normalise(ctx.turn.utterance).lower()) or (
+            "smile" if only_feelings(ctx.turn.utterance) else None)
+        if small is not None and not ctx.dialog.active:  # "네", "알겠어요", "잘가요", "ㅋㅋ", "👍" after an answer
             ctx.intent = small
             return ui.menu_reply(ctx, texts.t(f"understanding.{small}"))
         if "campaigns" in self.app.skills:

@@ -85,7 +85,8 @@ def test_without_a_channel_chat_only_the_call_centre(chat):
 
 @pytest.mark.parametrize("typed,says", [("네", "네, 알겠어요"), ("ㅇㅋ", "네, 알겠어요"), ("알겠어요!", "네, 알겠어요"),
                                         ("아니요", "네, 알겠어요"), ("잘가요", "또 찾아 주세요"),
-                                        ("안녕히 계세요", "또 찾아 주세요")])
+                                        ("안녕히 계세요", "또 찾아 주세요"), ("ㅋㅋㅋ", "언제든 물어봐 주세요"),
+                                        ("👍", "언제든 물어봐 주세요")])
 def test_an_acknowledgement_or_goodbye_is_answered_kindly_and_is_no_miss(chat, typed, says):
     c = chat("u-ack")
     for _ in range(3):  # never a run of misunderstandings that offers a person
