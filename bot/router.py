@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from bot import handoff, texts, ui, understanding
 from bot.app import BotApp
@@ -38,7 +39,14 @@ def sent_media(turn) -> bool:
     return bool(_LINK_ONLY.match(turn.utterance or "")) or isinstance(media, dict)
 
 
-_LAUGHTER = re.compile(r"[ㅋㅎ~!.^;♡♥\s]+")
+_FEELING_MARKS = "~!.^;\u2661\u2665"  # typed around laughter: ~ ! . ^ ; and hearts
+
+
+@lru_cache(maxsize=1)
+def _laughter() -> tuple[str, re.Pattern]:
+    """The laughter letters of keywords.toml (ㅋ, ㅎ) and the pattern of a message made of them."""
+    letters = "".join(w for lang in texts.LANGUAGES for w in texts.raw("keywords", lang=lang).get("laughter", ()))
+    return letters, re.compile(f"[{re.escape(letters + _FEELING_MARKS)}\\s]+")
 
 
 def only_feelings(text: str | None) -> bool:
@@ -47,7 +55,8 @@ def only_feelings(text: str | None) -> bool:
     t = (text or "").strip()
     if not t:
         return False
-    if _LAUGHTER.fullmatch(t) and re.search(r"[ㅋㅎ]", t):
+    letters, pattern = _laughter()
+    if letters and pattern.fullmatch(t) and any(ch in letters for ch in t):
         return True
     return all(unicodedata.category(ch) in ("So", "Sk", "Mn", "Cf", "Zs") or ch in "\ufe0f\u200d" for ch in t) \
         and any(unicodedata.category(ch) == "So" for ch in t)
