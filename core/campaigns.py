@@ -43,6 +43,15 @@ def is_open(campaign: Campaign, today: date) -> bool:
     return bool(campaign.active) and campaign.starts_on <= today <= campaign.ends_on
 
 
+def is_meant_for(campaign: Campaign, member: Member) -> bool:
+    """The campaign is national or of the member's 시군구, and of their segment (the filter of
+    :func:`active_campaigns`, for one campaign)."""
+    lg = member.local_government_code
+    return ((campaign.local_government_code is None or campaign.local_government_code == lg)
+            and (campaign.segment != "member_type" or campaign.segment_value == member.member_type)
+            and (campaign.segment != "region" or campaign.segment_value == lg))
+
+
 def active_campaigns(session: Session, today: date, limit: int | None = None,
                      member: Member | None = None) -> list[Campaign]:
     """Open campaigns, ending soonest first (then by title, for a stable order). With a
@@ -71,7 +80,8 @@ def pledge(session: Session, clock: Clock, member: Member, campaign_id: str) -> 
     """Record that the member joins the campaign, once: a repeated tap, a retried request or a
     concurrent double tap finds the existing pledge (unique campaign + member)."""
     campaign = session.get(Campaign, campaign_id) if campaign_id else None
-    if campaign is None:
+    if campaign is None or not is_meant_for(campaign, member):
+        # another 시군구's or segment's campaign: as unknown (a forged button names any id)
         raise CampaignNotFound(campaign_id)
     existing = _pledge_of(session, member.id, campaign.id)
     if existing is not None:

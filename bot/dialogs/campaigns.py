@@ -192,7 +192,9 @@ def named_reply(ctx) -> dict | None:
         return None  # a tap carries its campaign in its extra
     generic = set(_listed("title_generic"))
     scores: dict[str, tuple[int, int]] = {}
-    for c in C.active_campaigns(ctx.session, today_kst(ctx.clock)):
+    member = _member(ctx)
+    # only the campaigns meant for the member (their 시군구's and segment's), as the carousel
+    for c in C.active_campaigns(ctx.session, today_kst(ctx.clock), member=member):
         words = [w for w in (_squash(x) for x in c.title.split()) if len(w) >= 2 and w not in generic]
         hits = [w for w in words if w in typed]
         # two of its words, or one said with 캠페인/챌린지 ("텀블러 캠페인 참여")
@@ -205,7 +207,6 @@ def named_reply(ctx) -> dict | None:
     named = [cid for cid, score in scores.items() if score == best]
     if len(named) != 1:
         return None
-    member = _member(ctx)
     if any(w in typed for w in _listed("join")):
         return join(ctx, member, named[0])
     return list_reply(ctx, member)

@@ -141,6 +141,21 @@ def test_a_campaign_named_without_asking_to_join_is_shown(chat, db, cipher, cloc
         assert s.scalars(select(CampaignPledge)).all() == []
 
 
+def test_another_sigungus_campaign_cannot_be_joined_by_name_or_by_a_forged_button(chat, db, cipher, clock):
+    from core.models import Campaign
+
+    add_campaign(db, clock, "cmp-busan", "해운대 바다 줍깅", "부산 해운대구 주민 캠페인")
+    with db.transaction() as s:
+        s.get(Campaign, "cmp-busan").local_government_code = "26350"
+    make_member(db, cipher, clock, "u-camp", opt_in=True)  # 수원시 영통구
+    c = chat("u-camp")
+    c.say("해운대 바다 줍깅 참여할래요")
+    assert "캠페인에 참여했어요" not in c.text
+    c.send_extra("campaigns", "캠페인 참여하기", {"action": "join", "campaign_id": "cmp-busan"})
+    assert "캠페인에 참여했어요" not in c.text
+    assert pledges(db) == 0
+
+
 def test_opt_in_needs_an_explicit_consent(chat, db, cipher, clock, campaigns):
     make_member(db, cipher, clock, "u-camp", opt_in=False)
     c = chat("u-camp")
