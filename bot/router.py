@@ -44,8 +44,8 @@ _FEELING_MARKS = "~!.^;\u2661\u2665"  # typed around laughter: ~ ! . ^ ; and hea
 
 @lru_cache(maxsize=1)
 def _laughter() -> tuple[str, re.Pattern]:
-    """The laughter letters of keywords.toml (ㅋ, ㅎ) and the pattern of a message made of them."""
-    letters = "".join(w for lang in texts.LANGUAGES for w in texts.raw("keywords", lang=lang).get("laughter", ()))
+    """The laughter letters of spellings.toml (ㅋ, ㅎ) and the pattern of a message made of them."""
+    letters = "".join(texts.raw("spellings", lang="ko").get("laughter", ()))
     return letters, re.compile(f"[{re.escape(letters + _FEELING_MARKS)}\\s]+")
 
 
