@@ -10,6 +10,7 @@ Taps carry clientExtra {"action": "join", "campaign_id": ...} (card button), {"a
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from bot import texts, ui
 from bot.app import BotApp
@@ -172,8 +173,10 @@ def _words(key: str) -> tuple[str, ...]:
     return tuple(texts.t(f"campaigns.words.{key}", lang=lang).lower() for lang in texts.LANGUAGES)
 
 
+@lru_cache(maxsize=32)
 def _listed(key: str) -> tuple[str, ...]:
-    """The words of campaigns.words.<key> (a list) in every language, without spaces."""
+    """The words of campaigns.words.<key> (a list) in every language, without spaces (read once:
+    asked on every typed message)."""
     return tuple(_squash(w) for lang in texts.LANGUAGES for w in texts.raw("campaigns.words", lang=lang).get(key, ()))
 
 
