@@ -14,7 +14,7 @@ from functools import lru_cache
 from bot import handoff, texts, ui, understanding
 from bot.app import BotApp
 from bot.context import Ctx
-from bot.dialogs import answers, chat, faq, privacy
+from bot.dialogs import answers, campaigns, chat, faq, privacy
 from core import members as M
 from core import unmatched
 from core.clock import utcnow_naive
@@ -40,6 +40,7 @@ def sent_media(turn) -> bool:
 
 
 _FEELING_MARKS = "~!.^;\u2661\u2665"  # typed around laughter: ~ ! . ^ ; and hearts
+_WORDY = re.compile(r"[0-9A-Za-z\uac00-\ud7a3]")  # a digit, a Latin letter or a Hangul syllable
 
 
 @lru_cache(maxsize=1)
@@ -53,7 +54,7 @@ def only_feelings(text: str | None) -> bool:
     """Laughter or emoji and nothing else ("ㅋㅋㅋ", "👍", "😊😊"): a feeling, not a question.
     Tears ("ㅠㅠ") are not: they may say something went wrong, and get the way to a person."""
     t = (text or "").strip()
-    if not t:
+    if not t or _WORDY.search(t):  # a letter or a digit: words (nearly every message)
         return False
     letters, pattern = _laughter()
     if letters and pattern.fullmatch(t) and any(ch in letters for ch in t):
@@ -154,8 +155,6 @@ class Router:
             ctx.intent = small
             return ui.menu_reply(ctx, texts.t(f"understanding.{small}"))
         if "campaigns" in self.app.skills:
-            from bot.dialogs import campaigns
-
             named = campaigns.named_reply(ctx)  # a campaign's title typed ("냉방 1도 올리기 참여할래요")
             if named is not None:
                 ctx.intent = "campaigns"

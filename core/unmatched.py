@@ -47,13 +47,16 @@ _NOT_JAMO = re.compile(r"[^\u3131-\u318e]+")
 def _nfkc(text: str) -> str:
     """NFKC (full-width digits and letters become ASCII), except the lone jamo citizens type
     (ㅋㅋ, ㅇㅇ), which NFKC turns into conjoining jamo that show as broken letters."""
+    if unicodedata.is_normalized("NFKC", text):  # nearly every message: nothing to do
+        return text
     return _NOT_JAMO.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
 
 
 def mask_digits(text: str) -> str:
     """Every e-mail address, and every run of 4+ digits (spaces, dots, dashes or slashes
     between them allowed) -> ****."""
-    return _DIGIT_RUN.sub(MASK, _EMAIL.sub(MASK, _nfkc(text or "")))
+    t = _nfkc(text or "")
+    return _DIGIT_RUN.sub(MASK, _EMAIL.sub(MASK, t) if "@" in t else t)
 
 
 def group_key(text: str) -> str:
