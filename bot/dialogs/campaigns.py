@@ -190,9 +190,10 @@ def named_reply(ctx) -> dict | None:
     to its message): joined when the text asks to take part, else the campaigns shown; None
     when no single campaign is named. Only text with a word of campaigns.words.named_with is
     looked at (one small read of the open titles)."""
-    typed = _squash(ctx.turn.utterance)
-    if ctx.turn.client_extra or not typed or not any(w in typed for w in _listed("named_with")):
-        return None  # a tap carries its campaign in its extra
+    said = (ctx.turn.utterance or "").lower()
+    if ctx.turn.client_extra or not any(w in said for w in _listed("named_with")):
+        return None  # a tap carries its campaign in its extra; most text names none (one word each)
+    typed = _squash(said)
     generic = set(_listed("title_generic"))
     scores: dict[str, tuple[int, int]] = {}
     member = _member(ctx)
