@@ -177,14 +177,14 @@ YES = ["응", "어", "네", "넵", "예", "ㅇㅇ", "ㅇㅋ", "맞아요", "그�
 NO = ["아니", "아뇨", "아니요", "ㄴㄴ", "싫어요", "안 할래요"]
 
 
-@pytest.mark.parametrize("typed", YES)
+@pytest.mark.parametrize("typed", [*YES, "제가 세대주예요", "저요", "본인이요"])
 def test_yes_at_the_householder_step(chat, db, typed):
     c = signup_until(chat(U1), "householder")
     c.say(typed)
     assert state(db, U1).step == "address" and state(db, U1).slots["householder"] == "self"
 
 
-@pytest.mark.parametrize("typed", NO)
+@pytest.mark.parametrize("typed", [*NO, "아빠가 세대주예요", "세대주 아님", "어머니요", "I am not"])
 def test_no_at_the_householder_step(chat, db, typed):
     c = signup_until(chat(U1), "householder")
     c.say(typed)

@@ -204,6 +204,13 @@ class HouseholderStep(ChoiceStep):
     def question_text(self, c: Conv) -> str:
         return c.t("householder.question", name=mask_name(c.slots.get("name")))
 
+    def parse(self, c: Conv, answer: Answer) -> str:
+        # "아빠가 세대주예요", "세대주 아님": someone else, though the longer word 세대주 is said
+        typed = answers.squash(answer.text)
+        if not answer.tapped and any(answers.squash(w) in typed for w in answers.words("householder.someone_else")):
+            return "other"
+        return super().parse(c, answer)
+
     def apply(self, c: Conv, value: str):
         if value == "other":
             return Go("householder_name")
