@@ -331,3 +331,27 @@ def test_a_customer_number_in_a_few_words_at_its_step(chat, db, typed):
     c.say(typed)
     assert state(db, U1).step != "customer_number", c.text
     assert c.has("전기 고객번호(******3746)를 확인했어요")
+
+
+@pytest.mark.parametrize("step,typed,next_step", [
+    ("billing_mode", "관리비 말고 따로 내요", "customer_number"),   # what follows 말고 is the answer
+    ("member_type", "개인 아니고 가게예요", "terms"),
+    ("billing_mode", "관리비 아니에요", "billing_mode"),            # denied, the other not said: asked again
+    ("billing_mode", "관리비에 포함 안 돼요", "billing_mode"),
+])
+def test_a_choice_with_a_contrast_or_a_denial(chat, db, step, typed, next_step):
+    c = signup_until(chat(U1), step)
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == next_step, c.text
+    if step == "member_type":
+        assert st.slots["member_type"] == "commercial"
+    # (the customer number is asked only of a bill of its own: 따로 was taken)
+    if next_step == "billing_mode":
+        assert "electricity" not in st.slots.get("resources", {})
+
+
+def test_the_incentive_after_a_contrast(chat, db):
+    c = signup_until(chat(U1), "incentive_type")
+    c.say("지역화폐 아니고 현금")
+    assert state(db, U1).step == "bank"

@@ -183,12 +183,24 @@ def match_option(options: Sequence[Option], answer: Answer, yes: str | None = No
         for option in options:
             if option.value == wanted:
                 return option
-    best, best_len = None, 0
+    # "관리비 말고 따로 내요", "개인 아니고 가게예요": what follows the contrast is the answer
+    for marker in answers.words("negation.contrast"):
+        m = squash(marker)
+        if m and m in typed and typed.rsplit(m, 1)[1]:
+            typed = typed.rsplit(m, 1)[1]
+    best, best_len, best_word = None, 0, ""
     for option in options:
         for word in (option.label, *option.words):
             w = squash(word)
             if len(w) >= 2 and w in typed and len(w) > best_len:
-                best, best_len = option, len(w)
+                best, best_len, best_word = option, len(w), w
+    if best is not None:
+        # "관리비 아니에요", "관리비에 포함 안 돼요": that option denied, and which one is meant is
+        # not said; the question is asked again (an option's own word may say it: "사용 안 함")
+        after = typed[typed.find(best_word) + len(best_word):]
+        denial = [squash(n) for n in answers.words("negation.words")]
+        if any(n and n in after for n in denial) and not any(n and n in best_word for n in denial):
+            return None
     return best
 
 
