@@ -355,3 +355,14 @@ def test_the_incentive_after_a_contrast(chat, db):
     c = signup_until(chat(U1), "incentive_type")
     c.say("지역화폐 아니고 현금")
     assert state(db, U1).step == "bank"
+
+
+@pytest.mark.parametrize("step,typed,next_step", [
+    ("account_holder", "본인 아니에요", "incentive_type"),   # a yes-or-no question: the denial is the no
+    ("householder", "세대주 아니에요", "householder_name"),
+    ("optional", "입력 안 할래요", "confirm"),
+])
+def test_a_denied_yes_is_a_no(chat, db, step, typed, next_step):
+    c = signup_until(chat(U1), step)
+    c.say(typed)
+    assert state(db, U1).step == next_step, c.text

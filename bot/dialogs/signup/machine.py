@@ -200,7 +200,9 @@ def match_option(options: Sequence[Option], answer: Answer, yes: str | None = No
         after = typed[typed.find(best_word) + len(best_word):]
         denial = [squash(n) for n in answers.words("negation.words")]
         if any(n and n in after for n in denial) and not any(n and n in best_word for n in denial):
-            return None
+            # a yes-or-no question: denying one answer is the other ("본인 아니에요": no)
+            other = {yes: no, no: yes}.get(best.value) if yes and no else None
+            return next((o for o in options if other is not None and o.value == other), None)
     return best
 
 
