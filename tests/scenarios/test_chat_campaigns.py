@@ -25,6 +25,14 @@ def campaigns(db, clock):
     add_campaign(db, clock, "cmp-old", "지난 캠페인", "끝났어요", starts=date(2026, 1, 1), ends=date(2026, 6, 30))
 
 
+def member_says(chat, db, cipher, clock, typed: str):
+    """A member who takes campaign messages ("u-camp") types `typed`; their chat."""
+    make_member(db, cipher, clock, "u-camp", opt_in=True)
+    c = chat("u-camp")
+    c.say(typed)
+    return c
+
+
 def pledges(db) -> int:
     with db.session() as s:
         return s.scalar(select(func.count()).select_from(CampaignPledge))
@@ -98,26 +106,20 @@ def test_opt_out_is_one_tap_and_honoured_by_broadcasts(chat, db, cipher, clock, 
 
 @pytest.mark.parametrize("typed", ["캠페인 알림 그만", "캠페인 소식 안 받을래요", "캠페인 소식 그만 보내세요"])
 def test_asking_in_words_for_the_messages_to_stop_stops_them(chat, db, cipher, clock, campaigns, typed):
-    make_member(db, cipher, clock, "u-camp", opt_in=True)
-    c = chat("u-camp")
-    c.say(typed)
+    c = member_says(chat, db, cipher, clock, typed)
     assert "수신을 거부했어요" in c.text
     assert member_of(db, "u-camp").campaign_opt_out
 
 
 @pytest.mark.parametrize("typed", ["참여한 캠페인 보여줘", "내가 참여한 캠페인 뭐 있어"])
 def test_the_members_own_campaigns_asked_in_words(chat, db, cipher, clock, campaigns, typed):
-    make_member(db, cipher, clock, "u-camp", opt_in=True)
-    c = chat("u-camp")
-    c.say(typed)
+    c = member_says(chat, db, cipher, clock, typed)
     assert "아직 참여한 캠페인이 없어요" in c.text
 
 
 @pytest.mark.parametrize("typed", ["냉방 1도 올리기 참여할래요", "여름철 냉방 캠페인 참여"])
 def test_a_campaign_named_by_its_title_is_joined(chat, db, cipher, clock, campaigns, typed):
-    make_member(db, cipher, clock, "u-camp", opt_in=True)
-    c = chat("u-camp")
-    c.say(typed)
+    c = member_says(chat, db, cipher, clock, typed)
     assert "캠페인에 참여했어요" in c.text
     member_id = member_of(db, "u-camp").id
     with db.session() as s:
