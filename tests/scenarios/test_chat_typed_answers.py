@@ -260,7 +260,9 @@ def test_my_info_move_with_the_unit_on_one_line(chat, db, member):
     assert state(db, "u-typed").slots["address"]["detail"] == "102동 1501호"
 
 
-@pytest.mark.parametrize("typed,withdrawn", [("넵", True), ("아니요", False)])
+@pytest.mark.parametrize("typed,withdrawn", [("넵", True), ("아니요", False), ("탈퇴할게요", True),
+                                             ("탈퇴 안 할래요", False), ("탈퇴하지 않을래요", False),
+                                             ("탈퇴 말고 그냥 둘게요", False)])
 def test_my_info_withdraw_yes_and_no(chat, db, member, typed, withdrawn):
     c = chat("u-typed")
     c.open("myinfo")
