@@ -174,6 +174,10 @@ def check_header(first: Sequence[str], header: Sequence[str], optional: Sequence
     if got[:len(header)] != list(header) or len(set(extra)) != len(extra) \
             or any(name not in optional for name in extra):
         expected = ",".join(header) + "".join(f"[,{name}]" for name in optional)
+        for sep, name in (("\t", "tabs"), (";", "semicolons")):
+            if len(first) == 1 and [h.strip().lower() for h in first[0].split(sep)][:len(header)] == list(header):
+                # Excel's "Text (Tab delimited)" or a European CSV: the right columns, the wrong separator
+                raise ImportRejected([RowError(1, msg("file.header_separator", separator=name, expected=expected))])
         raise ImportRejected([RowError(1, msg("file.header", expected=expected, got=",".join(first)))])
     return tuple(got)
 

@@ -124,6 +124,11 @@ def test_bad_header_and_missing_file(app, db, tmp_path):
     p.write_text("resource,number,month,amount\nelectricity,1,2026-01,1\n", encoding="utf-8")
     res = cli(app, "import-usage", p)
     assert res.exit_code == 2 and "line 1: header must be resource,customer_number,month,amount" in res.stderr
+    for sep, name in (("\t", "tabs"), (";", "semicolons")):  # Excel's tab-delimited text, a European CSV
+        p.write_text(sep.join(["resource", "customer_number", "month", "amount"]) + "\n"
+                     + sep.join(["electricity", "0123456789", "2026-01", "1"]) + "\n", encoding="utf-8")
+        res = cli(app, "import-usage", p)
+        assert res.exit_code == 2 and f"line 1: the columns are separated by {name}: save the file as CSV" in res.stderr
     res = cli(app, "import-usage", tmp_path / "nope.csv")
     assert res.exit_code == 2 and "cannot read" in res.stderr
     p.write_bytes(b"resource,customer_number,month,amount\nelectricity,\xff\xfe,2026-01,1\n")
