@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core.campaigns import campaign_audience
 from core.db import Database
-from core.local_governments import canonical_sido_text, clean, respell_address, sido_of
+from core.local_governments import SEOUL, canonical_sido_text, clean, respell_address, sido_of
 from core.models.campaigns import Campaign, CampaignPledge
 from core.models.members import LocalGovernment, Member
 from core.models.outbox import Notification
@@ -113,6 +113,8 @@ def resolve_region(session: Session, typed: str) -> str:
     if len(same) > 1:
         listed = ", ".join(f"{code} ({lg_sido} {name})" for code, lg_sido, name in same[:12])
         raise BroadcastError(f"region {typed!r} names {len(same)} local governments; give the code: {listed}")
+    if sido_of(value) == SEOUL:
+        raise BroadcastError(f"region {typed!r}: Seoul is not in the programme (its residents use Seoul's Eco Mileage)")
     raise BroadcastError(f"unknown region {typed!r}: a local government code, a province (sido) or a city, county or district (sigungu) name")
 
 

@@ -135,6 +135,7 @@ def test_cancel_after_queueing_skips_what_was_not_sent(db, clock, campaign):
     ({"segment": "everyone"}, "segment must be one of"),
     ({"segment": "region"}, "needs a value"),
     ({"segment": "region", "segment_value": "화성"}, "unknown region"),
+    ({"segment": "region", "segment_value": "서울 강남구"}, "Seoul is not in the programme"),
     ({"segment": "member_type", "segment_value": "alien"}, "unknown member type"),
     ({"segment": "all", "segment_value": "x"}, "takes no value"),
     ({"message": "   "}, "empty"),
