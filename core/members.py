@@ -66,8 +66,10 @@ _NUMBER_RUN = re.compile(r"\d(?:(?: ?[.\-] ?| )?\d)*")
 _MOBILE = re.compile(r"^(01[016789])(\d{3,4})(\d{4})$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _HANGUL_NAME = re.compile(r"^[가-힣]{1,5}(?: ?[가-힣]{1,10})?$")
-_LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z .'\-]{0,58}[A-Za-z.]$")
-_ORG_NAME = re.compile(r"^[0-9A-Za-z가-힣][0-9A-Za-z가-힣 .,&()·\-]{0,48}[0-9A-Za-z가-힣.)]$")
+# a foreign resident's name written in Hangul has its own parts: 응우옌 반 란
+_HANGUL_NAME_FOREIGN = re.compile(r"^[가-힣]{1,10}(?: [가-힣]{1,10}){0,3}$")
+# "(주)그린마트", "㈜그린에너지": a company's legal form may come first
+_ORG_NAME = re.compile(r"^[0-9A-Za-z가-힣(㈜][0-9A-Za-z가-힣 .,&()·㈜\-]{0,48}[0-9A-Za-z가-힣.)]$")
 _REFERRER = re.compile(r"^[A-Za-z0-9_.\-]{4,40}$")
 PYEONG_M2 = Decimal("3.305785")
 
@@ -143,11 +145,20 @@ def normalise_name(text: str, member_type: str = "individual") -> str:
         if not _ORG_NAME.match(t) or t.isdigit():
             raise InvalidValue("name")
         return t
-    if _HANGUL_NAME.match(t) and len(t.replace(" ", "")) >= 2:
+    hangul = _HANGUL_NAME_FOREIGN if member_type == "foreigner" else _HANGUL_NAME
+    if hangul.match(t) and len(t.replace(" ", "")) >= 2:
         return t
-    if _LATIN_NAME.match(t) and len(t) >= 2:
+    if _latin_name(t):
         return t
     raise InvalidValue("name")
+
+
+def _latin_name(t: str) -> bool:
+    """Latin letters, accented ones too (Maria José García-López, Nguyễn Văn Lan), spaces,
+    dots, apostrophes and hyphens; 2-60 characters, starting with a letter."""
+    if not 2 <= len(t) <= 60 or not t[0].isalpha() or not (t[-1].isalpha() or t[-1] == "."):
+        return False
+    return all(ch in " .'-" or (ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN")) for ch in t)
 
 
 # How a name is typed in a sentence: "제 이름은 홍길동이에요", "홍길동입니다", "저는 김수지예요".
@@ -157,6 +168,7 @@ _NAME_BEFORE = re.compile(r"^(?:(?:제|저의|내|나의|본인)\s*)?(?:이름|�
 _NAME_I_SHORT = re.compile(r"^(?:전|난)\s+")
 _NAME_AFTER = re.compile(r"\s*(?:입니다|이에요|이예요|예요|에요|이요|요|이고요|인데요|이라고\s*(?:해요|합니다)|라고\s*(?:해요|합니다))"
                          r"\s*[.!~^]*$")
+_ORG_AFTER = re.compile(r"\s*(?:입니다|이에요|예요|이고요|이라고\s*(?:해요|합니다)|라고\s*(?:해요|합니다))\s*[.!~^]*$")
 _CONSONANT_ENDINGS = ("이에요", "이요")   # after a syllable that ends in a consonant (홍길동이요)
 
 
@@ -172,7 +184,12 @@ def typed_name(text: str, member_type: str = "individual") -> str:
     (김하이요: 김하이). What is left must still be a name of two syllables or more (김이요 stays).
     Organisations' names are taken as typed (normalise_name)."""
     t = re.sub(r"\s+", " ", (text or "").strip())
-    if member_type in ("commercial", "public", "school") or not re.search(r"[가-힣]", t):
+    if member_type in ("commercial", "public", "school"):
+        try:  # "그린마트 영통점입니다": the shop's name without the sentence's ending
+            return normalise_name(_ORG_AFTER.sub("", t), member_type)
+        except InvalidValue:
+            return normalise_name(t, member_type)
+    if not re.search(r"[가-힣]", t):
         return normalise_name(t, member_type)
     core = _NAME_BEFORE.sub("", t)
     m = _NAME_AFTER.search(core)

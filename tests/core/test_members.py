@@ -160,8 +160,22 @@ def test_a_name_typed_in_a_sentence(typed, name):
     assert M.typed_name(typed) == name
 
 
-def test_an_organisation_name_is_taken_as_typed():
-    assert M.typed_name("그린마트 영통점이요", "commercial") == "그린마트 영통점이요"
+def test_an_organisation_name_is_taken_as_typed_but_a_sentences_ending():
+    assert M.typed_name("그린마트 영통점이요", "commercial") == "그린마트 영통점이요"  # 이요 may be its own
+    assert M.typed_name("그린마트 영통점입니다", "commercial") == "그린마트 영통점"
+    assert M.typed_name("(주)그린마트", "commercial") == "(주)그린마트"  # the legal form first
+    assert M.typed_name("㈜그린에너지", "commercial") == "㈜그린에너지"
+
+
+@pytest.mark.parametrize("typed", ["응우옌 반 란", "Maria José García-López", "Nguyễn Văn Lan", "O'Brien"])
+def test_foreign_residents_names_as_written(typed):
+    assert M.typed_name(typed, "foreigner") == typed
+
+
+@pytest.mark.parametrize("typed", ["Иван Петров", "张伟", "Lan2"])
+def test_names_not_in_hangul_or_latin_letters_are_refused(typed):
+    with pytest.raises(M.InvalidValue):
+        M.typed_name(typed, "foreigner")
 
 
 @pytest.mark.parametrize("typed,day", [
