@@ -74,18 +74,16 @@ class Router:
         self.cancel_words: set[str] = set()
         self.home_words: set[str] = set()
         self.language_words: dict[str, str] = {}  # lower-cased word -> language it switches to
+        self.small_words: dict[str, str] = {}  # lower-cased acknowledgement or goodbye -> which
         for lang in texts.LANGUAGES:
             kw = texts.raw("keywords", lang=lang)
             self.cancel_words |= set(kw["cancel"])
             self.home_words |= set(kw["home"])
             for target in texts.LANGUAGES:
                 self.language_words.update({w.lower(): target for w in kw.get("language", {}).get(target, ())})
-        self.intents = frozenset(understanding.intents())
-        self.small_words: dict[str, str] = {}  # lower-cased acknowledgement or goodbye -> which
-        for lang in texts.LANGUAGES:
-            kw = texts.raw("keywords", lang=lang)
             for kind in ("ack", "bye"):
                 self.small_words.update({w.lower(): kind for w in kw.get(kind, ())})
+        self.intents = frozenset(understanding.intents())
         # a menu label typed as it is ("포인트 조회"): the skill it names, also mid-dialog
         self.menu_skills: dict[str, str] = {
             label: key for lang in texts.LANGUAGES
@@ -107,14 +105,12 @@ class Router:
 
     def run_intent(self, ctx: Ctx, intent: str) -> dict:
         """The answer to an understood intent."""
-        if intent in MEMBER_FLOWS and "myinfo" in self.app.dialogs and not answers.looks_like_question(
-                ctx.turn.utterance):
-            from bot.dialogs import myinfo
+        my_info = self._my_info() if intent in MEMBER_FLOWS or intent == "withdraw" else None
+        if my_info is not None and intent in MEMBER_FLOWS and not answers.looks_like_question(ctx.turn.utterance):
+            from bot.dialogs.myinfo import current_member
 
-            if myinfo.current_member(ctx) is not None:
-                dialog = self.app.dialogs["myinfo"]
-                assert isinstance(dialog, myinfo.MyInfoDialog)
-                return dialog.open_flow(ctx, MEMBER_FLOWS[intent])
+            if current_member(ctx) is not None:  # a non-member gets the FAQ's answer below
+                return my_info.open_flow(ctx, MEMBER_FLOWS[intent])
         if intent in faq.INTENTS:
             return faq.answer_reply(ctx, intent)
         if intent == "faq_list":
@@ -123,14 +119,8 @@ class Router:
             return self.app.skills[intent](ctx)
         if intent == "greeting" and "welcome" in self.app.skills:
             return self.app.skills["welcome"](ctx)
-        if intent == "withdraw" and "myinfo" in self.app.dialogs:
-            from bot.dialogs import myinfo
-
-            if myinfo.current_member(ctx) is None:
-                return myinfo.not_member_reply(ctx)
-            dialog = self.app.dialogs["myinfo"]
-            assert isinstance(dialog, myinfo.MyInfoDialog)
-            return dialog.open_flow(ctx, "withdraw")
+        if intent == "withdraw" and my_info is not None:
+            return my_info.open_flow(ctx, "withdraw")  # a non-member is told so by open_flow
         if intent == "notify" and "notify" in self.app.dialogs:
             from bot.dialogs import notify
 
@@ -144,6 +134,13 @@ class Router:
         if intent == "insult":
             return chat.insult_reply(ctx)
         return chat.not_understood_reply(ctx)
+
+    def _my_info(self):
+        """The my-info dialog, typed (its flows are opened by intents), or None."""
+        from bot.dialogs import myinfo
+
+        dialog = self.app.dialogs.get("myinfo")
+        return dialog if isinstance(dialog, myinfo.MyInfoDialog) else None
 
     def understand(self, ctx: Ctx) -> dict:
         """Free text no dialog or skill claimed."""

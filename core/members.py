@@ -166,9 +166,11 @@ _NAME_BEFORE = re.compile(r"^(?:(?:제|저의|내|나의|본인)\s*)?(?:이름|�
 # "전 홍길동이에요" (I am), but "전 지현" is a surname and a given name: 전/난 count as "I" only
 # before a whole name of three syllables or more
 _NAME_I_SHORT = re.compile(r"^(?:전|난)\s+")
-_NAME_AFTER = re.compile(r"\s*(?:입니다|이에요|이예요|예요|에요|이요|요|이고요|인데요|이라고\s*(?:해요|합니다)|라고\s*(?:해요|합니다))"
-                         r"\s*[.!~^]*$")
-_ORG_AFTER = re.compile(r"\s*(?:입니다|이에요|예요|이고요|이라고\s*(?:해요|합니다)|라고\s*(?:해요|합니다))\s*[.!~^]*$")
+# endings that close a sentence and never a name; a person's name may also be followed by
+# endings that could close a name (이요, 요, 에요...), which a shop's name keeps
+_SURE_ENDINGS = r"입니다|이에요|예요|이고요|이라고\s*(?:해요|합니다)|라고\s*(?:해요|합니다)"
+_NAME_AFTER = re.compile(rf"\s*(?:{_SURE_ENDINGS}|이예요|에요|이요|요|인데요)\s*[.!~^]*$")
+_ORG_AFTER = re.compile(rf"\s*(?:{_SURE_ENDINGS})\s*[.!~^]*$")
 _CONSONANT_ENDINGS = ("이에요", "이요")   # after a syllable that ends in a consonant (홍길동이요)
 
 
@@ -182,7 +184,7 @@ def typed_name(text: str, member_type: str = "individual") -> str:
     "홍길동입니다", "홍길동이요"), which is taken apart when what is left is a name. "이요" and
     "이에요" follow a final consonant (홍길동이요: 홍길동); after a vowel their 이 is the name's
     (김하이요: 김하이). What is left must still be a name of two syllables or more (김이요 stays).
-    Organisations' names are taken as typed (normalise_name)."""
+    An organisation's name loses only an ending no name has ("그린마트 영통점입니다")."""
     t = re.sub(r"\s+", " ", (text or "").strip())
     if member_type in ("commercial", "public", "school"):
         try:  # "그린마트 영통점입니다": the shop's name without the sentence's ending

@@ -180,11 +180,6 @@ def _listed(key: str) -> tuple[str, ...]:
     return tuple(_squash(w) for lang in texts.LANGUAGES for w in texts.raw("campaigns.words", lang=lang).get(key, ()))
 
 
-def _stop_words() -> tuple[str, ...]:
-    """Words that ask the messages to stop ("캠페인 알림 그만", "캠페인 소식 안 받을래요")."""
-    return _listed("stop")
-
-
 def named_reply(ctx) -> dict | None:
     """Typed text that names an open campaign by its title ("냉방 1도 올리기 참여할래요", a reply
     to its message): joined when the text asks to take part, else the campaigns shown; None
@@ -226,7 +221,8 @@ def campaigns_skill(ctx) -> dict:
     if action == "mine" or (not action and (typed in _words("mine") or any(w in typed for w in _listed("mine_in")))):
         return mine(ctx, member)
     # the opt-out word works in every language whatever the chat's (the advertising says it)
-    if action == "opt_out" or (not action and any(w in typed for w in (*_words("opt_out"), *_stop_words()))):
+    # ... and so do words asking the messages to stop ("캠페인 알림 그만", "소식 안 받을래요")
+    if action == "opt_out" or (not action and any(w in typed for w in (*_words("opt_out"), *_listed("stop")))):
         return opt_out(ctx, member)
     if action in ("opt_in", "opt_in_confirm"):
         return opt_in(ctx, member, action == "opt_in_confirm")
