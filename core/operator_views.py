@@ -3,12 +3,12 @@ member's record (masked) and the statements export of a half. The callers audit 
 (core.audit); nothing here writes."""
 from __future__ import annotations
 
-import csv
 import io
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import spreadsheet
 from core.member_link import member_no_key, typed_member_no
 from core.members import masked_account_number, masked_customer_number
 from core.models import LocalGovernment, Member, PointStatement
@@ -74,7 +74,7 @@ def statements_export(session: Session, scope, half: str) -> tuple[str, int]:
     if clause is not None:
         q = q.where(clause)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheet.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     n = 0
     for row in session.execute(q):

@@ -15,7 +15,6 @@
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from core import spreadsheet
 from core.clock import Clock, utcnow_naive
 from core.crypto import FieldCipher
 from core.db import Database
@@ -205,7 +205,7 @@ def _write_csv(s, cipher: FieldCipher, batch_id: int, out: Path) -> None:
         " WHERE pl.batch_id = :b ORDER BY pl.local_government_code, pl.member_id"), {"b": batch_id}).all()
     tmp = out.with_name(out.name + ".part")
     with tmp.open("w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel opens it as UTF-8
-        w = csv.writer(fh)
+        w = spreadsheet.writer(fh)
         w.writerow(CSV_COLUMNS)
         for (mid, name, code, lg_name, itype, bank, acc, points, rate, won, month, status,
              hold) in rows:

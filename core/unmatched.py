@@ -10,7 +10,6 @@ retention (the scheduler's housekeeping, UNMATCHED_RETENTION_DAYS)."""
 from __future__ import annotations
 
 import atexit
-import csv
 import io
 import logging
 import re
@@ -25,6 +24,7 @@ from functools import lru_cache
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
+from core import spreadsheet
 from core.db import Database
 from core.db_bulk import bulk_insert
 from core.models.unmatched import UnmatchedQuestion
@@ -179,7 +179,7 @@ CSV_HEADER = ("normalised", "count", "close_calls", "first_seen", "last_seen", "
 
 def export_csv(session: Session, scope=None) -> tuple[str, int]:
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
+    w = spreadsheet.writer(out, lineterminator="\r\n")
     w.writerow(CSV_HEADER)
     found = groups(session, scope, limit=None)
     for g in found:

@@ -51,7 +51,6 @@ COPY of the same file (bench/import_usage.py).
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -65,6 +64,7 @@ from typing import Any
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Column, DateTime, Integer, MetaData, PrimaryKeyConstraint, String, Table, bindparam, text
 
+from core import spreadsheet
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
 from core.csv_screening import (  # noqa: F401 - re-exported for the other imports
@@ -159,7 +159,7 @@ def write_rejects(path: Path, header: Sequence[str], rejects: Iterable[tuple[Csv
     """``<name>.rejected.csv`` beside the input: line, the original fields, reason."""
     out = path.with_name(f"{path.stem}.rejected.csv")
     with out.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
+        writer = spreadsheet.writer(fh)
         writer.writerow(["line", *header, "reason"])
         for row, reason in rejects:
             cells = [safe_cell(v) for v in row.raw] + [""] * max(0, len(header) - len(row.raw))

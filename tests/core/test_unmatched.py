@@ -115,3 +115,18 @@ def test_the_buffer_writes_in_batches_outside_the_turn_and_flushes_what_it_holds
     assert count() == 4
     with db.engine.connect() as conn:
         assert "5678" not in " ".join(conn.execute(select(UnmatchedQuestion.text)).scalars())
+
+
+def test_a_formula_typed_by_a_citizen_reaches_the_csv_as_text(db):
+    typed = '=HYPERLINK("http://evil.example/x","포인트 보기")'
+    with db.transaction() as s:
+        unmatched.record(s, NOW, typed, "none")
+        unmatched.record(s, NOW, "@SUM(1+1)", "none")
+        unmatched.record(s, NOW, "-2+3 포인트", "none")
+    with db.session() as s:
+        body, n = unmatched.export_csv(s, Scope(None))
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))[1:]
+    assert n == 3
+    cells = [c for row in rows for c in row if isinstance(c, str)]
+    assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
+    assert {row[5] for row in rows} == {"'" + typed, "'@SUM(1+1)", "'-2+3 포인트"}
