@@ -2,7 +2,7 @@
 never in string literals of .py files. Docstrings and comments may be Korean.
 
 GRAMMAR lists the parsers whose remaining Hangul literals are grammar, not text: the regular
-expressions of names, addresses (road/lot forms, 동·호·층), units (㎡, 평) and dates (년 월 일).
+expressions of names, addresses (road/lot forms, 동·호·층), units (㎡, 평), dates (년 월 일) and ages (살, 세, 년생, native numerals).
 Words that vary (the 시·도 names, banks, answer words) are data in core/data and bot/texts. PROTOCOL lists the few literals that must stay in code
 because they name something of Kakao's (a field label of Open Builder, symbols Kakao accepts).
 """
@@ -17,6 +17,7 @@ HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 SCANNED = ("bench", "bot", "core", "webhooks", "migrations", "scripts")
 
 GRAMMAR = {
+    "core/ages.py",
     "core/local_governments.py",
     "core/members.py",
 }

@@ -26,6 +26,7 @@ from bot.kakao.parts import Button, ImageTitle, Item, ItemListSummary
 from bot.kakao.response import ItemCard, SimpleText, TextCard, fit_text
 from core import greenlife_members as G
 from core import members as M
+from core.ages import SELF_CONSENT_AGE, stated_age
 from core.clock import today_kst
 from core.local_governments import (
     SEOUL,
@@ -141,6 +142,16 @@ class AgeStep(ChoiceStep):
     def options(self, c: Conv) -> list[Option]:
         return [Option("yes", _t("join.age_yes"), answers.words("greenlife_age.yes")),
                 Option("no", _t("join.age_no"), answers.words("greenlife_age.no"))]
+
+    def parse(self, c: Conv, answer) -> str:
+        # an age typed instead of yes or no ("15살이에요", "1990년생", "14세 미만")
+        age = None if answer.tapped else stated_age(answer.text, today_kst(c.ctx.clock))
+        if age is not None:
+            settled = age.settles(SELF_CONSENT_AGE)
+            if settled is None:
+                raise Invalid(_t("join.age_unsure"))
+            return "yes" if settled else "no"
+        return super().parse(c, answer)
 
     def apply(self, c: Conv, value: str):
         if value == "no":

@@ -7,10 +7,11 @@ declared counts as personal."""
 from __future__ import annotations
 
 # The steps that ask for a name, mobile, address, unit, customer number, bank, account,
-# holder, e-mail, dates or free text about the person.
+# holder, e-mail, dates or free text about the person, and those an age may be typed at (a
+# birth date is personal data): green-life's age and the signup's member type.
 PERSONAL_STEPS: dict[str, frozenset[str]] = {
     "signup": frozenset({
-        "name", "mobile", "householder_name", "address", "address_detail", "address_sigungu", "complex_dong", "complex_ho",
+        "member_type", "name", "mobile", "householder_name", "address", "address_detail", "address_sigungu", "complex_dong", "complex_ho",
         "customer_number", "bank",
         "account_number", "account_holder", "motivation", "floor_area", "move_in_date", "email", "referrer",
     }),
@@ -18,7 +19,7 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
         "mobile", "address", "address_detail", "address_sigungu", "member_sigungu", "complex_dong", "complex_ho", "customer_number", "bank",
         "account_number", "account_holder",
     }),
-    "greenlife": frozenset({"name", "mobile", "region", "region_sigungu", "bank", "account_number", "account_holder"}),
+    "greenlife": frozenset({"age", "name", "mobile", "region", "region_sigungu", "bank", "account_number", "account_holder"}),
     "link": frozenset({"member_no", "name", "mobile", "address"}),
 }
 
@@ -26,12 +27,12 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
 # own words.
 OTHER_STEPS: dict[str, frozenset[str]] = {
     "signup": frozenset({
-        "member_type", "terms", "householder", "billing_mode", "utility_company", "incentive_type", "optional",
+        "terms", "householder", "billing_mode", "utility_company", "incentive_type", "optional",
         "confirm", "edit", "marketing",
     }),
     "myinfo": frozenset({"billing_mode", "utility_company", "account_company", "incentive_type", "pick_resource",
                        "move_confirm", "leave_confirm", "withdraw_confirm"}),
-    "greenlife": frozenset({"age", "payout"}),
+    "greenlife": frozenset({"payout"}),
     "link": frozenset({"consent", "unlink_confirm"}),
 }
 

@@ -116,6 +116,29 @@ def test_under_14_is_refused_politely(chat, db):
     assert st is None or (st.dialog is None and not st.slots)  # the dialog ended, nothing kept
 
 
+@pytest.mark.parametrize("typed,outcome", [
+    ("네 14살 넘어요", "name"), ("16살이에요", "name"), ("1990년생", "name"), ("30대예요", "name"),
+    ("성인이에요", "name"), ("고등학생", "name"),
+    ("13살이에요", "refused"), ("2014년생이요", "refused"), ("초등학생이에요", "refused"),
+    ("15살", "asked"), ("2012년생", "asked"), ("중학생이에요", "asked"),
+])
+def test_an_age_typed_for_the_age_question(chat, db, typed, outcome):
+    """People answer "만 14세 이상이신가요?" with their age; only what it settles is decided (an
+    age without 만 may be counted the traditional way, a birth year leaves the birthday)."""
+    c = chat("u-green-age")
+    c.open("greenlife")
+    c.tap("녹색생활 가입")
+    c.say(typed)
+    st = state(db, "u-green-age")
+    if outcome == "name":
+        assert st.step == "name" and "이름(실명)" in c.text
+    elif outcome == "refused":
+        assert "만 14세 이상부터 참여할 수 있어요" in c.text and (st is None or st.dialog is None)
+    else:
+        assert st.step == "age" and "네, 14세 이상" in c.labels
+        assert c.has("만 나이로") or c.has("'네, 14세 이상'")
+
+
 def test_an_energy_member_joins_with_one_tap_from_my_info(chat, db, cipher, clock):
     mid = make_member(db, cipher, clock, ENERGY_USER)
     c = chat(ENERGY_USER)

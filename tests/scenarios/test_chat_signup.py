@@ -132,6 +132,23 @@ def test_under_14_and_complex_are_sent_to_the_website(chat, db, web_only, words)
     assert state(db, U1).dialog is None and count_members(db) == 0
 
 
+@pytest.mark.parametrize("typed,outcome", [
+    ("13살이에요", "web"), ("2015년생", "web"), ("35살이에요", "terms"), ("만 14세", "terms"),
+    ("14살", "asked"),
+])
+def test_an_age_typed_for_the_member_type(chat, db, typed, outcome):
+    c = chat(U1)
+    c.open("signup")
+    c.say(typed)
+    st = state(db, U1)
+    if outcome == "web":
+        assert "누리집에서 가입" in c.labels and st.dialog is None and count_members(db) == 0
+    elif outcome == "terms":
+        assert st.step == "terms" and st.slots["member_type"] == "individual"
+    else:
+        assert st.step == "member_type" and c.has("만 나이로 14세가 넘으셨나요?")
+
+
 def test_declining_the_required_terms_stops_the_signup(chat, db):
     c = signup_until(chat(U1), "terms")
     c.tap("동의하지 않음")

@@ -34,6 +34,7 @@ from bot.kakao import limits
 from bot.kakao.parts import Button, Item, ListItem
 from bot.kakao.response import ItemCard, ListCard, SimpleText, TextCard, fit_text
 from core import members as M
+from core.ages import SELF_CONSENT_AGE, stated_age
 from core.clock import today_kst, utcnow_naive
 from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
@@ -56,6 +57,19 @@ class MemberTypeStep(ChoiceStep):
         return [*(Option(code, member_type_label(code), answers.words(f"member_type.{code}"))
                   for code in (*M.CHAT_MEMBER_TYPES, *M.WEB_ONLY_MEMBER_TYPES)),
                 Option(EXISTING, texts.t("link.start_label"), answers.words(f"member_type.{EXISTING}"))]
+
+    def parse(self, c: Conv, answer: Answer) -> str:
+        options = self.options(c)
+        if answer.tapped or match_option(options, answer) is not None:
+            return super().parse(c, answer)
+        # an age typed for the type ("13살이에요", "30대예요"): an individual, or under 14
+        age = stated_age(answer.text, today_kst(c.ctx.clock))
+        if age is not None:
+            settled = age.settles(SELF_CONSENT_AGE)
+            if settled is None:
+                raise Invalid(c.t("member_type.age_unsure"))
+            return "individual" if settled else "individual_under14"
+        return super().parse(c, answer)
 
     def apply(self, c: Conv, value: str):
         if value == EXISTING:  # joined on the website or at the 시·군·구: link KakaoTalk instead
