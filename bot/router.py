@@ -14,7 +14,7 @@ from functools import lru_cache
 from bot import handoff, texts, ui, understanding
 from bot.app import BotApp
 from bot.context import Ctx
-from bot.dialogs import answers, campaigns, chat, faq, privacy
+from bot.dialogs import answers, campaigns, chat, faq, greenlife, privacy
 from core import members as M
 from core import unmatched
 from core.clock import utcnow_naive
@@ -156,6 +156,11 @@ class Router:
             if named is not None:
                 ctx.intent = "campaigns"
                 return named
+        joining = self.app.dialogs.get("greenlife")
+        if joining is not None and greenlife.asks_to_join(ctx.turn.utterance):  # "녹색생활 가입할래요"
+            assert isinstance(joining, greenlife.GreenlifeDialog)
+            ctx.intent = "greenlife"
+            return joining.open_join(ctx)
         u = understanding.understand(ctx.turn.utterance)
         ctx.intent = u.intent if u.outcome == "confident" else u.outcome
         ctx.log.debug("understood", extra={"outcome": u.outcome, "intent": u.intent,

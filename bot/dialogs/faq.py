@@ -19,6 +19,7 @@ from bot.dialogs import balance
 from bot.kakao import limits
 from bot.kakao.parts import Button, ListItem
 from bot.kakao.response import Carousel, ListCard, SimpleText, TextCard, fit_text
+from core.rules import default_rules
 
 INTENTS = (
     "join_how", "seoul_resident", "household_member", "apartment", "customer_number_where", "under_14",
@@ -118,7 +119,6 @@ def facts(ctx) -> dict:
     """Placeholders of the answers, from the rules in force and the settings."""
     from core.clock import today_kst
     from core.points.periods import Half
-    from core.rules import default_rules
 
     rules = default_rules()
     half = Half.of_date(today_kst(ctx.clock))
@@ -128,6 +128,8 @@ def facts(ctx) -> dict:
     return {
         "call_centre": ctx.settings.call_centre, "website": ctx.settings.website,
         "ecomileage": texts.t("signup.address.seoul_url"),
+        "greenlife_seoul": texts.t("greenlife.seoul_welcome" if not rules.greenlife.excludes_seoul
+                                   else "greenlife.seoul_excluded"),
         "cap_half": f"{household.cap_points_per_half:,}", "cap_year": f"{household.cap_won_per_year:,}",
         "cap_commercial_year": f"{commercial.cap_won_per_year:,}",
         "cap_commercial_half": f"{commercial.cap_points_per_half:,}",
@@ -233,6 +235,8 @@ def answer_reply(ctx, intent: str) -> dict:
     if intent == "contact":
         outputs.append(TextCard(title=texts.t("faq.call_label"), description=ctx.settings.call_centre,
                                 buttons=[Button.phone(texts.t("faq.call_label"), ctx.settings.call_centre)]))
+    if intent == "seoul_resident" and not default_rules().greenlife.excludes_seoul:
+        action = ("greenlife", None)  # what a Seoul resident can join here
     qrs = []
     if action:
         skill, extra = action

@@ -52,6 +52,17 @@ def _qty(value: str) -> str:
     return f"{int(d):,}" if d == d.to_integral_value() else f"{d.normalize():f}"
 
 
+def seoul_welcome() -> bool:
+    """Whether Seoul residents take part in green-life (rules E6, greenlife.excludes_seoul)."""
+    from core.rules import default_rules
+
+    return not default_rules().greenlife.excludes_seoul
+
+
+def seoul_line() -> str:
+    return _t("seoul_welcome" if seoul_welcome() else "seoul_excluded")
+
+
 def intro_text() -> str:
     from core.rules import default_rules
 
@@ -120,6 +131,22 @@ def payout_text(ctx, gm) -> str:
     return _t("join.payout_none")
 
 
+def asks_to_join(text: str | None) -> bool:
+    """Free text that asks to join green-life ("녹색생활 가입할래요", "실천포인트 신청"): a word
+    of the programme and one of joining (answers.greenlife_join), not a question about it
+    ("녹색생활 가입 어떻게 해요?"), not a denial, not said as done ("녹색생활 가입했는데")."""
+    t = answers.squash(text)
+    if not t or not any(answers.squash(w) in t for w in answers.words("greenlife_join.programme")):
+        return False
+    joins = [w for w in map(answers.squash, answers.words("greenlife_join.join")) if w in t]
+    if not joins or answers.looks_like_question(text):
+        return False
+    if any(answers.squash(w) in t for w in answers.words("negation.words")):
+        return False
+    done = tuple(map(answers.squash, answers.words("greenlife_join.done")))
+    return not any(t[t.find(w) + len(w):].startswith(done) for w in joins)
+
+
 def join_quick_reply(ctx):
     """The one tap that joins green-life (my info, balance, the green-life menu)."""
     return ui.qr(ctx, _t("join.join_label"), "greenlife", {"dialog": "greenlife", "action": "join"})
@@ -165,10 +192,14 @@ class AgeStep(ChoiceStep):
 
 class RegionStep(TextStep):
     """Where the citizen lives: the 시·도 (and 시·군·구 when known), never the street address;
-    Seoul is welcome (E6)."""
+    Seoul is welcome unless the rules exclude it (E6), when the join ends with the way to
+    Seoul's Eco-Mileage."""
 
     name = "region"
     question = "join.region_question"
+
+    def question_text(self, c: Conv) -> str:
+        return f"{_t('join.region_question')}\n{seoul_line()}"
 
     def check(self, c: Conv, text: str) -> dict:
         typed = respell_address(c.ctx.session, text)  # also "수원 영통구", "영통구"
@@ -184,6 +215,13 @@ class RegionStep(TextStep):
                 "ask": [s.code for s in successors]}
 
     def apply(self, c: Conv, value: dict):
+        if value.get("seoul") and not seoul_welcome():
+            c.ctx.dialog.end()  # nothing typed so far is kept
+            c.dialog.app.dialog_event(c.dialog.name, "seoul")
+            card = TextCard(title=_t("seoul_title"), description=_t("seoul_body"),
+                            buttons=[Button.web_link(texts.t("signup.address.seoul_link_label"),
+                                                     texts.t("signup.address.seoul_url"))])
+            return ui.reply([card], ui.menu_quick_replies(c.ctx, member=None))
         c.set(region=value)
         if value.get("ask"):
             return Go("region_sigungu")
@@ -402,7 +440,7 @@ def overview(ctx, notice: str | None = None) -> dict:
                    texts.t("faq.greenlife_not_accruing.question"))
     if gm is None:
         if member is None:
-            card = TextCard(description=_t("not_member"),
+            card = TextCard(description=_t("not_member", seoul=seoul_line()),
                             buttons=[Button.web_link(_t("website_label"), _t("website_url"))])
             qrs = [join_quick_reply(ctx), ui.qr(ctx, _t("signup_label"), "signup"), faq_qr, ui.home_quick_reply(ctx)]
         else:

@@ -249,3 +249,77 @@ def test_a_split_incheon_gu_asks_which_successor(chat, db):
     c.tap("카카오페이머니")
     gm = membership(db, "u-green-seogu")
     assert (gm.sido, gm.local_government_code) == ("인천광역시", "28275")
+
+
+@pytest.fixture
+def seoul_excluded(tmp_path, monkeypatch):
+    """The rules with greenlife.excludes_seoul on (an adopted, configurable rule, E6)."""
+    from core.rules import DEFAULT_FILE, ENV_VAR, default_rules
+
+    text = DEFAULT_FILE.read_text(encoding="utf-8")
+    assert "excludes_seoul = false" in text
+    alt = tmp_path / "rules.toml"
+    alt.write_text(text.replace("excludes_seoul = false", "excludes_seoul = true"), encoding="utf-8")
+    monkeypatch.setenv(ENV_VAR, str(alt))
+    default_rules.cache_clear()
+    yield
+    monkeypatch.delenv(ENV_VAR)
+    default_rules.cache_clear()
+
+
+def test_seoul_is_welcome_as_the_rules_say(chat, db):
+    c = chat("u-green-seoul-faq")
+    c.say("서울 사는데 가입 돼요?")
+    assert c.has("에코마일리지", "서울에 사셔도 녹색생활 실천에는 참여할 수 있어요") and "녹색생활 실천" in c.labels
+    c.open("greenlife")
+    assert c.has("서울에 사셔도 녹색생활 실천에는 참여할 수 있어요")
+
+
+def test_when_the_rules_exclude_seoul_the_chat_says_so_and_joins_no_seoul_resident(chat, db, seoul_excluded):
+    c = chat("u-green-seoul-out")
+    c.say("서울 사는데 가입 돼요?")
+    assert c.has("서울에 사시면 녹색생활 실천도 서울시 에코마일리지로") and "녹색생활 실천" not in c.labels
+    c.open("greenlife")
+    assert c.has("서울에 사시면 녹색생활 실천도") and not c.has("서울에 사셔도")
+    c.tap("녹색생활 가입")
+    c.tap("네, 14세 이상")
+    c.say("김서울")
+    c.say("010 9876 5432")
+    assert c.has("서울에 사시면 녹색생활 실천도") and not c.has("서울에 사셔도")
+    c.say("서울 강남구")
+    assert c.has("서울시는 에코마일리지로 참여해요", "입력하신 내용은 저장하지 않았어요")
+    assert "ecomileage.seoul.go.kr" in json.dumps(c.last, ensure_ascii=False)
+    assert membership(db, "u-green-seoul-out") is None
+    st = state(db, "u-green-seoul-out")
+    assert st is None or (st.dialog is None and not st.slots)
+    # elsewhere the join goes on as before
+    c.open("greenlife")
+    c.tap("녹색생활 가입")
+    c.tap("네, 14세 이상")
+    c.say("김부산")
+    c.say("010 9876 5432")
+    c.say("부산 해운대구")
+    assert "카카오페이머니" in c.labels
+
+
+@pytest.mark.parametrize("typed", ["녹색생활 가입", "녹색생활 포인트 가입하고 싶어요", "실천포인트 신청할게요", "녹색생활실천가입"])
+def test_asking_in_words_to_join_starts_the_join(chat, db, typed):
+    c = chat("u-green-typed-join")
+    c.say(typed)
+    assert state(db, "u-green-typed-join").dialog == "greenlife" and "네, 14세 이상" in c.labels
+
+
+@pytest.mark.parametrize("typed", ["녹색생활 가입 어떻게 해요?", "녹색생활 가입했는데 적립이 안 돼요", "녹색생활 가입 안 할래요"])
+def test_a_question_a_denial_or_a_join_done_starts_nothing(chat, db, typed):
+    c = chat("u-green-typed-other")
+    c.say(typed)
+    st = state(db, "u-green-typed-other")
+    assert st is None or st.dialog is None
+
+
+def test_a_member_of_green_life_asking_to_join_is_told_so(chat, db):
+    c = join_alone(chat, user="u-green-twice")
+    c.tap("카카오페이머니")
+    assert membership(db, "u-green-twice") is not None
+    c.say("녹색생활 가입할래요")
+    assert c.has("이미") and state(db, "u-green-twice").dialog is None

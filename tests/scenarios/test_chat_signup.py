@@ -302,6 +302,10 @@ def test_seoul_address_is_sent_to_eco_mileage_and_nothing_is_kept(chat, db):
     assert c.has("에코마일리지") and "https://ecomileage.seoul.go.kr" in json.dumps(c.last)
     assert state(db, U1).dialog is None and state(db, U1).slots == {} and count_members(db) == 0
     assert "세종대로" not in dump_database(db)
+    # green-life takes Seoul (rules E6): offered with one tap
+    assert c.has("서울에 사셔도 녹색생활 실천에는 참여할 수 있어요")
+    c.tap("녹색생활 가입")
+    assert state(db, U1).dialog == "greenlife" and "네, 14세 이상" in c.labels
 
 
 @pytest.mark.parametrize("typed", ["서울 사는데요", "서울시 강남구 테헤란로 152"])

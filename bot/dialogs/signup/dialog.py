@@ -621,6 +621,13 @@ def existing_reply(ctx, member) -> dict:
 
 
 def seoul_reply(ctx, member: bool | None) -> dict:
-    card = TextCard(title=texts.t("signup.address.seoul_title"), description=texts.t("signup.address.seoul_body"),
+    from bot.dialogs.greenlife import join_quick_reply, seoul_line, seoul_welcome  # greenlife imports this module
+
+    body = texts.t("signup.address.seoul_body")
+    qrs = ui.menu_quick_replies(ctx, member=member)
+    if seoul_welcome():  # what a Seoul resident can join here (rules E6)
+        body = f"{body}\n{seoul_line()}"
+        qrs = [join_quick_reply(ctx), *qrs][:limits.QUICK_REPLIES_MAX]
+    card = TextCard(title=texts.t("signup.address.seoul_title"), description=fit_text(body, limits.TEXT_CARD_DESCRIPTION_MAX),
                     buttons=[Button.web_link(texts.t("signup.address.seoul_link_label"), texts.t("signup.address.seoul_url"))])
-    return ui.reply([card], ui.menu_quick_replies(ctx, member=member))
+    return ui.reply([card], qrs)
