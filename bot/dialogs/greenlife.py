@@ -248,7 +248,16 @@ class PayoutStep(ChoiceStep):
         return [Option(G.KAKAO_PAY_MONEY, _t("join.payout_kakao"), answers.words("greenlife_payout.kakao_pay_money")),
                 Option(G.ACCOUNT, _t("join.payout_account"), answers.words("greenlife_payout.account"))]
 
-    def apply(self, c: Conv, value: str):
+    def parse(self, c: Conv, answer):
+        account = None if answer.tapped else F.typed_account(answer.text)
+        if account is not None and account.bank:  # "신한 110-123-456789": to that account
+            return account
+        return super().parse(c, answer)
+
+    def apply(self, c: Conv, value):
+        if isinstance(value, M.BankAccount):
+            c.set(payout=G.ACCOUNT)
+            return F.store_pending_account(c, value.bank, value.number)
         c.set(payout=value)
         if value == G.ACCOUNT:
             return Go("bank")

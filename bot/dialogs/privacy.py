@@ -8,18 +8,19 @@ from __future__ import annotations
 
 # The steps that ask for a name, mobile, address, unit, customer number, bank, account,
 # holder, e-mail, dates or free text about the person, and those an age may be typed at (a
-# birth date is personal data): green-life's age and the signup's member type.
+# birth date is personal data): green-life's age and the signup's member type; and the payout
+# choices, which take a bank and account typed in one message.
 PERSONAL_STEPS: dict[str, frozenset[str]] = {
     "signup": frozenset({
-        "member_type", "name", "mobile", "householder_name", "address", "address_detail", "address_sigungu", "complex_dong", "complex_ho",
+        "member_type", "incentive_type", "name", "mobile", "householder_name", "address", "address_detail", "address_sigungu", "complex_dong", "complex_ho",
         "customer_number", "bank",
         "account_number", "account_holder", "motivation", "floor_area", "move_in_date", "email", "referrer",
     }),
     "myinfo": frozenset({
-        "mobile", "address", "address_detail", "address_sigungu", "member_sigungu", "complex_dong", "complex_ho", "customer_number", "bank",
+        "incentive_type", "mobile", "address", "address_detail", "address_sigungu", "member_sigungu", "complex_dong", "complex_ho", "customer_number", "bank",
         "account_number", "account_holder",
     }),
-    "greenlife": frozenset({"age", "name", "mobile", "region", "region_sigungu", "bank", "account_number", "account_holder"}),
+    "greenlife": frozenset({"age", "payout", "name", "mobile", "region", "region_sigungu", "bank", "account_number", "account_holder"}),
     "link": frozenset({"member_no", "name", "mobile", "address"}),
 }
 
@@ -27,12 +28,12 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
 # own words.
 OTHER_STEPS: dict[str, frozenset[str]] = {
     "signup": frozenset({
-        "terms", "householder", "billing_mode", "utility_company", "incentive_type", "optional",
+        "terms", "householder", "billing_mode", "utility_company", "optional",
         "confirm", "edit", "marketing",
     }),
-    "myinfo": frozenset({"billing_mode", "utility_company", "account_company", "incentive_type", "pick_resource",
+    "myinfo": frozenset({"billing_mode", "utility_company", "account_company", "pick_resource",
                        "move_confirm", "leave_confirm", "withdraw_confirm"}),
-    "greenlife": frozenset({"payout"}),
+    "greenlife": frozenset(),
     "link": frozenset({"consent", "unlink_confirm"}),
 }
 

@@ -96,6 +96,27 @@ def test_joining_alone_with_an_own_name_account(chat, db, cipher):
     assert "12345601234567" not in json.dumps(c.history, ensure_ascii=False)
 
 
+def test_a_bank_and_account_typed_for_the_payout_choice(chat, db, cipher):
+    c = join_alone(chat, user="u-green-typed-account", region="부산 해운대구")
+    c.say("신한은행 110-123-456789")
+    assert c.has("신한은행 ********6789", "본인인가요?")
+    c.say("네")
+    gm = membership(db, "u-green-typed-account")
+    assert (gm.payout_method, gm.bank_name) == ("account", "신한은행")
+    assert cipher.decrypt(gm.account_number_enc) == "110123456789"
+
+
+@pytest.mark.parametrize("typed,payout", [("카톡으로 받을래", "kakao_pay_money"), ("현금으로 주세요", "account"),
+                                          ("통장으로요", "account"), ("계좌 말고 카카오페이", "kakao_pay_money")])
+def test_the_payout_choice_in_the_words_people_use(chat, db, typed, payout):
+    c = join_alone(chat, user="u-green-typed-payout", region="부산 해운대구")
+    c.say(typed)
+    if payout == "account":
+        assert state(db, "u-green-typed-payout").step == "bank"
+    else:
+        assert membership(db, "u-green-typed-payout").payout_method == payout
+
+
 def test_someone_elses_account_goes_back_to_the_payout_choice(chat, db):
     c = join_alone(chat, user="u-green-other")
     c.tap("계좌로 받기")
