@@ -98,6 +98,28 @@ def clean(text: str | None) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFC", text or "")).strip()
 
 
+# An address answered in a sentence: the framing before it ("주소는", "새 주소는", "우리 집은")
+# and the sentence after it ("…123이에요", "…235로 이사했어요", "…에 살아요") are not the address.
+_ADDRESS_BEFORE = re.compile(
+    r"^(?:(?:제|저의|저희|우리|내|새|새로운|바뀐|이사한|이사\s*간|이사\s*온|현재|지금)\s*)*"
+    r"(?:집\s*)?(?:주소|집|사는\s*곳)\s*(?:은|는|가|이|:)\s*")
+_ADDRESS_AFTER = re.compile(
+    r"(?:\s*(?:으로|로|에|에서)?\s*(?:이사\s*(?:했|왔|갔|가|와|할|합|해|예정)\S*|살(?:아요|아|고\s*있\S*)|삽니다"
+    r"|거주\S*)|\s*(?:입니다|이에요|이예요|예요|에요|이고요|이요|인데요)|(?<=[\d호동층])\s*요)\s*[.!~^]*$")
+
+
+def address_in_sentence(text: str | None) -> str:
+    """An address typed in a sentence, without the sentence ("주소는 경기도 … 123이에요" ->
+    "경기도 … 123"); an address typed alone is returned as it was (cleaned)."""
+    t = clean(text)
+    t = _ADDRESS_BEFORE.sub("", t, count=1)
+    while True:
+        shorter = _ADDRESS_AFTER.sub("", t).rstrip()
+        if shorter == t or not shorter:
+            return t
+        t = shorter
+
+
 def sido_of(text: str | None) -> str | None:
     """Canonical 시/도 named by the first word of `text` (also "서울특별시중구" glued), else None."""
     words = clean(text).replace(",", " ").split(" ")
@@ -415,8 +437,9 @@ def respell_address(session: Session, text: str | None) -> str:
     names one): typed without spaces ("경기도수원시영통구예시로123"), the 시 of a city left out
     ("수원 영통구", "포항 남구"), the 시/도 left out, or only a 구 the country has once
     ("영통구 예시로 123"). Anything else ("중구 세종대로 110": 중구 is in six 시/도) is returned as
-    typed, for the caller's own checks."""
-    t = canonical_sido_text(clean(text))
+    typed, for the caller's own checks. A sentence around the address is dropped first
+    (:func:`address_in_sentence`)."""
+    t = canonical_sido_text(address_in_sentence(text))
     sido = sido_of(t)
     rest = t[len(sido):].strip() if sido is not None and t.startswith(sido) else t
     squashed = rest.replace(" ", "")

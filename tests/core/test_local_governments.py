@@ -5,6 +5,7 @@ import pytest
 
 from core.local_governments import (
     LocalGovernmentDataError,
+    address_in_sentence,
     default_local_governments,
     household_key,
     infer_sido,
@@ -131,3 +132,19 @@ code,sido,name,prefixes,won_per_point,incentive_types,payout_month_h1,payout_mon
     assert "line 4: code '4111'" in joined
     assert "line 5: sido" in joined and "line 5: won_per_point" in joined and "line 5: unknown incentive types" in joined
     assert "line 5: payout_month_h1" in joined and "line 6: code 41117 repeated" in joined
+
+
+@pytest.mark.parametrize("typed,address", [
+    ("경기도 수원시 영통구 예시로 123 이에요", "경기도 수원시 영통구 예시로 123"),
+    ("경기도 수원시 영통구 예시로 123이요", "경기도 수원시 영통구 예시로 123"),
+    ("주소는 경기도 수원시 영통구 예시로 123", "경기도 수원시 영통구 예시로 123"),
+    ("새 주소: 부산 해운대구 해운대로 1", "부산 해운대구 해운대로 1"),
+    ("경기 성남시 분당구 판교역로 235로 이사했어요", "경기 성남시 분당구 판교역로 235"),
+    ("우리 집은 경기도 수원시 영통구 예시로 123 101동 1203호에 살고 있어요.", "경기도 수원시 영통구 예시로 123 101동 1203호"),
+    ("경기도 수원시 영통구 예시로 123 101동 1203호요", "경기도 수원시 영통구 예시로 123 101동 1203호"),
+    ("경기도 수원시 영통구 영통동 1000-1번지예요", "경기도 수원시 영통구 영통동 1000-1번지"),
+    ("경기도 수원시 영통구 매탄로 12", "경기도 수원시 영통구 매탄로 12"),    # a road's 로 stays
+    ("  경기도  수원시 영통구 예시로 123 ", "경기도 수원시 영통구 예시로 123"),
+])
+def test_an_address_typed_in_a_sentence(typed, address):
+    assert address_in_sentence(typed) == address

@@ -156,6 +156,18 @@ def test_an_address_typed_glued_or_short_is_placed(chat, db, typed):
     assert (st.slots["address"]["detail"], st.slots["address"]["lg_code"]) == ("101동 1203호", "41117")
 
 
+@pytest.mark.parametrize("typed", ["경기도 수원시 영통구 예시로 123 이에요", "경기도 수원시 영통구 예시로 123이요",
+                                   "주소는 경기도 수원시 영통구 예시로 123", "경기도 수원시 영통구 예시로 123에 살아요"])
+def test_an_address_in_a_sentence_keeps_no_word_of_it_as_the_unit(chat, db, typed):
+    """The ending used to be kept as the unit ("이에요"): the unit question was skipped and the
+    household's key held the ending."""
+    c = signup_until(chat(U1), "address")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "address_detail" and c.has("동·호수를 알려 주세요")
+    assert (st.slots["address"]["base"], st.slots["address"]["detail"]) == ("경기도 수원시 영통구 예시로 123", "")
+
+
 def test_an_address_naming_a_gu_many_cities_have_asks_for_the_city(chat, db):
     c = signup_until(chat(U1), "address")
     c.say("중구 세종대로 110")

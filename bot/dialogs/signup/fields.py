@@ -40,6 +40,7 @@ from core.clock import today_kst
 from core.local_governments import (
     ParsedAddress,
     Unit,
+    address_in_sentence,
     infer_sido,
     looks_complete,
     mentions_seoul,
@@ -165,6 +166,7 @@ class AddressStep(TextStep):
         return super().parse(c, answer)
 
     def check(self, c: Conv, text: str):
+        text = address_in_sentence(text)  # "경기도 … 123이에요": the sentence is not the unit
         if mentions_seoul(text):
             _keep_seoul_address(c, parse_address(text))
             return "seoul"
