@@ -363,6 +363,26 @@ def parse_account(text: str) -> BankAccount:
     return BankAccount(bank, number)
 
 
+def account_in_sentence(text: str) -> BankAccount | None:
+    """The bank and account a request names in a sentence ('계좌 우리은행 1002-123-456789로
+    바꿀래요'), or None: one number of 10-14 digits and exactly one bank among the words, an
+    everyday word ('우리', '하나') counting only as '우리은행'. Looser than parse_account (other
+    words are allowed), so it is only used to take an answer from a request, never to refuse."""
+    t = fold(text)
+    runs = list(_NUMBER_RUN.finditer(t))
+    if looks_like_rrn(t) or len(runs) != 1 or re.search(r"\d", t[: runs[0].start()] + t[runs[0].end():]):
+        return None
+    number = re.sub(r"\D", "", runs[0].group())
+    if not re.fullmatch(r"\d{10,14}", number):
+        return None
+    everyday = {w.lower() for w in texts.data("banks").get("everyday", ())}
+    rest = f"{t[: runs[0].start()]} {t[runs[0].end():]}"
+    found = {_bank_or_none(w) for w in re.split(r"[\s,:()\[\]]+", rest)
+             if w and _squash(w).strip(".,:;()[]~!?'\"").lower() not in everyday}
+    found.discard(None)
+    return BankAccount(found.pop(), number) if len(found) == 1 else None
+
+
 def normalise_account_number(text: str) -> str:
     """The digits of an account number (see parse_account; a bank name around it is allowed)."""
     return parse_account(text).number

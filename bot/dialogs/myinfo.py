@@ -200,7 +200,7 @@ class MyInfoDialog(F.FieldsDialog):
         notice = _t("move.intro") if flow == "move" else None
         ctx.dialog.begin(self.name, FIRST_STEP[flow], {"flow": flow})
         self.app.dialog_event(self.name, f"started_{flow}")
-        return self.render(ctx, FIRST_STEP[flow], notice=notice)
+        return self.ask_unless_requested(ctx, FIRST_STEP[flow], notice=notice)
 
     def skill_handler(self, ctx) -> dict:
         extra = ctx.turn.client_extra or {}

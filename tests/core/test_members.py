@@ -241,6 +241,18 @@ def test_accounts_refused(typed, reason):
     assert exc.value.reason == reason
 
 
+@pytest.mark.parametrize("typed,found", [
+    ("계좌 우리은행 1002-123-456789로 바꿀래요", ("우리은행", "1002123456789")),
+    ("신한 110 123 456789 로 변경해주세요", ("신한은행", "110123456789")),
+    ("우리 계좌 1002-123-456789로 바꿀래요", None),       # 우리 as "our": no bank named
+    ("국민은행 123456-01-234567 신한 말고", None),         # two banks
+    ("계좌 바꿀래요", None), ("휴대폰 010 1234 5678로 바꿔주세요", None),
+    ("신한 900101-1234567", None),
+])
+def test_an_account_in_a_sentence(typed, found):
+    assert M.account_in_sentence(typed) == found
+
+
 def test_banks_come_from_the_data_file_and_take_any_spelling():
     assert M.banks().aliases["신한은행"] == ("신한",)
     for typed, bank in [("국민", "KB국민은행"), ("kb 국민", "KB국민은행"), ("\uff2b\uff22", "KB국민은행"),

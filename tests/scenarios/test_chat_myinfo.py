@@ -310,3 +310,35 @@ def test_everything_held_in_english(chat, member):
     c.open("myinfo", "my info")
     c.tap(next(label for label in c.labels if "all" in label.lower()))
     assert "010-****-3333" in c.text and "0419283746" not in c.text
+
+
+def test_a_change_asked_with_its_new_value_takes_it(chat, db, cipher, clock):
+    """"휴대폰 번호 010 9999 8888로 바꿔주세요" used to open the change and ask for the number."""
+    make_member(db, cipher, clock, "u-req-mobile")
+    c = chat("u-req-mobile")
+    c.say("휴대폰 번호 바꿀래요 010 9999 8888")
+    assert c.has("휴대전화 번호를 바꿨어요: 010-****-8888")
+    assert member_of(db, "u-req-mobile").mobile == "010-9999-8888"
+    c.say("휴대폰 번호 010-1234-5678 맞나요?")  # a question changes nothing
+    assert member_of(db, "u-req-mobile").mobile == "010-9999-8888"
+
+
+def test_an_account_change_asked_with_the_account_asks_only_the_holder(chat, db, cipher, clock):
+    make_member(db, cipher, clock, "u-req-account")
+    c = chat("u-req-account")
+    c.say("계좌 우리은행 1002-123-456789로 바꿀래요")
+    assert c.has("우리은행 *********6789", "본인인가요?") and state(db, "u-req-account").step == "account_holder"
+    make_member(db, cipher, clock, "u-req-account-2", electricity="2222222222",
+                address="경기도 수원시 영통구 예시로 123 101동 1204호")
+    c = chat("u-req-account-2")
+    c.say("우리 계좌 바꾸고 싶어요")  # "our account": no bank is named
+    assert state(db, "u-req-account-2").step == "bank"
+
+
+def test_a_move_told_with_the_new_address_asks_what_follows(chat, db, cipher, clock):
+    make_member(db, cipher, clock, "u-req-move")
+    c = chat("u-req-move")
+    c.say("이사했어요 새 주소는 경기 성남시 분당구 판교역로 235")
+    st = state(db, "u-req-move")
+    assert st.step == "address_detail" and st.slots["address"]["base"] == "경기도 성남시 분당구 판교역로 235"
+    assert c.has("이사하셨군요")

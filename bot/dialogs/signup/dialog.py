@@ -202,6 +202,14 @@ class MobileStep(TextStep):
         except M.InvalidValue:
             raise Invalid(c.t("signup.mobile.invalid")) from None
 
+    def from_request(self, c: Conv, text: str) -> str | None:
+        if not any(ch.isdigit() for ch in text):
+            return None
+        try:
+            return M.normalise_mobile(text)  # the one mobile of a sentence
+        except M.InvalidValue:
+            return None
+
     def apply(self, c: Conv, value: str):
         c.set(mobile=value)
         return F.host(c).after(c, "mobile")

@@ -187,6 +187,25 @@ class AddressStep(TextStep):
             parsed = ParsedAddress(sido=parsed.sido, base=parsed.base, detail=unit, kind=parsed.kind)
         return parsed
 
+    def from_request(self, c: Conv, text: str) -> ParsedAddress | None:
+        """The address after the words of the request ("이사했어요 새 주소는 경기 성남시 분당구
+        판교역로 235"): the longest tail of the text that reads as a complete address outside
+        Seoul (a Seoul address is left for the question, which explains what moving there means)."""
+        if not any(ch.isdigit() for ch in text):  # an address has a road or lot number
+            return None
+        words = text.split()
+        for start in range(min(len(words), 8)):
+            tail = " ".join(words[start:])
+            if mentions_seoul(tail):
+                return None
+            try:
+                value = self.check(c, tail)
+            except Invalid:
+                continue
+            if isinstance(value, ParsedAddress):
+                return value
+        return None
+
     def apply(self, c: Conv, value):
         if value == "seoul":
             return host(c).on_seoul(c)
@@ -775,6 +794,9 @@ class BankStep(ChoiceStep):
             return M.normalise_bank(answer.text)
         except M.InvalidValue:
             raise Invalid(c.t(self.hint)) from None
+
+    def from_request(self, c: Conv, text: str) -> M.BankAccount | None:
+        return M.account_in_sentence(text)  # "계좌 우리은행 1002-123-456789로 바꿀래요"
 
     def apply(self, c: Conv, value):
         if isinstance(value, M.BankAccount):

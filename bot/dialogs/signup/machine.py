@@ -152,6 +152,12 @@ class Step:
         """Does a tap carrying `extra` answer this step as it stands now?"""
         return extra.get("step") == self.name
 
+    def from_request(self, c: Conv, text: str) -> Any:
+        """The answer to this step held by the typed request that opened the dialog ("휴대폰
+        번호 010 1234 5678로 바꿔주세요"), as `parse` would give it, or None (then it is asked).
+        Only what the step can read with certainty among other words; never a failure."""
+        return None
+
 
 @dataclass
 class Option:
@@ -297,6 +303,23 @@ class StepDialog:
         return faq.answer_text(ctx, faq.dialog_question(text))
 
     # -- Dialog protocol --------------------------------------------------------------------
+    def ask_unless_requested(self, ctx: Ctx, step_name: str, notice: str | None = None) -> dict:
+        """Ask `step_name`, the dialog's first, unless the typed request that opened it already
+        answers it (Step.from_request): then that answer is taken and the next step asked. A
+        question ("번호 010-1234-5678 맞나요?") answers nothing."""
+        step = self.steps[step_name]
+        if not ctx.turn.client_extra and ctx.turn.utterance and not answers.looks_like_question(ctx.turn.utterance):
+            c = Conv(self, ctx)
+            value = step.from_request(c, normalise(ctx.turn.utterance))
+            if value is not None:
+                outcome = step.apply(c, value)
+                if not isinstance(outcome, Go):
+                    return outcome
+                ctx.dialog.goto(outcome.step)
+                both = "\n".join(n for n in (notice, outcome.notice) if n) or None
+                return self.render(ctx, outcome.step, notice=both)
+        return self.render(ctx, step_name, notice=notice)
+
     def start(self, ctx: Ctx) -> dict:
         if ctx.dialog.active and ctx.dialog.name == self.name and ctx.dialog.step in self.steps:
             return self.render(ctx, ctx.dialog.step, notice=texts.t(self.resumed_key))
