@@ -1,5 +1,6 @@
-"""Campaigns: the active list, a member's pledge (recorded once), the member's campaigns, and
-the audience of campaign broadcasts (advertising: consent given and not withdrawn).
+"""Campaigns: the active list, a member's pledge (recorded once) and leaving it, the member's
+campaigns, and the audience of campaign broadcasts (advertising: consent given and not
+withdrawn).
 
 Framework-free; every function works in the caller's transaction.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,12 +54,15 @@ def is_meant_for(campaign: Campaign, member: Member) -> bool:
 
 
 def active_campaigns(session: Session, today: date, limit: int | None = None,
-                     member: Member | None = None) -> list[Campaign]:
+                     member: Member | None = None, national_only: bool = False) -> list[Campaign]:
     """Open campaigns, ending soonest first (then by title, for a stable order). With a
-    member: only those meant for them (national or of their 시군구, and of their segment)."""
+    member: only those meant for them (national or of their 시군구, and of their segment);
+    `national_only`: only those meant for everyone (what a visitor who is not a member sees)."""
     q = (select(Campaign)
          .where(Campaign.active.is_(True), Campaign.starts_on <= today, Campaign.ends_on >= today)
          .order_by(Campaign.ends_on, Campaign.title, Campaign.id))
+    if national_only:
+        q = q.where(Campaign.local_government_code.is_(None), Campaign.segment == "all")
     if member is not None:
         lg = member.local_government_code
         q = q.where(Campaign.local_government_code.is_(None) | (Campaign.local_government_code == lg),
@@ -99,6 +103,33 @@ def pledge(session: Session, clock: Clock, member: Member, campaign_id: str) -> 
             raise
         return PledgeResult(campaign, existing, False)
     return PledgeResult(campaign, row, True)
+
+
+def shown_campaigns(session: Session, today: date, member: Member | None) -> list[Campaign]:
+    """The open campaigns the chat lists: a member's own (:func:`is_meant_for`), or to anyone
+    else the national ones (another 시군구's campaign cannot be joined)."""
+    return active_campaigns(session, today, member=member, national_only=member is None)
+
+
+@dataclass(frozen=True)
+class LeaveResult:
+    campaign: Campaign
+    left: bool  # False: the member had not joined it (nothing changed)
+
+
+def leave(session: Session, clock: Clock, member: Member, campaign_id: str) -> LeaveResult:
+    """The member leaves an open campaign they joined: the pledge is deleted (they may join
+    again while it runs, and its participants' messages no longer reach them). A repeated or
+    retried leave finds no pledge and changes nothing. A closed campaign's pledge is its
+    record and stays (CampaignClosed)."""
+    campaign = session.get(Campaign, campaign_id) if campaign_id else None
+    if campaign is None:  # not is_meant_for: a member who moved may leave their old 시군구's
+        raise CampaignNotFound(campaign_id)
+    if not is_open(campaign, today_kst(clock)):
+        raise CampaignClosed(campaign)
+    gone = session.execute(delete(CampaignPledge).where(
+        CampaignPledge.member_id == member.id, CampaignPledge.campaign_id == campaign.id))
+    return LeaveResult(campaign, bool(getattr(gone, "rowcount", 0)))
 
 
 def _pledge_of(session: Session, member_id: int, campaign_id: str) -> CampaignPledge | None:

@@ -3,9 +3,10 @@ once), `내 캠페인`, and campaign messages: one tap to stop them (`수신거�
 to receive them again. Broadcasts take their recipients from core.campaigns.campaign_audience(),
 so an opt-out here is honoured by the next send.
 
-Taps carry clientExtra {"action": "join", "campaign_id": ...} (card button), {"action": "mine"},
-{"action": "opt_out"}, {"action": "opt_in"} / {"action": "opt_in_confirm"}; the same words typed
-(`내 캠페인`, `수신거부`) work too.
+Taps carry clientExtra {"action": "join" | "leave", "campaign_id": ...} (card buttons; leave on a
+joined campaign's card), {"action": "mine"}, {"action": "opt_out"}, {"action": "opt_in"} /
+{"action": "opt_in_confirm"}; the same words typed (`내 캠페인`, `수신거부`, `캠페인 참여 취소`)
+work too.
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def _member(ctx):
 
 def list_reply(ctx, member=None, notice: str | None = None) -> dict:
     today = today_kst(ctx.clock)
-    campaigns = C.active_campaigns(ctx.session, today)
+    campaigns = C.shown_campaigns(ctx.session, today, member)
     if not campaigns:
         body = _t("none")
         return ui.text(ctx, f"{notice}\n{body}" if notice else body, _quick_replies(ctx, member))
@@ -79,6 +80,9 @@ def list_reply(ctx, member=None, notice: str | None = None) -> dict:
         extra = {"action": "join", "campaign_id": c.id}
         join_label = _t("joined_label") if c.id in joined else _t("join_label")
         buttons = [_button(ctx, join_label, extra, f"{c.title} {_t('join_label')}")]
+        if c.id in joined:
+            buttons.append(_button(ctx, _t("leave_label"), {"action": "leave", "campaign_id": c.id},
+                                   f"{c.title} {_t('leave_text')}"))
         if c.detail_url:
             buttons.append(Button.web_link(_t("detail_label"), c.detail_url))
         if with_images and c.image_url:
@@ -122,6 +126,37 @@ def join(ctx, member, campaign_id) -> dict:
     return ui.text(ctx, body, _quick_replies(ctx, member))
 
 
+def leave(ctx, member, campaign_id: str | None) -> dict:
+    """Leave a campaign: the one tapped or named, else the member's one open campaign (with
+    several, the carousel, whose joined cards carry 'leave')."""
+    if member is None:
+        return ui.text(ctx, _t("members_only"), [ui.qr(ctx, _t("signup_label"), "signup"), ui.home_quick_reply(ctx)])
+    if not isinstance(campaign_id, str) or not campaign_id:
+        today = today_kst(ctx.clock)
+        running = [c for c, _ in C.my_campaigns(ctx.session, member) if C.is_open(c, today)]
+        if not running:
+            return ui.text(ctx, _t("leave_none"), _quick_replies(ctx, member))
+        if len(running) > 1:
+            return list_reply(ctx, member, notice=_t("leave_which"))
+        campaign_id = running[0].id
+    try:
+        result = C.leave(ctx.session, ctx.clock, member, campaign_id)
+    except C.CampaignNotFound:
+        return list_reply(ctx, member, notice=_t("not_found"))
+    except C.CampaignClosed as exc:
+        return ui.text(ctx, _t("leave_closed", title=exc.campaign.title), _quick_replies(ctx, member))
+    if result.left:
+        ctx.log.info("campaign left", extra={"member_id": member.id, "campaign": result.campaign.id})
+    return ui.text(ctx, _t("left" if result.left else "not_joined", title=result.campaign.title),
+                   _quick_replies(ctx, member))
+
+
+def asks_to_leave(typed: str) -> bool:
+    """Squashed text asking to leave a campaign ("그만둘래요", "참여 취소"), not its messages
+    ("캠페인 알림 그만둘래요" stops the messages)."""
+    return any(w in typed for w in _listed("leave")) and not any(w in typed for w in _listed("messages"))
+
+
 def mine(ctx, member) -> dict:
     if member is None:
         return ui.text(ctx, _t("members_only"), [ui.qr(ctx, _t("signup_label"), "signup"), ui.home_quick_reply(ctx)])
@@ -136,8 +171,11 @@ def mine(ctx, member) -> dict:
                          state=_t("state_open") if C.is_open(c, today) else _t("state_closed")))
              for c, p in rows[:most]]
     outputs: list[Component] = [ListCard(_t("mine_title"), items)]
-    if len(rows) > most:
-        outputs.append(SimpleText(_t("mine_more", count=len(rows) - most)))
+    notes = [_t("mine_more", count=len(rows) - most)] if len(rows) > most else []
+    if any(C.is_open(c, today) for c, _ in rows):
+        notes.append(_t("mine_leave_hint"))
+    if notes:
+        outputs.append(SimpleText("\n".join(notes)))
     return ui.reply(outputs, qrs)
 
 
@@ -200,12 +238,16 @@ def named_reply(ctx) -> dict | None:
         enough = len(hits) >= 2 or (len(hits) == 1 and any(w in typed for w in _listed("campaign_word")))
         if words and enough and 2 * len(hits) >= len(words):
             scores[c.id] = (len(hits), sum(map(len, hits)))
+    leaving = asks_to_leave(typed)
     if not scores:
-        return None
+        # "캠페인 참여 취소": the member's one running campaign (or the carousel to choose)
+        return leave(ctx, member, None) if leaving and any(w in typed for w in _listed("campaign_word")) else None
     best = max(scores.values())
     named = [cid for cid, score in scores.items() if score == best]
     if len(named) != 1:
         return None
+    if leaving:  # before joining: "참여 취소" holds the join word 참여
+        return leave(ctx, member, named[0])
     if any(w in typed for w in _listed("join")):
         return join(ctx, member, named[0])
     return list_reply(ctx, member)
@@ -216,8 +258,12 @@ def campaigns_skill(ctx) -> dict:
     action = extra.get("action")
     typed = _squash(ctx.turn.utterance)
     member = _member(ctx)
+    if action == "leave":
+        return leave(ctx, member, extra.get("campaign_id"))
     if action == "join" or (action is None and "campaign_id" in extra):
         return join(ctx, member, extra.get("campaign_id"))
+    if not action and asks_to_leave(typed):
+        return leave(ctx, member, None)
     if action == "mine" or (not action and (typed in _words("mine") or any(w in typed for w in _listed("mine_in")))):
         return mine(ctx, member)
     # the opt-out word works in every language whatever the chat's (the advertising says it)

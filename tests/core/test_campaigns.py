@@ -96,3 +96,21 @@ def test_audience_honours_consent_and_opt_out(db, cipher, clock, world):
         audience = [m.bot_user_key for m in s.scalars(C.campaign_audience())]
         assert audience == ["u-c1"]
         assert C.may_receive_campaigns(s.get(Member, world))
+
+
+def test_leaving_deletes_the_pledge_once_and_keeps_a_closed_campaigns(db, clock, world):
+    with db.transaction() as s:
+        C.pledge(s, clock, s.get(Member, world), "cmp-a")
+    with db.transaction() as s:
+        member = s.get(Member, world)
+        assert C.leave(s, clock, member, "cmp-a").left is True
+        assert C.leave(s, clock, member, "cmp-a").left is False  # a retried leave changes nothing
+        assert s.scalars(select(CampaignPledge)).all() == []
+        C.pledge(s, clock, member, "cmp-a")  # joined again while it runs
+        s.get(Campaign, "cmp-a").ends_on = date(2020, 1, 1)
+        s.flush()
+        with pytest.raises(C.CampaignClosed):
+            C.leave(s, clock, member, "cmp-a")
+        assert len(s.scalars(select(CampaignPledge)).all()) == 1
+        with pytest.raises(C.CampaignNotFound):
+            C.leave(s, clock, member, "cmp-nope")

@@ -156,6 +156,54 @@ def test_another_sigungus_campaign_cannot_be_joined_by_name_or_by_a_forged_butto
     c.send_extra("campaigns", "캠페인 참여하기", {"action": "join", "campaign_id": "cmp-busan"})
     assert "캠페인에 참여했어요" not in c.text
     assert pledges(db) == 0
+    # ...nor is it shown: the carousel lists what the member can join; a visitor sees the national ones
+    c.open("campaigns")
+    assert "해운대 바다 줍깅" not in c.text
+    c = chat("u-camp-visitor")
+    c.open("campaigns")
+    assert "해운대 바다 줍깅" not in c.text
+    add_campaign(db, clock, "cmp-national", "전국 소등 캠페인", "한 시간 불 끄기")
+    c.open("campaigns")
+    assert "전국 소등 캠페인" in c.text
+
+
+@pytest.mark.parametrize("typed", ["캠페인 참여 취소", "냉방 캠페인 그만둘래요", "캠페인 탈퇴할래요", "냉방 1도 올리기 참여 안 할래요"])
+def test_leaving_a_campaign_in_words(chat, db, cipher, clock, typed):
+    add_campaign(db, clock)
+    c = member_says(chat, db, cipher, clock, "냉방 1도 올리기 참여할래요")
+    assert pledges(db) == 1
+    c.say(typed)
+    assert c.has("'여름철 냉방 1도 올리기' 캠페인 참여를 취소했어요") and pledges(db) == 0
+    assert member_of(db, "u-camp").marketing_opt_in is True  # leaving is not refusing the messages
+    c.say(typed)  # again, or a retried request: nothing to leave
+    assert (c.has("참여 중인 캠페인이 없어요") or c.has("참여하지 않으셨어요")) and pledges(db) == 0
+
+
+def test_leaving_by_the_cards_button_and_joining_again(chat, db, cipher, clock, campaigns):
+    c = member_says(chat, db, cipher, clock, "냉방 1도 올리기 참여할래요")
+    c.open("campaigns")
+    assert c.labels.count("참여 취소") == 1  # only on the joined campaign's card
+    c.tap("참여 취소")
+    assert c.has("참여를 취소했어요") and pledges(db) == 0
+    c.send_extra("campaigns", "캠페인 참여 취소", {"action": "leave", "campaign_id": CAMPAIGN})
+    assert c.has("참여하지 않으셨어요")
+    c.send_extra("campaigns", "캠페인 참여하기", {"action": "join", "campaign_id": CAMPAIGN})
+    assert c.has("캠페인에 참여했어요") and pledges(db) == 1
+
+
+def test_with_several_campaigns_a_typed_leave_shows_them_to_choose(chat, db, cipher, clock, campaigns):
+    c = member_says(chat, db, cipher, clock, "냉방 1도 올리기 참여할래요")
+    c.say("텀블러 사용하기 캠페인 참여할래요")
+    assert pledges(db) == 2
+    c.say("캠페인 참여 취소")
+    assert c.has("그만두실 캠페인의 '참여 취소'를 눌러 주세요") and c.labels.count("참여 취소") == 2
+    assert pledges(db) == 2
+
+
+def test_asking_the_messages_to_stop_leaves_no_campaign(chat, db, cipher, clock, campaigns):
+    c = member_says(chat, db, cipher, clock, "냉방 1도 올리기 참여할래요")
+    c.say("캠페인 알림 그만둘래요")
+    assert c.has("수신을 거부했어요") and pledges(db) == 1
 
 
 def test_opt_in_needs_an_explicit_consent(chat, db, cipher, clock, campaigns):
