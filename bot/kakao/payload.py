@@ -7,6 +7,7 @@ is coerced (numbers to text) or dropped, never raised: Kakao adds and renames fi
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,20 @@ def _text(value: object) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return None
+
+
+# Invisible characters a copied text carries (zero-width spaces, a byte-order mark, direction
+# marks and overrides, soft hyphens) and control characters other than line breaks and tabs:
+# "홍\u200b길동" is 홍길동 to the person who typed it, and an override could make a name read
+# backwards to an operator.
+_INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u00ad\u180e\u200b-\u200f"
+                        "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def _typed(value: object) -> str | None:
+    """What the user typed, without the invisible characters (_INVISIBLE)."""
+    text = _text(value)
+    return _INVISIBLE.sub("", text) if text else text
 
 
 def _key(value: object) -> str | None:
@@ -143,7 +158,7 @@ def parse_turn(payload: object, skill: str) -> Turn:
         user_type=_text(user.get("type")),
         bot_id=bot_id,
         bot_name=_text(bot.get("name")),
-        utterance=_text(request.get("utterance")) or "",
+        utterance=_typed(request.get("utterance")) or "",
         client_extra=dict(_dict(action.get("clientExtra"))),
         params=_params(action.get("params")),
         detail_params=_detail_params(action.get("detailParams")),

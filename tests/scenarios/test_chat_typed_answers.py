@@ -380,3 +380,11 @@ def test_a_denied_yes_is_a_no(chat, db, step, typed, next_step):
     c = signup_until(chat(U1), step)
     c.say(typed)
     assert state(db, U1).step == next_step, c.text
+
+
+def test_a_name_and_an_rrn_copied_with_invisible_characters(chat, db):
+    c = signup_until(chat(U1), "name")
+    c.say("홍\u200b길동\u200e")
+    assert state(db, U1).step == "mobile" and state(db, U1).slots["name"] == "홍길동"
+    c.say("900101\u200b-\u20601234567")
+    assert c.has("주민등록번호") and state(db, U1).step == "mobile"

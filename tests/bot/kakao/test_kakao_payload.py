@@ -281,3 +281,14 @@ def test_protocol_doc_example_requests():
     assert c.is_dev_channel and c.client_extra["campaign_id"] == "cmp-2025-summer-cooling"
     assert c.trigger_type == "CARD_BUTTON_BLOCK"
     assert parse_turn(legacy, "balance").user_key == U3
+
+
+@pytest.mark.parametrize("typed,read", [
+    ("홍\u200b길동", "홍길동"), ("\ufeff010-1234-5678", "010-1234-5678"), ("홍길동\u200e", "홍길동"),
+    ("\u202e동길홍", "동길홍"), ("신한\u00ad은행", "신한은행"), ("a\x00b", "ab"),
+    ("두 줄\n입니다\t탭", "두 줄\n입니다\t탭"), ("👨\u200d👩\u200d👧", "👨👩👧"),
+])
+def test_invisible_characters_of_a_copied_text_are_dropped(typed, read):
+    payload = copy.deepcopy(load_fixture("public/07_request_minimal_dubaicrab.json"))
+    payload["userRequest"]["utterance"] = typed
+    assert parse_turn(payload, "fallback").utterance == read
