@@ -10,7 +10,11 @@
   with the reason; the statement status becomes `held`.
 - One batch per (half, scope), scope = a 시군구 code or `all` (unique key): running the command
   again rewrites the same file from the record and changes nothing. A statement is in at most one
-  payout line (unique), so an `all` batch after per-시군구 batches takes only the rest.
+  current payout line (unique), so an `all` batch after per-시군구 batches takes only the rest.
+- `cpoint payouts --half 2026H1 --out f.csv --release-held`: a later round of the (half, scope)
+  file with the held lines whose hold is now resolved (the member added their own account or an
+  address, as the held-payment notice asks); each held line stays, `released`, beside the new
+  one. Nothing resolved: no round and no file.
 - `cpoint payout-result FILE` records the local government's result (paid / skipped).
 """
 from __future__ import annotations
@@ -23,7 +27,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from core import spreadsheet
-from core.clock import Clock, utcnow_naive
+from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
 from core.db import Database
 from core.db_bulk import bulk_insert
@@ -74,11 +78,16 @@ class PayoutResult:
     already_recorded: bool = False
     out: str | None = None
     hold_counts: dict[str, int] = field(default_factory=dict)
+    round: int = 1
 
     def summary(self) -> str:
         head = "payout batch already recorded; file rewritten from the record" \
             if self.already_recorded else "payout batch recorded"
         holds = ", ".join(f"{k} {v}" for k, v in sorted(self.hold_counts.items())) or "none"
+        if self.round > 1:  # a later round pays resolved holds; the rest stay held in earlier rounds
+            return (f"payout round {self.round} recorded (held lines now resolved): #{self.batch_id} {self.half} "
+                    f"{self.scope}: {self.rows} member(s), {self.total_points} P, {self.total_won} won to pay; "
+                    f"still held {sum(self.hold_counts.values())} ({holds}) -> {self.out}")
         return (f"{head}: #{self.batch_id} {self.half} {self.scope}: {self.rows} member(s), "
                 f"{self.total_points} P, {self.total_won} won to pay; held {self.held} ({holds}) "
                 f"-> {self.out}")
@@ -112,8 +121,8 @@ def create_payouts(db: Database, cipher: FieldCipher, clock: Clock, half: str, o
     out = Path(out)
     with db.transaction() as s:
         invalidate_all(s.connection())  # the balance card shows payouts: prepared rows go
-        batch = s.scalars(select(PayoutBatch).where(PayoutBatch.half == half,
-                                                    PayoutBatch.scope == scope)).first()
+        batch = s.scalars(select(PayoutBatch).where(PayoutBatch.half == half, PayoutBatch.scope == scope,
+                                                    PayoutBatch.round == 1)).first()
         if batch is not None:
             result = _result(s, batch, already=True)
             _write_csv(s, cipher, batch.id, out)
@@ -144,7 +153,8 @@ def create_payouts(db: Database, cipher: FieldCipher, clock: Clock, half: str, o
             earlier = {m: int(w) for m, w in s.execute(text(
                 "SELECT s.member_id, CASE WHEN pl.id IS NULL THEN s.won WHEN pl.status = 'skipped'"
                 " THEN 0 ELSE pl.won END FROM point_statements s LEFT JOIN payout_lines pl"
-                " ON pl.statement_id = s.id WHERE s.half = :h"), {"h": str(h.sibling())})}
+                " ON pl.statement_id = s.id AND pl.status <> 'released' WHERE s.half = :h"),
+                {"h": str(h.sibling())})}
         now = utcnow_naive(clock)
         batch = PayoutBatch(half=half, scope=scope, rows=0, held=0, total_points=0, total_won=0,
                             file_name=out.name[:255], created_at=now)
@@ -189,11 +199,80 @@ def create_payouts(db: Database, cipher: FieldCipher, clock: Clock, half: str, o
         return result
 
 
+def release_held(db: Database, cipher: FieldCipher, clock: Clock, half: str, out: str | Path, *,
+                 scope: str = "all") -> PayoutResult | None:
+    """A later round of the (half, scope) payout file: the lines held in its rounds so far whose
+    hold is resolved now (hold_reason of the member as they are today: an own-name account
+    added, another payout type chosen, an address), each for what its held line owed, paid in
+    the current month. The held line stays, `released`, as the record of the hold; the
+    statement is expected again. None (no round, no file) when no hold is resolved; the lines
+    still held are counted on the result of a round. Two runs at once: one records the round,
+    the other fails on the unique (half, scope, round)."""
+    try:
+        h = Half.parse(half)
+    except ValueError as exc:
+        raise PayoutError(str(exc)) from None
+    half, out = str(h), Path(out)
+    with db.transaction() as s:
+        rounds = [r for (r,) in s.execute(select(PayoutBatch.round).where(
+            PayoutBatch.half == half, PayoutBatch.scope == scope))]
+        if not rounds:
+            raise PayoutError(f"no payout file for {half} {scope} yet (run `cpoint payouts --half {half}` first)")
+        rows = s.execute(text(
+            "SELECT pl.id, pl.statement_id, pl.member_id, pl.local_government_code, pl.points, pl.rate,"
+            " pl.won_before_cap, pl.won, m.incentive_type, m.name, m.address, m.account_number_enc,"
+            " m.account_holder, m.bank_name FROM payout_lines pl"
+            " JOIN payout_batches b ON b.id = pl.batch_id JOIN members m ON m.id = pl.member_id"
+            " WHERE b.half = :h AND b.scope = :scope AND pl.status = 'held' ORDER BY pl.member_id"),
+            {"h": half, "scope": scope}).all()
+        now = utcnow_naive(clock)
+        today = today_kst(clock)
+        month = today.year * 100 + today.month  # paid in this round's month
+        released: list[tuple[int, int, dict]] = []
+        still: dict[str, int] = {}
+        for (line_id, sid, mid, lg_code, points, rate, before, won, itype, name, address, acc, holder,
+             bank) in rows:
+            reason = hold_reason(itype, name, address, lg_code, acc, holder)
+            if reason:
+                still[reason] = still.get(reason, 0) + 1
+                continue
+            released.append((line_id, sid, {
+                "statement_id": sid, "member_id": mid, "half": half, "local_government_code": lg_code,
+                "incentive_type": itype, "points": points, "rate": rate, "won_before_cap": before, "won": won,
+                "payout_month": month, "status": "expected", "hold_reason": None,
+                "bank_name": bank if itype == "cash" else None,
+                "account_masked": mask_number(cipher.decrypt(acc)) if itype == "cash" and acc else None,
+                "created_at": now}))
+        if not released:
+            return None
+        invalidate_all(s.connection())  # the balance card shows payouts: prepared rows go
+        batch = PayoutBatch(half=half, scope=scope, round=max(rounds) + 1, rows=len(released), held=0,
+                            total_points=sum(ln["points"] for _, _, ln in released),
+                            total_won=sum(ln["won"] for _, _, ln in released), file_name=out.name[:255],
+                            created_at=now)
+        s.add(batch)
+        try:
+            s.flush()
+        except IntegrityError:
+            raise PayoutError(f"a payout round for {half} {scope} was just recorded by another run") from None
+        # the held lines first: one current line per statement (uq_payout_lines_statement_current)
+        s.execute(text("UPDATE payout_lines SET status = 'released', released_at = :t WHERE id = :i"),
+                  [{"t": now, "i": line_id} for line_id, _, _ in released])
+        bulk_insert(s.connection(), table_of(PayoutLine), [{**ln, "batch_id": batch.id} for _, _, ln in released])
+        s.execute(text("UPDATE point_statements SET status = 'expected', hold_reason = NULL WHERE id = :i"),
+                  [{"i": sid} for _, sid, _ in released])
+        result = PayoutResult(batch.id, half, scope, batch.rows, 0, batch.total_points, batch.total_won,
+                              hold_counts=still, round=batch.round)
+        _write_csv(s, cipher, batch.id, out)
+        result.out = str(out)
+        return result
+
+
 def _result(s, batch: PayoutBatch, already: bool) -> PayoutResult:
     holds = dict(s.execute(text("SELECT hold_reason, COUNT(*) FROM payout_lines WHERE batch_id = :b"
                                 " AND hold_reason IS NOT NULL GROUP BY hold_reason"), {"b": batch.id}).all())
     return PayoutResult(batch.id, batch.half, batch.scope, batch.rows, batch.held,
-                        batch.total_points, batch.total_won, already, hold_counts=holds)
+                        batch.total_points, batch.total_won, already, hold_counts=holds, round=batch.round)
 
 
 def _write_csv(s, cipher: FieldCipher, batch_id: int, out: Path) -> None:
@@ -246,7 +325,8 @@ def import_payout_results(db: Database, clock: Clock, path: str | Path) -> Impor
             reason = v["reason"] or (reasons.SKIPPED_MISMATCH if status == "skipped" else None)
             if not problems:
                 assert half is not None  # an unreadable half is one of the problems
-                line_id = s.execute(text("SELECT id FROM payout_lines WHERE member_id = :m AND half = :h"),
+                line_id = s.execute(text("SELECT id FROM payout_lines WHERE member_id = :m AND half = :h"
+                                         " AND status <> 'released'"),
                                     {"m": int(v["member_id"]), "h": half}).scalar()
                 if line_id is None:
                     problems.append(f"no payout line for member {v['member_id']} in {half}")

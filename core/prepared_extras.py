@@ -62,7 +62,8 @@ def extras_for(conn: Connection, members: Sequence[Who], today: date,
     payouts: dict[int, Any] = {}
     st_ids = [st.id for st in statements.values()]
     for start in range(0, len(st_ids), 5000):
-        for r in conn.execute(select(pay_t).where(pay_t.c.statement_id.in_(st_ids[start:start + 5000]))
+        for r in conn.execute(select(pay_t).where(pay_t.c.statement_id.in_(st_ids[start:start + 5000]),
+                                                  pay_t.c.status != "released")
                               .order_by(pay_t.c.id)):
             payouts.setdefault(r.statement_id, r)   # the first, as the live read takes it
     codes = {st.local_government_code for st in statements.values() if st.local_government_code}

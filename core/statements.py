@@ -79,7 +79,8 @@ def statement_view(session: Session, member_id: int, half: str | Half) -> dict |
     lines = session.scalars(select(StatementLine).where(StatementLine.member_id == member_id,
                                                         StatementLine.half == half)).all()
     lg = session.get(LocalGovernment, st.local_government_code) if st.local_government_code else None
-    payout = session.scalars(select(PayoutLine).where(PayoutLine.statement_id == st.id)
+    payout = session.scalars(select(PayoutLine).where(PayoutLine.statement_id == st.id,
+                                                      PayoutLine.status != "released")
                              .order_by(PayoutLine.id)).first()
     return build_statement_view(member_id, st, lines, lg, payout)
 

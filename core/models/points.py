@@ -5,7 +5,8 @@ Invariants (enforced by core.settlement / core.ledger / core.payouts and the uni
 - the statement's ``points`` equals the sum of the member's ledger entries for that half;
 - the ledger is append-only: a settlement writes ``settlement`` once, a later change of inputs
   writes one ``adjustment`` (the delta) per run, never a second payment;
-- a statement is in at most one payout line; one payout batch per (half, scope).
+- a statement is in at most one current payout line (a held line released into a later round
+  stays, as `released`, beside the line that pays it); one payout batch per (half, scope, round).
 """
 from __future__ import annotations
 
@@ -206,7 +207,9 @@ def _ledger_is_append_only(_mapper, _conn, target):  # pragma: no cover - a guar
 
 
 class PayoutBatch(Base):
-    """One payout file: per (half, scope), scope = a 시군구 code or 'all'. Recorded once."""
+    """One payout file: per (half, scope, round), scope = a 시군구 code or 'all'. Recorded once.
+    Round 1 is the half's file; each later round pays the held lines whose hold was resolved
+    (core.payouts.release_held)."""
 
     __tablename__ = "payout_batches"
 
@@ -219,8 +222,9 @@ class PayoutBatch(Base):
     total_won: Mapped[int] = mapped_column(Integer)
     file_name: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
-    __table_args__ = (UniqueConstraint("half", "scope", name="uq_payout_batches_half_scope"),)
+    __table_args__ = (UniqueConstraint("half", "scope", "round", name="uq_payout_batches_half_scope_round"),)
 
 
 class PayoutLine(Base):
@@ -230,7 +234,7 @@ class PayoutLine(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("payout_batches.id"), index=True)
-    statement_id: Mapped[int] = mapped_column(ForeignKey("point_statements.id"), unique=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("point_statements.id"))
     member_id: Mapped[int] = mapped_column(Integer, index=True)
     half: Mapped[str] = mapped_column(String(6))
     local_government_code: Mapped[str | None] = mapped_column(String(16))
@@ -240,10 +244,17 @@ class PayoutLine(Base):
     won_before_cap: Mapped[int] = mapped_column(Integer)
     won: Mapped[int] = mapped_column(Integer)
     payout_month: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(12))  # expected | held | paid | skipped
+    status: Mapped[str] = mapped_column(String(12))  # expected | held | paid | skipped | released
     hold_reason: Mapped[str | None] = mapped_column(String(32))
     bank_name: Mapped[str | None] = mapped_column(String(40))
     account_masked: Mapped[str | None] = mapped_column(String(40))
     result_reason: Mapped[str | None] = mapped_column(String(32))
     result_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime)  # the hold resolved, paid in a later round
+
+    __table_args__ = (
+        # one current line per statement; a released line stays as the record of the hold
+        Index("uq_payout_lines_statement_current", "statement_id", unique=True,
+              sqlite_where=text("status <> 'released'"), postgresql_where=text("status <> 'released'")),
+    )

@@ -234,7 +234,7 @@ def statement_sql(plans: dict[str, Plan], rules: Rules, half: Half, rules_key: s
         earlier = (
             "LEFT JOIN (SELECT s.member_id, CASE WHEN pl.id IS NULL THEN s.won"
             " WHEN pl.status = 'skipped' THEN 0 ELSE pl.won END AS won FROM point_statements s"
-            " LEFT JOIN payout_lines pl ON pl.statement_id = s.id"
+            " LEFT JOIN payout_lines pl ON pl.statement_id = s.id AND pl.status <> 'released'"
             f" WHERE s.half = {lit(str(half.sibling()))}) we ON we.member_id = x.member_id")
         won_earlier = "COALESCE(we.won, 0)"
     else:

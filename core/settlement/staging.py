@@ -196,6 +196,7 @@ def won_earlier(conn: Connection, half: Half, lo: int, hi: int) -> dict[int, int
     rows = conn.execute(text(
         "SELECT s.member_id, CASE WHEN pl.id IS NULL THEN s.won WHEN pl.status = 'skipped' THEN 0"
         " ELSE pl.won END FROM point_statements s LEFT JOIN payout_lines pl ON pl.statement_id = s.id"
+        " AND pl.status <> 'released'"
         " WHERE s.half = :h AND s.member_id BETWEEN :lo AND :hi"),
         {"h": str(half.sibling()), "lo": lo, "hi": hi}).all()
     return {m: int(w) for m, w in rows}

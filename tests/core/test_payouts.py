@@ -133,3 +133,57 @@ def test_no_payouts_while_the_half_is_being_settled(app, db, cipher, clock, tmp_
         s.add(SettlementRun(half="2025H1", status="running", started_at=now, heartbeat_at=now))
     res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "p.csv")
     assert res.exit_code == 2 and "is running" in res.stderr
+
+
+def test_a_held_line_is_paid_in_a_later_round_once_its_hold_is_resolved(app, db, cipher, clock, tmp_path):
+    """The held-payment notice asks the member to fix their details; a fix made after the file
+    was recorded used to leave the line held for good."""
+    from core.models import Member, PayoutBatch
+
+    ids = setup_half(app, db, cipher, tmp_path)
+    assert cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "r1.csv").exit_code == 0
+    first_file = (tmp_path / "r1.csv").read_text(encoding="utf-8-sig")
+    before = snapshot(db)
+    res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "r2.csv", "--release-held")
+    assert res.exit_code == 0 and "nothing written" in res.stdout and not (tmp_path / "r2.csv").exists()
+    assert snapshot(db) == before
+    with db.transaction() as s:  # an own-name account added; another type of payout chosen
+        m = s.get(Member, ids["no_acc"])
+        m.account_number_enc, m.account_holder, m.bank_name = cipher.encrypt("110-123-456789"), m.name, "신한은행"
+        s.get(Member, ids["other"]).incentive_type = "donation"
+    res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "r2.csv", "--release-held")
+    assert res.exit_code == 0, res.stderr
+    assert "payout round 2" in res.stdout and "2 member(s), 30000 P" in res.stdout
+    assert "still held 1 (HOLD_NO_ADDRESS 1)" in res.stdout
+    rows = read(tmp_path / "r2.csv")
+    assert set(rows) == {ids["no_acc"], ids["other"]}
+    paid = rows[ids["no_acc"]]
+    assert (paid["won"], paid["status"], paid["bank"], paid["account"]) == ("30000", "expected", "신한은행", "********6789")
+    assert (rows[ids["other"]]["incentive_type"], rows[ids["other"]]["account"]) == ("donation", "")
+    with db.session() as s:
+        assert [b.round for b in s.scalars(select(PayoutBatch).order_by(PayoutBatch.id))] == [1, 2]
+        lines = s.scalars(select(PayoutLine).where(PayoutLine.member_id == ids["no_acc"]).order_by(PayoutLine.id)).all()
+        assert [ln.status for ln in lines] == ["released", "expected"] and lines[0].released_at is not None
+        st = {x.member_id: x for x in s.scalars(select(PointStatement))}
+        assert (st[ids["no_acc"]].status, st[ids["no_acc"]].hold_reason) == ("expected", None)
+        assert (st[ids["no_addr"]].status, st[ids["no_addr"]].hold_reason) == ("held", "HOLD_NO_ADDRESS")
+    # again: nothing more is resolved; the first file, rewritten, shows what became of its holds
+    res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "r3.csv", "--release-held")
+    assert "nothing written" in res.stdout
+    assert cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "r1b.csv").exit_code == 0
+    again = read(tmp_path / "r1b.csv")
+    assert again[ids["no_acc"]]["status"] == "released" and again[ids["no_addr"]]["status"] == "held"
+    assert len(again) == len(first_file.splitlines()) - 1
+    # the local government's result names the member and half: the line that pays
+    result = tmp_path / "result.csv"
+    result.write_text(f"member_id,half,status,reason\n{ids['no_acc']},2025H1,paid,\n", encoding="utf-8")
+    assert cli(app, "payout-result", result).exit_code == 0
+    with db.session() as s:
+        lines = s.scalars(select(PayoutLine).where(PayoutLine.member_id == ids["no_acc"]).order_by(PayoutLine.id)).all()
+        assert [ln.status for ln in lines] == ["released", "paid"]
+
+
+def test_releasing_needs_the_halfs_file(app, db, cipher, tmp_path):
+    setup_half(app, db, cipher, tmp_path)
+    res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "x.csv", "--release-held")
+    assert res.exit_code == 2 and "no payout file for 2025H1 all yet" in res.stderr

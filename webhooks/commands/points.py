@@ -104,18 +104,26 @@ def monthly_results_cmd(month: str):
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
 @click.option("--local-government", "scope", default="all", show_default=True,
               help="A local government code, or all.")
-def payouts_cmd(half: str, out: str, scope: str):
+@click.option("--release-held", is_flag=True,
+              help="Write a later round instead: the lines held in this half's file whose hold is now "
+                   "resolved (an own-name account, another payout type, an address).")
+def payouts_cmd(half: str, out: str, scope: str, release_held: bool):
     """Record the payout batch of a half (once) and write the finance team's CSV."""
     from core.payouts import PayoutError, create_payouts
+    from core.payouts import release_held as release
 
     svc = services()
     try:
-        result = create_payouts(svc.db, svc.cipher, svc.clock, half, out, scope=scope)
+        released = release(svc.db, svc.cipher, svc.clock, half, out, scope=scope) if release_held else None
+        if release_held and released is None:
+            click.echo(f"payouts: no held line of {half} {scope} is resolved yet; nothing written")
+            return
+        result = released or create_payouts(svc.db, svc.cipher, svc.clock, half, out, scope=scope)
     except PayoutError as exc:
         fail(f"payouts: {exc}")
     from webhooks.commands.operators import audit_export
 
-    audit_export("export.payouts", f"half:{half}", scope, {"file": str(out)})
+    audit_export("export.payouts", f"half:{half}", scope, {"file": str(out), "round": result.round})
     click.echo(result.summary())
 
 
