@@ -22,6 +22,7 @@ from core import complexes
 from core import members as M
 from core.clock import today_kst
 from core.models import Member
+from core.payouts import hold_reason
 from core.points.periods import Half
 from core.rules import default_rules
 
@@ -222,6 +223,10 @@ def settled_notes(ctx, view: dict, member: Member | None, waiting: Collection[st
     hold = view.get("hold_reason") or ((view.get("payout") or {}).get("hold_reason"))
     if view.get("status") in ("held", "skipped") or hold:
         key = hold if hold in texts.raw("balance.hold") else ("SKIPPED_MISMATCH" if view.get("status") == "skipped" else "other")
+        if view.get("status") == "held" and str(key).startswith("HOLD_") and member is not None and not hold_reason(
+                member.incentive_type, member.name, member.address, member.local_government_code,
+                member.account_number_enc, member.account_holder):
+            key = "resolved"  # fixed in my info since: paid in the next round (core.payouts.release_held)
         notes.append(_t(f"hold.{key}", call_centre=ctx.settings.call_centre))
     if managed is None:
         managed = managed_fee_resources(member) if member is not None else set()
@@ -381,7 +386,9 @@ def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collectio
         lines.append(coach + "\n")
     if settled is not None:
         outputs.append(settled_card(ctx, settled, managed, waiting))
-        lines.extend(settled_notes(ctx, settled, None, waiting, managed=managed, incentive_type=incentive_type))
+        if settled.get("status") == "held" and member is None:  # rare: whether the member fixed it since
+            member = ctx.session.get(Member, member_id)
+        lines.extend(settled_notes(ctx, settled, member, waiting, managed=managed, incentive_type=incentive_type))
     else:
         first = first_half_of(None, today, joined_at)
         # a first half that ended already waits for its settlement, not for its end

@@ -155,14 +155,37 @@ def test_zero_points_explained_with_the_statement_reasons(chat, db, cipher, cloc
 
 
 def test_a_held_payment_says_why_and_what_to_do(chat, db, cipher, clock, usage):
-    joined_long_ago(db, cipher, U2)
+    from core.models import Member
+
+    mid = joined_long_ago(db, cipher, U2)
     usage()
     settle_half(db, "2026H1", clock)
     with db.transaction() as s:
         s.execute(update(PointStatement).values(status="held", hold_reason="HOLD_NO_ACCOUNT"))
+        m = s.get(Member, mid)  # cash without an account: still held
+        m.incentive_type, m.account_number_enc = "cash", None
     c = chat(U2)
     c.post_fixture("balance_lookup.json")
     assert "지급 보류" in c.text and "계좌를 등록해 주세요" in c.text
+
+
+def test_a_held_payment_whose_cause_is_fixed_says_it_follows(chat, db, cipher, clock, usage):
+    """After the member registers their account, the card no longer asks for it: the held amount
+    goes out with the next additional payment (core.payouts.release_held)."""
+    from core.models import Member
+
+    mid = joined_long_ago(db, cipher, U2)
+    usage()
+    settle_half(db, "2026H1", clock)
+    with db.transaction() as s:
+        s.execute(update(PointStatement).values(status="held", hold_reason="HOLD_NO_ACCOUNT"))
+        m = s.get(Member, mid)
+        m.incentive_type, m.bank_name, m.account_holder = "cash", "신한은행", m.name
+        m.account_number_enc = cipher.encrypt("110123456789")
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    assert "지급 보류" in c.text and "보류된 금액은 시·군·구가 추가로 지급할 때 보내 드려요" in c.text
+    assert "계좌를 등록해 주세요" not in c.text
 
 
 def test_donation_members_are_told_where_the_money_goes(chat, db, cipher, clock, usage):
