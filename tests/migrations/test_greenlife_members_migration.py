@@ -5,9 +5,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import text
 
-from core.db import make_engine
-from migrations import alembic_config
-from tests.migrations.test_migrations import empty_url  # noqa: F401  (the fixture)
+from tests.migrations.test_migrations import empty_url, seeded_at  # noqa: F401  (the fixture)
 
 GREEN = "0009"
 
@@ -34,12 +32,7 @@ def _seed(conn) -> None:
 
 
 def test_existing_rows_move_to_green_life_memberships(empty_url):  # noqa: F811
-    cfg = alembic_config(empty_url)
-    command.upgrade(cfg, "0007")
-    engine = make_engine(empty_url)
-    try:
-        with engine.begin() as conn:
-            _seed(conn)
+    with seeded_at(empty_url, "0007", _seed) as (cfg, engine):
         command.upgrade(cfg, GREEN)
         with engine.connect() as conn:
             gms = {mid: (gid, st, bool(age)) for gid, mid, st, age in conn.execute(text(
@@ -61,5 +54,3 @@ def test_existing_rows_move_to_green_life_memberships(empty_url):  # noqa: F811
             back = conn.execute(text("SELECT member_id FROM greenlife_activities ORDER BY id")).scalars().all()
             assert back == [7, 7, 8]
             assert conn.execute(text("SELECT member_id FROM greenlife_awards")).scalar_one() == 7
-    finally:
-        engine.dispose()

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 import core.models  # noqa: F401
 from core.db import Base, make_engine
-from migrations import upgrade_to_head
+from migrations import alembic_config, upgrade_to_head
 
 
 @pytest.fixture
@@ -30,6 +32,21 @@ def empty_url(tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def seeded_at(url: str, revision: str, seed):
+    """The database at `url` upgraded to `revision`, with `seed(conn)` written: (alembic config,
+    engine) for a test of the next revisions on existing rows."""
+    cfg = alembic_config(url)
+    command.upgrade(cfg, revision)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            seed(conn)
+        yield cfg, engine
+    finally:
+        engine.dispose()
 
 
 # SQLite cannot reflect an index on an expression (ix_members_member_no_key): alembic skips it

@@ -7,9 +7,7 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from core.db import make_engine
-from migrations import alembic_config
-from tests.migrations.test_migrations import empty_url  # noqa: F401  (the fixture)
+from tests.migrations.test_migrations import empty_url, seeded_at  # noqa: F401  (the fixture)
 from tests.migrations.test_utility_companies_migration import _seed as _seed_member
 
 LINE = ("INSERT INTO payout_lines (id, batch_id, statement_id, member_id, half, local_government_code,"
@@ -35,12 +33,7 @@ def _seed(conn) -> None:
 
 
 def test_existing_files_are_round_one_and_one_line_per_statement_stays_current(empty_url):  # noqa: F811
-    cfg = alembic_config(empty_url)
-    command.upgrade(cfg, "0019")
-    engine = make_engine(empty_url)
-    try:
-        with engine.begin() as conn:
-            _seed(conn)
+    with seeded_at(empty_url, "0019", _seed) as (cfg, engine):
         command.upgrade(cfg, "0020")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT round FROM payout_batches")).scalar() == 1
@@ -61,5 +54,3 @@ def test_existing_files_are_round_one_and_one_line_per_statement_stays_current(e
         command.downgrade(cfg, "0019")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM payout_lines")).scalar() == 1
-    finally:
-        engine.dispose()

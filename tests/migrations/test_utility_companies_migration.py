@@ -6,9 +6,7 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import text
 
-from core.db import make_engine
-from migrations import alembic_config
-from tests.migrations.test_migrations import empty_url  # noqa: F401  (the fixture)
+from tests.migrations.test_migrations import empty_url, seeded_at  # noqa: F401  (the fixture)
 
 
 def _seed(conn) -> None:
@@ -31,12 +29,7 @@ def _seed(conn) -> None:
 
 
 def test_existing_supply_points_get_their_region_s_company(empty_url):  # noqa: F811
-    cfg = alembic_config(empty_url)
-    command.upgrade(cfg, "0015")
-    engine = make_engine(empty_url)
-    try:
-        with engine.begin() as conn:
-            _seed(conn)
+    with seeded_at(empty_url, "0015", _seed) as (cfg, engine):
         command.upgrade(cfg, "0016")
         with engine.connect() as conn:
             accounts = dict(conn.execute(text("SELECT id, company FROM resource_accounts")).all())
@@ -51,5 +44,3 @@ def test_existing_supply_points_get_their_region_s_company(empty_url):  # noqa: 
         command.downgrade(cfg, "0015")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM meter_readings WHERE supply_key_hash = 'hg'")).scalar() == 1
-    finally:
-        engine.dispose()
