@@ -2,7 +2,7 @@
 never in string literals of .py files. Docstrings and comments may be Korean.
 
 GRAMMAR lists the parsers whose remaining Hangul literals are grammar, not text: the regular
-expressions of names, addresses (road/lot forms, 동·호·층), units (㎡, 평), dates (년 월 일) and ages (살, 세, 년생, native numerals).
+expressions of names, addresses (road/lot forms, 동·호·층), units (㎡, 평), dates (년 월 일, 상반기 하반기) and ages (살, 세, 년생, native numerals).
 Words that vary (the 시·도 names, banks, answer words) are data in core/data and bot/texts. PROTOCOL lists the few literals that must stay in code
 because they name something of Kakao's (a field label of Open Builder, symbols Kakao accepts).
 """
@@ -20,6 +20,7 @@ GRAMMAR = {
     "core/ages.py",
     "core/local_governments.py",
     "core/members.py",
+    "core/points/periods.py",
 }
 
 PROTOCOL = {

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # runtime import would cycle: core.rules stores Half values
     from core.rules import Rules
 
-_HALF_RE = re.compile(r"^\s*(\d{4})\s*[Hh]([12])\s*$")
+_HALF_RE = re.compile(r"^\s*(\d{4})\s*[-/. ]?\s*[Hh]\s*([12])\s*$")
+# as operators write a half in Korean: "2026 상반기", "2026년 하반기"
+_HALF_KO = re.compile(r"^\s*(\d{4})\s*년?\s*(상|하)\s*반기\s*$")
 _MONTH_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
 
@@ -93,13 +95,17 @@ class Half:
 
     @classmethod
     def parse(cls, text: str | Half) -> Half:
-        """``"2026H1"`` (case-insensitive) -> ``Half(2026, 1)``; a Half is returned as is."""
+        """``"2026H1"`` (case-insensitive; also "2026-H1", "2026 상반기", "2026년 하반기") ->
+        ``Half(2026, 1)``; a Half is returned as is."""
         if isinstance(text, Half):
             return text
         m = _HALF_RE.match(text) if isinstance(text, str) else None
+        if m:
+            return cls(int(m.group(1)), int(m.group(2)))
+        m = _HALF_KO.match(text) if isinstance(text, str) else None
         if not m:
             raise ValueError(f"half must look like YYYYH1 or YYYYH2: {text!r}")
-        return cls(int(m.group(1)), int(m.group(2)))
+        return cls(int(m.group(1)), 1 if m.group(2) == "상" else 2)
 
     @classmethod
     def of_month(cls, yyyymm: int) -> Half:

@@ -25,7 +25,14 @@ def test_parse_and_format():
     assert Half.parse(Half(2025, 2)) == Half(2025, 2)
 
 
-@pytest.mark.parametrize("bad", ["2026H3", "2026", "26H1", "2026-H1", "", None, 2026])
+@pytest.mark.parametrize("typed,half", [("2026-H1", Half(2026, 1)), ("2026 h2", Half(2026, 2)),
+                                        ("2026/H1", Half(2026, 1)), ("2026 상반기", Half(2026, 1)),
+                                        ("2026년 하반기", Half(2026, 2)), ("2026하반기", Half(2026, 2))])
+def test_parse_as_operators_write_a_half(typed, half):
+    assert Half.parse(typed) == half
+
+
+@pytest.mark.parametrize("bad", ["2026H3", "2026", "26H1", "2026-1", "2026 중반기", "", None, 2026])
 def test_parse_rejects(bad):
     with pytest.raises(ValueError):
         Half.parse(bad)
