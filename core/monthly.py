@@ -83,7 +83,7 @@ from core.settlement.python_engine import MILLI, Row
 from core.settlement.staging import fill_staging, read_rows, staging_table
 from core.settlement.workers import member_ranges
 from core.sqla import table_of
-from core.usage_import import MONTH_RE
+from core.usage_import import written_month
 
 KIND = "monthly_result"
 CHUNK = 2000
@@ -122,10 +122,11 @@ def fewer_collections(gen0: int = 50_000) -> Iterator[None]:
 
 
 def parse_month(value: str) -> int:
-    m = MONTH_RE.match(value or "")
-    if not m or not 1 <= int(m.group(2)) <= 12:
+    """YYYY-MM, or as operators also write it: 2026.10, 202610, 2026년 10월."""
+    month = written_month(value)
+    if month is None:
         raise MonthlyError(f"month must be YYYY-MM: {value!r}")
-    return int(m.group(1)) * 100 + int(m.group(2))
+    return month
 
 
 def dedupe_key(member_id: int, period: str) -> str:

@@ -100,7 +100,6 @@ from core.utility_companies import company_of_cell, national_company
 
 USAGE_HEADER = ("resource", "customer_number", "month", "amount")
 USAGE_OPTIONAL = ("tariff", "company")  # may follow the header, in any order
-MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 # A month cell as utilities and spreadsheets write it: 2026-01 (or 2026-1), 2026.01, 2026/01,
 # 202601, the 1st of the month as a date (Excel turns 2026-01 into 2026-01-01 when it saves),
 # and 2026년 1월. A date on another day is refused: a billing or reading date is not the month
@@ -231,15 +230,23 @@ _SAME_READING = ("r.resource = p.resource AND r.supply_key_hash = p.supply_key_h
 IMPORT_LOCK = 0x75736167  # pg_advisory_xact_lock key of the readings import ("usag")
 
 
+def written_month(value: str | None) -> int | None:
+    """A month as utilities, spreadsheets and operators write it (FILE_MONTH_RE) as yyyymm, or
+    None; from 1990 (the programme's data start later)."""
+    m = FILE_MONTH_RE.match((value or "").strip())
+    number = m and (m.group(3) or m.group(4) or m.group(5))
+    if not m or not number or not 1 <= int(number) <= 12 or int(m.group(1)) < 1990:
+        return None
+    return int(m.group(1)) * 100 + int(number)
+
+
 def parse_month(value: str, today: date) -> tuple[int | None, str | None]:
     bad = ascii_digits_problem("month", value)
     if bad:
         return None, bad
-    m = FILE_MONTH_RE.match(value)
-    number = m and (m.group(3) or m.group(4) or m.group(5))
-    if not m or not number or not 1 <= int(number) <= 12 or int(m.group(1)) < 1990:
+    month = written_month(value)
+    if month is None:
         return None, msg("usage.month", value=value)
-    month = int(m.group(1)) * 100 + int(number)
     if month > month_of(today):
         return None, msg("usage.future", value=value)
     return month, None

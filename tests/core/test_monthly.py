@@ -1,6 +1,7 @@
 """Monthly results: one outbox notification per member and month, with the member's figures."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from core.models import Notification
@@ -51,6 +52,13 @@ def test_monthly_results_refuses_bad_or_future_month(app, db):
     assert cli(app, "monthly-results", "--month", "2026-13").exit_code == 2
     res = cli(app, "monthly-results", "--month", "2027-01")
     assert res.exit_code == 2 and "in the future" in res.stderr
+
+
+@pytest.mark.parametrize("written", ["2026.10", "202610", "2026년 10월", "2026-10"])
+def test_the_month_as_operators_write_it(written):
+    from core.monthly import parse_month
+
+    assert parse_month(written) == 202610
 
 
 def test_the_push_budget_is_applied_before_any_notice_can_be_claimed(db, cipher, clock, tmp_path, app):
