@@ -388,3 +388,19 @@ def test_a_name_and_an_rrn_copied_with_invisible_characters(chat, db):
     assert state(db, U1).step == "mobile" and state(db, U1).slots["name"] == "홍길동"
     c.say("900101\u200b-\u20601234567")
     assert c.has("주민등록번호") and state(db, U1).step == "mobile"
+
+
+def test_a_whole_signup_typed_in_banmal_without_a_tap(chat, db, cipher):
+    """Every step answered the way people type to a chatbot: short, 반말, no buttons."""
+    c = chat("u-banmal")
+    for said in ["가입할래", "개인", "다 동의", "김민수", "01012345678", "내가 세대주야", "수원 영통구 예시로 123",
+                 "1203호", "따로 내", "0419283746", "관리비에 포함", "안 써", "현금", "국민 123456-01-234567",
+                 "응 내꺼", "아니 됐어", "가입해"]:
+        step = (state(db, "u-banmal") or type("S", (), {"step": None})).step
+        c.say(said)
+        assert not c.has("아래 버튼에서 골라 주세요") and not c.has("입력이 잘 안 되시나요"), (step, said, c.text)
+    m = member_of(db, "u-banmal")
+    assert m is not None and (m.name, m.mobile, m.incentive_type, m.bank_name) == ("김민수", "010-1234-5678", "cash", "KB국민은행")
+    assert m.account_holder == "김민수" and cipher.decrypt(m.account_number_enc) == "12345601234567"
+    modes = {a.resource: a.billing_mode for a in m.accounts if a.ended_on is None}
+    assert modes == {"electricity": "separate", "water": "managed_fee", "gas": "not_used"}
