@@ -64,6 +64,7 @@ _DASHES = re.compile(r"[.\u2010-\u2015\u2212\ufe63\uff0d]")
 # Digits with single spaces, hyphens or dots between them: one typed account number.
 _NUMBER_RUN = re.compile(r"\d(?:(?: ?[.\-] ?| )?\d)*")
 _MOBILE = re.compile(r"^(01[016789])(\d{3,4})(\d{4})$")
+_LANDLINE = re.compile(r"^(?:02\d{7,8}|0[3-6][1-5]\d{7,8}|070\d{8}|1[568]\d{6})$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _HANGUL_NAME = re.compile(r"^[가-힣]{1,5}(?: ?[가-힣]{1,10})?$")
 # a foreign resident's name written in Hangul has its own parts: 응우옌 반 란
@@ -255,7 +256,8 @@ def _mobile(text: str) -> str:
         d = "0" + d[2:]
     m = _MOBILE.match(d)
     if not m:
-        raise InvalidValue("mobile")
+        # a landline or an 070 internet phone: a shop's or an office's number, not a mobile
+        raise InvalidValue("mobile", "landline" if _LANDLINE.match(d) else "format")
     return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
 
 

@@ -552,3 +552,10 @@ def test_a_move_with_new_numbers_uses_the_companies_given(db, lgs, cipher, clock
                      [M.ResourceChoice("electricity", "separate", "0419283746"),
                       M.ResourceChoice("gas", "separate", "5012345679", utility="SAMCHULLY")])
         assert M.account_for(m, "gas").company == "SAMCHULLY" and M.companies_to_ask(m) == []
+
+
+@pytest.mark.parametrize("typed", ["031-123-4567", "02-1234-5678", "0312345678", "070-1234-5678", "1588-1234"])
+def test_a_landline_is_refused_as_one(typed):
+    with pytest.raises(M.InvalidValue) as exc:
+        M.normalise_mobile(typed)
+    assert exc.value.reason == "landline"

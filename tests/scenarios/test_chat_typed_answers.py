@@ -404,3 +404,11 @@ def test_a_whole_signup_typed_in_banmal_without_a_tap(chat, db, cipher):
     assert m.account_holder == "김민수" and cipher.decrypt(m.account_number_enc) == "12345601234567"
     modes = {a.resource: a.billing_mode for a in m.accounts if a.ended_on is None}
     assert modes == {"electricity": "separate", "water": "managed_fee", "gas": "not_used"}
+
+
+def test_a_shops_landline_for_the_contact_gets_its_own_answer(chat, db):
+    c = chat("u-shop-landline")
+    for said in ["가입", "가게예요", "모두 동의", "그린마트 영통점"]:
+        c.say(said)
+    c.say("031-123-4567")
+    assert c.has("일반 전화나 인터넷 전화 번호는 받을 수 없어요") and state(db, "u-shop-landline").step == "mobile"

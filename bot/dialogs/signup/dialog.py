@@ -199,8 +199,9 @@ class MobileStep(TextStep):
     def check(self, c: Conv, text: str) -> str:
         try:
             return M.normalise_mobile(text)
-        except M.InvalidValue:
-            raise Invalid(c.t("signup.mobile.invalid")) from None
+        except M.InvalidValue as exc:
+            key = "signup.mobile.landline" if exc.reason == "landline" else "signup.mobile.invalid"
+            raise Invalid(c.t(key)) from None
 
     def from_request(self, c: Conv, text: str) -> str | None:
         if not any(ch.isdigit() for ch in text):
