@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core import spreadsheet
 from core.member_link import member_no_key, typed_member_no
-from core.members import masked_account_number, masked_customer_number
-from core.models import LocalGovernment, Member, PointStatement
+from core.members import (
+    InvalidValue,
+    masked_account_number,
+    masked_customer_number,
+    normalise_customer_number,
+    normalise_mobile,
+    supply_key_hash,
+)
+from core.models import LocalGovernment, Member, PointStatement, ResourceAccount
 from core.pii import mask_mobile, mask_name
+from core.rules import default_rules
 
 
 class OutOfScope(LookupError):
@@ -33,6 +41,47 @@ def find_member(session: Session, scope, *, member_id: int | None = None, bot_us
     if member is None or not scope.allows(member.local_government_code):
         raise OutOfScope(member_id or bot_user_key or member_no)
     return member
+
+
+SEARCH_MAX = 20
+
+
+def search_members(session: Session, cipher, scope, *, mobile: str | None = None,
+                   customer_number: str | None = None, rules=None) -> list[Member]:
+    """The members within the scope with this mobile number, or with an account of this
+    customer number (any resource whose format it fits), as a citizen gives them on a call or
+    reads them off a bill: '010 1234 5678', '04-1928-3746'. Several may share a mobile (a
+    family); at most SEARCH_MAX, by id. Nothing typed that reads as one: none."""
+    if mobile:
+        try:
+            q = select(Member).where(Member.mobile == normalise_mobile(mobile))
+        except InvalidValue:
+            return []
+    elif customer_number:
+        rules = rules or default_rules()
+        keys = []
+        for resource in rules.resources:
+            try:
+                number = normalise_customer_number(resource, customer_number, rules)
+            except InvalidValue:
+                continue
+            keys.append(and_(ResourceAccount.resource == resource,
+                             ResourceAccount.supply_key_hash == supply_key_hash(cipher, resource, number)))
+        if not keys:
+            return []
+        q = select(Member).where(Member.id.in_(select(ResourceAccount.member_id).where(or_(*keys))))
+    else:
+        return []
+    clause = scope.where(Member.local_government_code)
+    if clause is not None:
+        q = q.where(clause)
+    return list(session.scalars(q.order_by(Member.id).limit(SEARCH_MAX)))
+
+
+def match_rows(members: list[Member]) -> list[dict]:
+    """Several members found: what an operator chooses among (masked)."""
+    return [{"id": m.id, "name": mask_name(m.name) if m.name else "", "status": m.status,
+             "local_government_code": m.local_government_code or ""} for m in members]
 
 
 def member_record(session: Session, cipher, member: Member) -> dict:

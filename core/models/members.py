@@ -61,7 +61,7 @@ class Member(Base):
     plusfriend_user_key: Mapped[str | None] = mapped_column(String(40))
     name: Mapped[str | None] = mapped_column(String(64))
     head_of_household: Mapped[str | None] = mapped_column(String(64))
-    mobile: Mapped[str | None] = mapped_column(String(20))
+    mobile: Mapped[str | None] = mapped_column(String(20), index=True)  # operators look members up by it
     email: Mapped[str | None] = mapped_column(String(120))
     local_government_code: Mapped[str | None] = mapped_column(ForeignKey("local_governments.code"))
     address: Mapped[str | None] = mapped_column(String(200))

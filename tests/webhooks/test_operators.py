@@ -522,3 +522,30 @@ def test_the_schedulers_retention_purges_misunderstanding_streaks_a_day_old(app,
     assert work()["streaks_purged"] == 1
     with db.session() as s:
         assert [m.user_key for m in s.scalars(select(MissStreak))] == ["u-new"]
+
+
+def test_dashboard_member_lookup_by_mobile_or_customer_number_as_given(client, db, cipher, suwon_operator):
+    """A citizen calls: the operator finds them by the mobile they give or the customer number on
+    their bill, within the scope only, audited by what was searched on (never the value)."""
+    from core.models import Member
+
+    mine, theirs = suwon_operator
+    with db.transaction() as s:
+        s.get(Member, mine).mobile = "010-5555-1234"
+        s.get(Member, theirs).mobile = "010-5555-1234"  # the same number in another 시군구
+    assert login(client, "kim").status_code == 302
+    for query in ({"mobile": "010 5555 1234"}, {"mobile": "01055551234"}, {"customer": "70-0000-0001"},
+                  {"customer": "7000000001"}):
+        page = client.get("/admin/members", query_string=query)
+        assert page.status_code == 200 and 'id="member-record"' in page.get_data(as_text=True), query
+    assert client.get("/admin/members", query_string={"customer": "7000000002"}).status_code == 404
+    assert client.get("/admin/members", query_string={"mobile": "02-123-4567"}).status_code == 404
+    with db.transaction() as s:  # a family sharing a mobile: the operator chooses
+        other = add_member(s, cipher, lg=SUWON, bot_user_key="bk-suwon-2", name="홍길순",
+                           address="경기도 수원시 영통구 매탄로 2", accounts=[("electricity", "7000000003")])
+        other.mobile = "010-5555-1234"
+    page = client.get("/admin/members", query_string={"mobile": "010-5555-1234"}).get_data(as_text=True)
+    assert 'id="member-matches"' in page and f"?id={mine}" in page and f"?id={theirs}" not in page
+    entries = [e for e in _entries(db) if e[1].startswith("member.")]
+    assert all("5555" not in (e[2] or "") and "7000000" not in (e[2] or "") for e in entries)
+    assert ("kim", "member.search", "mobile", SUWON) in entries

@@ -63,11 +63,15 @@ def members():
     member_id = request.args.get("id", "").strip()
     key = request.args.get("key", "").strip()
     member_no = request.args.get("no", "").strip()  # the registry's member number
-    if not member_id and not key and not member_no:
+    mobile = request.args.get("mobile", "").strip()  # as a caller gives it
+    customer = request.args.get("customer", "").strip()  # a customer number off a bill
+    if not member_id and not key and not member_no and not mobile and not customer:
         return _page("operator_member.html", record=None, error=None)
     if not scope.personal_data:
         return _page("operator_member.html", 403, record=None, error=ot("members.no_personal_data"))
     services = oa.services()
+    if not member_id and not key and not member_no:
+        return _search(services, scope, mobile=mobile or None, customer=customer or None)
     with services.db.transaction() as s:
         try:
             member = ov.find_member(s, scope, member_id=int(member_id) if member_id.isdigit() else None,
@@ -82,6 +86,25 @@ def members():
                       detail={"local_government_code": member.local_government_code})
     if record is None:
         return _page("operator_member.html", 404, record=None, error=ot("members.not_found"))
+    return _page("operator_member.html", record=record, error=None)
+
+
+def _search(services, scope, *, mobile: str | None, customer: str | None):
+    """By mobile or customer number: the one member's record, or the members to choose from
+    (masked); the search is audited by what was searched on, never the value typed."""
+    by = "mobile" if mobile else "customer_number"
+    with services.db.transaction() as s:
+        found = ov.search_members(s, services.cipher, scope, mobile=mobile, customer_number=customer)
+        if not found:
+            oa.record(s, "member.view_refused", subject=by)
+            return _page("operator_member.html", 404, record=None, error=ot("members.not_found"))
+        if len(found) > 1:
+            oa.record(s, "member.search", subject=by, detail={"found": len(found)})
+            return _page("operator_member.html", record=None, error=None, matches=ov.match_rows(found))
+        member = found[0]
+        record = ov.member_record(s, services.cipher, member)
+        oa.record(s, "member.view", subject=f"member:{member.id}",
+                  detail={"local_government_code": member.local_government_code, "by": by})
     return _page("operator_member.html", record=record, error=None)
 
 
