@@ -143,6 +143,7 @@ class UnlinkConfirmStep(ChoiceStep):
     name = "unlink_confirm"
     hint = "unlink.invalid"
     yes, no = "unlink", "keep"
+    confirms = True
 
     def options(self, c: Conv) -> list[Option]:
         return [Option("unlink", c.t("unlink.confirm")), Option("keep", c.t("unlink.keep"), answers.words("withdraw.keep"))]

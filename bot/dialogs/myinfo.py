@@ -61,6 +61,7 @@ class MoveConfirmStep(ChoiceStep):
     name = "move_confirm"
     hint = "myinfo.move.invalid"
     yes = "save"
+    confirms = True
 
     def options(self, c: Conv) -> list[Option]:
         return [Option("save", _t("move.save"), answers.words("move_confirm.save"))]
@@ -109,6 +110,7 @@ class LeaveConfirmStep(ChoiceStep):
     name = "leave_confirm"
     hint = "myinfo.leave.invalid"
     yes = "leave"
+    confirms = True
 
     def options(self, c: Conv) -> list[Option]:
         return [Option("leave", _t("leave.confirm"), answers.words("leave_confirm.leave"))]
@@ -126,6 +128,7 @@ class WithdrawConfirmStep(ChoiceStep):
     name = "withdraw_confirm"
     hint = "myinfo.withdraw.invalid"
     yes, no = "withdraw", "keep"
+    confirms = True
 
     def options(self, c: Conv) -> list[Option]:
         return [Option("withdraw", _t("withdraw.confirm"), answers.words("withdraw.withdraw")),

@@ -274,13 +274,26 @@ def test_my_info_move_with_the_unit_on_one_line(chat, db, member):
 
 @pytest.mark.parametrize("typed,withdrawn", [("넵", True), ("아니요", False), ("탈퇴할게요", True),
                                              ("탈퇴 안 할래요", False), ("탈퇴하지 않을래요", False),
-                                             ("탈퇴 말고 그냥 둘게요", False)])
+                                             ("탈퇴 말고 그냥 둘게요", False),
+                                             # a question about withdrawing is not the decision
+                                             ("탈퇴하면 포인트는 어떻게 돼요?", False), ("탈퇴하면 다시 가입할 수 있나요", False),
+                                             ("탈퇴할까요?", False)])
 def test_my_info_withdraw_yes_and_no(chat, db, member, typed, withdrawn):
     c = chat("u-typed")
     c.open("myinfo")
     c.tap("탈퇴")
     c.say(typed)
     assert (member_of(db, "u-typed") is None) == withdrawn
+    if not withdrawn and "?" in typed:
+        assert c.has("정하시기 전에 아래 안내를 확인해 주세요") and "탈퇴하기" in c.labels
+
+
+def test_a_question_at_the_signups_last_step_does_not_join(chat, db):
+    c = signup_until(chat(U1), "confirm")
+    c.say("가입하면 언제부터 포인트가 쌓여요?")
+    assert member_of(db, U1) is None and state(db, U1).step == "confirm"
+    c.say("가입할게요")
+    assert member_of(db, U1) is not None
 
 
 # --- names, dates and areas in a sentence; a person asked for mid-dialog -------------------------

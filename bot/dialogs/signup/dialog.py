@@ -371,6 +371,7 @@ class ConfirmStep(ChoiceStep):
     name = "confirm"
     hint = "confirm.invalid"
     yes, no = "join", "edit"  # a no to "is this right?" asks what to change
+    confirms = True
 
     def options(self, c: Conv) -> list[Option]:
         return [Option(key, c.t(f"confirm.{key}"), answers.words(f"confirm.{key}")) for key in ("join", "edit")]

@@ -219,6 +219,10 @@ class ChoiceStep(Step):
     hint: str = ""  # text key of the re-ask hint
     yes: str | None = None  # the option a typed yes ('네', 'ㅇㅇ', '넵') chooses
     no: str | None = None  # the option a typed no ('아니요', 'ㄴㄴ') chooses
+    # A confirmation of what cannot be undone (withdrawal, leaving, saving a move, joining):
+    # typed text that reads as a question ("탈퇴하면 포인트는 어떻게 돼요?") is answered and the
+    # question asked again, never taken for the choice its words name.
+    confirms: bool = False
 
     def options(self, c: Conv) -> list[Option]:
         raise NotImplementedError
@@ -234,6 +238,9 @@ class ChoiceStep(Step):
         return Prompt([SimpleText(fit_text(self.question_text(c), limits.SIMPLE_TEXT_MAX)), *self.extra_outputs(c)], qrs)
 
     def parse(self, c: Conv, answer: Answer) -> str:
+        if self.confirms and not answer.tapped and answers.looks_like_question(answer.text):
+            # the dialog answers it if the FAQ can; else the card's own explanation, again
+            raise Invalid(c.t("signup.common.confirm_question", call_centre=c.ctx.settings.call_centre))
         option = match_option(self.options(c), answer, self.yes, self.no)
         if option is None:
             raise Invalid(c.t(self.hint or "signup.invalid_choice"))
