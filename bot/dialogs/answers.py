@@ -66,10 +66,19 @@ def in_words(text: str | None, key: str) -> bool:
 
 def looks_like_question(text: str | None) -> bool:
     """Does the text read as a question (a question mark, a question word or ending)?"""
+    if asks(text):
+        return True
+    t = squash(text)
+    return bool(t) and any(w and w in t for w in _squashed("question_endings"))
+
+
+def asks(text: str | None) -> bool:
+    """Is the text plainly a question: a question mark or a question word ("어디", "언제")? Not
+    an ending alone, which answers share ("관리비에 포함돼요")."""
     if "?" in (text or "") or "\uff1f" in (text or ""):
         return True
     t = squash(text)
-    return bool(t) and any(w and w in t for w in _squashed("question"))
+    return bool(t) and any(w and w in t for w in _squashed("question_words"))
 
 
 def yes_no(text: str | None) -> bool | None:

@@ -425,3 +425,24 @@ def test_a_shops_landline_for_the_contact_gets_its_own_answer(chat, db):
         c.say(said)
     c.say("031-123-4567")
     assert c.has("일반 전화나 인터넷 전화 번호는 받을 수 없어요") and state(db, "u-shop-landline").step == "mobile"
+
+
+@pytest.mark.parametrize("step,typed", [("terms", "필수만 동의하면 뭐가 달라요?"),
+                                        ("billing_mode", "관리비에 포함되면 어떻게 해요?"),
+                                        ("incentive_type", "지역화폐는 어디서 써요?")])
+def test_a_question_naming_an_option_chooses_nothing(chat, db, step, typed):
+    """A consent, a billing mode or a payout type was recorded from a question that named it."""
+    c = signup_until(chat(U1), step)
+    before = dict(state(db, U1).slots)
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == step and st.slots == before
+
+
+@pytest.mark.parametrize("step,typed", [("billing_mode", "관리비에 포함돼요"), ("billing_mode", "관리비 합산?"),
+                                        ("incentive_type", "지역화폐요")])
+def test_an_answer_with_an_ending_or_said_unsure_still_answers(chat, db, step, typed):
+    c = signup_until(chat(U1), step)
+    before = dict(state(db, U1).slots)
+    c.say(typed)
+    assert state(db, U1).slots != before  # recorded, and the next question asked

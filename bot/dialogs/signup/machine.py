@@ -178,7 +178,7 @@ def match_option(options: Sequence[Option], answer: Answer, yes: str | None = No
                 return option
         return None
     typed = squash(answer.text)
-    if not typed:
+    if not typed or asks_about(options, answer):  # "지역화폐는 어디서 써요?" chooses nothing
         return None
     for option in options:
         if typed in {squash(option.label), squash(option.value), *(squash(w) for w in option.words)}:
@@ -210,6 +210,16 @@ def match_option(options: Sequence[Option], answer: Answer, yes: str | None = No
             other = {yes: no, no: yes}.get(best.value) if yes and no else None
             return next((o for o in options if other is not None and o.value == other), None)
     return best
+
+
+def asks_about(options: Sequence[Option], answer: Answer) -> bool:
+    """Typed text that is plainly a question ("지역화폐는 어디서 써요?", "필수만 동의하면 뭐가
+    달라요?"): it may name an option and chooses none (the dialog answers it and asks again),
+    unless it is an option's label or word as it stands ("관리비 합산?", said unsure)."""
+    if answer.tapped or not answers.asks(answer.text):
+        return False
+    typed = squash(answer.text).rstrip("?\uff1f")
+    return not any(typed in {squash(o.label), *(squash(w) for w in o.words)} for o in options)
 
 
 class ChoiceStep(Step):
