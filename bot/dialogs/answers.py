@@ -72,6 +72,13 @@ def looks_like_question(text: str | None) -> bool:
     return bool(t) and any(w and w in t for w in _squashed("question_endings"))
 
 
+def asks_why(text: str | None) -> bool:
+    """Does the text ask why something is asked ("왜요", "이름은 왜 필요해요?", "주소 꼭 써야
+    해요?")? The words of answers.why."""
+    t = squash(text)
+    return bool(t) and any(w and w in t for w in _squashed("why"))
+
+
 def asks(text: str | None) -> bool:
     """Is the text plainly a question: a question mark or a question word ("어디", "언제")? Not
     an ending alone, which answers share ("관리비에 포함돼요")."""

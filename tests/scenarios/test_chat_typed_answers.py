@@ -446,3 +446,24 @@ def test_an_answer_with_an_ending_or_said_unsure_still_answers(chat, db, step, t
     before = dict(state(db, U1).slots)
     c.say(typed)
     assert state(db, U1).slots != before  # recorded, and the next question asked
+
+
+@pytest.mark.parametrize("step,typed,reason", [
+    ("name", "이름은 왜 필요해요?", "실명이 필요해요"), ("name", "왜요", "실명이 필요해요"),
+    ("name", "실명 써야 해요?", "실명이 필요해요"),
+    ("mobile", "번호는 왜 필요해요?", "시·군·구가 연락드리고"),
+    ("address", "주소 꼭 써야 해요?", "세대당 한 명만"),
+    ("customer_number", "고객번호 안 적으면 안 돼요?", "감축률을 계산해요"),
+])
+def test_asking_why_a_step_asks_gets_its_reason_and_the_question_again(chat, db, step, typed, reason):
+    c = signup_until(chat(U1), step)
+    c.say(typed)
+    assert c.has(reason) and state(db, U1).step == step
+
+
+@pytest.mark.parametrize("typed", ["몰라요", "닉네임도 돼요", "비밀이에요", "네", "아니요"])
+def test_words_that_fit_a_names_shape_and_are_none(chat, db, typed):
+    c = signup_until(chat(U1), "name")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "name" and "name" not in st.slots

@@ -155,6 +155,17 @@ def _reads_as_question(c: Conv, text: str) -> bool:
     return "?" in typed or "\uff1f" in typed or faq.match_intent(text) is not None
 
 
+def _not_a_name(text: str, name: str) -> bool:
+    """Words that fit the shape of a name and are none: a question word ("왜요"), a yes or no,
+    or a word of answers.name.not_names ("몰라요", "닉네임도 돼요")."""
+    if answers.asks(text) or answers.yes_no(text) is not None:
+        return True
+    refused = {answers.squash(w) for w in answers.words("name.not_names")}
+    endings = tuple(answers.squash(e) for e in answers.words("endings"))
+    tokens = [answers.squash(t) for t in name.split()] + [answers.squash(name)]
+    return any(t in refused or any(t.endswith(e) and t[: -len(e)] in refused for e in endings) for t in tokens)
+
+
 def _framing_notice(c: Conv, name: str) -> str | None:
     """What was taken off a name typed in a sentence ("제 이름은 …이에요"), said back without
     the name itself (names are masked in replies), so the citizen can see how it was read."""
@@ -168,6 +179,7 @@ def _framing_notice(c: Conv, name: str) -> str | None:
 
 class NameStep(TextStep):
     name = "name"
+    why = "signup.name.why"
 
     def question_text(self, c: Conv) -> str:
         kind = c.slots.get("member_type")
@@ -181,9 +193,12 @@ class NameStep(TextStep):
             # to a name, nor does a FAQ question understood with the strict in-dialog score.
             raise Invalid(c.t("name.invalid_org" if kind in ORG_TYPES else "name.invalid_person"))
         try:
-            return M.typed_name(text, kind)
+            name = M.typed_name(text, kind)
         except M.InvalidValue:
             raise Invalid(c.t("name.invalid_org" if kind in ORG_TYPES else "name.invalid_person")) from None
+        if kind not in ORG_TYPES and _not_a_name(text, name):
+            raise Invalid(c.t("name.not_a_name"))
+        return name
 
     def apply(self, c: Conv, value: str):
         c.set(name=value)
@@ -192,6 +207,7 @@ class NameStep(TextStep):
 
 class MobileStep(TextStep):
     name = "mobile"
+    why = "signup.mobile.why"
 
     def question_text(self, c: Conv) -> str:
         return c.t("signup.mobile.question_org" if c.slots.get("member_type") in ORG_TYPES else "signup.mobile.question")

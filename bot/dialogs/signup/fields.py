@@ -147,6 +147,7 @@ def host(c: Conv) -> FieldsDialog:
 
 class AddressStep(TextStep):
     name = "address"
+    why = "signup.address.why"
     question = "signup.address.question"
 
     def question_text(self, c: Conv) -> str:
@@ -649,6 +650,7 @@ class UtilityCompanyStep(ChoiceStep):
 
 class CustomerNumberStep(TextStep):
     name = "customer_number"
+    why = "signup.customer_number.why"
 
     def tap_matches(self, c: Conv, extra: dict) -> bool:
         return extra.get("step") == self.name and extra.get("resource", c.slots.get("resource")) == c.slots.get("resource")
@@ -771,6 +773,7 @@ class IncentiveStep(ChoiceStep):
 
 class BankStep(ChoiceStep):
     name = "bank"
+    why = "signup.account.why"
     question = "signup.bank.question"
     hint = "signup.bank.invalid"
 
@@ -824,6 +827,7 @@ def store_pending_account(c: Conv, bank: str | None, number: str) -> Go:
 
 class AccountNumberStep(TextStep):
     name = "account_number"
+    why = "signup.account.why"
     question = "signup.account.question"
 
     def question_text(self, c: Conv) -> str:

@@ -138,6 +138,7 @@ class Step:
     """One state. Subclasses override `ask`, `parse` and `apply`."""
 
     name: str = ""
+    why: str = ""  # text key: why the step asks what it asks ("이름은 왜 필요해요?")
 
     def ask(self, c: Conv) -> Prompt:
         raise NotImplementedError
@@ -404,6 +405,9 @@ class StepDialog:
             if own_skill_text:
                 # The dialog's own block reached by typing (e.g. '회원가입' again): resume.
                 return self.render(ctx, step.name, notice=texts.t(self.resumed_key))
+            if not answer.tapped and step.why and answers.asks_why(answer.text):
+                # "왜요", "주소 꼭 써야 해요?": why this is asked, then the question again
+                return self.render(ctx, step.name, notice=c.t(step.why))
             if not answer.tapped:
                 answered = self.faq_answer(ctx, answer.text)
                 if answered:
