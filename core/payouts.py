@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from core import spreadsheet
+from core import spreadsheet, texts
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
 from core.db import Database
@@ -296,6 +296,16 @@ def _write_csv(s, cipher: FieldCipher, batch_id: int, out: Path) -> None:
 
 # --- payout results from the local government ---------------------------------------------
 
+def payout_status(cell: str) -> str:
+    """paid or skipped as the file writes it: the code, or a finance team's word ('지급완료',
+    '반송'; core/data/imports.toml payout_status_aliases); anything else as typed (refused)."""
+    typed = "".join(cell.split()).lower()
+    for status, words in texts.data("imports").get("payout_status_aliases", {}).items():
+        if typed == status or typed in {"".join(w.split()).lower() for w in words}:
+            return status
+    return typed
+
+
 def import_payout_results(db: Database, clock: Clock, path: str | Path) -> ImportResult:
     """CSV ``member_id,half,status,reason``: status paid | skipped (reason defaults to
     SKIPPED_MISMATCH for skipped). Every row must name a payout line; all or nothing."""
@@ -319,9 +329,9 @@ def import_payout_results(db: Database, clock: Clock, path: str | Path) -> Impor
             except ValueError as exc:
                 problems.append(str(exc))
                 half = None
-            status = v["status"].lower()
+            status = payout_status(v["status"])
             if status not in ("paid", "skipped"):
-                problems.append(f"status must be paid or skipped: {v['status']!r}")
+                problems.append(f"status must be paid or skipped (or a word of core/data/imports.toml payout_status_aliases): {v['status']!r}")
             reason = v["reason"] or (reasons.SKIPPED_MISMATCH if status == "skipped" else None)
             if not problems:
                 assert half is not None  # an unreadable half is one of the problems

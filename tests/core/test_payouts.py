@@ -187,3 +187,16 @@ def test_releasing_needs_the_halfs_file(app, db, cipher, tmp_path):
     setup_half(app, db, cipher, tmp_path)
     res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "x.csv", "--release-held")
     assert res.exit_code == 2 and "no payout file for 2025H1 all yet" in res.stderr
+
+
+def test_payout_results_in_a_finance_teams_words(app, db, cipher, tmp_path):
+    ids = setup_half(app, db, cipher, tmp_path)
+    assert cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "p.csv").exit_code == 0
+    result = tmp_path / "result.csv"
+    result.write_text(f"member_id,half,status,reason\n{ids['ok']},2025 상반기,지급 완료,\n"
+                      f"{ids['donor']},2025-H1,반송,\n", encoding="utf-8")
+    res = cli(app, "payout-result", result)
+    assert res.exit_code == 0, res.stderr
+    with db.session() as s:
+        st = {x.member_id: x.status for x in s.scalars(select(PointStatement))}
+    assert (st[ids["ok"]], st[ids["donor"]]) == ("paid", "skipped")
