@@ -98,6 +98,16 @@ def typed_member_no(typed: str) -> str:
     return re.sub(r"[\s\-.]", "", unicodedata.normalize("NFKC", typed)).upper()
 
 
+_MEMBER_NO_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{0,4}[\s\-.]?\d{2,}(?:[\s\-.]?\d+)*(?![0-9])")
+
+
+def member_no_in_text(typed: str) -> str | None:
+    """The one member number of a sentence ("제 회원번호는 GG-2019-000123이에요", "회원번호
+    GG2019000123") in the index's form, or None (none, or several)."""
+    found = _MEMBER_NO_IN_TEXT.findall(unicodedata.normalize("NFKC", typed or ""))
+    return typed_member_no(found[0]) if len(found) == 1 else None
+
+
 def _candidate(session: Session, cipher: FieldCipher, proof: LinkProof) -> Member | None:
     if proof.member_no:
         return session.scalars(select(Member).where(member_no_key(Member.member_no) == typed_member_no(proof.member_no),

@@ -78,6 +78,8 @@ class MemberNoStep(TextStep):
     def check(self, c: Conv, text: str) -> str:
         number = L.typed_member_no(text)  # GG-2019-000123, GG 2019 000123, gg2019000123: one key
         if not _MEMBER_NO.match(number):
+            number = L.member_no_in_text(text) or ""  # "제 회원번호는 GG-2019-000123이에요"
+        if not _MEMBER_NO.match(number):
             raise Invalid(c.t("member_no.invalid"))
         return number
 

@@ -92,7 +92,8 @@ def test_a_member_who_types_that_they_do_not_know_the_number_is_asked_the_addres
     assert "연결됐어요" in c.text and linked_key(db) == U1
 
 
-@pytest.mark.parametrize("typed", ["GG 2019 000123", "gg2019000123", "ＧＧ－２０１９－０００１２３", "GG.2019.000123"])
+@pytest.mark.parametrize("typed", ["GG 2019 000123", "gg2019000123", "ＧＧ－２０１９－０００１２３", "GG.2019.000123",
+                                   "제 회원번호는 GG-2019-000123이에요", "회원번호 GG2019000123", "GG-2019-000123 입니다"])
 def test_the_member_number_typed_as_people_read_it(chat, db, registry, typed):
     c = chat(U1)
     prove(c, member_no=typed, name="박서연이에요", mobile="010 5555 6666 입니다")
