@@ -167,6 +167,10 @@ class Router:
                                            "choices": list(u.choices)})
         if u.outcome == "confident" and u.intent is not None:
             return self.run_intent(ctx, u.intent)
+        if u.outcome == "close":
+            changing = self._change_asked(ctx)  # "가스 고객번호 바꿀래요": a member's change, unsure
+            if changing is not None:
+                return changing
         self._queue_unmatched(ctx, u)
         if u.outcome == "close":
             ctx.outcome = "close_call"
@@ -174,6 +178,25 @@ class Router:
         if handoff.note_not_understood(ctx):  # HANDOFF_AFTER_NOT_UNDERSTOOD in a row: a person
             return chat.human_reply(ctx, handoff=True)
         return chat.not_understood_reply(ctx)
+
+    def _change_asked(self, ctx: Ctx) -> dict | None:
+        """A member's typed request to change what my info holds, which the classifier was unsure
+        about: a change word and a flow's word (answers.toml [flows]), not a question; the flow
+        opens, taking what the request holds (Step.from_request). None otherwise."""
+        text = ctx.turn.utterance
+        my_info = self._my_info()
+        if my_info is None or answers.looks_like_question(text) or answers.first_listed(text, "flows") is None:
+            return None
+        from bot.dialogs.myinfo import current_member, flow_for_text
+
+        flow = flow_for_text(text)
+        typed = answers.squash(text)
+        if flow in (None, "withdraw") or not any(answers.squash(w) in typed for w in answers.words("flows.change")):
+            return None
+        if current_member(ctx) is None:
+            return None
+        ctx.intent = "myinfo"
+        return my_info.open_flow(ctx, flow)
 
     def _queue_unmatched(self, ctx: Ctx, u: understanding.Understood) -> None:
         """Keep the message for operators (core.unmatched masks digit runs), never when it was

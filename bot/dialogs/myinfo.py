@@ -53,6 +53,13 @@ class PickResourceStep(ChoiceStep):
     def options(self, c: Conv) -> list[Option]:
         return [Option(r, F.resource_label(r), answers.words(f"pick_resource.{r}")) for r in F.rules().resources]
 
+    def from_request(self, c: Conv, text: str) -> str | None:
+        """"가스 고객번호 바꿀래요": the one resource the request names."""
+        typed = answers.squash(text)
+        named = [o.value for o in self.options(c)
+                 if any(len(w) >= 2 and w in typed for w in map(answers.squash, (o.label, *o.words)))]
+        return named[0] if len(named) == 1 else None
+
     def apply(self, c: Conv, value: str):
         return F.first_resource_step(c, [value])
 

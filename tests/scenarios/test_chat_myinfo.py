@@ -342,3 +342,26 @@ def test_a_move_told_with_the_new_address_asks_what_follows(chat, db, cipher, cl
     st = state(db, "u-req-move")
     assert st.step == "address_detail" and st.slots["address"]["base"] == "경기도 성남시 분당구 판교역로 235"
     assert c.has("이사하셨군요")
+
+
+@pytest.mark.parametrize("typed,resource", [("가스 고객번호 바꿀래요", "gas"), ("전기 고객번호 변경", "electricity"),
+                                            ("수도 고객번호 잘못 넣었어요", "water")])
+def test_a_customer_number_change_asked_for_one_resource_opens_it(chat, db, cipher, clock, typed, resource):
+    """The classifier was unsure (a choice of menus): a member's request to change names the flow."""
+    make_member(db, cipher, clock, "u-req-resource")
+    c = chat("u-req-resource")
+    c.say(typed)
+    st = state(db, "u-req-resource")
+    assert (st.dialog, st.step, st.slots.get("resource")) == ("myinfo", "billing_mode", resource)
+
+
+def test_a_question_about_a_change_or_a_visitor_opens_nothing(chat, db, cipher, clock):
+    make_member(db, cipher, clock, "u-req-question")
+    c = chat("u-req-question")
+    c.say("가스 고객번호 바꾸면 언제 반영돼요?")
+    st = state(db, "u-req-question")
+    assert st is None or st.dialog is None
+    c = chat("u-visitor")
+    c.say("가스 고객번호 바꿀래요")
+    st = state(db, "u-visitor")
+    assert st is None or st.dialog is None
