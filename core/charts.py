@@ -40,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import texts
-from core.clock import Clock, SystemClock, today_kst
+from core.clock import Clock, SystemClock, kst_date, today_kst
 from core.models.members import Member, ResourceAccount
 from core.models.usage import MeterReading
 from core.points.baseline import monthly_baseline
@@ -118,7 +118,7 @@ def usage_series(session: Session, member_id: int, today: date, rules=None) -> l
             if month <= add_months(month_of(today), -1):
                 latest = month if latest is None else max(latest, month)
     months = chart_months(today, latest)
-    join_month = month_of(member.joined_at.date()) if member.joined_at else None
+    join_month = month_of(kst_date(member.joined_at)) if member.joined_at else None
     out = []
     for resource in [r for r in RESOURCES if r in by_resource] + sorted(set(by_resource) - set(RESOURCES)):
         values = readings[resource]

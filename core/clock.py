@@ -47,3 +47,14 @@ def today_kst(clock: Clock) -> date:
 def utcnow_naive(clock: Clock) -> datetime:
     """UTC without tzinfo, the form stored in DateTime columns (portable across SQLite/PG)."""
     return clock.now().astimezone(UTC).replace(tzinfo=None)
+
+
+def kst_date(stored: datetime) -> date:
+    """The day in Korea of a stored DateTime (naive UTC, see utcnow_naive): a member who joined
+    at 08:00 KST on 1 July joined on 1 July, not on 30 June."""
+    return stored.replace(tzinfo=UTC).astimezone(KST).date()
+
+
+def kst_iso(stored: datetime) -> str:
+    """A stored DateTime (naive UTC) as Korean time with its offset, for operators' pages and files."""
+    return stored.replace(tzinfo=UTC).astimezone(KST).isoformat(timespec="seconds")

@@ -9,6 +9,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core import spreadsheet
+from core.clock import kst_iso
 from core.member_link import member_no_key, typed_member_no
 from core.members import (
     InvalidValue,
@@ -100,8 +101,8 @@ def member_record(session: Session, cipher, member: Member) -> dict:
                       "customer_number": masked_customer_number(cipher, a),
                       "registered_on": a.registered_on.isoformat(),
                       "ended_on": a.ended_on.isoformat() if a.ended_on else None} for a in member.accounts],
-        "joined_at": member.joined_at.isoformat(timespec="seconds"),
-        "withdrawn_at": member.withdrawn_at.isoformat(timespec="seconds") if member.withdrawn_at else None,
+        "joined_at": kst_iso(member.joined_at),
+        "withdrawn_at": kst_iso(member.withdrawn_at) if member.withdrawn_at else None,
         "statements": [{"half": st.half, "points": st.points, "won": st.won, "status": st.status,
                         "hold_reason": st.hold_reason} for st in statements],
     }

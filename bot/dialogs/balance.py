@@ -20,7 +20,7 @@ from bot.kakao.parts import Button, ImageTitle, Item, ItemListSummary, ItemThumb
 from bot.kakao.response import Component, ItemCard, SimpleText, TextCard, fit_text
 from core import complexes
 from core import members as M
-from core.clock import today_kst
+from core.clock import kst_date, today_kst
 from core.models import Member
 from core.payouts import hold_reason
 from core.points.periods import Half
@@ -301,7 +301,7 @@ def greenlife_only_balance(ctx, view: dict) -> dict:
 def first_half_of(member: Member | None, today, joined_at=None) -> Half:
     """The first half the member's resources are evaluated for (E7: registered on its first day)."""
     joined_at = joined_at if member is None else member.joined_at
-    joined = joined_at.date() if joined_at else today
+    joined = kst_date(joined_at) if joined_at else today
     half = Half.of_date(joined)
     return half if joined == half.start else half.next()
 

@@ -20,7 +20,7 @@ from bot.kakao.parts import Button, ListItem, Thumbnail
 from bot.kakao.response import BasicCard, Card, Carousel, Component, ListCard, SimpleText, TextCard, fit_text
 from core import campaigns as C
 from core import members as M
-from core.clock import today_kst
+from core.clock import kst_date, today_kst
 
 SKILL = "campaigns"
 CARDS_MAX = limits.CAROUSEL_ITEMS_MAX
@@ -167,7 +167,7 @@ def mine(ctx, member) -> dict:
     today = today_kst(ctx.clock)
     most = limits.LIST_CARD_ITEMS_MAX
     items = [ListItem(fit_text(c.title, 50),
-                      _t("mine_item", date=p.pledged_at.date().isoformat(),
+                      _t("mine_item", date=kst_date(p.pledged_at).isoformat(),
                          state=_t("state_open") if C.is_open(c, today) else _t("state_closed")))
              for c, p in rows[:most]]
     outputs: list[Component] = [ListCard(_t("mine_title"), items)]

@@ -39,7 +39,8 @@ def test_details_are_masked(chat, member):
 
 @pytest.mark.parametrize("typed,step", [
     ("계좌 바꾸고 싶어요", "bank"), ("이사했어요", "address"), ("지역화폐로 받고 싶어요", "incentive_type"),
-    ("기부로 바꿀래요", "incentive_type"), ("휴대폰 번호 바꿨어요", "mobile"),
+    ("기부로 바꿀래요", "incentive_type"), ("휴대폰 번호 바꿨어요", "mobile"), ("전화번호 바꿀래", "mobile"),
+    ("전화번호가 바뀌었어요", "mobile"),
 ])
 def test_a_change_asked_for_in_words_opens_it(chat, db, member, typed, step):
     c = chat(USER)
@@ -365,3 +366,18 @@ def test_a_question_about_a_change_or_a_visitor_opens_nothing(chat, db, cipher, 
     c.say("가스 고객번호 바꿀래요")
     st = state(db, "u-visitor")
     assert st is None or st.dialog is None
+
+
+def test_the_join_day_is_the_day_in_korea(chat, db, cipher):
+    """Joined at 05:00 on 2 July in Korea (1 July in UTC, as stored): my info says 2 July, and the
+    first half evaluated is the next one, as the settlement decides (registered after the 1st)."""
+    from datetime import datetime
+
+    from core.clock import KST, FixedClock
+
+    make_member(db, cipher, FixedClock(datetime(2026, 7, 2, 5, 0, tzinfo=KST)), "u-early")
+    c = chat("u-early")
+    c.open("myinfo", "내 정보")
+    assert "2026-07-02 가입" in c.text
+    c.open("balance", "포인트 조회")
+    assert "2027년 상반기 결과는 시·군·구가 정산하면" not in c.text and "첫 결과는 2027년 상반기가 끝난 뒤" in c.text

@@ -35,7 +35,7 @@ from bot.kakao.parts import Button, Item, ListItem
 from bot.kakao.response import ItemCard, ListCard, SimpleText, TextCard, fit_text
 from core import members as M
 from core.ages import SELF_CONSENT_AGE, stated_age
-from core.clock import today_kst, utcnow_naive
+from core.clock import kst_date, today_kst, utcnow_naive
 from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
 
@@ -641,7 +641,7 @@ def signup_dialog(c: Conv) -> SignupDialog:
 
 
 def existing_reply(ctx, member) -> dict:
-    joined = member.joined_at.date().isoformat() if member.joined_at else ""
+    joined = kst_date(member.joined_at).isoformat() if member.joined_at else ""
     body = texts.t("signup.existing", name=mask_name(member.name), joined=joined)
     return ui.menu_reply(ctx, body, member=True)
 
