@@ -27,7 +27,7 @@ from bot.kakao.parts import Button, Item
 from bot.kakao.response import ItemCard, TextCard, fit_text
 from core import members as M
 from core import utility_companies as UC
-from core.clock import today_kst
+from core.clock import kst_date, today_kst
 from core.local_governments import ParsedAddress
 from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
@@ -460,9 +460,12 @@ def overview(ctx, member, notice: str | None = None) -> dict:
 
     rows.append((_t("rows.campaign"), _t("campaign_yes") if may_receive_campaigns(member) else _t("campaign_no")))
     items = [Item(title[: limits.ITEM_TITLE_MAX], fit_text(desc or "-", 60)) for title, desc in rows]
-    joined = member.joined_at.date().isoformat() if member.joined_at else ""
+    joined = kst_date(member.joined_at).isoformat() if member.joined_at else ""
+    # the registry's member number, which the call centre and the 시·군·구 ask for
+    description = (_t("description_member_no", member_no=member.member_no, joined=joined) if member.member_no
+                   else _t("description", joined=joined))
     card = ItemCard(item_list=items[: limits.ITEM_CARD_ITEMS_MAX], head=_t("head"), title=_t("title"),
-                    description=_t("description", joined=joined), item_list_alignment="left")
+                    description=description, item_list_alignment="left")
     qrs = [ui.qr(ctx, _t(f"labels.{flow}"), "myinfo", {"dialog": "myinfo", "action": "open", "flow": flow})
            for flow in ("incentive", "account", "resources", "move", "mobile", "withdraw")]
     qrs.append(ui.qr(ctx, texts.t("mydata.label"), "myinfo", {"dialog": "myinfo", "action": mydata.ACTION}))

@@ -162,3 +162,14 @@ def test_signup_first_question_offers_already_a_member(chat, db, registry):
     assert "카카오톡 연결 동의" in c.text and "보관하지 않아요" in c.text
     c.tap("동의하고 연결")
     assert "회원번호" in c.text
+
+
+def test_a_linked_member_asking_their_member_number_sees_it_in_my_info(chat, db, registry):
+    c = chat(U1)
+    prove(c)
+    c.say("내 회원번호 뭐였지")  # the call centre and the 시·군·구 ask for it
+    card = c.last["template"]["outputs"][0]["itemCard"]
+    assert card["description"].startswith("회원번호 GG-2019-000123 · 2024-03-15 가입")
+    c = chat(U2)
+    c.say("회원번호 확인하고 싶어요")  # not a member: nothing to show, the way to join
+    assert "아직 탄소중립포인트 회원이 아니에요" in c.text
