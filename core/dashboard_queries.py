@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, literal_column, select
+from sqlalchemy import DateTime, Integer, and_, case, cast, extract, func, literal_column, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from core import texts
 from core.models import (
@@ -59,9 +60,27 @@ def _sql_text(value: str):
     return literal_column("'" + value.replace("'", "''") + "'")
 
 
+class _InKorea(FunctionElement):
+    """A stored DateTime (naive UTC) moved to Korean time, so that a member who joined on
+    1 December (midnight KST, 30 November in UTC) counts in December."""
+    type = DateTime()
+    inherit_cache = True
+
+
+@compiles(_InKorea)
+def _in_korea(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)} + INTERVAL '9 hours')"
+
+
+@compiles(_InKorea, "sqlite")
+def _in_korea_sqlite(element, compiler, **kw):
+    return f"datetime({compiler.process(element.clauses, **kw)}, '+9 hours')"
+
+
 def _ym(column):
-    """yyyymm of a DateTime column as an integer, on SQLite and PostgreSQL alike."""
-    return cast(extract("year", column), Integer) * 100 + cast(extract("month", column), Integer)
+    """yyyymm in Korea of a DateTime column as an integer, on SQLite and PostgreSQL alike."""
+    local = _InKorea(column)
+    return cast(extract("year", local), Integer) * 100 + cast(extract("month", local), Integer)
 
 
 # --- headline -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The operator dashboard: operator login (name, password, TOTP), session cookie, CSRF, and aggregated figures."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -179,3 +179,16 @@ def test_empty_database_still_renders(admin):
     html = admin.get("/admin").get_data(as_text=True)
     assert "회원이 아직 없어요" in html and "정산한 반기가 아직 없어요" in html
     assert admin.get("/admin/charts/points.png").status_code == 200
+
+
+def test_members_over_time_counts_months_in_korea(db):
+    """A member imported as joined on 1 November joined at midnight in Korea, stored as
+    31 October 15:00 UTC: the series counts them from November, on both databases."""
+    with db.transaction() as s:
+        s.add(Member(member_type="individual", bot_user_key="u-dash-kst", consents={},
+                     joined_at=datetime(2026, 10, 31, 15, 0), withdrawn_at=datetime(2026, 11, 30, 15, 0),
+                     status="withdrawn"))
+    with db.session() as s:
+        series = dq.members_over_time(s, date(2026, 12, 5), months=3)
+    assert series.months == [202610, 202611, 202612]
+    assert series.total() == [0, 1, 0]  # in November; withdrawn on 1 December in Korea
