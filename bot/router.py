@@ -22,6 +22,9 @@ from core.pii import contains_rrn
 
 # Intents that run a skill of the same name; FAQ intents are answered by the faq skill.
 SKILL_INTENTS = ("signup", "balance", "campaigns", "greenlife", "myinfo", "help")
+# Features that only show something: asked for at a dialog's step, they are shown and the
+# dialog waits (Router.side_request).
+SIDE_INTENTS = ("balance", "campaigns", "help", "faq_list")
 # FAQ intents that, said by a member as a request rather than a question ("계좌 바꾸고 싶어요",
 # "이사했어요"), open the my-info change itself instead of saying where to find it.
 MEMBER_FLOWS = {"change_account": "account", "moving_house": "move", "change_incentive": "incentive"}
@@ -185,7 +188,7 @@ class Router:
         opens, taking what the request holds (Step.from_request). None otherwise."""
         text = ctx.turn.utterance
         my_info = self._my_info()
-        if my_info is None or answers.looks_like_question(text) or answers.first_listed(text, "flows") is None:
+        if my_info is None or answers.looks_like_question(text):
             return None
         from bot.dialogs.myinfo import current_member, flow_for_text
 
@@ -281,7 +284,25 @@ class Router:
         # its own label is left to it ("가입하기" is also the signup's last answer)
         if skill is None or skill not in self.app.skills or running is None or skill == running.skill:
             return None
-        reply = self.app.skills[skill](ctx)
+        return self._kept(self.app.skills[skill](ctx), running)
+
+    def side_request(self, ctx: Ctx, text: str) -> dict | None:
+        """A request for a feature that only shows something, typed at a step that could not
+        take it as its answer ("내 포인트 얼마야" at the bank step): that feature, the dialog
+        kept where it was, and no failed answer counted. None when not understood with
+        confidence: showing a feature by mistake loses nothing, the dialog still waits."""
+        running = self.app.dialogs.get(ctx.dialog.name or "")
+        if running is None or not ctx.dialog.active:
+            return None
+        u = understanding.understand(text)
+        if u.outcome != "confident" or u.intent not in SIDE_INTENTS or self.skill_of(u.intent) == running.skill:
+            return None
+        ctx.intent = u.intent
+        return self._kept(self.run_intent(ctx, u.intent), running)
+
+    @staticmethod
+    def _kept(reply: dict, running) -> dict:
+        """`reply`, saying that the running dialog waits under its menu."""
         label = texts.raw("common", lang=texts.current())["menu"].get(running.skill)
         if not isinstance(label, str):
             return reply

@@ -412,6 +412,10 @@ class StepDialog:
                 answered = self.faq_answer(ctx, answer.text)
                 if answered:
                     return self.render(ctx, step.name, notice=answered)
+                router = getattr(self.app, "router", None)
+                shown = router.side_request(ctx, answer.text) if router is not None else None
+                if shown is not None:  # "내 포인트 얼마야": shown, this dialog waits
+                    return shown
             return self.failed(ctx, step, bad.hint)
         outcome = step.apply(c, value)
         if isinstance(outcome, Go):
