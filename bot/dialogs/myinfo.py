@@ -418,9 +418,24 @@ def half_text(half) -> str:
 
 
 def flow_for_text(text: str | None) -> str | None:
-    """The change a typed request names (answers.toml [flows], first match wins)."""
+    """The change a typed request names (answers.toml [flows], first match wins), or the
+    mobile change for a new mobile number typed with a change word ('010-9999-8888로 번호
+    바꿨어요'), not asked as a question."""
     flow = answers.first_listed(text, "flows")
-    return flow if flow in FLOWS else None
+    if flow in FLOWS:
+        return flow
+    return "mobile" if flow in (None, "change") and text and changes_mobile(text) else None
+
+
+def changes_mobile(text: str) -> bool:
+    typed = answers.squash(text)
+    if answers.looks_like_question(text) or not any(answers.squash(w) in typed for w in answers.words("flows.change")):
+        return False
+    try:
+        M.normalise_mobile(text)
+    except M.InvalidValue:
+        return False
+    return True
 
 
 def wants_all_data(text: str | None, extra: dict) -> bool:

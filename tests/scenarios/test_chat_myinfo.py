@@ -381,3 +381,31 @@ def test_the_join_day_is_the_day_in_korea(chat, db, cipher):
     assert "2026-07-02 가입" in c.text
     c.open("balance", "포인트 조회")
     assert "2027년 상반기 결과는 시·군·구가 정산하면" not in c.text and "첫 결과는 2027년 상반기가 끝난 뒤" in c.text
+
+
+def test_asking_for_points_mid_change_shows_them_and_the_change_waits(chat, db, member):
+    c = chat(USER)
+    c.open("myinfo")
+    c.tap("계좌 변경")
+    c.tap("신한")
+    c.say("내 포인트 얼마야")  # not an account number: the balance, the change kept
+    assert "2026년 하반기" in c.text and "하던 내용은 그대로 두었어요" in c.text and "'내 정보'" in c.text
+    st = state(db, USER)
+    assert st.step == "account_number" and not st.failures
+    c.say("진행 중인 캠페인 보여줘")
+    assert "하던 내용은 그대로 두었어요" in c.text
+    c.say("12345")  # a wrong answer still counts and asks again
+    assert "계좌번호" in c.text and state(db, USER).failures == 1
+
+
+@pytest.mark.parametrize("typed", ["010-9999-8888로 번호 바꿨어요", "새 번호 010 9999 8888 이에요"])
+def test_a_new_mobile_number_typed_with_a_change_is_saved(chat, db, member, typed):
+    c = chat(USER)
+    c.say(typed)
+    assert member_of(db, USER).mobile == "010-9999-8888" and "010-****-8888" in c.text
+
+
+def test_a_mobile_number_asked_about_changes_nothing(chat, db, member):
+    c = chat(USER)
+    c.say("010-9999-8888로 번호 바꿨는데 알림 오나요?")
+    assert member_of(db, USER).mobile == "010-2222-3333"
