@@ -14,7 +14,8 @@
 - `cpoint payouts --half 2026H1 --out f.csv --release-held`: a later round of the (half, scope)
   file with the held lines whose hold is now resolved (the member added their own account or an
   address, as the held-payment notice asks); each held line stays, `released`, beside the new
-  one. Nothing resolved: no round and no file.
+  one; each member so paid gets a payout notice saying so (once: keyed by the round). Nothing
+  resolved: no round and no file.
 - `cpoint payout-result FILE` records the local government's result (paid / skipped).
 """
 from __future__ import annotations
@@ -40,6 +41,7 @@ from core.models.points import (
     PayoutLine,
 )
 from core.models.usage import ImportRun
+from core.outbox import enqueue_many
 from core.pii import mask_name, mask_number
 from core.points import reasons
 from core.points.award import won_for
@@ -261,6 +263,12 @@ def release_held(db: Database, cipher: FieldCipher, clock: Clock, half: str, out
         bulk_insert(s.connection(), table_of(PayoutLine), [{**ln, "batch_id": batch.id} for _, _, ln in released])
         s.execute(text("UPDATE point_statements SET status = 'expected', hold_reason = NULL WHERE id = :i"),
                   [{"i": sid} for _, sid, _ in released])
+        # each member is told once, with the release: a payout notice of the new round
+        enqueue_many(s, [{"member_id": ln["member_id"], "kind": "payout_notice", "period": half,
+                          "dedupe_key": f"payout_notice:{ln['member_id']}:{half}:round{batch.round}",
+                          "payload": {"half": half, "points": ln["points"], "won": ln["won"], "payout_month": month,
+                                      "status": "expected", "hold_reason": None, "released": True}}
+                         for _, _, ln in released], now=now)
         result = PayoutResult(batch.id, half, scope, batch.rows, 0, batch.total_points, batch.total_won,
                               hold_counts=still, round=batch.round)
         _write_csv(s, cipher, batch.id, out)

@@ -17,7 +17,8 @@ Notification payloads this module reads (missing keys are left out, never guesse
                      "half_to_date": {"rate": "3.20", "points": 5000, "won": 10000},
                      "missing_months": ["2026-09"]}
     payout_notice   {"half": "2026H1", "points": 5000, "won": 10000, "payout_month": 202612,
-                     "status": "expected" | "held", "hold_reason": "HOLD_NO_ACCOUNT" | null}
+                     "status": "expected" | "held", "hold_reason": "HOLD_NO_ACCOUNT" | null,
+                     "released": true (a held payment paid in a later round, core.payouts.release_held)}
     payout_reminder {"half": "2026H1", "won": 10000, "payout_month": 202612, "hold_reason": "..."}
     campaign        {"broadcast_id": 17, "campaign_id": "cmp-2025-summer-cooling"}
     greenlife_digest {"month": "2026-03", "won": 15000, "accrued_won": 10000, "bonus_won": 5000,
@@ -270,6 +271,8 @@ def render_payout(ctx, payload: dict, period: str) -> dict:
     hold = _hold_text(payload.get("hold_reason"))
     if hold:
         outputs.append(SimpleText(texts.t("notice.payout.held", reason=hold)))
+    elif payload.get("released") and isinstance(pm, int) and 1 <= pm % 100 <= 12:
+        outputs.append(SimpleText(texts.t("notice.payout.released", year=pm // 100, month=pm % 100)))
     outputs.append(SimpleText(texts.t("notice.payout.note", call_centre=ctx.settings.call_centre)))
     return ui.reply(outputs[:limits.OUTPUTS_MAX], _base_quick_replies(ctx, myinfo=bool(hold)))
 

@@ -5,7 +5,7 @@ import csv
 
 from sqlalchemy import select
 
-from core.models import PayoutLine, PointStatement
+from core.models import Notification, PayoutLine, PointStatement
 from tests.auxil.engine import add_lg, add_member, cli, half_rows, snapshot, write_usage_csv
 
 E = "electricity"
@@ -167,9 +167,19 @@ def test_a_held_line_is_paid_in_a_later_round_once_its_hold_is_resolved(app, db,
         st = {x.member_id: x for x in s.scalars(select(PointStatement))}
         assert (st[ids["no_acc"]].status, st[ids["no_acc"]].hold_reason) == ("expected", None)
         assert (st[ids["no_addr"]].status, st[ids["no_addr"]].hold_reason) == ("held", "HOLD_NO_ADDRESS")
+    # each released member is told, once, of the payment and its month
+    def notices():
+        with db.session() as s:
+            return {(n.member_id, n.dedupe_key): n.payload for n in s.scalars(
+                select(Notification).where(Notification.kind == "payout_notice"))}
+    told = notices()
+    assert {m for m, _ in told} == {ids["no_acc"], ids["other"]}
+    payload = told[(ids["no_acc"], f"payout_notice:{ids['no_acc']}:2025H1:round2")]
+    assert payload["released"] is True and payload["won"] == 30000 and payload["hold_reason"] is None
+    assert payload["payout_month"] == clock.now().year * 100 + clock.now().month
     # again: nothing more is resolved; the first file, rewritten, shows what became of its holds
     res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "r3.csv", "--release-held")
-    assert "nothing written" in res.stdout
+    assert "nothing written" in res.stdout and notices() == told
     assert cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "r1b.csv").exit_code == 0
     again = read(tmp_path / "r1b.csv")
     assert again[ids["no_acc"]]["status"] == "released" and again[ids["no_addr"]]["status"] == "held"

@@ -276,3 +276,13 @@ def test_greenlife_digest_folds_the_month_into_one_notice(client, db, clock):
     assert "3월 그린생활 실천 포인트" in text and "15,000" in text and "5,000" in text
     assert "4월 23일부터" in text and "연간 한도" not in text
     assert "3월 그린생활 실천 포인트" in event_text("greenlife_digest", "2026-03", operator="x", contact="y")
+
+
+def test_a_held_payment_paid_later_says_so(client, db, clock):
+    add_members(db, 1)
+    add_notifications(db, [1], kind="payout_notice", period="2026H1", clock=clock,
+                      payload={"half": "2026H1", "points": 5000, "won": 10000, "payout_month": 202702,
+                               "status": "expected", "hold_reason": None, "released": True})
+    sent(db)
+    text = all_text(ask(client))
+    assert "보류됐던 지급액이에요" in text and "2027년 2월에 지급해요" in text and "보류될 수 있어요" not in text
