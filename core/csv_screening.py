@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -445,6 +445,19 @@ def resource_of(value: str, rules: Rules) -> str | None:
         if resource in rules.resources and squashed in names:
             return resource
     return None
+
+
+def code_of(table: str, value: str) -> str | None:
+    """The code whose words in core/data/imports.toml [table] include the cell (compared
+    without spaces, case-insensitive), or None."""
+    return _codes(table).get("".join(value.split()).lower())
+
+
+@cache
+def _codes(table: str) -> dict[str, str]:
+    """word -> code of a table, built once (the data files are read-only at run time)."""
+    return {"".join(w.split()).lower(): code for code, words in texts.data("imports").get(table, {}).items()
+            for w in words}
 
 
 TARIFFS = ("general", "agricultural", "late_night")

@@ -76,7 +76,16 @@ from sqlalchemy.sql.elements import ColumnElement
 from core import audit
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
-from core.csv_screening import CsvRow, ImportRejected, RowError, cells_of_lines, field_count_error, msg, open_csv
+from core.csv_screening import (
+    CsvRow,
+    ImportRejected,
+    RowError,
+    cells_of_lines,
+    code_of,
+    field_count_error,
+    msg,
+    open_csv,
+)
 from core.db import Database
 from core.db_bulk import SQLITE_DEFAULT_CACHE_KB, bulk_insert, db_time, driver_connection
 from core.local_governments import (
@@ -116,6 +125,8 @@ MANAGED = "managed"
 FIRST_JOIN_YEAR = 2008  # the programme's predecessor (탄소포인트제) started in 2008
 _MEMBER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_WRITTEN_DATE = re.compile(r"^(\d{4})(?:\s*[-./]\s*|\s*년\s*)(\d{1,2})(?:\s*[-./]\s*|\s*월\s*)(\d{1,2})\s*일?\.?"
+                           r"(?:\s+0{1,2}:00(?::00)?)?$|^(\d{4})(\d{2})(\d{2})$")
 KST_OFFSET = timedelta(hours=9)
 ADDRESS_CACHE = 50_000  # parsed buildings and units kept for the rows to come
 KEY_SIZE = 16  # bytes of a keyed hash kept for the duplicate checks
@@ -309,6 +320,9 @@ def _resource_choice(resource: str, value: str, rules: Rules, reasons: list[str]
         return _fixed_choice(resource, "not_used")
     if value.lower() == MANAGED:
         return _fixed_choice(resource, "managed_fee")
+    billing = code_of("billing_aliases", value) if not value.isascii() else None
+    if billing is not None:  # '관리비', '사용안함'
+        return _fixed_choice(resource, "managed_fee" if billing == MANAGED else "not_used")
     if value.isascii() and value.isdigit() and _format(rules, resource).fullmatch(value):
         return Choice(resource, "separate", value)  # the common case, as the rules write it
     try:
@@ -340,11 +354,15 @@ def _format_hint(pattern: str) -> str:
 
 
 def parse_joined_on(value: str, today: date) -> tuple[date | None, str | None]:
-    m = _ISO_DATE.match(value)
+    """A joining day as registries and spreadsheets write it: 2020-03-01, 2020.03.01, 2020/3/1,
+    20200301, 2020년 3월 1일, with Excel's time of midnight after it ('2020-03-01 0:00:00').
+    Day-first or month-first forms (01/03/2020) are ambiguous and refused."""
+    m = _ISO_DATE.match(value) or _WRITTEN_DATE.match(value.strip())
     if not m:
         return None, msg("members.joined_on", value=value)
+    year, month, day_of_month = (int(g) for g in m.groups() if g is not None)
     try:
-        day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        day = date(year, month, day_of_month)
     except ValueError:
         return None, msg("members.joined_on", value=value)
     if day > today or day.year < FIRST_JOIN_YEAR:
@@ -429,6 +447,8 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
     if not _MEMBER_NO.match(member_no):
         reasons.append(msg("members.member_no"))
     member_type = v["member_type"].lower()
+    member_type = member_type if member_type in rules.points_table_by_member_type else (
+        code_of("member_type_aliases", member_type) or member_type)
     if member_type not in rules.points_table_by_member_type:
         reasons.append(msg("members.member_type", value=v["member_type"],
                            expected="|".join(rules.points_table_by_member_type)))
@@ -464,6 +484,8 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
     if any(c.resource == "electricity" and c.billing_mode == "not_used" for c in choices):
         reasons.append(msg("members.electricity_required"))
     incentive = v["incentive_type"].lower() or rules.default_incentive_type
+    incentive = incentive if incentive in rules.incentive_types else (
+        code_of("incentive_type_aliases", incentive) or incentive)
     bank = account = None
     if incentive not in rules.incentive_types:
         reasons.append(msg("members.incentive_type", value=v["incentive_type"],

@@ -27,9 +27,10 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from core import spreadsheet, texts
+from core import spreadsheet
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
+from core.csv_screening import code_of
 from core.db import Database
 from core.db_bulk import bulk_insert
 from core.local_government_rates import local_government_table
@@ -307,11 +308,7 @@ def _write_csv(s, cipher: FieldCipher, batch_id: int, out: Path) -> None:
 def payout_status(cell: str) -> str:
     """paid or skipped as the file writes it: the code, or a finance team's word ('지급완료',
     '반송'; core/data/imports.toml payout_status_aliases); anything else as typed (refused)."""
-    typed = "".join(cell.split()).lower()
-    for status, words in texts.data("imports").get("payout_status_aliases", {}).items():
-        if typed == status or typed in {"".join(w.split()).lower() for w in words}:
-            return status
-    return typed
+    return code_of("payout_status_aliases", cell) or "".join(cell.split()).lower()
 
 
 def import_payout_results(db: Database, clock: Clock, path: str | Path) -> ImportResult:

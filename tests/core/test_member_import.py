@@ -105,7 +105,7 @@ def test_every_rejection_is_reported_by_line_and_nothing_is_written(app, db, cip
     assert "900101" not in err and "1234567" not in err
     assert "line 6: mobile is not a mobile number" in err
     assert "line 7: unknown member_type 'martian'" in err
-    assert "line 8: joined_on must be a real date written YYYY-MM-DD: '2024-02-30'" in err
+    assert "line 8: joined_on must be a real date written YYYY-MM-DD (or YYYY.MM.DD, YYYYMMDD, YYYY년 M월 D일): '2024-02-30'" in err
     assert "line 9: address is in Seoul" in err
     assert "line 10: electricity customer number is malformed (it must be 10 digits)" in err
     assert "line 11: electricity customer number ******9999 is already registered to another active member" in err
@@ -318,3 +318,25 @@ def test_customer_numbers_are_checked_against_the_database_per_resource_and_only
     assert "line 2" not in err and "line 4" not in err
     assert f"line 3: water customer number *****6789 is already registered to another active member (member #{other.id})" \
         in err
+
+
+def test_a_registrys_korean_words_and_written_dates_are_read(app, db, cipher, tmp_path):
+    """The registry's own export writes 개인, 현금, 관리비 and dates as 2024.03.15: all read as the
+    codes; an ambiguous day-first date is still refused."""
+    lgs(db)
+    rows = [n(1, member_type="개인", incentive_type="현 금", joined_on="2024.03.15", gas="관리비", water="사용안함"),
+            n(2, member_type="상가", incentive_type="기부", joined_on="2024년 3월 15일"),
+            n(3, joined_on="20240315", incentive_type="donation"),
+            n(4, joined_on="2024-03-15 0:00:00", incentive_type="donation")]
+    res = cli(app, "import-members", write(tmp_path / "k.csv", rows))
+    assert res.exit_code == 0, res.stderr
+    members = imported(db)
+    assert (members["M0001"].member_type, members["M0001"].incentive_type) == ("individual", "cash")
+    assert (members["M0002"].member_type, members["M0002"].incentive_type) == ("commercial", "donation")
+    with db.session() as s:
+        modes = {a.resource: a.billing_mode for a in s.scalars(
+            select(ResourceAccount).where(ResourceAccount.member_id == members["M0001"].id))}
+        days = {a.registered_on for a in s.scalars(select(ResourceAccount).where(ResourceAccount.resource == "electricity"))}
+    assert (modes["gas"], modes["water"]) == ("managed_fee", "not_used") and days == {date(2024, 3, 15)}
+    err = rejected(app, db, tmp_path, [n(5, joined_on="15/03/2024")])
+    assert "line 2: joined_on must be a real date" in err
