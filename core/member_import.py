@@ -125,8 +125,10 @@ MANAGED = "managed"
 FIRST_JOIN_YEAR = 2008  # the programme's predecessor (탄소포인트제) started in 2008
 _MEMBER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_WRITTEN_DATE = re.compile(r"^(\d{4})(?:\s*[-./]\s*|\s*년\s*)(\d{1,2})(?:\s*[-./]\s*|\s*월\s*)(\d{1,2})\s*일?\.?"
-                           r"(?:\s+0{1,2}:00(?::00)?)?$|^(\d{4})(\d{2})(\d{2})$")
+# 2020.03.01, 2020/3/1, 2020-3-1, 2020\ub144 3\uc6d4 1\uc77c (year, month, day in Korean), optionally
+# with Excel's time of midnight; or 20200301
+_WRITTEN_DATE = re.compile(r"^(\d{4})(?:\s*[-./]\s*|\s*\ub144\s*)(\d{1,2})(?:\s*[-./]\s*|\s*\uc6d4\s*)(\d{1,2})"
+                           r"\s*\uc77c?\.?(?:\s+0{1,2}:00(?::00)?)?$|^(\d{4})(\d{2})(\d{2})$")
 KST_OFFSET = timedelta(hours=9)
 ADDRESS_CACHE = 50_000  # parsed buildings and units kept for the rows to come
 KEY_SIZE = 16  # bytes of a keyed hash kept for the duplicate checks
