@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
@@ -445,6 +446,27 @@ def resource_of(value: str, rules: Rules) -> str | None:
         if resource in rules.resources and squashed in names:
             return resource
     return None
+
+
+# 2020.03.01, 2020/3/1, 2020-3-1, 2020\ub144 3\uc6d4 1\uc77c (year, month, day in Korean), optionally
+# with Excel's time of midnight; or 20200301
+_WRITTEN_DAY = re.compile(r"^(\d{4})(?:\s*[-./]\s*|\s*\ub144\s*)(\d{1,2})(?:\s*[-./]\s*|\s*\uc6d4\s*)(\d{1,2})"
+                           r"\s*\uc77c?\.?(?:\s+0{1,2}:00(?::00)?)?$|^(\d{4})(\d{2})(\d{2})$")
+
+
+def written_day(value: str) -> date | None:
+    """A day as registries, partners and spreadsheets write it: 2020-03-01, 2020.03.01,
+    2020/3/1, 20200301, 2020\ub144 3\uc6d4 1\uc77c, with Excel's time of midnight after it
+    ('2020-03-01 0:00:00'); None for anything else. Day-first or month-first forms
+    (01/03/2020) are ambiguous and never read."""
+    m = _WRITTEN_DAY.match((value or "").strip())
+    if not m:
+        return None
+    year, month, day_of_month = (int(g) for g in m.groups() if g is not None)
+    try:
+        return date(year, month, day_of_month)
+    except ValueError:
+        return None
 
 
 def code_of(table: str, value: str) -> str | None:

@@ -8,10 +8,11 @@ digits (screening shared with the usage import: core.csv_screening):
   the energy member's id (``Member.id``, as the partner mapping sent it before green-life had its
   own membership) resolved to that member's green-life membership; it must be active;
 - item: an item code of the rules (``e_receipt``, ``tumbler``, ``cup_return``, ``refill_station``,
-  ``reusable_delivery``, ``zev_rental``, ``eco_product``, ``recyclables``, ``phone_return``, ...);
-  items the rules do not accrue (prizes, unconfirmed ones) are kept and listed, never paid;
+  ``reusable_delivery``, ``zev_rental``, ``eco_product``, ``recyclables``, ``phone_return``, ...)
+  or its Korean name in the rules, whole or one of its parts; items the rules do not accrue (prizes, unconfirmed ones) are kept and listed, never paid;
 - quantity: a non-negative decimal with at most 3 decimals (receipts, cups, km, kg);
-- date: ``YYYY-MM-DD`` of the action (the return date for car rentals), not in the future;
+- date: the day of the action (the return date for car rentals), not in the future:
+  ``YYYY-MM-DD``, or as partners write it (core.csv_screening.written_day);
 - partner_ref: the reporting partner (app or shop id), up to 64 characters.
 
 Same rules as the usage import: the whole file is validated first (a key repeated in the file
@@ -29,7 +30,6 @@ confirmed in order within a year, so the running yearly total is always complete
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import texts
 from core.clock import Clock, today_kst, utcnow_naive
-from core.csv_screening import ascii_digits_problem, find_duplicates, msg
+from core.csv_screening import ascii_digits_problem, find_duplicates, msg, written_day
 from core.db import Database
 from core.greenlife_members import ref_problem, resolve_refs
 from core.models.greenlife import GreenlifeAward, GreenlifeConfirmation
@@ -69,7 +69,20 @@ from core.usage_import import (
 )
 
 ACTIVITY_HEADER = ("member_ref", "item", "quantity", "date", "partner_ref")
-DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def item_code(cell: str, rules) -> str:
+    """The green-life item a cell names: its code (any case) or its name in the rules, whole or
+    one of its parts ('전자영수증', '텀블러' of '텀블러·다회용컵'), compared without spaces."""
+    code = cell.strip().lower()
+    if code in rules.greenlife.items:
+        return code
+    typed = "".join(cell.split())
+    for item in rules.greenlife.items.values():
+        name = "".join(item.name.split())
+        if typed and (typed == name or typed in name.split("\u00b7")):
+            return item.code
+    return code
 
 
 class GreenlifeError(ValueError):
@@ -106,7 +119,7 @@ def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: d
             problems.add(row, msg("activities.member_ref", value=safe_cell(ref)))
         elif ref not in active:
             problems.add(row, msg("activities.no_member", ref=ref))
-        item = v["item"].lower()
+        item = item_code(v["item"], rules)
         if item not in rules.greenlife.items:
             problems.add(row, msg("activities.unknown_item", value=safe_cell(v["item"])))
         quantity, why = parse_quantity(v["quantity"], "quantity")
@@ -115,11 +128,8 @@ def validate_activities(db: Database, rows: list[CsvRow], rules: Rules, today: d
         if ascii_digits_problem("date", v["date"]):
             problems.add(row, ascii_digits_problem("date", v["date"]))
         else:
-            try:
-                if not DATE_RE.match(v["date"]):
-                    raise ValueError
-                day = date.fromisoformat(v["date"])
-            except ValueError:
+            day = written_day(v["date"])
+            if day is None:
                 problems.add(row, msg("activities.date", value=safe_cell(v["date"])))
         if day is not None:
             if day > today:

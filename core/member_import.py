@@ -13,7 +13,7 @@ File: CSV, UTF-8 with or without a BOM, header exactly :data:`MEMBER_HEADER`:
 - name, mobile: checked as in a chat signup (core.members.normalise_name / normalise_mobile);
 - address (road or lot, starting with its 시/도) and unit (may be empty): one member per
   household (the same keyed household hash as a chat signup), not in Seoul (Eco-mileage);
-- joined_on: ``YYYY-MM-DD``; the member's accounts and first address row date from it, so the
+- joined_on: ``YYYY-MM-DD`` or as registries write it (core.csv_screening.written_day); the member's accounts and first address row date from it, so the
   settlement evaluates the member from then on under the spec's rules (E7);
 - electricity, water, gas: a customer number (the rules' format), ``managed`` (관리비 합산) or
   empty (not used; electricity is required); a customer number is used once per company. The
@@ -85,6 +85,7 @@ from core.csv_screening import (
     field_count_error,
     msg,
     open_csv,
+    written_day,
 )
 from core.db import Database
 from core.db_bulk import SQLITE_DEFAULT_CACHE_KB, bulk_insert, db_time, driver_connection
@@ -124,11 +125,6 @@ MEMBER_HEADER = ("member_no", "member_type", "name", "mobile", "address", "unit"
 MANAGED = "managed"
 FIRST_JOIN_YEAR = 2008  # the programme's predecessor (탄소포인트제) started in 2008
 _MEMBER_NO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-# 2020.03.01, 2020/3/1, 2020-3-1, 2020\ub144 3\uc6d4 1\uc77c (year, month, day in Korean), optionally
-# with Excel's time of midnight; or 20200301
-_WRITTEN_DATE = re.compile(r"^(\d{4})(?:\s*[-./]\s*|\s*\ub144\s*)(\d{1,2})(?:\s*[-./]\s*|\s*\uc6d4\s*)(\d{1,2})"
-                           r"\s*\uc77c?\.?(?:\s+0{1,2}:00(?::00)?)?$|^(\d{4})(\d{2})(\d{2})$")
 KST_OFFSET = timedelta(hours=9)
 ADDRESS_CACHE = 50_000  # parsed buildings and units kept for the rows to come
 KEY_SIZE = 16  # bytes of a keyed hash kept for the duplicate checks
@@ -359,13 +355,8 @@ def parse_joined_on(value: str, today: date) -> tuple[date | None, str | None]:
     """A joining day as registries and spreadsheets write it: 2020-03-01, 2020.03.01, 2020/3/1,
     20200301, 2020년 3월 1일, with Excel's time of midnight after it ('2020-03-01 0:00:00').
     Day-first or month-first forms (01/03/2020) are ambiguous and refused."""
-    m = _ISO_DATE.match(value) or _WRITTEN_DATE.match(value.strip())
-    if not m:
-        return None, msg("members.joined_on", value=value)
-    year, month, day_of_month = (int(g) for g in m.groups() if g is not None)
-    try:
-        day = date(year, month, day_of_month)
-    except ValueError:
+    day = written_day(value)
+    if day is None:
         return None, msg("members.joined_on", value=value)
     if day > today or day.year < FIRST_JOIN_YEAR:
         return None, msg("members.joined_on_range", value=value, first=FIRST_JOIN_YEAR)

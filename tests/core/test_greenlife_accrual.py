@@ -85,7 +85,7 @@ def test_bad_activity_file_changes_nothing_and_order_is_enforced(app, db, cipher
     res = cli(app, "import-activities", f)
     assert res.exit_code == 2
     for expected in ("line 3: no active green-life membership for 999", "line 4: unknown item 'bicycle_x'",
-                     "line 5: quantity must not be negative", "line 6: date must be YYYY-MM-DD",
+                     "line 5: quantity must not be negative", "line 6: date must be a real day",
                      "line 2: duplicate key", "line 7: duplicate key"):
         assert expected in res.stderr
     assert snapshot(db) == before
@@ -127,3 +127,23 @@ def test_the_quiet_digest_queues_one_message_for_members_who_asked(app, db, ciph
         assert set_digest(s, s.get(Member, mid), False, now=datetime(2026, 4, 17)) == 1
     with db.session() as s:
         assert s.scalars(select(Notification)).one().state == "skipped"
+
+
+def test_partners_item_names_and_written_dates_are_read(app, db, cipher, tmp_path):
+    """A partner's file names items as the programme does ('전자영수증', '텀블러') and writes
+    dates as 2026.03.05: read as the codes; the same action written both ways is one duplicate."""
+    mid = member(db, cipher)
+    f = write_activities_csv(tmp_path / "k.csv", [(mid, "전자영수증", 20, "2026.03.05", "shop-1"),
+                                                  (mid, "텀블러", 10, "20260306", "cafe-9"),
+                                                  (mid, "다회용 컵", 1, "2026년 3월 7일", "cafe-9")])
+    res = cli(app, "import-activities", f)
+    assert res.exit_code == 0, res.stderr
+    res = cli(app, "greenlife-confirm", "--month", "2026-03")
+    assert res.exit_code == 0 and "1 first-action bonus" in res.stdout
+    with db.session() as s:
+        award = s.scalars(select(GreenlifeAward)).one()
+    assert award.accrued_won > 0
+    twice = write_activities_csv(tmp_path / "twice.csv", [(mid, "tumbler", 1, "2026-04-02", "cafe"),
+                                                          (mid, "텀블러", 2, "2026.04.02", "cafe")])
+    res = cli(app, "import-activities", twice)
+    assert res.exit_code == 2 and "line 2: duplicate key" in res.stderr and "line 3: duplicate key" in res.stderr

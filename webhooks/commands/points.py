@@ -178,12 +178,12 @@ def greenlife_confirm_cmd(month: str, early: bool):
 
 
 @cpoint.command("set-rate")
-@click.option("--local-government", "code", required=True, help="Local government code.")
+@click.option("--local-government", "code", required=True,
+              help="Local government code, or its name as written (e.g. Suwon-si Yeongtong-gu in Korean).")
 @click.option("--rate", required=True, help="Won per point, 0 < rate <= 2, two decimals.")
-@click.option("--from", "valid_from", required=True, help="First day it applies, YYYY-MM-DD.")
+@click.option("--from", "valid_from", required=True, help="First day it applies, YYYY-MM-DD (or YYYY.MM.DD, YYYYMMDD).")
 def set_rate_cmd(code: str, rate: str, valid_from: str):
     """Record an effective-dated won-per-point rate of a local government."""
-    from datetime import date
 
     from sqlalchemy.exc import IntegrityError
 
@@ -197,16 +197,23 @@ def set_rate_cmd(code: str, rate: str, valid_from: str):
         value = validate_rate(rate, default_rules())
     except RulesError as exc:
         problems.append(str(exc))
-    try:
-        day = date.fromisoformat(valid_from)
-    except ValueError:
-        problems.append(f"--from must be YYYY-MM-DD: {valid_from!r}")
+    from core.csv_screening import written_day
+
+    day = written_day(valid_from)
+    if day is None:
+        problems.append(f"--from must be a real day, YYYY-MM-DD (or YYYY.MM.DD, YYYYMMDD): {valid_from!r}")
     if problems:
         fail("set-rate: " + "; ".join(problems))
+    from core.broadcasts import BroadcastError, resolve_region
+
     try:
         with svc.db.transaction() as s:
-            if s.get(LocalGovernment, code) is None:
+            try:
+                code = resolve_region(s, code)  # a name as operators write it -> its code
+            except BroadcastError:
                 fail(f"set-rate: unknown local government {code!r}")
+            if s.get(LocalGovernment, code) is None:  # a 시/도: each 시군구 has its own rate
+                fail(f"set-rate: {code!r} is a province; give the city, county or district (sigungu)")
             s.add(LocalGovernmentRate(local_government_code=code, effective_from=day,
                                       won_per_point=value, created_at=utcnow_naive(svc.clock)))
             from core.progress import invalidate_all

@@ -1,0 +1,42 @@
+"""`cpoint set-rate`: an effective-dated won-per-point rate, as operators type it; a bad value
+writes nothing."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from core.models import LocalGovernmentRate
+from tests.auxil.engine import add_lg, cli, snapshot
+
+
+def rates(db):
+    with db.session() as s:
+        return [(r.local_government_code, r.effective_from, r.won_per_point)
+                for r in s.scalars(select(LocalGovernmentRate).order_by(LocalGovernmentRate.id))]
+
+
+def test_a_rate_by_code_or_name_and_a_written_day(app, db):
+    with db.transaction() as s:
+        add_lg(s)
+    res = cli(app, "set-rate", "--local-government", "41117", "--rate", "1.5", "--from", "2027.01.01")
+    assert res.exit_code == 0, res.stderr
+    res = cli(app, "set-rate", "--local-government", "경기 수원시 영통구", "--rate", "2", "--from", "20270701")
+    assert res.exit_code == 0, res.stderr
+    assert rates(db) == [("41117", date(2027, 1, 1), Decimal("1.50")), ("41117", date(2027, 7, 1), Decimal("2.00"))]
+    res = cli(app, "set-rate", "--local-government", "41117", "--rate", "2", "--from", "2027-07-01")
+    assert res.exit_code == 2 and "already has a rate from 2027-07-01" in res.stderr
+
+
+def test_bad_values_are_refused_and_nothing_is_written(app, db):
+    with db.transaction() as s:
+        add_lg(s)
+    before = snapshot(db)
+    for args, said in [(("41117", "3", "2027-01-01"), "rate"), (("41117", "2", "01/07/2027"), "--from must be a real day"),
+                       (("99999", "2", "2027-01-01"), "unknown local government"),
+                       (("경기도", "2", "2027-01-01"), "is a province")]:
+        code, rate, day = args
+        res = cli(app, "set-rate", "--local-government", code, "--rate", rate, "--from", day)
+        assert res.exit_code == 2 and said in res.stderr, (args, res.stderr)
+    assert snapshot(db) == before
