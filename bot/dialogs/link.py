@@ -146,6 +146,7 @@ class UnlinkConfirmStep(ChoiceStep):
     hint = "unlink.invalid"
     yes, no = "unlink", "keep"
     confirms = True
+    keep_words = "unlink.keep_words"
 
     def options(self, c: Conv) -> list[Option]:
         return [Option("unlink", c.t("unlink.confirm")), Option("keep", c.t("unlink.keep"), answers.words("withdraw.keep"))]

@@ -136,6 +136,7 @@ class WithdrawConfirmStep(ChoiceStep):
     hint = "myinfo.withdraw.invalid"
     yes, no = "withdraw", "keep"
     confirms = True
+    keep_words = "flows.withdraw"
 
     def options(self, c: Conv) -> list[Option]:
         return [Option("withdraw", _t("withdraw.confirm"), answers.words("withdraw.withdraw")),
@@ -207,6 +208,10 @@ class MyInfoDialog(F.FieldsDialog):
         member = current_member(ctx)
         if member is None:
             return not_member_reply(ctx)
+        if flow == "withdraw" and not ctx.turn.client_extra and answers.looks_like_question(ctx.turn.utterance):
+            # "탈퇴하면 다시 가입 가능해요?": the answer, and a button to the confirmation; no
+            # confirmation is opened that a following "네" would answer
+            return withdraw_info(ctx)
         notice = _t("move.intro") if flow == "move" else None
         ctx.dialog.begin(self.name, FIRST_STEP[flow], {"flow": flow})
         self.app.dialog_event(self.name, f"started_{flow}")
@@ -441,6 +446,14 @@ def changes_mobile(text: str) -> bool:
 def wants_all_data(text: str | None, extra: dict) -> bool:
     """A typed request for everything held (answers.toml [flows] all_data), not a tap."""
     return not extra and answers.first_listed(text, "flows") == mydata.ACTION
+
+
+def withdraw_info(ctx) -> dict:
+    """What withdrawing does, for a member who asked: nothing starts before the button."""
+    body = "\n".join((_t("withdraw.info_title"), _t("withdraw.body"), _t("withdraw.info_next")))
+    return ui.text(ctx, body, [ui.qr(ctx, _t("withdraw.confirm"), "myinfo",
+                                     {"dialog": "myinfo", "action": "open", "flow": "withdraw"}),
+                               ui.qr(ctx, texts.t("common.menu.myinfo"), "myinfo"), ui.home_quick_reply(ctx)])
 
 
 def not_member_reply(ctx) -> dict:

@@ -409,3 +409,27 @@ def test_a_mobile_number_asked_about_changes_nothing(chat, db, member):
     c = chat(USER)
     c.say("010-9999-8888로 번호 바꿨는데 알림 오나요?")
     assert member_of(db, USER).mobile == "010-2222-3333"
+
+
+def test_a_question_about_withdrawing_answers_and_a_following_yes_withdraws_nothing(chat, db, member):
+    c = chat(USER)
+    c.say("탈퇴하면 다시 가입 가능해요?")
+    assert "다시 가입하실 수는 있어요" in c.text and "한 번 더 확인해요" in c.text and "탈퇴하기" in c.labels
+    assert state(db, USER) is None or not state(db, USER).dialog
+    c.say("네 알겠어요")
+    assert member_of(db, USER) is not None and member_of(db, USER).status == "active"
+    c.say("탈퇴하면 포인트는 어떻게 돼요?")
+    c.tap("탈퇴하기")  # the button opens the confirmation itself
+    assert "정말 탈퇴하시겠어요?" in c.text
+
+
+def test_something_else_typed_at_the_withdrawal_confirmation_ends_it(chat, db, member):
+    c = chat(USER)
+    c.say("탈퇴할게요")
+    assert "정말 탈퇴하시겠어요?" in c.text
+    c.say("탈퇴하면 포인트는 어떻게 돼요?")  # about it: the confirmation stays
+    assert "정말 탈퇴하시겠어요?" in c.text and state(db, USER).step == "withdraw_confirm"
+    c.say("알림 너무 많이 와요")  # not about it: answered, the confirmation gone
+    assert "정말 탈퇴하시겠어요?" not in c.text
+    c.say("네")
+    assert member_of(db, USER).status == "active"

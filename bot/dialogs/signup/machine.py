@@ -234,9 +234,19 @@ class ChoiceStep(Step):
     # typed text that reads as a question ("탈퇴하면 포인트는 어떻게 돼요?") is answered and the
     # question asked again, never taken for the choice its words name.
     confirms: bool = False
+    # A confirmation opened by one request, with nothing typed that would be lost (withdrawal,
+    # unlinking): typed text that is no option and has none of these words (answers.toml key)
+    # is about something else; the confirmation ends and the router answers the text.
+    keep_words: str | None = None
 
     def options(self, c: Conv) -> list[Option]:
         raise NotImplementedError
+
+    def lets_go(self, answer: Answer) -> bool:
+        if self.keep_words is None or answer.tapped:
+            return False
+        typed = answers.squash(answer.text)
+        return not any(answers.squash(w) in typed for w in answers.words(self.keep_words))
 
     def question_text(self, c: Conv) -> str:
         return c.t(self.question)
@@ -402,6 +412,10 @@ class StepDialog:
         try:
             value = step.parse(c, answer)
         except Invalid as bad:
+            if isinstance(step, ChoiceStep) and step.lets_go(answer):
+                # "알림 너무 많이 와요" at the withdrawal's confirmation: not about it
+                ctx.dialog.end()
+                return None
             if own_skill_text:
                 # The dialog's own block reached by typing (e.g. '회원가입' again): resume.
                 return self.render(ctx, step.name, notice=texts.t(self.resumed_key))
