@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from bot import texts, ui
 from bot.app import BotApp
+from bot.dialogs import answers
 from bot.kakao import limits
 from bot.kakao.parts import Button, ListItem, Thumbnail
 from bot.kakao.response import BasicCard, Card, Carousel, Component, ListCard, SimpleText, TextCard, fit_text
@@ -239,18 +240,31 @@ def named_reply(ctx) -> dict | None:
         if words and enough and 2 * len(hits) >= len(words):
             scores[c.id] = (len(hits), sum(map(len, hits)))
     leaving = asks_to_leave(typed)
+    asked = answers.looks_like_question(ctx.turn.utterance)  # "참여 취소하면 어떻게 돼요?": nothing done
     if not scores:
         # "캠페인 참여 취소": the member's one running campaign (or the carousel to choose)
-        return leave(ctx, member, None) if leaving and any(w in typed for w in _listed("campaign_word")) else None
+        if not (leaving and any(w in typed for w in _listed("campaign_word"))):
+            return None
+        return leave_info(ctx, member) if asked else leave(ctx, member, None)
     best = max(scores.values())
     named = [cid for cid, score in scores.items() if score == best]
     if len(named) != 1:
         return None
     if leaving:  # before joining: "참여 취소" holds the join word 참여
-        return leave(ctx, member, named[0])
-    if any(w in typed for w in _listed("join")):
+        return leave_info(ctx, member) if asked else leave(ctx, member, named[0])
+    if any(w in typed for w in _listed("join")) and not asked:
         return join(ctx, member, named[0])
     return list_reply(ctx, member)
+
+
+def leave_info(ctx, member) -> dict:
+    """How to leave, for a member who asked about it: the campaigns, with their buttons."""
+    return list_reply(ctx, member, notice=_t("leave_info"))
+
+
+def opt_out_info(ctx, member) -> dict:
+    """What refusing the messages does, for a member who asked: one tap away, nothing changed."""
+    return ui.text(ctx, _t("opt_out_info"), _quick_replies(ctx, member))
 
 
 def campaigns_skill(ctx) -> dict:
@@ -262,14 +276,16 @@ def campaigns_skill(ctx) -> dict:
         return leave(ctx, member, extra.get("campaign_id"))
     if action == "join" or (action is None and "campaign_id" in extra):
         return join(ctx, member, extra.get("campaign_id"))
+    asked = not action and answers.looks_like_question(ctx.turn.utterance)
     if not action and asks_to_leave(typed):
-        return leave(ctx, member, None)
+        return leave_info(ctx, member) if asked else leave(ctx, member, None)
     if action == "mine" or (not action and (typed in _words("mine") or any(w in typed for w in _listed("mine_in")))):
         return mine(ctx, member)
     # the opt-out word works in every language whatever the chat's (the advertising says it)
     # ... and so do words asking the messages to stop ("캠페인 알림 그만", "소식 안 받을래요")
     if action == "opt_out" or (not action and any(w in typed for w in (*_words("opt_out"), *_listed("stop")))):
-        return opt_out(ctx, member)
+        # asked about ("수신거부하면 뭐가 달라져요?"): what it does and its button; said: done
+        return opt_out_info(ctx, member) if asked else opt_out(ctx, member)
     if action in ("opt_in", "opt_in_confirm"):
         return opt_in(ctx, member, action == "opt_in_confirm")
     return list_reply(ctx, member)

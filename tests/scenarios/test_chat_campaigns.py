@@ -265,3 +265,26 @@ def test_buttons_through_the_campaign_block(blocks, chat, db, cipher, clock, cam
     assert button["action"] == "block" and button["messageText"] == "여름철 냉방 1도 올리기 참여하기"
     c.tap("참여하기")
     assert "참여했어요" in c.text and pledges(db) == 1
+
+
+@pytest.mark.parametrize("asked", ["캠페인 참여 취소하면 어떻게 돼요?", "냉방 캠페인 그만두면 포인트 없어져요?"])
+def test_a_question_about_leaving_leaves_nothing(chat, db, cipher, clock, asked):
+    add_campaign(db, clock)
+    c = member_says(chat, db, cipher, clock, "냉방 1도 올리기 참여할래요")
+    c.say(asked)
+    assert pledges(db) == 1 and "'참여 취소'를 눌러 주세요" in c.text and "참여 취소" in c.labels
+
+
+def test_a_question_about_joining_joins_nothing(chat, db, cipher, clock):
+    add_campaign(db, clock)
+    c = member_says(chat, db, cipher, clock, "냉방 1도 올리기 참여하면 포인트 줘요?")
+    assert pledges(db) == 0 and "여름철 냉방 1도 올리기" in c.text  # the campaign, with its join button
+
+
+def test_a_question_about_refusing_the_messages_refuses_nothing(chat, db, cipher, clock, campaigns):
+    c = member_says(chat, db, cipher, clock, "냉방 1도 올리기 참여할래요")
+    c.say("캠페인 수신거부하면 뭐가 달라져요?")
+    assert "계속 보내 드려요" in c.text and "수신거부" in c.labels
+    assert member_of(db, "u-camp").marketing_opt_in is True
+    c.tap("수신거부")
+    assert c.has("수신을 거부했어요") and member_of(db, "u-camp").marketing_opt_in is False
