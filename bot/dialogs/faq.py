@@ -24,7 +24,7 @@ from core.rules import default_rules
 INTENTS = (
     "join_how", "seoul_resident", "household_member", "apartment", "customer_number_where", "under_14",
     "how_points_work", "why_zero_points", "when_paid_energy", "how_much_max", "point_value", "expected_payout",
-    "check_points", "change_incentive", "change_account", "moving_house", "payment_missing",
+    "check_points", "change_incentive", "change_account", "moving_house", "payment_missing", "usage_wrong",
     "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
     "business", "foreigner",
 )
@@ -45,7 +45,7 @@ ACTIONS = {
     "change_incentive": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "incentive"}),
     "change_account": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "account"}),
     "moving_house": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "move"}),
-    "payment_missing": ("myinfo", None), "kakao_pay": ("myinfo", None),
+    "payment_missing": ("myinfo", None), "kakao_pay": ("myinfo", None), "usage_wrong": ("myinfo", None),
     "greenlife_what": ("greenlife", None), "greenlife_when_paid": ("greenlife", None),
     "greenlife_not_accruing": ("greenlife", None),
 }

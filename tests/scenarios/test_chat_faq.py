@@ -30,6 +30,7 @@ def test_every_faq_intent_has_examples_and_a_label():
     ("1포인트에 얼마예요?", "point_value", ["2원"]),
     ("실천포인트는 언제 줘요?", "greenlife_when_paid", ["16일", "23일"]),
     ("주민번호 알려드릴까요?", "privacy", ["필요 없어요"]),
+    ("사용량이 고지서랑 다르게 나와요", "usage_wrong", ["고객번호", "검침일", "1660-2030"]),
 ])
 def test_typed_questions_get_grounded_answers(chat, typed, intent, facts):
     c = chat("u-faq")
