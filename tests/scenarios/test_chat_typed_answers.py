@@ -467,3 +467,10 @@ def test_words_that_fit_a_names_shape_and_are_none(chat, db, typed):
     c.say(typed)
     st = state(db, U1)
     assert st.step == "name" and "name" not in st.slots
+
+
+@pytest.mark.parametrize("typed", ["건너뛸게요", "나중에 할게요", "가입하기"])
+def test_the_optional_details_are_skipped_as_people_say_it(chat, typed):
+    c = signup_until(chat(U1), "optional")
+    c.say(typed)
+    assert "탄소중립포인트 가입" in c.text and "가입하기" in c.labels  # the summary, to confirm
