@@ -125,7 +125,7 @@ def test_unit_forms(chat, db, typed, unit):
     assert state(db, U1).step == "billing_mode" and state(db, U1).slots["address"]["detail"] == unit
 
 
-@pytest.mark.parametrize("typed", ["없어요", "아니요", "단독주택이에요"])
+@pytest.mark.parametrize("typed", ["없어요", "아니요", "단독주택이에요", "주택이라 없어요", "해당 없음"])
 def test_no_unit_in_words(chat, db, typed):
     c = signup_until(chat(U1), "address_detail")
     c.say(typed)
@@ -189,7 +189,7 @@ YES = ["응", "어", "네", "넵", "예", "ㅇㅇ", "ㅇㅋ", "맞아요", "그�
 NO = ["아니", "아뇨", "아니요", "ㄴㄴ", "싫어요", "안 할래요"]
 
 
-@pytest.mark.parametrize("typed", [*YES, "제가 세대주예요", "저요", "본인이요"])
+@pytest.mark.parametrize("typed", [*YES, "제가 세대주예요", "저요", "본인이요", "제가요"])
 def test_yes_at_the_householder_step(chat, db, typed):
     c = signup_until(chat(U1), "householder")
     c.say(typed)
@@ -474,3 +474,13 @@ def test_the_optional_details_are_skipped_as_people_say_it(chat, typed):
     c = signup_until(chat(U1), "optional")
     c.say(typed)
     assert "탄소중립포인트 가입" in c.text and "가입하기" in c.labels  # the summary, to confirm
+
+
+@pytest.mark.parametrize("step,typed,next_step", [
+    ("member_type", "집이요", "terms"), ("member_type", "가정집이에요", "terms"),
+    ("incentive_type", "돈으로 주세요", "bank"), ("incentive_type", "통장으로", "bank"),
+])
+def test_choices_in_everyday_words(chat, db, step, typed, next_step):
+    c = signup_until(chat(U1), step)
+    c.say(typed)
+    assert state(db, U1).step == next_step, c.text
