@@ -208,9 +208,11 @@ class MyInfoDialog(F.FieldsDialog):
         member = current_member(ctx)
         if member is None:
             return not_member_reply(ctx)
-        if flow == "withdraw" and not ctx.turn.client_extra and answers.looks_like_question(ctx.turn.utterance):
-            # "탈퇴하면 다시 가입 가능해요?": the answer, and a button to the confirmation; no
-            # confirmation is opened that a following "네" would answer
+        extra = ctx.turn.client_extra or {}
+        if flow == "withdraw" and (extra.get("intent") == "withdraw"
+                                   or (not extra and answers.looks_like_question(ctx.turn.utterance))):
+            # "탈퇴하면 다시 가입 가능해요?" (or its close call's choice): the answer, and a button
+            # to the confirmation; no confirmation is opened that a following "네" would answer
             return withdraw_info(ctx)
         notice = _t("move.intro") if flow == "move" else None
         ctx.dialog.begin(self.name, FIRST_STEP[flow], {"flow": flow})
