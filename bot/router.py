@@ -194,7 +194,7 @@ class Router:
 
         flow = flow_for_text(text)
         typed = answers.squash(text)
-        if flow in (None, "withdraw") or not any(answers.squash(w) in typed for w in answers.words("flows.change")):
+        if flow in (None, "withdraw") or not answers.says_any(typed, "flows.change"):
             return None
         if current_member(ctx) is None:
             return None

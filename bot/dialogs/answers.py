@@ -50,6 +50,17 @@ def _squashed(key: str) -> frozenset[str]:
     return frozenset(squash(w) for w in words(key))
 
 
+@cache
+def squashed_words(key: str) -> tuple[str, ...]:
+    """`words(key)` squashed, in order, without empty ones: built once (texts are read-only)."""
+    return tuple(w for w in (squash(x) for x in words(key)) if w)
+
+
+def says_any(typed: str, key: str) -> bool:
+    """Does squashed text contain a word at `key`?"""
+    return any(w in typed for w in squashed_words(key))
+
+
 def _strip_trailing(t: str) -> str:
     trailing = "".join(words("trailing"))
     return t.rstrip(trailing) if trailing else t

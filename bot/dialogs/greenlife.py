@@ -135,15 +135,18 @@ def asks_to_join(text: str | None) -> bool:
     """Free text that asks to join green-life ("녹색생활 가입할래요", "실천포인트 신청"): a word
     of the programme and one of joining (answers.greenlife_join), not a question about it
     ("녹색생활 가입 어떻게 해요?"), not a denial, not said as done ("녹색생활 가입했는데")."""
-    t = answers.squash(text)
-    if not t or not any(answers.squash(w) in t for w in answers.words("greenlife_join.programme")):
+    # most typed text names no programme word: looked for without spaces before any folding
+    if not text or not answers.says_any("".join(text.split()).lower(), "greenlife_join.programme"):
         return False
-    joins = [w for w in map(answers.squash, answers.words("greenlife_join.join")) if w in t]
+    t = answers.squash(text)
+    if not answers.says_any(t, "greenlife_join.programme"):
+        return False
+    joins = [w for w in answers.squashed_words("greenlife_join.join") if w in t]
     if not joins or answers.looks_like_question(text):
         return False
-    if any(answers.squash(w) in t for w in answers.words("negation.words")):
+    if answers.says_any(t, "negation.words"):
         return False
-    done = tuple(map(answers.squash, answers.words("greenlife_join.done")))
+    done = answers.squashed_words("greenlife_join.done")
     return not any(t[t.find(w) + len(w):].startswith(done) for w in joins)
 
 

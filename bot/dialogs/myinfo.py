@@ -436,7 +436,7 @@ def flow_for_text(text: str | None) -> str | None:
 
 def changes_mobile(text: str) -> bool:
     typed = answers.squash(text)
-    if answers.looks_like_question(text) or not any(answers.squash(w) in typed for w in answers.words("flows.change")):
+    if answers.looks_like_question(text) or not answers.says_any(typed, "flows.change"):
         return False
     try:
         M.normalise_mobile(text)

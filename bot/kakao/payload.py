@@ -80,7 +80,9 @@ _INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u00ad\u18
 def _typed(value: object) -> str | None:
     """What the user typed, without the invisible characters (_INVISIBLE)."""
     text = _text(value)
-    return _INVISIBLE.sub("", text) if text else text
+    # every character of _INVISIBLE is a control or format one, which isprintable() refuses:
+    # most texts are printable and skip the search
+    return _INVISIBLE.sub("", text) if text and not text.isprintable() else text
 
 
 def _key(value: object) -> str | None:

@@ -246,7 +246,7 @@ class HouseholderStep(ChoiceStep):
     def parse(self, c: Conv, answer: Answer) -> str:
         # "아빠가 세대주예요", "세대주 아님": someone else, though the longer word 세대주 is said
         typed = answers.squash(answer.text)
-        if not answer.tapped and any(answers.squash(w) in typed for w in answers.words("householder.someone_else")):
+        if not answer.tapped and answers.says_any(typed, "householder.someone_else"):
             return "other"
         return super().parse(c, answer)
 

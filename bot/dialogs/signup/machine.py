@@ -246,7 +246,7 @@ class ChoiceStep(Step):
         if self.keep_words is None or answer.tapped:
             return False
         typed = answers.squash(answer.text)
-        return not any(answers.squash(w) in typed for w in answers.words(self.keep_words))
+        return not answers.says_any(typed, self.keep_words)
 
     def question_text(self, c: Conv) -> str:
         return c.t(self.question)
