@@ -549,3 +549,18 @@ def test_dashboard_member_lookup_by_mobile_or_customer_number_as_given(client, d
     entries = [e for e in _entries(db) if e[1].startswith("member.")]
     assert all("5555" not in (e[2] or "") and "7000000" not in (e[2] or "") for e in entries)
     assert ("kim", "member.search", "mobile", SUWON) in entries
+
+
+def test_audit_since_a_time_with_its_offset_is_that_moment(app, db):
+    """'--since 2026-11-22T10:01+09:00' is 01:01 UTC: the offset was dropped, a 9-hour shift."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    _some_entries(app, db)
+    first = json.loads(cli(app, "audit", "--json").output.splitlines()[0])
+    at = datetime.fromisoformat(first["at"].removesuffix("Z")).replace(tzinfo=ZoneInfo("UTC"))
+    kst = ZoneInfo("Asia/Seoul")
+    after = (at + timedelta(minutes=1)).astimezone(kst).isoformat()
+    before = (at - timedelta(minutes=1)).astimezone(kst).isoformat()
+    assert cli(app, "audit", "--since", after).output == ""
+    assert len(cli(app, "audit", "--since", before).output.splitlines()) == 3

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask.cli import with_appcontext
@@ -169,7 +169,9 @@ def audit_group(ctx, since: str | None, operator: str | None, action: str | None
     if ctx.invoked_subcommand is not None:
         return
     try:
-        since_at = datetime.fromisoformat(since).replace(tzinfo=None) if since else None
+        since_at = datetime.fromisoformat(since) if since else None
+        if since_at is not None and since_at.tzinfo is not None:  # "...T10:00+09:00": that moment, in UTC
+            since_at = since_at.astimezone(UTC).replace(tzinfo=None)
     except ValueError:
         fail(f"--since must be YYYY-MM-DD or ISO 8601: {since!r}")
     with services().db.session() as s:
