@@ -173,3 +173,16 @@ def test_a_linked_member_asking_their_member_number_sees_it_in_my_info(chat, db,
     c = chat(U2)
     c.say("회원번호 확인하고 싶어요")  # not a member: nothing to show, the way to join
     assert "아직 탄소중립포인트 회원이 아니에요" in c.text
+
+
+def test_something_else_typed_at_the_unlink_confirmation_ends_it(chat, db, registry):
+    c = chat(U1)
+    prove(c)
+    c.open("myinfo", "내 정보")
+    c.tap("카톡 연결 해제")
+    c.say("연결 해제하면 포인트는요?")  # about it: asked again
+    assert "연결을 해제할까요" in c.text and state(db, U1).step == "unlink_confirm"
+    c.say("이번 달 결과 알려줘")  # not about it: answered, the confirmation gone
+    assert "연결을 해제할까요" not in c.text and state(db, U1).dialog is None
+    c.say("네")
+    assert linked_key(db) == U1
