@@ -431,6 +431,8 @@ def test_something_else_typed_at_the_withdrawal_confirmation_ends_it(chat, db, m
     assert "정말 탈퇴하시겠어요?" in c.text
     c.say("탈퇴하면 포인트는 어떻게 돼요?")  # about it: the confirmation stays
     assert "정말 탈퇴하시겠어요?" in c.text and state(db, USER).step == "withdraw_confirm"
+    c.say("탈퇴하기 누르면 포인트는요?")  # a question by its mark alone, naming the option: not chosen
+    assert member_of(db, USER).status == "active" and state(db, USER).step == "withdraw_confirm"
     c.say("알림 너무 많이 와요")  # not about it: answered, the confirmation gone
     assert "정말 탈퇴하시겠어요?" not in c.text
     c.say("네")

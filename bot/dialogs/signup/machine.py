@@ -70,6 +70,7 @@ class Answer:
     text: str  # normalised utterance
     extra: dict  # clientExtra of a tap of this dialog and step, else {}
     tapped: bool
+    asked: bool = False  # the utterance as typed ends in a question mark, which normalising drops
 
     @property
     def value(self) -> Any:
@@ -217,7 +218,7 @@ def asks_about(options: Sequence[Option], answer: Answer) -> bool:
     """Typed text that is plainly a question ("지역화폐는 어디서 써요?", "필수만 동의하면 뭐가
     달라요?"): it may name an option and chooses none (the dialog answers it and asks again),
     unless it is an option's label or word as it stands ("관리비 합산?", said unsure)."""
-    if answer.tapped or not answers.asks(answer.text):
+    if answer.tapped or not (answer.asked or answers.asks(answer.text)):
         return False
     typed = squash(answer.text).rstrip("?\uff1f")
     return not any(typed in {squash(o.label), *(squash(w) for w in o.words)} for o in options)
@@ -259,7 +260,7 @@ class ChoiceStep(Step):
         return Prompt([SimpleText(fit_text(self.question_text(c), limits.SIMPLE_TEXT_MAX)), *self.extra_outputs(c)], qrs)
 
     def parse(self, c: Conv, answer: Answer) -> str:
-        if self.confirms and not answer.tapped and answers.looks_like_question(answer.text):
+        if self.confirms and not answer.tapped and (answer.asked or answers.looks_like_question(answer.text)):
             # the dialog answers it if the FAQ can; else the card's own explanation, again
             raise Invalid(c.t("signup.common.confirm_question", call_centre=c.ctx.settings.call_centre))
         option = match_option(self.options(c), answer, self.yes, self.no)
@@ -397,7 +398,8 @@ class StepDialog:
                 return self.render(ctx, step.name, notice=texts.t("signup.common.stale_tap"))
             answer = Answer(normalise(ctx.turn.utterance), dict(extra), True)
         else:
-            answer = Answer(normalise(ctx.turn.utterance), {}, False)
+            typed = (ctx.turn.utterance or "").rstrip(" .!~")
+            answer = Answer(normalise(ctx.turn.utterance), {}, False, typed.endswith(("?", "\uff1f")))
         if not answer.tapped and answers.looks_like_rrn(answer.text):
             # A resident registration number the router's check did not see (full-width, dotted):
             # refused the same way, nothing of it kept, not counted as a failure.
