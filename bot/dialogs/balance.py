@@ -215,19 +215,27 @@ def figures_are_default(view: dict) -> bool:
     return lg is None or bool(lg.get("figures_default"))
 
 
+def hold_note(ctx, view: dict, member: Member | None) -> str | None:
+    """Why a settled half's payment is held or was not paid, and what to do; None when it is not."""
+    hold = view.get("hold_reason") or ((view.get("payout") or {}).get("hold_reason"))
+    if view.get("status") not in ("held", "skipped") and not hold:
+        return None
+    key = hold if hold in texts.raw("balance.hold") else ("SKIPPED_MISMATCH" if view.get("status") == "skipped" else "other")
+    if view.get("status") == "held" and str(key).startswith("HOLD_") and member is not None and not hold_reason(
+            member.incentive_type, member.name, member.address, member.local_government_code,
+            member.account_number_enc, member.account_holder):
+        key = "resolved"  # fixed in my info since: paid in the next round (core.payouts.release_held)
+    return _t(f"hold.{key}", call_centre=ctx.settings.call_centre)
+
+
 def settled_notes(ctx, view: dict, member: Member | None, waiting: Collection[str] = frozenset(), *,
                   managed: Collection[str] | None = None, incentive_type: str | None = None) -> list[str]:
     notes = []
     if figures_are_default(view):
         notes.append(_t("default_note", marker=texts.t("common.default_marker")))
-    hold = view.get("hold_reason") or ((view.get("payout") or {}).get("hold_reason"))
-    if view.get("status") in ("held", "skipped") or hold:
-        key = hold if hold in texts.raw("balance.hold") else ("SKIPPED_MISMATCH" if view.get("status") == "skipped" else "other")
-        if view.get("status") == "held" and str(key).startswith("HOLD_") and member is not None and not hold_reason(
-                member.incentive_type, member.name, member.address, member.local_government_code,
-                member.account_number_enc, member.account_holder):
-            key = "resolved"  # fixed in my info since: paid in the next round (core.payouts.release_held)
-        notes.append(_t(f"hold.{key}", call_centre=ctx.settings.call_centre))
+    held = hold_note(ctx, view, member)
+    if held:
+        notes.append(held)
     if managed is None:
         managed = managed_fee_resources(member) if member is not None else set()
     if incentive_type is None and member is not None:

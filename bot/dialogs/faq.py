@@ -148,7 +148,7 @@ def answer_text(ctx, intent: str | None) -> str | None:
 
 # Questions a member gets answered with their own figures; a non-member gets the general
 # answer and the way to join.
-PERSONAL = ("why_zero_points", "when_paid_energy", "expected_payout", "how_much_max", "point_value")
+PERSONAL = ("why_zero_points", "when_paid_energy", "expected_payout", "how_much_max", "point_value", "payment_missing")
 
 
 def _member(ctx):
@@ -198,6 +198,8 @@ def personal_text(ctx, intent: str) -> str | None:
         return None
     if intent == "why_zero_points":
         return balance.last_half_reasons_text(ctx)
+    if intent == "payment_missing":
+        return _payment_text(ctx, member)
     from decimal import Decimal
 
     from core import statements
@@ -221,6 +223,20 @@ def personal_text(ctx, intent: str) -> str | None:
                    won_year=f"{won_year:,}") + note
 
 
+def _payment_text(ctx, member) -> str | None:
+    """Their last settled half: why its payment is held or was not paid, else its amount and month."""
+    from core import statements
+
+    last = statements.last_settled_half(ctx.session, member.id)
+    view = statements.statement_view(ctx.session, member.id, last) if last else None
+    if view is None:
+        return texts.t("faq.personal.no_statement")
+    held = balance.hold_note(ctx, view, member)
+    if held:
+        return texts.t("faq.personal.held", half=balance.half_label(view["half"]), note=held)
+    return _payout_lines(ctx, member, {})[-1]
+
+
 def answer_reply(ctx, intent: str) -> dict:
     body = answer_text(ctx, intent) or ""
     action = ACTIONS.get(intent)
@@ -228,7 +244,7 @@ def answer_reply(ctx, intent: str) -> dict:
         mine = personal_text(ctx, intent)
         if mine:
             body = f"{body}\n\n{mine}"
-        elif _member(ctx) is None:
+        elif _member(ctx) is None and intent != "payment_missing":
             body = f"{body}\n\n{texts.t('faq.personal.join_hint')}"
             action = ("signup", None)
     outputs: list[SimpleText | TextCard] = [SimpleText(fit_text(body or "", limits.SIMPLE_TEXT_MAX))]

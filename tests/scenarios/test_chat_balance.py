@@ -448,3 +448,27 @@ def test_an_account_change_drops_the_prepared_balance(db, cipher, usage):
                            [M.ResourceChoice("gas", "separate", "7777777777")])
     with db.session() as s:
         assert s.get(PreparedProgress, mid) is None
+
+
+def test_asking_why_the_money_did_not_come_gets_the_members_own_hold(chat, db, cipher, clock, usage):
+    mid = joined_long_ago(db, cipher, U2)
+    usage()
+    settle_half(db, "2026H1", clock)
+    with db.transaction() as s:
+        s.execute(update(PointStatement).values(status="held", hold_reason="HOLD_NO_ACCOUNT"))
+        m = s.get(Member, mid)  # cash without an account
+        m.incentive_type, m.account_number_enc = "cash", None
+    c = chat(U2)
+    c.say("왜 돈이 안 들어와요?")
+    assert "지난 반기(2026년 상반기) 회원님의 지급" in c.text and "계좌를 등록해 주세요" in c.text
+    c.say("계좌 등록할게요")  # the change itself
+    assert "은행을 골라 주세요" in c.text
+
+
+def test_asking_about_a_payment_that_is_expected_gets_its_amount_and_month(chat, db, cipher, clock, usage):
+    joined_long_ago(db, cipher, U2)
+    usage()
+    settle_half(db, "2026H1", clock)
+    c = chat(U2)
+    c.say("지급 보류 왜 됐어요?")
+    assert "지난 반기(2026년 상반기) 결과는 10,750포인트, 21,500원이에요" in c.text
