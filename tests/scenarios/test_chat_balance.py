@@ -154,16 +154,20 @@ def test_zero_points_explained_with_the_statement_reasons(chat, db, cipher, cloc
     assert "지난 반기(2026년 상반기) 회원님의 결과" in c.text and "3.33%" in c.text
 
 
-def test_a_held_payment_says_why_and_what_to_do(chat, db, cipher, clock, usage):
-    from core.models import Member
-
+def held_for_no_account(db, cipher, clock, usage) -> int:
+    """A member of U2 whose settled 2026H1 payment is held: cash chosen, no account (yet)."""
     mid = joined_long_ago(db, cipher, U2)
     usage()
     settle_half(db, "2026H1", clock)
     with db.transaction() as s:
         s.execute(update(PointStatement).values(status="held", hold_reason="HOLD_NO_ACCOUNT"))
-        m = s.get(Member, mid)  # cash without an account: still held
+        m = s.get(Member, mid)
         m.incentive_type, m.account_number_enc = "cash", None
+    return mid
+
+
+def test_a_held_payment_says_why_and_what_to_do(chat, db, cipher, clock, usage):
+    held_for_no_account(db, cipher, clock, usage)
     c = chat(U2)
     c.post_fixture("balance_lookup.json")
     assert "지급 보류" in c.text and "계좌를 등록해 주세요" in c.text
@@ -172,15 +176,10 @@ def test_a_held_payment_says_why_and_what_to_do(chat, db, cipher, clock, usage):
 def test_a_held_payment_whose_cause_is_fixed_says_it_follows(chat, db, cipher, clock, usage):
     """After the member registers their account, the card no longer asks for it: the held amount
     goes out with the next additional payment (core.payouts.release_held)."""
-    from core.models import Member
-
-    mid = joined_long_ago(db, cipher, U2)
-    usage()
-    settle_half(db, "2026H1", clock)
+    mid = held_for_no_account(db, cipher, clock, usage)
     with db.transaction() as s:
-        s.execute(update(PointStatement).values(status="held", hold_reason="HOLD_NO_ACCOUNT"))
         m = s.get(Member, mid)
-        m.incentive_type, m.bank_name, m.account_holder = "cash", "신한은행", m.name
+        m.bank_name, m.account_holder = "신한은행", m.name
         m.account_number_enc = cipher.encrypt("110123456789")
     c = chat(U2)
     c.post_fixture("balance_lookup.json")
@@ -298,6 +297,8 @@ def test_when_paid_gives_the_members_month_and_last_amount(chat, db, cipher, clo
     assert "회원님 지역(수원시 영통구)은 이번 반기(2026년 하반기) 실적을 2027년 6월에 지급해요." in c.text
     assert "지난 반기(2026년 상반기) 결과는 10,750포인트, 21,500원이에요(지급 예정 · 2026년 12월)." in c.text
     assert "포인트 조회" in c.labels
+    c.say("지급 보류 왜 됐어요?")  # nothing held: the amount and month, not a hold
+    assert "지난 반기(2026년 상반기) 결과는 10,750포인트, 21,500원이에요" in c.text
 
 
 def test_payout_question_before_any_statement(chat, db, cipher, clock):
@@ -451,24 +452,9 @@ def test_an_account_change_drops_the_prepared_balance(db, cipher, usage):
 
 
 def test_asking_why_the_money_did_not_come_gets_the_members_own_hold(chat, db, cipher, clock, usage):
-    mid = joined_long_ago(db, cipher, U2)
-    usage()
-    settle_half(db, "2026H1", clock)
-    with db.transaction() as s:
-        s.execute(update(PointStatement).values(status="held", hold_reason="HOLD_NO_ACCOUNT"))
-        m = s.get(Member, mid)  # cash without an account
-        m.incentive_type, m.account_number_enc = "cash", None
+    held_for_no_account(db, cipher, clock, usage)
     c = chat(U2)
     c.say("왜 돈이 안 들어와요?")
     assert "지난 반기(2026년 상반기) 회원님의 지급" in c.text and "계좌를 등록해 주세요" in c.text
     c.say("계좌 등록할게요")  # the change itself
     assert "은행을 골라 주세요" in c.text
-
-
-def test_asking_about_a_payment_that_is_expected_gets_its_amount_and_month(chat, db, cipher, clock, usage):
-    joined_long_ago(db, cipher, U2)
-    usage()
-    settle_half(db, "2026H1", clock)
-    c = chat(U2)
-    c.say("지급 보류 왜 됐어요?")
-    assert "지난 반기(2026년 상반기) 결과는 10,750포인트, 21,500원이에요" in c.text
