@@ -435,17 +435,27 @@ def check_customer_number(resource: str, value: str, rules: Rules
                      pattern=pattern)
 
 
+def code_of(table: str, value: str) -> str | None:
+    """The code whose words in core/data/imports.toml [table] include the cell (compared
+    without spaces, case-insensitive), or None."""
+    return _codes(table).get("".join(value.split()).lower())
+
+
+@cache
+def _codes(table: str) -> dict[str, str]:
+    """word -> code of a table, built once (the data files are read-only at run time)."""
+    return {"".join(w.split()).lower(): code for code, words in texts.data("imports").get(table, {}).items()
+            for w in words}
+
+
 def resource_of(value: str, rules: Rules) -> str | None:
     """The rules' resource code a resource cell names: the code (any case) or a Korean name of
     core/data/imports.toml."""
     code = value.strip().lower()
     if code in rules.resources:
         return code
-    squashed = re.sub(r"\s+", "", value)
-    for resource, names in texts.data("imports", "resource_aliases").items():
-        if resource in rules.resources and squashed in names:
-            return resource
-    return None
+    resource = code_of("resource_aliases", value)
+    return resource if resource in rules.resources else None
 
 
 # 2020.03.01, 2020/3/1, 2020-3-1, 2020\ub144 3\uc6d4 1\uc77c (year, month, day in Korean), optionally
@@ -469,19 +479,6 @@ def written_day(value: str) -> date | None:
         return None
 
 
-def code_of(table: str, value: str) -> str | None:
-    """The code whose words in core/data/imports.toml [table] include the cell (compared
-    without spaces, case-insensitive), or None."""
-    return _codes(table).get("".join(value.split()).lower())
-
-
-@cache
-def _codes(table: str) -> dict[str, str]:
-    """word -> code of a table, built once (the data files are read-only at run time)."""
-    return {"".join(w.split()).lower(): code for code, words in texts.data("imports").get(table, {}).items()
-            for w in words}
-
-
 TARIFFS = ("general", "agricultural", "late_night")
 
 
@@ -493,8 +490,7 @@ def parse_tariff(resource: str, value: str, rules: Rules) -> tuple[str | None, s
         return None, None
     code = value.strip().lower()
     if code not in TARIFFS:
-        squashed = re.sub(r"\s+", "", value)
-        code = next((c for c, names in texts.data("imports", "tariff_aliases").items() if squashed in names), "")
+        code = code_of("tariff_aliases", value) or ""
     if code not in TARIFFS:
         return None, msg("tariff.unknown", value=value, expected="|".join(TARIFFS))
     if code != "general" and resource in rules.resources and resource != "electricity":
