@@ -163,19 +163,28 @@ def _month_parts(month: str | None) -> tuple[int, int] | None:
 
 def _payout_lines(ctx, member, terms: dict) -> list[str]:
     """Their 시군구's payout month for this half, and their last statement's amount."""
-    from core import statements
-
     lines = []
     lg = (terms.get("local_government") or {}).get("name") or texts.t("faq.personal.your_area")
     when = _month_parts(terms.get("payout_month"))
     if when:
         lines.append(texts.t("faq.personal.payout", lg=lg, half=balance.half_label(terms["half"]),
                              year=when[0], month=when[1]))
+    lines.append(_statement_line(ctx, _last_statement(ctx, member)))
+    return lines
+
+
+def _last_statement(ctx, member) -> dict | None:
+    """The view of the member's last settled half, None before the first."""
+    from core import statements
+
     last = statements.last_settled_half(ctx.session, member.id)
-    view = statements.statement_view(ctx.session, member.id, last) if last else None
+    return statements.statement_view(ctx.session, member.id, last) if last else None
+
+
+def _statement_line(ctx, view: dict | None) -> str:
+    """The last settled half's points and won, its status and payout month."""
     if view is None:
-        lines.append(texts.t("faq.personal.no_statement"))
-        return lines
+        return texts.t("faq.personal.no_statement")
     status = view.get("status") or "expected"
     if status == "expected" and not (view.get("won") or 0):
         status = "none"
@@ -183,10 +192,8 @@ def _payout_lines(ctx, member, terms: dict) -> list[str]:
            "won": f"{int(view.get('won') or 0):,}", "status": texts.t(f"balance.status.{status}")}
     paid = _month_parts(view.get("payout_month"))
     if paid:
-        lines.append(texts.t("faq.personal.last_statement", year=paid[0], month=paid[1], **fmt))
-    else:
-        lines.append(texts.t("faq.personal.last_statement_no_month", **fmt))
-    return lines
+        return texts.t("faq.personal.last_statement", year=paid[0], month=paid[1], **fmt)
+    return texts.t("faq.personal.last_statement_no_month", **fmt)
 
 
 def personal_text(ctx, intent: str) -> str | None:
@@ -225,16 +232,13 @@ def personal_text(ctx, intent: str) -> str | None:
 
 def _payment_text(ctx, member) -> str | None:
     """Their last settled half: why its payment is held or was not paid, else its amount and month."""
-    from core import statements
-
-    last = statements.last_settled_half(ctx.session, member.id)
-    view = statements.statement_view(ctx.session, member.id, last) if last else None
+    view = _last_statement(ctx, member)
     if view is None:
-        return texts.t("faq.personal.no_statement")
+        return _statement_line(ctx, view)
     held = balance.hold_note(ctx, view, member)
     if held:
         return texts.t("faq.personal.held", half=balance.half_label(view["half"]), note=held)
-    return _payout_lines(ctx, member, {})[-1]
+    return _statement_line(ctx, view)
 
 
 def answer_reply(ctx, intent: str) -> dict:
