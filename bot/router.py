@@ -186,17 +186,14 @@ class Router:
         """A member's typed request to change what my info holds, which the classifier was unsure
         about: a change word and a flow's word (answers.toml [flows]), not a question; the flow
         opens, taking what the request holds (Step.from_request). None otherwise."""
+        from bot.dialogs.myinfo import asks_change, current_member, flow_for_text
+
         text = ctx.turn.utterance
         my_info = self._my_info()
-        if my_info is None or answers.looks_like_question(text):
+        if my_info is None or not asks_change(text):
             return None
-        from bot.dialogs.myinfo import current_member, flow_for_text
-
         flow = flow_for_text(text)
-        typed = answers.squash(text)
-        if flow in (None, "withdraw") or not answers.says_any(typed, "flows.change"):
-            return None
-        if current_member(ctx) is None:
+        if flow in (None, "withdraw") or current_member(ctx) is None:
             return None
         ctx.intent = "myinfo"
         return my_info.open_flow(ctx, flow)

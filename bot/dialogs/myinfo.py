@@ -434,9 +434,13 @@ def flow_for_text(text: str | None) -> str | None:
     return "mobile" if flow in (None, "change") and text and changes_mobile(text) else None
 
 
+def asks_change(text: str | None) -> bool:
+    """Typed text asking for a change (a word of answers.toml [flows] change), not a question."""
+    return not answers.looks_like_question(text) and answers.says_any(answers.squash(text), "flows.change")
+
+
 def changes_mobile(text: str) -> bool:
-    typed = answers.squash(text)
-    if answers.looks_like_question(text) or not answers.says_any(typed, "flows.change"):
+    if not asks_change(text):
         return False
     try:
         M.normalise_mobile(text)
