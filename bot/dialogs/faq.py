@@ -25,7 +25,7 @@ INTENTS = (
     "join_how", "seoul_resident", "household_member", "apartment", "customer_number_where", "under_14",
     "how_points_work", "why_zero_points", "when_paid_energy", "how_much_max", "point_value", "expected_payout",
     "check_points", "change_incentive", "change_account", "moving_house", "payment_missing", "usage_wrong",
-    "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
+    "points_use", "usage_up", "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
     "business", "foreigner",
 )
 # The list view: four cards of at most four questions (carousel listCard limit).
@@ -46,6 +46,8 @@ ACTIONS = {
     "change_account": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "account"}),
     "moving_house": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "move"}),
     "payment_missing": ("myinfo", None), "kakao_pay": ("myinfo", None), "usage_wrong": ("myinfo", None),
+    "points_use": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "incentive"}),
+    "usage_up": ("balance", None),
     "greenlife_what": ("greenlife", None), "greenlife_when_paid": ("greenlife", None),
     "greenlife_not_accruing": ("greenlife", None),
 }
@@ -148,7 +150,8 @@ def answer_text(ctx, intent: str | None) -> str | None:
 
 # Questions a member gets answered with their own figures; a non-member gets the general
 # answer and the way to join.
-PERSONAL = ("why_zero_points", "when_paid_energy", "expected_payout", "how_much_max", "point_value", "payment_missing")
+PERSONAL = ("why_zero_points", "when_paid_energy", "expected_payout", "how_much_max", "point_value", "payment_missing",
+            "points_use")
 
 
 def _member(ctx):
@@ -207,6 +210,10 @@ def personal_text(ctx, intent: str) -> str | None:
         return balance.last_half_reasons_text(ctx)
     if intent == "payment_missing":
         return _payment_text(ctx, member)
+    if intent == "points_use":
+        from bot.dialogs.signup import fields as F
+
+        return texts.t("faq.personal.incentive", label=F.incentive_label(member.incentive_type))
     from decimal import Decimal
 
     from core import statements

@@ -301,6 +301,14 @@ def test_when_paid_gives_the_members_month_and_last_amount(chat, db, cipher, clo
     assert "지난 반기(2026년 상반기) 결과는 10,750포인트, 21,500원이에요" in c.text
 
 
+def test_where_to_use_points_gives_the_members_way_of_receiving(chat, db, cipher, clock):
+    joined_long_ago(db, cipher, U2)
+    c = chat(U2)
+    c.say("포인트 유효기간 있어요?")
+    assert "유효기간은 없어요" in c.text and "회원님은 지금 '기부'(으)로 받기로 되어 있어요." in c.text
+    assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "incentive"}
+
+
 def test_payout_question_before_any_statement(chat, db, cipher, clock):
     joined_long_ago(db, cipher, U2)
     c = chat(U2)

@@ -31,6 +31,8 @@ def test_every_faq_intent_has_examples_and_a_label():
     ("실천포인트는 언제 줘요?", "greenlife_when_paid", ["16일", "23일"]),
     ("주민번호 알려드릴까요?", "privacy", ["필요 없어요"]),
     ("사용량이 고지서랑 다르게 나와요", "usage_wrong", ["고객번호", "검침일", "1660-2030"]),
+    ("포인트로 뭐 살 수 있어요", "points_use", ["유효기간은 없어요", "최대 2원", "청구할 수 없어요"]),
+    ("아기 태어나서 전기 많이 써요", "usage_up", ["지난 2년 평균", "감점이나 벌금은 없어요", "따로 평가"]),
 ])
 def test_typed_questions_get_grounded_answers(chat, typed, intent, facts):
     c = chat("u-faq")
