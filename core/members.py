@@ -67,6 +67,9 @@ _MOBILE = re.compile(r"^(01[016789])(\d{3,4})(\d{4})$")
 _LANDLINE = re.compile(r"^(?:02\d{7,8}|0[3-6][1-5]\d{7,8}|070\d{8}|1[568]\d{6})$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _HANGUL_NAME = re.compile(r"^[가-힣]{1,5}(?: ?[가-힣]{1,10})?$")
+# "홍 길 동": every syllable a word of its own (no Korean name's part is a lone syllable
+# between two others, so this is spacing, not a name's parts)
+_SPACED_SYLLABLES = re.compile(r"^[가-힣](?: [가-힣]){2,4}$")
 # a foreign resident's name written in Hangul has its own parts: 응우옌 반 란
 _HANGUL_NAME_FOREIGN = re.compile(r"^[가-힣]{1,10}(?: [가-힣]{1,10}){0,3}$")
 # "(주)그린마트", "㈜그린에너지": a company's legal form may come first
@@ -146,6 +149,8 @@ def normalise_name(text: str, member_type: str = "individual") -> str:
         if not _ORG_NAME.match(t) or t.isdigit():
             raise InvalidValue("name")
         return t
+    if _SPACED_SYLLABLES.match(t):
+        t = t.replace(" ", "")  # "홍 길 동": a name typed syllable by syllable
     hangul = _HANGUL_NAME_FOREIGN if member_type == "foreigner" else _HANGUL_NAME
     if hangul.match(t) and len(t.replace(" ", "")) >= 2:
         return t
@@ -336,11 +341,17 @@ class BankAccount(NamedTuple):
     number: str  # digits only
 
 
-def parse_account(text: str) -> BankAccount:
+# a word after the number that reads as a person's name: the account's holder
+_HOLDER_WORD = re.compile(r"[가-힣]{2,5}")
+
+
+def parse_account(text: str, holder: str | None = None) -> BankAccount:
     """An account number as typed, with its bank name before or after it or none:
     '신한은행 110-482-309517', '110 482 309517 신한', '국민 123456.01.234567' (spaces, hyphens
     and dots between the digits). The number is 10-14 digits; a resident registration number is
-    refused whatever its form, and so is anything else around the number."""
+    refused whatever its form, and so is anything else around the number, except the name of
+    `holder` (the member), which people write after an account ('국민 123456789012 홍길동').
+    Another person's name there is refused with reason 'holder': the account must be theirs."""
     t = fold(text)
     if looks_like_rrn(t):
         raise InvalidValue("account_number", "rrn")
@@ -353,15 +364,23 @@ def parse_account(text: str) -> BankAccount:
         raise InvalidValue("account_number")
     rest = f"{t[: run.start()]} {t[run.end():]}"
     words = [w for w in re.split(r"[\s,:()\[\]]+", rest) if w]
+    after = {w for w in re.split(r"[\s,:()\[\]]+", t[run.end():]) if w}
     bank = None
     fillers = set(banks().fillers)
+    own = _squash(holder or "")
+    someone_else = False
     for word in words:
-        if word in fillers:
+        if word in fillers or (own and _squash(word) == own):
             continue
         found = _bank_or_none(word)
+        if found is None and holder and word in after and _HOLDER_WORD.fullmatch(word):
+            someone_else = True
+            continue
         if found is None or (bank is not None and found != bank):
             raise InvalidValue("account_number", "words")
         bank = found
+    if someone_else:
+        raise InvalidValue("account_number", "holder")
     return BankAccount(bank, number)
 
 

@@ -155,6 +155,8 @@ def test_a_sentence_with_other_numbers_or_none_is_refused(typed):
     ("김하이요", "김하이"), ("김하이에요", "김하이"),
     # nothing taken that would leave less than a name
     ("김이요", "김이요"), ("홍 길동", "홍 길동"), ("Maria Kim", "Maria Kim"),
+    # typed syllable by syllable
+    ("홍 길 동", "홍길동"), ("제 이름은 홍 길 동이에요", "홍길동"), ("남 궁 민 수", "남궁민수"),
 ])
 def test_a_name_typed_in_a_sentence(typed, name):
     assert M.typed_name(typed) == name
@@ -238,6 +240,22 @@ def test_accounts_with_their_bank_before_or_after(typed, bank, number):
 def test_accounts_refused(typed, reason):
     with pytest.raises(M.InvalidValue) as exc:
         M.parse_account(typed)
+    assert exc.value.reason == reason
+
+
+@pytest.mark.parametrize("typed", ["국민은행 123456789012 홍길동", "국민 123-456-789012 예금주 홍길동", "123456789012 국민 홍길동",
+                                   "국민 123456789012 (홍길동)"])
+def test_an_account_with_the_members_own_name_as_holder(typed):
+    assert M.parse_account(typed, holder="홍길동") == ("KB국민은행", "123456789012")
+    with pytest.raises(M.InvalidValue):  # a name is only known as the member's
+        M.parse_account(typed)
+
+
+@pytest.mark.parametrize("typed,reason", [("국민 123456789012 김영희", "holder"), ("국민 123456789012 예금주 김영희", "holder"),
+                                          ("김영희 국민 123456789012", "words"), ("국민 123456789012 적금통장입니다", "words")])
+def test_an_account_with_another_name_after_it(typed, reason):
+    with pytest.raises(M.InvalidValue) as exc:
+        M.parse_account(typed, holder="홍길동")
     assert exc.value.reason == reason
 
 

@@ -83,6 +83,19 @@ def test_bank_and_account_in_one_message_skip_the_account_question(chat, db, cip
     assert (m.incentive_type, m.bank_name, cipher.decrypt(m.account_number_enc)) == ("cash", bank, number)
 
 
+def test_an_account_typed_with_the_holders_name(chat, db, cipher):
+    c = signup_until(chat(U1), "account_number")  # KB국민 tapped, name 홍길동
+    c.say("국민은행 123-456-789012 김영희")  # someone else's account: said so, nothing kept
+    assert state(db, U1).step == "account_number" and c.has("본인 명의 계좌로만", "홍*동님 명의")
+    assert state(db, U1).slots.get("pending_account_enc") is None
+    c.say("국민은행 123-456-789012 홍길동")
+    assert state(db, U1).step == "account_holder"
+    assert cipher.decrypt(state(db, U1).slots["pending_account_enc"]) == "123456789012"
+    c = signup_until(chat("u-holder-bank"), "bank")
+    c.say("신한 110-482-309517 김영희")
+    assert state(db, "u-holder-bank").step == "bank" and c.has("본인 명의 계좌로만")
+
+
 def test_a_number_without_its_bank_at_the_bank_step_asks_for_the_bank(chat, db):
     c = signup_until(chat(U1), "bank")
     c.say("110-482-309517")
@@ -306,6 +319,13 @@ def test_a_name_typed_in_a_sentence_is_the_name(chat, db, typed):
     assert st.step == "mobile" and st.slots["name"] == "홍길동"
     # what was taken off is said back, the name itself is not
     assert c.has("부분은 빼고 적었어요") and "홍길동" not in c.text
+
+
+def test_a_name_typed_syllable_by_syllable(chat, db):
+    c = signup_until(chat(U1), "name")
+    c.say("홍 길 동")
+    st = state(db, U1)
+    assert st.step == "mobile" and st.slots["name"] == "홍길동" and "빼고 적었어요" not in c.text
 
 
 @pytest.mark.parametrize("typed", ["상담원 연결해줘", "사람이랑 얘기할래요", "상담원"])

@@ -747,7 +747,10 @@ class IncentiveStep(ChoiceStep):
     def parse(self, c: Conv, answer: Answer):
         options = self.options(c)
         if not answer.tapped and any(o.value == M.CASH for o in options):
-            account = typed_account(answer.text)
+            try:
+                account = typed_account(answer.text, host(c).member_name(c))
+            except M.InvalidValue:
+                raise holder_other(c) from None
             if account is not None and account.bank:  # a bank and its account number: cash to it
                 return account
         option = match_option(options, answer)
@@ -783,7 +786,10 @@ class BankStep(ChoiceStep):
         return [Option(name, label) for name, label in texts.raw("signup.bank.quick").items()]
 
     def parse(self, c: Conv, answer: Answer):
-        account = None if answer.tapped else typed_account(answer.text)
+        try:
+            account = None if answer.tapped else typed_account(answer.text, host(c).member_name(c))
+        except M.InvalidValue:
+            raise holder_other(c) from None
         if account is not None:  # the bank and its account number in one message
             if account.bank is None:
                 raise Invalid(c.t("signup.bank.number_only"))
@@ -808,14 +814,22 @@ class BankStep(ChoiceStep):
         return Go("account_number")
 
 
-def typed_account(text: str) -> M.BankAccount | None:
-    """An account number (with or without its bank) when the text holds one, else None."""
+def typed_account(text: str, holder: str | None = None) -> M.BankAccount | None:
+    """An account number (with or without its bank) when the text holds one, else None; an
+    account typed with another person's name as its holder raises InvalidValue."""
     if not any(ch.isdigit() for ch in text or ""):
         return None
     try:
-        return M.parse_account(text)
-    except M.InvalidValue:
+        return M.parse_account(text, holder=holder)
+    except M.InvalidValue as exc:
+        if exc.reason == "holder":
+            raise
         return None
+
+
+def holder_other(c: Conv) -> Invalid:
+    """An account typed with someone else's name after it: only the member's own account pays."""
+    return Invalid(c.t("signup.account.holder_other", name=mask_name(host(c).member_name(c))))
 
 
 def store_pending_account(c: Conv, bank: str | None, number: str) -> Go:
@@ -843,9 +857,9 @@ class AccountNumberStep(TextStep):
 
     def check(self, c: Conv, text: str) -> M.BankAccount:
         try:
-            account = M.parse_account(text)
-        except M.InvalidValue:
-            raise Invalid(c.t("signup.account.invalid")) from None
+            account = M.parse_account(text, holder=host(c).member_name(c))
+        except M.InvalidValue as exc:
+            raise (holder_other(c) if exc.reason == "holder" else Invalid(c.t("signup.account.invalid"))) from None
         chosen = c.slots.get("pending_bank")
         if account.bank and chosen and account.bank != chosen:
             raise Invalid(c.t("signup.account.bank_mismatch", chosen=chosen, typed=account.bank))
