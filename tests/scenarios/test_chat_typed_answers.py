@@ -380,6 +380,20 @@ def test_a_customer_number_in_a_few_words_at_its_step(chat, db, typed):
     assert c.has("전기 고객번호(******3746)를 확인했어요")
 
 
+@pytest.mark.parametrize("typed", ["몰라요", "고지서가 없어요", "번호 모르겠는데", "고지서 잃어버렸어요"])
+def test_not_knowing_the_customer_number_gets_where_to_find_it(chat, db, typed):
+    c = signup_until(chat(U1), "customer_number")
+    c.say(typed)
+    assert state(db, U1).step == "customer_number"
+    assert c.has("한전ON", "관리비 합산") and "숫자 10자리예요" not in c.text
+    assert "다른 방식 고르기" in c.labels
+    c.tap("다른 방식 고르기")
+    c.tap("관리비 합산")  # electricity is needed: in the management fee
+    c.tap("개별납부")  # water, by its own bill
+    c.say(typed)
+    assert state(db, U1).step == "customer_number" and c.has("상수도사업소", "사용 안 함", "고객번호 변경")
+
+
 @pytest.mark.parametrize("step,typed,next_step", [
     ("billing_mode", "관리비 말고 따로 내요", "customer_number"),   # what follows 말고 is the answer
     ("member_type", "개인 아니고 가게예요", "terms"),

@@ -669,6 +669,10 @@ class CustomerNumberStep(TextStep):
             return "back"
         if answer.tapped:
             raise Invalid(self.question_text(c))
+        if not any(ch.isdigit() for ch in answer.text) and answers.says_any(answers.squash(answer.text),
+                                                                             "customer_number_unknown"):
+            # "몰라요", "고지서가 없어요": where to find it and what to choose meanwhile, not its format
+            raise Invalid(c.t(f"signup.customer_number.unknown_{c.slots['resource']}"))
         return self.check(c, answer.text)
 
     def check(self, c: Conv, text: str):
