@@ -361,8 +361,8 @@ def ascii_digits_problem(field_name: str, value: str) -> str | None:
 
 
 def parse_quantity(value: str, what: str = "amount") -> tuple[Decimal | None, str | None]:
-    """A non-negative plain decimal in ASCII digits, at most 11 integer digits and 3 decimals
-    (what AMOUNT stores), else (None, reason)."""
+    """A non-negative decimal in ASCII digits, thousands grouped with commas or not, at most 11
+    integer digits and 3 decimals (what AMOUNT stores), else (None, reason)."""
     if value == "":
         return None, msg("quantity.empty", what=what)
     bad = ascii_digits_problem(what, value)
@@ -371,7 +371,9 @@ def parse_quantity(value: str, what: str = "amount") -> tuple[Decimal | None, st
     if value.startswith("-"):
         return None, msg("quantity.negative", what=what, value=value)
     if _SEPARATED_RE.match(value):
-        return None, msg("quantity.separators", what=what, value=value)
+        # "1,234": Korean spreadsheets group thousands with commas (a decimal comma is not used
+        # here), so a regular grouping is the number; an irregular one ("12,34") is refused below
+        value = value.replace(",", "")
     if not _NUMBER_RE.match(value):
         return None, msg("quantity.not_number", what=what, value=value, decimals=MAX_DECIMALS)
     integer, _, decimals = value.partition(".")

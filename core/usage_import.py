@@ -403,7 +403,7 @@ class UsageChecker:
         amount: str | None = cell
         if not _PLAIN_AMOUNT.match(cell):
             parsed, why = parse_quantity(cell)
-            amount = None if why else cell
+            amount = None if why else format(parsed, "f")  # "1,234" -> "1234"
             if why:
                 reasons.append(why)
         tariff, why = self.tariff(resource, tariff_cell.strip()) if tariff_cell else (None, None)

@@ -86,12 +86,12 @@ def test_full_width_and_other_unicode_digits_are_refused(app, db, tmp_path):
 
 def test_an_amount_too_large_is_reported_as_too_large(app, db, tmp_path):
     src = write_usage_csv(tmp_path / "u.csv", [("electricity", E, 202601, "123456789012"),
-                                               ("electricity", E, 202602, "1,234"),
+                                               ("electricity", E, 202602, "1,2345"),
                                                ("electricity", E, 202603, "12.3456")])
     err = refused(app, db, src, "--allow-outliers")
     assert "line 2: amount 123456789012 is too large: at most 99,999,999,999.999 is accepted" in err
     assert "at most 3 decimals: '123456789012'" not in err
-    assert "line 3: amount must be written without thousands separators: '1,234'" in err
+    assert "line 3: amount must be a non-negative decimal with at most 3 decimals: '1,2345'" in err
     assert "line 4: amount must be a non-negative decimal with at most 3 decimals: '12.3456'" in err
 
 

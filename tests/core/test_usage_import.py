@@ -136,6 +136,17 @@ def test_bad_header_and_missing_file(app, db, tmp_path):
     assert res.exit_code == 2 and "line 2: the file is not UTF-8" in res.stderr
 
 
+def test_amounts_with_thousands_grouped_as_spreadsheets_write_them(app, db, cipher, tmp_path):
+    src = write_usage_csv(tmp_path / "a.csv", [("electricity", "0123456789", 202501, "1,234"),
+                                               ("electricity", "0123456789", 202502, "1,234.5"),
+                                               ("electricity", "0123456789", 202503, "987")])
+    res = cli(app, "import-usage", src)
+    assert res.exit_code == 0, res.stderr
+    key = supply_key_hash(cipher, "electricity", "0123456789")
+    assert sorted((m, float(a)) for (_, k, m), a in readings(db).items() if k == key) == [
+        (202501, 1234.0), (202502, 1234.5), (202503, 987.0)]
+
+
 def test_months_as_utilities_and_spreadsheets_write_them(app, db, cipher, tmp_path):
     """2026-1, 202601, 2026.01, 2026/01, 2026년 1월 and Excel's date of a month are the month; a
     date on another day (a billing date) and 2026-13 are refused with the forms accepted."""
