@@ -274,7 +274,10 @@ def test_an_account_in_a_sentence(typed, found):
 def test_banks_come_from_the_data_file_and_take_any_spelling():
     assert M.banks().aliases["신한은행"] == ("신한",)
     for typed, bank in [("국민", "KB국민은행"), ("kb 국민", "KB국민은행"), ("\uff2b\uff22", "KB국민은행"),
-                        ("신한은행이요", "신한은행"), ("카뱅", "카카오뱅크"), ("대한은행", "대한은행")]:
+                        ("신한은행이요", "신한은행"), ("카뱅", "카카오뱅크"), ("대한은행", "대한은행"),
+                        ("아이엠뱅크", "iM뱅크"), ("한국씨티", "한국씨티은행"),
+                        # a local 농·축협 (bank code 012) is not NH농협은행 (011): a payment would fail
+                        ("농협", "NH농협은행"), ("지역농협", "지역농축협"), ("단위 농협", "지역농축협"), ("축협", "지역농축협")]:
         assert M.normalise_bank(typed) == bank
     for bad in ("은행", "아무거나", "110-482-309517", ""):
         with pytest.raises(M.InvalidValue):
