@@ -12,12 +12,14 @@ The advertising label, sender and opt-out text are added when the message is ren
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from core.campaigns import campaign_audience
+from core.clock import KST
+from core.csv_screening import code_of
 from core.db import Database
 from core.local_governments import SEOUL, canonical_sido_text, clean, respell_address, sido_of
 from core.models.campaigns import Campaign, CampaignPledge
@@ -31,6 +33,8 @@ SEGMENTS = ("all", "region", "member_type", "participants")
 MEMBER_TYPES = ("individual", "individual_under14", "commercial", "public", "school", "foreigner", "complex")
 MESSAGE_MAX = 700  # leaves room for the (광고) header and the opt-out line in a 1,000-char bubble
 KIND = "campaign"
+# A send time further back than this is a typo (a wrong year or day), not "now"
+PAST_GRACE = timedelta(minutes=10)
 SKIP_NOT_IN_AUDIENCE = "not_in_campaign_audience"
 
 
@@ -50,15 +54,22 @@ def period_of(broadcast_id: int) -> str:
 def schedule(db: Database, *, campaign_id: str, at: datetime, now: datetime, segment: str = "all",
              segment_value: str | None = None, message: str | None = None,
              created_by: str | None = None, dry_run: bool = False) -> CampaignBroadcast:
-    """Record a broadcast. `at` must be timezone-aware; a time in the past means "now".
-    `dry_run`: checked the same way, nothing written (the row returned has no id)."""
+    """Record a broadcast. `at` must be timezone-aware; a time a few minutes past means "now",
+    one further back is refused (a mistyped year or day would otherwise send at once). A member
+    type may be given by its Korean word (개인, 상가). `dry_run`: checked the same way, nothing
+    written (the row returned has no id)."""
     if at.tzinfo is None:
         raise BroadcastError("the send time needs a time zone (KST is assumed by the CLI)")
+    if at < now - PAST_GRACE:
+        raise BroadcastError(f"the send time {at.astimezone(KST):%Y-%m-%d %H:%M} KST is in the past; "
+                             "leave it out to send now")
     if segment not in SEGMENTS:
         raise BroadcastError(f"segment must be one of {', '.join(SEGMENTS)}, got {segment!r}")
     value = (segment_value or "").strip() or None
     if segment in ("region", "member_type") and not value:
         raise BroadcastError(f"segment {segment} needs a value (e.g. region:41117 or member_type:individual)")
+    if segment == "member_type" and value not in MEMBER_TYPES:
+        value = code_of("member_type_aliases", value or "") or value
     if segment == "member_type" and value not in MEMBER_TYPES:
         raise BroadcastError(f"unknown member type {value!r}; one of {', '.join(MEMBER_TYPES)}")
     if segment in ("all", "participants") and value:

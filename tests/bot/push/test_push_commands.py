@@ -83,6 +83,14 @@ def test_broadcast_schedules_and_previews_the_advertising_text(app, db, clock, c
     assert "cancelled" in cli("broadcast", "--list").output
 
 
+def test_broadcast_to_a_member_type_named_in_korean(app, db, clock, cli, campaign):
+    result = cli("broadcast", "--campaign", "cmp-1", "--segment", "member_type:상가")
+    assert result.exit_code == 0, result.output
+    with db.session() as s:
+        b = s.scalar(select(CampaignBroadcast))
+    assert (b.segment, b.segment_value) == ("member_type", "commercial")
+
+
 def test_broadcast_at_night_says_when_it_will_go(app, db, clock, cli, campaign):
     result = cli("broadcast", "--campaign", "cmp-1", "--at", "2026-11-23T22:00")
     assert result.exit_code == 0, result.output
@@ -96,6 +104,8 @@ def test_broadcast_at_night_says_when_it_will_go(app, db, clock, cli, campaign):
     ([], "exactly one of"),
     (["--list", "--cancel", "3"], "exactly one of"),
     (["--cancel", "99"], "no broadcast 99"),
+    (["--campaign", "cmp-1", "--at", "2025-11-23 09:30"], "2025-11-23 09:30 KST is in the past"),  # a year's typo
+    (["--campaign", "cmp-1", "--segment", "member_type:아무나"], "unknown member type"),
 ])
 def test_broadcast_refuses_bad_input_and_writes_nothing(db, cli, campaign, args, message):
     result = cli("broadcast", *args)
