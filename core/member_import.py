@@ -619,9 +619,9 @@ class _FirstPass:
     in chunks of LOOKUP_CHUNK and spilled, encrypted, for the write."""
 
     def __init__(self, session: Session, rules: Rules, cipher: FieldCipher, today: date, spill,
-                 writer: _EarlyWriter | None = None) -> None:
+                 writer: _EarlyWriter | None = None, encoding: str = "utf-8") -> None:
         self.session, self.rules, self.cipher, self.today, self.spill = session, rules, cipher, today, spill
-        self.writer = writer
+        self.writer, self.encoding = writer, encoding
         self.index = GovernmentIndex(session.scalars(select(LocalGovernment)), today)
         self.numbers, self.households = _Keys(MEMBER_NO_SIZE), _Keys(KEY_SIZE)
         self.supplies = {resource: _Keys(KEY_SIZE) for resource in rules.resources}
@@ -630,7 +630,7 @@ class _FirstPass:
         self.repeated = 0
 
     def run(self, path: Path) -> Screening:
-        stream = open_csv(path, MEMBER_HEADER)
+        stream = open_csv(path, MEMBER_HEADER, self.encoding)
         out = Screening(stream.columns)
         for line, raw in stream.rows(out.syntax_errors):
             out.rows_total += 1
@@ -694,7 +694,7 @@ class _FirstPass:
         out: dict[tuple[int, str], str] = {}
         if not lines:
             return out
-        for line, raw in cells_of_lines(path, MEMBER_HEADER, lines).items():
+        for line, raw in cells_of_lines(path, MEMBER_HEADER, lines, self.encoding).items():
             member = check_row(CsvRow(line, {h: v.strip() for h, v in zip(MEMBER_HEADER, raw)}, raw),
                                self.rules, self.cipher, self.index, self.today, [])
             for choice in member.resources if member is not None else ():
@@ -775,12 +775,13 @@ def _masked(row: CsvRow) -> CsvRow:
 
 
 def screen_members(session: Session, path: Path, rules: Rules, cipher: FieldCipher, today: date,
-                   spill, skip_invalid: bool, writer: _EarlyWriter | None = None) -> tuple[Screening, ImportResult]:
+                   spill, skip_invalid: bool, writer: _EarlyWriter | None = None,
+                   encoding: str = "utf-8") -> tuple[Screening, ImportResult]:
     """The first pass over the whole file. Any problem raises ImportRejected listing them all
     by line, unless `skip_invalid`: then the refused rows go to ``<name>.rejected.csv`` beside
     the input (a CSV syntax error rejects the file even then). `writer`: new members good so
     far are handed to it as each chunk is screened."""
-    screening = _FirstPass(session, rules, cipher, today, spill, writer).run(path)
+    screening = _FirstPass(session, rules, cipher, today, spill, writer, encoding).run(path)
     refused = screening.refused
     errors = [RowError(line, "; ".join(refused[line])) for line in sorted(refused)]
     if screening.syntax_errors:
@@ -790,7 +791,7 @@ def screen_members(session: Session, path: Path, rules: Rules, cipher: FieldCiph
         raise ImportRejected(errors)
     result = ImportResult(None, screening.rows_total, rejected=len(errors), errors=errors)
     if errors:
-        raw = cells_of_lines(path, MEMBER_HEADER, set(refused))
+        raw = cells_of_lines(path, MEMBER_HEADER, set(refused), encoding)
         rejects = [(_masked(CsvRow(e.line, {}, raw.get(e.line, []))), e.message) for e in errors]
         result.rejected_file = str(write_rejects(path, screening.columns or MEMBER_HEADER, rejects))
     return screening, result
@@ -993,7 +994,8 @@ def _write(session: Session, cipher: FieldCipher, spill, refused: dict[int, list
 
 def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | Path, *,
                    skip_invalid: bool = False, rules: Rules | None = None,
-                   operator: str = "cli", batch: int = 5_000, early: bool | None = None) -> ImportResult:
+                   operator: str = "cli", batch: int = 5_000, early: bool | None = None,
+                   encoding: str = "utf-8") -> ImportResult:
     """Validate and import a registry CSV. Raises ImportRejected (nothing written) when the
     file or any row is bad and ``skip_invalid`` is off.
 
@@ -1021,7 +1023,7 @@ def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | 
                             # each reading every row written so far (quadratic in the file).
                             s.execute(text("SET LOCAL enable_seqscan = off"))
                             screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid,
-                                                               writer)
+                                                               writer, encoding)
                     finally:
                         written = writer.close()
                     # rows refused alone or against the database were never handed to the writer;
@@ -1036,7 +1038,8 @@ def import_members(db: Database, cipher: FieldCipher, clock: Clock, path: str | 
                 screening, result = redo.screening, redo.result
         else:
             with db.session() as s:
-                screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid)
+                screening, result = screen_members(s, path, rules, cipher, today, spill, skip_invalid,
+                                                   encoding=encoding)
         with db.transaction() as session:
             _finish(session, cipher, clock, path, spill, screening, result, operator, batch, started, today,
                     new_written=False)

@@ -311,12 +311,12 @@ def payout_status(cell: str) -> str:
     return code_of("payout_status_aliases", cell) or "".join(cell.split()).lower()
 
 
-def import_payout_results(db: Database, clock: Clock, path: str | Path) -> ImportResult:
+def import_payout_results(db: Database, clock: Clock, path: str | Path, encoding: str = "utf-8") -> ImportResult:
     """CSV ``member_id,half,status,reason``: status paid | skipped (reason defaults to
     SKIPPED_MISMATCH for skipped). Every row must name a payout line; all or nothing."""
     path = Path(path)
     started = utcnow_naive(clock)
-    rows = read_operator_csv(path, RESULT_HEADER)
+    rows = read_operator_csv(path, RESULT_HEADER, encoding)
     errors: list[RowError] = []
     good: list[tuple[CsvRow, int, str, str, str | None]] = []
     seen: dict[tuple, int] = {}

@@ -74,6 +74,17 @@ def test_a_good_file_imports_members_encrypted_as_in_chat(app, db, cipher, tmp_p
     assert [(a.local_government_code, a.valid_from) for a in addresses] == [("41117", date(2024, 3, 15))]
 
 
+def test_a_registry_file_saved_by_korean_excel_imports_with_encoding_cp949(app, db, tmp_path):
+    lgs(db)
+    src = tmp_path / "registry.csv"
+    src.write_bytes(write(tmp_path / "u.csv", [n(1)]).read_text(encoding="utf-8").encode("cp949"))
+    res = cli(app, "import-members", src)
+    assert res.exit_code == 2 and "run again with --encoding cp949" in res.stderr  # the hint can be followed
+    res = cli(app, "import-members", src, "--encoding", "cp949")
+    assert res.exit_code == 0, res.stderr
+    assert imported(db)["M0001"].name == "김하나"
+
+
 def rejected(app, db, tmp_path, rows) -> str:
     before = snapshot(db)
     res = cli(app, "import-members", write(tmp_path / "bad.csv", rows))

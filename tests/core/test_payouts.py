@@ -103,6 +103,13 @@ def test_payout_results_mark_paid_and_skipped(app, db, cipher, tmp_path):
         assert st[ids["ok"]].status == "paid"
         assert (st[ids["donor"]].status, st[ids["donor"]].hold_reason) == ("skipped", "SKIPPED_MISMATCH")
     assert "0 changed, 2 unchanged" in cli(app, "payout-result", good).stdout
+    # the finance team's file saved by Korean Excel, in its words
+    korean = tmp_path / "result949.csv"
+    korean.write_bytes(f"member_id,half,status,reason\n{ids['ok']},2025H1,지급완료,\n".encode("cp949"))
+    res = cli(app, "payout-result", korean)
+    assert res.exit_code == 2 and "run again with --encoding cp949" in res.stderr
+    res = cli(app, "payout-result", korean, "--encoding", "cp949")
+    assert res.exit_code == 0 and "0 changed, 1 unchanged" in res.stdout, res.output
 
 
 def test_yearly_won_cap_over_both_halves(app, db, cipher, tmp_path):

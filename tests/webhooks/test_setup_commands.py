@@ -36,3 +36,17 @@ def test_bad_file_is_rejected_with_line_numbers_and_nothing_written(app, db, tmp
     assert result.exit_code == 2
     assert f"line {data_rows[1] + 1}" in result.output and "nothing was written" in result.output
     assert count(db) == 0
+
+
+def test_a_file_saved_by_korean_excel_loads_with_encoding_cp949(app, db, tmp_path):
+    from pathlib import Path
+
+    path = tmp_path / "lgs949.csv"
+    path.write_bytes(Path("core/data/local_governments.csv").read_text(encoding="utf-8").encode("cp949"))
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["cpoint", "load-local-governments", str(path)])
+    assert refused.exit_code == 2 and "run again with --encoding cp949" in refused.output
+    assert count(db) == 0
+    loaded = runner.invoke(args=["cpoint", "load-local-governments", "--encoding", "cp949", str(path)])
+    assert loaded.exit_code == 0, loaded.output
+    assert count(db) > 0

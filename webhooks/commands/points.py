@@ -129,13 +129,14 @@ def payouts_cmd(half: str, out: str, scope: str, release_held: bool):
 
 @cpoint.command("payout-result")
 @click.argument("file", type=click.Path(dir_okay=False))
-def payout_result_cmd(file: str):
+@encoding_option
+def payout_result_cmd(file: str, encoding: str):
     """Record the local government's result: CSV member_id,half,status(paid|skipped),reason."""
     from core.payouts import import_payout_results
 
     svc = services()
     try:
-        result = import_payout_results(svc.db, svc.clock, file)
+        result = import_payout_results(svc.db, svc.clock, file, encoding=encoding)
     except ImportRejected as exc:
         _rejected(exc, file)
     click.echo(f"payout results: {result.changed} changed, {result.unchanged} unchanged; "
@@ -243,7 +244,8 @@ def ledger_check_cmd(half: str | None):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--skip-invalid", is_flag=True,
               help="Import the good rows; write the rejected ones to FILE.rejected.csv.")
-def import_members_cmd(file: str, skip_invalid: bool):
+@encoding_option
+def import_members_cmd(file: str, skip_invalid: bool, encoding: str):
     """Import members from the programme's registry: CSV header member_no,member_type,name,
     mobile,address,unit,joined_on,electricity,water,gas,incentive_type,bank,account."""
     from core.member_import import import_members
@@ -251,7 +253,8 @@ def import_members_cmd(file: str, skip_invalid: bool):
 
     svc = services()
     try:
-        result = import_members(svc.db, svc.cipher, svc.clock, file, skip_invalid=skip_invalid, operator=_who())
+        result = import_members(svc.db, svc.cipher, svc.clock, file, skip_invalid=skip_invalid, operator=_who(),
+                                encoding=encoding)
     except ImportRejected as exc:
         _rejected(exc, file)
     _report(result)

@@ -5,6 +5,7 @@ import click
 from flask import current_app
 
 from core.crypto import generate_hash_key, generate_key
+from core.csv_screening import ENCODING_CHOICES, ImportRejected, decode_operator_bytes
 from migrations import upgrade_to_head
 from webhooks.commands import cpoint, fail, services
 
@@ -48,7 +49,9 @@ def check_config():
 
 @cpoint.command("load-local-governments")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True))
-def load_local_governments(file: str | None):
+@click.option("--encoding", type=click.Choice(ENCODING_CHOICES, case_sensitive=False), default="utf-8",
+              show_default=True, help="Text encoding of FILE: utf-8 (a BOM is fine) or cp949 / euc-kr.")
+def load_local_governments(file: str | None, encoding: str):
     """Insert or update 시군구 (rate, incentive types, payout months, address prefixes) from a
     CSV in the format of core/data/local_governments.csv; without FILE, that built-in list.
     Every bad row is reported by line number and nothing is written."""
@@ -62,12 +65,13 @@ def load_local_governments(file: str | None):
     )
 
     try:
-        rows = (read_local_governments(Path(file).read_text(encoding="utf-8-sig")) if file
+        rows = (read_local_governments(decode_operator_bytes(Path(file).read_bytes(), encoding)) if file
                 else default_local_governments())
     except LocalGovernmentDataError as exc:
         fail("local governments rejected; nothing was written:\n" + "\n".join(exc.errors))
-    except UnicodeDecodeError:
-        fail("the file is not UTF-8 text; nothing was written")
+    except ImportRejected as exc:
+        fail("local governments rejected; nothing was written:\n"
+             + "\n".join(str(e) for e in exc.errors))
     with services().db.transaction() as s:
         inserted, updated = seed_local_governments(s, rows)
     click.echo(f"local governments: {inserted} new, {updated} updated, {len(rows) - inserted - updated} unchanged")
