@@ -143,6 +143,10 @@ class DialogControl:
         self.row.expires_at = now + self._ctx.services.settings.dialog_ttl
         self.row.dirty = True
 
+    def keep(self) -> None:
+        """Keep the dialog as it is for another full time to live ("잠깐만요": they went to look)."""
+        self._touch()
+
     def begin(self, dialog: str, step: str, slots: dict | None = None) -> None:
         self.row.dialog, self.row.step = dialog, step
         self.row.slots = dict(slots or {})

@@ -365,6 +365,31 @@ def test_a_menu_word_typed_mid_dialog_opens_it_and_keeps_the_dialog(chat, db, ty
     assert state(db, U1).step == "billing_mode"
 
 
+@pytest.mark.parametrize("step,typed", [("address", "잠깐만요"), ("address", "나중에 할게요"),
+                                        ("customer_number", "아 잠깐 고지서 찾아볼게요")])
+def test_a_pause_mid_signup_keeps_everything_and_counts_no_failure(chat, db, step, typed):
+    c = signup_until(chat(U1), step)
+    slots = dict(state(db, U1).slots)
+    c.say(typed)
+    st = state(db, U1)
+    assert c.has("천천히 하셔도 돼요", "24시간 동안 그대로") and "알아보기 어려워요" not in c.text
+    assert (st.step, st.failures, st.slots) == (step, 0, slots)
+
+
+@pytest.mark.parametrize("typed", ["뒤로", "이전으로", "처음부터 다시", "잘못 입력했어요"])
+def test_going_back_mid_signup_says_how(chat, db, typed):
+    c = signup_until(chat(U1), "mobile")
+    c.say(typed)
+    assert c.has("'고치기'에서 바꿀 수 있어요", "'취소'를 누른 뒤") and state(db, U1).step == "mobile"
+    assert state(db, U1).failures == 0
+
+
+def test_is_my_account_safe_gets_why_and_how_it_is_kept(chat, db):
+    c = signup_until(chat(U1), "account_number")
+    c.say("계좌 안전해요?")
+    assert c.has("암호화해서 저장") and state(db, U1).step == "account_number"
+
+
 @pytest.mark.parametrize("typed", ["그만할래요", "그만 할게요", "취소해 주세요"])
 def test_stopping_in_words_cancels(chat, db, typed):
     c = signup_until(chat(U1), "address")

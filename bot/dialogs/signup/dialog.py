@@ -491,6 +491,7 @@ class SignupDialog(F.FieldsDialog):
     text_area = "signup"
     first = "member_type"
     address_question_key = "signup.address.question"
+    back_key = "signup.common.back"
 
     def __init__(self, app) -> None:
         steps = [MemberTypeStep(), TermsStep(), NameStep(), MobileStep(), HouseholderStep(), HouseholderNameStep(),

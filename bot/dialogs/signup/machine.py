@@ -304,6 +304,8 @@ class StepDialog:
     text_area: str = ""
     first: str = ""
     resumed_key: str = "signup.common.resumed"  # the notice shown when the dialog is resumed
+    # what "뒤로", "처음부터" get: how earlier answers are changed here ("" = no such notice)
+    back_key: str = ""
 
     def __init__(self, app, steps: Iterable[Step]) -> None:
         self.app = app
@@ -424,6 +426,15 @@ class StepDialog:
             if not answer.tapped and step.why and answers.asks_why(answer.text):
                 # "왜요", "주소 꼭 써야 해요?": why this is asked, then the question again
                 return self.render(ctx, step.name, notice=c.t(step.why))
+            if not answer.tapped and not answer.asked and not answers.asks(answer.text):
+                typed = answers.squash(answer.text)
+                if answers.says_any(typed, "pause"):
+                    # "잠깐만요", "고지서 찾아볼게요": nothing is lost while they look
+                    ctx.dialog.keep()
+                    hours = int(ctx.settings.dialog_ttl_hours)
+                    return self.render(ctx, step.name, notice=texts.t("signup.common.pause", hours=hours))
+                if self.back_key and answers.says_any(typed, "back"):
+                    return self.render(ctx, step.name, notice=texts.t(self.back_key))
             if not answer.tapped:
                 answered = self.faq_answer(ctx, answer.text)
                 if answered:
