@@ -38,8 +38,8 @@ def test_details_are_masked(chat, member):
 
 
 @pytest.mark.parametrize("typed,step", [
-    ("계좌 바꾸고 싶어요", "bank"), ("이사했어요", "address"), ("지역화폐로 받고 싶어요", "incentive_type"),
-    ("기부로 바꿀래요", "incentive_type"), ("휴대폰 번호 바꿨어요", "mobile"), ("전화번호 바꿀래", "mobile"),
+    ("계좌 바꾸고 싶어요", "bank"), ("이사했어요", "address"), ("받는 방법 바꾸고 싶어요", "incentive_type"),
+    ("휴대폰 번호 바꿨어요", "mobile"), ("전화번호 바꿀래", "mobile"),
     ("전화번호가 바뀌었어요", "mobile"),
 ])
 def test_a_change_asked_for_in_words_opens_it(chat, db, member, typed, step):

@@ -268,6 +268,26 @@ def test_my_info_account_change_in_one_message(chat, db, cipher, member):
     assert (m.bank_name, cipher.decrypt(m.account_number_enc)) == ("KB국민은행", "12345601234567")
 
 
+@pytest.mark.parametrize("typed,code,step", [("기부로 할래요", "donation", None), ("현금으로 받을래요", None, "bank"),
+                                             ("지역화폐로 받고 싶어요", "local_currency", None),
+                                             ("기부 말고 현금으로 바꿔줘", None, "bank"),
+                                             ("받는 방법 바꿀래요", None, "incentive_type"),
+                                             ("받는 방법 신한 110-987-654321로 바꿔줘", None, "account_holder")])
+def test_my_info_incentive_named_in_the_request(chat, db, member, typed, code, step):
+    c = chat("u-typed")
+    c.say(typed)
+    st = state(db, "u-typed")
+    assert (st.step if st and st.dialog else None) == step, c.text
+    assert member_of(db, "u-typed").incentive_type == (code or "cash")  # cash stays until the account is done
+
+
+@pytest.mark.parametrize("typed", ["가스 고객번호 추가할래요", "수도 등록하고 싶어요"])
+def test_my_info_customer_number_added_in_words(chat, db, member, typed):
+    c = chat("u-typed")
+    c.say(typed)
+    assert state(db, "u-typed").dialog == "myinfo", c.text
+
+
 def test_my_info_mobile_with_plus_82(chat, db, member):
     c = chat("u-typed")
     c.open("myinfo")

@@ -748,6 +748,18 @@ class IncentiveStep(ChoiceStep):
                        (incentive_label(code), *answers.words(f"incentive.{code}")))
                 for code in M.offered_incentive_types(local_government(c), rules())]
 
+    def from_request(self, c: Conv, text: str) -> str | M.BankAccount | None:
+        """The way named by the request that opened the change ("기부로 할래요", "받는 방법
+        지역화폐로 바꿔줘"), or cash to the account it names ("받는 방법 신한 110-123-456789로
+        바꿔줘"); a denied or contrasted way is read as match_option reads it."""
+        account = M.account_in_sentence(text)
+        if account is not None and any(o.value == M.CASH for o in self.options(c)):
+            return account
+        try:
+            return self.parse(c, Answer(text, {}, False))
+        except Invalid:
+            return None
+
     def parse(self, c: Conv, answer: Answer):
         options = self.options(c)
         if not answer.tapped and any(o.value == M.CASH for o in options):
