@@ -25,7 +25,7 @@ INTENTS = (
     "join_how", "seoul_resident", "household_member", "apartment", "customer_number_where", "under_14",
     "how_points_work", "why_zero_points", "when_paid_energy", "how_much_max", "point_value", "expected_payout",
     "check_points", "change_incentive", "change_account", "moving_house", "payment_missing", "usage_wrong",
-    "points_use", "usage_up", "website_login", "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
+    "points_use", "usage_up", "website_login", "name_change", "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
     "business", "foreigner",
 )
 # The list view: four cards of at most four questions (carousel listCard limit).
@@ -151,7 +151,12 @@ def answer_text(ctx, intent: str | None) -> str | None:
 # Questions a member gets answered with their own figures; a non-member gets the general
 # answer and the way to join.
 PERSONAL = ("why_zero_points", "when_paid_energy", "expected_payout", "how_much_max", "point_value", "payment_missing",
-            "points_use")
+            "points_use", "customer_number_where")
+# Where an answer leads a member instead (joining is done): the change in my info, or nowhere.
+MEMBER_ACTIONS = {
+    "customer_number_where": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "resources"}),
+    "apartment": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "resources"}),
+}
 
 
 def _member(ctx):
@@ -210,6 +215,11 @@ def personal_text(ctx, intent: str) -> str | None:
         return balance.last_half_reasons_text(ctx)
     if intent == "payment_missing":
         return _payment_text(ctx, member)
+    if intent == "customer_number_where":
+        from bot.dialogs import myinfo
+
+        rows = "\n".join(f"• {name}: {desc}" for name, desc in myinfo.resource_rows(ctx, member))
+        return texts.t("faq.personal.customer_numbers", rows=rows)
     if intent == "points_use":
         from bot.dialogs.signup import fields as F
 
@@ -258,6 +268,8 @@ def answer_reply(ctx, intent: str) -> dict:
         elif _member(ctx) is None and intent != "payment_missing":
             body = f"{body}\n\n{texts.t('faq.personal.join_hint')}"
             action = ("signup", None)
+    if action and action[0] == "signup" and _member(ctx) is not None:
+        action = MEMBER_ACTIONS.get(intent)  # a member is not invited to join again
     outputs: list[SimpleText | TextCard] = [SimpleText(fit_text(body or "", limits.SIMPLE_TEXT_MAX))]
     if intent == "contact":
         outputs.append(TextCard(title=texts.t("faq.call_label"), description=ctx.settings.call_centre,

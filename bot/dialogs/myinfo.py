@@ -467,6 +467,23 @@ def not_member_reply(ctx) -> dict:
                                            ui.home_quick_reply(ctx)])
 
 
+def resource_rows(ctx, member) -> list[tuple[str, str]]:
+    """(resource name, how it is billed with its customer number masked) of each resource."""
+    rows = []
+    for resource in F.rules().resources:
+        account = M.account_for(member, resource)
+        if account is None:
+            desc = _t("not_registered")
+        elif account.billing_mode == "separate":
+            desc = f"{F.billing_label('separate')} {M.masked_customer_number(ctx.cipher, account)}"
+            if account.company and len(UC.companies_for(resource)) > 1:  # KEPCO goes without saying
+                desc += f" ({UC.company_name(resource, account.company)})"
+        else:
+            desc = F.billing_label(account.billing_mode)
+        rows.append((F.resource_label(resource), desc))
+    return rows
+
+
 def overview(ctx, member, notice: str | None = None) -> dict:
     if member is None:
         return not_member_reply(ctx)
@@ -475,17 +492,7 @@ def overview(ctx, member, notice: str | None = None) -> dict:
     address = F.mask_address(member.address, member.address_detail) + ("" if lg else _t("lg_unknown"))
     rows = [(_t("rows.type"), member_type_label(member.member_type)), (_t("rows.name"), mask_name(member.name)),
             (_t("rows.mobile"), mask_mobile(member.mobile)), (_t("rows.address"), address)]
-    for resource in F.rules().resources:
-        account = M.account_for(member, resource)
-        if account is None:
-            desc = _t("not_registered")
-        elif account.billing_mode == "separate":
-            desc = f"{F.billing_label('separate')} {M.masked_customer_number(cipher, account)}"
-            if account.company and len(UC.companies_for(resource)) > 1:  # KEPCO goes without saying
-                desc += f" ({UC.company_name(resource, account.company)})"
-        else:
-            desc = F.billing_label(account.billing_mode)
-        rows.append((F.resource_label(resource), desc))
+    rows.extend(resource_rows(ctx, member))
     incentive = F.incentive_label(member.incentive_type)
     if member.incentive_type == M.CASH and member.account_number_enc:
         incentive = f"{incentive} · {member.bank_name or ''} {M.masked_account_number(cipher, member)}"

@@ -309,6 +309,17 @@ def test_where_to_use_points_gives_the_members_way_of_receiving(chat, db, cipher
     assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "incentive"}
 
 
+def test_a_member_asking_for_customer_numbers_sees_their_own_and_no_signup(chat, db, cipher, clock):
+    joined_long_ago(db, cipher, U2)
+    c = chat(U2)
+    c.say("제 고객번호 뭐예요")
+    assert "회원님이 등록한 고객번호예요." in c.text and "• 전기: 개별납부 ******" in c.text
+    assert "가입하기" not in c.labels
+    assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "resources"}
+    c.say("누가 가입할 수 있어요?")
+    assert "가입하기" not in c.labels and "다른 질문" in c.labels
+
+
 def test_payout_question_before_any_statement(chat, db, cipher, clock):
     joined_long_ago(db, cipher, U2)
     c = chat(U2)
