@@ -385,6 +385,13 @@ def test_a_menu_word_typed_mid_dialog_opens_it_and_keeps_the_dialog(chat, db, ty
     assert state(db, U1).step == "billing_mode"
 
 
+@pytest.mark.parametrize("typed", ["나중에 할게요", "다음에 할게요", "안 적을래요"])
+def test_later_at_an_optional_question_skips_it(chat, db, typed):
+    c = signup_until(chat(U1), "email")
+    c.say(typed)
+    assert state(db, U1).step == "referrer" and state(db, U1).slots.get("email") is None
+
+
 @pytest.mark.parametrize("step,typed", [("address", "잠깐만요"), ("address", "나중에 할게요"),
                                         ("customer_number", "아 잠깐 고지서 찾아볼게요")])
 def test_a_pause_mid_signup_keeps_everything_and_counts_no_failure(chat, db, step, typed):
