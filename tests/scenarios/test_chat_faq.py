@@ -35,6 +35,7 @@ def test_every_faq_intent_has_examples_and_a_label():
     ("아기 태어나서 전기 많이 써요", "usage_up", ["지난 2년 평균", "감점이나 벌금은 없어요", "따로 평가"]),
     ("로그인이 안돼요", "website_login", ["아이디와 비밀번호가 필요 없어요", "1660-2030"]),
     ("개명했어요", "name_change", ["채팅에서 바꿀 수 없어요", "1660-2030", "예금주 이름"]),
+    ("가입비 있어요?", "about", ["가입비는 없고", "환경부", "135,000원", "최대 2원"]),
     ("홈페이지 주소 알려줘", "contact", ["1660-2030", "누리집은 https://"]),
 ])
 def test_typed_questions_get_grounded_answers(chat, typed, intent, facts):
