@@ -40,3 +40,19 @@ def test_bad_values_are_refused_and_nothing_is_written(app, db):
         res = cli(app, "set-rate", "--local-government", code, "--rate", rate, "--from", day)
         assert res.exit_code == 2 and said in res.stderr, (args, res.stderr)
     assert snapshot(db) == before
+
+
+def test_a_rate_that_would_change_a_paid_half_is_refused(app, db, cipher, tmp_path):
+    from tests.core.test_payouts import setup_half
+
+    setup_half(app, db, cipher, tmp_path)  # 2025H1 settled for 41117
+    assert cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "p.csv").exit_code == 0
+    before = rates(db)
+    res = cli(app, "set-rate", "--local-government", "41117", "--rate", "1.5", "--from", "2025-03-01")
+    assert res.exit_code == 2
+    assert "2025-03-01 would change the rate of 2025H1, whose payout file is already recorded" in res.stderr
+    assert "give a day after 2025-06-30" in res.stderr and rates(db) == before
+    assert cli(app, "set-rate", "--local-government", "41117", "--rate", "1.5", "--from", "2025-07-01").exit_code == 0
+    with db.transaction() as s:  # another 시군구 has paid nothing: its rates are its own
+        add_lg(s, code="41111", name="수원시 장안구")
+    assert cli(app, "set-rate", "--local-government", "41111", "--rate", "1", "--from", "2025-03-01").exit_code == 0
