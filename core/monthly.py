@@ -52,7 +52,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -75,7 +75,7 @@ from core.points.baseline import (
     monthly_baseline,
 )
 from core.points.evaluation import is_registered_for_half
-from core.points.periods import Half, int_to_month
+from core.points.periods import Half, int_to_month, month_last_day
 from core.progress import AccountFigures, Comparison, PreparedChunk, comparison_of, iter_prepared, write_rows
 from core.push_budget import BudgetOutcome, BudgetSettings, apply_budget
 from core.rules import Rules, default_rules
@@ -273,6 +273,11 @@ def monthly_results(db: Database, month: str, clock: Clock, rules: Rules | None 
     today = today_kst(clock)
     if m > today.year * 100 + today.month:
         raise MonthlyError(f"{period} is in the future")
+    if m == today.year * 100 + today.month:
+        # its readings are not all in: the results would be wrong and, recorded once per member
+        # and month, the right ones could never be sent after
+        raise MonthlyError(f"{period} has not ended yet (it ends {month_last_day(m)}); "
+                           f"its results can be prepared from {month_last_day(m) + timedelta(days=1)}")
     result = MonthlyResult(period)
     run = _Run(m, period, Half.of_month(m), today.year * 100 + today.month, rules, utcnow_naive(clock))
     method = start_method(rules)

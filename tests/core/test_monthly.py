@@ -52,6 +52,12 @@ def test_monthly_results_refuses_bad_or_future_month(app, db):
     assert cli(app, "monthly-results", "--month", "2026-13").exit_code == 2
     res = cli(app, "monthly-results", "--month", "2027-01")
     assert res.exit_code == 2 and "in the future" in res.stderr
+    # the month still running (clock: 2026-11-22): its results would be wrong and, recorded once
+    # per member, the right ones never sent
+    before = snapshot(db)
+    res = cli(app, "monthly-results", "--month", "2026-11")
+    assert res.exit_code == 2 and "2026-11 has not ended yet (it ends 2026-11-30)" in res.stderr
+    assert "prepared from 2026-12-01" in res.stderr and snapshot(db) == before
 
 
 @pytest.mark.parametrize("written", ["2026.10", "202610", "2026년 10월", "2026-10"])
