@@ -90,6 +90,13 @@ def asks_why(text: str | None) -> bool:
     return bool(t) and any(w and w in t for w in _squashed("why"))
 
 
+def asks_where_about_it(text: str | None) -> bool:
+    """A "where" question about what is being asked: a where word (answers.where) with a word
+    pointing at it ("이거", "그 번호"; answers.it)."""
+    t = squash(text)
+    return bool(t) and any(w and w in t for w in _squashed("where")) and any(w and w in t for w in _squashed("it"))
+
+
 def asks(text: str | None) -> bool:
     """Is the text plainly a question: a question mark or a question word ("어디", "언제")? Not
     an ending alone, which answers share ("관리비에 포함돼요")."""

@@ -385,6 +385,15 @@ def test_a_menu_word_typed_mid_dialog_opens_it_and_keeps_the_dialog(chat, db, ty
     assert state(db, U1).step == "billing_mode"
 
 
+@pytest.mark.parametrize("typed,answer", [("이거 어디서 봐요", "고객번호는 요금 고지서에 있어요"),
+                                          ("번호 어디 있어요?", "고객번호는 요금 고지서에 있어요"),
+                                          ("포인트는 어디서 봐요?", "카본페이 앱")])  # another topic: its own answer
+def test_where_is_it_at_the_customer_number_step_is_about_the_number(chat, db, typed, answer):
+    c = signup_until(chat(U1), "customer_number")
+    c.say(typed)
+    assert c.has(answer) and state(db, U1).step == "customer_number"
+
+
 @pytest.mark.parametrize("typed", ["나중에 할게요", "다음에 할게요", "안 적을래요"])
 def test_later_at_an_optional_question_skips_it(chat, db, typed):
     c = signup_until(chat(U1), "email")

@@ -651,6 +651,7 @@ class UtilityCompanyStep(ChoiceStep):
 class CustomerNumberStep(TextStep):
     name = "customer_number"
     why = "signup.customer_number.why"
+    topic_faq = "customer_number_where"
 
     def tap_matches(self, c: Conv, extra: dict) -> bool:
         return extra.get("step") == self.name and extra.get("resource", c.slots.get("resource")) == c.slots.get("resource")

@@ -140,6 +140,9 @@ class Step:
 
     name: str = ""
     why: str = ""  # text key: why the step asks what it asks ("이름은 왜 필요해요?")
+    # The FAQ of what the step asks for: a "where" question about it ("이거 어디서 봐요?",
+    # "번호 어디 있어요") is that question, not another FAQ its words resemble
+    topic_faq: str = ""
 
     def ask(self, c: Conv) -> Prompt:
         raise NotImplementedError
@@ -435,6 +438,10 @@ class StepDialog:
                     return self.render(ctx, step.name, notice=texts.t("signup.common.pause", hours=hours))
                 if self.back_key and answers.says_any(typed, "back"):
                     return self.render(ctx, step.name, notice=texts.t(self.back_key))
+            if not answer.tapped and step.topic_faq and answers.asks_where_about_it(answer.text):
+                from bot.dialogs import faq
+
+                return self.render(ctx, step.name, notice=faq.answer_text(ctx, step.topic_faq))
             if not answer.tapped:
                 answered = self.faq_answer(ctx, answer.text)
                 if answered:
