@@ -102,6 +102,8 @@ class Router:
             return "welcome"
         if intent in ("withdraw", "notify"):
             return "myinfo"
+        if intent == "link":
+            return "link"
         if intent in faq.INTENTS or intent == "faq_list":
             return "faq"
         return "help"
@@ -130,6 +132,12 @@ class Router:
             dialog = self.app.dialogs["notify"]
             assert isinstance(dialog, notify.NotifyDialog)
             return dialog.handle(ctx)  # typed: the screen, nothing changed before a tap
+        if intent == "link" and "link" in self.app.dialogs:
+            from bot.dialogs.link import LinkDialog
+
+            linking = self.app.dialogs["link"]
+            assert isinstance(linking, LinkDialog)
+            return linking.open(ctx)  # a member already linked is told so
         if intent == "human":
             return chat.human_reply(ctx)
         if intent == "thanks":

@@ -164,6 +164,20 @@ def test_signup_first_question_offers_already_a_member(chat, db, registry):
     assert "회원번호" in c.text
 
 
+@pytest.mark.parametrize("typed", ["이미 회원이에요", "홈페이지로 가입했는데 카톡 연결", "예전에 홈페이지에서 가입했는데요"])
+def test_saying_in_words_that_one_is_already_a_member_starts_the_link(chat, db, registry, typed):
+    c = chat(U1)
+    c.say(typed)  # typed, not the button: the registry's members say it this way
+    assert "카카오톡 연결 동의" in c.text and state(db, U1).dialog == "link"
+    c.tap("동의하고 연결")
+    c.say("GG-2019-000123")
+    c.say("박서연")
+    c.say("010 5555 6666")
+    assert linked_key(db) == U1
+    c.say(typed)  # linked now: told so, nothing started
+    assert state(db, U1) is None or state(db, U1).dialog is None
+
+
 def test_a_linked_member_asking_their_member_number_sees_it_in_my_info(chat, db, registry):
     c = chat(U1)
     prove(c)
