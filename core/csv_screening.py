@@ -36,6 +36,8 @@ MAX_QUANTITY = Decimal("99999999999.999")
 MAX_KEY_LEN = 40
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# An Excel workbook given for a CSV: .xlsx is a ZIP file, .xls an OLE2 compound file
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 # Names an operator may give to --encoding, by the codec that reads them (EUC-KR is a subset
 # of CP949, Excel's "Korean" CSV).
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8",
@@ -141,6 +143,8 @@ def decode_operator_bytes(data: bytes, encoding: str = "utf-8") -> str:
         data, codec = data[len(UTF8_BOM):], "utf-8"
     elif data.startswith(UTF16_BOMS):
         raise ImportRejected([RowError(1, msg("file.utf16"))])
+    elif data.startswith(WORKBOOK_MAGIC):
+        raise ImportRejected([RowError(0, msg("file.workbook"))])
     try:
         content = data.decode(codec)
     except UnicodeDecodeError as exc:
@@ -211,8 +215,8 @@ def _stream_codec(path: Path, encoding: str) -> str | None:
     with the file); None when it does not (decode_operator_bytes then says why)."""
     codec = codec_of(encoding)
     with path.open("rb") as fh:
-        head = fh.read(len(UTF8_BOM))
-        if head.startswith(UTF16_BOMS):
+        head = fh.read(len(WORKBOOK_MAGIC[1]))
+        if head.startswith(UTF16_BOMS) or head.startswith(WORKBOOK_MAGIC):
             return None
         if head.startswith(UTF8_BOM):
             codec = "utf-8-sig"

@@ -153,6 +153,15 @@ def test_a_cp949_file_imports_with_encoding_cp949(app, db, cipher, tmp_path):
     assert cli(app, "import-usage", src, "--encoding", "EUC-KR").exit_code == 0  # same codec
 
 
+@pytest.mark.parametrize("magic", [b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"])
+def test_an_excel_workbook_given_for_the_csv_says_how_to_save_it(app, db, tmp_path, magic):
+    src = tmp_path / "usage.xlsx"
+    src.write_bytes(magic + b"\x00\x87 not text" * 50)
+    err = refused(app, db, src)
+    assert "the file is an Excel workbook (.xlsx or .xls), not CSV" in err and "CSV UTF-8" in err
+    assert "not UTF-8 text" not in err
+
+
 def test_a_utf8_file_read_as_cp949_is_refused_and_a_bom_is_utf8(app, db, tmp_path):
     src = shutil.copy(CSV_FIXTURES / "usage_korean.csv", tmp_path / "k.csv")
     err = refused(app, db, src, "--encoding", "cp949")
