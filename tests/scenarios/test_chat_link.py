@@ -178,6 +178,19 @@ def test_saying_in_words_that_one_is_already_a_member_starts_the_link(chat, db, 
     assert state(db, U1) is None or state(db, U1).dialog is None
 
 
+@pytest.mark.parametrize("step", ["name", "address"])
+def test_already_a_member_typed_mid_signup_offers_the_link(chat, db, registry, step):
+    from tests.auxil.scenarios import signup_until
+
+    c = signup_until(chat(U1), step)
+    c.say("이미 회원이에요")  # at the name step this is no name
+    st = state(db, U1)
+    assert (st.dialog, st.step, st.slots.get("name") if step == "name" else None) == ("signup", step, None)
+    assert c.has("새로 가입하지 말고") and c.labels[0] == "이미 회원이에요"
+    c.tap("이미 회원이에요")
+    assert "카카오톡 연결 동의" in c.text and state(db, U1).dialog == "link"
+
+
 def test_a_linked_member_asking_their_member_number_sees_it_in_my_info(chat, db, registry):
     c = chat(U1)
     prove(c)

@@ -493,6 +493,21 @@ class SignupDialog(F.FieldsDialog):
     address_question_key = "signup.address.question"
     back_key = "signup.common.back"
 
+    def aside(self, ctx, step, text: str) -> dict | None:
+        """'이미 회원이에요' mid-signup: a member of the registry links instead of joining again;
+        the link is offered and the question kept, nothing typed so far is lost."""
+        from bot import understanding
+        from bot.dialogs.link import link_quick_reply
+
+        u = understanding.understand(text)
+        if u.outcome != "confident" or u.intent != "link":
+            return None
+        reply = self.render(ctx, step.name, notice=texts.t("signup.common.already_member"))
+        qrs = reply["template"].setdefault("quickReplies", [])
+        qrs.insert(0, link_quick_reply(ctx).to_dict())
+        del qrs[limits.QUICK_REPLIES_MAX:]
+        return reply
+
     def __init__(self, app) -> None:
         steps = [MemberTypeStep(), TermsStep(), NameStep(), MobileStep(), HouseholderStep(), HouseholderNameStep(),
                  *(cls() for cls in F.SHARED_STEPS), OptionalStep(), MotivationStep(), FloorAreaStep(),

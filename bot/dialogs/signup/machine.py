@@ -329,6 +329,11 @@ class StepDialog:
         """Text shown for an `info` tap (e.g. a consent's summary) before the question."""
         return None
 
+    def aside(self, ctx: Ctx, step: Step, text: str) -> dict | None:
+        """A dialog's own reply to text its step could not take (e.g. the signup offering the
+        link to "이미 회원이에요"), before FAQ answers; None: nothing of its own."""
+        return None
+
     def faq_answer(self, ctx: Ctx, text: str) -> str | None:
         """The answer to a question typed instead of the step's answer (only asked after the
         step could not parse the text, so an answer is never taken for a question)."""
@@ -443,6 +448,9 @@ class StepDialog:
 
                 return self.render(ctx, step.name, notice=faq.answer_text(ctx, step.topic_faq))
             if not answer.tapped:
+                aside = self.aside(ctx, step, answer.text)
+                if aside is not None:
+                    return aside
                 answered = self.faq_answer(ctx, answer.text)
                 if answered:
                     return self.render(ctx, step.name, notice=answered)
