@@ -420,6 +420,17 @@ def test_going_back_mid_signup_says_how(chat, db, typed):
     assert state(db, U1).failures == 0
 
 
+@pytest.mark.parametrize("typed", ["가입 안 할래요", "그만둘게요", "나가기", "가입 취소할래요"])
+def test_wanting_to_stop_in_a_sentence_points_at_the_cancel_button(chat, db, typed):
+    c = signup_until(chat(U1), "address")
+    c.say(typed)
+    st = state(db, U1)
+    assert c.has("그만두시려면 아래 '취소'를 눌러 주세요") and "취소" in c.labels
+    assert (st.dialog, st.step, st.failures) == ("signup", "address", 0)
+    c.tap("취소")
+    assert state(db, U1) is None or state(db, U1).dialog is None
+
+
 def test_is_my_account_safe_gets_why_and_how_it_is_kept(chat, db):
     c = signup_until(chat(U1), "account_number")
     c.say("계좌 안전해요?")

@@ -443,6 +443,10 @@ class StepDialog:
                     return self.render(ctx, step.name, notice=texts.t("signup.common.pause", hours=hours))
                 if self.back_key and answers.says_any(typed, "back"):
                     return self.render(ctx, step.name, notice=texts.t(self.back_key))
+                if answers.says_any(typed, "stop") and step.ask(c).cancel:
+                    # "가입 안 할래요", "그만둘게요": the way out is the cancel button, which asks
+                    # nothing more; a sentence that merely contains a stop word ends nothing
+                    return self.render(ctx, step.name, notice=texts.t("signup.common.stop"))
             if not answer.tapped and step.topic_faq and answers.asks_where_about_it(answer.text):
                 from bot.dialogs import faq
 
