@@ -214,6 +214,9 @@ class MyInfoDialog(F.FieldsDialog):
             # "탈퇴하면 다시 가입 가능해요?" (or its close call's choice): the answer, and a button
             # to the confirmation; no confirmation is opened that a following "네" would answer
             return withdraw_info(ctx)
+        if flow == "withdraw" and not extra and answers.says_any(answers.squash(ctx.turn.utterance), "withdraw.denied"):
+            # "탈퇴 안 할래요": nothing is opened that a following "네" could answer
+            return ui.menu_reply(ctx, _t("withdraw.not_withdrawn"), member=True)
         notice = _t("move.intro") if flow == "move" else None
         ctx.dialog.begin(self.name, FIRST_STEP[flow], {"flow": flow})
         self.app.dialog_event(self.name, f"started_{flow}")

@@ -321,6 +321,17 @@ def test_my_info_withdraw_yes_and_no(chat, db, member, typed, withdrawn):
         assert c.has("정하시기 전에 아래 안내를 확인해 주세요") and "탈퇴하기" in c.labels
 
 
+@pytest.mark.parametrize("typed", ["탈퇴 취소", "탈퇴 안 할래요", "탈퇴하지 않을래요", "탈퇴 철회할게요"])
+def test_not_withdrawing_said_in_words_opens_no_confirmation(chat, db, member, typed):
+    c = chat("u-typed")
+    c.say(typed)
+    assert c.has("탈퇴하지 않았어요")
+    st = state(db, "u-typed")
+    assert st is None or st.dialog is None
+    c.say("네")  # a "네" after it withdraws nothing
+    assert member_of(db, "u-typed") is not None
+
+
 def test_a_question_at_the_signups_last_step_does_not_join(chat, db):
     c = signup_until(chat(U1), "confirm")
     c.say("가입하면 언제부터 포인트가 쌓여요?")
