@@ -283,7 +283,11 @@ def campaigns_skill(ctx) -> dict:
         return mine(ctx, member)
     # the opt-out word works in every language whatever the chat's (the advertising says it)
     # ... and so do words asking the messages to stop ("캠페인 알림 그만", "소식 안 받을래요")
-    if action == "opt_out" or (not action and any(w in typed for w in (*_words("opt_out"), *_listed("stop")))):
+    stops = not action and any(w in typed for w in (*_words("opt_out"), *_listed("stop")))
+    if stops and any(w in typed for w in _listed("undo_stop")):
+        # "수신거부 철회할게요": the opt-out taken back, which asks for the explicit consent
+        return opt_in(ctx, member, False)
+    if action == "opt_out" or stops:
         # asked about ("수신거부하면 뭐가 달라져요?"): what it does and its button; said: done
         return opt_out_info(ctx, member) if asked else opt_out(ctx, member)
     if action in ("opt_in", "opt_in_confirm"):
