@@ -155,7 +155,8 @@ def leave(ctx, member, campaign_id: str | None) -> dict:
 def asks_to_leave(typed: str) -> bool:
     """Squashed text asking to leave a campaign ("그만둘래요", "참여 취소"), not its messages
     ("캠페인 알림 그만둘래요" stops the messages)."""
-    return any(w in typed for w in _listed("leave")) and not any(w in typed for w in _listed("messages"))
+    return (any(w in typed for w in _listed("leave")) and not any(w in typed for w in _listed("messages"))
+            and not any(w in typed for w in _listed("stay")))
 
 
 def mine(ctx, member) -> dict:
@@ -279,6 +280,8 @@ def campaigns_skill(ctx) -> dict:
     asked = not action and answers.looks_like_question(ctx.turn.utterance)
     if not action and asks_to_leave(typed):
         return leave_info(ctx, member) if asked else leave(ctx, member, None)
+    if not action and any(w in typed for w in _listed("stay")):
+        return mine(ctx, member)  # "캠페인 그만두지 않을래요": nothing left, their campaigns shown
     if action == "mine" or (not action and (typed in _words("mine") or any(w in typed for w in _listed("mine_in")))):
         return mine(ctx, member)
     # the opt-out word works in every language whatever the chat's (the advertising says it)

@@ -186,6 +186,14 @@ def test_leaving_a_campaign_in_words(chat, db, cipher, clock, typed):
     assert (c.has("참여 중인 캠페인이 없어요") or c.has("참여하지 않으셨어요")) and pledges(db) == 0
 
 
+@pytest.mark.parametrize("typed", ["캠페인 그만 안 할래요", "캠페인 참여 취소 안 할게요", "냉방 1도 올리기 포기하지 않을래요"])
+def test_saying_one_will_not_leave_leaves_nothing(chat, db, cipher, clock, typed):
+    add_campaign(db, clock)
+    c = member_says(chat, db, cipher, clock, "냉방 1도 올리기 참여할래요")
+    c.say(typed)
+    assert pledges(db) == 1 and "참여를 취소했어요" not in c.text
+
+
 def test_leaving_by_the_cards_button_and_joining_again(chat, db, cipher, clock, campaigns):
     c = member_says(chat, db, cipher, clock, "냉방 1도 올리기 참여할래요")
     c.open("campaigns")
