@@ -96,6 +96,15 @@ class PayoutResult:
                 f"-> {self.out}")
 
 
+def last_paid_half(session, code: str) -> Half | None:
+    """The latest half with a recorded payout line of the local government, or None: its rate
+    (the one in force on its last day) must not change any more."""
+    from sqlalchemy import func
+
+    half = session.scalar(select(func.max(PayoutLine.half)).where(PayoutLine.local_government_code == code))
+    return Half.parse(half) if half else None
+
+
 def _same_name(a: str | None, b: str | None) -> bool:
     norm = lambda s: "".join((s or "").split()).casefold()  # noqa: E731
     return bool(norm(a)) and norm(a) == norm(b)

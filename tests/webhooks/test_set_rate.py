@@ -56,3 +56,21 @@ def test_a_rate_that_would_change_a_paid_half_is_refused(app, db, cipher, tmp_pa
     with db.transaction() as s:  # another 시군구 has paid nothing: its rates are its own
         add_lg(s, code="41111", name="수원시 장안구")
     assert cli(app, "set-rate", "--local-government", "41111", "--rate", "1", "--from", "2025-03-01").exit_code == 0
+
+
+def test_a_file_changing_the_rate_of_a_paid_sigungu_is_refused(app, db, cipher, tmp_path):
+    from tests.core.test_payouts import setup_half
+
+    setup_half(app, db, cipher, tmp_path)
+    assert cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "p.csv").exit_code == 0
+    header = "code,sido,name,prefixes,won_per_point,incentive_types,payout_month_h1,payout_month_h2,contact\n"
+    changed = tmp_path / "lgs.csv"
+    changed.write_text(header + "41117,경기도,수원시 영통구,,1.5,cash|donation,12,6,031-228-2114\n", encoding="utf-8")
+    before = snapshot(db)
+    res = cli(app, "load-local-governments", changed)
+    assert res.exit_code == 2 and "41117 수원시 영통구: won_per_point 2.00 -> 1.5 would change 2025H1" in res.stderr
+    assert "cpoint set-rate --local-government 41117 --rate 1.5 --from <a day after 2025-06-30>" in res.stderr
+    assert snapshot(db) == before
+    same = tmp_path / "same.csv"
+    same.write_text(header + "41117,경기도,수원시 영통구,,2,cash|donation,12,6,031-228-2114\n", encoding="utf-8")
+    assert cli(app, "load-local-governments", same).exit_code == 0  # its other figures may change

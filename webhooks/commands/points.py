@@ -178,17 +178,6 @@ def greenlife_confirm_cmd(month: str, early: bool):
     click.echo(result.summary())
 
 
-def last_paid_half(session, code: str):
-    """The latest half with a recorded payout line of the local government, or None."""
-    from sqlalchemy import func, select
-
-    from core.models import PayoutLine
-    from core.points.periods import Half
-
-    half = session.scalar(select(func.max(PayoutLine.half)).where(PayoutLine.local_government_code == code))
-    return Half.parse(half) if half else None
-
-
 @cpoint.command("set-rate")
 @click.option("--local-government", "code", required=True,
               help="Local government code, or its name as written (e.g. Suwon-si Yeongtong-gu in Korean).")
@@ -201,6 +190,7 @@ def set_rate_cmd(code: str, rate: str, valid_from: str):
 
     from core.clock import utcnow_naive
     from core.models import LocalGovernment, LocalGovernmentRate
+    from core.payouts import last_paid_half
     from core.rules import RulesError, default_rules, validate_rate
 
     svc = services()
@@ -227,6 +217,7 @@ def set_rate_cmd(code: str, rate: str, valid_from: str):
             if s.get(LocalGovernment, code) is None:  # a 시/도: each 시군구 has its own rate
                 fail(f"set-rate: {code!r} is a province; give the city, county or district (sigungu)")
             paid = last_paid_half(s, code)
+            assert day is not None  # an unreadable day failed above
             if paid is not None and day <= paid.end:
                 # a half's rate is the one in force on its last day: this would change a half
                 # whose payout file is recorded (a mistyped year, typically)

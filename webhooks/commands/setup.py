@@ -47,6 +47,26 @@ def check_config():
     click.echo("configuration ok" + (f" ({len(doubtful)} warnings)" if doubtful else ""))
 
 
+def paid_rate_changes(session, rows) -> list[str]:
+    """A file's rate change for a 시군구 with a recorded payout file: that half's rate would
+    change after it was paid; the new rate is recorded from a day with set-rate instead."""
+    from core.models import LocalGovernment
+    from core.payouts import last_paid_half
+
+    out = []
+    for row in rows:
+        lg = session.get(LocalGovernment, row.code)
+        if lg is None or lg.won_per_point == row.won_per_point:
+            continue
+        paid = last_paid_half(session, row.code)
+        if paid is not None:
+            out.append(f"{row.code} {row.name}: won_per_point {lg.won_per_point} -> {row.won_per_point} would change "
+                       f"{paid}, whose payout file is recorded; keep {lg.won_per_point} here and record the new rate "
+                       f"with: cpoint set-rate --local-government {row.code} --rate {row.won_per_point} "
+                       f"--from <a day after {paid.end}>")
+    return out
+
+
 @cpoint.command("load-local-governments")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True))
 @click.option("--encoding", type=click.Choice(ENCODING_CHOICES, case_sensitive=False), default="utf-8",
@@ -73,5 +93,8 @@ def load_local_governments(file: str | None, encoding: str):
         fail("local governments rejected; nothing was written:\n"
              + "\n".join(str(e) for e in exc.errors))
     with services().db.transaction() as s:
+        paid = paid_rate_changes(s, rows)
+        if paid:
+            fail("local governments rejected; nothing was written:\n" + "\n".join(paid))
         inserted, updated = seed_local_governments(s, rows)
     click.echo(f"local governments: {inserted} new, {updated} updated, {len(rows) - inserted - updated} unchanged")
