@@ -154,9 +154,9 @@ def leave(ctx, member, campaign_id: str | None) -> dict:
 
 def asks_to_leave(typed: str) -> bool:
     """Squashed text asking to leave a campaign ("그만둘래요", "참여 취소"), not its messages
-    ("캠페인 알림 그만둘래요" stops the messages)."""
+    ("캠페인 알림 그만둘래요" stops the messages, "수신거부 취소" takes their stop back)."""
     return (any(w in typed for w in _listed("leave")) and not any(w in typed for w in _listed("messages"))
-            and not any(w in typed for w in _listed("stay")))
+            and not any(w in typed for w in (*_listed("stay"), *_words("opt_out"))))
 
 
 def mine(ctx, member) -> dict:

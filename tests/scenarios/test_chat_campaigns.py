@@ -111,7 +111,7 @@ def test_asking_in_words_for_the_messages_to_stop_stops_them(chat, db, cipher, c
     assert member_of(db, "u-camp").campaign_opt_out
 
 
-@pytest.mark.parametrize("typed", ["수신거부 철회할게요", "캠페인 수신거부 해제해 주세요"])
+@pytest.mark.parametrize("typed", ["수신거부 철회할게요", "캠페인 수신거부 해제해 주세요", "수신거부 취소"])
 def test_taking_back_an_opt_out_asks_for_consent_and_stops_nothing(chat, db, cipher, clock, campaigns, typed):
     c = member_says(chat, db, cipher, clock, typed)
     assert "수신을 거부했어요" not in c.text and "동의하고 받기" in c.labels
