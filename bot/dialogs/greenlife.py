@@ -252,10 +252,7 @@ class PayoutStep(ChoiceStep):
                 Option(G.ACCOUNT, _t("join.payout_account"), answers.words("greenlife_payout.account"))]
 
     def parse(self, c: Conv, answer):
-        try:
-            account = None if answer.tapped else F.typed_account(answer.text, F.host(c).member_name(c))
-        except M.InvalidValue:
-            raise F.holder_other(c) from None
+        account = None if answer.tapped else F.typed_account(c, answer.text)
         if account is not None and account.bank:  # "신한 110-123-456789": to that account
             return account
         return super().parse(c, answer)

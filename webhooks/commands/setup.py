@@ -5,9 +5,10 @@ import click
 from flask import current_app
 
 from core.crypto import generate_hash_key, generate_key
-from core.csv_screening import ENCODING_CHOICES, ImportRejected, decode_operator_bytes
+from core.csv_screening import ImportRejected, decode_operator_bytes
 from migrations import upgrade_to_head
 from webhooks.commands import cpoint, fail, services
+from webhooks.commands.points import encoding_option
 
 
 @cpoint.command("init-db")
@@ -69,8 +70,7 @@ def paid_rate_changes(session, rows) -> list[str]:
 
 @cpoint.command("load-local-governments")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, exists=True))
-@click.option("--encoding", type=click.Choice(ENCODING_CHOICES, case_sensitive=False), default="utf-8",
-              show_default=True, help="Text encoding of FILE: utf-8 (a BOM is fine) or cp949 / euc-kr.")
+@encoding_option
 def load_local_governments(file: str | None, encoding: str):
     """Insert or update 시군구 (rate, incentive types, payout months, address prefixes) from a
     CSV in the format of core/data/local_governments.csv; without FILE, that built-in list.

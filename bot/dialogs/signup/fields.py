@@ -764,10 +764,7 @@ class IncentiveStep(ChoiceStep):
     def parse(self, c: Conv, answer: Answer):
         options = self.options(c)
         if not answer.tapped and any(o.value == M.CASH for o in options):
-            try:
-                account = typed_account(answer.text, host(c).member_name(c))
-            except M.InvalidValue:
-                raise holder_other(c) from None
+            account = typed_account(c, answer.text)
             if account is not None and account.bank:  # a bank and its account number: cash to it
                 return account
         option = match_option(options, answer)
@@ -803,10 +800,7 @@ class BankStep(ChoiceStep):
         return [Option(name, label) for name, label in texts.raw("signup.bank.quick").items()]
 
     def parse(self, c: Conv, answer: Answer):
-        try:
-            account = None if answer.tapped else typed_account(answer.text, host(c).member_name(c))
-        except M.InvalidValue:
-            raise holder_other(c) from None
+        account = None if answer.tapped else typed_account(c, answer.text)
         if account is not None:  # the bank and its account number in one message
             if account.bank is None:
                 raise Invalid(c.t("signup.bank.number_only"))
@@ -831,16 +825,16 @@ class BankStep(ChoiceStep):
         return Go("account_number")
 
 
-def typed_account(text: str, holder: str | None = None) -> M.BankAccount | None:
+def typed_account(c: Conv, text: str) -> M.BankAccount | None:
     """An account number (with or without its bank) when the text holds one, else None; an
-    account typed with another person's name as its holder raises InvalidValue."""
+    account typed with another person's name as its holder is refused (holder_other)."""
     if not any(ch.isdigit() for ch in text or ""):
         return None
     try:
-        return M.parse_account(text, holder=holder)
+        return M.parse_account(text, holder=host(c).member_name(c))
     except M.InvalidValue as exc:
         if exc.reason == "holder":
-            raise
+            raise holder_other(c) from None
         return None
 
 
