@@ -302,6 +302,10 @@ class Router:
         u = understanding.understand(text)
         if u.outcome != "confident" or u.intent not in SIDE_INTENTS or self.skill_of(u.intent) == running.skill:
             return None
+        # Confident only because nothing else came close ('우리 집이요' at the address step) is
+        # too weak here: the text is more likely a wrong answer to the step than a request.
+        if u.result.top is None or u.result.top.score < understanding.thresholds().confident:
+            return None
         ctx.intent = u.intent
         return self._kept(self.run_intent(ctx, u.intent), running)
 

@@ -22,7 +22,7 @@ from bot.kakao.response import Carousel, ListCard, SimpleText, TextCard, fit_tex
 from core.rules import default_rules
 
 INTENTS = (
-    "about", "join_how", "seoul_resident", "household_member", "apartment", "customer_number_where", "under_14",
+    "about", "join_how", "seoul_resident", "household_member", "tenant", "resources", "apartment", "customer_number_where", "under_14",
     "how_points_work", "why_zero_points", "when_paid_energy", "how_much_max", "point_value", "expected_payout",
     "check_points", "change_incentive", "change_account", "moving_house", "payment_missing", "usage_wrong",
     "points_use", "usage_up", "website_login", "name_change", "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
@@ -37,7 +37,8 @@ GROUPS = {
 }
 # Where an answer leads: the skill of its quick reply (plus extra), if any.
 ACTIONS = {
-    "about": ("signup", None), "join_how": ("signup", None), "household_member": ("signup", None), "apartment": ("signup", None),
+    "about": ("signup", None), "join_how": ("signup", None), "household_member": ("signup", None), "tenant": ("signup", None),
+    "resources": ("signup", None), "apartment": ("signup", None),
     "customer_number_where": ("signup", None), "business": ("signup", None), "foreigner": ("signup", None),
     "how_points_work": ("balance", None), "why_zero_points": ("balance", None), "when_paid_energy": ("balance", None),
     "how_much_max": ("balance", None), "point_value": ("balance", None), "expected_payout": ("balance", None),
@@ -156,6 +157,7 @@ PERSONAL = ("why_zero_points", "when_paid_energy", "expected_payout", "how_much_
 MEMBER_ACTIONS = {
     "customer_number_where": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "resources"}),
     "apartment": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "resources"}),
+    "resources": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "resources"}),
 }
 
 

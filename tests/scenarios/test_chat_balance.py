@@ -318,6 +318,9 @@ def test_a_member_asking_for_customer_numbers_sees_their_own_and_no_signup(chat,
     assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "resources"}
     c.say("누가 가입할 수 있어요?")
     assert "가입하기" not in c.labels and "다른 질문" in c.labels
+    c.say("가스는 안 써요")  # which resources count: a member is led to change theirs
+    assert "'사용 안 함'" in c.text and "가입하기" not in c.labels
+    assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "resources"}
 
 
 def test_payout_question_before_any_statement(chat, db, cipher, clock):

@@ -37,6 +37,8 @@ def test_every_faq_intent_has_examples_and_a_label():
     ("개명했어요", "name_change", ["채팅에서 바꿀 수 없어요", "1660-2030", "예금주 이름"]),
     ("가입비 있어요?", "about", ["가입비는 없고", "환경부", "135,000원", "최대 2원"]),
     ("홈페이지 주소 알려줘", "contact", ["1660-2030", "누리집은 https://"]),
+    ("세입자도 가입돼요?", "tenant", ["집주인 동의는 필요 없고", "주민등록 주소와 같아야"]),
+    ("도시가스 없는 집도 되나요", "resources", ["'사용 안 함'", "불이익은 없어요", "지역난방"]),
 ])
 def test_typed_questions_get_grounded_answers(chat, typed, intent, facts):
     c = chat("u-faq")

@@ -164,7 +164,8 @@ def test_signup_first_question_offers_already_a_member(chat, db, registry):
     assert "회원번호" in c.text
 
 
-@pytest.mark.parametrize("typed", ["이미 회원이에요", "홈페이지로 가입했는데 카톡 연결", "예전에 홈페이지에서 가입했는데요"])
+@pytest.mark.parametrize("typed", ["이미 회원이에요", "홈페이지로 가입했는데 카톡 연결", "예전에 홈페이지에서 가입했는데요",
+                                   "구청에서 가입했어요"])
 def test_saying_in_words_that_one_is_already_a_member_starts_the_link(chat, db, registry, typed):
     c = chat(U1)
     c.say(typed)  # typed, not the button: the registry's members say it this way
