@@ -94,10 +94,11 @@ def match_intent(text: str | None) -> str | None:
     return u.intent if u.intent in INTENTS else None
 
 
-def dialog_question(text: str | None) -> str | None:
+def dialog_question(text: str | None, asked: bool = False) -> str | None:
     """The FAQ intent of a question typed in the middle of a dialog (text the step could not
     take as its answer): as `match_intent`, and also an ordinary confident understanding when
-    the text reads as a question ('고객번호가 어디 있어요?')."""
+    the text reads as a question ('고객번호가 어디 있어요?'); `asked`: typed with a question mark
+    (which normalisation removes)."""
     intent = match_intent(text)
     if intent is not None:
         return intent
@@ -106,9 +107,14 @@ def dialog_question(text: str | None) -> str | None:
 
     u = understanding.understand(text)
     top = u.result.top
-    if (u.outcome == "confident" and u.intent in INTENTS and top is not None
-            and top.score >= understanding.thresholds().confident
-            and answers.looks_like_question(text)):
+    if u.outcome != "confident" or u.intent not in INTENTS or top is None:
+        return None
+    # A plain question ('세입자도 돼요?': a question mark or word) is answered at the close score,
+    # as outside a dialog; one that only ends like a question, which answers share, needs more.
+    limits = understanding.thresholds()
+    if (asked or answers.asks(text)) and top.score >= limits.close:
+        return u.intent
+    if top.score >= limits.confident and answers.looks_like_question(text):
         return u.intent
     return None
 

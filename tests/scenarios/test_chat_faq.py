@@ -125,6 +125,30 @@ def test_a_question_is_answered_at_every_text_step(chat, db, lgs, stop):
     assert state(db, U1).step == stop and state(db, U1).failures == 0
 
 
+def test_a_short_question_with_a_question_mark_is_answered_mid_signup(chat, db, lgs):
+    # few words score low; the question mark (gone after normalisation) says it is a question
+    c = signup_until(chat(U1), "billing_mode:water")
+    c.say("세입자도 돼요?")
+    assert "집주인 동의는 필요 없고" in c.text and "수도요금은 어떻게 내고 계세요?" in c.text
+    assert state(db, U1).failures == 0
+
+
+@pytest.mark.parametrize("typed", ["지역난방이에요", "LPG 써요", "저희는 프로판가스 써요"])
+def test_another_fuel_at_the_city_gas_step_is_told_what_to_choose(chat, db, lgs, typed):
+    c = signup_until(chat(U1), "billing_mode:gas")
+    c.say(typed)
+    assert "도시가스가 아니라서 평가하지 않아요" in c.text and "'사용 안 함'" in c.text
+    assert state(db, U1).step == "billing_mode" and state(db, U1).slots["resource"] == "gas"
+    c.say("지역난방이라 가스는 안 써요")  # the choice in the same words is taken
+    assert state(db, U1).step == "incentive_type"
+
+
+def test_groundwater_at_the_water_step_is_told_what_to_choose(chat, db, lgs):
+    c = signup_until(chat(U1), "billing_mode:water")
+    c.say("지하수 써요")
+    assert "수도 고지서가 없으면 '사용 안 함'" in c.text and state(db, U1).slots["resource"] == "water"
+
+
 def test_an_answer_that_parses_is_taken_not_answered_as_a_question(chat, db, lgs):
     c = signup_until(chat(U1), "address")
     c.say("경기도 수원시 영통구 예시로 123")

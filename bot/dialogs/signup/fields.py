@@ -580,7 +580,10 @@ class BillingModeStep(ChoiceStep):
     def parse(self, c: Conv, answer: Answer) -> str:
         option = match_option(self.options(c), answer)
         if option is None:
-            key = "signup.billing.invalid_electricity" if c.slots.get("resource") == "electricity" else self.hint
+            resource = c.slots.get("resource")
+            key = "signup.billing.invalid_electricity" if resource == "electricity" else self.hint
+            if resource in ("gas", "water") and answers.says_any(answers.squash(answer.text), f"billing.other_fuel_{resource}"):
+                key = f"signup.billing.other_fuel_{resource}"  # "지역난방이에요": not city gas; what to choose
             raise Invalid(c.t(key))
         return option.value
 
