@@ -6,7 +6,7 @@ the dialog state at the start of the turn) and are written after the turn, commi
 own (core.dialog_store.DialogStore.note_miss): counting a miss never opens the turn's
 transaction. Only turns with no dialog running count, so nothing typed at a personal-data step
 is ever kept here. Each question is masked as the operators' queue masks it (core.unmatched:
-runs of 4+ digits become ****) and cut short. The streak ends when the bot understands typed
+runs of 4+ digits and a name after '이름은' become ****) and cut short. The streak ends when the bot understands typed
 text, a dialog takes a turn or a person is offered (see `forget`), and after `WINDOW` without
 a not-understood turn ("repeated" means within a conversation).
 
@@ -22,7 +22,7 @@ from bot import texts
 from core import members as M
 from core.clock import utcnow_naive
 from core.pii import scrub_rrn
-from core.unmatched import mask_digits
+from core.unmatched import mask_personal
 
 KEEP = 3  # questions kept for the summary
 QUESTION_MAX = 120
@@ -35,7 +35,7 @@ def _free(ctx) -> bool:
 
 
 def masked_question(text: str | None) -> str:
-    return " ".join(mask_digits(scrub_rrn(text or "")).split())[:QUESTION_MAX]
+    return " ".join(mask_personal(scrub_rrn(text or "")).split())[:QUESTION_MAX]
 
 
 def _current(ctx) -> tuple[int, list[str]]:

@@ -59,6 +59,24 @@ def mask_digits(text: str) -> str:
     return _DIGIT_RUN.sub(MASK, _EMAIL.sub(MASK, t) if "@" in t else t)
 
 
+@lru_cache(maxsize=1)
+def _name_after_label() -> re.Pattern[str]:
+    from core import texts
+
+    labels = sorted((str(w) for w in texts.data("pii", "name_labels")), key=len, reverse=True)
+    # the label, then the next word (the name with whatever ending it was typed with), and the
+    # capitalised words after it of a Latin name ('My name is Maria Kim')
+    return re.compile("((?i:" + "|".join(re.escape(w).replace("\\ ", r"\s*") for w in labels) + r"))\s*"
+                      r"(\S+(?:\s+[A-Z][A-Za-z'\-]*)*)")
+
+
+def mask_personal(text: str) -> str:
+    """`mask_digits`, and the word after a name label ('이름은 김철수예요' -> '이름은 ****'): what
+    is kept of a citizen's typed question carries no number, e-mail or name they wrote in it."""
+    masked = mask_digits(text)
+    return _name_after_label().sub(lambda m: m.group(1) + " " + MASK, masked)
+
+
 def group_key(text: str) -> str:
     """What groups messages: masked, NFKC, lower case, no punctuation, single spaces."""
     parts = [_PUNCT.sub(" ", p) for p in mask_digits(text).lower().split(MASK)]
@@ -89,7 +107,7 @@ def row_values(now: datetime, text: str, outcome: str, guesses: Sequence[tuple[s
 @lru_cache(maxsize=4096)
 def _masked(text: str) -> tuple[str, str]:
     """(masked text, group key): citizens repeat the same phrasings, so both are remembered."""
-    masked = _SPACE.sub(" ", mask_digits(text)).strip()[:TEXT_MAX]
+    masked = _SPACE.sub(" ", mask_personal(text)).strip()[:TEXT_MAX]
     return masked, group_key(masked) if masked else ""
 
 

@@ -31,6 +31,18 @@ def test_every_run_of_four_or_more_digits_is_masked(typed, kept):
     assert unmatched.mask_digits(typed) == kept
 
 
+@pytest.mark.parametrize("typed,kept", [
+    ("제 이름은 김철수예요 계좌가 이상해요", "제 이름은 **** 계좌가 이상해요"),
+    ("예금주:홍길동 국민은행", "예금주: **** 국민은행"),
+    ("성함은 이영희입니다", "성함은 ****"),
+    ("My name is Maria Kim and I moved", "My name is **** and I moved"),
+    ("이름이 틀렸어요", "이름이 틀렸어요"),  # a question about the name keeps its words
+    ("이름 변경하고 싶어요", "이름 변경하고 싶어요"),
+])
+def test_a_name_after_its_label_is_masked(typed, kept):
+    assert unmatched.mask_personal(typed) == kept
+
+
 def test_nothing_stored_holds_four_digits_in_a_row(db):
     import re
 

@@ -53,6 +53,17 @@ def test_two_misunderstandings_in_a_row_offer_a_person_with_a_summary(chat, conf
     assert "0419283746" not in streak(db, "u-handoff").asked  # masked as stored
 
 
+def test_a_name_written_in_a_question_is_not_in_the_summary(chat, db):
+    c = chat("u-handoff-name")
+    c.say("zxcv 성함은 이영희입니다 asdf")
+    assert "이영희" not in streak(db, "u-handoff-name").asked  # masked as stored
+    c.say("qwer 예금주 홍길동 맞는데요")
+    summary = summary_of(c)
+    assert "문의 내용: zxcv 성함은 **** asdf" in summary and "문의 내용: qwer 예금주 **** 맞는데요" in summary
+    for personal in ("이영희", "홍길동"):
+        assert personal not in json.dumps(c.last, ensure_ascii=False)
+
+
 def test_an_understood_turn_in_between_starts_the_count_again(chat):
     c = chat("u-handoff-2")
     c.say("zxqv")
