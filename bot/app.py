@@ -23,7 +23,7 @@ from bot.kakao.response import BuiltReply
 from bot.ratelimit import turn_allowed
 from core.db import is_write_conflict
 from core.dialog_store import DialogStore
-from core.pii import mask_key, scrub_rrn
+from core.pii import mask_key, mask_names, scrub_rrn
 
 if TYPE_CHECKING:  # bot.router imports this module
     from bot.router import Router
@@ -282,8 +282,8 @@ _EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
 
 def redact(text: str) -> str:
     """Free text as the turn line keeps it: e-mail addresses and runs of digits masked
-    (mobiles, accounts, customer numbers, house numbers, dates)."""
-    return _DIGITS.sub("#", _EMAIL.sub("<email>", text))
+    (mobiles, accounts, customer numbers, house numbers, dates), and a name after its label."""
+    return mask_names(_DIGITS.sub("#", _EMAIL.sub("<email>", text)))
 
 
 def encode_reply(reply: dict) -> bytes:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # YYMMDD, optional hyphen, a digit 1-8, six digits, not inside a longer digit run.
 RRN_RE = re.compile(r"(?<!\d)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s*-?\s*[1-8]\d{6}(?!\d)")
 RRN_MASK = "######-#######"
+NAME_MASK = "****"
 
 
 def contains_rrn(text: str | None) -> bool:
@@ -59,3 +61,19 @@ def mask_key(key: str | None) -> str:
     if not key:
         return ""
     return key[:6] + "…" if len(key) > 6 else key
+
+
+@lru_cache(maxsize=1)
+def _name_after_label() -> re.Pattern[str]:
+    from core import texts
+
+    labels = sorted((str(w) for w in texts.data("pii", "name_labels")), key=len, reverse=True)
+    # the label, then the next word (the name with whatever ending it was typed with), and the
+    # capitalised words after it of a Latin name ('My name is Maria Kim')
+    return re.compile("((?i:" + "|".join(re.escape(w).replace("\\ ", r"\s*") for w in labels) + r"))\s*"
+                      r"(\S+(?:\s+[A-Z][A-Za-z'\-]*)*)")
+
+
+def mask_names(text: str) -> str:
+    """The word after a name label masked ('이름은 김철수예요' -> '이름은 ****')."""
+    return _name_after_label().sub(lambda m: m.group(1) + " " + NAME_MASK, text)

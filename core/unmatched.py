@@ -28,6 +28,7 @@ from core import spreadsheet
 from core.db import Database
 from core.db_bulk import bulk_insert
 from core.models.unmatched import UnmatchedQuestion
+from core.pii import mask_names
 from core.sqla import table_of
 
 log = logging.getLogger("cpoint.unmatched")
@@ -59,22 +60,10 @@ def mask_digits(text: str) -> str:
     return _DIGIT_RUN.sub(MASK, _EMAIL.sub(MASK, t) if "@" in t else t)
 
 
-@lru_cache(maxsize=1)
-def _name_after_label() -> re.Pattern[str]:
-    from core import texts
-
-    labels = sorted((str(w) for w in texts.data("pii", "name_labels")), key=len, reverse=True)
-    # the label, then the next word (the name with whatever ending it was typed with), and the
-    # capitalised words after it of a Latin name ('My name is Maria Kim')
-    return re.compile("((?i:" + "|".join(re.escape(w).replace("\\ ", r"\s*") for w in labels) + r"))\s*"
-                      r"(\S+(?:\s+[A-Z][A-Za-z'\-]*)*)")
-
-
 def mask_personal(text: str) -> str:
-    """`mask_digits`, and the word after a name label ('이름은 김철수예요' -> '이름은 ****'): what
-    is kept of a citizen's typed question carries no number, e-mail or name they wrote in it."""
-    masked = mask_digits(text)
-    return _name_after_label().sub(lambda m: m.group(1) + " " + MASK, masked)
+    """`mask_digits` and `mask_names`: what is kept of a citizen's typed question carries no
+    number, e-mail or name they wrote in it."""
+    return mask_names(mask_digits(text))
 
 
 def group_key(text: str) -> str:

@@ -86,6 +86,7 @@ def test_no_personal_value_reaches_any_log_line(chat, db, monkeypatch, fmt):
     # typed questions outside any dialog: redacted (digits, e-mail masked), not dropped
     c.say("고객번호가 뭐예요? 7412589630 맞나요")
     c.say("오늘 미세먼지 어때요?")
+    c.say("zxqv 제 이름은 홍길순인데요")  # a name written after its label
 
     text = stream.getvalue()
     lines = text.splitlines()
@@ -99,6 +100,7 @@ def test_no_personal_value_reaches_any_log_line(chat, db, monkeypatch, fmt):
         typed = [s for s in said if s["said"] == "typed"]
         assert any(s["utterance"] == "고객번호가 뭐예요? # 맞나요" for s in typed)
         assert any(s["utterance"] == "오늘 미세먼지 어때요?" and s["chars"] == 12 for s in typed)
+        assert any(s["utterance"] == "zxqv 제 이름은 ****" for s in typed)
         assert all("utterance" not in s for s in said if s["said"] == "personal")
     else:
         assert any("said=personal" in line for line in turns)
