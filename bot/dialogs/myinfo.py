@@ -203,6 +203,18 @@ class MyInfoDialog(F.FieldsDialog):
             return self.save_mobile(c)
         return Go(c.step or FIRST_STEP.get(flow, "incentive_type"), notice)
 
+    def aside(self, ctx, step, text: str) -> dict | None:
+        """Another change asked for where a step could not take the text ('주소 바뀌었어요' while
+        the gas customer number is asked): that change, in place of the one in progress (a
+        question about it is answered instead, by the FAQ)."""
+        flow = flow_for_text(text)
+        if flow is None or flow == mydata.ACTION or flow == ctx.dialog.slots.get("flow"):
+            return None
+        if answers.looks_like_question(text):
+            return None
+        ctx.dialog.end()
+        return self.open_flow(ctx, flow)
+
     # -- entry points ---------------------------------------------------------------------------
     def open_flow(self, ctx, flow: str) -> dict:
         member = current_member(ctx)

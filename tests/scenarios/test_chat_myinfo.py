@@ -40,13 +40,33 @@ def test_details_are_masked(chat, member):
 @pytest.mark.parametrize("typed,step", [
     ("계좌 바꾸고 싶어요", "bank"), ("이사했어요", "address"), ("받는 방법 바꾸고 싶어요", "incentive_type"),
     ("휴대폰 번호 바꿨어요", "mobile"), ("전화번호 바꿀래", "mobile"),
-    ("전화번호가 바뀌었어요", "mobile"),
+    ("전화번호가 바뀌었어요", "mobile"), ("주소 바뀌었어요", "address"), ("주소가 바꼈어", "address"),
 ])
 def test_a_change_asked_for_in_words_opens_it(chat, db, member, typed, step):
     c = chat(USER)
     c.say(typed)
     st = state(db, USER)
     assert (st.dialog, st.step) == ("myinfo", step), c.text
+
+
+@pytest.mark.parametrize("typed,flow,step", [("주소 바뀌었어요", "move", "address"), ("계좌 바꿀래요", "account", "bank"),
+                                            ("휴대폰 번호 바뀌었어요", "mobile", "mobile")])
+def test_another_change_asked_for_mid_change_takes_its_place(chat, db, member, typed, flow, step):
+    c = chat(USER)
+    c.say("가스 고객번호 변경")
+    assert state(db, USER).step == "billing_mode"
+    c.say(typed)
+    st = state(db, USER)
+    assert (st.dialog, st.slots["flow"], st.step, st.failures) == ("myinfo", flow, step, 0), c.text
+    assert "요금 내는 방법을" not in c.text
+
+
+def test_a_question_about_another_change_mid_change_is_answered_and_the_change_kept(chat, db, member):
+    c = chat(USER)
+    c.say("가스 고객번호 변경")
+    c.say("이사하면 포인트는 어떻게 돼요?")
+    st = state(db, USER)
+    assert (st.slots["flow"], st.step) == ("resources", "billing_mode") and "도시가스요금은 어떻게" in c.text
 
 
 def test_a_question_about_a_change_is_answered_and_a_non_member_is_told_where(chat, db, member):
