@@ -47,6 +47,26 @@ def test_signup_asks_the_gas_company_where_two_serve_the_address(chat, db):
     assert accounts["water"].company == ""  # managed fee: no customer number, no company
 
 
+def test_a_customer_number_typed_for_the_billing_mode_is_taken_as_a_bill_of_ones_own(chat, db):
+    c = signup_until(chat(U1), "address")
+    c.say("경기도 성남시 분당구 정자일로 95 101동 1203호")
+    c.say("04-1928-3746")  # the number, not '개별납부': the bill is one's own
+    assert c.has("전기 고객번호(******3746)를 확인했어요") and c.has("수도요금은 어떻게")
+    c.say("123")  # too short for any number: still the billing question
+    assert c.has("요금 내는 방법을 아래 버튼에서 골라 주세요") and state(db, U1).slots["resource"] == "water"
+    c.say("수도 고객번호는 55555555")
+    assert c.has("수도 고객번호(****5555)를 확인했어요")
+    c.say("5012345678")  # two gas companies here: the company first, then the number again
+    assert state(db, U1).step == "utility_company" and c.has("고객번호를 다시 입력해 주세요")
+    c.tap("삼천리")
+    c.say("5012345678")
+    for how in REST:
+        answer(c, how)
+    accounts = _accounts(db)
+    assert (accounts["electricity"].billing_mode, accounts["water"].billing_mode, accounts["gas"].company) == (
+        "separate", "separate", "SAMCHULLY")
+
+
 def test_signup_typed_company_name_is_understood(chat, db):
     c = signup_until(chat(U1), "address")
     c.say("경기도 성남시 분당구 정자일로 95 101동 1203호")

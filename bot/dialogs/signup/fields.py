@@ -14,6 +14,7 @@ with its bank before or after it) and the word lists of bot/texts/ko/answers.tom
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.dialogs import answers
 from bot.dialogs.signup.machine import (
@@ -577,8 +578,11 @@ class BillingModeStep(ChoiceStep):
         text = c.t(f"signup.billing.question_{resource}")
         return Prompt([SimpleText(text)], qrs)
 
-    def parse(self, c: Conv, answer: Answer) -> str:
+    def parse(self, c: Conv, answer: Answer) -> Any:  # a mode, or ("separate", typed number)
         option = match_option(self.options(c), answer)
+        if option is None and not answer.tapped and self.typed_number(c, answer.text):
+            # the customer number itself ('0419283746'): a bill of one's own, and its number
+            return ("separate", answer.text)
         if option is None:
             resource = c.slots.get("resource")
             key = "signup.billing.invalid_electricity" if resource == "electricity" else self.hint
@@ -587,8 +591,28 @@ class BillingModeStep(ChoiceStep):
             raise Invalid(c.t(key))
         return option.value
 
-    def apply(self, c: Conv, value: str):
+    @staticmethod
+    def typed_number(c: Conv, text: str) -> bool:
+        if sum(ch.isdigit() for ch in text or "") < 5:
+            return False
+        try:
+            M.normalise_customer_number(c.slots.get("resource") or "", text, rules())
+        except M.InvalidValue:
+            return False
+        return True
+
+    def apply(self, c: Conv, value: str | tuple[str, str]):
         resource = c.slots["resource"]
+        if isinstance(value, tuple):  # the number typed for the mode: checked as if asked for it
+            go = ask_number(c)
+            if go.step != "customer_number":  # the company first, then the number again
+                return Go(go.step, c.t("signup.billing.number_after_company"))
+            step = CustomerNumberStep()
+            try:
+                number = step.check(c, value[1])
+            except Invalid as bad:
+                return Go("customer_number", bad.hint)
+            return step.apply(c, number)
         if value == "separate":
             return ask_number(c)
         _store_resource(c, resource, {"mode": value})
