@@ -112,10 +112,12 @@ class Router:
         """The answer to an understood intent."""
         my_info = self._my_info() if intent in MEMBER_FLOWS or intent == "withdraw" else None
         if my_info is not None and intent in MEMBER_FLOWS and not answers.looks_like_question(ctx.turn.utterance):
-            from bot.dialogs.myinfo import current_member
+            from bot.dialogs.myinfo import current_member, flow_for_text
 
             if current_member(ctx) is not None:  # a non-member gets the FAQ's answer below
-                return my_info.open_flow(ctx, MEMBER_FLOWS[intent])
+                # the change the words name wins over the intent's ('이메일 주소 바꿀래요' reads as a move)
+                named = flow_for_text(ctx.turn.utterance)
+                return my_info.open_flow(ctx, named if named not in (None, "withdraw") else MEMBER_FLOWS[intent])
         if intent in faq.INTENTS:
             return faq.answer_reply(ctx, intent)
         if intent == "faq_list":

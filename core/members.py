@@ -1191,6 +1191,13 @@ def change_mobile(session: Session, member: Member, mobile: str) -> None:
     session.flush()
 
 
+def change_email(session: Session, member: Member, email: str | None) -> None:
+    """The optional e-mail address: a new one, or None to keep none."""
+    member = _active(member)
+    member.email = normalise_email(email) if email else None
+    session.flush()
+
+
 def set_marketing(session: Session, clock: Clock, member: Member, opt_in: bool) -> None:
     """Advertising consent (campaign messages): given or withdrawn at once, with its date."""
     member = _active(member)

@@ -16,12 +16,14 @@ The steps are the signup's (bot.dialogs.signup.fields), with the same checks; ta
 """
 from __future__ import annotations
 
+import re
+
 from bot import texts, ui
 from bot.app import BotApp
 from bot.dialogs import answers, mydata
 from bot.dialogs.signup import fields as F
-from bot.dialogs.signup.dialog import MobileStep, member_type_label
-from bot.dialogs.signup.machine import ChoiceStep, Conv, Go, Option, Prompt
+from bot.dialogs.signup.dialog import EmailStep, MobileStep, mask_email, member_type_label
+from bot.dialogs.signup.machine import Answer, ChoiceStep, Conv, Go, Option, Prompt
 from bot.kakao import limits
 from bot.kakao.parts import Button, Item
 from bot.kakao.response import ItemCard, TextCard, fit_text
@@ -32,9 +34,9 @@ from core.local_governments import ParsedAddress
 from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
 
-FLOWS = ("incentive", "account", "resources", "move", "mobile", "withdraw")
+FLOWS = ("incentive", "account", "resources", "move", "mobile", "email", "withdraw")
 FIRST_STEP = {"incentive": "incentive_type", "account": "bank", "resources": "pick_resource", "move": "address",
-              "mobile": "mobile", "withdraw": "withdraw_confirm"}
+              "mobile": "mobile", "email": "email", "withdraw": "withdraw_confirm"}
 
 
 def _t(key: str, **fmt) -> str:
@@ -154,6 +156,47 @@ class WithdrawConfirmStep(ChoiceStep):
         return myinfo_dialog(c).save_withdraw(c)
 
 
+_EMAIL_IN_TEXT = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.ASCII)
+
+
+class MemberEmailStep(EmailStep):
+    """The e-mail address given at signup (optional): a new one, none at all ('지워 주세요', the
+    button), or the one held kept ('아니요': no change, which at signup would mean no address)."""
+
+    skip_label = "myinfo.email.delete_label"
+    KEEP, DELETE = "keep", ""
+
+    @staticmethod
+    def deletes(text: str) -> bool:
+        return "@" not in text and answers.says_any(answers.squash(text), "email_change.delete")
+
+    def parse(self, c: Conv, answer: Answer):
+        typed = answers.squash(answer.text)
+        if answer.value == "skip" or typed == answers.squash(c.t(self.skip_label)) or (
+                not answer.tapped and self.deletes(answer.text)):
+            return self.DELETE
+        if not answer.tapped and (answers.yes_no(answer.text) is False or answers.in_words(answer.text, "skip")
+                                  or ("@" not in answer.text and answers.says_any(typed, "email_change.keep"))):
+            return self.KEEP
+        return super().parse(c, answer)
+
+    def from_request(self, c: Conv, text: str):
+        """'이메일 지워 주세요' deletes; 'new@example.com으로 이메일 바꿔줘' takes the address."""
+        if self.deletes(text):
+            return self.DELETE
+        found = _EMAIL_IN_TEXT.search(text)
+        if found is None:
+            return None
+        try:
+            return M.normalise_email(found.group())
+        except M.InvalidValue:
+            return None
+
+    def apply(self, c: Conv, value):
+        c.set(email=value)
+        return F.host(c).after(c, "email")
+
+
 class MyInfoDialog(F.FieldsDialog):
     name = "myinfo"
     skill = "myinfo"
@@ -163,7 +206,7 @@ class MyInfoDialog(F.FieldsDialog):
     resumed_key = "myinfo.resumed"
 
     def __init__(self, app) -> None:
-        steps = [*(cls() for cls in F.SHARED_STEPS), MobileStep(), PickResourceStep(), MoveConfirmStep(),
+        steps = [*(cls() for cls in F.SHARED_STEPS), MobileStep(), MemberEmailStep(), PickResourceStep(), MoveConfirmStep(),
                  LeaveConfirmStep(), WithdrawConfirmStep(), AccountCompanyStep(), MemberSigunguStep()]
         super().__init__(app, steps)
 
@@ -201,6 +244,8 @@ class MyInfoDialog(F.FieldsDialog):
             return self.save_resources(c)
         if flow == "mobile" and group == "mobile":
             return self.save_mobile(c)
+        if flow == "email" and group == "email":
+            return self.save_email(c)
         return Go(c.step or FIRST_STEP.get(flow, "incentive_type"), notice)
 
     def aside(self, ctx, step, text: str) -> dict | None:
@@ -408,6 +453,16 @@ class MyInfoDialog(F.FieldsDialog):
         member = self.member(c)
         M.change_mobile(c.ctx.session, member, c.slots["mobile"])
         return self._done(c, _t("mobile.saved", masked=mask_mobile(member.mobile)), "changed_mobile")
+
+    def save_email(self, c: Conv):
+        member = self.member(c)
+        email = c.slots.get("email")
+        if email == MemberEmailStep.KEEP:
+            return self._done(c, _t("email.kept"), "kept_email")
+        M.change_email(c.ctx.session, member, email or None)
+        if email:
+            return self._done(c, _t("email.saved", masked=mask_email(member.email)), "changed_email")
+        return self._done(c, _t("email.deleted"), "deleted_email")
 
     def save_withdraw(self, c: Conv):
         ctx = c.ctx

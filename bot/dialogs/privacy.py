@@ -18,7 +18,7 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
     }),
     "myinfo": frozenset({
         "incentive_type", "mobile", "address", "address_detail", "address_sigungu", "member_sigungu", "complex_dong", "complex_ho", "customer_number", "bank",
-        "account_number", "account_holder",
+        "account_number", "account_holder", "email",
     }),
     "greenlife": frozenset({"age", "payout", "name", "mobile", "region", "region_sigungu", "bank", "account_number", "account_holder"}),
     "link": frozenset({"member_no", "name", "mobile", "address"}),

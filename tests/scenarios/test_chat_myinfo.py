@@ -69,6 +69,28 @@ def test_a_question_about_another_change_mid_change_is_answered_and_the_change_k
     assert (st.slots["flow"], st.step) == ("resources", "billing_mode") and "도시가스요금은 어떻게" in c.text
 
 
+def test_the_email_address_is_changed_deleted_or_kept(chat, db, member):
+    c = chat(USER)
+    c.say("이메일 바꾸고 싶어요")
+    assert state(db, USER).step == "email" and "이메일 지우기" in c.labels
+    c.say("abc")
+    assert "이메일 주소 형식이 맞지 않아요" in c.text and state(db, USER).step == "email"
+    c.say("Hong.Gil@Example.org")
+    assert "이메일 주소를 바꿨어요: H*******@Example.org" in c.text and "Hong.Gil" not in c.text
+    assert member_of(db, USER).email == "Hong.Gil@Example.org" and state(db, USER).dialog is None
+    c.say("이메일 바꿀래")
+    c.say("아니 그냥 둘게요")  # no change, which at signup would mean no address
+    assert "이메일 주소는 바꾸지 않았어요" in c.text and member_of(db, USER).email == "Hong.Gil@Example.org"
+    c.say("이메일 지워 주세요")  # the request itself answers the question
+    assert "이메일 주소를 지웠어요" in c.text and member_of(db, USER).email is None
+    c.say("new.mail@example.com으로 이메일 바꿔줘")
+    assert member_of(db, USER).email == "new.mail@example.com"
+    c.say("메일 주소 바꿀래요")  # '주소 바꿀' names the move too: the e-mail is meant
+    assert state(db, USER).step == "email"
+    c.tap("이메일 지우기")
+    assert member_of(db, USER).email is None
+
+
 def test_a_question_about_a_change_is_answered_and_a_non_member_is_told_where(chat, db, member):
     c = chat(USER)
     c.say("계좌 바꾸면 언제부터 적용돼요?")
