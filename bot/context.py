@@ -189,7 +189,7 @@ class Ctx:
     log: logging.LoggerAdapter
     dialog: DialogControl = None  # type: ignore[assignment]
     outcome: str = "ok"  # for metrics: ok | error | refused | unmatched | completed | cancelled
-    # (member id, is_friend, blocked_at) of the member with this botUserKey, read with the
+    # (member id, is_friend, blocked_at, status) of the member with this botUserKey, read with the
     # dialog state at the start of the turn; () when there is none, None when not read
     member_reach: tuple | None = None
     intent: str | None = None  # what understanding made of typed text (for the turn line)

@@ -40,9 +40,18 @@ def _build_qr(label: str, block_id: str | None, items: tuple, text: str | None) 
 _qr = lru_cache(maxsize=1024)(_build_qr)
 
 
+def known_member(ctx) -> bool | None:
+    """True when the turn's first read found an active member with this botUserKey (no query);
+    None when it cannot say (no member by that key may still be one linked by appUserId)."""
+    reach = getattr(ctx, "member_reach", None) if ctx is not None else None
+    return True if reach and len(reach) > 3 and reach[3] == "active" else None
+
+
 def menu_quick_replies(ctx, member: bool | None = None) -> list[QuickReply]:
+    """The main menu; without `member`, a member known from the turn's first read is not
+    offered '가입하기'."""
     block_ids = tuple(sorted(ctx.settings.block_ids.items())) if ctx is not None else ()
-    return list(_menu(block_ids, member, texts.current()))
+    return list(_menu(block_ids, known_member(ctx) if member is None else member, texts.current()))
 
 
 @lru_cache(maxsize=64)
@@ -88,7 +97,7 @@ def menu_reply(ctx, body: str, member: bool | None = None) -> dict:
     # Most of these bodies are fixed texts (fallback, goodbyes): built once per body and
     # handed out as a fresh copy, like help_reply.
     block_ids = tuple(sorted(ctx.settings.block_ids.items())) if ctx is not None else ()
-    return orjson.loads(_menu_reply(body, block_ids, member, texts.current()))
+    return orjson.loads(_menu_reply(body, block_ids, known_member(ctx) if member is None else member, texts.current()))
 
 
 @lru_cache(maxsize=256)
@@ -126,11 +135,12 @@ def help_reply(ctx) -> dict:
     s = ctx.settings
     # The same for every user under one configuration: built once, handed out as a fresh copy
     # (parsing the cached JSON is cheaper than deepcopy).
-    return orjson.loads(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items())), texts.current()))
+    return orjson.loads(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items())), texts.current(),
+                              known_member(ctx)))
 
 
-@lru_cache(maxsize=8)
-def _help(call_centre: str, website: str, block_ids: tuple, lang: str) -> bytes:
+@lru_cache(maxsize=16)
+def _help(call_centre: str, website: str, block_ids: tuple, lang: str, member: bool | None = None) -> bytes:
     ids = dict(block_ids)
     card = TextCard(
         title=texts.t("help.title"),
@@ -143,5 +153,5 @@ def _help(call_centre: str, website: str, block_ids: tuple, lang: str) -> bytes:
            else QuickReply.message(faq_label, faq_label, extra={"view": "faq"}))
     return orjson.dumps(reply(
         [SimpleText(texts.t("help.body")), card, SimpleText(texts.t("help.call_centre"))],
-        list(_menu(block_ids, None, lang))[:-1] + [faq],
+        list(_menu(block_ids, member, lang))[:-1] + [faq],
     ))

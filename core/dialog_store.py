@@ -61,7 +61,7 @@ def _statements(p: str) -> dict[str, str]:
         # is missing.
         "state_and_reach": (
             "SELECT d.dialog, d.step, d.slots, d.failures, d.expires_at, d.updated_at, d.version, d.lang,"
-            f" d.user_key, m.id, m.is_friend, m.blocked_at, s.turns, s.asked, s.at"
+            f" d.user_key, m.id, m.is_friend, m.blocked_at, m.status, s.turns, s.asked, s.at"
             f" FROM (SELECT CAST({p} AS VARCHAR) AS k) q"
             " LEFT JOIN dialog_states d ON d.user_key = q.k LEFT JOIN members m ON m.bot_user_key = q.k"
             " LEFT JOIN miss_streaks s ON s.user_key = q.k"),
@@ -71,7 +71,7 @@ def _statements(p: str) -> dict[str, str]:
         "version": version,
         "version_locked": version + " FOR UPDATE",  # serialises concurrent turns of one user
         # The member's channel friendship alone, when the turn's first read is stale.
-        "reach": f"SELECT id, is_friend, blocked_at FROM members WHERE bot_user_key = {p}",
+        "reach": f"SELECT id, is_friend, blocked_at, status FROM members WHERE bot_user_key = {p}",
         "misses": misses,
         # Written on their own after the turn (Database.write_now), never in its transaction.
         "note_miss": (f"INSERT INTO miss_streaks (user_key, turns, asked, at) VALUES ({p}, {p}, {p}, {p})"
@@ -101,7 +101,7 @@ class DialogStore:
         self._version = sql["version_locked"] if self.is_postgres else sql["version"]
 
     def load(self, tx: LazyTransaction, user_key: str, clock: Clock) -> tuple[StateRecord, tuple | None]:
-        """The user's state and the member's reach: (member id, is_friend, blocked_at), () when
+        """The user's state and the member's reach: (member id, is_friend, blocked_at, status), () when
         no member has this key, None when not read (a PostgreSQL transaction already open
         locks the state row alone). A dialog past its TTL comes back ended, marked dirty, and
         named in `expired`."""
@@ -112,9 +112,9 @@ class DialogStore:
         else:
             row = tx.read(self._state_and_reach, (user_key,))
             assert row is not None  # the one-row select always returns its row
-            reach = () if row[9] is None else tuple(row[9:12])
+            reach = () if row[9] is None else tuple(row[9:13])
             found = row[:8] if row[8] is not None else None
-            misses = tuple(row[12:15]) if row[12] is not None else None
+            misses = tuple(row[13:16]) if row[13] is not None else None
         if misses is not None:
             misses = (misses[0], misses[1] or "", driver_datetime(misses[2]))
         if found is None:
@@ -131,7 +131,7 @@ class DialogStore:
         return rec, reach
 
     def reach(self, tx: LazyTransaction, user_key: str) -> tuple | None:
-        """(member id, is_friend, blocked_at) of the member with this key, or None."""
+        """(member id, is_friend, blocked_at, status) of the member with this key, or None."""
         return tx.read(self._reach, (user_key,))
 
     def is_current(self, conn: Connection, rec: StateRecord) -> bool:

@@ -40,7 +40,7 @@ def _built_once(ctx, name: str, build) -> dict:
     a deep copy; as ui.help_reply is)."""
     s = ctx.settings
     key = (name, s.call_centre, s.channel_chat_url, s.handoff_operator_button,
-           tuple(sorted(s.block_ids.items())), texts.current())
+           tuple(sorted(s.block_ids.items())), texts.current(), ui.known_member(ctx))  # a member's menu differs
     body = _BUILT.get(key)
     if body is None:
         if len(_BUILT) >= 64:  # configurations are few; tests make many

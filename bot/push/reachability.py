@@ -31,7 +31,7 @@ ID_TYPES = ("app_user_id", "open_id")
 def note_turn(tx, turn, known: tuple | None, read_reach) -> int:
     """Record what a skill payload says about the channel friendship in the turn's own unit
     of work (a core.db.LazyTransaction): a cheap read, and a write only when it changed, in
-    the turn's transaction. ``known``: (member id, is_friend, blocked_at), or () for no member,
+    the turn's transaction. ``known``: (member id, is_friend, blocked_at, status), or () for no member,
     as read earlier in the turn when nothing was written since; otherwise ``read_reach(tx,
     user_key)`` reads it (core.dialog_store.DialogStore.reach). Returns the rows changed."""
     if getattr(turn, "surface", None) != CHANNEL_SURFACE or not getattr(turn, "user_key", None):
@@ -40,7 +40,7 @@ def note_turn(tx, turn, known: tuple | None, read_reach) -> int:
     row = known if known is not None else read_reach(tx, turn.user_key)
     if not row:
         return 0
-    member_id, is_friend, blocked_at = row
+    member_id, is_friend, blocked_at = row[:3]
     is_friend = None if is_friend is None else bool(is_friend)  # SQLite stores 0/1
     if turn.is_friend and (is_friend is False or blocked_at is not None):
         values, guard = {"is_friend": True, "blocked_at": None}, or_(M.is_friend.is_(False), M.blocked_at.is_not(None))

@@ -58,8 +58,8 @@ def test_the_stored_state_and_the_members_reach_come_in_one_read(store, db, cloc
     assert (rec.dialog, rec.step, rec.slots, rec.failures, rec.version) == ("signup", "name", {"n": 1}, 2, 1)
     assert rec.stored and not rec.dirty and rec.expired is None
     assert rec.expires_at == NOW + timedelta(hours=1) and rec.updated_at == NOW
-    member_id, is_friend, blocked_at = reach
-    assert member_id > 0 and not is_friend and blocked_at is not None
+    member_id, is_friend, blocked_at, status = reach
+    assert member_id > 0 and not is_friend and blocked_at is not None and status == "active"
 
 
 def test_a_dialog_past_its_ttl_comes_back_ended_and_dirty(store, db, clock):
@@ -152,7 +152,7 @@ def test_reach_alone_reads_the_members_friendship_in_and_outside_a_transaction(s
     with db.transaction() as s:
         s.add(Member(member_type="individual", bot_user_key="u-reach", is_friend=True, joined_at=NOW))
     with db.lazy(deferred=True) as tx:
-        member_id, is_friend, blocked_at = store.reach(tx, "u-reach")
+        member_id, is_friend, blocked_at, _status = store.reach(tx, "u-reach")
         assert bool(is_friend) and blocked_at is None
         assert store.reach(tx, "u-nobody") is None
         tx.conn  # noqa: B018  (open the transaction: the same read now runs inside it)

@@ -48,6 +48,26 @@ def test_nothing_understood_gives_the_menu_and_a_person(chat, typed):
     assert "1660-2030" in c.text
 
 
+def test_the_menu_offers_a_member_no_signup(chat, db, cipher, clock):
+    from sqlalchemy import update
+
+    from core.models import Member
+    from tests.auxil.scenarios import make_member
+
+    member_id = make_member(db, cipher, clock, "u-menu-member")
+    c = chat("u-menu-member")
+    for typed in ("zxqv", "네 알겠어요", "도움말"):
+        c.say(typed)
+        assert "가입하기" not in c.labels and "포인트 조회" in c.labels and "내 정보" in c.labels, typed
+    visitor = chat("u-menu-visitor")
+    visitor.say("zxqv")
+    assert "가입하기" in visitor.labels
+    with db.transaction() as s:  # moved into Seoul: joining again is theirs to choose
+        s.execute(update(Member).where(Member.id == member_id).values(status="left"))
+    c.say("zxqv")
+    assert "가입하기" in c.labels
+
+
 def test_talk_to_a_person_thanks_and_greetings(chat):
     c = chat("u-understand")
     c.say("상담원이랑 얘기하고 싶어요")
