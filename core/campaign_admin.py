@@ -53,8 +53,9 @@ def _url(value: str | None, field: str, problems: dict) -> str | None:
     return value
 
 
-def parse_input(form: dict, scope) -> CampaignInput:
-    """Check a form (dict of strings) against the limits of a Kakao card and the scope."""
+def parse_input(form: dict, scope, today: date | None = None) -> CampaignInput:
+    """Check a form (dict of strings) against the limits of a Kakao card and the scope; with
+    `today` (a new campaign), an end already past is refused: it would never be shown."""
     problems: dict[str, str] = {}
     title = (form.get("title") or "").strip()
     summary = (form.get("summary") or "").strip()
@@ -70,6 +71,8 @@ def parse_input(form: dict, scope) -> CampaignInput:
             problems[field] = "date"
     if len(days) == 2 and days["ends_on"] < days["starts_on"]:
         problems["ends_on"] = "before_start"
+    elif "ends_on" in days and today is not None and days["ends_on"] < today:
+        problems["ends_on"] = "past"
     image = _url(form.get("image_url"), "image_url", problems)
     detail = _url(form.get("detail_url"), "detail_url", problems)
     lg = (form.get("local_government_code") or "").strip() or None

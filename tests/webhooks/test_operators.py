@@ -333,6 +333,8 @@ def test_operator_creates_previews_edits_and_closes_a_campaign_in_scope(client, 
         assert s.scalar(select(Campaign.id)) is None  # a preview saves nothing
     assert _campaign_form(client, local_government_code=SEONGNAM).status_code == 400
     assert _campaign_form(client, title="").status_code == 400
+    ended = _campaign_form(client, starts_on="2025-07-01", ends_on="2025-08-31")  # copied from last summer
+    assert ended.status_code == 400 and "종료일이 이미 지났어요" in ended.get_data(as_text=True)
     assert _campaign_form(client).status_code == 302
     with db.session() as s:
         c = s.scalars(select(Campaign)).one()

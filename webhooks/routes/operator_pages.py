@@ -258,7 +258,8 @@ def campaign_form(campaign_id: str | None = None):
                                                       "detail_url", "local_government_code", "segment",
                                                       "segment_value")}
         try:
-            data = ca.parse_input(form, scope)
+            # a new campaign must still run; an old one's dates may be corrected as they were
+            data = ca.parse_input(form, scope, today=None if campaign_id else today_kst(services.clock))
         except ca.CampaignInputError as exc:
             problems = {k: ot(f"campaigns.problems.{v}") for k, v in exc.problems.items()}
             status = 400
