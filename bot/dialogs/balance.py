@@ -399,8 +399,14 @@ def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collectio
         lines.extend(settled_notes(ctx, settled, member, waiting, managed=managed, incentive_type=incentive_type))
     else:
         first = first_half_of(None, today, joined_at)
-        # a first half that ended already waits for its settlement, not for its end
-        lines.append(_t("none_settled" if first.end >= today else "none_settled_ended", half=half_label(first)))
+        if first.end >= today:
+            lines.append(_t("none_settled", half=half_label(first)))
+        else:
+            # an ended half waits for its settlement, not for its end: the latest one the member
+            # was evaluated for (a member of several years awaits the last half, not their first)
+            latest = Half.of_date(today).previous()
+            awaited = latest if latest.first_month > first.first_month else first
+            lines.append(_t("none_settled_ended", half=half_label(awaited)))
     lines.append(greenlife_line(green))
     outputs.append(SimpleText(fit_text("\n".join(lines), limits.SIMPLE_TEXT_MAX)))
 

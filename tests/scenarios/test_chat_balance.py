@@ -366,8 +366,9 @@ def test_the_balance_card_coaches_toward_the_next_band(chat, db, cipher, usage):
     assert "요금으로는 월 약 6,750원을 아껴요." in c.text
     assert "남은 3개월 동안 월 10m³씩 덜 쓰면 5% 구간 (+750P, 1,500원)" in c.text
     assert "수도: 지금까지 기준과 거의 같게 썼어요." in c.text  # 0.00%, not "0.00% 줄었어요"
-    # the first half (2025H1) ended long ago: it waits for its settlement, not for its end
-    assert "2025년 상반기 결과는 시·군·구가 정산하면 여기서 보여 드려요" in c.text and "끝난 뒤 나와요" not in c.text
+    # nothing settled yet: the last half that ended (2026H1, not the first one, 2025H1) waits for
+    # its settlement, not for its end
+    assert "2026년 상반기 결과는 시·군·구가 정산하면 여기서 보여 드려요" in c.text and "끝난 뒤 나와요" not in c.text
     assert len(c.last["template"]["outputs"]) <= 3
 
 
