@@ -146,7 +146,18 @@ def facts(ctx) -> dict:
         "greenlife_cap": f"{gl.cap_won:,}", "greenlife_bonus": f"{gl.bonus_won:,}",
         "greenlife_confirm_day": gl.confirm_day, "greenlife_pay_from_day": gl.pay_from_day,
         "payout_h1": rules.payout_month[1].month, "payout_h2": rules.payout_month[2].month,
+        "bands": _bands_text(household, rules.resources),
     }
+
+
+def _bands_text(schedule, resources) -> str:
+    """One line per resource: its reduction bands and their points ('• 전기: 5% 5,000P · 10%
+    10,000P · 15% 15,000P')."""
+    lines = []
+    for r in resources:
+        bands = " \u00b7 ".join(f"{b.min_rate.normalize():f}% {b.points[r]:,}P" for b in schedule.bands if r in b.points)
+        lines.append(f"\u2022 {texts.t(f'signup.resource.{r}')}: {bands}")
+    return "\n".join(lines)
 
 
 def answer_text(ctx, intent: str | None) -> str | None:
