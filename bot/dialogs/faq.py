@@ -25,7 +25,7 @@ INTENTS = (
     "about", "join_how", "seoul_resident", "household_member", "tenant", "resources", "apartment", "customer_number_where", "under_14",
     "how_points_work", "why_zero_points", "when_paid_energy", "how_much_max", "point_value", "expected_payout",
     "check_points", "change_incentive", "change_account", "moving_house", "payment_missing", "usage_wrong",
-    "points_use", "usage_up", "website_login", "name_change", "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
+    "usage_missing", "points_use", "usage_up", "website_login", "name_change", "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
     "business", "foreigner",
 )
 # The list view: four cards of at most four questions (carousel listCard limit).
@@ -48,7 +48,7 @@ ACTIONS = {
     "moving_house": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "move"}),
     "payment_missing": ("myinfo", None), "kakao_pay": ("myinfo", None), "usage_wrong": ("myinfo", None),
     "points_use": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "incentive"}),
-    "usage_up": ("balance", None),
+    "usage_up": ("balance", None), "usage_missing": ("balance", None),
     "greenlife_what": ("greenlife", None), "greenlife_when_paid": ("greenlife", None),
     "greenlife_not_accruing": ("greenlife", None),
 }
