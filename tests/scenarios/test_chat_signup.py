@@ -432,6 +432,18 @@ def test_edit_from_the_confirmation_returns_to_it(chat, db):
     assert (m.name, m.local_government_code, m.marketing_opt_in) == ("홍길순", "50130", True)
 
 
+@pytest.mark.parametrize("typed,step", [
+    ("주소 잘못 썼어요", "address"), ("전화번호 틀렸어요", "mobile"), ("이름에 오타가 있어요", "name"),
+    ("계좌 바꿀래요", "incentive_type"), ("가입할게요 근데 이메일은 빼 주세요", "motivation"), ("주소", "address"),
+])
+def test_a_field_named_at_the_confirmation_is_changed_at_once(chat, db, typed, step):
+    c = signup_until(chat(U1), "confirm")
+    c.say(typed)
+    st = state(db, U1)
+    assert (st.step, st.failures) == (step, 0), c.text
+    assert count_members(db) == 0  # nothing was joined on the way
+
+
 def test_editing_the_address_asks_the_incentive_again_when_not_offered(chat, db):
     c = signup_until(chat(U1), "confirm")
     c.tap("고치기")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from bot import texts, ui
 from bot.dialogs import answers
@@ -392,6 +392,16 @@ class ConfirmStep(ChoiceStep):
     def options(self, c: Conv) -> list[Option]:
         return [Option(key, c.t(f"confirm.{key}"), answers.words(f"confirm.{key}")) for key in ("join", "edit")]
 
+    def parse(self, c: Conv, answer: Answer) -> Any:  # an option, or ("edit", field)
+        if not answer.tapped:
+            # '주소 잘못 썼어요', '전화번호 틀렸어요': that field, without asking what to change
+            fields = [o for o in EditStep().options(c) if o.value != "back"]
+            field = match_option(fields, answer)
+            if field is not None and (answers.says_any(answers.squash(answer.text), "confirm.fix")
+                                      or match_option(self.options(c), answer) is None):
+                return ("edit", field.value)
+        return super().parse(c, answer)
+
     def card(self, c: Conv) -> ItemCard:
         s = c.slots
         kind = s.get("member_type", "individual")
@@ -434,7 +444,9 @@ class ConfirmStep(ChoiceStep):
         qrs = [c.qr(c.t("confirm.join"), "join"), c.qr(c.t("confirm.edit"), "edit")]
         return Prompt([self.card(c)], qrs)
 
-    def apply(self, c: Conv, value: str):
+    def apply(self, c: Conv, value):
+        if isinstance(value, tuple):
+            return EditStep().apply(c, value[1])
         if value == "edit":
             return Go("edit")
         return signup_dialog(c).create(c)
