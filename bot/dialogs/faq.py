@@ -25,7 +25,7 @@ INTENTS = (
     "about", "join_how", "seoul_resident", "household_member", "tenant", "resources", "apartment", "customer_number_where", "under_14",
     "how_points_work", "why_zero_points", "when_paid_energy", "how_much_max", "point_value", "expected_payout",
     "check_points", "change_incentive", "change_account", "moving_house", "payment_missing", "usage_wrong",
-    "usage_missing", "points_use", "usage_up", "website_login", "name_change", "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
+    "usage_missing", "points_use", "usage_up", "website_login", "name_change", "am_i_member", "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
     "business", "foreigner",
 )
 # The list view: four cards of at most four questions (carousel listCard limit).
@@ -277,7 +277,34 @@ def _payment_text(ctx, member) -> str | None:
     return _statement_line(ctx, view)
 
 
+def membership_reply(ctx) -> dict:
+    """'제가 회원인가요?': yes with the masked member number, the date joined and the 시·군·구, or
+    that this KakaoTalk has no membership, with the link (joined on the website or at the office)
+    and the signup."""
+    from bot.dialogs.link import link_quick_reply
+    from bot.handoff import masked_member_number
+    from core.clock import kst_date
+    from core.models import LocalGovernment
+
+    member = _member(ctx)
+    if member is None:
+        qrs = [link_quick_reply(ctx), ui.qr(ctx, texts.t("faq.actions.signup"), "signup", None,
+                                             texts.t("faq.actions.signup"))]
+        body = texts.t("faq.personal.member_no")
+    else:
+        lg = ctx.session.get(LocalGovernment, member.local_government_code) if member.local_government_code else None
+        body = texts.t("faq.personal.member_yes", masked=masked_member_number(member.id),
+                       joined=kst_date(member.joined_at).isoformat() if member.joined_at else "-",
+                       lg=lg.name if lg else texts.t("faq.personal.your_area"))
+        qrs = [ui.qr(ctx, texts.t("faq.actions.myinfo"), "myinfo", None, texts.t("faq.actions.myinfo"))]
+    qrs += [ui.qr(ctx, texts.t("faq.more_label"), "help", {"view": "faq"}, texts.t("faq.more_text")),
+            ui.home_quick_reply(ctx)]
+    return ui.reply([SimpleText(fit_text(body, limits.SIMPLE_TEXT_MAX))], qrs)
+
+
 def answer_reply(ctx, intent: str) -> dict:
+    if intent == "am_i_member":
+        return membership_reply(ctx)
     body = answer_text(ctx, intent) or ""
     action = ACTIONS.get(intent)
     if intent in PERSONAL:

@@ -323,6 +323,20 @@ def test_a_member_asking_for_customer_numbers_sees_their_own_and_no_signup(chat,
     assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "resources"}
 
 
+def test_asking_whether_one_is_a_member(chat, db, cipher, clock):
+    member_id = joined_long_ago(db, cipher, U2)
+    c = chat(U2)
+    c.say("제가 가입되어 있나요?")
+    assert "네, 이 카카오톡으로 탄소중립포인트에 가입되어 있어요." in c.text
+    assert f"• 회원번호: ****{member_id:04d}" in c.text and "• 가입일: 2024-12-01" in c.text
+    assert "• 지역: 수원시 영통구" in c.text and "가입하기" not in c.labels and "내 정보" in c.labels
+    visitor = chat("u-not-yet")
+    visitor.say("저 가입돼 있어요?")
+    assert "이 카카오톡으로 가입한 기록은 없어요." in visitor.text
+    assert visitor.find("이미 회원이에요")["extra"] == {"dialog": "link", "action": "open"}
+    assert "가입하기" in visitor.labels
+
+
 def test_payout_question_before_any_statement(chat, db, cipher, clock):
     joined_long_ago(db, cipher, U2)
     c = chat(U2)
