@@ -423,6 +423,8 @@ def parse_floor_area(text: str) -> Decimal:
     """'84.97', '84.97㎡', '84.97 m2' -> 84.9 (one decimal, truncated); '25평' -> 82.6; also
     in a few words ('약 25평이요', '전용 84㎡ 정도')."""
     t = fold(text).replace(",", "").replace(" ", "")
+    if "평형" in t:  # a size class ('25평형'): the supply area, shared parts included, not the exclusive one
+        raise InvalidValue("floor_area", "supply")
     t = re.sub(r"^(?:약|대략|한|전용면적|전용|면적은?)", "", t)
     # the number and its unit, then an ending at most ('25평이요', '84㎡ 정도')
     m = re.match(r"(\d{1,6}(?:\.\d+)?)(㎡|m2|m²|제곱미터|평)?", t, re.I)

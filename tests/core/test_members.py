@@ -211,6 +211,13 @@ def test_floor_areas_refused(typed):
         M.parse_floor_area(typed)
 
 
+@pytest.mark.parametrize("typed", ["25평형", "34평형 아파트", "32 평형이요"])
+def test_a_size_class_is_refused_as_the_supply_area(typed):
+    with pytest.raises(M.InvalidValue) as exc:
+        M.parse_floor_area(typed)
+    assert exc.value.reason == "supply"
+
+
 @pytest.mark.parametrize("typed,bank,number", [
     ("신한은행 110-482-309517", "신한은행", "110482309517"),
     ("신한 110 482 309517", "신한은행", "110482309517"),

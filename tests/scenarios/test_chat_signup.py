@@ -444,6 +444,14 @@ def test_a_field_named_at_the_confirmation_is_changed_at_once(chat, db, typed, s
     assert count_members(db) == 0  # nothing was joined on the way
 
 
+def test_a_size_class_at_the_floor_area_asks_for_the_exclusive_area(chat, db):
+    c = signup_until(chat(U1), "floor_area")
+    c.say("25평형 아파트")
+    assert "공급면적이라 전용면적보다 커요" in c.text and state(db, U1).step == "floor_area"
+    c.say("59.9㎡")
+    assert state(db, U1).slots["floor_area"] == "59.9"
+
+
 def test_editing_the_address_asks_the_incentive_again_when_not_offered(chat, db):
     c = signup_until(chat(U1), "confirm")
     c.tap("고치기")

@@ -320,8 +320,8 @@ class FloorAreaStep(TextStep):
     def check(self, c: Conv, text: str):
         try:
             return str(M.parse_floor_area(text))
-        except M.InvalidValue:
-            raise Invalid(c.t("floor_area.invalid")) from None
+        except M.InvalidValue as exc:
+            raise Invalid(c.t("floor_area.supply" if exc.reason == "supply" else "floor_area.invalid")) from None
 
     def apply(self, c: Conv, value):
         c.set(floor_area=value)
