@@ -107,12 +107,18 @@ def dialog_question(text: str | None, asked: bool = False) -> str | None:
 
     u = understanding.understand(text)
     top = u.result.top
+    plainly = asked or answers.asks(text)
+    if (u.outcome == "close" and plainly and u.intent in INTENTS
+            and [i for i in u.choices if i in INTENTS] == [u.intent]):
+        # '텀블러도 돼요?' between the green-life answer and the green-life menu: inside a dialog
+        # only the answer can be meant (a menu is not what the step waits for)
+        return u.intent
     if u.outcome != "confident" or u.intent not in INTENTS or top is None:
         return None
     # A plain question ('세입자도 돼요?': a question mark or word) is answered at the close score,
     # as outside a dialog; one that only ends like a question, which answers share, needs more.
     limits = understanding.thresholds()
-    if (asked or answers.asks(text)) and top.score >= limits.close:
+    if plainly and top.score >= limits.close:
         return u.intent
     if top.score >= limits.confident and answers.looks_like_question(text):
         return u.intent
