@@ -152,7 +152,7 @@ def facts(ctx) -> dict:
         "greenlife_cap": f"{gl.cap_won:,}", "greenlife_bonus": f"{gl.bonus_won:,}",
         "greenlife_confirm_day": gl.confirm_day, "greenlife_pay_from_day": gl.pay_from_day,
         "payout_h1": rules.payout_month[1].month, "payout_h2": rules.payout_month[2].month,
-        "bands": _bands_text(household, rules.resources),
+        "bands": _bands_text(household, rules.resources), "lowest_band": f"{household.lowest_band_rate.normalize():f}",
     }
 
 
