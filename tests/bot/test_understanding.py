@@ -29,6 +29,9 @@ def eval_rows():
     ("ㄴㄴ", "아니"),
     ("넵", "네"),
     ("됬어요", "됐어요"),
+    ("캠패인 참여", "캠페인 참여"),
+    ("켐페인", "캠페인"),
+    ("포인드 조회", "포인트 조회"),
 ])
 def test_normalise(typed, expected):
     assert normalise(typed) == expected
