@@ -135,7 +135,7 @@ class BotApp:
         except Exception:
             adapter.exception("turn failed")
             with texts.using(notes.get("lang")):
-                reply, outcome = self._error(request_id), "error"
+                reply, outcome = self._error(request_id, services), "error"
         try:
             body = encode_reply(reply)
             # A reply exactly as the typed builder made it is valid (BuiltReply); tests validate
@@ -151,7 +151,7 @@ class BotApp:
                 raise AssertionError(f"invalid reply: {problems}")
             adapter.error("invalid reply replaced: %s", problems[:5])
             with texts.using(notes.get("lang")):
-                body, outcome = encode_reply(self._error(request_id)), "error"
+                body, outcome = encode_reply(self._error(request_id, services)), "error"
         elapsed = time.perf_counter() - started
         fields = {"outcome": outcome, "ms": round(elapsed * 1000, 1),
                   **self.said(turn, notes.get("state"), outcome, notes.get("intent"))}
@@ -190,10 +190,10 @@ class BotApp:
             except Exception:  # metrics must never break a reply
                 adapter.exception("observer failed")
 
-    def _error(self, request_id: str) -> dict:
+    def _error(self, request_id: str, services: Services) -> dict:
         from bot.ui import error_reply
 
-        return error_reply(request_id)
+        return error_reply(request_id, services.settings.call_centre)
 
     def _run(self, turn, services: Services, request_id: str, adapter, deferred: bool = True,
              notes: dict | None = None) -> tuple[dict, str]:

@@ -105,9 +105,9 @@ def _menu_reply(body: str, block_ids: tuple, member: bool | None, lang: str) -> 
     return orjson.dumps(text(None, body, list(_menu(block_ids, member, lang))))
 
 
-def error_reply(request_id: str) -> dict:
+def error_reply(request_id: str, call_centre: str) -> dict:
     return reply(
-        [SimpleText(texts.t("common.error", request_id=request_id))],
+        [SimpleText(texts.t("common.error", request_id=request_id, call_centre=call_centre))],
         [QuickReply.message(texts.t("common.menu.home"), texts.t("common.menu.home"), extra={"action": "home"}),
          QuickReply.message(texts.t("common.menu.help"), texts.t("common.menu.help"))],
     )
@@ -136,15 +136,29 @@ def help_reply(ctx) -> dict:
     # The same for every user under one configuration: built once, handed out as a fresh copy
     # (parsing the cached JSON is cheaper than deepcopy).
     return orjson.loads(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items())), texts.current(),
-                              known_member(ctx)))
+                              known_member(ctx), _programme_facts(ctx)))
+
+
+def _programme_facts(ctx) -> tuple[tuple[str, str], ...]:
+    """What the help card says of the programme, from the rules in force (the won per point,
+    the lowest band, the payout months)."""
+    from core.clock import today_kst
+    from core.points.periods import Half
+    from core.rules import default_rules
+
+    rules = default_rules()
+    household = rules.schedule_for("individual", Half.of_date(today_kst(ctx.clock)))
+    return (("rate_max", f"{rules.rate.max.normalize():f}"), ("lowest_band", f"{household.lowest_band_rate.normalize():f}"),
+            ("payout_h1", str(rules.payout_month[1].month)), ("payout_h2", str(rules.payout_month[2].month)))
 
 
 @lru_cache(maxsize=16)
-def _help(call_centre: str, website: str, block_ids: tuple, lang: str, member: bool | None = None) -> bytes:
+def _help(call_centre: str, website: str, block_ids: tuple, lang: str, member: bool | None = None,
+          programme: tuple[tuple[str, str], ...] = ()) -> bytes:
     ids = dict(block_ids)
     card = TextCard(
         title=texts.t("help.title"),
-        description=fit_text(texts.t("help.programme"), limits.TEXT_CARD_DESCRIPTION_MAX),
+        description=fit_text(texts.t("help.programme", **dict(programme)), limits.TEXT_CARD_DESCRIPTION_MAX),
         buttons=[Button.phone(texts.t("help.call_label"), call_centre),
                  Button.web_link(texts.t("help.website_label"), website)],
     )
@@ -152,6 +166,6 @@ def _help(call_centre: str, website: str, block_ids: tuple, lang: str, member: b
     faq = (QuickReply.block(faq_label, ids["help"], message_text=faq_label, extra={"view": "faq"}) if "help" in ids
            else QuickReply.message(faq_label, faq_label, extra={"view": "faq"}))
     return orjson.dumps(reply(
-        [SimpleText(texts.t("help.body")), card, SimpleText(texts.t("help.call_centre"))],
+        [SimpleText(texts.t("help.body")), card, SimpleText(texts.t("help.call_centre", call_centre=call_centre))],
         list(_menu(block_ids, member, lang))[:-1] + [faq],
     ))

@@ -62,6 +62,9 @@ def test_answers_follow_the_settings(other_call_centre, chat):
     c = chat("u-faq")
     c.say("콜센터 연락처")
     assert "1588-0000" in c.text and "1660-2030" not in c.text
+    c.say("도움말")  # the help card and its last line too
+    assert "고객센터 1588-0000" in c.text and "1660-2030" not in c.text
+    assert "5% 이상 줄이면" in c.text and "최대 2원" in c.text and "상반기분은 12월, 하반기분은 다음 해 6월" in c.text
 
 
 def test_answers_lead_to_the_action(chat):

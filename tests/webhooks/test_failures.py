@@ -22,6 +22,7 @@ def test_a_bug_in_a_handler_still_answers_200_with_request_id(app, kakao, caplog
     assert validate_response(body) == []
     text = reply_texts(body)
     assert "rid-42" in text and "다시 시도해 주세요" in text
+    assert f"고객센터({app.config['CPOINT'].bot.call_centre})" in text  # the configured number
     assert any(getattr(r, "request_id", None) == "rid-42" for r in caplog.records)
 
 
