@@ -40,11 +40,17 @@ def join_alone(chat, user=SEOUL_USER, region="서울 강남구"):
     return c
 
 
-def test_a_question_mid_join_is_answered_and_the_question_asked_again(chat, db):
-    c = chat(SEOUL_USER)
+def at_the_name(chat, user=SEOUL_USER):
+    """The join opened and the age confirmed: the name is asked."""
+    c = chat(user)
     c.open("greenlife", "녹색생활 실천")
     c.tap("녹색생활 가입")
     c.tap("네, 14세 이상")
+    return c
+
+
+def test_a_question_mid_join_is_answered_and_the_question_asked_again(chat, db):
+    c = at_the_name(chat)
     c.say("김그린")
     c.say("텀블러도 돼요?")  # a close call between the answer and the green-life menu: the answer
     assert "텀블러" in c.text and "바로 가입할 수 있고" in c.text and "휴대전화 번호를 알려 주세요" in c.text
@@ -52,10 +58,7 @@ def test_a_question_mid_join_is_answered_and_the_question_asked_again(chat, db):
 
 
 def test_a_name_and_a_region_typed_as_people_type_them(chat, db):
-    c = chat(SEOUL_USER)
-    c.open("greenlife", "녹색생활 실천")
-    c.tap("녹색생활 가입")
-    c.tap("네, 14세 이상")
+    c = at_the_name(chat)
     c.say("김그린입니다")
     assert c.has("이름에서 '입니다' 부분은 빼고 적었어요", "휴대전화 번호")
     c.say("010 9876 5432요")
