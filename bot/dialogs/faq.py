@@ -169,6 +169,8 @@ def _bands_text(schedule, resources) -> str:
 def answer_text(ctx, intent: str | None) -> str | None:
     if intent not in INTENTS:
         return None
+    if intent == "am_i_member":  # only the asker's own answer answers it (also mid-dialog)
+        return membership_text(ctx, _member(ctx))
     return texts.t(f"faq.{intent}.answer", **facts(ctx))
 
 
@@ -283,26 +285,34 @@ def _payment_text(ctx, member) -> str | None:
     return _statement_line(ctx, view)
 
 
+def membership_text(ctx, member) -> str:
+    """Whether this KakaoTalk is a member: the masked member number, the date joined and the
+    시·군·구, or no membership and the ways in."""
+    from bot.handoff import masked_member_number
+    from core.clock import kst_date
+    from core.models import LocalGovernment
+
+    if member is None:
+        return texts.t("faq.personal.member_no")
+    lg = ctx.session.get(LocalGovernment, member.local_government_code) if member.local_government_code else None
+    return texts.t("faq.personal.member_yes", masked=masked_member_number(member.id),
+                   joined=kst_date(member.joined_at).isoformat() if member.joined_at else "-",
+                   lg=lg.name if lg else texts.t("faq.personal.your_area"))
+
+
 def membership_reply(ctx) -> dict:
     """'제가 회원인가요?': yes with the masked member number, the date joined and the 시·군·구, or
     that this KakaoTalk has no membership, with the link (joined on the website or at the office)
     and the signup."""
     from bot.dialogs.link import link_quick_reply
-    from bot.handoff import masked_member_number
-    from core.clock import kst_date
-    from core.models import LocalGovernment
 
     member = _member(ctx)
     if member is None:
         qrs = [link_quick_reply(ctx), ui.qr(ctx, texts.t("faq.actions.signup"), "signup", None,
                                              texts.t("faq.actions.signup"))]
-        body = texts.t("faq.personal.member_no")
     else:
-        lg = ctx.session.get(LocalGovernment, member.local_government_code) if member.local_government_code else None
-        body = texts.t("faq.personal.member_yes", masked=masked_member_number(member.id),
-                       joined=kst_date(member.joined_at).isoformat() if member.joined_at else "-",
-                       lg=lg.name if lg else texts.t("faq.personal.your_area"))
         qrs = [ui.qr(ctx, texts.t("faq.actions.myinfo"), "myinfo", None, texts.t("faq.actions.myinfo"))]
+    body = membership_text(ctx, member)
     qrs += [ui.qr(ctx, texts.t("faq.more_label"), "help", {"view": "faq"}, texts.t("faq.more_text")),
             ui.home_quick_reply(ctx)]
     return ui.reply([SimpleText(fit_text(body, limits.SIMPLE_TEXT_MAX))], qrs)

@@ -14,7 +14,7 @@ from core.clock import KST, FixedClock
 from core.models import Member, PointStatement
 from core.settlement import settle_half
 from core.usage_import import import_usage
-from tests.auxil.scenarios import make_member
+from tests.auxil.scenarios import make_member, signup_until
 
 pytestmark = pytest.mark.usefixtures("lgs")
 
@@ -335,6 +335,9 @@ def test_asking_whether_one_is_a_member(chat, db, cipher, clock):
     assert "이 카카오톡으로 가입한 기록은 없어요." in visitor.text
     assert visitor.find("이미 회원이에요")["extra"] == {"dialog": "link", "action": "open"}
     assert "가입하기" in visitor.labels
+    signup_until(visitor, "address")  # asked mid-signup: the answer itself, then the question again
+    visitor.say("제가 가입되어 있나요?")
+    assert "이 카카오톡으로 가입한 기록은 없어요." in visitor.text and "주소를 알려 주세요" in visitor.text
 
 
 def test_payout_question_before_any_statement(chat, db, cipher, clock):
