@@ -273,9 +273,9 @@ def test_greenlife_digest_folds_the_month_into_one_notice(client, db, clock):
                                "cut_won": 0, "items": {"e_receipt": 2000}, "pay_from_date": "2026-04-23"})
     sent(db)
     text = all_text(ask(client))
-    assert "3월 그린생활 실천 포인트" in text and "15,000" in text and "5,000" in text
+    assert "3월 녹색생활 실천 포인트" in text and "15,000" in text and "5,000" in text
     assert "4월 23일부터" in text and "연간 한도" not in text
-    assert "3월 그린생활 실천 포인트" in event_text("greenlife_digest", "2026-03", operator="x", contact="y")
+    assert "3월 녹색생활 실천 포인트" in event_text("greenlife_digest", "2026-03", operator="x", contact="y")
 
 
 def test_a_held_payment_paid_later_says_so(client, db, clock):
