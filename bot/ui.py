@@ -146,8 +146,17 @@ def _programme_facts(ctx) -> tuple[tuple[str, str], ...]:
     from core.points.periods import Half
     from core.rules import default_rules
 
+    return _programme_facts_of(id(default_rules()), Half.of_date(today_kst(ctx.clock)))
+
+
+@lru_cache(maxsize=4)
+def _programme_facts_of(rules_id: int, half) -> tuple[tuple[str, str], ...]:
+    # the help turn is among the busiest: the figures are worked out once per rules (their id:
+    # a reload is a new object) and half
+    from core.rules import default_rules
+
     rules = default_rules()
-    household = rules.schedule_for("individual", Half.of_date(today_kst(ctx.clock)))
+    household = rules.schedule_for("individual", half)
     return (("rate_max", f"{rules.rate.max.normalize():f}"), ("lowest_band", f"{household.lowest_band_rate.normalize():f}"),
             ("payout_h1", str(rules.payout_month[1].month)), ("payout_h2", str(rules.payout_month[2].month)))
 
