@@ -136,12 +136,12 @@ def help_reply(ctx) -> dict:
     # The same for every user under one configuration: built once, handed out as a fresh copy
     # (parsing the cached JSON is cheaper than deepcopy).
     return orjson.loads(_help(s.call_centre, s.website, tuple(sorted(s.block_ids.items())), texts.current(),
-                              known_member(ctx), _programme_facts(ctx)))
+                              known_member(ctx), programme_facts(ctx)))
 
 
-def _programme_facts(ctx) -> tuple[tuple[str, str], ...]:
-    """What the help card says of the programme, from the rules in force (the won per point,
-    the lowest band, the payout months)."""
+def programme_facts(ctx) -> tuple[tuple[str, str], ...]:
+    """What the help card and the FAQ say of the programme, from the rules in force (the won
+    per point, the lowest band, the payout months)."""
     from core.clock import today_kst
     from core.points.periods import Half
     from core.rules import default_rules

@@ -148,11 +148,11 @@ def facts(ctx) -> dict:
         "cap_half": f"{household.cap_points_per_half:,}", "cap_year": f"{household.cap_won_per_year:,}",
         "cap_commercial_year": f"{commercial.cap_won_per_year:,}",
         "cap_commercial_half": f"{commercial.cap_points_per_half:,}",
-        "commercial_streak": commercial.maintenance_min_streak, "rate_max": f"{rules.rate.max.normalize():f}",
+        "commercial_streak": commercial.maintenance_min_streak,
         "greenlife_cap": f"{gl.cap_won:,}", "greenlife_bonus": f"{gl.bonus_won:,}",
         "greenlife_confirm_day": gl.confirm_day, "greenlife_pay_from_day": gl.pay_from_day,
-        "payout_h1": rules.payout_month[1].month, "payout_h2": rules.payout_month[2].month,
-        "bands": _bands_text(household, rules.resources), "lowest_band": f"{household.lowest_band_rate.normalize():f}",
+        "bands": _bands_text(household, rules.resources),
+        **dict(ui.programme_facts(ctx)),  # rate_max, lowest_band, payout_h1, payout_h2: as the help card says them
     }
 
 
