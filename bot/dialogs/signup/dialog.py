@@ -395,7 +395,7 @@ class ConfirmStep(ChoiceStep):
     def parse(self, c: Conv, answer: Answer) -> Any:  # an option, or ("edit", field)
         if not answer.tapped:
             # '주소 잘못 썼어요', '전화번호 틀렸어요': that field, without asking what to change
-            fields = [o for o in EditStep().options(c) if o.value != "back"]
+            fields = [o for o in _edit_step(c).options(c) if o.value != "back"]
             field = match_option(fields, answer)
             if field is not None and (answers.says_any(answers.squash(answer.text), "confirm.fix")
                                       or match_option(self.options(c), answer) is None):
@@ -446,10 +446,17 @@ class ConfirmStep(ChoiceStep):
 
     def apply(self, c: Conv, value):
         if isinstance(value, tuple):
-            return EditStep().apply(c, value[1])
+            return _edit_step(c).apply(c, value[1])
         if value == "edit":
             return Go("edit")
         return signup_dialog(c).create(c)
+
+
+def _edit_step(c: Conv) -> EditStep:
+    """The dialog's own edit step (the review hands it the field named there)."""
+    step = c.dialog.steps["edit"]
+    assert isinstance(step, EditStep)
+    return step
 
 
 EDIT_TARGETS = {

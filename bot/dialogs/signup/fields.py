@@ -607,7 +607,8 @@ class BillingModeStep(ChoiceStep):
             go = ask_number(c)
             if go.step != "customer_number":  # the company first, then the number again
                 return Go(go.step, c.t("signup.billing.number_after_company"))
-            step = CustomerNumberStep()
+            step = c.dialog.steps["customer_number"]  # the dialog's own step, its checks
+            assert isinstance(step, CustomerNumberStep)
             try:
                 number = step.check(c, value[1])
             except Invalid as bad:
