@@ -175,6 +175,7 @@ class LinkDialog(StepDialog):
     skill = "link"
     text_area = "link"
     first = "consent"
+    undo = True  # nothing is written before the attempt that ends it
 
     def __init__(self, app) -> None:
         super().__init__(app, [ConsentStep(), MemberNoStep(), NameStep(), MobileStep(), AddressStep(), UnlinkConfirmStep()])

@@ -423,14 +423,6 @@ def test_a_pause_mid_signup_keeps_everything_and_counts_no_failure(chat, db, ste
     assert (st.step, st.failures, st.slots) == (step, 0, slots)
 
 
-@pytest.mark.parametrize("typed", ["뒤로", "이전으로", "처음부터 다시", "잘못 입력했어요"])
-def test_going_back_mid_signup_says_how(chat, db, typed):
-    c = signup_until(chat(U1), "mobile")
-    c.say(typed)
-    assert c.has("'고치기'에서 바꿀 수 있어요", "'취소'를 누른 뒤") and state(db, U1).step == "mobile"
-    assert state(db, U1).failures == 0
-
-
 @pytest.mark.parametrize("typed", ["가입 안 할래요", "그만둘게요", "나가기", "가입 취소할래요"])
 def test_wanting_to_stop_in_a_sentence_points_at_the_cancel_button(chat, db, typed):
     c = signup_until(chat(U1), "address")

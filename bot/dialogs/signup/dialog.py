@@ -510,6 +510,7 @@ class SignupDialog(F.FieldsDialog):
     text_area = "signup"
     first = "member_type"
     address_question_key = "signup.address.question"
+    undo = True  # nothing is written before '가입하기'
     back_key = "signup.common.back"
 
     def aside(self, ctx, step, text: str) -> dict | None:

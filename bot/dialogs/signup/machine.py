@@ -10,7 +10,10 @@ next (`apply` -> `Go(step)` or a finished reply). `StepDialog` runs the table fo
   help (call centre, FAQ, cancel) instead;
 - a free-text question the FAQ knows ("고객번호가 뭐예요?") is answered, then the question repeated;
 - `start` while the dialog is active resumes the same step (the state lives in the database
-  until DIALOG_TTL_HOURS pass).
+  until DIALOG_TTL_HOURS pass);
+- where the dialog allows it (`undo`), "이전" takes back the last answer and "처음부터" every
+  answer: each answer that moves on keeps a snapshot of the slots it found, and going back puts
+  that snapshot back. A tap on the previous question's card button answers that question again.
 
 The state (step, slots, failures) is the user's DialogState row, written in the turn's
 transaction. Slots must never hold a plain customer or account number (encrypt them) and never
@@ -299,6 +302,14 @@ class TextStep(Step):
         raise NotImplementedError
 
 
+TRAIL = "_trail"  # slots: [{"step", "slots"}], the snapshots "이전" goes back to, newest last
+START = "_start"  # slots: the snapshot before the first answer, where "처음부터" goes
+
+
+def _snapshot(slots: dict) -> dict:
+    return {k: v for k, v in slots.items() if k not in (TRAIL, START)}
+
+
 class StepDialog:
     """Runs a table of steps for the router (the `Dialog` protocol of bot.app)."""
 
@@ -307,7 +318,11 @@ class StepDialog:
     text_area: str = ""
     first: str = ""
     resumed_key: str = "signup.common.resumed"  # the notice shown when the dialog is resumed
-    # what "뒤로", "처음부터" get: how earlier answers are changed here ("" = no such notice)
+    # "이전" takes back the last answer, "처음부터" all of them. Only for a dialog whose steps
+    # write nothing before its end: going back restores the slots, never a database row.
+    undo: bool = False
+    undo_depth: int = 8  # answers that can be taken back one by one (snapshots kept in the slots)
+    # what "이전" gets when no earlier answer is kept ("" = a plain notice)
     back_key: str = ""
 
     def __init__(self, app, steps: Iterable[Step]) -> None:
@@ -352,9 +367,11 @@ class StepDialog:
             c = Conv(self, ctx)
             value = step.from_request(c, normalise(ctx.turn.utterance))
             if value is not None:
+                before = _snapshot(ctx.dialog.slots)
                 outcome = step.apply(c, value)
                 if not isinstance(outcome, Go):
                     return outcome
+                self.remember(ctx, step.name, before)
                 ctx.dialog.goto(outcome.step)
                 both = "\n".join(n for n in (notice, outcome.notice) if n) or None
                 return self.render(ctx, outcome.step, notice=both)
@@ -382,6 +399,7 @@ class StepDialog:
             return self.orphan_tap(ctx) if mine else None
         c = Conv(self, ctx)
         step = self.steps[str(ctx.dialog.step)]  # `running` checked it is one of ours
+        before = _snapshot(ctx.dialog.slots)
         action = extra.get("action") if mine else None
         if action in ("retry", "resume"):
             ctx.dialog.goto(step.name)  # resets the failure count
@@ -405,6 +423,8 @@ class StepDialog:
             return self.render(ctx, step.name, notice=faq.answer_text(ctx, extra["faq"]))
         if mine and "step" in extra:
             if not step.tap_matches(c, extra):
+                if self.retap_previous(ctx, extra):  # "잘못 눌렀네": the right button of the card before
+                    return self.handle(ctx)
                 ctx.log.debug("stale tap", extra={"dialog": self.name, "step": step.name})
                 return self.render(ctx, step.name, notice=texts.t("signup.common.stale_tap"))
             answer = Answer(normalise(ctx.turn.utterance), dict(extra), True)
@@ -422,6 +442,12 @@ class StepDialog:
             ctx.outcome = "handoff"
             key = "understanding.human_in_dialog"
             return self.render(ctx, step.name, notice=texts.t(key, call_centre=ctx.settings.call_centre))
+        if isinstance(step, TextStep):
+            # a free-text question takes almost any words ("이전 단계로 갈래요" would be a name):
+            # a wish to go back is heard first ("이전" alone, a name too, is not)
+            moved = self.navigate(ctx, step, answer, exact=False)
+            if moved is not None:
+                return moved
         try:
             value = step.parse(c, answer)
         except Invalid as bad:
@@ -442,8 +468,9 @@ class StepDialog:
                     ctx.dialog.keep()
                     hours = int(ctx.settings.dialog_ttl_hours)
                     return self.render(ctx, step.name, notice=texts.t("signup.common.pause", hours=hours))
-                if self.back_key and answers.says_any(typed, "back"):
-                    return self.render(ctx, step.name, notice=texts.t(self.back_key))
+                moved = self.navigate(ctx, step, answer, exact=True)
+                if moved is not None:
+                    return moved
                 if answers.says_any(typed, "stop") and step.ask(c).cancel:
                     # "가입 안 할래요", "그만둘게요": the way out is the cancel button, which asks
                     # nothing more; a sentence that merely contains a stop word ends nothing
@@ -466,9 +493,77 @@ class StepDialog:
             return self.failed(ctx, step, bad.hint)
         outcome = step.apply(c, value)
         if isinstance(outcome, Go):
+            self.remember(ctx, step.name, before)
             ctx.dialog.goto(outcome.step)
             return self.render(ctx, outcome.step, notice=outcome.notice)
         return outcome
+
+    # -- going back ---------------------------------------------------------------------------
+    def remember(self, ctx: Ctx, step_name: str, before: dict) -> None:
+        """Keep what the slots were before `step_name`'s answer moved the dialog on."""
+        if not self.undo or not ctx.dialog.active:
+            return
+        entry = {"step": step_name, "slots": before}
+        trail = [*(ctx.dialog.slots.get(TRAIL) or []), entry][-self.undo_depth:]
+        ctx.dialog.update(**{TRAIL: trail, START: ctx.dialog.slots.get(START) or entry})
+
+    def _restore(self, ctx: Ctx, entry: dict, trail: list) -> None:
+        slots = dict(entry["slots"])
+        slots[TRAIL] = trail
+        if ctx.dialog.slots.get(START):
+            slots[START] = ctx.dialog.slots[START]
+        ctx.dialog.begin(self.name, entry["step"], slots)
+
+    def _kept(self, entry: Any) -> bool:
+        return isinstance(entry, dict) and entry.get("step") in self.steps and isinstance(entry.get("slots"), dict)
+
+    def navigate(self, ctx: Ctx, step: Step, answer: Answer, exact: bool) -> dict | None:
+        """"처음부터" or "이전" typed (not asked): the dialog goes there; None otherwise.
+        `exact`: the whole answer "이전" counts too (said where it cannot be an answer)."""
+        if not self.undo or answer.tapped or answer.asked or answers.asks(answer.text):
+            return None
+        typed = answers.squash(answer.text)
+        if answers.says_any(typed, "restart"):
+            return self.restart(ctx, step)
+        if answers.says_any(typed, "back") or (exact and answers.in_words(answer.text, "back_exact")):
+            return self.go_back(ctx, step)
+        return None
+
+    def go_back(self, ctx: Ctx, step: Step) -> dict:
+        trail = list(ctx.dialog.slots.get(TRAIL) or [])
+        if not trail or not self._kept(trail[-1]):
+            start = ctx.dialog.slots.get(START)
+            first = not start or (start.get("step") == step.name and not trail)
+            key = "common.dialog.first_question" if first else (self.back_key or "common.dialog.no_earlier")
+            return self.render(ctx, step.name, notice=texts.t(key))
+        entry = trail.pop()
+        self._restore(ctx, entry, trail)
+        self.app.dialog_event(self.name, "went_back")
+        return self.render(ctx, entry["step"], notice=texts.t("common.dialog.went_back"))
+
+    def restart(self, ctx: Ctx, step: Step) -> dict:
+        start = ctx.dialog.slots.get(START)
+        if not isinstance(start, dict) or not self._kept(start) or (
+                start["step"] == step.name and not ctx.dialog.slots.get(TRAIL)):
+            return self.render(ctx, step.name, notice=texts.t("common.dialog.first_question"))
+        self._restore(ctx, start, [])
+        self.app.dialog_event(self.name, "restarted")
+        return self.render(ctx, start["step"], notice=texts.t("common.dialog.restarted"))
+
+    def retap_previous(self, ctx: Ctx, extra: dict) -> bool:
+        """A tap on the previous question's button (a card stays on screen; the wrong one was
+        tapped): that answer is taken back so the tap answers the question again. False, and
+        nothing changed, when the tap is not for the question just answered as it stood."""
+        trail = list(ctx.dialog.slots.get(TRAIL) or [])
+        if not self.undo or not trail or not self._kept(trail[-1]) or trail[-1]["step"] != extra.get("step"):
+            return False
+        now = (str(ctx.dialog.step), dict(ctx.dialog.slots))
+        entry = trail.pop()
+        self._restore(ctx, entry, trail)
+        if self.steps[entry["step"]].tap_matches(Conv(self, ctx), extra):
+            return True
+        ctx.dialog.begin(self.name, now[0], now[1])  # a button of another round of that step
+        return False
 
     def failed(self, ctx: Ctx, step: Step, hint: str) -> dict:
         count = ctx.dialog.fail()
