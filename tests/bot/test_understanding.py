@@ -82,6 +82,14 @@ def test_issue_sentences_are_understood_with_confidence(typed, intent):
     assert (u.outcome, u.intent) == ("confident", intent), u.result.ranked[:3]
 
 
+@pytest.mark.parametrize("typed,intent", [
+    ("상반기 결과 나왔나요", "balance"), ("너 누구야", "about"), ("카드로 받을 수 있어요?", "change_incentive"),
+    ("가입 됐나요", "am_i_member"),
+])
+def test_sentences_found_by_typing_rank_their_intent_first(typed, intent):
+    assert understanding.understand(typed).intent == intent
+
+
 def test_english_ranks_first():
     assert understanding.classifier().classify("when do I get my money").top.intent == "when_paid_energy"
 
