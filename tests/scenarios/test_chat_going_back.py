@@ -163,3 +163,10 @@ def test_back_while_linking(chat, db):
     c.say("이전 단계로 갈래요")  # "이전" alone is a name (이 전) at a name question
     assert c.has("이전 질문으로 돌아왔어요", "회원번호") and state(db, U1).step == "member_no"
     assert "member_no" not in answers_kept(db)
+
+
+@pytest.mark.parametrize("typed,step", [("잘못 입력했어요", "edit"), ("틀렸어요", "edit"), ("이전", "referrer")])
+def test_at_the_review_a_mistake_asks_what_to_change_and_back_is_the_last_question(chat, db, typed, step):
+    c = signup_until(chat(U1), "confirm")
+    c.say(typed)
+    assert state(db, U1).step == step and state(db, U1).failures == 0

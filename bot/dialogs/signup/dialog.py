@@ -400,6 +400,11 @@ class ConfirmStep(ChoiceStep):
             if field is not None and (answers.says_any(answers.squash(answer.text), "confirm.fix")
                                       or match_option(self.options(c), answer) is None):
                 return ("edit", field.value)
+            # '틀렸어요', '잘못 입력했어요' naming no field: what to change is asked
+            if (not answer.asked and not answers.looks_like_question(answer.text)
+                    and answers.says_any(answers.squash(answer.text), "confirm.fix")
+                    and match_option(self.options(c), answer) is None):
+                return "edit"
         return super().parse(c, answer)
 
     def card(self, c: Conv) -> ItemCard:
