@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -40,6 +39,7 @@ from core.models.dialogs import DialogState
 from core.models.members import Member
 from core.models.outbox import Notification
 from core.models.push import EventBatch, PushSender
+from core.pii import log_safe_token
 from core.sqla import rowcount, table_of
 
 KINDS = ("monthly_result", "payout_notice", "payout_reminder", "campaign", "reminder", "greenlife_digest")
@@ -476,7 +476,7 @@ def claim_batch(db: Database, *, sender_id: str, now: datetime, limit: int, defa
         result.skipped = {k: len(v) for k, v in skipped.items()}
         if not items:
             return result
-        batch_id = uuid.uuid4().hex
+        batch_id = log_safe_token(16)  # logged when its answer cannot be recorded
         # One statement per row (each row has its own recipient), sent as one executemany
         # straight to the driver: this is the hot path of the sender.
         sqlite = conn.dialect.name == "sqlite"

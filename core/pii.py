@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from functools import lru_cache
 
 # YYMMDD, optional hyphen, a digit 1-8, six digits, not inside a longer digit run.
@@ -14,6 +15,15 @@ def contains_rrn(text: str | None) -> bool:
     if not text:
         return False
     return RRN_RE.search(text) is not None
+
+
+def log_safe_token(nbytes: int = 16) -> str:
+    """A random hex id the logs show as it is: none with a run of digits shaped like a resident
+    registration number, which scrub_rrn would mask (about one token in six thousand)."""
+    while True:
+        token = secrets.token_hex(nbytes)
+        if not contains_rrn(token):
+            return token
 
 
 def scrub_rrn(text: str) -> str:

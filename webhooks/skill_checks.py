@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 
 import orjson
 from werkzeug.wsgi import get_input_stream
 
 from bot.kakao.payload import PayloadError, parse_turn
+from core.pii import contains_rrn, log_safe_token
 from webhooks.auth import bot_id_ok, secret_ok
 
 SKILLS = ("welcome", "signup", "balance", "campaigns", "greenlife", "myinfo", "help", "fallback", "notice")
@@ -37,9 +37,11 @@ class Refused(Exception):
 
 
 def request_id(environ: dict) -> str:
-    """The caller's X-Request-Id when it is a plain token, else a fresh one."""
+    """The caller's X-Request-Id when it is a plain token, else a fresh one. Never one with a
+    run of digits shaped like a resident registration number: the logs mask such runs, and the
+    id a citizen reads out from the error reply must be the one support finds in the logs."""
     given = environ.get("HTTP_X_REQUEST_ID", "")
-    return given if _REQ_ID.match(given) else secrets.token_hex(16)
+    return given if _REQ_ID.match(given) and not contains_rrn(given) else log_safe_token(16)
 
 
 def known_skill(skill: str) -> str:

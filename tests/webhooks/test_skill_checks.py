@@ -26,6 +26,14 @@ def test_request_id_keeps_a_plain_token_and_replaces_anything_else():
         assert rid != given and len(rid) == 32 and int(rid, 16) >= 0
 
 
+def test_request_id_never_holds_what_the_logs_would_mask_as_a_resident_number(monkeypatch):
+    rrn_shaped = "71a9001011234567aef8c63a1ea2d3d4"  # 900101-1234567 among hex letters
+    assert check.request_id({"HTTP_X_REQUEST_ID": rrn_shaped}) != rrn_shaped
+    tokens = iter([rrn_shaped, "0e0519037ee4a67609a873c9c5b1f8ce"])
+    monkeypatch.setattr("core.pii.secrets.token_hex", lambda n: next(tokens))
+    assert check.request_id({}) == "0e0519037ee4a67609a873c9c5b1f8ce"
+
+
 def test_known_skill():
     assert check.known_skill("help") == "help"
     assert refusal(check.known_skill, "nosuchskill") == (404, "unknown_skill", None)
