@@ -285,6 +285,7 @@ class GreenlifeDialog(F.FieldsDialog):
     text_area = "greenlife"
     first = "age"
     resumed_key = "greenlife.join.resumed"
+    undo = True  # a write ends the dialog or begins it afresh (the payout after a one-tap join)
     address_question_key = "greenlife.join.region_question"
 
     def __init__(self, app) -> None:

@@ -204,6 +204,7 @@ class MyInfoDialog(F.FieldsDialog):
     first = "incentive_type"
     address_question_key = "signup.address.question_move"
     resumed_key = "myinfo.resumed"
+    undo = True  # every change is saved by the step that ends the dialog
 
     def __init__(self, app) -> None:
         steps = [*(cls() for cls in F.SHARED_STEPS), MobileStep(), MemberEmailStep(), PickResourceStep(), MoveConfirmStep(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogs.signup.machine import START, TRAIL
-from tests.auxil.scenarios import SIGNUP_PATH, SIGNUP_STEPS, U1, answer, member_of, signup_until, state
+from tests.auxil.scenarios import SIGNUP_PATH, SIGNUP_STEPS, U1, answer, make_member, member_of, signup_until, state
 
 pytestmark = pytest.mark.usefixtures("lgs")
 
@@ -170,3 +170,30 @@ def test_at_the_review_a_mistake_asks_what_to_change_and_back_is_the_last_questi
     c = signup_until(chat(U1), "confirm")
     c.say(typed)
     assert state(db, U1).step == step and state(db, U1).failures == 0
+
+
+def test_back_in_my_info_and_relocation_still_opens_the_move(chat, db, cipher, clock):
+    make_member(db, cipher, clock, U1)
+    c = chat(U1)
+    c.say("계좌 바꾸고 싶어요")
+    c.tap("KB국민")
+    assert state(db, U1).step == "account_number"
+    c.say("잘못 눌렀어요")
+    assert c.has("이전 질문으로 돌아왔어요") and state(db, U1).step == "bank"
+    assert "pending_bank" not in answers_kept(db)
+    c.say("이전")
+    assert c.has("지금이 첫 질문이에요") and state(db, U1).step == "bank"
+    c.say("주소 이전할게요")
+    st = state(db, U1)
+    assert st.dialog == "myinfo" and st.slots.get("flow") == "move"
+
+
+def test_back_while_joining_green_life(chat, db):
+    c = chat(U1)
+    c.say("녹색생활 가입할래요")
+    c.tap("네, 14세 이상")
+    c.say("김철수")
+    assert state(db, U1).step == "mobile"
+    c.say("이전")
+    assert c.has("이전 질문으로 돌아왔어요") and state(db, U1).step == "name"
+    assert "name" not in answers_kept(db)
