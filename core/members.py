@@ -253,6 +253,16 @@ def normalise_mobile(text: str) -> str:
         return _mobile(found[0])
 
 
+def new_mobile(text: str) -> str:
+    """A mobile given now, at signup or as a change: as normalise_mobile, and an 010 number
+    must have its eleven digits ('010 1234 567' is one short). The 3-digit middle of the old
+    01X numbers stays readable for registries that still hold one."""
+    mobile = normalise_mobile(text)
+    if mobile.startswith("010-") and len(mobile) == 12:
+        raise InvalidValue("mobile", "short_010")
+    return mobile
+
+
 def _mobile(text: str) -> str:
     d = re.sub(r"[\s.()\-]", "", text)
     if d.startswith("+82"):
@@ -409,8 +419,22 @@ def normalise_account_number(text: str) -> str:
     return parse_account(text).number
 
 
+_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def find_email(text: str | None) -> str | None:
+    """The one e-mail address in typed text, as people type it: full-width, spaces around '@'
+    or a dot ('hong @ naver . com'), in a sentence ('제 메일은 hong@naver.com이에요'). None
+    when there is none, or more than one."""
+    t = re.sub(r"\s*([@.])\s*", r"\1", fold(text))
+    found = _EMAIL_IN_TEXT.findall(t)
+    if len(found) != 1 or t.count("@") != 1:
+        return None
+    return found[0]
+
+
 def normalise_email(text: str) -> str:
-    t = (text or "").strip()
+    t = find_email(text) or (text or "").strip()
     if len(t) > 120 or not _EMAIL.match(t):
         raise InvalidValue("email")
     return t

@@ -16,8 +16,6 @@ The steps are the signup's (bot.dialogs.signup.fields), with the same checks; ta
 """
 from __future__ import annotations
 
-import re
-
 from bot import texts, ui
 from bot.app import BotApp
 from bot.dialogs import answers, mydata
@@ -156,9 +154,6 @@ class WithdrawConfirmStep(ChoiceStep):
         return myinfo_dialog(c).save_withdraw(c)
 
 
-_EMAIL_IN_TEXT = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.ASCII)
-
-
 class MemberEmailStep(EmailStep):
     """The e-mail address given at signup (optional): a new one, none at all ('지워 주세요', the
     button), or the one held kept ('아니요': no change, which at signup would mean no address)."""
@@ -184,11 +179,11 @@ class MemberEmailStep(EmailStep):
         """'이메일 지워 주세요' deletes; 'new@example.com으로 이메일 바꿔줘' takes the address."""
         if self.deletes(text):
             return self.DELETE
-        found = _EMAIL_IN_TEXT.search(text)
+        found = M.find_email(text)
         if found is None:
             return None
         try:
-            return M.normalise_email(found.group())
+            return M.normalise_email(found)
         except M.InvalidValue:
             return None
 

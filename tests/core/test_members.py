@@ -587,3 +587,25 @@ def test_a_landline_is_refused_as_one(typed):
     with pytest.raises(M.InvalidValue) as exc:
         M.normalise_mobile(typed)
     assert exc.value.reason == "landline"
+
+
+@pytest.mark.parametrize("typed", ["010 1234 567", "010-123-4567", "0101234567"])
+def test_a_new_010_mobile_one_digit_short_is_refused_and_an_old_01x_one_kept(typed):
+    with pytest.raises(M.InvalidValue) as bad:
+        M.new_mobile(typed)
+    assert bad.value.reason == "short_010"
+    assert M.normalise_mobile(typed) == "010-123-4567"  # a registry's record still reads
+    assert M.new_mobile("011-123-4567") == "011-123-4567"
+
+
+@pytest.mark.parametrize("typed", ["hong @ naver.com", "hong@naver . com 입니다", "제 메일은 hong@naver.com이에요",
+                                   "\uff48\uff4f\uff4e\uff47\uff20\uff4e\uff41\uff56\uff45\uff52\uff0e\uff43\uff4f\uff4d",
+                                   "hong@naver.com."])
+def test_an_email_as_people_type_it(typed):
+    assert M.normalise_email(typed) == "hong@naver.com"
+
+
+@pytest.mark.parametrize("typed", ["a@b.com c@d.com", "hong@naver", "홍길동@네이버.com", "hong@@naver.com"])
+def test_an_email_that_is_not_one_address_is_refused(typed):
+    with pytest.raises(M.InvalidValue):
+        M.normalise_email(typed)

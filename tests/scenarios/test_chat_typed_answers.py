@@ -593,3 +593,23 @@ def test_choices_in_everyday_words(chat, db, step, typed, next_step):
     c = signup_until(chat(U1), step)
     c.say(typed)
     assert state(db, U1).step == next_step, c.text
+
+
+def test_an_010_mobile_a_digit_short_is_asked_again_saying_so(chat, db):
+    c = signup_until(chat(U1), "mobile")
+    c.say("010 1234 567")
+    assert c.has("010 번호는 11자리예요") and state(db, U1).step == "mobile"
+
+
+def test_an_email_with_spaces_around_the_at_sign(chat, db):
+    c = signup_until(chat(U1), "email")
+    c.say("hong @ naver.com 이요")
+    assert state(db, U1).step == "referrer" and state(db, U1).slots["email"] == "hong@naver.com"
+
+
+@pytest.mark.parametrize("typed", ["없어요 단독주택이에요", "저희는 주택이라 동호수 없어요"])
+def test_no_unit_said_in_a_sentence(chat, db, typed):
+    c = signup_until(chat(U1), "address_detail")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "billing_mode" and st.slots["address"]["detail"] == ""

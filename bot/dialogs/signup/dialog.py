@@ -214,16 +214,17 @@ class MobileStep(TextStep):
 
     def check(self, c: Conv, text: str) -> str:
         try:
-            return M.normalise_mobile(text)
+            return M.new_mobile(text)
         except M.InvalidValue as exc:
-            key = "signup.mobile.landline" if exc.reason == "landline" else "signup.mobile.invalid"
+            key = {"landline": "signup.mobile.landline", "short_010": "signup.mobile.short_010"}.get(
+                exc.reason, "signup.mobile.invalid")
             raise Invalid(c.t(key)) from None
 
     def from_request(self, c: Conv, text: str) -> str | None:
         if not any(ch.isdigit() for ch in text):
             return None
         try:
-            return M.normalise_mobile(text)  # the one mobile of a sentence
+            return M.new_mobile(text)  # the one mobile of a sentence
         except M.InvalidValue:
             return None
 

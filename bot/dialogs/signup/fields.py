@@ -241,6 +241,9 @@ class AddressDetailStep(TextStep):
         if (answer.value == "none" or squash(answer.text) == squash(c.t("signup.address.no_unit_label"))
                 or answers.in_words(answer.text, "no_unit") or answers.yes_no(answer.text) is False):
             return ""
+        if (not answer.tapped and not any(ch.isdigit() for ch in answer.text) and not answer.asked
+                and answers.says_any(squash(answer.text), "no_unit")):
+            return ""  # "없어요 단독주택이에요", "저희는 주택이라 동호수 없어요": no unit, in a sentence
         if answer.tapped:
             raise Invalid(c.t("signup.address.detail_invalid"))
         return self.check(c, answer.text)
