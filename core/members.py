@@ -253,6 +253,34 @@ def normalise_mobile(text: str) -> str:
         return _mobile(found[0])
 
 
+# Between a name and the mobile typed after it: "홍길동이고", "홍길동, ", "홍길동 번호는", "홍길동 핸드폰"
+# (no bare 고, 랑 or 하고: names end so, 김민고, 김이랑)
+_BEFORE_MOBILE = re.compile(
+    r"(?:\s*(?:[,/.:]|이고요?|이구요?|이며|그리고|(?:제\s*)?(?:휴대\s*전화|휴대폰|핸드폰|전화|연락처)"
+    r"\s*(?:번호)?\s*(?:는|은|:)?|번호\s*(?:는|은|:)?))+\s*$")
+_AFTER_MOBILE = re.compile(r"^\s*(?:이에요|예요|에요|입니다|이요|요|이고요|이구요)?\s*[.!~^]*\s*$")
+
+
+def name_and_mobile(text: str, member_type: str = "individual") -> tuple[str, str] | None:
+    """A name and a mobile typed in one message: "홍길동 010-1234-5678", "저는 홍길동이고 번호는
+    010-1234-5678이에요", "010-1234-5678 홍길동". None when the text holds no one mobile or the
+    words around it are more than a name; InvalidValue when the mobile or the name is wrong."""
+    t = fold(text)
+    found = _MOBILE_IN_TEXT.findall(t)
+    if len(found) != 1:
+        return None
+    before, after = t.split(found[0], 1)
+    if before.strip():
+        if not _AFTER_MOBILE.match(after):
+            return None
+        words = _BEFORE_MOBILE.sub("", before)
+    else:
+        words = after
+    if not words.strip() or re.search(r"\d", words):
+        return None
+    return typed_name(words, member_type), new_mobile(found[0])
+
+
 def new_mobile(text: str) -> str:
     """A mobile given now, at signup or as a change: as normalise_mobile, and an 010 number
     must have its eleven digits ('010 1234 567' is one short). The 3-digit middle of the old

@@ -609,3 +609,17 @@ def test_an_email_as_people_type_it(typed):
 def test_an_email_that_is_not_one_address_is_refused(typed):
     with pytest.raises(M.InvalidValue):
         M.normalise_email(typed)
+
+
+@pytest.mark.parametrize("typed,name", [
+    ("홍길동 010-1234-5678", "홍길동"), ("홍길동, 01012345678", "홍길동"), ("홍길동/010-1234-5678", "홍길동"),
+    ("이름 홍길동 전화 010 1234 5678", "홍길동"), ("홍길동 핸드폰 010-1234-5678 입니다", "홍길동"),
+    ("010-1234-5678 홍길동입니다", "홍길동"), ("김민고 010-1234-5678", "김민고"), ("김이랑 010-1234-5678", "김이랑"),
+])
+def test_a_name_and_a_mobile_typed_together(typed, name):
+    assert M.name_and_mobile(typed) == (name, "010-1234-5678")
+
+
+@pytest.mark.parametrize("typed", ["010 1234 5678", "홍길동 010-1234-5678 주소는 수원", "홍길동", "홍길동 010-1234-5678 010-9999-8888"])
+def test_no_name_and_mobile_pair_is_read_from_anything_else(typed):
+    assert M.name_and_mobile(typed) is None

@@ -613,3 +613,31 @@ def test_no_unit_said_in_a_sentence(chat, db, typed):
     c.say(typed)
     st = state(db, U1)
     assert st.step == "billing_mode" and st.slots["address"]["detail"] == ""
+
+
+@pytest.mark.parametrize("typed", ["홍길동 010-1234-5678", "저는 홍길동이고 번호는 010 1234 5678이에요",
+                                   "010-1234-5678 홍길동입니다"])
+def test_the_name_and_the_mobile_in_one_message(chat, db, typed):
+    c = signup_until(chat(U1), "name")
+    c.say(typed)
+    st = state(db, U1)
+    assert (st.step, st.slots["name"], st.slots["mobile"]) == ("householder", "홍길동", "010-1234-5678")
+    assert c.has("휴대전화 번호(010-****-5678)도 받았어요")
+    c.say("이전")
+    assert state(db, U1).step == "name" and "mobile" not in state(db, U1).slots
+
+
+def test_a_name_with_a_short_mobile_is_asked_again_keeping_nothing(chat, db):
+    c = signup_until(chat(U1), "name")
+    c.say("홍길동 010 1234 567")
+    st = state(db, U1)
+    assert c.has("010 번호는 11자리예요") and st.step == "name" and "name" not in st.slots
+
+
+def test_the_name_and_the_mobile_when_joining_green_life(chat, db):
+    c = chat(U1)
+    c.say("녹색생활 가입할래요")
+    c.tap("네, 14세 이상")
+    c.say("김철수, 010-2222-3333")
+    st = state(db, U1)
+    assert (st.step, st.slots["name"], st.slots["mobile"]) == ("region", "김철수", "010-2222-3333")

@@ -186,8 +186,18 @@ class NameStep(TextStep):
         key = "org" if kind in ORG_TYPES else ("foreigner" if kind == "foreigner" else "individual")
         return c.t(f"name.question_{key}")
 
-    def check(self, c: Conv, text: str) -> str:
+    def check(self, c: Conv, text: str) -> str | tuple[str, str]:
         kind = c.slots.get("member_type", "individual")
+        if any(ch.isdigit() for ch in text) and "mobile" in c.dialog.steps:
+            # "홍길동 010-1234-5678": the name and the next question's answer in one message
+            try:
+                both = M.name_and_mobile(text, kind)
+            except M.InvalidValue as exc:
+                if exc.field == "mobile":
+                    raise Invalid(c.t("signup.mobile.short_010" if exc.reason == "short_010" else "signup.mobile.invalid")) from None
+                raise Invalid(c.t("name.invalid_org" if kind in ORG_TYPES else "name.invalid_person")) from None
+            if both is not None and (kind in ORG_TYPES or not _not_a_name(both[0], both[0])):
+                return both
         if _reads_as_question(c, text):
             # '고객번호가 뭐예요?' fits the shape of a two-word name: a question mark never belongs
             # to a name, nor does a FAQ question understood with the strict in-dialog score.
@@ -200,7 +210,15 @@ class NameStep(TextStep):
             raise Invalid(c.t("name.not_a_name"))
         return name
 
-    def apply(self, c: Conv, value: str):
+    def apply(self, c: Conv, value: str | tuple[str, str]):
+        if isinstance(value, tuple):  # the mobile came with the name: its step takes it at once
+            name, mobile = value
+            c.set(name=name)
+            outcome = c.dialog.steps["mobile"].apply(c, mobile)
+            notice = c.t("signup.mobile.taken_with_name", masked=mask_mobile(mobile))
+            if isinstance(outcome, Go):
+                outcome.notice = "\n".join(n for n in (notice, outcome.notice) if n)
+            return outcome
         c.set(name=value)
         return F.host(c).after(c, "name", _framing_notice(c, value))
 
