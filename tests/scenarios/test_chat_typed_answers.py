@@ -641,3 +641,31 @@ def test_the_name_and_the_mobile_when_joining_green_life(chat, db):
     c.say("김철수, 010-2222-3333")
     st = state(db, U1)
     assert (st.step, st.slots["name"], st.slots["mobile"]) == ("region", "김철수", "010-2222-3333")
+
+
+@pytest.mark.parametrize("typed", ["아내 명의예요", "엄마 통장이에요", "남편 거예요"])
+def test_a_family_members_account_is_not_ones_own(chat, db, typed):
+    c = signup_until(chat(U1), "account_holder")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "incentive_type" and c.has("본인 명의 계좌로만") and st.slots.get("pending_account_enc") is None
+
+
+def test_own_words_with_a_family_word_are_asked_again(chat, db):
+    c = signup_until(chat(U1), "account_holder")
+    c.say("엄마가 만들어 준 제 통장이에요")
+    assert state(db, U1).step == "account_holder"
+
+
+def test_an_option_said_unsure_is_asked_again_not_guessed(chat, db):
+    c = signup_until(chat(U1), "billing_mode:water")
+    c.say("아파트라서 잘 모르겠어요")
+    st = state(db, U1)
+    assert (st.step, st.slots["resource"]) == ("billing_mode", "water")
+
+
+def test_self_employed_joins_as_a_shop(chat, db):
+    c = chat(U1)
+    c.open("signup", "회원가입 할래요")
+    c.say("자영업자예요")
+    assert state(db, U1).step == "terms" and state(db, U1).slots["member_type"] == "commercial"

@@ -923,6 +923,20 @@ class AccountHolderStep(ChoiceStep):
         return [Option("yes", c.t("signup.account.holder_yes"), answers.words("account_holder.yes")),
                 Option("no", c.t("signup.account.holder_no"), answers.words("account_holder.no"))]
 
+    def parse(self, c: Conv, answer: Answer) -> str:
+        if not answer.tapped:
+            # "아내 명의예요", "엄마 통장이에요": someone else's, though "내 명의" is inside 아내 명의;
+            # with one's own words besides ("엄마가 만들어 준 제 통장") it is asked again
+            typed = squash(answer.text)
+            family = [w for w in answers.squashed_words("account_holder.someone_else") if w and w in typed]
+            if family:
+                for word in family:
+                    typed = typed.replace(word, " ")
+                if answers.says_any(typed, "account_holder.yes"):
+                    raise Invalid(c.t(self.hint))
+                return "no"
+        return super().parse(c, answer)
+
     def question_text(self, c: Conv) -> str:
         return c.t("signup.account.holder_question", name=mask_name(host(c).member_name(c)),
                    bank=bank_label(c.slots.get("pending_bank", "")), masked=c.slots.get("pending_account_masked", ""))

@@ -197,6 +197,8 @@ def match_option(options: Sequence[Option], answer: Answer, yes: str | None = No
         for option in options:
             if option.value == wanted:
                 return option
+    if answers.says_any(typed, "unsure"):
+        return None  # "아파트라서 잘 모르겠어요": a word of an option, said unsure; no guess is taken
     # "관리비 말고 따로 내요", "개인 아니고 가게예요": what follows the contrast is the answer
     for marker in answers.words("negation.contrast"):
         m = squash(marker)
