@@ -94,11 +94,12 @@ def match_intent(text: str | None) -> str | None:
     return u.intent if u.intent in INTENTS else None
 
 
-def dialog_question(text: str | None, asked: bool = False) -> str | None:
+def dialog_question(text: str | None, asked: bool = False, topic: str = "") -> str | None:
     """The FAQ intent of a question typed in the middle of a dialog (text the step could not
     take as its answer): as `match_intent`, and also an ordinary confident understanding when
     the text reads as a question ('고객번호가 어디 있어요?'); `asked`: typed with a question mark
-    (which normalisation removes)."""
+    (which normalisation removes); `topic`: the FAQ of what the step asks for, which a plain
+    question that comes close to it means ('한전 앱에서 봐도 돼요?' at the customer number)."""
     intent = match_intent(text)
     if intent is not None:
         return intent
@@ -108,6 +109,8 @@ def dialog_question(text: str | None, asked: bool = False) -> str | None:
     u = understanding.understand(text)
     top = u.result.top
     plainly = asked or answers.asks(text)
+    if u.outcome == "close" and plainly and topic and topic in u.choices:
+        return topic
     if (u.outcome == "close" and plainly and u.intent in INTENTS
             and [i for i in u.choices if i in INTENTS] == [u.intent]):
         # '텀블러도 돼요?' between the green-life answer and the green-life menu: inside a dialog

@@ -669,3 +669,9 @@ def test_self_employed_joins_as_a_shop(chat, db):
     c.open("signup", "회원가입 할래요")
     c.say("자영업자예요")
     assert state(db, U1).step == "terms" and state(db, U1).slots["member_type"] == "commercial"
+
+
+def test_a_question_close_to_the_steps_own_faq_gets_that_answer(chat, db):
+    c = signup_until(chat(U1), "customer_number")
+    c.say("한전 앱에서 봐도 돼요?")
+    assert c.has("한전ON") and "카본페이" not in c.text and state(db, U1).step == "customer_number"

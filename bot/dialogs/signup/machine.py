@@ -351,13 +351,13 @@ class StepDialog:
         link to "이미 회원이에요"), before FAQ answers; None: nothing of its own."""
         return None
 
-    def faq_answer(self, ctx: Ctx, text: str, asked: bool = False) -> str | None:
+    def faq_answer(self, ctx: Ctx, text: str, asked: bool = False, topic: str = "") -> str | None:
         """The answer to a question typed instead of the step's answer (only asked after the
         step could not parse the text, so an answer is never taken for a question); `asked`:
-        it was typed with a question mark."""
+        it was typed with a question mark; `topic`: the step's own FAQ (Step.topic_faq)."""
         from bot.dialogs import faq
 
-        return faq.answer_text(ctx, faq.dialog_question(text, asked))
+        return faq.answer_text(ctx, faq.dialog_question(text, asked, topic))
 
     # -- Dialog protocol --------------------------------------------------------------------
     def ask_unless_requested(self, ctx: Ctx, step_name: str, notice: str | None = None) -> dict:
@@ -485,7 +485,7 @@ class StepDialog:
                 aside = self.aside(ctx, step, answer.text)
                 if aside is not None:
                     return aside
-                answered = self.faq_answer(ctx, answer.text, answer.asked)
+                answered = self.faq_answer(ctx, answer.text, answer.asked, step.topic_faq)
                 if answered:
                     return self.render(ctx, step.name, notice=answered)
                 router = getattr(self.app, "router", None)
