@@ -33,7 +33,7 @@ from core import member_link as L
 from core import members as M
 from core.clock import utcnow_naive
 from core.local_governments import infer_sido, parse_address, respell_address
-from core.pii import mask_name
+from core.pii import mask_mobile, mask_name
 
 _MEMBER_NO = re.compile(r"^[A-Z0-9]{1,20}$")
 
@@ -92,16 +92,30 @@ class NameStep(TextStep):
     name = "name"
     question = "name.question"
 
-    def check(self, c: Conv, text: str) -> str:
+    def check(self, c: Conv, text: str) -> str | tuple[str, str]:
         t = text.strip()
-        if not t or len(t) > 60 or re.search(r"\d{3,}", t):
+        if re.search(r"\d{3,}", t):
+            try:  # "박서연 010-5555-6666": the name and the next question's answer together
+                both = M.name_and_mobile(t)
+            except M.InvalidValue:
+                both = None
+            if both is None:
+                raise Invalid(c.t("name.invalid"))
+            return both
+        if not t or len(t) > 60:
             raise Invalid(c.t("name.invalid"))
         try:
             return M.typed_name(t)  # "홍길동이에요" is 홍길동
         except M.InvalidValue:
             return t
 
-    def apply(self, c: Conv, value: str):
+    def apply(self, c: Conv, value: str | tuple[str, str]):
+        if isinstance(value, tuple):
+            c.set(name=value[0])
+            outcome = c.dialog.steps["mobile"].apply(c, value[1])
+            if isinstance(outcome, Go):
+                outcome.notice = c.t("signup.mobile.taken_with_name", masked=mask_mobile(value[1]))
+            return outcome
         c.set(name=value)
         return Go("mobile")
 

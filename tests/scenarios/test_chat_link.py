@@ -214,3 +214,25 @@ def test_something_else_typed_at_the_unlink_confirmation_ends_it(chat, db, regis
     assert "연결을 해제할까요" not in c.text and state(db, U1).dialog is None
     c.say("네")
     assert linked_key(db) == U1
+
+
+def test_the_name_and_the_mobile_in_one_message_link(chat, db, registry):
+    c = chat(U1)
+    c.open("welcome", "안녕")
+    c.tap("이미 회원이에요")
+    c.tap("동의하고 연결")
+    c.say("GG-2019-000123")
+    c.say("박서연 010-5555-6666")
+    assert "연결됐어요" in c.text and linked_key(db) == U1
+
+
+def test_the_name_and_the_mobile_together_then_the_address(chat, db, registry):
+    c = chat(U1)
+    c.open("welcome", "안녕")
+    c.tap("이미 회원이에요")
+    c.tap("동의하고 연결")
+    c.tap("번호를 몰라요")
+    c.say("박서연, 010 5555 6666 이에요")
+    assert "010-****-6666" in c.text and "주소" in c.text and state(db, U1).step == "address"
+    c.say("경기 수원시 영통구 매탄로 10, 101-1001")
+    assert "연결됐어요" in c.text and linked_key(db) == U1
