@@ -216,21 +216,23 @@ def test_something_else_typed_at_the_unlink_confirmation_ends_it(chat, db, regis
     assert linked_key(db) == U1
 
 
-def test_the_name_and_the_mobile_in_one_message_link(chat, db, registry):
-    c = chat(U1)
+def consented(c):
+    """The link opened and its consent given: the member number is asked."""
     c.open("welcome", "안녕")
     c.tap("이미 회원이에요")
     c.tap("동의하고 연결")
+    return c
+
+
+def test_the_name_and_the_mobile_in_one_message_link(chat, db, registry):
+    c = consented(chat(U1))
     c.say("GG-2019-000123")
     c.say("박서연 010-5555-6666")
     assert "연결됐어요" in c.text and linked_key(db) == U1
 
 
 def test_the_name_and_the_mobile_together_then_the_address(chat, db, registry):
-    c = chat(U1)
-    c.open("welcome", "안녕")
-    c.tap("이미 회원이에요")
-    c.tap("동의하고 연결")
+    c = consented(chat(U1))
     c.tap("번호를 몰라요")
     c.say("박서연, 010 5555 6666 이에요")
     assert "010-****-6666" in c.text and "주소" in c.text and state(db, U1).step == "address"
