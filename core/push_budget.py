@@ -64,12 +64,16 @@ class Estimate:
 
     def lines(self) -> list[str]:
         out = [f"recipients: {self.recipients} (after opt-outs, blocks and topic switches)",
-               f"left out: {sum(self.skipped.values())} {dict(sorted(self.skipped.items())) or ''}".rstrip()]
+               f"left out: {sum(self.skipped.values())}" + (f" ({self._reasons()})" if self.skipped else "")]
         if self.quiet_until is not None:
             out.append(f"quiet hours: the {self.recipients} recipients get it at {self.quiet_until:%Y-%m-%d %H:%M} KST")
         out.append(f"messages: {self.messages}")
         out.append(f"cost: {self.cost_won:,} won at {self.price_won} won a message")
         return out
+
+    def _reasons(self) -> str:
+        """'no marketing consent: 4, opted out: 1'."""
+        return ", ".join(f"{reason.replace('_', ' ')}: {n}" for reason, n in sorted(self.skipped.items()))
 
     def as_dict(self) -> dict:
         return {"recipients": self.recipients, "skipped": dict(self.skipped), "messages": self.messages,

@@ -170,7 +170,7 @@ def test_a_dry_run_at_night_says_when_the_recipients_get_it(app, db, clock, cli,
     add_members(db, 1, start=5, marketing_opt_in=False)
     dry = cli("broadcast", "--campaign", "cmp-1", "--at", "2026-11-23 22:00", "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "recipients: 4" in dry.output and "{'no_marketing_consent': 1}" in dry.output
+    assert "recipients: 4" in dry.output and "left out: 1 (no marketing consent: 1)" in dry.output
     assert "get it at 2026-11-24 08:00 KST" in dry.output
     assert "messages: 4" in dry.output and "cost: 60 won at 15 won a message" in dry.output
 
