@@ -195,20 +195,34 @@ def budget_command(scope, won):
     if scope is not None:
         scope = scope.strip()
         with svc.db.transaction() as s:
-            if scope != push_budget.NATIONAL and s.get(LocalGovernment, scope) is None:
-                fail(f"unknown scope {scope!r}: national or a local government code")
+            if scope.lower() == push_budget.NATIONAL:
+                scope = push_budget.NATIONAL
+            else:  # a code, or the 시군구 by name as the broadcast's region takes it ('수원시 영통구')
+                from core.broadcasts import BroadcastError, resolve_region
+
+                try:
+                    code = resolve_region(s, scope)
+                except BroadcastError as exc:
+                    if str(exc).startswith("unknown region"):
+                        fail(f"unknown scope {scope!r}: national, or a city, county or district (its code or name)")
+                    fail(str(exc).replace("region", "scope", 1))
+                if s.get(LocalGovernment, code) is None:
+                    fail(f"scope {scope!r} is a province: a cap is national or one city, county or district (its code or name)")
+                scope = code
             push_budget.set_cap(s, scope, won, now=svc.clock.now(), by="cli")
         click.echo(f"budget {scope}: {won:,} won a month" if won else f"budget {scope}: no cap")
     with svc.db.transaction(deferred=True) as s:
         national, per_lg, default_lg = push_budget.caps(s, ps.budget())
         spent = push_budget.committed(s, now=svc.clock.now())
+        names = {lg.code: lg.name if lg.name == lg.sido else f"{lg.sido} {lg.name}" for lg in s.query(LocalGovernment)}
     price = ps.price_won
     click.echo(f"price {price} won a message; committed this month (sent or waiting):")
     click.echo(f"  national  {sum(spent.values()) * price:>12,} won  cap {national:,}" if national else
                f"  national  {sum(spent.values()) * price:>12,} won  no cap")
     for lg in sorted(set(per_lg) | {k for k in spent if k != push_budget.NO_LG}):
         cap = per_lg.get(lg, default_lg)
-        click.echo(f"  {lg:<9} {spent.get(lg, 0) * price:>12,} won  " + (f"cap {cap:,}" if cap else "no cap"))
+        click.echo(f"  {lg:<9} {spent.get(lg, 0) * price:>12,} won  " + (f"cap {cap:,}" if cap else "no cap")
+                   + (f"  {names[lg]}" if lg in names else ""))
 
 
 @cpoint.command("scheduler")

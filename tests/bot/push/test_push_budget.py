@@ -101,7 +101,7 @@ def test_a_local_cap_holds_only_that_scope(app, db, clock, cli, campaign):
     by_member = {n.member_id: n.state for n in rows(db)}
     assert by_member == {1: "held", 2: "held", 3: "held", 4: "pending", 5: "pending"}
     listing = cli("budget")
-    assert re.search(r"41117\s+0 won\s+cap 30", listing.output)
+    assert re.search(r"41117\s+0 won\s+cap 30\s+경기도 수원시 영통구", listing.output)
     assert re.search(r"41135\s+30 won\s+no cap", listing.output)
 
 
@@ -196,3 +196,13 @@ def test_a_local_operator_sees_and_releases_only_their_members(app, db, cipher, 
         token = sess["csrf"]
     assert viewer.post("/admin/pushes/release", data={"kind": "campaign", "period": f"b{b.id}",
                                                       "csrf_token": token}).status_code == 403
+
+
+def test_a_cap_scope_by_name_as_operators_type_it(app, cli, campaign):
+    settings(app)
+    assert "budget 41117: 40 won a month" in cli("budget", "--scope", "수원시 영통구", "--won", "40").output
+    assert "budget national: 500 won a month" in cli("budget", "--scope", "National", "--won", "500").output
+    province = cli("budget", "--scope", "경기", "--won", "1")
+    assert province.exit_code == 2 and "is a province" in province.output
+    unknown = cli("budget", "--scope", "없는구", "--won", "1")
+    assert unknown.exit_code == 2 and "unknown scope" in unknown.output
