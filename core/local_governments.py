@@ -108,11 +108,18 @@ _ADDRESS_AFTER = re.compile(
     r"|거주\S*)|\s*(?:입니다|이에요|이예요|예요|에요|이고요|이요|인데요)|(?<=[\d호동층])\s*요)\s*[.!~^]*$")
 
 
+# The postcode an address copied from a search result or a parcel label starts with:
+# "[16677] 경기도 …", "(16677) …", "우편번호 16677 …", "16677 경기도 …"
+_POSTCODE = re.compile(r"^(?:우편\s*번호\s*:?\s*|\(?우\)\s*)?[\[(]?\s*\d{5}\s*[\])]?\s+(?=\D)")
+
+
 def address_in_sentence(text: str | None) -> str:
     """An address typed in a sentence, without the sentence ("주소는 경기도 … 123이에요" ->
-    "경기도 … 123"); an address typed alone is returned as it was (cleaned)."""
+    "경기도 … 123") or a postcode before it; an address typed alone is returned as it was
+    (cleaned)."""
     t = clean(text)
     t = _ADDRESS_BEFORE.sub("", t, count=1)
+    t = _POSTCODE.sub("", t, count=1)
     while True:
         shorter = _ADDRESS_AFTER.sub("", t).rstrip()
         if shorter == t or not shorter:
@@ -158,7 +165,7 @@ def parse_address(text: str | None, detail: str | None = None) -> ParsedAddress 
 
     The 시/도 may be missing (sido None): callers then try to infer it from a known 시군구.
     """
-    t = canonical_sido_text(_PARENS.sub(" ", clean(strip_markup(text))))
+    t = canonical_sido_text(_PARENS.sub(" ", _POSTCODE.sub("", clean(strip_markup(text)), count=1)))
     t = clean(t.replace(",", " , "))
     match = _ROAD.search(t)
     kind = "road"

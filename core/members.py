@@ -60,6 +60,8 @@ CASH = "cash"
 
 
 _NOT_JAMO = re.compile(r"[^\u3131-\u318e]+")
+# Emoji and pictographs typed with an answer ('홍길동 😀', '📍경기도 …'): no field holds one
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200D\u20E3]+")
 _DASHES = re.compile(r"[.\u2010-\u2015\u2212\ufe63\uff0d]")
 # Digits with single spaces, hyphens or dots between them: one typed account number.
 _NUMBER_RUN = re.compile(r"\d(?:(?: ?[.\-] ?| )?\d)*")
@@ -218,9 +220,11 @@ def typed_name(text: str, member_type: str = "individual") -> str:
 
 def fold(text: str | None) -> str:
     """What people type, made comparable: NFKC (full-width digits and letters, ideographic spaces)
-    and single spaces. Hangul compatibility jamo (typed shorthand such as a yes of two ieung)
+    and single spaces, emoji dropped. Hangul compatibility jamo (typed shorthand such as a yes of two ieung)
     are kept as typed: NFKC would turn them into conjoining jamo."""
     t = _NOT_JAMO.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text or "")
+    if not t.isascii():
+        t = _EMOJI.sub("", t)
     return re.sub(r"\s+", " ", t).strip()
 
 
@@ -315,13 +319,23 @@ def normalise_customer_number(resource: str, text: str, rules=None) -> str:
         raise InvalidValue("customer_number", "rrn")
     t = fold(text)
     number = digits_only(t)
-    if not re.fullmatch(rules.customer_number_formats[resource], number):
+    pattern = rules.customer_number_formats[resource]
+    if not re.fullmatch(pattern, number):
         # in a few words ("고객번호 0419283746", "한전 04-1928-3746 입니다"): the one number in it
-        runs = _NUMBER_RUN.findall(t)
-        number = re.sub(r"\D", "", runs[0]) if len(runs) == 1 else ""
-        if not number or not re.fullmatch(rules.customer_number_formats[resource], number):
+        # of the resource's format; with others copied from the bill ("고객번호: 04-1928-3746 /
+        # 청구금액 45,230원"), the one of that format, or the one after its label
+        fits = [d for d in (re.sub(r"\D", "", run) for run in _NUMBER_RUN.findall(t)) if re.fullmatch(pattern, d)]
+        if len(fits) > 1:
+            labelled = _LABELLED_NUMBER.search(t)
+            fits = [re.sub(r"\D", "", labelled.group(1))] if labelled else []
+        number = fits[0] if len(fits) == 1 else ""
+        if not number or not re.fullmatch(pattern, number):
             raise InvalidValue("customer_number")
     return number
+
+
+# A customer number after its label on a bill ("고객번호: 04-1928-3746", "수용가번호 123456")
+_LABELLED_NUMBER = re.compile(r"(?:고객|수용가|관리|사용\s*계약)\s*번호\s*[:：]?\s*(\d(?:(?: ?[.\-] ?| )?\d)*)")
 
 
 @dataclass(frozen=True)

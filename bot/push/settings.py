@@ -51,7 +51,7 @@ class PushSettings:
     reminder_days_before: int = setting("SCHEDULE_REMINDER_DAYS_BEFORE", 7, "Days before the payout notice that members whose payment would be held are reminded.", ge=1, le=60)
     price_won: int = setting("PUSH_PRICE_WON", 15, "Price of one KakaoTalk message (won): estimates of broadcasts and scheduled pushes, and the budget caps.", ge=0, le=10000)
     budget_national_won: int = setting("PUSH_BUDGET_NATIONAL_WON", 0, "Monthly push budget of the whole programme (won); what would exceed it is held for an operator. 0: no cap. `cpoint budget` overrides it.", ge=0)
-    budget_local_won: int = setting("PUSH_BUDGET_LOCAL_WON", 0, "Default monthly push budget of each local government (won), for its members' messages. 0: no cap. `cpoint budget --scope CODE` sets one.", ge=0)
+    budget_local_won: int = setting("PUSH_BUDGET_LOCAL_WON", 0, "Default monthly push budget of each local government (won), for its members' messages. 0: no cap. `cpoint budget --scope CODE` (or the sigungu name, as `--segment region:` takes it) sets one.", ge=0)
     lease_sec: float = setting("SCHEDULE_LEASE_SEC", 30.0, "Leader lease of the scheduler; a second scheduler takes over this long after the leader died.", ge=1, le=3600)
 
     @field_validator("uncertain_policy", mode="before")

@@ -71,7 +71,12 @@ def test_a_customer_number_in_a_few_words(typed):
     assert M.normalise_customer_number("electricity", typed) == "0419283746"
 
 
-@pytest.mark.parametrize("typed", ["0419283746, 0419283747", "전기 0419283746 수도 1234567", "번호 몰라요"])
+def test_the_one_number_of_the_resources_format_among_others_is_taken():
+    # the water number typed too is no electricity number (water is asked for in its turn)
+    assert M.normalise_customer_number("electricity", "전기 0419283746 수도 1234567") == "0419283746"
+
+
+@pytest.mark.parametrize("typed", ["0419283746, 0419283747", "번호 몰라요"])
 def test_two_numbers_or_none_are_refused(typed):
     with pytest.raises(M.InvalidValue):
         M.normalise_customer_number("electricity", typed)
@@ -623,3 +628,19 @@ def test_a_name_and_a_mobile_typed_together(typed, name):
 @pytest.mark.parametrize("typed", ["010 1234 5678", "홍길동 010-1234-5678 주소는 수원", "홍길동", "홍길동 010-1234-5678 010-9999-8888"])
 def test_no_name_and_mobile_pair_is_read_from_anything_else(typed):
     assert M.name_and_mobile(typed) is None
+
+
+@pytest.mark.parametrize("typed", ["고객번호: 04-1928-3746 / 청구금액 45,230원",
+                                   "고객번호 04-1928-3746, 전자납부번호 1234-5678-9012", "0419283746 😊"])
+def test_a_customer_number_copied_from_the_bill_with_other_figures(typed):
+    assert M.normalise_customer_number("electricity", typed) == "0419283746"
+
+
+def test_two_numbers_of_the_format_and_no_label_are_refused():
+    with pytest.raises(M.InvalidValue):
+        M.normalise_customer_number("electricity", "0419283746 아니면 0411112222")
+
+
+@pytest.mark.parametrize("typed", ["홍길동 😀", "📍경기도", "👍네"])
+def test_emoji_are_no_part_of_an_answer(typed):
+    assert "😀" not in M.fold(typed) and "📍" not in M.fold(typed) and "👍" not in M.fold(typed)

@@ -675,3 +675,19 @@ def test_a_question_close_to_the_steps_own_faq_gets_that_answer(chat, db):
     c = signup_until(chat(U1), "customer_number")
     c.say("한전 앱에서 봐도 돼요?")
     assert c.has("한전ON") and "카본페이" not in c.text and state(db, U1).step == "customer_number"
+
+
+@pytest.mark.parametrize("typed", ["[16677] 경기도 수원시 영통구 예시로 123", "📍경기도 수원시 영통구 예시로 123",
+                                   "우편번호 16677 경기도 수원시 영통구 예시로 123"])
+def test_an_address_copied_with_its_postcode_or_a_pin(chat, db, typed):
+    c = signup_until(chat(U1), "address")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "address_detail" and st.slots["address"]["base"] == "경기도 수원시 영통구 예시로 123"
+
+
+def test_a_name_with_an_emoji(chat, db):
+    c = signup_until(chat(U1), "name")
+    c.say("홍길동 😀")
+    st = state(db, U1)
+    assert st.step == "mobile" and st.slots["name"] == "홍길동" and "빼고 적었어요" not in c.text

@@ -169,7 +169,7 @@ def _not_a_name(text: str, name: str) -> bool:
 def _framing_notice(c: Conv, name: str) -> str | None:
     """What was taken off a name typed in a sentence ("제 이름은 …이에요"), said back without
     the name itself (names are masked in replies), so the citizen can see how it was read."""
-    typed = " ".join((c.ctx.turn.utterance or "").split())
+    typed = M.fold(c.ctx.turn.utterance)  # an emoji typed with it was never part of it
     at = typed.find(name)
     if at < 0 or typed == name:
         return None
