@@ -248,13 +248,16 @@ class MyInfoDialog(F.FieldsDialog):
         """Another change asked for where a step could not take the text ('주소 바뀌었어요' while
         the gas customer number is asked): that change, in place of the one in progress (a
         question about it is answered instead, by the FAQ)."""
+        if not self.asks_other(ctx, text) or answers.looks_like_question(text):
+            return None
         flow = flow_for_text(text)
-        if flow is None or flow == mydata.ACTION or flow == ctx.dialog.slots.get("flow"):
-            return None
-        if answers.looks_like_question(text):
-            return None
+        assert flow is not None  # asks_other found it
         ctx.dialog.end()
         return self.open_flow(ctx, flow)
+
+    def asks_other(self, ctx, text: str) -> bool:
+        flow = flow_for_text(text)
+        return flow is not None and flow != mydata.ACTION and flow != ctx.dialog.slots.get("flow")
 
     # -- entry points ---------------------------------------------------------------------------
     def open_flow(self, ctx, flow: str) -> dict:

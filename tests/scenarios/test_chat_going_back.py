@@ -201,3 +201,13 @@ def test_back_while_joining_green_life(chat, db):
     assert state(db, U1).step == "mobile"
     goes_back(c, db, "이전", "name")
     assert "name" not in answers_kept(db)
+
+
+def test_a_mistake_naming_another_change_in_my_info_opens_that_change(chat, db, cipher, clock):
+    make_member(db, cipher, clock, U1)
+    c = chat(U1)
+    c.say("계좌 바꾸고 싶어요")
+    c.tap("KB국민")
+    c.say("주소 잘못 입력했어요")
+    st = state(db, U1)
+    assert st.dialog == "myinfo" and st.slots.get("flow") == "move"

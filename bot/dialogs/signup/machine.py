@@ -351,6 +351,11 @@ class StepDialog:
         link to "이미 회원이에요"), before FAQ answers; None: nothing of its own."""
         return None
 
+    def asks_other(self, ctx: Ctx, text: str) -> bool:
+        """Does the text ask for something `aside` would open in place of this dialog's step
+        (then a word such as '잘못' in it is not a wish to go back)? Nothing, by default."""
+        return False
+
     def faq_answer(self, ctx: Ctx, text: str, asked: bool = False, topic: str = "") -> str | None:
         """The answer to a question typed instead of the step's answer (only asked after the
         step could not parse the text, so an answer is never taken for a question); `asked`:
@@ -523,6 +528,8 @@ class StepDialog:
         """"처음부터" or "이전" typed (not asked): the dialog goes there; None otherwise.
         `exact`: the whole answer "이전" counts too (said where it cannot be an answer)."""
         if not self.undo or answer.tapped or answer.asked or answers.asks(answer.text):
+            return None
+        if self.asks_other(ctx, answer.text):  # "주소 잘못 입력했어요" in my info: the move, not back
             return None
         typed = answers.squash(answer.text)
         if answers.says_any(typed, "restart"):
