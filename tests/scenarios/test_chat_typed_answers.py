@@ -36,6 +36,13 @@ def finish(c, after: str) -> None:
         answer(c, how)
 
 
+def said_at(chat, db, step: str, typed: str):
+    """The signup taken to `step`, `typed` said there: the chat and the dialog state after it."""
+    c = signup_until(chat(U1), step)
+    c.say(typed)
+    return c, state(db, U1)
+
+
 # --- accounts ----------------------------------------------------------------------------------------
 
 def test_the_issue_an_account_typed_with_its_bank_at_the_account_step(chat, db, cipher):
@@ -609,18 +616,14 @@ def test_an_email_with_spaces_around_the_at_sign(chat, db):
 
 @pytest.mark.parametrize("typed", ["없어요 단독주택이에요", "저희는 주택이라 동호수 없어요"])
 def test_no_unit_said_in_a_sentence(chat, db, typed):
-    c = signup_until(chat(U1), "address_detail")
-    c.say(typed)
-    st = state(db, U1)
+    c, st = said_at(chat, db, "address_detail", typed)
     assert st.step == "billing_mode" and st.slots["address"]["detail"] == ""
 
 
 @pytest.mark.parametrize("typed", ["홍길동 010-1234-5678", "저는 홍길동이고 번호는 010 1234 5678이에요",
                                    "010-1234-5678 홍길동입니다"])
 def test_the_name_and_the_mobile_in_one_message(chat, db, typed):
-    c = signup_until(chat(U1), "name")
-    c.say(typed)
-    st = state(db, U1)
+    c, st = said_at(chat, db, "name", typed)
     assert (st.step, st.slots["name"], st.slots["mobile"]) == ("householder", "홍길동", "010-1234-5678")
     assert c.has("휴대전화 번호(010-****-5678)도 받았어요")
     c.say("이전")
@@ -628,9 +631,7 @@ def test_the_name_and_the_mobile_in_one_message(chat, db, typed):
 
 
 def test_a_name_with_a_short_mobile_is_asked_again_keeping_nothing(chat, db):
-    c = signup_until(chat(U1), "name")
-    c.say("홍길동 010 1234 567")
-    st = state(db, U1)
+    c, st = said_at(chat, db, "name", "홍길동 010 1234 567")
     assert c.has("010 번호는 11자리예요") and st.step == "name" and "name" not in st.slots
 
 
@@ -645,9 +646,7 @@ def test_the_name_and_the_mobile_when_joining_green_life(chat, db):
 
 @pytest.mark.parametrize("typed", ["아내 명의예요", "엄마 통장이에요", "남편 거예요"])
 def test_a_family_members_account_is_not_ones_own(chat, db, typed):
-    c = signup_until(chat(U1), "account_holder")
-    c.say(typed)
-    st = state(db, U1)
+    c, st = said_at(chat, db, "account_holder", typed)
     assert st.step == "incentive_type" and c.has("본인 명의 계좌로만") and st.slots.get("pending_account_enc") is None
 
 
@@ -658,9 +657,7 @@ def test_own_words_with_a_family_word_are_asked_again(chat, db):
 
 
 def test_an_option_said_unsure_is_asked_again_not_guessed(chat, db):
-    c = signup_until(chat(U1), "billing_mode:water")
-    c.say("아파트라서 잘 모르겠어요")
-    st = state(db, U1)
+    c, st = said_at(chat, db, "billing_mode:water", "아파트라서 잘 모르겠어요")
     assert (st.step, st.slots["resource"]) == ("billing_mode", "water")
 
 
@@ -680,14 +677,10 @@ def test_a_question_close_to_the_steps_own_faq_gets_that_answer(chat, db):
 @pytest.mark.parametrize("typed", ["[16677] 경기도 수원시 영통구 예시로 123", "📍경기도 수원시 영통구 예시로 123",
                                    "우편번호 16677 경기도 수원시 영통구 예시로 123"])
 def test_an_address_copied_with_its_postcode_or_a_pin(chat, db, typed):
-    c = signup_until(chat(U1), "address")
-    c.say(typed)
-    st = state(db, U1)
+    c, st = said_at(chat, db, "address", typed)
     assert st.step == "address_detail" and st.slots["address"]["base"] == "경기도 수원시 영통구 예시로 123"
 
 
 def test_a_name_with_an_emoji(chat, db):
-    c = signup_until(chat(U1), "name")
-    c.say("홍길동 😀")
-    st = state(db, U1)
+    c, st = said_at(chat, db, "name", "홍길동 😀")
     assert st.step == "mobile" and st.slots["name"] == "홍길동" and "빼고 적었어요" not in c.text
