@@ -24,6 +24,23 @@ def normalise(text: str | None) -> str:
     return fold(text).rstrip(_TRAILING_PUNCT)
 
 
+_EMOJI_GLUE = re.compile("[\\s\uFE0F\u200D\u2640\u2642\U0001F3FB-\U0001F3FF]")  # spaces, skin tones, gender
+
+
+def emoji_as_word(text: str | None) -> str | None:
+    """A message of nothing but yes or no emoji ('👍', '👌👌', '🙅‍♀️') as the first yes or no word,
+    which every yes/no step reads; any other text as it is. (Emoji are dropped from answers
+    otherwise, so a lone '👍' would be empty.)"""
+    t = _EMOJI_GLUE.sub("", text or "")
+    if not t:
+        return text
+    for key in ("yes", "no"):
+        marks = words(f"emoji_{key}")
+        if marks and not t.translate({ord(ch): None for mark in marks for ch in mark}):
+            return words(key)[0]
+    return text
+
+
 def squash(text: str | None) -> str:
     """Lower case without spaces, for matching typed choices ('관리비합산' = '관리비 합산')."""
     return _SPACE.sub("", normalise(text)).lower()

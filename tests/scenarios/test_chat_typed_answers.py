@@ -684,3 +684,14 @@ def test_an_address_copied_with_its_postcode_or_a_pin(chat, db, typed):
 def test_a_name_with_an_emoji(chat, db):
     c, st = said_at(chat, db, "name", "홍길동 😀")
     assert st.step == "mobile" and st.slots["name"] == "홍길동" and "빼고 적었어요" not in c.text
+
+
+@pytest.mark.parametrize("typed,step", [("👍", "address"), ("👌🏻", "address"), ("🙅‍♀️", "householder_name")])
+def test_a_yes_or_no_emoji_answers_a_yes_or_no_question(chat, db, typed, step):
+    c, st = said_at(chat, db, "householder", typed)
+    assert st.step == step
+
+
+def test_an_emoji_alone_is_asked_again_without_counting_a_wrong_answer(chat, db):
+    c, st = said_at(chat, db, "householder", "😀")
+    assert (st.step, st.failures) == ("householder", 0) and c.has("세대주이신지")

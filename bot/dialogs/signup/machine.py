@@ -437,7 +437,8 @@ class StepDialog:
             answer = Answer(normalise(ctx.turn.utterance), dict(extra), True)
         else:
             typed = (ctx.turn.utterance or "").rstrip(" .!~")
-            answer = Answer(normalise(ctx.turn.utterance), {}, False, typed.endswith(("?", "\uff1f")))
+            said = answers.emoji_as_word(ctx.turn.utterance)  # a lone "👍" is a yes
+            answer = Answer(normalise(said), {}, False, typed.endswith(("?", "\uff1f")))
         if not answer.tapped and answers.looks_like_rrn(answer.text):
             # A resident registration number the router's check did not see (full-width, dotted):
             # refused the same way, nothing of it kept, not counted as a failure.
@@ -497,6 +498,9 @@ class StepDialog:
                 shown = router.side_request(ctx, answer.text) if router is not None else None
                 if shown is not None:  # "내 포인트 얼마야": shown, this dialog waits
                     return shown
+            if not answer.tapped and not answers.fold(ctx.turn.utterance):
+                # emoji only (dropped from answers): asked again, no wrong answer counted
+                return self.render(ctx, step.name, notice=bad.hint)
             return self.failed(ctx, step, bad.hint)
         outcome = step.apply(c, value)
         if isinstance(outcome, Go):
