@@ -335,7 +335,7 @@ def normalise_customer_number(resource: str, text: str, rules=None) -> str:
 
 
 # A customer number after its label on a bill ("고객번호: 04-1928-3746", "수용가번호 123456")
-_LABELLED_NUMBER = re.compile(r"(?:고객|수용가|관리|사용\s*계약)\s*번호\s*[:：]?\s*(\d(?:(?: ?[.\-] ?| )?\d)*)")
+_LABELLED_NUMBER = re.compile(rf"(?:고객|수용가|관리|사용\s*계약)\s*번호\s*[:：]?\s*({_NUMBER_RUN.pattern})")
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,15 @@ def emoji_as_word(text: str | None) -> str | None:
     if not t:
         return text
     for key in ("yes", "no"):
-        marks = words(f"emoji_{key}")
-        if marks and not t.translate({ord(ch): None for mark in marks for ch in mark}):
+        if not t.translate(_emoji_table(key)):
             return words(key)[0]
     return text
+
+
+@cache
+def _emoji_table(key: str) -> dict[int, None]:
+    """str.translate table deleting the emoji at answers `emoji_<key>` (built once)."""
+    return {ord(ch): None for mark in words(f"emoji_{key}") for ch in mark}
 
 
 def squash(text: str | None) -> str:

@@ -26,6 +26,7 @@ from bot.dialogs.signup.machine import (
     Prompt,
     StepDialog,
     TextStep,
+    answered_with,
 )
 from bot.kakao.parts import Button
 from bot.kakao.response import TextCard
@@ -112,10 +113,7 @@ class NameStep(TextStep):
     def apply(self, c: Conv, value: str | tuple[str, str]):
         if isinstance(value, tuple):
             c.set(name=value[0])
-            outcome = c.dialog.steps["mobile"].apply(c, value[1])
-            if isinstance(outcome, Go):
-                outcome.notice = c.t("signup.mobile.taken_with_name", masked=mask_mobile(value[1]))
-            return outcome
+            return answered_with(c, "mobile", value[1], c.t("signup.mobile.taken_with_name", masked=mask_mobile(value[1])))
         c.set(name=value)
         return Go("mobile")
 

@@ -28,6 +28,7 @@ from bot.dialogs.signup.machine import (
     Prompt,
     Step,
     TextStep,
+    answered_with,
     match_option,
 )
 from bot.kakao import limits
@@ -214,11 +215,7 @@ class NameStep(TextStep):
         if isinstance(value, tuple):  # the mobile came with the name: its step takes it at once
             name, mobile = value
             c.set(name=name)
-            outcome = c.dialog.steps["mobile"].apply(c, mobile)
-            notice = c.t("signup.mobile.taken_with_name", masked=mask_mobile(mobile))
-            if isinstance(outcome, Go):
-                outcome.notice = "\n".join(n for n in (notice, outcome.notice) if n)
-            return outcome
+            return answered_with(c, "mobile", mobile, c.t("signup.mobile.taken_with_name", masked=mask_mobile(mobile)))
         c.set(name=value)
         return F.host(c).after(c, "name", _framing_notice(c, value))
 
@@ -413,16 +410,15 @@ class ConfirmStep(ChoiceStep):
 
     def parse(self, c: Conv, answer: Answer) -> Any:  # an option, or ("edit", field)
         if not answer.tapped:
+            fixes = answers.says_any(answers.squash(answer.text), "confirm.fix")
+            no_option = match_option(self.options(c), answer) is None
             # '주소 잘못 썼어요', '전화번호 틀렸어요': that field, without asking what to change
             fields = [o for o in _edit_step(c).options(c) if o.value != "back"]
             field = match_option(fields, answer)
-            if field is not None and (answers.says_any(answers.squash(answer.text), "confirm.fix")
-                                      or match_option(self.options(c), answer) is None):
+            if field is not None and (fixes or no_option):
                 return ("edit", field.value)
             # '틀렸어요', '잘못 입력했어요' naming no field: what to change is asked
-            if (not answer.asked and not answers.looks_like_question(answer.text)
-                    and answers.says_any(answers.squash(answer.text), "confirm.fix")
-                    and match_option(self.options(c), answer) is None):
+            if fixes and no_option and not answer.asked and not answers.looks_like_question(answer.text):
                 return "edit"
         return super().parse(c, answer)
 

@@ -928,7 +928,7 @@ class AccountHolderStep(ChoiceStep):
             # "아내 명의예요", "엄마 통장이에요": someone else's, though "내 명의" is inside 아내 명의;
             # with one's own words besides ("엄마가 만들어 준 제 통장") it is asked again
             typed = squash(answer.text)
-            family = [w for w in answers.squashed_words("account_holder.someone_else") if w and w in typed]
+            family = [w for w in answers.squashed_words("account_holder.someone_else") if w in typed]
             if family:
                 for word in family:
                     typed = typed.replace(word, " ")

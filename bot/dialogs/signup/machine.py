@@ -175,6 +175,15 @@ class Option:
     text: str | None = None  # messageText when it differs from the label
 
 
+def answered_with(c: Conv, step_name: str, value: Any, notice: str) -> Go | dict:
+    """`step_name`'s answer typed together with the current one ('홍길동 010-1234-5678' at the
+    name): that step takes it at once, and what it leads to is shown after `notice`."""
+    outcome = c.dialog.steps[step_name].apply(c, value)
+    if isinstance(outcome, Go):
+        outcome.notice = "\n".join(n for n in (notice, outcome.notice) if n)
+    return outcome
+
+
 def match_option(options: Sequence[Option], answer: Answer, yes: str | None = None,
                  no: str | None = None) -> Option | None:
     """The option a tap names, or the one typed: an exact label/word first, then yes or no in
