@@ -27,7 +27,9 @@ SKILL_INTENTS = ("signup", "balance", "campaigns", "greenlife", "myinfo", "help"
 SIDE_INTENTS = ("balance", "campaigns", "help", "faq_list")
 # FAQ intents that, said by a member as a request rather than a question ("계좌 바꾸고 싶어요",
 # "이사했어요"), open the my-info change itself instead of saying where to find it.
-MEMBER_FLOWS = {"change_account": "account", "moving_house": "move", "change_incentive": "incentive"}
+MEMBER_FLOWS: dict[str, str | None] = {"change_account": "account", "moving_house": "move", "change_incentive": "incentive",
+                                       # only when the words name a change: a bill in a new name needs none
+                                       "holder_change": None}
 
 _SPACE = re.compile(r"\s+")
 # A photo, file or emoticon sent to the channel reaches the skill as its link (a kakaocdn URL),
@@ -78,13 +80,15 @@ class Router:
         self.home_words: set[str] = set()
         self.language_words: dict[str, str] = {}  # lower-cased word -> language it switches to
         self.small_words: dict[str, str] = {}  # lower-cased acknowledgement or goodbye -> which
+        self.fillers: set[str] = set()  # said before one ("음 잘 모르겠어요")
         for lang in texts.LANGUAGES:
             kw = texts.raw("keywords", lang=lang)
             self.cancel_words |= set(kw["cancel"])
             self.home_words |= set(kw["home"])
             for target in texts.LANGUAGES:
                 self.language_words.update({w.lower(): target for w in kw.get("language", {}).get(target, ())})
-            for kind in ("ack", "bye"):
+            self.fillers |= {w.lower() for w in kw.get("filler", ())}
+            for kind in ("ack", "bye", "dunno"):
                 self.small_words.update({w.lower(): kind for w in kw.get(kind, ())})
         self.intents = frozenset(understanding.intents())
         # a menu label typed as it is ("포인트 조회"): the skill it names, also mid-dialog
@@ -94,6 +98,19 @@ class Router:
             if key in SKILL_INTENTS and isinstance(label, str)}
 
     # -- helpers ------------------------------------------------------------
+    def small_talk(self, text: str | None) -> str | None:
+        """'ack', 'bye' or 'dunno' for a message of such words only: one listed phrase, or listed words
+        with laughter or emoji between them ("네 알겠습니다", "아 넵 확인했어요 ㅋㅋ")."""
+        words = [w.strip(".,!?~^") for w in normalise(text or "").lower().split()]
+        words = [w for w in words if w and not only_feelings(w)]
+        while len(words) > 1 and words[0] in self.fillers:  # "음 잘 모르겠어요"
+            words.pop(0)
+        said = " ".join(words)
+        if said in self.small_words:
+            return self.small_words[said]
+        kinds = {self.small_words.get(w) for w in words}
+        return kinds.pop() if len(words) > 1 and len(kinds) == 1 and None not in kinds else None
+
     def skill_of(self, intent: str) -> str:
         """The skill whose block an intent's quick reply uses."""
         if intent in SKILL_INTENTS:
@@ -117,7 +134,9 @@ class Router:
             if current_member(ctx) is not None:  # a non-member gets the FAQ's answer below
                 # the change the words name wins over the intent's ('이메일 주소 바꿀래요' reads as a move)
                 named = flow_for_text(ctx.turn.utterance)
-                return my_info.open_flow(ctx, named if named not in (None, "withdraw") else MEMBER_FLOWS[intent])
+                flow = named if named not in (None, "withdraw") else MEMBER_FLOWS[intent]
+                if flow is not None:
+                    return my_info.open_flow(ctx, flow)
         if intent in faq.INTENTS:
             return faq.answer_reply(ctx, intent)
         if intent == "faq_list":
@@ -159,8 +178,7 @@ class Router:
         """Free text no dialog or skill claimed."""
         if not (ctx.turn.utterance or "").strip():
             return self.app.skills["fallback"](ctx)
-        small = self.small_words.get(normalise(ctx.turn.utterance).lower()) or (
-            "smile" if only_feelings(ctx.turn.utterance) else None)
+        small = self.small_talk(ctx.turn.utterance) or ("smile" if only_feelings(ctx.turn.utterance) else None)
         if small is not None and not ctx.dialog.active:  # "네", "알겠어요", "잘가요", "ㅋㅋ", "👍" after an answer
             ctx.intent = small
             return ui.menu_reply(ctx, texts.t(f"understanding.{small}"))

@@ -50,6 +50,8 @@ from core.utility_companies import NO_COMPANY, default_company, serving
 
 # Member types the chat signs up (spec §3.1); under-14 and complexes are website only.
 CHAT_MEMBER_TYPES = ("individual", "commercial", "public", "school", "foreigner")
+# Member types that are a household (spec §3.3): they name the head of household (세대주).
+HOUSEHOLD_MEMBER_TYPES = ("individual", "foreigner")
 WEB_ONLY_MEMBER_TYPES = ("individual_under14", "complex")
 BILLING_MODES = ("managed_fee", "separate", "not_used")
 HOUSEHOLD_PURPOSE = "household"
@@ -1256,6 +1258,16 @@ def left_member_for_user(session: Session, user_key: str | None) -> Member | Non
 def change_mobile(session: Session, member: Member, mobile: str) -> None:
     member = _active(member)
     member.mobile = normalise_mobile(mobile)
+    session.flush()
+
+
+def change_head_of_household(session: Session, member: Member, head: str | None) -> None:
+    """The head of household (세대주) after a change in the resident register; None: the member
+    is, stored as the member's name as at signup. A household's only (shops and schools have none)."""
+    member = _active(member)
+    if member.member_type not in HOUSEHOLD_MEMBER_TYPES:
+        raise InvalidValue("only a household member has a head of household")
+    member.head_of_household = normalise_name(head, "individual") if head else member.name
     session.flush()
 
 

@@ -25,7 +25,7 @@ INTENTS = (
     "about", "join_how", "seoul_resident", "household_member", "tenant", "resources", "apartment", "customer_number_where", "under_14",
     "how_points_work", "why_zero_points", "when_paid_energy", "how_much_max", "point_value", "expected_payout",
     "check_points", "change_incentive", "change_account", "moving_house", "payment_missing", "usage_wrong",
-    "usage_missing", "points_use", "usage_up", "website_login", "name_change", "am_i_member", "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
+    "usage_missing", "points_use", "usage_up", "website_login", "name_change", "holder_change", "am_i_member", "greenlife_what", "greenlife_when_paid", "greenlife_not_accruing", "kakao_pay", "privacy", "contact",
     "business", "foreigner",
 )
 # The list view: four cards of at most four questions (carousel listCard limit).
@@ -46,6 +46,7 @@ ACTIONS = {
     "change_incentive": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "incentive"}),
     "change_account": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "account"}),
     "moving_house": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "move"}),
+    "holder_change": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "householder"}),
     "payment_missing": ("myinfo", None), "kakao_pay": ("myinfo", None), "usage_wrong": ("myinfo", None),
     "points_use": ("myinfo", {"dialog": "myinfo", "action": "open", "flow": "incentive"}),
     "usage_up": ("balance", None), "usage_missing": ("balance", None),
@@ -344,7 +345,8 @@ def answer_reply(ctx, intent: str) -> dict:
     qrs = []
     if action:
         skill, extra = action
-        label = texts.t(f"faq.actions.{skill}")
+        # a my-info change is named by its own label ('계좌 변경'), other skills by theirs
+        label = texts.t(f"myinfo.labels.{extra['flow']}") if extra and extra.get("flow") else texts.t(f"faq.actions.{skill}")
         qrs.append(ui.qr(ctx, label, skill, extra, label))
     qrs.append(ui.qr(ctx, texts.t("faq.more_label"), "help", {"view": "faq"}, texts.t("faq.more_text")))
     qrs.append(ui.home_quick_reply(ctx))

@@ -7,6 +7,7 @@ Flows (one dialog, `flow` slot), each ending in one core call in the turn's tran
     move       address -> [address_detail] -> billing_mode/customer_number x3 -> move_confirm -> move_house
                a Seoul address: leave_confirm -> leave_for_seoul (spec E3: participation ends)
     mobile     mobile -> change_mobile
+    householder  householder -> [householder_name] -> change_head_of_household (households only)
     withdraw   withdraw_confirm -> withdraw
     company    account_company -> confirm_company (a number kept by a move into a region several
                companies supply: asked on the next my-info or balance turn, core.members.companies_to_ask)
@@ -20,7 +21,14 @@ from bot import texts, ui
 from bot.app import BotApp
 from bot.dialogs import answers, mydata
 from bot.dialogs.signup import fields as F
-from bot.dialogs.signup.dialog import EmailStep, MobileStep, mask_email, member_type_label
+from bot.dialogs.signup.dialog import (
+    EmailStep,
+    HouseholderNameStep,
+    HouseholderStep,
+    MobileStep,
+    mask_email,
+    member_type_label,
+)
 from bot.dialogs.signup.machine import Answer, ChoiceStep, Conv, Go, Option, Prompt
 from bot.kakao import limits
 from bot.kakao.parts import Button, Item
@@ -32,9 +40,9 @@ from core.local_governments import ParsedAddress
 from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
 
-FLOWS = ("incentive", "account", "resources", "move", "mobile", "email", "withdraw")
+FLOWS = ("incentive", "account", "resources", "move", "mobile", "email", "householder", "withdraw")
 FIRST_STEP = {"incentive": "incentive_type", "account": "bank", "resources": "pick_resource", "move": "address",
-              "mobile": "mobile", "email": "email", "withdraw": "withdraw_confirm"}
+              "mobile": "mobile", "email": "email", "householder": "householder", "withdraw": "withdraw_confirm"}
 
 
 def _t(key: str, **fmt) -> str:
@@ -203,7 +211,8 @@ class MyInfoDialog(F.FieldsDialog):
 
     def __init__(self, app) -> None:
         steps = [*(cls() for cls in F.SHARED_STEPS), MobileStep(), MemberEmailStep(), PickResourceStep(), MoveConfirmStep(),
-                 LeaveConfirmStep(), WithdrawConfirmStep(), AccountCompanyStep(), MemberSigunguStep()]
+                 LeaveConfirmStep(), WithdrawConfirmStep(), AccountCompanyStep(), MemberSigunguStep(),
+                 HouseholderStep(), HouseholderNameStep()]
         super().__init__(app, steps)
 
     # -- what fields.py asks of a dialog --------------------------------------------------------
@@ -242,6 +251,8 @@ class MyInfoDialog(F.FieldsDialog):
             return self.save_mobile(c)
         if flow == "email" and group == "email":
             return self.save_email(c)
+        if flow == "householder" and group == "householder":
+            return self.save_householder(c)
         return Go(c.step or FIRST_STEP.get(flow, "incentive_type"), notice)
 
     def aside(self, ctx, step, text: str) -> dict | None:
@@ -273,6 +284,8 @@ class MyInfoDialog(F.FieldsDialog):
         if flow == "withdraw" and not extra and answers.says_any(answers.squash(ctx.turn.utterance), "withdraw.denied"):
             # "탈퇴 안 할래요": nothing is opened that a following "네" could answer
             return ui.menu_reply(ctx, _t("withdraw.not_withdrawn"), member=True)
+        if flow == "householder" and member.member_type not in M.HOUSEHOLD_MEMBER_TYPES:
+            return overview(ctx, member, notice=_t("householder.not_household"))
         notice = _t("move.intro") if flow == "move" else None
         ctx.dialog.begin(self.name, FIRST_STEP[flow], {"flow": flow})
         self.app.dialog_event(self.name, f"started_{flow}")
@@ -453,6 +466,13 @@ class MyInfoDialog(F.FieldsDialog):
         M.change_mobile(c.ctx.session, member, c.slots["mobile"])
         return self._done(c, _t("mobile.saved", masked=mask_mobile(member.mobile)), "changed_mobile")
 
+    def save_householder(self, c: Conv):
+        member = self.member(c)
+        head = c.slots.get("head_of_household") if c.slots.get("householder") == "other" else None
+        M.change_head_of_household(c.ctx.session, member, head)
+        notice = _t("householder.saved_other", masked=mask_name(head)) if head else _t("householder.saved_self")
+        return self._done(c, notice, "changed_householder")
+
     def save_email(self, c: Conv):
         member = self.member(c)
         email = c.slots.get("email")
@@ -561,6 +581,10 @@ def overview(ctx, member, notice: str | None = None) -> dict:
     address = F.mask_address(member.address, member.address_detail) + ("" if lg else _t("lg_unknown"))
     rows = [(_t("rows.type"), member_type_label(member.member_type)), (_t("rows.name"), mask_name(member.name)),
             (_t("rows.mobile"), mask_mobile(member.mobile)), (_t("rows.address"), address)]
+    if member.member_type in M.HOUSEHOLD_MEMBER_TYPES:
+        head = member.head_of_household
+        rows.append((_t("rows.householder"),
+                     _t("householder.self") if not head or head == member.name else mask_name(head)))
     rows.extend(resource_rows(ctx, member))
     incentive = F.incentive_label(member.incentive_type)
     if member.incentive_type == M.CASH and member.account_number_enc:

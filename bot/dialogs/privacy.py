@@ -10,18 +10,19 @@ from __future__ import annotations
 # holder, e-mail, dates or free text about the person, and those an age may be typed at (a
 # birth date is personal data): green-life's age and the signup's member type; the payout
 # choices, which take a bank and account typed in one message; the billing modes, which take a
-# customer number typed instead of the mode; and the signup's review, where a field named to
+# customer number typed instead of the mode; the householder question, answered with the head's
+# name as often as with a tap ('아버지 김철수예요'); and the signup's review, where a field named to
 # change ('주소 잘못 썼어요') may come with its new value.
 PERSONAL_STEPS: dict[str, frozenset[str]] = {
     "signup": frozenset({
-        "member_type", "incentive_type", "name", "mobile", "householder_name", "address", "address_detail", "address_sigungu", "complex_dong", "complex_ho",
+        "member_type", "incentive_type", "name", "mobile", "householder", "householder_name", "address", "address_detail", "address_sigungu", "complex_dong", "complex_ho",
         "customer_number", "bank",
         "account_number", "account_holder", "motivation", "floor_area", "move_in_date", "email", "referrer",
         "billing_mode", "confirm",
     }),
     "myinfo": frozenset({
         "incentive_type", "mobile", "address", "address_detail", "address_sigungu", "member_sigungu", "complex_dong", "complex_ho", "customer_number", "bank",
-        "account_number", "account_holder", "email", "billing_mode",
+        "account_number", "account_holder", "email", "billing_mode", "householder", "householder_name",
     }),
     "greenlife": frozenset({"age", "payout", "name", "mobile", "region", "region_sigungu", "bank", "account_number", "account_holder"}),
     "link": frozenset({"member_no", "name", "mobile", "address"}),
@@ -31,7 +32,7 @@ PERSONAL_STEPS: dict[str, frozenset[str]] = {
 # own words.
 OTHER_STEPS: dict[str, frozenset[str]] = {
     "signup": frozenset({
-        "terms", "householder", "utility_company", "optional", "edit", "marketing",
+        "terms", "utility_company", "optional", "edit", "marketing",
     }),
     "myinfo": frozenset({"utility_company", "account_company", "pick_resource",
                        "move_confirm", "leave_confirm", "withdraw_confirm"}),

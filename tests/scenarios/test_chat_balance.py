@@ -306,7 +306,7 @@ def test_where_to_use_points_gives_the_members_way_of_receiving(chat, db, cipher
     c = chat(U2)
     c.say("포인트 유효기간 있어요?")
     assert "유효기간은 없어요" in c.text and "회원님은 지금 '기부'(으)로 받기로 되어 있어요." in c.text
-    assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "incentive"}
+    assert c.find("받는 방법 변경")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "incentive"}
 
 
 def test_a_member_asking_for_customer_numbers_sees_their_own_and_no_signup(chat, db, cipher, clock):
@@ -315,12 +315,12 @@ def test_a_member_asking_for_customer_numbers_sees_their_own_and_no_signup(chat,
     c.say("제 고객번호 뭐예요")
     assert "회원님이 등록한 고객번호예요." in c.text and "• 전기: 개별납부 ******" in c.text
     assert "가입하기" not in c.labels
-    assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "resources"}
+    assert c.find("고객번호 변경")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "resources"}
     c.say("누가 가입할 수 있어요?")
     assert "가입하기" not in c.labels and "다른 질문" in c.labels
     c.say("가스는 안 써요")  # which resources count: a member is led to change theirs
     assert "'사용 안 함'" in c.text and "가입하기" not in c.labels
-    assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "resources"}
+    assert c.find("고객번호 변경")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "resources"}
 
 
 def test_asking_whether_one_is_a_member(chat, db, cipher, clock):

@@ -67,10 +67,12 @@ def test_answers_follow_the_settings(other_call_centre, chat):
     assert "5% 이상 줄이면" in c.text and "최대 2원" in c.text and "상반기분은 12월, 하반기분은 다음 해 6월" in c.text
 
 
-def test_answers_lead_to_the_action(chat):
+def test_answers_lead_to_the_action_named_by_its_label(chat):
     c = chat("u-faq")
     c.say("이사했어요")
-    assert c.find("내 정보")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "move"}
+    assert c.find("이사했어요")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "move"}
+    c.say("계좌 바꾸고 싶어요")
+    assert c.find("계좌 변경")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "account"}
 
 
 def test_the_list_is_reached_from_help_and_its_items_answer(chat):

@@ -479,3 +479,58 @@ def test_something_else_typed_at_the_withdrawal_confirmation_ends_it(chat, db, m
     assert "정말 탈퇴하시겠어요?" not in c.text
     c.say("네")
     assert member_of(db, USER).status == "active"
+
+
+# --- the head of household (세대주) ------------------------------------------------------------
+
+@pytest.mark.parametrize("typed", ["세대주가 바뀌었어요", "세대주 변경하고 싶어요", "세대주 바꿨어요"])
+def test_a_new_head_of_household_is_saved_and_shown_masked(chat, db, member, typed):
+    c = chat(USER)
+    c.say(typed)
+    assert state(db, USER).step == "householder" and "김*지님이 세대주이신가요?" in c.text, c.text
+    c.tap("아니요")
+    c.say("김철수예요")
+    assert member_of(db, USER).head_of_household == "김철수"
+    assert "세대주를 김*수님으로 바꿨어요" in c.text and "김철수" not in json.dumps(c.last, ensure_ascii=False)
+    assert dialog_of(db, USER) is None
+
+
+def dialog_of(db, user_key: str) -> str | None:
+    st = state(db, user_key)
+    return st.dialog if st is not None else None
+
+
+def test_the_member_becoming_head_of_household_is_shown_as_themselves(chat, db, cipher, clock):
+    make_member(db, cipher, clock, "u-head", head_of_household="박영희")
+    c = chat("u-head")
+    c.open("myinfo", "내 정보")
+    assert "박*희" in c.text
+    c.say("세대주가 저로 바뀌었어요")
+    c.say("제가 세대주예요")
+    assert member_of(db, "u-head").head_of_household == "김민지" and "세대주를 본인으로 바꿨어요" in c.text
+    assert "박*희" not in c.text and "본인" in c.text
+
+
+def test_going_back_from_the_head_of_households_name(chat, db, member):
+    c = chat(USER)
+    c.say("세대주 변경")
+    c.tap("아니요")
+    c.say("뒤로")  # '이전' alone may be a name (이 전) and is one at a name question
+    assert state(db, USER).step == "householder"
+    c.tap("네, 세대주예요")
+    assert member_of(db, USER).head_of_household == "김민지"
+
+
+def test_a_shop_has_no_head_of_household_to_change(chat, db, cipher, clock):
+    make_member(db, cipher, clock, "u-shop", member_type="commercial", name="그린마트 영통점")
+    c = chat("u-shop")
+    c.say("세대주 변경하고 싶어요")
+    assert "세대주는 가정(개인·외국인) 회원만" in c.text and dialog_of(db, "u-shop") is None
+
+
+def test_a_bill_in_a_new_name_needs_nothing_and_offers_the_head_of_household(chat, db, member):
+    c = chat(USER)
+    c.say("전기 명의 바꿨어요")
+    assert "고객번호가 그대로면 하실 일은 없어요" in c.text and dialog_of(db, USER) is None
+    c.tap("세대주 변경")
+    assert state(db, USER).step == "householder"

@@ -112,3 +112,23 @@ def test_an_acknowledgement_or_goodbye_is_answered_kindly_and_is_no_miss(chat, t
     for _ in range(3):  # never a run of misunderstandings that offers a person
         c.say(typed)
         assert says in c.text and "이해하지 못해" not in c.text
+
+
+@pytest.mark.parametrize("typed", ["네 알겠습니다", "아 넵 확인했어요 ㅋㅋ", "넹", "아하 그렇군요!"])
+def test_a_message_of_acknowledgement_words_only_is_an_acknowledgement(chat, typed):
+    c = chat("u-ack")
+    c.say(typed)
+    assert "네, 알겠어요" in c.text, c.text
+
+
+def test_acknowledgement_words_with_a_request_are_the_request(chat):
+    c = chat("u-ack")
+    c.say("네 고객번호 어디서 찾아요")
+    assert "네, 알겠어요" not in c.text and "고객번호" in c.text
+
+
+@pytest.mark.parametrize("typed", ["몰라", "모르겠어", "음 잘 모르겠어요"])
+def test_dont_know_with_nothing_pending_gets_what_can_be_done(chat, typed):
+    c = chat("u-dunno")
+    c.say(typed)
+    assert "편하게 물어보시거나" in c.text and "고지서" not in c.text, c.text  # not the customer number's

@@ -40,7 +40,7 @@ from core.clock import kst_date, today_kst, utcnow_naive
 from core.models import LocalGovernment
 from core.pii import mask_mobile, mask_name
 
-HOUSEHOLD_TYPES = ("individual", "foreigner")
+HOUSEHOLD_TYPES = M.HOUSEHOLD_MEMBER_TYPES
 EXISTING = "existing"  # "already a member": hands over to the link dialog (bot.dialogs.link)
 ORG_TYPES = ("commercial", "public", "school")
 
@@ -250,14 +250,15 @@ class MobileStep(TextStep):
 
 class HouseholderStep(ChoiceStep):
     name = "householder"
-    hint = "householder.invalid"
+    hint = "signup.householder.invalid"  # the signup's texts in my info too
     yes, no = "self", "other"
 
     def options(self, c: Conv) -> list[Option]:
-        return [Option(key, c.t(f"householder.{key}"), answers.words(f"householder.{key}")) for key in ("self", "other")]
+        return [Option(key, c.t(f"signup.householder.{key}"), answers.words(f"householder.{key}"))
+                for key in ("self", "other")]
 
     def question_text(self, c: Conv) -> str:
-        return c.t("householder.question", name=mask_name(c.slots.get("name")))
+        return c.t("signup.householder.question", name=mask_name(F.host(c).member_name(c)))
 
     def parse(self, c: Conv, answer: Answer) -> str:
         # "아빠가 세대주예요", "세대주 아님": someone else, though the longer word 세대주 is said
@@ -275,13 +276,13 @@ class HouseholderStep(ChoiceStep):
 
 class HouseholderNameStep(TextStep):
     name = "householder_name"
-    question = "householder.name_question"
+    question = "signup.householder.name_question"
 
     def check(self, c: Conv, text: str) -> str:
         try:
             return M.typed_name(text, "individual")
         except M.InvalidValue:
-            raise Invalid(c.t("name.invalid_person")) from None
+            raise Invalid(c.t("signup.name.invalid_person")) from None
 
     def apply(self, c: Conv, value: str):
         c.set(householder="other", head_of_household=value)
