@@ -149,6 +149,15 @@ def test_an_age_typed_for_the_member_type(chat, db, typed, outcome):
         assert st.step == "member_type" and c.has("만 나이로 14세가 넘으셨나요?")
 
 
+@pytest.mark.parametrize("typed", ["아파트 사는 주부예요", "아파트 단지에 살아요", "직장인이에요", "대학생이요"])
+def test_who_they_are_or_where_they_live_typed_for_the_member_type_is_an_individual(chat, db, typed):
+    c = chat(U1)
+    c.open("signup")
+    c.say(typed)
+    st = state(db, U1)
+    assert st.step == "terms" and st.slots["member_type"] == "individual", c.text
+
+
 def test_declining_the_required_terms_stops_the_signup(chat, db):
     c = signup_until(chat(U1), "terms")
     c.tap("동의하지 않음")
