@@ -152,7 +152,7 @@ class Router:
 
             dialog = self.app.dialogs["notify"]
             assert isinstance(dialog, notify.NotifyDialog)
-            return dialog.handle(ctx)  # typed: the screen, nothing changed before a tap
+            return dialog.handle(ctx)  # typed: a change named with its topic is made, else the screen
         if intent == "link" and "link" in self.app.dialogs:
             from bot.dialogs.link import LinkDialog
 

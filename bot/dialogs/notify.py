@@ -4,12 +4,18 @@ warnings are critical: the screen says they cannot be turned off.
 
 Stateless: taps carry {"dialog": "notify"} (the screen), {"dialog": "notify", "topic": T,
 "on": bool} or {"dialog": "notify", "digest": bool}; the router hands them here by the name.
-Turning campaign messages on goes through the campaigns skill's explicit consent.
+A change typed with its topic ("월별 결과 끄고 캠페인도 꺼줘", "리마인더 다시 받을래요", "적립 알림
+모아서 받을래요") is made as its taps would make it; typed text naming no topic, or both turning
+off and on, gets the screen. Turning campaign messages on goes through the campaigns skill's
+explicit consent, typed or tapped.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from bot import texts, ui
 from bot.app import BotApp
+from bot.dialogs import answers
 from bot.kakao import limits
 from bot.kakao.response import TextCard, fit_text
 from core import push_preferences as P
@@ -49,6 +55,68 @@ def screen(ctx, member, notice: str | None = None) -> dict:
     return ui.prepend_text(response, notice) if notice else response
 
 
+@dataclass
+class TypedChange:
+    topics: dict[str, bool] = field(default_factory=dict)  # topic -> on
+    digest: bool | None = None
+    critical: bool = False  # a payout or held-payment notice named: never turned off
+
+    def __bool__(self) -> bool:
+        return bool(self.topics) or self.digest is not None or self.critical
+
+
+def typed_change(text: str | None) -> TypedChange:
+    """What a typed request changes (answers.toml [notify]); empty for a question, for text
+    naming no topic, and for a topic said with both off and on words."""
+    t = answers.squash(text)
+    if not t or answers.looks_like_question(text):
+        return TypedChange()
+    keep = answers.says_any(t, "notify.keep")
+    rest = t
+    for w in answers.squashed_words("notify.keep"):  # "끄지 마세요": its 끄 is no off word
+        rest = rest.replace(w, " ")
+    off_words = answers.squashed_words("notify.off")
+    off = any(w in rest for w in off_words)
+    for w in off_words:  # "안 받을래요": its 받을래 is no on word
+        rest = rest.replace(w, " ")
+    on = keep or answers.says_any(rest, "notify.on")
+    digest = True if answers.says_any(t, "notify.digest_on") else (
+        False if answers.says_any(t, "notify.digest_off") else None)
+    topics = [k for k in P.TOPICS if answers.says_any(t, f"notify.{k}")]
+    if not topics and answers.says_any(t, "notify.all"):
+        topics = list(P.TOPICS)
+    polarity = False if off and not on else (True if on and not off else None)
+    change = TypedChange({k: polarity for k in topics} if polarity is not None else {}, digest,
+                         answers.says_any(t, "notify.critical") and polarity is False)
+    return change
+
+
+def apply_typed(ctx, member, change: TypedChange) -> dict:
+    """The typed change made (in the turn's transaction), and the screen with what was done."""
+    prefs = P.preferences(member)
+    notices, dropped = [], 0
+    for topic, on in change.topics.items():
+        name = _t(f"topics.{topic}")
+        if topic == "campaign" and on and not prefs.on(topic):
+            notices.append(_t("campaign_consent"))  # advertising: only with the explicit consent
+            continue
+        if prefs.on(topic) == on:
+            notices.append(_t("already_on", topic=name) if on else _t("already_off", topic=name))
+            continue
+        dropped += P.set_topic(ctx.session, ctx.clock, member, topic, on)
+        ctx.log.info("push preference changed", extra={"topic": topic, "on": on, "typed": True})
+        notices.append(_t("turned_on", topic=name) if on else _t("turned_off", topic=name))
+    if change.digest is not None and change.digest != prefs.greenlife_digest:
+        dropped += P.set_digest(ctx.session, member, change.digest, now=ctx.clock.now())
+        notices.append(_t("digest_saved_on") if change.digest else _t("digest_saved_off"))
+    if dropped:
+        notices.append(_t("dropped", count=dropped))
+    if change.critical:
+        notices.append(_t("critical"))
+    ctx.outcome = "completed"
+    return screen(ctx, member, " ".join(notices) if notices else None)
+
+
 class NotifyDialog:
     name = NAME
     skill = "myinfo"
@@ -84,6 +152,9 @@ class NotifyDialog:
             P.set_digest(ctx.session, member, digest, now=ctx.clock.now())
             ctx.outcome = "completed"
             return screen(ctx, member, _t("digest_saved_on") if digest else _t("digest_saved_off"))
+        change = typed_change(ctx.turn.utterance) if not extra else TypedChange()
+        if change:
+            return apply_typed(ctx, member, change)
         return screen(ctx, member)
 
 
