@@ -16,7 +16,7 @@ core.settlement.verification checks a sample of members against them on every ru
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -284,13 +284,28 @@ class Computed:
 _RULES_KEYS: dict[int, tuple[Rules, str]] = {}
 
 
+def canonical(value):
+    """The value with every set in sorted order: the repr of a set of strings changes from one
+    process to the next (string hashing is seeded per process), and a fingerprint built on it
+    would call every statement changed on every other run."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, tuple((f.name, canonical(getattr(value, f.name))) for f in fields(value)))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted((canonical(v) for v in value), key=repr)))
+    if isinstance(value, dict):
+        return ("dict", tuple((canonical(k), canonical(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(canonical(v) for v in value)
+    return value
+
+
 def rules_key(rules: Rules) -> str:
-    """Fingerprint of the rules (cached per object; the cache holds the object, so its id
-    cannot be reused by another rules object while the entry exists)."""
+    """Fingerprint of the rules, the same in every process (cached per object; the cache holds
+    the object, so its id cannot be reused by another rules object while the entry exists)."""
     cached = _RULES_KEYS.get(id(rules))
     if cached is None or cached[0] is not rules:
         cached = _RULES_KEYS[id(rules)] = (
-            rules, hashlib.blake2b(repr(rules).encode(), digest_size=16).hexdigest())
+            rules, hashlib.blake2b(repr(canonical(rules)).encode(), digest_size=16).hexdigest())
     return cached[1]
 
 

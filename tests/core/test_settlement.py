@@ -292,6 +292,24 @@ def test_settling_twice_changes_nothing(app, db, cipher, tmp_path):
     assert after == before
 
 
+def test_the_rules_fingerprint_is_the_same_in_every_process():
+    """Settling again from another process (the next day's CLI run) must find the statements
+    unchanged: the rules' fingerprint may not depend on the process's string-hash seed (the
+    excluded tariffs are a set, whose order it changes)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from core.rules import default_rules; from core.settlement.python_engine import rules_key;"
+            " print(rules_key(default_rules()))")
+    root = Path(__file__).resolve().parents[2]
+    keys = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": str(root)}).stdout.strip()
+            for seed in range(6)}
+    assert len(keys) == 1, keys
+
+
 def test_corrected_readings_write_one_adjustment_and_keep_the_old_version(app, db, cipher, tmp_path):
     mid = member(db, cipher, [(E, "1000000031")])
     load(app, tmp_path, half_rows(E, "1000000031", "2025H1", 2000, 1900), "a.csv")
