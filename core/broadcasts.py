@@ -98,6 +98,14 @@ def schedule(db: Database, *, campaign_id: str, at: datetime, now: datetime, seg
     return row
 
 
+class RegionError(BroadcastError):
+    """A region typed that names no place in the programme, or several."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # unknown | ambiguous | seoul | province
+
+
 def resolve_region(session: Session, typed: str) -> str:
     """A region segment's value as operators type it: a local government code, a 시/도 in any of
     its spellings (경기, 경기도), or a 시군구 by name (수원시 영통구, 경기 수원 영통구, 영통구
@@ -123,10 +131,21 @@ def resolve_region(session: Session, typed: str) -> str:
         (LocalGovernment.name == value) | LocalGovernment.name.like(f"% {last}")).order_by(LocalGovernment.code)).all()
     if len(same) > 1:
         listed = ", ".join(f"{code} ({lg_sido} {name})" for code, lg_sido, name in same[:12])
-        raise BroadcastError(f"region {typed!r} names {len(same)} local governments; give the code: {listed}")
+        raise RegionError(f"region {typed!r} names {len(same)} local governments; give the code: {listed}", "ambiguous")
     if sido_of(value) == SEOUL:
-        raise BroadcastError(f"region {typed!r}: Seoul is not in the programme (its residents use Seoul's Eco Mileage)")
-    raise BroadcastError(f"unknown region {typed!r}: a local government code, a province (sido) or a city, county or district (sigungu) name")
+        raise RegionError(f"region {typed!r}: Seoul is not in the programme (its residents use Seoul's Eco Mileage)", "seoul")
+    raise RegionError(f"unknown region {typed!r}: a local government code, a province (sido) or a city, county or "
+                      "district (sigungu) name", "unknown")
+
+
+def resolve_sigungu(session: Session, typed: str) -> str:
+    """One 시군구's code, from its code or its name as operators write it (resolve_region); a
+    province is refused (RegionError kind province), as are unknown and ambiguous names."""
+    code = resolve_region(session, typed)
+    if session.get(LocalGovernment, code) is None:
+        raise RegionError(f"{typed!r} is a province (sido): give one city, county or district (sigungu), "
+                          "by its code or name", "province")
+    return code
 
 
 def cancel(db: Database, broadcast_id: int, *, now: datetime) -> bool:

@@ -80,6 +80,21 @@ def test_cli_adds_lists_disables_and_issues(app, db):
     assert all(op.startswith("cli") for op, *_ in _entries(db))
 
 
+def test_cli_takes_the_scope_by_name_and_refuses_an_ambiguous_one(app, db):
+    with db.transaction() as s:
+        add_lg(s, SUWON)
+        add_lg(s, "26110", sido="부산광역시", name="중구")
+        add_lg(s, "11140", sido="서울특별시", name="중구")
+    r = cli(app, "operator", "add", "kim", "--role", "lg_operator", "--lg", "경기 수원시 영통구", "--password", PASSWORD)
+    assert r.exit_code == 0 and SUWON in r.output, r.output
+    r = cli(app, "operator", "add", "lee", "--role", "lg_operator", "--lg", "중구", "--password", PASSWORD)
+    assert r.exit_code == 2 and "give the code: 11140" in r.output and "26110" in r.output, r.output
+    r = cli(app, "operator", "add", "park", "--role", "lg_operator", "--lg", "경기도", "--password", PASSWORD)
+    assert r.exit_code == 2 and "is a province" in r.output
+    listed = json.loads(cli(app, "operator", "list", "--json").output)
+    assert [(o["name"], o["local_government_codes"]) for o in listed] == [("kim", [SUWON])]
+
+
 def test_bootstrap_creates_the_first_admin_only(client, db, clock):
     body = {"name": "first", "password": PASSWORD}
     assert client.post("/admin/api/bootstrap", json=body).status_code == 401

@@ -42,6 +42,16 @@ def test_bad_values_are_refused_and_nothing_is_written(app, db):
     assert snapshot(db) == before
 
 
+def test_a_name_several_regions_have_is_refused_with_their_codes(app, db):
+    with db.transaction() as s:
+        add_lg(s, "26110", sido="부산광역시", name="중구")
+        add_lg(s, "27110", sido="대구광역시", name="중구")
+    res = cli(app, "set-rate", "--local-government", "중구", "--rate", "2", "--from", "2027-01-01")
+    assert res.exit_code == 2 and "give the code: 26110 (부산광역시 중구), 27110 (대구광역시 중구)" in res.stderr, res.stderr
+    res = cli(app, "set-rate", "--local-government", "대구 중구", "--rate", "2", "--from", "2027-01-01")
+    assert res.exit_code == 0, res.stderr
+
+
 def test_a_rate_that_would_change_a_paid_half_is_refused(app, db, cipher, tmp_path):
     from tests.core.test_payouts import setup_half
 

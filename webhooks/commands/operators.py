@@ -65,17 +65,27 @@ def operator_group():
 @operator_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ops.ROLES), required=True)
-@click.option("--lg", "codes", multiple=True, help="Local government code the operator may see (repeat for several).")
+@click.option("--lg", "codes", multiple=True,
+              help="Local government the operator may see: its code or name, e.g. 41117 or 'Suwon-si Yeongtong-gu' "
+                   "written in Korean (repeat for several).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="At least 12 characters (asked for when not given).")
 def operator_add(name: str, role: str, codes: tuple[str, ...], password: str):
     """Add an operator. An admin is enrolled in TOTP at once (scan the printed URI)."""
+    from core.broadcasts import RegionError, resolve_sigungu
     from core.operator_views import local_government_codes
 
     svc = services()
     with svc.db.transaction() as s:
+        resolved = []
+        for typed in codes:  # a code, or the 시군구 by name ('수원시 영통구'; '중구' is refused with the codes)
+            try:
+                resolved.append(resolve_sigungu(s, typed) if typed.strip() else typed)
+            except RegionError as exc:
+                fail(f"operator add: unknown local government code(s): {typed}" if exc.kind == "unknown"
+                     else f"operator add: {exc}")
         try:
-            op = ops.add_operator(s, _now(), name, role, list(codes), password, known_codes=local_government_codes(s))
+            op = ops.add_operator(s, _now(), name, role, resolved, password, known_codes=local_government_codes(s))
         except ops.OperatorError as exc:
             fail(f"operator add: {exc}")
         secret = ops.enrol_totp(op, svc.cipher) if role == "admin" else None

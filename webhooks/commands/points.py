@@ -189,7 +189,7 @@ def set_rate_cmd(code: str, rate: str, valid_from: str):
     from sqlalchemy.exc import IntegrityError
 
     from core.clock import utcnow_naive
-    from core.models import LocalGovernment, LocalGovernmentRate
+    from core.models import LocalGovernmentRate
     from core.payouts import last_paid_half
     from core.rules import RulesError, default_rules, validate_rate
 
@@ -206,16 +206,14 @@ def set_rate_cmd(code: str, rate: str, valid_from: str):
         problems.append(f"--from must be a real day, YYYY-MM-DD (or YYYY.MM.DD, YYYYMMDD): {valid_from!r}")
     if problems:
         fail("set-rate: " + "; ".join(problems))
-    from core.broadcasts import BroadcastError, resolve_region
+    from core.broadcasts import RegionError, resolve_sigungu
 
     try:
         with svc.db.transaction() as s:
             try:
-                code = resolve_region(s, code)  # a name as operators write it -> its code
-            except BroadcastError:
-                fail(f"set-rate: unknown local government {code!r}")
-            if s.get(LocalGovernment, code) is None:  # a 시/도: each 시군구 has its own rate
-                fail(f"set-rate: {code!r} is a province; give the city, county or district (sigungu)")
+                code = resolve_sigungu(s, code)  # a name as operators write it -> its code
+            except RegionError as exc:  # a 시/도 too: each 시군구 has its own rate
+                fail(f"set-rate: unknown local government {code!r}" if exc.kind == "unknown" else f"set-rate: {exc}")
             paid = last_paid_half(s, code)
             assert day is not None  # an unreadable day failed above
             if paid is not None and day <= paid.end:

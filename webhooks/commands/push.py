@@ -198,17 +198,17 @@ def budget_command(scope, won):
             if scope.lower() == push_budget.NATIONAL:
                 scope = push_budget.NATIONAL
             else:  # a code, or the 시군구 by name as the broadcast's region takes it ('수원시 영통구')
-                from core.broadcasts import BroadcastError, resolve_region
+                from core.broadcasts import RegionError, resolve_sigungu
 
                 try:
-                    code = resolve_region(s, scope)
-                except BroadcastError as exc:
-                    if str(exc).startswith("unknown region"):
+                    scope = resolve_sigungu(s, scope)
+                except RegionError as exc:
+                    if exc.kind == "unknown":
                         fail(f"unknown scope {scope!r}: national, or a city, county or district (its code or name)")
+                    if exc.kind == "province":
+                        fail(f"scope {scope!r} is a province: a cap is national or one city, county or district "
+                             "(its code or name)")
                     fail(str(exc).replace("region", "scope", 1))
-                if s.get(LocalGovernment, code) is None:
-                    fail(f"scope {scope!r} is a province: a cap is national or one city, county or district (its code or name)")
-                scope = code
             push_budget.set_cap(s, scope, won, now=svc.clock.now(), by="cli")
         click.echo(f"budget {scope}: {won:,} won a month" if won else f"budget {scope}: no cap")
     with svc.db.transaction(deferred=True) as s:
