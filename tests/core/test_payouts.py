@@ -77,6 +77,15 @@ def test_payout_batch_is_recorded_once(app, db, cipher, tmp_path):
     assert res.exit_code == 0 and "0 member(s)" in res.stdout
 
 
+def test_payouts_of_one_sigungu_by_name(app, db, cipher, tmp_path):
+    setup_half(app, db, cipher, tmp_path)
+    res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "g.csv", "--local-government", "경남 김해시")
+    assert res.exit_code == 0 and "48250" in (tmp_path / "g.csv").read_text(encoding="utf-8-sig"), res.stderr
+    assert "41117" not in (tmp_path / "g.csv").read_text(encoding="utf-8-sig")
+    res = cli(app, "payouts", "--half", "2025H1", "--out", tmp_path / "x.csv", "--local-government", "경상남도")
+    assert res.exit_code == 2 and "is a province" in res.stderr and not (tmp_path / "x.csv").exists()
+
+
 def test_payouts_need_a_settled_half(app, db, tmp_path):
     res = cli(app, "payouts", "--half", "2024H2", "--out", tmp_path / "x.csv")
     assert res.exit_code == 2 and "has not been settled" in res.stderr

@@ -22,7 +22,7 @@ from core import audit
 from core import operators as ops
 from core.clock import utcnow_naive
 from core.models import Operator
-from webhooks.commands import cpoint, fail, services
+from webhooks.commands import cpoint, fail, services, sigungu_code
 
 
 def _who() -> str:
@@ -72,18 +72,13 @@ def operator_group():
               help="At least 12 characters (asked for when not given).")
 def operator_add(name: str, role: str, codes: tuple[str, ...], password: str):
     """Add an operator. An admin is enrolled in TOTP at once (scan the printed URI)."""
-    from core.broadcasts import RegionError, resolve_sigungu
     from core.operator_views import local_government_codes
 
     svc = services()
     with svc.db.transaction() as s:
-        resolved = []
-        for typed in codes:  # a code, or the 시군구 by name ('수원시 영통구'; '중구' is refused with the codes)
-            try:
-                resolved.append(resolve_sigungu(s, typed) if typed.strip() else typed)
-            except RegionError as exc:
-                fail(f"operator add: unknown local government code(s): {typed}" if exc.kind == "unknown"
-                     else f"operator add: {exc}")
+        # a code, or the 시군구 by name ('수원시 영통구'; '중구' is refused with the codes)
+        resolved = [sigungu_code(s, typed, "operator add", f"unknown local government code(s): {typed}")
+                    if typed.strip() else typed for typed in codes]
         try:
             op = ops.add_operator(s, _now(), name, role, resolved, password, known_codes=local_government_codes(s))
         except ops.OperatorError as exc:

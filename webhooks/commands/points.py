@@ -11,7 +11,7 @@ from flask import current_app
 
 from core.csv_screening import ENCODING_CHOICES
 from core.usage_import import ImportRejected, ImportResult, import_usage
-from webhooks.commands import cpoint, fail, services
+from webhooks.commands import cpoint, fail, services, sigungu_code
 
 MAX_LISTED = 1000
 
@@ -103,7 +103,7 @@ def monthly_results_cmd(month: str):
 @click.option("--half", required=True, help="Settled half, e.g. 2026H1.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
 @click.option("--local-government", "scope", default="all", show_default=True,
-              help="A local government code, or all.")
+              help="A local government's code or name (e.g. 41117), or all.")
 @click.option("--release-held", is_flag=True,
               help="Write a later round instead: the lines held in this half's file whose hold is now "
                    "resolved (an own-name account, another payout type, an address).")
@@ -113,6 +113,9 @@ def payouts_cmd(half: str, out: str, scope: str, release_held: bool):
     from core.payouts import release_held as release
 
     svc = services()
+    if scope.strip().lower() != "all":  # a code, or the 시군구 by name ('수원시 영통구')
+        with svc.db.session() as s:
+            scope = sigungu_code(s, scope, "payouts", f"unknown local government {scope!r}")
     try:
         released = release(svc.db, svc.cipher, svc.clock, half, out, scope=scope) if release_held else None
         if release_held and released is None:
@@ -206,14 +209,10 @@ def set_rate_cmd(code: str, rate: str, valid_from: str):
         problems.append(f"--from must be a real day, YYYY-MM-DD (or YYYY.MM.DD, YYYYMMDD): {valid_from!r}")
     if problems:
         fail("set-rate: " + "; ".join(problems))
-    from core.broadcasts import RegionError, resolve_sigungu
-
     try:
         with svc.db.transaction() as s:
-            try:
-                code = resolve_sigungu(s, code)  # a name as operators write it -> its code
-            except RegionError as exc:  # a 시/도 too: each 시군구 has its own rate
-                fail(f"set-rate: unknown local government {code!r}" if exc.kind == "unknown" else f"set-rate: {exc}")
+            # a name as operators write it -> its code; a 시/도 is refused: each 시군구 has its own rate
+            code = sigungu_code(s, code, "set-rate", f"unknown local government {code!r}")
             paid = last_paid_half(s, code)
             assert day is not None  # an unreadable day failed above
             if paid is not None and day <= paid.end:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from core import broadcasts, outbox
 from core.clock import KST, now_kst
 from core.models.push import CampaignBroadcast
-from webhooks.commands import cpoint, fail, services
+from webhooks.commands import cpoint, fail, services, sigungu_code
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
@@ -198,17 +198,8 @@ def budget_command(scope, won):
             if scope.lower() == push_budget.NATIONAL:
                 scope = push_budget.NATIONAL
             else:  # a code, or the 시군구 by name as the broadcast's region takes it ('수원시 영통구')
-                from core.broadcasts import RegionError, resolve_sigungu
-
-                try:
-                    scope = resolve_sigungu(s, scope)
-                except RegionError as exc:
-                    if exc.kind == "unknown":
-                        fail(f"unknown scope {scope!r}: national, or a city, county or district (its code or name)")
-                    if exc.kind == "province":
-                        fail(f"scope {scope!r} is a province: a cap is national or one city, county or district "
-                             "(its code or name)")
-                    fail(str(exc).replace("region", "scope", 1))
+                scope = sigungu_code(s, scope, "budget", f"unknown scope {scope!r}: national, or a city, county "
+                                                         "or district (its code or name)")
             push_budget.set_cap(s, scope, won, now=svc.clock.now(), by="cli")
         click.echo(f"budget {scope}: {won:,} won a month" if won else f"budget {scope}: no cap")
     with svc.db.transaction(deferred=True) as s:
