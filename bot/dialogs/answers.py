@@ -105,6 +105,25 @@ def looks_like_question(text: str | None) -> bool:
     return bool(t) and any(w and w in t for w in _squashed("question_endings"))
 
 
+def substance(text: str | None) -> str:
+    """The squashed text without its question words and endings: what a question is about
+    ("어떻게 해요" has nearly nothing left, "가입하면 포인트 얼마 받아요" has)."""
+    t = squash(text)
+    for key in ("question_words", "question_endings", "filler_verbs"):
+        for w in squashed_words(key):
+            t = t.replace(w, "")
+    return t.strip("".join(words("trailing")))
+
+
+def asks_about_step(text: str | None, subject_key: str = "") -> bool:
+    """Does the text ask what a step's subject is: a word of answers.about ("뭐예요", "무슨 뜻")
+    with a subject word (answers.toml at `subject_key`) or a word for "this" ("이게 무슨 말이에요")?"""
+    t = squash(text)
+    if not t or not says_any(t, "about"):
+        return False
+    return says_any(t, "about_this") or bool(subject_key and says_any(t, subject_key))
+
+
 def asks_why(text: str | None) -> bool:
     """Does the text ask why something is asked ("왜요", "이름은 왜 필요해요?", "주소 꼭 써야
     해요?")? The words of answers.why."""

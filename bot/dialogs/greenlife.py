@@ -244,6 +244,7 @@ class RegionSigunguStep(F.SuccessorChoiceStep):
 
 class PayoutStep(ChoiceStep):
     name = "payout"
+    later = "greenlife.change_later"
     question = "join.payout_question"
     hint = "join.payout_invalid"
 
@@ -287,6 +288,7 @@ class GreenlifeDialog(F.FieldsDialog):
     resumed_key = "greenlife.join.resumed"
     undo = True  # a write ends the dialog or begins it afresh (the payout after a one-tap join)
     address_question_key = "greenlife.join.region_question"
+    later_key = ""  # only the payout is changed later, from the green-life menu (PayoutStep.later)
 
     def __init__(self, app) -> None:
         super().__init__(app, [AgeStep(), NameStep(), MobileStep(), RegionStep(), RegionSigunguStep(), PayoutStep(), F.BankStep(),

@@ -207,6 +207,7 @@ class MyInfoDialog(F.FieldsDialog):
     first = "incentive_type"
     address_question_key = "signup.address.question_move"
     resumed_key = "myinfo.resumed"
+    later_key = "myinfo.change_later"
     undo = True  # every change is saved by the step that ends the dialog
 
     def __init__(self, app) -> None:

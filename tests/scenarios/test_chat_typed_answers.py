@@ -252,7 +252,10 @@ def test_yes_and_no_at_the_marketing_step(chat, db, typed, opt_in):
 
 def test_something_else_at_a_yes_no_step_is_asked_again(chat, db):
     c = signup_until(chat(U1), "householder")
-    c.say("어떻게 해요")
+    c.say("어떻게 해요")  # a question: how to answer, and no wrong answer counted
+    assert c.has("세대주이신지") and state(db, U1).failures == 0
+    c.say("몇 개 더 남았어")
+    c.say("잘 모르겠는데")
     assert c.has("세대주이신지") and state(db, U1).failures == 1
 
 
@@ -695,3 +698,51 @@ def test_a_yes_or_no_emoji_answers_a_yes_or_no_question(chat, db, typed, step):
 def test_an_emoji_alone_is_asked_again_without_counting_a_wrong_answer(chat, db):
     c, st = said_at(chat, db, "householder", "😀")
     assert (st.step, st.failures) == ("householder", 0) and c.has("세대주이신지")
+
+
+# --- questions typed at a step -------------------------------------------------------------------
+
+def test_a_question_near_some_faqs_offers_them_and_each_answers_then_asks_again(chat, db):
+    c, st = said_at(chat, db, "name", "가입하면 포인트 얼마 받아요?")
+    assert c.has("혹시 아래 질문을 물으신 건가요?", "이름(실명)을 알려 주세요") and st.failures == 0
+    assert {"최대 금액", "취소"} <= set(c.labels)
+    c.tap("최대 금액")
+    assert c.has("1년에 최대 135,000원", "이름(실명)을 알려 주세요") and state(db, U1).step == "name"
+    c.say("홍길동")
+    assert state(db, U1).step == "mobile"
+
+
+def test_a_question_near_no_faq_says_where_to_ask_and_counts_nothing(chat, db):
+    c, st = said_at(chat, db, "address", "전입신고 안 했는데 어떡해요")
+    assert c.has("정확히 답하기 어려워요", "1660-2030", "주소를 알려 주세요") and (st.step, st.failures) == ("address", 0)
+
+
+@pytest.mark.parametrize("step,typed,says", [
+    ("incentive_type", "나중에 바꿀 수 있어요?", "가입한 뒤에도 '내 정보'에서 언제든 바꿀 수 있어요"),
+    ("address", "주소 나중에 변경 가능한가요", "가입한 뒤에도 '내 정보'에서"),
+    ("name", "이름 나중에 바꿀 수 있나요?", "이름은 가입한 뒤 채팅에서 바꿀 수 없어요"),
+    ("mobile", "번호는 어디에 써요?", "시·군·구가 연락드리고"),
+    ("householder", "세대주가 뭐예요?", "주민등록표(등본)에 세대주로 올라 있는 분"),
+    ("householder", "세대주 확인 어떻게 해요", "정부24 앱이나 주민센터"),
+    ("billing_mode", "이게 무슨 말이에요", "관리비 합산은 요금이 아파트 관리비 고지서에 함께 나오는 경우"),
+])
+def test_what_a_step_means_why_it_is_asked_and_whether_it_changes_later(chat, db, step, typed, says):
+    c, st = said_at(chat, db, step, typed)
+    assert c.has(says) and (st.step, st.failures) == (step.split(":")[0], 0), c.text
+
+
+def test_my_info_and_green_life_say_where_a_change_is_made_later(chat, db, cipher, clock):
+    make_member(db, cipher, clock, "u-later")
+    c = chat("u-later")
+    c.say("휴대폰 번호 바꿀래요")
+    c.say("나중에 또 바꿀 수 있어요?")
+    assert c.has("언제든 '내 정보'에서 다시 바꿀 수 있어요") and state(db, "u-later").step == "mobile"
+    g = chat("u-later-green")
+    g.open("greenlife", "녹색생활 실천")
+    g.tap("녹색생활 가입")
+    g.tap("네, 14세 이상")
+    g.say("김서울")
+    g.say("010 9876 5432")
+    g.say("서울 강남구")
+    g.say("받는 방법 나중에 바꿀 수 있나요?")
+    assert g.has("'녹색생활 실천' 메뉴에서 바꿀 수 있어요") and state(db, "u-later-green").step == "payout"

@@ -180,6 +180,7 @@ def _framing_notice(c: Conv, name: str) -> str | None:
 
 class NameStep(TextStep):
     name = "name"
+    later = "signup.name.change_later"
     why = "signup.name.why"
 
     def question_text(self, c: Conv) -> str:
@@ -222,6 +223,7 @@ class NameStep(TextStep):
 
 class MobileStep(TextStep):
     name = "mobile"
+    changeable = True  # in my info after the dialog
     why = "signup.mobile.why"
 
     def question_text(self, c: Conv) -> str:
@@ -250,6 +252,8 @@ class MobileStep(TextStep):
 
 class HouseholderStep(ChoiceStep):
     name = "householder"
+    about, about_words = "signup.householder.about", "about_householder"
+    changeable = True  # in my info after the dialog
     hint = "signup.householder.invalid"  # the signup's texts in my info too
     yes, no = "self", "other"
 
@@ -363,6 +367,7 @@ class MoveInDateStep(TextStep):
 
 class EmailStep(TextStep):
     name = "email"
+    changeable = True  # in my info after the dialog
     question = "email.question"
     skip_label = "signup.skip_label"
 

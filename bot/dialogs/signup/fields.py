@@ -148,6 +148,7 @@ def host(c: Conv) -> FieldsDialog:
 
 class AddressStep(TextStep):
     name = "address"
+    changeable = True  # in my info after the dialog
     why = "signup.address.why"
     question = "signup.address.question"
 
@@ -232,6 +233,7 @@ def _keep_seoul_address(c: Conv, parsed: ParsedAddress | None) -> None:
 
 class AddressDetailStep(TextStep):
     name = "address_detail"
+    changeable = True  # in my info after the dialog
     question = "signup.address.detail_question"
 
     def quick_replies(self, c: Conv) -> list:
@@ -565,6 +567,8 @@ def _store_resource(c: Conv, resource: str, entry: dict) -> None:
 
 class BillingModeStep(ChoiceStep):
     name = "billing_mode"
+    about, about_words = "signup.billing.about", "about_billing"
+    changeable = True  # in my info after the dialog
     hint = "signup.billing.invalid"
 
     def tap_matches(self, c: Conv, extra: dict) -> bool:
@@ -681,6 +685,7 @@ class UtilityCompanyStep(ChoiceStep):
 
 class CustomerNumberStep(TextStep):
     name = "customer_number"
+    changeable = True  # in my info after the dialog
     why = "signup.customer_number.why"
     topic_faq = "customer_number_where"
 
@@ -770,6 +775,7 @@ SHORT_LABEL_KEYS = "signup.incentive.short"
 
 class IncentiveStep(ChoiceStep):
     name = "incentive_type"
+    changeable = True  # in my info after the dialog
     hint = "signup.incentive.invalid"
 
     def options(self, c: Conv) -> list[Option]:
@@ -821,6 +827,7 @@ class IncentiveStep(ChoiceStep):
 
 class BankStep(ChoiceStep):
     name = "bank"
+    changeable = True  # in my info after the dialog
     why = "signup.account.why"
     question = "signup.bank.question"
     hint = "signup.bank.invalid"
@@ -883,6 +890,7 @@ def store_pending_account(c: Conv, bank: str | None, number: str) -> Go:
 
 class AccountNumberStep(TextStep):
     name = "account_number"
+    changeable = True  # in my info after the dialog
     why = "signup.account.why"
     question = "signup.account.question"
 

@@ -146,6 +146,14 @@ class Step:
     # The FAQ of what the step asks for: a "where" question about it ("이거 어디서 봐요?",
     # "번호 어디 있어요") is that question, not another FAQ its words resemble
     topic_faq: str = ""
+    # "나중에 바꿀 수 있어요?": `later` (a text key) answers it; a `changeable` step's answer can be
+    # changed after the dialog, which the dialog's `later_key` says where
+    later: str = ""
+    changeable: bool = False
+    # What the step's subject is ("세대주가 뭐예요?", "이게 무슨 말이에요?"): `about` (a text key)
+    # answers it, asked with a word of answers.toml `about_words` or a "this" word
+    about: str = ""
+    about_words: str = ""
 
     def ask(self, c: Conv) -> Prompt:
         raise NotImplementedError
@@ -332,6 +340,7 @@ class StepDialog:
     # "이전" takes back the last answer, "처음부터" all of them. Only for a dialog whose steps
     # write nothing before its end: going back restores the slots, never a database row.
     undo: bool = False
+    later_key: str = "signup.common.change_later"  # where a changeable step's answer is changed later
     undo_depth: int = 8  # answers that can be taken back one by one (snapshots kept in the slots)
     # what "이전" gets when no earlier answer is kept ("" = a plain notice)
     back_key: str = ""
@@ -478,6 +487,13 @@ class StepDialog:
             if not answer.tapped and step.why and answers.asks_why(answer.text):
                 # "왜요", "주소 꼭 써야 해요?": why this is asked, then the question again
                 return self.render(ctx, step.name, notice=c.t(step.why))
+            if not answer.tapped and answers.says_any(answers.squash(answer.text), "change_later"):
+                later = step.later or (self.later_key if step.changeable else "")
+                if later:  # "나중에 바꿀 수 있어요?": yes (or where), then the question again
+                    return self.render(ctx, step.name, notice=c.t(later))
+            if not answer.tapped and step.about and answers.asks_about_step(answer.text, step.about_words):
+                # "세대주가 뭐예요?": what the step means, before any FAQ its words resemble
+                return self.render(ctx, step.name, notice=c.t(step.about))
             if not answer.tapped and not answer.asked and not answers.asks(answer.text):
                 typed = answers.squash(answer.text)
                 if answers.says_any(typed, "pause"):
@@ -507,6 +523,10 @@ class StepDialog:
                 shown = router.side_request(ctx, answer.text) if router is not None else None
                 if shown is not None:  # "내 포인트 얼마야": shown, this dialog waits
                     return shown
+                if (answer.asked or answers.asks(answer.text)) and not getattr(step, "confirms", False):
+                    # a plain question no answer was sure of: the FAQ it may be, or where to ask;
+                    # no wrong answer counted ("가입하면 포인트 얼마 받아요?" at the name)
+                    return self.unsure_question(ctx, step, answer.text, bad.hint)
             if not answer.tapped and not answers.fold(ctx.turn.utterance):
                 # emoji only (dropped from answers): asked again, no wrong answer counted
                 return self.render(ctx, step.name, notice=bad.hint)
@@ -587,6 +607,27 @@ class StepDialog:
         ctx.dialog.begin(self.name, now[0], now[1])  # a button of another round of that step
         return False
 
+    def unsure_question(self, ctx: Ctx, step: Step, text: str, hint: str) -> dict:
+        """The step asked again after a question no FAQ answered surely: the FAQ choices it came
+        close to as buttons (each answers and asks the step again); else, at a closed question,
+        how to answer it (`hint`: "어떻게 해요" at a yes/no), and at an open one, where to ask."""
+        from bot import understanding
+        from bot.dialogs import faq
+
+        c = Conv(self, ctx)
+        room = limits.QUICK_REPLIES_MAX - len(step.ask(c).quick_replies) - 1  # the cancel button
+        choices = [i for i in understanding.understand(text).choices if i in faq.INTENTS][:max(0, room)]
+        if len(answers.substance(text)) < 3:  # "어떻게 해요": about nothing the choices could say
+            choices = []
+        more = [c.action_qr(understanding.label(i), "faq", intent=i, text=understanding.label(i)) for i in choices]
+        if more:
+            notice = texts.t("signup.common.question_choices")
+        elif isinstance(step, ChoiceStep):
+            notice = hint
+        else:
+            notice = texts.t("signup.common.question_unknown", call_centre=ctx.settings.call_centre)
+        return self.render(ctx, step.name, notice=notice, more=more)
+
     def failed(self, ctx: Ctx, step: Step, hint: str) -> dict:
         count = ctx.dialog.fail()
         self.app.dialog_event(self.name, "invalid_answer")
@@ -611,10 +652,11 @@ class StepDialog:
         return ui.reply([card], qrs)
 
     # -- rendering --------------------------------------------------------------------------
-    def render(self, ctx: Ctx, step_name: str, notice: str | None = None) -> dict:
+    def render(self, ctx: Ctx, step_name: str, notice: str | None = None, more: list | None = None) -> dict:
+        """The step's question (after `notice`); `more`: quick replies after the step's own."""
         c = Conv(self, ctx)
         prompt = self.steps[step_name].ask(c)
-        qrs = list(prompt.quick_replies)
+        qrs = [*prompt.quick_replies, *(more or ())]
         if prompt.cancel and len(qrs) < limits.QUICK_REPLIES_MAX:
             qrs.append(c.cancel_qr())
         outputs = list(prompt.outputs)
