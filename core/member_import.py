@@ -489,7 +489,9 @@ def check_row(row: CsvRow, rules: Rules, cipher: FieldCipher, index: GovernmentI
             reasons.append(msg("members.incentive_not_offered", value=incentive,
                                local_government=lg.name if lg else msg("members.unknown_local_government"),
                                offered="|".join(offered)))
-    if incentive == CASH:
+    if incentive == CASH and not v["bank"] and not v["account"]:
+        pass  # no account on record: imported, its payouts held (HOLD_NO_ACCOUNT) until the member adds one
+    elif incentive == CASH:
         try:
             bank = index.bank(v["bank"])
         except InvalidValue:
@@ -611,6 +613,7 @@ class Screening:
     spilled: int = 0
     repeated: int = 0  # rows refused for a key repeated in the file (they may have been good alone)
     existing: int = 0  # spilled rows of members already imported (to update)
+    no_account: int = 0  # good rows paid in cash with no account on record (their payouts are held)
 
 
 class _FirstPass:
@@ -628,6 +631,7 @@ class _FirstPass:
         self.taken: dict[int, list[str]] = {}  # line -> reasons found against the database
         self.chunk: list[RegistryMember] = []
         self.repeated = 0
+        self.no_account: list[int] = []  # lines of cash members without an account
 
     def run(self, path: Path) -> Screening:
         stream = open_csv(path, MEMBER_HEADER, self.encoding)
@@ -644,6 +648,8 @@ class _FirstPass:
                                    self.today, reasons)
                 if member is not None:
                     no = member.member_no
+                    if member.incentive_type == CASH and member.account is None:
+                        self.no_account.append(line)
                     self._remember(member)
                     if len(self.chunk) >= LOOKUP_CHUNK:
                         self._against_database(out)
@@ -659,6 +665,7 @@ class _FirstPass:
         out.repeated = self.repeated
         for line, reasons in self.taken.items():  # only rows the file itself did not refuse
             out.refused.setdefault(line, reasons)
+        out.no_account = sum(1 for line in self.no_account if line not in out.refused)
         return out
 
     def _remember(self, member: RegistryMember) -> None:
@@ -790,6 +797,8 @@ def screen_members(session: Session, path: Path, rules: Rules, cipher: FieldCiph
     if errors and not skip_invalid:
         raise ImportRejected(errors)
     result = ImportResult(None, screening.rows_total, rejected=len(errors), errors=errors)
+    if screening.no_account:
+        result.extra["cash without an account (payouts held until the member adds one)"] = screening.no_account
     if errors:
         raw = cells_of_lines(path, MEMBER_HEADER, set(refused), encoding)
         rejects = [(_masked(CsvRow(e.line, {}, raw.get(e.line, []))), e.message) for e in errors]

@@ -122,6 +122,20 @@ def test_every_rejection_is_reported_by_line_and_nothing_is_written(app, db, cip
     assert "line 11: electricity customer number ******9999 is already registered to another active member" in err
 
 
+def test_cash_with_no_account_on_record_is_imported_and_counted(app, db, cipher, tmp_path):
+    """A registry holds cash members whose account it never had: they are members all the same,
+    and their payouts are held until they add an account (the held-payment notice asks). A bank
+    or account that is there but malformed is still a mistake to fix."""
+    lgs(db)
+    err = rejected(app, db, tmp_path, [n(1, bank="", account="123"), n(2, bank="없는은행", account="")])
+    assert "line 2: bank is not a known bank name" in err and "line 3: account is not an account number" in err
+    res = cli(app, "import-members", write(tmp_path / "m.csv", [n(1, bank="", account=""), n(2)]))
+    assert res.exit_code == 0, res.stderr
+    assert "cash without an account (payouts held until the member adds one): 1" in res.stdout
+    one = imported(db)["M0001"]
+    assert (one.incentive_type, one.bank_name, one.account_number_enc, one.account_holder) == ("cash", None, None, None)
+
+
 def test_household_taken_in_the_database_and_repeated_in_the_file(app, db, cipher, tmp_path):
     lgs(db)
     with db.transaction() as s:
