@@ -590,6 +590,8 @@ def overview(ctx, member, notice: str | None = None) -> dict:
     incentive = F.incentive_label(member.incentive_type)
     if member.incentive_type == M.CASH and member.account_number_enc:
         incentive = f"{incentive} · {member.bank_name or ''} {M.masked_account_number(cipher, member)}"
+    elif member.incentive_type == M.CASH:  # a registry member without one: payouts wait for it
+        incentive = f"{incentive} · {_t('no_account')}"
     rows.append((_t("rows.incentive"), incentive))
     from core.campaigns import may_receive_campaigns
 

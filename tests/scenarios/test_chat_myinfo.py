@@ -534,3 +534,15 @@ def test_a_bill_in_a_new_name_needs_nothing_and_offers_the_head_of_household(cha
     assert "고객번호가 그대로면 하실 일은 없어요" in c.text and dialog_of(db, USER) is None
     c.tap("세대주 변경")
     assert state(db, USER).step == "householder"
+
+
+def test_cash_without_an_account_on_record_says_where_to_add_one(chat, db, member):
+    """A registry member paid in cash whose account the registry never had."""
+    from sqlalchemy import update
+
+    with db.transaction() as s:
+        s.execute(update(Member).where(Member.id == member).values(bank_name=None, account_number_enc=None,
+                                                                    account_holder=None))
+    c = chat(USER)
+    c.open("myinfo", "내 정보")
+    assert c.has("현금(본인 명의 계좌) · 계좌 없음, '계좌 변경'에서 등록해 주세요") and "계좌 변경" in c.labels
