@@ -713,7 +713,7 @@ def test_a_question_near_some_faqs_offers_them_and_each_answers_then_asks_again(
 
 
 def test_a_question_near_no_faq_says_where_to_ask_and_counts_nothing(chat, db):
-    c, st = said_at(chat, db, "address", "전입신고 안 했는데 어떡해요")
+    c, st = said_at(chat, db, "address", "기숙사에 살면 어떡해요?")
     assert c.has("정확히 답하기 어려워요", "1660-2030", "주소를 알려 주세요") and (st.step, st.failures) == ("address", 0)
 
 
@@ -725,6 +725,9 @@ def test_a_question_near_no_faq_says_where_to_ask_and_counts_nothing(chat, db):
     ("householder", "세대주가 뭐예요?", "주민등록표(등본)에 세대주로 올라 있는 분"),
     ("householder", "세대주 확인 어떻게 해요", "정부24 앱이나 주민센터"),
     ("billing_mode", "이게 무슨 말이에요", "관리비 합산은 요금이 아파트 관리비 고지서에 함께 나오는 경우"),
+    ("mobile", "집전화도 돼요?", "집 전화나 회사 전화는 등록할 수 없어요"),
+    ("address", "전입신고 아직 안 했는데 어떡해요", "지금 주민등록(등본)에 있는 주소로 가입하시고"),
+    ("address", "실제 사는 곳이랑 등본 주소랑 달라요", "지금 주민등록(등본)에 있는 주소로 가입하시고"),
 ])
 def test_what_a_step_means_why_it_is_asked_and_whether_it_changes_later(chat, db, step, typed, says):
     c, st = said_at(chat, db, step, typed)
@@ -734,6 +737,10 @@ def test_what_a_step_means_why_it_is_asked_and_whether_it_changes_later(chat, db
 def test_my_info_and_green_life_say_where_a_change_is_made_later(chat, db, cipher, clock):
     make_member(db, cipher, clock, "u-later")
     c = chat("u-later")
+    c.say("이사했어요")
+    c.say("아직 전입신고 안 했어요")  # the move's own note: keep the address until the move is registered
+    assert c.has("전입신고를 마치신 뒤 새 주소로 바꿔 주세요") and state(db, "u-later").step == "address"
+    c.tap("취소")
     c.say("휴대폰 번호 바꿀래요")
     c.say("나중에 또 바꿀 수 있어요?")
     assert c.has("언제든 '내 정보'에서 다시 바꿀 수 있어요") and state(db, "u-later").step == "mobile"

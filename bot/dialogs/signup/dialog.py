@@ -223,6 +223,7 @@ class NameStep(TextStep):
 
 class MobileStep(TextStep):
     name = "mobile"
+    notes = (("landline", "signup.notes.landline"),)
     changeable = True  # in my info after the dialog
     why = "signup.mobile.why"
 

@@ -148,6 +148,7 @@ def host(c: Conv) -> FieldsDialog:
 
 class AddressStep(TextStep):
     name = "address"
+    notes = (("not_registered_address", "notes.not_registered_address"),)  # the dialog's own text
     changeable = True  # in my info after the dialog
     why = "signup.address.why"
     question = "signup.address.question"

@@ -154,6 +154,9 @@ class Step:
     # answers it, asked with a word of answers.toml `about_words` or a "this" word
     about: str = ""
     about_words: str = ""
+    # Situations people type instead of the answer ("집전화도 돼요?", "전입신고를 아직 안 했어요"):
+    # (answers.toml key of their words, text key of the reply), checked in order
+    notes: tuple[tuple[str, str], ...] = ()
 
     def ask(self, c: Conv) -> Prompt:
         raise NotImplementedError
@@ -494,6 +497,10 @@ class StepDialog:
             if not answer.tapped and step.about and answers.asks_about_step(answer.text, step.about_words):
                 # "세대주가 뭐예요?": what the step means, before any FAQ its words resemble
                 return self.render(ctx, step.name, notice=c.t(step.about))
+            note = next((key for words, key in step.notes if not answer.tapped
+                         and answers.says_any(answers.squash(answer.text), words)), None)
+            if note is not None:  # "집전화도 돼요?": what the step takes in that case
+                return self.render(ctx, step.name, notice=c.t(note))
             if not answer.tapped and not answer.asked and not answers.asks(answer.text):
                 typed = answers.squash(answer.text)
                 if answers.says_any(typed, "pause"):
