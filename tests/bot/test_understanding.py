@@ -86,7 +86,7 @@ def test_issue_sentences_are_understood_with_confidence(typed, intent):
     ("상반기 결과 나왔나요", "balance"), ("너 누구야", "about"), ("카드로 받을 수 있어요?", "change_incentive"),
     ("가입 됐나요", "am_i_member"), ("계량기 교체했어요", "usage_wrong"), ("영수증", "greenlife_what"),
     ("가입 마감 있어요?", "join_how"), ("명세서", "balance"), ("명의 변경했어요", "holder_change"),
-    ("세대주 바꿨어요", "holder_change"),
+    ("세대주 바꿨어요", "holder_change"), ("이거 스팸이에요?", "about"), ("가입한 적 없는데요", "am_i_member"),
 ])
 def test_sentences_found_by_typing_rank_their_intent_first(typed, intent):
     assert understanding.understand(typed).intent == intent
