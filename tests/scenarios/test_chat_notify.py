@@ -129,3 +129,10 @@ def test_typed_by_someone_not_a_member(chat):
     c = chat("u-nobody")
     c.say("알림 끄고 싶어요")
     assert "아직 탄소중립포인트 회원이 아니에요" in c.text
+
+
+def test_typed_in_english(chat, db, member):
+    c = chat(USER)
+    c.say("English")
+    c.say("stop reminders")
+    assert c.has("Reminder messages are off.") and member_of(db, USER).push_reminders_off
