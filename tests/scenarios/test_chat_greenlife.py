@@ -96,6 +96,12 @@ def test_an_abolished_incheon_gu_joins_its_successor(chat, db):
     assert (gm.sido, gm.seoul, gm.local_government_code) == ("인천광역시", False, "28125")
 
 
+def test_the_payout_can_be_changed_later_from_the_green_life_menu(chat, db):
+    c = join_alone(chat, user="u-green-later", region="부산 해운대구")
+    c.say("받는 방법 나중에 바꿀 수 있나요?")
+    assert c.has("'녹색생활 실천' 메뉴에서 바꿀 수 있어요") and state(db, "u-green-later").step == "payout"
+
+
 def test_joining_alone_with_an_own_name_account(chat, db, cipher):
     c = join_alone(chat, user="u-green-account", region="부산 해운대구")
     c.tap("계좌로 받기")

@@ -734,7 +734,7 @@ def test_what_a_step_means_why_it_is_asked_and_whether_it_changes_later(chat, db
     assert c.has(says) and (st.step, st.failures) == (step.split(":")[0], 0), c.text
 
 
-def test_my_info_and_green_life_say_where_a_change_is_made_later(chat, db, cipher, clock):
+def test_my_info_says_where_a_change_is_made_later(chat, db, cipher, clock):
     make_member(db, cipher, clock, "u-later")
     c = chat("u-later")
     c.say("이사했어요")
@@ -744,12 +744,3 @@ def test_my_info_and_green_life_say_where_a_change_is_made_later(chat, db, ciphe
     c.say("휴대폰 번호 바꿀래요")
     c.say("나중에 또 바꿀 수 있어요?")
     assert c.has("언제든 '내 정보'에서 다시 바꿀 수 있어요") and state(db, "u-later").step == "mobile"
-    g = chat("u-later-green")
-    g.open("greenlife", "녹색생활 실천")
-    g.tap("녹색생활 가입")
-    g.tap("네, 14세 이상")
-    g.say("김서울")
-    g.say("010 9876 5432")
-    g.say("서울 강남구")
-    g.say("받는 방법 나중에 바꿀 수 있나요?")
-    assert g.has("'녹색생활 실천' 메뉴에서 바꿀 수 있어요") and state(db, "u-later-green").step == "payout"
