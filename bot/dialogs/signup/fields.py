@@ -148,7 +148,8 @@ def host(c: Conv) -> FieldsDialog:
 
 class AddressStep(TextStep):
     name = "address"
-    notes = (("not_registered_address", "notes.not_registered_address"),)  # the dialog's own text
+    notes = (("not_registered_address", "notes.not_registered_address"),  # the dialog's own text
+             ("address_how", "signup.notes.address_how"))
     changeable = True  # in my info after the dialog
     why = "signup.address.why"
     question = "signup.address.question"
