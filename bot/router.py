@@ -28,8 +28,9 @@ SIDE_INTENTS = ("balance", "campaigns", "help", "faq_list")
 # FAQ intents that, said by a member as a request rather than a question ("계좌 바꾸고 싶어요",
 # "이사했어요"), open the my-info change itself instead of saying where to find it.
 MEMBER_FLOWS: dict[str, str | None] = {"change_account": "account", "moving_house": "move", "change_incentive": "incentive",
-                                       # only when the words name a change: a bill in a new name needs none
-                                       "holder_change": None}
+                                       # only when the words name a change: a bill in a new name needs none,
+                                       # 'which resources count' is a question ('가스 안 써요 이제' is not)
+                                       "holder_change": None, "resources": None}
 
 _SPACE = re.compile(r"\s+")
 # A photo, file or emoticon sent to the channel reaches the skill as its link (a kakaocdn URL),

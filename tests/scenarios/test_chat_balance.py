@@ -318,8 +318,8 @@ def test_a_member_asking_for_customer_numbers_sees_their_own_and_no_signup(chat,
     assert c.find("고객번호 변경")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "resources"}
     c.say("누가 가입할 수 있어요?")
     assert "가입하기" not in c.labels and "다른 질문" in c.labels
-    c.say("가스는 안 써요")  # which resources count: a member is led to change theirs
-    assert "'사용 안 함'" in c.text and "가입하기" not in c.labels
+    c.say("가스는 안 써요")  # a member's own gas: already not used, which my info shows
+    assert "도시가스 정보가 그대로예요" in c.text and "사용 안 함" in c.text and "가입하기" not in c.labels
     assert c.find("고객번호 변경")["extra"] == {"dialog": "myinfo", "action": "open", "flow": "resources"}
 
 

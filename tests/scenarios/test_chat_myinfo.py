@@ -546,3 +546,29 @@ def test_cash_without_an_account_on_record_says_where_to_add_one(chat, db, membe
     c = chat(USER)
     c.open("myinfo", "내 정보")
     assert c.has("현금(본인 명의 계좌) · 계좌 없음, '계좌 변경'에서 등록해 주세요") and "계좌 변경" in c.labels
+
+
+def test_a_request_answers_each_question_it_holds(chat, db, cipher, clock):
+    """'수도 고객번호 1234567로 바꿔줘' names the resource and its number: nothing is left to ask."""
+    from core import members as M
+
+    make_member(db, cipher, clock, "u-chain", head_of_household="박영희", resources=[
+        M.ResourceChoice("electricity", "separate", "0419283746"), M.ResourceChoice("water", "managed_fee"),
+        M.ResourceChoice("gas", "separate", "55512345")])
+    c = chat("u-chain")
+    c.say("수도 고객번호 1234567로 바꿔줘")
+    assert c.has("수도 정보를 바꿨어요") and dialog_of(db, "u-chain") is None
+    with db.session() as s:
+        accounts = {a.resource: a for a in s.query(ResourceAccount).filter(ResourceAccount.ended_on.is_(None))}
+        assert accounts["water"].billing_mode == "separate" and cipher.decrypt(accounts["water"].customer_number_enc) == "1234567"
+    c.say("가스는 이제 안 써요")
+    assert c.has("도시가스 정보를 바꿨어요")
+    with db.session() as s:
+        assert {a.resource for a in s.query(ResourceAccount).filter(ResourceAccount.ended_on.is_(None),
+                                                                     ResourceAccount.billing_mode == "separate")} == {
+            "electricity", "water"}
+    c.say("세대주가 아버지로 바뀌었어요")
+    assert state(db, "u-chain").step == "householder_name" and c.has("세대주 이름을 알려 주세요")
+    c.tap("취소")
+    c.say("세대주가 저로 바뀌었어요")
+    assert c.has("세대주를 본인으로 바꿨어요") and member_of(db, "u-chain").head_of_household == "김민지"

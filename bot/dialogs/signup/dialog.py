@@ -265,6 +265,14 @@ class HouseholderStep(ChoiceStep):
     def question_text(self, c: Conv) -> str:
         return c.t("signup.householder.question", name=mask_name(F.host(c).member_name(c)))
 
+    def from_request(self, c: Conv, text: str) -> str | None:
+        """The change request's new head ("세대주가 아버지로 바뀌었어요": someone else, asked by
+        name next; "세대주가 저로 바뀌었어요": the member); the bare word 세대주 says neither."""
+        typed = answers.squash(text)
+        if answers.says_any(typed, "householder.someone_else"):
+            return "other"
+        return "self" if answers.says_any(typed, "householder.self_request") else None
+
     def parse(self, c: Conv, answer: Answer) -> str:
         # "아빠가 세대주예요", "세대주 아님": someone else, though the longer word 세대주 is said
         typed = answers.squash(answer.text)

@@ -600,6 +600,22 @@ class BillingModeStep(ChoiceStep):
             raise Invalid(c.t(key))
         return option.value
 
+    def from_request(self, c: Conv, text: str):
+        """What the change request says of the resource it named: its own bill's number ("수도
+        고객번호 1234567로 바꿔줘"), or no longer used ("가스는 이제 안 써요")."""
+        if sum(ch.isdigit() for ch in text) >= 5:
+            step = c.dialog.steps.get("customer_number")
+            if not isinstance(step, CustomerNumberStep):
+                return None
+            try:
+                step.check(c, text)
+            except Invalid:
+                return None
+            return ("separate", text)
+        modes = {o.value for o in self.options(c)}
+        typed = answers.squash(text)
+        return "not_used" if "not_used" in modes and answers.says_any(typed, "billing.not_used") else None
+
     @staticmethod
     def typed_number(c: Conv, text: str) -> bool:
         if sum(ch.isdigit() for ch in text or "") < 5:

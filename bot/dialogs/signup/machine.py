@@ -326,6 +326,7 @@ class TextStep(Step):
 
 TRAIL = "_trail"  # slots: [{"step", "slots"}], the snapshots "이전" goes back to, newest last
 START = "_start"  # slots: the snapshot before the first answer, where "처음부터" goes
+REQUEST_STEPS_MAX = 4  # questions one typed request may answer in a row (Step.from_request)
 
 
 def _snapshot(slots: dict) -> dict:
@@ -393,16 +394,21 @@ class StepDialog:
         step = self.steps[step_name]
         if not ctx.turn.client_extra and ctx.turn.utterance and not answers.looks_like_question(ctx.turn.utterance):
             c = Conv(self, ctx)
-            value = step.from_request(c, normalise(ctx.turn.utterance))
-            if value is not None:
+            text = normalise(ctx.turn.utterance)
+            notices = [notice]
+            for _ in range(REQUEST_STEPS_MAX):  # "수도 고객번호 1234567로 바꿔줘": the resource, then its number
+                value = step.from_request(c, text)
+                if value is None:
+                    break
                 before = _snapshot(ctx.dialog.slots)
                 outcome = step.apply(c, value)
                 if not isinstance(outcome, Go):
                     return outcome
                 self.remember(ctx, step.name, before)
                 ctx.dialog.goto(outcome.step)
-                both = "\n".join(n for n in (notice, outcome.notice) if n) or None
-                return self.render(ctx, outcome.step, notice=both)
+                notices.append(outcome.notice)
+                step = self.steps[outcome.step]
+            return self.render(ctx, step.name, notice="\n".join(n for n in notices if n) or None)
         return self.render(ctx, step_name, notice=notice)
 
     def start(self, ctx: Ctx) -> dict:
