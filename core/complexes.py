@@ -8,7 +8,8 @@ File: CSV (UTF-8, or CP949 with ``encoding="cp949"``) with the header
 - name: the complex's name;
 - road_address: its road-name address (도로명, "경기도 수원시 영통구 광교호수로 152"), without a unit;
 - jibun_address: its lot address (지번, "경기도 수원시 영통구 이의동 1350"), or empty;
-- dongs: its buildings, ``101|102|103`` (a ``동`` suffix is accepted and dropped);
+- dongs: its buildings, ``101|102|103`` (a ``동`` suffix is accepted and dropped; commas or spaces
+  also separate them, and ``101-115`` or ``101동~115동`` is each 동 of the range);
 - electricity, water, gas: ``managed:<billing company>`` (billed in the management fee by that
   company: signup sets it without asking), ``separate`` (billed to the household: signup asks the
   customer number) or ``none`` (not supplied: signup skips it; not allowed for electricity).
@@ -59,6 +60,26 @@ from core.usage_import import ImportResult, close_run, open_run
 COMPLEX_HEADER = ("complex_code", "name", "road_address", "jibun_address", "dongs", "electricity", "water", "gas")
 MANAGED, SEPARATE, NONE = "managed", "separate", "none"
 MAX_DONGS = 300
+# The dongs as registries write them: 101|102, also "101, 102" or "101동 102동", and a run of
+# consecutive numbers as a range ("101-115", "101동~115동").
+_DONG_SEPARATORS = re.compile(r"[|,;/\s]+")
+_DONG_RANGE = re.compile(r"^(\d{1,4})\s*동?\s*[-~]\s*(\d{1,4})\s*동?$")
+
+
+def _dong_cells(text: str) -> list[str]:
+    """The cells of the dongs column, a range spelled out (a range of more than MAX_DONGS, or
+    backwards, is left as one cell, which the 동 check refuses)."""
+    cells: list[str] = []
+    for part in (text or "").split("|"):
+        part = part.strip()
+        for cell in [part] if _DONG_RANGE.match(part) else _DONG_SEPARATORS.split(part):
+            m = _DONG_RANGE.match(cell)
+            first, last = (int(m.group(1)), int(m.group(2))) if m else (0, -1)
+            if m and first <= last and last - first < MAX_DONGS:
+                cells.extend(str(n) for n in range(first, last + 1))
+            elif cell:
+                cells.append(cell)
+    return cells
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
 
@@ -228,7 +249,7 @@ def validate_complexes(rows: Sequence[CsvRow], rules: Rules) -> tuple[list[Compl
             if why:
                 problems.append(why)
         dongs: list[str] = []
-        cells = [d.strip() for d in v["dongs"].split("|")] if v["dongs"] else []
+        cells = _dong_cells(v["dongs"])
         if not cells:
             problems.append(msg("dongs.empty"))
         for cell in cells:

@@ -60,6 +60,12 @@ def test_reimport_is_idempotent_and_updates(app, db, tmp_path):
         assert s.scalar(select(func.count()).select_from(ImportRun).where(ImportRun.kind == "complexes")) == 3
 
 
+@pytest.mark.parametrize("written", ["101-103|201", "101동~103동|201동", '"101, 102, 103, 201"', "101-103 201"])
+def test_dongs_as_registries_write_them_ranges_included(app, db, tmp_path, written):
+    load_complex(app, tmp_path, ROW.replace("101|102|103", written))
+    assert complexes(db)["A1001"].dongs == ["101", "102", "103", "201"]
+
+
 def test_every_bad_row_is_reported_by_line_and_nothing_is_written(app, db, tmp_path):
     path = write(tmp_path / "bad.csv", HEADER, ROW,
                  "B 2,,서울 어딘가,,,managed:,water?,gas",                                    # line 3
