@@ -6,7 +6,8 @@
 - complex_code: a complex registered with `import-complexes` that bills the resource in its
   management fee (``managed:<company>``);
 - dong: one of the complex's 동, bare or with its suffix (``101``, ``101동``);
-- ho: the 호, bare or with its suffix (``1203``, ``1203호``);
+- ho: the 호, bare or with its suffix (``1203``, ``1203호``); empty when the dong column holds the
+  whole unit (``101-1203``, ``101동 1203호``), as some registries export it;
 - month, amount: as in the customer-number file (YYYY-MM, not in the future; a plain decimal with
   at most 3 decimals, within the IMPORT_MAX_* plausibility bound unless ``allow_outliers``).
 
@@ -22,6 +23,7 @@ then settled from them like any supply point.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -64,6 +66,9 @@ from core.utility_companies import NO_COMPANY
 
 UNIT_HEADER = ("resource", "complex_code", "dong", "ho", "month", "amount")
 NOBODY = "units nobody has registered yet"
+# The whole unit in the dong column with the ho column empty, as some registries export it:
+# "101-1203", "101동 1203호", "101동1203호"
+_UNIT_IN_ONE = re.compile(r"^(\d{1,4})\s*(?:동\s*-?|-|\s)\s*(\d{1,5})\s*호?$")
 
 
 def is_unit_file(path: str | Path, encoding: str = "utf-8") -> bool:
@@ -168,6 +173,9 @@ class UnitChecker:
         """(the staged row in core.usage_import.STAGE_COLUMNS order, or None; reasons)."""
         resource_cell, code_cell, dong_cell, ho_cell, month_cell, amount_cell = (v.strip() for v in raw)
         reasons: list[str] = []
+        whole = _UNIT_IN_ONE.match(dong_cell) if not ho_cell else None
+        if whole:
+            dong_cell, ho_cell = whole.group(1), whole.group(2)
         resource, why = self._resource(resource_cell)
         if why:
             reasons.append(why)

@@ -140,6 +140,20 @@ def readings(db, cipher, resource, unit) -> dict[int, Decimal]:
             MeterReading.resource == resource, MeterReading.supply_key_hash == key))}
 
 
+def test_a_whole_unit_written_in_the_dong_column(app, db, cipher, tmp_path):
+    load_complex(app, tmp_path)
+    path = unit_rows(tmp_path / "units.csv", [
+        ("electricity", "A1001", "101-1203", "", "2026-01", "310"),
+        ("electricity", "A1001", "101동 1203호", "", "2026-02", "300"),
+        ("electricity", "A1001", "102동1204호", "", "2026-01", "290"),
+    ])
+    res = cli(app, "import-usage", path)
+    assert res.exit_code == 0, res.output
+    assert readings(db, cipher, "electricity", ComplexUnit("A1001", "101", "1203")) == {
+        202601: Decimal("310"), 202602: Decimal("300")}
+    assert readings(db, cipher, "electricity", ComplexUnit("A1001", "102", "1204")) == {202601: Decimal("290")}
+
+
 def test_unit_readings_are_kept_for_units_nobody_registered(app, db, cipher, tmp_path):
     load_complex(app, tmp_path)
     path = unit_rows(tmp_path / "units.csv", [
