@@ -63,7 +63,7 @@ MAX_DONGS = 300
 # The dongs as registries write them: 101|102, also "101, 102" or "101동 102동", and a run of
 # consecutive numbers as a range ("101-115", "101동~115동").
 _DONG_SEPARATORS = re.compile(r"[|,;/\s]+")
-_DONG_RANGE = re.compile(r"^(\d{1,4})\s*동?\s*[-~]\s*(\d{1,4})\s*동?$")
+_DONG_RANGE = re.compile(r"^(\d{1,4})\s*\ub3d9?\s*[-~]\s*(\d{1,4})\s*\ub3d9?$")  # \ub3d9: 동
 
 
 def _dong_cells(text: str) -> list[str]:

@@ -68,7 +68,7 @@ UNIT_HEADER = ("resource", "complex_code", "dong", "ho", "month", "amount")
 NOBODY = "units nobody has registered yet"
 # The whole unit in the dong column with the ho column empty, as some registries export it:
 # "101-1203", "101동 1203호", "101동1203호"
-_UNIT_IN_ONE = re.compile(r"^(\d{1,4})\s*(?:동\s*-?|-|\s)\s*(\d{1,5})\s*호?$")
+_UNIT_IN_ONE = re.compile(r"^(\d{1,4})\s*(?:\ub3d9\s*-?|-|\s)\s*(\d{1,5})\s*\ud638?$")  # 동, 호
 
 
 def is_unit_file(path: str | Path, encoding: str = "utf-8") -> bool:
