@@ -86,9 +86,8 @@ def typed_change(text: str | None) -> TypedChange:
     if not topics and answers.says_any(t, "notify.all"):
         topics = list(P.TOPICS)
     polarity = False if off and not on else (True if on and not off else None)
-    change = TypedChange({k: polarity for k in topics} if polarity is not None else {}, digest,
-                         answers.says_any(t, "notify.critical") and polarity is False)
-    return change
+    return TypedChange({k: polarity for k in topics} if polarity is not None else {}, digest,
+                       answers.says_any(t, "notify.critical") and polarity is False)
 
 
 def apply_typed(ctx, member, change: TypedChange) -> dict:

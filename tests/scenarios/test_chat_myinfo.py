@@ -570,5 +570,7 @@ def test_a_request_answers_each_question_it_holds(chat, db, cipher, clock):
     c.say("세대주가 아버지로 바뀌었어요")
     assert state(db, "u-chain").step == "householder_name" and c.has("세대주 이름을 알려 주세요")
     c.tap("취소")
+    c.say("세대주가 아버지 김철수로 바뀌었어요")
+    assert c.has("세대주를 김*수님으로 바꿨어요") and member_of(db, "u-chain").head_of_household == "김철수"
     c.say("세대주가 저로 바뀌었어요")
     assert c.has("세대주를 본인으로 바꿨어요") and member_of(db, "u-chain").head_of_household == "김민지"

@@ -745,3 +745,14 @@ def test_my_info_says_where_a_change_is_made_later(chat, db, cipher, clock):
     c.say("휴대폰 번호 바꿀래요")
     c.say("나중에 또 바꿀 수 있어요?")
     assert c.has("언제든 '내 정보'에서 다시 바꿀 수 있어요") and state(db, "u-later").step == "mobile"
+
+
+@pytest.mark.parametrize("typed,head", [("아버지 김철수예요", "김철수"), ("세대주는 어머니 이영희입니다", "이영희"),
+                                        ("김철수(아버지)", "김철수"), ("아빠가 세대주예요", None),
+                                        ("아니요 저희 아버지요", None), ("I am not", None)])
+def test_the_head_of_household_named_with_the_relation(chat, db, typed, head):
+    c, st = said_at(chat, db, "householder", typed)
+    if head is None:  # the relation alone: the name is asked
+        assert st.step == "householder_name"
+    else:
+        assert st.step == "address" and st.slots["head_of_household"] == head and st.slots["householder"] == "other"

@@ -11,6 +11,7 @@ it after the edited group):
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypedDict
@@ -265,22 +266,46 @@ class HouseholderStep(ChoiceStep):
     def question_text(self, c: Conv) -> str:
         return c.t("signup.householder.question", name=mask_name(F.host(c).member_name(c)))
 
-    def from_request(self, c: Conv, text: str) -> str | None:
+    def from_request(self, c: Conv, text: str) -> str | tuple[str, str] | None:
         """The change request's new head ("세대주가 아버지로 바뀌었어요": someone else, asked by
-        name next; "세대주가 저로 바뀌었어요": the member); the bare word 세대주 says neither."""
+        name next; "세대주가 아버지 김철수로 바뀌었어요": named; "세대주가 저로 바뀌었어요": the
+        member); the bare word 세대주 says neither."""
         typed = answers.squash(text)
         if answers.says_any(typed, "householder.someone_else"):
-            return "other"
+            return self.named_other(text)
         return "self" if answers.says_any(typed, "householder.self_request") else None
 
-    def parse(self, c: Conv, answer: Answer) -> str:
+    def parse(self, c: Conv, answer: Answer) -> Any:  # an option, or ("other", the name typed with it)
         # "아빠가 세대주예요", "세대주 아님": someone else, though the longer word 세대주 is said
         typed = answers.squash(answer.text)
         if not answer.tapped and answers.says_any(typed, "householder.someone_else"):
-            return "other"
+            return self.named_other(answer.text)
         return super().parse(c, answer)
 
-    def apply(self, c: Conv, value: str):
+    @staticmethod
+    def named_other(text: str) -> str | tuple[str, str]:
+        """"other", or ("other", name) when the head is named with the relation ("아버지 김철수예요",
+        "남편 박민수요"): what is left without the relation and 세대주 words, if it is a name."""
+        rest = text.replace("(", " ").replace(")", " ")
+        for word in sorted(answers.words("householder.head_words"), key=len, reverse=True):  # "로 바뀌었어요" first
+            rest = rest.replace(word, " ")
+        relations = tuple(w for w in answers.words("householder.someone_else") if " " not in w)
+        for phrase in (w for w in answers.words("householder.someone_else") if " " in w):  # "my father"
+            rest = re.sub(re.escape(phrase), " ", rest, flags=re.IGNORECASE)
+        particles = set(answers.words("householder.particles"))  # "아버지 김철수 로": its 로
+        # a word that starts with a relation is the relation ("아버지가"); a name holding one stays ("김딸기")
+        rest = " ".join(w for w in rest.split() if not w.startswith(relations) and w.strip(",.") not in particles)
+        if sum(ch.isalpha() for ch in rest) < 2:
+            return "other"
+        try:
+            return ("other", M.typed_name(rest, "individual"))
+        except M.InvalidValue:
+            return "other"
+
+    def apply(self, c: Conv, value: str | tuple[str, str]):
+        if isinstance(value, tuple):  # named with the answer: nothing more to ask
+            c.set(householder="other", head_of_household=value[1])
+            return F.host(c).after(c, "householder")
         if value == "other":
             return Go("householder_name")
         c.set(householder="self", head_of_household=None)
