@@ -140,30 +140,33 @@ def readings(db, cipher, resource, unit) -> dict[int, Decimal]:
             MeterReading.resource == resource, MeterReading.supply_key_hash == key))}
 
 
-def test_a_whole_unit_written_in_the_dong_column(app, db, cipher, tmp_path):
+def imported_units(app, tmp_path, rows):
+    """The complex loaded and `rows` imported as a unit file: (the run's output, the file)."""
     load_complex(app, tmp_path)
-    path = unit_rows(tmp_path / "units.csv", [
+    path = unit_rows(tmp_path / "units.csv", rows)
+    res = cli(app, "import-usage", path)
+    assert res.exit_code == 0, res.output
+    return res, path
+
+
+def test_a_whole_unit_written_in_the_dong_column(app, db, cipher, tmp_path):
+    imported_units(app, tmp_path, [
         ("electricity", "A1001", "101-1203", "", "2026-01", "310"),
         ("electricity", "A1001", "101동 1203호", "", "2026-02", "300"),
         ("electricity", "A1001", "102동1204호", "", "2026-01", "290"),
     ])
-    res = cli(app, "import-usage", path)
-    assert res.exit_code == 0, res.output
     assert readings(db, cipher, "electricity", ComplexUnit("A1001", "101", "1203")) == {
         202601: Decimal("310"), 202602: Decimal("300")}
     assert readings(db, cipher, "electricity", ComplexUnit("A1001", "102", "1204")) == {202601: Decimal("290")}
 
 
 def test_unit_readings_are_kept_for_units_nobody_registered(app, db, cipher, tmp_path):
-    load_complex(app, tmp_path)
-    path = unit_rows(tmp_path / "units.csv", [
+    res, path = imported_units(app, tmp_path, [
         ("electricity", "A1001", "101", "1203", "2026-01", "310"),
         ("전기", "a1001", "101동", "1203호", "2026-02", "295.5"),
         ("water", "A1001", "102", "0501", "2026-01", "12"),
         ("water", "A1001", "102", "501", "2026-01", "12"),  # the same row spelled otherwise: once
     ])
-    res = cli(app, "import-usage", path)
-    assert res.exit_code == 0, res.output
     assert "3 new" in res.stdout and "units nobody has registered yet: 2" in res.stdout
     assert "line 5: same row as line 4: counted once" in res.stderr
     assert readings(db, cipher, "electricity", ComplexUnit("A1001", "101", "1203")) == {
