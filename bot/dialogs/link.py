@@ -18,6 +18,7 @@ from bot import texts, ui
 from bot.app import BotApp
 from bot.dialogs import answers
 from bot.dialogs.signup.machine import (
+    Answer,
     ChoiceStep,
     Conv,
     Go,
@@ -75,6 +76,15 @@ class MemberNoStep(TextStep):
     name = "member_no"
     question = "member_no.question"
     skip_label = "member_no.skip"
+    why = "link.member_no.why"
+    about, about_words = "link.member_no.about", "about_member_no"
+
+    def parse(self, c: Conv, answer: Answer):
+        # "회원번호 모르는데요", "기억 안 나요": as the '번호를 몰라요' button (the address is asked instead)
+        if not answer.tapped and not any(ch.isdigit() for ch in answer.text) and not answers.asks(answer.text) \
+                and answers.says_any(answers.squash(answer.text), "customer_number_unknown"):
+            return None
+        return super().parse(c, answer)
 
     def check(self, c: Conv, text: str) -> str:
         number = L.typed_member_no(text)  # GG-2019-000123, GG 2019 000123, gg2019000123: one key

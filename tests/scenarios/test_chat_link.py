@@ -238,3 +238,19 @@ def test_the_name_and_the_mobile_together_then_the_address(chat, db, registry):
     assert "010-****-6666" in c.text and "주소" in c.text and state(db, U1).step == "address"
     c.say("경기 수원시 영통구 매탄로 10, 101-1001")
     assert "연결됐어요" in c.text and linked_key(db) == U1
+
+
+@pytest.mark.parametrize("typed,says", [("회원번호가 뭐예요?", "가입할 때 받은 번호예요"), ("회원번호 어디서 봐요?", "누리집 '나의 정보'"),
+                                        ("왜 필요해요?", "이 카카오톡과 연결하려고"), ("이거 안전해요?", "따로 보관하지 않아요")])
+def test_questions_at_the_member_number_are_answered(chat, db, registry, typed, says):
+    c = chat(U1)
+    c.open("welcome", "안녕")
+    c.tap("이미 회원이에요")
+    c.tap("동의하고 연결")
+    c.say(typed)
+    st = state(db, U1)
+    assert c.has(says) and (st.step, st.failures) == ("member_no", 0)
+    c.say("회원번호 모르는데요")  # as the '번호를 몰라요' button: found by the address instead
+    c.say("박서연")
+    c.say("010 5555 6666")
+    assert "주소" in c.text and state(db, U1).step == "address"
