@@ -167,6 +167,8 @@ class AgeStep(ChoiceStep):
     name = "age"
     question = "join.age_question"
     hint = "join.age_invalid"
+    why = "join.age_why"
+    about, about_words = "join.age_unsure", "about_age"  # what 만 나이 is, and what to tap
     yes, no = "yes", "no"
 
     def options(self, c: Conv) -> list[Option]:
@@ -181,6 +183,8 @@ class AgeStep(ChoiceStep):
             if settled is None:
                 raise Invalid(_t("join.age_unsure"))
             return "yes" if settled else "no"
+        if not answer.tapped and answers.says_any(answers.squash(answer.text), "greenlife_age.unsure"):
+            raise Invalid(_t("join.age_unsure"))  # "중학생이에요": 12 to 15, the age decides
         return super().parse(c, answer)
 
     def apply(self, c: Conv, value: str):
@@ -200,6 +204,7 @@ class RegionStep(TextStep):
 
     name = "region"
     question = "join.region_question"
+    why = "join.region_why"
 
     def question_text(self, c: Conv) -> str:
         return f"{_t('join.region_question')}\n{seoul_line()}"

@@ -102,6 +102,18 @@ def test_the_payout_can_be_changed_later_from_the_green_life_menu(chat, db):
     assert c.has("'녹색생활 실천' 메뉴에서 바꿀 수 있어요") and state(db, "u-green-later").step == "payout"
 
 
+@pytest.mark.parametrize("typed,says", [("나이 왜 물어봐요?", "만 14세 이상만 혼자 가입할 수 있어서"),
+                                        ("만 나이가 뭐예요?", "생일이 지났으면"), ("중학생이에요", "만 나이로 따져 주세요")])
+def test_questions_at_the_age_are_answered(chat, db, typed, says):
+    c = chat("u-green-age-q")
+    c.open("greenlife", "녹색생활 실천")
+    c.tap("녹색생활 가입")
+    c.say(typed)
+    st = state(db, "u-green-age-q")
+    assert c.has(says, "만 14세 이상이신가요?") and st.step == "age"
+    assert st.failures == (1 if typed == "중학생이에요" else 0)  # an answer that does not settle it
+
+
 def test_joining_alone_with_an_own_name_account(chat, db, cipher):
     c = join_alone(chat, user="u-green-account", region="부산 해운대구")
     c.tap("계좌로 받기")
