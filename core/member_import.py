@@ -59,6 +59,7 @@ import sys
 import tempfile
 import threading
 import unicodedata
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -631,7 +632,7 @@ class _FirstPass:
         self.taken: dict[int, list[str]] = {}  # line -> reasons found against the database
         self.chunk: list[RegistryMember] = []
         self.repeated = 0
-        self.no_account: list[int] = []  # lines of cash members without an account
+        self.no_account = array("I")  # lines of cash members without an account (4 bytes each)
 
     def run(self, path: Path) -> Screening:
         stream = open_csv(path, MEMBER_HEADER, self.encoding)

@@ -493,20 +493,10 @@ class StepDialog:
             if own_skill_text:
                 # The dialog's own block reached by typing (e.g. '회원가입' again): resume.
                 return self.render(ctx, step.name, notice=texts.t(self.resumed_key))
-            if not answer.tapped and step.why and answers.asks_why(answer.text):
-                # "왜요", "주소 꼭 써야 해요?": why this is asked, then the question again
-                return self.render(ctx, step.name, notice=c.t(step.why))
-            if not answer.tapped and answers.says_any(answers.squash(answer.text), "change_later"):
-                later = step.later or (self.later_key if step.changeable else "")
-                if later:  # "나중에 바꿀 수 있어요?": yes (or where), then the question again
-                    return self.render(ctx, step.name, notice=c.t(later))
-            if not answer.tapped and step.about and answers.asks_about_step(answer.text, step.about_words):
-                # "세대주가 뭐예요?": what the step means, before any FAQ its words resemble
-                return self.render(ctx, step.name, notice=c.t(step.about))
-            note = next((key for words, key in step.notes if not answer.tapped
-                         and answers.says_any(answers.squash(answer.text), words)), None)
-            if note is not None:  # "집전화도 돼요?": what the step takes in that case
-                return self.render(ctx, step.name, notice=c.t(note))
+            if not answer.tapped:
+                said = self.step_note(step, answer.text)
+                if said:  # asked about the step itself: the answer, then the question again
+                    return self.render(ctx, step.name, notice=c.t(said))
             if not answer.tapped and not answer.asked and not answers.asks(answer.text):
                 typed = answers.squash(answer.text)
                 if answers.says_any(typed, "pause"):
@@ -620,6 +610,22 @@ class StepDialog:
         ctx.dialog.begin(self.name, now[0], now[1])  # a button of another round of that step
         return False
 
+    def step_note(self, step: Step, text: str) -> str:
+        """The text key answering what was typed about the step itself, or "": why it is asked
+        ("왜요", "주소 꼭 써야 해요?"), whether its answer changes later ("나중에 바꿀 수 있어요?"),
+        what it means ("세대주가 뭐예요?", before any FAQ its words resemble), or what it takes
+        in a situation ("집전화도 돼요?")."""
+        if step.why and answers.asks_why(text):
+            return step.why
+        typed = answers.squash(text)
+        if answers.says_any(typed, "change_later"):
+            later = step.later or (self.later_key if step.changeable else "")
+            if later:
+                return later
+        if step.about and answers.asks_about_step(text, step.about_words):
+            return step.about
+        return next((key for words, key in step.notes if answers.says_any(typed, words)), "")
+
     def unsure_question(self, ctx: Ctx, step: Step, text: str, hint: str) -> dict:
         """The step asked again after a question no FAQ answered surely: the FAQ choices it came
         close to as buttons (each answers and asks the step again); else, at a closed question,
@@ -628,10 +634,10 @@ class StepDialog:
         from bot.dialogs import faq
 
         c = Conv(self, ctx)
-        room = limits.QUICK_REPLIES_MAX - len(step.ask(c).quick_replies) - 1  # the cancel button
-        choices = [i for i in understanding.understand(text).choices if i in faq.INTENTS][:max(0, room)]
-        if len(answers.substance(text)) < 3:  # "어떻게 해요": about nothing the choices could say
-            choices = []
+        choices: list[str] = []
+        if len(answers.substance(text)) >= 3:  # "어떻게 해요": about nothing the choices could say
+            room = limits.QUICK_REPLIES_MAX - len(step.ask(c).quick_replies) - 1  # the cancel button
+            choices = [i for i in understanding.understand(text).choices if i in faq.INTENTS][:max(0, room)]
         more = [c.action_qr(understanding.label(i), "faq", intent=i, text=understanding.label(i)) for i in choices]
         if more:
             notice = texts.t("signup.common.question_choices")
