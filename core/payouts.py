@@ -111,7 +111,9 @@ def _same_name(a: str | None, b: str | None) -> bool:
 
 
 def hold_reason(incentive_type: str, name: str | None, address: str | None, lg_code: str | None,
-                account_enc: str | None, holder: str | None) -> str | None:
+                account_enc: str | bool | None, holder: str | None) -> str | None:
+    """Why a payout to this member would be held (HOLD_*), or None; ``account_enc``: the
+    encrypted account number, or whether there is one."""
     if not address or not lg_code:
         return HOLD_NO_ADDRESS
     if incentive_type == "cash":

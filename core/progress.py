@@ -558,7 +558,8 @@ def invalidate_all(conn: Connection) -> int:
 
 # --- the balance turn's fast path --------------------------------------------------------------
 
-FAST_SQL = ("SELECT m.id, m.incentive_type, m.joined_at, p.half, p.through_month, p.view"
+FAST_SQL = ("SELECT m.id, m.incentive_type, m.joined_at, p.half, p.through_month, p.view, m.name, m.address,"
+            " m.local_government_code, m.account_number_enc IS NOT NULL, m.account_holder"
             " FROM members m JOIN prepared_progress p ON p.member_id = m.id"
             " WHERE m.bot_user_key = ? AND m.status = 'active'")
 FAST_SQL_PG = FAST_SQL.replace("?", "%s")
@@ -571,6 +572,7 @@ class FastBalance:
     incentive_type: str
     joined_at: datetime | None
     view: dict              # the prepared view; view[EXTRAS] when the other views were stored
+    hold: str | None = None  # why a payout would be held today (core.payouts.hold_reason), if it would
 
 
 def read_fast(tx: Any, postgres: bool, user_key: str | None, today: date) -> FastBalance | None:
@@ -585,10 +587,13 @@ def read_fast(tx: Any, postgres: bool, user_key: str | None, today: date) -> Fas
     row = tx.read(FAST_SQL_PG if postgres else FAST_SQL, (user_key,))
     if row is None:
         return None
-    member_id, incentive, joined, half, through, view = row
+    from core.payouts import hold_reason
+
+    member_id, incentive, joined, half, through, view, name, address, lg, has_account, holder = row
     if half != str(Half.of_date(today)) or through != today.year * 100 + today.month:
         return None
-    return FastBalance(member_id, incentive, driver_datetime(joined), driver_json(view))
+    return FastBalance(member_id, incentive, driver_datetime(joined), driver_json(view),
+                       hold_reason(incentive, name, address, lg, bool(has_account), holder))
 
 
 def store_extras(conn: Connection, member_id: int, view: dict, extras: dict) -> None:

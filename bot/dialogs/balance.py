@@ -29,6 +29,8 @@ from core.rules import default_rules
 # A managed-fee resource without the provider's unit key has no readings: the engine reports it
 # as not used (current half) or without baseline (settled half).
 UNLINKED = ("RESOURCE_NOT_USED", "NO_BASELINE")
+# Payout holds a member can fix in chat before the settlement (the account flow of my info).
+UPCOMING_HOLDS = ("HOLD_NO_ACCOUNT", "HOLD_HOLDER_MISMATCH")
 NOT_EVALUATED_SHORT = ("NOT_REGISTERED_FOR_HALF", "RESOURCE_NOT_USED", "NO_BASELINE", "ZERO_BASELINE",
                        "EXCLUDED_TARIFF")
 
@@ -349,7 +351,7 @@ def balance_skill(ctx, app: BotApp | None = None) -> dict:
                       "greenlife": greenlife_view(ctx, today)}
             progress.store_extras(ctx.conn, fast.member_id, current, extras)
         return _balance_reply(ctx, fast.member_id, today, current, managed, extras["last"], extras["settled"],
-                              extras["greenlife"], fast.incentive_type, fast.joined_at)
+                              extras["greenlife"], fast.incentive_type, fast.joined_at, hold=fast.hold)
 
     member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
     if member is None and (left := M.left_member_for_user(ctx.session, ctx.turn.user_key)) is not None:
@@ -376,12 +378,16 @@ def balance_skill(ctx, app: BotApp | None = None) -> dict:
     settled = statements.statement_view(ctx.session, member.id, last) if last else None
     green = greenlife_view(ctx, today)
     return _balance_reply(ctx, member.id, today, current, managed_fee_resources(member), last, settled, green,
-                          member.incentive_type, member.joined_at, member)
+                          member.incentive_type, member.joined_at, member,
+                          hold=hold_reason(member.incentive_type, member.name, member.address,
+                                           member.local_government_code, member.account_number_enc,
+                                           member.account_holder))
 
 
 def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collection[str], last: str | None,
                    settled: dict | None, green: dict | None, incentive_type: str, joined_at,
-                   member: Member | None = None) -> dict:
+                   member: Member | None = None, hold: str | None = None) -> dict:
+    """``hold``: why the member's next payout would be held as things stand (HOLD_*), if it would."""
     # Managed resources of a complex unit whose management office has sent no reading yet.
     waiting: set[str] = set()
     if managed:
@@ -407,10 +413,19 @@ def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collectio
             latest = Half.of_date(today).previous()
             awaited = latest if latest.first_month > first.first_month else first
             lines.append(_t("none_settled_ended", half=half_label(awaited)))
+    # Said before the settlement, while it can still be fixed; once held, hold_note says it.
+    warn = hold in UPCOMING_HOLDS and not (settled is not None and settled.get("status") == "held"
+                                           and (settled.get("hold_reason") or (settled.get("payout") or {})
+                                                .get("hold_reason")) == hold)
+    if warn:
+        lines.append(_t(f"upcoming_hold.{hold}"))
     lines.append(greenlife_line(green))
     outputs.append(SimpleText(fit_text("\n".join(lines), limits.SIMPLE_TEXT_MAX)))
 
     qrs = []
+    if warn:
+        qrs.append(ui.qr(ctx, _t(f"upcoming_hold.label_{hold}"), "myinfo",
+                         {"dialog": "myinfo", "action": "open", "flow": "account"}))
     if settled is not None and not (settled.get("points") or 0):
         qrs.append(ui.qr(ctx, _t("why_label"), "help", {"faq": "why_zero_points"},
                          texts.t("faq.why_zero_points.question")))

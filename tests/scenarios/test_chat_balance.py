@@ -498,3 +498,58 @@ def test_asking_why_the_money_did_not_come_gets_the_members_own_hold(chat, db, c
     assert "지난 반기(2026년 상반기) 회원님의 지급" in c.text and "계좌를 등록해 주세요" in c.text
     c.say("계좌 등록할게요")  # the change itself
     assert "은행을 골라 주세요" in c.text
+
+
+def test_cash_without_an_account_is_told_before_the_settlement_and_fixes_it_there(chat, db, cipher, usage):
+    """The payout would be held at the settlement: the card says so while it can be fixed, and
+    its button opens the account change; registered, the warning goes (prepared or live)."""
+    from core.models.progress import PreparedProgress
+    from core.progress import prepare_progress
+    from core.rules import default_rules
+
+    mid = joined_long_ago(db, cipher, U2)
+    with db.transaction() as s:  # as the registry import brings them (core.member_import)
+        m = s.get(Member, mid)
+        m.incentive_type, m.account_number_enc = "cash", None
+    usage()
+    with db.engine.begin() as conn:
+        prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    assert "이대로 정산되면 지급이 보류돼요" in c.text and c.labels[0] == "계좌 등록"
+    c.tap("계좌 등록")
+    assert "은행을 골라 주세요" in c.text
+    c.say("신한은행 110-123-456789")
+    c.say("네")
+    with db.session() as s:  # the prepared figures stay: the warning is read with them, live
+        member = s.scalars(select(Member)).one()
+        assert member.account_number_enc and s.get(PreparedProgress, member.id) is not None
+    c.post_fixture("balance_lookup.json")
+    assert "보류" not in c.text and "계좌 등록" not in c.labels
+
+
+def test_an_account_in_another_name_is_told_before_the_settlement(chat, db, cipher, usage):
+    from core.progress import prepare_progress
+    from core.rules import default_rules
+
+    mid = joined_long_ago(db, cipher, U2)
+    with db.transaction() as s:
+        m = s.get(Member, mid)
+        m.incentive_type = "cash"
+        m.bank_name, m.account_holder, m.account_number_enc = "신한은행", "박서준", cipher.encrypt("110123456789")
+    usage()
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")  # live
+    live = c.text
+    assert "예금주가 회원님 이름과 달라요" in live and c.labels[0] == "계좌 변경"
+    with db.engine.begin() as conn:
+        prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
+    c.post_fixture("balance_lookup.json")  # prepared: the same warning
+    assert c.text == live and c.labels[0] == "계좌 변경"
+
+
+def test_a_held_payment_is_not_warned_about_twice(chat, db, cipher, clock, usage):
+    held_for_no_account(db, cipher, clock, usage)
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    assert "지급이 보류됐어요" in c.text and "이대로 정산되면" not in c.text
