@@ -171,10 +171,47 @@ def _syntax_message(exc: csv.Error) -> str:
     return msg("csv.unreadable", error=text)
 
 
+_UNIT_SUFFIX = re.compile(r"[(\[][^()\[\]]*[)\]]$")
+
+
+@cache
+def _header_words() -> dict[str, tuple[str, ...]]:
+    """word -> the columns it may name (core/data/imports.toml [header_aliases])."""
+    out: dict[str, tuple[str, ...]] = {}
+    for column, words in texts.data("imports").get("header_aliases", {}).items():
+        for word in words:
+            key = "".join(word.split()).lower()
+            if column not in out.get(key, ()):
+                out[key] = (*out.get(key, ()), column)
+    return out
+
+
+def header_column(cell: str, columns: Sequence[str]) -> str:
+    """The column of ``columns`` a header cell names: the column's own name (any case), or a
+    Korean name of core/data/imports.toml [header_aliases], with or without a unit in brackets
+    (사용량(kWh)); else the cell itself, stripped and lower-cased (the caller refuses it)."""
+    own = cell.strip().lower()
+    if own in columns:
+        return own
+    key = "".join(cell.split()).lower()
+    for word in (key, _UNIT_SUFFIX.sub("", key)):
+        named = [c for c in _header_words().get(word, ()) if c in columns]
+        if len(named) == 1:
+            return named[0]
+    return own
+
+
+def _korean_name(column: str) -> str:
+    """The first Korean name of a column (core/data/imports.toml [header_aliases]), or its own."""
+    words = texts.data("imports").get("header_aliases", {}).get(column) or [column]
+    return words[0]
+
+
 def check_header(first: Sequence[str], header: Sequence[str], optional: Sequence[str] = ()) -> tuple[str, ...]:
     """The columns of a header line: exactly `header`, then any of `optional` (each at most
-    once, in any order). Raises ImportRejected naming what is expected."""
-    got = [h.strip().lower() for h in first]
+    once, in any order), each by its name or a Korean one (:func:`header_column`). Raises
+    ImportRejected naming what is expected."""
+    got = [header_column(h, (*header, *optional)) for h in first]
     extra = got[len(header):]
     if got[:len(header)] != list(header) or len(set(extra)) != len(extra) \
             or any(name not in optional for name in extra):
@@ -183,6 +220,10 @@ def check_header(first: Sequence[str], header: Sequence[str], optional: Sequence
             if len(first) == 1 and [h.strip().lower() for h in first[0].split(sep)][:len(header)] == list(header):
                 # Excel's "Text (Tab delimited)" or a European CSV: the right columns, the wrong separator
                 raise ImportRejected([RowError(1, msg("file.header_separator", separator=name, expected=expected))])
+        if any(not cell.isascii() for cell in first):  # a Korean header: say its Korean form too
+            korean = ",".join(map(_korean_name, header)) + "".join(f"[,{_korean_name(n)}]" for n in optional)
+            raise ImportRejected([RowError(1, msg("file.header_korean", expected=expected, korean=korean,
+                                                  got=",".join(first)))])
         raise ImportRejected([RowError(1, msg("file.header", expected=expected, got=",".join(first)))])
     return tuple(got)
 

@@ -41,6 +41,7 @@ from core.csv_screening import (
     UTF8_BOM,
     ImportSettings,
     ascii_digits_problem,
+    header_column,
     open_csv,
 )
 from core.csv_screening import msg as import_msg
@@ -82,7 +83,7 @@ def is_unit_file(path: str | Path, encoding: str = "utf-8") -> bool:
         line = first.decode(ENCODINGS.get((encoding or "").lower(), "utf-8"))
     except (OSError, UnicodeDecodeError, LookupError):
         return False
-    cells = [c.strip().strip('"').strip().lower() for c in line.strip().split(",")]
+    cells = [header_column(c.strip().strip('"'), UNIT_HEADER) for c in line.strip().split(",")]
     return tuple(cells) == UNIT_HEADER
 
 

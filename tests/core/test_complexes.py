@@ -211,3 +211,15 @@ def test_bad_unit_rows_are_reported_by_line_and_nothing_is_written(app, db, ciph
         assert s.scalar(select(func.count()).select_from(MeterReading)) == 0
     skipped = cli(app, "import-usage", path, "--skip-invalid")
     assert skipped.exit_code == 0 and "1 new" in skipped.stdout and "8 rejected" in skipped.stdout
+
+
+def test_korean_headers_for_complexes_and_unit_readings(app, db, cipher, tmp_path):
+    """As a management office's sheet names its columns: the complexes' and the unit readings'
+    (told apart from a customer-number file by the header, in Korean as well)."""
+    res = cli(app, "import-complexes", write(tmp_path / "cx.csv", "단지코드,단지명,도로명주소,지번주소,동,전기,수도,가스", ROW))
+    assert res.exit_code == 0, res.output
+    assert complexes(db)["A1001"].dongs == ["101", "102", "103"]
+    path = write(tmp_path / "units.csv", "자원,단지코드,동,호,사용월,사용량(kWh)", "전기,A1001,101,1203,2026-01,310")
+    res = cli(app, "import-usage", path)
+    assert res.exit_code == 0, res.output
+    assert readings(db, cipher, "electricity", ComplexUnit("A1001", "101", "1203")) == {202601: Decimal("310")}

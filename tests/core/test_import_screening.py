@@ -336,3 +336,44 @@ def test_activities_cp949_and_exact_duplicates(app, db, cipher, tmp_path):
 
         (act,) = s.scalars(select(GreenlifeActivity)).all()
     assert act.partner_ref == "스타벅스 강남점" and act.quantity == Decimal("2")
+
+
+# --- header ------------------------------------------------------------------------------------
+
+def test_a_korean_header_is_read_as_the_english_one(app, db, cipher, tmp_path):
+    src = tmp_path / "kepco.csv"
+    src.write_text("자원 구분,고객번호(수용가번호),사용 년월,사용량(kWh),계약종별\n"
+                   f"전기,{E},2026년 1월,\"1,320\",주택용\n", encoding="utf-8-sig")
+    res = cli(app, "import-usage", src)
+    assert res.exit_code == 0, res.stderr
+    assert readings(db)[("electricity", supply_key_hash(cipher, "electricity", E), 202601)] == Decimal("1320")
+
+
+def test_a_korean_header_with_an_unknown_column_names_both_forms(app, db, tmp_path):
+    src = tmp_path / "u.csv"
+    src.write_text(f"자원,번호,월,사용량\nelectricity,{E},2026-01,1\n", encoding="utf-8")
+    err = refused(app, db, src)
+    assert ("line 1: header must be resource,customer_number,month,amount[,tariff][,company], or with the "
+            "Korean names 자원,고객번호,월,사용량[,요금제][,공급사] (got 자원,번호,월,사용량)") in err
+    src.write_text(f"자원,고객번호,월,사용량,공급사,회사\nelectricity,{E},2026-01,1,KEPCO,KEPCO\n", encoding="utf-8")
+    assert "header must be" in refused(app, db, src)  # one column named twice
+
+
+def test_every_korean_column_name_names_one_column_of_each_import():
+    from core import texts
+    from core.complexes import COMPLEX_HEADER
+    from core.csv_screening import header_column
+    from core.greenlife_accrual import ACTIVITY_HEADER
+    from core.member_import import MEMBER_HEADER
+    from core.payouts import RESULT_HEADER
+    from core.unit_readings import UNIT_HEADER
+    from core.usage_import import USAGE_HEADER, USAGE_OPTIONAL
+
+    headers = [(*USAGE_HEADER, *USAGE_OPTIONAL), UNIT_HEADER, MEMBER_HEADER, ACTIVITY_HEADER, RESULT_HEADER,
+               COMPLEX_HEADER]
+    aliases = texts.data("imports")["header_aliases"]
+    assert set(aliases) <= {c for h in headers for c in h}  # no alias of a column nobody has
+    for header in headers:
+        for column in header:  # each column's Korean names read back as it, in its import
+            for word in aliases.get(column, []):
+                assert header_column(word, header) == column, (word, header)

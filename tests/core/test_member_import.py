@@ -365,3 +365,21 @@ def test_a_registrys_korean_words_and_written_dates_are_read(app, db, cipher, tm
     assert (modes["gas"], modes["water"]) == ("managed_fee", "not_used") and days == {date(2024, 3, 15)}
     err = rejected(app, db, tmp_path, [n(5, joined_on="15/03/2024")])
     assert "line 2: joined_on must be a real date" in err
+
+
+def test_a_registry_export_with_korean_column_names(app, db, cipher, tmp_path):
+    """The registry's own export names its columns in Korean (same order): read as the English."""
+    lgs(db)
+    korean = ["회원번호", "회원구분", "성명", "휴대폰번호", "주소", "동호수", "가입일자", "전기고객번호",
+              "수도고객번호", "가스고객번호", "지급방법", "은행명", "계좌번호"]
+    path = tmp_path / "registry.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(korean)
+        w.writerow([n(1)[c] for c in MEMBER_HEADER])
+    res = cli(app, "import-members", path)
+    assert res.exit_code == 0, res.stderr
+    assert imported(db)["M0001"].name == GOOD["name"]
+    path.write_text(",".join(korean[:2] + ["주민번호"] + korean[3:]) + "\n", encoding="utf-8")
+    res = cli(app, "import-members", path)
+    assert res.exit_code == 2 and "or with the Korean names 회원번호,회원유형,이름," in res.stderr
