@@ -184,3 +184,58 @@ def first_listed(text: str | None, table: str) -> str | None:
             if any(squash(w) in t for w in listed if squash(w)):
                 return key
     return None
+
+
+
+def _starts_with(token: str, key: str) -> bool:
+    """Is the squashed token a word of `key`, or longer one of its words of two letters or more
+    ("근데요", "어디서")?"""
+    listed = _squashed(key)
+    return token in listed or any(len(w) > 1 and token.startswith(w) for w in listed)
+
+
+def answer_then_question(text: str | None) -> tuple[str, str] | None:
+    """A message read as an answer followed by a question ("홍길동인데 이름은 왜 물어봐요?" ->
+    ("홍길동", "이름은 왜 물어봐요?")), or None. The question part asks (:func:`asks`), the
+    answer part does not; where the question may start is said in answers.toml (split_*). The
+    earliest place wins."""
+    tokens = (text or "").split()
+    connectors = squashed_words("split_connectors")
+    not_after = squashed_words("split_not_after")
+    ends = squashed_words("split_answer_endings")
+    for i in range(1, len(tokens)):
+        head, first = tokens[i - 1], squash(tokens[i])
+        bare = head.rstrip(",.!~")
+        cut = next((bare[: -len(c)] for c in connectors if bare.endswith(c) and len(bare) > len(c)), None)
+        sure = cut is not None or _starts_with(first, "split_new_sentence")
+        # a word of the answer that ends like a clause of the question ("가입하면 포인트 이거
+        # 돼요?") makes it one question
+        loose = (bare != head or bare.endswith(ends) or _starts_with(first, "split_question_starts")) \
+            and not any(squash(t.rstrip(",.!~")).endswith(not_after) for t in tokens[:i])
+        if not (sure or loose):
+            continue
+        answer, question = " ".join([*tokens[: i - 1], bare if cut is None else cut]), " ".join(tokens[i:])
+        if answer and asks(question) and not asks(answer):
+            return answer, question
+        if sure:
+            return None  # a new sentence that is no question, or a question before it: one message
+    return None
+
+
+def has_subject(text: str | None) -> bool:
+    """Is a question about something ("광고 문자 와요?"), not only about "this" ("이거 맞나요?",
+    which no FAQ answers)? Its substance without the words for "this" and for a new sentence."""
+    t = substance(text)
+    for w in (*squashed_words("about_this"), *squashed_words("split_new_sentence")):
+        t = t.replace(w, "")
+    return len(t) >= 3
+
+
+def without_openers(text: str) -> str:
+    """The question without the words that open it and say nothing ("근데 이거 어디에 저장돼요?"
+    -> "어디에 저장돼요?"): split_new_sentence and about_this at its start."""
+    tokens = text.split()
+    while len(tokens) > 1 and (squash(tokens[0]) in _squashed("split_new_sentence")
+                               or squash(tokens[0]) in _squashed("about_this")):
+        tokens.pop(0)
+    return " ".join(tokens)

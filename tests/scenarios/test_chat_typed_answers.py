@@ -756,3 +756,52 @@ def test_the_head_of_household_named_with_the_relation(chat, db, typed, head):
         assert st.step == "householder_name"
     else:
         assert st.step == "address" and st.slots["head_of_household"] == head and st.slots["householder"] == "other"
+
+
+# --- an answer with a question after it ---------------------------------------------------------------
+
+@pytest.mark.parametrize("step,typed,slot,value,said", [
+    ("name", "홍길동인데 이름은 왜 물어봐요?", "name", "홍길동", "실명이 필요해요"),
+    ("name", "홍길동이요. 근데 닉네임은 안 돼요?", "name", "홍길동", "실명이 필요해요"),
+    ("mobile", "010-1234-5678 이거 어디에 써요?", "mobile", "010-1234-5678", "시·군·구가 연락드리고"),
+    ("householder", "네 근데 세대주가 뭐예요?", "householder", "self", "등본을 떼 보면"),
+    ("householder", "아니요, 세대주 아니면 가입 못 해요?", "householder", None, "세대주가 아니어도 가입할 수 있어요"),
+    ("incentive_type", "현금이요 근데 언제 들어와요?", "pending_incentive", None, "다음 해 6월에 지급돼요"),
+    ("account_holder", "네 근데 가족 계좌는 안 돼요?", "incentive_type", "cash", "가족 명의 계좌라도"),
+    ("floor_area", "84요 근데 이건 왜 물어봐요", "floor_area", "84.0", "비슷한 크기의 집과"),
+])
+def test_an_answer_with_a_question_after_it_is_taken_and_the_question_answered(chat, db, step, typed, slot, value,
+                                                                                 said):
+    c, st = said_at(chat, db, step, typed)
+    assert st.step != step and c.has(said)
+    if value is not None:
+        assert st.slots[slot] == value
+
+
+def test_an_address_with_a_question_after_it_keeps_no_word_of_the_question(chat, db):
+    """The question used to be kept as the unit ("근데 주소 왜 필요해요?") and the unit question skipped."""
+    c, st = said_at(chat, db, "address", "경기도 수원시 영통구 예시로 123 근데 주소 왜 필요해요?")
+    assert st.step == "address_detail" and c.has("주소지 시·군·구가 지급하고")
+    assert (st.slots["address"]["base"], st.slots["address"]["detail"]) == ("경기도 수원시 영통구 예시로 123", "")
+    c.say("101동 1203호요 동호수 꼭 써야 돼요?")
+    assert state(db, U1).slots["address"]["detail"] == "101동 1203호"
+
+
+@pytest.mark.parametrize("step,typed", [
+    ("incentive_type", "현금으로 받으면 언제 들어와요?"),  # one question about cash: nothing chosen
+    ("customer_number", "고객번호가 어디 있어요?"),
+    ("name", "이름 왜 물어봐요?"),
+    ("name", "가입하면 포인트 얼마 받아요?"),
+    ("householder", "세대주 확인 어떻게 해요"),
+])
+def test_a_question_alone_answers_nothing(chat, db, step, typed):
+    c, st = said_at(chat, db, step, typed)
+    assert st.step == step
+
+
+def test_an_answer_with_a_question_nobody_can_answer_says_so_and_goes_on(chat, db):
+    c, st = said_at(chat, db, "customer_number", "0419283746 이거 맞나요?")
+    assert st.step == "billing_mode" and c.has("수도요금") and not c.has("답하기 어려워요")  # asks nothing more
+    c.tap("개별납부")
+    c.say("2345678인데 여기 포함돼요?")
+    assert c.has("함께 물어보신 것에는 제가 정확히 답하기 어려워요", "가스요금")

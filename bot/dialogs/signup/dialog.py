@@ -183,6 +183,7 @@ class NameStep(TextStep):
     name = "name"
     later = "signup.name.change_later"
     why = "signup.name.why"
+    notes = (("name.real_name", "signup.name.why"),)  # "닉네임도 돼요?"
 
     def question_text(self, c: Conv) -> str:
         kind = c.slots.get("member_type")
@@ -255,6 +256,7 @@ class MobileStep(TextStep):
 class HouseholderStep(ChoiceStep):
     name = "householder"
     about, about_words = "signup.householder.about", "about_householder"
+    notes = (("householder.not_head", "signup.householder.not_head"),)  # "세대주 아니면 가입 못 해요?"
     changeable = True  # in my info after the dialog
     hint = "signup.householder.invalid"  # the signup's texts in my info too
     yes, no = "self", "other"
@@ -343,6 +345,7 @@ class OptionalStep(ChoiceStep):
 
 
 class MotivationStep(TextStep):
+    why = "signup.optional.why"
     name = "motivation"
     question = "motivation.question"
     skip_label = "signup.skip_label"
@@ -368,6 +371,7 @@ class MotivationStep(TextStep):
 
 
 class FloorAreaStep(TextStep):
+    why = "signup.floor_area.why"
     name = "floor_area"
     question = "floor_area.question"
     skip_label = "signup.skip_label"
@@ -384,6 +388,7 @@ class FloorAreaStep(TextStep):
 
 
 class MoveInDateStep(TextStep):
+    why = "signup.optional.why"
     name = "move_in_date"
     question = "move_in_date.question"
     skip_label = "signup.skip_label"
@@ -400,6 +405,7 @@ class MoveInDateStep(TextStep):
 
 
 class EmailStep(TextStep):
+    why = "signup.optional.why"
     name = "email"
     changeable = True  # in my info after the dialog
     question = "email.question"
@@ -417,6 +423,7 @@ class EmailStep(TextStep):
 
 
 class ReferrerStep(TextStep):
+    why = "signup.optional.why"
     name = "referrer"
     question = "referrer.question"
     skip_label = "signup.skip_label"

@@ -845,6 +845,7 @@ class IncentiveStep(ChoiceStep):
 
 class BankStep(ChoiceStep):
     name = "bank"
+    notes = (("account_holder.family_question", "signup.account.family"),)  # "가족 계좌는 안 돼요?"
     changeable = True  # in my info after the dialog
     why = "signup.account.why"
     question = "signup.bank.question"
@@ -908,6 +909,7 @@ def store_pending_account(c: Conv, bank: str | None, number: str) -> Go:
 
 class AccountNumberStep(TextStep):
     name = "account_number"
+    notes = (("account_holder.family_question", "signup.account.family"),)  # "가족 계좌는 안 돼요?"
     changeable = True  # in my info after the dialog
     why = "signup.account.why"
     question = "signup.account.question"
@@ -942,6 +944,7 @@ class AccountNumberStep(TextStep):
 
 class AccountHolderStep(ChoiceStep):
     name = "account_holder"
+    notes = (("account_holder.family_question", "signup.account.family"),)  # "가족 계좌는 안 돼요?"
     hint = "signup.account.holder_invalid"
     yes, no = "yes", "no"
 

@@ -22,7 +22,7 @@ see a resident registration number (the router refuses those before any dialog r
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -483,6 +483,10 @@ class StepDialog:
             moved = self.navigate(ctx, step, answer, exact=False)
             if moved is not None:
                 return moved
+        if not answer.tapped and not getattr(step, "confirms", False):
+            both = self.answer_and_question(ctx, c, step, before)
+            if both is not None:
+                return both
         try:
             value = step.parse(c, answer)
         except Invalid as bad:
@@ -540,6 +544,36 @@ class StepDialog:
             ctx.dialog.goto(outcome.step)
             return self.render(ctx, outcome.step, notice=outcome.notice)
         return outcome
+
+    def answer_and_question(self, ctx: Ctx, c: Conv, step: Step, before: dict) -> dict | None:
+        """An answer with a question after it ("홍길동인데 이름은 왜 물어봐요?"): the answer taken
+        as if typed alone, the question answered (about the step, or a FAQ) before the next
+        question; None when the message does not split so (answers.answer_then_question) or its
+        answer part is no answer here (then it is read whole)."""
+        split = answers.answer_then_question(ctx.turn.utterance)
+        if split is None:
+            return None
+        head, question = split
+        whole = ctx.turn
+        ctx.turn = replace(whole, utterance=head)  # steps that read the typed text read the answer
+        try:
+            try:
+                value = step.parse(c, Answer(normalise(head), {}, False))
+            except Invalid:
+                return None
+            outcome = step.apply(c, value)
+        finally:
+            ctx.turn = whole
+        if not isinstance(outcome, Go):
+            return outcome
+        note = self.step_note(step, question)
+        said = c.t(note) if note else None
+        if said is None and answers.has_subject(question):  # "이거 맞나요?" asks nothing to answer
+            said = self.faq_answer(ctx, answers.without_openers(question), True, step.topic_faq) or texts.t(
+                "signup.common.question_unanswered", call_centre=ctx.settings.call_centre)
+        self.remember(ctx, step.name, before)
+        ctx.dialog.goto(outcome.step)
+        return self.render(ctx, outcome.step, notice="\n".join(n for n in (outcome.notice, said) if n) or None)
 
     # -- going back ---------------------------------------------------------------------------
     def remember(self, ctx: Ctx, step_name: str, before: dict) -> None:
