@@ -16,7 +16,7 @@ from bot import texts, ui
 from bot.app import BotApp
 from bot.coach import coach_text
 from bot.kakao import limits
-from bot.kakao.parts import Button, ImageTitle, Item, ItemListSummary, ItemThumbnail
+from bot.kakao.parts import Button, ImageTitle, Item, ItemListSummary, ItemThumbnail, QuickReply
 from bot.kakao.response import Component, ItemCard, SimpleText, TextCard, fit_text
 from core import complexes
 from core import members as M
@@ -308,6 +308,20 @@ def greenlife_only_balance(ctx, view: dict) -> dict:
     return ui.reply(outputs, [ui.qr(ctx, _t("greenlife_label"), "greenlife"), ui.home_quick_reply(ctx)])
 
 
+def upcoming_hold(member: Member) -> str | None:
+    """What would hold the member's next payout that they can fix in chat (UPCOMING_HOLDS), or None."""
+    hold = hold_reason(member.incentive_type, member.name, member.address, member.local_government_code,
+                       member.account_number_enc, member.account_holder)
+    return hold if hold in UPCOMING_HOLDS else None
+
+
+def hold_fix(ctx, hold: str) -> tuple[str, QuickReply]:
+    """The line saying the next payout would be held and why, and the quick reply to the
+    account change that fixes it."""
+    return (_t(f"upcoming_hold.{hold}"),
+            ui.qr(ctx, _t(f"upcoming_hold.label_{hold}"), "myinfo", {"dialog": "myinfo", "action": "open", "flow": "account"}))
+
+
 def first_half_of(member: Member | None, today, joined_at=None) -> Half:
     """The first half the member's resources are evaluated for (E7: registered on its first day)."""
     joined_at = joined_at if member is None else member.joined_at
@@ -379,9 +393,7 @@ def balance_skill(ctx, app: BotApp | None = None) -> dict:
     green = greenlife_view(ctx, today)
     return _balance_reply(ctx, member.id, today, current, managed_fee_resources(member), last, settled, green,
                           member.incentive_type, member.joined_at, member,
-                          hold=hold_reason(member.incentive_type, member.name, member.address,
-                                           member.local_government_code, member.account_number_enc,
-                                           member.account_holder))
+                          hold=upcoming_hold(member))
 
 
 def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collection[str], last: str | None,
@@ -417,15 +429,13 @@ def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collectio
     warn = hold in UPCOMING_HOLDS and not (settled is not None and settled.get("status") == "held"
                                            and (settled.get("hold_reason") or (settled.get("payout") or {})
                                                 .get("hold_reason")) == hold)
-    if warn:
-        lines.append(_t(f"upcoming_hold.{hold}"))
+    fix = hold_fix(ctx, hold) if warn and hold else None
+    if fix is not None:
+        lines.append(fix[0])
     lines.append(greenlife_line(green))
     outputs.append(SimpleText(fit_text("\n".join(lines), limits.SIMPLE_TEXT_MAX)))
 
-    qrs = []
-    if warn:
-        qrs.append(ui.qr(ctx, _t(f"upcoming_hold.label_{hold}"), "myinfo",
-                         {"dialog": "myinfo", "action": "open", "flow": "account"}))
+    qrs = [fix[1]] if fix is not None else []
     if settled is not None and not (settled.get("points") or 0):
         qrs.append(ui.qr(ctx, _t("why_label"), "help", {"faq": "why_zero_points"},
                          texts.t("faq.why_zero_points.question")))

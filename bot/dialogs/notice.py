@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot import texts, ui
 from bot.app import BotApp
+from bot.dialogs.balance import hold_fix, upcoming_hold
 from bot.push import render
 from core import outbox
 from core.models import Member
@@ -57,7 +58,8 @@ def notice(ctx) -> dict:
     found = latest_notice(ctx, member)
     if found is None:
         return ui.menu_reply(ctx, texts.t("notice.nothing"), member=True)
-    return render.notice_reply(ctx, found)
+    hold = upcoming_hold(member) if found.kind == "monthly_result" else None
+    return render.notice_reply(ctx, found, hold_fix(ctx, hold) if hold else None)
 
 
 def register(app: BotApp) -> None:

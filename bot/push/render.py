@@ -186,7 +186,9 @@ def _base_quick_replies(ctx, *, myinfo: bool = False) -> list:
     return out
 
 
-def render_monthly(ctx, payload: dict, period: str) -> dict:
+def render_monthly(ctx, payload: dict, period: str, more: tuple[str, Any] | None = None) -> dict:
+    """``more``: a line and its quick reply the chat adds for this member (what would hold
+    their payout, while it can be fixed)."""
     month_key = payload.get("month") or period
     year, month = month_parts(str(month_key))
     half = payload.get("half") or f"{year}H{1 if month <= 6 else 2}"
@@ -234,8 +236,12 @@ def render_monthly(ctx, payload: dict, period: str) -> dict:
         note = coach + "\n\n" + note
     if not outputs:
         outputs.append(SimpleText(fit_text(texts.t("push.monthly_result", month=month), limits.SIMPLE_TEXT_MAX)))
+    quick_replies = _base_quick_replies(ctx)
+    if more is not None:
+        note += "\n\n" + more[0]
+        quick_replies.insert(0, more[1])
     outputs.append(SimpleText(fit_text(note, limits.SIMPLE_TEXT_MAX)))
-    return ui.reply(outputs, _base_quick_replies(ctx))
+    return ui.reply(outputs, quick_replies)
 
 
 def _hold_text(reason: Any) -> str | None:
@@ -324,13 +330,16 @@ RENDERERS = {
 }
 
 
-def notice_reply(ctx, notification) -> dict:
+def notice_reply(ctx, notification, more: tuple[str, Any] | None = None) -> dict:
     """The member's own notice; anything unreadable in the payload falls back to a polite
-    generic text (the payload is written by other parts of the system)."""
+    generic text (the payload is written by other parts of the system). ``more``: see
+    :func:`render_monthly` (monthly results only)."""
     render = RENDERERS.get(notification.kind)
     payload = notification.payload if isinstance(notification.payload, dict) else {}
     if render is not None:
         try:
+            if render is render_monthly:
+                return render_monthly(ctx, payload, notification.period, more)
             return render(ctx, payload, notification.period)
         except (ValueError, LimitError, KeyError, TypeError) as exc:
             ctx.log.warning("notice %s could not be rendered: %s", notification.id, type(exc).__name__)

@@ -286,3 +286,19 @@ def test_a_held_payment_paid_later_says_so(client, db, clock):
     sent(db)
     text = all_text(ask(client))
     assert "보류됐던 지급액이에요" in text and "2027년 2월에 지급해요" in text and "보류될 수 있어요" not in text
+
+
+def test_monthly_result_of_a_cash_member_without_an_account_says_the_payout_would_be_held(client, db, clock):
+    from tests.auxil.engine import add_lg
+
+    with db.transaction() as s:
+        add_lg(s)
+    add_members(db, 2, incentive_type="cash", local_government_code="41117")
+    add_notifications(db, [1, 2], clock=clock, payload=MONTHLY)
+    sent(db)
+    with db.transaction() as s:  # member 2 has their own account
+        s.get(Member, 2).account_number_enc, s.get(Member, 2).account_holder = "enc", "홍길동"
+    reply = ask(client)
+    assert "이대로 정산되면 지급이 보류돼요" in all_text(reply)
+    assert [q["label"] for q in reply["template"]["quickReplies"]] == ["계좌 등록", "포인트 조회", "처음으로"]
+    assert "보류" not in all_text(ask(client, user="user-000002"))
