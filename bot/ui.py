@@ -88,6 +88,22 @@ def reply(outputs, quick_replies=None, **kw) -> dict:
     return SkillResponse(outputs=list(outputs), quick_replies=list(quick_replies or []), **kw)._built
 
 
+def with_note(built: dict, note: str) -> dict:
+    """A built reply with `note` said too: after the text of its first simpleText, or as a
+    simpleText of its own in front when it has none and room for one more output."""
+    outputs = (built.get("template") or {}).get("outputs")
+    if not isinstance(outputs, list):
+        return built
+    for output in outputs:
+        simple = output.get("simpleText") if isinstance(output, dict) else None
+        if isinstance(simple, dict) and isinstance(simple.get("text"), str):
+            simple["text"] = fit_text(f"{simple['text']}\n\n{note}", limits.SIMPLE_TEXT_MAX)
+            return built
+    if len(outputs) < limits.OUTPUTS_MAX:
+        outputs.insert(0, {"simpleText": {"text": fit_text(note, limits.SIMPLE_TEXT_MAX)}})
+    return built
+
+
 def text(ctx, body: str, quick_replies=None) -> dict:
     """One simpleText (shortened with … if it would break the limit) and quick replies."""
     return reply([SimpleText(fit_text(body, limits.SIMPLE_TEXT_MAX))], quick_replies)

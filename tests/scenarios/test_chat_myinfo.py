@@ -574,3 +574,14 @@ def test_a_request_answers_each_question_it_holds(chat, db, cipher, clock):
     assert c.has("세대주를 김*수님으로 바꿨어요") and member_of(db, "u-chain").head_of_household == "김철수"
     c.say("세대주가 저로 바뀌었어요")
     assert c.has("세대주를 본인으로 바꿨어요") and member_of(db, "u-chain").head_of_household == "김민지"
+
+
+def test_a_change_with_a_question_after_it_is_saved_and_the_question_answered(chat, db, member):
+    c = chat(USER)
+    c.say("받는 방법 바꿀래요")
+    c.say("지역화폐요 근데 지역화폐는 어디서 써요?")
+    assert c.has("받는 방법을 '지역화폐·지역상품권'(으)로 바꿨어요", "가맹점에서 쓸 수 있어요")
+    assert member_of(db, USER).incentive_type == "local_currency" and state(db, USER).step is None
+    c.say("받는 방법 바꿀래요")
+    c.say("기부는 어디에 쓰여요?")  # a question alone: answered, nothing chosen
+    assert c.has("가맹점에서 쓸 수 있어요") and state(db, USER).step == "incentive_type"

@@ -793,6 +793,7 @@ SHORT_LABEL_KEYS = "signup.incentive.short"
 
 class IncentiveStep(ChoiceStep):
     name = "incentive_type"
+    notes = (("incentive_notes.where", "signup.incentive.where_used"),)  # "지역화폐는 어디서 써요?"
     changeable = True  # in my info after the dialog
     hint = "signup.incentive.invalid"
 

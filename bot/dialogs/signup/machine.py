@@ -564,13 +564,13 @@ class StepDialog:
             outcome = step.apply(c, value)
         finally:
             ctx.turn = whole
-        if not isinstance(outcome, Go):
-            return outcome
         note = self.step_note(step, question)
         said = c.t(note) if note else None
         if said is None and answers.has_subject(question):  # "이거 맞나요?" asks nothing to answer
             said = self.faq_answer(ctx, answers.without_openers(question), True, step.topic_faq) or texts.t(
                 "signup.common.question_unanswered", call_centre=ctx.settings.call_centre)
+        if not isinstance(outcome, Go):  # the dialog's own reply (a change saved): the answer said with it
+            return ui.with_note(outcome, said) if said else outcome
         self.remember(ctx, step.name, before)
         ctx.dialog.goto(outcome.step)
         return self.render(ctx, outcome.step, notice="\n".join(n for n in (outcome.notice, said) if n) or None)
