@@ -194,6 +194,12 @@ def _starts_with(token: str, key: str) -> bool:
     return token in listed or any(len(w) > 1 and token.startswith(w) for w in listed)
 
 
+def _ends_clause(token: str, endings: tuple[str, ...]) -> bool:
+    """Does the token end like a clause of a question: a Korean ending of `endings` after its
+    stem ("받으면", "현금으로"), or an English one as the whole word ("if", "the")?"""
+    return any(token == e or (not e.isascii() and token.endswith(e)) for e in endings)
+
+
 def answer_then_question(text: str | None) -> tuple[str, str] | None:
     """A message read as an answer followed by a question ("홍길동인데 이름은 왜 물어봐요?" ->
     ("홍길동", "이름은 왜 물어봐요?")), or None. The question part asks (:func:`asks`), the
@@ -211,7 +217,7 @@ def answer_then_question(text: str | None) -> tuple[str, str] | None:
         # a word of the answer that ends like a clause of the question ("가입하면 포인트 이거
         # 돼요?") makes it one question
         loose = (bare != head or bare.endswith(ends) or _starts_with(first, "split_question_starts")) \
-            and not any(squash(t.rstrip(",.!~")).endswith(not_after) for t in tokens[:i])
+            and not any(_ends_clause(squash(t.rstrip(",.!~")), not_after) for t in tokens[:i])
         if not (sure or loose):
             continue
         answer, question = " ".join([*tokens[: i - 1], bare if cut is None else cut]), " ".join(tokens[i:])

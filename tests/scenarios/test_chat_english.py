@@ -85,3 +85,15 @@ def test_opt_out_works_in_both_languages_in_an_english_chat(chat, db, cipher, cl
     assert c.has("unsubscribed from campaign news") and member_of(db, U1).campaign_opt_out
     c.say("Unsubscribe")
     assert c.has("already unsubscribed")
+
+
+def test_an_english_answer_with_a_question_after_it(chat, db):
+    c = chat(U1)
+    c.say("English")
+    c.open("signup", "sign up")
+    for _step, how in SIGNUP_PATH_EN[:2]:  # member type, terms
+        answer(c, how)
+    c.say("Maria Kim, why do you need my name?")
+    assert state(db, U1).slots["name"] == "Maria Kim" and c.has("so we need the real name", "mobile number")
+    c.say("what is this for?")  # a question alone, at the mobile: its reason, asked again
+    assert state(db, U1).step == "mobile" and c.has("mobile number")
