@@ -805,3 +805,11 @@ def test_an_answer_with_a_question_nobody_can_answer_says_so_and_goes_on(chat, d
     c.tap("개별납부")
     c.say("2345678인데 여기 포함돼요?")
     assert c.has("함께 물어보신 것에는 제가 정확히 답하기 어려워요", "가스요금")
+
+
+def test_an_answer_with_a_question_near_some_faqs_offers_them_at_the_next_step(chat, db):
+    c, st = said_at(chat, db, "name", "홍길동인데 가입하면 포인트 얼마 받아요?")
+    assert st.slots["name"] == "홍길동" and st.step == "mobile"
+    assert c.has("혹시 아래 질문을 물으신 건가요?", "휴대전화 번호를 알려 주세요") and "최대 금액" in c.labels
+    c.tap("최대 금액")
+    assert c.has("1년에 최대 135,000원", "휴대전화 번호를 알려 주세요") and state(db, U1).step == "mobile"

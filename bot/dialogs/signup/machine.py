@@ -566,14 +566,21 @@ class StepDialog:
             ctx.turn = whole
         note = self.step_note(step, question)
         said = c.t(note) if note else None
+        more: list = []
         if said is None and answers.has_subject(question):  # "이거 맞나요?" asks nothing to answer
-            said = self.faq_answer(ctx, answers.without_openers(question), True, step.topic_faq) or texts.t(
-                "signup.common.question_unanswered", call_centre=ctx.settings.call_centre)
+            asked = answers.without_openers(question)
+            said = self.faq_answer(ctx, asked, True, step.topic_faq)
+            if said is None and isinstance(outcome, Go):  # the FAQs it came close to, at the next step
+                more = self.faq_choices(ctx, self.steps[outcome.step], asked)
+            if said is None:
+                said = texts.t("signup.common.question_choices" if more else "signup.common.question_unanswered",
+                               call_centre=ctx.settings.call_centre)
         if not isinstance(outcome, Go):  # the dialog's own reply (a change saved): the answer said with it
             return ui.with_note(outcome, said) if said else outcome
         self.remember(ctx, step.name, before)
         ctx.dialog.goto(outcome.step)
-        return self.render(ctx, outcome.step, notice="\n".join(n for n in (outcome.notice, said) if n) or None)
+        return self.render(ctx, outcome.step, notice="\n".join(n for n in (outcome.notice, said) if n) or None,
+                           more=more)
 
     # -- going back ---------------------------------------------------------------------------
     def remember(self, ctx: Ctx, step_name: str, before: dict) -> None:
@@ -660,19 +667,24 @@ class StepDialog:
             return step.about
         return next((key for words, key in step.notes if answers.says_any(typed, words)), "")
 
+    def faq_choices(self, ctx: Ctx, step: Step, text: str) -> list[QuickReply]:
+        """A button for each FAQ a question no answer was sure of came close to, as many as
+        `step`'s quick replies leave room for; each answers and asks `step` again."""
+        from bot import understanding
+        from bot.dialogs import faq
+
+        if len(answers.substance(text)) < 3:  # "어떻게 해요": about nothing the choices could say
+            return []
+        c = Conv(self, ctx)
+        room = limits.QUICK_REPLIES_MAX - len(step.ask(c).quick_replies) - 1  # the cancel button
+        choices = [i for i in understanding.understand(text).choices if i in faq.INTENTS][:max(0, room)]
+        return [c.action_qr(understanding.label(i), "faq", intent=i, text=understanding.label(i)) for i in choices]
+
     def unsure_question(self, ctx: Ctx, step: Step, text: str, hint: str) -> dict:
         """The step asked again after a question no FAQ answered surely: the FAQ choices it came
         close to as buttons (each answers and asks the step again); else, at a closed question,
         how to answer it (`hint`: "어떻게 해요" at a yes/no), and at an open one, where to ask."""
-        from bot import understanding
-        from bot.dialogs import faq
-
-        c = Conv(self, ctx)
-        choices: list[str] = []
-        if len(answers.substance(text)) >= 3:  # "어떻게 해요": about nothing the choices could say
-            room = limits.QUICK_REPLIES_MAX - len(step.ask(c).quick_replies) - 1  # the cancel button
-            choices = [i for i in understanding.understand(text).choices if i in faq.INTENTS][:max(0, room)]
-        more = [c.action_qr(understanding.label(i), "faq", intent=i, text=understanding.label(i)) for i in choices]
+        more = self.faq_choices(ctx, step, text)
         if more:
             notice = texts.t("signup.common.question_choices")
         elif isinstance(step, ChoiceStep):
