@@ -88,22 +88,6 @@ def reply(outputs, quick_replies=None, **kw) -> dict:
     return SkillResponse(outputs=list(outputs), quick_replies=list(quick_replies or []), **kw)._built
 
 
-def with_note(built: dict, note: str) -> dict:
-    """A built reply with `note` said too: after the text of its first simpleText, or as a
-    simpleText of its own in front when it has none and room for one more output."""
-    outputs = (built.get("template") or {}).get("outputs")
-    if not isinstance(outputs, list):
-        return built
-    for output in outputs:
-        simple = output.get("simpleText") if isinstance(output, dict) else None
-        if isinstance(simple, dict) and isinstance(simple.get("text"), str):
-            simple["text"] = fit_text(f"{simple['text']}\n\n{note}", limits.SIMPLE_TEXT_MAX)
-            return built
-    if len(outputs) < limits.OUTPUTS_MAX:
-        outputs.insert(0, {"simpleText": {"text": fit_text(note, limits.SIMPLE_TEXT_MAX)}})
-    return built
-
-
 def text(ctx, body: str, quick_replies=None) -> dict:
     """One simpleText (shortened with … if it would break the limit) and quick replies."""
     return reply([SimpleText(fit_text(body, limits.SIMPLE_TEXT_MAX))], quick_replies)
@@ -136,13 +120,23 @@ def rate_limited_reply() -> dict:
 
 def prepend_text(response: dict, body: str) -> dict:
     """Put a short notice before an existing reply (used for refusals before a re-ask)."""
+    return _add_text(response, body, before=True)
+
+
+def with_note(response: dict, note: str) -> dict:
+    """Say `note` after the first text of an existing reply (an answer given with a change saved)."""
+    return _add_text(response, note, before=False)
+
+
+def _add_text(response: dict, body: str, *, before: bool) -> dict:
     outputs = response["template"]["outputs"]
     first = outputs[0].get("simpleText") if outputs else None
-    if first is not None and limits.text_length(f"{body}\n{first['text']}") <= limits.SIMPLE_TEXT_MAX:
-        first["text"] = f"{body}\n{first['text']}"
+    joined = (f"{body}\n{first['text']}" if before else f"{first['text']}\n\n{body}") if first is not None else ""
+    if first is not None and limits.text_length(joined) <= limits.SIMPLE_TEXT_MAX:
+        first["text"] = joined
     elif len(outputs) < limits.OUTPUTS_MAX:
-        outputs.insert(0, {"simpleText": {"text": fit_text(body, limits.SIMPLE_TEXT_MAX)}})
-    else:
+        outputs.insert(0 if before or first is None else 1, {"simpleText": {"text": fit_text(body, limits.SIMPLE_TEXT_MAX)}})
+    elif before:
         outputs[0] = {"simpleText": {"text": fit_text(body, limits.SIMPLE_TEXT_MAX)}}
     return response
 

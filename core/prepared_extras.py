@@ -8,7 +8,8 @@ members (a handful of queries per chunk) and shaped by the same builders as the 
 (core.statements.build_statement_view, build_greenlife_view), so the two cannot drift.
 
 :func:`extras_for` returns ``{member_id: {"last": half | None, "settled": view | None,
-"greenlife": view | None}}``, the shape bot/dialogs/balance.py keeps under progress.EXTRAS.
+"greenlife": view | None, "halves": n}}`` (n: the settled halves, which decides whether the card
+offers the list of them), the shape bot/dialogs/balance.py keeps under progress.EXTRAS.
 """
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ def extras_for(conn: Connection, members: Sequence[Who], today: date,
         settled = None if st is None else build_statement_view(
             member_id, st, lines.get(member_id, []),
             lgs.get(st.local_government_code) if st.local_government_code else None, payouts.get(st.id))
-        out[member_id] = {"last": last.get(member_id), "settled": settled, "greenlife": greenlife.get(member_id)}
+        out[member_id] = {"last": last.get(member_id), "settled": settled, "greenlife": greenlife.get(member_id),
+                          "halves": len({r.half for r in every.get(member_id, [])})}
     return out
 
 

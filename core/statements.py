@@ -44,6 +44,9 @@ beyond the member's own figures. Each takes an open SQLAlchemy session (the call
 ``last_settled_half(session, member_id) -> str | None``
     The latest half with a statement for the member, e.g. "2026H1".
 
+``settled_halves(session, member_id) -> list[str]``
+    Every half with a statement for the member, newest first.
+
 ``member_terms(session, member_id, today) -> dict``
     What the member's 시군구 sets for the half containing ``today``: ``{"half": "2026H2",
     "local_government": {"code": "41117", "name": "수원시 영통구", "figures_default": false} | None, "rate": "2.00",
@@ -134,8 +137,14 @@ def _lg_ref(lg: LocalGovernment | None) -> dict | None:
 
 
 def last_settled_half(session: Session, member_id: int) -> str | None:
+    halves = settled_halves(session, member_id)
+    return halves[0] if halves else None
+
+
+def settled_halves(session: Session, member_id: int) -> list[str]:
+    """The halves with a statement for the member, newest first ("2026H1", "2025H2", ...)."""
     halves = session.scalars(select(PointStatement.half).where(PointStatement.member_id == member_id)).all()
-    return str(max(Half.parse(h) for h in halves)) if halves else None
+    return [str(h) for h in sorted({Half.parse(h) for h in halves}, reverse=True)]
 
 
 def _rate_for(session: Session, member: Member, half: Half, rules: Rules):

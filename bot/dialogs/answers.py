@@ -9,10 +9,12 @@ address) are core's (core.members, core.local_governments); these read the words
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 
 from bot import texts
 from core.members import fold, looks_like_rrn  # noqa: F401  (looks_like_rrn re-exported for the machine)
+from core.points.periods import Half
 
 _SPACE = re.compile(r"\s+")
 _TRAILING_PUNCT = ".!?~ "
@@ -245,3 +247,36 @@ def without_openers(text: str) -> str:
                                or squash(tokens[0]) in _squashed("about_this")):
         tokens.pop(0)
     return " ".join(tokens)
+
+
+_YEAR = re.compile(r"(?<!\d)(20\d{2})(?!\d)|(?<!\d)(\d{2})\s*\ub144")  # 2025, or 25 with \ub144 (year)
+
+
+def typed_half(text: str | None, today: date) -> Half | None:
+    """The half a request names ("2025년 하반기", "작년 상반기", "25년 상반기", "지난 반기", "2025H1"),
+    or None. A half without its year is the latest such half up to today's ("상반기" in
+    December is this year's, in May last year's)."""
+    t = squash(text)
+    if not t:
+        return None
+    current = Half.of_date(today)
+    if says_any(t, "half.previous"):
+        return current.previous()
+    number = 1 if says_any(t, "half.first") else 2 if says_any(t, "half.second") else None
+    if number is None:
+        return None
+    found = _YEAR.search(text or "")
+    if found:
+        year = int(found.group(1)) if found.group(1) else 2000 + int(found.group(2))
+    elif says_any(t, "half.year_before"):
+        year = today.year - 2
+    elif says_any(t, "half.last_year"):
+        year = today.year - 1
+    else:  # this year, or said without a year: the latest such half so far
+        year = today.year if number <= current.number or says_any(t, "half.this_year") else today.year - 1
+    return Half(year, number)
+
+
+def asks_history(text: str | None) -> bool:
+    """Does a points request ask for every settled half ("포인트 내역", "지금까지 받은 포인트")?"""
+    return says_any(squash(text), "half.history")

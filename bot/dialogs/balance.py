@@ -15,6 +15,7 @@ from functools import lru_cache
 from bot import texts, ui
 from bot.app import BotApp
 from bot.coach import coach_text
+from bot.dialogs import answers
 from bot.kakao import limits
 from bot.kakao.parts import Button, ImageTitle, Item, ItemListSummary, ItemThumbnail, QuickReply
 from bot.kakao.response import Component, ItemCard, SimpleText, TextCard, fit_text
@@ -185,9 +186,7 @@ def settled_card(ctx, view: dict, managed: Collection[str] = frozenset(),
         items.append(Item(resource_name(r["resource"])[: limits.ITEM_TITLE_MAX], desc))
     if not items:
         items.append(Item(resource_name("electricity"), "-"))
-    status = view.get("status") or "expected"
-    if status == "expected" and not (view.get("won") or 0):
-        status = "none"  # nothing to pay: "지급 예정 0원" would promise something
+    status = settled_status(view)
     payout_month = view.get("payout_month") or ""
     when = (_t("settled_payout_month", year=int(payout_month[:4]), month=int(payout_month[5:7]))
             if payout_month else "")
@@ -208,6 +207,14 @@ def settled_card(ctx, view: dict, managed: Collection[str] = frozenset(),
         title=fit_text(half_label(view["half"]), 50),
         description=fit_text(description, 140),
     )
+
+
+def settled_status(view: dict) -> str:
+    """The payout status of a settled half as the card says it (balance.status)."""
+    status = view.get("status") or "expected"
+    if status == "expected" and not (view.get("won") or 0):
+        return "none"  # nothing to pay: "지급 예정 0원" would promise something
+    return status
 
 
 def figures_are_default(view: dict) -> bool:
@@ -341,10 +348,73 @@ def _ask_pending(ctx, app: BotApp, member) -> dict | None:
     return dialog.ask_pending(ctx, member) if isinstance(dialog, MyInfoDialog) else None
 
 
+def wanted_half(ctx, today) -> tuple[Half | None, bool]:
+    """The past half a request names (a button's `half`, or typed: "작년 상반기 포인트"), and
+    whether it asks for every settled half ("포인트 내역"). A half not yet ended is no past half."""
+    extra = ctx.turn.client_extra or {}
+    if "half" in extra or "history" in extra:
+        try:
+            half = Half.parse(str(extra["half"])) if "half" in extra else None
+        except ValueError:
+            half = None
+        return (half if half is not None and half < Half.of_date(today) else None), bool(extra.get("history"))
+    text = ctx.turn.utterance
+    half = answers.typed_half(text, today)
+    return (half if half is not None and half < Half.of_date(today) else None), answers.asks_history(text)
+
+
+HISTORY_MAX = 10  # halves listed (five years)
+
+
+def past_halves(ctx, member: Member, half: Half | None) -> dict:
+    """One settled half of the member (resources, reasons, payout), or the list of all of them
+    with points, won and status; each half a button that shows it."""
+    from core import statements
+
+    halves = statements.settled_halves(ctx.session, member.id)
+    if half is not None and str(half) in halves:
+        view = statements.statement_view(ctx.session, member.id, str(half))
+        if view is not None:
+            managed = managed_fee_resources(member)
+            outputs: list[Component] = [settled_card(ctx, view, managed)]
+            notes = settled_notes(ctx, view, member, managed=managed)
+            if notes:
+                outputs.append(SimpleText(fit_text("\n".join(notes), limits.SIMPLE_TEXT_MAX)))
+            return ui.reply(outputs, _half_buttons(ctx, [h for h in halves if h != str(half)]))
+    lines = [_t("half_not_settled", half=half_label(half))] if half is not None else []
+    if halves:
+        lines.append(_t("history_title"))
+        for h in halves[:HISTORY_MAX]:
+            view = statements.statement_view(ctx.session, member.id, h) or {}
+            lines.append(_t("history_line", half=half_label(h), points=_won(view.get("points") or 0),
+                            won=_won(view.get("won") or 0), status=_t(f"status.{settled_status(view)}")))
+        lines.append(_t("history_pick"))
+    else:
+        lines.append(_t("history_none"))
+    return ui.reply([SimpleText(fit_text("\n".join(lines), limits.SIMPLE_TEXT_MAX))], _half_buttons(ctx, halves))
+
+
+def _half_button(half: str) -> str:
+    h = Half.parse(half)
+    return _t("half_button", year=h.year, half=_t(f"half_short_{h.number}"))
+
+
+def _half_buttons(ctx, halves: list[str]) -> list[QuickReply]:
+    """A button per half (newest first, as many as fit), then this half's and the home button."""
+    room = limits.QUICK_REPLIES_MAX - 2
+    return [*(ui.qr(ctx, _half_button(h), "balance", {"intent": "balance", "half": h}) for h in halves[:room]),
+            ui.qr(ctx, _t("current_label"), "balance", {"intent": "balance"}), ui.home_quick_reply(ctx)]
+
+
 def balance_skill(ctx, app: BotApp | None = None) -> dict:
     from core import progress, statements
 
     today = today_kst(ctx.clock)
+    past, history = wanted_half(ctx, today)
+    if past is not None or history:  # "작년 상반기 포인트", "포인트 내역": the settled halves
+        asker = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
+        if asker is not None:
+            return past_halves(ctx, asker, past)
     # The fast path: the figures prepared in bulk (core.progress), one driver read by botUserKey;
     # the settled half and green-life views are prepared with them (core.prepared_extras). A row
     # prepared without them (an older release) has them read once and kept.
@@ -358,14 +428,16 @@ def balance_skill(ctx, app: BotApp | None = None) -> dict:
         current = fast.view
         managed: Collection[str] = set(current.get("managed") or ())
         extras = current.get(progress.EXTRAS)
-        if extras is None:
-            last = statements.last_settled_half(ctx.session, fast.member_id)
+        if extras is None or "halves" not in extras:  # not prepared, or by a release without the count
+            halves = statements.settled_halves(ctx.session, fast.member_id)
+            last = halves[0] if halves else None
             extras = {"last": last,
                       "settled": statements.statement_view(ctx.session, fast.member_id, last) if last else None,
-                      "greenlife": greenlife_view(ctx, today)}
+                      "greenlife": greenlife_view(ctx, today), "halves": len(halves)}
             progress.store_extras(ctx.conn, fast.member_id, current, extras)
         return _balance_reply(ctx, fast.member_id, today, current, managed, extras["last"], extras["settled"],
-                              extras["greenlife"], fast.incentive_type, fast.joined_at, hold=fast.hold)
+                              extras["greenlife"], fast.incentive_type, fast.joined_at, hold=fast.hold,
+                              halves=extras["halves"])
 
     member = M.member_for_user(ctx.session, ctx.turn.user_key, ctx.turn.app_user_id)
     if member is None and (left := M.left_member_for_user(ctx.session, ctx.turn.user_key)) is not None:
@@ -388,18 +460,20 @@ def balance_skill(ctx, app: BotApp | None = None) -> dict:
     # computed live only when nothing true for today was prepared.
     current = progress.read_prepared(ctx.session, member, today) or statements.current_half_view(
         ctx.session, member.id, today)
-    last = statements.last_settled_half(ctx.session, member.id)
+    halves = statements.settled_halves(ctx.session, member.id)
+    last = halves[0] if halves else None
     settled = statements.statement_view(ctx.session, member.id, last) if last else None
     green = greenlife_view(ctx, today)
     return _balance_reply(ctx, member.id, today, current, managed_fee_resources(member), last, settled, green,
                           member.incentive_type, member.joined_at, member,
-                          hold=upcoming_hold(member))
+                          hold=upcoming_hold(member), halves=len(halves))
 
 
 def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collection[str], last: str | None,
                    settled: dict | None, green: dict | None, incentive_type: str, joined_at,
-                   member: Member | None = None, hold: str | None = None) -> dict:
-    """``hold``: why the member's next payout would be held as things stand (HOLD_*), if it would."""
+                   member: Member | None = None, hold: str | None = None, halves: int = 0) -> dict:
+    """``hold``: why the member's next payout would be held as things stand (HOLD_*), if it would;
+    ``halves``: how many halves are settled (from two on, a button lists them)."""
     # Managed resources of a complex unit whose management office has sent no reading yet.
     waiting: set[str] = set()
     if managed:
@@ -439,6 +513,8 @@ def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collectio
     if settled is not None and not (settled.get("points") or 0):
         qrs.append(ui.qr(ctx, _t("why_label"), "help", {"faq": "why_zero_points"},
                          texts.t("faq.why_zero_points.question")))
+    if halves >= 2:
+        qrs.append(ui.qr(ctx, _t("history_label"), "balance", {"intent": "balance", "history": True}))
     qrs += [ui.qr(ctx, _t("greenlife_label"), "greenlife"), ui.qr(ctx, _t("myinfo_label"), "myinfo"),
             ui.home_quick_reply(ctx)]
     ctx.log.debug("balance shown", extra={"member_id": member_id, "settled": last})

@@ -68,3 +68,16 @@ def test_no_korean_words_in_the_dialog_code(path):
 
 def test_answers_toml_is_an_area_of_texts():
     assert "answers" in texts.areas() and isinstance(texts.raw("answers.flows"), dict)
+
+
+def test_a_half_in_words():
+    from datetime import date
+
+    from bot.dialogs.answers import typed_half
+
+    dec, may = date(2026, 12, 8), date(2026, 5, 2)
+    assert [str(typed_half(t, dec)) for t in ("2025년 하반기", "작년 상반기", "25년 상반기 포인트", "재작년 하반기",
+                                               "상반기 결과", "올해 상반기", "지난 반기", "2025H1")] == [
+        "2025H2", "2025H1", "2025H1", "2024H2", "2026H1", "2026H1", "2026H1", "2025H1"]
+    assert str(typed_half("하반기 결과", may)) == "2025H2" and str(typed_half("지난 반기", may)) == "2025H2"
+    assert typed_half("포인트 조회", dec) is None and typed_half("작년 포인트", dec) is None

@@ -5,7 +5,7 @@ from datetime import date
 
 from core.greenlife_members import membership_for_user
 from core.prepared_extras import extras_for
-from core.statements import greenlife_year_view, last_settled_half, statement_view
+from core.statements import greenlife_year_view, last_settled_half, settled_halves, statement_view
 from tests.auxil.engine import add_greenlife, add_lg, add_member, cli, half_rows, write_activities_csv, write_usage_csv
 
 E = "electricity"
@@ -16,7 +16,8 @@ def _live(s, member_id, user_key):
     last = last_settled_half(s, member_id)
     g = membership_for_user(s, user_key)
     return {"last": last, "settled": statement_view(s, member_id, last) if last else None,
-            "greenlife": greenlife_year_view(s, g.id, TODAY.year, TODAY) if g is not None else None}
+            "greenlife": greenlife_year_view(s, g.id, TODAY.year, TODAY) if g is not None else None,
+            "halves": len(settled_halves(s, member_id))}
 
 
 def test_bulk_extras_equal_live_reads(app, db, cipher, tmp_path):
@@ -48,4 +49,5 @@ def test_bulk_extras_equal_live_reads(app, db, cipher, tmp_path):
     assert a["last"] == "2026H1" and a["settled"]["points"] > 0
     assert a["greenlife"]["awarded"] > 0 and a["greenlife"]["this_month"]["items"][0]["item"] == "e_receipt"
     assert bulk[ids["user-b"]]["greenlife"] is not None and bulk[ids["user-b"]]["greenlife"]["awarded"] == 0
-    assert bulk[ids["user-c"]] == {"last": "2026H1", "settled": live[ids["user-c"]]["settled"], "greenlife": None}
+    assert bulk[ids["user-c"]] == {"last": "2026H1", "settled": live[ids["user-c"]]["settled"], "greenlife": None,
+                                   "halves": 1}

@@ -553,3 +553,44 @@ def test_a_held_payment_is_not_warned_about_twice(chat, db, cipher, clock, usage
     c = chat(U2)
     c.post_fixture("balance_lookup.json")
     assert "지급이 보류됐어요" in c.text and "이대로 정산되면" not in c.text
+
+
+def test_past_halves_are_listed_and_each_shown_by_button_or_in_words(chat, db, cipher, clock, usage):
+    from core.progress import prepare_progress
+    from core.rules import default_rules
+
+    joined_long_ago(db, cipher, U2)
+    usage()
+    settle_half(db, "2025H2", clock)
+    settle_half(db, "2026H1", clock)
+    with db.engine.begin() as conn:  # the card read fast, its count of settled halves prepared with it
+        prepare_progress(conn, 202611, default_rules(), datetime(2026, 11, 22))
+    c = chat(U2)
+    c.post_fixture("balance_lookup.json")
+    assert "반기별 내역" in c.labels
+    c.tap("반기별 내역")
+    assert c.has("반기별 포인트 내역이에요.", "• 2026년 상반기: 10,750P · 21,500원 · 지급 예정", "• 2025년 하반기: ")
+    assert c.labels == ["2026년 상반기", "2025년 하반기", "이번 반기 예상", "처음으로"]
+    c.tap("2025년 하반기")
+    assert c.last["template"]["outputs"][0]["itemCard"]["imageTitle"]["title"] == "2025년 하반기 결과"
+    assert c.labels == ["2026년 상반기", "이번 반기 예상", "처음으로"]
+    c.say("작년 상반기 포인트 얼마였어요?")  # 2025H1: nothing settled for it
+    assert c.has("2025년 상반기에는 정산된 결과가 없어요.", "• 2026년 상반기: 10,750P")
+    c.say("2026년 상반기 포인트 조회")
+    assert c.last["template"]["outputs"][0]["itemCard"]["imageTitle"]["title"] == "2026년 상반기 결과"
+    c.tap("이번 반기 예상")
+    assert c.last["template"]["outputs"][0]["itemCard"]["imageTitle"]["title"] == "2026년 하반기 (예상)"
+    c.say("하반기 결과 나왔어요?")  # this half, not ended: the card of the half so far
+    assert c.last["template"]["outputs"][0]["itemCard"]["imageTitle"]["title"] == "2026년 하반기 (예상)"
+
+
+def test_one_settled_half_offers_no_list_and_none_says_so(chat, db, cipher, clock, usage):
+    joined_long_ago(db, cipher, U2)
+    usage()
+    c = chat(U2)
+    c.say("포인트 내역 보여줘")
+    assert c.has("아직 정산된 반기가 없어요.") and c.labels == ["이번 반기 예상", "처음으로"]
+    settle_half(db, "2026H1", clock)
+    c.post_fixture("balance_lookup.json")
+    assert "반기별 내역" not in c.labels  # the card shows the one there is
+
