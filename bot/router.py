@@ -203,6 +203,10 @@ class Router:
             changing = self._change_asked(ctx)  # "가스 고객번호 바꿀래요": a member's change, unsure
             if changing is not None:
                 return changing
+        if u.outcome != "close" and answers.personal_data_alone(ctx.turn.utterance):
+            # "0419283746", an address sent alone: not kept anywhere, nor taken for a question
+            ctx.intent = ctx.outcome = "data_alone"
+            return ui.menu_reply(ctx, texts.t("understanding.data_alone"))
         self._queue_unmatched(ctx, u)
         if u.outcome == "close":
             ctx.outcome = "close_call"

@@ -84,6 +84,23 @@ def _name_after_label() -> re.Pattern[str]:
                       r"(\S+(?:\s+[A-Z][A-Za-z'\-]*)*)")
 
 
+@lru_cache(maxsize=1)
+def _address_numbers() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    from core import texts
+
+    roads = "|".join(re.escape(str(w)) for w in sorted(texts.data("pii", "road_endings"), key=len, reverse=True))
+    units = "|".join(re.escape(str(w)) for w in texts.data("pii", "unit_endings"))
+    hangul = r"[\uac00-\ud7a3]"
+    return (re.compile(rf"({hangul}+(?:{roads})(?:\d+{hangul}+)?)\s*\d+(?:\s*-\s*\d+)?"),
+            re.compile(rf"(?<!\d)\d+(?:\s*-\s*\d+)?\s*(?:{units})"))
+
+
+def mask_addresses(text: str) -> str:
+    """The numbers of an address masked ('광교로 145' -> '광교로 ****', '101동 1203호' -> '**** ****')."""
+    road, unit = _address_numbers()
+    return road.sub(lambda m: m.group(1) + " " + NAME_MASK, unit.sub(NAME_MASK, text))
+
+
 def mask_names(text: str) -> str:
     """The word after a name label masked ('이름은 김철수예요' -> '이름은 ****')."""
     return _name_after_label().sub(lambda m: m.group(1) + " " + NAME_MASK, text)

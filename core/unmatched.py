@@ -28,7 +28,7 @@ from core import spreadsheet
 from core.db import Database
 from core.db_bulk import bulk_insert
 from core.models.unmatched import UnmatchedQuestion
-from core.pii import mask_names
+from core.pii import mask_addresses, mask_names
 from core.sqla import table_of
 
 log = logging.getLogger("cpoint.unmatched")
@@ -61,9 +61,9 @@ def mask_digits(text: str) -> str:
 
 
 def mask_personal(text: str) -> str:
-    """`mask_digits` and `mask_names`: what is kept of a citizen's typed question carries no
-    number, e-mail or name they wrote in it."""
-    return mask_names(mask_digits(text))
+    """`mask_digits`, `mask_addresses` and `mask_names`: what is kept of a citizen's typed
+    question carries no number, e-mail, address number or name they wrote in it."""
+    return mask_names(mask_addresses(mask_digits(text)))
 
 
 def group_key(text: str) -> str:

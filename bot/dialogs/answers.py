@@ -280,3 +280,23 @@ def typed_half(text: str | None, today: date) -> Half | None:
 def asks_history(text: str | None) -> bool:
     """Does a points request ask for every settled half ("포인트 내역", "지금까지 받은 포인트")?"""
     return says_any(squash(text), "half.history")
+
+
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def personal_data_alone(text: str | None) -> bool:
+    """Is the message only personal data, no request: a number of 7+ digits with at most a
+    short word (a customer number, a mobile, "신한 110-123-456789"), an e-mail address, or a
+    road or lot address with its number?"""
+    t = (text or "").strip()
+    if not t or asks(t):
+        return False
+    if len(_DIGIT.findall(t)) >= 7 and len(_LETTER.findall(t)) <= 6:
+        return True
+    if " " not in t and "@" in t and "." in t.split("@")[-1]:
+        return True
+    from core.local_governments import parse_address
+
+    return len(t) <= 80 and parse_address(t) is not None

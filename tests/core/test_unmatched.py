@@ -142,3 +142,14 @@ def test_a_formula_typed_by_a_citizen_reaches_the_csv_as_text(db):
     cells = [c for row in rows for c in row if isinstance(c, str)]
     assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
     assert {row[5] for row in rows} == {"'" + typed, "'@SUM(1+1)", "'-2+3 포인트"}
+
+
+@pytest.mark.parametrize("typed,kept", [
+    ("경기도 수원시 영통구 광교로 145 사는데요", "경기도 수원시 영통구 광교로 **** 사는데요"),
+    ("이의동 135-2로 이사했어요", "이의동 ****로 이사했어요"),
+    ("101동 203호 관리비에 포함돼요", "**** **** 관리비에 포함돼요"),
+    ("3월 15일에 가입했어요", "3월 15일에 가입했어요"),
+    ("전기 10% 줄였어요", "전기 10% 줄였어요"),
+])
+def test_the_numbers_of_an_address_are_masked(typed, kept):
+    assert unmatched.mask_personal(typed) == kept

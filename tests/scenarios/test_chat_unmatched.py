@@ -54,3 +54,24 @@ def test_nothing_typed_at_a_personal_step_is_queued(chat, db):
     c.say("qwerty 0419283746")
     assert queued(db) == []
     assert "zxqv" not in dump_database(db)
+
+
+@pytest.mark.parametrize("typed", ["0419283746", "경기도 수원시 영통구 광교로 145", "신한 110-123-456789",
+                                   "hong@example.com", "010 2222 3333"])
+def test_personal_data_sent_alone_is_not_kept_and_says_where_it_belongs(chat, db, cipher, clock, typed):
+    c = chat("u-data")
+    c.say(typed)
+    assert c.has("방금 보내 주신 정보는 저장하지 않았어요") and "가입하기" in c.labels
+    c.say(typed)  # again: no misunderstanding counted, so no handoff summary quoting it
+    assert c.has("방금 보내 주신 정보는 저장하지 않았어요") and not c.has("상담원에게 보낼 요약")
+    assert queued(db) == []
+    make_member(db, cipher, clock, "u-data-member")
+    c = chat("u-data-member")
+    c.say(typed)
+    assert "내 정보" in c.labels and "가입하기" not in c.labels
+
+
+def test_a_question_with_an_address_is_still_a_question(chat, db):
+    c = chat("u-data")
+    c.say("광교로 145로 이사했는데 어떻게 해요?")
+    assert not c.has("저장하지 않았어요")
