@@ -102,6 +102,7 @@ class MemberNoStep(TextStep):
 class NameStep(TextStep):
     name = "name"
     question = "name.question"
+    why = "link.name.why"
 
     def check(self, c: Conv, text: str) -> str | tuple[str, str]:
         t = text.strip()
@@ -131,6 +132,7 @@ class NameStep(TextStep):
 class MobileStep(TextStep):
     name = "mobile"
     question = "mobile.question"
+    why = "link.mobile.why"
 
     def check(self, c: Conv, text: str) -> str:
         try:
@@ -148,6 +150,7 @@ class MobileStep(TextStep):
 class AddressStep(TextStep):
     name = "address"
     question = "address.question"
+    why = "link.address.why"
 
     def check(self, c: Conv, text: str) -> dict:
         parsed = parse_address(respell_address(c.ctx.session, text))

@@ -254,3 +254,16 @@ def test_questions_at_the_member_number_are_answered(chat, db, registry, typed, 
     c.say("박서연")
     c.say("010 5555 6666")
     assert "주소" in c.text and state(db, U1).step == "address"
+
+
+def test_an_answer_with_why_it_is_asked_is_taken_and_the_reason_given(chat, db, registry):
+    c = chat("u-link-why")
+    c.open("signup", "회원가입")
+    c.tap("이미 회원이에요")
+    c.tap("동의하고 연결")
+    c.say("GG-2019-000123인데 회원번호 어디서 봐요?")
+    assert c.has("가입 확인 문자나 누리집 '나의 정보'에서 볼 수 있고", "가입할 때 쓴 이름")
+    c.say("박서연인데 이름 왜 물어봐요?")
+    assert c.has("가입하신 본인이 맞는지 확인하려고 여쭤봐요", "휴대전화 번호")
+    c.say("010 5555 6666")
+    assert linked_key(db) == "u-link-why"
