@@ -813,3 +813,13 @@ def test_an_answer_with_a_question_near_some_faqs_offers_them_at_the_next_step(c
     assert c.has("혹시 아래 질문을 물으신 건가요?", "휴대전화 번호를 알려 주세요") and "최대 금액" in c.labels
     c.tap("최대 금액")
     assert c.has("1년에 최대 135,000원", "휴대전화 번호를 알려 주세요") and state(db, U1).step == "mobile"
+
+
+@pytest.mark.parametrize("step,says", [
+    ("householder", "세대당 한 명만 가입할 수 있어요"), ("address_detail", "동·호수로 구분해요"),
+    ("billing_mode", "관리사무소 자료로 사용량을 받아요"), ("incentive_type", "어떤 방법으로 지급할지"),
+    ("account_holder", "본인 명의 계좌예요"),
+])
+def test_why_each_step_asks_is_answered_and_the_step_asked_again(chat, db, step, says):
+    c, st = said_at(chat, db, step, "이건 왜 물어봐요?")
+    assert c.has(says) and (st.step, st.failures) == (step, 0)

@@ -255,6 +255,7 @@ class MobileStep(TextStep):
 
 class HouseholderStep(ChoiceStep):
     name = "householder"
+    why = "signup.householder.why"
     about, about_words = "signup.householder.about", "about_householder"
     notes = (("householder.not_head", "signup.householder.not_head"),)  # "세대주 아니면 가입 못 해요?"
     changeable = True  # in my info after the dialog
@@ -316,6 +317,7 @@ class HouseholderStep(ChoiceStep):
 
 class HouseholderNameStep(TextStep):
     name = "householder_name"
+    why = "signup.householder.why"
     question = "signup.householder.name_question"
 
     def check(self, c: Conv, text: str) -> str:

@@ -235,6 +235,7 @@ def _keep_seoul_address(c: Conv, parsed: ParsedAddress | None) -> None:
 
 class AddressDetailStep(TextStep):
     name = "address_detail"
+    why = "signup.address.detail_why"
     changeable = True  # in my info after the dialog
     question = "signup.address.detail_question"
 
@@ -304,6 +305,7 @@ class ComplexDongStep(Step):
     more than quick replies can hold, or typed when even those cannot (Kakao's limits)."""
 
     name = "complex_dong"
+    why = "signup.address.detail_why"
     QUICK_MAX = limits.QUICK_REPLIES_MAX - 1  # the dialog's cancel takes one
     PER_CARD = limits.LIST_CARD_ITEMS_CAROUSEL_MAX
     CARDS_MAX = min(limits.CAROUSEL_LIST_CARD_ITEMS_MAX, limits.CAROUSEL_ITEMS_MAX)
@@ -361,6 +363,7 @@ class ComplexHoStep(TextStep):
     """The 호: '1203호', '1203', '101-1203' (a 동 of the complex typed with it wins), full width."""
 
     name = "complex_ho"
+    why = "signup.address.detail_why"
 
     def question_text(self, c: Conv) -> str:
         return c.t("signup.complex.ho_question", dong=Unit(dong=c.slots.get("complex_dong") or "").text)
@@ -569,6 +572,7 @@ def _store_resource(c: Conv, resource: str, entry: dict) -> None:
 
 class BillingModeStep(ChoiceStep):
     name = "billing_mode"
+    why = "signup.billing.why"
     about, about_words = "signup.billing.about", "about_billing"
     changeable = True  # in my info after the dialog
     hint = "signup.billing.invalid"
@@ -793,6 +797,7 @@ SHORT_LABEL_KEYS = "signup.incentive.short"
 
 class IncentiveStep(ChoiceStep):
     name = "incentive_type"
+    why = "signup.incentive.why"
     notes = (("incentive_notes.where", "signup.incentive.where_used"),)  # "지역화폐는 어디서 써요?"
     changeable = True  # in my info after the dialog
     hint = "signup.incentive.invalid"
@@ -945,6 +950,7 @@ class AccountNumberStep(TextStep):
 
 class AccountHolderStep(ChoiceStep):
     name = "account_holder"
+    why = "signup.account.why"
     notes = (("account_holder.family_question", "signup.account.family"),)  # "가족 계좌는 안 돼요?"
     hint = "signup.account.holder_invalid"
     yes, no = "yes", "no"

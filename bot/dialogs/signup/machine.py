@@ -652,20 +652,24 @@ class StepDialog:
         return False
 
     def step_note(self, step: Step, text: str) -> str:
-        """The text key answering what was typed about the step itself, or "": why it is asked
-        ("왜요", "주소 꼭 써야 해요?"), whether its answer changes later ("나중에 바꿀 수 있어요?"),
-        what it means ("세대주가 뭐예요?", before any FAQ its words resemble), or what it takes
-        in a situation ("집전화도 돼요?")."""
+        """The text key answering what was typed about the step itself, or "": what it takes in
+        a situation ("집전화도 돼요?"), why it is asked ("왜요", "주소 꼭 써야 해요?"), whether its
+        answer changes later ("나중에 바꿀 수 있어요?"), or what it means ("세대주가 뭐예요?",
+        before any FAQ its words resemble)."""
+        typed = answers.squash(text)
+        # a situation the step names ("가족 계좌는 안 돼요?") says more than any "why" in it
+        noted = next((key for words, key in step.notes if answers.says_any(typed, words)), "")
+        if noted:
+            return noted
         if step.why and answers.asks_why(text):
             return step.why
-        typed = answers.squash(text)
         if answers.says_any(typed, "change_later"):
             later = step.later or (self.later_key if step.changeable else "")
             if later:
                 return later
         if step.about and answers.asks_about_step(text, step.about_words):
             return step.about
-        return next((key for words, key in step.notes if answers.says_any(typed, words)), "")
+        return ""
 
     def faq_choices(self, ctx: Ctx, step: Step, text: str) -> list[QuickReply]:
         """A button for each FAQ a question no answer was sure of came close to, as many as
