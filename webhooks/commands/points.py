@@ -49,7 +49,8 @@ def import_usage_cmd(file: str, skip_invalid: bool, encoding: str, allow_outlier
     """Import monthly usage: CSV header resource,customer_number,month,amount, then optionally
     tariff and company (the utility company's code or name; without it each number goes to the
     one company it is a supply point of), or a complex's unit readings:
-    resource,complex_code,dong,ho,month,amount."""
+    resource,complex_code,dong,ho,month,amount. Columns may carry their Korean names, in this
+    order (자원,고객번호,사용월,사용량)."""
     from core.unit_readings import import_unit_readings, is_unit_file
 
     svc = services()
@@ -252,7 +253,8 @@ def ledger_check_cmd(half: str | None):
 @encoding_option
 def import_members_cmd(file: str, skip_invalid: bool, encoding: str):
     """Import members from the programme's registry: CSV header member_no,member_type,name,
-    mobile,address,unit,joined_on,electricity,water,gas,incentive_type,bank,account."""
+    mobile,address,unit,joined_on,electricity,water,gas,incentive_type,bank,account. Columns may
+    carry the Korean names of the registry's export, in this order (회원번호,회원구분,성명,...)."""
     from core.member_import import import_members
     from webhooks.commands.operators import _who
 
