@@ -823,3 +823,18 @@ def test_an_answer_with_a_question_near_some_faqs_offers_them_at_the_next_step(c
 def test_why_each_step_asks_is_answered_and_the_step_asked_again(chat, db, step, says):
     c, st = said_at(chat, db, step, "이건 왜 물어봐요?")
     assert c.has(says) and (st.step, st.failures) == (step, 0)
+
+
+@pytest.mark.parametrize("typed,householder,head", [("김철수", "other", "김철수"), ("김철수요", "other", "김철수"),
+                                                    ("홍길동", "self", None)])
+def test_the_head_of_household_named_alone_at_the_question(chat, db, typed, householder, head):
+    """A name typed for '홍*동님이 세대주이신가요?': someone else (said back, masked), or the member."""
+    c, st = said_at(chat, db, "householder", typed)
+    assert st.step == "address" and (st.slots["householder"], st.slots["head_of_household"]) == (householder, head)
+    assert c.has("세대주를 김*수님으로 적었어요") == (head is not None)
+
+
+@pytest.mark.parametrize("typed", ["몰라요", "잘 모르겠어요", "김철수 010-1234-5678", "잠깐만요", "처음부터", "취소할래요", "이전"])
+def test_no_name_at_the_household_question_is_taken_for_one(chat, db, typed):
+    c, st = said_at(chat, db, "householder", typed)
+    assert st is None or (st.step != "address" and not st.slots.get("head_of_household"))

@@ -157,6 +157,9 @@ def _reads_as_question(c: Conv, text: str) -> bool:
     return "?" in typed or "\uff1f" in typed or faq.match_intent(text) is not None
 
 
+_KOREAN_NAME = re.compile(r"[\uac00-\ud7a3]{2,5}")  # two to five Hangul syllables
+
+
 def _not_a_name(text: str, name: str) -> bool:
     """Words that fit the shape of a name and are none: a question word ("왜요"), a yes or no,
     or a word of answers.name.not_names ("몰라요", "닉네임도 돼요")."""
@@ -283,7 +286,32 @@ class HouseholderStep(ChoiceStep):
         typed = answers.squash(answer.text)
         if not answer.tapped and answers.says_any(typed, "householder.someone_else"):
             return self.named_other(answer.text)
-        return super().parse(c, answer)
+        try:
+            return super().parse(c, answer)
+        except Invalid:
+            named = None if answer.tapped or answer.asked else self.bare_name(answer.text)
+            if named is None:
+                raise
+            # "김철수": the head named without a yes or no; the member's own name is a yes
+            same = answers.squash(named) == answers.squash(F.host(c).member_name(c))
+            return "self" if same else ("other", named)
+
+    @staticmethod
+    def bare_name(text: str) -> str | None:
+        """A Korean name typed alone (two to five syllables, with or without 이요/예요), or None."""
+        if any(ch.isdigit() or ch.isascii() and ch.isalpha() for ch in text) or len(text.split()) > 2:
+            return None
+        try:
+            name = M.typed_name(text, "individual")
+        except M.InvalidValue:
+            return None
+        syllables = answers.squash(name)
+        typed = answers.squash(text)
+        moves = any(answers.says_any(typed, key) for key in ("back", "restart", "stop", "pause", "unsure"))
+        if not _KOREAN_NAME.fullmatch(syllables) or _not_a_name(text, name) or answers.looks_like_question(text) \
+                or moves or answers.in_words(text, "back_exact") or answers.in_words(text, "skip"):
+            return None
+        return name
 
     @staticmethod
     def named_other(text: str) -> str | tuple[str, str]:
@@ -306,9 +334,9 @@ class HouseholderStep(ChoiceStep):
             return "other"
 
     def apply(self, c: Conv, value: str | tuple[str, str]):
-        if isinstance(value, tuple):  # named with the answer: nothing more to ask
+        if isinstance(value, tuple):  # named with the answer: nothing more to ask, what was taken said
             c.set(householder="other", head_of_household=value[1])
-            return F.host(c).after(c, "householder")
+            return F.host(c).after(c, "householder", c.t("signup.householder.named", name=mask_name(value[1])))
         if value == "other":
             return Go("householder_name")
         c.set(householder="self", head_of_household=None)
