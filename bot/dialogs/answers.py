@@ -293,9 +293,12 @@ def personal_data_alone(text: str | None) -> bool:
     t = (text or "").strip()
     if not t or asks(t):
         return False
-    if len(_DIGIT.findall(t)) >= 7 and len(_LETTER.findall(t)) <= 6:
-        return True
     if " " not in t and "@" in t and "." in t.split("@")[-1]:
+        return True
+    digits = len(_DIGIT.findall(t))
+    if digits == 0:  # every number and address has digits: most messages stop here
+        return False
+    if digits >= 7 and len(_LETTER.findall(t)) <= 6:
         return True
     from core.local_governments import parse_address
 
