@@ -223,7 +223,7 @@ def answer_then_question(text: str | None) -> tuple[str, str] | None:
         if not (sure or loose):
             continue
         answer, question = " ".join([*tokens[: i - 1], bare if cut is None else cut]), " ".join(tokens[i:])
-        if answer and asks(question) and not asks(answer):
+        if answer and asks(question) and not asks(answer) and not _starts_with(squash(question), "split_not_question"):
             return answer, question
         if sure:
             return None  # a new sentence that is no question, or a question before it: one message

@@ -81,3 +81,18 @@ def test_a_half_in_words():
         "2025H2", "2025H1", "2025H1", "2024H2", "2026H1", "2026H1", "2026H1", "2025H1"]
     assert str(typed_half("하반기 결과", may)) == "2025H2" and str(typed_half("지난 반기", may)) == "2025H2"
     assert typed_half("포인트 조회", dec) is None and typed_half("작년 포인트", dec) is None
+
+
+@pytest.mark.parametrize("typed,split", [
+    ("홍길동인데 이름은 왜 물어봐요?", ("홍길동", "이름은 왜 물어봐요?")),
+    ("010-1234-5678 이거 어디에 써요?", ("010-1234-5678", "이거 어디에 써요?")),
+    ("네 근데 세대주가 뭐예요?", ("네", "근데 세대주가 뭐예요?")),
+    ("Maria Kim, why do you need my name?", ("Maria Kim", "why do you need my name?")),
+    ("세대주 확인 어떻게 해요", None),            # a question word alone starts nothing
+    ("현금으로 받으면 언제 들어와요?", None),      # the answer part ends like a clause of the question
+    ("가입하면 포인트 얼마 받아요?", None),
+    ("환경 보호요 왜냐면 아이들 미래가 걱정돼서", None),  # a reason, not a question
+    ("0419283746", None),
+])
+def test_an_answer_then_a_question(typed, split):
+    assert answers.answer_then_question(typed) == split
