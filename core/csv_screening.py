@@ -171,6 +171,11 @@ def _syntax_message(exc: csv.Error) -> str:
     return msg("csv.unreadable", error=text)
 
 
+def word_key(text: str) -> str:
+    """How a cell is compared with the words of core/data/imports.toml: no spaces, lower case."""
+    return "".join(text.split()).lower()
+
+
 _UNIT_SUFFIX = re.compile(r"[(\[][^()\[\]]*[)\]]$")
 
 
@@ -180,7 +185,7 @@ def _header_words() -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for column, words in texts.data("imports").get("header_aliases", {}).items():
         for word in words:
-            key = "".join(word.split()).lower()
+            key = word_key(word)
             if column not in out.get(key, ()):
                 out[key] = (*out.get(key, ()), column)
     return out
@@ -193,7 +198,7 @@ def header_column(cell: str, columns: Sequence[str]) -> str:
     own = cell.strip().lower()
     if own in columns:
         return own
-    key = "".join(cell.split()).lower()
+    key = word_key(cell)
     for word in (key, _UNIT_SUFFIX.sub("", key)):
         named = [c for c in _header_words().get(word, ()) if c in columns]
         if len(named) == 1:
@@ -485,13 +490,13 @@ def check_customer_number(resource: str, value: str, rules: Rules
 def code_of(table: str, value: str) -> str | None:
     """The code whose words in core/data/imports.toml [table] include the cell (compared
     without spaces, case-insensitive), or None."""
-    return _codes(table).get("".join(value.split()).lower())
+    return _codes(table).get(word_key(value))
 
 
 @cache
 def _codes(table: str) -> dict[str, str]:
     """word -> code of a table, built once (the data files are read-only at run time)."""
-    return {"".join(w.split()).lower(): code for code, words in texts.data("imports").get(table, {}).items()
+    return {word_key(w): code for code, words in texts.data("imports").get(table, {}).items()
             for w in words}
 
 

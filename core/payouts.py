@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from core import spreadsheet
 from core.clock import Clock, today_kst, utcnow_naive
 from core.crypto import FieldCipher
-from core.csv_screening import code_of
+from core.csv_screening import code_of, word_key
 from core.db import Database
 from core.db_bulk import bulk_insert
 from core.local_government_rates import local_government_table
@@ -319,7 +319,7 @@ def _write_csv(s, cipher: FieldCipher, batch_id: int, out: Path) -> None:
 def payout_status(cell: str) -> str:
     """paid or skipped as the file writes it: the code, or a finance team's word ('지급완료',
     '반송'; core/data/imports.toml payout_status_aliases); anything else as typed (refused)."""
-    return code_of("payout_status_aliases", cell) or "".join(cell.split()).lower()
+    return code_of("payout_status_aliases", cell) or word_key(cell)
 
 
 def import_payout_results(db: Database, clock: Clock, path: str | Path, encoding: str = "utf-8") -> ImportResult:

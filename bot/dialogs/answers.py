@@ -188,7 +188,6 @@ def first_listed(text: str | None, table: str) -> str | None:
     return None
 
 
-
 def _starts_with(token: str, key: str) -> bool:
     """Is the squashed token a word of `key`, or longer one of its words of two letters or more
     ("근데요", "어디서")?"""

@@ -224,9 +224,14 @@ def figures_are_default(view: dict) -> bool:
     return lg is None or bool(lg.get("figures_default"))
 
 
+def held_for(view: dict) -> str | None:
+    """Why a settled half's payment is held (its statement's reason, or its payout line's)."""
+    return view.get("hold_reason") or (view.get("payout") or {}).get("hold_reason")
+
+
 def hold_note(ctx, view: dict, member: Member | None) -> str | None:
     """Why a settled half's payment is held or was not paid, and what to do; None when it is not."""
-    hold = view.get("hold_reason") or ((view.get("payout") or {}).get("hold_reason"))
+    hold = held_for(view)
     if view.get("status") not in ("held", "skipped") and not hold:
         return None
     key = hold if hold in texts.raw("balance.hold") else ("SKIPPED_MISMATCH" if view.get("status") == "skipped" else "other")
@@ -357,10 +362,10 @@ def wanted_half(ctx, today) -> tuple[Half | None, bool]:
             half = Half.parse(str(extra["half"])) if "half" in extra else None
         except ValueError:
             half = None
-        return (half if half is not None and half < Half.of_date(today) else None), bool(extra.get("history"))
-    text = ctx.turn.utterance
-    half = answers.typed_half(text, today)
-    return (half if half is not None and half < Half.of_date(today) else None), answers.asks_history(text)
+        history = bool(extra.get("history"))
+    else:
+        half, history = answers.typed_half(ctx.turn.utterance, today), answers.asks_history(ctx.turn.utterance)
+    return (half if half is not None and half < Half.of_date(today) else None), history
 
 
 HISTORY_MAX = 10  # halves listed (five years)
@@ -501,8 +506,7 @@ def _balance_reply(ctx, member_id: int, today, current: dict, managed: Collectio
             lines.append(_t("none_settled_ended", half=half_label(awaited)))
     # Said before the settlement, while it can still be fixed; once held, hold_note says it.
     warn = hold in UPCOMING_HOLDS and not (settled is not None and settled.get("status") == "held"
-                                           and (settled.get("hold_reason") or (settled.get("payout") or {})
-                                                .get("hold_reason")) == hold)
+                                           and held_for(settled) == hold)
     fix = hold_fix(ctx, hold) if warn and hold else None
     if fix is not None:
         lines.append(fix[0])
